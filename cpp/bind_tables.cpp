@@ -1,0 +1,128 @@
+#include "bind_tables.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace eepart {
+namespace {
+
+std::string shape_str(const DoubleArray& a) {
+    std::ostringstream s;
+    s << "(";
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) s << (d ? ", " : "") << a.shape(d);
+    s << (a.ndim() == 1 ? ",)" : ")");
+    return s.str();
+}
+
+DoubleArray as_array(py::object obj, const char* name) {
+    auto a = DoubleArray::ensure(obj);
+    if (!a) throw py::type_error(std::string(name) + ": expected an array of numbers convertible to float64");
+    return a;
+}
+
+void check_shape(const DoubleArray& a, const char* name, std::vector<py::ssize_t> want) {
+    bool ok = a.ndim() == static_cast<py::ssize_t>(want.size());
+    for (std::size_t d = 0; ok && d < want.size(); ++d) ok = a.shape(d) == want[d];
+    if (!ok) {
+        std::ostringstream s;
+        s << name << ": expected shape (";
+        for (std::size_t d = 0; d < want.size(); ++d) s << (d ? ", " : "") << want[d];
+        s << (want.size() == 1 ? ",)" : ")") << ", got " << shape_str(a);
+        throw std::invalid_argument(s.str());
+    }
+}
+
+std::string index_str(py::ssize_t flat, const DoubleArray& a) {
+    std::vector<py::ssize_t> idx(a.ndim());
+    for (py::ssize_t d = a.ndim() - 1; d >= 0; --d) {
+        idx[d] = flat % a.shape(d);
+        flat /= a.shape(d);
+    }
+    std::ostringstream s;
+    for (auto i : idx) s << "[" << i << "]";
+    return s.str();
+}
+
+// Every cost is a finite, non-negative number of seconds: the search's bounds rely on it.
+void check_costs(const DoubleArray& a, const char* name) {
+    const double* d = a.data();
+    for (py::ssize_t i = 0; i < a.size(); ++i) {
+        if (!std::isfinite(d[i]) || d[i] < 0) {
+            std::ostringstream s;
+            s << name << index_str(i, a) << " = " << d[i] << ": costs must be finite and >= 0";
+            throw std::invalid_argument(s.str());
+        }
+    }
+}
+
+}  // namespace
+
+TableArrays make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
+                        py::object result_cost, py::object cum_exit, py::object accuracy) {
+    TableArrays t{as_array(input_cost, "input_cost"),     as_array(compute_cost, "compute_cost"),
+                  as_array(forward_cost, "forward_cost"), as_array(result_cost, "result_cost"),
+                  as_array(cum_exit, "cum_exit"),         as_array(accuracy, "accuracy"),
+                  Tables{}};
+    if (t.input_cost.ndim() != 1) throw std::invalid_argument("input_cost: expected shape (M,), got " + shape_str(t.input_cost));
+    if (t.accuracy.ndim() != 1) throw std::invalid_argument("accuracy: expected shape (N,), got " + shape_str(t.accuracy));
+    if (t.cum_exit.ndim() != 2) throw std::invalid_argument("cum_exit: expected shape (K, N+1), got " + shape_str(t.cum_exit));
+    const auto M = t.input_cost.shape(0);
+    const auto N = t.accuracy.shape(0);
+    const auto K = t.cum_exit.shape(0);
+    if (M < 1 || M > kMaxTiers)
+        throw std::invalid_argument("input_cost: number of tiers M = " + std::to_string(M) + " must be in 1.." + std::to_string(kMaxTiers));
+    if (N < 1 || N > kMaxBlocks)
+        throw std::invalid_argument("accuracy: number of blocks N = " + std::to_string(N) + " must be in 1.." + std::to_string(kMaxBlocks));
+    if (K < 1 || K > kMaxThresholds)
+        throw std::invalid_argument("cum_exit: number of thresholds K = " + std::to_string(K) + " must be in 1.." + std::to_string(kMaxThresholds));
+    check_shape(t.compute_cost, "compute_cost", {M, N + 1, N + 1});
+    check_shape(t.forward_cost, "forward_cost", {N, M, M});
+    check_shape(t.result_cost, "result_cost", {M});
+    check_shape(t.cum_exit, "cum_exit", {K, N + 1});
+    check_costs(t.input_cost, "input_cost");
+    check_costs(t.compute_cost, "compute_cost");
+    check_costs(t.forward_cost, "forward_cost");
+    check_costs(t.result_cost, "result_cost");
+
+    const double* acc = t.accuracy.data();
+    for (py::ssize_t i = 0; i < N; ++i) {
+        if (!(acc[i] >= 0.0 && acc[i] <= 1.0)) {
+            std::ostringstream s;
+            s << "accuracy[" << i << "] = " << acc[i] << ": must be in [0, 1]";
+            throw std::invalid_argument(s.str());
+        }
+    }
+    const double* c = t.cum_exit.data();
+    for (py::ssize_t k = 0; k < K; ++k) {
+        const double* row = c + k * (N + 1);
+        if (row[0] != 0.0 || row[N] != 1.0) {
+            std::ostringstream s;
+            s << "cum_exit[" << k << "]: must start at 0 and end at 1, got " << row[0] << " and " << row[N];
+            throw std::invalid_argument(s.str());
+        }
+        for (py::ssize_t i = 1; i <= N; ++i) {
+            if (!std::isfinite(row[i]) || row[i] < row[i - 1] || row[i] > 1.0) {
+                std::ostringstream s;
+                s << "cum_exit[" << k << "][" << i << "] = " << row[i]
+                  << ": must be finite, non-decreasing along the row and <= 1";
+                throw std::invalid_argument(s.str());
+            }
+        }
+    }
+    Tables& v = t.view;
+    v.N = static_cast<int>(N);
+    v.M = static_cast<int>(M);
+    v.K = static_cast<int>(K);
+    v.input_cost = t.input_cost.data();
+    v.compute_cost = t.compute_cost.data();
+    v.forward_cost = t.forward_cost.data();
+    v.result_cost = t.result_cost.data();
+    v.cum_exit = t.cum_exit.data();
+    v.accuracy = t.accuracy.data();
+    return t;
+}
+
+}  // namespace eepart

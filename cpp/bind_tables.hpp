@@ -1,0 +1,28 @@
+// Where Python's arrays become a Tables view: shapes, dtypes and values checked once, with messages that
+// name the table, the index and the value.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "tables.hpp"
+
+namespace eepart {
+
+namespace py = pybind11;
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+// Keeps the (possibly converted) arrays alive for as long as the view is used.
+struct TableArrays {
+    DoubleArray input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy;
+    Tables view;
+};
+
+TableArrays make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
+                        py::object result_cost, py::object cum_exit, py::object accuracy);
+
+// Adds the six table arguments, in SPEC order, to a binding's argument list.
+#define EEPART_TABLE_ARGS                                                                  \
+    py::arg("input_cost"), py::arg("compute_cost"), py::arg("forward_cost"),              \
+        py::arg("result_cost"), py::arg("cum_exit"), py::arg("accuracy")
+
+}  // namespace eepart

@@ -1,0 +1,18 @@
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace eepart {
+void bind_engine(py::module_& m);
+void bind_search(py::module_& m);
+}  // namespace eepart
+
+#define EEPART_STR_(x) #x
+#define EEPART_STR(x) EEPART_STR_(x)
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "eepart_fast's CPU engine: works on the cost tables of SPEC.md only (private; use eepart_fast).";
+    eepart::bind_engine(m);
+    eepart::bind_search(m);
+    m.attr("__version__") = EEPART_STR(VERSION_INFO);
+}

@@ -1,0 +1,1 @@
+// search: filled in by its owner

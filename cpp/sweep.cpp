@@ -1,0 +1,1 @@
+// sweep: filled in by its owner

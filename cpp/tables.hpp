@@ -1,0 +1,38 @@
+// The engine form of SPEC.md: the only thing every backend sees. Tiers, links and bits stay in Python.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace eepart {
+
+// Hard limits of the engine, stated in the docs; checked where Python meets C++.
+constexpr int kMaxTiers = 16;
+constexpr int kMaxBlocks = 1000;
+constexpr int kMaxThresholds = 1000;
+
+// A read-only view of the six cost tables (row-major float64, owned by the caller).
+struct Tables {
+    int N = 0;  // blocks
+    int M = 0;  // tiers
+    int K = 0;  // thresholds
+    const double* input_cost = nullptr;    // [M]
+    const double* compute_cost = nullptr;  // [M][N+1][N+1], p < q
+    const double* forward_cost = nullptr;  // [N][M][M]; block q (1..N) is row q-1
+    const double* result_cost = nullptr;   // [M]
+    const double* cum_exit = nullptr;      // [K][N+1], c_0 = 0, c_N = 1
+    const double* accuracy = nullptr;      // [N]; branch i (1..N) is entry i-1
+
+    double input(int a) const { return input_cost[a]; }
+    double compute(int a, int p, int q) const {
+        return compute_cost[(static_cast<std::size_t>(a) * (N + 1) + p) * (N + 1) + q];
+    }
+    double forward(int q, int a, int b) const {
+        return forward_cost[(static_cast<std::size_t>(q - 1) * M + a) * M + b];
+    }
+    double result(int a) const { return result_cost[a]; }
+    double cum(int t, int i) const { return cum_exit[static_cast<std::size_t>(t) * (N + 1) + i]; }
+    double acc(int q) const { return accuracy[q - 1]; }
+    int max_partitions() const { return N < M ? N : M; }
+};
+
+}  // namespace eepart

@@ -1,0 +1,25 @@
+"""eepart_fast: exact, fast search over DNN partitioning and early exit (Ebrahimi et al., EdgeSys'22)."""
+from .api import evaluate, sweep
+from .backends import backends
+from .configs import count_configurations
+from .frontier import frontier_indices
+from .profile import Profile
+from .results import Evaluation, SweepResult
+from .tables import CostTables, cost_tables
+from .topology import Topology
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Profile",
+    "Topology",
+    "CostTables",
+    "cost_tables",
+    "evaluate",
+    "sweep",
+    "Evaluation",
+    "SweepResult",
+    "backends",
+    "count_configurations",
+    "frontier_indices",
+]

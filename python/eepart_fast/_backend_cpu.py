@@ -1,0 +1,28 @@
+"""The `cpu` backend: the compiled C++ engine, multithreaded, GIL released."""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from . import _core
+except ImportError as exc:  # a broken install; reported by eepart_fast.backends()
+    _core = None
+    _import_error = str(exc)
+
+
+def available():
+    if _core is None:
+        return False, f"the compiled module eepart_fast._core failed to import: {_import_error}"
+    return True, "available"
+
+
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
+    return _core.evaluate(*tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+
+
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0):
+    return _core.sweep(*tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads)
+
+
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0):
+    return _core.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads)

@@ -1,0 +1,69 @@
+"""Configurations (t, P, A) of SPEC: checked one by one, then packed into arrays for the backends."""
+from __future__ import annotations
+
+from math import comb, perm
+
+import numpy as np
+
+from ._checks import integer
+
+
+def count_configurations(N: int, M: int, K: int) -> int:
+    """K * sum_{L=1}^{min(M,N)} C(N, L) * M!/(M-L)!, exactly."""
+    return K * sum(comb(N, L) * perm(M, L) for L in range(1, min(M, N) + 1))
+
+
+def pack_configs(configs, N: int, M: int, K: int, tier=None):
+    """Checks every (t, P, A) against SPEC's rules and returns int64 arrays
+    (threshold_index (n,), num_partitions (n,), partitions (n, Lmax), placement (n, Lmax)), -1 padded.
+
+    `tier(value, field)` turns a tier name into its index (Topology.tier); without it, only indices pass.
+    """
+    if isinstance(configs, (str, bytes)) or not hasattr(configs, "__iter__"):
+        raise TypeError(f"configs: expected a list of (t, P, A) tuples, got {type(configs).__name__}")
+    configs = list(configs)
+    lmax_allowed = min(M, N)
+    rows = []
+    for i, cfg in enumerate(configs):
+        where = f"configs[{i}]"
+        try:
+            t, P, A = cfg
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: expected a (t, P, A) tuple, got {cfg!r}") from None
+        t = integer(f"{where}.t", t)
+        if not 0 <= t < K:
+            raise ValueError(f"{where}.t = {t}: threshold index out of range 0..{K - 1}")
+        if isinstance(P, (str, bytes)) or not hasattr(P, "__iter__"):
+            raise TypeError(f"{where}.P: expected a list of block counts, got {P!r}")
+        if isinstance(A, (str, bytes)) or not hasattr(A, "__iter__"):
+            raise TypeError(f"{where}.A: expected a list of tiers, got {A!r}")
+        P = [integer(f"{where}.P[{k}]", p) for k, p in enumerate(P)]
+        A = [tier(a, f"{where}.A[{k}]") if tier else integer(f"{where}.A[{k}]", a) for k, a in enumerate(A)]
+        L = len(P)
+        if not 1 <= L <= lmax_allowed:
+            raise ValueError(f"{where}.P = {P}: L = {L} partitions, must be in 1..min(M, N) = {lmax_allowed}")
+        if len(A) != L:
+            raise ValueError(f"{where}.A = {A}: {len(A)} tiers for {L} partitions")
+        for k, p in enumerate(P):
+            if not 1 <= p <= N:
+                raise ValueError(f"{where}.P[{k}] = {p}: block counts must be in 1..N = {N}")
+            if k and p <= P[k - 1]:
+                raise ValueError(f"{where}.P[{k}] = {p}: must be > P[{k - 1}] = {P[k - 1]} (strictly increasing)")
+        for k, a in enumerate(A):
+            if not 0 <= a < M:
+                raise ValueError(f"{where}.A[{k}] = {a}: tier index out of range 0..{M - 1}")
+            if a in A[:k]:
+                raise ValueError(f"{where}.A[{k}] = {a}: tier repeated (each partition needs its own tier)")
+        rows.append((t, P, A))
+    n = len(rows)
+    lmax = max((len(P) for _, P, _ in rows), default=1)
+    threshold_index = np.empty(n, dtype=np.int64)
+    num_partitions = np.empty(n, dtype=np.int64)
+    partitions = np.full((n, lmax), -1, dtype=np.int64)
+    placement = np.full((n, lmax), -1, dtype=np.int64)
+    for i, (t, P, A) in enumerate(rows):
+        threshold_index[i] = t
+        num_partitions[i] = len(P)
+        partitions[i, : len(P)] = P
+        placement[i, : len(A)] = A
+    return threshold_index, num_partitions, partitions, placement

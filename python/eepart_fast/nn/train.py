@@ -1,0 +1,147 @@
+"""Training of early-exit networks: the loss is the sum of every exit's cross-entropy.
+
+The same loop trains the full configuration (all exits, paper 2.2 "joint") and each separate model
+(blocks 1..i + branch i: one exit). Checkpoints are written at the end of every epoch and on Ctrl-C,
+so a run resumes where it stopped, batch for batch: the shuffle of epoch e is fixed by seed + e.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import batches
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    seed: int = 0
+    flip: bool = True
+    max_batches: int = 0  # per epoch; 0 = the whole training split
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def save_atomic(obj, path: Path) -> None:
+    """torch.save through a temporary file, so an interrupted save never leaves a broken checkpoint."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    return torch.load(Path(path), map_location="cpu", weights_only=True)
+
+
+def _lr(cfg: TrainConfig, step: int, total: int) -> float:
+    # Cosine decay by step, so a resumed run needs nothing but the step count.
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str = "train",
+                progress: bool = True) -> dict:
+    """Train `net` on `split`, resuming from `checkpoint` when it exists; returns the checkpoint dict."""
+    checkpoint = Path(checkpoint)
+    per_epoch = (len(split) + cfg.batch_size - 1) // cfg.batch_size
+    if cfg.max_batches:
+        per_epoch = min(per_epoch, cfg.max_batches)
+    total = per_epoch * cfg.epochs
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                          nesterov=True)
+    state = {"epoch": 0, "batch": 0, "history": [], "seconds": 0.0}
+    torch.manual_seed(cfg.seed)
+    if checkpoint.exists():
+        ck = load_checkpoint(checkpoint)
+        if ck["config"] != cfg.as_dict():
+            raise ValueError(f"checkpoint {checkpoint}: trained with {ck['config']}, asked for {cfg.as_dict()}; "
+                             "use another run folder or remove the checkpoint")
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        torch.set_rng_state(ck["rng"])
+        state = {k: ck[k] for k in state}
+        if state["epoch"] >= cfg.epochs:
+            return ck
+        log(f"{desc}: resuming at epoch {state['epoch'] + 1} batch {state['batch']}")
+
+    def snapshot():
+        return {"model": net.state_dict(), "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
+                "config": cfg.as_dict(), **state}
+
+    net.train()
+    try:
+        while state["epoch"] < cfg.epochs:
+            e = state["epoch"]
+            started = time.perf_counter()
+            seen = 0
+            loss_sum, correct = 0.0, None
+            bar = tqdm(total=per_epoch, initial=state["batch"], desc=f"{desc} epoch {e + 1}/{cfg.epochs}",
+                       disable=not progress, leave=False, mininterval=2.0)
+            for x, y in batches(split, cfg.batch_size, shuffle=True, seed=cfg.seed + 1000 * (e + 1),
+                                start=state["batch"]):
+                if state["batch"] >= per_epoch:
+                    break
+                if cfg.flip:
+                    flip = torch.rand(x.shape[0]) < 0.5
+                    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+                for group in opt.param_groups:
+                    group["lr"] = _lr(cfg, e * per_epoch + state["batch"], total)
+                outs = net(x)
+                loss = sum(F.cross_entropy(o, y) for o in outs)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                state["batch"] += 1
+                with torch.no_grad():
+                    hits = torch.stack([(o.argmax(1) == y).sum() for o in outs])
+                correct = hits if correct is None else correct + hits
+                seen += y.shape[0]
+                loss_sum += float(loss) * y.shape[0]
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", last_exit=f"{float(correct[-1]) / seen:.3f}")
+            bar.close()
+            state["seconds"] += time.perf_counter() - started
+            state["history"].append({"epoch": e + 1, "loss": loss_sum / max(seen, 1),
+                                     "train_accuracy": [float(c) / max(seen, 1) for c in (correct if correct is not None else [])],
+                                     "seconds": time.perf_counter() - started})
+            state["epoch"], state["batch"] = e + 1, 0
+            save_atomic(snapshot(), checkpoint)
+            acc = state["history"][-1]["train_accuracy"]
+            log(f"{desc}: epoch {e + 1}/{cfg.epochs} loss {loss_sum / max(seen, 1):.4f} "
+                f"train acc (running) {' '.join(f'{a:.3f}' for a in acc)} "
+                f"({state['history'][-1]['seconds']:.0f} s)")
+    except KeyboardInterrupt:
+        state["seconds"] += time.perf_counter() - started
+        save_atomic(snapshot(), checkpoint)
+        log(f"{desc}: interrupted; checkpoint saved to {checkpoint} (epoch {state['epoch'] + 1}, "
+            f"batch {state['batch']}); run the same command again to resume")
+        raise
+    return snapshot()
+
+
+@torch.no_grad()
+def predict(net, split, batch_size: int = 500):
+    """Every exit's softmax probabilities and the labels, over a whole split in order."""
+    net.eval()
+    probs, labels = [], []
+    for x, y in batches(split, batch_size):
+        probs.append(torch.stack([o.float().softmax(1) for o in net(x)], 1))
+        labels.append(y)
+    return torch.cat(probs).double(), torch.cat(labels)
+
+
+def accuracy(net, split, batch_size: int = 500) -> list:
+    p, y = predict(net, split, batch_size)
+    return [float(v) for v in (p.argmax(2) == y[:, None]).double().mean(0)]

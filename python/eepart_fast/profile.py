@@ -1,0 +1,123 @@
+"""Profile: what the paper's profiling phase measures of a backbone cut into N blocks (SPEC "Inputs")."""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import at_least, float_array, strictly_increasing, within
+
+FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+EXIT_RATE_ATOL = 1e-6
+
+
+class Profile:
+    """A profiled early-exit network, in SI units (seconds, bits).
+
+    block_time, branch_time, output_bits, accuracy: shape (N,); input_bits, result_bits: scalars;
+    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1.
+    """
+
+    def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
+                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None):
+        self.block_time = float_array("block_time", block_time, (None,))
+        n = self.block_time.shape[0]
+        if n < 1:
+            raise ValueError("block_time: a profile needs at least one block, got 0")
+        self.branch_time = float_array("branch_time", branch_time, (n,))
+        self.output_bits = float_array("output_bits", output_bits, (n,))
+        self.input_bits = float(float_array("input_bits", input_bits, ()))
+        self.result_bits = float(float_array("result_bits", result_bits, ()))
+        self.accuracy = float_array("accuracy", accuracy, (n,))
+        self.thresholds = float_array("thresholds", thresholds, (None,))
+        k = self.thresholds.shape[0]
+        if k < 1:
+            raise ValueError("thresholds: a profile needs at least one threshold, got 0")
+        self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
+        for field in ("block_time", "branch_time", "output_bits"):
+            at_least(field, getattr(self, field), 0.0)
+        at_least("input_bits", np.asarray(self.input_bits), 0.0)
+        at_least("result_bits", np.asarray(self.result_bits), 0.0)
+        within("accuracy", self.accuracy, 0.0, 1.0)
+        strictly_increasing("thresholds", self.thresholds)
+        at_least("exit_rate", self.exit_rate, 0.0)
+        sums = self.exit_rate.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > EXIT_RATE_ATOL)
+        if bad.size:
+            t = int(bad[0])
+            raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within {EXIT_RATE_ATOL})")
+        self.name = name
+        self.meta = dict(meta or {})
+
+    @property
+    def N(self) -> int:
+        return self.block_time.shape[0]
+
+    @property
+    def K(self) -> int:
+        return self.thresholds.shape[0]
+
+    def cum_exit(self) -> np.ndarray:
+        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (SPEC)."""
+        c = np.zeros((self.K, self.N + 1))
+        c[:, 1:] = np.minimum(np.cumsum(self.exit_rate, axis=1), 1.0)
+        c[:, self.N] = 1.0
+        return c
+
+    def to_dict(self) -> dict:
+        d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
+        d["name"] = self.name
+        d["meta"] = self.meta
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Profile":
+        if not isinstance(d, dict):
+            raise TypeError(f"profile: expected a JSON object, got {type(d).__name__}")
+        missing = [f for f in FIELDS if f not in d]
+        if missing:
+            raise ValueError(f"profile: missing field {missing[0]!r} (a profile has {', '.join(FIELDS)})")
+        unknown = sorted(set(d) - set(FIELDS) - {"name", "meta"})
+        if unknown:
+            raise ValueError(f"profile: unknown field {unknown[0]!r}")
+        meta = d.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
+        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta)
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "Profile":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValueError(f"profile file {str(path)!r}: {exc.strerror}") from exc
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"profile file {str(path)!r}: not valid JSON ({exc})") from exc
+        return cls.from_dict(d)
+
+    @staticmethod
+    def presets() -> list[str]:
+        """Names of the profiles shipped with the package."""
+        folder = resources.files("eepart_fast") / "presets" / "profiles"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+    @classmethod
+    def preset(cls, name: str) -> "Profile":
+        names = cls.presets()
+        if name not in names:
+            raise ValueError(f"profile preset {name!r} is unknown; shipped presets: {', '.join(names) or 'none'}")
+        return cls.from_dict(json.loads((resources.files("eepart_fast") / "presets" / "profiles" / f"{name}.json").read_text()))
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return f"Profile({label}N={self.N}, K={self.K})"

@@ -1,0 +1,138 @@
+"""The NumPy reference backend: SPEC.md as code, to be read line by line beside it.
+
+Every other backend must agree with this one to 1e-12 relative. Vectorised over configurations only,
+never over the formulas' structure, so that each line is one line of SPEC.
+"""
+from __future__ import annotations
+
+from itertools import combinations, permutations
+
+import numpy as np
+
+from .configs import count_configurations
+from .frontier import frontier_indices
+from .tables import CostTables
+
+COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
+
+
+def available():
+    return True, "always available"
+
+
+def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement):
+    """Latency (s) and accuracy of each configuration, from the cost tables (SPEC "Engine form")."""
+    t = np.asarray(threshold_index)
+    L = np.asarray(num_partitions)
+    P = np.asarray(partitions)
+    A = np.asarray(placement)
+    n = t.shape[0]
+    rows = np.arange(n)
+    c = tables.cum_exit[t]  # c_i per configuration, (n, N+1)
+    latency = tables.input_cost[A[:, 0]].copy()  # input: source -> A_1
+    accuracy = np.zeros(n)
+    p_prev = np.zeros(n, dtype=np.int64)  # P_0 = 0
+    for k in range(P.shape[1]):
+        active = k < L
+        last = k == L - 1
+        q = np.where(active, P[:, k], 1)
+        a = np.where(active, A[:, k], 0)
+        c_prev, c_q = c[rows, p_prev], c[rows, q]
+        in_k = 1.0 - c_prev  # entering fraction
+        E_k = np.where(last, 1.0 - c_prev, c_q - c_prev)  # exit rate; the last exit takes all that is left
+        S_k = np.where(last, 0.0, 1.0 - c_q)  # stay rate
+        comp = in_k * tables.compute_cost[a, p_prev, q]
+        result = E_k * tables.result_cost[a]
+        latency = latency + np.where(active, comp, 0.0)
+        latency = latency + np.where(active, result, 0.0)
+        if k + 1 < P.shape[1]:
+            b = np.where(active & ~last, A[:, k + 1], a)
+            forward = S_k * tables.forward_cost[q - 1, a, b]
+            latency = latency + np.where(active & ~last, forward, 0.0)
+        accuracy = accuracy + np.where(active, tables.accuracy[q - 1] * E_k, 0.0)
+        p_prev = np.where(active, q, p_prev)
+    return latency, accuracy
+
+
+def _combinations(N: int, L: int) -> np.ndarray:
+    return np.array(list(combinations(range(1, N + 1), L)), dtype=np.int64).reshape(-1, L)
+
+
+def _permutations(M: int, L: int) -> np.ndarray:
+    return np.array(list(permutations(range(M), L)), dtype=np.int64).reshape(-1, L)
+
+
+def _empty(lmax: int) -> dict:
+    return {"latency": np.zeros(0), "accuracy": np.zeros(0), "threshold_index": np.zeros(0, np.int32),
+            "num_partitions": np.zeros(0, np.int32), "partitions": np.zeros((0, lmax), np.int32),
+            "placement": np.zeros((0, lmax), np.int32)}
+
+
+def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20):
+    """Every configuration of SPEC in canonical order (t, then L, then P, then A, each lexicographic),
+    keeping rows with latency <= max_latency and accuracy >= min_accuracy."""
+    N, M, K = tables.N, tables.M, tables.K
+    lmax = min(M, N)
+    parts = []
+    kept = 0
+    for t in range(K):
+        for L in range(1, lmax + 1):
+            Ps, As = _combinations(N, L), _permutations(M, L)
+            step = max(1, chunk // len(As))
+            for start in range(0, len(Ps), step):
+                P = np.repeat(Ps[start:start + step], len(As), axis=0)  # P-major, then A: canonical order
+                A = np.tile(As, (min(step, len(Ps) - start), 1))
+                n = len(P)
+                lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A)
+                keep = (lat <= max_latency) & (acc >= min_accuracy)
+                kept += int(keep.sum())
+                if kept > max_rows:
+                    total = count_configurations(N, M, K)
+                    raise ValueError(f"sweep would keep more than {max_rows} rows of {total} configurations: "
+                                     "tighten max_latency / min_accuracy or raise the memory cap")
+                if keep.any():
+                    pad = np.full((int(keep.sum()), lmax - L), -1)
+                    parts.append({"latency": lat[keep], "accuracy": acc[keep],
+                                  "threshold_index": np.full(int(keep.sum()), t),
+                                  "num_partitions": np.full(int(keep.sum()), L),
+                                  "partitions": np.hstack([P[keep], pad]), "placement": np.hstack([A[keep], pad])})
+    if not parts:
+        return _empty(lmax)
+    out = {k: np.concatenate([p[k] for p in parts]) for k in COLUMNS}
+    for k in ("threshold_index", "num_partitions", "partitions", "placement"):
+        out[k] = out[k].astype(np.int32)
+    return out
+
+
+def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf):
+    """SPEC's frontier of the configurations meeting the bounds, by sweep: exact and slow."""
+    rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy)
+    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    return {k: v[idx] for k, v in rows.items()}
+
+
+def breakdown(profile, topology, source: int, destination: int, t: int, P, A) -> dict:
+    """One configuration's latency split into SPEC's terms, from the profile and topology directly
+    (not the tables), so that a plan can show why it wins and tests can check the tables."""
+    c = profile.cum_exit()[t]
+    R, pl, inv = topology.ratio, topology.path_latency, topology.path_inv_bandwidth
+    L = len(P)
+    a1 = A[0]
+    input_latency = pl[source, a1] + profile.input_bits * inv[source, a1]
+    parts = []
+    latency = input_latency
+    accuracy = 0.0
+    for k in range(L):
+        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
+        last = k == L - 1
+        in_k = 1.0 - c[p]
+        E_k = 1.0 - c[p] if last else c[q] - c[p]
+        S_k = 0.0 if last else 1.0 - c[q]
+        comp = in_k * R[a] * (float(np.sum(profile.block_time[p:q])) + profile.branch_time[q - 1])
+        forward = 0.0 if last else S_k * (pl[a, A[k + 1]] + profile.output_bits[q - 1] * inv[a, A[k + 1]])
+        result = E_k * (pl[a, destination] + profile.result_bits * inv[a, destination])
+        latency += comp + result + forward
+        accuracy += profile.accuracy[q - 1] * E_k
+        parts.append({"blocks": (p + 1, q), "tier": int(a), "entering": in_k, "exit": E_k, "stay": S_k,
+                      "compute": comp, "forward": forward, "result": result})
+    return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}
