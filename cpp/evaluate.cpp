@@ -1,5 +1,5 @@
 // evaluate: the SPEC formulas applied to given configurations, one straight loop per row.
-#include <sstream>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 

@@ -108,7 +108,7 @@ def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str =
                     hits = torch.stack([(o.argmax(1) == y).sum() for o in outs])
                 correct = hits if correct is None else correct + hits
                 seen += y.shape[0]
-                loss_sum += float(loss) * y.shape[0]
+                loss_sum += float(loss.detach()) * y.shape[0]
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", last_exit=f"{float(correct[-1]) / seen:.3f}")
             bar.close()

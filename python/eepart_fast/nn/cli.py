@@ -1,0 +1,149 @@
+"""`eepart train` and `eepart profile`: the command-line side of eepart_fast.nn.
+
+The main `eepart` program imports this module only when torch is installed and calls
+add_subcommands(subparsers); `python -m eepart_fast.nn.cli ...` runs the same commands alone.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _threads(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    from .backbones import BACKBONES, GRANULARITIES
+    from .data import DEFAULT_PROFILE_SIZE
+    g = p.add_argument_group("model and data")
+    g.add_argument("--backbone", default="resnet20", choices=sorted(BACKBONES),
+                   help="backbone to cut into blocks (default: resnet20, the paper's)")
+    g.add_argument("--granularity", default="block", choices=GRANULARITIES,
+                   help="torchvision backbones: cut at every residual/inverted-residual/Inception module "
+                        "(block, the paper's notion) or once per stage (stage). Default: block")
+    g.add_argument("--data", default="fashion-mnist",
+                   help="fashion-mnist (Debian package dataset-fashion-mnist), torchvision:<Class> "
+                        "(e.g. torchvision:CIFAR10, already under --data-dir; never downloaded), or folder "
+                        "(--data-dir/train/<class>/*, --data-dir/test/<class>/*). Default: fashion-mnist")
+    g.add_argument("--data-dir", default=None, help="where the dataset lies (fashion-mnist: the idx files)")
+    g.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="resize images (torchvision and folder datasets only)")
+    g.add_argument("--profile-size", type=int, default=DEFAULT_PROFILE_SIZE,
+                   help="training images held out for profiling, never trained on (default: %(default)s)")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=8, help="joint (full-configuration) epochs (default: 8)")
+    t.add_argument("--batch-size", type=int, default=128, help="default: 128")
+    t.add_argument("--lr", type=float, default=0.1, help="peak learning rate, cosine decay (default: 0.1)")
+    t.add_argument("--weight-decay", type=float, default=5e-4, help="default: 5e-4")
+    t.add_argument("--seed", type=int, default=0, help="default: 0")
+    t.add_argument("--max-batches", type=int, default=0,
+                   help="at most this many batches per epoch (0: the whole split)")
+    t.add_argument("--separate", default="finetune", choices=("finetune", "scratch", "none"),
+                   help="accuracy per exit from separate models (paper 2.2): started from the joint "
+                        "weights (finetune, cheap), from scratch, or none (use the joint network's branches)")
+    t.add_argument("--separate-epochs", type=int, default=1, help="epochs per separate model (default: 1)")
+    t.add_argument("--separate-lr", type=float, default=None,
+                   help="default: 0.01 with finetune, --lr with scratch")
+    p.add_argument("--run-dir", required=True, help="folder for run.json, checkpoints and train.log; "
+                   "the same command again resumes")
+    p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
+
+
+def _add_profile_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("profiling")
+    g.add_argument("--out", required=True, help="profile JSON to write; the per-sample records go beside "
+                   "it as <name>.samples.npz")
+    g.add_argument("--name", default=None, help="profile name (default: the --out file's stem)")
+    g.add_argument("--timing-samples", type=int, default=1000,
+                   help="single samples timed per block and branch (99th percentile; default: 1000)")
+    g.add_argument("--warmup", type=int, default=50, help="untimed single samples first (default: 50)")
+    g.add_argument("--thresholds", type=int, default=20,
+                   help="thresholds evenly from 0 to 1 on normalised entropy (default: 20)")
+
+
+def _spec(a):
+    from .run import RunSpec
+    from .train import TrainConfig
+    sep_lr = a.separate_lr if a.separate_lr is not None else (0.01 if a.separate == "finetune" else a.lr)
+    joint = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
+                        seed=a.seed, max_batches=a.max_batches)
+    sep = TrainConfig(epochs=a.separate_epochs, batch_size=a.batch_size, lr=sep_lr, weight_decay=a.weight_decay,
+                      seed=a.seed, max_batches=a.max_batches)
+    return RunSpec(backbone=a.backbone, granularity=a.granularity, data=a.data, data_dir=a.data_dir,
+                   size=list(a.size) if a.size else None, profile_size=a.profile_size, joint=joint.as_dict(),
+                   separate=a.separate, separate_train=sep.as_dict())
+
+
+def _command_line() -> str:
+    import shlex
+    return " ".join(shlex.quote(s) for s in ["eepart", *sys.argv[1:]])
+
+
+def run_train(a) -> int:
+    import torch
+    from .run import train_run
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    train_run(a.run_dir, _spec(a), progress=not a.no_progress)
+    return 0
+
+
+def run_profile(a) -> int:
+    import torch
+    from .profiling import profile_run
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.train:
+        from .run import train_run
+        train_run(a.run_dir, _spec(a), progress=not a.no_progress)
+    profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
+                          n_thresholds=a.thresholds, command=_command_line(), progress=not a.no_progress)
+    m = profile.meta
+    print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
+          f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "
+          f"{' '.join(f'{v:.4f}' for v in m['joint_test_accuracy'])}")
+    return 0
+
+
+def add_subcommands(subparsers) -> None:
+    """Register `train` and `profile` on an argparse subparsers object."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    tr = subparsers.add_parser(
+        "train", help="train an early-exit network (joint, then one separate model per exit)",
+        description="Train the full-configuration early-exit network (sum of all exit losses), then one "
+                    "separate model per exit for the accuracies (paper 2.2). Checkpoints every epoch "
+                    "in --run-dir; Ctrl-C saves one; the same command resumes.")
+    _add_run_args(tr)
+    tr.set_defaults(func=run_train)
+    pr = subparsers.add_parser(
+        "profile", help="profile a trained run into a profile JSON (with --train: train first)",
+        description="Measure block and branch times (99th percentile of single samples after warm-up, on "
+                    "this machine), output sizes, exit rates at thresholds on normalised entropy on the "
+                    "held-out profiling split, and accuracies of the separate models on the test split.",
+        formatter_class=fmt)
+    pr.add_argument("--train", action="store_true",
+                    help="train (or resume) first, with the training options below")
+    _add_run_args(pr)
+    _add_profile_args(pr)
+    pr.set_defaults(func=run_profile)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="eepart", description="eepart_fast training and profiling (torch)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_subcommands(sub)
+    a = parser.parse_args(argv)
+    try:
+        return a.func(a)
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint is kept, run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

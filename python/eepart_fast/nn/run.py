@@ -1,0 +1,133 @@
+"""A training run in one folder: run.json (what was asked), joint.pt, separate-<i>.pt, train.log.
+
+Running the same command again resumes it; asking for something else in the same folder is an error,
+so checkpoints never mix two configurations.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .backbones import make_backbone
+from .data import DEFAULT_PROFILE_SIZE, load_data
+from .earlyexit import EarlyExitNet
+from .train import TrainConfig, load_checkpoint, train_model
+
+SEPARATE_MODES = ("finetune", "scratch", "none")
+
+
+@dataclass
+class RunSpec:
+    backbone: str = "resnet20"
+    granularity: str = "block"
+    data: str = "fashion-mnist"
+    data_dir: str | None = None
+    size: list | None = None
+    profile_size: int = DEFAULT_PROFILE_SIZE
+    joint: dict = field(default_factory=lambda: TrainConfig().as_dict())
+    separate: str = "finetune"
+    separate_train: dict = field(default_factory=lambda: TrainConfig(epochs=1, lr=0.01).as_dict())
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Logger:
+    """Lines to stdout and appended to a file, time-stamped."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def __call__(self, msg: str) -> None:
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+
+
+def build_net(spec: RunSpec, data) -> EarlyExitNet:
+    """The full-configuration network, freshly initialised from the joint seed."""
+    torch.manual_seed(spec.joint["seed"])
+    return EarlyExitNet.full(make_backbone(spec.backbone, data.channels, data.classes, spec.granularity),
+                             data.input_shape)
+
+
+def open_run(run_dir, spec: RunSpec | None = None) -> RunSpec:
+    """Write run.json for a new run, or check that `spec` matches the one already there."""
+    run_dir = Path(run_dir)
+    path = run_dir / "run.json"
+    if path.exists():
+        stored = RunSpec(**json.loads(path.read_text()))
+        if spec is not None and spec.as_dict() != stored.as_dict():
+            diff = {k: (stored.as_dict()[k], v) for k, v in spec.as_dict().items() if stored.as_dict()[k] != v}
+            raise ValueError(f"run folder {run_dir} holds another run (stored vs asked: {diff}); "
+                             "pick a new --run-dir")
+        return stored
+    if spec is None:
+        raise FileNotFoundError(f"run folder {run_dir} has no run.json: train first (eepart train --run-dir ...)")
+    if spec.separate not in SEPARATE_MODES:
+        raise ValueError(f"separate: expected one of {SEPARATE_MODES}, got {spec.separate!r}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec.as_dict(), indent=1) + "\n")
+    return spec
+
+
+def separate_net(spec: RunSpec, joint: EarlyExitNet, data, i: int) -> EarlyExitNet:
+    """The separate model of exit i: from the joint weights (finetune) or a fresh initialisation (scratch)."""
+    if spec.separate == "finetune":
+        return joint.separate(i)
+    torch.manual_seed(spec.separate_train["seed"] + i)
+    return EarlyExitNet.full(make_backbone(spec.backbone, data.channels, data.classes, spec.granularity),
+                             data.input_shape).separate(i)
+
+
+def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None):
+    """Joint training, then one separate model per exit; every stage resumes from its checkpoint."""
+    run_dir = Path(run_dir)
+    spec = open_run(run_dir, spec)
+    log = log or Logger(run_dir / "train.log")
+    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size)
+    net = build_net(spec, data)
+    log(f"run {run_dir}: {spec.backbone} ({spec.granularity}, N={net.N}) on {data.name} "
+        f"train {len(data.train)} / profile {len(data.profile)} / test {len(data.test)}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    train_model(net, data.train, TrainConfig(**spec.joint), run_dir / "joint.pt", log, "joint", progress)
+    if spec.separate != "none":
+        for i in net.exits:
+            sep = separate_net(spec, net, data, i)
+            train_model(sep, data.train, TrainConfig(**spec.separate_train), run_dir / f"separate-{i}.pt", log,
+                        f"separate {i}/{net.N}", progress)
+    log("training done")
+    return spec, data, net
+
+
+def load_trained(run_dir, data=None):
+    """The run's spec, data, trained joint network and separate models (dict exit -> net, empty for 'none')."""
+    run_dir = Path(run_dir)
+    spec = open_run(run_dir)
+    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size)
+    net = build_net(spec, data)
+    checkpoints = {"joint": (run_dir / "joint.pt", TrainConfig(**spec.joint))}
+    if spec.separate != "none":
+        checkpoints.update({i: (run_dir / f"separate-{i}.pt", TrainConfig(**spec.separate_train)) for i in net.exits})
+    loaded = {}
+    for key, (path, cfg) in checkpoints.items():
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing; finish training first (eepart train --run-dir {run_dir})")
+        ck = load_checkpoint(path)
+        if ck["epoch"] < cfg.epochs:
+            raise ValueError(f"{path}: trained {ck['epoch']} of {cfg.epochs} epochs; resume training first")
+        loaded[key] = ck
+    net.load_state_dict(loaded["joint"]["model"])
+    separate = {}
+    for i in ([] if spec.separate == "none" else net.exits):
+        sep = net.separate(i)
+        sep.load_state_dict(loaded[i]["model"])
+        separate[i] = sep
+    seconds = {str(k): float(ck["seconds"]) for k, ck in loaded.items()}
+    return spec, data, net, separate, seconds

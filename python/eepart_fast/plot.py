@@ -1,0 +1,69 @@
+"""The paper's Figure 4: every configuration as a point, the Pareto frontier as a line."""
+from __future__ import annotations
+
+import numpy as np
+
+from .configs import count_configurations
+
+MAX_POINTS = 20000
+
+
+def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
+    """n configurations drawn uniformly from all of SPEC's (t, P, A)."""
+    lmax = min(M, N)
+    weights = np.array([_count_L(N, M, L) for L in range(1, lmax + 1)], float)
+    Ls = rng.choice(np.arange(1, lmax + 1), size=n, p=weights / weights.sum())
+    out = []
+    for L in Ls:
+        P = np.sort(rng.choice(np.arange(1, N + 1), size=L, replace=False))
+        A = rng.choice(M, size=L, replace=False)
+        out.append((int(rng.integers(K)), P.tolist(), A.tolist()))
+    return out
+
+
+def _count_L(N: int, M: int, L: int) -> int:
+    from math import comb, perm
+
+    return comb(N, L) * perm(M, L)
+
+
+def cloud(profile, topology, source, destination, backend="auto", seed=0):
+    """(latency, accuracy) of every configuration, or of a uniform sample when there are too many."""
+    from .api import evaluate, sweep
+
+    total = count_configurations(profile.N, topology.M, profile.K)
+    if total <= MAX_POINTS:
+        rows = sweep(profile, topology, source, destination, backend=backend)
+        return rows.latency, rows.accuracy, total
+    configs = sample_configs(profile.N, topology.M, profile.K, MAX_POINTS, np.random.default_rng(seed))
+    r = evaluate(profile, topology, configs, source, destination, backend=backend)
+    return r.latency, r.accuracy, total
+
+
+def plot_frontier(path, profile, topology, frontier, source=0, destination=0, best=None, backend="auto",
+                  title=None):
+    """Writes a PNG (or any matplotlib format) of the configuration cloud, the frontier and the chosen plan."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lat, acc, total = cloud(profile, topology, source, destination, backend=backend)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    label = f"configurations ({len(lat):,} of {total:,})" if len(lat) < total else f"configurations ({total:,})"
+    ax.scatter(lat * 1e3, acc, s=4, alpha=0.35, color="tab:gray", label=label, rasterized=True)
+    f_lat = np.array([p.latency for p in frontier]) * 1e3
+    f_acc = np.array([p.accuracy for p in frontier])
+    ax.step(f_lat, f_acc, where="post", color="tab:red", lw=1.2)
+    ax.plot(f_lat, f_acc, "o", color="tab:red", ms=4, label=f"Pareto frontier ({len(frontier)})")
+    if best is not None:
+        ax.plot([best.latency * 1e3], [best.accuracy], "*", color="tab:blue", ms=14, label="chosen plan")
+    ax.set_xscale("log")
+    ax.set_xlabel("end-to-end latency (ms)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or f"{profile.name or 'profile'} on {', '.join(topology.names)}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
