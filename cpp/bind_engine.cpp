@@ -1,7 +1,157 @@
+// Python face of the CPU engine: _core.evaluate, _core.sweep, _core.count_configurations.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "bind_tables.hpp"
+#include "engine.hpp"
 
 namespace py = pybind11;
 
 namespace eepart {
-void bind_engine(py::module_& m) { (void)m; }  // filled in by the engine work
+namespace {
+
+using IntArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
+    auto a = IntArray::ensure(obj);
+    if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
+    if (a.ndim() != ndim)
+        throw std::invalid_argument(std::string(name) + ": expected a " + std::to_string(ndim) +
+                                    "-D array, got " + std::to_string(a.ndim()) + "-D");
+    return a;
+}
+
+py::tuple evaluate_py(py::object input_cost, py::object compute_cost, py::object forward_cost,
+                      py::object result_cost, py::object cum_exit, py::object accuracy,
+                      py::object threshold_index, py::object num_partitions, py::object partitions,
+                      py::object placement, int threads) {
+    TableArrays tables = make_tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy);
+    IntArray t = as_ints(threshold_index, "threshold_index", 1);
+    IntArray L = as_ints(num_partitions, "num_partitions", 1);
+    IntArray P = as_ints(partitions, "partitions", 2);
+    IntArray A = as_ints(placement, "placement", 2);
+    const py::ssize_t n = t.shape(0);
+    auto rows = [&](const IntArray& a, const char* name) {
+        if (a.shape(0) != n)
+            throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.shape(0)) +
+                                        " rows, threshold_index has " + std::to_string(n));
+    };
+    rows(L, "num_partitions");
+    rows(P, "partitions");
+    rows(A, "placement");
+    if (P.shape(1) != A.shape(1))
+        throw std::invalid_argument("partitions and placement: column counts differ (" +
+                                    std::to_string(P.shape(1)) + " and " + std::to_string(A.shape(1)) + ")");
+
+    ConfigView c;
+    c.n = static_cast<std::size_t>(n);
+    c.width = static_cast<std::size_t>(P.shape(1));
+    c.threshold_index = t.data();
+    c.num_partitions = L.data();
+    c.partitions = P.data();
+    c.placement = A.data();
+    {
+        py::gil_scoped_release release;
+        validate_configs(tables.view, c);
+    }
+    py::array_t<double> latency(n), acc(n);
+    evaluate(tables.view, c, latency.mutable_data(), acc.mutable_data(), threads);
+    return py::make_tuple(latency, acc);
+}
+
+void check_bound(double v, const char* name) {
+    if (std::isnan(v)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
+}
+
+std::uint64_t as_row_cap(py::object obj) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (overflow > 0) return std::numeric_limits<std::uint64_t>::max();
+    if (overflow < 0 || v < 0)
+        throw std::invalid_argument("max_rows = " + py::str(obj).cast<std::string>() + ": must be >= 0");
+    return static_cast<std::uint64_t>(v);
+}
+
+py::dict sweep_py(py::object input_cost, py::object compute_cost, py::object forward_cost,
+                  py::object result_cost, py::object cum_exit, py::object accuracy, double max_latency,
+                  double min_accuracy, py::object max_rows, int threads, std::uint64_t table_limit) {
+    TableArrays tables = make_tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy);
+    check_bound(max_latency, "max_latency");
+    check_bound(min_accuracy, "min_accuracy");
+    SweepOptions opt{max_latency, min_accuracy, as_row_cap(max_rows), threads, table_limit};
+    const SweepResult result = sweep(tables.view, opt);
+
+    const auto rows = static_cast<py::ssize_t>(result.rows);
+    const auto Lmax = static_cast<py::ssize_t>(result.Lmax);
+    py::array_t<double> latency(rows), acc(rows);
+    py::array_t<std::int32_t> t(rows), L(rows);
+    py::array_t<std::int32_t> P({rows, Lmax}), A({rows, Lmax});
+    write_columns(result,
+                  SweepColumns{latency.mutable_data(), acc.mutable_data(), t.mutable_data(), L.mutable_data(),
+                               P.mutable_data(), A.mutable_data()},
+                  threads);
+    py::dict out;
+    out["latency"] = latency;
+    out["accuracy"] = acc;
+    out["threshold_index"] = t;
+    out["num_partitions"] = L;
+    out["partitions"] = P;
+    out["placement"] = A;
+    return out;
+}
+
+py::object count_py(long long N, long long M, long long K) {
+    if (N < 0 || M < 0 || K < 0)
+        throw std::invalid_argument("count_configurations: N, M, K must be >= 0, got " + std::to_string(N) +
+                                    ", " + std::to_string(M) + ", " + std::to_string(K));
+    // Exact for any size: Python's integers do the arithmetic.
+    py::module_ math = py::module_::import("math");
+    py::object total = py::int_(0);
+    for (long long L = 1; L <= std::min(M, N); ++L)
+        total = total + math.attr("comb")(N, L) * math.attr("perm")(M, L);
+    return total * py::int_(K);
+}
+
+constexpr const char* kEvaluateDoc =
+    "evaluate(<six tables>, threshold_index, num_partitions, partitions, placement, threads=0)\n"
+    "-> (latency, accuracy), float64 arrays (n,).\n\n"
+    "Rows: t (n,), L (n,), P and A (n, width) int64 with width >= every L (padding ignored), P as block\n"
+    "counts, A as tiers. Raises ValueError naming the field, row and value of the first bad entry.";
+
+constexpr const char* kSweepDoc =
+    "sweep(<six tables>, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0) -> dict\n\n"
+    "Every configuration in canonical order (t, L, P lexicographic, A as itertools.permutations), keeping\n"
+    "rows with latency <= max_latency and accuracy >= min_accuracy. Keys: latency, accuracy (f8),\n"
+    "threshold_index, num_partitions (i4), partitions, placement (i4, (rows, min(M, N)), -1 pads).\n"
+    "Raises ValueError when more than max_rows rows would be kept.";
+
+}  // namespace
+
+void bind_engine(py::module_& m) {
+    const double inf = std::numeric_limits<double>::infinity();
+    m.def("evaluate", &evaluate_py, kEvaluateDoc, EEPART_TABLE_ARGS, py::arg("threshold_index"),
+          py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0);
+    m.def(
+        "sweep",
+        [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+           double max_latency, double min_accuracy, py::object max_rows, int threads) {
+            return sweep_py(ic, cc, fc, rc, ce, ac, max_latency, min_accuracy, max_rows, threads,
+                            SweepOptions{0, 0, 0}.table_limit);
+        },
+        kSweepDoc, EEPART_TABLE_ARGS, py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
+        py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0);
+    // For tests: the same sweep with another limit on tabulated placements (0 walks every placement).
+    m.def("_sweep_table_limit", &sweep_py, EEPART_TABLE_ARGS, py::arg("max_latency"), py::arg("min_accuracy"),
+          py::arg("max_rows"), py::arg("threads"), py::arg("table_limit"));
+    m.def("count_configurations", &count_py, py::arg("N"), py::arg("M"), py::arg("K"),
+          "K * sum over L = 1..min(M, N) of C(N, L) * M!/(M-L)!, exact (a Python int).");
+}
+
 }  // namespace eepart
