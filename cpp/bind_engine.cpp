@@ -81,22 +81,32 @@ std::uint64_t as_row_cap(py::object obj) {
 
 py::dict sweep_py(py::object input_cost, py::object compute_cost, py::object forward_cost,
                   py::object result_cost, py::object cum_exit, py::object accuracy, double max_latency,
-                  double min_accuracy, py::object max_rows, int threads, std::uint64_t table_limit) {
+                  double min_accuracy, py::object max_rows, int threads, std::uint64_t table_limit,
+                  std::uint64_t item_configs) {
     TableArrays tables = make_tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy);
     check_bound(max_latency, "max_latency");
     check_bound(min_accuracy, "min_accuracy");
-    SweepOptions opt{max_latency, min_accuracy, as_row_cap(max_rows), threads, table_limit};
-    const SweepResult result = sweep(tables.view, opt);
-
-    const auto rows = static_cast<py::ssize_t>(result.rows);
-    const auto Lmax = static_cast<py::ssize_t>(result.Lmax);
-    py::array_t<double> latency(rows), acc(rows);
-    py::array_t<std::int32_t> t(rows), L(rows);
-    py::array_t<std::int32_t> P({rows, Lmax}), A({rows, Lmax});
-    write_columns(result,
-                  SweepColumns{latency.mutable_data(), acc.mutable_data(), t.mutable_data(), L.mutable_data(),
-                               P.mutable_data(), A.mutable_data()},
-                  threads);
+    SweepOptions opt{max_latency, min_accuracy, as_row_cap(max_rows), threads, table_limit, item_configs};
+    Sweep sweep(tables.view, opt);
+    const auto rows = static_cast<py::ssize_t>(sweep.count());
+    const auto Lmax = static_cast<py::ssize_t>(sweep.max_partitions());
+    // The six columns are views of one buffer: one allocation, large enough for numpy to ask the kernel
+    // for huge pages, so that first touching the output (most of an unbounded sweep's time) costs less.
+    const py::ssize_t n = rows, w = Lmax;
+    const py::ssize_t d = sizeof(double), i = sizeof(std::int32_t);
+    py::array_t<std::uint8_t> buffer(n * (2 * d + 2 * i + 2 * w * i));
+    std::uint8_t* base = buffer.mutable_data();
+    py::array_t<double> latency({n}, {d}, reinterpret_cast<double*>(base), buffer);
+    py::array_t<double> acc({n}, {d}, reinterpret_cast<double*>(base + n * d), buffer);
+    py::array_t<std::int32_t> P({n, w}, {w * i, i}, reinterpret_cast<std::int32_t*>(base + 2 * n * d), buffer);
+    py::array_t<std::int32_t> A({n, w}, {w * i, i}, reinterpret_cast<std::int32_t*>(base + 2 * n * d + n * w * i),
+                                buffer);
+    py::array_t<std::int32_t> t({n}, {i}, reinterpret_cast<std::int32_t*>(base + 2 * n * d + 2 * n * w * i), buffer);
+    py::array_t<std::int32_t> L({n}, {i}, reinterpret_cast<std::int32_t*>(base + 2 * n * d + 2 * n * w * i + n * i),
+                                buffer);
+    if (rows > 0)
+        sweep.write(SweepColumns{latency.mutable_data(), acc.mutable_data(), t.mutable_data(), L.mutable_data(),
+                                 P.mutable_data(), A.mutable_data()});
     py::dict out;
     out["latency"] = latency;
     out["accuracy"] = acc;
@@ -142,14 +152,16 @@ void bind_engine(py::module_& m) {
         "sweep",
         [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
            double max_latency, double min_accuracy, py::object max_rows, int threads) {
+            const SweepOptions defaults{0, 0, 0};
             return sweep_py(ic, cc, fc, rc, ce, ac, max_latency, min_accuracy, max_rows, threads,
-                            SweepOptions{0, 0, 0}.table_limit);
+                            defaults.table_limit, defaults.item_configs);
         },
         kSweepDoc, EEPART_TABLE_ARGS, py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
         py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0);
-    // For tests: the same sweep with another limit on tabulated placements (0 walks every placement).
-    m.def("_sweep_table_limit", &sweep_py, EEPART_TABLE_ARGS, py::arg("max_latency"), py::arg("min_accuracy"),
-          py::arg("max_rows"), py::arg("threads"), py::arg("table_limit"));
+    // For tests: the same sweep with another limit on tabulated placements (0 walks every placement) and
+    // another work item size (small ones split runs of partitionings between items).
+    m.def("_sweep_tuned", &sweep_py, EEPART_TABLE_ARGS, py::arg("max_latency"), py::arg("min_accuracy"),
+          py::arg("max_rows"), py::arg("threads"), py::arg("table_limit"), py::arg("item_configs"));
     m.def("count_configurations", &count_py, py::arg("N"), py::arg("M"), py::arg("K"),
           "K * sum over L = 1..min(M, N) of C(N, L) * M!/(M-L)!, exact (a Python int).");
 }

@@ -2,7 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "tables.hpp"
 
@@ -37,33 +37,12 @@ struct SweepOptions {
     // Placements of one L are tabulated (and their latency prefixes reused across P_L) when there are
     // at most this many; beyond, each P walks its placements depth first. Tests lower it.
     std::uint64_t table_limit = 1u << 16;
+    // Configurations per work item (at least; more when the sweep is huge). Tests lower it to split
+    // runs of partitionings between items.
+    std::uint64_t item_configs = 1u << 18;
 };
 
-// Kept rows of one work item (one t, one L, a run of partitionings in canonical order). Partitionings
-// with kept rows are stored once; each row points at its partitioning and stores its own placement.
-struct ItemRows {
-    int t = 0;
-    int L = 0;
-    std::vector<std::int32_t> partitions;  // [n_partitionings][L]
-    std::vector<double> accuracy;          // [n_partitionings]
-    std::vector<double> latency;           // [rows]
-    std::vector<std::uint32_t> which;      // [rows] index into the partitionings above
-    std::vector<std::uint8_t> placement;   // [rows][L]
-};
-
-struct SweepResult {
-    int Lmax = 0;
-    std::uint64_t total = 0;  // configurations enumerated
-    std::uint64_t rows = 0;   // rows kept
-    std::vector<ItemRows> items;  // canonical order
-};
-
-// Every configuration of SPEC in canonical order, keeping rows with latency <= max_latency and
-// accuracy >= min_accuracy. Throws std::invalid_argument when more than max_rows rows would be kept.
-// Call with the GIL held: it releases it.
-SweepResult sweep(const Tables& tables, const SweepOptions& options);
-
-// Output columns of a sweep, rows × Lmax for the last two; filled with the GIL released.
+// Output columns of a sweep; the last two are rows × Lmax, -1 pads.
 struct SweepColumns {
     double* latency;
     double* accuracy;
@@ -72,6 +51,29 @@ struct SweepColumns {
     std::int32_t* partitions;
     std::int32_t* placement;
 };
-void write_columns(const SweepResult& result, const SweepColumns& out, int threads);
+
+// Every configuration of SPEC in canonical order, keeping rows with latency <= max_latency and
+// accuracy >= min_accuracy. Two passes: count() finds how many rows each work item keeps (nothing is
+// stored, so the row cap is checked before any memory is taken), write() computes the kept rows again
+// and writes each straight to its final place. Call both with the GIL held: they release it.
+class Sweep {
+   public:
+    Sweep(const Tables& tables, const SweepOptions& options);  // throws when the sweep cannot be enumerated
+    ~Sweep();
+    Sweep(const Sweep&) = delete;
+    Sweep& operator=(const Sweep&) = delete;
+
+    int max_partitions() const;
+    std::uint64_t configurations() const;
+    // Rows kept; throws std::invalid_argument when more than options.max_rows would be kept.
+    std::uint64_t count();
+    // After count(): fills the columns, which hold count() rows.
+    void write(const SweepColumns& out);
+
+    struct Plan;  // defined in sweep.cpp
+
+   private:
+    std::unique_ptr<Plan> plan_;
+};
 
 }  // namespace eepart

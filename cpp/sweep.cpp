@@ -1,15 +1,21 @@
 // sweep: every configuration of SPEC in canonical order, keeping the rows that meet the bounds.
 //
 // Accuracy depends only on (t, P), so a partitioning whose accuracy misses the bound skips all its
-// placements. Latency is a sum along the partitions: walking the placements depth first, each node adds
-// only its own terms to its parent's prefix, in the order of the straight loop of evaluate.cpp, so both
-// give the same bits. Consecutive partitionings in canonical order mostly share P_1..P_{L-1}; everything
-// but the last partition's compute term is then shared, so the prefix of every placement is tabulated
-// once per run and each P_L costs two additions per placement. All costs are >= 0 and rounding is
-// monotone, so a prefix above max_latency rules out its whole subtree.
+// placements. Latency is a sum along the partitions, and placements in canonical (lexicographic) order
+// share prefixes: the latency of every placement prefix is built level by level, each level adding only
+// its own terms to its parent's value, in the order of the straight loop of evaluate.cpp, so both give
+// the same bits. Consecutive partitionings mostly share P_1..P_{L-1}, and only the last partition's
+// compute term depends on P_L: the levels are rebuilt from the first partition that changed, and each
+// P_L then costs two additions per placement. All costs are >= 0 and rounding is monotone, so a prefix
+// above max_latency rules out every placement that extends it.
+//
+// Rows are kept in two passes over the same code (Sweep::count, then Sweep::write for the items that keep
+// any): computing a row again costs a few nanoseconds, storing it twice costs far more.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -25,22 +31,21 @@ constexpr std::uint64_t kCancelEvery = 1 << 16;  // leaves between looks at the 
 constexpr std::uint64_t kFlushEvery = 4096;      // kept rows between updates of the shared count
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
-    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
-    return p > kSat ? kSat : static_cast<std::uint64_t>(p);
-}
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) { return a != 0 && b > kSat / a ? kSat : a * b; }
 
 std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return a > kSat - b ? kSat : a + b; }
 
 std::uint64_t choose(int n, int k) {
     if (k < 0 || k > n) return 0;
     k = std::min(k, n - k);
-    unsigned __int128 r = 1;
+    std::uint64_t r = 1;
     for (int i = 1; i <= k; ++i) {  // r = C(n-k+i, i), rising with i: once too big, it stays so
-        r = r * static_cast<unsigned>(n - k + i) / static_cast<unsigned>(i);
-        if (r > kSat) return kSat;
+        // r * (n-k+i) / i without overflow: i / gcd(r, i) divides n-k+i.
+        const std::uint64_t g = std::gcd(r, static_cast<std::uint64_t>(i));
+        r = sat_mul(r / g, static_cast<std::uint64_t>(n - k + i) / (static_cast<std::uint64_t>(i) / g));
+        if (r == kSat) return kSat;
     }
-    return static_cast<std::uint64_t>(r);
+    return r;
 }
 
 std::uint64_t arrangements(int m, int k) {  // m! / (m-k)!
@@ -49,43 +54,46 @@ std::uint64_t arrangements(int m, int k) {  // m! / (m-k)!
     return r;
 }
 
-// All k-permutations of 0..m-1 in the order of itertools.permutations(range(m), k), row-major.
-void tabulate(int m, int k, std::vector<std::uint8_t>& rows, std::vector<std::uint8_t>& last) {
-    std::uint8_t cur[kMaxTiers];
+// All k-permutations of 0..m-1 in the order of itertools.permutations(range(m), k): rows of `width`
+// tiers padded with -1 (the output's layout), and each row's last tier.
+void tabulate(int m, int k, int width, std::vector<std::int32_t>& rows, std::vector<std::uint8_t>& last) {
+    std::int32_t cur[kMaxTiers];
+    std::fill(cur, cur + kMaxTiers, -1);
     auto rec = [&](auto&& self, int depth, unsigned used) -> void {
         if (depth == k) {
-            rows.insert(rows.end(), cur, cur + k);
-            last.push_back(cur[k - 1]);
+            rows.insert(rows.end(), cur, cur + width);
+            last.push_back(static_cast<std::uint8_t>(cur[k - 1]));
             return;
         }
         for (int b = 0; b < m; ++b) {
             if (used >> b & 1u) continue;
-            cur[depth] = static_cast<std::uint8_t>(b);
+            cur[depth] = b;
             self(self, depth + 1, used | 1u << b);
         }
     };
     rec(rec, 0, 0u);
 }
 
+// Fixed-size copies compile to a few moves; a loop of unknown length to a loop with reloads.
+inline void copy_row(std::int32_t* dst, const std::int32_t* src, int n) {
+    switch (n) {
+#define EEPART_COPY_CASE(k) \
+    case k:                 \
+        std::memcpy(dst, src, k * sizeof(std::int32_t)); \
+        return;
+        EEPART_COPY_CASE(1) EEPART_COPY_CASE(2) EEPART_COPY_CASE(3) EEPART_COPY_CASE(4)
+        EEPART_COPY_CASE(5) EEPART_COPY_CASE(6) EEPART_COPY_CASE(7) EEPART_COPY_CASE(8)
+        EEPART_COPY_CASE(9) EEPART_COPY_CASE(10) EEPART_COPY_CASE(11) EEPART_COPY_CASE(12)
+        EEPART_COPY_CASE(13) EEPART_COPY_CASE(14) EEPART_COPY_CASE(15) EEPART_COPY_CASE(16)
+#undef EEPART_COPY_CASE
+        default:
+            std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(std::int32_t));
+    }
+}
+
 struct Item {
     int t, L;
     std::uint64_t begin, end;  // ranks of partitionings in lexicographic order
-};
-
-// What every work item reads, plus the shared count of kept rows.
-struct Plan {
-    const Tables& tb;
-    SweepOptions opt;
-    int Lmax = 0;
-    std::uint64_t total = 0;
-    std::vector<std::uint64_t> binom;                   // [N+1][Lmax+1], C(n, k)
-    std::vector<std::uint64_t> n_placements;            // [L]
-    std::vector<std::vector<std::uint8_t>> placements;  // [L] tabulated [n][L], or empty
-    std::vector<std::vector<std::uint8_t>> last_tier;   // [L] [n]
-    std::atomic<std::uint64_t> kept{0};
-
-    Plan(const Tables& t, const SweepOptions& o) : tb(t), opt(o) {}
-    std::uint64_t C(int n, int k) const { return binom[static_cast<std::size_t>(n) * (Lmax + 1) + k]; }
 };
 
 struct Stop {};  // unwinds an item when another worker failed or Ctrl-C was pressed
@@ -95,23 +103,56 @@ std::string too_many_rows(std::uint64_t max_rows, std::uint64_t total) {
            " configurations: tighten max_latency / min_accuracy or raise the memory cap";
 }
 
-// One work item: partitionings begin..end-1 of one (t, L), all their placements.
+}  // namespace
+
+// What every work item reads, and what the first pass leaves for the second.
+struct Sweep::Plan {
+    const Tables tb;
+    const SweepOptions opt;
+    int Lmax = 0;
+    std::uint64_t total = 0;
+    std::vector<std::uint64_t> binom;                   // [N+1][Lmax+1], C(n, k)
+    std::vector<std::uint64_t> n_placements;            // [L]
+    std::vector<std::vector<std::int32_t>> placements;  // [L] tabulated [n][Lmax], or empty
+    std::vector<std::vector<std::uint8_t>> last_tier;   // [L] [n]
+    std::vector<Item> items;                            // canonical order
+    std::vector<std::uint64_t> counts;                  // rows kept by each item (first pass)
+    std::atomic<std::uint64_t> kept{0};
+
+    Plan(const Tables& t, const SweepOptions& o) : tb(t), opt(o) {}
+    std::uint64_t C(int n, int k) const { return binom[static_cast<std::size_t>(n) * (Lmax + 1) + k]; }
+};
+
+namespace {
+
+// One work item: partitionings begin..end-1 of one (t, L), all their placements. kWrite = false counts
+// the kept rows, kWrite = true writes them from row `first` on.
+template <bool kWrite>
 class ItemRun {
    public:
-    ItemRun(Plan& plan, const Item& item, ItemRows& out, const std::atomic<bool>& cancel)
-        : pl_(plan), tb_(plan.tb), t_(item.t), L_(item.L), M_(plan.tb.M), item_(item), out_(out),
-          cancel_(cancel), cum_(plan.tb.cum_exit + static_cast<std::size_t>(item.t) * (plan.tb.N + 1)),
-          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy),
-          n_(plan.n_placements[item.L]), table_(plan.placements[item.L].data()),
-          last_(plan.last_tier[item.L].data()), tabulated_(!plan.placements[item.L].empty()) {
-        out_.t = t_;
-        out_.L = L_;
-        if (tabulated_) x_.resize(n_);
-        for (int k = 0; k < L_; ++k)
-            subtree_[k] = arrangements(M_ - k - 1, L_ - k - 1);
+    ItemRun(Sweep::Plan& plan, std::size_t index, const std::atomic<bool>& cancel, const SweepColumns* out,
+            std::uint64_t first, std::uint64_t end)
+        : pl_(plan), tb_(plan.tb), item_(plan.items[index]), t_(item_.t), L_(item_.L), M_(plan.tb.M),
+          Lmax_(plan.Lmax), cancel_(cancel),
+          cum_(plan.tb.cum_exit + static_cast<std::size_t>(item_.t) * (plan.tb.N + 1)),
+          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy), n_(plan.n_placements[item_.L]),
+          table_(plan.placements[item_.L].data()), last_(plan.last_tier[item_.L].data()),
+          tabulated_(!plan.placements[item_.L].empty()), out_(out), first_(first), row_(first), end_(end) {
+        if (tabulated_) {
+            x_.resize(n_);
+            std::uint64_t size = 0;
+            for (int d = 1; d < L_; ++d) {
+                w_offset_[d] = size;
+                size += plan.n_placements[d];
+            }
+            w_.resize(size);
+        }
+        std::fill(P_, P_ + kMaxTiers, -1);
+        std::fill(stack_, stack_ + kMaxTiers, -1);
     }
 
-    void run() {
+    // False when cancelled.
+    bool run() {
         try {
             unrank(item_.begin);
             int changed = 0;
@@ -123,10 +164,19 @@ class ItemRun {
                 if (r + 1 < item_.end) changed = next_partitioning();
             }
         } catch (const Stop&) {
-            return;
+            return false;
         }
-        flush();
+        if (kWrite) {  // constant over the item
+            std::fill(out_->threshold_index + first_, out_->threshold_index + row_, t_);
+            std::fill(out_->num_partitions + first_, out_->num_partitions + row_, L_);
+        } else {
+            flush();
+        }
+        return true;
     }
+
+    std::uint64_t kept() const { return kept_; }
+    std::uint64_t next_row() const { return row_; }
 
    private:
     void check_cancel() {
@@ -173,64 +223,137 @@ class ItemRun {
         // The last partition takes, and lets leave, every sample still in the network.
         e_last_ = 1.0 - cum_[L_ >= 2 ? P_[L_ - 2] : 0];
         for (int a = 0; a < M_; ++a) r_last_[a] = e_last_ * tb_.result(a);
+        levels_ok_ = std::min(levels_ok_, from);
         x_ready_ = false;
     }
 
     void visit() {
-        registered_ = false;
         acc_now_ = acc_prefix_ + tb_.acc(P_[L_ - 1]) * e_last_;
         if (!(acc_now_ >= min_acc_)) return;
+        if (tabulated_ && !x_ready_) build_prefixes();
+        if (tabulated_ && x_min_ > max_lat_) return;
         const int p = L_ >= 2 ? P_[L_ - 2] : 0, q = P_[L_ - 1];
         for (int a = 0; a < M_; ++a) c_last_[a] = e_last_ * tb_.compute(a, p, q);
         if (tabulated_) {
-            if (!x_ready_) build_prefixes();
-            if (x_min_ > max_lat_) return;
-            const double* x = x_.data();
-            for (std::uint64_t j = 0; j < n_; ++j) {
-                const int a = last_[j];
-                const double lat = (x[j] + c_last_[a]) + r_last_[a];
-                if (lat <= max_lat_) keep(lat, table_ + j * L_);
-            }
+            if (kWrite)
+                write_leaves();
+            else
+                count_leaves();
         } else {
             for (int a = 0; a < M_; ++a) {
-                stack_[0] = static_cast<std::uint8_t>(a);
+                stack_[0] = a;
                 walk(0, a, 1u << a, tb_.input(a));
             }
         }
     }
 
-    // x_[j]: latency of placement j up to and including the forward into the last partition.
-    void build_prefixes() {
-        double* out = x_.data();
-        x_min_ = kInf;
-        for (int a = 0; a < M_; ++a) fill(0, a, 1u << a, tb_.input(a), out);
-        x_ready_ = true;
+    // Branch-free: whether a leaf is kept is data, not control flow.
+    void count_leaves() {
+        const double* x = x_.data();
+        std::uint64_t n = 0;
+        for (std::uint64_t j = 0; j < n_; ++j) {
+            const int a = last_[j];
+            const double lat = (x[j] + c_last_[a]) + r_last_[a];
+            n += lat <= max_lat_;
+        }
+        pending_ += n;
+        if (pending_ >= kFlushEvery) flush();
     }
 
-    // v: latency before partition k's own terms, k placed on tier a.
-    void fill(int k, int a, unsigned used, double v, double*& out) {
-        if (v > max_lat_) {
-            std::fill(out, out + subtree_[k], kInf);
-            out += subtree_[k];
-            return;
+    // The same leaves, writing the kept ones; W = Lmax is a constant so that rows copy in a few moves.
+    void write_leaves() {
+        switch (Lmax_) {
+#define EEPART_WRITE_CASE(w) \
+    case w:                  \
+        return write_leaves_w<w>();
+            EEPART_WRITE_CASE(1) EEPART_WRITE_CASE(2) EEPART_WRITE_CASE(3) EEPART_WRITE_CASE(4)
+            EEPART_WRITE_CASE(5) EEPART_WRITE_CASE(6) EEPART_WRITE_CASE(7) EEPART_WRITE_CASE(8)
+            EEPART_WRITE_CASE(9) EEPART_WRITE_CASE(10) EEPART_WRITE_CASE(11) EEPART_WRITE_CASE(12)
+            EEPART_WRITE_CASE(13) EEPART_WRITE_CASE(14) EEPART_WRITE_CASE(15) EEPART_WRITE_CASE(16)
+#undef EEPART_WRITE_CASE
         }
-        if (k == L_ - 1) {
-            *out++ = v;
-            x_min_ = std::min(x_min_, v);
-            return;
+    }
+
+    template <int W>
+    void write_leaves_w() {
+        const SweepColumns& o = *out_;
+        const double* x = x_.data();
+        const double max_lat = max_lat_, acc = acc_now_;
+        std::int32_t P[W];  // a local copy: the output cannot alias it
+        std::memcpy(P, P_, sizeof P);
+        std::uint64_t row = row_;
+        for (std::uint64_t j = 0; j < n_; ++j) {
+            const int a = last_[j];
+            const double lat = (x[j] + c_last_[a]) + r_last_[a];
+            if (!(lat <= max_lat)) continue;
+            // Same code, same inputs, same rows; a difference would mean the passes' arithmetic differs.
+            if (row == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
+            o.latency[row] = lat;
+            o.accuracy[row] = acc;
+            std::memcpy(o.partitions + row * W, P, sizeof P);
+            std::memcpy(o.placement + row * W, table_ + j * W, sizeof P);
+            ++row;
         }
-        const double w = (v + cterm_[k][a]) + rterm_[k][a];
-        const double* f = fterm_[k] + a * M_;
-        for (int b = 0; b < M_; ++b) {
-            if (used >> b & 1u) continue;
-            if (k + 2 == L_) {
-                const double x = w + f[b];
-                *out++ = x;
-                x_min_ = std::min(x_min_, x);
-            } else {
-                fill(k + 1, b, used | 1u << b, w + f[b], out);
+        row_ = row;
+    }
+
+    // x_[j]: latency of placement j up to and including the forward into the last partition, built
+    // level by level over the placements' prefixes (w_ level d: d tiers placed, their terms added).
+    // Levels below the first changed partition are kept from the previous partitioning. When a whole
+    // level is above max_latency, so is every leaf: x_min_ says so and x_ is not built.
+    void build_prefixes() {
+        const int M = M_;
+        x_ready_ = true;
+        x_min_ = kInf;
+        // Each level's values are >= their parents', so the deepest level above the bound settles it.
+        if (levels_ok_ > 0 && level_min_[levels_ok_] > max_lat_) return;
+        for (int d = levels_ok_ + 1; d <= L_ - 1; ++d) {
+            double* w = w_.data() + w_offset_[d];
+            const std::uint8_t* tier = pl_.last_tier[d].data();
+            const double* c = cterm_[d - 1];
+            const double* r = rterm_[d - 1];
+            double lo = kInf;
+            if (d == 1) {
+                for (int a = 0; a < M; ++a) lo = std::min(lo, w[a] = (tb_.input(a) + c[a]) + r[a]);
+                level_min_[d] = lo;
+                levels_ok_ = d;
+                if (lo > max_lat_) return;
+                continue;
+            }
+            const double* parent = w_.data() + w_offset_[d - 1];
+            const std::uint8_t* parent_tier = pl_.last_tier[d - 1].data();
+            const std::uint64_t n_parents = pl_.n_placements[d - 1];
+            const int children = M - d + 1;
+            std::uint64_t i = 0;
+            for (std::uint64_t q = 0; q < n_parents; ++q) {
+                const double v = parent[q];
+                const double* f = fterm_[d - 2] + parent_tier[q] * M;
+                for (int ch = 0; ch < children; ++ch, ++i) {
+                    const int b = tier[i];
+                    lo = std::min(lo, w[i] = ((v + f[b]) + c[b]) + r[b]);
+                }
+            }
+            level_min_[d] = lo;
+            levels_ok_ = d;
+            if (lo > max_lat_) return;
+        }
+        double* x = x_.data();
+        double lo = kInf;
+        if (L_ == 1) {
+            for (int a = 0; a < M; ++a) lo = std::min(lo, x[a] = tb_.input(a));
+        } else {
+            const double* parent = w_.data() + w_offset_[L_ - 1];
+            const std::uint8_t* parent_tier = pl_.last_tier[L_ - 1].data();
+            const std::uint64_t n_parents = pl_.n_placements[L_ - 1];
+            const int children = M - L_ + 1;
+            std::uint64_t i = 0;
+            for (std::uint64_t q = 0; q < n_parents; ++q) {
+                const double v = parent[q];
+                const double* f = fterm_[L_ - 2] + parent_tier[q] * M;
+                for (int ch = 0; ch < children; ++ch, ++i) lo = std::min(lo, x[i] = v + f[last_[i]]);
             }
         }
+        x_min_ = lo;
     }
 
     // The same walk without a table (too many placements to tabulate), testing leaves as it goes.
@@ -248,7 +371,7 @@ class ItemRun {
                 if (used >> b & 1u) continue;
                 const double lat = ((w + f[b]) + c_last_[b]) + r_last_[b];
                 if (lat <= max_lat_) {
-                    stack_[k + 1] = static_cast<std::uint8_t>(b);
+                    stack_[k + 1] = b;
                     keep(lat, stack_);
                 }
             }
@@ -258,63 +381,69 @@ class ItemRun {
         }
         for (int b = 0; b < M_; ++b) {
             if (used >> b & 1u) continue;
-            stack_[k + 1] = static_cast<std::uint8_t>(b);
+            stack_[k + 1] = b;
             walk(k + 1, b, used | 1u << b, w + f[b]);
         }
     }
 
-    void keep(double lat, const std::uint8_t* tiers) {
-        if (!registered_) {
-            if (out_.accuracy.size() >= std::numeric_limits<std::uint32_t>::max())
-                throw std::invalid_argument(too_many_rows(pl_.opt.max_rows, pl_.total));
-            pid_ = static_cast<std::uint32_t>(out_.accuracy.size());
-            out_.accuracy.push_back(acc_now_);
-            out_.partitions.insert(out_.partitions.end(), P_, P_ + L_);
-            registered_ = true;
+    // tiers: the placement padded with -1 to Lmax (entries past L_ are -1).
+    void keep(double lat, const std::int32_t* tiers) {
+        if (kWrite) {
+            // Same code, same inputs, same rows; a difference would mean the two passes' arithmetic differs.
+            if (row_ == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
+            const SweepColumns& o = *out_;
+            const std::size_t row = row_++;
+            o.latency[row] = lat;
+            o.accuracy[row] = acc_now_;
+            copy_row(o.partitions + row * Lmax_, P_, Lmax_);
+            copy_row(o.placement + row * Lmax_, tiers, Lmax_);
+        } else if (++pending_ >= kFlushEvery) {
+            flush();
         }
-        out_.latency.push_back(lat);
-        out_.which.push_back(pid_);
-        out_.placement.insert(out_.placement.end(), tiers, tiers + L_);
-        if (++pending_ >= kFlushEvery) flush();
     }
 
     // Kept rows are counted exactly (every row is flushed once), so the error does not depend on timing.
     void flush() {
         if (pending_ == 0) return;
+        kept_ += pending_;
         const std::uint64_t now = pl_.kept.fetch_add(pending_) + pending_;
         pending_ = 0;
         if (now > pl_.opt.max_rows) throw std::invalid_argument(too_many_rows(pl_.opt.max_rows, pl_.total));
     }
 
-    Plan& pl_;
+    Sweep::Plan& pl_;
     const Tables& tb_;
-    const int t_, L_, M_;
     const Item item_;
-    ItemRows& out_;
+    const int t_, L_, M_, Lmax_;
     const std::atomic<bool>& cancel_;
     const double* cum_;
     const double max_lat_, min_acc_;
     const std::uint64_t n_;
-    const std::uint8_t* table_;
+    const std::int32_t* table_;
     const std::uint8_t* last_;
     const bool tabulated_;
+    const SweepColumns* out_;
+    std::uint64_t first_, row_, end_;  // the item's rows (second pass), and the next to write
 
-    std::int32_t P_[kMaxTiers] = {};
-    std::uint64_t subtree_[kMaxTiers] = {};
-    double exit_[kMaxTiers] = {};
-    double cterm_[kMaxTiers][kMaxTiers] = {};
-    double rterm_[kMaxTiers][kMaxTiers] = {};
-    double fterm_[kMaxTiers][kMaxTiers * kMaxTiers] = {};
-    double c_last_[kMaxTiers] = {};
-    double r_last_[kMaxTiers] = {};
+    std::int32_t P_[kMaxTiers];      // the partitioning, -1 past L
+    std::int32_t stack_[kMaxTiers];  // the placement being walked, -1 past L
+    // Terms of partitions 0..L-2 (set in prefix_terms before any read; left uninitialised on purpose:
+    // items are many and short).
+    double exit_[kMaxTiers];
+    double cterm_[kMaxTiers][kMaxTiers];
+    double rterm_[kMaxTiers][kMaxTiers];
+    double fterm_[kMaxTiers][kMaxTiers * kMaxTiers];
+    double c_last_[kMaxTiers];
+    double r_last_[kMaxTiers];
+    std::vector<double> w_;  // prefix levels 1..L-1, level d at w_offset_[d]
+    std::uint64_t w_offset_[kMaxTiers] = {};
+    double level_min_[kMaxTiers] = {};
+    int levels_ok_ = 0;
     double acc_prefix_ = 0.0, e_last_ = 0.0, acc_now_ = 0.0;
     std::vector<double> x_;
     double x_min_ = kInf;
     bool x_ready_ = false;
-    bool registered_ = false;
-    std::uint32_t pid_ = 0;
-    std::uint8_t stack_[kMaxTiers] = {};
-    std::uint64_t pending_ = 0, work_ = 0;
+    std::uint64_t pending_ = 0, kept_ = 0, work_ = 0;
 };
 
 }  // namespace
@@ -325,8 +454,8 @@ std::uint64_t count_configurations(int N, int M, int K) {
     return sat_mul(per_t, static_cast<std::uint64_t>(K < 0 ? 0 : K));
 }
 
-SweepResult sweep(const Tables& tb, const SweepOptions& opt) {
-    Plan pl(tb, opt);
+Sweep::Sweep(const Tables& tb, const SweepOptions& opt) : plan_(new Plan(tb, opt)) {
+    Plan& pl = *plan_;
     pl.Lmax = tb.max_partitions();
     pl.total = count_configurations(tb.N, tb.M, tb.K);
     if (pl.total > kMaxTotal)
@@ -341,52 +470,52 @@ SweepResult sweep(const Tables& tb, const SweepOptions& opt) {
     pl.last_tier.resize(pl.Lmax + 1);
     for (int L = 1; L <= pl.Lmax; ++L) {
         pl.n_placements[L] = arrangements(tb.M, L);
-        if (pl.n_placements[L] <= opt.table_limit) tabulate(tb.M, L, pl.placements[L], pl.last_tier[L]);
+        if (pl.n_placements[L] <= opt.table_limit) tabulate(tb.M, L, pl.Lmax, pl.placements[L], pl.last_tier[L]);
     }
-
     // Items of about equal work, at most ~65536 of them plus one per (t, L), in canonical order.
-    const std::uint64_t target = std::max<std::uint64_t>(1 << 18, pl.total >> 16);
-    std::vector<Item> items;
+    const std::uint64_t target = std::max<std::uint64_t>(std::max<std::uint64_t>(opt.item_configs, 1), pl.total >> 16);
     for (int t = 0; t < tb.K; ++t) {
         for (int L = 1; L <= pl.Lmax; ++L) {
             const std::uint64_t count = pl.C(tb.N, L);
             const std::uint64_t per = std::max<std::uint64_t>(1, target / pl.n_placements[L]);
-            for (std::uint64_t b = 0; b < count; b += per) items.push_back({t, L, b, std::min(count, b + per)});
+            for (std::uint64_t b = 0; b < count; b += per) pl.items.push_back({t, L, b, std::min(count, b + per)});
         }
     }
-
-    SweepResult result;
-    result.Lmax = pl.Lmax;
-    result.total = pl.total;
-    result.items.resize(items.size());
-    parallel_for(items.size(), opt.threads, [&](std::size_t i, const std::atomic<bool>& cancel) {
-        ItemRun(pl, items[i], result.items[i], cancel).run();
-    });
-    result.rows = pl.kept.load();
-    return result;
 }
 
-void write_columns(const SweepResult& result, const SweepColumns& out, int threads) {
-    const int Lmax = result.Lmax;
-    std::vector<std::uint64_t> offset(result.items.size() + 1, 0);
-    for (std::size_t i = 0; i < result.items.size(); ++i) offset[i + 1] = offset[i] + result.items[i].latency.size();
-    parallel_for(result.items.size(), threads, [&](std::size_t i, const std::atomic<bool>&) {
-        const ItemRows& it = result.items[i];
-        const int L = it.L;
-        for (std::size_t r = 0; r < it.latency.size(); ++r) {
-            const std::size_t row = offset[i] + r;
-            const std::uint32_t w = it.which[r];
-            out.latency[row] = it.latency[r];
-            out.accuracy[row] = it.accuracy[w];
-            out.threshold_index[row] = it.t;
-            out.num_partitions[row] = L;
-            std::int32_t* P = out.partitions + row * Lmax;
-            std::int32_t* A = out.placement + row * Lmax;
-            for (int k = 0; k < Lmax; ++k) {
-                P[k] = k < L ? it.partitions[static_cast<std::size_t>(w) * L + k] : -1;
-                A[k] = k < L ? it.placement[r * L + k] : -1;
-            }
-        }
+Sweep::~Sweep() = default;
+
+int Sweep::max_partitions() const { return plan_->Lmax; }
+
+std::uint64_t Sweep::configurations() const { return plan_->total; }
+
+std::uint64_t Sweep::count() {
+    Plan& pl = *plan_;
+    pl.counts.assign(pl.items.size(), 0);
+    pl.kept = 0;
+    parallel_for(pl.items.size(), pl.opt.threads, [&](std::size_t i, const std::atomic<bool>& cancel) {
+        ItemRun<false> run(pl, i, cancel, nullptr, 0, 0);
+        if (run.run()) pl.counts[i] = run.kept();
+    });
+    return pl.kept.load();
+}
+
+void Sweep::write(const SweepColumns& out) {
+    Plan& pl = *plan_;
+    std::vector<std::size_t> busy;  // items that keep rows, and where their rows start
+    std::vector<std::uint64_t> first;
+    std::uint64_t row = 0;
+    for (std::size_t i = 0; i < pl.items.size(); ++i) {
+        if (pl.counts[i] == 0) continue;
+        busy.push_back(i);
+        first.push_back(row);
+        row += pl.counts[i];
+    }
+    parallel_for(busy.size(), pl.opt.threads, [&](std::size_t b, const std::atomic<bool>& cancel) {
+        const std::uint64_t end = first[b] + pl.counts[busy[b]];
+        ItemRun<true> run(pl, busy[b], cancel, &out, first[b], end);
+        if (run.run() && run.next_row() != end)
+            throw std::logic_error("sweep: the second pass kept fewer rows than the first");
     });
 }
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import eepart_fast as ef
 from _instances import assert_close, instances
+from eepart_fast.plot import sample_configs
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -22,7 +23,7 @@ def all_configs(N, M, K):
 def test_evaluate_matches_reference(fast_backend, inst, data):
     profile, topo, src, dst = inst
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    configs = ef.plot.sample_configs(profile.N, topo.M, profile.K, 200, rng)
+    configs = sample_configs(profile.N, topo.M, profile.K, 200, rng)
     ref = ef.evaluate(profile, topo, configs, src, dst, backend="numpy")
     got = ef.evaluate(profile, topo, configs, src, dst, backend=fast_backend)
     assert got.latency.dtype == np.float64 and got.accuracy.dtype == np.float64

@@ -13,7 +13,7 @@ SCRIPT = r"""
 import sys, numpy as np, eepart_fast as ef
 from _instances import random_profile, random_topology
 rng = np.random.default_rng(0)
-profile, topo = random_profile(rng, 40, 50), random_topology(rng, 6)   # 1.6e11 configurations: hours
+profile, topo = random_profile(rng, 200, 50), random_topology(rng, 6)   # every partitioning visited: hours
 print("start", flush=True)
 try:
     ef.sweep(profile, topo, max_latency=0.0, backend=sys.argv[1])

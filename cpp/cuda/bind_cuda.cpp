@@ -1,7 +1,211 @@
+// Python face of the GPU engine: _cuda.evaluate, _cuda.sweep, _cuda.pareto with the signatures and
+// results of _core, plus device_count() and device_name(), which never raise (0 and "" without a GPU).
+// Tables are checked by the same make_tables as _core. Device work runs with the GIL released; between
+// chunks the engine takes the GIL just long enough to ask Python for Ctrl-C.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-namespace py = pybind11;
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
-PYBIND11_MODULE(_cuda, m) {
-    m.doc() = "eepart_fast's CUDA engine (private; use eepart_fast).";
+#include "bind_tables.hpp"
+#include "cuda_engine.hpp"
+
+#ifndef EEPART_CUDA_MODULE
+#define EEPART_CUDA_MODULE _cuda
+#endif
+#ifndef EEPART_CUDA_EMULATED
+#define EEPART_CUDA_EMULATED 0
+#endif
+
+namespace py = pybind11;
+using eepart::make_tables;
+using eepart::TableArrays;
+
+namespace {
+
+using IntArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
+    auto a = IntArray::ensure(obj);
+    if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
+    if (a.ndim() != ndim)
+        throw std::invalid_argument(std::string(name) + ": expected a " + std::to_string(ndim) + "-D array, got " +
+                                    std::to_string(a.ndim()) + "-D");
+    return a;
+}
+
+void check_bound(double v, const char* name) {
+    if (std::isnan(v)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
+}
+
+std::uint64_t as_count(py::object obj, const char* name) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (overflow > 0) return std::numeric_limits<std::uint64_t>::max();
+    if (overflow < 0 || v < 0)
+        throw std::invalid_argument(std::string(name) + " = " + py::str(obj).cast<std::string>() + ": must be >= 0");
+    return static_cast<std::uint64_t>(v);
+}
+
+// Asks Python for pending signals; called by the engine, without the GIL, between chunks.
+void poll_python() {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw eepart::gpu::Interrupted{};
+}
+
+// Runs device work without the GIL; Ctrl-C (seen by poll_python) comes back as KeyboardInterrupt.
+template <class F>
+auto without_gil(F&& f) -> decltype(f()) {
+    try {
+        py::gil_scoped_release release;
+        return f();
+    } catch (const eepart::gpu::Interrupted&) {
+        throw py::error_already_set();
+    }
+}
+
+// A numpy array that owns the vector's memory: no copy of the rows.
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    if (v.empty()) return py::array_t<T>(shape);
+    auto* heap = new std::vector<T>(std::move(v));
+    py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, heap->data(), owner);
+}
+
+py::dict to_dict(eepart::gpu::Rows&& r) {
+    const auto n = static_cast<py::ssize_t>(r.rows);
+    const auto w = static_cast<py::ssize_t>(r.Lmax);
+    py::dict out;
+    out["latency"] = to_numpy(std::move(r.latency), {n});
+    out["accuracy"] = to_numpy(std::move(r.accuracy), {n});
+    out["threshold_index"] = to_numpy(std::move(r.threshold_index), {n});
+    out["num_partitions"] = to_numpy(std::move(r.num_partitions), {n});
+    out["partitions"] = to_numpy(std::move(r.partitions), {n, w});
+    out["placement"] = to_numpy(std::move(r.placement), {n, w});
+    return out;
+}
+
+py::tuple evaluate_py(py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+                      py::object threshold_index, py::object num_partitions, py::object partitions,
+                      py::object placement, int /*threads*/) {
+    TableArrays tables = make_tables(ic, cc, fc, rc, ce, ac);
+    IntArray t = as_ints(threshold_index, "threshold_index", 1);
+    IntArray L = as_ints(num_partitions, "num_partitions", 1);
+    IntArray P = as_ints(partitions, "partitions", 2);
+    IntArray A = as_ints(placement, "placement", 2);
+    const py::ssize_t n = t.shape(0);
+    auto rows = [&](const IntArray& a, const char* name) {
+        if (a.shape(0) != n)
+            throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.shape(0)) +
+                                        " rows, threshold_index has " + std::to_string(n));
+    };
+    rows(L, "num_partitions");
+    rows(P, "partitions");
+    rows(A, "placement");
+    if (P.shape(1) != A.shape(1))
+        throw std::invalid_argument("partitions and placement: column counts differ (" + std::to_string(P.shape(1)) +
+                                    " and " + std::to_string(A.shape(1)) + ")");
+    eepart::gpu::Configs c;
+    c.n = static_cast<std::size_t>(n);
+    c.width = static_cast<std::size_t>(P.shape(1));
+    c.t = t.data(), c.L = L.data(), c.P = P.data(), c.A = A.data();
+    py::array_t<double> latency(n), accuracy(n);
+    double* lat = latency.mutable_data();
+    double* acc = accuracy.mutable_data();
+    without_gil([&] {
+        eepart::gpu::check_configs(tables.view, c);
+        eepart::gpu::evaluate(tables.view, c, lat, acc, poll_python);
+        return 0;
+    });
+    return py::make_tuple(latency, accuracy);
+}
+
+py::dict sweep_py(py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+                  double max_latency, double min_accuracy, py::object max_rows, int /*threads*/,
+                  py::object chunk_items, py::object window_rows, py::object table_limit) {
+    TableArrays tables = make_tables(ic, cc, fc, rc, ce, ac);
+    check_bound(max_latency, "max_latency");
+    check_bound(min_accuracy, "min_accuracy");
+    eepart::gpu::SweepOptions opt;
+    opt.max_latency = max_latency;
+    opt.min_accuracy = min_accuracy;
+    opt.max_rows = as_count(max_rows, "max_rows");
+    opt.chunk_items = as_count(chunk_items, "chunk_items");
+    opt.window_rows = as_count(window_rows, "window_rows");
+    opt.table_limit = as_count(table_limit, "table_limit");
+    return to_dict(without_gil([&] { return eepart::gpu::sweep(tables.view, opt, poll_python); }));
+}
+
+py::object pareto_py(py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+                     double min_accuracy, double max_latency, int /*threads*/, py::object max_memory,
+                     py::object chunk_slots, bool with_stats) {
+    TableArrays tables = make_tables(ic, cc, fc, rc, ce, ac);
+    check_bound(max_latency, "max_latency");
+    check_bound(min_accuracy, "min_accuracy");
+    eepart::gpu::ParetoOptions opt;
+    opt.min_accuracy = min_accuracy;
+    opt.max_latency = max_latency;
+    opt.max_memory = static_cast<std::size_t>(as_count(max_memory, "max_memory"));
+    opt.chunk_slots = as_count(chunk_slots, "chunk_slots");
+    eepart::gpu::ParetoStats stats;
+    py::dict rows = to_dict(without_gil([&] { return eepart::gpu::pareto(tables.view, opt, poll_python, &stats); }));
+    if (!with_stats) return std::move(rows);
+    py::dict s;
+    s["labels"] = stats.labels;
+    s["candidates"] = stats.candidates;
+    s["terminals"] = stats.terminals;
+    s["chunks"] = stats.chunks;
+    s["peak_bytes"] = stats.peak_bytes;
+    return py::make_tuple(rows, s);
+}
+
+constexpr const char* kDoc =
+    "eepart_fast's CUDA engine (private; use eepart_fast with backend='cuda'). The same evaluate, sweep and\n"
+    "pareto as eepart_fast._core, on the device, in float64, bit for bit the same sums.";
+
+}  // namespace
+
+PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
+    m.doc() = kDoc;
+    const double inf = std::numeric_limits<double>::infinity();
+    m.def("device_count", &eepart::gpu::device_count, "CUDA devices visible (0 without a driver or a device).");
+    m.def("device_name", &eepart::gpu::device_name, "Name of the current CUDA device (\"\" without one).");
+    m.def("evaluate", &evaluate_py,
+          "evaluate(<six tables>, threshold_index, num_partitions, partitions, placement, threads=0)\n"
+          "-> (latency, accuracy): as _core.evaluate, on the device.",
+          EEPART_TABLE_ARGS, py::arg("threshold_index"), py::arg("num_partitions"), py::arg("partitions"),
+          py::arg("placement"), py::arg("threads") = 0);
+    m.def("sweep", &sweep_py,
+          "sweep(<six tables>, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0) -> dict\n"
+          "As _core.sweep (canonical order, bounds, max_rows), generated, filtered and compacted on the device.\n"
+          "chunk_items, window_rows and table_limit (0: defaults) size the device work, for tests.",
+          EEPART_TABLE_ARGS, py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
+          py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0,
+          py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0);
+    m.def("pareto",
+          [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+             double min_accuracy, double max_latency, int threads, py::object max_memory, py::object chunk_slots) {
+              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, threads, max_memory, chunk_slots,
+                               false);
+          },
+          "pareto(<six tables>, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=4 GiB) -> dict\n"
+          "As _core.pareto: the exact frontier, latency rising, found by the search on the device.\n"
+          "max_memory caps the device memory of the search; chunk_slots (0: default) sizes its steps.",
+          EEPART_TABLE_ARGS, py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf, py::arg("threads") = 0,
+          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0);
+    m.def("_pareto_stats",
+          [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+             double min_accuracy, double max_latency, py::object max_memory, py::object chunk_slots) {
+              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, 0, max_memory, chunk_slots, true);
+          },
+          "pareto, and the search's counters (labels, candidates, plans, chunks, peak device bytes).",
+          EEPART_TABLE_ARGS, py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf,
+          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0);
+    m.attr("EMULATED") = py::bool_(EEPART_CUDA_EMULATED != 0);
 }

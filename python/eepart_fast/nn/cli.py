@@ -34,6 +34,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="resize images (torchvision and folder datasets only)")
     g.add_argument("--profile-size", type=int, default=DEFAULT_PROFILE_SIZE,
                    help="training images held out for profiling, never trained on (default: %(default)s)")
+    g.add_argument("--limit", type=int, default=None,
+                   help="use at most this many images of each split, a fixed random subset (quick trials)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=8, help="joint (full-configuration) epochs (default: 8)")
     t.add_argument("--batch-size", type=int, default=128, help="default: 128")
@@ -46,6 +48,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="accuracy per exit from separate models (paper 2.2): started from the joint "
                         "weights (finetune, cheap), from scratch, or none (use the joint network's branches)")
     t.add_argument("--separate-epochs", type=int, default=1, help="epochs per separate model (default: 1)")
+    t.add_argument("--separate-max-batches", type=int, default=None,
+                   help="at most this many batches per separate epoch (default: --max-batches)")
     t.add_argument("--separate-lr", type=float, default=None,
                    help="default: 0.01 with finetune, --lr with scratch")
     p.add_argument("--run-dir", required=True, help="folder for run.json, checkpoints and train.log; "
@@ -72,16 +76,40 @@ def _spec(a):
     sep_lr = a.separate_lr if a.separate_lr is not None else (0.01 if a.separate == "finetune" else a.lr)
     joint = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                         seed=a.seed, max_batches=a.max_batches)
+    sep_batches = a.max_batches if a.separate_max_batches is None else a.separate_max_batches
     sep = TrainConfig(epochs=a.separate_epochs, batch_size=a.batch_size, lr=sep_lr, weight_decay=a.weight_decay,
-                      seed=a.seed, max_batches=a.max_batches)
+                      seed=a.seed, max_batches=sep_batches)
     return RunSpec(backbone=a.backbone, granularity=a.granularity, data=a.data, data_dir=a.data_dir,
-                   size=list(a.size) if a.size else None, profile_size=a.profile_size, joint=joint.as_dict(),
+                   size=list(a.size) if a.size else None, profile_size=a.profile_size, limit=a.limit, joint=joint.as_dict(),
                    separate=a.separate, separate_train=sep.as_dict())
 
 
-def _command_line() -> str:
+def rebuild_command(spec, a) -> str:
+    """The `eepart profile --train` line, every option spelled out, that rebuilds this profile from nothing.
+
+    Training options come from the run folder's run.json (what was trained), profiling options from `a`.
+    """
     import shlex
-    return " ".join(shlex.quote(s) for s in ["eepart", *sys.argv[1:]])
+    j, s = spec.joint, spec.separate_train
+    words = ["eepart", "profile", "--train", "--backbone", spec.backbone, "--granularity", spec.granularity,
+             "--data", spec.data]
+    if spec.data_dir:
+        words += ["--data-dir", spec.data_dir]
+    if spec.size:
+        words += ["--size", *spec.size]
+    if spec.limit:
+        words += ["--limit", spec.limit]
+    words += ["--profile-size", spec.profile_size, "--epochs", j["epochs"], "--batch-size", j["batch_size"],
+              "--lr", j["lr"], "--weight-decay", j["weight_decay"], "--seed", j["seed"],
+              "--max-batches", j["max_batches"], "--separate", spec.separate, "--separate-epochs", s["epochs"],
+              "--separate-lr", s["lr"], "--separate-max-batches", s["max_batches"]]
+    if a.threads:
+        words += ["--threads", a.threads]
+    words += ["--timing-samples", a.timing_samples, "--warmup", a.warmup, "--thresholds", a.thresholds,
+              "--run-dir", a.run_dir, "--out", a.out]
+    if a.name:
+        words += ["--name", a.name]
+    return " ".join(shlex.quote(str(w)) for w in words)
 
 
 def run_train(a) -> int:
@@ -98,11 +126,12 @@ def run_profile(a) -> int:
     from .profiling import profile_run
     if a.threads:
         torch.set_num_threads(a.threads)
+    from .run import open_run, train_run
     if a.train:
-        from .run import train_run
         train_run(a.run_dir, _spec(a), progress=not a.no_progress)
+    command = rebuild_command(open_run(a.run_dir), a)
     profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
-                          n_thresholds=a.thresholds, command=_command_line(), progress=not a.no_progress)
+                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress)
     m = profile.meta
     print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
           f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "
@@ -112,25 +141,24 @@ def run_profile(a) -> int:
 
 def add_subcommands(subparsers) -> None:
     """Register `train` and `profile` on an argparse subparsers object."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
     tr = subparsers.add_parser(
         "train", help="train an early-exit network (joint, then one separate model per exit)",
         description="Train the full-configuration early-exit network (sum of all exit losses), then one "
                     "separate model per exit for the accuracies (paper 2.2). Checkpoints every epoch "
                     "in --run-dir; Ctrl-C saves one; the same command resumes.")
     _add_run_args(tr)
-    tr.set_defaults(func=run_train)
+    tr.set_defaults(func=run_train, run=run_train)
     pr = subparsers.add_parser(
         "profile", help="profile a trained run into a profile JSON (with --train: train first)",
         description="Measure block and branch times (99th percentile of single samples after warm-up, on "
                     "this machine), output sizes, exit rates at thresholds on normalised entropy on the "
-                    "held-out profiling split, and accuracies of the separate models on the test split.",
-        formatter_class=fmt)
+                    "held-out profiling split, and accuracies of the separate models on the test split.")
     pr.add_argument("--train", action="store_true",
-                    help="train (or resume) first, with the training options below")
+                    help="train (or resume) first, with the training options below; without it the "
+                         "training options are ignored and --run-dir's run.json says what was trained")
     _add_run_args(pr)
     _add_profile_args(pr)
-    pr.set_defaults(func=run_profile)
+    pr.set_defaults(func=run_profile, run=run_profile)
 
 
 def main(argv=None) -> int:

@@ -234,21 +234,38 @@ def load_image_folder(root, profile_size: int = DEFAULT_PROFILE_SIZE, size=None,
                    {"source": f"ImageFolder({root})", "normalise_mean": list(mean), "normalise_std": list(std)})
 
 
-def load_data(spec: str, data_dir=None, profile_size: int = DEFAULT_PROFILE_SIZE, size=None) -> Data:
+def limit_data(data: Data, limit: int, seed: int = 0) -> Data:
+    """At most `limit` items of each split, a fixed random subset (for quick trials)."""
+    def cut(split, salt):
+        keep = torch.from_numpy(_take(len(split), limit, seed + salt))
+        if isinstance(split, ArraySplit):
+            return ArraySplit(split.images[keep], split.labels[keep], split.mean, split.std)
+        return DatasetSplit(split.dataset, split.indices[keep.numpy()])
+    data.info = {**data.info, "limit_each_split": limit}
+    data.train, data.profile, data.test = cut(data.train, 1), cut(data.profile, 2), cut(data.test, 3)
+    return data
+
+
+def load_data(spec: str, data_dir=None, profile_size: int = DEFAULT_PROFILE_SIZE, size=None,
+              limit: int | None = None) -> Data:
     """`fashion-mnist`, `torchvision:<Class>` (with data_dir as root) or `folder` (data_dir = the folder)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit: must be at least 1, got {limit}")
     if spec in ("fashion-mnist", "fashionmnist", "fmnist"):
         if size:
             raise ValueError("--size: Fashion-MNIST is used at its native 28 x 28")
-        return load_fashion_mnist(data_dir, profile_size=profile_size)
-    if spec.startswith("torchvision:"):
+        data = load_fashion_mnist(data_dir, profile_size=profile_size)
+    elif spec.startswith("torchvision:"):
         if not data_dir:
             raise ValueError("--data-dir: a torchvision dataset needs the folder it is stored in")
-        return load_torchvision(spec.split(":", 1)[1], data_dir, profile_size=profile_size, size=size)
-    if spec == "folder":
+        data = load_torchvision(spec.split(":", 1)[1], data_dir, profile_size=profile_size, size=size)
+    elif spec == "folder":
         if not data_dir:
             raise ValueError("--data-dir: an image folder dataset needs its folder")
-        return load_image_folder(data_dir, profile_size=profile_size, size=size)
-    raise ValueError(f"--data: unknown dataset {spec!r}; use fashion-mnist, torchvision:<Class> or folder")
+        data = load_image_folder(data_dir, profile_size=profile_size, size=size)
+    else:
+        raise ValueError(f"--data: unknown dataset {spec!r}; use fashion-mnist, torchvision:<Class> or folder")
+    return limit_data(data, limit) if limit else data
 
 
 def batches(split, batch_size: int, shuffle: bool = False, seed: int = 0, start: int = 0):

@@ -18,6 +18,7 @@ from .earlyexit import EarlyExitNet
 from .train import TrainConfig, load_checkpoint, train_model
 
 SEPARATE_MODES = ("finetune", "scratch", "none")
+SEPARATE_KEYS = {"separate", "separate_train"}
 
 
 @dataclass
@@ -28,6 +29,7 @@ class RunSpec:
     data_dir: str | None = None
     size: list | None = None
     profile_size: int = DEFAULT_PROFILE_SIZE
+    limit: int | None = None
     joint: dict = field(default_factory=lambda: TrainConfig().as_dict())
     separate: str = "finetune"
     separate_train: dict = field(default_factory=lambda: TrainConfig(epochs=1, lr=0.01).as_dict())
@@ -63,12 +65,15 @@ def open_run(run_dir, spec: RunSpec | None = None) -> RunSpec:
     path = run_dir / "run.json"
     if path.exists():
         stored = RunSpec(**json.loads(path.read_text()))
-        if spec is not None and spec.as_dict() != stored.as_dict():
-            diff = {k: (stored.as_dict()[k], v) for k, v in spec.as_dict().items() if stored.as_dict()[k] != v}
+        if spec is None or spec.as_dict() == stored.as_dict():
+            return stored
+        diff = {k: (stored.as_dict()[k], v) for k, v in spec.as_dict().items() if stored.as_dict()[k] != v}
+        if set(diff) - SEPARATE_KEYS:
             raise ValueError(f"run folder {run_dir} holds another run (stored vs asked: {diff}); "
                              "pick a new --run-dir")
-        return stored
-    if spec is None:
+        # The separate models may be asked differently later: each separate checkpoint records its own
+        # settings and refuses to resume under others, so nothing can mix.
+    elif spec is None:
         raise FileNotFoundError(f"run folder {run_dir} has no run.json: train first (eepart train --run-dir ...)")
     if spec.separate not in SEPARATE_MODES:
         raise ValueError(f"separate: expected one of {SEPARATE_MODES}, got {spec.separate!r}")
@@ -91,7 +96,7 @@ def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None
     run_dir = Path(run_dir)
     spec = open_run(run_dir, spec)
     log = log or Logger(run_dir / "train.log")
-    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size)
+    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
     net = build_net(spec, data)
     log(f"run {run_dir}: {spec.backbone} ({spec.granularity}, N={net.N}) on {data.name} "
         f"train {len(data.train)} / profile {len(data.profile)} / test {len(data.test)}, "
@@ -110,7 +115,7 @@ def load_trained(run_dir, data=None):
     """The run's spec, data, trained joint network and separate models (dict exit -> net, empty for 'none')."""
     run_dir = Path(run_dir)
     spec = open_run(run_dir)
-    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size)
+    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
     net = build_net(spec, data)
     checkpoints = {"joint": (run_dir / "joint.pt", TrainConfig(**spec.joint))}
     if spec.separate != "none":
@@ -120,6 +125,9 @@ def load_trained(run_dir, data=None):
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; finish training first (eepart train --run-dir {run_dir})")
         ck = load_checkpoint(path)
+        if ck["config"] != cfg.as_dict():
+            raise ValueError(f"{path}: trained with {ck['config']}, run.json asks {cfg.as_dict()}; "
+                             "remove it and train again")
         if ck["epoch"] < cfg.epochs:
             raise ValueError(f"{path}: trained {ck['epoch']} of {cfg.epochs} epochs; resume training first")
         loaded[key] = ck

@@ -1,0 +1,146 @@
+"""Exact search (_core.pareto) against the full cpu sweep + frontier, side by side in one run (issue 3).
+
+    PYTHONPATH=python python -m pytest bench/test_bench_search.py --benchmark-group-by=group
+
+Each group holds the two ways to the same frontier on one instance; the ratio of their means is the
+speed-up. The sweep is bounded to the frontier's own box (latency <= its slowest point, accuracy >= its
+least accurate one): every row outside it is dominated, so the frontier is the same, only the kept rows
+fit in memory; it still evaluates every configuration. Profiles are seeded and realistic (block times of
+a few ms, outputs shrinking with depth, exits from a monotone cumulative curve, accuracy rising with
+noise); PORTEND's measured ResNet-110 is used as well where ../shared/peer-data has it.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import eepart_fast as ef
+from eepart_fast import _core
+from eepart_fast.configs import count_configurations
+from eepart_fast.frontier import frontier_indices
+from eepart_fast.plan import Planner
+from eepart_fast.tables import CostTables, cost_tables
+
+PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend", "resnet110-cifar10.json")
+
+
+def realistic_profile(N: int, K: int, seed: int = 0) -> ef.Profile:
+    rng = np.random.default_rng(seed)
+    block_time = rng.uniform(0.5e-3, 3e-3, N)
+    branch_time = rng.uniform(0.05e-3, 0.5e-3, N)
+    output_bits = 32 * 16 * 32 * 32 * np.geomspace(1, 1 / 16, N) * rng.uniform(0.8, 1.2, N)
+    depth = np.arange(1, N + 1) / N
+    accuracy = np.clip(0.35 + 0.6 * (1 - np.exp(-3 * depth)) + rng.normal(0, 0.015, N), 0, 1)
+    thresholds = np.linspace(0.05, 0.95, K)
+    exit_rate = np.zeros((K, N))
+    for t, th in enumerate(thresholds):
+        c = depth ** (4 * (1 - th) + 0.3) * th  # more samples leave early at higher thresholds
+        c[-1] = 1.0
+        exit_rate[t] = np.diff(np.concatenate([[0.0], c]))
+    return ef.Profile(block_time, branch_time, output_bits, 3 * 32 * 32 * 32, 320, accuracy, thresholds, exit_rate)
+
+
+def chain(M: int) -> ef.Topology:
+    if M == 4:
+        return ef.Topology.preset("mobile")
+    return ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(500, 1, M), np.geomspace(500e3, 1e9, M - 1),
+                             np.linspace(0.005, 0.05, M - 1))
+
+
+def portend_tables(M: int) -> CostTables:
+    """ResNet-110 on CIFAR-10 as PORTEND measured it: compute per partition and device, PORTEND's links."""
+    with open(PORTEND) as f:
+        d = json.load(f)
+    devices = {3: ["a1.medium", "m4.large", "g4dn.xlarge"], 4: ["a1.medium", "a1.large", "m4.large", "g4dn.xlarge"]}[M]
+    bandwidth = {3: [10e6, 400e6], 4: [10e6, 100e6, 400e6]}[M]
+    latency = {3: [0.020, 0.040], 4: [0.020, 0.010, 0.040]}[M]
+    N = d["num_blocks"]
+    compute = np.zeros((M, N + 1, N + 1))
+    for a, dev in enumerate(devices):
+        for first, last, ms in d["partition_latency_ms"][dev]:
+            compute[a, first - 1, last] = np.mean(ms) / 1e3
+    shapes = d["block_input_shape"]
+    output_bits = np.array([32.0 * np.prod(shapes[str(i + 1)]) for i in range(1, N)] + [32.0 * d["num_classes"]])
+    topo = ef.Topology.chain(devices, np.ones(M), bandwidth, latency)
+    pl, inv = topo.path_latency, topo.path_inv_bandwidth
+    v = d["validation"]
+    share = np.array(v["exit_count"], dtype=float) / v["samples"]
+    cum = np.zeros((share.shape[0], N + 1))
+    cum[:, 1:] = np.minimum(np.maximum.accumulate(share, axis=1), 1.0)
+    cum[:, N] = 1.0
+    return CostTables(np.ascontiguousarray(pl[0] + 32.0 * np.prod(shapes["1"]) * inv[0]), compute,
+                      np.ascontiguousarray(pl[None] + output_bits[:, None, None] * inv[None]),
+                      np.ascontiguousarray(pl[:, 0] + 32.0 * d["num_classes"] * inv[:, 0]), cum,
+                      np.array(v["correct_count"][-1], dtype=float) / v["samples"])
+
+
+def synthetic(N, M, K):
+    return cost_tables(realistic_profile(N, K), chain(M))
+
+
+CASES = {  # name: (tables, compare against the sweep)
+    "N10-M4-K20": (lambda: synthetic(10, 4, 20), True),
+    "N30-M5-K20": (lambda: synthetic(30, 5, 20), True),
+    "N55-M3-K10": (lambda: synthetic(55, 3, 10), True),
+    "N55-M4-K10": (lambda: synthetic(55, 4, 10), True),
+    "N100-M8-K20": (lambda: synthetic(100, 8, 20), False),
+    "resnet110-M3": (lambda: portend_tables(3), True),
+    "resnet110-M4": (lambda: portend_tables(4), True),
+}
+_cache: dict = {}
+
+
+def tables_of(name):
+    if name.startswith("resnet110") and not os.path.exists(PORTEND):
+        pytest.skip("PORTEND's profiles are not in ../shared/peer-data")
+    if name not in _cache:
+        _cache[name] = CASES[name][0]()
+    return _cache[name]
+
+
+def sweep_frontier(tables, box):
+    rows = _core.sweep(*tables, max_latency=box[0], min_accuracy=box[1])
+    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    return rows["latency"][idx], rows["accuracy"][idx]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_pareto(benchmark, name):
+    tables = tables_of(name)
+    benchmark.group = name
+    benchmark.extra_info["configurations"] = count_configurations(tables.N, tables.M, tables.K)
+    rounds = 3 if tables.N >= 100 else 20
+    front = benchmark.pedantic(lambda: _core.pareto(*tables), rounds=rounds, warmup_rounds=1)
+    benchmark.extra_info["frontier_points"] = int(front["latency"].size)
+    assert front["latency"].size > 0
+
+
+@pytest.mark.parametrize("name", [n for n, (_, compare) in CASES.items() if compare])
+def test_sweep_and_frontier(benchmark, name):
+    tables = tables_of(name)
+    benchmark.group = name
+    front = _core.pareto(*tables)
+    box = (front["latency"][-1], front["accuracy"][0])
+    n = count_configurations(tables.N, tables.M, tables.K)
+    benchmark.extra_info["configurations"] = n
+    lat, acc = benchmark.pedantic(lambda: sweep_frontier(tables, box), rounds=1 if n > 5e7 else 3)
+    # The same frontier, to the bit: the comparison is between two exact answers.
+    np.testing.assert_array_equal(lat, front["latency"])
+    np.testing.assert_array_equal(acc, front["accuracy"])
+
+
+def test_replan_after_a_bandwidth_change(benchmark):
+    """The scheduler's call on the paper's mobile chain: one link moves, the frontier and P_lat again."""
+    planner = Planner(realistic_profile(10, 20), ef.Topology.preset("mobile"), backend="cpu")
+    rng = np.random.default_rng(0)
+    benchmark.group = "replan"
+
+    def replan():
+        planner.set_bandwidth(1, float(rng.uniform(5e6, 20e6)))
+        return planner.min_latency(0.8), planner.pareto()
+
+    best, front = benchmark(replan)
+    assert best is not None and front

@@ -1,0 +1,78 @@
+// The GPU engine's three jobs, as the `_cuda` module calls them: evaluate, sweep, pareto. Plain C++ over
+// device.hpp and launch.hpp; the kernels are in kernels.cuh and pareto_kernels.cuh.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "launch.hpp"
+#include "device.hpp"
+#include "tables.hpp"
+
+namespace eepart {
+namespace gpu {
+
+// Called between chunks of device work, with no lock held; throws Interrupted to stop (Ctrl-C).
+using Poll = std::function<void()>;
+struct Interrupted {};
+
+// The six tables copied to the device (compute_cost transposed, see kernels.cuh).
+class TablesOnDevice {
+public:
+    explicit TablesOnDevice(const Tables& tb);
+    const DeviceTables& view() const { return view_; }
+
+private:
+    Buffer<double> input_, compT_, fwd_, res_, cum_, acc_;
+    DeviceTables view_{};
+};
+
+// Given configurations: row i is (t[i], L[i], P[i][0..L-1], A[i][0..L-1]), int64, `width` columns.
+struct Configs {
+    std::size_t n = 0, width = 0;
+    const std::int64_t *t = nullptr, *L = nullptr, *P = nullptr, *A = nullptr;
+};
+// Throws std::invalid_argument naming the field, row and value of the first bad entry: a bad index
+// must never reach the device.
+void check_configs(const Tables& tb, const Configs& c);
+void evaluate(const Tables& tb, const Configs& c, double* latency, double* accuracy, const Poll& poll);
+
+// Rows in canonical order, columns as the sweep returns them (partitions, placement: rows x Lmax, -1 pads).
+struct Rows {
+    int Lmax = 0;
+    std::uint64_t rows = 0;
+    std::vector<double> latency, accuracy;
+    std::vector<std::int32_t> threshold_index, num_partitions, partitions, placement;
+    void resize(std::uint64_t n);
+};
+
+struct SweepOptions {
+    double max_latency = std::numeric_limits<double>::infinity();
+    double min_accuracy = -std::numeric_limits<double>::infinity();
+    std::uint64_t max_rows = std::uint64_t(1) << 62;
+    std::uint64_t chunk_items = 0;  // warp items per chunk (0: default); tests make it small
+    std::uint64_t window_rows = 0;  // rows written per device window (0: default); likewise
+    std::uint64_t table_limit = 0;  // placements of one L tabulated at most (0: 65536); beyond, unranked
+};
+Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll);
+
+struct ParetoOptions {
+    double min_accuracy = -std::numeric_limits<double>::infinity();
+    double max_latency = std::numeric_limits<double>::infinity();
+    std::size_t max_memory = std::size_t(4) << 30;  // bytes of device memory the search may hold
+    std::uint64_t chunk_slots = 0;                   // candidates per chunk (0: from max_memory)
+};
+struct ParetoStats {
+    std::uint64_t labels = 0, candidates = 0, terminals = 0, chunks = 0;
+    std::size_t peak_bytes = 0;
+};
+Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats = nullptr);
+
+// K * sum_L C(N, L) * M!/(M-L)!, saturated at UINT64_MAX.
+std::uint64_t count_configurations(int N, int M, int K);
+
+}  // namespace gpu
+}  // namespace eepart

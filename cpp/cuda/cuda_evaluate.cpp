@@ -1,0 +1,127 @@
+// evaluate on the GPU: the tables and the configurations go over in chunks, one thread per row.
+// Also what every GPU job shares: the tables on the device, the row columns, the configuration count.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "cuda_engine.hpp"
+
+namespace eepart {
+namespace gpu {
+namespace {
+
+[[noreturn]] void bad(const std::string& message) { throw std::invalid_argument(message); }
+
+std::string cell(const char* field, std::size_t i, std::size_t k) {
+    return std::string(field) + "[" + std::to_string(i) + "][" + std::to_string(k) + "]";
+}
+
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
+    if (a && b > std::numeric_limits<std::uint64_t>::max() / a) return std::numeric_limits<std::uint64_t>::max();
+    return a * b;
+}
+
+}  // namespace
+
+TablesOnDevice::TablesOnDevice(const Tables& tb) {
+    const std::size_t N = tb.N, M = tb.M, K = tb.K;
+    std::vector<double> compT((N + 1) * (N + 1) * M);
+    for (std::size_t a = 0; a < M; ++a)
+        for (std::size_t p = 0; p <= N; ++p)
+            for (std::size_t q = 0; q <= N; ++q)
+                compT[(p * (N + 1) + q) * M + a] = tb.compute_cost[(a * (N + 1) + p) * (N + 1) + q];
+    input_.put(tb.input_cost, M);
+    compT_.put(compT.data(), compT.size());
+    fwd_.put(tb.forward_cost, N * M * M);
+    res_.put(tb.result_cost, M);
+    cum_.put(tb.cum_exit, K * (N + 1));
+    acc_.put(tb.accuracy, N);
+    view_ = DeviceTables{tb.N, tb.M, tb.K, input_.data(), compT_.data(), fwd_.data(), res_.data(), cum_.data(),
+                         acc_.data()};
+}
+
+void Rows::resize(std::uint64_t n) {
+    const std::size_t w = static_cast<std::size_t>(Lmax);
+    latency.resize(n);
+    accuracy.resize(n);
+    threshold_index.resize(n);
+    num_partitions.resize(n);
+    partitions.resize(n * w);
+    placement.resize(n * w);
+    rows = n;
+}
+
+std::uint64_t count_configurations(int N, int M, int K) {
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t per_t = 0;
+    for (int L = 1; L <= std::min(M, N); ++L) {
+        std::uint64_t comb = 1;  // C(N, L), exact while it fits
+        for (int i = 1; i <= L && comb != max; ++i) {
+            const std::uint64_t num = static_cast<std::uint64_t>(N - L + i);
+            comb = (comb > max / num) ? max : comb * num / static_cast<std::uint64_t>(i);
+        }
+        std::uint64_t arr = 1;
+        for (int i = 0; i < L; ++i) arr = sat_mul(arr, static_cast<std::uint64_t>(M - i));
+        const std::uint64_t n = sat_mul(comb, arr);
+        per_t = (per_t > max - n) ? max : per_t + n;
+    }
+    return sat_mul(per_t, static_cast<std::uint64_t>(K));
+}
+
+void check_configs(const Tables& tb, const Configs& c) {
+    const int Lmax = tb.max_partitions();
+    for (std::size_t i = 0; i < c.n; ++i) {
+        const std::int64_t t = c.t[i];
+        if (t < 0 || t >= tb.K)
+            bad("threshold_index[" + std::to_string(i) + "] = " + std::to_string(t) + ": must be in 0.." +
+                std::to_string(tb.K - 1));
+        const std::int64_t L = c.L[i];
+        if (L < 1 || L > Lmax)
+            bad("num_partitions[" + std::to_string(i) + "] = " + std::to_string(L) + ": must be in 1.." +
+                std::to_string(Lmax) + " (min(M, N))");
+        if (static_cast<std::size_t>(L) > c.width)
+            bad("num_partitions[" + std::to_string(i) + "] = " + std::to_string(L) + ": more than the " +
+                std::to_string(c.width) + " columns of partitions and placement");
+        const std::int64_t* P = c.P + i * c.width;
+        const std::int64_t* A = c.A + i * c.width;
+        for (std::size_t k = 0; k < static_cast<std::size_t>(L); ++k) {
+            if (P[k] < 1 || P[k] > tb.N)
+                bad(cell("partitions", i, k) + " = " + std::to_string(P[k]) + ": must be in 1.." +
+                    std::to_string(tb.N));
+            if (k > 0 && P[k] <= P[k - 1])
+                bad(cell("partitions", i, k) + " = " + std::to_string(P[k]) + ": must be > " +
+                    cell("partitions", i, k - 1) + " = " + std::to_string(P[k - 1]));
+            if (A[k] < 0 || A[k] >= tb.M)
+                bad(cell("placement", i, k) + " = " + std::to_string(A[k]) + ": must be in 0.." +
+                    std::to_string(tb.M - 1));
+            for (std::size_t j = 0; j < k; ++j)
+                if (A[j] == A[k])
+                    bad(cell("placement", i, k) + " = " + std::to_string(A[k]) + ": repeats " +
+                        cell("placement", i, j) + " (tiers of one configuration are distinct)");
+        }
+    }
+}
+
+void evaluate(const Tables& tb, const Configs& c, double* latency, double* accuracy, const Poll& poll) {
+    if (c.n == 0) return;
+    TablesOnDevice dt(tb);
+    constexpr std::size_t kChunk = std::size_t(1) << 22;
+    const std::size_t first = std::min(c.n, kChunk);
+    Buffer<long long> t(first), L(first), P(first * c.width), A(first * c.width);
+    Buffer<double> lat(first), acc(first);
+    for (std::size_t s = 0; s < c.n; s += kChunk) {
+        const std::size_t n = std::min(kChunk, c.n - s);
+        upload(t.data(), c.t + s, n * sizeof(long long));
+        upload(L.data(), c.L + s, n * sizeof(long long));
+        upload(P.data(), c.P + s * c.width, n * c.width * sizeof(long long));
+        upload(A.data(), c.A + s * c.width, n * c.width * sizeof(long long));
+        launch_evaluate(dt.view(), n, static_cast<int>(c.width), t.data(), L.data(), P.data(), A.data(), lat.data(),
+                        acc.data());
+        lat.get(latency + s, n);
+        acc.get(accuracy + s, n);
+        poll();
+    }
+}
+
+}  // namespace gpu
+}  // namespace eepart

@@ -1,0 +1,413 @@
+// pareto on the GPU: the exact search of cpp/search.cpp (labels per state, dominance within a state,
+// branch and bound with the same relaxed bounds), with every threshold and every state of a layer
+// processed at once on the device:
+//   bounds      one block per (threshold, lambda) runs the relaxed backward programmes;
+//   layer 1     one thread per (t, q, tier): complete plans and first labels;
+//   layer L+1   one thread per (label, free tier, next end q): the complete plan and the next label,
+//               each dropped on the device when the frontier found so far (or the bounds) rule it out;
+//               survivors sorted by (state, latency, accuracy falling), and a segmented running maximum
+//               of the accuracy keeps the labels no other label of their state dominates.
+// What stays on the host, and why: the loop over layers and chunks (a few dozen steps, each a handful
+// of launches, where the next step's size is only known after the last one); and the frontier found so
+// far, a staircase of at most a few thousand points into which each chunk's complete plans, already cut
+// to their own staircase on the device, are merged: the merge is sequential, tiny, and keeps the
+// configuration first in canonical order on exact ties, for which it needs the configurations.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "cuda_engine.hpp"
+
+namespace eepart {
+namespace gpu {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kRtol = 1e-12;  // frontier.py's RTOL
+constexpr double kSlack = 1e-9;  // search.cpp's kSlack (EEP_SLACK)
+constexpr double kLambdaScale[] = {0.05, 0.25, 1.0, 4.0, 16.0, 64.0, 256.0};
+constexpr int kMaxLambdas = 7;
+
+struct Point {
+    double lat = 0, acc = 0;
+    int t = 0, L = 0;
+    int P[16] = {}, A[16] = {};
+};
+
+bool canonical_less(const Point& x, const Point& y) {
+    if (x.t != y.t) return x.t < y.t;
+    if (x.L != y.L) return x.L < y.L;
+    for (int k = 0; k < x.L; ++k)
+        if (x.P[k] != y.P[k]) return x.P[k] < y.P[k];
+    for (int k = 0; k < x.L; ++k)
+        if (x.A[k] != y.A[k]) return x.A[k] < y.A[k];
+    return false;
+}
+
+// The exact Pareto set of the plans found (search.cpp's Staircase).
+struct Staircase {
+    std::vector<Point> pts;
+
+    int last_at_or_before(double lat) const {
+        auto it = std::upper_bound(pts.begin(), pts.end(), lat, [](double v, const Point& p) { return v < p.lat; });
+        return static_cast<int>(it - pts.begin()) - 1;
+    }
+
+    void insert(const Point& p) {
+        const int i = last_at_or_before(p.lat);
+        if (i >= 0 && pts[i].acc >= p.acc) {
+            if (pts[i].lat == p.lat && pts[i].acc == p.acc && canonical_less(p, pts[i])) pts[i] = p;
+            return;
+        }
+        const std::size_t start = (i >= 0 && pts[i].lat == p.lat) ? i : i + 1;
+        std::size_t end = start;
+        while (end < pts.size() && pts[end].acc <= p.acc) ++end;
+        if (end > start) {
+            pts[start] = p;
+            pts.erase(pts.begin() + start + 1, pts.begin() + end);
+        } else {
+            pts.insert(pts.begin() + start, p);
+        }
+    }
+};
+
+// frontier.py's frontier_indices on the exact Pareto set.
+std::vector<Point> apply_tolerance(const std::vector<Point>& pts) {
+    auto close = [](double a, double b) { return std::fabs(a - b) <= kRtol * std::max(std::fabs(a), std::fabs(b)); };
+    std::vector<Point> kept;
+    for (const auto& p : pts) {
+        if (!kept.empty()) {
+            const auto& last = kept.back();
+            if (p.acc <= last.acc || close(p.acc, last.acc)) continue;
+            while (!kept.empty() && close(p.lat, kept.back().lat)) kept.pop_back();
+        }
+        kept.push_back(p);
+    }
+    return kept;
+}
+
+// A run of the labels of one threshold, all ending before q: slots = (M - L) per label.
+struct Piece {
+    int t, q;
+    u64 lab, n;
+};
+
+class Search {
+public:
+    Search(const Tables& T, const ParetoOptions& opt, const Poll& poll)
+        : T_(T), opt_(opt), poll_(poll), dt_(T), N_(T.N), M_(T.M), K_(T.K), Lmax_(T.max_partitions()) {}
+
+    Rows run(ParetoStats* stats) {
+        setup_bounds();
+        first_layer();
+        for (int L = 1; L < Lmax_ && n_cur_ > 0; ++L) {
+            prune();
+            if (n_cur_ == 0) break;
+            next_layer(L);
+            std::swap(cur_, next_);
+            n_cur_ = n_next_;
+            poll_();
+        }
+        if (stats) {
+            *stats = stats_;
+            stats->peak_bytes = peak_;
+        }
+        return rows(apply_tolerance(stair_.pts));
+    }
+
+private:
+    const Tables& T_;
+    const ParetoOptions opt_;
+    const Poll& poll_;
+    TablesOnDevice dt_;
+    const int N_, M_, K_, Lmax_;
+    int J_ = 0;
+    std::vector<double> lam_, slack_;
+    Buffer<double> d_lam_, d_slack_, phi_, acc_ub_, F_lat_, F_acc_;
+    Staircase stair_;
+
+    Buffer<Node> nodes_;
+    u64 n_nodes_ = 0;
+    Buffer<Label> cur_, next_, spare_;
+    u64 n_cur_ = 0, n_next_ = 0;
+
+    Buffer<Cand> term_, cand_, packed_;
+    Buffer<u64> counters_, flag_, off_, keys_;
+    Buffer<double> accs_, pm_;
+    Buffer<double> r_lat_, r_acc_;
+    Buffer<int> r_t_, r_L_, r_P_, r_A_;
+    Buffer<u64> e_slot_, e_lab_;
+    Buffer<int> e_t_, e_q_;
+    Buffer<unsigned> hist_;
+
+    ParetoStats stats_;
+    std::size_t peak_ = 0;
+
+    SearchView view() const {
+        SearchView v{};
+        v.N = N_, v.M = M_, v.K = K_, v.Lmax = Lmax_, v.J = J_;
+        const DeviceTables& d = dt_.view();
+        v.input = d.input, v.compT = d.compT, v.fwd = d.fwd, v.res = d.res, v.cum = d.cum, v.acc = d.acc;
+        v.phi = phi_.data(), v.acc_ub = acc_ub_.data(), v.lam = d_lam_.data(), v.slack = d_slack_.data();
+        v.F_lat = F_lat_.data(), v.F_acc = F_acc_.data();
+        v.nF = static_cast<int>(stair_.pts.size());
+        v.min_acc = opt_.min_accuracy, v.max_lat = opt_.max_latency;
+        return v;
+    }
+
+    std::size_t held() const {
+        return nodes_.bytes() + cur_.bytes() + next_.bytes() + spare_.bytes() + term_.bytes() + cand_.bytes() +
+               packed_.bytes() + flag_.bytes() + off_.bytes() + keys_.bytes() + accs_.bytes() + pm_.bytes() +
+               phi_.bytes() + acc_ub_.bytes() + r_P_.bytes() + r_A_.bytes();
+    }
+
+    [[noreturn]] void over_cap(std::size_t need) const {
+        std::ostringstream s;
+        s << "pareto: the search needs more than max_memory = " << opt_.max_memory << " bytes of device memory ("
+          << need << " asked; N = " << N_ << ", M = " << M_ << ", K = " << K_
+          << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
+        throw std::invalid_argument(s.str());
+    }
+
+    // Grows a buffer (keeping `keep` elements) after checking the cap, so that the device never runs out first.
+    template <class T>
+    void room(Buffer<T>& b, u64 n, u64 keep = 0) {
+        if (b.size() >= n && b.data()) return;
+        const u64 want = std::max<u64>(n, b.size() + b.size() / 2);
+        const std::size_t after = held() - b.bytes() + want * sizeof(T);
+        if (after > opt_.max_memory) {
+            const std::size_t exact = held() - b.bytes() + n * sizeof(T);
+            if (exact > opt_.max_memory) over_cap(exact);
+            b.grow(n, keep);
+        } else {
+            b.grow(want, keep);
+        }
+        peak_ = std::max(peak_, held());
+    }
+
+    void setup_bounds() {
+        double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0, whole = kInf;
+        for (int a = 0; a < M_; ++a) {
+            max_in = std::max(max_in, T_.input(a));
+            max_res = std::max(max_res, T_.result(a));
+            for (int p = 0; p < N_; ++p)
+                for (int q = p + 1; q <= N_; ++q) max_comp = std::max(max_comp, T_.compute(a, p, q));
+            whole = std::min(whole, T_.input(a) + T_.compute(a, 0, N_) + T_.result(a));
+        }
+        for (std::size_t i = 0; i < static_cast<std::size_t>(N_) * M_ * M_; ++i)
+            max_fwd = std::max(max_fwd, T_.forward_cost[i]);
+        const double lat_big = max_in + Lmax_ * (max_comp + max_res + max_fwd);
+        // Each lambda is a programme of N^2 M per threshold, run in parallel here, and a plane of phi.
+        const double per_lambda = static_cast<double>(N_) * N_ * M_ * K_;
+        const double plane = static_cast<double>(K_) * (N_ + 1) * M_ * sizeof(double);
+        if (whole > 0 && Lmax_ > 1)
+            for (int j = 0; j < kMaxLambdas && (j + 2) * per_lambda < 4e11 && (j + 2) * plane < opt_.max_memory / 8.0;
+                 ++j)
+                lam_.push_back(kLambdaScale[j] * whole);
+        J_ = static_cast<int>(lam_.size());
+        slack_.assign(J_ + 1, 0.0);
+        slack_[0] = kSlack * lat_big;
+        for (int j = 0; j < J_; ++j) slack_[j + 1] = kSlack * (lat_big + lam_[j]);
+        d_lam_.put(lam_.data(), lam_.size());
+        d_slack_.put(slack_.data(), slack_.size());
+        room(phi_, static_cast<u64>(J_ + 1) * K_ * (N_ + 1) * M_);
+        room(acc_ub_, static_cast<u64>(K_) * (N_ + 1));
+        F_lat_.reset(1);
+        F_acc_.reset(1);
+        launch_bounds(view(), phi_.data(), acc_ub_.data());
+    }
+
+    // Keeps the plans of a batch (device array, any order) that can be on the frontier, and merges them in.
+    void take_plans(Cand* d, u64 n) {
+        stats_.terminals += n;
+        if (n == 0) return;
+        sort_terminals(d, n);
+        room(accs_, n), room(pm_, n), room(flag_, n), room(off_, n), room(keys_, n);
+        launch_extract(d, n, accs_.data(), keys_.data());
+        inclusive_max(accs_.data(), pm_.data(), n);
+        launch_flag_terminals(d, pm_.data(), n, flag_.data());
+        exclusive_sum(flag_.data(), off_.data(), n);
+        const u64 kept = count(n);
+        room(packed_, kept);
+        launch_scatter(d, flag_.data(), off_.data(), n, packed_.data());
+        const int w = Lmax_;
+        room(r_lat_, kept), room(r_acc_, kept), room(r_t_, kept), room(r_L_, kept);
+        room(r_P_, kept * w), room(r_A_, kept * w);
+        launch_reconstruct(packed_.data(), kept, nodes_.data(), N_, Lmax_, r_lat_.data(), r_acc_.data(), r_t_.data(),
+                           r_L_.data(), r_P_.data(), r_A_.data());
+        std::vector<double> lat(kept), acc(kept);
+        std::vector<int> t(kept), L(kept), P(kept * w), A(kept * w);
+        r_lat_.get(lat.data(), kept), r_acc_.get(acc.data(), kept), r_t_.get(t.data(), kept);
+        r_L_.get(L.data(), kept), r_P_.get(P.data(), kept * w), r_A_.get(A.data(), kept * w);
+        for (u64 i = 0; i < kept; ++i) {
+            Point p;
+            p.lat = lat[i], p.acc = acc[i], p.t = t[i], p.L = L[i];
+            for (int k = 0; k < p.L; ++k) p.P[k] = P[i * w + k], p.A[k] = A[i * w + k];
+            stair_.insert(p);
+        }
+        const std::size_t nF = stair_.pts.size();
+        std::vector<double> fl(nF), fa(nF);
+        for (std::size_t i = 0; i < nF; ++i) fl[i] = stair_.pts[i].lat, fa[i] = stair_.pts[i].acc;
+        F_lat_.reset(std::max<std::size_t>(nF, 1));
+        F_acc_.reset(std::max<std::size_t>(nF, 1));
+        if (nF) upload(F_lat_.data(), fl.data(), nF * sizeof(double)), upload(F_acc_.data(), fa.data(), nF * sizeof(double));
+    }
+
+    // Flags in flag_[0..n) have been scanned into off_: how many are set.
+    u64 count(u64 n) {
+        u64 last_off = 0, last_flag = 0;
+        off_.get(&last_off, 1, n - 1);
+        flag_.get(&last_flag, 1, n - 1);
+        return last_off + last_flag;
+    }
+
+    void first_layer() {
+        const u64 n = static_cast<u64>(K_) * N_ * M_;
+        room(term_, n), room(spare_, n), room(flag_, n), room(off_, n);
+        Buffer<u64> lab_flag(n), lab_off(n);
+        launch_first_layer(view(), term_.data(), flag_.data(), spare_.data(), lab_flag.data());
+        stats_.candidates += n;
+        exclusive_sum(lab_flag.data(), lab_off.data(), n);
+        u64 last_off = 0, last_flag = 0;
+        lab_off.get(&last_off, 1, n - 1);
+        lab_flag.get(&last_flag, 1, n - 1);
+        const u64 nl = last_off + last_flag;
+        room(cur_, nl), room(nodes_, nl);
+        launch_scatter_first(spare_.data(), lab_flag.data(), lab_off.data(), n, 0, cur_.data(), nodes_.data());
+        n_cur_ = n_nodes_ = nl;
+        stats_.labels += nl;
+        exclusive_sum(flag_.data(), off_.data(), n);
+        const u64 nt = count(n);
+        room(cand_, nt);
+        launch_scatter(term_.data(), flag_.data(), off_.data(), n, cand_.data());
+        take_plans(cand_.data(), nt);
+    }
+
+    void prune() {
+        room(flag_, n_cur_), room(off_, n_cur_), room(next_, n_cur_);
+        launch_prune(view(), cur_.data(), n_cur_, flag_.data());
+        exclusive_sum(flag_.data(), off_.data(), n_cur_);
+        const u64 kept = count(n_cur_);
+        launch_scatter(cur_.data(), flag_.data(), off_.data(), n_cur_, next_.data());
+        std::swap(cur_, next_);
+        n_cur_ = kept;
+    }
+
+    u64 chunk_slots() const {
+        if (opt_.chunk_slots) return opt_.chunk_slots;
+        return std::min<u64>(u64(1) << 23, std::max<u64>(u64(1) << 12, opt_.max_memory / 512));
+    }
+
+    void next_layer(int L) {
+        const u64 F = static_cast<u64>(M_ - L);
+        const std::size_t stride = static_cast<std::size_t>(N_ + 1);
+        std::vector<unsigned> hist(static_cast<std::size_t>(K_) * stride, 0);
+        hist_.reset(hist.size());
+        zero(hist_.data(), hist.size() * sizeof(unsigned));
+        launch_histogram(cur_.data(), n_cur_, N_, hist_.data());
+        hist_.get(hist.data(), hist.size());
+
+        const u64 budget = chunk_slots();
+        const u64 max_labels = std::max<u64>(1, budget / F);
+        std::vector<std::vector<Piece>> chunks(1);
+        u64 in_chunk = 0, begin = 0;
+        for (int t = 0; t < K_; ++t) {
+            u64 prefix = 0, of_t = 0;
+            for (int p = 0; p <= N_; ++p) of_t += hist[t * stride + p];
+            for (int q = 2; q <= N_; ++q) {
+                prefix += hist[t * stride + q - 1];
+                for (u64 l0 = 0; l0 < prefix; l0 += max_labels) {
+                    const u64 nl = std::min(max_labels, prefix - l0);
+                    if (in_chunk + nl * F > budget && in_chunk > 0) {
+                        chunks.emplace_back();
+                        in_chunk = 0;
+                    }
+                    chunks.back().push_back({t, q, begin + l0, nl});
+                    in_chunk += nl * F;
+                }
+            }
+            begin += of_t;
+        }
+        n_next_ = 0;
+        for (const auto& pieces : chunks) {
+            if (pieces.empty()) continue;
+            generate(L, F, pieces);
+            poll_();
+        }
+    }
+
+    void generate(int L, u64 F, const std::vector<Piece>& pieces) {
+        const std::size_t ne = pieces.size();
+        std::vector<u64> slot(ne), lab(ne);
+        std::vector<int> et(ne), eq(ne);
+        u64 slots = 0;
+        for (std::size_t e = 0; e < ne; ++e) {
+            slot[e] = slots, lab[e] = pieces[e].lab, et[e] = pieces[e].t, eq[e] = pieces[e].q;
+            slots += pieces[e].n * F;
+        }
+        e_slot_.put(slot.data(), ne), e_lab_.put(lab.data(), ne), e_t_.put(et.data(), ne), e_q_.put(eq.data(), ne);
+        room(term_, slots), room(cand_, slots);
+        counters_.reset(2);
+        zero(counters_.data(), 2 * sizeof(u64));
+        launch_generate(view(), L, cur_.data(), e_slot_.data(), e_t_.data(), e_q_.data(), e_lab_.data(),
+                        static_cast<int>(ne), slots, term_.data(), counters_.data(), cand_.data(), counters_.data() + 1);
+        u64 got[2] = {0, 0};
+        counters_.get(got, 2);
+        stats_.candidates += slots;
+        ++stats_.chunks;
+        take_plans(term_.data(), got[0]);
+        keep_labels(got[1]);
+    }
+
+    // The candidates in cand_[0..n): sorted by state, those no other of their state dominates become labels.
+    void keep_labels(u64 n) {
+        if (n == 0) return;
+        sort_labels(cand_.data(), n);
+        room(accs_, n), room(pm_, n), room(flag_, n), room(off_, n), room(keys_, n);
+        launch_extract(cand_.data(), n, accs_.data(), keys_.data());
+        inclusive_max_by_key(keys_.data(), accs_.data(), pm_.data(), n);
+        launch_flag_labels(keys_.data(), accs_.data(), pm_.data(), n, flag_.data());
+        exclusive_sum(flag_.data(), off_.data(), n);
+        const u64 kept = count(n);
+        if (n_nodes_ + kept >= kNoParent) over_cap(held());
+        room(next_, n_next_ + kept, n_next_);
+        room(nodes_, n_nodes_ + kept, n_nodes_);
+        launch_make_labels(cand_.data(), flag_.data(), off_.data(), n, N_, n_next_, n_nodes_, next_.data(),
+                           nodes_.data());
+        n_next_ += kept;
+        n_nodes_ += kept;
+        stats_.labels += kept;
+    }
+
+    Rows rows(const std::vector<Point>& pts) const {
+        Rows out;
+        out.Lmax = Lmax_;
+        out.resize(pts.size());
+        for (std::size_t i = 0; i < pts.size(); ++i) {
+            const Point& p = pts[i];
+            out.latency[i] = p.lat;
+            out.accuracy[i] = p.acc;
+            out.threshold_index[i] = p.t;
+            out.num_partitions[i] = p.L;
+            for (int k = 0; k < Lmax_; ++k) {
+                out.partitions[i * Lmax_ + k] = k < p.L ? p.P[k] : -1;
+                out.placement[i * Lmax_ + k] = k < p.L ? p.A[k] : -1;
+            }
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats) {
+    if (std::isnan(opt.min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number");
+    if (std::isnan(opt.max_latency)) throw std::invalid_argument("max_latency = nan: must be a number");
+    if (opt.max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
+    Search search(tb, opt, poll);
+    return search.run(stats);
+}
+
+}  // namespace gpu
+}  // namespace eepart

@@ -1,0 +1,64 @@
+"""The `cuda` backend: the compiled GPU engine `eepart_fast._cuda` (built when nvcc was found).
+
+Same evaluate / sweep / pareto as the `cpu` backend, on the cost tables, in float64, bit for bit the same
+sums. Availability: `available()` -> (bool, reason); it never raises, and never touches the device beyond
+counting devices.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+
+# Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
+# (cpp/cuda/build_emulated.sh), to run the GPU code paths on a machine without a GPU.
+_MODULES = ("_cuda", "_cuda_emu")
+_NAME = os.environ.get("EEPART_FAST_CUDA_MODULE", "_cuda").strip() or "_cuda"
+
+_cuda = None
+_error = None
+if _NAME not in _MODULES:
+    _error = f"EEPART_FAST_CUDA_MODULE = {_NAME!r}: must be one of {', '.join(_MODULES)}"
+else:
+    try:
+        _cuda = importlib.import_module(f".{_NAME}", __package__)
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__package__}.{_NAME}":
+            _error = ("not built: this install has no eepart_fast._cuda (built only where nvcc is found; "
+                      "reinstall with EEPART_FAST_CUDA=ON to require it)")
+        else:
+            _error = f"eepart_fast.{_NAME} failed to load: {exc}"
+    except ImportError as exc:
+        _error = f"eepart_fast.{_NAME} failed to load: {exc}"
+
+DEFAULT_MAX_MEMORY = 4 * 1024**3  # device bytes the pareto search may hold
+
+
+def available():
+    """(True, 'available: <device>') or (False, why not): not built, failed to load, or no device."""
+    if _cuda is None:
+        return False, _error
+    try:
+        n = _cuda.device_count()
+    except Exception as exc:  # a broken driver must not break the other backends
+        return False, f"CUDA runtime error: {exc}"
+    if n == 0:
+        return False, "no CUDA device visible (no NVIDIA driver, no GPU, or CUDA_VISIBLE_DEVICES hides it)"
+    return True, f"available: {_cuda.device_name()}"
+
+
+def device_name() -> str:
+    return _cuda.device_name() if _cuda is not None else ""
+
+
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
+    return _cuda.evaluate(*tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+
+
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0):
+    return _cuda.sweep(*tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows)
+
+
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=DEFAULT_MAX_MEMORY):
+    return _cuda.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, max_memory=max_memory)

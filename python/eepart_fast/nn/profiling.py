@@ -1,0 +1,175 @@
+"""The profiling phase (paper 2.2) of a trained run, written as a Profile and per-sample records.
+
+- block_time, branch_time: 99th percentile of single samples after warm-up, on this machine.
+- output_bits, input_bits, result_bits: the real tensors of one sample (numel x element size x 8).
+- exit_rate: the exit rule of records.py at evenly spaced thresholds, on the profiling split.
+- accuracy: each exit's separate model on the test split (the joint branches when there are none).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .records import exit_rates, normalised_entropy, records_path, save_records
+from .train import accuracy, predict
+
+PERCENTILE = 99.0
+
+
+def tensor_bits(t: torch.Tensor) -> int:
+    return int(t.numel() * t.element_size() * 8)
+
+
+@torch.inference_mode()
+def tensor_sizes(net, input_shape):
+    """output_bits of every block, input_bits and result_bits, from one real sample's tensors."""
+    net.eval()
+    x = torch.zeros(1, *input_shape)
+    out, h = [], x
+    for block in net.blocks:
+        h = block(h)
+        out.append(tensor_bits(h))
+    logits = net.branches[str(net.N)](h)
+    return np.array(out, dtype=np.float64), tensor_bits(x), tensor_bits(logits)
+
+
+@torch.inference_mode()
+def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True):
+    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+    net.eval()
+    n = net.N
+    if str(n) not in net.branches or net.exits != list(range(1, n + 1)):
+        raise ValueError("timing needs the full configuration: a branch after every block")
+    blocks = list(net.blocks)
+    branches = [net.branches[str(i)] for i in range(1, n + 1)]
+    block_s = np.empty((samples, n))
+    branch_s = np.empty((samples, n))
+    clock = time.perf_counter_ns
+    for s in tqdm(range(warmup + samples), desc="timing", disable=not progress, mininterval=2.0):
+        h, _ = split.batch(torch.tensor([s % len(split)]))
+        for i in range(n):
+            t0 = clock()
+            h = blocks[i](h)
+            t1 = clock()
+            branches[i](h)
+            t2 = clock()
+            if s >= warmup:
+                block_s[s - warmup, i] = (t1 - t0) * 1e-9
+                branch_s[s - warmup, i] = (t2 - t1) * 1e-9
+    return block_s, branch_s
+
+
+def _load():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: int = 50,
+                n_thresholds: int = 20, progress: bool = True):
+    """(Profile fields, meta, records) of a trained full-configuration net and its separate models."""
+    if timing_samples < 1 or warmup < 0 or n_thresholds < 1:
+        raise ValueError(f"timing_samples >= 1, warmup >= 0, thresholds >= 1 needed; got "
+                         f"{timing_samples}, {warmup}, {n_thresholds}")
+    block_s, branch_s = time_single_samples(net, data.profile, timing_samples, warmup, progress)
+    output_bits, input_bits, result_bits = tensor_sizes(net, data.input_shape)
+    probs, labels = predict(net, data.profile)
+    probs, labels = probs.numpy(), labels.numpy()
+    entropy = normalised_entropy(probs)
+    prediction = probs.argmax(2)
+    correct = prediction == labels[:, None]
+    thresholds = np.linspace(0.0, 1.0, n_thresholds) if n_thresholds > 1 else np.array([0.0])
+    alpha = exit_rates(entropy, thresholds)
+    joint_test = accuracy(net, data.test)
+    separate_test = {i: accuracy(m, data.test)[0] for i, m in sorted(separate.items())}
+    acc = [separate_test[i] for i in net.exits] if separate else joint_test
+    fields = dict(block_time=np.percentile(block_s, PERCENTILE, axis=0),
+                  branch_time=np.percentile(branch_s, PERCENTILE, axis=0),
+                  output_bits=output_bits, input_bits=float(input_bits), result_bits=float(result_bits),
+                  accuracy=np.array(acc), thresholds=thresholds, exit_rate=alpha)
+    meta = {
+        "accuracy_source": "separate models on the test split" if separate else
+                           "joint network's branches on the test split (no separate models trained)",
+        "joint_test_accuracy": joint_test,
+        "separate_test_accuracy": [separate_test[i] for i in sorted(separate_test)],
+        "joint_profile_split_accuracy": [float(v) for v in correct.mean(0)],
+        "timing": {"statistic": f"percentile {PERCENTILE:g} over single samples (batch 1)",
+                   "samples": timing_samples, "warmup": warmup, "split": "profile",
+                   "median_block_time": np.median(block_s, 0).tolist(),
+                   "median_branch_time": np.median(branch_s, 0).tolist(),
+                   "device": f"CPU: {_cpu_name()}", "cpu_count": os.cpu_count(),
+                   "torch_threads": torch.get_num_threads(), "load_average": _load(),
+                   "dtype": "float32", "mode": "eval, torch.inference_mode"},
+        "exit_rule": "exit at the first branch whose entropy / log(classes) is strictly below the threshold; "
+                     "the last branch takes the rest",
+        "exit_rate_split": "profile",
+        "profile_samples": int(len(labels)),
+        "tensor_sizes": "numel x element size x 8 of one sample (batch 1), float32",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "host": platform.platform(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    try:
+        import torchvision
+        meta["torchvision"] = torchvision.__version__
+    except ImportError:
+        pass
+    records = dict(norm_entropy=entropy, correct=correct, prediction=prediction.astype(np.int16),
+                   label=labels.astype(np.int64), thresholds=thresholds, exit_rate=alpha,
+                   block_seconds=block_s, branch_seconds=branch_s)
+    return fields, meta, records
+
+
+def make_profile(fields: dict, name=None, meta=None):
+    from ..profile import Profile
+    return Profile(**fields, name=name, meta=meta)
+
+
+def profile_run(run_dir, out, name=None, timing_samples: int = 1000, warmup: int = 50, n_thresholds: int = 20,
+                command: str | None = None, progress: bool = True, data=None):
+    """Profile the trained run in `run_dir`; write the profile JSON to `out` and the records beside it."""
+    from .run import load_trained
+    out = Path(out)
+    spec, data, net, separate, seconds = load_trained(run_dir, data)
+    fields, meta, records = profile_net(net, separate, data, timing_samples, warmup, n_thresholds, progress)
+    name = name or out.stem
+    provenance = {
+        "backbone": spec.backbone, "granularity": spec.granularity, "N": net.N,
+        "dataset": data.name, "data": data.info,
+        "split_sizes": {"train": len(data.train), "profile": len(data.profile), "test": len(data.test)},
+        "input_shape": list(data.input_shape), "classes": data.classes,
+        "joint_training": spec.joint, "separate_mode": spec.separate, "separate_training": spec.separate_train,
+        "seed": spec.joint["seed"], "training_seconds": seconds,
+        "records": records_path(out).name,
+        "command": command,
+    }
+    return save_profile(fields, {**provenance, **meta}, records, out, name)
+
+
+def save_profile(fields: dict, meta: dict, records: dict, out, name=None):
+    """Validate and write the profile JSON at `out` and its records beside it; returns the Profile."""
+    out = Path(out)
+    profile = make_profile(fields, name=name or out.stem, meta=meta)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profile.save(out)
+    save_records(records_path(out), **records)
+    return profile
