@@ -1,0 +1,43 @@
+"""The installed package: its stub agrees with the compiled module, its public names exist, no GPU needed."""
+import ast
+import re
+from importlib import resources
+
+import eepart_fast
+from eepart_fast import _core
+
+
+def stub_functions():
+    tree = ast.parse((resources.files("eepart_fast") / "_core.pyi").read_text())
+    return {node.name: [a.arg for a in node.args.args + node.args.kwonlyargs]
+            for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def module_functions():
+    """Public functions of _core with their parameter names, from pybind11's signature line."""
+    out = {}
+    for name in dir(_core):
+        obj = getattr(_core, name)
+        if name.startswith("_") or not callable(obj):
+            continue
+        signature = obj.__doc__.splitlines()[0]
+        params = signature[signature.index("(") + 1: signature.rindex(") ->")]
+        out[name] = [p.split(":")[0].strip() for p in re.split(r",\s*(?![^\[]*\])", params) if p.strip() not in ("*", "")]
+    return out
+
+
+def test_stub_and_module_agree():
+    assert stub_functions() == module_functions()
+
+
+def test_public_names_and_typed_marker():
+    for name in eepart_fast.__all__:
+        assert hasattr(eepart_fast, name), name
+    assert (resources.files("eepart_fast") / "py.typed").is_file()
+
+
+def test_cpu_backend_always_there_and_cuda_explains_itself():
+    info = eepart_fast.backends()
+    assert info["cpu"]["available"] and info["numpy"]["available"]
+    for name in ("cuda", "cupy"):
+        assert info[name]["available"] or info[name]["reason"]
