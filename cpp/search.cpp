@@ -10,12 +10,21 @@
 // Terminal plans are evaluated with the last partition's E_L = 1 - c_p when they are formed, so every
 // latency and accuracy returned is bit for bit SPEC's canonical sum.
 //
+// A label at (q, a, U) also dominates one at (q, a, U') with U inside U' (the second's completions are
+// all open to the first); the states with one tier fewer are checked.
+//
 // Labels are built layer by layer (number of partitions L = 1, 2, ...): short plans, cheap to find, fill
-// the frontier first and prune the longer ones. A label is pruned when every completion it could have
-// is weakly dominated by a point already found. Its completions are bounded by relaxed backward
-// programmes (tiers need only differ from the previous one): a latency lower bound, an accuracy upper
-// bound, and lower bounds on lat - lambda * acc for a few lambdas, which cut the corner of the box where
-// high accuracy at low latency would be. Thresholds run on separate threads that share the frontier.
+// the frontier first and prune the longer ones; every single-partition plan seeds it before the search.
+// A label is pruned when every completion it could have is weakly dominated by a point already found.
+// Its completions are bounded by relaxed backward programmes (tiers need only differ from the previous
+// one): a latency lower bound, an accuracy upper bound, and lower bounds on lat - lambda * acc for a few
+// lambdas (the slopes of the seeds' convex hull), which cut away the corner of the box where high
+// accuracy at low latency would be. Thresholds run on separate threads that share the frontier.
+//
+// Work and memory: a layer's candidates are (labels of the layer before) x (later ends) x (free tiers);
+// the labels kept are what dominance and the bounds leave, which on realistic profiles is a small
+// fraction, but in the worst case (identical tiers, free links) grows like N M 2^M. The memory of
+// labels and candidates is counted against max_memory, and passing it is an error, not an exhaustion.
 #include "search.hpp"
 
 #include <algorithm>
@@ -234,7 +243,7 @@ private:
 
     std::vector<double> c_, S_;  // c_i and 1 - c_i at this threshold
     int J_ = 0;
-    std::vector<double> phi_;     // [j][q][a], j = 0 is lambda = 0: the latency lower bound
+    std::vector<double> phi_;     // [q][a][j], j = 0 is lambda = 0: the latency lower bound
     std::vector<double> acc_ub_;  // [q]
     std::vector<double> slack_;   // [j]
 
@@ -243,71 +252,83 @@ private:
     std::uint64_t seen_ = ~std::uint64_t(0);
     std::vector<Label> arena_;    // every label of this threshold; a layer is a contiguous range
     std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
-    std::vector<Cand> cands_;     // one state's candidates
+    std::vector<Cand> cands_, merged_;  // one state's candidates, one run per source group
+    std::vector<std::size_t> runs_;     // where each run starts in cands_, and the end
+    struct Run {
+        std::size_t begin, end, cut;  // groups of cur_ [begin, end) share `used`; [begin, cut) have p < q
+        std::size_t labels;           // labels in [begin, cut)
+    };
+    std::vector<Run> layer_runs_;       // cur_ by `used`, rising
     long long reported_ = 0;
     std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
 
-    // Relaxed lower bound of (added latency - lambda * added accuracy) over the completions of a label
-    // at (q, a): the next tiers need only differ from the one before. phi(q, a) = min over b != a of
-    // S_q forward(q, a, b) + psi(q, b), psi(q, b) = min over q' of the partition (q, q'] on b, then end or go on.
-    void relaxed_bound(double lambda, double* phi) {
-        std::vector<double> psi(M_);
-        for (int a = 0; a < M_; ++a) phi[N_ * M_ + a] = kInf;
+    // Relaxed lower bounds of (added latency - lambda_j * added accuracy) over the completions of a label
+    // at (q, a), for all lambdas at once (j = 0: lambda = 0, the latency bound): the next tiers need only
+    // differ from the one before. phi(q, a) = min over b != a of S_q forward(q, a, b) + psi(q, b), where
+    // psi(q, b) = min over q' of the partition (q, q'] on b, then the end or phi(q', b).
+    // phi_ is laid out [q][a][j] so that the lambdas of one state sit side by side (and vectorise).
+    void compute_bounds() {
+        J_ = static_cast<int>(sh_.lam.size());
+        const int W = J_ + 1;
+        std::vector<double> lam(W, 0.0);
+        std::copy(sh_.lam.begin(), sh_.lam.end(), lam.begin() + 1);
+        // r[b][q'][j] = result(b) - lambda_j acc(q'): what one sample leaving at q' on b adds.
+        std::vector<double> r(static_cast<std::size_t>(M_) * (N_ + 1) * W);
+        for (int b = 0; b < M_; ++b)
+            for (int q2 = 1; q2 <= N_; ++q2)
+                for (int j = 0; j < W; ++j)
+                    r[(static_cast<std::size_t>(b) * (N_ + 1) + q2) * W + j] = T_.result(b) - lam[j] * T_.acc(q2);
+        phi_.assign(static_cast<std::size_t>(N_ + 1) * M_ * W, kInf);
+        std::vector<double> psi(static_cast<std::size_t>(M_) * W), best(W);
         for (int q = N_ - 1; q >= 1; --q) {
             const double Sq = S_[q];
             for (int b = 0; b < M_; ++b) {
-                const double rb = T_.result(b);
                 const double* comp = &T_.compute_cost[(static_cast<std::size_t>(b) * (N_ + 1) + q) * (N_ + 1)];
-                double best = kInf;
+                std::fill(best.begin(), best.end(), kInf);
                 for (int q2 = q + 1; q2 <= N_; ++q2) {
-                    double r = rb - lambda * T_.acc(q2);
-                    double v = Sq * r;
-                    if (q2 < N_) v = std::min(v, (c_[q2] - c_[q]) * r + phi[q2 * M_ + b]);
-                    best = std::min(best, v + Sq * comp[q2]);
+                    const double* rq = &r[(static_cast<std::size_t>(b) * (N_ + 1) + q2) * W];
+                    const double s = Sq * comp[q2];
+                    if (q2 < N_) {
+                        const double E = c_[q2] - c_[q];
+                        const double* next = &phi_[(static_cast<std::size_t>(q2) * M_ + b) * W];
+                        for (int j = 0; j < W; ++j) best[j] = std::min(best[j], std::min(Sq * rq[j], E * rq[j] + next[j]) + s);
+                    } else {
+                        for (int j = 0; j < W; ++j) best[j] = std::min(best[j], Sq * rq[j] + s);
+                    }
                 }
-                psi[b] = best;
+                std::copy(best.begin(), best.end(), psi.begin() + static_cast<std::size_t>(b) * W);
             }
             for (int a = 0; a < M_; ++a) {
-                double best = kInf;
-                for (int b = 0; b < M_; ++b)
-                    if (b != a) best = std::min(best, Sq * T_.forward(q, a, b) + psi[b]);
-                phi[q * M_ + a] = best;
+                double* out = &phi_[(static_cast<std::size_t>(q) * M_ + a) * W];
+                for (int b = 0; b < M_; ++b) {
+                    if (b == a) continue;
+                    const double f = Sq * T_.forward(q, a, b);
+                    const double* ps = &psi[static_cast<std::size_t>(b) * W];
+                    for (int j = 0; j < W; ++j) out[j] = std::min(out[j], f + ps[j]);
+                }
             }
         }
-    }
-
-    void compute_bounds() {
-        J_ = static_cast<int>(sh_.lam.size());
-        const std::size_t stride = static_cast<std::size_t>(N_ + 1) * M_;
-        phi_.assign((J_ + 1) * stride, kInf);
-        slack_.assign(J_ + 1, 0.0);
-        relaxed_bound(0.0, phi_.data());
-        slack_[0] = kSlack * sh_.lat_big;
-        for (int j = 0; j < J_; ++j) {
-            relaxed_bound(sh_.lam[j], phi_.data() + (j + 1) * stride);
-            slack_[j + 1] = kSlack * (sh_.lat_big + sh_.lam[j]);
-        }
+        slack_.assign(W, 0.0);
+        for (int j = 0; j < W; ++j) slack_[j] = kSlack * (sh_.lat_big + lam[j]);
         // The most accuracy the samples still in the network at q can add, relaxed likewise.
         acc_ub_.assign(N_ + 1, 0.0);
         for (int q = N_ - 1; q >= 1; --q) {
-            double best = 0.0;
+            double top = 0.0;
             for (int q2 = q + 1; q2 <= N_; ++q2) {
                 double v = S_[q] * T_.acc(q2);
                 if (q2 < N_) v = std::max(v, (c_[q2] - c_[q]) * T_.acc(q2) + acc_ub_[q2]);
-                best = std::max(best, v);
+                top = std::max(top, v);
             }
-            acc_ub_[q] = best;
+            acc_ub_[q] = top;
         }
     }
 
     bool label_dominated(const Label& l) const {
-        const std::size_t stride = static_cast<std::size_t>(N_ + 1) * M_;
-        const std::size_t s = static_cast<std::size_t>(l.q) * M_ + l.tier;
-        double x0 = l.lat + phi_[s] - slack_[0];
+        const double* phi = &phi_[(static_cast<std::size_t>(l.q) * M_ + l.tier) * (J_ + 1)];
+        double x0 = l.lat + phi[0] - slack_[0];
         double y1 = l.acc + acc_ub_[l.q] + kSlack;
         double beta[kMaxLambdas];
-        for (int j = 0; j < J_; ++j)
-            beta[j] = l.lat - sh_.lam[j] * l.acc + phi_[(j + 1) * stride + s] - slack_[j + 1];
+        for (int j = 0; j < J_; ++j) beta[j] = l.lat - sh_.lam[j] * l.acc + phi[j + 1] - slack_[j + 1];
         return region_dominated(stair_, x0, y1, beta, sh_.lam.data(), J_, sh_.opt.min_accuracy,
                                 sh_.opt.max_latency);
     }
@@ -354,7 +375,7 @@ private:
     }
 
     void account() {
-        long long now = static_cast<long long>(arena_.capacity() * sizeof(Label) + cands_.capacity() * sizeof(Cand) +
+        long long now = static_cast<long long>(arena_.capacity() * sizeof(Label) + (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
                                                (cur_.capacity() + next_.capacity()) * sizeof(Group) +
                                                stair_.pts.capacity() * (sizeof(SearchPoint) + 16));
         long long total = (sh_.bytes += now - reported_);
@@ -421,11 +442,8 @@ private:
     void next_layer(int L) {
         next_.clear();
         const bool cont_possible = L + 1 < sh_.lmax;
-        struct Run {
-            std::size_t begin, end, cut;  // groups [begin, end) share `used`; [begin, cut) have p < q
-            std::size_t labels;           // labels in [begin, cut)
-        };
-        std::vector<Run> runs;
+        std::vector<Run>& runs = layer_runs_;
+        runs.clear();
         for (std::size_t g = 0; g < cur_.size();) {
             std::size_t e = g;
             while (e < cur_.size() && cur_[e].used == cur_[g].used) ++e;
@@ -443,10 +461,14 @@ private:
                 }
                 if (r.cut == r.begin) continue;
                 const std::uint32_t used = cur_[r.begin].used;
-                if (cont) make_room(cands_, r.labels);
+                if (cont) {
+                    make_room(cands_, r.labels);
+                    make_room(merged_, r.labels);
+                }
                 for (int b = 0; b < M_; ++b) {
                     if (used >> b & 1u) continue;
                     cands_.clear();
+                    runs_.clear();
                     for (std::size_t gi = r.begin; gi < r.cut; ++gi) {
                         const Group& g = cur_[gi];
                         const int p = g.p, a = g.a;
@@ -459,6 +481,7 @@ private:
                         const double acc_end = accq * Sp, acc_cont = accq * E;
                         // A state's labels rise in latency and accuracy, and so do their terminals.
                         int hint = -2;
+                        runs_.push_back(cands_.size());
                         for (std::int32_t i = g.begin; i < g.end; ++i) {
                             const Label& l = arena_[i];
                             const double x = (l.lat + sf) + sc;
@@ -473,24 +496,60 @@ private:
         account();
     }
 
-    // Labels of one state weakly dominated by another go: sort by latency (accuracy falling on ties)
-    // and keep those more accurate than every faster one.
+    static bool cand_less(const Cand& x, const Cand& y) {
+        if (x.lat != y.lat) return x.lat < y.lat;
+        if (x.acc != y.acc) return x.acc > y.acc;
+        return x.parent < y.parent;
+    }
+
+    // Labels of one state weakly dominated by another go: in the order of cand_less (latency rising,
+    // accuracy falling on ties), keep those more accurate than every one before. Each source group gives
+    // a run already in that order (its labels are a staircase and the same terms are added to all), so
+    // the runs are filtered, then merged pairwise, filtering again: the kept set is the same as sorting
+    // all and filtering once, at a fraction of the cost, since most candidates fall early.
     void keep_nondominated(int q, int b, std::uint32_t used) {
         if (cands_.empty()) return;
         candidates_ += cands_.size();
-        std::sort(cands_.begin(), cands_.end(), [](const Cand& x, const Cand& y) {
-            if (x.lat != y.lat) return x.lat < y.lat;
-            if (x.acc != y.acc) return x.acc > y.acc;
-            return x.parent < y.parent;
-        });
+        runs_.push_back(cands_.size());
         std::size_t w = 0;
-        double best = -kInf;
-        for (std::size_t i = 0; i < cands_.size(); ++i) {
-            if (cands_[i].acc > best) {
-                best = cands_[i].acc;
-                cands_[w++] = cands_[i];
-            }
+        for (std::size_t r = 0; r + 1 < runs_.size(); ++r) {
+            const auto first = cands_.begin() + runs_[r], last = cands_.begin() + runs_[r + 1];
+            if (!std::is_sorted(first, last, cand_less)) std::sort(first, last, cand_less);  // rounding ties only
+            runs_[r] = w;
+            double best = -kInf;
+            for (auto it = first; it != last; ++it)
+                if (it->acc > best) {
+                    best = it->acc;
+                    cands_[w++] = *it;
+                }
         }
+        runs_.back() = w;
+        cands_.resize(w);
+        while (runs_.size() > 2) {
+            merged_.clear();
+            std::size_t out = 0;
+            for (std::size_t r = 0; r + 1 < runs_.size(); r += 2) {
+                const std::size_t start = merged_.size();
+                const Cand *x = &cands_[runs_[r]], *xe = &cands_[runs_[r + 1]];
+                const Cand *y = xe, *ye = xe;
+                if (r + 2 < runs_.size()) ye = &cands_[runs_[r + 2]];
+                double best = -kInf;
+                while (x != xe || y != ye) {
+                    const Cand& c = (y == ye || (x != xe && !cand_less(*y, *x))) ? *x++ : *y++;
+                    if (c.acc > best) {
+                        best = c.acc;
+                        merged_.push_back(c);
+                    }
+                }
+                runs_[out++] = start;
+            }
+            runs_[out++] = merged_.size();
+            runs_.resize(out);
+            cands_.swap(merged_);
+        }
+        drop_dominated_by_subsets(q, b, used);
+        w = cands_.size();
+        if (w == 0) return;
         make_room(arena_, arena_.size() + w);
         make_room(next_, next_.size() + 1);
         labels_ += w;
@@ -499,6 +558,35 @@ private:
             arena_.push_back({cands_[i].lat, cands_[i].acc, cands_[i].parent, static_cast<std::int16_t>(q),
                               static_cast<std::int8_t>(b)});
         next_.push_back({q, b, used, begin, static_cast<std::int32_t>(arena_.size())});
+    }
+
+    // The group of cur_ at state (p, a, used), or null.
+    const Group* find_group(std::uint32_t used, int p, int a) const {
+        auto run = std::lower_bound(layer_runs_.begin(), layer_runs_.end(), used,
+                                    [this](const Run& r, std::uint32_t u) { return cur_[r.begin].used < u; });
+        if (run == layer_runs_.end() || cur_[run->begin].used != used) return nullptr;
+        auto g = std::lower_bound(cur_.begin() + run->begin, cur_.begin() + run->end, p,
+                                  [](const Group& x, int v) { return x.p < v; });
+        for (; g != cur_.begin() + run->end && g->p == p; ++g)
+            if (g->a == a) return &*g;
+        return nullptr;
+    }
+
+    // A label at (q, b, U) weakly dominates one at (q, b, U') with U inside U' as well: every completion
+    // of the second is open to the first. Checked against the states of the layer before, U' less one tier.
+    void drop_dominated_by_subsets(int q, int b, std::uint32_t used) {
+        for (std::uint32_t rest = used & ~(1u << b); rest != 0 && !cands_.empty(); rest &= rest - 1) {
+            const Group* g = find_group(used & ~(rest & (~rest + 1u)), q, b);
+            if (g == nullptr) continue;
+            // Both rise in latency and accuracy: walk them together.
+            std::size_t w = 0;
+            std::int32_t j = g->begin;
+            for (std::size_t i = 0; i < cands_.size(); ++i) {
+                while (j < g->end && arena_[j].lat <= cands_[i].lat) ++j;
+                if (!(j > g->begin && arena_[j - 1].acc >= cands_[i].acc)) cands_[w++] = cands_[i];
+            }
+            cands_.resize(w);
+        }
     }
 
     // Drops the labels of a layer whose completions the frontier already dominates. The groups must be
@@ -510,6 +598,10 @@ private:
         for (std::size_t gi = 0; gi < groups.size(); ++gi) {
             const Group g = groups[gi];
             const std::int32_t begin = w;
+            if (cancel_.load(std::memory_order_relaxed)) {  // the answer is dropped: stop here
+                groups.clear();
+                return;
+            }
             for (std::int32_t i = g.begin; i < g.end; ++i) {
                 if (label_dominated(arena_[i])) {
                     ++pruned_;
@@ -553,6 +645,78 @@ std::vector<SearchPoint> apply_tolerance(const std::vector<SearchPoint>& pts) {
     return kept;
 }
 
+// A single-partition plan (t, [q], [b]): the same latency and accuracy at every threshold (c_0 = 0),
+// summed as ThresholdSearch::first_layer sums it.
+SearchPoint single_partition(const Tables& T, int q, int b) {
+    const double S0 = 1.0 - T.cum(0, 0);
+    SearchPoint p;
+    p.latency = (T.input(b) + S0 * T.compute(b, 0, q)) + S0 * T.result(b);
+    p.accuracy = 0.0 + T.acc(q) * S0;
+    p.num_partitions = 1;
+    p.partitions[0] = static_cast<std::int16_t>(q);
+    p.placement[0] = static_cast<std::int8_t>(b);
+    return p;
+}
+
+// The frontier starts with every single-partition plan that meets the bounds: N M plans, cheap, and
+// often most of the frontier's reach, so that the threads prune from their first label on.
+void seed_single_partitions(const Tables& T, const SearchOptions& opt, Staircase& s) {
+    Staircase seeds;
+    for (int q = 1; q <= T.N; ++q)
+        for (int b = 0; b < T.M; ++b) {
+            SearchPoint p = single_partition(T, q, b);
+            if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
+                seeds.insert(p, seeds.last_at_or_before(p.latency));
+        }
+    s.merge_from(seeds);
+}
+
+// The lambdas of the scalarised bounds: the trade-offs (latency per accuracy) along the upper convex
+// hull of the single-partition plans, whose corners the whole frontier's hull mostly shares; at most
+// `most` of them, spread evenly. Without a hull, multiples of the whole network's latency.
+std::vector<double> choose_lambdas(const Tables& T, int most) {
+    std::vector<std::pair<double, double>> pts;
+    for (int q = 1; q <= T.N; ++q)
+        for (int b = 0; b < T.M; ++b) {
+            SearchPoint p = single_partition(T, q, b);
+            pts.emplace_back(p.latency, p.accuracy);
+        }
+    std::sort(pts.begin(), pts.end(), [](const auto& x, const auto& y) {
+        return x.first != y.first ? x.first < y.first : x.second > y.second;
+    });
+    std::vector<std::pair<double, double>> hull;  // latency and accuracy rising, slopes falling
+    for (const auto& p : pts) {
+        if (!hull.empty() && p.second <= hull.back().second) continue;
+        while (hull.size() >= 2) {
+            const auto& a = hull[hull.size() - 2];
+            const auto& b = hull.back();
+            if ((b.second - a.second) * (p.first - a.first) <= (p.second - a.second) * (b.first - a.first))
+                hull.pop_back();
+            else
+                break;
+        }
+        hull.push_back(p);
+    }
+    std::vector<double> slopes;
+    for (std::size_t i = 1; i < hull.size(); ++i) {
+        double s = (hull[i].first - hull[i - 1].first) / (hull[i].second - hull[i - 1].second);
+        if (s > 0 && std::isfinite(s)) slopes.push_back(s);
+    }
+    std::vector<double> lam;
+    if (most <= 0) return lam;
+    if (slopes.empty()) {
+        double whole = kInf;
+        for (int a = 0; a < T.M; ++a) whole = std::min(whole, T.input(a) + T.compute(a, 0, T.N) + T.result(a));
+        if (!(whole > 0) || !std::isfinite(whole)) return lam;
+        for (int j = 0; j < kMaxLambdas && j < most; ++j) lam.push_back(kLambdaScale[j] * whole);
+        return lam;
+    }
+    std::sort(slopes.begin(), slopes.end());
+    const std::size_t n = slopes.size(), k = std::min<std::size_t>(n, static_cast<std::size_t>(most));
+    for (std::size_t j = 0; j < k; ++j) lam.push_back(slopes[k == 1 ? 0 : j * (n - 1) / (k - 1)]);
+    return lam;
+}
+
 }  // namespace
 
 std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, SearchStats* stats) {
@@ -565,20 +729,22 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
     Shared sh(T, opt);
     sh.lmax = T.max_partitions();
     const int N = T.N, M = T.M;
-    double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0, whole = kInf;
+    double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0;
     for (int a = 0; a < M; ++a) {
         max_in = std::max(max_in, T.input(a));
         max_res = std::max(max_res, T.result(a));
         for (int p = 0; p < N; ++p)
             for (int q = p + 1; q <= N; ++q) max_comp = std::max(max_comp, T.compute(a, p, q));
-        whole = std::min(whole, T.input(a) + T.compute(a, 0, N) + T.result(a));
     }
     for (std::size_t i = 0; i < static_cast<std::size_t>(N) * M * M; ++i) max_fwd = std::max(max_fwd, T.forward_cost[i]);
     sh.lat_big = max_in + sh.lmax * (max_comp + max_res + max_fwd);
-    // Each lambda costs a relaxed programme of N^2 M per threshold; large instances take fewer.
-    if (whole > 0 && sh.lmax > 1) {
+    seed_single_partitions(T, opt, sh.frontier);
+    // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
+    if (sh.lmax > 1) {
         const double per_lambda = static_cast<double>(N) * N * M * T.K;
-        for (int j = 0; j < kMaxLambdas && (j + 2) * per_lambda < 4e9; ++j) sh.lam.push_back(kLambdaScale[j] * whole);
+        int most = 0;
+        while (most < kMaxLambdas && (most + 2) * per_lambda < 4e9) ++most;
+        sh.lam = choose_lambdas(T, most);
     }
 
     const double work = static_cast<double>(T.K) * N * N * M * M;

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from eepart_fast.nn import data as D  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
-from eepart_fast.nn.profiling import make_profile, profile_net, profile_run  # noqa: E402
+from eepart_fast.nn.profiling import make_profile, pick_clock, profile_net, profile_run, time_single_samples  # noqa: E402
 from eepart_fast.nn.records import exit_rates, load_records, records_path  # noqa: E402
 from eepart_fast.nn.resnet_cifar import cifar_resnet  # noqa: E402
 from eepart_fast.nn.run import RunSpec, load_trained, train_run  # noqa: E402
@@ -200,3 +200,13 @@ def test_profile_of_unfinished_run_is_refused(fmnist, tmp_path):
     (tmp_path / "r" / "joint.pt").unlink()
     with pytest.raises(FileNotFoundError, match="finish training"):
         load_trained(tmp_path / "r", data=fmnist)
+
+
+def test_clocks(fmnist):
+    net = tiny_net()
+    assert pick_clock("auto") == "cpu"  # this module runs on one torch thread
+    for clock in ("cpu", "wall"):
+        block_s, branch_s = time_single_samples(net, fmnist.profile, 3, 1, progress=False, clock=clock)
+        assert block_s.shape == branch_s.shape == (3, 4) and np.all(block_s > 0)
+    with pytest.raises(ValueError, match="clock"):
+        pick_clock("gpu")

@@ -1,6 +1,11 @@
 """The exact search of the C++ core (_core.pareto) against the full sweep's frontier and a brute force."""
 import itertools
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -205,3 +210,35 @@ def test_bad_tables_name_the_table():
         _core.pareto(*bad)
     with pytest.raises(ValueError, match="forward_cost"):
         _core.pareto(*tables._replace(forward_cost=np.zeros((2, 2, 2))))
+
+
+CTRL_C = r"""
+import sys, numpy as np, eepart_fast as ef
+from eepart_fast import _core
+from eepart_fast.tables import cost_tables
+from _instances import random_profile
+# Identical tiers joined by free links: no placement beats another, so little can be pruned (minutes).
+M = 14
+topo = ef.Topology.chain([f"t{j}" for j in range(M)], np.ones(M), np.full(M - 1, 1e15), np.zeros(M - 1))
+tables = cost_tables(random_profile(np.random.default_rng(0), 100, 2, rising_accuracy=True), topo)
+print("start", flush=True)
+try:
+    _core.pareto(*tables)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_long_search():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__)] + sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)  # a correct search stops within a second
+    finally:
+        proc.kill()
+    assert "interrupted" in out and proc.returncode == 130

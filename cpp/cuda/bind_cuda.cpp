@@ -4,8 +4,10 @@
 // chunks the engine takes the GIL just long enough to ask Python for Ctrl-C.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -69,25 +71,25 @@ auto without_gil(F&& f) -> decltype(f()) {
     }
 }
 
-// A numpy array that owns the vector's memory: no copy of the rows.
+// A numpy array that owns the column's memory: no copy of the rows.
 template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
-    if (v.empty()) return py::array_t<T>(shape);
-    auto* heap = new std::vector<T>(std::move(v));
-    py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>(shape, heap->data(), owner);
+py::array_t<T> to_numpy(eepart::gpu::HostArray<T>& a, std::vector<py::ssize_t> shape) {
+    if (a.size() == 0) return py::array_t<T>(shape);
+    T* p = a.release();
+    py::capsule owner(p, [](void* q) { std::free(q); });
+    return py::array_t<T>(shape, p, owner);
 }
 
 py::dict to_dict(eepart::gpu::Rows&& r) {
     const auto n = static_cast<py::ssize_t>(r.rows);
     const auto w = static_cast<py::ssize_t>(r.Lmax);
     py::dict out;
-    out["latency"] = to_numpy(std::move(r.latency), {n});
-    out["accuracy"] = to_numpy(std::move(r.accuracy), {n});
-    out["threshold_index"] = to_numpy(std::move(r.threshold_index), {n});
-    out["num_partitions"] = to_numpy(std::move(r.num_partitions), {n});
-    out["partitions"] = to_numpy(std::move(r.partitions), {n, w});
-    out["placement"] = to_numpy(std::move(r.placement), {n, w});
+    out["latency"] = to_numpy(r.latency, {n});
+    out["accuracy"] = to_numpy(r.accuracy, {n});
+    out["threshold_index"] = to_numpy(r.threshold_index, {n});
+    out["num_partitions"] = to_numpy(r.num_partitions, {n});
+    out["partitions"] = to_numpy(r.partitions, {n, w});
+    out["placement"] = to_numpy(r.placement, {n, w});
     return out;
 }
 
@@ -162,6 +164,7 @@ py::object pareto_py(py::object ic, py::object cc, py::object fc, py::object rc,
     s["terminals"] = stats.terminals;
     s["chunks"] = stats.chunks;
     s["peak_bytes"] = stats.peak_bytes;
+    s["step_seconds"] = stats.step_seconds;
     return py::make_tuple(rows, s);
 }
 

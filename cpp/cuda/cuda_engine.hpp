@@ -4,7 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <new>
+#include <utility>
 #include <limits>
 #include <vector>
 
@@ -40,12 +43,53 @@ struct Configs {
 void check_configs(const Tables& tb, const Configs& c);
 void evaluate(const Tables& tb, const Configs& c, double* latency, double* accuracy, const Poll& poll);
 
+// Host memory for result columns: not zeroed (the device overwrites all of it), grown with realloc
+// (which remaps large blocks instead of copying them), and handed over to numpy without a copy.
+template <class T>
+class HostArray {
+public:
+    HostArray() = default;
+    HostArray(const HostArray&) = delete;
+    HostArray& operator=(const HostArray&) = delete;
+    HostArray(HostArray&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) { o.p_ = nullptr, o.n_ = o.cap_ = 0; }
+    HostArray& operator=(HostArray&& o) noexcept {
+        std::swap(p_, o.p_), std::swap(n_, o.n_), std::swap(cap_, o.cap_);
+        return *this;
+    }
+    ~HostArray() { std::free(p_); }
+
+    void resize(std::size_t n) {
+        if (n > cap_) {
+            const std::size_t c = n > cap_ + cap_ / 2 ? n : cap_ + cap_ / 2;
+            void* q = std::realloc(p_, c * sizeof(T));
+            if (!q) throw std::bad_alloc();
+            p_ = static_cast<T*>(q);
+            cap_ = c;
+        }
+        n_ = n;
+    }
+    // The memory, trimmed to size, now the caller's to std::free.
+    T* release() {
+        T* p = static_cast<T*>(std::realloc(p_, (n_ ? n_ : 1) * sizeof(T)));
+        if (!p) p = p_;
+        p_ = nullptr, n_ = cap_ = 0;
+        return p;
+    }
+    T* data() { return p_; }
+    std::size_t size() const { return n_; }
+    T& operator[](std::size_t i) { return p_[i]; }
+
+private:
+    T* p_ = nullptr;
+    std::size_t n_ = 0, cap_ = 0;
+};
+
 // Rows in canonical order, columns as the sweep returns them (partitions, placement: rows x Lmax, -1 pads).
 struct Rows {
     int Lmax = 0;
     std::uint64_t rows = 0;
-    std::vector<double> latency, accuracy;
-    std::vector<std::int32_t> threshold_index, num_partitions, partitions, placement;
+    HostArray<double> latency, accuracy;
+    HostArray<std::int32_t> threshold_index, num_partitions, partitions, placement;
     void resize(std::uint64_t n);
 };
 
@@ -68,6 +112,9 @@ struct ParetoOptions {
 struct ParetoStats {
     std::uint64_t labels = 0, candidates = 0, terminals = 0, chunks = 0;
     std::size_t peak_bytes = 0;
+    // Wall seconds of each step, the device synchronised at its end (only when stats are asked for):
+    // tables on the device, bounds, then one entry per layer of partitions, then the final cut.
+    std::vector<double> step_seconds;
 };
 Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats = nullptr);
 

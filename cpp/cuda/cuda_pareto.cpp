@@ -13,8 +13,9 @@
 // to their own staircase on the device, are merged: the merge is sequential, tiny, and keeps the
 // configuration first in canonical order on exact ties, for which it needs the configurations.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <sstream>
+#include <string>
 #include <stdexcept>
 
 #include "cuda_engine.hpp"
@@ -98,22 +99,35 @@ public:
     Search(const Tables& T, const ParetoOptions& opt, const Poll& poll)
         : T_(T), opt_(opt), poll_(poll), dt_(T), N_(T.N), M_(T.M), K_(T.K), Lmax_(T.max_partitions()) {}
 
-    Rows run(ParetoStats* stats) {
+    Rows run(ParetoStats* stats, std::chrono::steady_clock::time_point start) {
+        auto step = [&] {  // profiling for _pareto_stats only: it waits for the device
+            if (!stats) return;
+            synchronize();
+            const auto now = std::chrono::steady_clock::now();
+            stats_.step_seconds.push_back(std::chrono::duration<double>(now - start).count());
+            start = now;
+        };
+        step();
         setup_bounds();
+        step();
         first_layer();
+        step();
         for (int L = 1; L < Lmax_ && n_cur_ > 0; ++L) {
             prune();
             if (n_cur_ == 0) break;
             next_layer(L);
             std::swap(cur_, next_);
             n_cur_ = n_next_;
+            step();
             poll_();
         }
+        Rows out = rows(apply_tolerance(stair_.pts));
+        step();
         if (stats) {
             *stats = stats_;
             stats->peak_bytes = peak_;
         }
-        return rows(apply_tolerance(stair_.pts));
+        return out;
     }
 
 private:
@@ -124,7 +138,8 @@ private:
     const int N_, M_, K_, Lmax_;
     int J_ = 0;
     std::vector<double> lam_, slack_;
-    Buffer<double> d_lam_, d_slack_, phi_, acc_ub_, F_lat_, F_acc_;
+    Buffer<double> d_lam_, d_slack_, phi_, acc_ub_;
+    Buffer<double> F_;  // the frontier found so far on the device: nF latencies, then nF accuracies
     Staircase stair_;
 
     Buffer<Node> nodes_;
@@ -135,10 +150,8 @@ private:
     Buffer<Cand> term_, cand_, packed_;
     Buffer<u64> counters_, flag_, off_, keys_;
     Buffer<double> accs_, pm_;
-    Buffer<double> r_lat_, r_acc_;
-    Buffer<int> r_t_, r_L_, r_P_, r_A_;
-    Buffer<u64> e_slot_, e_lab_;
-    Buffer<int> e_t_, e_q_;
+    Buffer<PlanRow> plans_;
+    Buffer<Entry> entries_;
     Buffer<unsigned> hist_;
 
     ParetoStats stats_;
@@ -150,8 +163,8 @@ private:
         const DeviceTables& d = dt_.view();
         v.input = d.input, v.compT = d.compT, v.fwd = d.fwd, v.res = d.res, v.cum = d.cum, v.acc = d.acc;
         v.phi = phi_.data(), v.acc_ub = acc_ub_.data(), v.lam = d_lam_.data(), v.slack = d_slack_.data();
-        v.F_lat = F_lat_.data(), v.F_acc = F_acc_.data();
         v.nF = static_cast<int>(stair_.pts.size());
+        v.F_lat = F_.data(), v.F_acc = F_.data() + v.nF;
         v.min_acc = opt_.min_accuracy, v.max_lat = opt_.max_latency;
         return v;
     }
@@ -159,15 +172,17 @@ private:
     std::size_t held() const {
         return nodes_.bytes() + cur_.bytes() + next_.bytes() + spare_.bytes() + term_.bytes() + cand_.bytes() +
                packed_.bytes() + flag_.bytes() + off_.bytes() + keys_.bytes() + accs_.bytes() + pm_.bytes() +
-               phi_.bytes() + acc_ub_.bytes() + r_P_.bytes() + r_A_.bytes();
+               phi_.bytes() + acc_ub_.bytes() + plans_.bytes() + F_.bytes();
     }
 
+    // (std::string, not std::ostringstream: on the lent H100 image, formatting through an ostringstream in
+    // this module crashed inside libstdc++; std::to_string did not.)
     [[noreturn]] void over_cap(std::size_t need) const {
-        std::ostringstream s;
-        s << "pareto: the search needs more than max_memory = " << opt_.max_memory << " bytes of device memory ("
-          << need << " asked; N = " << N_ << ", M = " << M_ << ", K = " << K_
-          << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
-        throw std::invalid_argument(s.str());
+        throw std::invalid_argument("pareto: the search needs more than max_memory = " +
+                                    std::to_string(opt_.max_memory) + " bytes of device memory (" +
+                                    std::to_string(need) + " asked; N = " + std::to_string(N_) + ", M = " +
+                                    std::to_string(M_) + ", K = " + std::to_string(K_) +
+                                    "); raise max_memory, or narrow the search with min_accuracy / max_latency");
     }
 
     // Grows a buffer (keeping `keep` elements) after checking the cap, so that the device never runs out first.
@@ -213,8 +228,7 @@ private:
         d_slack_.put(slack_.data(), slack_.size());
         room(phi_, static_cast<u64>(J_ + 1) * K_ * (N_ + 1) * M_);
         room(acc_ub_, static_cast<u64>(K_) * (N_ + 1));
-        F_lat_.reset(1);
-        F_acc_.reset(1);
+        F_.reset(2);
         launch_bounds(view(), phi_.data(), acc_ub_.data());
     }
 
@@ -223,72 +237,70 @@ private:
         stats_.terminals += n;
         if (n == 0) return;
         sort_terminals(d, n);
-        room(accs_, n), room(pm_, n), room(flag_, n), room(off_, n), room(keys_, n);
+        room(accs_, n), room(pm_, n), room(keys_, n);
         launch_extract(d, n, accs_.data(), keys_.data());
         inclusive_max(accs_.data(), pm_.data(), n);
+        flags(n);
         launch_flag_terminals(d, pm_.data(), n, flag_.data());
-        exclusive_sum(flag_.data(), off_.data(), n);
-        const u64 kept = count(n);
-        room(packed_, kept);
+        const u64 kept = scan(n);
+        room(packed_, kept), room(plans_, kept);
         launch_scatter(d, flag_.data(), off_.data(), n, packed_.data());
-        const int w = Lmax_;
-        room(r_lat_, kept), room(r_acc_, kept), room(r_t_, kept), room(r_L_, kept);
-        room(r_P_, kept * w), room(r_A_, kept * w);
-        launch_reconstruct(packed_.data(), kept, nodes_.data(), N_, Lmax_, r_lat_.data(), r_acc_.data(), r_t_.data(),
-                           r_L_.data(), r_P_.data(), r_A_.data());
-        std::vector<double> lat(kept), acc(kept);
-        std::vector<int> t(kept), L(kept), P(kept * w), A(kept * w);
-        r_lat_.get(lat.data(), kept), r_acc_.get(acc.data(), kept), r_t_.get(t.data(), kept);
-        r_L_.get(L.data(), kept), r_P_.get(P.data(), kept * w), r_A_.get(A.data(), kept * w);
-        for (u64 i = 0; i < kept; ++i) {
+        launch_reconstruct(packed_.data(), kept, nodes_.data(), N_, plans_.data());
+        std::vector<PlanRow> rows(kept);
+        plans_.get(rows.data(), kept);
+        for (const PlanRow& r : rows) {
             Point p;
-            p.lat = lat[i], p.acc = acc[i], p.t = t[i], p.L = L[i];
-            for (int k = 0; k < p.L; ++k) p.P[k] = P[i * w + k], p.A[k] = A[i * w + k];
+            p.lat = r.lat, p.acc = r.acc, p.t = r.t, p.L = r.L;
+            for (int k = 0; k < p.L; ++k) p.P[k] = r.P[k], p.A[k] = r.A[k];
             stair_.insert(p);
         }
         const std::size_t nF = stair_.pts.size();
-        std::vector<double> fl(nF), fa(nF);
-        for (std::size_t i = 0; i < nF; ++i) fl[i] = stair_.pts[i].lat, fa[i] = stair_.pts[i].acc;
-        F_lat_.reset(std::max<std::size_t>(nF, 1));
-        F_acc_.reset(std::max<std::size_t>(nF, 1));
-        if (nF) upload(F_lat_.data(), fl.data(), nF * sizeof(double)), upload(F_acc_.data(), fa.data(), nF * sizeof(double));
+        std::vector<double> f(2 * nF);
+        for (std::size_t i = 0; i < nF; ++i) f[i] = stair_.pts[i].lat, f[nF + i] = stair_.pts[i].acc;
+        F_.reset(std::max<std::size_t>(2 * nF, 2));
+        if (nF) upload(F_.data(), f.data(), f.size() * sizeof(double));
     }
 
-    // Flags in flag_[0..n) have been scanned into off_: how many are set.
-    u64 count(u64 n) {
-        u64 last_off = 0, last_flag = 0;
-        off_.get(&last_off, 1, n - 1);
-        flag_.get(&last_flag, 1, n - 1);
-        return last_off + last_flag;
+    // Room for n flags and their offsets, and one more flag, zero, so that the scan also gives the total.
+    void flags(u64 n) {
+        room(flag_, n + 1), room(off_, n + 1);
+        zero(flag_.data() + n, sizeof(u64));
+    }
+
+    // Offsets of the flags set in flag_[0..n) (see flags), and how many are set: one round trip.
+    u64 scan(u64 n) {
+        exclusive_sum(flag_.data(), off_.data(), n + 1);
+        u64 total = 0;
+        off_.get(&total, 1, n);
+        return total;
     }
 
     void first_layer() {
         const u64 n = static_cast<u64>(K_) * N_ * M_;
-        room(term_, n), room(spare_, n), room(flag_, n), room(off_, n);
-        Buffer<u64> lab_flag(n), lab_off(n);
+        room(term_, n), room(spare_, n);
+        flags(n);
+        Buffer<u64> lab_flag(n + 1), lab_off(n + 1);
+        zero(lab_flag.data() + n, sizeof(u64));
         launch_first_layer(view(), term_.data(), flag_.data(), spare_.data(), lab_flag.data());
         stats_.candidates += n;
-        exclusive_sum(lab_flag.data(), lab_off.data(), n);
-        u64 last_off = 0, last_flag = 0;
-        lab_off.get(&last_off, 1, n - 1);
-        lab_flag.get(&last_flag, 1, n - 1);
-        const u64 nl = last_off + last_flag;
+        exclusive_sum(lab_flag.data(), lab_off.data(), n + 1);
+        u64 nl = 0;
+        lab_off.get(&nl, 1, n);
         room(cur_, nl), room(nodes_, nl);
         launch_scatter_first(spare_.data(), lab_flag.data(), lab_off.data(), n, 0, cur_.data(), nodes_.data());
         n_cur_ = n_nodes_ = nl;
         stats_.labels += nl;
-        exclusive_sum(flag_.data(), off_.data(), n);
-        const u64 nt = count(n);
+        const u64 nt = scan(n);
         room(cand_, nt);
         launch_scatter(term_.data(), flag_.data(), off_.data(), n, cand_.data());
         take_plans(cand_.data(), nt);
     }
 
     void prune() {
-        room(flag_, n_cur_), room(off_, n_cur_), room(next_, n_cur_);
+        flags(n_cur_);
+        room(next_, n_cur_);
         launch_prune(view(), cur_.data(), n_cur_, flag_.data());
-        exclusive_sum(flag_.data(), off_.data(), n_cur_);
-        const u64 kept = count(n_cur_);
+        const u64 kept = scan(n_cur_);
         launch_scatter(cur_.data(), flag_.data(), off_.data(), n_cur_, next_.data());
         std::swap(cur_, next_);
         n_cur_ = kept;
@@ -339,19 +351,18 @@ private:
 
     void generate(int L, u64 F, const std::vector<Piece>& pieces) {
         const std::size_t ne = pieces.size();
-        std::vector<u64> slot(ne), lab(ne);
-        std::vector<int> et(ne), eq(ne);
+        std::vector<Entry> entries(ne);
         u64 slots = 0;
         for (std::size_t e = 0; e < ne; ++e) {
-            slot[e] = slots, lab[e] = pieces[e].lab, et[e] = pieces[e].t, eq[e] = pieces[e].q;
+            entries[e] = Entry{slots, pieces[e].lab, pieces[e].t, pieces[e].q};
             slots += pieces[e].n * F;
         }
-        e_slot_.put(slot.data(), ne), e_lab_.put(lab.data(), ne), e_t_.put(et.data(), ne), e_q_.put(eq.data(), ne);
+        entries_.put(entries.data(), ne);
         room(term_, slots), room(cand_, slots);
         counters_.reset(2);
         zero(counters_.data(), 2 * sizeof(u64));
-        launch_generate(view(), L, cur_.data(), e_slot_.data(), e_t_.data(), e_q_.data(), e_lab_.data(),
-                        static_cast<int>(ne), slots, term_.data(), counters_.data(), cand_.data(), counters_.data() + 1);
+        launch_generate(view(), L, cur_.data(), entries_.data(), static_cast<int>(ne), slots, term_.data(),
+                        counters_.data(), cand_.data(), counters_.data() + 1);
         u64 got[2] = {0, 0};
         counters_.get(got, 2);
         stats_.candidates += slots;
@@ -364,12 +375,12 @@ private:
     void keep_labels(u64 n) {
         if (n == 0) return;
         sort_labels(cand_.data(), n);
-        room(accs_, n), room(pm_, n), room(flag_, n), room(off_, n), room(keys_, n);
+        room(accs_, n), room(pm_, n), room(keys_, n);
+        flags(n);
         launch_extract(cand_.data(), n, accs_.data(), keys_.data());
         inclusive_max_by_key(keys_.data(), accs_.data(), pm_.data(), n);
         launch_flag_labels(keys_.data(), accs_.data(), pm_.data(), n, flag_.data());
-        exclusive_sum(flag_.data(), off_.data(), n);
-        const u64 kept = count(n);
+        const u64 kept = scan(n);
         if (n_nodes_ + kept >= kNoParent) over_cap(held());
         room(next_, n_next_ + kept, n_next_);
         room(nodes_, n_nodes_ + kept, n_nodes_);
@@ -405,8 +416,9 @@ Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, Pareto
     if (std::isnan(opt.min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number");
     if (std::isnan(opt.max_latency)) throw std::invalid_argument("max_latency = nan: must be a number");
     if (opt.max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
+    const auto start = std::chrono::steady_clock::now();
     Search search(tb, opt, poll);
-    return search.run(stats);
+    return search.run(stats, start);
 }
 
 }  // namespace gpu

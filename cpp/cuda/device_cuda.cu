@@ -19,19 +19,41 @@ void check(cudaError_t err, const char* what) {
     throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err));
 }
 
+// Allocations come from the device's stream-ordered pool, which keeps up to kKeep bytes between calls:
+// a sweep or a search makes dozens of allocations, and plain cudaMalloc / cudaFree (which synchronises)
+// would cost more than the work on small instances. Devices without pools use cudaMalloc.
+constexpr unsigned long long kKeep = 1ULL << 30;
+int pools = -1;  // unknown, 0 or 1
+
+bool use_pools() {
+    if (pools < 0) {
+        int dev = 0, ok = 0;
+        pools = 0;
+        if (cudaGetDevice(&dev) == cudaSuccess &&
+            cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, dev) == cudaSuccess && ok) {
+            cudaMemPool_t pool;
+            if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
+                unsigned long long keep = kKeep;
+                cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+                pools = 1;
+            }
+        }
+        cudaGetLastError();
+    }
+    return pools == 1;
+}
+
 // CUB's scratch space, kept between calls of one host thread.
 struct Scratch {
     void* p = nullptr;
     std::size_t n = 0;
-    ~Scratch() {
-        if (p) cudaFree(p);
-    }
+    ~Scratch() { raw_free(p); }
     void* get(std::size_t bytes) {
         if (bytes > n) {
-            if (p) cudaFree(p);
+            raw_free(p);
             p = nullptr;
             n = 0;
-            check(cudaMalloc(&p, bytes), "cudaMalloc (scratch)");
+            p = raw_alloc(bytes);
             n = bytes;
         }
         return p;
@@ -76,7 +98,7 @@ std::size_t free_memory() {
 
 void* raw_alloc(std::size_t bytes) {
     void* p = nullptr;
-    const cudaError_t err = cudaMalloc(&p, bytes);
+    const cudaError_t err = use_pools() ? cudaMallocAsync(&p, bytes, 0) : cudaMalloc(&p, bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();
         throw std::runtime_error("CUDA: cannot allocate " + std::to_string(bytes) + " bytes of device memory (" +
@@ -86,7 +108,9 @@ void* raw_alloc(std::size_t bytes) {
 }
 
 void raw_free(void* p) noexcept {
-    if (p) cudaFree(p);
+    if (!p) return;
+    if (pools == 1) cudaFreeAsync(p, 0);
+    else cudaFree(p);
 }
 
 void upload(void* dst, const void* src, std::size_t bytes) {

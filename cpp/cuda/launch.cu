@@ -94,11 +94,10 @@ void launch_histogram(const Label* lab, u64 n, int N, unsigned* counts) {
     go("histogram", eep_histogram, dim3(blocks_for(n)), dim3(kThreads), lab, n, N, counts);
 }
 
-void launch_generate(const SearchView& v, int L, const Label* lab, const u64* e_slot, const int* e_t,
-                     const int* e_q, const u64* e_lab, int n_entries, u64 n_slots, Cand* term, u64* term_count,
-                     Cand* cand, u64* cand_count) {
-    go("generate", eep_generate, dim3(blocks_for(n_slots)), dim3(kThreads), v, L, lab, e_slot, e_t, e_q, e_lab,
-       n_entries, n_slots, term, term_count, cand, cand_count);
+void launch_generate(const SearchView& v, int L, const Label* lab, const Entry* entry, int n_entries, u64 n_slots,
+                     Cand* term, u64* term_count, Cand* cand, u64* cand_count) {
+    go("generate", eep_generate, dim3(blocks_for(n_slots)), dim3(kThreads), v, L, lab, entry, n_entries, n_slots,
+       term, term_count, cand, cand_count);
 }
 
 void launch_extract(const Cand* c, u64 n, double* acc, u64* key) {
@@ -119,10 +118,8 @@ void launch_make_labels(const Cand* c, const u64* flag, const u64* offset, u64 n
        node_base, out, nodes);
 }
 
-void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, int Lmax, double* lat, double* acc, int* t,
-                        int* L, int* P, int* A) {
-    go("reconstruct", eep_reconstruct, dim3(blocks_for(n)), dim3(kThreads), c, n, nodes, N, Lmax, lat, acc, t, L, P,
-       A);
+void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, PlanRow* out) {
+    go("reconstruct", eep_reconstruct, dim3(blocks_for(n)), dim3(kThreads), c, n, nodes, N, out);
 }
 
 }  // namespace gpu

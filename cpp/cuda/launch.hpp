@@ -40,16 +40,14 @@ void launch_scatter(const Label* in, const u64* flag, const u64* offset, u64 n, 
 void launch_scatter_first(const Label* in, const u64* flag, const u64* offset, u64 n, u64 node_base, Label* out,
                           Node* nodes);
 void launch_histogram(const Label* lab, u64 n, int N, unsigned* counts);
-void launch_generate(const SearchView& v, int L, const Label* lab, const u64* e_slot, const int* e_t,
-                     const int* e_q, const u64* e_lab, int n_entries, u64 n_slots, Cand* term, u64* term_count,
-                     Cand* cand, u64* cand_count);
+void launch_generate(const SearchView& v, int L, const Label* lab, const Entry* entry, int n_entries, u64 n_slots,
+                     Cand* term, u64* term_count, Cand* cand, u64* cand_count);
 void launch_extract(const Cand* c, u64 n, double* acc, u64* key);
 void launch_flag_terminals(const Cand* c, const double* pm, u64 n, u64* flag);
 void launch_flag_labels(const u64* key, const double* acc, const double* pm, u64 n, u64* flag);
 void launch_make_labels(const Cand* c, const u64* flag, const u64* offset, u64 n, int N, u64 label_base,
                         u64 node_base, Label* out, Node* nodes);
-void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, int Lmax, double* lat, double* acc, int* t,
-                        int* L, int* P, int* A);
+void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, PlanRow* out);
 
 }  // namespace gpu
 }  // namespace eepart

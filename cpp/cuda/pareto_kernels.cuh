@@ -230,13 +230,11 @@ __device__ __forceinline__ int eep_nth_free(unsigned used, int s, int M) {
 }
 
 // One more partition for the labels of layer L (plans of L partitions): thread g of the chunk is one
-// (label, free tier b, next end q). Entry e of the chunk covers threshold e_t[e] and end e_q[e]: the
-// labels [e_lab[e], e_lab[e] + (slots of e) / F) of that threshold, all with p < q, F = M - L free tiers
-// each. The complete plan and the label that goes on are appended where they survive the bounds.
+// (label, free tier b, next end q). Entry e of the chunk covers threshold e.t and end e.q: the labels
+// [e.lab, e.lab + (slots of e) / F) of that threshold, all with p < q, F = M - L free tiers each. The complete plan and the label that goes on are appended where they survive the bounds.
 __global__ void __launch_bounds__(256)
-    eep_generate(SearchView v, int L, const Label* lab, const eep_u64* e_slot, const int* e_t, const int* e_q,
-                 const eep_u64* e_lab, int n_entries, eep_u64 n_slots, Cand* term, eep_u64* term_count,
-                 Cand* cand, eep_u64* cand_count) {
+    eep_generate(SearchView v, int L, const Label* lab, const Entry* entry, int n_entries, eep_u64 n_slots,
+                 Cand* term, eep_u64* term_count, Cand* cand, eep_u64* cand_count) {
     const eep_u64 g = (eep_u64)blockIdx.x * blockDim.x + threadIdx.x;
     const int N = v.N, M = v.M;
     bool want_t = false, want_c = false;
@@ -245,14 +243,15 @@ __global__ void __launch_bounds__(256)
         int lo = 0, hi = n_entries;
         while (hi - lo > 1) {
             const int mid = (lo + hi) >> 1;
-            if (e_slot[mid] <= g) lo = mid;
+            if (entry[mid].slot <= g) lo = mid;
             else hi = mid;
         }
         const eep_u64 F = (eep_u64)(M - L);
-        const eep_u64 local = g - e_slot[lo];
-        const Label l = lab[e_lab[lo] + local / F];
+        const Entry e = entry[lo];
+        const eep_u64 local = g - e.slot;
+        const Label l = lab[e.lab + local / F];
         const int b = eep_nth_free(l.used, (int)(local % F), M);
-        const int t = e_t[lo], q = e_q[lo], p = l.p, a = l.a;
+        const int t = e.t, q = e.q, p = l.p, a = l.a;
         const double* c = v.cum + (eep_u64)t * (N + 1);
         const double Sp = 1.0 - c[p];
         const double E = c[q] - c[p];
@@ -343,8 +342,7 @@ __global__ void eep_make_labels(const Cand* c, const eep_u64* flag, const eep_u6
 }
 
 // The configuration of each complete plan, read back through the arena.
-__global__ void eep_reconstruct(const Cand* c, eep_u64 n, const Node* nodes, int N, int Lmax, double* o_lat,
-                                double* o_acc, int* o_t, int* o_L, int* o_P, int* o_A) {
+__global__ void eep_reconstruct(const Cand* c, eep_u64 n, const Node* nodes, int N, PlanRow* out) {
     const eep_u64 i = (eep_u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const Cand x = c[i];
@@ -359,13 +357,14 @@ __global__ void eep_reconstruct(const Cand* c, eep_u64 n, const Node* nodes, int
         ra[L] = nodes[nd].tier;
         ++L;
     }
-    o_lat[i] = x.lat;
-    o_acc[i] = x.acc;
-    o_t[i] = (int)(tq / (eep_u64)(N + 1));
-    o_L[i] = L;
-    for (int k = 0; k < Lmax; ++k) {
-        o_P[i * Lmax + k] = k < L ? rq[L - 1 - k] : -1;
-        o_A[i * Lmax + k] = k < L ? ra[L - 1 - k] : -1;
+    PlanRow& r = out[i];
+    r.lat = x.lat;
+    r.acc = x.acc;
+    r.t = (int)(tq / (eep_u64)(N + 1));
+    r.L = L;
+    for (int k = 0; k < 16; ++k) {
+        r.P[k] = k < L ? rq[L - 1 - k] : -1;
+        r.A[k] = k < L ? ra[L - 1 - k] : -1;
     }
 }
 

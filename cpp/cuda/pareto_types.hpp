@@ -33,6 +33,20 @@ struct Cand {
     u32 parent, pad;
 };
 
+// A run of labels of one threshold, all ending before q, in one chunk of the next layer: its candidates
+// are slots [slot, slot + (labels) * (M - L)) of the chunk, its labels start at `lab`.
+struct Entry {
+    u64 slot, lab;
+    int t, q;
+};
+
+// A complete plan read back to the host: its point and configuration (L partitions, the rest unused).
+struct PlanRow {
+    double lat, acc;
+    int t, L;
+    int P[16], A[16];
+};
+
 // The bounds and the frontier found so far, as every kernel of the search reads them (device pointers).
 struct SearchView {
     int N, M, K, Lmax, J;

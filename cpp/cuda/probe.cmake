@@ -3,7 +3,9 @@
 # EEPART_FAST_CUDA_WHY (the reason when it cannot). Two steps, both sandboxed: check_language finds a
 # CUDA compiler that can build anything at all; a separate CMake run then builds probe/ (CUB, intrinsics, warp
 # votes) for those architectures. Either failing leaves the CPU build untouched.
-set(EEPART_FAST_CUDA_ARCHS "80-real;90-real;90-virtual")
+if(NOT DEFINED EEPART_FAST_CUDA_ARCHS)
+  set(EEPART_FAST_CUDA_ARCHS "80-real;90-real;90-virtual")
+endif()
 set(EEPART_FAST_CUDA_OK FALSE)
 set(EEPART_FAST_CUDA_WHY "")
 include(CheckLanguage)
@@ -11,7 +13,11 @@ check_language(CUDA)
 if(NOT CMAKE_CUDA_COMPILER)
   set(EEPART_FAST_CUDA_WHY "no working CUDA compiler (nvcc) was found")
 else()
-  string(REPLACE ";" "," _eepart_archs "${EEPART_FAST_CUDA_ARCHS}")
+  if(DEFINED CMAKE_CUDA_ARCHITECTURES)  # the user's choice, which cpp/cuda/CMakeLists.txt keeps too
+    string(REPLACE ";" "," _eepart_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  else()
+    string(REPLACE ";" "," _eepart_archs "${EEPART_FAST_CUDA_ARCHS}")
+  endif()
   set(_eepart_dir ${CMAKE_BINARY_DIR}/eepart_cuda_probe)
   file(REMOVE_RECURSE ${_eepart_dir})
   execute_process(

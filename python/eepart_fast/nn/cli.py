@@ -66,6 +66,9 @@ def _add_profile_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timing-samples", type=int, default=1000,
                    help="single samples timed per block and branch (99th percentile; default: 1000)")
     g.add_argument("--warmup", type=int, default=50, help="untimed single samples first (default: 50)")
+    g.add_argument("--clock", default="auto", choices=("auto", "cpu", "wall"),
+                   help="time blocks by the thread's CPU time (cpu: immune to other processes on a shared "
+                        "machine, one torch thread only) or wall time; auto: cpu with --threads 1, else wall")
     g.add_argument("--thresholds", type=int, default=20,
                    help="thresholds evenly from 0 to 1 on normalised entropy (default: 20)")
 
@@ -105,7 +108,8 @@ def rebuild_command(spec, a) -> str:
               "--separate-lr", s["lr"], "--separate-max-batches", s["max_batches"]]
     if a.threads:
         words += ["--threads", a.threads]
-    words += ["--timing-samples", a.timing_samples, "--warmup", a.warmup, "--thresholds", a.thresholds,
+    words += ["--timing-samples", a.timing_samples, "--warmup", a.warmup, "--clock", a.clock,
+              "--thresholds", a.thresholds,
               "--run-dir", a.run_dir, "--out", a.out]
     if a.name:
         words += ["--name", a.name]
@@ -131,7 +135,7 @@ def run_profile(a) -> int:
         train_run(a.run_dir, _spec(a), progress=not a.no_progress)
     command = rebuild_command(open_run(a.run_dir), a)
     profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
-                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress)
+                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress, clock=a.clock)
     m = profile.meta
     print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
           f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "

@@ -198,6 +198,9 @@ def load_torchvision(name: str, root, profile_size: int = DEFAULT_PROFILE_SIZE, 
     try:
         train_ds = cls(root=str(root), train=True, download=False, transform=tf)
         test_ds = cls(root=str(root), train=False, download=False, transform=tf)
+    except TypeError as exc:
+        raise ValueError(f"dataset: torchvision {name} has no train/test switch (train=...); "
+                         "export it as an image folder and use --data folder") from exc
     except RuntimeError as exc:
         raise DatasetMissing(f"torchvision {name} not found under {root!s} ({exc}). Nothing is downloaded "
                              "at run time: place the dataset there first (torchvision's own layout).") from exc

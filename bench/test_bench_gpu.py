@@ -1,0 +1,208 @@
+"""GPU backends beside the CPU, in one run (issue 5): sweep throughput (configurations per second) of
+cpu, cupy and cuda on N=20, M=4, K=20 and N=30, M=5, K=20; pareto time of cpu and cuda on the search
+issue's instances.
+
+    python -m pytest bench/test_bench_gpu.py --benchmark-only --benchmark-group-by=group
+
+Backends that are not available are skipped. Every GPU result is checked against the cpu one before it
+is timed (rows equal, frontier equal to 1e-12). EEPART_BENCH_SUMMARY=path.json writes the numbers (and
+the device) as one JSON file at the end. The instances are those of test_bench_sweep.py and
+test_bench_search.py (same seeds and shapes), copied so that this file runs on its own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from math import comb, perm
+
+import numpy as np
+import pytest
+
+import eepart_fast as ef
+from eepart_fast.backends import _probe
+from eepart_fast.configs import count_configurations
+from eepart_fast.tables import cost_tables
+
+CORES = os.cpu_count() or 1
+SUMMARY: dict = {"cores": CORES, "sweep": {}, "pareto": {}}
+AVAILABLE = {name: info["available"] for name, info in ef.backends().items()}
+
+
+def backend(name):
+    if not AVAILABLE[name]:
+        pytest.skip(f"{name}: {ef.backends()[name]['reason']}")
+    return _probe(name)[0]
+
+
+def dump():
+    """Writes the numbers so far (after every benchmark: a run stopped by a time limit keeps them)."""
+    for name in ("cuda", "cupy"):
+        if AVAILABLE[name] and "device" not in SUMMARY:
+            SUMMARY["device"] = _probe(name)[0].device_name()
+    path = os.environ.get("EEPART_BENCH_SUMMARY")
+    if path:
+        with open(path, "w") as f:
+            json.dump(SUMMARY, f, indent=1)
+
+
+# ---- instances (test_bench_sweep.py) --------------------------------------------------------------
+
+def seeded_tables(N, M, K, seed=2022):
+    rng = np.random.default_rng(seed)
+    exit_rate = rng.dirichlet(np.ones(N), size=K)
+    exit_rate = exit_rate[np.argsort(exit_rate[:, 0])]
+    profile = ef.Profile(block_time=rng.uniform(1e-4, 5e-3, N), branch_time=rng.uniform(1e-5, 1e-3, N),
+                         output_bits=rng.uniform(1e3, 1e6, N), input_bits=98304.0, result_bits=320.0,
+                         accuracy=np.sort(rng.uniform(0.3, 0.95, N)), thresholds=np.linspace(0.05, 0.95, K),
+                         exit_rate=exit_rate)
+    topology = ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(200.0, 1.0, M),
+                                 np.geomspace(5e5, 1e9, M - 1), np.linspace(5e-3, 5e-2, M - 1))
+    return cost_tables(profile, topology, 0, 0)
+
+
+def few_rows_bounds(tables, n=200_000, seed=0):
+    """The 1e-4 latency quantile of a uniform sample of the configurations, and the median accuracy of the
+    sampled configurations that meet it: bounds that keep few rows."""
+    rng = np.random.default_rng(seed)
+    N, M, K = tables.N, tables.M, tables.K
+    lmax = min(M, N)
+    share = np.array([comb(N, L) * perm(M, L) for L in range(1, lmax + 1)], dtype=np.float64)
+    L = rng.choice(np.arange(1, lmax + 1), n, p=share / share.sum())
+    cols = np.arange(lmax)[None, :]
+    P = np.sort(rng.random((n, N)).argsort(axis=1)[:, :lmax] + 1, axis=1)
+    P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, N + 1), axis=1), -1)
+    A = np.where(cols < L[:, None], rng.random((n, M)).argsort(axis=1)[:, :lmax], -1)
+    lat, acc = _probe("cpu")[0].evaluate(tables, rng.integers(0, K, n), L, P, A)
+    max_latency = float(np.quantile(lat, 1e-4))
+    return {"max_latency": max_latency, "min_accuracy": float(np.median(acc[lat <= max_latency]))}
+
+
+def unpruned_tables(N, M, K):
+    """No bound prunes anything: the result cost alone reaches max_latency = 1 (test_bench_sweep.py)."""
+    t = seeded_tables(N, M, K)
+    return t._replace(input_cost=np.zeros(M), result_cost=np.ones(M), compute_cost=t.compute_cost * 1e-9,
+                      forward_cost=t.forward_cost * 1e-9)
+
+
+# ---- instances (test_bench_search.py) -------------------------------------------------------------
+
+def realistic_profile(N: int, K: int, seed: int = 0) -> ef.Profile:
+    rng = np.random.default_rng(seed)
+    block_time = rng.uniform(0.5e-3, 3e-3, N)
+    branch_time = rng.uniform(0.05e-3, 0.5e-3, N)
+    output_bits = 32 * 16 * 32 * 32 * np.geomspace(1, 1 / 16, N) * rng.uniform(0.8, 1.2, N)
+    depth = np.arange(1, N + 1) / N
+    accuracy = np.clip(0.35 + 0.6 * (1 - np.exp(-3 * depth)) + rng.normal(0, 0.015, N), 0, 1)
+    thresholds = np.linspace(0.05, 0.95, K)
+    exit_rate = np.zeros((K, N))
+    for t, th in enumerate(thresholds):
+        c = depth ** (4 * (1 - th) + 0.3) * th
+        c[-1] = 1.0
+        exit_rate[t] = np.diff(np.concatenate([[0.0], c]))
+    return ef.Profile(block_time, branch_time, output_bits, 3 * 32 * 32 * 32, 320, accuracy, thresholds, exit_rate)
+
+
+def chain(M: int) -> ef.Topology:
+    if M == 4:
+        return ef.Topology.preset("mobile")
+    return ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(500, 1, M), np.geomspace(500e3, 1e9, M - 1),
+                             np.linspace(0.005, 0.05, M - 1))
+
+
+# ---- sweep ----------------------------------------------------------------------------------------
+
+_tables: dict = {}
+_reference: dict = {}
+
+SWEEPS = {  # case: (N, M, K, bounds)
+    "N20-M4-K20 every row": (20, 4, 20, None),
+    "N20-M4-K20 few rows": (20, 4, 20, "few"),
+    "N30-M5-K20 few rows": (30, 5, 20, "few"),
+    "N30-M5-K20 latency bound only": (30, 5, 20, "latency"),
+    "N30-M5-K20 nothing pruned": (30, 5, 20, "unpruned"),
+}
+
+
+def sweep_case(case):
+    if case not in _tables:
+        N, M, K, kind = SWEEPS[case]
+        tables = unpruned_tables(N, M, K) if kind == "unpruned" else seeded_tables(N, M, K)
+        bounds = {}
+        if kind in ("few", "latency"):
+            bounds = few_rows_bounds(tables)
+            if kind == "latency":
+                bounds = {"max_latency": bounds["max_latency"]}
+        elif kind == "unpruned":
+            bounds = {"max_latency": 1.0}
+        _tables[case] = (tables, bounds)
+    return _tables[case]
+
+
+def cpu_rows(case):
+    if case not in _reference:
+        tables, bounds = sweep_case(case)
+        _reference[case] = _probe("cpu")[0].sweep(tables, **bounds)
+    return _reference[case]
+
+
+@pytest.mark.parametrize("name", ["cpu", "cupy", "cuda"])
+@pytest.mark.parametrize("case", list(SWEEPS))
+def test_sweep(benchmark, case, name):
+    mod = backend(name)
+    tables, bounds = sweep_case(case)
+    total = count_configurations(tables.N, tables.M, tables.K)
+    benchmark.group = f"sweep {case}"
+    if name != "cpu":  # exact: the same rows as the cpu engine, before any timing
+        got, ref = mod.sweep(tables, **bounds), cpu_rows(case)
+        assert len(got["latency"]) == len(ref["latency"])
+        for col in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+            np.testing.assert_array_equal(np.asarray(got[col]), np.asarray(ref[col]), err_msg=col)
+    rounds = 3 if name == "cpu" and total > 1e8 else 10
+    rows = benchmark.pedantic(lambda: mod.sweep(tables, **bounds), rounds=rounds, iterations=1, warmup_rounds=1)
+    if benchmark.stats is None:
+        return
+    seconds = benchmark.stats.stats.median
+    info = {"configurations": total, "rows": int(len(rows["latency"])), "seconds": seconds,
+            "configs_per_s": total / seconds, "bounds": bounds}
+    benchmark.extra_info.update(info)
+    SUMMARY["sweep"].setdefault(case, {})[name] = info
+    dump()
+
+
+# ---- pareto ---------------------------------------------------------------------------------------
+
+PARETO = {"N10-M4-K20": (10, 4, 20), "N30-M5-K20": (30, 5, 20), "N55-M3-K10": (55, 3, 10),
+          "N55-M4-K10": (55, 4, 10), "N100-M8-K20": (100, 8, 20)}
+_fronts: dict = {}
+
+
+@pytest.mark.parametrize("name", ["cpu", "cuda"])
+@pytest.mark.parametrize("case", list(PARETO))
+def test_pareto(benchmark, case, name):
+    mod = backend(name)
+    N, M, K = PARETO[case]
+    key = ("pareto", case)
+    if key not in _tables:
+        _tables[key] = cost_tables(realistic_profile(N, K), chain(M))
+    tables = _tables[key]
+    benchmark.group = f"pareto {case}"
+    if case not in _fronts:
+        t0 = time.perf_counter()
+        _fronts[case] = _probe("cpu")[0].pareto(tables)
+        SUMMARY["pareto"].setdefault(case, {})["cpu_first_call_s"] = time.perf_counter() - t0
+    if name != "cpu":
+        got, ref = mod.pareto(tables), _fronts[case]
+        assert len(got["latency"]) == len(ref["latency"])
+        np.testing.assert_allclose(got["latency"], ref["latency"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got["accuracy"], ref["accuracy"], rtol=1e-12, atol=0)
+    front = benchmark.pedantic(lambda: mod.pareto(tables), rounds=10, iterations=1, warmup_rounds=1)
+    if benchmark.stats is None:
+        return
+    seconds = benchmark.stats.stats.median
+    info = {"configurations": count_configurations(N, M, K), "points": int(len(front["latency"])), "seconds": seconds}
+    if name == "cuda":  # where the time goes: steps of the search, the device synchronised after each
+        info["search"] = mod._cuda._pareto_stats(*tables)[1]
+    benchmark.extra_info.update(info)
+    SUMMARY["pareto"].setdefault(case, {})[name] = info
+    dump()
