@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -136,11 +137,17 @@ public:
         return start;
     }
 
-    // The Pareto set of the union of two staircases, in linear time.
+    void assign(const Staircase& o) {  // vectors keep their capacity
+        lat = o.lat;
+        acc = o.acc;
+        pts = o.pts;
+    }
+
+    // The Pareto set of the union with another staircase, in one linear pass.
     void merge_from(const Staircase& o) {
-        std::vector<SearchPoint> all;
-        all.reserve(pts.size() + o.pts.size());
-        std::merge(pts.begin(), pts.end(), o.pts.begin(), o.pts.end(), std::back_inserter(all),
+        all_.clear();
+        all_.reserve(pts.size() + o.pts.size());
+        std::merge(pts.begin(), pts.end(), o.pts.begin(), o.pts.end(), std::back_inserter(all_),
                    [](const SearchPoint& x, const SearchPoint& y) {
                        if (x.latency != y.latency) return x.latency < y.latency;
                        if (x.accuracy != y.accuracy) return x.accuracy > y.accuracy;
@@ -149,13 +156,16 @@ public:
         pts.clear();
         lat.clear();
         acc.clear();
-        for (const auto& p : all) {
+        for (const auto& p : all_) {
             if (!acc.empty() && p.accuracy <= acc.back()) continue;
             pts.push_back(p);
             lat.push_back(p.latency);
             acc.push_back(p.accuracy);
         }
     }
+
+private:
+    std::vector<SearchPoint> all_;
 };
 
 // Is every completion of a label inside the region the staircase dominates (or outside the bounds)?
@@ -205,12 +215,17 @@ struct Shared {
 
 class ThresholdSearch {
 public:
-    ThresholdSearch(Shared& sh, int t, const std::atomic<bool>& cancel)
-        : sh_(sh), T_(sh.T), t_(t), cancel_(cancel), N_(sh.T.N), M_(sh.T.M) {}
+    // One per worker, reused from threshold to threshold: its buffers keep their capacity.
+    explicit ThresholdSearch(Shared& sh) : sh_(sh), T_(sh.T), N_(sh.T.N), M_(sh.T.M) {}
 
     ~ThresholdSearch() { sh_.bytes -= reported_; }
 
-    void run() {
+    void run(int t, const std::atomic<bool>& cancel) {
+        t_ = t;
+        cancel_ = &cancel;
+        labels_ = candidates_ = pruned_ = terminals_ = 0;
+        seen_ = ~std::uint64_t(0);
+        dirty_ = false;
         sync();
         c_.resize(N_ + 1);
         S_.resize(N_ + 1);
@@ -220,7 +235,7 @@ public:
         }
         compute_bounds();
         first_layer();
-        for (int L = 1; L < sh_.lmax && !cur_.empty() && !cancel_; ++L) {
+        for (int L = 1; L < sh_.lmax && !cur_.empty() && !cancelled(); ++L) {
             next_layer(L);
             prune(next_);
             sort_groups(next_);
@@ -237,15 +252,18 @@ public:
 private:
     Shared& sh_;
     const Tables& T_;
-    const int t_;
-    const std::atomic<bool>& cancel_;
+    int t_ = 0;
+    const std::atomic<bool>* cancel_ = nullptr;
     const int N_, M_;
+
+    bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
 
     std::vector<double> c_, S_;  // c_i and 1 - c_i at this threshold
     int J_ = 0;
     std::vector<double> phi_;     // [q][a][j], j = 0 is lambda = 0: the latency lower bound
     std::vector<double> acc_ub_;  // [q]
     std::vector<double> slack_;   // [j]
+    std::vector<double> lam_, r_, psi_, best_;  // compute_bounds' scratch
 
     Staircase stair_;
     bool dirty_ = false;          // stair_ has points the shared frontier lacks
@@ -270,16 +288,21 @@ private:
     void compute_bounds() {
         J_ = static_cast<int>(sh_.lam.size());
         const int W = J_ + 1;
-        std::vector<double> lam(W, 0.0);
+        std::vector<double>& lam = lam_;
+        lam.assign(W, 0.0);
         std::copy(sh_.lam.begin(), sh_.lam.end(), lam.begin() + 1);
         // r[b][q'][j] = result(b) - lambda_j acc(q'): what one sample leaving at q' on b adds.
-        std::vector<double> r(static_cast<std::size_t>(M_) * (N_ + 1) * W);
+        std::vector<double>& r = r_;
+        r.resize(static_cast<std::size_t>(M_) * (N_ + 1) * W);
         for (int b = 0; b < M_; ++b)
             for (int q2 = 1; q2 <= N_; ++q2)
                 for (int j = 0; j < W; ++j)
                     r[(static_cast<std::size_t>(b) * (N_ + 1) + q2) * W + j] = T_.result(b) - lam[j] * T_.acc(q2);
         phi_.assign(static_cast<std::size_t>(N_ + 1) * M_ * W, kInf);
-        std::vector<double> psi(static_cast<std::size_t>(M_) * W), best(W);
+        std::vector<double>& psi = psi_;
+        std::vector<double>& best = best_;
+        psi.resize(static_cast<std::size_t>(M_) * W);
+        best.resize(W);
         for (int q = N_ - 1; q >= 1; --q) {
             const double Sq = S_[q];
             for (int b = 0; b < M_; ++b) {
@@ -451,7 +474,7 @@ private:
             g = e;
         }
         for (int q = 2; q <= N_; ++q) {
-            if (cancel_.load(std::memory_order_relaxed)) return;
+            if (cancelled()) return;
             const bool cont = cont_possible && q < N_;
             const double accq = T_.acc(q);
             for (Run& r : runs) {
@@ -598,7 +621,7 @@ private:
         for (std::size_t gi = 0; gi < groups.size(); ++gi) {
             const Group g = groups[gi];
             const std::int32_t begin = w;
-            if (cancel_.load(std::memory_order_relaxed)) {  // the answer is dropped: stop here
+            if (cancelled()) {  // the answer is dropped: stop here
                 groups.clear();
                 return;
             }
@@ -624,7 +647,7 @@ private:
             dirty_ = false;
         }
         if (seen_ != sh_.version) {
-            stair_ = sh_.frontier;
+            stair_.assign(sh_.frontier);
             seen_ = sh_.version;
         }
     }
@@ -661,14 +684,12 @@ SearchPoint single_partition(const Tables& T, int q, int b) {
 // The frontier starts with every single-partition plan that meets the bounds: N M plans, cheap, and
 // often most of the frontier's reach, so that the threads prune from their first label on.
 void seed_single_partitions(const Tables& T, const SearchOptions& opt, Staircase& s) {
-    Staircase seeds;
     for (int q = 1; q <= T.N; ++q)
         for (int b = 0; b < T.M; ++b) {
             SearchPoint p = single_partition(T, q, b);
             if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
-                seeds.insert(p, seeds.last_at_or_before(p.latency));
+                s.insert(p, s.last_at_or_before(p.latency));
         }
-    s.merge_from(seeds);
 }
 
 // The lambdas of the scalarised bounds: the trade-offs (latency per accuracy) along the upper convex
@@ -749,8 +770,21 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
 
     const double work = static_cast<double>(T.K) * N * N * M * M;
     int threads = std::min(resolve_threads(opt.threads), T.K);
-    auto body = [&sh](std::size_t t, const std::atomic<bool>& cancel) {
-        ThresholdSearch(sh, static_cast<int>(t), cancel).run();
+    std::vector<std::unique_ptr<ThresholdSearch>> idle;  // workers' buffers, kept between thresholds
+    std::mutex idle_mu;
+    auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
+        std::unique_ptr<ThresholdSearch> w;
+        {
+            std::lock_guard<std::mutex> lock(idle_mu);
+            if (!idle.empty()) {
+                w = std::move(idle.back());
+                idle.pop_back();
+            }
+        }
+        if (!w) w = std::make_unique<ThresholdSearch>(sh);
+        w->run(static_cast<int>(t), cancel);
+        std::lock_guard<std::mutex> lock(idle_mu);
+        idle.push_back(std::move(w));
     };
     if (work < 2e5) {
         // Too small for a thread and a Ctrl-C poll to pay: milliseconds at most.

@@ -238,3 +238,20 @@ def test_planner_on_routes_and_bad_links():
         chain.set_destination(7)
     with pytest.raises(TypeError, match="profile"):
         Planner("profile", topo)
+
+
+def test_memory_cap_reaches_the_search(monkeypatch):
+    from eepart_fast import _core
+    from eepart_fast.backends import get_backend
+
+    module = get_backend("cpu")
+    # The engine's own keyword, whether or not the backend module forwards it yet.
+    monkeypatch.setattr(module, "pareto", lambda tables, max_memory=2**31, **kw: _core.pareto(
+        *tables, max_memory=max_memory, **kw))
+    rng = np.random.default_rng(3)
+    profile, topo = random_profile(rng, 30, 4), random_topology(rng, 5)
+    with pytest.raises(ValueError, match="max_memory = 4096"):
+        pareto(profile, topo, backend="cpu", max_memory=4096)
+    assert pareto(profile, topo, backend="cpu", max_memory=2**30)
+    with pytest.raises(ValueError, match="max_memory = 0"):
+        Planner(profile, topo, max_memory=0)

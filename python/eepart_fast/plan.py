@@ -42,8 +42,8 @@ class Plan:
         self.accuracy = float(accuracy)
         self.threshold_index = int(threshold_index)
         self.threshold = float(profile.thresholds[self.threshold_index])
-        self.partitions = tuple(int(p) for p in partitions)
-        self.placement = tuple(int(a) for a in placement)
+        self.partitions = tuple(map(int, partitions))
+        self.placement = tuple(map(int, placement))
         self.tier_names = tuple(topology.names[a] for a in self.placement)
         self.source = int(source)
         self.destination = int(destination)
@@ -112,6 +112,37 @@ class Plan:
                 f"P={list(self.partitions)}, A={list(self.tier_names)})")
 
 
+class _Frontier:
+    """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
+
+    def __init__(self, rows: dict, profile, topology, source: int, destination: int):
+        self._rows = rows
+        self._context = (profile, topology, source, destination)
+        self._plans: dict = {}
+        self._n = int(np.asarray(rows["latency"]).shape[0])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def plan(self, i: int) -> Plan:
+        if i not in self._plans:
+            r = self._rows
+            L = int(r["num_partitions"][i])
+            self._plans[i] = Plan(r["latency"][i], r["accuracy"][i], r["threshold_index"][i],
+                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), *self._context)
+        return self._plans[i]
+
+    def plans(self) -> list:
+        if len(self._plans) < self._n:
+            r = self._rows
+            columns = zip(*(np.asarray(r[k]).tolist() for k in ("latency", "accuracy", "threshold_index",
+                                                                "num_partitions", "partitions", "placement")))
+            for i, (lat, acc, t, L, P, A) in enumerate(columns):
+                if i not in self._plans:
+                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], *self._context)
+        return [self._plans[i] for i in range(self._n)]
+
+
 def _bound(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {value!r}")
@@ -126,15 +157,21 @@ class Planner:
     part of the network and rebuild only the tables that depend on it. Answers are cached until then.
 
     Tiers may be given by index or name everywhere. `tables` is the current CostTables (the arrays are
-    updated in place by `set_ratio`).
+    updated in place by `set_ratio`). `max_memory` (bytes) caps the search's partial plans where the
+    backend takes it (cpu: 2 GiB unless given); passing it is a ValueError, never an exhausted machine.
     """
 
-    def __init__(self, profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto"):
+    def __init__(self, profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto",
+                 max_memory: int | None = None):
         if not isinstance(profile, Profile):
             raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
         if not isinstance(topology, Topology):
             raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
         self.backend = resolve(backend)
+        if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
+                                       or max_memory <= 0):
+            raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
+        self.max_memory = None if max_memory is None else int(max_memory)
         self._profile = profile
         self._block_sums = block_sums(profile)
         self._cum_exit = profile.cum_exit()
@@ -179,39 +216,37 @@ class Planner:
 
     # --- the three questions ----------------------------------------------------------------------
 
-    def _search(self, min_accuracy: float, max_latency: float) -> list:
+    def _search(self, min_accuracy: float, max_latency: float) -> "_Frontier":
         key = (min_accuracy, max_latency)
         if key not in self._cache:
+            if len(self._cache) >= 32:  # a scheduler asking many bounds: keep the latest answers only
+                del self._cache[next(iter(self._cache))]
             module = get_backend(self.backend)
+            name = self.backend
             if not hasattr(module, "pareto"):  # a backend without its own search: the exact CPU one
-                module = get_backend("cpu")
-            rows = module.pareto(self.tables, min_accuracy=min_accuracy, max_latency=max_latency)
-            lat = np.asarray(rows["latency"], dtype=np.float64)
-            acc = np.asarray(rows["accuracy"], dtype=np.float64)
-            # SPEC's frontier rule once more, whatever the backend: idempotent on a correct frontier.
-            idx = frontier_indices(lat, acc)
-            L = np.asarray(rows["num_partitions"])[idx].tolist()
-            P = np.asarray(rows["partitions"])[idx].tolist()
-            A = np.asarray(rows["placement"])[idx].tolist()
-            t = np.asarray(rows["threshold_index"])[idx].tolist()
-            self._cache[key] = [
-                Plan(la, ac, ti, p[:n], a[:n], self._profile, self._topology, self._source, self._destination)
-                for la, ac, ti, n, p, a in zip(lat[idx].tolist(), acc[idx].tolist(), t, L, P, A)]
+                module, name = get_backend("cpu"), "cpu"
+            extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
+            rows = module.pareto(self.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
+            if name not in ("cpu", "numpy"):
+                # SPEC's frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
+                idx = frontier_indices(rows["latency"], rows["accuracy"])
+                rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
+            self._cache[key] = _Frontier(rows, self._profile, self._topology, self._source, self._destination)
         return self._cache[key]
 
     def pareto(self) -> list:
         """SPEC's Pareto frontier: one Plan per point, latency and accuracy rising."""
-        return list(self._search(-math.inf, math.inf))
+        return self._search(-math.inf, math.inf).plans()
 
     def min_latency(self, min_accuracy) -> Plan | None:
         """P_lat: the fastest plan with accuracy >= min_accuracy, or None when none reaches it."""
         front = self._search(_bound("min_accuracy", min_accuracy), math.inf)
-        return front[0] if front else None
+        return front.plan(0) if len(front) else None
 
     def max_accuracy(self, max_latency) -> Plan | None:
         """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast."""
         front = self._search(-math.inf, _bound("max_latency", max_latency))
-        return front[-1] if front else None
+        return front.plan(len(front) - 1) if len(front) else None
 
     # --- re-planning ------------------------------------------------------------------------------
 
@@ -310,18 +345,19 @@ class Planner:
                 f"source={self._source}, destination={self._destination}, backend={self.backend!r})")
 
 
-def pareto(profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto") -> list:
+def pareto(profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto",
+           max_memory: int | None = None) -> list:
     """SPEC's Pareto frontier as a list of Plans, latency rising (exact search; numpy: sweep + frontier)."""
-    return Planner(profile, topology, source, destination, backend).pareto()
+    return Planner(profile, topology, source, destination, backend, max_memory).pareto()
 
 
 def min_latency(profile: Profile, topology: Topology, min_accuracy, source=0, destination=0,
-                backend: str = "auto") -> Plan | None:
+                backend: str = "auto", max_memory: int | None = None) -> Plan | None:
     """SPEC's P_lat: the fastest plan with accuracy >= min_accuracy, or None."""
-    return Planner(profile, topology, source, destination, backend).min_latency(min_accuracy)
+    return Planner(profile, topology, source, destination, backend, max_memory).min_latency(min_accuracy)
 
 
 def max_accuracy(profile: Profile, topology: Topology, max_latency, source=0, destination=0,
-                 backend: str = "auto") -> Plan | None:
+                 backend: str = "auto", max_memory: int | None = None) -> Plan | None:
     """SPEC's P_acc: the most accurate plan with latency <= max_latency (s), or None."""
-    return Planner(profile, topology, source, destination, backend).max_accuracy(max_latency)
+    return Planner(profile, topology, source, destination, backend, max_memory).max_accuracy(max_latency)

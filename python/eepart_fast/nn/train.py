@@ -18,10 +18,6 @@ from tqdm import tqdm
 
 from .data import batches
 
-# tqdm's monitor thread starts even for disabled bars; it only tunes refresh rates, and a stray
-# thread waking during torch's lazy imports is not worth the risk.
-tqdm.monitor_interval = 0
-
 
 @dataclass
 class TrainConfig:
