@@ -242,7 +242,7 @@ public:
             sync();
             cur_.swap(next_);
         }
-        sync();
+        sync(true);
         sh_.labels += labels_;
         sh_.candidates += candidates_;
         sh_.pruned += pruned_;
@@ -638,18 +638,19 @@ private:
         arena_.resize(w);
     }
 
-    // Shares this threshold's finds with the other threads and takes theirs.
-    void sync() {
+    // Shares this threshold's finds with the other threads and takes theirs. While no other thread has
+    // found anything, ours can wait for the end of the threshold (`last`): stair_ already holds all.
+    void sync(bool last = false) {
         std::lock_guard<std::mutex> lock(sh_.mu);
+        const bool theirs = seen_ != sh_.version;
+        if (!theirs && !last) return;
         if (dirty_) {
             sh_.frontier.merge_from(stair_);
             ++sh_.version;
             dirty_ = false;
         }
-        if (seen_ != sh_.version) {
-            stair_.assign(sh_.frontier);
-            seen_ = sh_.version;
-        }
+        if (theirs) stair_.assign(sh_.frontier);  // else the frontier is now stair_ itself
+        seen_ = sh_.version;
     }
 };
 

@@ -11,5 +11,9 @@ cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DSKBUILD_PROJECT_NAME=eepart_fast -DSKBUILD_PROJECT_VERSION=0.1.0 \
   -DEEPART_FAST_CUDA="${EEPART_FAST_CUDA:-OFF}" >/dev/null
 cmake --build build/dev -j2
-cp build/dev/_core*.so python/eepart_fast/
-ls build/dev/cpp/cuda/_cuda*.so >/dev/null 2>&1 && cp build/dev/cpp/cuda/_cuda*.so python/eepart_fast/ || true
+# Copy to a new file and rename: overwriting a loaded .so in place crashes the processes that use it.
+install_module() { cp "$1" "python/eepart_fast/.$(basename "$1").tmp" && mv -f "python/eepart_fast/.$(basename "$1").tmp" "python/eepart_fast/$(basename "$1")"; }
+for so in build/dev/_core*.so build/dev/cpp/cuda/_cuda*.so; do
+  [ -e "$so" ] && install_module "$so"
+done
+true

@@ -153,7 +153,7 @@ def cmd_backends(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eepart", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Plan DNN partitioning with early exit across device, edge and cloud tiers "
@@ -181,17 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
 
-    try:
-        from .nn.cli import add_subcommands
-    except ImportError:
-        pass  # training needs the `train` extra (torch); the engine does not
-    else:
+    if with_training:
+        try:
+            from .nn.cli import add_subcommands
+        except ImportError as exc:
+            raise UsageError(f"training and profiling need the train extra (pip install 'eepart_fast[train]'): {exc}")
         add_subcommands(sub)
+    else:
+        # Listed without importing torch, which takes seconds that planning should not pay.
+        sub.add_parser("train", help="train an early-exit network (needs the train extra: torch)")
+        sub.add_parser("profile", help="profile an early-exit network into a profile JSON (needs torch)")
     return parser
 
 
+TRAINING_COMMANDS = ("train", "profile")
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = build_parser(with_training=bool(argv) and argv[0] in TRAINING_COMMANDS)
+    except UsageError as exc:
+        print(f"eepart: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -37,6 +37,7 @@ class TrainConfig:
 def save_atomic(obj, path: Path) -> None:
     """torch.save through a temporary file, so an interrupted save never leaves a broken checkpoint."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
