@@ -19,7 +19,9 @@
 // Its completions are bounded by relaxed backward programmes (tiers need only differ from the previous
 // one): a latency lower bound, an accuracy upper bound, and lower bounds on lat - lambda * acc for a few
 // lambdas (the slopes of the seeds' convex hull), which cut away the corner of the box where high
-// accuracy at low latency would be. Thresholds run on separate threads that share the frontier.
+// accuracy at low latency would be. The same test per next tier (the bound split by the tier the next
+// partition goes to) skips, for a label that survives, the tiers that cannot help it.
+// Thresholds run on separate threads that share the frontier.
 //
 // Work and memory: a layer's candidates are (labels of the layer before) x (later ends) x (free tiers);
 // the labels kept are what dominance and the bounds leave, which on realistic profiles is a small
@@ -263,7 +265,9 @@ private:
     std::vector<double> phi_;     // [q][a][j], j = 0 is lambda = 0: the latency lower bound
     std::vector<double> acc_ub_;  // [q]
     std::vector<double> slack_;   // [j]
-    std::vector<double> lam_, r_, psi_, best_;  // compute_bounds' scratch
+    std::vector<double> psi_;     // [q][b][j]: phi's part after the move to b
+    std::vector<double> lam_, r_, best_, s_;  // compute_bounds' scratch
+    std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
 
     Staircase stair_;
     bool dirty_ = false;          // stair_ has points the shared frontier lacks
@@ -291,42 +295,42 @@ private:
         std::vector<double>& lam = lam_;
         lam.assign(W, 0.0);
         std::copy(sh_.lam.begin(), sh_.lam.end(), lam.begin() + 1);
-        // r[b][q'][j] = result(b) - lambda_j acc(q'): what one sample leaving at q' on b adds.
+        // Lanes (b, j), side by side so that the loops over them vectorise.
+        const std::size_t lanes = static_cast<std::size_t>(M_) * W;
+        // r[q'][b][j] = result(b) - lambda_j acc(q'): what one sample leaving at q' on b adds.
         std::vector<double>& r = r_;
-        r.resize(static_cast<std::size_t>(M_) * (N_ + 1) * W);
-        for (int b = 0; b < M_; ++b)
-            for (int q2 = 1; q2 <= N_; ++q2)
-                for (int j = 0; j < W; ++j)
-                    r[(static_cast<std::size_t>(b) * (N_ + 1) + q2) * W + j] = T_.result(b) - lam[j] * T_.acc(q2);
-        phi_.assign(static_cast<std::size_t>(N_ + 1) * M_ * W, kInf);
-        std::vector<double>& psi = psi_;
+        r.resize((N_ + 1) * lanes);
+        for (int q2 = 1; q2 <= N_; ++q2)
+            for (int b = 0; b < M_; ++b)
+                for (int j = 0; j < W; ++j) r[q2 * lanes + b * W + j] = T_.result(b) - lam[j] * T_.acc(q2);
+        phi_.assign((N_ + 1) * lanes, kInf);
+        psi_.assign((N_ + 1) * lanes, kInf);
         std::vector<double>& best = best_;
-        psi.resize(static_cast<std::size_t>(M_) * W);
-        best.resize(W);
+        std::vector<double>& s = s_;
+        best.resize(lanes);
+        s.resize(lanes);
         for (int q = N_ - 1; q >= 1; --q) {
             const double Sq = S_[q];
-            for (int b = 0; b < M_; ++b) {
-                const double* comp = &T_.compute_cost[(static_cast<std::size_t>(b) * (N_ + 1) + q) * (N_ + 1)];
-                std::fill(best.begin(), best.end(), kInf);
-                for (int q2 = q + 1; q2 <= N_; ++q2) {
-                    const double* rq = &r[(static_cast<std::size_t>(b) * (N_ + 1) + q2) * W];
-                    const double s = Sq * comp[q2];
-                    if (q2 < N_) {
-                        const double E = c_[q2] - c_[q];
-                        const double* next = &phi_[(static_cast<std::size_t>(q2) * M_ + b) * W];
-                        for (int j = 0; j < W; ++j) best[j] = std::min(best[j], std::min(Sq * rq[j], E * rq[j] + next[j]) + s);
-                    } else {
-                        for (int j = 0; j < W; ++j) best[j] = std::min(best[j], Sq * rq[j] + s);
-                    }
+            std::fill(best.begin(), best.end(), kInf);
+            for (int q2 = q + 1; q2 <= N_; ++q2) {
+                for (int b = 0; b < M_; ++b) std::fill_n(&s[b * W], W, Sq * T_.compute(b, q, q2));
+                const double* rq = &r[q2 * lanes];
+                if (q2 < N_) {
+                    const double E = c_[q2] - c_[q];
+                    const double* next = &phi_[q2 * lanes];
+                    for (std::size_t l = 0; l < lanes; ++l)
+                        best[l] = std::min(best[l], std::min(Sq * rq[l], E * rq[l] + next[l]) + s[l]);
+                } else {
+                    for (std::size_t l = 0; l < lanes; ++l) best[l] = std::min(best[l], Sq * rq[l] + s[l]);
                 }
-                std::copy(best.begin(), best.end(), psi.begin() + static_cast<std::size_t>(b) * W);
             }
+            std::copy(best.begin(), best.end(), psi_.begin() + q * lanes);
             for (int a = 0; a < M_; ++a) {
-                double* out = &phi_[(static_cast<std::size_t>(q) * M_ + a) * W];
+                double* out = &phi_[q * lanes + a * W];
                 for (int b = 0; b < M_; ++b) {
                     if (b == a) continue;
                     const double f = Sq * T_.forward(q, a, b);
-                    const double* ps = &psi[static_cast<std::size_t>(b) * W];
+                    const double* ps = &psi_[q * lanes + b * W];
                     for (int j = 0; j < W; ++j) out[j] = std::min(out[j], f + ps[j]);
                 }
             }
@@ -346,14 +350,31 @@ private:
         }
     }
 
-    bool label_dominated(const Label& l) const {
-        const double* phi = &phi_[(static_cast<std::size_t>(l.q) * M_ + l.tier) * (J_ + 1)];
-        double x0 = l.lat + phi[0] - slack_[0];
+    // Are all completions of label l dominated, given lower bounds `bound` (one per lambda lane) on
+    // what they add?
+    bool completions_dominated(const Label& l, double add, const double* bound) const {
+        double x0 = l.lat + (add + bound[0]) - slack_[0];
         double y1 = l.acc + acc_ub_[l.q] + kSlack;
         double beta[kMaxLambdas];
-        for (int j = 0; j < J_; ++j) beta[j] = l.lat - sh_.lam[j] * l.acc + phi[j + 1] - slack_[j + 1];
+        for (int j = 0; j < J_; ++j) beta[j] = l.lat - sh_.lam[j] * l.acc + (add + bound[j + 1]) - slack_[j + 1];
         return region_dominated(stair_, x0, y1, beta, sh_.lam.data(), J_, sh_.opt.min_accuracy,
                                 sh_.opt.max_latency);
+    }
+
+    bool label_dominated(const Label& l) const {
+        return completions_dominated(l, 0.0, &phi_[(static_cast<std::size_t>(l.q) * M_ + l.tier) * (J_ + 1)]);
+    }
+
+    // The next tiers b whose completions (next partition on b) are all dominated already.
+    std::uint16_t dominated_next_tiers(const Label& l, std::uint32_t used) const {
+        std::uint16_t mask = 0;
+        const double S = S_[l.q];
+        for (int b = 0; b < M_; ++b) {
+            if (used >> b & 1u) continue;
+            const double* psi = &psi_[(static_cast<std::size_t>(l.q) * M_ + b) * (J_ + 1)];
+            if (completions_dominated(l, S * T_.forward(l.q, l.tier, b), psi)) mask |= std::uint16_t(1u << b);
+        }
+        return mask;
     }
 
     SearchPoint make_point(double lat, double acc, std::int32_t parent, int q, int b) const {
@@ -473,6 +494,12 @@ private:
             runs.push_back({g, e, g, 0});
             g = e;
         }
+        // Labels of cur_ are the arena's tail; which of their next tiers can be skipped, once per layer.
+        std::int32_t base = static_cast<std::int32_t>(arena_.size());
+        for (const Group& g : cur_) base = std::min(base, g.begin);
+        skip_.assign(arena_.size() - static_cast<std::size_t>(base), 0);
+        for (const Group& g : cur_)
+            for (std::int32_t i = g.begin; i < g.end; ++i) skip_[i - base] = dominated_next_tiers(arena_[i], g.used);
         for (int q = 2; q <= N_; ++q) {
             if (cancelled()) return;
             const bool cont = cont_possible && q < N_;
@@ -506,6 +533,7 @@ private:
                         int hint = -2;
                         runs_.push_back(cands_.size());
                         for (std::int32_t i = g.begin; i < g.end; ++i) {
+                            if (skip_[i - base] >> b & 1u) continue;
                             const Label& l = arena_[i];
                             const double x = (l.lat + sf) + sc;
                             terminal(x + rt, l.acc + acc_end, i, q, b, hint);
@@ -534,6 +562,10 @@ private:
         if (cands_.empty()) return;
         candidates_ += cands_.size();
         runs_.push_back(cands_.size());
+        if (cands_.size() < 4 * runs_.size()) {  // short runs: one sort costs less than the merges
+            std::sort(cands_.begin(), cands_.end(), cand_less);
+            runs_.assign({0, cands_.size()});
+        }
         std::size_t w = 0;
         for (std::size_t r = 0; r + 1 < runs_.size(); ++r) {
             const auto first = cands_.begin() + runs_[r], last = cands_.begin() + runs_[r + 1];

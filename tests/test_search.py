@@ -67,7 +67,7 @@ def assert_rows_reevaluate(tables, got):
         np.testing.assert_array_equal(acc, got["accuracy"])
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(inst=instances(max_N=10, max_M=5, max_K=4))
 def test_pareto_is_the_sweeps_frontier(inst):
     profile, topo, src, dst = inst

@@ -3,6 +3,7 @@ from .api import evaluate, sweep
 from .backends import backends
 from .configs import count_configurations
 from .frontier import frontier_indices
+from .plan import Plan, Planner, max_accuracy, min_latency, pareto
 from .profile import Profile
 from .results import Evaluation, SweepResult
 from .tables import CostTables, cost_tables
@@ -17,6 +18,11 @@ __all__ = [
     "cost_tables",
     "evaluate",
     "sweep",
+    "pareto",
+    "min_latency",
+    "max_accuracy",
+    "Plan",
+    "Planner",
     "Evaluation",
     "SweepResult",
     "backends",
