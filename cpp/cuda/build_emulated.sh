@@ -11,7 +11,7 @@ OUT=python/eepart_fast/_cuda_emu$SUFFIX
 mkdir -p build/emu
 objs=()
 for src in cpp/cuda/bind_cuda.cpp cpp/cuda/cuda_evaluate.cpp cpp/cuda/cuda_sweep.cpp cpp/cuda/cuda_pareto.cpp \
-           cpp/cuda/device_emu.cpp cpp/cuda/launch_emu.cpp cpp/bind_tables.cpp; do
+           cpp/cuda/device_emu.cpp cpp/cuda/launch_emu.cpp cpp/bind_tables.cpp cpp/configs.cpp; do
   obj=build/emu/$(basename "$src").o
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find cpp python/eepart_fast/cuda -newer "$obj" \( -name '*.hpp' -o -name '*.cuh' -o -name '*.cu' \) | head -1)" ]; then
     g++ -std=c++17 -O1 -g -fPIC -ffp-contract=off -fvisibility=hidden -Wall -Wno-unknown-pragmas $($PY -m pybind11 --includes) \
