@@ -2,12 +2,14 @@
 
     PYTHONPATH=python python -m pytest bench/test_bench_search.py --benchmark-group-by=group
 
-Each group holds the two ways to the same frontier on one instance; the ratio of their means is the
-speed-up. The sweep is bounded to the frontier's own box (latency <= its slowest point, accuracy >= its
-least accurate one): every row outside it is dominated, so the frontier is the same, only the kept rows
-fit in memory; it still evaluates every configuration. Profiles are seeded and realistic (block times of
-a few ms, outputs shrinking with depth, exits from a monotone cumulative curve, accuracy rising with
-noise); PORTEND's measured ResNet-110 is used as well where ../shared/peer-data has it.
+Each group holds the two ways to the same frontier on one instance; the ratio of their times is the
+speed-up. Unbounded, the sweep would keep every row (412 million on N=30, M=5, K=20: 26 GB), so it is
+bounded a priori by the latency of the most accurate single-partition plan: every slower row is dominated
+by that plan, so the frontier is the same. The bound also lets the sweep skip placement prefixes that are
+already too slow, which makes it a strong baseline, far faster than visiting every configuration.
+Profiles are seeded and realistic (block times of a few ms, outputs shrinking with depth, exits from a
+monotone cumulative curve, accuracy rising with noise); PORTEND's measured ResNet-110 is used as well
+where ../shared/peer-data has it.
 """
 from __future__ import annotations
 
@@ -101,8 +103,15 @@ def tables_of(name):
     return _cache[name]
 
 
-def sweep_frontier(tables, box):
-    rows = _core.sweep(*tables, max_latency=box[0], min_accuracy=box[1])
+def a_priori_bound(tables) -> float:
+    """The latency of the most accurate single-partition plan on its fastest tier: nothing slower can be
+    on the frontier, since that plan is at least as accurate as any configuration."""
+    q = int(np.argmax(tables.accuracy)) + 1
+    return min(tables.input_cost[b] + tables.compute_cost[b, 0, q] + tables.result_cost[b] for b in range(tables.M))
+
+
+def sweep_frontier(tables):
+    rows = _core.sweep(*tables, max_latency=a_priori_bound(tables))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return rows["latency"][idx], rows["accuracy"][idx]
 
@@ -123,18 +132,18 @@ def test_sweep_and_frontier(benchmark, name):
     tables = tables_of(name)
     benchmark.group = name
     front = _core.pareto(*tables)
-    box = (front["latency"][-1], front["accuracy"][0])
     n = count_configurations(tables.N, tables.M, tables.K)
     benchmark.extra_info["configurations"] = n
-    lat, acc = benchmark.pedantic(lambda: sweep_frontier(tables, box), rounds=1 if n > 5e7 else 3)
+    lat, acc = benchmark.pedantic(lambda: sweep_frontier(tables), rounds=1 if n > 5e7 else 3)
     # The same frontier, to the bit: the comparison is between two exact answers.
     np.testing.assert_array_equal(lat, front["latency"])
     np.testing.assert_array_equal(acc, front["accuracy"])
 
 
-def test_replan_after_a_bandwidth_change(benchmark):
+@pytest.mark.parametrize("question", ["min_latency", "frontier"])
+def test_replan_after_a_bandwidth_change(benchmark, question):
     """The scheduler's call on the paper's mobile chain (the shipped ResNet-20 profile where present):
-    one link moves, then P_lat and the frontier again."""
+    the phone's 4G link moves, then P_lat at 90 % again (paper's case I), or the whole frontier as Plans."""
     shipped = "resnet20-fashionmnist"
     profile = ef.Profile.preset(shipped) if shipped in ef.Profile.presets() else realistic_profile(10, 20)
     planner = Planner(profile, ef.Topology.preset("mobile"), backend="cpu")
@@ -143,7 +152,6 @@ def test_replan_after_a_bandwidth_change(benchmark):
 
     def replan():
         planner.set_bandwidth(1, float(rng.uniform(5e6, 20e6)))
-        return planner.min_latency(0.8), planner.pareto()
+        return planner.min_latency(0.9) if question == "min_latency" else planner.pareto()
 
-    best, front = benchmark(replan)
-    assert best is not None and front
+    assert benchmark(replan)

@@ -16,52 +16,14 @@ namespace py = pybind11;
 namespace eepart {
 namespace {
 
-using IntArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
-    auto a = IntArray::ensure(obj);
-    if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
-    if (a.ndim() != ndim)
-        throw std::invalid_argument(std::string(name) + ": expected a " + std::to_string(ndim) +
-                                    "-D array, got " + std::to_string(a.ndim()) + "-D");
-    return a;
-}
-
 py::tuple evaluate_py(py::object input_cost, py::object compute_cost, py::object forward_cost,
                       py::object result_cost, py::object cum_exit, py::object accuracy,
                       py::object threshold_index, py::object num_partitions, py::object partitions,
                       py::object placement, int threads) {
     TableArrays tables = make_tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy);
-    IntArray t = as_ints(threshold_index, "threshold_index", 1);
-    IntArray L = as_ints(num_partitions, "num_partitions", 1);
-    IntArray P = as_ints(partitions, "partitions", 2);
-    IntArray A = as_ints(placement, "placement", 2);
-    const py::ssize_t n = t.shape(0);
-    auto rows = [&](const IntArray& a, const char* name) {
-        if (a.shape(0) != n)
-            throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.shape(0)) +
-                                        " rows, threshold_index has " + std::to_string(n));
-    };
-    rows(L, "num_partitions");
-    rows(P, "partitions");
-    rows(A, "placement");
-    if (P.shape(1) != A.shape(1))
-        throw std::invalid_argument("partitions and placement: column counts differ (" +
-                                    std::to_string(P.shape(1)) + " and " + std::to_string(A.shape(1)) + ")");
-
-    ConfigView c;
-    c.n = static_cast<std::size_t>(n);
-    c.width = static_cast<std::size_t>(P.shape(1));
-    c.threshold_index = t.data();
-    c.num_partitions = L.data();
-    c.partitions = P.data();
-    c.placement = A.data();
-    {
-        py::gil_scoped_release release;
-        validate_configs(tables.view, c);
-    }
-    py::array_t<double> latency(n), acc(n);
-    evaluate(tables.view, c, latency.mutable_data(), acc.mutable_data(), threads);
+    ConfigArrays c = make_configs(tables.view, threshold_index, num_partitions, partitions, placement);
+    py::array_t<double> latency(static_cast<py::ssize_t>(c.view.n)), acc(static_cast<py::ssize_t>(c.view.n));
+    evaluate(tables.view, c.view, latency.mutable_data(), acc.mutable_data(), threads);
     return py::make_tuple(latency, acc);
 }
 

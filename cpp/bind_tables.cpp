@@ -126,3 +126,50 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
 }
 
 }  // namespace eepart
+
+namespace eepart {
+namespace {
+
+IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
+    auto a = IntArray::ensure(obj);
+    if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
+    if (a.ndim() != ndim)
+        throw std::invalid_argument(std::string(name) + ": expected a " + std::to_string(ndim) +
+                                    "-D array, got " + std::to_string(a.ndim()) + "-D");
+    return a;
+}
+
+}  // namespace
+
+ConfigArrays make_configs(const Tables& tables, py::object threshold_index, py::object num_partitions,
+                          py::object partitions, py::object placement) {
+    ConfigArrays c{as_ints(threshold_index, "threshold_index", 1), as_ints(num_partitions, "num_partitions", 1),
+                   as_ints(partitions, "partitions", 2), as_ints(placement, "placement", 2), ConfigView{}};
+    const py::ssize_t n = c.threshold_index.shape(0);
+    auto rows = [&](const IntArray& a, const char* name) {
+        if (a.shape(0) != n)
+            throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.shape(0)) +
+                                        " rows, threshold_index has " + std::to_string(n));
+    };
+    rows(c.num_partitions, "num_partitions");
+    rows(c.partitions, "partitions");
+    rows(c.placement, "placement");
+    if (c.partitions.shape(1) != c.placement.shape(1))
+        throw std::invalid_argument("partitions and placement: column counts differ (" +
+                                    std::to_string(c.partitions.shape(1)) + " and " +
+                                    std::to_string(c.placement.shape(1)) + ")");
+    ConfigView& v = c.view;
+    v.n = static_cast<std::size_t>(n);
+    v.width = static_cast<std::size_t>(c.partitions.shape(1));
+    v.threshold_index = c.threshold_index.data();
+    v.num_partitions = c.num_partitions.data();
+    v.partitions = c.partitions.data();
+    v.placement = c.placement.data();
+    {
+        py::gil_scoped_release release;
+        validate_configs(tables, v);
+    }
+    return c;
+}
+
+}  // namespace eepart

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "engine.hpp"
 #include "tables.hpp"
 
 namespace eepart {
@@ -19,6 +20,18 @@ struct TableArrays {
 
 TableArrays make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
                         py::object result_cost, py::object cum_exit, py::object accuracy);
+
+using IntArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+// Given configurations as int64 arrays (kept alive here) and their view, checked against the tables
+// with SPEC's rules (validate_configs) before any engine reads them.
+struct ConfigArrays {
+    IntArray threshold_index, num_partitions, partitions, placement;
+    ConfigView view;
+};
+
+ConfigArrays make_configs(const Tables& tables, py::object threshold_index, py::object num_partitions,
+                          py::object partitions, py::object placement);
 
 // Adds the six table arguments, in SPEC order, to a binding's argument list.
 #define EEPART_TABLE_ARGS                                                                  \

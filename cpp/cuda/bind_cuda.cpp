@@ -25,20 +25,13 @@
 
 namespace py = pybind11;
 using eepart::make_tables;
+using eepart::ConfigArrays;
+using eepart::ConfigView;
+using eepart::make_configs;
 using eepart::TableArrays;
 
 namespace {
 
-using IntArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
-    auto a = IntArray::ensure(obj);
-    if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
-    if (a.ndim() != ndim)
-        throw std::invalid_argument(std::string(name) + ": expected a " + std::to_string(ndim) + "-D array, got " +
-                                    std::to_string(a.ndim()) + "-D");
-    return a;
-}
 
 void check_bound(double v, const char* name) {
     if (std::isnan(v)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
@@ -97,31 +90,17 @@ py::tuple evaluate_py(py::object ic, py::object cc, py::object fc, py::object rc
                       py::object threshold_index, py::object num_partitions, py::object partitions,
                       py::object placement, int /*threads*/) {
     TableArrays tables = make_tables(ic, cc, fc, rc, ce, ac);
-    IntArray t = as_ints(threshold_index, "threshold_index", 1);
-    IntArray L = as_ints(num_partitions, "num_partitions", 1);
-    IntArray P = as_ints(partitions, "partitions", 2);
-    IntArray A = as_ints(placement, "placement", 2);
-    const py::ssize_t n = t.shape(0);
-    auto rows = [&](const IntArray& a, const char* name) {
-        if (a.shape(0) != n)
-            throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.shape(0)) +
-                                        " rows, threshold_index has " + std::to_string(n));
-    };
-    rows(L, "num_partitions");
-    rows(P, "partitions");
-    rows(A, "placement");
-    if (P.shape(1) != A.shape(1))
-        throw std::invalid_argument("partitions and placement: column counts differ (" + std::to_string(P.shape(1)) +
-                                    " and " + std::to_string(A.shape(1)) + ")");
+    ConfigArrays configs = make_configs(tables.view, threshold_index, num_partitions, partitions, placement);
+    const ConfigView& v = configs.view;
     eepart::gpu::Configs c;
-    c.n = static_cast<std::size_t>(n);
-    c.width = static_cast<std::size_t>(P.shape(1));
-    c.t = t.data(), c.L = L.data(), c.P = P.data(), c.A = A.data();
+    c.n = v.n;
+    c.width = v.width;
+    c.t = v.threshold_index, c.L = v.num_partitions, c.P = v.partitions, c.A = v.placement;
+    const auto n = static_cast<py::ssize_t>(v.n);
     py::array_t<double> latency(n), accuracy(n);
     double* lat = latency.mutable_data();
     double* acc = accuracy.mutable_data();
     without_gil([&] {
-        eepart::gpu::check_configs(tables.view, c);
         eepart::gpu::evaluate(tables.view, c, lat, acc, poll_python);
         return 0;
     });

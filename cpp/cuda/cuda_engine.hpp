@@ -38,9 +38,7 @@ struct Configs {
     std::size_t n = 0, width = 0;
     const std::int64_t *t = nullptr, *L = nullptr, *P = nullptr, *A = nullptr;
 };
-// Throws std::invalid_argument naming the field, row and value of the first bad entry: a bad index
-// must never reach the device.
-void check_configs(const Tables& tb, const Configs& c);
+// Checked beforehand by eepart::make_configs: a bad index never reaches the device.
 void evaluate(const Tables& tb, const Configs& c, double* latency, double* accuracy, const Poll& poll);
 
 // Host memory for result columns: not zeroed (the device overwrites all of it), grown with realloc

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "cuda_engine.hpp"
-#include "engine.hpp"
 
 namespace eepart {
 namespace gpu {
@@ -61,10 +60,6 @@ std::uint64_t count_configurations(int N, int M, int K) {
         per_t = (per_t > max - n) ? max : per_t + n;
     }
     return sat_mul(per_t, static_cast<std::uint64_t>(K));
-}
-
-void check_configs(const Tables& tb, const Configs& c) {
-    validate_configs(tb, ConfigView{c.n, c.width, c.t, c.L, c.P, c.A});
 }
 
 void evaluate(const Tables& tb, const Configs& c, double* latency, double* accuracy, const Poll& poll) {

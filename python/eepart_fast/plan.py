@@ -80,7 +80,7 @@ class Plan:
 
     def to_dict(self) -> dict:
         """Plain JSON-able values: seconds, fractions, indices and names."""
-        profile, topology = self._context
+        topology = self._context[1]
         parts = [{"blocks": list(b["blocks"]), "tier": int(b["tier"]), "tier_name": b["tier_name"],
                   "entering": float(b["entering"]), "exit": float(b["exit"]), "stay": float(b["stay"]),
                   "compute": float(b["compute"]), "forward": float(b["forward"]), "result": float(b["result"])}
@@ -92,8 +92,7 @@ class Plan:
                 "breakdown": parts}
 
     def __str__(self) -> str:
-        profile, topology = self._context
-        names = topology.names
+        names = self._context[1].names
         lines = [f"latency {self.latency * 1e3:.3f} ms, accuracy {self.accuracy:.4f}, "
                  f"threshold {self.threshold:g} (index {self.threshold_index}); "
                  f"samples from {names[self.source]}, results to {names[self.destination]}",
@@ -116,10 +115,10 @@ class _Frontier:
     """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
 
     def __init__(self, rows: dict, profile, topology, source: int, destination: int):
-        self._rows = rows
+        self._rows = {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
         self._context = (profile, topology, source, destination)
         self._plans: dict = {}
-        self._n = int(np.asarray(rows["latency"]).shape[0])
+        self._n = int(self._rows["latency"].shape[0])
 
     def __len__(self) -> int:
         return self._n
@@ -135,8 +134,8 @@ class _Frontier:
     def plans(self) -> list:
         if len(self._plans) < self._n:
             r = self._rows
-            columns = zip(*(np.asarray(r[k]).tolist() for k in ("latency", "accuracy", "threshold_index",
-                                                                "num_partitions", "partitions", "placement")))
+            columns = zip(*(r[k].tolist() for k in ("latency", "accuracy", "threshold_index", "num_partitions",
+                                                    "partitions", "placement")))
             for i, (lat, acc, t, L, P, A) in enumerate(columns):
                 if i not in self._plans:
                     self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], *self._context)
