@@ -24,5 +24,6 @@ def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, thre
     return _core.sweep(*tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads)
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0):
-    return _core.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads)
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31):
+    return _core.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
+                        max_memory=max_memory)

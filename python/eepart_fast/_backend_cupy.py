@@ -229,10 +229,12 @@ def _running_max(x):
         return cp.asarray(np.maximum.accumulate(x.get()))
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, chunk_items=CHUNK_ITEMS,
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, chunk_items=CHUNK_ITEMS,
            window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
     """SPEC's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
-    faster row of the window (first of equal rows kept), then frontier_indices runs on what is left."""
+    faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
+    Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
+    backend takes the same arguments)."""
     cp = _cupy()
     total = count_configurations(tables.N, tables.M, tables.K)
     if total > max_configs:

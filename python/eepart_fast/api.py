@@ -5,6 +5,7 @@ import numpy as np
 
 from .backends import get_backend, resolve
 from .configs import pack_configs
+from .configs import row_bytes as configs_row_bytes
 from .profile import Profile
 from .results import Evaluation, SweepResult
 from .tables import cost_tables
@@ -47,8 +48,8 @@ def evaluate(profile, topology, configs, source=0, destination=0, backend: str =
 
 
 def row_bytes(profile, topology) -> int:
-    """Memory one kept sweep row takes: two float64, two int32, and two int32 per partition slot."""
-    return 8 + 8 + 4 + 4 + 8 * min(profile.N, topology.M)
+    """Memory one kept sweep row takes."""
+    return configs_row_bytes(profile.N, topology.M)
 
 
 def sweep(profile, topology, source=0, destination=0, max_latency=None, min_accuracy=None,

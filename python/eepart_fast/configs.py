@@ -13,6 +13,11 @@ def count_configurations(N: int, M: int, K: int) -> int:
     return K * sum(comb(N, L) * perm(M, L) for L in range(1, min(M, N) + 1))
 
 
+def row_bytes(N: int, M: int) -> int:
+    """Memory of one result row: latency and accuracy (float64), t and L (int32), P and A (int32 per slot)."""
+    return 8 + 8 + 4 + 4 + 8 * min(N, M)
+
+
 def pack_configs(configs, N: int, M: int, K: int, tier=None):
     """Checks every (t, P, A) against SPEC's rules and returns int64 arrays
     (threshold_index (n,), num_partitions (n,), partitions (n, Lmax), placement (n, Lmax)), -1 padded.

@@ -9,7 +9,7 @@ from itertools import combinations, permutations
 
 import numpy as np
 
-from .configs import count_configurations
+from .configs import count_configurations, row_bytes
 from .frontier import frontier_indices
 from .tables import CostTables
 
@@ -104,9 +104,11 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
     return out
 
 
-def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf):
-    """SPEC's frontier of the configurations meeting the bounds, by sweep: exact and slow."""
-    rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy)
+def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31):
+    """SPEC's frontier of the configurations meeting the bounds, by sweep: exact and slow.
+    `max_memory` caps the bytes of the swept rows."""
+    rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy,
+                 max_rows=max_memory // row_bytes(tables.N, tables.M))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return {k: v[idx] for k, v in rows.items()}
 
