@@ -253,3 +253,13 @@ def test_memory_cap_reaches_the_search(monkeypatch):
     assert pareto(profile, topo, backend="cpu", max_memory=2**30)
     with pytest.raises(ValueError, match="max_memory = 0"):
         Planner(profile, topo, max_memory=0)
+
+
+def test_memory_cap_reaches_every_backend(backend):
+    """A Planner's max_memory reaches the engine: a tiny cap is a clear ValueError, never a crash."""
+    profile, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    if backend == "cupy":
+        pytest.skip("cupy's search is bounded by its windows, not by max_memory")
+    with pytest.raises(ValueError, match=r"max_memory|memory cap"):
+        Planner(profile, topo, backend=backend, max_memory=1000).pareto()
+    assert len(Planner(profile, topo, backend=backend).pareto()) > 0
