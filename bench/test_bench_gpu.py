@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from math import comb, perm
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ import eepart_fast as ef
 from eepart_fast.backends import _probe
 from eepart_fast.configs import count_configurations
 from eepart_fast.tables import cost_tables
+from _bench_instances import chain, few_rows_bounds, realistic_profile, seeded_tables
 
 CORES = os.cpu_count() or 1
 SUMMARY: dict = {"cores": CORES, "sweep": {}, "pareto": {}}
@@ -48,36 +48,6 @@ def dump():
 
 # ---- instances (test_bench_sweep.py) --------------------------------------------------------------
 
-def seeded_tables(N, M, K, seed=2022):
-    rng = np.random.default_rng(seed)
-    exit_rate = rng.dirichlet(np.ones(N), size=K)
-    exit_rate = exit_rate[np.argsort(exit_rate[:, 0])]
-    profile = ef.Profile(block_time=rng.uniform(1e-4, 5e-3, N), branch_time=rng.uniform(1e-5, 1e-3, N),
-                         output_bits=rng.uniform(1e3, 1e6, N), input_bits=98304.0, result_bits=320.0,
-                         accuracy=np.sort(rng.uniform(0.3, 0.95, N)), thresholds=np.linspace(0.05, 0.95, K),
-                         exit_rate=exit_rate)
-    topology = ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(200.0, 1.0, M),
-                                 np.geomspace(5e5, 1e9, M - 1), np.linspace(5e-3, 5e-2, M - 1))
-    return cost_tables(profile, topology, 0, 0)
-
-
-def few_rows_bounds(tables, n=200_000, seed=0):
-    """The 1e-4 latency quantile of a uniform sample of the configurations, and the median accuracy of the
-    sampled configurations that meet it: bounds that keep few rows."""
-    rng = np.random.default_rng(seed)
-    N, M, K = tables.N, tables.M, tables.K
-    lmax = min(M, N)
-    share = np.array([comb(N, L) * perm(M, L) for L in range(1, lmax + 1)], dtype=np.float64)
-    L = rng.choice(np.arange(1, lmax + 1), n, p=share / share.sum())
-    cols = np.arange(lmax)[None, :]
-    P = np.sort(rng.random((n, N)).argsort(axis=1)[:, :lmax] + 1, axis=1)
-    P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, N + 1), axis=1), -1)
-    A = np.where(cols < L[:, None], rng.random((n, M)).argsort(axis=1)[:, :lmax], -1)
-    lat, acc = _probe("cpu")[0].evaluate(tables, rng.integers(0, K, n), L, P, A)
-    max_latency = float(np.quantile(lat, 1e-4))
-    return {"max_latency": max_latency, "min_accuracy": float(np.median(acc[lat <= max_latency]))}
-
-
 def unpruned_tables(N, M, K):
     """No bound prunes anything: the result cost alone reaches max_latency = 1 (test_bench_sweep.py)."""
     t = seeded_tables(N, M, K)
@@ -86,29 +56,6 @@ def unpruned_tables(N, M, K):
 
 
 # ---- instances (test_bench_search.py) -------------------------------------------------------------
-
-def realistic_profile(N: int, K: int, seed: int = 0) -> ef.Profile:
-    rng = np.random.default_rng(seed)
-    block_time = rng.uniform(0.5e-3, 3e-3, N)
-    branch_time = rng.uniform(0.05e-3, 0.5e-3, N)
-    output_bits = 32 * 16 * 32 * 32 * np.geomspace(1, 1 / 16, N) * rng.uniform(0.8, 1.2, N)
-    depth = np.arange(1, N + 1) / N
-    accuracy = np.clip(0.35 + 0.6 * (1 - np.exp(-3 * depth)) + rng.normal(0, 0.015, N), 0, 1)
-    thresholds = np.linspace(0.05, 0.95, K)
-    exit_rate = np.zeros((K, N))
-    for t, th in enumerate(thresholds):
-        c = depth ** (4 * (1 - th) + 0.3) * th
-        c[-1] = 1.0
-        exit_rate[t] = np.diff(np.concatenate([[0.0], c]))
-    return ef.Profile(block_time, branch_time, output_bits, 3 * 32 * 32 * 32, 320, accuracy, thresholds, exit_rate)
-
-
-def chain(M: int) -> ef.Topology:
-    if M == 4:
-        return ef.Topology.preset("mobile")
-    return ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(500, 1, M), np.geomspace(500e3, 1e9, M - 1),
-                             np.linspace(0.005, 0.05, M - 1))
-
 
 # ---- sweep ----------------------------------------------------------------------------------------
 

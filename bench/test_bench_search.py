@@ -25,31 +25,9 @@ from eepart_fast.configs import count_configurations
 from eepart_fast.frontier import frontier_indices
 from eepart_fast.plan import Planner
 from eepart_fast.tables import CostTables, cost_tables
+from _bench_instances import chain, realistic_profile
 
 PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend", "resnet110-cifar10.json")
-
-
-def realistic_profile(N: int, K: int, seed: int = 0) -> ef.Profile:
-    rng = np.random.default_rng(seed)
-    block_time = rng.uniform(0.5e-3, 3e-3, N)
-    branch_time = rng.uniform(0.05e-3, 0.5e-3, N)
-    output_bits = 32 * 16 * 32 * 32 * np.geomspace(1, 1 / 16, N) * rng.uniform(0.8, 1.2, N)
-    depth = np.arange(1, N + 1) / N
-    accuracy = np.clip(0.35 + 0.6 * (1 - np.exp(-3 * depth)) + rng.normal(0, 0.015, N), 0, 1)
-    thresholds = np.linspace(0.05, 0.95, K)
-    exit_rate = np.zeros((K, N))
-    for t, th in enumerate(thresholds):
-        c = depth ** (4 * (1 - th) + 0.3) * th  # more samples leave early at higher thresholds
-        c[-1] = 1.0
-        exit_rate[t] = np.diff(np.concatenate([[0.0], c]))
-    return ef.Profile(block_time, branch_time, output_bits, 3 * 32 * 32 * 32, 320, accuracy, thresholds, exit_rate)
-
-
-def chain(M: int) -> ef.Topology:
-    if M == 4:
-        return ef.Topology.preset("mobile")
-    return ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(500, 1, M), np.geomspace(500e3, 1e9, M - 1),
-                             np.linspace(0.005, 0.05, M - 1))
 
 
 def portend_tables(M: int) -> CostTables:

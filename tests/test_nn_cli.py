@@ -1,6 +1,5 @@
 """`eepart train` / `eepart profile` through argparse, on a tiny subset of real Fashion-MNIST."""
 import argparse
-import json
 
 import numpy as np
 import pytest
