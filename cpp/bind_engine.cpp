@@ -27,10 +27,6 @@ py::tuple evaluate_py(py::object input_cost, py::object compute_cost, py::object
     return py::make_tuple(latency, acc);
 }
 
-void check_bound(double v, const char* name) {
-    if (std::isnan(v)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
-}
-
 std::uint64_t as_row_cap(py::object obj) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);

@@ -141,6 +141,11 @@ IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
 
 }  // namespace
 
+void check_bound(double value, const char* name) {
+    if (std::isnan(value))
+        throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
+}
+
 ConfigArrays make_configs(const Tables& tables, py::object threshold_index, py::object num_partitions,
                           py::object partitions, py::object placement) {
     ConfigArrays c{as_ints(threshold_index, "threshold_index", 1), as_ints(num_partitions, "num_partitions", 1),

@@ -33,6 +33,9 @@ struct ConfigArrays {
 ConfigArrays make_configs(const Tables& tables, py::object threshold_index, py::object num_partitions,
                           py::object partitions, py::object placement);
 
+// A bound (max_latency, min_accuracy) may be +-inf but never NaN.
+void check_bound(double value, const char* name);
+
 // Adds the six table arguments, in SPEC order, to a binding's argument list.
 #define EEPART_TABLE_ARGS                                                                  \
     py::arg("input_cost"), py::arg("compute_cost"), py::arg("forward_cost"),              \

@@ -27,15 +27,12 @@ namespace py = pybind11;
 using eepart::make_tables;
 using eepart::ConfigArrays;
 using eepart::ConfigView;
+using eepart::check_bound;
 using eepart::make_configs;
 using eepart::TableArrays;
 
 namespace {
 
-
-void check_bound(double v, const char* name) {
-    if (std::isnan(v)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
-}
 
 std::uint64_t as_count(py::object obj, const char* name) {
     int overflow = 0;

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -210,6 +211,10 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.run(args) or 0
+    except BrokenPipeError:
+        # The reader (say `| head`) has gone: stop quietly, as other command-line tools do.
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except (UsageError, ValueError, TypeError, OSError) as exc:
         print(f"eepart: error: {exc}", file=sys.stderr)
         return 2
