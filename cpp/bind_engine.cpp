@@ -27,16 +27,6 @@ py::tuple evaluate_py(py::object input_cost, py::object compute_cost, py::object
     return py::make_tuple(latency, acc);
 }
 
-std::uint64_t as_row_cap(py::object obj) {
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    if (overflow > 0) return std::numeric_limits<std::uint64_t>::max();
-    if (overflow < 0 || v < 0)
-        throw std::invalid_argument("max_rows = " + py::str(obj).cast<std::string>() + ": must be >= 0");
-    return static_cast<std::uint64_t>(v);
-}
-
 py::dict sweep_py(py::object input_cost, py::object compute_cost, py::object forward_cost,
                   py::object result_cost, py::object cum_exit, py::object accuracy, double max_latency,
                   double min_accuracy, py::object max_rows, int threads, std::uint64_t table_limit,
@@ -44,7 +34,7 @@ py::dict sweep_py(py::object input_cost, py::object compute_cost, py::object for
     TableArrays tables = make_tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy);
     check_bound(max_latency, "max_latency");
     check_bound(min_accuracy, "min_accuracy");
-    SweepOptions opt{max_latency, min_accuracy, as_row_cap(max_rows), threads, table_limit, item_configs};
+    SweepOptions opt{max_latency, min_accuracy, as_count(max_rows, "max_rows"), threads, table_limit, item_configs};
     Sweep sweep(tables.view, opt);
     const auto rows = static_cast<py::ssize_t>(sweep.count());
     const auto Lmax = static_cast<py::ssize_t>(sweep.max_partitions());
@@ -65,14 +55,7 @@ py::dict sweep_py(py::object input_cost, py::object compute_cost, py::object for
     if (rows > 0)
         sweep.write(SweepColumns{latency.mutable_data(), acc.mutable_data(), t.mutable_data(), L.mutable_data(),
                                  P.mutable_data(), A.mutable_data()});
-    py::dict out;
-    out["latency"] = latency;
-    out["accuracy"] = acc;
-    out["threshold_index"] = t;
-    out["num_partitions"] = L;
-    out["partitions"] = P;
-    out["placement"] = A;
-    return out;
+    return row_columns(latency, acc, t, L, P, A);
 }
 
 py::object count_py(long long N, long long M, long long K) {

@@ -49,13 +49,7 @@ py::dict pareto(py::object input_cost, py::object compute_cost, py::object forwa
             A(i, k) = k < p.num_partitions ? p.placement[k] : -1;
         }
     }
-    py::dict out;
-    out["latency"] = lat;
-    out["accuracy"] = acc;
-    out["threshold_index"] = thr;
-    out["num_partitions"] = num;
-    out["partitions"] = parts;
-    out["placement"] = place;
+    py::dict out = row_columns(lat, acc, thr, num, parts, place);
     if (stats) {
         py::dict s;
         s["labels"] = st.labels;

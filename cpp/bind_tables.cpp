@@ -1,6 +1,7 @@
 #include "bind_tables.hpp"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -140,6 +141,28 @@ IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
 }
 
 }  // namespace
+
+std::uint64_t as_count(py::object obj, const char* name) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (overflow > 0) return std::numeric_limits<std::uint64_t>::max();
+    if (overflow < 0 || v < 0)
+        throw std::invalid_argument(std::string(name) + " = " + py::str(obj).cast<std::string>() + ": must be >= 0");
+    return static_cast<std::uint64_t>(v);
+}
+
+py::dict row_columns(py::object latency, py::object accuracy, py::object threshold_index,
+                     py::object num_partitions, py::object partitions, py::object placement) {
+    py::dict out;
+    out["latency"] = latency;
+    out["accuracy"] = accuracy;
+    out["threshold_index"] = threshold_index;
+    out["num_partitions"] = num_partitions;
+    out["partitions"] = partitions;
+    out["placement"] = placement;
+    return out;
+}
 
 void check_bound(double value, const char* name) {
     if (std::isnan(value))

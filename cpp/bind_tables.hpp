@@ -33,6 +33,13 @@ struct ConfigArrays {
 ConfigArrays make_configs(const Tables& tables, py::object threshold_index, py::object num_partitions,
                           py::object partitions, py::object placement);
 
+// A count (max_rows, ...) as uint64: a Python int >= 0; one too large for 64 bits means "no cap".
+std::uint64_t as_count(py::object obj, const char* name);
+
+// The row columns every engine returns, under the names the Python layer reads.
+py::dict row_columns(py::object latency, py::object accuracy, py::object threshold_index,
+                     py::object num_partitions, py::object partitions, py::object placement);
+
 // A bound (max_latency, min_accuracy) may be +-inf but never NaN.
 void check_bound(double value, const char* name);
 

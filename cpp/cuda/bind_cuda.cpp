@@ -27,22 +27,13 @@ namespace py = pybind11;
 using eepart::make_tables;
 using eepart::ConfigArrays;
 using eepart::ConfigView;
+using eepart::as_count;
 using eepart::check_bound;
 using eepart::make_configs;
 using eepart::TableArrays;
 
 namespace {
 
-
-std::uint64_t as_count(py::object obj, const char* name) {
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    if (overflow > 0) return std::numeric_limits<std::uint64_t>::max();
-    if (overflow < 0 || v < 0)
-        throw std::invalid_argument(std::string(name) + " = " + py::str(obj).cast<std::string>() + ": must be >= 0");
-    return static_cast<std::uint64_t>(v);
-}
 
 // Asks Python for pending signals; called by the engine, without the GIL, between chunks.
 void poll_python() {
@@ -73,14 +64,9 @@ py::array_t<T> to_numpy(eepart::gpu::HostArray<T>& a, std::vector<py::ssize_t> s
 py::dict to_dict(eepart::gpu::Rows&& r) {
     const auto n = static_cast<py::ssize_t>(r.rows);
     const auto w = static_cast<py::ssize_t>(r.Lmax);
-    py::dict out;
-    out["latency"] = to_numpy(r.latency, {n});
-    out["accuracy"] = to_numpy(r.accuracy, {n});
-    out["threshold_index"] = to_numpy(r.threshold_index, {n});
-    out["num_partitions"] = to_numpy(r.num_partitions, {n});
-    out["partitions"] = to_numpy(r.partitions, {n, w});
-    out["placement"] = to_numpy(r.placement, {n, w});
-    return out;
+    return eepart::row_columns(to_numpy(r.latency, {n}), to_numpy(r.accuracy, {n}), to_numpy(r.threshold_index, {n}),
+                               to_numpy(r.num_partitions, {n}), to_numpy(r.partitions, {n, w}),
+                               to_numpy(r.placement, {n, w}));
 }
 
 py::tuple evaluate_py(py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
