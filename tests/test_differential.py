@@ -18,6 +18,15 @@ def all_configs(N, M, K):
             for P in itertools.combinations(range(1, N + 1), L) for A in itertools.permutations(range(M), L)]
 
 
+def assert_same_rows(got, ref, count):
+    """Row for row: the same configurations in the same order, the same numbers to 1e-12, SPEC's count."""
+    assert len(got) == len(ref) == count
+    for col in ("threshold_index", "num_partitions", "partitions", "placement"):
+        np.testing.assert_array_equal(getattr(got, col), getattr(ref, col))
+    assert_close(got.latency, ref.latency)
+    assert_close(got.accuracy, ref.accuracy)
+
+
 @SETTINGS
 @given(inst=instances(max_N=12, max_M=5, max_K=5), data=st.data())
 def test_evaluate_matches_reference(fast_backend, inst, data):
@@ -37,11 +46,7 @@ def test_sweep_rows_match_reference(fast_backend, inst):
     profile, topo, src, dst = inst
     ref = ef.sweep(profile, topo, src, dst, backend="numpy")
     got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
-    assert len(got) == len(ref) == ef.count_configurations(profile.N, topo.M, profile.K)
-    for col in ("threshold_index", "num_partitions", "partitions", "placement"):
-        np.testing.assert_array_equal(getattr(got, col), getattr(ref, col))
-    assert_close(got.latency, ref.latency)
-    assert_close(got.accuracy, ref.accuracy)
+    assert_same_rows(got, ref, ef.count_configurations(profile.N, topo.M, profile.K))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -50,12 +55,8 @@ def test_large_sweep_matches_reference(fast_backend, inst):
     """Up to N 12, M 5, K 5 (the issue's range): row for row, count by SPEC's formula."""
     profile, topo, src, dst = inst
     got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
-    assert len(got) == ef.count_configurations(profile.N, topo.M, profile.K)
     ref = ef.sweep(profile, topo, src, dst, backend="numpy")
-    np.testing.assert_array_equal(got.partitions, ref.partitions)
-    np.testing.assert_array_equal(got.placement, ref.placement)
-    assert_close(got.latency, ref.latency)
-    assert_close(got.accuracy, ref.accuracy)
+    assert_same_rows(got, ref, ef.count_configurations(profile.N, topo.M, profile.K))
 
 
 @SETTINGS

@@ -8,9 +8,14 @@ import numpy as np
 from ._checks import integer
 
 
+def count_by_partitions(N: int, M: int) -> list:
+    """Configurations per threshold with L = 1 .. min(M, N) partitions: C(N, L) * M!/(M-L)!, exactly."""
+    return [comb(N, L) * perm(M, L) for L in range(1, min(M, N) + 1)]
+
+
 def count_configurations(N: int, M: int, K: int) -> int:
     """K * sum_{L=1}^{min(M,N)} C(N, L) * M!/(M-L)!, exactly."""
-    return K * sum(comb(N, L) * perm(M, L) for L in range(1, min(M, N) + 1))
+    return K * sum(count_by_partitions(N, M))
 
 
 def row_bytes(N: int, M: int) -> int:

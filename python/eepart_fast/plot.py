@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .configs import count_configurations
+from .configs import count_by_partitions, count_configurations
 
 MAX_POINTS = 20000
 
@@ -11,7 +11,7 @@ MAX_POINTS = 20000
 def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
     """n configurations drawn uniformly from all of SPEC's (t, P, A)."""
     lmax = min(M, N)
-    weights = np.array([_count_L(N, M, L) for L in range(1, lmax + 1)], float)
+    weights = np.array(count_by_partitions(N, M), float)
     Ls = rng.choice(np.arange(1, lmax + 1), size=n, p=weights / weights.sum())
     out = []
     for L in Ls:
@@ -19,12 +19,6 @@ def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
         A = rng.choice(M, size=L, replace=False)
         out.append((int(rng.integers(K)), P.tolist(), A.tolist()))
     return out
-
-
-def _count_L(N: int, M: int, L: int) -> int:
-    from math import comb, perm
-
-    return comb(N, L) * perm(M, L)
 
 
 def cloud(profile, topology, source, destination, backend="auto", seed=0):
