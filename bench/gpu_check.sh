@@ -57,7 +57,7 @@ assert eepart_fast.backends()["cuda"]["available"]
 EOF
 
 stage "GPU tests"
-TESTS="tests/test_gpu.py"
+TESTS="tests/test_gpu.py tests/test_gpu_fused.py"
 [ -n "${QUICK:-}" ] || TESTS="$TESTS tests/test_differential.py tests/test_worked_example.py"
 timeout ${TEST_TIMEOUT:-200} $PYTHON -m pytest -q -p no:cacheprovider -rs $TESTS --junitxml="$OUT/tests.xml" \
   || fail "GPU tests"
@@ -80,12 +80,15 @@ for case, r in d["sweep"].items():
     rate = lambda b: f"{r[b]['configs_per_s']:.3g}" if b in r else "-"
     ratio = f"{r['cuda']['configs_per_s'] / r['cpu']['configs_per_s']:.1f}x" if "cuda" in r and "cpu" in r else "-"
     lines.append(f"| {case} | {any_['configurations']:,} | {any_['rows']:,} | {rate('cpu')} | {rate('cupy')} | {rate('cuda')} | {ratio} |")
-lines += ["", "| pareto | configurations | points | cpu (ms) | cuda (ms) | cpu / cuda |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+lines += ["", "| pareto | configurations | points | cpu (ms) | cuda (ms) | cpu / cuda | cuda engine | cuda layered (ms) |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
 for case, r in d["pareto"].items():
     ms = lambda b: f"{r[b]['seconds'] * 1e3:.3g}" if b in r else "-"
     ratio = f"{r['cpu']['seconds'] / r['cuda']['seconds']:.1f}x" if "cuda" in r and "cpu" in r else "-"
+    engine = r.get("cuda", {}).get("search", {}).get("engine", "-")
     any_ = r.get("cpu") or r.get("cuda") or {"configurations": 0, "points": 0}
-    lines.append(f"| {case} | {any_['configurations']:,} | {any_['points']} | {ms('cpu')} | {ms('cuda')} | {ratio} |")
+    lines.append(f"| {case} | {any_['configurations']:,} | {any_['points']} | {ms('cpu')} | {ms('cuda')} | {ratio} "
+                 f"| {engine} | {ms('cuda-layered')} |")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF

@@ -1,6 +1,7 @@
 """GPU backends beside the CPU, in one run (issue 5): sweep throughput (configurations per second) of
 cpu, cupy and cuda on N=20, M=4, K=20 and N=30, M=5, K=20; pareto time of cpu and cuda on the search
-issue's instances.
+issue's instances (cuda: what the backend runs, the one-launch engine unless a threshold outgrows its
+room; cuda-layered: the layered engine, for comparison).
 
     python -m pytest bench/test_bench_gpu.py --benchmark-only --benchmark-group-by=group
 
@@ -124,32 +125,41 @@ PARETO = {"N10-M4-K20": (10, 4, 20), "N30-M5-K20": (30, 5, 20), "N55-M3-K10": (5
 _fronts: dict = {}
 
 
-@pytest.mark.parametrize("name", ["cpu", "cuda"])
+def pareto_call(name, tables):
+    if name == "cuda-layered":
+        cuda = backend("cuda")._cuda
+        return lambda: cuda.pareto(*tables, engine="layered")
+    mod = backend(name)
+    return lambda: mod.pareto(tables)
+
+
+@pytest.mark.parametrize("name", ["cpu", "cuda", "cuda-layered"])
 @pytest.mark.parametrize("case", list(PARETO))
 def test_pareto(benchmark, case, name):
-    mod = backend(name)
+    call = pareto_call(name, None)  # skips before any work when the backend is missing
     N, M, K = PARETO[case]
     key = ("pareto", case)
     if key not in _tables:
         _tables[key] = cost_tables(realistic_profile(N, K), chain(M))
     tables = _tables[key]
+    call = pareto_call(name, tables)
     benchmark.group = f"pareto {case}"
     if case not in _fronts:
         t0 = time.perf_counter()
         _fronts[case] = _probe("cpu")[0].pareto(tables)
         SUMMARY["pareto"].setdefault(case, {})["cpu_first_call_s"] = time.perf_counter() - t0
-    if name != "cpu":
-        got, ref = mod.pareto(tables), _fronts[case]
-        assert len(got["latency"]) == len(ref["latency"])
-        np.testing.assert_allclose(got["latency"], ref["latency"], rtol=1e-12, atol=0)
-        np.testing.assert_allclose(got["accuracy"], ref["accuracy"], rtol=1e-12, atol=0)
-    front = benchmark.pedantic(lambda: mod.pareto(tables), rounds=10, iterations=1, warmup_rounds=1)
+    if name != "cpu":  # exact: the cpu search's points, to the bit, before any timing
+        got, ref = call(), _fronts[case]
+        np.testing.assert_array_equal(got["latency"], ref["latency"])
+        np.testing.assert_array_equal(got["accuracy"], ref["accuracy"])
+    front = benchmark.pedantic(call, rounds=10, iterations=1, warmup_rounds=1)
     if benchmark.stats is None:
         return
     seconds = benchmark.stats.stats.median
     info = {"configurations": count_configurations(N, M, K), "points": int(len(front["latency"])), "seconds": seconds}
-    if name == "cuda":  # where the time goes: steps of the search, the device synchronised after each
-        info["search"] = mod._cuda._pareto_stats(*tables)[1]
+    if name != "cpu":  # where the time goes: steps (the device synchronised after each) and device phases
+        engine = "layered" if name == "cuda-layered" else "auto"
+        info["search"] = backend("cuda")._cuda._pareto_stats(*tables, engine=engine)[1]
     benchmark.extra_info.update(info)
     SUMMARY["pareto"].setdefault(case, {})[name] = info
     dump()

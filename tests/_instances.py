@@ -49,5 +49,14 @@ def instances(draw, max_N=12, max_M=5, max_K=5):
             draw(st.integers(0, M - 1)), draw(st.integers(0, M - 1)))
 
 
+def drawn_bounds(tables, data) -> dict:
+    """min_accuracy and max_latency at quantiles hypothesis draws, of every configuration's values."""
+    from eepart_fast import reference
+
+    every = reference.sweep(tables)
+    return {"min_accuracy": float(np.quantile(every["accuracy"], data.draw(st.floats(0, 1)))),
+            "max_latency": float(np.quantile(every["latency"], data.draw(st.floats(0, 1))))}
+
+
 def assert_close(a, b, rtol=1e-12):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=0)

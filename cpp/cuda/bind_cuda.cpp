@@ -106,9 +106,16 @@ py::dict sweep_py(py::object ic, py::object cc, py::object fc, py::object rc, py
     return to_dict(without_gil([&] { return eepart::gpu::sweep(tables.view, opt, poll_python); }));
 }
 
+eepart::gpu::ParetoEngine engine_of(const std::string& name) {
+    if (name == "auto") return eepart::gpu::ParetoEngine::Auto;
+    if (name == "fused") return eepart::gpu::ParetoEngine::Fused;
+    if (name == "layered") return eepart::gpu::ParetoEngine::Layered;
+    throw std::invalid_argument("engine = '" + name + "': must be 'auto', 'fused' or 'layered'");
+}
+
 py::object pareto_py(py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
-                     double min_accuracy, double max_latency, int /*threads*/, py::object max_memory,
-                     py::object chunk_slots, bool with_stats) {
+                     double min_accuracy, double max_latency, py::object max_memory, py::object chunk_slots,
+                     const std::string& engine, py::object fused_room, bool with_stats) {
     TableArrays tables = make_tables(ic, cc, fc, rc, ce, ac);
     check_bound(max_latency, "max_latency");
     check_bound(min_accuracy, "min_accuracy");
@@ -117,16 +124,25 @@ py::object pareto_py(py::object ic, py::object cc, py::object fc, py::object rc,
     opt.max_latency = max_latency;
     opt.max_memory = static_cast<std::size_t>(as_count(max_memory, "max_memory"));
     opt.chunk_slots = as_count(chunk_slots, "chunk_slots");
+    opt.engine = engine_of(engine);
+    const std::uint64_t room = as_count(fused_room, "fused_room");
+    if (room > (std::uint64_t(1) << 26))
+        throw std::invalid_argument("fused_room = " + std::to_string(room) + ": must be at most 2**26 labels");
+    opt.fused_room = static_cast<std::uint32_t>(room);
     eepart::gpu::ParetoStats stats;
     py::dict rows = to_dict(without_gil([&] { return eepart::gpu::pareto(tables.view, opt, poll_python, &stats); }));
     if (!with_stats) return std::move(rows);
     py::dict s;
+    s["engine"] = stats.engine;
     s["labels"] = stats.labels;
     s["candidates"] = stats.candidates;
     s["terminals"] = stats.terminals;
     s["chunks"] = stats.chunks;
     s["peak_bytes"] = stats.peak_bytes;
     s["step_seconds"] = stats.step_seconds;
+    py::dict cycles;
+    for (const auto& kv : stats.phase_cycles) cycles[py::str(kv.first)] = kv.second;
+    s["phase_cycles"] = cycles;
     return py::make_tuple(rows, s);
 }
 
@@ -155,22 +171,31 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
           py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0);
     m.def("pareto",
           [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
-             double min_accuracy, double max_latency, int threads, py::object max_memory, py::object chunk_slots) {
-              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, threads, max_memory, chunk_slots,
-                               false);
+             double min_accuracy, double max_latency, int /*threads*/, py::object max_memory, py::object chunk_slots,
+             const std::string& engine, py::object fused_room) {
+              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, max_memory, chunk_slots, engine,
+                               fused_room, false);
           },
           "pareto(<six tables>, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=4 GiB) -> dict\n"
           "As _core.pareto: the exact frontier, latency rising, found by the search on the device.\n"
-          "max_memory caps the device memory of the search; chunk_slots (0: default) sizes its steps.",
+          "max_memory caps the device memory of the search. engine: 'fused' runs each threshold's search in\n"
+          "one thread block, in one launch, with fused_room labels per layer (0: default); 'layered' runs\n"
+          "every threshold at once, layer by layer, in steps of chunk_slots candidates (0: default); 'auto'\n"
+          "runs the first, and the second where a threshold outgrows its room.",
           EEPART_TABLE_ARGS, py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf, py::arg("threads") = 0,
-          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0);
+          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0,
+          py::arg("engine") = "auto", py::arg("fused_room") = 0);
     m.def("_pareto_stats",
           [](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
-             double min_accuracy, double max_latency, py::object max_memory, py::object chunk_slots) {
-              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, 0, max_memory, chunk_slots, true);
+             double min_accuracy, double max_latency, py::object max_memory, py::object chunk_slots,
+             const std::string& engine, py::object fused_room) {
+              return pareto_py(ic, cc, fc, rc, ce, ac, min_accuracy, max_latency, max_memory, chunk_slots, engine,
+                               fused_room, true);
           },
-          "pareto, and the search's counters (labels, candidates, plans, chunks, peak device bytes).",
+          "pareto, and the search's counters (engine, labels, candidates, plans, chunks, peak device bytes,\n"
+          "seconds per step).",
           EEPART_TABLE_ARGS, py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf,
-          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0);
+          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("chunk_slots") = 0,
+          py::arg("engine") = "auto", py::arg("fused_room") = 0);
     m.attr("EMULATED") = py::bool_(EEPART_CUDA_EMULATED != 0);
 }

@@ -10,7 +10,7 @@ SUFFIX=$($PY -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))
 OUT=python/eepart_fast/_cuda_emu$SUFFIX
 mkdir -p build/emu
 objs=()
-for src in cpp/cuda/bind_cuda.cpp cpp/cuda/cuda_evaluate.cpp cpp/cuda/cuda_sweep.cpp cpp/cuda/cuda_pareto.cpp \
+for src in cpp/cuda/bind_cuda.cpp cpp/cuda/cuda_evaluate.cpp cpp/cuda/cuda_sweep.cpp cpp/cuda/cuda_pareto.cpp cpp/cuda/cuda_pareto_fused.cpp \
            cpp/cuda/device_emu.cpp cpp/cuda/launch_emu.cpp cpp/bind_tables.cpp cpp/configs.cpp; do
   obj=build/emu/$(basename "$src").o
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find cpp python/eepart_fast/cuda -newer "$obj" \( -name '*.hpp' -o -name '*.cuh' -o -name '*.cu' \) | head -1)" ]; then

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <new>
+#include <string>
 #include <utility>
 #include <limits>
 #include <vector>
@@ -101,20 +102,34 @@ struct SweepOptions {
 };
 Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll);
 
+// Which search runs: the one-launch search (each threshold's whole search in one thread block), the
+// layered one (every threshold at once, layer by layer, the host sizing each step), or the first with
+// the second where a threshold outgrows its block's room.
+enum class ParetoEngine { Auto, Fused, Layered };
+
 struct ParetoOptions {
     double min_accuracy = -std::numeric_limits<double>::infinity();
     double max_latency = std::numeric_limits<double>::infinity();
     std::size_t max_memory = std::size_t(4) << 30;  // bytes of device memory the search may hold
-    std::uint64_t chunk_slots = 0;                   // candidates per chunk (0: from max_memory)
+    std::uint64_t chunk_slots = 0;                   // layered: candidates per chunk (0: from max_memory)
+    ParetoEngine engine = ParetoEngine::Auto;
+    std::uint32_t fused_room = 0;                    // fused: labels per layer a block holds (0: default)
 };
 struct ParetoStats {
     std::uint64_t labels = 0, candidates = 0, terminals = 0, chunks = 0;
     std::size_t peak_bytes = 0;
+    std::string engine;  // "fused", "layered", or "fused, out of room; layered"
     // Wall seconds of each step, the device synchronised at its end (only when stats are asked for):
-    // tables on the device, bounds, then one entry per layer of partitions, then the final cut.
+    // layered: tables on the device, bounds, then one entry per layer of partitions, then the final cut;
+    // fused: tables on the device, the search, the rows back and cut.
     std::vector<double> step_seconds;
+    // fused: device clock cycles of each phase, summed over the blocks (0 on the emulator)
+    std::vector<std::pair<std::string, std::uint64_t>> phase_cycles;
 };
 Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats = nullptr);
+// The one-launch search: false, with *out untouched, when some threshold outgrew its room (or the room
+// would not fit in max_memory).
+bool pareto_fused(const Tables& tb, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats, Rows* out);
 
 // K * sum_L C(N, L) * M!/(M-L)!, saturated at UINT64_MAX.
 std::uint64_t count_configurations(int N, int M, int K);

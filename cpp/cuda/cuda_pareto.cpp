@@ -19,74 +19,11 @@
 #include <stdexcept>
 
 #include "cuda_engine.hpp"
+#include "pareto_host.hpp"
 
 namespace eepart {
 namespace gpu {
 namespace {
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kRtol = 1e-12;  // frontier.py's RTOL
-constexpr double kSlack = 1e-9;  // search.cpp's kSlack (EEP_SLACK)
-constexpr double kLambdaScale[] = {0.05, 0.25, 1.0, 4.0, 16.0, 64.0, 256.0};
-constexpr int kMaxLambdas = 7;
-
-struct Point {
-    double lat = 0, acc = 0;
-    int t = 0, L = 0;
-    int P[16] = {}, A[16] = {};
-};
-
-bool canonical_less(const Point& x, const Point& y) {
-    if (x.t != y.t) return x.t < y.t;
-    if (x.L != y.L) return x.L < y.L;
-    for (int k = 0; k < x.L; ++k)
-        if (x.P[k] != y.P[k]) return x.P[k] < y.P[k];
-    for (int k = 0; k < x.L; ++k)
-        if (x.A[k] != y.A[k]) return x.A[k] < y.A[k];
-    return false;
-}
-
-// The exact Pareto set of the plans found (search.cpp's Staircase).
-struct Staircase {
-    std::vector<Point> pts;
-
-    int last_at_or_before(double lat) const {
-        auto it = std::upper_bound(pts.begin(), pts.end(), lat, [](double v, const Point& p) { return v < p.lat; });
-        return static_cast<int>(it - pts.begin()) - 1;
-    }
-
-    void insert(const Point& p) {
-        const int i = last_at_or_before(p.lat);
-        if (i >= 0 && pts[i].acc >= p.acc) {
-            if (pts[i].lat == p.lat && pts[i].acc == p.acc && canonical_less(p, pts[i])) pts[i] = p;
-            return;
-        }
-        const std::size_t start = (i >= 0 && pts[i].lat == p.lat) ? i : i + 1;
-        std::size_t end = start;
-        while (end < pts.size() && pts[end].acc <= p.acc) ++end;
-        if (end > start) {
-            pts[start] = p;
-            pts.erase(pts.begin() + start + 1, pts.begin() + end);
-        } else {
-            pts.insert(pts.begin() + start, p);
-        }
-    }
-};
-
-// frontier.py's frontier_indices on the exact Pareto set.
-std::vector<Point> apply_tolerance(const std::vector<Point>& pts) {
-    auto close = [](double a, double b) { return std::fabs(a - b) <= kRtol * std::max(std::fabs(a), std::fabs(b)); };
-    std::vector<Point> kept;
-    for (const auto& p : pts) {
-        if (!kept.empty()) {
-            const auto& last = kept.back();
-            if (p.acc <= last.acc || close(p.acc, last.acc)) continue;
-            while (!kept.empty() && close(p.lat, kept.back().lat)) kept.pop_back();
-        }
-        kept.push_back(p);
-    }
-    return kept;
-}
 
 // A run of the labels of one threshold, all ending before q: slots = (M - L) per label.
 struct Piece {
@@ -121,7 +58,7 @@ public:
             step();
             poll_();
         }
-        Rows out = rows(apply_tolerance(stair_.pts));
+        Rows out = frontier_rows(stair_.pts, Lmax_);
         step();
         if (stats) {
             *stats = stats_;
@@ -202,28 +139,10 @@ private:
     }
 
     void setup_bounds() {
-        double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0, whole = kInf;
-        for (int a = 0; a < M_; ++a) {
-            max_in = std::max(max_in, T_.input(a));
-            max_res = std::max(max_res, T_.result(a));
-            for (int p = 0; p < N_; ++p)
-                for (int q = p + 1; q <= N_; ++q) max_comp = std::max(max_comp, T_.compute(a, p, q));
-            whole = std::min(whole, T_.input(a) + T_.compute(a, 0, N_) + T_.result(a));
-        }
-        for (std::size_t i = 0; i < static_cast<std::size_t>(N_) * M_ * M_; ++i)
-            max_fwd = std::max(max_fwd, T_.forward_cost[i]);
-        const double lat_big = max_in + Lmax_ * (max_comp + max_res + max_fwd);
-        // Each lambda is a programme of N^2 M per threshold, run in parallel here, and a plane of phi.
-        const double per_lambda = static_cast<double>(N_) * N_ * M_ * K_;
-        const double plane = static_cast<double>(K_) * (N_ + 1) * M_ * sizeof(double);
-        if (whole > 0 && Lmax_ > 1)
-            for (int j = 0; j < kMaxLambdas && (j + 2) * per_lambda < 4e11 && (j + 2) * plane < opt_.max_memory / 8.0;
-                 ++j)
-                lam_.push_back(kLambdaScale[j] * whole);
+        BoundParams bp = bound_params(T_, opt_.max_memory);
+        lam_ = std::move(bp.lam);
+        slack_ = std::move(bp.slack);
         J_ = static_cast<int>(lam_.size());
-        slack_.assign(J_ + 1, 0.0);
-        slack_[0] = kSlack * lat_big;
-        for (int j = 0; j < J_; ++j) slack_[j + 1] = kSlack * (lat_big + lam_[j]);
         d_lam_.put(lam_.data(), lam_.size());
         d_slack_.put(slack_.data(), slack_.size());
         room(phi_, static_cast<u64>(J_ + 1) * K_ * (N_ + 1) * M_);
@@ -248,12 +167,7 @@ private:
         launch_reconstruct(packed_.data(), kept, nodes_.data(), N_, plans_.data());
         std::vector<PlanRow> rows(kept);
         plans_.get(rows.data(), kept);
-        for (const PlanRow& r : rows) {
-            Point p;
-            p.lat = r.lat, p.acc = r.acc, p.t = r.t, p.L = r.L;
-            for (int k = 0; k < p.L; ++k) p.P[k] = r.P[k], p.A[k] = r.A[k];
-            stair_.insert(p);
-        }
+        for (const PlanRow& r : rows) stair_.insert(r);
         const std::size_t nF = stair_.pts.size();
         std::vector<double> f(2 * nF);
         for (std::size_t i = 0; i < nF; ++i) f[i] = stair_.pts[i].lat, f[nF + i] = stair_.pts[i].acc;
@@ -390,24 +304,6 @@ private:
         n_nodes_ += kept;
         stats_.labels += kept;
     }
-
-    Rows rows(const std::vector<Point>& pts) const {
-        Rows out;
-        out.Lmax = Lmax_;
-        out.resize(pts.size());
-        for (std::size_t i = 0; i < pts.size(); ++i) {
-            const Point& p = pts[i];
-            out.latency[i] = p.lat;
-            out.accuracy[i] = p.acc;
-            out.threshold_index[i] = p.t;
-            out.num_partitions[i] = p.L;
-            for (int k = 0; k < Lmax_; ++k) {
-                out.partitions[i * Lmax_ + k] = k < p.L ? p.P[k] : -1;
-                out.placement[i * Lmax_ + k] = k < p.L ? p.A[k] : -1;
-            }
-        }
-        return out;
-    }
 };
 
 }  // namespace
@@ -417,8 +313,19 @@ Rows pareto(const Tables& tb, const ParetoOptions& opt, const Poll& poll, Pareto
     if (std::isnan(opt.max_latency)) throw std::invalid_argument("max_latency = nan: must be a number");
     if (opt.max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
     const auto start = std::chrono::steady_clock::now();
+    if (opt.engine != ParetoEngine::Layered) {
+        Rows out;
+        if (pareto_fused(tb, opt, poll, stats, &out)) return out;
+        if (opt.engine == ParetoEngine::Fused)
+            throw std::invalid_argument(
+                "pareto: a threshold's search outgrew the room of one thread block (fused_room = " +
+                std::to_string(opt.fused_room) + ", max_memory = " + std::to_string(opt.max_memory) +
+                "); use engine='auto' or 'layered'");
+    }
     Search search(tb, opt, poll);
-    return search.run(stats, start);
+    Rows out = search.run(stats, start);
+    if (stats) stats->engine = opt.engine == ParetoEngine::Layered ? "layered" : "fused, out of room; layered";
+    return out;
 }
 
 }  // namespace gpu

@@ -26,6 +26,12 @@ void zero(void* dst, std::size_t bytes);
 void copy_on_device(void* dst, const void* src, std::size_t bytes);
 void synchronize();                 // waits for the device; reports a failed kernel
 void check_launch(const char* kernel);
+bool idle();                        // has the device finished what was sent? Reports a failed kernel
+int multiprocessors();              // of the current device (2 on the emulator)
+// A flag in host memory that kernels can read while they run (mapped, zero-copy): the host raises it to
+// stop a long kernel (Ctrl-C). One per process; set_stop_flag writes it, stop_flag gives the device's view.
+const volatile int* stop_flag();
+void set_stop_flag(int value);
 
 // out[i] = in[0] + ... + in[i-1]
 void exclusive_sum(const u64* in, u64* out, std::size_t n);

@@ -126,6 +126,45 @@ void copy_on_device(void* dst, const void* src, std::size_t bytes) {
 void synchronize() { check(cudaStreamSynchronize(0), "a kernel"); }
 void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
+bool idle() {
+    const cudaError_t err = cudaStreamQuery(0);
+    if (err == cudaErrorNotReady) return false;
+    check(err, "a kernel");
+    return true;
+}
+
+int multiprocessors() {
+    int dev = 0, n = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+    return n > 0 ? n : 1;
+}
+
+namespace {
+volatile int* stop_host = nullptr;
+int* stop_device = nullptr;
+
+void make_stop_flag() {
+    if (stop_host) return;
+    void* h = nullptr;
+    check(cudaHostAlloc(&h, sizeof(int), cudaHostAllocMapped), "cudaHostAlloc of the stop flag");
+    void* d = nullptr;
+    check(cudaHostGetDevicePointer(&d, h, 0), "cudaHostGetDevicePointer of the stop flag");
+    stop_host = static_cast<volatile int*>(h);
+    stop_device = static_cast<int*>(d);
+    *stop_host = 0;
+}
+}  // namespace
+
+const volatile int* stop_flag() {
+    make_stop_flag();
+    return stop_device;
+}
+void set_stop_flag(int value) {
+    make_stop_flag();
+    *stop_host = value;
+}
+
 void exclusive_sum(const u64* in, u64* out, std::size_t n) {
     if (n == 0) return;
     std::size_t bytes = 0;

@@ -196,6 +196,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
 
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
+inline long long clock64() { return 0; }  // no clock to read: the phases' cycle counts stay 0
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
 inline double __longlong_as_double(long long x) {

@@ -7,6 +7,7 @@
 #include "../../python/eepart_fast/cuda/kernels.cuh"
 #include "launch.hpp"
 #include "pareto_kernels.cuh"
+#include "fused_kernels.cuh"
 #include "device.hpp"
 
 namespace eepart {
@@ -120,6 +121,10 @@ void launch_make_labels(const Cand* c, const u64* flag, const u64* offset, u64 n
 
 void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, PlanRow* out) {
     go("reconstruct", eep_reconstruct, dim3(blocks_for(n)), dim3(kThreads), c, n, nodes, N, out);
+}
+
+void launch_fused(const FusedArgs& a, unsigned blocks) {
+    go("fused search", eep_fused_search, dim3(blocks), dim3(kFusedThreads), a);
 }
 
 }  // namespace gpu

@@ -2,6 +2,7 @@
 // All pointers are device pointers; launches are asynchronous on the default stream.
 #pragma once
 
+#include "fused_types.hpp"
 #include "pareto_types.hpp"
 
 namespace eepart {
@@ -48,6 +49,8 @@ void launch_flag_labels(const u64* key, const double* acc, const double* pm, u64
 void launch_make_labels(const Cand* c, const u64* flag, const u64* offset, u64 n, int N, u64 label_base,
                         u64 node_base, Label* out, Node* nodes);
 void launch_reconstruct(const Cand* c, u64 n, const Node* nodes, int N, PlanRow* out);
+// The one-launch search: `blocks` blocks of kFusedThreads, each taking thresholds blockIdx.x + k * blocks.
+void launch_fused(const FusedArgs& a, unsigned blocks);
 
 }  // namespace gpu
 }  // namespace eepart

@@ -28,36 +28,46 @@ __device__ __forceinline__ int eep_last_at_or_before(const double* F_lat, int n,
 
 // A complete plan worth keeping: inside the bounds, and not weakly dominated by a point found, unless
 // it ties that point exactly (the host then keeps the configuration first in canonical order).
-__device__ __forceinline__ bool eep_terminal_keeps(const SearchView& v, double lat, double acc) {
-    if (!(lat <= v.max_lat && acc >= v.min_acc)) return false;
-    const int i = eep_last_at_or_before(v.F_lat, v.nF, lat);
-    if (i < 0 || v.F_acc[i] < acc) return true;
-    return v.F_lat[i] == lat && v.F_acc[i] == acc;
+__device__ __forceinline__ bool eep_terminal_keeps(const double* F_lat, const double* F_acc, int nF, double min_acc,
+                                                   double max_lat, double lat, double acc) {
+    if (!(lat <= max_lat && acc >= min_acc)) return false;
+    const int i = eep_last_at_or_before(F_lat, nF, lat);
+    if (i < 0 || F_acc[i] < acc) return true;
+    return F_lat[i] == lat && F_acc[i] == acc;
 }
 
-// search.cpp's region_dominated: is every completion of a label inside what the frontier dominates
-// (or outside the bounds)?
-__device__ bool eep_region_dominated(const SearchView& v, double x0, double y1, const double* beta) {
-    if (x0 > v.max_lat || y1 < v.min_acc) return true;
+__device__ __forceinline__ bool eep_terminal_keeps(const SearchView& v, double lat, double acc) {
+    return eep_terminal_keeps(v.F_lat, v.F_acc, v.nF, v.min_acc, v.max_lat, lat, acc);
+}
+
+// search.cpp's region_dominated: is every completion of a label inside what the frontier found so far
+// (F_lat, F_acc: nF points, both strictly rising) dominates, or outside the bounds?
+__device__ bool eep_region_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
+                                     double min_acc, double max_lat, double x0, double y1, const double* beta) {
+    if (x0 > max_lat || y1 < min_acc) return true;
     const double inf = eep_inf();
-    for (int i = eep_last_at_or_before(v.F_lat, v.nF, x0);; ++i) {
-        const double best = i >= 0 ? v.F_acc[i] : -inf;
+    for (int i = eep_last_at_or_before(F_lat, nF, x0);; ++i) {
+        const double best = i >= 0 ? F_acc[i] : -inf;
         if (y1 <= best) return true;
-        double xe = i + 1 < v.nF ? v.F_lat[i + 1] : inf;
+        double xe = i + 1 < nF ? F_lat[i + 1] : inf;
         bool ends = false;
-        if (xe >= v.max_lat) {
-            xe = v.max_lat;
+        if (xe >= max_lat) {
+            xe = max_lat;
             ends = true;
         }
         if (xe == inf) return false;
         bool ok = false;
-        for (int j = 0; j < v.J && !ok; ++j) {
+        for (int j = 0; j < J && !ok; ++j) {
             const double lhs = xe - beta[j];
-            ok = lhs <= v.lam[j] * best || lhs < v.lam[j] * v.min_acc;
+            ok = lhs <= lam[j] * best || lhs < lam[j] * min_acc;
         }
         if (!ok) return false;
         if (ends) return true;
     }
+}
+
+__device__ __forceinline__ bool eep_region_dominated(const SearchView& v, double x0, double y1, const double* beta) {
+    return eep_region_dominated(v.F_lat, v.F_acc, v.nF, v.lam, v.J, v.min_acc, v.max_lat, x0, y1, beta);
 }
 
 __device__ __forceinline__ bool eep_label_dominated(const SearchView& v, int t, int q, int a, double lat, double acc) {

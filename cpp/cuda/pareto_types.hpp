@@ -60,6 +60,7 @@ struct SearchView {
     double min_acc, max_lat;
 };
 
+
 #if defined(__CUDACC__)
 #define EEP_HD __host__ __device__
 #else

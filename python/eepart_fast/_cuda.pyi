@@ -24,10 +24,10 @@ def sweep(
 def pareto(
     input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array, cum_exit: _Array,
     accuracy: _Array, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-    max_memory: int = 4294967296, chunk_slots: int = 0,
+    max_memory: int = 4294967296, chunk_slots: int = 0, engine: str = "auto", fused_room: int = 0,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def _pareto_stats(
     input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array, cum_exit: _Array,
     accuracy: _Array, min_accuracy: float = ..., max_latency: float = ..., max_memory: int = 4294967296,
-    chunk_slots: int = 0,
+    chunk_slots: int = 0, engine: str = "auto", fused_room: int = 0,
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]: ...

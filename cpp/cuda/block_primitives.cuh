@@ -1,0 +1,135 @@
+// Block-wide scans and a sort over arrays in global memory, for kernels in which one thread block does
+// a whole job alone (fused_kernels.cuh). Every thread of the block must call them, with the same
+// arguments; they return to all threads together. Only full-warp shuffles and __syncthreads are used,
+// so they also run on the host emulator (emu.hpp).
+#pragma once
+
+#include "pareto_types.hpp"
+
+namespace eepart {
+namespace gpu {
+
+// x shifted up by d lanes within the warp (lanes below d keep their own).
+template <class T>
+__device__ __forceinline__ T eepb_up(T x, int d) {
+    const int lane = (int)(threadIdx.x & 31u);
+    const T y = __shfl_sync(0xffffffffu, x, (lane - d) & 31);
+    return lane >= d ? y : x;
+}
+
+// off[i] = val(0) + ... + val(i-1) for i < n; returns the total.
+template <class Val>
+__device__ u32 eepb_exclusive_sum(u32 n, Val val, u32* off) {
+    __shared__ u32 warp_total[32];
+    __shared__ u32 carry;
+    const int tid = (int)threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = (int)(blockDim.x >> 5);
+    __syncthreads();  // the previous call's readers of carry are done
+    if (tid == 0) carry = 0;
+    __syncthreads();
+    for (u32 base = 0; base < n; base += blockDim.x) {
+        const u32 i = base + (u32)tid;
+        const u32 x = i < n ? val(i) : 0u;
+        u32 s = x;
+        for (int d = 1; d < 32; d <<= 1) {
+            const u32 y = eepb_up(s, d);
+            if (lane >= d) s += y;
+        }
+        if (lane == 31) warp_total[warp] = s;
+        __syncthreads();
+        if (warp == 0) {
+            const u32 w = lane < warps ? warp_total[lane] : 0u;
+            u32 ws = w;
+            for (int d = 1; d < 32; d <<= 1) {
+                const u32 y = eepb_up(ws, d);
+                if (lane >= d) ws += y;
+            }
+            if (lane < warps) warp_total[lane] = ws - w;  // now what the warps before this one hold
+        }
+        __syncthreads();
+        const u32 before = carry + warp_total[warp] + s - x;
+        if (i < n) off[i] = before;
+        __syncthreads();
+        if (tid == (int)blockDim.x - 1) carry = before + x;
+        __syncthreads();
+    }
+    return carry;
+}
+
+// The running maximum of v over the warp's lanes, starting again at each lane whose h is set; h becomes
+// whether a head lies at or before the lane.
+__device__ __forceinline__ void eepb_warp_segmented_max(double& v, int& h) {
+    const int lane = (int)(threadIdx.x & 31u);
+    for (int d = 1; d < 32; d <<= 1) {
+        const double ov = eepb_up(v, d);
+        const int oh = eepb_up(h, d);
+        if (lane >= d) {
+            if (!h) v = ov > v ? ov : v;
+            h |= oh;
+        }
+    }
+}
+
+// out[i] = max of val(j) over j in [h, i], h the last index <= i where head(h) is true (index 0 always
+// heads): a running maximum that starts again at every head.
+template <class Head, class Val>
+__device__ void eepb_segmented_max(u32 n, Head head, Val val, double* out) {
+    __shared__ double warp_v[32];
+    __shared__ int warp_h[32];
+    __shared__ double carry;
+    const int tid = (int)threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = (int)(blockDim.x >> 5);
+    const double ninf = -__longlong_as_double(0x7ff0000000000000LL);
+    __syncthreads();
+    if (tid == 0) carry = ninf;
+    __syncthreads();
+    for (u32 base = 0; base < n; base += blockDim.x) {
+        const u32 i = base + (u32)tid;
+        int h = i >= n || i == 0 || head(i) ? 1 : 0;
+        double v = i < n ? val(i) : ninf;
+        eepb_warp_segmented_max(v, h);
+        if (lane == 31) warp_v[warp] = v, warp_h[warp] = h;
+        __syncthreads();
+        if (warp == 0) {
+            // What flows into each warp from before it: the carry, then the warps before, in order.
+            double wv = lane < warps ? warp_v[lane] : ninf;
+            int wh = lane < warps ? warp_h[lane] : 1;
+            eepb_warp_segmented_max(wv, wh);
+            double pv = eepb_up(wv, 1);
+            const int ph = eepb_up(wh, 1);
+            if (lane == 0) pv = carry;
+            else if (!ph) pv = carry > pv ? carry : pv;
+            if (lane < warps) warp_v[lane] = pv;
+        }
+        __syncthreads();
+        const double into = warp_v[warp];
+        const double mine = h ? v : (into > v ? into : v);
+        if (i < n) out[i] = mine;
+        __syncthreads();
+        if (tid == (int)blockDim.x - 1) carry = mine;
+        __syncthreads();
+    }
+}
+
+// Sorts a[0, n) by `less` (a strict total order), in place: a bitonic network in its form without
+// directions (the first step of each stage compares mirror images), so that the missing elements past
+// n, which would sort last, never need to move.
+template <class T, class Less>
+__device__ void eepb_sort(T* a, u32 n, Less less) {
+    __syncthreads();
+    for (u32 k = 2; k / 2 < n; k <<= 1) {
+        for (u32 j = k / 2; j >= 1; j >>= 1) {
+            const u32 mask = j == k / 2 ? k - 1 : j;
+            for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
+                const u32 l = i ^ mask;
+                if (l > i && l < n && less(a[l], a[i])) {
+                    const T x = a[i];
+                    a[i] = a[l];
+                    a[l] = x;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+}  // namespace gpu
+}  // namespace eepart

@@ -1,0 +1,144 @@
+// pareto on the GPU in one launch (fused_kernels.cuh): each thread block runs the whole search of its
+// thresholds, so the host only sends the tables, waits, and merges the thresholds' staircases.
+// Where the layered search (cuda_pareto.cpp) pays a few host round trips per layer, this pays one per
+// search, which is what small and medium instances are made of. What stays on the host: the merge of the
+// K staircases (a few hundred points each, with their configurations, for the canonical tie rule) and the
+// cut to frontier.py's tolerance.
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "cuda_engine.hpp"
+#include "fused_types.hpp"
+#include "pareto_host.hpp"
+
+namespace eepart {
+namespace gpu {
+namespace {
+
+// The largest room that fits the blocks and the rows in max_memory, from `want` labels per layer down to
+// a floor (256, below which the layered search does better, or `want` itself when smaller: tests ask for
+// tiny rooms to cross every seam); labels = 0 when even the floor does not fit.
+FusedRoom choose_room(int N, int M, int W, int K, int blocks, std::uint32_t want, std::size_t max_memory,
+                      std::size_t fixed, u64* region_bytes, u32* max_rows) {
+    const std::uint32_t floor = std::min<std::uint32_t>(want, 256);
+    for (std::uint32_t labels = want; labels >= floor && labels > 0; labels /= 2) {
+        FusedRoom room{labels, std::max<u32>(labels / 2, 8), std::max<u32>(labels / 4, 8), labels * 4};
+        const u64 region = fused_region(nullptr, N, M, W, room, nullptr);
+        const u64 rows = std::min<u64>(static_cast<u64>(K) * room.stair, u64(1) << 16);
+        const u64 bytes = fixed + region * blocks + rows * sizeof(PlanRow) + kHeaderWords * sizeof(u64);
+        if (bytes <= max_memory) {
+            *region_bytes = region;
+            *max_rows = static_cast<u32>(rows);
+            return room;
+        }
+    }
+    return FusedRoom{0, 0, 0, 0};
+}
+
+// Waits for the kernel, asking Python about Ctrl-C every 50 ms; when it is pressed, raises the stop flag
+// (every block stops at its next step), waits for them, and passes the interruption on.
+void wait_polling(const Poll& poll) {
+    auto last = std::chrono::steady_clock::now();
+    while (!idle()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(50)) continue;
+        last = now;
+        try {
+            poll();
+        } catch (...) {
+            set_stop_flag(1);
+            try {
+                synchronize();
+            } catch (...) {
+            }
+            set_stop_flag(0);
+            throw;
+        }
+    }
+}
+
+}  // namespace
+
+bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, ParetoStats* stats, Rows* out) {
+    auto start = std::chrono::steady_clock::now();
+    auto step = [&](bool wait) {  // profiling for the stats only
+        if (!stats) return;
+        if (wait) synchronize();
+        const auto now = std::chrono::steady_clock::now();
+        stats->step_seconds.push_back(std::chrono::duration<double>(now - start).count());
+        start = now;
+    };
+    const int N = T.N, M = T.M, K = T.K;
+    if (N > kFusedMaxN) return false;
+    const BoundParams bp = bound_params(T, opt.max_memory);
+    const int J = static_cast<int>(bp.lam.size()), W = J + 1;
+    const int blocks = std::max(1, std::min(K, 2 * multiprocessors()));
+    const std::size_t tables = sizeof(double) * (2 * M + static_cast<std::size_t>(M) * (N + 1) * (N + 1) +
+                                                 static_cast<std::size_t>(N) * M * M + static_cast<std::size_t>(K) * (N + 1) + N);
+    u64 region_bytes = 0;
+    u32 max_rows = 0;
+    const FusedRoom room = choose_room(N, M, W, K, blocks, opt.fused_room ? opt.fused_room : 1u << 14,
+                                       opt.max_memory, tables, &region_bytes, &max_rows);
+    if (room.labels == 0) return false;
+
+    // The tables as the engine holds them: no transposition, so each goes over in one copy.
+    Buffer<double> input, comp, fwd, res, cum, acc;
+    input.put(T.input_cost, M);
+    comp.put(T.compute_cost, static_cast<std::size_t>(M) * (N + 1) * (N + 1));
+    fwd.put(T.forward_cost, static_cast<std::size_t>(N) * M * M);
+    res.put(T.result_cost, M);
+    cum.put(T.cum_exit, static_cast<std::size_t>(K) * (N + 1));
+    acc.put(T.accuracy, N);
+    Buffer<unsigned char> scratch(region_bytes * blocks);
+    Buffer<PlanRow> rows(max_rows);
+    Buffer<u64> header(kHeaderWords);
+    zero(header.data(), kHeaderWords * sizeof(u64));
+    step(true);
+
+    FusedArgs a{};
+    a.N = N, a.M = M, a.K = K, a.Lmax = T.max_partitions(), a.J = J;
+    a.input = input.data(), a.comp = comp.data(), a.fwd = fwd.data(), a.res = res.data(), a.cum = cum.data();
+    a.acc = acc.data();
+    for (int j = 0; j < 8; ++j) {
+        a.lam[j] = j < J ? bp.lam[j] : 0.0;
+        a.slack[j] = j <= J ? bp.slack[j] : 0.0;
+    }
+    a.min_acc = opt.min_accuracy, a.max_lat = opt.max_latency;
+    a.room = room;
+    a.scratch = scratch.data(), a.region_bytes = region_bytes;
+    a.rows = rows.data(), a.max_rows = max_rows;
+    a.header = header.data();
+    a.cancel = stop_flag();
+    set_stop_flag(0);
+    launch_fused(a, static_cast<unsigned>(blocks));
+    wait_polling(poll);
+    u64 h[kHeaderWords] = {};
+    header.get(h, kHeaderWords);
+    step(false);
+    if (h[kHeaderCancelled]) throw Interrupted{};
+    if (stats) {
+        stats->labels = h[kHeaderLabels], stats->candidates = h[kHeaderCandidates];
+        stats->terminals = h[kHeaderTerminals];
+        stats->peak_bytes = tables + region_bytes * blocks + max_rows * sizeof(PlanRow);
+        for (int i = 0; i < 5; ++i) stats->phase_cycles.emplace_back(kFusedPhases[i], h[kHeaderCyclesBounds + i]);
+    }
+    if (h[kHeaderOutOfRoom]) return false;
+
+    std::vector<PlanRow> got(h[kHeaderRows]);
+    rows.get(got.data(), got.size());
+    std::sort(got.begin(), got.end(), [](const PlanRow& x, const PlanRow& y) {
+        if (x.lat != y.lat) return x.lat < y.lat;
+        if (x.acc != y.acc) return x.acc > y.acc;
+        return x.t < y.t;
+    });
+    Staircase stair;
+    for (const PlanRow& r : got) stair.insert(r);
+    *out = frontier_rows(stair.pts, T.max_partitions());
+    step(false);
+    if (stats) stats->engine = "fused";
+    return true;
+}
+
+}  // namespace gpu
+}  // namespace eepart
