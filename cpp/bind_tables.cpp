@@ -47,10 +47,17 @@ std::string index_str(py::ssize_t flat, const DoubleArray& a) {
     return s.str();
 }
 
-// Every cost is a finite, non-negative number of seconds: the search's bounds rely on it.
+// Every cost is a finite, non-negative number of seconds: the search's bounds rely on it. The first pass
+// has no branch, so it vectorises (compute_cost has M (N+1)^2 entries, checked on every call); only a
+// table that fails is walked again to name the entry.
 void check_costs(const DoubleArray& a, const char* name) {
     const double* d = a.data();
-    for (py::ssize_t i = 0; i < a.size(); ++i) {
+    const py::ssize_t n = a.size();
+    constexpr double kMax = std::numeric_limits<double>::max();
+    bool ok = true;
+    for (py::ssize_t i = 0; i < n; ++i) ok &= (d[i] >= 0.0) & (d[i] <= kMax);  // false for NaN and inf
+    if (ok) return;
+    for (py::ssize_t i = 0; i < n; ++i) {
         if (!std::isfinite(d[i]) || d[i] < 0) {
             std::ostringstream s;
             s << name << index_str(i, a) << " = " << d[i] << ": costs must be finite and >= 0";
