@@ -2,12 +2,13 @@
 # Builds the GPU engine for the host: kernels on the SIMT emulator of emu.hpp, device memory in host
 # memory. The module is `eepart_fast._cuda_emu`; the `cuda` backend loads it instead of `_cuda` when
 # EEPART_FAST_CUDA_MODULE=_cuda_emu. For testing the GPU code on machines without a GPU: slow, small
-# instances only. Usage: cpp/cuda/build_emulated.sh [python]
+# instances only. Usage: cpp/cuda/build_emulated.sh [python]. The module lands in python/eepart_fast/,
+# or in EMU_DEST (say, an installed eepart_fast's folder).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${1:-${PYTHON:-python3}}
 SUFFIX=$($PY -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
-OUT=python/eepart_fast/_cuda_emu$SUFFIX
+OUT=${EMU_DEST:-python/eepart_fast}/_cuda_emu$SUFFIX
 mkdir -p build/emu
 objs=()
 for src in cpp/cuda/bind_cuda.cpp cpp/cuda/cuda_evaluate.cpp cpp/cuda/cuda_sweep.cpp cpp/cuda/cuda_pareto.cpp cpp/cuda/cuda_pareto_fused.cpp \
