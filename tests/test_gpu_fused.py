@@ -105,6 +105,16 @@ def test_a_larger_instance_on_both_engines(cuda):
         assert_same_frontier(got, want, tables)
 
 
+def test_many_thresholds_share_few_blocks_and_many_rows_come_back(cuda):
+    """More thresholds than blocks (each block runs several, reusing its scratch), and more staircase
+    points than the first copy back brings (256)."""
+    rng = np.random.default_rng(11)
+    tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), 0, 0)
+    got, stats = cuda._pareto_stats(*tables, engine="fused")
+    assert stats["staircase_points"] > 256
+    assert_same_frontier(got, cpu_pareto(tables), tables)
+
+
 def test_out_of_room_falls_back_or_says_so(cuda):
     rng = np.random.default_rng(3)
     tables = ef.cost_tables(random_profile(rng, 12, 2), random_topology(rng, 5), 0, 0)

@@ -138,6 +138,7 @@ py::object pareto_py(py::object ic, py::object cc, py::object fc, py::object rc,
     s["candidates"] = stats.candidates;
     s["terminals"] = stats.terminals;
     s["chunks"] = stats.chunks;
+    s["staircase_points"] = stats.staircase_points;
     s["peak_bytes"] = stats.peak_bytes;
     s["step_seconds"] = stats.step_seconds;
     py::dict cycles;

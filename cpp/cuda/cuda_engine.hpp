@@ -119,6 +119,7 @@ struct ParetoStats {
     std::uint64_t labels = 0, candidates = 0, terminals = 0, chunks = 0;
     std::size_t peak_bytes = 0;
     std::string engine;  // "fused", "layered", or "fused, out of room; layered"
+    std::uint64_t staircase_points = 0;  // fused: the thresholds' staircases, all together, before the merge
     // Wall seconds of each step, the device synchronised at its end (only when stats are asked for):
     // layered: tables on the device, bounds, then one entry per layer of partitions, then the final cut;
     // fused: tables on the device, the search, the rows back and cut.

@@ -6,6 +6,7 @@
 // cut to frontier.py's tolerance.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "cuda_engine.hpp"
@@ -82,24 +83,35 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
                                        opt.max_memory, tables, &region_bytes, &max_rows);
     if (room.labels == 0) return false;
 
-    // The tables as the engine holds them: no transposition, so each goes over in one copy.
-    Buffer<double> input, comp, fwd, res, cum, acc;
-    input.put(T.input_cost, M);
+    // The tables as the engine holds them (no transposition), in two copies: compute_cost, and the
+    // small ones packed together, since every copy is a round trip.
+    const std::size_t n_fwd = static_cast<std::size_t>(N) * M * M, n_cum = static_cast<std::size_t>(K) * (N + 1);
+    std::vector<double> small(2 * M + N + n_cum + n_fwd);
+    double* at = small.data();
+    const double* packed_from[] = {T.input_cost, T.result_cost, T.accuracy, T.cum_exit, T.forward_cost};
+    const std::size_t packed_n[] = {static_cast<std::size_t>(M), static_cast<std::size_t>(M), static_cast<std::size_t>(N),
+                                    n_cum, n_fwd};
+    std::size_t packed_at[5];
+    for (int i = 0; i < 5; ++i) {
+        packed_at[i] = static_cast<std::size_t>(at - small.data());
+        at = std::copy(packed_from[i], packed_from[i] + packed_n[i], at);
+    }
+    Buffer<double> d_small, comp;
+    d_small.put(small.data(), small.size());
     comp.put(T.compute_cost, static_cast<std::size_t>(M) * (N + 1) * (N + 1));
-    fwd.put(T.forward_cost, static_cast<std::size_t>(N) * M * M);
-    res.put(T.result_cost, M);
-    cum.put(T.cum_exit, static_cast<std::size_t>(K) * (N + 1));
-    acc.put(T.accuracy, N);
     Buffer<unsigned char> scratch(region_bytes * blocks);
-    Buffer<PlanRow> rows(max_rows);
-    Buffer<u64> header(kHeaderWords);
-    zero(header.data(), kHeaderWords * sizeof(u64));
+    // The header, then the rows: one copy brings the header and the first rows back.
+    constexpr std::size_t kRowsAt = 256;
+    static_assert(kHeaderWords * sizeof(u64) <= kRowsAt, "the header fits before the rows");
+    Buffer<unsigned char> result(kRowsAt + static_cast<std::size_t>(max_rows) * sizeof(PlanRow));
+    zero(result.data(), kHeaderWords * sizeof(u64));
     step(true);
 
     FusedArgs a{};
     a.N = N, a.M = M, a.K = K, a.Lmax = T.max_partitions(), a.J = J;
-    a.input = input.data(), a.comp = comp.data(), a.fwd = fwd.data(), a.res = res.data(), a.cum = cum.data();
-    a.acc = acc.data();
+    a.comp = comp.data();
+    a.input = d_small.data() + packed_at[0], a.res = d_small.data() + packed_at[1];
+    a.acc = d_small.data() + packed_at[2], a.cum = d_small.data() + packed_at[3], a.fwd = d_small.data() + packed_at[4];
     for (int j = 0; j < 8; ++j) {
         a.lam[j] = j < J ? bp.lam[j] : 0.0;
         a.slack[j] = j <= J ? bp.slack[j] : 0.0;
@@ -107,26 +119,33 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     a.min_acc = opt.min_accuracy, a.max_lat = opt.max_latency;
     a.room = room;
     a.scratch = scratch.data(), a.region_bytes = region_bytes;
-    a.rows = rows.data(), a.max_rows = max_rows;
-    a.header = header.data();
+    a.rows = reinterpret_cast<PlanRow*>(result.data() + kRowsAt), a.max_rows = max_rows;
+    a.header = reinterpret_cast<u64*>(result.data());
     a.cancel = stop_flag();
     set_stop_flag(0);
     launch_fused(a, static_cast<unsigned>(blocks));
     wait_polling(poll);
-    u64 h[kHeaderWords] = {};
-    header.get(h, kHeaderWords);
+    constexpr std::size_t kFirstRows = 256;
+    std::vector<unsigned char> back(kRowsAt + std::min<std::size_t>(max_rows, kFirstRows) * sizeof(PlanRow));
+    result.get(back.data(), back.size());
+    u64 h[kHeaderWords];
+    std::memcpy(h, back.data(), sizeof h);
     step(false);
     if (h[kHeaderCancelled]) throw Interrupted{};
     if (stats) {
         stats->labels = h[kHeaderLabels], stats->candidates = h[kHeaderCandidates];
-        stats->terminals = h[kHeaderTerminals];
+        stats->terminals = h[kHeaderTerminals], stats->staircase_points = h[kHeaderRows];
         stats->peak_bytes = tables + region_bytes * blocks + max_rows * sizeof(PlanRow);
         for (int i = 0; i < 5; ++i) stats->phase_cycles.emplace_back(kFusedPhases[i], h[kHeaderCyclesBounds + i]);
     }
     if (h[kHeaderOutOfRoom]) return false;
 
     std::vector<PlanRow> got(h[kHeaderRows]);
-    rows.get(got.data(), got.size());
+    const std::size_t first = std::min<std::size_t>(got.size(), kFirstRows);
+    if (first) std::memcpy(got.data(), back.data() + kRowsAt, first * sizeof(PlanRow));
+    if (got.size() > first)
+        download(got.data() + first, result.data() + kRowsAt + first * sizeof(PlanRow),
+                 (got.size() - first) * sizeof(PlanRow));
     std::sort(got.begin(), got.end(), [](const PlanRow& x, const PlanRow& y) {
         if (x.lat != y.lat) return x.lat < y.lat;
         if (x.acc != y.acc) return x.acc > y.acc;
