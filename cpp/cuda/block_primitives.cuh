@@ -131,5 +131,28 @@ __device__ void eepb_sort(T* a, u32 n, Less less) {
     }
 }
 
+// The order of the data 0..n-1, which stays where it is: idx[0, n) (shared memory) ends sorted by
+// less(a, b) on indices. The same network as eepb_sort, but each step moves 4-byte indices in shared
+// memory, and the data, only read, stays in the L1 cache.
+template <class Less>
+__device__ void eepb_sort_indices(u32* idx, u32 n, Less less) {
+    __syncthreads();
+    for (u32 i = threadIdx.x; i < n; i += blockDim.x) idx[i] = i;
+    __syncthreads();
+    for (u32 k = 2; k / 2 < n; k <<= 1) {
+        for (u32 j = k / 2; j >= 1; j >>= 1) {
+            const u32 mask = j == k / 2 ? k - 1 : j;
+            for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
+                const u32 l = i ^ mask;
+                if (l > i && l < n) {
+                    const u32 a = idx[i], b = idx[l];
+                    if (less(b, a)) idx[i] = b, idx[l] = a;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
 }  // namespace gpu
 }  // namespace eepart

@@ -24,7 +24,9 @@ FusedRoom choose_room(int N, int M, int W, int K, int blocks, std::uint32_t want
                       std::size_t fixed, u64* region_bytes, u32* max_rows) {
     const std::uint32_t floor = std::min<std::uint32_t>(want, 256);
     for (std::uint32_t labels = want; labels >= floor && labels > 0; labels /= 2) {
-        FusedRoom room{labels, std::max<u32>(labels / 2, 8), std::max<u32>(labels / 4, 8), labels * 4};
+        // sort: half the labels, so that small rooms (tests) take both ways of sorting
+        FusedRoom room{labels, std::max<u32>(labels / 2, 8), std::max<u32>(labels / 4, 8), labels * 4,
+                       std::min<u32>(kFusedSortRoom, std::max<u32>(labels / 2, 1))};
         const u64 region = fused_region(nullptr, N, M, W, room, nullptr);
         const u64 rows = std::min<u64>(static_cast<u64>(K) * room.stair, u64(1) << 16);
         const u64 bytes = fixed + region * blocks + rows * sizeof(PlanRow) + kHeaderWords * sizeof(u64);
@@ -34,7 +36,7 @@ FusedRoom choose_room(int N, int M, int W, int K, int blocks, std::uint32_t want
             return room;
         }
     }
-    return FusedRoom{0, 0, 0, 0};
+    return FusedRoom{0, 0, 0, 0, 0};
 }
 
 // Waits for the kernel, asking Python about Ctrl-C every 50 ms; when it is pressed, raises the stop flag

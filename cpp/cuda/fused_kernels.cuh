@@ -109,7 +109,7 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
     const int b = active ? lane_id / W : 0, j = active ? lane_id % W : 0;
     const double lambda = j == 0 ? 0.0 : lam[j - 1];
     const double inf = eep_inf();
-    __shared__ double psi_q[16 * 8];
+    __shared__ double psi_q[16 * 8], phi_next[16 * 8];
     for (int i = tid; i < M * W; i += nthreads) {
         R.phi[(u64)N * M * W + i] = inf;
         R.psi[(u64)N * M * W + i] = inf;
@@ -125,7 +125,10 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
             for (int q2 = q + 1 + g; q2 <= N; q2 += G) {
                 const double r = rb - lambda * A.acc[q2 - 1];
                 double v = Sq * r;
-                if (q2 < N) v = eep_min(v, (c[q2] - c[q]) * r + R.phi[((u64)q2 * M + b) * W + j]);
+                if (q2 < N) {  // phi at q + 1 was made in the step before: read from shared memory, not L2
+                    const double next = q2 == q + 1 ? phi_next[lane_id] : R.phi[((u64)q2 * M + b) * W + j];
+                    v = eep_min(v, (c[q2] - c[q]) * r + next);
+                }
                 best = eep_min(best, v + Sq * eepf_comp(A, b, q, q2));
             }
         }
@@ -152,6 +155,7 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
             for (int bb = 0; bb < M; ++bb)
                 if (bb != a) out = eep_min(out, Sq * eepf_fwd(A, q, a, bb) + psi_q[bb * W + jj]);
             R.phi[((u64)q * M + a) * W + jj] = out;
+            phi_next[tid] = out;  // lane (a, jj) is tid
         }
         __syncthreads();
     }
@@ -170,28 +174,41 @@ __device__ __forceinline__ void eepf_stop(const FusedArgs& A, FusedShared& sh, i
     sh.stop = 1;
 }
 
-// How many of the sorted a[0, n) come before x.
-template <class Less>
-__device__ __forceinline__ u32 eepf_rank(const Cand* a, u32 n, const Cand& x, const Less& less) {
+// How many of the sorted at(0), .., at(n - 1) come before x.
+template <class At, class Less>
+__device__ __forceinline__ u32 eepf_rank(const At& at, u32 n, const Cand& x, const Less& less) {
     u32 lo = 0, hi = n;
     while (lo < hi) {
         const u32 mid = (lo + hi) >> 1;
-        if (less(a[mid], x)) lo = mid + 1;
+        if (less(at(mid), x)) lo = mid + 1;
         else hi = mid;
     }
     return lo;
 }
 
+// The order of a[0, n) by `less`: indices sorted in shared memory (`order`), or, for more than
+// room.sort records, a itself sorted in place (null returned: the order is a's own).
+template <class Less>
+__device__ const u32* eepf_order(const FusedRoom& room, Cand* a, u32 n, const Less& less, u32* order) {
+    if (n <= room.sort) {
+        eepb_sort_indices(order, n, [&](u32 x, u32 y) { return less(a[x], a[y]); });
+        return order;
+    }
+    eepb_sort(a, n, less);
+    return nullptr;
+}
+
 // Merges the gathered complete plans into the staircase.
-__device__ void eepf_merge_plans(const FusedArgs& A, const FusedRegion& R, FusedShared& sh) {
+__device__ void eepf_merge_plans(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, u32* order) {
     __syncthreads();
     const u32 nt = sh.n_term, ns = sh.n_stair;
     if (nt == 0) return;
     const EepfPlanLess less{R.nodes};
-    eepb_sort(R.term, nt, less);
-    for (u32 i = threadIdx.x; i < nt; i += blockDim.x)  // each one's place among the merged
-        R.merged[i + eepf_rank(R.stair, ns, R.term[i], less)] = R.term[i];
-    for (u32 i = threadIdx.x; i < ns; i += blockDim.x) R.merged[i + eepf_rank(R.term, nt, R.stair[i], less)] = R.stair[i];
+    const u32* ord = eepf_order(A.room, R.term, nt, less, order);
+    const auto plan = [&](u32 i) -> const Cand& { return R.term[ord ? ord[i] : i]; };
+    const auto point = [&](u32 i) -> const Cand& { return R.stair[i]; };
+    for (u32 i = threadIdx.x; i < nt; i += blockDim.x) R.merged[i + eepf_rank(point, ns, plan(i), less)] = plan(i);
+    for (u32 i = threadIdx.x; i < ns; i += blockDim.x) R.merged[i + eepf_rank(plan, nt, R.stair[i], less)] = R.stair[i];
     __syncthreads();
     const u32 n = nt + ns;
     eepb_segmented_max(n, [](u32) { return false; }, [&](u32 i) { return R.merged[i].acc; }, R.pm);
@@ -217,27 +234,28 @@ __device__ void eepf_merge_plans(const FusedArgs& A, const FusedRegion& R, Fused
 
 // Keeps the gathered candidates that no other of their state weakly dominates, in the other buffer of
 // the pair (search.cpp's keep_nondominated, all states at once).
-__device__ void eepf_compact_candidates(const FusedRegion& R, FusedShared& sh) {
+__device__ void eepf_compact_candidates(const FusedRoom& room, const FusedRegion& R, FusedShared& sh, u32* order) {
     __syncthreads();
     const u32 n = sh.n_cand;
     Cand* in = R.cand[sh.cc];
     Cand* out = R.cand[sh.cc ^ 1];
-    eepb_sort(in, n, LabelOrder());
-    eepb_segmented_max(n, [&](u32 i) { return in[i].key != in[i - 1].key; }, [&](u32 i) { return in[i].acc; }, R.pm);
+    const u32* ord = eepf_order(room, in, n, LabelOrder(), order);
+    const auto cand = [&](u32 i) -> const Cand& { return in[ord ? ord[i] : i]; };
+    eepb_segmented_max(n, [&](u32 i) { return cand(i).key != cand(i - 1).key; }, [&](u32 i) { return cand(i).acc; }, R.pm);
     for (u32 i = threadIdx.x; i < n; i += blockDim.x)
-        R.flag[i] = (i == 0 || in[i].key != in[i - 1].key || in[i].acc > R.pm[i - 1]) ? 1u : 0u;
+        R.flag[i] = (i == 0 || cand(i).key != cand(i - 1).key || cand(i).acc > R.pm[i - 1]) ? 1u : 0u;
     __syncthreads();
     const u32 kept = eepb_exclusive_sum(n, [&](u32 i) { return R.flag[i]; }, R.keep_off);
     for (u32 i = threadIdx.x; i < n; i += blockDim.x)
-        if (R.flag[i]) out[R.keep_off[i]] = in[i];
+        if (R.flag[i]) out[R.keep_off[i]] = cand(i);
     __syncthreads();
     if (threadIdx.x == 0) sh.n_cand = kept, sh.cc ^= 1, sh.candidates += n;
     __syncthreads();
 }
 
 // The gathered candidates become the next layer's labels, each with its node.
-__device__ void eepf_next_layer(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, int t) {
-    eepf_compact_candidates(R, sh);
+__device__ void eepf_next_layer(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, int t, u32* order) {
+    eepf_compact_candidates(A.room, R, sh, order);
     const u32 n = sh.n_cand, base = sh.n_nodes;
     if (base + n > A.room.nodes) {
         if (threadIdx.x == 0) eepf_stop(A, sh, kHeaderOutOfRoom);
@@ -375,7 +393,7 @@ __device__ __forceinline__ bool eepf_cancelled(const FusedArgs& A, FusedShared& 
 
 // The layers of one threshold, from the root label to plans of Lmax partitions.
 __device__ void eepf_layers(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, int t, const double* c,
-                            const double* S, const double* lam, const double* slack) {
+                            const double* S, const double* lam, const double* slack, u32* order) {
     const u32 room_c = A.room.labels;
     // Candidates are compacted when less than a quarter of their room is free, and the block gives up
     // when compaction leaves less than an eighth: at least one slot each time, so every step moves on.
@@ -389,7 +407,7 @@ __device__ void eepf_layers(const FusedArgs& A, const FusedRegion& R, FusedShare
         clock = eepf_lap(A, kHeaderCyclesSlots, clock);
         for (u32 s0 = 0; s0 < total;) {
             if (cont && room_c - sh.n_cand < compact_below) {
-                eepf_compact_candidates(R, sh);
+                eepf_compact_candidates(A.room, R, sh, order);
                 clock = eepf_lap(A, kHeaderCyclesCompact, clock);
                 if (room_c - sh.n_cand < give_up_below) {
                     if (threadIdx.x == 0) eepf_stop(A, sh, kHeaderOutOfRoom);
@@ -403,13 +421,13 @@ __device__ void eepf_layers(const FusedArgs& A, const FusedRegion& R, FusedShare
             __syncthreads();  // every lane has read n_cand before the appends move it
             eepf_generate(A, R, sh, c, S, lam, slack, s0, s0 + chunk, cont);
             clock = eepf_lap(A, kHeaderCyclesGenerate, clock);
-            eepf_merge_plans(A, R, sh);
+            eepf_merge_plans(A, R, sh, order);
             clock = eepf_lap(A, kHeaderCyclesMerge, clock);
             s0 += chunk;
             if (eepf_cancelled(A, sh)) return;
         }
         if (!cont) return;
-        eepf_next_layer(A, R, sh, t);
+        eepf_next_layer(A, R, sh, t, order);
         eepf_lap(A, kHeaderCyclesCompact, clock);
     }
 }
@@ -441,6 +459,7 @@ __device__ void eepf_write(const FusedArgs& A, const FusedRegion& R, FusedShared
 __global__ void __launch_bounds__(kFusedThreads) eep_fused_search(FusedArgs A) {
     __shared__ FusedShared sh;
     __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[8], slack[8];
+    __shared__ u32 order[kFusedSortRoom];
     FusedRegion R;
     fused_region(A.scratch + (u64)blockIdx.x * A.region_bytes, A.N, A.M, A.J + 1, A.room, &R);
     if (threadIdx.x < 8) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
@@ -465,7 +484,7 @@ __global__ void __launch_bounds__(kFusedThreads) eep_fused_search(FusedArgs A) {
             eepf_bounds(A, R, c, S, lam);
             eepf_lap(A, kHeaderCyclesBounds, clock);
         }
-        eepf_layers(A, R, sh, t, c, S, lam, slack);
+        eepf_layers(A, R, sh, t, c, S, lam, slack, order);
         __syncthreads();
         if (sh.stop) return;
         eepf_write(A, R, sh, t);

@@ -8,7 +8,8 @@ namespace eepart {
 namespace gpu {
 
 constexpr int kFusedThreads = 512;
-constexpr int kFusedMaxN = 1000;  // tables.hpp's limit: the exit curve of one threshold fits in shared memory
+constexpr int kFusedMaxN = 1000;
+constexpr unsigned kFusedSortRoom = 4096;  // sorts of up to this many records move indices in shared memory  // tables.hpp's limit: the exit curve of one threshold fits in shared memory
 
 // How much one block may hold; past any of these the block stops and the host takes the layered search.
 struct FusedRoom {
@@ -16,6 +17,8 @@ struct FusedRoom {
     u32 terms;   // complete plans gathered before they are merged into the staircase
     u32 stair;   // points of one threshold's staircase
     u32 nodes;   // partitions of the labels of one threshold, every layer
+    u32 sort;    // sorts of up to this many records (at most kFusedSortRoom) order indices in shared memory;
+                 // larger ones move the records in global memory
 };
 
 struct FusedArgs {
