@@ -80,15 +80,15 @@ for case, r in d["sweep"].items():
     rate = lambda b: f"{r[b]['configs_per_s']:.3g}" if b in r else "-"
     ratio = f"{r['cuda']['configs_per_s'] / r['cpu']['configs_per_s']:.1f}x" if "cuda" in r and "cpu" in r else "-"
     lines.append(f"| {case} | {any_['configurations']:,} | {any_['rows']:,} | {rate('cpu')} | {rate('cupy')} | {rate('cuda')} | {ratio} |")
-lines += ["", "| pareto | configurations | points | cpu (ms) | cuda (ms) | cpu / cuda | cuda engine | cuda layered (ms) |",
-          "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+lines += ["", "| pareto | configurations | points | cpu (ms) | cuda layered (ms) | cuda fused (ms) | cpu / layered | cpu / fused | fused ran |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
 for case, r in d["pareto"].items():
     ms = lambda b: f"{r[b]['seconds'] * 1e3:.3g}" if b in r else "-"
-    ratio = f"{r['cpu']['seconds'] / r['cuda']['seconds']:.1f}x" if "cuda" in r and "cpu" in r else "-"
-    engine = r.get("cuda", {}).get("search", {}).get("engine", "-")
-    any_ = r.get("cpu") or r.get("cuda") or {"configurations": 0, "points": 0}
-    lines.append(f"| {case} | {any_['configurations']:,} | {any_['points']} | {ms('cpu')} | {ms('cuda')} | {ratio} "
-                 f"| {engine} | {ms('cuda-layered')} |")
+    ratio = lambda b: f"{r['cpu']['seconds'] / r[b]['seconds']:.1f}x" if b in r and "cpu" in r else "-"
+    engine = r.get("cuda-fused", {}).get("search", {}).get("engine", "-")
+    any_ = r.get("cpu") or r.get("cuda-layered") or {"configurations": 0, "points": 0}
+    lines.append(f"| {case} | {any_['configurations']:,} | {any_['points']} | {ms('cpu')} | {ms('cuda-layered')} "
+                 f"| {ms('cuda-fused')} | {ratio('cuda-layered')} | {ratio('cuda-fused')} | {engine} |")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF

@@ -1,7 +1,7 @@
 """GPU backends beside the CPU, in one run (issue 5): sweep throughput (configurations per second) of
 cpu, cupy and cuda on N=20, M=4, K=20 and N=30, M=5, K=20; pareto time of cpu and cuda on the search
-issue's instances (cuda: what the backend runs, the one-launch engine unless a threshold outgrows its
-room; cuda-layered: the layered engine, for comparison).
+issue's instances: cuda-layered and cuda-fused are the two engines of the cuda search (fused: one
+launch, a thread block per threshold, the layered engine where a threshold outgrows its room).
 
     python -m pytest bench/test_bench_gpu.py --benchmark-only --benchmark-group-by=group
 
@@ -125,15 +125,18 @@ PARETO = {"N10-M4-K20": (10, 4, 20), "N30-M5-K20": (30, 5, 20), "N55-M3-K10": (5
 _fronts: dict = {}
 
 
+ENGINES = {"cuda-layered": "layered", "cuda-fused": "auto"}
+
+
 def pareto_call(name, tables):
-    if name == "cuda-layered":
+    if name in ENGINES:
         cuda = backend("cuda")._cuda
-        return lambda: cuda.pareto(*tables, engine="layered")
+        return lambda: cuda.pareto(*tables, engine=ENGINES[name])
     mod = backend(name)
     return lambda: mod.pareto(tables)
 
 
-@pytest.mark.parametrize("name", ["cpu", "cuda", "cuda-layered"])
+@pytest.mark.parametrize("name", ["cpu", "cuda-layered", "cuda-fused"])
 @pytest.mark.parametrize("case", list(PARETO))
 def test_pareto(benchmark, case, name):
     call = pareto_call(name, None)  # skips before any work when the backend is missing
@@ -158,8 +161,7 @@ def test_pareto(benchmark, case, name):
     seconds = benchmark.stats.stats.median
     info = {"configurations": count_configurations(N, M, K), "points": int(len(front["latency"])), "seconds": seconds}
     if name != "cpu":  # where the time goes: steps (the device synchronised after each) and device phases
-        engine = "layered" if name == "cuda-layered" else "auto"
-        info["search"] = backend("cuda")._cuda._pareto_stats(*tables, engine=engine)[1]
+        info["search"] = backend("cuda")._cuda._pareto_stats(*tables, engine=ENGINES[name])[1]
     benchmark.extra_info.update(info)
     SUMMARY["pareto"].setdefault(case, {})[name] = info
     dump()

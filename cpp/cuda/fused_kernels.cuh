@@ -10,6 +10,10 @@
 //              staircase, whose running maximum of accuracy says which points stay;
 //   labels     sorted by state, and a running maximum per state keeps those no other label dominates.
 // The layer starts from one root label, the empty plan, whose slots are the single-partition plans.
+// Sorts order indices in shared memory; the records stay where they are, read through the L1 cache.
+// Beside search.cpp, what is left out, as pruning that does not pay for its barriers here: the dominance
+// of a label by one with a subset of its tiers, and the lambdas from the single-partition hull (these
+// are multiples of the whole network's latency, as in the layered search). Neither changes the answer.
 // Every sum is search.cpp's, in SPEC's canonical order with __dadd_rn / __dmul_rn: the points are bit
 // for bit those `evaluate` gives. A block that runs out of room (FusedRoom) stops and says so in the
 // header; the host then runs the layered search (cuda_pareto.cpp), which has no such limit.
