@@ -1,5 +1,6 @@
 #include "bind_tables.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -66,6 +67,35 @@ void check_costs(const DoubleArray& a, const char* name) {
     }
 }
 
+// The largest of r[0, n): four running maxima, so that the comparisons do not wait on each other.
+double largest(const double* r, py::ssize_t n) {
+    double m[4] = {0, 0, 0, 0};
+    py::ssize_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; ++k) m[k] = r[i + k] > m[k] ? r[i + k] : m[k];
+    for (; i < n; ++i) m[0] = r[i] > m[0] ? r[i] : m[0];
+    return std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+}
+
+// check_costs for compute_cost, which also returns the largest cost of a partition (p < q): it scales the
+// searches' slack, and taking it row by row while the row is in the cache saves a second pass over the
+// table (M (N+1)^2 entries, read on every call).
+double check_compute_costs(const DoubleArray& a, py::ssize_t N) {
+    const double* d = a.data();
+    const py::ssize_t rows = a.size() / (N + 1);
+    constexpr double kMax = std::numeric_limits<double>::max();
+    bool ok = true;
+    double top = 0;
+    for (py::ssize_t row = 0; row < rows; ++row) {
+        const double* r = d + row * (N + 1);
+        for (py::ssize_t q = 0; q <= N; ++q) ok &= (r[q] >= 0.0) & (r[q] <= kMax);
+        const py::ssize_t p = row % (N + 1);
+        top = std::max(top, largest(r + p + 1, N - p));
+    }
+    if (!ok) check_costs(a, "compute_cost");  // names the entry and throws
+    return top;
+}
+
 }  // namespace
 
 TableArrays make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
@@ -91,7 +121,7 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
     check_shape(t.result_cost, "result_cost", {M});
     check_shape(t.cum_exit, "cum_exit", {K, N + 1});
     check_costs(t.input_cost, "input_cost");
-    check_costs(t.compute_cost, "compute_cost");
+    const double max_compute = check_compute_costs(t.compute_cost, N);
     check_costs(t.forward_cost, "forward_cost");
     check_costs(t.result_cost, "result_cost");
 
@@ -130,6 +160,7 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
     v.result_cost = t.result_cost.data();
     v.cum_exit = t.cum_exit.data();
     v.accuracy = t.accuracy.data();
+    v.max_compute = max_compute;
     return t;
 }
 

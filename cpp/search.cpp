@@ -783,13 +783,12 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
     Shared sh(T, opt);
     sh.lmax = T.max_partitions();
     const int N = T.N, M = T.M;
-    double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0;
+    double max_in = 0, max_res = 0, max_fwd = 0;
     for (int a = 0; a < M; ++a) {
         max_in = std::max(max_in, T.input(a));
         max_res = std::max(max_res, T.result(a));
-        for (int p = 0; p < N; ++p)
-            for (int q = p + 1; q <= N; ++q) max_comp = std::max(max_comp, T.compute(a, p, q));
     }
+    const double max_comp = T.largest_compute();
     for (std::size_t i = 0; i < static_cast<std::size_t>(N) * M * M; ++i) max_fwd = std::max(max_fwd, T.forward_cost[i]);
     sh.lat_big = max_in + sh.lmax * (max_comp + max_res + max_fwd);
     seed_single_partitions(T, opt, sh.frontier);

@@ -21,6 +21,7 @@ struct Tables {
     const double* result_cost = nullptr;   // [M]
     const double* cum_exit = nullptr;      // [K][N+1], c_0 = 0, c_N = 1
     const double* accuracy = nullptr;      // [N]; branch i (1..N) is entry i-1
+    double max_compute = -1;               // the largest compute cost with p < q, or -1: not known yet
 
     double input(int a) const { return input_cost[a]; }
     double compute(int a, int p, int q) const {
@@ -33,6 +34,15 @@ struct Tables {
     double cum(int t, int i) const { return cum_exit[static_cast<std::size_t>(t) * (N + 1) + i]; }
     double acc(int q) const { return accuracy[q - 1]; }
     int max_partitions() const { return N < M ? N : M; }
+    // The largest compute cost of any partition (p < q): known from the checks of make_tables, or found.
+    double largest_compute() const {
+        if (max_compute >= 0) return max_compute;
+        double m = 0;
+        for (int a = 0; a < M; ++a)
+            for (int p = 0; p < N; ++p)
+                for (int q = p + 1; q <= N; ++q) m = compute(a, p, q) > m ? compute(a, p, q) : m;
+        return m;
+    }
 };
 
 }  // namespace eepart

@@ -106,14 +106,13 @@ struct BoundParams {
 inline BoundParams bound_params(const Tables& T, std::size_t max_memory) {
     constexpr double kLambdaScale[] = {0.05, 0.25, 1.0, 4.0, 16.0, 64.0, 256.0};
     const int N = T.N, M = T.M, K = T.K, Lmax = T.max_partitions();
-    double max_in = 0, max_res = 0, max_comp = 0, max_fwd = 0, whole = std::numeric_limits<double>::infinity();
+    double max_in = 0, max_res = 0, max_fwd = 0, whole = std::numeric_limits<double>::infinity();
     for (int a = 0; a < M; ++a) {
         max_in = std::max(max_in, T.input(a));
         max_res = std::max(max_res, T.result(a));
-        for (int p = 0; p < N; ++p)
-            for (int q = p + 1; q <= N; ++q) max_comp = std::max(max_comp, T.compute(a, p, q));
         whole = std::min(whole, T.input(a) + T.compute(a, 0, N) + T.result(a));
     }
+    const double max_comp = T.largest_compute();
     for (std::size_t i = 0; i < static_cast<std::size_t>(N) * M * M; ++i) max_fwd = std::max(max_fwd, T.forward_cost[i]);
     const double lat_big = max_in + Lmax * (max_comp + max_res + max_fwd);
     const double per_lambda = static_cast<double>(N) * N * M * K;
