@@ -38,14 +38,17 @@ void evaluate_row(const Tables& tb, int t, int L, const std::int64_t* P, const s
 
 void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, int threads) {
     constexpr std::size_t kChunk = 1 << 14;
-    const std::size_t n_chunks = (c.n + kChunk - 1) / kChunk;
-    parallel_for(n_chunks, threads, [&](std::size_t chunk, const std::atomic<bool>& cancel) {
-        const std::size_t end = std::min(c.n, (chunk + 1) * kChunk);
-        for (std::size_t i = chunk * kChunk; i < end; ++i) {
-            if ((i & 1023) == 0 && cancel.load(std::memory_order_relaxed)) return;
+    auto rows = [&](std::size_t begin, std::size_t end, const std::atomic<bool>* cancel) {
+        for (std::size_t i = begin; i < end; ++i) {
+            if (cancel && (i & 1023) == 0 && cancel->load(std::memory_order_relaxed)) return;
             evaluate_row(tb, static_cast<int>(c.threshold_index[i]), static_cast<int>(c.num_partitions[i]),
                          c.partitions + i * c.width, c.placement + i * c.width, latency[i], accuracy[i]);
         }
+    };
+    if (c.n <= kChunk) return rows(0, c.n, nullptr);  // a millisecond at most: a thread would cost more
+    const std::size_t n_chunks = (c.n + kChunk - 1) / kChunk;
+    parallel_for(n_chunks, threads, [&](std::size_t chunk, const std::atomic<bool>& cancel) {
+        rows(chunk * kChunk, std::min(c.n, (chunk + 1) * kChunk), &cancel);
     });
 }
 
