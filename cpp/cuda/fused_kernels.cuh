@@ -102,6 +102,9 @@ __device__ __forceinline__ u32 eepf_append(u32* counter, bool want) {
 }
 
 // search.cpp's compute_bounds for threshold (c, S): phi, psi and acc_ub of this block's region.
+// One step per block q, from N - 1 down, and one barrier per step: lane (b, j) takes phi(q + 1, b, j)
+// from the psi of the step before (kept in shared memory, two buffers by parity) at the start of step q,
+// where it needs it first, instead of in a phase of its own.
 __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const double* c, const double* S,
                             const double* lam) {
     const int N = A.N, M = A.M, W = A.J + 1, lanes = M * W;
@@ -113,7 +116,14 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
     const int b = active ? lane_id / W : 0, j = active ? lane_id % W : 0;
     const double lambda = j == 0 ? 0.0 : lam[j - 1];
     const double inf = eep_inf();
-    __shared__ double psi_q[16 * 8], phi_next[16 * 8];
+    __shared__ double psi_step[2][16 * 8];
+    // phi(q, a, j) = min over b != a of S_q forward(q, a, b) + psi(q, b, j)
+    auto phi_of = [&](int q, int a, int jj, const double* psi) {
+        double out = inf;
+        for (int bb = 0; bb < M; ++bb)
+            if (bb != a) out = eep_min(out, S[q] * eepf_fwd(A, q, a, bb) + psi[bb * W + jj]);
+        return out;
+    };
     for (int i = tid; i < M * W; i += nthreads) {
         R.phi[(u64)N * M * W + i] = inf;
         R.psi[(u64)N * M * W + i] = inf;
@@ -125,12 +135,17 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
         const double Sq = S[q];
         double best = inf;
         if (active) {
+            double phi_next = inf;  // phi(q + 1, b, j), for the end q' = q + 1 (group lane 0)
+            if (g == 0 && q + 1 < N) {
+                phi_next = phi_of(q + 1, b, j, psi_step[(q + 1) & 1]);
+                R.phi[((u64)(q + 1) * M + b) * W + j] = phi_next;
+            }
             const double rb = A.res[b];
             for (int q2 = q + 1 + g; q2 <= N; q2 += G) {
                 const double r = rb - lambda * A.acc[q2 - 1];
                 double v = Sq * r;
-                if (q2 < N) {  // phi at q + 1 was made in the step before: read from shared memory, not L2
-                    const double next = q2 == q + 1 ? phi_next[lane_id] : R.phi[((u64)q2 * M + b) * W + j];
+                if (q2 < N) {
+                    const double next = q2 == q + 1 ? phi_next : R.phi[((u64)q2 * M + b) * W + j];
                     v = eep_min(v, (c[q2] - c[q]) * r + next);
                 }
                 best = eep_min(best, v + Sq * eepf_comp(A, b, q, q2));
@@ -138,7 +153,7 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
         }
         for (int d = G / 2; d >= 1; d >>= 1) best = eep_min(best, __shfl_down_sync(0xffffffffu, best, d));
         if (active && g == 0) {
-            psi_q[lane_id] = best;
+            psi_step[q & 1][lane_id] = best;
             R.psi[((u64)q * M + b) * W + j] = best;
         }
         if (acc_warp) {  // the most accuracy the samples still in at q can add, relaxed likewise
@@ -153,16 +168,9 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
             if (lane == 0) R.acc_ub[q] = top;
         }
         __syncthreads();
-        if (tid < lanes) {
-            const int a = tid / W, jj = tid % W;
-            double out = inf;
-            for (int bb = 0; bb < M; ++bb)
-                if (bb != a) out = eep_min(out, Sq * eepf_fwd(A, q, a, bb) + psi_q[bb * W + jj]);
-            R.phi[((u64)q * M + a) * W + jj] = out;
-            phi_next[tid] = out;  // lane (a, jj) is tid
-        }
-        __syncthreads();
     }
+    if (tid < lanes && N > 1) R.phi[((u64)1 * M + tid / W) * W + tid % W] = phi_of(1, tid / W, tid % W, psi_step[1]);
+    __syncthreads();
 }
 
 // Adds the clock cycles since `since` to a phase's header word (from thread 0), and returns the clock.
