@@ -115,6 +115,16 @@ def test_many_thresholds_share_few_blocks_and_many_rows_come_back(cuda):
     assert_same_frontier(got, cpu_pareto(tables), tables)
 
 
+def test_layers_wider_than_a_block(cuda):
+    """N = 120, M = 5: the first layer alone has 595 labels, more than the block's 512 threads, so the
+    scans, the running maxima and the sorts work over several tiles."""
+    rng = np.random.default_rng(12)
+    tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), 0, 0)
+    got, stats = cuda._pareto_stats(*tables, engine="fused")
+    assert stats["labels"] > 512
+    assert_same_frontier(got, cpu_pareto(tables), tables)
+
+
 def test_out_of_room_falls_back_or_says_so(cuda):
     rng = np.random.default_rng(3)
     tables = ef.cost_tables(random_profile(rng, 12, 2), random_topology(rng, 5), 0, 0)

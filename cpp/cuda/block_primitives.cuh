@@ -17,16 +17,17 @@ __device__ __forceinline__ T eepb_up(T x, int d) {
     return lane >= d ? y : x;
 }
 
-// off[i] = val(0) + ... + val(i-1) for i < n; returns the total.
+// off[i] = val(0) + ... + val(i-1) for i < n; returns the total. Tiles of blockDim.x, two barriers each;
+// the warps' sums go to one of two buffers by the tile's parity, so that a tile's writes never meet the
+// reads of the tile before; the carry between tiles is a register, the same in every thread.
 template <class Val>
 __device__ u32 eepb_exclusive_sum(u32 n, Val val, u32* off) {
-    __shared__ u32 warp_total[32];
-    __shared__ u32 carry;
+    __shared__ u32 warp_before[2][33];  // [warp]: what the warps before it hold; [32]: the tile's total
     const int tid = (int)threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = (int)(blockDim.x >> 5);
-    __syncthreads();  // the previous call's readers of carry are done
-    if (tid == 0) carry = 0;
-    __syncthreads();
-    for (u32 base = 0; base < n; base += blockDim.x) {
+    u32 carry = 0;
+    __syncthreads();  // the inputs of val are written, and the last call's readers are done
+    for (u32 base = 0, tile = 0; base < n; base += blockDim.x, ++tile) {
+        u32* wb = warp_before[tile & 1];
         const u32 i = base + (u32)tid;
         const u32 x = i < n ? val(i) : 0u;
         u32 s = x;
@@ -34,24 +35,23 @@ __device__ u32 eepb_exclusive_sum(u32 n, Val val, u32* off) {
             const u32 y = eepb_up(s, d);
             if (lane >= d) s += y;
         }
-        if (lane == 31) warp_total[warp] = s;
+        if (lane == 31) wb[warp] = s;
         __syncthreads();
         if (warp == 0) {
-            const u32 w = lane < warps ? warp_total[lane] : 0u;
+            const u32 w = lane < warps ? wb[lane] : 0u;
             u32 ws = w;
             for (int d = 1; d < 32; d <<= 1) {
                 const u32 y = eepb_up(ws, d);
                 if (lane >= d) ws += y;
             }
-            if (lane < warps) warp_total[lane] = ws - w;  // now what the warps before this one hold
+            if (lane < warps) wb[lane] = ws - w;
+            if (lane == 31) wb[32] = ws;
         }
         __syncthreads();
-        const u32 before = carry + warp_total[warp] + s - x;
-        if (i < n) off[i] = before;
-        __syncthreads();
-        if (tid == (int)blockDim.x - 1) carry = before + x;
-        __syncthreads();
+        if (i < n) off[i] = carry + wb[warp] + s - x;
+        carry += wb[32];
     }
+    __syncthreads();  // off is written
     return carry;
 }
 
@@ -70,43 +70,43 @@ __device__ __forceinline__ void eepb_warp_segmented_max(double& v, int& h) {
 }
 
 // out[i] = max of val(j) over j in [h, i], h the last index <= i where head(h) is true (index 0 always
-// heads): a running maximum that starts again at every head.
+// heads): a running maximum that starts again at every head. Tiles as in eepb_exclusive_sum; what flows
+// from one tile into the next is its last value, which its last thread leaves in slot 32 of the buffer.
 template <class Head, class Val>
 __device__ void eepb_segmented_max(u32 n, Head head, Val val, double* out) {
-    __shared__ double warp_v[32];
-    __shared__ int warp_h[32];
-    __shared__ double carry;
+    __shared__ double warp_v[2][33];  // [warp]: the warp's value, then what flows into it; [32]: the tile's last
+    __shared__ int warp_h[2][32];
     const int tid = (int)threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = (int)(blockDim.x >> 5);
     const double ninf = -__longlong_as_double(0x7ff0000000000000LL);
     __syncthreads();
-    if (tid == 0) carry = ninf;
-    __syncthreads();
-    for (u32 base = 0; base < n; base += blockDim.x) {
+    for (u32 base = 0, tile = 0; base < n; base += blockDim.x, ++tile) {
+        double* wv = warp_v[tile & 1];
+        int* wh = warp_h[tile & 1];
         const u32 i = base + (u32)tid;
         int h = i >= n || i == 0 || head(i) ? 1 : 0;
         double v = i < n ? val(i) : ninf;
         eepb_warp_segmented_max(v, h);
-        if (lane == 31) warp_v[warp] = v, warp_h[warp] = h;
+        if (lane == 31) wv[warp] = v, wh[warp] = h;
         __syncthreads();
         if (warp == 0) {
-            // What flows into each warp from before it: the carry, then the warps before, in order.
-            double wv = lane < warps ? warp_v[lane] : ninf;
-            int wh = lane < warps ? warp_h[lane] : 1;
-            eepb_warp_segmented_max(wv, wh);
-            double pv = eepb_up(wv, 1);
-            const int ph = eepb_up(wh, 1);
+            // What flows into each warp: the carry from the tile before, then the warps before, in order.
+            const double carry = tile == 0 ? ninf : warp_v[(tile - 1) & 1][32];
+            double sv = lane < warps ? wv[lane] : ninf;
+            int sh = lane < warps ? wh[lane] : 1;
+            eepb_warp_segmented_max(sv, sh);
+            double pv = eepb_up(sv, 1);
+            const int ph = eepb_up(sh, 1);
             if (lane == 0) pv = carry;
             else if (!ph) pv = carry > pv ? carry : pv;
-            if (lane < warps) warp_v[lane] = pv;
+            if (lane < warps) wv[lane] = pv;
         }
         __syncthreads();
-        const double into = warp_v[warp];
+        const double into = wv[warp];
         const double mine = h ? v : (into > v ? into : v);
         if (i < n) out[i] = mine;
-        __syncthreads();
-        if (tid == (int)blockDim.x - 1) carry = mine;
-        __syncthreads();
+        if (tid == (int)blockDim.x - 1) wv[32] = mine;
     }
+    __syncthreads();  // out is written
 }
 
 // Sorts a[0, n) by `less` (a strict total order), in place: a bitonic network in its form without
