@@ -232,6 +232,12 @@ inline T __shfl_down_sync(unsigned mask, T v, unsigned delta) {
     return out;
 }
 template <class T>
+inline T atomicOr(T* p, T v) {  // as atomicAdd below
+    T old = *p;
+    *p = old | v;
+    return old;
+}
+template <class T>
 inline T atomicAdd(T* p, T v) {  // lanes never run at once: a plain add is atomic here
     T old = *p;
     *p = old + v;

@@ -369,30 +369,35 @@ __device__ void eepf_generate(const FusedArgs& A, const FusedRegion& R, FusedSha
 }
 
 // Which next tiers each label of the layer may take (none when its completions are all dominated), and
-// its first slot; returns the number of slots, (N - p) per tier left.
+// its first slot; returns the number of slots, (N - p) per tier left. First the bound on each label, then
+// the bound per next tier, one thread per (label, tier), for the labels the first leaves (kPending).
 __device__ u32 eepf_slots(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, const double* S,
                           const double* lam, const double* slack) {
+    constexpr u32 kPending = 1u << 31;
     const int M = A.M, W = A.J + 1;
-    const u32 n = sh.n_cur, all = (M >= 32) ? 0xffffffffu : ((1u << M) - 1u);
+    const u32 n = sh.n_cur, all = (1u << M) - 1u;  // M <= 16
     const int nF = (int)sh.n_stair;
     const Label* cur = R.lab[sh.cur];
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
         const Label l = cur[i];
-        u32 mask = 0;
-        if (l.p == 0) {
-            mask = all;  // the root: every single-partition plan
-        } else if (!eepf_dominated(A, R, lam, slack, nF, l.lat, l.acc, l.p, 0.0, &R.phi[((u64)l.p * M + l.a) * W])) {
-            const double Sp = S[l.p];
-            for (int b = 0; b < M; ++b) {
-                if ((l.used >> b) & 1u) continue;
-                const double add = Sp * eepf_fwd(A, l.p, l.a, b);
-                if (!eepf_dominated(A, R, lam, slack, nF, l.lat, l.acc, l.p, add, &R.psi[((u64)l.p * M + b) * W]))
-                    mask |= 1u << b;
-            }
-        }
+        u32 mask = kPending;
+        if (l.p == 0) mask = all;  // the root: every single-partition plan
+        else if (eepf_dominated(A, R, lam, slack, nF, l.lat, l.acc, l.p, 0.0, &R.phi[((u64)l.p * M + l.a) * W])) mask = 0;
         R.mask[i] = mask;
     }
     __syncthreads();
+    for (u32 k = threadIdx.x; k < n * (u32)M; k += blockDim.x) {
+        const u32 i = k / (u32)M;
+        const int b = (int)(k % (u32)M);
+        if (!(R.mask[i] & kPending)) continue;
+        const Label l = cur[i];
+        if ((l.used >> b) & 1u) continue;
+        const double add = S[l.p] * eepf_fwd(A, l.p, l.a, b);
+        if (!eepf_dominated(A, R, lam, slack, nF, l.lat, l.acc, l.p, add, &R.psi[((u64)l.p * M + b) * W]))
+            atomicOr(&R.mask[i], 1u << b);
+    }
+    __syncthreads();
+    for (u32 i = threadIdx.x; i < n; i += blockDim.x) R.mask[i] &= ~kPending;
     return eepb_exclusive_sum(n, [&](u32 i) { return (u32)(A.N - cur[i].p) * (u32)__popc(R.mask[i]); }, R.off);
 }
 
