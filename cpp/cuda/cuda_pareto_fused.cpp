@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include "cuda_engine.hpp"
@@ -23,13 +24,16 @@ namespace {
 // tiny rooms to cross every seam); labels = 0 when even the floor does not fit.
 FusedRoom choose_room(int N, int M, int W, int K, int blocks, std::uint32_t want, std::size_t max_memory,
                       std::size_t fixed, u64* region_bytes, u32* max_rows) {
+    // A layer's slots, up to labels * N * M, are counted in 32 bits on the device.
+    want = static_cast<std::uint32_t>(std::min<u64>(want, ((u64(1) << 31) - 1) / (static_cast<u64>(N) * M)));
     const std::uint32_t floor = std::min<std::uint32_t>(want, 256);
     for (std::uint32_t labels = want; labels >= floor && labels > 0; labels /= 2) {
         // sort: half the labels, so that small rooms (tests) take both ways of sorting
         FusedRoom room{labels, std::max<u32>(labels / 2, 8), std::max<u32>(labels / 4, 8), labels * 4,
                        std::min<u32>(kFusedSortRoom, std::max<u32>(labels / 2, 1))};
         const u64 region = fused_region(nullptr, N, M, W, room, nullptr);
-        const u64 rows = std::min<u64>(static_cast<u64>(K) * room.stair, u64(1) << 16);
+        // every threshold's staircase comes back: room for 512 points each (or all of room.stair)
+        const u64 rows = std::min<u64>(static_cast<u64>(K) * room.stair, std::max<u64>(u64(1) << 16, u64(K) * 512));
         const u64 bytes = fixed + region * blocks + rows * sizeof(PlanRow) + kHeaderWords * sizeof(u64);
         if (bytes <= max_memory) {
             *region_bytes = region;
@@ -42,7 +46,8 @@ FusedRoom choose_room(int N, int M, int W, int K, int blocks, std::uint32_t want
 
 // Waits for the kernel: spinning for the first 2 ms (most searches end sooner, and a sleep would add its
 // own latency), then in 100 us naps; asks Python about Ctrl-C every 50 ms. When it is pressed, raises the
-// stop flag (every block stops at its next step), waits for the blocks, and passes the interruption on.
+// stop flag (every block stops at its next step), waits for the blocks, and passes the interruption on,
+// unless the device failed meanwhile: that error comes first, since it outlives the call.
 void wait_polling(const Poll& poll) {
     const auto start = std::chrono::steady_clock::now();
     auto last = start;
@@ -58,11 +63,20 @@ void wait_polling(const Poll& poll) {
             try {
                 synchronize();
             } catch (...) {
+                set_stop_flag(0);
+                throw;  // the device's error
             }
             set_stop_flag(0);
-            throw;
+            throw;  // the interruption
         }
     }
+}
+
+// One search at a time in this process uses the stop flag (and the device): a second Python thread's
+// search waits, so that one thread's Ctrl-C never stops another's kernel.
+std::mutex& launch_lock() {
+    static std::mutex mu;
+    return mu;
 }
 
 }  // namespace
@@ -80,7 +94,8 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     if (N > kFusedMaxN) return false;
     const BoundParams bp = bound_params(T, opt.max_memory);
     const int J = static_cast<int>(bp.lam.size()), W = J + 1;
-    const int blocks = std::max(1, std::min(K, 2 * multiprocessors()));
+    // One block per multiprocessor (512 threads of 128 registers fill one); each takes thresholds as it goes.
+    const int blocks = std::max(1, std::min(K, multiprocessors()));
     const std::size_t tables = sizeof(double) * (2 * M + static_cast<std::size_t>(M) * (N + 1) * (N + 1) +
                                                  static_cast<std::size_t>(N) * M * M + static_cast<std::size_t>(K) * (N + 1) + N);
     u64 region_bytes = 0;
@@ -128,9 +143,12 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     a.rows = reinterpret_cast<PlanRow*>(result.data() + kRowsAt), a.max_rows = max_rows;
     a.header = reinterpret_cast<u64*>(result.data());
     a.cancel = stop_flag();
-    set_stop_flag(0);
-    launch_fused(a, static_cast<unsigned>(blocks));
-    wait_polling(poll);
+    {
+        std::lock_guard<std::mutex> lock(launch_lock());
+        set_stop_flag(0);
+        launch_fused(a, static_cast<unsigned>(blocks));
+        wait_polling(poll);
+    }
     constexpr std::size_t kFirstRows = 256;
     std::vector<unsigned char> back(kRowsAt + std::min<std::size_t>(max_rows, kFirstRows) * sizeof(PlanRow));
     result.get(back.data(), back.size());

@@ -188,6 +188,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
 #define __shared__ static
 #define __launch_bounds__(...)
 #define __restrict__
+#define __grid_constant__
 
 #define threadIdx (emu::current_lane().tid)
 #define blockIdx (emu::current_block()->bid)

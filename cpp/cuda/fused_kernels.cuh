@@ -1,5 +1,5 @@
-// The exact Pareto search in one launch: block b searches thresholds b, b + gridDim.x, ... alone, from
-// the relaxed bounds to its staircase, in a scratch region of its own, with no trip to the host between
+// The exact Pareto search in one launch: each block takes a threshold at a time (the next one free)
+// and searches it alone, from the relaxed bounds to its staircase, in a scratch region of its own, with no trip to the host between
 // layers. It is search.cpp's search (labels per state, dominance within a state, branch and bound with
 // the same relaxed bounds and the same per-next-tier test), laid out for a block of threads:
 //   bounds     the backward programmes, one step per block q, the ends q' spread over a group of lanes;
@@ -186,13 +186,14 @@ __device__ __forceinline__ void eepf_stop(const FusedArgs& A, FusedShared& sh, i
     sh.stop = 1;
 }
 
-// How many of the sorted at(0), .., at(n - 1) come before x.
+// How many of the sorted at(0), .., at(n - 1) come before x (after: also those equal to x). A merge
+// counts equals on one side only, so that no two records ever take one place.
 template <class At, class Less>
-__device__ __forceinline__ u32 eepf_rank(const At& at, u32 n, const Cand& x, const Less& less) {
+__device__ __forceinline__ u32 eepf_rank(const At& at, u32 n, const Cand& x, const Less& less, bool after) {
     u32 lo = 0, hi = n;
     while (lo < hi) {
         const u32 mid = (lo + hi) >> 1;
-        if (less(at(mid), x)) lo = mid + 1;
+        if (after ? !less(x, at(mid)) : less(at(mid), x)) lo = mid + 1;
         else hi = mid;
     }
     return lo;
@@ -219,8 +220,9 @@ __device__ void eepf_merge_plans(const FusedArgs& A, const FusedRegion& R, Fused
     const u32* ord = eepf_order(A.room, R.term, nt, less, order);
     const auto plan = [&](u32 i) -> const Cand& { return R.term[ord ? ord[i] : i]; };
     const auto point = [&](u32 i) -> const Cand& { return R.stair[i]; };
-    for (u32 i = threadIdx.x; i < nt; i += blockDim.x) R.merged[i + eepf_rank(point, ns, plan(i), less)] = plan(i);
-    for (u32 i = threadIdx.x; i < ns; i += blockDim.x) R.merged[i + eepf_rank(plan, nt, R.stair[i], less)] = R.stair[i];
+    for (u32 i = threadIdx.x; i < nt; i += blockDim.x) R.merged[i + eepf_rank(point, ns, plan(i), less, true)] = plan(i);
+    for (u32 i = threadIdx.x; i < ns; i += blockDim.x)
+        R.merged[i + eepf_rank(plan, nt, R.stair[i], less, false)] = R.stair[i];
     __syncthreads();
     const u32 n = nt + ns;
     eepb_segmented_max(n, [](u32) { return false; }, [&](u32 i) { return R.merged[i].acc; }, R.pm);
@@ -401,9 +403,14 @@ __device__ u32 eepf_slots(const FusedArgs& A, const FusedRegion& R, FusedShared&
     return eepb_exclusive_sum(n, [&](u32 i) { return (u32)(A.N - cur[i].p) * (u32)__popc(R.mask[i]); }, R.off);
 }
 
+// Stops the block when the host asks, or when another block ran out of room (the host will run the
+// layered search: nothing of this launch is used).
 __device__ __forceinline__ bool eepf_cancelled(const FusedArgs& A, FusedShared& sh) {
     __syncthreads();
-    if (threadIdx.x == 0 && A.cancel && *A.cancel) eepf_stop(A, sh, kHeaderCancelled);
+    if (threadIdx.x == 0) {
+        if (A.cancel && *A.cancel) eepf_stop(A, sh, kHeaderCancelled);
+        else if (((volatile u64*)A.header)[kHeaderOutOfRoom] != 0) sh.stop = 1;
+    }
     __syncthreads();
     return sh.stop != 0;
 }
@@ -473,15 +480,20 @@ __device__ void eepf_write(const FusedArgs& A, const FusedRegion& R, FusedShared
     }
 }
 
-__global__ void __launch_bounds__(kFusedThreads) eep_fused_search(FusedArgs A) {
+__global__ void __launch_bounds__(kFusedThreads) eep_fused_search(const __grid_constant__ FusedArgs A) {
     __shared__ FusedShared sh;
     __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[8], slack[8];
     __shared__ u32 order[kFusedSortRoom];
     FusedRegion R;
     fused_region(A.scratch + (u64)blockIdx.x * A.region_bytes, A.N, A.M, A.J + 1, A.room, &R);
     if (threadIdx.x < 8) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
-    for (int t = (int)blockIdx.x; t < A.K; t += (int)gridDim.x) {
+    __shared__ int next_t;
+    for (;;) {
         __syncthreads();
+        if (threadIdx.x == 0) next_t = (int)atomicAdd(&A.header[kHeaderNextThreshold], 1ULL);
+        __syncthreads();
+        const int t = next_t;
+        if (t >= A.K) return;
         if (threadIdx.x == 0) {
             sh.n_cur = 1, sh.n_cand = 0, sh.n_term = 0, sh.n_stair = 0, sh.n_nodes = 0;
             sh.cur = 0, sh.cc = 0, sh.stop = 0;

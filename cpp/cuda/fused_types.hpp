@@ -35,11 +35,11 @@ struct FusedArgs {
     const volatile int* cancel;  // set by the host: every block stops at its next step
 };
 // The header the blocks fill: rows written, thresholds that ran out of room or were cancelled, the
-// search's counters, and the clock cycles of each phase summed over the blocks (for tuning on a device;
-// 0 on the emulator).
+// search's counters, the clock cycles of each phase summed over the blocks (for tuning on a device; 0 on
+// the emulator), and the next threshold to take (blocks take them one at a time, as they finish).
 enum : int { kHeaderRows = 0, kHeaderOutOfRoom, kHeaderCancelled, kHeaderLabels, kHeaderCandidates, kHeaderTerminals,
              kHeaderCyclesBounds, kHeaderCyclesSlots, kHeaderCyclesGenerate, kHeaderCyclesMerge, kHeaderCyclesCompact,
-             kHeaderWords };
+             kHeaderNextThreshold, kHeaderWords };
 constexpr const char* kFusedPhases[] = {"bounds", "slots", "generate", "merge", "compact"};
 
 // One block's scratch. lab/cand are pairs (the layer and the next; the gathered candidates and their
