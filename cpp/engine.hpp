@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
+#include <functional>
 #include <memory>
 
 #include "tables.hpp"
@@ -73,6 +75,7 @@ class Sweep {
     struct Plan;  // defined in sweep.cpp
 
    private:
+    void for_items(std::size_t n, const std::function<void(std::size_t, const std::atomic<bool>&)>& body);
     std::unique_ptr<Plan> plan_;
 };
 

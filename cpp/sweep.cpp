@@ -485,6 +485,15 @@ Sweep::Sweep(const Tables& tb, const SweepOptions& opt) : plan_(new Plan(tb, opt
 
 Sweep::~Sweep() = default;
 
+// The items on the workers; or, for a sweep of a few thousand configurations (well under a millisecond),
+// on the calling thread, where starting the workers would cost more than the sweep.
+void Sweep::for_items(std::size_t n, const std::function<void(std::size_t, const std::atomic<bool>&)>& body) {
+    constexpr std::uint64_t kInline = 1 << 14;
+    if (plan_->total > kInline) return parallel_for(n, plan_->opt.threads, body);
+    const std::atomic<bool> never{false};
+    for (std::size_t i = 0; i < n; ++i) body(i, never);
+}
+
 int Sweep::max_partitions() const { return plan_->Lmax; }
 
 std::uint64_t Sweep::configurations() const { return plan_->total; }
@@ -493,7 +502,7 @@ std::uint64_t Sweep::count() {
     Plan& pl = *plan_;
     pl.counts.assign(pl.items.size(), 0);
     pl.kept = 0;
-    parallel_for(pl.items.size(), pl.opt.threads, [&](std::size_t i, const std::atomic<bool>& cancel) {
+    for_items(pl.items.size(), [&](std::size_t i, const std::atomic<bool>& cancel) {
         ItemRun<false> run(pl, i, cancel, nullptr, 0, 0);
         if (run.run()) pl.counts[i] = run.kept();
     });
@@ -511,7 +520,7 @@ void Sweep::write(const SweepColumns& out) {
         first.push_back(row);
         row += pl.counts[i];
     }
-    parallel_for(busy.size(), pl.opt.threads, [&](std::size_t b, const std::atomic<bool>& cancel) {
+    for_items(busy.size(), [&](std::size_t b, const std::atomic<bool>& cancel) {
         const std::uint64_t end = first[b] + pl.counts[busy[b]];
         ItemRun<true> run(pl, busy[b], cancel, &out, first[b], end);
         if (run.run() && run.next_row() != end)
