@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import eepart_fast as ef
+from eepart_fast import reference
 
 
 def random_profile(rng: np.random.Generator, N: int, K: int, rising_accuracy: bool = False) -> ef.Profile:
@@ -51,8 +52,6 @@ def instances(draw, max_N=12, max_M=5, max_K=5):
 
 def drawn_bounds(tables, data) -> dict:
     """min_accuracy and max_latency at quantiles hypothesis draws, of every configuration's values."""
-    from eepart_fast import reference
-
     every = reference.sweep(tables)
     return {"min_accuracy": float(np.quantile(every["accuracy"], data.draw(st.floats(0, 1)))),
             "max_latency": float(np.quantile(every["latency"], data.draw(st.floats(0, 1))))}
