@@ -109,49 +109,47 @@ __device__ void eepb_segmented_max(u32 n, Head head, Val val, double* out) {
     __syncthreads();  // out is written
 }
 
-// Sorts a[0, n) by `less` (a strict total order), in place: a bitonic network in its form without
-// directions (the first step of each stage compares mirror images), so that the missing elements past
-// n, which would sort last, never need to move.
-template <class T, class Less>
-__device__ void eepb_sort(T* a, u32 n, Less less) {
+// A bitonic sorting network over positions [0, n), in its form without directions (the first step of
+// each stage compares mirror images), so that the missing positions past n, which would sort last, never
+// need to move: order(i, l) puts positions i < l in order, one barrier after each step.
+template <class Order>
+__device__ void eepb_bitonic(u32 n, Order order) {
     __syncthreads();
     for (u32 k = 2; k / 2 < n; k <<= 1) {
         for (u32 j = k / 2; j >= 1; j >>= 1) {
             const u32 mask = j == k / 2 ? k - 1 : j;
             for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
                 const u32 l = i ^ mask;
-                if (l > i && l < n && less(a[l], a[i])) {
-                    const T x = a[i];
-                    a[i] = a[l];
-                    a[l] = x;
-                }
+                if (l > i && l < n) order(i, l);
             }
             __syncthreads();
         }
     }
 }
 
+// Sorts a[0, n) by `less` (a strict total order), in place.
+template <class T, class Less>
+__device__ void eepb_sort(T* a, u32 n, Less less) {
+    eepb_bitonic(n, [&](u32 i, u32 l) {
+        if (less(a[l], a[i])) {
+            const T x = a[i];
+            a[i] = a[l];
+            a[l] = x;
+        }
+    });
+}
+
 // The order of the data 0..n-1, which stays where it is: idx[0, n) (shared memory) ends sorted by
-// less(a, b) on indices. The same network as eepb_sort, but each step moves 4-byte indices in shared
-// memory, and the data, only read, stays in the L1 cache.
+// less(a, b) on indices. The network moves 4-byte indices in shared memory; the data, only read, stays
+// in the L1 cache.
 template <class Less>
 __device__ void eepb_sort_indices(u32* idx, u32 n, Less less) {
     __syncthreads();
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) idx[i] = i;
-    __syncthreads();
-    for (u32 k = 2; k / 2 < n; k <<= 1) {
-        for (u32 j = k / 2; j >= 1; j >>= 1) {
-            const u32 mask = j == k / 2 ? k - 1 : j;
-            for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
-                const u32 l = i ^ mask;
-                if (l > i && l < n) {
-                    const u32 a = idx[i], b = idx[l];
-                    if (less(b, a)) idx[i] = b, idx[l] = a;
-                }
-            }
-            __syncthreads();
-        }
-    }
+    eepb_bitonic(n, [&](u32 i, u32 l) {
+        const u32 a = idx[i], b = idx[l];
+        if (less(b, a)) idx[i] = b, idx[l] = a;
+    });
 }
 
 }  // namespace gpu

@@ -80,13 +80,11 @@ struct EepfPlanLess {
 
 // Is every completion of a partial plan (lat, acc) ending at q dominated, given lower bounds `bound` (one
 // per lambda lane) on what its completions add beyond `add`? search.cpp's completions_dominated.
-__device__ bool eepf_dominated(const FusedArgs& A, const FusedRegion& R, const double* lam, const double* slack,
-                               int nF, double lat, double acc, int q, double add, const double* bound) {
-    const double x0 = lat + (add + bound[0]) - slack[0];
-    const double y1 = acc + R.acc_ub[q] + EEP_SLACK;
-    double beta[8];
-    for (int j = 0; j < A.J; ++j) beta[j] = lat - lam[j] * acc + (add + bound[j + 1]) - slack[j + 1];
-    return eep_region_dominated(R.F_lat, R.F_acc, nF, lam, A.J, A.min_acc, A.max_lat, x0, y1, beta);
+__device__ __forceinline__ bool eepf_dominated(const FusedArgs& A, const FusedRegion& R, const double* lam,
+                                               const double* slack, int nF, double lat, double acc, int q, double add,
+                                               const double* bound) {
+    return eep_completions_dominated(R.F_lat, R.F_acc, nF, lam, A.J, slack, A.min_acc, A.max_lat, lat, acc, add, bound,
+                                     1, R.acc_ub[q]);
 }
 
 // One slot per asking lane of the warp, from a counter in shared memory. Every lane must call it.

@@ -66,19 +66,25 @@ __device__ bool eep_region_dominated(const double* F_lat, const double* F_acc, i
     }
 }
 
-__device__ __forceinline__ bool eep_region_dominated(const SearchView& v, double x0, double y1, const double* beta) {
-    return eep_region_dominated(v.F_lat, v.F_acc, v.nF, v.lam, v.J, v.min_acc, v.max_lat, x0, y1, beta);
+// search.cpp's completions_dominated: are all completions of a partial plan (lat, acc) dominated by the
+// frontier F (or outside the bounds), given lower bounds bound[j * stride] on what they add beyond `add`
+// (j = 0: latency; j > 0: lat - lam[j - 1] acc) and acc_top on the accuracy they add?
+__device__ bool eep_completions_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
+                                          const double* slack, double min_acc, double max_lat, double lat,
+                                          double acc, double add, const double* bound, eep_u64 stride,
+                                          double acc_top) {
+    const double x0 = lat + (add + bound[0]) - slack[0];
+    const double y1 = acc + acc_top + EEP_SLACK;
+    double beta[8];
+    for (int j = 0; j < J; ++j) beta[j] = lat - lam[j] * acc + (add + bound[(j + 1) * stride]) - slack[j + 1];
+    return eep_region_dominated(F_lat, F_acc, nF, lam, J, min_acc, max_lat, x0, y1, beta);
 }
 
 __device__ __forceinline__ bool eep_label_dominated(const SearchView& v, int t, int q, int a, double lat, double acc) {
     const eep_u64 stride = (eep_u64)(v.N + 1) * v.M;
     const eep_u64 s = (eep_u64)t * stride + (eep_u64)q * v.M + a;
-    const eep_u64 plane = (eep_u64)v.K * stride;
-    const double x0 = lat + v.phi[s] - v.slack[0];
-    const double y1 = acc + v.acc_ub[(eep_u64)t * (v.N + 1) + q] + EEP_SLACK;
-    double beta[8];
-    for (int j = 0; j < v.J; ++j) beta[j] = lat - v.lam[j] * acc + v.phi[(j + 1) * plane + s] - v.slack[j + 1];
-    return eep_region_dominated(v, x0, y1, beta);
+    return eep_completions_dominated(v.F_lat, v.F_acc, v.nF, v.lam, v.J, v.slack, v.min_acc, v.max_lat, lat, acc, 0.0,
+                                     v.phi + s, (eep_u64)v.K * stride, v.acc_ub[(eep_u64)t * (v.N + 1) + q]);
 }
 
 // Relaxed backward programmes of search.cpp (tiers need only differ from the one before), one block per
