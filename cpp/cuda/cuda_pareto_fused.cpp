@@ -96,8 +96,9 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     const int J = static_cast<int>(bp.lam.size()), W = J + 1;
     // One block per multiprocessor (512 threads of 128 registers fill one); each takes thresholds as it goes.
     const int blocks = std::max(1, std::min(K, multiprocessors()));
-    const std::size_t tables = sizeof(double) * (2 * M + static_cast<std::size_t>(M) * (N + 1) * (N + 1) +
-                                                 static_cast<std::size_t>(N) * M * M + static_cast<std::size_t>(K) * (N + 1) + N);
+    const std::size_t n_fwd = static_cast<std::size_t>(N) * M * M, n_cum = static_cast<std::size_t>(K) * (N + 1);
+    const std::size_t n_small = 2 * M + N + n_cum + n_fwd, n_comp = static_cast<std::size_t>(M) * (N + 1) * (N + 1);
+    const std::size_t tables = sizeof(double) * (n_small + n_comp);
     u64 region_bytes = 0;
     u32 max_rows = 0;
     const FusedRoom room = choose_room(N, M, W, K, blocks, opt.fused_room ? opt.fused_room : 1u << 14,
@@ -106,8 +107,7 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
 
     // The tables as the engine holds them (no transposition), in two copies: compute_cost, and the
     // small ones packed together, since every copy is a round trip.
-    const std::size_t n_fwd = static_cast<std::size_t>(N) * M * M, n_cum = static_cast<std::size_t>(K) * (N + 1);
-    std::vector<double> small(2 * M + N + n_cum + n_fwd);
+    std::vector<double> small(n_small);
     double* at = small.data();
     const double* packed_from[] = {T.input_cost, T.result_cost, T.accuracy, T.cum_exit, T.forward_cost};
     const std::size_t packed_n[] = {static_cast<std::size_t>(M), static_cast<std::size_t>(M), static_cast<std::size_t>(N),
@@ -119,7 +119,7 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     }
     Buffer<double> d_small, comp;
     d_small.put(small.data(), small.size());
-    comp.put(T.compute_cost, static_cast<std::size_t>(M) * (N + 1) * (N + 1));
+    comp.put(T.compute_cost, n_comp);
     Buffer<unsigned char> scratch(region_bytes * blocks);
     // The header, then the rows: one copy brings the header and the first rows back.
     constexpr std::size_t kRowsAt = 256;
