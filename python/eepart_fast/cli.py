@@ -182,6 +182,10 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
 
+    # The runtime: export needs torch, worker and run need onnxruntime and pyzmq, imported when they run.
+    from .runtime.cli import add_subcommands as add_runtime_subcommands
+    add_runtime_subcommands(sub)
+
     if with_training:
         try:
             from .nn.cli import add_subcommands

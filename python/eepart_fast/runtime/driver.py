@@ -213,10 +213,11 @@ class _Run:
             s = self.seen.get(tier, {})
             if s.get("busy") == i:
                 return f"computing on tier {tier!r}", tier
-        for tier in self.m.tiers:
-            last = self.seen.get(tier, {}).get("last") or {}
-            if last.get("sample") == i:
-                return f"last sent by tier {tier!r} to tier {last['to']!r} as {last['kind']}", last["to"]
+        sent = [(s["last"]["t"], tier, s["last"]) for tier, s in self.seen.items()
+                if tier in self.m.tiers and (s.get("last") or {}).get("sample") == i]
+        if sent:
+            _, tier, last = max(sent)
+            return f"last sent by tier {tier!r} to tier {last['to']!r} as {last['kind']}", last["to"]
         return f"never seen past tier {self.m.source!r}", self.m.source
 
     def watch(self, ms: int = 20) -> None:

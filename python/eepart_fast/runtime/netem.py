@@ -66,6 +66,7 @@ class LinkEmulator:
         self.events = []           # (time, seq, message, hop index)
         self.seq = itertools.count()
         self.stalled = set()       # link ids that hold every message (fault injection)
+        self.held = []             # (time, link, message) held by a stalled link
 
     def submit(self, src: str, dst: str, bits: float, t_send: float, message) -> None:
         route = self.routes.get((src, dst))
@@ -88,7 +89,7 @@ class LinkEmulator:
                 continue
             link, inv_bw, prop = route[hop]
             if link in self.stalled:
-                msg["_stalled_on"] = link
+                self.held.append((t, link, msg))
                 continue
             start = max(t, self.free.get(link, 0.0))
             done = start + bits * inv_bw
@@ -100,8 +101,11 @@ class LinkEmulator:
         return out
 
     def in_flight(self) -> list:
-        return [{"sample": m.get("header", {}).get("sample"), "link": m["_route"][min(h, len(m["_route"]) - 1)][0],
-                 "since": t} for t, _, m, h, _ in self.events]
+        """Messages on their way: sample, the link they are on (or enter next), since when."""
+        held = [{"sample": m["header"].get("sample"), "link": link, "since": t} for t, link, m in self.held]
+        moving = [{"sample": m["header"].get("sample"), "link": m["_route"][min(h, len(m["_route"])) - 1][0]
+                   if h else m["_route"][0][0], "since": t} for t, _, m, h, _ in self.events]
+        return held + moving
 
 
 def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, heartbeat: float = 0.1) -> int:
