@@ -321,20 +321,24 @@ def test_bad_manifests_and_tensors_are_refused(deploy, tmp_path):
 def test_link_fifo_and_store_and_forward_by_hand():
     emu = LinkEmulator(topology_dict(Topology.chain(["a", "b", "c"], [1, 1, 1], [1000.0, 500.0], [0.1, 0.2])))
     # Two 100-bit messages a -> c at t = 0: link a-b takes 0.1 s each, the second waits for the first.
-    emu.submit("a", "c", 100, 0.0, {"header": {"sample": 0}, "payload": b""})
-    emu.submit("a", "c", 100, 0.0, {"header": {"sample": 1}, "payload": b""})
+    t0, hops0 = emu.schedule("a", "c", 100, 0.0, {"sample": 0})
+    t1, hops1 = emu.schedule("a", "c", 100, 0.0, {"sample": 1})
     # One 50-bit message b -> a at t = 0: the other direction of link a-b, no wait.
-    emu.submit("b", "a", 50, 0.0, {"header": {"sample": 2}, "payload": b""})
-    done = {m["header"]["sample"]: m["_hops"] for m in emu.due(10.0)}
-    assert emu.next_time() is None
-    # sample 0: a-b 0..0.1, arrives 0.2; b-c starts 0.2, 0.2 s of transfer, arrives 0.4 + 0.2 = 0.6
-    def times(k):
-        return [v for h in done[k] for v in (h["start"], h["sent"], h["arrive"])]
+    t2, hops2 = emu.schedule("b", "a", 50, 0.0, {"sample": 2})
 
-    assert times(0) == pytest.approx([0, 0.1, 0.2, 0.2, 0.4, 0.6])
+    def times(hops):
+        return [v for h in hops for v in (h["start"], h["sent"], h["arrive"])]
+
+    # sample 0: a-b 0..0.1, arrives 0.2; b-c starts 0.2, 0.2 s of transfer, arrives 0.4 + 0.2 = 0.6
+    assert times(hops0) == pytest.approx([0, 0.1, 0.2, 0.2, 0.4, 0.6]) and t0 == pytest.approx(0.6)
     # sample 1: a-b waits till 0.1, sent 0.2, arrives 0.3; b-c busy till 0.4: sent 0.6, arrives 0.8
-    assert times(1) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.6, 0.8])
-    assert [(h["link"], h["start"], h["arrive"]) for h in done[2]] == [("b-a", 0.0, pytest.approx(0.15))]
+    assert times(hops1) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.6, 0.8]) and t1 == pytest.approx(0.8)
+    assert [(h["link"], h["start"], h["arrive"]) for h in hops2] == [("b-a", 0.0, pytest.approx(0.15))]
+    assert t2 == pytest.approx(0.15)
+    # A stalled link holds what would cross it, and says so.
+    emu.stalled.add("b-c")
+    assert emu.schedule("a", "c", 100, 1.0, {"sample": 3}) is None
+    assert emu.in_flight() == [{"sample": 3, "link": "b-c", "since": pytest.approx(1.2)}]
 
 
 def test_cli_run_and_worker(deploy, samples, tmp_path, capsys):

@@ -18,6 +18,19 @@ def now() -> float:
     return time.time()
 
 
+SPIN = 0.001  # s: the last stretch of a wait is spun, not slept (a loaded machine wakes sleepers late)
+
+
+def sleep_until(t: float) -> None:
+    """Return at time t (time.time()); sleeps, then spins the last SPIN seconds. Ends once t has passed."""
+    while True:
+        rest = t - time.time()
+        if rest <= 0:
+            return
+        if rest > SPIN:
+            time.sleep(rest - SPIN)
+
+
 def send(sock, header: dict, payload: bytes = b"") -> None:
     sock.send_multipart([json.dumps(header, separators=(",", ":")).encode(), payload], copy=False)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import heapq
 import sys
 import threading
 import time
@@ -38,6 +39,8 @@ class Worker:
         self.endpoint = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.local = collections.deque()
+        self.held = []  # (hold_until, seq, header, payload): messages still crossing an emulated link
+        self.seq = 0
         self.config = None
         self.runners = {}
         self.state = {"busy": None, "since": None, "last": None}
@@ -105,9 +108,7 @@ class Worker:
         values, cpu, wall = runner.run(x)
         ratio, clock = float(self.config.get("ratio", 1.0)), self.config.get("clock", "cpu")
         target = ratio * cpu if clock == "cpu" else ratio * wall if clock == "wall" else 0.0
-        rest = target - (proto.now() - start)
-        if rest > 0:
-            time.sleep(rest)
+        proto.sleep_until(start + target)
         end = proto.now()
         logits = values["logits"]
         entropy = float(normalised_entropy(logits)[0])
@@ -164,16 +165,24 @@ class Worker:
                     print(f"worker {self.tier}: no word from a driver for {self.idle_timeout:g} s, stopping",
                           file=sys.stderr)
                     return 3
-                if self.local:
+                if self.held and self.held[0][0] - proto.now() <= proto.SPIN:
+                    due, _, header, payload = heapq.heappop(self.held)
+                    proto.sleep_until(due)
+                elif self.local:
                     header, payload = self.local.popleft()
                 else:
-                    if not self.inbox.poll(100):
+                    wait = 0.1 if not self.held else max(0.0, self.held[0][0] - proto.now() - proto.SPIN)
+                    if not self.inbox.poll(max(0, int(wait * 1000))):
                         continue
                     header, payload = proto.recv(self.inbox, zmq.NOBLOCK)
                     if header is None:
                         continue
                     if header["kind"] in ("ping", "config", "input", "stop"):
                         heard = time.monotonic()
+                    if "hold_until" in header:
+                        self.seq += 1
+                        heapq.heappush(self.held, (header.pop("hold_until"), self.seq, header, payload))
+                        continue
                 if not self._handle(header, payload):
                     return 0
         finally:
