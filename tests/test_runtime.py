@@ -354,3 +354,25 @@ def test_cli_run_and_worker(deploy, samples, tmp_path, capsys):
     assert json.loads((tmp_path / "s.json").read_text())["summary"]["samples"] == 8
     assert main(["worker", "--tier", "nowhere", "--bind", "tcp://127.0.0.1:*", "--artifacts", str(deploy)]) == 2
     assert "--tier 'nowhere'" in capsys.readouterr().err
+
+
+def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
+    from eepart_fast.cli import main
+    from eepart_fast.nn.run import RunSpec, train_run
+    run_dir = tmp_path / "run"
+    spec = RunSpec(backbone="resnet8", limit=64, separate="none",
+                   joint=TrainConfig(epochs=1, batch_size=32, max_batches=1).as_dict())
+    train_run(run_dir, spec, progress=False, log=lambda m: None)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"best": {"partitions": [2, 4], "tier_names": ["edge", "cloud"], "threshold": 0.5,
+                                         "source": "device", "destination": "device", "latency": 0.01}}))
+    assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "d"),
+                 "--check-samples", "2"]) == 0
+    assert "partition 2: blocks 3-4 on cloud" in capsys.readouterr().out
+    m = load_manifest(tmp_path / "d")
+    assert m.tiers == ["device", "edge", "cloud"] and m.data["model"]["backbone"] == "resnet8"
+    assert m.data["partitions"][0]["check"]["samples"] == 2
+    plan.write_text(json.dumps({"best": {"partitions": [2, 9], "tier_names": ["edge", "cloud"], "threshold": 0.5,
+                                         "source": "device", "destination": "device"}}))
+    assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e")]) == 2
+    assert "the network has 4 blocks" in capsys.readouterr().err
