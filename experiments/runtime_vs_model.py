@@ -122,6 +122,18 @@ def busy_times(plan, profile, topo) -> dict:
     return busy
 
 
+def partition_cpu(records, plan, profile) -> list:
+    """Per partition: mean CPU seconds of its onnxruntime call in the run, and the profile's blocks + branch."""
+    out, prev = [], 0
+    for k, q in enumerate(plan.partitions, 1):
+        cpu = [h["cpu"] for r in records for h in r["hops"] if h["kind"] == "compute" and h["partition"] == k]
+        model = float(profile.block_time[prev:q].sum() + profile.branch_time[q - 1])
+        out.append({"partition": k, "calls": len(cpu), "run_cpu_mean": float(np.mean(cpu)) if cpu else None,
+                    "profile": model})
+        prev = q
+    return out
+
+
 def stats(lat) -> dict:
     lat = np.asarray(lat)
     return {"mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
@@ -193,7 +205,8 @@ def main() -> int:
                "accuracy": s["accuracy"], "exit_fraction": s["exit_fraction"],
                "model_exit_fraction": [b["exit"] for b in plan.to_dict()["breakdown"]],
                "samples": len(lat), "load_average": [v for _, l0, l1 in runs[i] for v in (l0, l1)],
-               "latencies_ms": [round(v * 1e3, 3) for v in lat]}
+               "latencies_ms": [round(v * 1e3, 3) for v in lat],
+               "partition_cpu": partition_cpu(records, plan, profile)}
         row["ratio"] = row["measured"]["mean"] / plan.latency
         row["ratio_run_exits"] = row["measured"]["mean"] / row["predicted_for_run_exits"]["mean"]
         rows.append(row)

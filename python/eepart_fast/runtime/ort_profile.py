@@ -24,20 +24,26 @@ import numpy as np
 from .executor import open_session
 
 
-def time_calls(path, inputs: list, samples: int, gap: float, warmup: int = 5) -> np.ndarray:
-    """CPU seconds of `samples` single calls of the ONNX file at `path`, each after `gap` seconds idle."""
-    sess = open_session(path)
-    name = sess.get_inputs()[0].name
-    for s in range(warmup):
-        sess.run(None, {name: inputs[s % len(inputs)]})
-    out = np.empty(samples)
+def time_calls(paths: list, inputs: list, samples: int, gap: float, warmup: int = 5) -> np.ndarray:
+    """CPU seconds of single calls, shape (samples, len(paths)): each call after `gap` seconds idle.
+
+    `inputs[j]` are the samples for `paths[j]`, cycled. The files take turns, one call each per round, so
+    a burst of load on a shared machine falls on all of them alike, not on one file's whole series.
+    """
+    sessions = [open_session(p) for p in paths]
+    names = [s.get_inputs()[0].name for s in sessions]
+    for sess, name, xs in zip(sessions, names, inputs):
+        for s in range(warmup):
+            sess.run(None, {name: xs[s % len(xs)]})
+    out = np.empty((samples, len(paths)))
     for s in range(samples):
-        if gap > 0:
-            time.sleep(gap)
-        x = inputs[s % len(inputs)]
-        c = time.thread_time()
-        sess.run(None, {name: x})
-        out[s] = time.thread_time() - c
+        for j, (sess, name, xs) in enumerate(zip(sessions, names, inputs)):
+            if gap > 0:
+                time.sleep(gap)
+            x = xs[s % len(xs)]
+            c = time.thread_time()
+            sess.run(None, {name: x})
+            out[s, j] = time.thread_time() - c
     return out
 
 
@@ -53,12 +59,12 @@ def profile_times(net, input_shape, inputs: list, work, samples: int = 200, gap:
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     n = net.N
-    F, B, F99 = np.zeros(n + 1), np.zeros(n + 1), np.zeros(n + 1)
     hs = [torch.from_numpy(x) for x in inputs]
+    paths, feeds = [], []
     it = range(1, n + 1)
     if progress:
         from tqdm import tqdm
-        it = tqdm(it, desc="timing prefixes and branches")
+        it = tqdm(it, desc="exporting prefixes and branches")
     for q in it:
         prefix = PartitionModule(list(net.blocks[:q]), net.branches[str(q)], q == n)
         export_onnx(prefix, torch.zeros(1, *input_shape), work / f"prefix-{q}.onnx", "x",
@@ -66,10 +72,12 @@ def profile_times(net, input_shape, inputs: list, work, samples: int = 200, gap:
         with torch.inference_mode():
             hs = [net.blocks[q - 1](h) for h in hs]
         export_onnx(net.branches[str(q)], hs[0], work / f"branch-{q}.onnx", "x", ("logits",))
-        f = time_calls(work / f"prefix-{q}.onnx", inputs, samples, gap)
-        F[q], F99[q] = f.mean(), np.percentile(f, 99)
-        B[q] = time_calls(work / f"branch-{q}.onnx", [h.numpy() for h in hs], samples, gap).mean()
+        paths += [work / f"prefix-{q}.onnx", work / f"branch-{q}.onnx"]
+        feeds += [inputs, [h.numpy() for h in hs]]
+    t = time_calls(paths, feeds, samples, gap)
+    F = np.concatenate([[0.0], t[:, 0::2].mean(0)])
+    B = np.concatenate([[0.0], t[:, 1::2].mean(0)])
     marginal = np.diff(F - B)
     return {"block_time": np.maximum(marginal, 0.0), "branch_time": B[1:].copy(), "prefix_mean": F[1:],
-            "prefix_p99": F99[1:], "branch_mean": B[1:], "samples": samples, "gap": gap,
+            "prefix_p99": np.percentile(t[:, 0::2], 99, 0), "branch_mean": B[1:], "samples": samples, "gap": gap,
             "clipped_blocks": [int(i) + 1 for i in np.flatnonzero(marginal < 0)]}
