@@ -99,9 +99,9 @@ def per_sample_model(tables, plan, exits) -> np.ndarray:
     return np.array(lat)
 
 
-def busy_times(plan, profile, topo) -> dict:
-    """Seconds each server (tier, link direction) is busy per sample on average: compute, and transfer time."""
-    busy = {}
+def services(plan, profile, topo) -> dict:
+    """Per server (tier, link direction): [(share of samples, service seconds)] of each kind of job it does."""
+    jobs = {}
     names = topo.names
     bw = topo.links["bandwidth"]
 
@@ -109,17 +109,36 @@ def busy_times(plan, profile, topo) -> dict:
         step = 1 if b > a else -1
         for j in range(a, b, step):
             lo = min(j, j + step)
-            key = f"{names[j]}-{names[j + step]}"
-            busy[key] = busy.get(key, 0.0) + share * bits / bw[lo]
+            jobs.setdefault(f"{names[j]}-{names[j + step]}", []).append((share, bits / bw[lo]))
 
-    A = plan.placement
+    A, P = plan.placement, (0, *plan.partitions)
     link(plan.source, A[0], profile.input_bits, 1.0)
     for k, b in enumerate(plan.breakdown):
-        busy[b["tier_name"]] = busy.get(b["tier_name"], 0.0) + b["compute"]
+        work = topo.ratio[A[k]] * (profile.block_time[P[k]:P[k + 1]].sum() + profile.branch_time[P[k + 1] - 1])
+        jobs.setdefault(b["tier_name"], []).append((b["entering"], work))
         if k + 1 < len(A):
-            link(A[k], A[k + 1], profile.output_bits[plan.partitions[k] - 1], b["stay"])
+            link(A[k], A[k + 1], profile.output_bits[P[k + 1] - 1], b["stay"])
         link(A[k], plan.destination, profile.result_bits, b["exit"])
-    return busy
+    return jobs
+
+
+def busy_times(plan, profile, topo) -> dict:
+    """Seconds each server is busy per sample on average."""
+    return {k: float(sum(f * s for f, s in v)) for k, v in services(plan, profile, topo).items()}
+
+
+def queueing_delay(plan, profile, topo, rate: float) -> float:
+    """Mean waiting per sample summed over servers, each taken as M/G/1 (Pollaczek-Khinchine):
+    W = rate x E[S^2] / (2 (1 - rho)) per visit, weighted by the share of samples that visit. An estimate
+    (downstream arrivals are not Poisson), drawn to show what the model leaves out."""
+    total = 0.0
+    for jobs in services(plan, profile, topo).values():
+        rho = rate * sum(f * x for f, x in jobs)
+        if rho >= 1:
+            return float("inf")
+        # Every job at this server waits W; the jobs per sample are sum(f).
+        total += sum(f for f, _ in jobs) * rate * sum(f * x * x for f, x in jobs) / (2 * (1 - rho))
+    return total
 
 
 def partition_cpu(records, plan, profile) -> list:
@@ -151,7 +170,15 @@ def main() -> int:
     ap.add_argument("--open-samples", type=int, default=200)
     ap.add_argument("--allow-partial", action="store_true")
     ap.add_argument("--open-only", action="store_true", help="reuse the closed-loop rows of the last run")
+    ap.add_argument("--open-clock", default="profile", choices=("profile", "cpu"),
+                    help="open loop compute: the profile's fixed times (default: isolates queueing) or R x CPU")
+    ap.add_argument("--report-only", action="store_true", help="rewrite results.md and the plot from results.json")
     a = ap.parse_args()
+    if a.report_only:
+        result = json.loads((Path(a.out) / "results.json").read_text())
+        write_markdown(result, Path(a.out) / "results.md")
+        plot(result, Path(a.out) / "runtime_vs_model.png")
+        return 0
     out, work = Path(a.out), Path(a.work)
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -223,15 +250,18 @@ def main() -> int:
     capacity = 1.0 / max(busy.values())
     xo = data.test.batch(torch.arange(a.open_samples))[0].numpy()
     open_rows = []
-    for u in (0.1, 0.3, 0.5, 0.7, 0.85, 0.95):
+    for u in (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
         try:
-            res = run_local(work / f"plan-{plan_i}", topo, xo, mode="open", rate=u * capacity, timeout=30.0, seed=1)
+            res = run_local(work / f"plan-{plan_i}", topo, xo, mode="open", rate=u * capacity, timeout=30.0, seed=1,
+                            clock=a.open_clock, profile=profile)
         except RunFailed as exc:  # queues past the timeout: say so, keep going
             print(f"open loop at {u:.2f} of capacity failed: {exc}", flush=True)
             open_rows.append({"utilisation": u, "rate": u * capacity, "failed": str(exc)})
             continue
         m = stats([r["latency"] for r in res.records])
-        open_rows.append({"utilisation": u, "rate": u * capacity, **m, "load_average": os.getloadavg()[0]})
+        pk = plan.latency + queueing_delay(plan, profile, topo, u * capacity)
+        open_rows.append({"utilisation": u, "rate": u * capacity, **m, "pollaczek_khinchine": pk,
+                          "load_average": os.getloadavg()[0]})
         print(f"open loop at {u:.2f} of capacity ({u * capacity:.1f}/s): mean {m['mean'] * 1e3:.2f} ms, "
               f"p99 {m['p99'] * 1e3:.2f} ms (model {plan.latency * 1e3:.2f})", flush=True)
     result = {"topology": TOPOLOGY, "profile": "profile-ort-mean.json", "samples_per_plan": a.samples * a.passes,
@@ -240,7 +270,8 @@ def main() -> int:
                   "joint_epochs_trained"),
               "clock": "compute stretched to ratio x the partition call's CPU time; links emulated in user space",
               "plans": rows, "open_loop": {"plan": plan_i, "bottleneck_busy_s": busy, "capacity_per_s": capacity,
-                                           "predicted": plan.latency, "runs": open_rows},
+                                           "predicted": plan.latency, "runs": open_rows,
+                                           "clock": a.open_clock},
               "seconds": time.time() - t_start, "cpu": os.cpu_count()}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     write_markdown(result, out / "results.md")
@@ -248,10 +279,21 @@ def main() -> int:
     return 0
 
 
+def decomposition(r: dict, row: dict) -> tuple:
+    """(compute difference, everything else) in s: measured mean minus the model for the run's exits, split
+    into the stretched CPU time the run's calls took beyond the profile's, and the runtime's own handling."""
+    ratio = dict(zip(r["topology"]["names"], r["topology"]["ratio"]))
+    d = sum(p["calls"] / row["samples"] * ratio[t] * (p["run_cpu_mean"] - p["profile"])
+            for p, t in zip(row["partition_cpu"], row["tiers"]) if p["run_cpu_mean"] is not None)
+    gap = row["measured"]["mean"] - row["predicted_for_run_exits"]["mean"]
+    return d, gap - d
+
+
 def write_markdown(r: dict, path: Path) -> None:
     lines = [("| plan | tiers (blocks) | T | predicted (ms) | pred., run's exits (ms) | measured mean (ms) | "
-             "measured / predicted | per pass | p50 (ms) | p99 (ms) | accuracy (model / run) | load |"),
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |"]
+             "measured / predicted | per pass | p50 (ms) | p99 (ms) | model p99, run's exits (ms) | "
+              "accuracy (model / run) | load |"),
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |"]
     for row in r["plans"]:
         prev, parts = 0, []
         for q, t in zip(row["partitions"], row["tiers"]):
@@ -261,19 +303,29 @@ def write_markdown(r: dict, path: Path) -> None:
         lines.append(f"| {row['plan']} | {', '.join(parts)} | {row['threshold']:.3f} | {row['predicted'] * 1e3:.2f} | "
                      f"{row['predicted_for_run_exits']['mean'] * 1e3:.2f} | {m['mean'] * 1e3:.2f} | "
                      f"{row['ratio']:.3f} ({row['ratio_run_exits']:.3f}) | {' '.join(f'{v:.3f}' for v in row['pass_ratios'])} | "
-                     f"{m['p50'] * 1e3:.2f} | {m['p99'] * 1e3:.2f} | "
+                     f"{m['p50'] * 1e3:.2f} | {m['p99'] * 1e3:.2f} | {row['predicted_for_run_exits']['p99'] * 1e3:.2f} | "
                      f"{row['predicted_accuracy']:.4f} / {row['accuracy']:.4f} | {min(row['load_average']):.1f}-{max(row['load_average']):.1f} |")
+    lines += ["", ("Where the difference comes from (per sample, ms; measured mean minus the model for the run's exits "
+              "= compute + runtime):"), "",
+              ("| plan | CPU per call, run / profile (us) | compute: R x (run CPU - profile CPU) | runtime: "
+              "sockets, handling, wake-ups |"), "| ---: | --- | ---: | ---: |"]
+    for row in r["plans"]:
+        d, rest = decomposition(r, row)
+        cpu = ", ".join(f"{p['run_cpu_mean'] * 1e6:.0f} / {p['profile'] * 1e6:.0f}" for p in row["partition_cpu"]
+                        if p["run_cpu_mean"] is not None)
+        lines.append(f"| {row['plan']} | {cpu} | {d * 1e3:+.2f} | {rest * 1e3:+.2f} |")
     o = r["open_loop"]
     lines += ["", (f"Open loop, plan {o['plan']} (model: {o['predicted'] * 1e3:.2f} ms at any rate; bottleneck "
               f"capacity {o['capacity_per_s']:.1f} samples/s, set by "
               f"{max(o['bottleneck_busy_s'], key=o['bottleneck_busy_s'].get)}):"), "",
-              "| load (of capacity) | rate (1/s) | mean (ms) | p50 (ms) | p99 (ms) |", "| ---: | ---: | ---: | ---: | ---: |"]
+              "| load (of capacity) | rate (1/s) | mean (ms) | p50 (ms) | p99 (ms) | model + M/G/1 waits (ms) |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in o["runs"]:
         if "failed" in row:
             lines.append(f"| {row['utilisation']:.2f} | {row['rate']:.1f} | failed: {row['failed']} | | |")
             continue
         lines.append(f"| {row['utilisation']:.2f} | {row['rate']:.1f} | {row['mean'] * 1e3:.2f} | "
-                     f"{row['p50'] * 1e3:.2f} | {row['p99'] * 1e3:.2f} |")
+                     f"{row['p50'] * 1e3:.2f} | {row['p99'] * 1e3:.2f} | {row['pollaczek_khinchine'] * 1e3:.2f} |")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -299,8 +351,9 @@ def plot(r: dict, path: Path) -> None:
     bx.plot(u, [row["mean"] * 1e3 for row in ok], "o-", label="measured mean")
     bx.plot(u, [row["p99"] * 1e3 for row in ok], "^-", mfc="none", label="measured p99")
     bx.axhline(o["predicted"] * 1e3, color="k", lw=0.8, label="model (no queues)")
+    bx.plot(u, [row["pollaczek_khinchine"] * 1e3 for row in ok], "k:", label="model + M/G/1 waits (estimate)")
     bx.set(xlabel="arrival rate / bottleneck capacity", ylabel="latency (ms)",
-           title=f"open loop, plan {o['plan']}")
+           title=f"open loop, plan {o['plan']}, compute: {o.get('clock', 'cpu')} clock")
     bx.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -46,6 +46,11 @@ def _topology(ref: str):
     return Topology.preset(ref) if ref in PRESETS else Topology.load(ref)
 
 
+def _profile(ref: str):
+    from ..profile import Profile
+    return Profile.preset(ref) if ref in Profile.presets() else Profile.load(ref)
+
+
 def cmd_run(a) -> int:
     import numpy as np
 
@@ -82,7 +87,8 @@ def cmd_run(a) -> int:
     try:
         result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
                            clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
-                           seed=a.seed, bind=a.bind, progress=not a.no_progress)
+                           seed=a.seed, bind=a.bind, progress=not a.no_progress,
+                           profile=_profile(a.profile) if a.profile else None)
     except RunFailed as exc:
         s = summarize(exc.records, len(m.partitions))
         print(f"eepart run: {exc}", file=sys.stderr)
@@ -139,8 +145,10 @@ def add_subcommands(sub) -> None:
                     help="closed: one sample in flight; open: Poisson arrivals at --rate")
     rn.add_argument("--rate", type=float, default=None, help="arrivals per second (open loop)")
     rn.add_argument("--timeout", type=float, default=10.0, help="seconds a sample may take before the run stops")
-    rn.add_argument("--clock", default="cpu", choices=("cpu", "wall", "none"),
-                    help="compute emulation: ratio x CPU time (cpu), ratio x wall time (wall), or as is (none)")
+    rn.add_argument("--clock", default="cpu", choices=("cpu", "wall", "profile", "none"),
+                    help="compute emulation: ratio x CPU time (cpu), ratio x wall time (wall), ratio x the "
+                         "partition's time in --profile (profile), or as is (none)")
+    rn.add_argument("--profile", default=None, help="profile JSON for --clock profile")
     rn.add_argument("--no-emulation", action="store_true", help="send straight to the workers (real links)")
     rn.add_argument("--worker", action="append", metavar="TIER=ADDRESS", help="a worker already running")
     rn.add_argument("--bind", default="tcp://127.0.0.1:*", help="the driver's address (remote workers reach it)")

@@ -69,7 +69,8 @@ class _Control:
 
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
-                 remote: dict, emulate: bool, bind: str, startup_timeout: float):
+                 remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None):
+        self.service = service
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.ctx = zmq.Context()
@@ -125,7 +126,8 @@ class _Run:
         for tier in self.m.tiers:
             self.out.send(self.peers[tier], {"kind": "config", "driver": self.addr, "peers": self.peers,
                                              "via": self.netem, "ratio": ratio[tier], "clock": self.clock,
-                                             "checksums": checksums, "heartbeat": 0.1})
+                                             "checksums": checksums, "heartbeat": 0.1,
+                                             "service": self.service})
         ready = set()
         need = set(self.m.tiers) | ({"netem"} if self.netem else set())
         while ready != need:
@@ -256,7 +258,7 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
               timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
-              progress: bool = False) -> RunResult:
+              progress: bool = False, profile=None) -> RunResult:
     """Run an exported plan on `images` (n, *input_shape) and return the per-sample records.
 
     mode 'closed': one sample in flight; 'open': Poisson arrivals at `rate` samples/s. `timeout` (s) bounds
@@ -264,6 +266,8 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     {tier: address} uses workers already running (eepart worker) instead of starting them here.
     `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
     carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
+    clock: 'cpu' (ratio x the call's CPU time), 'wall', 'none', or 'profile' (ratio x the partition's time
+    in `profile`, a Profile: a fixed service time, e.g. to isolate queueing under open-loop load).
     """
     from ..topology import Topology
     m = load_manifest(deploy_dir)
@@ -283,8 +287,18 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
         raise ValueError(f"images: expected shape (n, {', '.join(map(str, m.input_shape))}), got {images.shape}")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
+    service = None
+    if clock == "profile":
+        if profile is None:
+            raise ValueError("clock = 'profile' needs profile= (the Profile whose times the tiers take)")
+        if profile.N != m.data["model"].get("N", profile.N):
+            raise ValueError(f"profile: N = {profile.N}, the exported network has {m.data['model']['N']} blocks")
+        service = {str(p.index): float(profile.block_time[p.blocks[0] - 1:p.blocks[1]].sum()
+                                       + profile.branch_time[p.blocks[1] - 1]) for p in m.partitions}
+    elif clock not in ("cpu", "wall", "none"):
+        raise ValueError(f"clock = {clock!r}: expected cpu, wall, profile or none")
     hb = heartbeat_timeout if heartbeat_timeout is not None else max(1.0, timeout / 2)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout)
+    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service)
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)

@@ -7,7 +7,8 @@ link emulator if any, its speed ratio); the same process serves a tier on anothe
 
 Compute emulation (`clock` in the config): 'cpu' stretches each partition call to ratio x the CPU time
 this thread spent in onnxruntime (sleeping the rest; immune to other processes' load), 'wall' sleeps
-(ratio - 1) x the call's wall time, 'none' runs at this machine's speed (a real deployment).
+(ratio - 1) x the call's wall time, 'profile' takes ratio x the partition's profiled time (a fixed
+service time, given by the driver), 'none' runs at this machine's speed (a real deployment).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from .errors import ManifestError, TensorMismatch
 from .executor import PartitionRunner, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
 
-CLOCKS = ("cpu", "wall", "none")
+CLOCKS = ("cpu", "wall", "profile", "none")
 WARMUP_CALLS = 5
 
 
@@ -73,6 +74,8 @@ class Worker:
                                     f"the driver's manifest says {str(theirs.get(p.index))[:16]}...")
         if cfg.get("clock", "cpu") not in CLOCKS:
             raise ValueError(f"clock = {cfg.get('clock')!r}: expected one of {CLOCKS}")
+        if cfg.get("clock") == "profile" and not all(str(p.index) in (cfg.get("service") or {}) for p in mine):
+            raise ValueError("clock = 'profile' needs a service time for every partition of this tier")
         self.manifest = manifest
         self.runners = {p.index: PartitionRunner(manifest, p) for p in mine}
         for r in self.runners.values():
@@ -107,7 +110,10 @@ class Worker:
         start = proto.now()
         values, cpu, wall = runner.run(x)
         ratio, clock = float(self.config.get("ratio", 1.0)), self.config.get("clock", "cpu")
-        target = ratio * cpu if clock == "cpu" else ratio * wall if clock == "wall" else 0.0
+        if clock == "profile":
+            target = ratio * float(self.config["service"][str(k)])
+        else:
+            target = ratio * cpu if clock == "cpu" else ratio * wall if clock == "wall" else 0.0
         proto.sleep_until(start + target)
         end = proto.now()
         logits = values["logits"]
