@@ -234,13 +234,28 @@ def test_three_tier_run_matches_the_exported_network(deploy, samples, tmp_path):
             assert h["end"] - h["start"] >= ratio * h["cpu"] - 1e-6, "compute must be stretched to ratio x CPU time"
 
 
-def test_open_loop_records_every_sample(deploy, samples):
+def test_open_loop_with_profile_clock(deploy, samples):
+    from eepart_fast import Profile
     x = samples[0].numpy()[:16]
-    result = run_local(deploy, topology(), x, mode="open", rate=100.0, timeout=10.0, seed=1)
+    # Fixed service times from a profile: partition k on tier a takes ratio[a] x (its blocks + its branch).
+    profile = Profile(block_time=[1e-3, 2e-3, 3e-3, 4e-3], branch_time=[5e-4] * 4, output_bits=[1e5] * 4,
+                      input_bits=25088, result_bits=320, accuracy=[0.5] * 4, thresholds=[0.0],
+                      exit_rate=[[0, 0, 0, 1]])
+    service = {1: 1.5e-3, 2: 2.5e-3, 3: 3e-3 + 4e-3 + 5e-4}
+    with pytest.raises(ValueError, match="needs profile="):
+        run_local(deploy, topology(), x, clock="profile")
+    result = run_local(deploy, topology(), x, mode="open", rate=100.0, timeout=10.0, seed=1, clock="profile",
+                       profile=profile)
     assert [r["sample"] for r in result.records] == list(range(16))
     inline = run_plan_inline(load_manifest(deploy), x)
     np.testing.assert_array_equal([r["exit_partition"] for r in result.records], inline["exit_partition"])
     assert result.summary()["samples"] == 16 and "accuracy" not in result.summary()
+    for r in result.records:
+        for h in r["hops"]:
+            if h["kind"] == "compute":
+                ratio = RATIO[TIERS.index(h["tier"])]
+                assert h["target"] == pytest.approx(ratio * service[h["partition"]], rel=1e-12)
+                assert h["end"] - h["start"] >= h["target"] - 1e-6
 
 
 def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
@@ -376,3 +391,34 @@ def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
                                          "source": "device", "destination": "device"}}))
     assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e")]) == 2
     assert "the network has 4 blocks" in capsys.readouterr().err
+
+
+def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):
+    """`eepart worker` processes started alone, then driven with remote= (as across hosts), no emulation."""
+    import subprocess
+    import sys
+    x = samples[0].numpy()[:12]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1] / "python"),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    procs, remote = [], {}
+    try:
+        for tier in TIERS:
+            p = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "worker", "--tier", tier, "--bind",
+                                  "tcp://127.0.0.1:*", "--artifacts", str(deploy), "--idle-timeout", "20"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            procs.append(p)
+            line = p.stdout.readline()  # "worker <tier> listening on <address>"
+            assert line.startswith(f"worker {tier} listening on tcp://127.0.0.1:"), line
+            remote[tier] = line.split()[-1]
+        result = run_local(deploy, topology(), x, timeout=10.0, remote=remote, emulate=False, clock="none")
+        inline = run_plan_inline(load_manifest(deploy), x)
+        np.testing.assert_array_equal([r["exit_partition"] for r in result.records], inline["exit_partition"])
+        assert all(h["kind"] == "compute" for r in result.records for h in r["hops"])  # no emulated links
+        for p in procs:  # the driver's stop ends them
+            assert p.wait(10) == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+            p.stdout.close()

@@ -88,7 +88,7 @@ def cmd_run(a) -> int:
         result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
                            clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
                            seed=a.seed, bind=a.bind, progress=not a.no_progress,
-                           profile=_profile(a.profile) if a.profile else None)
+                           profile=_profile(a.profile) if a.profile else None, advertise=a.advertise)
     except RunFailed as exc:
         s = summarize(exc.records, len(m.partitions))
         print(f"eepart run: {exc}", file=sys.stderr)
@@ -151,7 +151,10 @@ def add_subcommands(sub) -> None:
     rn.add_argument("--profile", default=None, help="profile JSON for --clock profile")
     rn.add_argument("--no-emulation", action="store_true", help="send straight to the workers (real links)")
     rn.add_argument("--worker", action="append", metavar="TIER=ADDRESS", help="a worker already running")
-    rn.add_argument("--bind", default="tcp://127.0.0.1:*", help="the driver's address (remote workers reach it)")
+    rn.add_argument("--bind", default="tcp://127.0.0.1:*", help="where the driver listens (default: a free port "
+                    "on 127.0.0.1; with workers on other hosts e.g. tcp://0.0.0.0:5600)")
+    rn.add_argument("--advertise", default=None, help="the driver's address as other hosts reach it "
+                    "(e.g. tcp://10.0.0.1:5600; default: the bound address)")
     rn.add_argument("--records", default=None, help="per-sample records, JSON lines, written as they finish")
     rn.add_argument("--summary", default=None, help="write the summary JSON here")
     rn.add_argument("--seed", type=int, default=0, help="arrival times' seed (open loop)")

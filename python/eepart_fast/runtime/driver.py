@@ -69,14 +69,15 @@ class _Control:
 
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
-                 remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None):
+                 remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None,
+                 advertise: str | None = None):
         self.service = service
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.ctx = zmq.Context()
         self.inbox = proto.socket(self.ctx, zmq.PULL)
         self.inbox.bind(bind)
-        self.addr = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
         self.netem = None
@@ -258,13 +259,14 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
               timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
-              progress: bool = False, profile=None) -> RunResult:
+              progress: bool = False, profile=None, advertise: str | None = None) -> RunResult:
     """Run an exported plan on `images` (n, *input_shape) and return the per-sample records.
 
     mode 'closed': one sample in flight; 'open': Poisson arrivals at `rate` samples/s. `timeout` (s) bounds
     every sample; a dead or silent worker stops the run within about max(1, timeout / 2) s. `remote`
     {tier: address} uses workers already running (eepart worker) instead of starting them here.
-    `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
+    `bind` is where the driver listens; `advertise` the address workers on other hosts reach it at (default:
+    the bound address, which must then not be 0.0.0.0). `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
     carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
     clock: 'cpu' (ratio x the call's CPU time), 'wall', 'none', or 'profile' (ratio x the partition's time
     in `profile`, a Profile: a fixed service time, e.g. to isolate queueing under open-loop load).
@@ -298,7 +300,7 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     elif clock not in ("cpu", "wall", "none"):
         raise ValueError(f"clock = {clock!r}: expected cpu, wall, profile or none")
     hb = heartbeat_timeout if heartbeat_timeout is not None else max(1.0, timeout / 2)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service)
+    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service, advertise)
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)
