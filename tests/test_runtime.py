@@ -276,6 +276,30 @@ def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
     assert not no_children_with(deploy)
 
 
+def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples):
+    x = samples[0].numpy()
+
+    def pause_cloud(done, control):
+        if done == 2:
+            control.pause("cloud")
+
+    t0 = time.monotonic()
+    with pytest.raises(RunFailed, match="tier 'cloud'") as info:
+        run_local(deploy, topology(), x, timeout=2.0, hook=pause_cloud)
+    assert time.monotonic() - t0 < 30 and info.value.tier == "cloud" and len(info.value.records) >= 2
+    assert not no_children_with(deploy)
+
+    def bad_tensor(done, control):
+        if done == 1:
+            control.send("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "t0": 0.0}, b"\0" * 12)
+
+    with pytest.raises(RunFailed, match=r"tier 'edge' refused: TensorMismatch: partition 2 \(edge\), sample 10000: "
+                                        r"payload of 12 bytes") as info:
+        run_local(deploy, topology(), x, timeout=5.0, hook=bad_tensor)
+    assert info.value.tier == "edge" and len(info.value.records) >= 1
+    assert not no_children_with(deploy)
+
+
 def test_stalled_link_stops_the_run_naming_the_link(deploy, samples):
     x = samples[0].numpy()
     # Samples that leave at partition 1 never cross edge-cloud; the first that does must stall there.

@@ -66,6 +66,15 @@ class _Control:
     def stall(self, link: str) -> None:
         self._run.out.send(self._run.netem, {"kind": "stall", "link": link})
 
+    def pause(self, tier: str) -> None:
+        """SIGSTOP the tier's worker: alive but silent (the driver kills it when the run ends)."""
+        import signal
+        os.kill(self._run.procs[tier].pid, signal.SIGSTOP)
+
+    def send(self, tier: str, header: dict, payload: bytes = b"") -> None:
+        """A raw message to a tier's worker, as a faulty peer would send it."""
+        self._run.out.send(self._run.peers[tier], header, payload)
+
 
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
