@@ -12,7 +12,10 @@ from pathlib import Path
 
 
 def _load_plan(path: str, index: int | None):
-    raw = json.loads(Path(path).read_text())
+    try:
+        raw = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--plan {path}: not JSON ({exc})") from None
     if isinstance(raw, dict) and isinstance(raw.get("frontier"), list) and index is not None:
         raw = raw["frontier"]
     if isinstance(raw, list):
