@@ -119,6 +119,7 @@ class _Run:
         deadline = time.monotonic() + self.startup_timeout
         while want - set(self.peers) - ({"netem"} if self.netem else set()):
             self._check_procs()
+            self._ping()
             if time.monotonic() > deadline:
                 missing = sorted(want - set(self.peers) - {"netem" if self.netem else ""})
                 raise RunFailed(f"workers {missing} did not start within {self.startup_timeout:g} s",
@@ -142,6 +143,7 @@ class _Run:
         need = set(self.m.tiers) | ({"netem"} if self.netem else set())
         while ready != need:
             self._check_procs()
+            self._ping()
             if time.monotonic() > deadline:
                 raise RunFailed(f"tiers {sorted(need - ready)} were not ready within {self.startup_timeout:g} s",
                                 tier=min(need - ready))
@@ -232,14 +234,18 @@ class _Run:
             return f"last sent by tier {tier!r} to tier {last['to']!r} as {last['kind']}", last["to"]
         return f"never seen past tier {self.m.source!r}", self.m.source
 
-    def watch(self, ms: int = 20) -> None:
-        """One bounded wait for messages, then every fault check."""
+    def _ping(self) -> None:
+        """Tell every worker heard from so far that the driver lives (they stop after --idle-timeout)."""
         t = time.monotonic()
         if t - self.last_ping > 0.5:
             self.last_ping = t
             for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
                 self.out.send(addr, {"kind": "ping"})
-        end = t + ms / 1000
+
+    def watch(self, ms: int = 20) -> None:
+        """One bounded wait for messages, then every fault check."""
+        self._ping()
+        end = time.monotonic() + ms / 1000
         for _ in range(10000):
             if self._recv(max(0, int((end - time.monotonic()) * 1000))) is None:
                 break
