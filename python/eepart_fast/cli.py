@@ -192,10 +192,11 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
         # Listed without importing torch, which takes seconds that planning should not pay.
         sub.add_parser("train", help="train an early-exit network (needs the train extra: torch)")
         sub.add_parser("profile", help="profile an early-exit network into a profile JSON (needs torch)")
+        sub.add_parser("validate", help="check the model against final models, paper Figure 3 (needs torch)")
     return parser
 
 
-TRAINING_COMMANDS = ("train", "profile")
+TRAINING_COMMANDS = ("train", "profile", "validate")
 
 
 def main(argv=None) -> int:
