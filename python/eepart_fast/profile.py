@@ -10,18 +10,34 @@ import numpy as np
 from ._checks import at_least, float_array, strictly_increasing, within
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+OPTIONAL_FIELDS = ("accuracy_estimator",)
 EXIT_RATE_ATOL = 1e-6
+# What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
+# models (the paper's), a per-threshold table fitted to the profiler's records, or anything else.
+ACCURACY_ESTIMATORS = ("joint", "separate", "fitted", "custom")
+
+
+def _estimator(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ACCURACY_ESTIMATORS:
+        raise ValueError(f"accuracy_estimator: expected one of {', '.join(ACCURACY_ESTIMATORS)} (or none), "
+                         f"got {value!r}")
+    return value
 
 
 class Profile:
     """A profiled early-exit network, in SI units (seconds, bits).
 
-    block_time, branch_time, output_bits, accuracy: shape (N,); input_bits, result_bits: scalars;
-    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1.
+    block_time, branch_time, output_bits: shape (N,); input_bits, result_bits: scalars;
+    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1;
+    accuracy: shape (N,) (one per branch) or (K, N) (per threshold); accuracy_estimator: which
+    estimator produced it (ACCURACY_ESTIMATORS) or None when unknown.
     """
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
-                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None):
+                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None,
+                 accuracy_estimator: str | None = None):
         self.block_time = float_array("block_time", block_time, (None,))
         n = self.block_time.shape[0]
         if n < 1:
@@ -30,11 +46,14 @@ class Profile:
         self.output_bits = float_array("output_bits", output_bits, (n,))
         self.input_bits = float(float_array("input_bits", input_bits, ()))
         self.result_bits = float(float_array("result_bits", result_bits, ()))
-        self.accuracy = float_array("accuracy", accuracy, (n,))
         self.thresholds = float_array("thresholds", thresholds, (None,))
         k = self.thresholds.shape[0]
         if k < 1:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
+        self.accuracy = float_array("accuracy", accuracy, None)
+        if self.accuracy.shape not in ((n,), (k, n)):
+            raise ValueError(f"accuracy: expected shape ({n},) or ({k}, {n}) (per threshold), got {self.accuracy.shape}")
+        self.accuracy_estimator = _estimator(accuracy_estimator)
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
             at_least(field, getattr(self, field), 0.0)
@@ -59,6 +78,22 @@ class Profile:
     def K(self) -> int:
         return self.thresholds.shape[0]
 
+    @property
+    def per_threshold_accuracy(self) -> bool:
+        """True when `accuracy` has one row per threshold, shape (K, N)."""
+        return self.accuracy.ndim == 2
+
+    def accuracy_table(self) -> np.ndarray:
+        """The accuracy as shape (K, N), a row per threshold (a read-only view when it is (N,))."""
+        return np.broadcast_to(self.accuracy, (self.K, self.N))
+
+    def with_accuracy(self, accuracy, estimator: str | None) -> Profile:
+        """A copy of this profile with another accuracy, (N,) or (K, N), and the estimator that made it."""
+        d = self.to_dict()
+        d["accuracy"] = np.asarray(accuracy).tolist()
+        d["accuracy_estimator"] = estimator
+        return Profile.from_dict(d)
+
     def cum_exit(self) -> np.ndarray:
         """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (SPEC)."""
         c = np.zeros((self.K, self.N + 1))
@@ -68,6 +103,8 @@ class Profile:
 
     def to_dict(self) -> dict:
         d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
+        if self.accuracy_estimator is not None:
+            d["accuracy_estimator"] = self.accuracy_estimator
         d["name"] = self.name
         d["meta"] = self.meta
         return d
@@ -79,13 +116,14 @@ class Profile:
         missing = [f for f in FIELDS if f not in d]
         if missing:
             raise ValueError(f"profile: missing field {missing[0]!r} (a profile has {', '.join(FIELDS)})")
-        unknown = sorted(set(d) - set(FIELDS) - {"name", "meta"})
+        unknown = sorted(set(d) - set(FIELDS) - set(OPTIONAL_FIELDS) - {"name", "meta"})
         if unknown:
             raise ValueError(f"profile: unknown field {unknown[0]!r}")
         meta = d.get("meta") or {}
         if not isinstance(meta, dict):
             raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
-        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta)
+        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta,
+                   accuracy_estimator=d.get("accuracy_estimator"))
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
