@@ -84,7 +84,10 @@ class Space:
             d = {"t": t, "P": list(P), "A_index": list(A)}
             if prop(d):
                 hi = f.latency[i + 1] * 1e3 if i + 1 < len(f) else float("inf")
-                out.append((float(f.latency[i] * 1e3), float(hi)))
+                if out and out[-1][1] == float(f.latency[i] * 1e3):
+                    out[-1] = (out[-1][0], float(hi))  # adjoining ranges merged
+                else:
+                    out.append((float(f.latency[i] * 1e3), float(hi)))
         return out
 
 
