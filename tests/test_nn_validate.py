@@ -48,16 +48,21 @@ def test_prediction_matches_evaluate_for_per_branch_accuracy(backend):
                                    rtol=1e-12, atol=1e-15)
 
 
-def test_per_threshold_prediction_is_row_by_row_evaluate():
+def test_per_threshold_prediction_matches_evaluate(backend):
     rng = np.random.default_rng(1)
     table = rng.uniform(0.5, 1.0, (PROFILE.K, PROFILE.N))
     mobile = Topology.preset("mobile")
-    P = (2, 5, 10)
-    got = predicted_accuracy(PROFILE.exit_rate, table, P)
-    for t in range(PROFILE.K):
+    per_threshold = PROFILE.with_accuracy(table, "custom")
+    for P in [(2, 5, 10), (4,), (1, 3, 6, 8)]:
+        got = predicted_accuracy(PROFILE.exit_rate, table, P)
+        r = evaluate(per_threshold, mobile, [(t, list(P), list(range(len(P)))) for t in range(PROFILE.K)],
+                     backend=backend)
+        np.testing.assert_allclose(got, r.accuracy, rtol=1e-12, atol=1e-15)
+        # Row t of the table is what an (N,) profile holding that row predicts at t.
+        t = 7
         row = PROFILE.with_accuracy(table[t], "custom")
-        assert got[t] == pytest.approx(evaluate(row, mobile, [(t, list(P), [0, 1, 2])], backend="numpy").accuracy[0],
-                                       rel=1e-12)
+        assert got[t] == pytest.approx(evaluate(row, mobile, [(t, list(P), list(range(len(P))))],
+                                                backend=backend).accuracy[0], rel=1e-12)
 
 
 def _records(seed=0, samples=600, n=5):
@@ -208,11 +213,10 @@ def test_validate_end_to_end_against_independent_computations(tiny_run):
             p = profile.with_accuracy(report["estimators"][name]["accuracy"], name)
             np.testing.assert_allclose(row["predicted"]["accuracy"][name], evaluate(p, mobile, configs).accuracy,
                                        rtol=1e-12)
-        fitted = np.array(report["estimators"]["fitted"]["accuracy"])
-        for t in range(profile.K):
-            p = profile.with_accuracy(fitted[t], "fitted")
-            assert row["predicted"]["accuracy"]["fitted"][t] == pytest.approx(
-                evaluate(p, mobile, [configs[t]]).accuracy[0], rel=1e-12)
+        fitted = profile.with_accuracy(report["estimators"]["fitted"]["accuracy"], "fitted")
+        assert fitted.per_threshold_accuracy
+        np.testing.assert_allclose(row["predicted"]["accuracy"]["fitted"], evaluate(fitted, mobile, configs).accuracy,
+                                   rtol=1e-12)
     assert some_exit_split, "the tiny run never splits samples between exits; the check above proves little"
     # The statistics are those of the rows.
     s = report["summary"]["accuracy"]["separate"]
