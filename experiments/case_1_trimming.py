@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from cases import PLAN_HEADER, PROFILES, Space, args, figure, plan_line, write  # noqa: E402
-
-import eepart_fast as ef  # noqa: E402
+from cases import PLAN_HEADER, PROFILES, Space, args, ef, figure, plan_line, plt, write
 
 
 def main():
@@ -70,8 +64,8 @@ def main():
     fig.savefig(out / "case_1_trimming.png")
     print(f"wrote {out / 'case_1_trimming.png'}")
     lines += ["Figure: `case_1_trimming.png` (every configuration near the floor, the frontier, the two plans).",
-              "", "The paper's floor was 92 % of a 95 % best (cats and dogs); the rule (3 points below the best) is "
-              "kept, the numbers follow the shipped Fashion-MNIST profiles."]
+              "", ("The paper's floor was 92 % of a 95 % best (cats and dogs); the rule (3 points below the best) is "
+              "kept, the numbers follow the shipped Fashion-MNIST profiles.")]
     write(out / "case_1_trimming.md", "\n".join(lines))
 
 

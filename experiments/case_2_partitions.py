@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from cases import PLAN_HEADER, Space, args, figure, plan_line, write  # noqa: E402
-
-import eepart_fast as ef  # noqa: E402
+from cases import PLAN_HEADER, Space, args, ef, figure, plan_line, plt, write
 
 PAPER_BOUND = 0.300
 PROFILE = "resnet20-fashionmnist"
@@ -55,11 +49,11 @@ def main():
     near = s.describe(rows["bound where it occurs"][0])
     near_single = rows["bound where it occurs"][1]
     near_single = s.describe(near_single) if near_single is not None else None
-    lines += ["", f"At the paper's 300 ms the case does not occur on this profile: the most accurate plan of all "
+    lines += ["", (f"At the paper's 300 ms the case does not occur on this profile: the most accurate plan of all "
               f"({100 * paper_best['accuracy']:.2f} %, P = {paper_best['P']} on {', '.join(paper_best['A'])}) "
               f"already takes only {paper_best['latency_ms']:.1f} ms, because the profile's times are one CPU "
-              "thread's and the phone (R = 10) runs the whole network in about 50 ms.", "",
-              f"It occurs under tighter bounds. P_acc's answer has more than one partition for every bound in "
+              "thread's and the phone (R = 10) runs the whole network in about 50 ms."), "",
+              "It occurs under tighter bounds. P_acc's answer has more than one partition for every bound in "
               + ", ".join(f"[{lo:.2f}, {hi:.2f}) ms" for lo, hi in intervals[:12])
               + (f" and {len(intervals) - 12} more ranges" if len(intervals) > 12 else "")
               + f" ({sum(min(hi, 1e9) - lo for lo, hi in intervals):.1f} ms of bounds in all).", "",
@@ -68,9 +62,9 @@ def main():
               + (f", against {100 * near_single['accuracy']:.2f} % for the best single partition "
                  f"(P = {near_single['P']} on {', '.join(near_single['A'])})." if near_single else
                  "; no single-partition plan meets the bound."),
-              "This is the whole-ms bound where several partitions gain most over one; the gains are small "
+              ("This is the whole-ms bound where several partitions gain most over one; the gains are small "
               "(tenths of a point) because the phone alone is fast here, and the multi-partition answers "
-              "put the first exit on the phone and send the few unsure samples to the edge server.", "",
+              "put the first exit on the phone and send the few unsure samples to the edge server."), "",
               "Figure: `case_2_partitions.png` (left: the paper's bound; right: the bound where the case occurs)."]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), dpi=120)
     for ax, (label, bound) in zip(axes, (("paper's bound", PAPER_BOUND), ("bound where it occurs", chosen))):

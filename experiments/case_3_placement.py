@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from cases import PLAN_HEADER, PROFILES, TOPOLOGIES, Space, args, figure, plan_line, write  # noqa: E402
-
-import eepart_fast as ef  # noqa: E402
+from cases import (
+    PLAN_HEADER,
+    PROFILES,
+    TOPOLOGIES,
+    Space,
+    args,
+    ef,
+    figure,
+    plan_line,
+    plt,
+    write,
+)
 
 PAPER_BOUND = 0.080
 PROFILE = "resnet20-fashionmnist"
@@ -44,8 +49,8 @@ def main():
     lines += [f"## The paper's setting: {PROFILE}, IoT, destination 0, bound 80 ms", "", PLAN_HEADER,
               plan_line("C: P_acc answer", b), plan_line("best consecutive plan", paper.describe(cons)), "",
               "The case does not occur here: " if not non_consecutive(b) else "The case occurs: ",
-              f"the answer is P = {b['P']} on {', '.join(b['A'])}, the most accurate plan of all, already "
-              f"{b['latency_ms']:.1f} ms.", "",
+              (f"the answer is P = {b['P']} on {', '.join(b['A'])}, the most accurate plan of all, already "
+              f"{b['latency_ms']:.1f} ms."), "",
               "## Where it occurs: latency bounds under which P_acc's answer is non-consecutive", "",
               "| profile | topology | destination | bounds (ms) |", "| --- | --- | --- | --- |"]
     showcases = []
@@ -95,10 +100,10 @@ def main():
     fig.savefig(out / "case_3_placement.png")
     print(f"wrote {out / 'case_3_placement.png'}")
     lines += ["Figure: `case_3_placement.png` (the paper's setting, then where the case occurs).", "",
-              "On these profiles the case is real but small: non-consecutive answers are common when results "
+              ("On these profiles the case is real but small: non-consecutive answers are common when results "
               "are due at a later tier (destinations 2 and 3), where the first partition runs far out and the "
               "unsure samples come back to a nearer tier; with results due at the source they win only in a "
-              "0.01 ms window, by a hair of accuracy."]
+              "0.01 ms window, by a hair of accuracy.")]
     write(out / "case_3_placement.md", "\n".join(lines))
 
 

@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from cases import PLAN_HEADER, PROFILES, Space, args, figure, plan_line, write  # noqa: E402
-
-import eepart_fast as ef  # noqa: E402
+from cases import PLAN_HEADER, PROFILES, Space, args, ef, figure, plan_line, plt, write
 
 FLOOR = 0.80
 
@@ -65,9 +59,9 @@ def main():
     fig.savefig(out / "case_4_destination.png")
     print(f"wrote {out / 'case_4_destination.png'}")
     lines += ["Figure: `case_4_destination.png` (rows: profiles; columns: results to tier 0, to tier 3).", "",
-              "The paper's plans had two partitions; here one partition wins under both destinations (the "
+              ("The paper's plans had two partitions; here one partition wins under both destinations (the "
               "network trimmed after its first few blocks already reaches 80 %), so the case shows as the "
-              "same P placed on another tier."]
+              "same P placed on another tier.")]
     write(out / "case_4_destination.md", "\n".join(lines))
 
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import eepart_fast as ef
+import matplotlib
 import numpy as np
 
-import eepart_fast as ef
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+__all__ = ["ef", "plt"]
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -103,11 +108,6 @@ PLAN_HEADER = "| plan | P (block counts) | A (tiers) | threshold | latency (ms) 
 
 def figure(path, space: Space, marks, bound=None, xlim=None, ylim=None, title="", ax=None):
     """The trade-off cloud, its frontier, a dashed bound and the marked plans (label, row, marker)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(7, 4.6), dpi=120)
