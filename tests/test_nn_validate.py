@@ -7,6 +7,7 @@ import pytest
 from eepart_fast import Profile, Topology, evaluate
 from eepart_fast.nn.estimators import (
     count_partitionings,
+    exiting_accuracy,
     fit_stats,
     fitted_accuracy,
     kept_exit_outcome,
@@ -104,6 +105,15 @@ def test_fitted_table_beats_per_branch_accuracy_on_the_records():
     np.testing.assert_allclose(shifted, np.clip(table + 0.01, 0, 1), atol=1e-12)
 
 
+def test_exiting_table_by_hand():
+    h = np.array([[0.1, 0.9], [0.5, 0.2], [0.6, 0.7]])
+    ok = np.array([[True, False], [False, True], [True, False]])
+    table = exiting_accuracy(h, ok, [0.0, 0.3, 1.0])
+    # t=0: nobody leaves at branch 1 (its plain accuracy 2/3 stands), all at branch 2 (1/3 right).
+    # t=0.3: sample 0 leaves at 1 (right); samples 1, 2 at 2 (1 right of 2). t=1: all at 1 (2/3); 2 keeps 1/3.
+    np.testing.assert_allclose(table, [[2 / 3, 1 / 3], [1.0, 0.5], [2 / 3, 1 / 3]])
+
+
 def test_fit_stats_by_hand():
     s = fit_stats([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.5])
     assert s["points"] == 4 and s["mae"] == pytest.approx(0.025)
@@ -185,7 +195,7 @@ def test_validate_end_to_end_against_independent_computations(tiny_run):
     plan = json.loads((out / "validate.json").read_text())
     assert [r["P"] for r in report["partitionings"]] == plan["partitionings"]
     assert plan["partitionings"] == [list(p) for p in sample_partitionings(4, 3, seed=1, max_partitions=4)]
-    assert set(report["estimators"]) == {"joint", "separate", "fitted"} and report["recommended"] == "fitted"
+    assert set(report["estimators"]) == {"joint", "separate", "exiting", "fitted"} and report["recommended"] == "fitted"
     mobile = Topology.preset("mobile")
     _, _, joint = load_joint(folder / "run", data)
     some_exit_split = False
@@ -209,7 +219,7 @@ def test_validate_end_to_end_against_independent_computations(tiny_run):
             some_exit_split |= 0 < fractions[0] < 1
         # Predicted: the engine's evaluate for the per-branch estimators, row by row for the fitted one.
         configs = [(t, P, list(range(len(P)))) for t in range(profile.K)]
-        for name in ("joint", "separate"):
+        for name in ("joint", "separate", "exiting"):
             p = profile.with_accuracy(report["estimators"][name]["accuracy"], name)
             np.testing.assert_allclose(row["predicted"]["accuracy"][name], evaluate(p, mobile, configs).accuracy,
                                        rtol=1e-12)

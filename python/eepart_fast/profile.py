@@ -14,7 +14,7 @@ OPTIONAL_FIELDS = ("accuracy_estimator",)
 EXIT_RATE_ATOL = 1e-6
 # What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
 # models (the paper's), a per-threshold table fitted to the profiler's records, or anything else.
-ACCURACY_ESTIMATORS = ("joint", "separate", "fitted", "custom")
+ACCURACY_ESTIMATORS = ("joint", "separate", "fitted", "exiting", "custom")
 
 
 def _estimator(value):

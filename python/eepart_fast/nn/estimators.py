@@ -16,6 +16,11 @@ The model (SPEC) predicts accuracy = sum_k acc[P_k] * E_k. What `acc` holds deci
   a final model trained like the separate models is what it predicts (at threshold 0 it equals
   "separate" exactly).
 
+- "exiting" (per threshold, K x N): the accuracy of branch i on the samples that leave at branch i in
+  the full configuration (plain accuracy where none do), with the same shift. The intuitive table, and a
+  poor one: in a final model an exit also takes the samples the dropped exits before it would have
+  taken, and the last exit takes everything left. Kept for comparison.
+
 The records' exit rule is records.exit_points; predicted_* follow SPEC's formulas line by line and
 accept (N,) or (K, N) accuracy tables.
 """
@@ -28,7 +33,7 @@ import numpy as np
 
 from .records import exit_points
 
-ESTIMATORS = ("joint", "separate", "fitted")
+ESTIMATORS = ("joint", "separate", "exiting", "fitted")
 RECOMMENDED = "fitted"
 MAX_FIT_PARTITIONINGS = 4096
 
@@ -164,6 +169,26 @@ def fitted_accuracy(norm_entropy, correct, thresholds, max_partitions: int | Non
         sol = np.linalg.lstsq(design[t][:, used], target[t], rcond=None)[0]
         table[t] = plain
         table[t, used] = sol
+    if shift is not None:
+        table = table + np.asarray(shift, dtype=np.float64)[None, :]
+    return np.clip(table, 0.0, 1.0)
+
+
+def exiting_accuracy(norm_entropy, correct, thresholds, shift=None) -> np.ndarray:
+    """The "exiting" (K, N) table: branch i's accuracy on the samples leaving at i in the full network."""
+    h = np.asarray(norm_entropy, dtype=np.float64)
+    ok = np.asarray(correct, dtype=bool)
+    if h.ndim != 2 or h.shape != ok.shape or h.shape[0] == 0:
+        raise ValueError(f"records: norm_entropy and correct must share a shape (samples > 0, N), got "
+                         f"{h.shape}, {ok.shape}")
+    n = h.shape[1]
+    plain = ok.mean(0)
+    table = np.empty((len(thresholds), n))
+    for t, thr in enumerate(np.asarray(thresholds, dtype=np.float64)):
+        x = exit_points(h, thr)
+        hits = np.bincount(x, weights=ok[np.arange(len(x)), x], minlength=n)
+        counts = np.bincount(x, minlength=n)
+        table[t] = np.where(counts > 0, hits / np.maximum(counts, 1), plain)
     if shift is not None:
         table = table + np.asarray(shift, dtype=np.float64)[None, :]
     return np.clip(table, 0.0, 1.0)

@@ -30,6 +30,7 @@ from .estimators import (
     ESTIMATORS,
     RECOMMENDED,
     accuracy_table,
+    exiting_accuracy,
     fit_stats,
     fitted_accuracy,
     kept_exit_outcome,
@@ -219,6 +220,9 @@ def estimator_tables(profile, records: dict | None = None, max_partitions: int |
         shift = None
         if "separate" in tables:
             shift = tables["separate"] - corr.mean(0)
+        tables["exiting"] = exiting_accuracy(records["norm_entropy"], corr, profile.thresholds, shift)
+        notes["exiting"] = ("per threshold (K x N): each branch's accuracy on the samples leaving there in the "
+                            "full network (per-sample records)" + (", same shift" if shift is not None else ""))
         tables["fitted"] = fitted_accuracy(records["norm_entropy"], corr, profile.thresholds, max_partitions, shift)
         notes["fitted"] = ("per threshold (K x N): least-squares fit of the model's accuracy formula to the "
                            "per-sample records of every partitioning with at most "
