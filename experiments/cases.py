@@ -39,7 +39,8 @@ class Space:
         L = self.rows.num_partitions
         self.last_block = self.rows.partitions[np.arange(len(L)), L - 1]
         A = self.rows.placement
-        self.consecutive = np.array([all(a < b for a, b in zip(r[:n], r[1:n])) for r, n in zip(A, L)])
+        later = np.arange(1, A.shape[1])[None, :] < L[:, None]
+        self.consecutive = np.all((A[:, 1:] > A[:, :-1]) | ~later, axis=1)
         # Whether any sample reaches the last partition (c at the block before it is below 1).
         before = np.where(L > 1, self.rows.partitions[np.arange(len(L)), np.maximum(L - 2, 0)], 0)
         c = self.profile.cum_exit()
