@@ -319,17 +319,35 @@ def plot_report(report: dict, path, title: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     rows = report["partitionings"]
-    names = list(report["estimators"])
-    panels = [(f"accuracy, {name} estimator" + (" (recommended)" if name == report.get("recommended") else ""),
-               np.concatenate([r["predicted"]["accuracy"][name] for r in rows]),
-               np.concatenate([r["actual"]["accuracy"] for r in rows]), report["summary"]["accuracy"][name])
-              for name in names]
+    rec = report.get("recommended")
+
+    def accuracy_panel(name):
+        return (f"accuracy, {name} estimator" + (" (recommended)" if name == rec else ""),
+                np.concatenate([r["predicted"]["accuracy"][name] for r in rows]),
+                np.concatenate([r["actual"]["accuracy"] for r in rows]), report["summary"]["accuracy"][name])
+
+    # The paper's three panels first (joint, separate, exit rate), then the other estimators and the
+    # exit rate averaged over thresholds as the paper's 3(c) plots it.
+    paper = [n for n in ("joint", "separate") if n in report["estimators"]]
+    others = [n for n in report["estimators"] if n not in paper]
+    others.sort(key=lambda n: n != rec)
+    panels = [accuracy_panel(n) for n in paper]
     panels.append(("exit rate, every exit and threshold",
                    np.concatenate([np.ravel(r["predicted"]["exit_fraction"]) for r in rows]),
                    np.concatenate([np.ravel(r["actual"]["exit_fraction"]) for r in rows]),
                    report["summary"]["exit_rate"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.3), dpi=110)
-    for ax, letter, (label, x, y, s) in zip(np.atleast_1d(axes), "abcdefgh", panels):
+    panels += [accuracy_panel(n) for n in others]
+    if "exit_rate_threshold_mean" in report["summary"]:
+        panels.append(("exit rate per exit, mean over thresholds",
+                       np.concatenate([np.mean(r["predicted"]["exit_fraction"], 0) for r in rows]),
+                       np.concatenate([np.mean(r["actual"]["exit_fraction"], 0) for r in rows]),
+                       report["summary"]["exit_rate_threshold_mean"]))
+    cols = min(3, len(panels))
+    nrows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 4.4 * nrows), dpi=110, squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, letter, (label, x, y, s) in zip(axes.ravel(), "abcdefgh", panels):
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         pad = 0.02 * (hi - lo or 1.0)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="black", lw=1)
