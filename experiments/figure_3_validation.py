@@ -1,14 +1,18 @@
 """Figure 3 of the paper (3.2): the model's predictions against final models of ResNet-20.
 
 With no arguments it redraws the committed figure and table from experiments/results/figure_3_report.json.
-With --run-dir it (re)builds everything: `eepart validate` on the trained run (28 random partitionings,
-final models fine-tuned from the joint weights with only their exits; resumable), then the report against
-the profile, the figure, the Markdown table, and the final models' weights (model state only) under
-experiments/results/figure_3_weights/.
+With --run-dir and --profile it (re)builds everything: `eepart validate` on the trained run (28 random
+partitionings, final models fine-tuned from the joint weights with only their exits; resumable), the
+report against that run's profile, the figure, the Markdown table, and copies of what a fresh machine
+needs to repeat it: the run's profile and records (figure_3_profile.json, .samples.npz) and the model
+weights of the joint network and of every final model (figure_3_weights/, model state only).
 
     python experiments/figure_3_validation.py                      # redraw from the committed report
-    eepart profile --train ... --run-dir runs/resnet20-fashionmnist  # the shipped profile's meta.command
-    python experiments/figure_3_validation.py --run-dir runs/resnet20-fashionmnist --threads 1
+    eepart profile --train ... --run-dir runs/r20 --out runs/r20.json   # the shipped profile's meta.command
+    python experiments/figure_3_validation.py --run-dir runs/r20 --profile runs/r20.json --threads 1
+
+The predictions must come from the profile of the same run the final models start from: the joint
+network's exit rates and records are what the model is asked to predict from.
 """
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ from eepart_fast.nn.validate import build_report, load_report, plot_report, vali
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-PRESET = HERE.parent / "python" / "eepart_fast" / "presets" / "profiles" / "resnet20-fashionmnist.json"
 
 
 def table(report: dict) -> str:
@@ -74,20 +77,25 @@ def wall_clock(out_dir: Path) -> str | None:
             f"{(times[-1] - start).total_seconds() / 60:.0f} min, on a 2-core machine shared with other jobs")
 
 
-def export_weights(out_dir: Path, dest: Path) -> None:
+def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
+    """What repeating the figure needs: the run's profile and records, joint and final model weights."""
     import torch
+    from eepart_fast.nn.records import records_path
+    dest = out / "figure_3_weights"
     dest.mkdir(parents=True, exist_ok=True)
-    for ck in sorted(out_dir.glob("final-??.pt")):
+    for ck in [run_dir / "joint.pt", *sorted(work.glob("final-??.pt"))]:
         state = torch.load(ck, map_location="cpu", weights_only=True)["model"]
         torch.save(state, dest / ck.name)
-    for name in ("validate.json",):
-        shutil.copy(out_dir / name, dest / name)
+    shutil.copy(work / "validate.json", dest / "validate.json")
+    shutil.copy(run_dir / "run.json", dest / "run.json")
+    shutil.copy(profile, out / "figure_3_profile.json")
+    shutil.copy(records_path(profile), out / "figure_3_profile.samples.npz")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", help="a trained ResNet-20 run (the shipped profile's meta.command makes it)")
-    p.add_argument("--profile", default=str(PRESET), help="its profile (default: the shipped one)")
+    p.add_argument("--profile", help="that run's profile (eepart profile --run-dir RUN_DIR --out ...)")
     p.add_argument("--work-dir", help="final models and their outputs (default: RUN_DIR/validate)")
     p.add_argument("--report-only", action="store_true", help="report from the final models done so far")
     p.add_argument("--partitionings", type=int, default=28)
@@ -97,6 +105,8 @@ def main():
     out = Path(a.out_dir)
     target = out / "figure_3_report.json"
     if a.run_dir:
+        if not a.profile:
+            p.error("--run-dir needs --profile: the profile of that same run")
         work = Path(a.work_dir or Path(a.run_dir) / "validate")
         if a.threads:
             import torch
@@ -110,7 +120,7 @@ def main():
         report["final_models"]["wall"] = wall_clock(work)
         out.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(report, indent=1) + "\n")
-        export_weights(work, out / "figure_3_weights")
+        export(Path(a.run_dir), work, Path(a.profile), out)
     report = load_report(target)
     plot_report(report, out / "figure_3.png")
     (out / "figure_3.md").write_text(table(report))
