@@ -1,7 +1,9 @@
 """`eepart validate` end to end on a tiny run, checked against independent computations."""
 import json
 import os
+from pathlib import Path
 
+import eepart_fast as ef
 import numpy as np
 import pytest
 from eepart_fast import Profile, Topology, evaluate
@@ -253,3 +255,21 @@ def test_validate_refuses_unfinished_run(tiny_run, tmp_path, capsys):
     assert _cli("--run-dir", tmp_path / "none", "--profile", folder / "tiny.json", "--no-progress") == 2
     assert "train first" in capsys.readouterr().err
     assert _cli("--report", tmp_path / "missing.json", "--plot", tmp_path / "f.png") == 2
+
+
+def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
+    # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
+    from eepart_fast.nn.records import load_records, records_path
+    from eepart_fast.nn.validate import estimator_tables
+    src = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"
+    assert _cli("--profile", src, "--write-profile", tmp_path / "fitted.json") == 0
+    fitted = Profile.load(tmp_path / "fitted.json")
+    assert fitted.accuracy_estimator == "fitted" and fitted.accuracy.shape == (PROFILE.K, PROFILE.N)
+    expected = estimator_tables(PROFILE, load_records(records_path(src)), 4)["tables"]["fitted"]
+    np.testing.assert_array_equal(fitted.accuracy, expected)
+    np.testing.assert_array_equal(fitted.exit_rate, PROFILE.exit_rate)
+    # At threshold 0 every sample reaches the last kept exit: the fit is the separate accuracy.
+    np.testing.assert_allclose(fitted.accuracy[0], PROFILE.accuracy, atol=1e-9)
+    assert ef.min_latency(fitted, Topology.preset("mobile"), min_accuracy=0.9) is not None
+    assert _cli("--profile", tmp_path / "fitted.json", "--write-profile", tmp_path / "x.json") == 2
+    assert "records" in capsys.readouterr().err

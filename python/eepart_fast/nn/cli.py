@@ -146,6 +146,18 @@ def run_profile(a) -> int:
 
 def run_validate(a) -> int:
     from .validate import build_report, load_report, plot_report, validate
+    if a.write_profile:
+        if not a.profile:
+            raise ValueError("--write-profile needs --profile (and its records beside it for fitted/exiting)")
+        from ..profile import Profile
+        from .records import load_records, records_path
+        from .validate import profile_with_estimator
+        rec = records_path(a.profile)
+        out = profile_with_estimator(Profile.load(a.profile), load_records(rec) if rec.exists() else None,
+                                     a.estimator, a.max_partitions or None)
+        out.save(a.write_profile)
+        print(f"wrote {a.write_profile} (accuracy: {a.estimator}, shape {'x'.join(map(str, out.accuracy.shape))})")
+        return 0
     if a.report and not a.run_dir:
         if not a.plot:
             raise ValueError("--report without --run-dir redraws a report: give --plot F.png too")
@@ -205,6 +217,11 @@ def _add_validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-only", action="store_true", help="build the report from the final models done so far")
     p.add_argument("--plot", default=None, help="Figure 3 as a PNG: predicted vs actual accuracy per estimator "
                    "and exit rate")
+    p.add_argument("--write-profile", metavar="OUT.json", default=None,
+                   help="no training: write --profile with the accuracy of --estimator (per threshold for "
+                        "fitted), for `eepart plan --profile OUT.json`")
+    p.add_argument("--estimator", default="fitted", choices=("fitted", "separate", "joint", "exiting"),
+                   help="with --write-profile: which accuracy estimator (default: fitted, the recommended one)")
     p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
 

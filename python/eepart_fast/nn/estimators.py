@@ -87,13 +87,17 @@ def kept_exit_outcome(norm_entropy, correct, thresholds):
     if h.ndim != 2 or h.shape != ok.shape or h.shape[0] == 0:
         raise ValueError(f"norm_entropy, correct: expected two equal shapes (samples > 0, L), got {h.shape}, {ok.shape}")
     s, n_exits = h.shape
-    rows = np.arange(s)
-    fractions = np.empty((len(thresholds), n_exits))
-    accuracy = np.empty(len(thresholds))
-    for i, t in enumerate(thresholds):
-        x = exit_points(h, t)
-        fractions[i] = np.bincount(x, minlength=n_exits) / s
-        accuracy[i] = ok[rows, x].mean()
+    thr = np.asarray(thresholds, dtype=np.float64)
+    k = thr.shape[0]
+    # The first exit whose entropy is below t is the first where the running minimum is: so the exit
+    # index is how many running minima are still >= t (at most L - 1), for every threshold at once.
+    running = np.minimum.accumulate(h, axis=1)
+    x = np.zeros((k, s), dtype=np.int64)
+    for j in range(n_exits - 1):
+        x += running[None, :, j] >= thr[:, None]
+    fractions = np.bincount((x + n_exits * np.arange(k)[:, None]).ravel(), minlength=k * n_exits)
+    fractions = fractions.reshape(k, n_exits) / s
+    accuracy = ok.T[x, np.arange(s)[None, :]].mean(1)
     return fractions, accuracy
 
 

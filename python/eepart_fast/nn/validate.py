@@ -231,6 +231,17 @@ def estimator_tables(profile, records: dict | None = None, max_partitions: int |
     return {"tables": tables, "notes": notes}
 
 
+def profile_with_estimator(profile, records: dict | None, name: str = RECOMMENDED,
+                           max_partitions: int | None = DEFAULT_MAX_PARTITIONS):
+    """A copy of `profile` whose accuracy is estimator `name`'s table (the engine plans with it)."""
+    tables = estimator_tables(profile, records, max_partitions)["tables"]
+    if name not in tables:
+        need = "the profile's records (<name>.samples.npz beside it)" if name in ("fitted", "exiting") else \
+            f"meta.{name}_test_accuracy in the profile"
+        raise ValueError(f"estimator {name!r}: not available for this profile; it needs {need}")
+    return profile.with_accuracy(tables[name], name)
+
+
 # ---------------------------------------------------------------- the report
 
 
