@@ -170,7 +170,10 @@ class Topology:
                 ends = key.split("->") if isinstance(key, str) else key
                 if len(ends) != 2:
                     raise ValueError(f"routes key {key!r}: expected 'a->b' or (a, b)")
-                a, b = (tier(e.strip() if isinstance(e, str) else e, f"routes[{key!r}]") for e in ends)
+                # "a->b" by names, or by indices as to_dict writes them.
+                ends = [e.strip() if isinstance(e, str) else e for e in ends]
+                ends = [int(e) if isinstance(e, str) and e not in index and e.isdigit() else e for e in ends]
+                a, b = (tier(e, f"routes[{key!r}]") for e in ends)
                 table[(a, b)] = [tier(v, f"routes[{key!r}]") for v in path]
         else:
             raise ValueError(f"routes = {routes!r:.80}: 'shortest' or a mapping 'a->b' -> [tiers]")
