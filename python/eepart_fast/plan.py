@@ -147,6 +147,20 @@ class Plan:
     def num_partitions(self) -> int:
         return len(self.partitions)
 
+    @property
+    def topology(self) -> Topology | None:
+        """The topology this plan was planned on (a Planner's later changes do not touch it)."""
+        return self._state.topology
+
+    @property
+    def profile(self) -> Profile | None:
+        return self._state.profile
+
+    @property
+    def tables(self) -> CostTables:
+        """The cost tables this plan was planned on."""
+        return self._state.tables
+
     def config(self) -> tuple:
         """(t, P, A), as `evaluate` takes it."""
         return self.threshold_index, self.partitions, self.placement
