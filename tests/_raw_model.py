@@ -11,7 +11,7 @@ def _floyd(m, links, by):
     inf = math.inf
     dist = [[0.0 if a == b else inf for b in range(m)] for a in range(m)]
     nxt = [[b if a == b else None for b in range(m)] for a in range(m)]
-    for a, b, bw, lat in links:
+    for a, b, _bw, lat in links:
         w = lat if by == "latency" else 1.0
         for x, y in ((a, b), (b, a)):
             if w < dist[x][y]:

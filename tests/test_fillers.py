@@ -4,10 +4,9 @@ routes under both route rules. On random instances of each: the tables against t
 brute force, every backend against the NumPy reference, the Planner against the sweep, and the files."""
 import json
 
+import eepart_fast as ef
 import numpy as np
 import pytest
-
-import eepart_fast as ef
 from _instances import random_profile
 from _raw_model import latency_accuracy
 from eepart_fast import reference

@@ -3,10 +3,9 @@ it reports, a search running while the network changes never files its answer un
 set_ratio never writes a table another thread may be reading."""
 import threading
 
+import eepart_fast as ef
 import numpy as np
 import pytest
-
-import eepart_fast as ef
 from _instances import random_profile
 from eepart_fast.backends import get_backend
 from eepart_fast.plan import Planner

@@ -22,8 +22,17 @@ import numpy as np
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
-from .tables import (CostTables, block_sums, check_tables, compute_row, compute_table, forward_table, input_table,
-                     measured_tiers, result_table)
+from .tables import (
+    CostTables,
+    block_sums,
+    check_tables,
+    compute_row,
+    compute_table,
+    forward_table,
+    input_table,
+    measured_tiers,
+    result_table,
+)
 from .topology import Topology
 
 __all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]

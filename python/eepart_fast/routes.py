@@ -25,7 +25,7 @@ def graph_routes(m: int, links, route_by: str = "latency") -> dict:
 
     g = nx.Graph()
     g.add_nodes_from(range(m))
-    for a, b, bw, lat in links:
+    for a, b, _bw, lat in links:
         w = lat if route_by == "latency" else 1.0
         if not g.has_edge(a, b) or w < g[a][b]["weight"]:
             g.add_edge(a, b, weight=w)
