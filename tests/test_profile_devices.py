@@ -1,0 +1,78 @@
+"""Per-device measurements in profiles: `eepart profile --partitions` times every contiguous partition on
+this machine, `eepart profile --merge-device NAME FILE` merges a device's measurements made elsewhere."""
+import json
+
+import numpy as np
+import pytest
+
+import eepart_fast as ef
+
+torch = pytest.importorskip("torch")
+from eepart_fast.cli import main  # noqa: E402
+from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
+from eepart_fast.nn.profiling import time_partitions  # noqa: E402
+from eepart_fast.nn.resnet_cifar import cifar_resnet  # noqa: E402
+
+
+class Split:
+    def __init__(self, n=4):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 1, 28, 28, generator=g)
+
+    def __len__(self):
+        return self.x.shape[0]
+
+    def batch(self, index):
+        return self.x[index], torch.zeros(len(index), dtype=torch.int64)
+
+
+def base_profile(n):
+    return ef.Profile(block_time=[1e-3] * n, branch_time=[1e-4] * n, output_bits=[8e3] * n, input_bits=8e3,
+                      result_bits=320, accuracy=np.linspace(0.5, 0.9, n), thresholds=[0.0, 0.5],
+                      exit_rate=[[0] * (n - 1) + [1], [1 / n] * n])
+
+
+@pytest.mark.train
+def test_time_partitions_covers_every_partition():
+    torch.manual_seed(0)
+    net = EarlyExitNet.full(cifar_resnet(8, in_channels=1, classes=10, width=4), (1, 28, 28))
+    rows = time_partitions(net, Split(), samples=3, warmup=1, progress=False)
+    n = net.N
+    assert sorted((a, b) for a, b, _ in rows) == [(p, q) for p in range(1, n + 1) for q in range(p, n + 1)]
+    assert all(s > 0 for _, _, s in rows)
+    profile = base_profile(n).with_device("here", {"partition_time": rows})
+    topo = ef.Topology.chain(["here", "cloud"], [1.0, 1.0], [1e6], [0.0], devices=["here", None])
+    c = ef.cost_tables(profile, topo).compute_cost
+    for a, b, s in rows:
+        assert c[0, a - 1, b] == s
+
+
+def test_merge_device_from_each_form(tmp_path, capsys):
+    n = 3
+    path = tmp_path / "p.json"
+    base_profile(n).save(path)
+    parts = {"partition_time": [[p, q, 0.001 * (q - p + 1)] for p in range(1, n + 1) for q in range(p, n + 1)]}
+    (tmp_path / "parts.json").write_text(json.dumps(parts))
+    assert main(["profile", "--merge-device", "pi", str(tmp_path / "parts.json"), "--out", str(path)]) == 0
+    blocks = {"block_time": [2e-3] * n, "branch_time": [0.0] * n, "serialize_time": [1e-4] * (n + 2)}
+    (tmp_path / "blocks.json").write_text(json.dumps(blocks))
+    assert main(["profile", "--merge-device", "jetson", str(tmp_path / "blocks.json"), "--out", str(path)]) == 0
+    other = base_profile(n)
+    other.block_time = other.block_time * 7
+    other.save(tmp_path / "other.json")
+    assert main(["profile", "--merge-device", "phone", str(tmp_path / "other.json"), "--out", str(path)]) == 0
+    merged = ef.Profile.load(path)
+    assert list(merged.devices) == ["pi", "jetson", "phone"]
+    assert merged.devices["pi"].partition[0, 3] == pytest.approx(0.003)
+    assert merged.devices["jetson"].serialize_time.tolist() == [1e-4] * (n + 2)
+    assert merged.devices["phone"].partition[0, 1] == pytest.approx(7e-3 + 1e-4)
+    assert "merged device 'phone'" in capsys.readouterr().out
+
+    bad = {"partition_time": parts["partition_time"][:-1]}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    assert main(["profile", "--merge-device", "x", str(tmp_path / "bad.json"), "--out", str(path)]) == 2
+    assert "missing" in capsys.readouterr().err
+    base_profile(5).save(tmp_path / "five.json")
+    assert main(["profile", "--merge-device", "x", str(tmp_path / "five.json"), "--out", str(path)]) == 2
+    assert "N = 5" in capsys.readouterr().err
+    assert list(ef.Profile.load(path).devices) == ["pi", "jetson", "phone"]  # a refused merge changes nothing
