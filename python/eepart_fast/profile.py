@@ -70,7 +70,7 @@ class Profile:
         return self.thresholds.shape[0]
 
     def cum_exit(self) -> np.ndarray:
-        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (SPEC)."""
+        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (docs/model.md "The exits")."""
         c = np.zeros((self.K, self.N + 1))
         c[:, 1:] = np.minimum(np.cumsum(self.exit_rate, axis=1), 1.0)
         c[:, self.N] = 1.0

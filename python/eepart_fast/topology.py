@@ -18,7 +18,7 @@ from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
 EXTRA_FIELDS = ("devices", "serialize", "deserialize", "route_rule", "mtu_bits")
 
-# The paper's two chains (SPEC "The paper's topologies"): names, ratio, bandwidth (bit/s), latency (s).
+# The paper's two chains (the paper's Table 1): names, ratio, bandwidth (bit/s), latency (s).
 PRESETS = {
     "mobile": (["smartwatch", "smartphone", "edge server", "cloud"], [500.0, 10.0, 2.5, 1.0],
                [500e3, 10e6, 500e6], [0.006, 0.040, 0.050]),
