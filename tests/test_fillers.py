@@ -239,3 +239,18 @@ def test_cost_tables_given_directly():
     assert planner.pareto()[0].latency == ef.pareto(profile, topo, dst, src)[0].latency
     with pytest.raises(ValueError, match=r"tables.compute_cost: expected shape"):
         ef.evaluate(tables._replace(compute_cost=tables.compute_cost[:, :-1]), configs)
+
+
+def test_readme_graph_topology_loads():
+    """README's graph topology, as written, is a valid file: PORTEND's three tiers on bottleneck routes."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "links:" in b)
+    topo = ef.Topology.from_dict(yaml.safe_load(block))
+    assert topo.route_rule == "bottleneck" and topo.devices == ["a1.medium", "m4.large", None]
+    assert topo.path_inv_bandwidth[0, 2] == pytest.approx(1 / 10e6)
+    assert topo.path_latency[0, 2] == pytest.approx(0.060 + 72000 / 400e6)
