@@ -57,16 +57,21 @@ def pick_clock(clock: str) -> str:
     return clock
 
 
-@torch.inference_mode()
-def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto"):
-    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+def _timing_setup(net, clock: str):
+    """(clock function, blocks, branches) of a full-configuration net, put in eval mode."""
     clock = time.thread_time_ns if pick_clock(clock) == "cpu" else time.perf_counter_ns
     net.eval()
     n = net.N
     if str(n) not in net.branches or net.exits != list(range(1, n + 1)):
         raise ValueError("timing needs the full configuration: a branch after every block")
-    blocks = list(net.blocks)
-    branches = [net.branches[str(i)] for i in range(1, n + 1)]
+    return clock, list(net.blocks), [net.branches[str(i)] for i in range(1, n + 1)]
+
+
+@torch.inference_mode()
+def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto"):
+    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+    clock, blocks, branches = _timing_setup(net, clock)
+    n = net.N
     block_s = np.empty((samples, n))
     branch_s = np.empty((samples, n))
     for s in tqdm(range(warmup + samples), desc="timing", disable=not progress, mininterval=2.0):
@@ -90,13 +95,8 @@ def time_partitions(net, split, samples: int, warmup: int, progress: bool = True
     (the PERCENTILE of the samples), the `partition_time` of a device (docs/model.md "Measured compute")."""
     if samples < 1 or warmup < 0:
         raise ValueError(f"partition timing needs samples >= 1 and warmup >= 0, got {samples}, {warmup}")
-    clock = time.thread_time_ns if pick_clock(clock) == "cpu" else time.perf_counter_ns
-    net.eval()
+    clock, blocks, branches = _timing_setup(net, clock)
     n = net.N
-    if str(n) not in net.branches or net.exits != list(range(1, n + 1)):
-        raise ValueError("timing needs the full configuration: a branch after every block")
-    blocks = list(net.blocks)
-    branches = [net.branches[str(i)] for i in range(1, n + 1)]
     seconds = np.empty((samples, n, n))  # [sample, p, q - 1]
     for s in tqdm(range(warmup + samples), desc="timing partitions", disable=not progress, mininterval=2.0):
         h, _ = split.batch(torch.tensor([s % len(split)]))
