@@ -254,3 +254,20 @@ def test_readme_graph_topology_loads():
     assert topo.route_rule == "bottleneck" and topo.devices == ["a1.medium", "m4.large", None]
     assert topo.path_inv_bandwidth[0, 2] == pytest.approx(1 / 10e6)
     assert topo.path_latency[0, 2] == pytest.approx(0.060 + 72000 / 400e6)
+
+
+@pytest.mark.parametrize("filler", ["everything", "graph_given_routes"])
+def test_cli_plans_each_filler_from_files(filler, tmp_path, capsys):
+    from eepart_fast.cli import main
+
+    profile, topo, src, dst = instance(filler, 21, N=5, M=3, K=2)
+    profile.save(tmp_path / "p.json")
+    topo.save(tmp_path / "t.yaml")
+    front = ef.pareto(profile, topo, src, dst)
+    x = front[len(front) // 2].accuracy
+    assert main(["plan", "--profile", str(tmp_path / "p.json"), "--topology", str(tmp_path / "t.yaml"),
+                 "--source", str(src), "--destination", str(dst), "--min-accuracy", repr(x), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    best = ef.min_latency(profile, topo, x, src, dst)
+    assert out["best"]["latency"] == best.latency and out["best"]["partitions"] == list(best.partitions)
+    assert len(out["frontier"]) == len(front)
