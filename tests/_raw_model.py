@@ -133,5 +133,6 @@ def latency_accuracy(profile, topology, source, destination, t, P, A):
         if not last:
             latency += S_k * move(profile, topology, q, a, A[k + 1])
         latency += E_k * move(profile, topology, n + 1, a, destination)
-        accuracy += profile.accuracy[q - 1] * E_k
+        acc = profile.accuracy[t] if profile.accuracy.ndim == 2 else profile.accuracy
+        accuracy += acc[q - 1] * E_k
     return latency, accuracy

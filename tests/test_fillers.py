@@ -271,3 +271,17 @@ def test_cli_plans_each_filler_from_files(filler, tmp_path, capsys):
     best = ef.min_latency(profile, topo, x, src, dst)
     assert out["best"]["latency"] == best.latency and out["best"]["partitions"] == list(best.partitions)
     assert len(out["frontier"]) == len(front)
+
+
+def test_breakdown_reads_per_threshold_accuracy():
+    """A CostTables with a (K, N) accuracy table: the plans' accuracies and their breakdown agree."""
+    from eepart_fast.plan import breakdown
+
+    profile, topo, src, dst = instance("everything", 9, N=5, M=3, K=3)
+    tables = ef.cost_tables(profile, topo, src, dst)
+    rng = np.random.default_rng(9)
+    tables = tables._replace(accuracy=np.sort(rng.uniform(0.3, 0.95, (3, 5)), axis=1))
+    for plan in Planner(tables).pareto():
+        d = breakdown(tables, *plan.config())
+        assert d["accuracy"] == pytest.approx(plan.accuracy, rel=1e-12)
+        assert d["latency"] == pytest.approx(plan.latency, rel=1e-12)
