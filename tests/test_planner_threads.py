@@ -36,9 +36,11 @@ def test_concurrent_replans_equal_single_threaded_answers():
             bw, x = BANDWIDTHS[r.integers(len(BANDWIDTHS))], ACCURACIES[r.integers(len(ACCURACIES))]
             try:
                 planner.set_bandwidth(0, bw)
+                before = planner.version
                 plan = planner.min_latency(x)
+                after = planner.version
                 with lock:
-                    plans.append((x, plan))
+                    plans.append((x, plan, before, after))
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
@@ -48,7 +50,11 @@ def test_concurrent_replans_equal_single_threaded_answers():
     for t in threads:
         t.join(timeout=120)
     assert not errors and len(plans) == 1000
-    for x, plan in plans:
+    assert planner.version == 1000
+    for x, plan, before, after in plans:
+        # Made on a state current at some moment of the call (never an older answer filed under a newer
+        # state), and equal to the single-threaded answer on that state.
+        assert before <= plan._state.version <= after
         state_bw = plan.topology.links["bandwidth"][0]
         assert answer(plan) == want[(state_bw, x)]
     # And the last state is the one the planner reports.
@@ -87,7 +93,7 @@ def test_search_running_during_set_bandwidth(monkeypatch):
     new = Planner(profile, topo.with_link(0, bandwidth=1e3)).min_latency(0.5)
     assert answer(got["plan"]) == answer(old) and got["plan"].topology is topo
     after = planner.min_latency(0.5)
-    assert answer(after) == answer(new)
+    assert answer(after) == answer(new) and after._state.version == planner.version == 1
     ev = ef.evaluate(profile, planner.topology, [after.config()])
     assert ev.latency[0] == pytest.approx(after.latency, rel=1e-12)
 

@@ -67,15 +67,16 @@ class _State:
     found on them. Never changed once built, except its answer cache (guarded by its own lock)."""
 
     __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
-                 "_cache", "_lock")
+                 "version", "_cache", "_lock")
 
-    def __init__(self, profile, topology, source, destination, tables, base=None):
+    def __init__(self, profile, topology, source, destination, tables, base=None, version=0):
         self.profile, self.topology = profile, topology
         self.source, self.destination = source, destination
         self.tables = tables
         self.names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
         self.thresholds = profile.thresholds if profile is not None else None
         self.base = base
+        self.version = version  # the Planner's count of changes when this state was made
         self._cache: dict = {}
         self._lock = threading.Lock()
 
@@ -108,7 +109,7 @@ class _State:
                             forward_table(self.profile, topo) if "forward" in moves else t.forward_cost,
                             result_table(self.profile, topo, dst) if "result" in moves else t.result_cost,
                             t.cum_exit, t.accuracy)
-        return _State(self.profile, topo, src, dst, tables, self.base)
+        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1)
 
     def cached(self, key):
         with self._lock:
@@ -323,6 +324,12 @@ class Planner:
     def tables(self) -> CostTables:
         return self._state.tables
 
+    @property
+    def version(self) -> int:
+        """How many changes (`set_*`) this Planner has taken: a plan made at version v answers for the
+        network as it was after the v-th change."""
+        return self._state.version
+
     # --- the three questions ----------------------------------------------------------------------
 
     def _search(self, min_accuracy: float, max_latency: float) -> "_Frontier":
@@ -419,7 +426,7 @@ class Planner:
         with self._write:
             if self._state.topology is not None:
                 raise ValueError("this Planner derives its tables from a profile and a topology; change those")
-            self._state = _State(None, None, None, None, tables)
+            self._state = _State(None, None, None, None, tables, version=self._state.version + 1)
 
     def __repr__(self) -> str:
         s = self._state
