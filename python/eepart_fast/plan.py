@@ -32,6 +32,7 @@ from .tables import (
     input_table,
     measured_tiers,
     result_table,
+    serialisation,
 )
 from .topology import Topology
 
@@ -105,9 +106,10 @@ class _State:
             for a in compute:
                 comp[a] = compute_row(self.profile, topo, a, self.base)
         moves = moves or set()
-        tables = CostTables(input_table(self.profile, topo, src) if "input" in moves else t.input_cost, comp,
-                            forward_table(self.profile, topo) if "forward" in moves else t.forward_cost,
-                            result_table(self.profile, topo, dst) if "result" in moves else t.result_cost,
+        ser = serialisation(self.profile, topo) if moves else None
+        tables = CostTables(input_table(self.profile, topo, src, ser) if "input" in moves else t.input_cost, comp,
+                            forward_table(self.profile, topo, ser) if "forward" in moves else t.forward_cost,
+                            result_table(self.profile, topo, dst, ser) if "result" in moves else t.result_cost,
                             t.cum_exit, t.accuracy)
         return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1)
 

@@ -11,6 +11,8 @@ The route rule decides how the links of the route fill the two numbers:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ROUTE_RULES = ("store_and_forward", "bottleneck")
@@ -56,8 +58,8 @@ def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward",
     if rule not in ROUTE_RULES:
         raise ValueError(f"route_rule = {rule!r}: must be one of {', '.join(ROUTE_RULES)}")
     table = _link_table(links)
-    path_latency = np.zeros((m, m))
-    path_inv = np.zeros((m, m))
+    path_latency = [[0.0] * m for _ in range(m)]
+    path_inv = [[0.0] * m for _ in range(m)]
     for a in range(m):
         for b in range(m):
             if a == b:
@@ -68,22 +70,19 @@ def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward",
             if len(path) < 2 or path[0] != a or path[-1] != b:
                 raise ValueError(f"routes[{a}->{b}] = {path}: must start at tier {a} and end at tier {b}")
             hops = []
-            # Summed in one canonical order of the links (not the travel order), so that a route and its
-            # reverse cost the same to the bit, and a chain's routes are summed as the paper's loops sum them.
-            for x, y in sorted((min(x, y), max(x, y)) for x, y in zip(path[:-1], path[1:])):
+            for x, y in zip(path[:-1], path[1:]):
                 if (x, y) not in table:
                     raise ValueError(f"routes[{a}->{b}] = {path}: no link joins tiers {x} and {y}")
                 hops.append(table[(x, y)])
-            bw = np.array([h[0] for h in hops])
-            lat = np.array([h[1] for h in hops])
-            # Summed link by link, never as differences of prefix sums: no route loses digits.
-            path_latency[a, b] = float(np.sum(lat))
+            # Correctly rounded sums (fsum): no route loses digits, and a route and its reverse cost the
+            # same to the bit, whatever order their links are listed in.
+            path_latency[a][b] = math.fsum(lat for _, lat in hops)
             if rule == "store_and_forward":
-                path_inv[a, b] = float(np.sum(1.0 / bw))
+                path_inv[a][b] = math.fsum(1.0 / bw for bw, _ in hops)
             else:
-                slow = int(np.argmin(bw))
-                path_inv[a, b] = 1.0 / bw[slow]
+                slow = min(range(len(hops)), key=lambda i: hops[i][0])
+                path_inv[a][b] = 1.0 / hops[slow][0]
                 if mtu_bits is not None and len(hops) > 1:
-                    others = np.delete(bw, slow)
-                    path_latency[a, b] += float(np.sum(mtu_bits / others))
-    return path_latency, path_inv
+                    path_latency[a][b] = math.fsum([*(lat for _, lat in hops),
+                                                    *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+    return np.array(path_latency), np.array(path_inv)

@@ -103,19 +103,20 @@ def serialisation(profile: Profile, topology: Topology):
 # serialisation and the receiver's deserialisation of that tensor. Adding zero (no serialisation) changes
 # no bit, so the paper's model comes out exactly as before; the (N, M, M) pass is skipped then.
 
-def input_table(profile: Profile, topology: Topology, source: int) -> np.ndarray:
+def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> np.ndarray:
+    """input_cost; `ser` is serialisation(profile, topology) when the caller has it already."""
     pl, inv = topology.path_latency, topology.path_inv_bandwidth
     cost = pl[source, :] + profile.input_bits * inv[source, :]
-    send, receive = serialisation(profile, topology)
+    send, receive = ser or serialisation(profile, topology)
     if send.any() or receive.any():
         cost = cost + (np.arange(topology.M) != source) * (send[source, 0] + receive[:, 0])
     return np.ascontiguousarray(cost)
 
 
-def forward_table(profile: Profile, topology: Topology) -> np.ndarray:
+def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
     pl, inv = topology.path_latency, topology.path_inv_bandwidth
     cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
-    send, receive = serialisation(profile, topology)
+    send, receive = ser or serialisation(profile, topology)
     if send.any() or receive.any():
         n = profile.N
         hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): sender a, receiver b
@@ -123,10 +124,10 @@ def forward_table(profile: Profile, topology: Topology) -> np.ndarray:
     return np.ascontiguousarray(cost)
 
 
-def result_table(profile: Profile, topology: Topology, destination: int) -> np.ndarray:
+def result_table(profile: Profile, topology: Topology, destination: int, ser=None) -> np.ndarray:
     pl, inv = topology.path_latency, topology.path_inv_bandwidth
     cost = pl[:, destination] + profile.result_bits * inv[:, destination]
-    send, receive = serialisation(profile, topology)
+    send, receive = ser or serialisation(profile, topology)
     if send.any() or receive.any():
         n = profile.N
         cost = cost + (np.arange(topology.M) != destination) * (send[:, n + 1] + receive[destination, n + 1])
@@ -136,8 +137,9 @@ def result_table(profile: Profile, topology: Topology, destination: int) -> np.n
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
     """input_cost, forward_cost, result_cost: the parts that depend on routes, (de)serialisation, source and
     destination."""
-    return (input_table(profile, topology, source), forward_table(profile, topology),
-            result_table(profile, topology, destination))
+    ser = serialisation(profile, topology)
+    return (input_table(profile, topology, source, ser), forward_table(profile, topology, ser),
+            result_table(profile, topology, destination, ser))
 
 
 def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -> CostTables:
