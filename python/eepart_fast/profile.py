@@ -10,7 +10,7 @@ import numpy as np
 from ._checks import at_least, float_array, strictly_increasing, within
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
-OPTIONAL = ("devices",)
+OPTIONAL_FIELDS = ("devices",)
 EXIT_RATE_ATOL = 1e-6
 
 
@@ -97,14 +97,14 @@ class Profile:
         missing = [f for f in FIELDS if f not in d]
         if missing:
             raise ValueError(f"profile: missing field {missing[0]!r} (a profile has {', '.join(FIELDS)})")
-        unknown = sorted(set(d) - set(FIELDS) - set(OPTIONAL) - {"name", "meta"})
+        unknown = sorted(set(d) - set(FIELDS) - set(OPTIONAL_FIELDS) - {"name", "meta"})
         if unknown:
             raise ValueError(f"profile: unknown field {unknown[0]!r}")
         meta = d.get("meta") or {}
         if not isinstance(meta, dict):
             raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
         return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta,
-                   **{f: d[f] for f in OPTIONAL if f in d})
+                   **{f: d[f] for f in OPTIONAL_FIELDS if f in d})
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
