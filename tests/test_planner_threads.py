@@ -106,6 +106,7 @@ def test_set_ratio_never_writes_a_table_in_use():
     snapshot = before.compute_cost.copy()
     planner.set_ratio(1, 3.0)
     np.testing.assert_array_equal(before.compute_cost, snapshot)  # the old table is untouched
+    assert not any(a.flags.writeable for a in planner.tables)  # and no table of a snapshot can be written
     assert planner.tables.compute_cost is not before.compute_cost
     np.testing.assert_array_equal(planner.tables.compute_cost,
                                   ef.cost_tables(profile, ef.Topology.preset("mobile").with_ratio(1, 3.0)).compute_cost)

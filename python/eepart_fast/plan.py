@@ -63,6 +63,13 @@ def breakdown(tables: CostTables, t: int, P, A) -> dict:
     return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}
 
 
+def _frozen(tables: CostTables) -> CostTables:
+    """The Planner's own tables made read-only: a snapshot is shared by threads and never written."""
+    for a in tables:
+        a.flags.writeable = False
+    return tables
+
+
 class _State:
     """One network state: the models (None when planned on bare CostTables), the tables, and the answers
     found on them. Never changed once built, except its answer cache (guarded by its own lock)."""
@@ -89,7 +96,7 @@ class _State:
         tables = CostTables(input_table(profile, topology, source), compute_table(profile, topology, base),
                             forward_table(profile, topology), result_table(profile, topology, destination),
                             profile.cum_exit(), profile.accuracy.copy())
-        return cls(profile, topology, source, destination, tables, base)
+        return cls(profile, topology, source, destination, _frozen(tables), base)
 
     def derive(self, topology=None, source=None, destination=None, compute=None, moves=None) -> "_State":
         """A new state with some models changed: `compute` / `moves` say which tables to re-derive
@@ -111,7 +118,7 @@ class _State:
                             forward_table(self.profile, topo, ser) if "forward" in moves else t.forward_cost,
                             result_table(self.profile, topo, dst, ser) if "result" in moves else t.result_cost,
                             t.cum_exit, t.accuracy)
-        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1)
+        return _State(self.profile, topo, src, dst, _frozen(tables), self.base, self.version + 1)
 
     def cached(self, key):
         with self._lock:
