@@ -2,10 +2,9 @@
 this machine, `eepart profile --merge-device NAME FILE` merges a device's measurements made elsewhere."""
 import json
 
+import eepart_fast as ef
 import numpy as np
 import pytest
-
-import eepart_fast as ef
 
 torch = pytest.importorskip("torch")
 from eepart_fast.cli import main  # noqa: E402
