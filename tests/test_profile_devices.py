@@ -75,3 +75,32 @@ def test_merge_device_from_each_form(tmp_path, capsys):
     assert main(["profile", "--merge-device", "x", str(tmp_path / "five.json"), "--out", str(path)]) == 2
     assert "N = 5" in capsys.readouterr().err
     assert list(ef.Profile.load(path).devices) == ["pi", "jetson", "phone"]  # a refused merge changes nothing
+
+
+@pytest.mark.train
+def test_profile_command_with_partitions(tmp_path):
+    """`eepart profile --train ... --partitions 2` on a tiny Fashion-MNIST run: the profile carries this
+    machine's partition times as device 'here', and a tier naming it plans with them."""
+    from eepart_fast.nn import cli
+    from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist
+
+    try:
+        load_fashion_mnist(train_limit=1, profile_limit=1, test_limit=1)
+    except DatasetMissing as exc:
+        pytest.skip(f"Fashion-MNIST missing: {exc}")
+    before = torch.get_num_threads()
+    try:
+        out = tmp_path / "tiny.json"
+        assert cli.main(["profile", "--train", "--backbone", "resnet8", "--limit", "64", "--epochs", "1",
+                         "--max-batches", "1", "--batch-size", "32", "--separate", "none", "--threads", "1",
+                         "--no-progress", "--run-dir", str(tmp_path / "run"), "--out", str(out),
+                         "--timing-samples", "2", "--warmup", "0", "--thresholds", "3",
+                         "--partitions", "2", "--device-name", "here"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    p = ef.Profile.load(out)
+    assert list(p.devices) == ["here"] and p.meta["partition_timing"]["samples"] == 2
+    assert "--partitions 2 --device-name here" in p.meta["command"]
+    assert len(p.devices["here"].partition_list) == p.N * (p.N + 1) // 2
+    topo = ef.Topology.chain(["here", "cloud"], [1.0, 1.0], [1e6], [0.01], devices=["here", None])
+    assert ef.Planner(p, topo).pareto()
