@@ -285,3 +285,15 @@ def test_breakdown_reads_per_threshold_accuracy():
         d = breakdown(tables, *plan.config())
         assert d["accuracy"] == pytest.approx(plan.accuracy, rel=1e-12)
         assert d["latency"] == pytest.approx(plan.latency, rel=1e-12)
+
+
+def test_sizes_and_mtu_checked_before_routes_are_built():
+    # 3,000 tiers would mean 9 million routes of up to 3,000 tiers each: refused before any is built.
+    with pytest.raises(ValueError, match="3000 tiers, more than the limit of 16"):
+        ef.Topology.chain([f"t{j}" for j in range(3000)], [1.0] * 3000, [1e6] * 2999, [0.0] * 2999)
+    with pytest.raises(ValueError, match="17 tiers"):
+        ef.Topology.from_graph([f"t{j}" for j in range(17)], [1.0] * 17, [[0, 1, 1e6, 0.0]])
+    with pytest.raises(ValueError, match="mtu_bits"):
+        ef.Topology.chain(["a", "b", "c"], [1] * 3, [1e6] * 2, [0] * 2, route_rule="bottleneck", mtu_bits=-8)
+    with pytest.raises(TypeError, match="mtu_bits"):
+        ef.Topology.chain(["a", "b", "c"], [1] * 3, [1e6] * 2, [0] * 2, route_rule="bottleneck", mtu_bits="big")

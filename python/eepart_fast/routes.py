@@ -15,8 +15,18 @@ import math
 
 import numpy as np
 
+from ._checks import at_least, float_array
+
 ROUTE_RULES = ("store_and_forward", "bottleneck")
 ROUTE_BY = ("latency", "hops")
+# The engine's tier limit (cpp/tables.hpp kMaxTiers): checked before any route is built, since routes grow
+# like M^3 in time and memory.
+MAX_ROUTE_TIERS = 16
+
+
+def check_size(m: int) -> None:
+    if m > MAX_ROUTE_TIERS:
+        raise ValueError(f"names: {m} tiers, more than the limit of {MAX_ROUTE_TIERS}")
 
 
 def graph_routes(m: int, links, route_by: str = "latency") -> dict:
@@ -25,6 +35,7 @@ def graph_routes(m: int, links, route_by: str = "latency") -> dict:
     A pair with no path is an error naming it."""
     import networkx as nx  # noqa: PLC0415 - only graphs need it
 
+    check_size(m)
     g = nx.Graph()
     g.add_nodes_from(range(m))
     for a, b, _bw, lat in links:
@@ -57,6 +68,12 @@ def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward",
     ([a, b, bandwidth, latency], both directions) under `rule`. Pairs without a route are an error."""
     if rule not in ROUTE_RULES:
         raise ValueError(f"route_rule = {rule!r}: must be one of {', '.join(ROUTE_RULES)}")
+    check_size(m)
+    if mtu_bits is not None:
+        if rule != "bottleneck":
+            raise ValueError(f"mtu_bits: only the bottleneck route rule pipelines fragments, not {rule!r}")
+        mtu_bits = float(float_array("mtu_bits", mtu_bits, ()))
+        at_least("mtu_bits", np.asarray(mtu_bits), 0.0, strict=True)
     table = _link_table(links)
     path_latency = [[0.0] * m for _ in range(m)]
     path_inv = [[0.0] * m for _ in range(m)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import at_least, float_array, integer
-from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
+from .routes import ROUTE_BY, ROUTE_RULES, check_size, graph_routes, route_matrices
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
@@ -119,6 +119,7 @@ class Topology:
         m = len(names) if not isinstance(names, str) else 0
         if m < 1:
             raise ValueError(f"names: a chain needs at least one tier, got {names!r}")
+        check_size(m)
         bw = float_array("bandwidth", bandwidth, (m - 1,))
         at_least("bandwidth", bw, 0.0, strict=True)
         pl = float_array("latency", latency, (m - 1,))
@@ -141,6 +142,7 @@ class Topology:
         if isinstance(names, str) or not hasattr(names, "__len__"):
             raise TypeError(f"names: expected a list of non-empty strings, got {names!r}")
         names = list(names)
+        check_size(len(names))
         index = {n: j for j, n in enumerate(names) if isinstance(n, str)}
         tier = lambda v, field: cls._tier_of(names, index, v, field)  # noqa: E731
         if isinstance(links, (str, bytes)) or not hasattr(links, "__iter__"):
