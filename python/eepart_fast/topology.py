@@ -17,6 +17,7 @@ from .routes import ROUTE_BY, ROUTE_RULES, check_size, graph_routes, route_matri
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
 EXTRA_FIELDS = ("devices", "serialize", "deserialize", "route_rule", "mtu_bits")
+MAX_LINKS = 1024  # links of a graph topology (parallel links allowed), checked before any is read
 
 # The paper's two chains (the paper's Table 1): names, ratio, bandwidth (bit/s), latency (s).
 PRESETS = {
@@ -145,8 +146,10 @@ class Topology:
         check_size(len(names))
         index = {n: j for j, n in enumerate(names) if isinstance(n, str)}
         tier = lambda v, field: cls._tier_of(names, index, v, field)  # noqa: E731
-        if isinstance(links, (str, bytes)) or not hasattr(links, "__iter__"):
+        if isinstance(links, (str, bytes)) or not hasattr(links, "__len__"):
             raise TypeError(f"links: expected a list of [a, b, bandwidth, latency], got {links!r:.80}")
+        if len(links) > MAX_LINKS:
+            raise ValueError(f"links: {len(links)} entries, more than the limit of {MAX_LINKS}")
         parsed = []
         for i, link in enumerate(links):
             if isinstance(link, dict):
@@ -176,7 +179,13 @@ class Topology:
                 ends = [e.strip() if isinstance(e, str) else e for e in ends]
                 ends = [int(e) if isinstance(e, str) and e not in index and e.isdigit() else e for e in ends]
                 a, b = (tier(e, f"routes[{key!r}]") for e in ends)
+                if a == b:
+                    raise ValueError(f"routes[{key!r}]: a route joins two different tiers")
+                if isinstance(path, (str, bytes)) or not hasattr(path, "__len__") or len(path) > len(names):
+                    raise ValueError(f"routes[{key!r}] = {path!r:.80}: expected a list of at most {len(names)} tiers")
                 table[(a, b)] = [tier(v, f"routes[{key!r}]") for v in path]
+                if len(set(table[(a, b)])) != len(path):
+                    raise ValueError(f"routes[{key!r}] = {path!r:.80}: visits a tier twice")
         else:
             raise ValueError(f"routes = {routes!r:.80}: 'shortest' or a mapping 'a->b' -> [tiers]")
         path_latency, path_inv = route_matrices(m, parsed, table, route_rule, mtu_bits)
