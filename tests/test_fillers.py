@@ -196,6 +196,8 @@ def test_filler_errors_name_the_field():
     with pytest.raises(ValueError, match=r"partition \[1, 2\].*missing"):
         profile.with_device("pi", {"partition_time": [[1, 1, 0.5], [2, 2, 0.7]]})
     with pytest.raises(ValueError, match="given twice"):
+        profile.with_device("pi", {"partition_time": [[1, 1, 0.5], [1, 1, 0.5], [2, 2, 0.7]]})
+    with pytest.raises(ValueError, match="4 entries for 3 partitions"):
         profile.with_device("pi", {"partition_time": [[1, 1, 0.5], [1, 1, 0.5], [2, 2, 0.7], [1, 2, 1]]})
     with pytest.raises(ValueError, match=r"devices\['pi'\].serialize_time: expected shape \(4,\)"):
         profile.with_device("pi", {"block_time": [1, 1], "branch_time": [0, 0], "serialize_time": [1, 2]})

@@ -59,8 +59,11 @@ class DeviceTimes:
     @staticmethod
     def _partitions(n: int, value, where: str):
         name = f"{where}.partition_time"
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
             raise TypeError(f"{name}: expected a list of [first block, last block, seconds]")
+        if len(value) > n * (n + 1) // 2:  # checked before reading: one entry per partition, no more
+            raise ValueError(f"{name}: {len(value)} entries for {n * (n + 1) // 2} partitions (N = {n}); "
+                             "each contiguous partition is given once")
         table = np.full((n + 1, n + 1), np.nan)
         rows = []
         for i, row in enumerate(value):
