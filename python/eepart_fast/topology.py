@@ -39,12 +39,21 @@ def _names(names) -> list:
 class _NoAliasLoader(yaml.SafeLoader if yaml else object):
     """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to gigabytes."""
 
+    MAX_DEPTH = 32  # a topology nests 3 deep; PyYAML slows quadratically with depth before it recurses out
+
     def compose_node(self, parent, index):
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
             raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
                              "accepted in a topology; write the values out")
-        return super().compose_node(parent, index)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > self.MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ValueError(f"line {mark.line + 1}: nested more than {self.MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 if yaml is not None:
