@@ -401,6 +401,7 @@ def test_sweep_csv_in_ms_with_15_digits(capsys, profile_file, tmp_path):
 
 # --- a profile run that never started does not hold its folder --------------------------------------
 
+@pytest.mark.train
 def test_failed_profile_train_does_not_poison_its_run_dir(tmp_path, capsys):
     pytest.importorskip("torch")
     from eepart_fast.nn import cli as nn_cli

@@ -227,9 +227,8 @@ def check_cli_subprocess(argv, outdir: str):
 
 
 def fuzz_cli(deadline: float, base_seed: int, workdir: Path) -> tuple:
-    import yaml
-
     import eepart_fast as ef
+    import yaml
 
     files = []
     good = ef.Profile.preset("resnet20-fashionmnist").to_dict()
