@@ -63,18 +63,22 @@ class SweepResult:
         return self.take(frontier_indices(self.latency, self.accuracy))
 
     def save(self, path) -> None:
-        """Writes every row: `.npz` (the columns, no pickle) or `.csv` (one column per partition slot, -1 pads)."""
+        """Writes every row: `.npz` (the columns, no pickle, latency in s) or `.csv` (latency_ms in ms, 15
+        significant digits, one column per partition slot, -1 pads)."""
         path = str(path)
         if path.endswith(".npz"):
             np.savez(path, thresholds=self.thresholds, tier_names=np.array(self.tier_names), **self.columns())
         elif path.endswith(".csv"):
             lmax = self.partitions.shape[1]
-            header = ",".join(["latency_s", "accuracy", "threshold_index", "threshold", "num_partitions"]
+            header = ",".join(["latency_ms", "accuracy", "threshold_index", "threshold", "num_partitions"]
                               + [f"P{k + 1}" for k in range(lmax)] + [f"A{k + 1}" for k in range(lmax)])
             thr = self.thresholds[self.threshold_index] if len(self) else np.zeros(0)
-            table = np.column_stack([self.latency, self.accuracy, self.threshold_index, thr, self.num_partitions,
-                                     self.partitions, self.placement]) if len(self) else np.zeros((0, 5 + 2 * lmax))
-            fmt = ["%.17g", "%.17g", "%d", "%.17g", "%d"] + ["%d"] * (2 * lmax)
+            table = np.column_stack([self.latency * 1e3, self.accuracy, self.threshold_index, thr,
+                                     self.num_partitions, self.partitions, self.placement]) \
+                if len(self) else np.zeros((0, 5 + 2 * lmax))
+            # 15 significant digits: every value to 5e-16 relative, without float64's noise digits; the .npz
+            # keeps the exact bits (and latency in seconds, as the API).
+            fmt = ["%.15g", "%.15g", "%d", "%.15g", "%d"] + ["%d"] * (2 * lmax)
             np.savetxt(path, table, fmt=fmt, delimiter=",", header=header, comments="")
         else:
             raise ValueError(f"out = {path!r}: the file name must end in .csv or .npz")
