@@ -1,0 +1,231 @@
+"""Running a study on Dask: the scenarios not yet written are batched into tasks, each task writes one
+Parquet file, and a rerun (after a failure, a killed worker or Ctrl-C) computes only what is missing.
+
+The output folder holds `_study.json` (what the study is) and `part-<first scenario>.parquet` files; every
+file's metadata lists its scenarios. Files appear whole or not at all (temporary name, then rename).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_path, remove_stale
+from ..configs import count_configurations
+from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges
+from .spec import StudySpec, load_study, profile_hash, topology_hash
+from .tasks import Batch, run_batch
+
+MANIFEST = "_study.json"
+FORMAT = 1
+TASKS_PER_THREAD = 4  # at least this many tasks per worker thread, so that a slow one does not hold the end
+SWEEP_CONFIGS_PER_TASK = 50_000_000
+
+
+class StudyFailed(RuntimeError):
+    """Some tasks failed after their retries; the scenarios they held are not written (rerun to retry)."""
+
+
+@dataclass
+class StudyResult:
+    path: Path
+    scenarios: int  # in the study
+    skipped: int  # already written by an earlier run
+    ran: int  # computed by this run
+    rows: int  # written by this run
+    bytes: int
+    files: int
+    seconds: float
+
+    def __repr__(self) -> str:
+        return (f"StudyResult({self.scenarios:,} scenarios at {str(self.path)!r}: {self.ran:,} run, "
+                f"{self.skipped:,} already there; {self.rows:,} rows in {self.files} files, {self.seconds:.1f} s)")
+
+
+def result_files(out) -> list:
+    return sorted(Path(out).glob(f"{FILE_PREFIX}*.parquet"))
+
+
+def done_scenarios(out, total: int) -> np.ndarray:
+    """Which scenarios the folder's files hold (from each file's metadata, not its rows)."""
+    import pyarrow.parquet as pq
+
+    done = np.zeros(total, dtype=bool)
+    for f in result_files(out):
+        meta = pq.read_metadata(f).metadata or {}
+        if META_SCENARIOS not in meta:
+            raise ValueError(f"{f}: not a study result file (no {META_SCENARIOS.decode()} metadata)")
+        for start, stop in decode_ranges(meta[META_SCENARIOS]):
+            if stop > total:
+                raise ValueError(f"{f}: holds scenario {stop - 1}, but the study has {total}")
+            if done[start:stop].any():
+                dup = start + int(np.flatnonzero(done[start:stop])[0])
+                raise ValueError(f"{f}: scenario {dup} is also in another file of {out}")
+            done[start:stop] = True
+    return done
+
+
+def _prepare(spec: StudySpec, out: Path, overwrite: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST
+    fingerprint = spec.fingerprint()
+    if manifest.exists():
+        try:
+            old = json.loads(manifest.read_text()).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            old = None
+        if old != fingerprint:
+            if not overwrite:
+                raise ValueError(f"out = {str(out)!r} holds the results of another study (or of this one before "
+                                 "its files or profiles changed): choose another folder, or overwrite it")
+            for f in result_files(out):
+                f.unlink()
+    elif result_files(out):
+        if not overwrite:
+            raise ValueError(f"out = {str(out)!r} holds result files without {MANIFEST}: choose another folder")
+        for f in result_files(out):
+            f.unlink()
+    remove_stale(out, FILE_PREFIX)
+    with atomic_path(manifest) as tmp:
+        tmp.write_text(json.dumps({"format": FORMAT, "fingerprint": fingerprint, **spec.summary()}, indent=1) + "\n")
+
+
+def _batch_size(spec: StudySpec, remaining: int, threads: int, batch_size) -> int:
+    if batch_size is None:
+        batch_size = spec.batch_size
+    if batch_size is None:
+        if "sweep" in spec.compute:
+            biggest = max(count_configurations(p.N, a.topology.M, p.K) for _, p in spec.profiles for a in spec.topologies)
+            batch_size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
+        else:
+            batch_size = 250 if "frontier" in spec.compute else 1000
+        batch_size = min(batch_size, max(1, math.ceil(remaining / (TASKS_PER_THREAD * max(1, threads)))))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
+    return batch_size
+
+
+def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) -> list:
+    fingerprint = spec.fingerprint()
+    params, has_time = spec.param_columns(), spec.has_time()
+    B = len(spec.bounds)
+    phash = [profile_hash(p) for _, p in spec.profiles]
+    thash = [topology_hash(a.topology) for a in spec.topologies]
+    batches = []
+    for g in spec.groups:
+        local = np.flatnonzero(~done[g.offset:g.offset + g.size])
+        axis = spec.topologies[g.topology]
+        label, profile = spec.profiles[g.profile]
+        for start in range(0, local.size, batch_size):
+            part = local[start:start + batch_size]
+            v, b = np.divmod(part, B)
+            batches.append(Batch(
+                out=str(out), study=fingerprint, param_columns=params, has_time=has_time, compute=spec.compute,
+                backend=spec.backend, max_memory=spec.max_memory, profile=profile, profile_label=label,
+                profile_hash=phash[g.profile], topology=axis.topology, topology_label=axis.label,
+                topology_hash=thash[g.topology], params=axis.params, source=g.source, destination=g.destination,
+                bounds=spec.bounds, scenarios=(g.offset + part).astype(np.int64),
+                values=np.ascontiguousarray(axis.values[v]), time=None if axis.time is None else axis.time[v],
+                bound=b.astype(np.int64)))
+    return batches
+
+
+def _local_client(workers):
+    from dask.distributed import Client, LocalCluster
+
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
+              batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
+              retries: int = 2) -> StudyResult:
+    """Runs (or resumes) `study` (a study file, a mapping, or a StudySpec) into the folder `out`.
+
+    Where: `client` (a dask.distributed.Client), else `scheduler` ("tcp://host:port"), else a LocalCluster
+    of `workers` processes (default: one per core) made for this call. `out` must be on a filesystem every
+    worker sees. Scenarios already in `out` are skipped; `overwrite` replaces another study's results there.
+    `progress`: a tqdm bar (None: only on a terminal). Failed tasks are retried `retries` times; if some still
+    fail, StudyFailed names them after the others have finished, and a rerun computes only what is missing.
+    """
+    from tqdm.auto import tqdm
+
+    spec = load_study(study)
+    out = Path(out)
+    started = time.perf_counter()
+    _prepare(spec, out, overwrite)
+    done = done_scenarios(out, spec.scenarios)
+    skipped = int(done.sum())
+    remaining = spec.scenarios - skipped
+    result = StudyResult(out, spec.scenarios, skipped, 0, 0, 0, 0, 0.0)
+    if remaining == 0:
+        result.seconds = time.perf_counter() - started
+        return result
+    own, cluster = client is None, None
+    if client is None:
+        if scheduler is not None:
+            from dask.distributed import Client
+
+            client = Client(scheduler, timeout="20s")
+        else:
+            client, cluster = _local_client(workers)
+    futures = {}
+    failures = []
+    try:
+        from dask.distributed import as_completed
+
+        threads = sum(client.nthreads().values()) or 1
+        batches = make_batches(spec, out, done, _batch_size(spec, remaining, threads, batch_size))
+        for b in batches:
+            futures[client.submit(run_batch, b, retries=retries, pure=False)] = b
+        with tqdm(total=remaining, unit="scenario", disable=(None if progress is None else not progress),
+                  desc=f"study {spec.name}") as bar:
+            for fut in as_completed(list(futures)):
+                batch = futures.pop(fut)
+                if fut.status == "error":
+                    failures.append((batch, fut.exception()))
+                else:
+                    r = fut.result()
+                    result.ran += r["scenarios"]
+                    result.rows += r["rows"]
+                    result.bytes += r["bytes"]
+                    result.files += 1
+                bar.update(batch.scenarios.shape[0])
+                fut.release()
+    except BaseException:
+        if futures:
+            client.cancel(list(futures))
+        raise
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            remove_stale(out, FILE_PREFIX)
+    result.seconds = time.perf_counter() - started
+    if failures:
+        b, exc = failures[0]
+        lost = sum(f[0].scenarios.shape[0] for f in failures)
+        raise StudyFailed(f"{len(failures)} of {len(batches)} tasks failed ({lost:,} scenarios not written); first: "
+                          f"scenarios {int(b.scenarios[0])}..{int(b.scenarios[-1])} ({b.profile_label} on "
+                          f"{b.topology_label}): {type(exc).__name__}: {exc}. Rerun the same study into the same "
+                          "folder to retry them: the scenarios written are kept")
+    missing = np.flatnonzero(~done_scenarios(out, spec.scenarios))
+    if missing.size:
+        raise StudyFailed(f"{missing.size:,} scenarios are missing from {out} after the run (first: {missing[0]}); "
+                          "was the folder changed meanwhile? Rerun to compute them")
+    return result
+
+
+def read_study(out, columns=None, filters=None):
+    """The results in `out` as one pyarrow Table (`.to_pandas()` for pandas)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out, columns=columns, filters=filters)
