@@ -14,7 +14,8 @@ examples:
   eepart plan                                   # shipped ResNet-20 profile on the paper's mobile chain
   eepart plan --topology iot --min-accuracy 0.9
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
-  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.csv
+  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
+  eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
   eepart backends
 
 files: a profile is JSON (see README "File formats"); a topology is YAML or JSON, either a chain
@@ -135,14 +136,36 @@ def write_frontier(path: str, frontier) -> None:
 def cmd_sweep(args) -> int:
     from .api import sweep
 
-    if not (args.out.endswith(".csv") or args.out.endswith(".npz")):
-        raise UsageError(f"--out {args.out!r}: the file name must end in .csv or .npz")
+    if not args.out.endswith((".csv", ".npz", ".parquet")):
+        raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
     profile, topology, source, destination = load_models(args)
     max_latency = None if args.max_latency_ms is None else args.max_latency_ms / 1e3
     rows = sweep(profile, topology, source, destination, max_latency=max_latency, min_accuracy=args.min_accuracy,
                  backend=args.backend, max_memory=int(args.max_memory_gb * 1024**3))
-    rows.save(args.out)
+    rows.save(args.out, progress=None if args.progress else False)
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend})")
+    return 0
+
+
+def cmd_study(args) -> int:
+    try:
+        from .study import StudyFailed, load_study, run_study
+    except ImportError as exc:
+        raise UsageError(f"studies need pyarrow and dask[distributed] (pip install 'eepart_fast[study]'): {exc}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be >= 1")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be >= 1")
+    spec = load_study(args.file)
+    print(f"study {spec.name}: {spec.scenarios:,} scenarios ({', '.join(spec.compute)}) into {args.out}", flush=True)
+    try:
+        result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers, batch_size=args.batch_size,
+                           progress=None if args.progress else False, overwrite=args.overwrite)
+    except StudyFailed as exc:
+        print(f"eepart: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.ran:,} scenarios run, {result.skipped:,} already written; {result.rows:,} rows in "
+          f"{result.files} files ({result.bytes / 1e6:.1f} MB) in {result.seconds:.1f} s")
     return 0
 
 
@@ -175,9 +198,24 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
                         description="Evaluates every configuration of the model and writes the rows meeting the bounds.")
     _model_args(sw)
     _bounds(sw, exclusive=False)
-    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz", help="where to write the rows")
+    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
+                    help="where to write the rows (the file appears only once complete)")
+    sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar while writing")
     sw.add_argument("--max-memory-gb", type=float, default=2.0, help="cap on the kept rows' memory (default 2)")
     sw.set_defaults(run=cmd_sweep)
+
+    st = sub.add_parser("study", help="run a study file's scenarios on Dask into a Parquet dataset",
+                        description="Runs every scenario of a study file (README \"Studies\") on Dask and writes "
+                                    "the results as a Parquet dataset; run it again to resume after a failure.")
+    st.add_argument("file", metavar="STUDY.yaml", help="the study file")
+    st.add_argument("--out", required=True, metavar="DIR", help="result folder (shared by every worker)")
+    st.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
+                    "cluster of worker processes on this machine)")
+    st.add_argument("--workers", type=int, metavar="N", help="local cluster size (default: one per core)")
+    st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
+    st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
+    st.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    st.set_defaults(run=cmd_study)
 
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
