@@ -70,47 +70,51 @@ def done_scenarios(out, total: int) -> np.ndarray:
     return done
 
 
-def _prepare(spec: StudySpec, out: Path, overwrite: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / MANIFEST
-    fingerprint = spec.fingerprint()
-    if manifest.exists():
-        try:
-            old = json.loads(manifest.read_text()).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            old = None
-        if old != fingerprint:
-            if not overwrite:
-                raise ValueError(f"out = {str(out)!r} holds the results of another study (or of this one before "
-                                 "its files or profiles changed): choose another folder, or overwrite it")
-            for f in result_files(out):
-                f.unlink()
-    elif result_files(out):
-        if not overwrite:
-            raise ValueError(f"out = {str(out)!r} holds result files without {MANIFEST}: choose another folder")
-        for f in result_files(out):
-            f.unlink()
-    remove_stale(out, FILE_PREFIX)
-    with atomic_path(manifest) as tmp:
-        tmp.write_text(json.dumps({"format": FORMAT, "fingerprint": fingerprint, **spec.summary()}, indent=1) + "\n")
+def _read_manifest(out: Path):
+    try:
+        d = json.loads((out / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{out / MANIFEST}: unreadable ({exc}); choose another folder or overwrite it") from exc
+    return d if isinstance(d, dict) else {}
 
 
-def _batch_size(spec: StudySpec, remaining: int, threads: int, batch_size) -> int:
-    if batch_size is None:
-        batch_size = spec.batch_size
-    if batch_size is None:
-        if "sweep" in spec.compute:
-            biggest = max(count_configurations(p.N, a.topology.M, p.K) for _, p in spec.profiles for a in spec.topologies)
-            batch_size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
-        else:
-            batch_size = 250 if "frontier" in spec.compute else 1000
-        batch_size = min(batch_size, max(1, math.ceil(remaining / (TASKS_PER_THREAD * max(1, threads)))))
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
-    return batch_size
+def _clear(out: Path, spec: StudySpec, overwrite: bool) -> dict | None:
+    """The folder's manifest if it holds this study; another study's results are an error (or removed)."""
+    manifest = _read_manifest(out)
+    if manifest is not None and manifest.get("fingerprint") == spec.fingerprint():
+        size = manifest.get("batch_size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{out / MANIFEST}: batch_size = {size!r} is not a positive integer; overwrite the folder")
+        return manifest
+    if manifest is None and not result_files(out):
+        return None
+    if not overwrite:
+        what = "the results of another study (or of this one before its files changed)" if manifest is not None \
+            else f"result files without {MANIFEST}"
+        raise ValueError(f"out = {str(out)!r} holds {what}: choose another folder, or overwrite it")
+    for f in result_files(out):
+        f.unlink()
+    (out / MANIFEST).unlink(missing_ok=True)
+    return None
+
+
+def _batch_size(spec: StudySpec, threads: int) -> int:
+    """Scenarios per task: long enough to amortise scheduling, and at least TASKS_PER_THREAD tasks a thread."""
+    if spec.batch_size is not None:
+        return spec.batch_size
+    if "sweep" in spec.compute:
+        biggest = max(count_configurations(p.N, a.topology.M, p.K) for _, p in spec.profiles for a in spec.topologies)
+        size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
+    else:
+        size = 250 if "frontier" in spec.compute else 1000
+    return min(size, max(1, math.ceil(spec.scenarios / (TASKS_PER_THREAD * max(1, threads)))))
 
 
 def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) -> list:
+    """The tasks still to run. Batches are fixed slices of each group (from the batch size the folder
+    recorded), so a rerun, a retry or a late task of a dead run writes the same file with the same rows."""
     fingerprint = spec.fingerprint()
     params, has_time = spec.param_columns(), spec.has_time()
     B = len(spec.bounds)
@@ -118,11 +122,17 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
     thash = [topology_hash(a.topology) for a in spec.topologies]
     batches = []
     for g in spec.groups:
-        local = np.flatnonzero(~done[g.offset:g.offset + g.size])
         axis = spec.topologies[g.topology]
         label, profile = spec.profiles[g.profile]
-        for start in range(0, local.size, batch_size):
-            part = local[start:start + batch_size]
+        for start in range(0, g.size, batch_size):
+            stop = min(g.size, start + batch_size)
+            have = done[g.offset + start:g.offset + stop]
+            if have.all():
+                continue
+            if have.any():
+                raise ValueError(f"{out}: scenarios {g.offset + start}..{g.offset + stop - 1} are partly written, "
+                                 f"by files batched otherwise than by {batch_size}; overwrite the folder")
+            part = np.arange(start, stop)
             v, b = np.divmod(part, B)
             batches.append(Batch(
                 out=str(out), study=fingerprint, param_columns=params, has_time=has_time, compute=spec.compute,
@@ -158,14 +168,23 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     from tqdm.auto import tqdm
 
     spec = load_study(study)
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
+        spec.batch_size = batch_size
     out = Path(out)
     started = time.perf_counter()
-    _prepare(spec, out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = _clear(out, spec, overwrite)
+    if manifest is not None and spec.batch_size is not None and manifest.get("batch_size") != spec.batch_size:
+        raise ValueError(f"batch_size = {spec.batch_size}: {out} was started with batch_size "
+                         f"{manifest.get('batch_size')}; resume with that (or none)")
+    remove_stale(out, FILE_PREFIX)
     done = done_scenarios(out, spec.scenarios)
     skipped = int(done.sum())
     remaining = spec.scenarios - skipped
     result = StudyResult(out, spec.scenarios, skipped, 0, 0, 0, 0, 0.0)
-    if remaining == 0:
+    if remaining == 0 and manifest is not None:
         result.seconds = time.perf_counter() - started
         return result
     own, cluster = client is None, None
@@ -181,8 +200,12 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     try:
         from dask.distributed import as_completed
 
-        threads = sum(client.nthreads().values()) or 1
-        batches = make_batches(spec, out, done, _batch_size(spec, remaining, threads, batch_size))
+        if manifest is None:
+            size = _batch_size(spec, sum(client.nthreads().values()))
+            manifest = {"format": FORMAT, "fingerprint": spec.fingerprint(), "batch_size": size, **spec.summary()}
+            with atomic_path(out / MANIFEST) as tmp:
+                tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+        batches = make_batches(spec, out, done, int(manifest["batch_size"]))
         for b in batches:
             futures[client.submit(run_batch, b, retries=retries, pure=False)] = b
         with tqdm(total=remaining, unit="scenario", disable=(None if progress is None else not progress),
