@@ -23,7 +23,8 @@ from ..topology import PRESETS, Topology
 
 COMPUTE = ("frontier", "plans", "sweep")
 MAX_SCENARIOS = 100_000_000  # bookkeeping holds one byte per scenario on the driver
-MAX_VARIANTS = 10_000_000  # grid points or trace rows of one topology
+MAX_VARIANTS = 10_000_000  # grid points of one topology
+MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
               "batch_size", "max_memory_gb"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
@@ -357,11 +358,11 @@ def _trace(where: str, path: Path, topology: Topology):
     """CSV with a header row: parameter columns (bandwidth[1], ...) and optionally `time`; one variant a row."""
     try:
         with open(path, newline="") as f:
-            rows = list(itertools.islice(csv.reader(f), MAX_VARIANTS + 2))
-    except OSError as exc:
-        raise ValueError(f"{where} {str(path)!r}: {exc.strerror}") from exc
-    if len(rows) > MAX_VARIANTS + 1:
-        raise ValueError(f"{where} {str(path)!r}: more than {MAX_VARIANTS:,} rows; split the trace")
+            rows = list(itertools.islice(csv.reader(f), MAX_TRACE_ROWS + 2))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{where} {str(path)!r}: cannot be read ({exc})") from exc
+    if len(rows) > MAX_TRACE_ROWS + 1:
+        raise ValueError(f"{where} {str(path)!r}: more than {MAX_TRACE_ROWS:,} rows; split the trace")
     if len(rows) < 2:
         raise ValueError(f"{where} {str(path)!r}: needs a header row and at least one row of values")
     header = [h.strip() for h in rows[0]]
