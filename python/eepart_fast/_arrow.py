@@ -17,16 +17,23 @@ ROW_FIELDS = [
 ]
 
 
+def writer_options(schema: pa.Schema) -> dict:
+    """ParquetWriter options: dictionary pages for the columns with few distinct values only (latency and
+    accuracy rarely repeat, and trying a dictionary on them costs more than the rest of the write)."""
+    return {"compression": "snappy",
+            "use_dictionary": [f.name for f in schema if f.name not in ("latency", "accuracy")]}
+
+
 def list_column(padded: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """A list<int32> column from -1-padded rows (n, Lmax) and each row's length."""
-    lengths = np.asarray(lengths, dtype=np.int64)
+    """A list<int32> column from rows (n, Lmax) padded with -1 (every real entry is >= 0) and their lengths."""
+    lengths = np.asarray(lengths, dtype=np.int32)
     offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    if padded.shape[1] == 0:
-        values = np.zeros(0, dtype=np.int32)
-    else:
-        values = np.asarray(padded, dtype=np.int32)[np.arange(padded.shape[1])[None, :] < lengths[:, None]]
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.int32()))
+    flat = np.ascontiguousarray(padded, dtype=np.int32).reshape(-1)
+    values = flat[flat >= 0]
+    if values.shape[0] != offsets[-1]:
+        raise ValueError(f"list column: {values.shape[0]} entries >= 0 for lengths summing to {offsets[-1]}")
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
 
 
 def row_columns(latency, accuracy, threshold_index, thresholds, num_partitions, partitions, placement) -> list:

@@ -152,14 +152,16 @@ def cmd_study(args) -> int:
         from .study import StudyFailed, load_study, run_study
     except ImportError as exc:
         raise UsageError(f"studies need pyarrow and dask[distributed] (pip install 'eepart_fast[study]'): {exc}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: must be >= 1")
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: must be >= 1")
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: must be >= 1")
     spec = load_study(args.file)
     print(f"study {spec.name}: {spec.scenarios:,} scenarios ({', '.join(spec.compute)}) into {args.out}", flush=True)
     try:
-        result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers, batch_size=args.batch_size,
+        result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                           threads=args.threads, batch_size=args.batch_size,
                            progress=None if args.progress else False, overwrite=args.overwrite)
     except StudyFailed as exc:
         print(f"eepart: error: {exc}", file=sys.stderr)
@@ -211,7 +213,8 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     st.add_argument("--out", required=True, metavar="DIR", help="result folder (shared by every worker)")
     st.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
                     "cluster of worker processes on this machine)")
-    st.add_argument("--workers", type=int, metavar="N", help="local cluster size (default: one per core)")
+    st.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes (default: one per core)")
+    st.add_argument("--threads", type=int, metavar="N", help="local cluster: threads per worker (default 1)")
     st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
     st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
     st.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")

@@ -112,11 +112,11 @@ class SweepResult:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from ._arrow import ROW_FIELDS, row_columns
+        from ._arrow import ROW_FIELDS, row_columns, writer_options
 
         schema = pa.schema(ROW_FIELDS, metadata={"eepart.thresholds": json.dumps(self.thresholds.tolist()),
                                                   "eepart.tier_names": json.dumps(self.tier_names)})
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
             for a, b in self._chunks() or [(0, 0)]:
                 cols = row_columns(self.latency[a:b], self.accuracy[a:b], self.threshold_index[a:b], self.thresholds,
                                    self.num_partitions[a:b], self.partitions[a:b], self.placement[a:b])

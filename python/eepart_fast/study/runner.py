@@ -145,22 +145,26 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
     return batches
 
 
-def _local_client(workers):
+def _local_client(workers, threads):
     from dask.distributed import Client, LocalCluster
 
+    for name, value in (("workers", workers), ("threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} = {value!r}: must be a positive integer")
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+    # The engine releases the GIL, so threads share a process well; processes also isolate a crash.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=threads or 1, processes=True, host="127.0.0.1",
                            dashboard_address=None)
     return Client(cluster), cluster
 
 
 def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
-              batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
+              threads: int | None = None, batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
               retries: int = 2) -> StudyResult:
     """Runs (or resumes) `study` (a study file, a mapping, or a StudySpec) into the folder `out`.
 
     Where: `client` (a dask.distributed.Client), else `scheduler` ("tcp://host:port"), else a LocalCluster
-    of `workers` processes (default: one per core) made for this call. `out` must be on a filesystem every
+    of `workers` processes (default: one per core) of `threads` threads each (default 1) made for this call. `out` must be on a filesystem every
     worker sees. Scenarios already in `out` are skipped; `overwrite` replaces another study's results there.
     `progress`: a tqdm bar (None: only on a terminal). Failed tasks are retried `retries` times; if some still
     fail, StudyFailed names them after the others have finished, and a rerun computes only what is missing.
@@ -194,7 +198,7 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
 
             client = Client(scheduler, timeout="20s")
         else:
-            client, cluster = _local_client(workers)
+            client, cluster = _local_client(workers, threads)
     futures = {}
     failures = []
     try:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .._arrow import constant, row_columns
+from .._arrow import constant, row_columns, writer_options
 from .._atomic import atomic_path
 from ..api import sweep
 from ..plan import Planner
@@ -175,7 +175,7 @@ def run_batch(batch: Batch) -> dict:
     pending, pending_rows, written_rows = [], 0, 0
     current = [None] * len(b.params)
     with atomic_path(out / b.file) as tmp:
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
             for i in range(n):
                 for j, p in enumerate(b.params):
                     v = float(b.values[i, j])
