@@ -70,19 +70,25 @@ def test_study_plain_loop(benchmark, spec, loop_latency):
         for axis in spec.topologies:
             work.append((profile, axis))
 
+    cpu = []
+
     def loop():
         out = []
+        cpu.append(time.process_time())
         for profile, axis in work:
             for values in axis.values:
                 plan = ef.min_latency(profile, apply_params(axis.topology, axis.params, values), MIN_ACCURACY)
                 out.append(np.nan if plan is None else plan.latency)
+        cpu.append(time.process_time())
         return np.array(out)
 
     latency = benchmark.pedantic(loop, rounds=1, iterations=1)
     loop_latency["latency"] = latency
     seconds = benchmark.stats.stats.median
     _seconds["loop"] = seconds
-    benchmark.extra_info.update(scenarios=spec.scenarios, scenarios_per_s=spec.scenarios / seconds, cores=CORES)
+    _seconds["loop_cpu"] = cpu[1] - cpu[0]
+    benchmark.extra_info.update(scenarios=spec.scenarios, scenarios_per_s=spec.scenarios / seconds, cores=CORES,
+                                cpu_seconds=cpu[1] - cpu[0], scenarios_per_cpu_s=spec.scenarios / (cpu[1] - cpu[0]))
     load(benchmark)
 
 
@@ -96,8 +102,11 @@ def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     start_s = time.perf_counter() - started
     runs = iter(range(100))
     try:
+        # CPU time of the workers and the driver, to tell the machine's load from the study's overhead.
+        before = sum(client.run(time.process_time).values()) + time.process_time()
         result = benchmark.pedantic(lambda: ef.study(spec, tmp_path / f"out{next(runs)}", client=client,
                                                      progress=False), rounds=1, iterations=1)
+        cpu = sum(client.run(time.process_time).values()) + time.process_time() - before
     finally:
         client.close()
         cluster.close()
@@ -109,9 +118,10 @@ def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     seconds = benchmark.stats.stats.median
     benchmark.extra_info.update(scenarios=spec.scenarios, scenarios_per_s=spec.scenarios / seconds, cores=CORES,
                                 workers=CORES, cluster_start_s=start_s, parquet_bytes=result.bytes,
-                                files=result.files)
+                                files=result.files, cpu_seconds=cpu, scenarios_per_cpu_s=spec.scenarios / cpu)
     if "loop" in _seconds:
         benchmark.extra_info["speedup_vs_loop"] = _seconds["loop"] / seconds
+        benchmark.extra_info["cpu_efficiency_vs_loop"] = _seconds["loop_cpu"] / cpu
     load(benchmark)
 
 

@@ -212,3 +212,24 @@ def test_failed_tasks_are_named_and_the_rest_written(client, tmp_path):
     with pytest.raises(StudyFailed, match=r"2 of 4 tasks failed .*memory cap"):
         ef.study(d, tmp_path / "out", client=client, progress=False)
     assert done_scenarios(tmp_path / "out", 4).tolist() == [True, False, True, False]
+
+
+def test_ctrl_c_stops_a_local_study_then_it_resumes(client, tmp_path):
+    study_file, out = tmp_path / "study.yaml", tmp_path / "out"
+    study_file.write_text(STUDY)
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    proc = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "study", str(study_file), "--out", str(out),
+                             "--workers", "2", "--batch-size", "2", "--no-progress"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(list(out.glob("part-*.parquet"))) >= 2, 60, "the first files")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # generous: it stops within about a second
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    result = ef.study(study_file, out, client=client, progress=False)
+    assert result.skipped > 0 and result.ran > 0 and result.skipped + result.ran == 400
+    np.testing.assert_array_equal(np.sort(read_study(out, columns=["scenario"]).column("scenario").to_numpy()),
+                                  np.arange(400))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,18 @@ def _local_client(workers, threads):
     return Client(cluster), cluster
 
 
+def _kill_workers(cluster) -> None:
+    """Ctrl-C: the local cluster's worker processes end now rather than after their graceful close (seconds);
+    what they were writing stays a hidden temporary, removed below."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
               threads: int | None = None, batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
               retries: int = 2) -> StudyResult:
@@ -226,9 +239,11 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
                     result.files += 1
                 bar.update(batch.scenarios.shape[0])
                 fut.release()
-    except BaseException:
-        if futures:
+    except BaseException as exc:
+        if futures and not own:
             client.cancel(list(futures))
+        if cluster is not None and isinstance(exc, KeyboardInterrupt):
+            _kill_workers(cluster)
         raise
     finally:
         if own:
