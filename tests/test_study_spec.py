@@ -107,3 +107,24 @@ def test_cli_bad_study_exits_2_with_one_line(tmp_path, capsys):
     assert main(["study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("eepart: error:") and "mars" in err
+
+
+def test_scenario_ids_name_what_is_planned(tmp_path):
+    """The same network spelled two ways (a preset with a grid, a file with the values in it) has the same id;
+    another bound, another id. Batches run here, in-process, as a worker runs them."""
+    from eepart_fast.study.runner import make_batches
+    from eepart_fast.study.tasks import run_batch
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    mobile = ef.Topology.preset("mobile")
+    ef.Topology.chain(mobile.names, mobile.ratio, [500e3, 2e7, 500e6], [0.006, 0.040, 0.050]).save(tmp_path / "t.yaml")
+    spec = load_study(study(topologies=[{"topology": "mobile", "grid": {"bandwidth[1]": [1e7, 2e7]}}, "t.yaml"],
+                            bounds=[{"min_accuracy": 0.9}, {"min_accuracy": 0.8}]), base_dir=tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    for batch in make_batches(spec, out, np.zeros(spec.scenarios, bool), 3):
+        run_batch(batch)
+    ids = pq.read_table(out).to_pandas().groupby("scenario").scenario_id.first()
+    # scenarios: mobile 1e7 (0.9, 0.8), mobile 2e7 (0.9, 0.8), file (0.9, 0.8)
+    assert ids[2] == ids[4] and ids[3] == ids[5]
+    assert len({ids[0], ids[1], ids[2], ids[3]}) == 4

@@ -19,7 +19,7 @@ import numpy as np
 from .._atomic import atomic_path, remove_stale
 from ..configs import count_configurations
 from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges
-from .spec import StudySpec, load_study, profile_hash, topology_hash
+from .spec import StudySpec, load_study, profile_hash
 from .tasks import Batch, run_batch
 
 MANIFEST = "_study.json"
@@ -120,7 +120,6 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
     params, has_time = spec.param_columns(), spec.has_time()
     B = len(spec.bounds)
     phash = [profile_hash(p) for _, p in spec.profiles]
-    thash = [topology_hash(a.topology) for a in spec.topologies]
     batches = []
     for g in spec.groups:
         axis = spec.topologies[g.topology]
@@ -139,7 +138,7 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
                 out=str(out), study=fingerprint, param_columns=params, has_time=has_time, compute=spec.compute,
                 backend=spec.backend, max_memory=spec.max_memory, profile=profile, profile_label=label,
                 profile_hash=phash[g.profile], topology=axis.topology, topology_label=axis.label,
-                topology_hash=thash[g.topology], params=axis.params, source=g.source, destination=g.destination,
+                params=axis.params, source=g.source, destination=g.destination,
                 bounds=spec.bounds, scenarios=(g.offset + part).astype(np.int64),
                 values=np.ascontiguousarray(axis.values[v]), time=None if axis.time is None else axis.time[v],
                 bound=b.astype(np.int64)))
@@ -189,7 +188,7 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
         spec.batch_size = batch_size
-    out = Path(out)
+    out = Path(out).absolute()  # workers may run elsewhere: the same path on a shared filesystem
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     manifest = _clear(out, spec, overwrite)

@@ -26,6 +26,7 @@ from .schema import (
     encode_ranges,
     result_schema,
 )
+from .spec import topology_hash
 
 FLUSH_ROWS = 1 << 20  # rows held before a row group is written: a task's memory stays bounded
 
@@ -44,7 +45,6 @@ class Batch:
     profile_hash: str
     topology: object  # before parameters
     topology_label: str
-    topology_hash: str
     params: list  # [Param] this topology varies
     source: int
     destination: int
@@ -59,11 +59,11 @@ class Batch:
         return f"{FILE_PREFIX}{int(self.scenarios[0]):012d}.parquet"
 
 
-def scenario_id(profile_hash: str, topology_hash: str, params: list, values, source: int, destination: int,
-                bound: dict) -> str:
-    """What the scenario is, hashed: the same scenario has the same id in every study."""
-    text = "|".join([profile_hash, topology_hash, ";".join(f"{p.column}={float(v)!r}" for p, v in zip(params, values)),
-                     str(source), str(destination), ";".join(f"{k}={bound[k]!r}" for k in sorted(bound))])
+def scenario_id(profile_hash: str, topology, source: int, destination: int, bound: dict) -> str:
+    """What the scenario is, hashed: the profile's numbers, the network as planned on (parameters applied),
+    the tiers and the bound. The same scenario has the same id in every study, however it was spelled."""
+    text = "|".join([profile_hash, topology_hash(topology), str(source), str(destination),
+                     ";".join(f"{k}={bound[k]!r}" for k in sorted(bound))])
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -121,12 +121,12 @@ def _plans(planner: Planner, compute: list, bound: dict, pos: int, rows: _Rows) 
 class _Table:
     """Builds the study's table for rows of one batch: scenario columns taken by each row's position."""
 
-    def __init__(self, batch: Batch, ids: list):
+    def __init__(self, batch: Batch):
         self.batch = batch
         self.schema = result_schema(batch.param_columns, batch.has_time)
         b = batch
         self.scenario = np.asarray(b.scenarios, dtype=np.int64)
-        self.ids = pa.array(ids, type=pa.string())
+        self.ids = [""] * b.scenarios.shape[0]  # filled as the scenarios run
         self.min_acc = np.array([b.bounds[i].get("min_accuracy", np.nan) for i in b.bound])
         self.max_lat = np.array([b.bounds[i].get("max_latency", np.nan) for i in b.bound])
         self.has_lo = np.array(["min_accuracy" in b.bounds[i] for i in b.bound], dtype=bool)
@@ -135,7 +135,7 @@ class _Table:
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
         b, n = self.batch, pos.shape[0]
-        cols = [pa.array(self.scenario[pos]), self.ids.take(pa.array(pos)),
+        cols = [pa.array(self.scenario[pos]), pa.array(self.ids, type=pa.string()).take(pa.array(pos)),
                 constant(b.profile_label, n, LABEL), constant(b.topology_label, n, LABEL),
                 constant(self.names[b.source], n, LABEL), constant(self.names[b.destination], n, LABEL)]
         varied = {p.column: j for j, p in enumerate(b.params)}
@@ -165,9 +165,7 @@ def run_batch(batch: Batch) -> dict:
     b = batch
     n = b.scenarios.shape[0]
     planner = Planner(b.profile, b.topology, b.source, b.destination, backend=b.backend)
-    ids = [scenario_id(b.profile_hash, b.topology_hash, b.params, b.values[i], b.source, b.destination,
-                       b.bounds[b.bound[i]]) for i in range(n)]
-    table = _Table(b, ids)
+    table = _Table(b)
     lmax = min(b.profile.N, b.topology.M)
     schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(b.scenarios), META_STUDY: b.study.encode()})
     plan_kinds = [c for c in b.compute if c != "sweep"]
@@ -188,6 +186,7 @@ def run_batch(batch: Batch) -> dict:
                             planner.set_latency(p.key, v)
                         current[j] = v
                 bound = b.bounds[b.bound[i]]
+                table.ids[i] = scenario_id(b.profile_hash, planner.topology, b.source, b.destination, bound)
                 if plan_kinds:
                     _plans(planner, plan_kinds, bound, i, rows)
                 if "sweep" in b.compute:
