@@ -81,6 +81,7 @@ def test_apply_params_is_what_the_planner_does():
     ({"bounds": [{"min_accuracy": float("nan")}]}, "must be finite"),
     ({"compute": ["plans", "everything"]}, "compute[1] = 'everything'"),
     ({"batch_size": 0}, "batch_size = 0"),
+    ({"backend": "tpu"}, "backend = 'tpu'"),
 ])
 def test_bad_study_names_the_field(changes, needle):
     with pytest.raises((ValueError, TypeError)) as err:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import float_array
+from ..backends import ORDER as BACKENDS
 from ..profile import Profile
 from ..topology import PRESETS, Topology
 
@@ -177,7 +178,10 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
             if not b:
                 raise ValueError(f"bounds[{i}] = {{}}: compute 'plans' needs min_accuracy (P_lat) or max_latency "
                                  "(P_acc) in every bound")
-    spec = StudySpec(name, profiles, topologies, bounds, compute, backend=str(d.get("backend", "auto")))
+    backend = d.get("backend", "auto")
+    if backend not in ("auto", *BACKENDS):
+        raise ValueError(f"backend = {backend!r}: choose one of auto, {', '.join(BACKENDS)}")
+    spec = StudySpec(name, profiles, topologies, bounds, compute, backend=backend)
     if "batch_size" in d:
         b = d["batch_size"]
         if isinstance(b, bool) or not isinstance(b, int) or b < 1:
