@@ -10,7 +10,8 @@
    written to Parquet by `SweepResult.save`, in rows/s and bytes/s, against this machine's sequential write
    speed measured in the same run (the same number of bytes in 8 MiB blocks, fsync'd as `save` does).
 
-Run (with history): bash bench/run.sh -k study      (see README "Performance")
+Run (with history): bash bench/run.sh -k study      (see README "Performance"); the study ones are marked
+`large` (minutes: the loop runs twice).
 """
 import importlib
 import os
@@ -94,10 +95,12 @@ def plain_loop(benchmark, spec, loop_latency, when):
     load(benchmark)
 
 
+@pytest.mark.large
 def test_study_plain_loop_before(benchmark, spec, loop_latency):
     plain_loop(benchmark, spec, loop_latency, "before")
 
 
+@pytest.mark.large
 def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     """The same scenarios as a study on a LocalCluster (one process per core), results written to Parquet."""
     benchmark.group = "study: 100,000 scenarios (P_lat)"
@@ -133,6 +136,7 @@ def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     load(benchmark)
 
 
+@pytest.mark.large
 def test_study_plain_loop_after(benchmark, spec, loop_latency):
     plain_loop(benchmark, spec, loop_latency, "after")
 
