@@ -82,7 +82,7 @@ def test_sweep_writes_every_kept_row(capsys, profile_file, tmp_path, suffix):
     (["plan", "--profile", "PROFILE", "--topology", "mars"], "mars"),
     (["plan", "--profile", "PROFILE", "--destination", "moon"], "destination"),
     (["plan", "--profile", "PROFILE", "--source", "9"], "source = 9"),
-    (["sweep", "--profile", "PROFILE", "--out", "rows.txt"], ".csv or .npz"),
+    (["sweep", "--profile", "PROFILE", "--out", "rows.txt"], ".csv, .npz or .parquet"),
     (["plan", "--profile", "PROFILE", "--backend", "numpy", "--frontier-out", "f.xml"], ".csv or .json"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, profile_file, argv, needle):

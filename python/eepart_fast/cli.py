@@ -22,7 +22,8 @@ examples:
   eepart plan                                   # shipped ResNet-20 profile on the paper's mobile chain
   eepart plan --topology iot --min-accuracy 0.9
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
-  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.csv
+  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
+  eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
   eepart backends
 
 files: a profile is JSON (see README "File formats"); a topology is YAML or JSON, either a chain
@@ -239,7 +240,8 @@ def write_frontier(path: str, frontier) -> None:
         raise UsageError(f"--frontier-out {path!r}: the file name must end in .csv or .json")
 
 
-def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int, max_memory_gb: float):
+def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int, max_memory_gb: float,
+               progress: bool = True):
     """The backend's sweep one threshold at a time, with a progress bar; the rows as one SweepResult's
     columns, in the canonical order, identical to one sweep of every threshold."""
     import numpy as np
@@ -252,7 +254,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
     per_threshold = count_configurations(tables.N, tables.M, 1)
     max_rows = max_memory // row_bytes(tables.N, tables.M)
     parts, kept = [], 0
-    with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None, file=sys.stderr,
+    with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None if progress else True, file=sys.stderr,
               desc=f"sweep ({backend})") as bar:
         for t in range(tables.K):
             acc = tables.accuracy[t:t + 1] if np.ndim(tables.accuracy) == 2 else tables.accuracy
@@ -280,8 +282,8 @@ def cmd_sweep(args) -> int:
     from .results import SweepResult
     from .tables import cost_tables
 
-    if not (args.out.endswith(".csv") or args.out.endswith(".npz")):
-        raise UsageError(f"--out {args.out!r}: the file name must end in .csv or .npz")
+    if not args.out.endswith((".csv", ".npz", ".parquet")):
+        raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
     writable("--out", args.out)
     max_memory = int(args.max_memory_gb * 1024**3)
     profile, topology, source, destination = load_models(args)
@@ -290,10 +292,34 @@ def cmd_sweep(args) -> int:
     min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
     tables = cost_tables(profile, topology, source, destination)
     name = resolve(args.backend)
-    columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb)
+    columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress)
     rows = SweepResult(columns, profile.thresholds, topology.names, name)
-    rows.save(args.out)
+    rows.save(args.out, progress=None if args.progress else False)
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend})")
+    return 0
+
+
+def cmd_study(args) -> int:
+    try:
+        from .study import StudyFailed, load_study, run_study
+    except ImportError as exc:
+        raise UsageError(f"studies need pyarrow and dask[distributed] (pip install 'eepart_fast[study]'): {exc}")
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: must be >= 1")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be >= 1")
+    spec = load_study(args.file)
+    print(f"study {spec.name}: {spec.scenarios:,} scenarios ({', '.join(spec.compute)}) into {args.out}", flush=True)
+    try:
+        result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                           threads=args.threads, batch_size=args.batch_size,
+                           progress=None if args.progress else False, overwrite=args.overwrite)
+    except StudyFailed as exc:
+        print(f"eepart: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.ran:,} scenarios run, {result.skipped:,} already written; {result.rows:,} rows in "
+          f"{result.files} files ({result.bytes / 1e6:.1f} MB) in {result.seconds:.1f} s")
     return 0
 
 
@@ -330,10 +356,26 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
                         description="Evaluates every configuration of the model and writes the rows meeting the bounds.")
     _model_args(sw)
     _bounds(sw, exclusive=False)
-    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz", help="where to write the rows")
+    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
+                    help="where to write the rows (the file appears only once complete)")
+    sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0,
                     help="cap on the kept rows' memory in GiB (default 2)")
     sw.set_defaults(run=cmd_sweep)
+
+    st = sub.add_parser("study", help="run a study file's scenarios on Dask into a Parquet dataset",
+                        description="Runs every scenario of a study file (README \"Studies\") on Dask and writes "
+                                    "the results as a Parquet dataset; run it again to resume after a failure.")
+    st.add_argument("file", metavar="STUDY.yaml", help="the study file")
+    st.add_argument("--out", required=True, metavar="DIR", help="result folder (shared by every worker)")
+    st.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
+                    "cluster of worker processes on this machine)")
+    st.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes (default: one per core)")
+    st.add_argument("--threads", type=int, metavar="N", help="local cluster: threads per worker (default 1)")
+    st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
+    st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
+    st.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    st.set_defaults(run=cmd_study)
 
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
