@@ -57,4 +57,7 @@ PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c \
   'import eepart_fast._core as c, sys; assert "/build/asan/pkg/" in c.__file__, c.__file__'
 PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -p no:cacheprovider \
   -m "not train and not gpu and not large" "$@" tests
+# The raw engine fuzzed against the sanitized core: memory errors that would not crash are reported here.
+PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" tools/fuzz.py --parts core \
+  --seconds "${EEPART_FAST_SANITIZE_FUZZ_SECONDS:-45}" --seed 1
 echo "sanitize: done in $(( $(date +%s) - start )) s"
