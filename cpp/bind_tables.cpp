@@ -105,10 +105,12 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
                   as_array(cum_exit, "cum_exit"),         as_array(accuracy, "accuracy"),
                   Tables{}};
     if (t.input_cost.ndim() != 1) throw std::invalid_argument("input_cost: expected shape (M,), got " + shape_str(t.input_cost));
-    if (t.accuracy.ndim() != 1) throw std::invalid_argument("accuracy: expected shape (N,), got " + shape_str(t.accuracy));
+    if (t.accuracy.ndim() != 1 && t.accuracy.ndim() != 2)
+        throw std::invalid_argument("accuracy: expected shape (N,) or (K, N), got " + shape_str(t.accuracy));
     if (t.cum_exit.ndim() != 2) throw std::invalid_argument("cum_exit: expected shape (K, N+1), got " + shape_str(t.cum_exit));
+    const bool per_threshold = t.accuracy.ndim() == 2;
     const auto M = t.input_cost.shape(0);
-    const auto N = t.accuracy.shape(0);
+    const auto N = t.accuracy.shape(per_threshold ? 1 : 0);
     const auto K = t.cum_exit.shape(0);
     if (M < 1 || M > kMaxTiers)
         throw std::invalid_argument("input_cost: number of tiers M = " + std::to_string(M) + " must be in 1.." + std::to_string(kMaxTiers));
@@ -120,16 +122,17 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
     check_shape(t.forward_cost, "forward_cost", {N, M, M});
     check_shape(t.result_cost, "result_cost", {M});
     check_shape(t.cum_exit, "cum_exit", {K, N + 1});
+    if (per_threshold) check_shape(t.accuracy, "accuracy", {K, N});
     check_costs(t.input_cost, "input_cost");
     const double max_compute = check_compute_costs(t.compute_cost, N);
     check_costs(t.forward_cost, "forward_cost");
     check_costs(t.result_cost, "result_cost");
 
     const double* acc = t.accuracy.data();
-    for (py::ssize_t i = 0; i < N; ++i) {
+    for (py::ssize_t i = 0; i < t.accuracy.size(); ++i) {
         if (!(acc[i] >= 0.0 && acc[i] <= 1.0)) {
             std::ostringstream s;
-            s << "accuracy[" << i << "] = " << acc[i] << ": must be in [0, 1]";
+            s << "accuracy" << index_str(i, t.accuracy) << " = " << acc[i] << ": must be in [0, 1]";
             throw std::invalid_argument(s.str());
         }
     }
@@ -160,6 +163,7 @@ TableArrays make_tables(py::object input_cost, py::object compute_cost, py::obje
     v.result_cost = t.result_cost.data();
     v.cum_exit = t.cum_exit.data();
     v.accuracy = t.accuracy.data();
+    v.acc_stride = per_threshold ? static_cast<std::size_t>(N) : 0;
     v.max_compute = max_compute;
     return t;
 }

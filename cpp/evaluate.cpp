@@ -27,7 +27,7 @@ void evaluate_row(const Tables& tb, int t, int L, const std::int64_t* P, const s
             const double stay = 1.0 - tb.cum(t, q);
             lat += stay * tb.forward(q, a, static_cast<int>(A[k + 1]));
         }
-        acc += tb.acc(q) * exit;
+        acc += tb.acc(t, q) * exit;
         prev = q;
     }
     latency = lat;

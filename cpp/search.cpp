@@ -302,7 +302,7 @@ private:
         r.resize((N_ + 1) * lanes);
         for (int q2 = 1; q2 <= N_; ++q2)
             for (int b = 0; b < M_; ++b)
-                for (int j = 0; j < W; ++j) r[q2 * lanes + b * W + j] = T_.result(b) - lam[j] * T_.acc(q2);
+                for (int j = 0; j < W; ++j) r[q2 * lanes + b * W + j] = T_.result(b) - lam[j] * T_.acc(t_, q2);
         phi_.assign((N_ + 1) * lanes, kInf);
         psi_.assign((N_ + 1) * lanes, kInf);
         std::vector<double>& best = best_;
@@ -342,8 +342,8 @@ private:
         for (int q = N_ - 1; q >= 1; --q) {
             double top = 0.0;
             for (int q2 = q + 1; q2 <= N_; ++q2) {
-                double v = S_[q] * T_.acc(q2);
-                if (q2 < N_) v = std::max(v, (c_[q2] - c_[q]) * T_.acc(q2) + acc_ub_[q2]);
+                double v = S_[q] * T_.acc(t_, q2);
+                if (q2 < N_) v = std::max(v, (c_[q2] - c_[q]) * T_.acc(t_, q2) + acc_ub_[q2]);
                 top = std::max(top, v);
             }
             acc_ub_[q] = top;
@@ -459,7 +459,7 @@ private:
         make_room(arena_, cont ? static_cast<std::size_t>(N_) * M_ : 0);
         make_room(cur_, cont ? static_cast<std::size_t>(N_) * M_ : 0);
         for (int q = 1; q <= N_; ++q) {
-            const double accq = T_.acc(q);
+            const double accq = T_.acc(t_, q);
             for (int b = 0; b < M_; ++b) {
                 // lat = input; lat += in_1 * compute; lat += E_1 * result (in_1 = 1 - c_0)
                 double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
@@ -503,7 +503,7 @@ private:
         for (int q = 2; q <= N_; ++q) {
             if (cancelled()) return;
             const bool cont = cont_possible && q < N_;
-            const double accq = T_.acc(q);
+            const double accq = T_.acc(t_, q);
             for (Run& r : runs) {
                 while (r.cut < r.end && cur_[r.cut].p < q) {
                     r.labels += static_cast<std::size_t>(cur_[r.cut].end - cur_[r.cut].begin);
@@ -701,13 +701,19 @@ std::vector<SearchPoint> apply_tolerance(const std::vector<SearchPoint>& pts) {
     return kept;
 }
 
-// A single-partition plan (t, [q], [b]): the same latency and accuracy at every threshold (c_0 = 0),
-// summed as ThresholdSearch::first_layer sums it.
+// The best single-partition plan (t, [q], [b]), summed as ThresholdSearch::first_layer sums it: its
+// latency is the same at every threshold (c_0 = 0), its accuracy acc(t, q) is highest at the first t
+// whose accuracy row is highest at q (every t when accuracy has one row).
 SearchPoint single_partition(const Tables& T, int q, int b) {
-    const double S0 = 1.0 - T.cum(0, 0);
+    int best_t = 0;
+    if (T.acc_stride != 0)
+        for (int t = 1; t < T.K; ++t)
+            if (T.acc(t, q) > T.acc(best_t, q)) best_t = t;
+    const double S0 = 1.0 - T.cum(best_t, 0);
     SearchPoint p;
     p.latency = (T.input(b) + S0 * T.compute(b, 0, q)) + S0 * T.result(b);
-    p.accuracy = 0.0 + T.acc(q) * S0;
+    p.accuracy = 0.0 + T.acc(best_t, q) * S0;
+    p.threshold_index = best_t;
     p.num_partitions = 1;
     p.partitions[0] = static_cast<std::int16_t>(q);
     p.placement[0] = static_cast<std::int8_t>(b);

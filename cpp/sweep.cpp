@@ -219,7 +219,7 @@ class ItemRun {
             }
         }
         acc_prefix_ = 0.0;
-        for (int k = 0; k <= L_ - 2; ++k) acc_prefix_ += tb_.acc(P_[k]) * exit_[k];
+        for (int k = 0; k <= L_ - 2; ++k) acc_prefix_ += tb_.acc(t_, P_[k]) * exit_[k];
         // The last partition takes, and lets leave, every sample still in the network.
         e_last_ = 1.0 - cum_[L_ >= 2 ? P_[L_ - 2] : 0];
         for (int a = 0; a < M_; ++a) r_last_[a] = e_last_ * tb_.result(a);
@@ -228,7 +228,7 @@ class ItemRun {
     }
 
     void visit() {
-        acc_now_ = acc_prefix_ + tb_.acc(P_[L_ - 1]) * e_last_;
+        acc_now_ = acc_prefix_ + tb_.acc(t_, P_[L_ - 1]) * e_last_;
         if (!(acc_now_ >= min_acc_)) return;
         if (tabulated_ && !x_ready_) build_prefixes();
         if (tabulated_ && x_min_ > max_lat_) return;

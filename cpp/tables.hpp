@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <vector>
 
 namespace eepart {
 
@@ -20,7 +22,10 @@ struct Tables {
     const double* forward_cost = nullptr;  // [N][M][M]; block q (1..N) is row q-1
     const double* result_cost = nullptr;   // [M]
     const double* cum_exit = nullptr;      // [K][N+1], c_0 = 0, c_N = 1
-    const double* accuracy = nullptr;      // [N]; branch i (1..N) is entry i-1
+    // Branch i (1..N) at threshold t is accuracy[t * acc_stride + i - 1]: one row for every threshold
+    // (acc_stride 0, a table of shape (N,)) or a row per threshold (acc_stride N, shape (K, N)).
+    const double* accuracy = nullptr;
+    std::size_t acc_stride = 0;
     double max_compute = -1;               // the largest compute cost with p < q, or -1: not known yet
 
     double input(int a) const { return input_cost[a]; }
@@ -32,7 +37,15 @@ struct Tables {
     }
     double result(int a) const { return result_cost[a]; }
     double cum(int t, int i) const { return cum_exit[static_cast<std::size_t>(t) * (N + 1) + i]; }
-    double acc(int q) const { return accuracy[q - 1]; }
+    // Threshold t's accuracies, branch q at entry q - 1.
+    const double* acc_row(int t) const { return accuracy + static_cast<std::size_t>(t) * acc_stride; }
+    double acc(int t, int q) const { return acc_row(t)[q - 1]; }
+    // The (K, N) table, a row per threshold, whichever shape the caller gave (the devices take this one).
+    std::vector<double> accuracy_rows() const {
+        std::vector<double> rows(static_cast<std::size_t>(K) * N);
+        for (int t = 0; t < K; ++t) std::copy(acc_row(t), acc_row(t) + N, rows.begin() + static_cast<std::size_t>(t) * N);
+        return rows;
+    }
     int max_partitions() const { return N < M ? N : M; }
     // The largest compute cost of any partition (p < q): known from the checks of make_tables, or found.
     double largest_compute() const {

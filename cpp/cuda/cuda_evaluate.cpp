@@ -29,7 +29,8 @@ TablesOnDevice::TablesOnDevice(const Tables& tb) {
     fwd_.put(tb.forward_cost, N * M * M);
     res_.put(tb.result_cost, M);
     cum_.put(tb.cum_exit, K * (N + 1));
-    acc_.put(tb.accuracy, N);
+    const std::vector<double> acc = tb.accuracy_rows();  // [K][N] on the device, whatever the shape
+    acc_.put(acc.data(), K * N);
     view_ = DeviceTables{tb.N, tb.M, tb.K, input_.data(), compT_.data(), fwd_.data(), res_.data(), cum_.data(),
                          acc_.data()};
 }

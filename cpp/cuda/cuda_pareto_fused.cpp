@@ -97,7 +97,8 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     // One block per multiprocessor (512 threads of 128 registers fill one); each takes thresholds as it goes.
     const int blocks = std::max(1, std::min(K, multiprocessors()));
     const std::size_t n_fwd = static_cast<std::size_t>(N) * M * M, n_cum = static_cast<std::size_t>(K) * (N + 1);
-    const std::size_t n_small = 2 * M + N + n_cum + n_fwd, n_comp = static_cast<std::size_t>(M) * (N + 1) * (N + 1);
+    const std::size_t n_acc = static_cast<std::size_t>(K) * N;  // a row per threshold on the device
+    const std::size_t n_small = 2 * M + n_acc + n_cum + n_fwd, n_comp = static_cast<std::size_t>(M) * (N + 1) * (N + 1);
     const std::size_t tables = sizeof(double) * (n_small + n_comp);
     u64 region_bytes = 0;
     u32 max_rows = 0;
@@ -109,8 +110,9 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     // small ones packed together, since every copy is a round trip.
     std::vector<double> small(n_small);
     double* at = small.data();
-    const double* packed_from[] = {T.input_cost, T.result_cost, T.accuracy, T.cum_exit, T.forward_cost};
-    const std::size_t packed_n[] = {static_cast<std::size_t>(M), static_cast<std::size_t>(M), static_cast<std::size_t>(N),
+    const std::vector<double> acc = T.accuracy_rows();
+    const double* packed_from[] = {T.input_cost, T.result_cost, acc.data(), T.cum_exit, T.forward_cost};
+    const std::size_t packed_n[] = {static_cast<std::size_t>(M), static_cast<std::size_t>(M), n_acc,
                                     n_cum, n_fwd};
     std::size_t packed_at[5];
     for (int i = 0; i < 5; ++i) {

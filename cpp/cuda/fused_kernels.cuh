@@ -103,9 +103,10 @@ __device__ __forceinline__ u32 eepf_append(u32* counter, bool want) {
 // One step per block q, from N - 1 down, and one barrier per step: lane (b, j) takes phi(q + 1, b, j)
 // from the psi of the step before (kept in shared memory, two buffers by parity) at the start of step q,
 // where it needs it first, instead of in a phase of its own.
-__device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const double* c, const double* S,
+__device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, int t, const double* c, const double* S,
                             const double* lam) {
     const int N = A.N, M = A.M, W = A.J + 1, lanes = M * W;
+    const double* acc = A.acc + (u64)t * N;  // this threshold's row
     const int tid = (int)threadIdx.x, nthreads = (int)blockDim.x;
     int G = 1;  // lanes of one group, which splits the ends q' of one (tier, lambda) lane
     while (G < 32 && 2 * G * lanes <= nthreads) G *= 2;
@@ -140,7 +141,7 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
             }
             const double rb = A.res[b];
             for (int q2 = q + 1 + g; q2 <= N; q2 += G) {
-                const double r = rb - lambda * A.acc[q2 - 1];
+                const double r = rb - lambda * acc[q2 - 1];
                 double v = Sq * r;
                 if (q2 < N) {
                     const double next = q2 == q + 1 ? phi_next : R.phi[((u64)q2 * M + b) * W + j];
@@ -158,8 +159,8 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, const doub
             const int lane = tid & 31;
             double top = 0.0;
             for (int q2 = q + 1 + lane; q2 <= N; q2 += 32) {
-                double v = Sq * A.acc[q2 - 1];
-                if (q2 < N) v = eep_max(v, (c[q2] - c[q]) * A.acc[q2 - 1] + R.acc_ub[q2]);
+                double v = Sq * acc[q2 - 1];
+                if (q2 < N) v = eep_max(v, (c[q2] - c[q]) * acc[q2 - 1] + R.acc_ub[q2]);
                 top = eep_max(top, v);
             }
             for (int d = 16; d >= 1; d >>= 1) top = eep_max(top, __shfl_down_sync(0xffffffffu, top, d));
@@ -301,9 +302,10 @@ __device__ void eepf_next_layer(const FusedArgs& A, const FusedRegion& R, FusedS
 }
 
 // The slots [s0, s1) of the layer: complete plans and next labels that the bounds leave.
-__device__ void eepf_generate(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, const double* c,
+__device__ void eepf_generate(const FusedArgs& A, const FusedRegion& R, FusedShared& sh, int t, const double* c,
                               const double* S, const double* lam, const double* slack, u32 s0, u32 s1, bool cont) {
     const int N = A.N, M = A.M, W = A.J + 1;
+    const double* acc = A.acc + (u64)t * N;  // this threshold's row
     const u32 n_cur = sh.n_cur;
     const int nF = (int)sh.n_stair;
     const Label* cur = R.lab[sh.cur];
@@ -331,7 +333,7 @@ __device__ void eepf_generate(const FusedArgs& A, const FusedRegion& R, FusedSha
                 }
             }
             const int p = l.p;
-            const double Sp = S[p], E = c[q] - c[p], accq = A.acc[q - 1];
+            const double Sp = S[p], E = c[q] - c[p], accq = acc[q - 1];
             // lat += S_k forward (the input, for the first partition); lat += in_{k+1} compute; then
             // E_{k+1} result, or S_k result when this partition is the last (in_{k+1} = S_k = 1 - c_p)
             const double sf = p == 0 ? A.input[b] : eep_mul(Sp, eepf_fwd(A, p, l.a, b));
@@ -441,7 +443,7 @@ __device__ void eepf_layers(const FusedArgs& A, const FusedRegion& R, FusedShare
             if (chunk > A.room.terms) chunk = A.room.terms;
             if (cont && chunk > room_c - sh.n_cand) chunk = room_c - sh.n_cand;
             __syncthreads();  // every lane has read n_cand before the appends move it
-            eepf_generate(A, R, sh, c, S, lam, slack, s0, s0 + chunk, cont);
+            eepf_generate(A, R, sh, t, c, S, lam, slack, s0, s0 + chunk, cont);
             clock = eepf_lap(A, kHeaderCyclesGenerate, clock);
             eepf_merge_plans(A, R, sh, order);
             clock = eepf_lap(A, kHeaderCyclesMerge, clock);
@@ -508,7 +510,7 @@ __global__ void __launch_bounds__(kFusedThreads) eep_fused_search(const __grid_c
         __syncthreads();
         if (A.Lmax > 1) {
             const long long clock = clock64();
-            eepf_bounds(A, R, c, S, lam);
+            eepf_bounds(A, R, t, c, S, lam);
             eepf_lap(A, kHeaderCyclesBounds, clock);
         }
         eepf_layers(A, R, sh, t, c, S, lam, slack, order);

@@ -23,7 +23,7 @@ struct FusedRoom {
 
 struct FusedArgs {
     int N, M, K, Lmax, J;
-    const double *input, *comp, *fwd, *res, *cum, *acc;  // tables.hpp's layout, compute_cost untransposed
+    const double *input, *comp, *fwd, *res, *cum, *acc;  // tables.hpp's layout, compute_cost untransposed, acc [K][N]
     double lam[8], slack[8];  // slack[0]: of the latency bound; slack[j + 1]: of the bound on lat - lam[j] acc
     double min_acc, max_lat;
     FusedRoom room;

@@ -8,7 +8,7 @@
 namespace eepart {
 namespace gpu {
 
-// The six tables in device layout (kernels.cuh): compute_cost transposed to [p][q][a].
+// The six tables in device layout (kernels.cuh): compute_cost transposed to [p][q][a], accuracy [K][N].
 struct DeviceTables {
     int N, M, K;
     const double *input, *compT, *fwd, *res, *cum, *acc;

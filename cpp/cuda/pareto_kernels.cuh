@@ -109,7 +109,7 @@ __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
             const double rb = v.res[b];
             double best = inf;
             for (int q2 = q + 1; q2 <= N; ++q2) {
-                const double r = rb - lambda * v.acc[q2 - 1];
+                const double r = rb - lambda * v.acc[(eep_u64)t * N + q2 - 1];
                 double x = Sq * r;
                 if (q2 < N) x = eep_min(x, (c[q2] - c[q]) * r + ph[(eep_u64)q2 * M + b]);
                 best = eep_min(best, x + Sq * v.compT[((eep_u64)q * (N + 1) + q2) * M + b]);
@@ -134,8 +134,9 @@ __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
             const double Sq = 1.0 - c[q];
             double best = 0.0;
             for (int q2 = q + 1; q2 <= N; ++q2) {
-                double x = Sq * v.acc[q2 - 1];
-                if (q2 < N) x = eep_max(x, (c[q2] - c[q]) * v.acc[q2 - 1] + ub[q2]);
+                const double aq2 = v.acc[(eep_u64)t * N + q2 - 1];
+                double x = Sq * aq2;
+                if (q2 < N) x = eep_max(x, (c[q2] - c[q]) * aq2 + ub[q2]);
                 best = eep_max(best, x);
             }
             ub[q] = best;
@@ -154,7 +155,7 @@ __global__ void eep_first_layer(SearchView v, Cand* term, eep_u64* term_flag, La
     const int q = r / M + 1, b = r % M;
     const double* c = v.cum + (eep_u64)t * (N + 1);
     const double S0 = 1.0 - c[0];
-    const double accq = v.acc[q - 1];
+    const double accq = v.acc[(eep_u64)t * N + q - 1];
     // lat = input; lat += in_1 * compute; lat += E_1 * result (in_1 = 1 - c_0)
     const double x = eep_add(v.input[b], eep_mul(S0, v.compT[(eep_u64)q * M + b]));
     const double tl = eep_add(x, eep_mul(S0, v.res[b]));
@@ -271,7 +272,7 @@ __global__ void __launch_bounds__(256)
         const double* c = v.cum + (eep_u64)t * (N + 1);
         const double Sp = 1.0 - c[p];
         const double E = c[q] - c[p];
-        const double accq = v.acc[q - 1];
+        const double accq = v.acc[(eep_u64)t * N + q - 1];
         // lat += S_k forward; lat += in_{k+1} compute; lat += E_{k+1} result (in_{k+1} = S_k = 1 - c_p)
         const double sf = eep_mul(Sp, v.fwd[((eep_u64)(p - 1) * M + a) * M + b]);
         const double sc = eep_mul(Sp, v.compT[((eep_u64)p * (N + 1) + q) * M + b]);

@@ -50,7 +50,7 @@ struct PlanRow {
 // The bounds and the frontier found so far, as every kernel of the search reads them (device pointers).
 struct SearchView {
     int N, M, K, Lmax, J;
-    const double *input, *compT, *fwd, *res, *cum, *acc;
+    const double *input, *compT, *fwd, *res, *cum, *acc;  // acc: [K][N], a row per threshold
     const double* phi;     // [(J+1)][K][N+1][M]: j = 0 bounds added latency, j > 0 added lat - lam_j acc
     const double* acc_ub;  // [K][N+1]: added accuracy
     const double* lam;     // [J]

@@ -77,8 +77,9 @@ def _sweep_kernel(L: int, write: bool):
 def _device_tables(tables):
     cp = _cupy()
     compT = np.ascontiguousarray(np.transpose(tables.compute_cost, (1, 2, 0)))  # [p][q][a]
+    accuracy = np.broadcast_to(tables.accuracy, (tables.K, tables.N))  # a row per threshold, as the kernels read it
     return tuple(cp.asarray(np.ascontiguousarray(a, dtype=np.float64)) for a in
-                 (tables.input_cost, compT, tables.forward_cost, tables.result_cost, tables.cum_exit, tables.accuracy))
+                 (tables.input_cost, compT, tables.forward_cost, tables.result_cost, tables.cum_exit, accuracy))
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, chunk=1 << 22):

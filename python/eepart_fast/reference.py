@@ -21,6 +21,12 @@ def available():
     return True, "always available"
 
 
+def accuracy_rows(accuracy, K: int) -> np.ndarray:
+    """The accuracy table as (K, N), a row per threshold: an (N,) table holds for every threshold."""
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    return np.broadcast_to(accuracy, (K, accuracy.shape[-1]))
+
+
 def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement):
     """Latency (s) and accuracy of each configuration, from the cost tables (SPEC "Engine form")."""
     t = np.asarray(threshold_index)
@@ -30,6 +36,7 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
     n = t.shape[0]
     rows = np.arange(n)
     c = tables.cum_exit[t]  # c_i per configuration, (n, N+1)
+    acc_table = accuracy_rows(tables.accuracy, tables.K)  # acc of branch i at threshold t: acc_table[t, i-1]
     latency = tables.input_cost[A[:, 0]].copy()  # input: source -> A_1
     accuracy = np.zeros(n)
     p_prev = np.zeros(n, dtype=np.int64)  # P_0 = 0
@@ -50,7 +57,7 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
             b = np.where(active & ~last, A[:, k + 1], a)
             forward = S_k * tables.forward_cost[q - 1, a, b]
             latency = latency + np.where(active & ~last, forward, 0.0)
-        accuracy = accuracy + np.where(active, tables.accuracy[q - 1] * E_k, 0.0)
+        accuracy = accuracy + np.where(active, acc_table[t, q - 1] * E_k, 0.0)
         p_prev = np.where(active, q, p_prev)
     return latency, accuracy
 
@@ -142,6 +149,7 @@ def breakdown(profile, topology, source: int, destination: int, t: int, P, A) ->
     """One configuration's latency split into SPEC's terms, from the profile and topology directly
     (not the tables), so that a plan can show why it wins and tests can check the tables."""
     c = profile.cum_exit()[t]
+    acc = accuracy_rows(profile.accuracy, profile.K)[t]
     R, pl, inv = topology.ratio, topology.path_latency, topology.path_inv_bandwidth
     L = len(P)
     a1 = A[0]
@@ -159,7 +167,7 @@ def breakdown(profile, topology, source: int, destination: int, t: int, P, A) ->
         forward = 0.0 if last else S_k * (pl[a, A[k + 1]] + profile.output_bits[q - 1] * inv[a, A[k + 1]])
         result = E_k * (pl[a, destination] + profile.result_bits * inv[a, destination])
         latency += comp + result + forward
-        accuracy += profile.accuracy[q - 1] * E_k
+        accuracy += acc[q - 1] * E_k
         parts.append({"blocks": (p + 1, q), "tier": int(a), "entering": in_k, "exit": E_k, "stay": S_k,
                       "compute": comp, "forward": forward, "result": result})
     return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}

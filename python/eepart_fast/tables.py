@@ -13,7 +13,9 @@ from .topology import Topology
 class CostTables(NamedTuple):
     """Seconds per sample that takes each step (SPEC "Engine form"); all float64, C-contiguous.
 
-    forward_cost has N rows: row q-1 is block q's output. accuracy entry i-1 is branch i.
+    forward_cost has N rows: row q-1 is block q's output. accuracy is (N,), entry i-1 the accuracy of
+    branch i at every threshold, or (K, N), row t the accuracies at threshold t (a per-threshold
+    estimator); every backend takes both, and an (N,) table gives the same bits as its rows repeated.
     """
 
     input_cost: np.ndarray  # (M,)
@@ -21,11 +23,11 @@ class CostTables(NamedTuple):
     forward_cost: np.ndarray  # (N, M, M)
     result_cost: np.ndarray  # (M,)
     cum_exit: np.ndarray  # (K, N+1)
-    accuracy: np.ndarray  # (N,)
+    accuracy: np.ndarray  # (N,) or (K, N)
 
     @property
     def N(self) -> int:
-        return self.accuracy.shape[0]
+        return self.accuracy.shape[-1]
 
     @property
     def M(self) -> int:

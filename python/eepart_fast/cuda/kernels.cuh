@@ -8,7 +8,7 @@
 // and the backends agree to the last bit.
 //
 // Device layout of the tables: input[M], compT[(p*(N+1)+q)*M + a] (compute_cost transposed so that the
-// M tiers of one partition are adjacent), fwd[((q-1)*M + a)*M + b], res[M], cum[t*(N+1)+i], acc[N].
+// M tiers of one partition are adjacent), fwd[((q-1)*M + a)*M + b], res[M], cum[t*(N+1)+i], acc[t*N+i-1].
 #ifndef EEPART_KERNELS_CUH
 #define EEPART_KERNELS_CUH
 
@@ -164,7 +164,7 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
         lat = eep_add(lat, eep_mul(1.0 - cp, compT[((eep_u64)prev * (N + 1) + q) * M + a]));
         lat = eep_add(lat, eep_mul(ex, res[a]));
         if (k + 1 < L) lat = eep_add(lat, eep_mul(1.0 - crow[q], fwd[((eep_u64)(q - 1) * M + a) * M + A[k + 1]]));
-        a_sum = eep_add(a_sum, eep_mul(acc[q - 1], ex));
+        a_sum = eep_add(a_sum, eep_mul(acc[(eep_u64)t_idx[i] * N + q - 1], ex));
         prev = q;
     }
     o_lat[i] = lat;
@@ -252,7 +252,7 @@ __global__ void __launch_bounds__(256)
 
     for (eep_u64 it = 0; it < n_outer; ++it) {
         const bool p_valid = r0 + it * (eep_u64)G + (eep_u64)j < r1;
-        const double accuracy = eep_rates<LC>(P, L, crow, acc, in, E, S);
+        const double accuracy = eep_rates<LC>(P, L, crow, acc + (eep_u64)t * N, in, E, S);
         const bool acc_ok = p_valid && accuracy >= min_acc;
         if (G > 1 || acc_ok) {  // with one P per warp, the skip is warp-uniform
             for (eep_u64 ii = 0; ii < n_inner; ++ii) {
