@@ -372,17 +372,23 @@ def test_memory_cap_message_names_the_option(capsys, profile_file, tmp_path):
     one_line_error(code, err, "raise --max-memory-gb")
 
 
+@pytest.mark.parametrize("per_threshold", [False, True])
 @pytest.mark.parametrize("name", ["numpy", "cpu"])
-def test_sweep_by_threshold_is_one_sweep(name):
+def test_sweep_by_threshold_is_one_sweep(name, per_threshold):
     from _instances import random_profile, random_topology
+
+    from eepart_fast.backends import get_backend
 
     rng = np.random.default_rng(5)
     profile, topology = random_profile(rng, 7, 4), random_topology(rng, 3)
     tables = ef.cost_tables(profile, topology)
-    whole = ef.sweep(profile, topology, max_latency=1.0, min_accuracy=0.3, backend=name)
+    if per_threshold:  # an accuracy table of shape (K, N)
+        tables = tables._replace(accuracy=rng.uniform(0.1, 1.0, (tables.K, tables.N)))
+    whole = get_backend(name).sweep(tables, max_latency=1.0, min_accuracy=0.3)
     parts = cli.sweep_rows(tables, name, 1.0, 0.3, 1 << 30, 1.0)
-    for key, column in whole.columns().items():
-        np.testing.assert_array_equal(parts[key], column, err_msg=key)
+    assert len(parts["latency"]) > 0
+    for key in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+        np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
 
 
 def test_sweep_csv_in_ms_with_15_digits(capsys, profile_file, tmp_path):
