@@ -196,6 +196,12 @@ def test_fractional_configurations_refused(config, needle):
     assert needle in str(info.value)
 
 
+@pytest.mark.parametrize("value", ["0.2", True, 0.2j])
+def test_sweep_bounds_are_numbers(value):
+    with pytest.raises(TypeError, match="max_latency"):
+        ef.sweep(spec_profile(), ef.Topology.preset("mobile"), max_latency=value, backend="numpy")
+
+
 def test_thresholds_outside_unit_interval():
     with pytest.raises(ValueError, match=r"thresholds\[1\] = 7.0: must be in \[0.0, 1.0\]"):
         ef.Profile.from_dict({**GOOD, "thresholds": [0.0, 7.0]})
