@@ -89,6 +89,15 @@ def test_thresholds_over_the_limit():
         ef.Profile.from_dict(d)
 
 
+def test_files_larger_than_any_model_are_not_read(tmp_path, monkeypatch):
+    from eepart_fast import _checks
+
+    monkeypatch.setattr(_checks, "MAX_FILE_BYTES", 100)
+    path = write_profile(tmp_path, json.dumps(GOOD))
+    with pytest.raises(ValueError, match=r"bytes, more than the limit of 100"):
+        ef.Profile.load(path)
+
+
 def yaml_bomb() -> str:
     lines = ["names: [a, b]", "ratio: [1, 1]", "bandwidth: &a0 [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]"]
     for k in range(1, 8):
