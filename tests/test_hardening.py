@@ -391,7 +391,6 @@ def test_memory_cap_message_names_the_option(capsys, profile_file, tmp_path):
 @pytest.mark.parametrize("name", ["numpy", "cpu"])
 def test_sweep_by_threshold_is_one_sweep(name, per_threshold):
     from _instances import random_profile, random_topology
-
     from eepart_fast.backends import get_backend
 
     rng = np.random.default_rng(5)

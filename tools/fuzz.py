@@ -350,7 +350,7 @@ def run_core_cases(first: int, deadline: float) -> None:
             getattr(_core, fn)(*args, **kw)
         except CORE_ERRORS:
             pass
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any other exception is the finding
             print(f"UNEXPECTED {case} {type(exc).__name__}: {exc}", flush=True)
             sys.exit(1)
         case += 1
@@ -416,14 +416,14 @@ def main() -> int:
         if share["formats"]:
             try:
                 n_formats = fuzz_formats(t0 + share["formats"] * scale * budget, a.seed, Path(tmp))
-            except Exception as exc:  # hypothesis re-raises the shrunk failing example (printed above)
+            except Exception as exc:  # noqa: BLE001 - hypothesis re-raises the shrunk failing example (printed above)
                 traceback.print_exc()
                 failures.append(f"file formats: {type(exc).__name__}: {exc}")
         t1 = time.monotonic()
         if share["cli"]:
             try:
                 n_cli, n_cli_proc = fuzz_cli(t1 + share["cli"] * scale * budget, a.seed, Path(tmp))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 traceback.print_exc()
                 failures.append(f"command line: {type(exc).__name__}: {exc}")
         t2 = time.monotonic()
