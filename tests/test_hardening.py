@@ -89,6 +89,15 @@ def test_thresholds_over_the_limit():
         ef.Profile.from_dict(d)
 
 
+def test_files_larger_than_any_model_are_not_read(tmp_path, monkeypatch):
+    from eepart_fast import _checks
+
+    monkeypatch.setattr(_checks, "MAX_FILE_BYTES", 100)
+    path = write_profile(tmp_path, json.dumps(GOOD))
+    with pytest.raises(ValueError, match=r"bytes, more than the limit of 100"):
+        ef.Profile.load(path)
+
+
 def yaml_bomb() -> str:
     lines = ["names: [a, b]", "ratio: [1, 1]", "bandwidth: &a0 [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]"]
     for k in range(1, 8):
@@ -194,6 +203,12 @@ def test_fractional_configurations_refused(config, needle):
     with pytest.raises(TypeError) as info:
         ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [config])
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["0.2", True, 0.2j])
+def test_sweep_bounds_are_numbers(value):
+    with pytest.raises(TypeError, match="max_latency"):
+        ef.sweep(spec_profile(), ef.Topology.preset("mobile"), max_latency=value, backend="numpy")
 
 
 def test_thresholds_outside_unit_interval():
@@ -372,17 +387,22 @@ def test_memory_cap_message_names_the_option(capsys, profile_file, tmp_path):
     one_line_error(code, err, "raise --max-memory-gb")
 
 
+@pytest.mark.parametrize("per_threshold", [False, True])
 @pytest.mark.parametrize("name", ["numpy", "cpu"])
-def test_sweep_by_threshold_is_one_sweep(name):
+def test_sweep_by_threshold_is_one_sweep(name, per_threshold):
     from _instances import random_profile, random_topology
+    from eepart_fast.backends import get_backend
 
     rng = np.random.default_rng(5)
     profile, topology = random_profile(rng, 7, 4), random_topology(rng, 3)
     tables = ef.cost_tables(profile, topology)
-    whole = ef.sweep(profile, topology, max_latency=1.0, min_accuracy=0.3, backend=name)
+    if per_threshold:  # an accuracy table of shape (K, N)
+        tables = tables._replace(accuracy=rng.uniform(0.1, 1.0, (tables.K, tables.N)))
+    whole = get_backend(name).sweep(tables, max_latency=1.0, min_accuracy=0.3)
     parts = cli.sweep_rows(tables, name, 1.0, 0.3, 1 << 30, 1.0)
-    for key, column in whole.columns().items():
-        np.testing.assert_array_equal(parts[key], column, err_msg=key)
+    assert len(parts["latency"]) > 0
+    for key in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+        np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
 
 
 def test_sweep_csv_in_ms_with_15_digits(capsys, profile_file, tmp_path):

@@ -32,13 +32,15 @@ cp "$BUILD"/_core*.so "$BUILD/pkg/eepart_fast/"
 # Torch (and triton) abort under an ASan-preloaded interpreter; the tests that need it are `train` tests,
 # which import it through pytest.importorskip: a stub that refuses to import skips them.
 mkdir -p "$BUILD/pkg/torch"
-echo 'raise ImportError("torch is not loaded under the sanitizers (tools/sanitize.sh)")' > "$BUILD/pkg/torch/__init__.py"
+echo 'raise ModuleNotFoundError("torch is not loaded under the sanitizers (tools/sanitize.sh)")' > "$BUILD/pkg/torch/__init__.py"
 
 CXX_BIN=$(cmake -LA -N "$BUILD" 2>/dev/null | sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p')
 LIBASAN=$("${CXX_BIN:-g++}" -print-file-name=libasan.so)
 [ -e "$LIBASAN" ] || { echo "sanitize: libasan.so not found next to ${CXX_BIN:-g++}"; exit 1; }
+# libstdc++ preloaded too: ASan must find __cxa_throw when it starts, and python does not link libstdc++.
+LIBSTDCXX=$("${CXX_BIN:-g++}" -print-file-name=libstdc++.so)
 # Python itself is not built with ASan: its allocations are reported as leaks, so leak checking is off.
-export LD_PRELOAD="$LIBASAN"
+export LD_PRELOAD="$LIBASAN $LIBSTDCXX"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export EEPART_FAST_SANITIZED=1
@@ -55,4 +57,7 @@ PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c \
   'import eepart_fast._core as c, sys; assert "/build/asan/pkg/" in c.__file__, c.__file__'
 PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -p no:cacheprovider \
   -m "not train and not gpu and not large" "$@" tests
+# The raw engine fuzzed against the sanitized core: memory errors that would not crash are reported here.
+PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" tools/fuzz.py --parts core \
+  --seconds "${EEPART_FAST_SANITIZE_FUZZ_SECONDS:-45}" --seed 1
 echo "sanitize: done in $(( $(date +%s) - start )) s"
