@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from ._checks import finite_costs
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
@@ -349,6 +350,7 @@ class Planner:
             return found
         module = get_backend(self.backend)
         extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
+        finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
         rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
         if self.backend not in ("cpu", "numpy"):
             # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
