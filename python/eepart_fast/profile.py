@@ -7,8 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import (MAX_BLOCKS, MAX_DEVICES, MAX_THRESHOLDS, at_least, count, float_array, read_text,
-                      strictly_increasing, within)
+from ._checks import (
+    MAX_BLOCKS,
+    MAX_DEVICES,
+    MAX_THRESHOLDS,
+    at_least,
+    count,
+    float_array,
+    read_text,
+    strictly_increasing,
+    within,
+)
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
 OPTIONAL_FIELDS = ("devices",)
