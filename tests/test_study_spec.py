@@ -202,3 +202,17 @@ def test_a_study_on_a_graph_plans_what_single_calls_plan(tmp_path):
         assert row.latency == plan.latency and list(row.placement) == list(plan.placement)
     # The direct device -> cloud link's latency decides between the cloud and the station.
     assert [tuple(p) for p in rows.placement] == [(2,), (1,), (2,), (1,)]
+
+
+def test_study_file_follows_the_topology_files_yaml_rules(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("profiles: [resnet20-fashionmnist]\ntopologies:\n  - topology: mobile\n    grid:\n"
+                    "      bandwidth[1]: [5e6, 1e7]\nbounds: [{min_accuracy: 0.9}]\n")
+    assert load_study(path).topologies[0].values[:, 0].tolist() == [5e6, 1e7]  # YAML 1.2 numbers
+    path.write_text("profiles: [resnet20-fashionmnist]\nx: &b [{min_accuracy: 0.9}]\ntopologies: [mobile]\n"
+                    "bounds: *b\n")
+    with pytest.raises(ValueError, match=r"study file .*: line 4: YAML aliases \(\*b\) are not accepted"):
+        load_study(path)
+    path.write_text("profiles: " + "[" * 100 + "]" * 100 + "\n")
+    with pytest.raises(ValueError, match=r"nested more than 32 levels deep"):
+        load_study(path)

@@ -56,7 +56,7 @@ class _NoAliasLoader(yaml.SafeLoader if yaml else object):
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
             raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
-                             "accepted in a topology; write the values out")
+                             "accepted (a few nested ones expand to gigabytes); write the values out")
         self._depth = getattr(self, "_depth", 0) + 1
         try:
             if self._depth > self.MAX_DEPTH:

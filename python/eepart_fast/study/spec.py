@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import float_array
+from .._checks import float_array, read_text
 from ..backends import ORDER as BACKENDS
 from ..profile import Profile
 from ..tables import measured_tiers
@@ -135,14 +135,17 @@ def load_study(source, base_dir=None) -> StudySpec:
     if isinstance(source, dict):
         return parse_study(source, Path(base_dir or "."))
     path = Path(source)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ValueError(f"study file {str(path)!r}: {exc.strerror}") from exc
+    text = read_text(path, "study file")
     import yaml
 
+    from ..topology import _NoAliasLoader
+
     try:
-        d = yaml.safe_load(text)
+        d = yaml.load(text, Loader=_NoAliasLoader)  # the topology files' SafeLoader: no aliases, nesting capped
+    except ValueError as exc:  # an alias or too deep, refused by _NoAliasLoader
+        raise ValueError(f"study file {str(path)!r}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"study file {str(path)!r}: nested too deeply to be a study") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"study file {str(path)!r}: cannot be parsed ({exc})") from exc
     return parse_study(d, path.parent, default_name=path.stem)
