@@ -138,7 +138,7 @@ def test_profile_holds_a_per_threshold_accuracy_and_its_estimator(tmp_path):
     assert back.accuracy_estimator == "fitted"
     assert PROFILE.accuracy_estimator == "separate" and not PROFILE.per_threshold_accuracy
     assert PROFILE.accuracy_table().shape == (PROFILE.K, PROFILE.N)
-    with pytest.raises(ValueError, match=r"accuracy: expected shape \(10,\) or \(20, 10\)"):
+    with pytest.raises(ValueError, match=r"accuracy: expected shape \(20, 10\), got \(3, 10\).*\(10,\), or \(20, 10\)"):
         PROFILE.with_accuracy(table[:3], "fitted")
     with pytest.raises(ValueError, match=r"accuracy\[2\]\[4\] = 1.5"):
         bad = table.copy()

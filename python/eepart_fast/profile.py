@@ -36,6 +36,20 @@ def _estimator(value):
     return value
 
 
+def _accuracy(value, k: int, n: int) -> np.ndarray:
+    """accuracy as (N,) or, when its entries are lists (or it is a 2-d array), (K, N) per threshold."""
+    if isinstance(value, np.ndarray):
+        nested = value.ndim == 2
+    else:
+        nested = isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (list, tuple, np.ndarray))
+    try:
+        return float_array("accuracy", value, (k, n) if nested else (n,))
+    except ValueError as exc:
+        if "expected shape" in str(exc):
+            raise ValueError(f"{exc} (accuracy is ({n},), or ({k}, {n}) with a row per threshold)") from None
+        raise
+
+
 class Profile:
     """A profiled early-exit network, in SI units (seconds, bits).
 
@@ -60,9 +74,7 @@ class Profile:
         k = self.thresholds.shape[0]
         if k < 1:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
-        self.accuracy = float_array("accuracy", accuracy, None)
-        if self.accuracy.shape not in ((n,), (k, n)):
-            raise ValueError(f"accuracy: expected shape ({n},) or ({k}, {n}) (per threshold), got {self.accuracy.shape}")
+        self.accuracy = _accuracy(accuracy, k, n)
         self.accuracy_estimator = _estimator(accuracy_estimator)
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
