@@ -396,8 +396,8 @@ class PlanTable:
                 f"{len(self.breakpoints)} breakpoints, {self.searches} searches")
         w = max(12, len(unit) + 8)
         lines = [head.replace("  ", " "),
-                 f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>8}  "
-                 f"{'latency (ms)':>19}  t  partitions (blocks @ tier)"]
+                 (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>8}  "
+                  f"{'latency (ms)':>19}  t  partitions (blocks @ tier)")]
         for r in self.rows:
             if r.config is None:
                 body = f"{'-':>8}  {'-':>19}  -  no plan meets the bound"
@@ -458,7 +458,7 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
             solver.min_latency(bound, a, b, pieces)
         else:
             solver.max_accuracy(bound, a, b, pieces)
-    config = lambda c: None if c is None else c.config  # noqa: E731
+    config = lambda c: None if c is None else c.config
     merged: list = []
     for a, b, c in pieces:
         if b.x <= a.x:
