@@ -197,3 +197,31 @@ def test_errors_name_the_field():
         tables.plan_table("ratio", 0, 1, 2, min_accuracy=0.5)
     with pytest.raises(ValueError, match="outside the table's range"):
         planner.plan_table("ratio", 0, 1, 2, min_accuracy=0.0).at(3)
+
+
+def test_cli_plan_over(capsys, tmp_path):
+    """`eepart plan --over`: the table as the Planner gives it, in text, JSON and a plot; bad specs exit 2."""
+    import json
+
+    from eepart_fast.cli import main
+
+    png = tmp_path / "table.png"
+    assert main(["plan", "--over", "bandwidth:1:1M:100M", "--max-latency-ms", "80", "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "link 1 (smartphone - edge server)" in text and png.stat().st_size > 10_000
+    assert main(["plan", "--over", "bandwidth:smartphone,edge server:1M:100M", "--max-latency-ms", "80",
+                 "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).plan_table(
+        "bandwidth", 1, 1e6, 1e8, max_latency=0.08)
+    assert got["breakpoints"] == want.breakpoints
+    assert [tuple(r["placement"]) for r in got["rows"]] == [r.placement for r in want.rows]
+    assert main(["plan", "--over", "latency:2:0:100", "--min-accuracy", "0.9", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["high"] == pytest.approx(0.1) and got["parameter"] == "latency"
+    for argv, message in ((["--over", "bandwidth:1:1M:100M"], "give the bound"),
+                          (["--over", "bandwidth:1:2", "--min-accuracy", "0.5"], "expected bandwidth:LINK"),
+                          (["--over", "bandwidth:1:x:2", "--min-accuracy", "0.5"], "LOW = 'x'"),
+                          (["--over", "ratio:moon:1:2", "--min-accuracy", "0.5"], "unknown tier")):
+        assert main(["plan", *argv]) == 2
+        assert message in capsys.readouterr().err

@@ -333,6 +333,20 @@ class PlanTable:
         self.searches = searches
 
     @property
+    def target_name(self) -> str:
+        """What varies, in words: "link 1 (smartphone - edge server)", "tier cloud", "every link"."""
+        names, where = self._param.topology.names, self._param.where
+        if self.parameter == "scale":
+            return "every link"
+        if self.parameter == "ratio":
+            return f"tier {names[where]}"
+        kind, i = where
+        if kind == "route":
+            return f"route {names[i[0]]} - {names[i[1]]}"
+        a, b = (i, i + 1) if kind == "chain" else self._param.topology.graph["links"][i][:2]
+        return f"link {i} ({names[a]} - {names[b]})"
+
+    @property
     def target(self):
         """The link (as Topology.link_index names it), the tier index, or None (scale)."""
         return self._param.where
@@ -381,7 +395,8 @@ class PlanTable:
         return (self.rows[lo].low, self.rows[hi].high)
 
     def to_dict(self) -> dict:
-        return {"parameter": self.parameter, "target": _plain(self.target), "problem": self.problem,
+        return {"parameter": self.parameter, "target": _plain(self.target), "target_name": self.target_name,
+                "problem": self.problem,
                 "bound": self.bound, "low": self.low, "high": self.high, "searches": self.searches,
                 "breakpoints": list(self.breakpoints),
                 "rows": [{**r._asdict(), "partitions": _plain(r.partitions), "placement": _plain(r.placement),
@@ -391,11 +406,12 @@ class PlanTable:
         scale, unit = display_unit(self.parameter)
         bound = (f"accuracy >= {self.bound}" if self.problem == "min_latency"
                  else f"latency <= {self.bound * 1e3:g} ms")
-        head = (f"{self.problem} with {bound}, {self.parameter} {_plain(self.target) if self.target is not None else ''}"
-                f" from {self.low / scale:g} to {self.high / scale:g} {unit}: {len(self.rows)} intervals, "
-                f"{len(self.breakpoints)} breakpoints, {self.searches} searches")
+        problem = "P_lat (min_latency)" if self.problem == "min_latency" else "P_acc (max_accuracy)"
+        head = (f"{problem} with {bound}, {self.parameter} of {self.target_name} from {self.low / scale:g} to "
+                f"{self.high / scale:g} {unit}: {len(self.rows)} intervals, {len(self.breakpoints)} breakpoints, "
+                f"{self.searches} searches")
         w = max(12, len(unit) + 8)
-        lines = [head.replace("  ", " "),
+        lines = [head,
                  (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>8}  "
                   f"{'latency (ms)':>19}  t  partitions (blocks @ tier)")]
         for r in self.rows:
