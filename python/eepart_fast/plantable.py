@@ -195,6 +195,24 @@ class _Parameter:
         return self._states[v]
 
 
+class _Rows:
+    """A frontier's rows, made into choices only when asked for (a table reads one or two of them)."""
+
+    def __init__(self, rows: dict):
+        self.rows = rows
+        self.accuracy = rows["accuracy"]
+
+    def __len__(self) -> int:
+        return len(self.accuracy)
+
+    def choice(self, i: int) -> _Choice:
+        r = self.rows
+        L = int(r["num_partitions"][i])
+        config = (int(r["threshold_index"][i]), tuple(r["partitions"][i, :L].tolist()),
+                  tuple(r["placement"][i, :L].tolist()))
+        return _Choice(config, float(r["accuracy"][i]))
+
+
 class _Solver:
     """The engine searches behind one plan table, counted and cached per (value, bounds)."""
 
@@ -205,25 +223,18 @@ class _Solver:
         self._lat: dict = {}
         self.points: dict = {}  # x -> the engine's choice at that value (None: nothing meets the bound)
 
-    def frontier(self, v: float, min_accuracy=-math.inf, max_latency=math.inf) -> list:
+    def frontier(self, v: float, min_accuracy=-math.inf, max_latency=math.inf) -> _Rows:
         key = (v, min_accuracy, max_latency)
         if key not in self._fronts:
             self.searches += 1
             if self.searches > MAX_SEARCHES:
                 raise RuntimeError(f"plan table: more than {MAX_SEARCHES} searches; the range is degenerate")
-            rows = self._search(self.param.state_at(v), min_accuracy, max_latency)
-            out = []
-            for i in range(len(rows["latency"])):
-                L = int(rows["num_partitions"][i])
-                cfg = (int(rows["threshold_index"][i]), tuple(int(p) for p in rows["partitions"][i, :L]),
-                       tuple(int(a) for a in rows["placement"][i, :L]))
-                out.append((_Choice(cfg, float(rows["accuracy"][i])), float(rows["latency"][i])))
-            self._fronts[key] = out
+            self._fronts[key] = _Rows(self._search(self.param.state_at(v), min_accuracy, max_latency))
         return self._fronts[key]
 
     def p_lat(self, p: _Pt, level: float):
         front = self.frontier(p.v, min_accuracy=level)
-        return front[0][0] if front else None
+        return front.choice(0) if len(front) else None
 
     def latency(self, p: _Pt, choice: _Choice) -> float:
         key = (p.v, choice.config)
@@ -277,11 +288,11 @@ class _Solver:
 
     def max_accuracy(self, bound: float, a: _Pt, b: _Pt, out: list) -> None:
         front = self.frontier(a.v, max_latency=bound)
-        if not front:
+        if not len(front):
             self.points[a.x] = self.points[b.x] = None
             out.append((a, b, None))
             return
-        x, cur = a, front[-1][0]
+        x, cur = a, front.choice(len(front) - 1)
         self.points[a.x] = cur
         while True:
             level = cur.accuracy
@@ -305,13 +316,14 @@ class _Solver:
                     break  # the level ends at r
                 x, cur = r, cr
             front = self.frontier(r.v, max_latency=bound)
-            self.points[r.x] = front[-1][0] if front else None
-            lower = [c for c, _ in front if c.accuracy < level and not _close(c.accuracy, level)]
-            if not lower:
+            self.points[r.x] = front.choice(len(front) - 1) if len(front) else None
+            acc = front.accuracy  # rising: the next level is the last point clearly below this one
+            lower = np.flatnonzero((acc < level) & (np.abs(acc - level) > RTOL * np.maximum(np.abs(acc), abs(level))))
+            if not lower.size:
                 out.append((r, b, None))
                 self.points.setdefault(b.x, None)
                 return
-            x, cur = r, lower[-1]
+            x, cur = r, front.choice(int(lower[-1]))
 
 
 class PlanTable:
@@ -351,7 +363,8 @@ class PlanTable:
         """The link (as Topology.link_index names it), the tier index, or None (scale)."""
         return self._param.where
 
-    def _config_at(self, value: float):
+    def config_at(self, value):
+        """The plan's (t, P, A) at `value`, or None: the scheduler's lookup (no search, no tables built)."""
         value = _number("value", value)
         if not self.low <= value <= self.high:
             raise ValueError(f"value = {value}: outside the table's range [{self.low}, {self.high}]")
@@ -364,7 +377,7 @@ class PlanTable:
         """The plan at `value` (a Plan on the network with the parameter at value), or None."""
         from .plan import Plan
 
-        config = self._config_at(value)
+        config = self.config_at(value)
         if config is None:
             return None
         state = self._param.state_at(float(value))
@@ -378,7 +391,7 @@ class PlanTable:
         if not self.low <= value <= self.high:
             return None
         config = plan.config()
-        if self._config_at(value) != config:
+        if self.config_at(value) != config:
             return None
         i = bisect.bisect_left(self.breakpoints, value)
         on_point = i < len(self.breakpoints) and self.breakpoints[i] == value
