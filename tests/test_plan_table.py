@@ -225,3 +225,21 @@ def test_cli_plan_over(capsys, tmp_path):
                           (["--over", "ratio:moon:1:2", "--min-accuracy", "0.5"], "unknown tier")):
         assert main(["plan", *argv]) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bound_equal_to_a_plan_the_link_does_not_touch(seed):
+    """P_acc's bound set to the exact latency of a plan that never crosses the varied link (its latency is
+    flat in the parameter, and equal to the bound everywhere): where a steeper, more accurate plan crosses
+    the bound, the two tie, and the frontier there keeps only the more accurate; the flat plan must still
+    take over right after."""
+    rng = np.random.default_rng(500 + seed)
+    profile = random_profile(rng, 4, 3, rising_accuracy=True)
+    topology = ef.Topology.chain(["w", "p", "e"], [rng.uniform(20, 80), rng.uniform(5, 20), 1.0],
+                                 [rng.uniform(1e5, 1e7), 1e7], [0.001, 0.01])
+    rows = reference.sweep(ef.cost_tables(profile, topology))
+    flat = (rows["placement"] != 2).all(axis=1)  # never on the edge: link 1 is never crossed
+    i = rng.choice(np.flatnonzero(flat))
+    bound = float(rows["latency"][i])
+    table = ef.Planner(profile, topology).plan_table("bandwidth", 1, 1e4, 1e10, max_latency=bound)
+    check_table(profile, topology, table, "max_accuracy", bound, "bandwidth", 1, n_interior=30, rng=rng)

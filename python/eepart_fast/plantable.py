@@ -319,11 +319,24 @@ class _Solver:
             self.points[r.x] = front.choice(len(front) - 1) if len(front) else None
             acc = front.accuracy  # rising: the next level is the last point clearly below this one
             lower = np.flatnonzero((acc < level) & (np.abs(acc - level) > RTOL * np.maximum(np.abs(acc), abs(level))))
-            if not lower.size:
+            below = front.choice(int(lower[-1])) if lower.size else None
+            # A plan whose latency equals the bound at r and stays there (it never uses what varies) ties
+            # with the leaving level's plan at r, so the frontier at r keeps only the more accurate of the
+            # two. Such a plan is feasible at b too, and whatever is feasible at b is on all of [r, b]: the
+            # plan at b is a lower bound of the next level (one search per piece, cached).
+            end = self.frontier(b.v, max_latency=bound)
+            last = end.choice(len(end) - 1) if len(end) else None
+            if last is not None and (below is None or last.accuracy > below.accuracy):
+                cur = self.p_lat(r, last.accuracy)
+                if cur.config != last.config and not self.latency(r, cur) < bound:
+                    cur = last  # the one tied at the bound that stays feasible
+            elif below is None:
                 out.append((r, b, None))
                 self.points.setdefault(b.x, None)
                 return
-            x, cur = r, front.choice(int(lower[-1]))
+            else:
+                cur = below
+            x = r
 
 
 class PlanTable:
