@@ -243,3 +243,50 @@ def test_bound_equal_to_a_plan_the_link_does_not_touch(seed):
     bound = float(rows["latency"][i])
     table = ef.Planner(profile, topology).plan_table("bandwidth", 1, 1e4, 1e10, max_latency=bound)
     check_table(profile, topology, table, "max_accuracy", bound, "bandwidth", 1, n_interior=30, rng=rng)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_optimal_range_is_the_widest_interval_around_the_plan(seed):
+    """Plan.optimal_range: the plan the engine gives at v holds on the whole range returned (engine re-run
+    inside it), and a step beyond either end that is not the table's end gives another plan."""
+    rng = np.random.default_rng(900 + seed)
+    profile, topology = random_profile(rng, 5, 3, rising_accuracy=True), chain(rng, 4)
+    bound = bounds(profile, topology, rng)["max_latency"]
+    table = ef.Planner(profile, topology).plan_table("latency", 1, 0.0, 0.3, max_latency=bound)
+    for v in rng.uniform(0.0, 0.3, 4):
+        plan = ef.Planner(profile, topology.with_link(1, latency=float(v))).max_accuracy(bound)
+        if plan is None:
+            assert table.config_at(float(v)) is None
+            continue
+        lo, hi = plan.optimal_range(table)
+        assert lo <= v <= hi
+        for w in rng.uniform(lo, hi, 5):
+            assert engine(profile, topology.with_link(1, latency=float(w)), "max_accuracy", bound).config() == \
+                plan.config()
+        for w, end in ((lo - 1e-7 * max(lo, 1e-3), table.low), (hi + 1e-7 * hi, table.high)):
+            if w != end and table.low < w < table.high:
+                other = engine(profile, topology.with_link(1, latency=float(w)), "max_accuracy", bound)
+                assert other is None or other.config() != plan.config()
+
+
+def test_graph_topology():
+    """A graph of links (a ring, routes by hops): a link's bandwidth and latency vary along every route
+    crossing it; a link with a parallel twin, or a latency that would change routes chosen by latency, are
+    refused."""
+    rng = np.random.default_rng(31)
+    profile = random_profile(rng, 4, 2, rising_accuracy=True)
+    links = [[0, 1, 1e6, 0.005], [1, 2, 2e7, 0.02], [2, 3, 1e8, 0.03], [3, 0, 5e6, 0.04]]
+    ring = ef.Topology.from_graph(["a", "b", "c", "d"], [40.0, 8.0, 2.0, 1.0], links, route_by="hops")
+    planner = ef.Planner(profile, ring)
+    b = bounds(profile, ring, rng)
+    for parameter, lo, hi in (("bandwidth", 1e5, 1e9), ("latency", 0.0, 0.2)):
+        table = planner.plan_table(parameter, 3, lo, hi, max_latency=b["max_latency"])
+        check_table(profile, ring, table, "max_accuracy", b["max_latency"], parameter, 3, n_interior=15, rng=rng)
+        table = planner.plan_table(parameter, (3, 0), lo, hi, min_accuracy=b["min_latency"])
+        check_table(profile, ring, table, "min_latency", b["min_latency"], parameter, 3, n_interior=15, rng=rng)
+    by_latency = ef.Topology.from_graph(["a", "b", "c", "d"], [40.0, 8.0, 2.0, 1.0], links)
+    with pytest.raises(ValueError, match="routes are chosen by latency"):
+        ef.Planner(profile, by_latency).plan_table("latency", 1, 0.0, 0.1, min_accuracy=0.5)
+    twin = ef.Topology.from_graph(["a", "b", "c", "d"], [40.0, 8.0, 2.0, 1.0], [*links, [0, 1, 2e6, 0.01]])
+    with pytest.raises(ValueError, match="parallel links"):
+        ef.Planner(profile, twin).plan_table("bandwidth", 0, 1e5, 1e7, min_accuracy=0.5)
