@@ -35,7 +35,7 @@ from .frontier import RTOL
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")
-MAX_SEARCHES = 100_000  # every loop below is bounded by this many engine searches
+MAX_SEARCHES = 100_000  # a table stops (RuntimeError) past this many engine searches, or 4x as many steps
 
 
 def _close(a: float, b: float) -> bool:
@@ -219,6 +219,7 @@ class _Solver:
     def __init__(self, param: _Parameter, search, evaluate):
         self.param, self._search, self._evaluate = param, search, evaluate
         self.searches = 0
+        self._steps = 0  # every loop below counts here, and stops at a bound
         self._fronts: dict = {}
         self._lat: dict = {}
         self.points: dict = {}  # x -> the engine's choice at that value (None: nothing meets the bound)
@@ -250,14 +251,17 @@ class _Solver:
         self.points.setdefault(b.x, cb)
         stack = [(a, b, ca, cb)]
         while stack:
+            self._step()
             a, b, ca, cb = stack.pop()
             if ca.config == cb.config:
                 out.append((a, b, ca))
                 continue
             da = self.latency(a, ca) - self.latency(a, cb)  # <= 0: ca is optimal at a
             db = self.latency(b, ca) - self.latency(b, cb)  # >= 0: cb is optimal at b
-            t = da / (da - db) if da - db < 0 else 0.5  # parallel within rounding: split in the middle
-            x = a.x + min(max(t, 0.0), 1.0) * (b.x - a.x)
+            if not da - db < 0:  # ca no worse than cb at b either: both optimal at both ends, ca inside
+                out.append((a, b, ca))
+                continue
+            x = a.x + min(max(da / (da - db), 0.0), 1.0) * (b.x - a.x)
             width = 4 * np.spacing(max(abs(a.x), abs(b.x)))
             if x - a.x <= width:  # cb ties ca at a already (the engine's tie rule chose ca there)
                 out.append((a, b, cb))
@@ -268,13 +272,18 @@ class _Solver:
             m = self.param.at_x(x)
             cm = self.p_lat(m, level)
             self.points[m.x] = cm
-            below = min(self.latency(m, ca), self.latency(m, cb))
-            if cm.config in (ca.config, cb.config) or _close(self.latency(m, cm), below):
+            at_m = self.latency(m, cm)
+            if _close(at_m, self.latency(m, ca)) and _close(at_m, self.latency(m, cb)):
                 out.append((a, m, ca))  # nothing below the crossing: a breakpoint, checked
                 out.append((m, b, cb))
-            else:
+            else:  # a plan below the crossing (or a crossing rounded off): two smaller intervals
                 stack.append((m, b, cm, cb))
                 stack.append((a, m, ca, cm))
+
+    def _step(self) -> None:
+        self._steps += 1
+        if self._steps > 4 * MAX_SEARCHES:
+            raise RuntimeError(f"plan table: more than {4 * MAX_SEARCHES} steps; the range is degenerate")
 
     def min_latency(self, level: float, a: _Pt, b: _Pt, out: list) -> None:
         ca, cb = self.p_lat(a, level), self.p_lat(b, level)
@@ -297,6 +306,7 @@ class _Solver:
         while True:
             level = cur.accuracy
             while True:  # the level's envelope, from x on, until it crosses the bound
+                self._step()
                 fx, fb = self.latency(x, cur), self.latency(b, cur)
                 if fb <= bound:
                     r = b
