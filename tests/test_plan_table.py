@@ -222,7 +222,9 @@ def test_cli_plan_over(capsys, tmp_path):
     for argv, message in ((["--over", "bandwidth:1:1M:100M"], "give the bound"),
                           (["--over", "bandwidth:1:2", "--min-accuracy", "0.5"], "expected bandwidth:LINK"),
                           (["--over", "bandwidth:1:x:2", "--min-accuracy", "0.5"], "LOW = 'x'"),
-                          (["--over", "ratio:moon:1:2", "--min-accuracy", "0.5"], "unknown tier")):
+                          (["--over", "ratio:moon:1:2", "--min-accuracy", "0.5"], "unknown tier"),
+                          (["--over", "scale:1:2", "--min-accuracy", "0.5", "--frontier-out", "f.csv"],
+                           "--frontier-out")):
         assert main(["plan", *argv]) == 2
         assert message in capsys.readouterr().err
 

@@ -162,6 +162,8 @@ def cmd_plan_over(args) -> int:
 
     if args.min_accuracy is None and args.max_latency_ms is None:
         raise UsageError("--over: give the bound, --min-accuracy (P_lat) or --max-latency-ms (P_acc)")
+    if args.frontier_out:
+        raise UsageError("--frontier-out: a plan table has no frontier to write; use --json for the table")
     profile, topology, source, destination = load_models(args)
     parameter, target, low, high = parse_over(args.over, topology)
     planner = Planner(profile, topology, source, destination, backend=args.backend)
