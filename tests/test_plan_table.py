@@ -219,6 +219,8 @@ def test_cli_plan_over(capsys, tmp_path):
     assert main(["plan", "--over", "latency:2:0:100", "--min-accuracy", "0.9", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["high"] == pytest.approx(0.1) and got["parameter"] == "latency"
+    assert main(["plan", "--over", "ratio:1:1:2", "--min-accuracy", "1.0"]) == 3  # no plan anywhere
+    assert "no configuration meets the bound anywhere" in capsys.readouterr().out
     for argv, message in ((["--over", "bandwidth:1:1M:100M"], "give the bound"),
                           (["--over", "bandwidth:1:2", "--min-accuracy", "0.5"], "expected bandwidth:LINK"),
                           (["--over", "bandwidth:1:x:2", "--min-accuracy", "0.5"], "LOW = 'x'"),

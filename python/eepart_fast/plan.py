@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from ._checks import finite_costs
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
@@ -249,6 +250,7 @@ def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, m
     """One exact search on a snapshot's tables: the frontier's rows as columns."""
     module = get_backend(backend)
     extra = {} if max_memory is None else {"max_memory": max_memory}
+    finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
     rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
     if backend not in ("cpu", "numpy"):
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).

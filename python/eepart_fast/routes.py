@@ -15,18 +15,15 @@ import math
 
 import numpy as np
 
-from ._checks import at_least, float_array
+from ._checks import MAX_TIERS, at_least, count, float_array
 
 ROUTE_RULES = ("store_and_forward", "bottleneck")
 ROUTE_BY = ("latency", "hops")
-# The engine's tier limit (cpp/tables.hpp kMaxTiers): checked before any route is built, since routes grow
-# like M^3 in time and memory.
-MAX_ROUTE_TIERS = 16
 
 
 def check_size(m: int) -> None:
-    if m > MAX_ROUTE_TIERS:
-        raise ValueError(f"names: {m} tiers, more than the limit of {MAX_ROUTE_TIERS}")
+    """The engine's tier limit, checked before any route is built: routes grow like M^3 in time and memory."""
+    count("names", m, MAX_TIERS, "tiers")
 
 
 def graph_routes(m: int, links, route_by: str = "latency") -> dict:

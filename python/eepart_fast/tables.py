@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
 from .devices import running_sums
 from .profile import Profile
 from .topology import Topology
@@ -70,7 +71,8 @@ def compute_row(profile: Profile, topology: Topology, a: int, base: np.ndarray |
     dev = _device(profile, topology, a)
     if dev is not None:
         return dev.partition
-    return topology.ratio[a] * (block_sums(profile) if base is None else base)
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        return topology.ratio[a] * (block_sums(profile) if base is None else base)
 
 
 def compute_table(profile: Profile, topology: Topology, base: np.ndarray | None = None) -> np.ndarray:
@@ -88,8 +90,9 @@ def serialisation(profile: Profile, topology: Topology):
     """(send, receive), each (M, N+2): seconds tier a spends serialising / deserialising each tensor
     (index as tensor_bits). A tier's device's per-tensor times where measured, else its per-bit time x bits."""
     bits = tensor_bits(profile)
-    send = topology.serialize[:, None] * bits[None, :]
-    receive = topology.deserialize[:, None] * bits[None, :]
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        send = topology.serialize[:, None] * bits[None, :]
+        receive = topology.deserialize[:, None] * bits[None, :]
     for a in range(topology.M):
         dev = _device(profile, topology, a)
         if dev is not None and dev.serialize_time is not None:
@@ -102,36 +105,40 @@ def serialisation(profile: Profile, topology: Topology):
 # A move from a tier to itself costs nothing; any other move pays the route's transfer time, the sender's
 # serialisation and the receiver's deserialisation of that tensor. Adding zero (no serialisation) changes
 # no bit, so the paper's model comes out exactly as before; the (N, M, M) pass is skipped then.
+# Overflows are let through (errstate) and refused, with their place, by finite_costs.
 
 def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> np.ndarray:
     """input_cost; `ser` is serialisation(profile, topology) when the caller has it already."""
-    pl, inv = topology.path_latency, topology.path_inv_bandwidth
-    cost = pl[source, :] + profile.input_bits * inv[source, :]
-    send, receive = ser or serialisation(profile, topology)
-    if send.any() or receive.any():
-        cost = cost + (np.arange(topology.M) != source) * (send[source, 0] + receive[:, 0])
-    return np.ascontiguousarray(cost)
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[source, :] + profile.input_bits * inv[source, :]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            cost = cost + np.where(np.arange(topology.M) != source, send[source, 0] + receive[:, 0], 0.0)
+        return np.ascontiguousarray(cost)
 
 
 def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
-    pl, inv = topology.path_latency, topology.path_inv_bandwidth
-    cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
-    send, receive = ser or serialisation(profile, topology)
-    if send.any() or receive.any():
-        n = profile.N
-        hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): sender a, receiver b
-        cost = cost + (1.0 - np.eye(topology.M))[None, :, :] * hop
-    return np.ascontiguousarray(cost)
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            n = profile.N
+            hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): sender a, receiver b
+            cost = cost + np.where(np.eye(topology.M, dtype=bool)[None, :, :], 0.0, hop)
+        return np.ascontiguousarray(cost)
 
 
 def result_table(profile: Profile, topology: Topology, destination: int, ser=None) -> np.ndarray:
-    pl, inv = topology.path_latency, topology.path_inv_bandwidth
-    cost = pl[:, destination] + profile.result_bits * inv[:, destination]
-    send, receive = ser or serialisation(profile, topology)
-    if send.any() or receive.any():
-        n = profile.N
-        cost = cost + (np.arange(topology.M) != destination) * (send[:, n + 1] + receive[destination, n + 1])
-    return np.ascontiguousarray(cost)
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[:, destination] + profile.result_bits * inv[:, destination]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            n = profile.N
+            cost = cost + np.where(np.arange(topology.M) != destination, send[:, n + 1] + receive[destination, n + 1], 0.0)
+        return np.ascontiguousarray(cost)
 
 
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
@@ -154,17 +161,31 @@ def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -
     source = topology.tier(source, "source")
     destination = topology.tier(destination, "destination")
     input_cost, forward_cost, result_cost = move_tables(profile, topology, source, destination)
-    return CostTables(input_cost, compute_table(profile, topology), forward_cost, result_cost,
-                      profile.cum_exit(), profile.accuracy.copy())
+    tables = CostTables(input_cost, compute_table(profile, topology), forward_cost, result_cost,
+                        profile.cum_exit(), profile.accuracy.copy())
+    finite_costs(tables)
+    return tables
 
 
 def check_tables(tables) -> CostTables:
-    """A CostTables from the user, its shapes checked against each other (values are checked by the engine)."""
+    """A CostTables from the user: numbers only, shapes checked against each other and against the engine's
+    limits, costs finite (finite_costs); the engine checks the rest of the values."""
     if not isinstance(tables, CostTables):
         raise TypeError(f"tables: expected a CostTables, got {type(tables).__name__}")
-    arrays = [np.ascontiguousarray(np.asarray(x, dtype=np.float64)) for x in tables]
+    ndim = {"input_cost": 1, "compute_cost": 3, "forward_cost": 3, "result_cost": 1, "cum_exit": 2, "accuracy": 2}
+    arrays = []
+    for name, x in zip(CostTables._fields, tables):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"tables.{name}: expected an array of numbers, got {arr.dtype}")
+        if not 1 <= arr.ndim <= ndim[name] or (arr.ndim < ndim[name] and name != "accuracy"):
+            raise ValueError(f"tables.{name}: expected {ndim[name]} dimensions, got shape {arr.shape}")
+        arrays.append(np.ascontiguousarray(arr, dtype=np.float64))
     t = CostTables(*arrays)
     M, N, K = t.M, t.N, t.K
+    count("tables.input_cost", M, MAX_TIERS, "tiers")
+    count("tables.accuracy", N, MAX_BLOCKS, "blocks")
+    count("tables.cum_exit", K, MAX_THRESHOLDS, "thresholds")
     want = {"input_cost": (M,), "compute_cost": (M, N + 1, N + 1), "forward_cost": (N, M, M),
             "result_cost": (M,), "cum_exit": (K, N + 1)}
     for name, shape in want.items():
@@ -172,4 +193,5 @@ def check_tables(tables) -> CostTables:
             raise ValueError(f"tables.{name}: expected shape {shape} (M={M}, N={N}, K={K}), got {getattr(t, name).shape}")
     if t.accuracy.ndim == 2 and t.accuracy.shape[0] != K:
         raise ValueError(f"tables.accuracy: expected shape ({N},) or ({K}, {N}), got {t.accuracy.shape}")
+    finite_costs(t)
     return t

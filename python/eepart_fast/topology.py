@@ -7,12 +7,18 @@ it uses, and carry its own (de)serialisation time per bit (docs/model.md "Filler
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ._checks import at_least, float_array, integer
-from .routes import ROUTE_BY, ROUTE_RULES, check_size, graph_routes, route_matrices
+try:
+    import yaml
+except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologies work without it
+    yaml = None
+
+from ._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
@@ -28,14 +34,59 @@ PRESETS = {
 }
 
 
+def _names(names) -> list:
+    """Tier names: a list of at most MAX_TIERS non-empty strings, checked before anything is built."""
+    if names is None:
+        raise ValueError("names is null (missing): expected a list of tier names")
+    if not isinstance(names, (list, tuple)):
+        raise TypeError(f"names: expected a list of non-empty strings, got {type(names).__name__}")
+    count("names", len(names), MAX_TIERS, "tiers")
+    for j, n in enumerate(names):
+        if not isinstance(n, str) or not n:
+            raise TypeError(f"names[{j}] = {n!r:.60}: expected a non-empty string")
+    return list(names)
+
+
+class _NoAliasLoader(yaml.SafeLoader if yaml else object):
+    """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to gigabytes."""
+
+    MAX_DEPTH = 32  # a topology nests 3 deep; PyYAML slows quadratically with depth before it recurses out
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                             "accepted (a few nested ones expand to gigabytes); write the values out")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > self.MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ValueError(f"line {mark.line + 1}: nested more than {self.MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+if yaml is not None:
+    # YAML 1.2 floats: PyYAML (YAML 1.1) reads 500e3 and 1e-3 as strings, which are refused as numbers.
+    _NoAliasLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+.0123456789"))
+
+
+def _yaml_error(exc) -> str:
+    """A YAML parser error in one line: where, and what."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
 class Topology:
     """Tiers with their compute ratio and the summed latency and 1/bandwidth of the route a -> b."""
 
     def __init__(self, names, ratio, path_latency, path_inv_bandwidth, links=None, devices=None,
                  serialize=None, deserialize=None, route_rule="store_and_forward", mtu_bits=None, graph=None):
-        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
-            raise TypeError(f"names: expected a list of non-empty strings, got {names!r}")
-        self.names = list(names)
+        self.names = _names(names)
         m = len(self.names)
         if m < 1:
             raise ValueError("names: a topology needs at least one tier, got 0")
@@ -62,8 +113,8 @@ class Topology:
         self.devices = self._devices(devices, m)
         self.serialize = self._per_bit("serialize", serialize, m)
         self.deserialize = self._per_bit("deserialize", deserialize, m)
-        if route_rule not in ROUTE_RULES:
-            raise ValueError(f"route_rule = {route_rule!r}: must be one of {', '.join(ROUTE_RULES)}")
+        if not isinstance(route_rule, str) or route_rule not in ROUTE_RULES:
+            raise ValueError(f"route_rule = {route_rule!r:.60}: must be one of {', '.join(ROUTE_RULES)}")
         self.route_rule = route_rule
         if mtu_bits is not None:
             mtu_bits = float(float_array("mtu_bits", mtu_bits, ()))
@@ -77,11 +128,11 @@ class Topology:
     def _devices(devices, m: int) -> list:
         if devices is None:
             return [None] * m
-        if isinstance(devices, (str, bytes)) or not hasattr(devices, "__len__") or len(devices) != m:
+        if not isinstance(devices, (list, tuple)) or len(devices) != m:
             raise ValueError(f"devices: expected a list of {m} device names (or null), got {devices!r:.80}")
         for j, d in enumerate(devices):
             if d is not None and not (isinstance(d, str) and d):
-                raise TypeError(f"devices[{j}]: expected a device name or null, got {d!r}")
+                raise TypeError(f"devices[{j}]: expected a device name or null, got {d!r:.60}")
         return list(devices)
 
     @staticmethod
@@ -117,10 +168,10 @@ class Topology:
 
         `route_rule` "store_and_forward" (the paper's: each link sends the whole message, 1/bandwidth summed)
         or "bottleneck" (PORTEND's: the slowest link paces the message); `extras` as for Topology."""
-        m = len(names) if not isinstance(names, str) else 0
+        names = _names(names)
+        m = len(names)
         if m < 1:
             raise ValueError(f"names: a chain needs at least one tier, got {names!r}")
-        check_size(m)
         bw = float_array("bandwidth", bandwidth, (m - 1,))
         at_least("bandwidth", bw, 0.0, strict=True)
         pl = float_array("latency", latency, (m - 1,))
@@ -140,21 +191,18 @@ class Topology:
         a link serves both directions). `routes`: "shortest" (by `route_by`: "latency" or "hops", with
         networkx) or a mapping "a->b" (or (a, b)) -> the tiers the route visits, a first and b last.
         `route_rule` as for chain. `extras`: devices, serialize, deserialize (see Topology)."""
-        if isinstance(names, str) or not hasattr(names, "__len__"):
-            raise TypeError(f"names: expected a list of non-empty strings, got {names!r}")
-        names = list(names)
-        check_size(len(names))
+        names = _names(names)
         index = {n: j for j, n in enumerate(names) if isinstance(n, str)}
         tier = lambda v, field: cls._tier_of(names, index, v, field)  # noqa: E731
-        if isinstance(links, (str, bytes)) or not hasattr(links, "__len__"):
+        if not isinstance(links, (list, tuple)):
             raise TypeError(f"links: expected a list of [a, b, bandwidth, latency], got {links!r:.80}")
         if len(links) > MAX_LINKS:
             raise ValueError(f"links: {len(links)} entries, more than the limit of {MAX_LINKS}")
         parsed = []
         for i, link in enumerate(links):
             if isinstance(link, dict):
-                link = [*(link.get("between") or [None, None]), link.get("bandwidth"), link.get("latency")]
-            if isinstance(link, (str, bytes)) or not hasattr(link, "__len__") or len(link) != 4:
+                link = cls._link_of_dict(link, f"links[{i}]")
+            if not isinstance(link, (list, tuple)) or len(link) != 4:
                 raise ValueError(f"links[{i}]: expected [a, b, bandwidth, latency], got {link!r:.80}")
             a, b = tier(link[0], f"links[{i}][0]"), tier(link[1], f"links[{i}][1]")
             if a == b:
@@ -165,23 +213,27 @@ class Topology:
             at_least(f"links[{i}].latency", np.asarray(lat), 0.0)
             parsed.append((a, b, bw, lat))
         m = len(names)
-        if routes == "shortest":
-            if route_by not in ROUTE_BY:
-                raise ValueError(f"route_by = {route_by!r}: must be one of {', '.join(ROUTE_BY)}")
+        shortest = isinstance(routes, str) and routes == "shortest"
+        if shortest:
+            if not isinstance(route_by, str) or route_by not in ROUTE_BY:
+                raise ValueError(f"route_by = {route_by!r:.60}: must be one of {', '.join(ROUTE_BY)}")
             table = graph_routes(m, parsed, route_by)
         elif isinstance(routes, dict):
+            if len(routes) > m * (m - 1):  # one route per ordered pair, checked before any is read
+                raise ValueError(f"routes: {len(routes)} entries, more than the {m * (m - 1)} pairs of {m} tiers")
             table = {}
             for key, path in routes.items():
                 ends = key.split("->") if isinstance(key, str) else key
-                if len(ends) != 2:
-                    raise ValueError(f"routes key {key!r}: expected 'a->b' or (a, b)")
+                if not isinstance(ends, (list, tuple)) or len(ends) != 2:
+                    raise ValueError(f"routes key {key!r:.60}: expected 'a->b' or (a, b)")
                 # "a->b" by names, or by indices as to_dict writes them.
                 ends = [e.strip() if isinstance(e, str) else e for e in ends]
-                ends = [int(e) if isinstance(e, str) and e not in index and e.isdigit() else e for e in ends]
+                ends = [int(e) if isinstance(e, str) and e not in index and e.isascii() and e.isdigit()
+                        and len(e) <= 3 else e for e in ends]
                 a, b = (tier(e, f"routes[{key!r}]") for e in ends)
                 if a == b:
                     raise ValueError(f"routes[{key!r}]: a route joins two different tiers")
-                if isinstance(path, (str, bytes)) or not hasattr(path, "__len__") or len(path) > len(names):
+                if not isinstance(path, (list, tuple)) or len(path) > len(names):
                     raise ValueError(f"routes[{key!r}] = {path!r:.80}: expected a list of at most {len(names)} tiers")
                 table[(a, b)] = [tier(v, f"routes[{key!r}]") for v in path]
                 if len(set(table[(a, b)])) != len(path):
@@ -190,12 +242,23 @@ class Topology:
             raise ValueError(f"routes = {routes!r:.80}: 'shortest' or a mapping 'a->b' -> [tiers]")
         path_latency, path_inv = route_matrices(m, parsed, table, route_rule, mtu_bits)
         graph = {"links": [[a, b, bw, lat] for a, b, bw, lat in parsed],
-                 "routes": "shortest" if routes == "shortest" else
+                 "routes": "shortest" if shortest else
                  {f"{a}->{b}": list(p) for (a, b), p in sorted(table.items())}}
-        if routes == "shortest":
+        if shortest:
             graph["route_by"] = route_by
         return cls(names, ratio, path_latency, path_inv, graph=graph, route_rule=route_rule, mtu_bits=mtu_bits,
                    **extras)
+
+    @staticmethod
+    def _link_of_dict(link: dict, where: str) -> list:
+        """{"between": [a, b], "bandwidth": .., "latency": ..} as [a, b, bandwidth, latency]."""
+        unknown = sorted(set(link) - {"between", "bandwidth", "latency"}, key=str)
+        if unknown:
+            raise ValueError(f"{where}: unknown field {unknown[0]!r:.60} (a link has between, bandwidth, latency)")
+        between = link.get("between")
+        if not isinstance(between, (list, tuple)) or len(between) != 2:
+            raise ValueError(f"{where}.between = {between!r:.60}: expected the two tiers [a, b]")
+        return [*between, link.get("bandwidth"), link.get("latency")]
 
     @staticmethod
     def _tier_of(names, index, value, field):
@@ -277,7 +340,7 @@ class Topology:
                              "name the route as a pair of tiers (a, b)")
         count = self.M - 1 if self.links is not None else len(self.graph["links"])
         if not 0 <= j < count:
-            raise ValueError(f"link = {j}: out of range for {count} links (0..{count - 1})")
+            raise ValueError(f"link = {j}: link index out of range for {count} links (0..{count - 1})")
         return ("chain" if self.links is not None else "graph"), j
 
     def with_link(self, link, bandwidth=None, latency=None) -> "Topology":
@@ -300,11 +363,12 @@ class Topology:
         a, b = where
         pl, inv = self.path_latency.copy(), self.path_inv_bandwidth.copy()
         if bandwidth is not None:
+            bandwidth = number("bandwidth", bandwidth)
             if not bandwidth > 0:
-                raise ValueError(f"bandwidth = {bandwidth}: must be > 0 bit/s")
+                raise ValueError(f"bandwidth = {bandwidth!r}: must be > 0 bit/s")
             inv[a, b] = inv[b, a] = 1.0 / bandwidth  # a route serves both directions
         if latency is not None:
-            pl[a, b] = pl[b, a] = latency
+            pl[a, b] = pl[b, a] = number("latency", latency)
         return self.replace(path_latency=pl.tolist(), path_inv_bandwidth=inv.tolist())
 
     @classmethod
@@ -326,7 +390,7 @@ class Topology:
             return cls.from_graph(d["names"], d["ratio"], d["links"], d.get("routes", "shortest"),
                                   d.get("route_by", "latency"), **extras)
         raise ValueError(
-            f"topology: fields {sorted(keys)} — give a chain (bandwidth, latency: one per link), a graph "
+            f"topology: fields {sorted(keys, key=str)} — give a chain (bandwidth, latency: one per link), a graph "
             "(links: [a, b, bandwidth, latency] each; routes: shortest or given) or routes (path_latency, "
             f"path_inv_bandwidth: M x M); optional: {', '.join(EXTRA_FIELDS)}")
 
@@ -342,19 +406,21 @@ class Topology:
     @classmethod
     def load(cls, path) -> "Topology":
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ValueError(f"topology file {str(path)!r}: {exc.strerror}") from exc
+        text = read_text(path, "topology file")
+        where = f"topology file {str(path)!r}"
         try:
             if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                d = yaml.safe_load(text)
+                d = yaml.load(text, Loader=_NoAliasLoader)
             else:
                 d = json.loads(text)
-        except Exception as exc:  # yaml.YAMLError or json.JSONDecodeError
-            raise ValueError(f"topology file {str(path)!r}: cannot be parsed ({exc})") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{where}: nested too deeply to be a topology") from None
+        except ValueError as exc:  # an alias, refused by _NoAliasLoader
+            raise ValueError(f"{where}: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{where}: not valid YAML ({_yaml_error(exc)})") from None
         return cls.from_dict(d)
 
     def __repr__(self) -> str:

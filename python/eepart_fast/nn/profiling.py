@@ -244,18 +244,19 @@ def merge_device(profile_path, name: str, measurements_path):
     deserialize_time) or a whole profile JSON of the same network made on that device (its own devices'
     measurements if it has exactly one, else its block and branch times)."""
     import json
-    import os
-    import tempfile
 
+    from .._atomic import atomic_path
+    from .._checks import read_text
     from ..profile import Profile
     profile = Profile.load(profile_path)
     path = Path(measurements_path)
+    text = read_text(path, "device file")  # refused before reading when larger than any model can be
     try:
-        d = json.loads(path.read_text())
-    except OSError as exc:
-        raise ValueError(f"device file {str(path)!r}: {exc.strerror}") from exc
+        d = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"device file {str(path)!r}: not valid JSON ({exc})") from exc
+        raise ValueError(f"device file {str(path)!r}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"device file {str(path)!r}: nested too deeply to be a device's measurements") from None
     if isinstance(d, dict) and "exit_rate" in d:  # a profile made on that device
         other = Profile.from_dict(d)
         if other.N != profile.N:
@@ -265,13 +266,6 @@ def merge_device(profile_path, name: str, measurements_path):
         else:
             d = {"block_time": other.block_time.tolist(), "branch_time": other.branch_time.tolist()}
     merged = profile.with_device(name, d)
-    out = Path(profile_path)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(Path(profile_path)) as tmp:  # an interrupted merge leaves the old profile
         merged.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return merged
