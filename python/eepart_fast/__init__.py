@@ -4,10 +4,21 @@ from .backends import backends
 from .configs import count_configurations
 from .frontier import frontier_indices
 from .plan import Plan, Planner, max_accuracy, min_latency, pareto
+from .plantable import PlanTable, PlanTableRow
 from .profile import Profile
 from .results import Evaluation, SweepResult
 from .tables import CostTables, cost_tables
 from .topology import Topology
+
+
+def __getattr__(name):
+    # `eepart_fast.study(...)`: the study package, callable, imported on first use (it needs pyarrow and dask).
+    if name == "study":
+        import importlib
+
+        return importlib.import_module(".study", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -23,6 +34,8 @@ __all__ = [
     "max_accuracy",
     "Plan",
     "Planner",
+    "PlanTable",
+    "PlanTableRow",
     "Evaluation",
     "SweepResult",
     "backends",

@@ -1,4 +1,4 @@
-"""Profile: what the paper's profiling phase measures of a backbone cut into N blocks (SPEC "Inputs")."""
+"""Profile: what the paper's profiling phase measures of a backbone cut into N blocks (docs/model.md "Inputs")."""
 from __future__ import annotations
 
 import json
@@ -7,22 +7,62 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import at_least, float_array, strictly_increasing, within
+from ._checks import (
+    MAX_BLOCKS,
+    MAX_DEVICES,
+    MAX_THRESHOLDS,
+    at_least,
+    count,
+    float_array,
+    read_text,
+    strictly_increasing,
+    within,
+)
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+OPTIONAL_FIELDS = ("devices", "accuracy_estimator")
 EXIT_RATE_ATOL = 1e-6
+# What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
+# models (the paper's), a per-threshold table fitted to the profiler's records, or anything else.
+ACCURACY_ESTIMATORS = ("joint", "separate", "fitted", "exiting", "custom")
+
+
+def _estimator(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ACCURACY_ESTIMATORS:
+        raise ValueError(f"accuracy_estimator: expected one of {', '.join(ACCURACY_ESTIMATORS)} (or none), "
+                         f"got {value!r}")
+    return value
+
+
+def _accuracy(value, k: int, n: int) -> np.ndarray:
+    """accuracy as (N,) or, when its entries are lists (or it is a 2-d array), (K, N) per threshold."""
+    if isinstance(value, np.ndarray):
+        nested = value.ndim == 2
+    else:
+        nested = isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (list, tuple, np.ndarray))
+    try:
+        return float_array("accuracy", value, (k, n) if nested else (n,))
+    except ValueError as exc:
+        if "expected shape" in str(exc):
+            raise ValueError(f"{exc} (accuracy is ({n},), or ({k}, {n}) with a row per threshold)") from None
+        raise
 
 
 class Profile:
     """A profiled early-exit network, in SI units (seconds, bits).
 
-    block_time, branch_time, output_bits, accuracy: shape (N,); input_bits, result_bits: scalars;
-    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1.
+    block_time, branch_time, output_bits: shape (N,); input_bits, result_bits: scalars;
+    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1;
+    accuracy: shape (N,) (one per branch) or (K, N) (per threshold); accuracy_estimator: which
+    estimator produced it (ACCURACY_ESTIMATORS) or None when unknown.
     """
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
-                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None):
-        self.block_time = float_array("block_time", block_time, (None,))
+                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None,
+                 accuracy_estimator: str | None = None):
+        self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
         n = self.block_time.shape[0]
         if n < 1:
             raise ValueError("block_time: a profile needs at least one block, got 0")
@@ -30,17 +70,19 @@ class Profile:
         self.output_bits = float_array("output_bits", output_bits, (n,))
         self.input_bits = float(float_array("input_bits", input_bits, ()))
         self.result_bits = float(float_array("result_bits", result_bits, ()))
-        self.accuracy = float_array("accuracy", accuracy, (n,))
-        self.thresholds = float_array("thresholds", thresholds, (None,))
+        self.thresholds = float_array("thresholds", thresholds, (None,), limit=MAX_THRESHOLDS)
         k = self.thresholds.shape[0]
         if k < 1:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
+        self.accuracy = _accuracy(accuracy, k, n)
+        self.accuracy_estimator = _estimator(accuracy_estimator)
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
             at_least(field, getattr(self, field), 0.0)
         at_least("input_bits", np.asarray(self.input_bits), 0.0)
         at_least("result_bits", np.asarray(self.result_bits), 0.0)
         within("accuracy", self.accuracy, 0.0, 1.0)
+        within("thresholds", self.thresholds, 0.0, 1.0)  # normalised entropy
         strictly_increasing("thresholds", self.thresholds)
         at_least("exit_rate", self.exit_rate, 0.0)
         sums = self.exit_rate.sum(axis=1)
@@ -48,8 +90,22 @@ class Profile:
         if bad.size:
             t = int(bad[0])
             raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within {EXIT_RATE_ATOL})")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a string, got {type(name).__name__}")
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
         self.name = name
         self.meta = dict(meta or {})
+        from .devices import DeviceTimes  # noqa: PLC0415 - devices.py imports nothing of this module's
+
+        if devices is not None and not isinstance(devices, dict):
+            raise TypeError(f"devices: expected a mapping of device name -> measurements, got {type(devices).__name__}")
+        count("devices", len(devices or {}), MAX_DEVICES, "devices")  # before any device's table is built
+        self.devices = {}
+        for dev, m in (devices or {}).items():
+            if not isinstance(dev, str) or not dev:
+                raise TypeError(f"devices: a device name must be a non-empty string, got {dev!r:.60}")
+            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, f"devices[{dev!r}]")
 
     @property
     def N(self) -> int:
@@ -59,8 +115,24 @@ class Profile:
     def K(self) -> int:
         return self.thresholds.shape[0]
 
+    @property
+    def per_threshold_accuracy(self) -> bool:
+        """True when `accuracy` has one row per threshold, shape (K, N)."""
+        return self.accuracy.ndim == 2
+
+    def accuracy_table(self) -> np.ndarray:
+        """The accuracy as shape (K, N), a row per threshold (a read-only view when it is (N,))."""
+        return np.broadcast_to(self.accuracy, (self.K, self.N))
+
+    def with_accuracy(self, accuracy, estimator: str | None) -> Profile:
+        """A copy of this profile with another accuracy, (N,) or (K, N), and the estimator that made it."""
+        d = self.to_dict()
+        d["accuracy"] = np.asarray(accuracy).tolist()
+        d["accuracy_estimator"] = estimator
+        return Profile.from_dict(d)
+
     def cum_exit(self) -> np.ndarray:
-        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (SPEC)."""
+        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (docs/model.md "The exits")."""
         c = np.zeros((self.K, self.N + 1))
         c[:, 1:] = np.minimum(np.cumsum(self.exit_rate, axis=1), 1.0)
         c[:, self.N] = 1.0
@@ -68,9 +140,19 @@ class Profile:
 
     def to_dict(self) -> dict:
         d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
+        if self.accuracy_estimator is not None:
+            d["accuracy_estimator"] = self.accuracy_estimator
         d["name"] = self.name
         d["meta"] = self.meta
+        if self.devices:
+            d["devices"] = {dev: m.to_dict() for dev, m in self.devices.items()}
         return d
+
+    def with_device(self, name: str, times) -> "Profile":
+        """A copy with device `name`'s measurements (a DeviceTimes or its dict form) added or replaced."""
+        d = self.to_dict()
+        d.setdefault("devices", {})[name] = times.to_dict() if hasattr(times, "to_dict") else times
+        return Profile.from_dict(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Profile":
@@ -79,13 +161,14 @@ class Profile:
         missing = [f for f in FIELDS if f not in d]
         if missing:
             raise ValueError(f"profile: missing field {missing[0]!r} (a profile has {', '.join(FIELDS)})")
-        unknown = sorted(set(d) - set(FIELDS) - {"name", "meta"})
+        unknown = sorted(set(d) - set(FIELDS) - set(OPTIONAL_FIELDS) - {"name", "meta"})
         if unknown:
             raise ValueError(f"profile: unknown field {unknown[0]!r}")
         meta = d.get("meta") or {}
         if not isinstance(meta, dict):
             raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
-        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta)
+        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta,
+                   **{f: d[f] for f in OPTIONAL_FIELDS if f in d})
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
@@ -93,14 +176,13 @@ class Profile:
     @classmethod
     def load(cls, path) -> "Profile":
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ValueError(f"profile file {str(path)!r}: {exc.strerror}") from exc
+        text = read_text(path, "profile file")
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"profile file {str(path)!r}: not valid JSON ({exc})") from exc
+        except RecursionError:
+            raise ValueError(f"profile file {str(path)!r}: nested too deeply to be a profile") from None
         return cls.from_dict(d)
 
     @staticmethod

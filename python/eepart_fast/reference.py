@@ -1,11 +1,12 @@
-"""The NumPy reference backend: SPEC.md as code, to be read line by line beside it.
+"""The NumPy reference backend: docs/model.md's engine form as code, to be read line by line beside it.
 
 Every other backend must agree with this one to 1e-12 relative. Vectorised over configurations only,
-never over the formulas' structure, so that each line is one line of SPEC.
+never over the formulas' structure, so that each line is one line of docs/model.md.
 """
 from __future__ import annotations
 
-from itertools import combinations, permutations
+from itertools import combinations, islice, permutations
+from math import perm
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
 
 
 def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement):
-    """Latency (s) and accuracy of each configuration, from the cost tables (SPEC "Engine form")."""
+    """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form")."""
     t = np.asarray(threshold_index)
     L = np.asarray(num_partitions)
     P = np.asarray(partitions)
@@ -61,12 +62,30 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
     return latency, accuracy
 
 
-def _combinations(N: int, L: int) -> np.ndarray:
-    return np.array(list(combinations(range(1, N + 1), L)), dtype=np.int64).reshape(-1, L)
+# Memory of one configuration while a chunk is evaluated: c (N+1 floats), P and A (int64 per slot) and
+# about twenty (n,) temporaries of `evaluate`.
+def _chunk_bytes(N: int, L: int) -> int:
+    return 8 * (N + 1) + 32 * L + 256
 
 
-def _permutations(M: int, L: int) -> np.ndarray:
-    return np.array(list(permutations(range(M), L)), dtype=np.int64).reshape(-1, L)
+MIN_CHUNK = 1024  # configurations; below this NumPy's per-call overhead dominates
+
+
+def _chunks(N: int, M: int, L: int, chunk: int):
+    """(P, A) int64 arrays of at most `chunk` configurations (or one P's placements when they are more),
+    in canonical order (P-major, then A), generated lazily: never all combinations at once."""
+    n_perm = perm(M, L)
+    combos = combinations(range(1, N + 1), L)
+    if n_perm <= chunk:
+        As = np.array(list(permutations(range(M), L)), dtype=np.int64).reshape(-1, L)
+        step = max(1, chunk // n_perm)
+        while len(Ps := np.array(list(islice(combos, step)), dtype=np.int64).reshape(-1, L)):
+            yield np.repeat(Ps, n_perm, axis=0), np.tile(As, (len(Ps), 1))
+        return
+    for P in combos:
+        perms = permutations(range(M), L)
+        while len(As := np.array(list(islice(perms, chunk)), dtype=np.int64).reshape(-1, L)):
+            yield np.repeat(np.array([P], dtype=np.int64), len(As), axis=0), As
 
 
 def _empty(lmax: int) -> dict:
@@ -76,73 +95,51 @@ def _empty(lmax: int) -> dict:
 
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20):
-    """Every configuration of SPEC in canonical order (t, then L, then P, then A, each lexicographic),
-    keeping rows with latency <= max_latency and accuracy >= min_accuracy."""
+    """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
+    keeping rows with latency <= max_latency and accuracy >= min_accuracy.
+
+    Memory: the kept rows are held in their final dtypes and joined column by column, and the chunk of
+    configurations evaluated at once shrinks to a quarter of the cap (max_rows rows), so that the peak
+    stays within 1.5x the cap, plus MIN_CHUNK configurations' temporaries."""
     N, M, K = tables.N, tables.M, tables.K
     lmax = min(M, N)
+    cap_bytes = min(max_rows, 2**62) * row_bytes(N, M)
     parts = []
     kept = 0
     for t in range(K):
         for L in range(1, lmax + 1):
-            Ps, As = _combinations(N, L), _permutations(M, L)
-            step = max(1, chunk // len(As))
-            for start in range(0, len(Ps), step):
-                P = np.repeat(Ps[start:start + step], len(As), axis=0)  # P-major, then A: canonical order
-                A = np.tile(As, (min(step, len(Ps) - start), 1))
+            step = max(MIN_CHUNK, min(chunk, cap_bytes // (4 * _chunk_bytes(N, L))))
+            for P, A in _chunks(N, M, L, step):
                 n = len(P)
                 lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A)
                 keep = (lat <= max_latency) & (acc >= min_accuracy)
-                kept += int(keep.sum())
+                k = int(keep.sum())
+                kept += k
                 if kept > max_rows:
                     total = count_configurations(N, M, K)
                     raise ValueError(f"sweep would keep more than {max_rows} rows of {total} configurations: "
                                      "tighten max_latency / min_accuracy or raise the memory cap")
-                if keep.any():
-                    pad = np.full((int(keep.sum()), lmax - L), -1)
+                if k:
+                    Pk = np.full((k, lmax), -1, np.int32)
+                    Ak = np.full((k, lmax), -1, np.int32)
+                    Pk[:, :L] = P[keep]
+                    Ak[:, :L] = A[keep]
                     parts.append({"latency": lat[keep], "accuracy": acc[keep],
-                                  "threshold_index": np.full(int(keep.sum()), t),
-                                  "num_partitions": np.full(int(keep.sum()), L),
-                                  "partitions": np.hstack([P[keep], pad]), "placement": np.hstack([A[keep], pad])})
+                                  "threshold_index": np.full(k, t, np.int32), "num_partitions": np.full(k, L, np.int32),
+                                  "partitions": Pk, "placement": Ak})
+                del P, A, lat, acc, keep
     if not parts:
         return _empty(lmax)
-    out = {k: np.concatenate([p[k] for p in parts]) for k in COLUMNS}
-    for k in ("threshold_index", "num_partitions", "partitions", "placement"):
-        out[k] = out[k].astype(np.int32)
+    out = {}
+    for key in COLUMNS:  # one column at a time, freeing its parts: never two copies of every row
+        out[key] = np.concatenate([p.pop(key) for p in parts])
     return out
 
 
 def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31):
-    """SPEC's frontier of the configurations meeting the bounds, by sweep: exact and slow.
+    """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
     `max_memory` caps the bytes of the swept rows."""
     rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy,
                  max_rows=max_memory // row_bytes(tables.N, tables.M))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return {k: v[idx] for k, v in rows.items()}
-
-
-def breakdown(profile, topology, source: int, destination: int, t: int, P, A) -> dict:
-    """One configuration's latency split into SPEC's terms, from the profile and topology directly
-    (not the tables), so that a plan can show why it wins and tests can check the tables."""
-    c = profile.cum_exit()[t]
-    acc = accuracy_rows(profile.accuracy, profile.K)[t]
-    R, pl, inv = topology.ratio, topology.path_latency, topology.path_inv_bandwidth
-    L = len(P)
-    a1 = A[0]
-    input_latency = pl[source, a1] + profile.input_bits * inv[source, a1]
-    parts = []
-    latency = input_latency
-    accuracy = 0.0
-    for k in range(L):
-        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
-        last = k == L - 1
-        in_k = 1.0 - c[p]
-        E_k = 1.0 - c[p] if last else c[q] - c[p]
-        S_k = 0.0 if last else 1.0 - c[q]
-        comp = in_k * R[a] * (float(np.sum(profile.block_time[p:q])) + profile.branch_time[q - 1])
-        forward = 0.0 if last else S_k * (pl[a, A[k + 1]] + profile.output_bits[q - 1] * inv[a, A[k + 1]])
-        result = E_k * (pl[a, destination] + profile.result_bits * inv[a, destination])
-        latency += comp + result + forward
-        accuracy += acc[q - 1] * E_k
-        parts.append({"blocks": (p + 1, q), "tier": int(a), "entering": in_k, "exit": E_k, "stay": S_k,
-                      "compute": comp, "forward": forward, "result": result})
-    return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}
