@@ -1,6 +1,6 @@
 """Measured vs predicted: run plans from the Pareto frontier on emulated tiers and compare with the model.
 
-    python experiments/runtime_vs_model.py --run-dir /work/runs/resnet20-fashionmnist \
+    python experiments/runtime_vs_model.py --run-dir RUN \
         --out experiments/results/runtime --plans 12 --samples 300
 
 1. Profile with the runtime's executor: every block and branch of the run's joint network exported to
@@ -160,7 +160,7 @@ def stats(lat) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run-dir", default="/work/runs/resnet20-fashionmnist")
+    ap.add_argument("--run-dir", default=None, help="a trained run folder (eepart train ... --run-dir RUN)")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "runtime"))
     ap.add_argument("--work", default="/tmp/eepart-runtime-experiment")
     ap.add_argument("--plans", type=int, default=12)
@@ -174,6 +174,8 @@ def main() -> int:
                     help="open loop compute: the profile's fixed times (default: isolates queueing) or R x CPU")
     ap.add_argument("--report-only", action="store_true", help="rewrite results.md and the plot from results.json")
     a = ap.parse_args()
+    if a.run_dir is None and not a.report_only:
+        ap.error("--run-dir: give the trained run folder (eepart train --backbone resnet20 ... --run-dir RUN)")
     if a.report_only:
         result = json.loads((Path(a.out) / "results.json").read_text())
         write_markdown(result, Path(a.out) / "results.md")
