@@ -285,6 +285,8 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
     clock: 'cpu' (ratio x the call's CPU time), 'wall', 'none', or 'profile' (ratio x the partition's time
     in `profile`, a Profile: a fixed service time, e.g. to isolate queueing under open-loop load).
+    Each call owns its processes, sockets and ZeroMQ context, so calls from several threads may run at
+    once (their emulated tiers then share this machine's CPUs, which skews the timings).
     """
     from ..topology import Topology
     m = load_manifest(deploy_dir)
