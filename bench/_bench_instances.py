@@ -37,7 +37,7 @@ def few_rows_bounds(tables, n=200_000, seed=0):
     P = np.sort(rng.random((n, N)).argsort(axis=1)[:, :lmax] + 1, axis=1)
     P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, N + 1), axis=1), -1)
     A = np.where(cols < L[:, None], rng.random((n, M)).argsort(axis=1)[:, :lmax], -1)
-    lat, acc = _core.evaluate(*tables, rng.integers(0, K, n), L, P, A)
+    lat, acc = _core.evaluate(tables, rng.integers(0, K, n), L, P, A)
     max_latency = float(np.quantile(lat, 1e-4))
     return {"max_latency": max_latency, "min_accuracy": float(np.median(acc[lat <= max_latency]))}
 

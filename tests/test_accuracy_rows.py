@@ -160,9 +160,9 @@ def test_compiled_modules_check_the_table(accuracy, message):
     mods = [module("cpu")._core] + ([module("cuda")._cuda] if ef.backends()["cuda"]["available"] else [])
     for m in mods:
         with pytest.raises(ValueError, match=message):
-            m.pareto(*tables)
+            m.pareto(tables)
         with pytest.raises(ValueError, match=message):
-            m.sweep(*tables)
+            m.sweep(tables)
 
 
 @pytest.fixture(params=GPU or ["none"])
@@ -194,7 +194,7 @@ def test_gpu_backends_match_the_reference(gpu, tables, data):
     cpu = module("cpu").pareto(tables)
     engines = ["layered", "auto"] if gpu == "cuda" else [None]
     for engine in engines:
-        front = be._cuda.pareto(*tables, engine=engine) if engine else be.pareto(tables)
+        front = be._cuda.pareto(tables, engine=engine) if engine else be.pareto(tables)
         np.testing.assert_array_equal(front["latency"], cpu["latency"])
         np.testing.assert_array_equal(front["accuracy"], cpu["accuracy"])
         for c in INTS:

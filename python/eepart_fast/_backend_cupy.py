@@ -1,7 +1,7 @@
 """The `cupy` backend: evaluate and sweep on a GPU through CuPy, for installs built without nvcc.
 
-The kernels are the compiled engine's own (`eepart_fast/cuda/kernels.cuh`, shipped with the package),
-compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/cuda_sweep.cpp.
+The kernels are the compiled engine's own (cpp/cuda/kernels/kernels.cuh, installed as eepart_fast/cuda/kernels.cuh),
+compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/host/cuda_sweep.cpp.
 So rows, their order and every bit of their latency and accuracy are those of the `cpu` and `cuda`
 backends. `pareto` has no search here: it sweeps (bounds applied on the device) and cuts each window of
 rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations.
