@@ -16,9 +16,11 @@ DoubleArray as_array(py::object obj, const char* name) {
     return a;
 }
 
+// A copy of the array, taken while the GIL is held: a writer that holds it (any Python code, numpy on
+// small arrays) never interleaves with it.
 TableInput input_of(const DoubleArray& a) {
     TableInput in;
-    in.data = a.data();
+    in.values.assign(a.data(), a.data() + a.size());
     for (py::ssize_t d = 0; d < a.ndim(); ++d) in.shape.push_back(static_cast<std::int64_t>(a.shape(d)));
     return in;
 }
@@ -57,8 +59,9 @@ TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::obj
                               as_array(cum_exit, "cum_exit"),         as_array(accuracy, "accuracy")};
     TableInput in[6];
     for (int i = 0; i < 6; ++i) in[i] = input_of(a[i]);
-    py::gil_scoped_release release;  // `a` keeps the arrays alive
-    return std::make_shared<const TableData>(in[0], in[1], in[2], in[3], in[4], in[5]);
+    py::gil_scoped_release release;  // the checks read the engine's copies only
+    return std::make_shared<const TableData>(std::move(in[0]), std::move(in[1]), std::move(in[2]), std::move(in[3]),
+                                             std::move(in[4]), std::move(in[5]));
 }
 
 TablesHandle as_tables(py::handle obj) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -47,8 +48,11 @@ inline int resolve_threads(int threads) {
 
 // time_limit: seconds > 0, or +inf for none.
 inline void check_time_limit(double seconds) {
-    if (!(seconds > 0))
-        throw std::invalid_argument("time_limit = " + std::to_string(seconds) + ": must be > 0 seconds (inf: none)");
+    if (!(seconds > 0)) {
+        std::ostringstream s;
+        s << "time_limit = " << seconds << ": must be > 0 seconds (inf: none)";
+        throw std::invalid_argument(s.str());
+    }
 }
 
 struct Control {
@@ -61,8 +65,10 @@ struct Control {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > time_limit;
     }
     [[noreturn]] void time_out() const {
-        throw TimeLimitExceeded(what + ": stopped at its time limit (time_limit = " + std::to_string(time_limit) +
-                                " s) without an answer; raise time_limit, or narrow the question");
+        std::ostringstream s;
+        s << what << ": stopped at its time limit (time_limit = " << time_limit
+          << " s) without an answer; raise time_limit, or narrow the question (bounds, fewer tiers or blocks)";
+        throw TimeLimitExceeded(s.str());
     }
 };
 

@@ -2,7 +2,7 @@
 #include "tables.hpp"
 
 #include <cmath>
-#include <cstring>
+#include <utility>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -42,11 +42,11 @@ std::string index_str(std::size_t flat, const std::vector<std::int64_t>& shape) 
     return s.str();
 }
 
-std::vector<double> copy_of(const TableInput& a) {
-    const std::size_t n = size_of(a.shape);
-    std::vector<double> v(n);
-    if (n) std::memcpy(v.data(), a.data, n * sizeof(double));
-    return v;
+std::vector<double> taken(TableInput& a, const char* name) {
+    if (a.values.size() != size_of(a.shape))
+        throw std::invalid_argument(std::string(name) + ": " + std::to_string(a.values.size()) +
+                                    " values for shape " + shape_str(a.shape));
+    return std::move(a.values);
 }
 
 [[noreturn]] void bad_cost(const char* name, std::size_t flat, const std::vector<std::int64_t>& shape, double v) {
@@ -71,8 +71,8 @@ double checked_max(const std::vector<double>& v, const char* name, const std::ve
 
 }  // namespace
 
-TableData::TableData(const TableInput& input_cost, const TableInput& compute_cost, const TableInput& forward_cost,
-                     const TableInput& result_cost, const TableInput& cum_exit, const TableInput& accuracy) {
+TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
+                     TableInput cum_exit, TableInput accuracy) {
     if (input_cost.shape.size() != 1)
         throw std::invalid_argument("input_cost: expected shape (M,), got " + shape_str(input_cost.shape));
     if (accuracy.shape.size() != 1 && accuracy.shape.size() != 2)
@@ -98,12 +98,12 @@ TableData::TableData(const TableInput& input_cost, const TableInput& compute_cos
     check_shape(cum_exit, "cum_exit", {K, N + 1});
     if (per_threshold) check_shape(accuracy, "accuracy", {K, N});
 
-    input_ = copy_of(input_cost);
-    compute_ = copy_of(compute_cost);
-    forward_ = copy_of(forward_cost);
-    result_ = copy_of(result_cost);
-    cum_ = copy_of(cum_exit);
-    acc_ = copy_of(accuracy);
+    input_ = taken(input_cost, "input_cost");
+    compute_ = taken(compute_cost, "compute_cost");
+    forward_ = taken(forward_cost, "forward_cost");
+    result_ = taken(result_cost, "result_cost");
+    cum_ = taken(cum_exit, "cum_exit");
+    acc_ = taken(accuracy, "accuracy");
     acc_shape_ = accuracy.shape;
 
     const double max_in = checked_max(input_, "input_cost", input_cost.shape);

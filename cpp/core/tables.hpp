@@ -51,15 +51,16 @@ struct Tables {
     }
 };
 
-// One table as a caller holds it: C-contiguous float64 of the given shape.
+// One table, already copied out of the caller's memory: row-major values of the given shape.
 struct TableInput {
-    const double* data = nullptr;
+    std::vector<double> values;
     std::vector<std::int64_t> shape;
 };
 
-// The six tables copied into memory the engine owns, then checked there: what is checked is what every
-// engine reads, whatever the caller does to its arrays meanwhile (the engines run without the GIL).
-// Immutable once built, so one TableData may serve any number of threads and calls.
+// The six tables in memory the engine owns, checked there: what is checked is what every engine reads,
+// whatever the caller does to its arrays meanwhile (the engines run without the GIL; the bindings copy
+// the arrays while they hold it). Immutable once built, so one TableData may serve any number of
+// threads and calls.
 //
 // The rules (std::invalid_argument names the table, the index and the value of the first entry that
 // breaks one):
@@ -74,8 +75,8 @@ struct TableInput {
 // - accuracy in [0, 1]; each cum_exit row starts at 0, ends at 1, and never falls.
 class TableData {
    public:
-    TableData(const TableInput& input_cost, const TableInput& compute_cost, const TableInput& forward_cost,
-              const TableInput& result_cost, const TableInput& cum_exit, const TableInput& accuracy);
+    TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
+              TableInput cum_exit, TableInput accuracy);
     TableData(const TableData&) = delete;
     TableData& operator=(const TableData&) = delete;
 
