@@ -44,6 +44,18 @@ eepart::gpu::Poll poll_of(const eepart::Control& control) {
     };
 }
 
+// The arguments every search and sweep shares, checked as _core checks them; the control of the call.
+eepart::Control checked(const char* what, double max_latency, double min_accuracy, py::object threads,
+                        py::object time_limit) {
+    check_bound(max_latency, "max_latency");
+    check_bound(min_accuracy, "min_accuracy");
+    as_threads(threads);  // the device needs no host threads, but the argument means what it means elsewhere
+    eepart::Control control;
+    control.what = what;
+    control.time_limit = as_time_limit(time_limit);
+    return control;
+}
+
 // Runs device work without the GIL; Ctrl-C (seen by the poll) comes back as KeyboardInterrupt.
 template <class F>
 auto without_gil(F&& f) -> decltype(f()) {
@@ -94,12 +106,7 @@ py::dict sweep_py(py::object tables_arg, double max_latency, double min_accuracy
                   py::object threads, py::object time_limit, py::object chunk_items, py::object window_rows,
                   py::object table_limit) {
     const TablesHandle tables = as_tables(tables_arg);
-    check_bound(max_latency, "max_latency");
-    check_bound(min_accuracy, "min_accuracy");
-    as_threads(threads);
-    eepart::Control control;
-    control.what = "sweep";
-    control.time_limit = as_time_limit(time_limit);
+    const eepart::Control control = checked("sweep", max_latency, min_accuracy, threads, time_limit);
     eepart::gpu::SweepOptions opt;
     opt.max_latency = max_latency;
     opt.min_accuracy = min_accuracy;
@@ -121,12 +128,7 @@ py::object pareto_py(py::object tables_arg, double min_accuracy, double max_late
                      py::object max_memory, py::object time_limit, py::object chunk_slots, const std::string& engine,
                      py::object fused_room, bool with_stats) {
     const TablesHandle tables = as_tables(tables_arg);
-    check_bound(max_latency, "max_latency");
-    check_bound(min_accuracy, "min_accuracy");
-    as_threads(threads);
-    eepart::Control control;
-    control.what = "pareto";
-    control.time_limit = as_time_limit(time_limit);
+    const eepart::Control control = checked("pareto", max_latency, min_accuracy, threads, time_limit);
     eepart::gpu::ParetoOptions opt;
     opt.min_accuracy = min_accuracy;
     opt.max_latency = max_latency;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine.hpp"
+#include "exact_sums.hpp"
 
 namespace eepart {
 namespace {

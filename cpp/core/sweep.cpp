@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "engine.hpp"
+#include "exact_sums.hpp"
 
 namespace eepart {
 namespace {

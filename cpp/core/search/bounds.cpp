@@ -1,17 +1,13 @@
 // The relaxed bounds of the exact search (bounds.hpp). The sums must round as the engines round them: no
 // fused multiply-add.
 #include "bounds.hpp"
+#include "exact_sums.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 
 namespace eepart {
 namespace {

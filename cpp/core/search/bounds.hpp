@@ -34,6 +34,11 @@ class RelaxedBounds {
     }
     std::size_t bytes() const;  // memory held
 
+    // The bounds themselves, for tests: a lower bound on the latency every completion of a plan at (q, a)
+    // adds, and an upper bound on the accuracy it adds.
+    double added_latency_lower(int q, int a) const { return phi_[(static_cast<std::size_t>(q) * M_ + a) * (J_ + 1)]; }
+    double added_accuracy_upper(int q) const { return acc_ub_[q]; }
+
    private:
     bool completions_dominated(const Staircase& s, double lat, double acc, int q, double add, const double* bound,
                                double min_acc, double max_lat) const;

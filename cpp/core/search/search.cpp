@@ -38,16 +38,11 @@
 #include <stdexcept>
 
 #include "bounds.hpp"
+#include "exact_sums.hpp"
 #include "labels.hpp"
 #include "memory_budget.hpp"
 #include "parallel.hpp"
 
-// The sums must round exactly as the evaluate and sweep engines round them: no fused multiply-add.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 
 namespace eepart {
 namespace {
