@@ -25,9 +25,8 @@ def seeded_tables(N, M, K, seed=2022):
     return cost_tables(profile, topology, 0, 0)
 
 
-def few_rows_bounds(tables, n=200_000, seed=0):
-    """Bounds that keep few rows, found on a uniform random sample of the configurations: its 1e-4
-    latency quantile, and the median accuracy of the sampled configurations that meet it."""
+def sample_configurations(tables, n=200_000, seed=0):
+    """(latency, accuracy) of n configurations drawn uniformly from all of them."""
     rng = np.random.default_rng(seed)
     N, M, K = tables.N, tables.M, tables.K
     lmax = min(M, N)
@@ -37,7 +36,18 @@ def few_rows_bounds(tables, n=200_000, seed=0):
     P = np.sort(rng.random((n, N)).argsort(axis=1)[:, :lmax] + 1, axis=1)
     P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, N + 1), axis=1), -1)
     A = np.where(cols < L[:, None], rng.random((n, M)).argsort(axis=1)[:, :lmax], -1)
-    lat, acc = _core.evaluate(tables, rng.integers(0, K, n), L, P, A)
+    return _core.evaluate(tables, rng.integers(0, K, n), L, P, A)
+
+
+def latency_quantile(tables, q, n=200_000, seed=0):
+    """A latency bound keeping about a share q of all configurations (from a uniform sample)."""
+    return float(np.quantile(sample_configurations(tables, n, seed)[0], q))
+
+
+def few_rows_bounds(tables, n=200_000, seed=0):
+    """Bounds that keep few rows, found on a uniform random sample of the configurations: its 1e-4
+    latency quantile, and the median accuracy of the sampled configurations that meet it."""
+    lat, acc = sample_configurations(tables, n, seed)
     max_latency = float(np.quantile(lat, 1e-4))
     return {"max_latency": max_latency, "min_accuracy": float(np.median(acc[lat <= max_latency]))}
 

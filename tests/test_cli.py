@@ -46,7 +46,7 @@ def test_plan_text_names_tiers_and_ms(capsys, profile_file):
 
 def test_plan_with_nothing_feasible(capsys, profile_file):
     code, out, _ = run(capsys, "plan", "--profile", profile_file, "--max-latency-ms", "1")
-    assert code == 0 and "none: no configuration meets the bound" in out
+    assert code == 3 and "none: no configuration meets the bound" in out
 
 
 def test_plan_writes_frontier_and_plot(capsys, profile_file, tmp_path):
@@ -57,7 +57,7 @@ def test_plan_writes_frontier_and_plot(capsys, profile_file, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = csv.read_text().splitlines()
     n_front = len(ef.sweep(spec_profile(), ef.Topology.preset("iot"), backend="numpy").pareto())
-    assert lines[0].startswith("latency_s,accuracy") and len(lines) == 1 + n_front
+    assert lines[0].startswith("latency_ms,accuracy") and len(lines) == 1 + n_front
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".npz"])
@@ -73,7 +73,7 @@ def test_sweep_writes_every_kept_row(capsys, profile_file, tmp_path, suffix):
     else:
         table = np.loadtxt(out, delimiter=",", skiprows=1, ndmin=2)
         assert table.shape[0] == len(expected)
-        np.testing.assert_allclose(table[:, 0], expected.latency, rtol=1e-12)
+        np.testing.assert_allclose(table[:, 0], expected.latency * 1e3, rtol=1e-12)
     assert f"{len(expected):,} rows" in text
 
 
@@ -82,7 +82,7 @@ def test_sweep_writes_every_kept_row(capsys, profile_file, tmp_path, suffix):
     (["plan", "--profile", "PROFILE", "--topology", "mars"], "mars"),
     (["plan", "--profile", "PROFILE", "--destination", "moon"], "destination"),
     (["plan", "--profile", "PROFILE", "--source", "9"], "source = 9"),
-    (["sweep", "--profile", "PROFILE", "--out", "rows.txt"], ".csv or .npz"),
+    (["sweep", "--profile", "PROFILE", "--out", "rows.txt"], ".csv, .npz or .parquet"),
     (["plan", "--profile", "PROFILE", "--backend", "numpy", "--frontier-out", "f.xml"], ".csv or .json"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, profile_file, argv, needle):

@@ -9,6 +9,16 @@ from .results import Evaluation, SweepResult
 from .tables import CostTables, cost_tables
 from .topology import Topology
 
+
+def __getattr__(name):
+    # `eepart_fast.study(...)`: the study package, callable, imported on first use (it needs pyarrow and dask).
+    if name == "study":
+        import importlib
+
+        return importlib.import_module(".study", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [

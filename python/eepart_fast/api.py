@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import number
 from .backends import get_backend, resolve
 from .configs import pack_configs
 from .configs import row_bytes as configs_row_bytes
@@ -24,12 +25,7 @@ def _check_models(profile, topology):
 def _bound(name: str, value, default: float) -> float:
     if value is None:
         return default
-    if isinstance(value, bool):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a number, got {value!r}") from None
+    value = number(name, value)  # "0.2", True, 1j refused, never converted
     if np.isnan(value):
         raise ValueError(f"{name} = nan: must be a number")
     return value

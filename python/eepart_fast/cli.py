@@ -3,23 +3,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_PROFILE = "resnet20-fashionmnist"
+# Exit codes: 0 done, 2 bad input (one line on stderr), 3 `plan` found no configuration meeting the bound,
+# 130 interrupted.
+EXIT_USAGE = 2
+EXIT_NO_PLAN = 3
+FRONTIER_ROWS = 10  # frontier points `eepart plan` prints unless --frontier says otherwise
 
 EPILOG = """\
 examples:
   eepart plan                                   # shipped ResNet-20 profile on the paper's mobile chain
   eepart plan --topology iot --min-accuracy 0.9
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
-  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.csv
+  eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
+  eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
   eepart backends
 
 files: a profile is JSON (see README "File formats"); a topology is YAML or JSON, either a chain
 (names, ratio, bandwidth in bit/s, latency in s, one per link) or routes (names, ratio, path_latency,
 path_inv_bandwidth as M x M matrices). Tiers may be given by index or by name.
+
+exit codes: 0 done; 2 bad input (one line on stderr); 3 `plan`: no configuration meets the bound;
+130 interrupted.
 """
 
 
@@ -27,10 +39,59 @@ class UsageError(Exception):
     pass
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, exit code 2, like every other bad input."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number")
+    return value
+
+
+def accuracy_arg(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: an accuracy is a fraction in [0, 1] (0.9 for 90 %)")
+    return value
+
+
+def positive_arg(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be > 0")
+    return value
+
+
+def memory_arg(text: str) -> float:
+    value = positive_arg(text)
+    if value > 2.0**40:
+        raise argparse.ArgumentTypeError(f"{text!r}: more than 2^40 GiB")
+    return value
+
+
+def frontier_arg(text: str):
+    if text == "all":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of points or 'all'")
+    return int(text)
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
+    from .profile import Profile
+
     g.add_argument("--profile", metavar="FILE|PRESET",
-                   help=f"profile JSON file or shipped preset name (default: {DEFAULT_PROFILE})")
+                   help=f"profile JSON file or shipped preset: {', '.join(Profile.presets()) or 'none'} "
+                        f"(default: {DEFAULT_PROFILE})")
     g.add_argument("--topology", metavar="mobile|iot|FILE", default="mobile",
                    help="the paper's 'mobile' or 'iot' chain, or a YAML/JSON file (default: mobile)")
     g.add_argument("--source", metavar="TIER", default="0", help="tier where samples are produced (default: 0)")
@@ -41,8 +102,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
     g = p.add_mutually_exclusive_group() if exclusive else p.add_argument_group("bounds")
-    g.add_argument("--min-accuracy", type=float, metavar="X", help="keep accuracy >= X (0..1)")
-    g.add_argument("--max-latency-ms", type=float, metavar="Y", help="keep end-to-end latency <= Y ms")
+    g.add_argument("--min-accuracy", type=accuracy_arg, metavar="X", help="keep accuracy >= X (0..1)")
+    g.add_argument("--max-latency-ms", type=positive_arg, metavar="Y", help="keep end-to-end latency <= Y ms (> 0)")
 
 
 def _tier(value: str):
@@ -63,23 +124,69 @@ def load_models(args):
         raise UsageError(f"--profile {ref!r}: no such file or preset (shipped presets: {shipped})")
     if profile.name is None:
         profile.name = Path(ref).stem
-    topology = Topology.preset(args.topology) if args.topology in PRESETS else Topology.load(args.topology)
+    if args.topology in PRESETS:
+        topology = Topology.preset(args.topology)
+    elif Path(args.topology).exists():
+        topology = Topology.load(args.topology)
+    else:
+        raise UsageError(f"--topology {args.topology!r}: no such file or preset (presets: {', '.join(PRESETS)})")
     source = topology.tier(_tier(args.source), "--source")
     destination = topology.tier(_tier(args.destination), "--destination")
     return profile, topology, source, destination
 
 
+def writable(option: str, path: str) -> None:
+    """Refuses an output path whose folder does not exist, before any work is done."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path!r}: folder {str(folder)!r} does not exist")
+
+
+def _digits(values, least: int) -> list:
+    """Each value with the fewest decimals (>= least, <= 17 significant) that tells neighbours apart."""
+    for d in range(least, 18):
+        text = [f"{v:.{d}f}" for v in values]
+        if all(a != b for a, b, x, y in zip(text, text[1:], values, values[1:]) if x != y):
+            return text
+    return [repr(v) for v in values]
+
+
 def frontier_table(plans) -> str:
-    lines = [f"{'latency (ms)':>13}  {'accuracy':>8}  {'threshold':>9}  partitions (blocks @ tier)"]
-    for p in plans:
+    """One row per plan; latency and accuracy with as many digits as it takes to tell rows apart."""
+    lat = _digits([p.latency * 1e3 for p in plans], 3)
+    acc = _digits([p.accuracy for p in plans], 4)
+    wl, wa = max([12, *map(len, lat)]), max([8, *map(len, acc)])
+    lines = [f"{'latency (ms)':>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
+    for p, lt, ac in zip(plans, lat, acc):
         parts = "  ".join(f"{b['blocks'][0]}-{b['blocks'][1]}@{b['tier_name']}" for b in p.breakdown)
-        lines.append(f"{p.latency * 1e3:13.3f}  {p.accuracy:8.4f}  {p.threshold:9.3f}  {parts}")
+        lines.append(f"{lt:>{wl}}  {ac:>{wa}}  {p.threshold:9.4g}  {parts}")
     return "\n".join(lines)
+
+
+def frontier_summary(plans, shown) -> str:
+    """The frontier in a few lines: its size and range, and `shown` points spread along it (None: all)."""
+    n = len(plans)
+    if not n:
+        return "Pareto frontier: empty"
+    head = (f"Pareto frontier: {n} points, latency {plans[0].latency * 1e3:.4g} to {plans[-1].latency * 1e3:.4g} ms, "
+            f"accuracy {plans[0].accuracy:.4g} to {plans[-1].accuracy:.4g}")
+    if shown is None or shown >= n:
+        return head + "\n" + frontier_table(plans)
+    if shown == 0:
+        return head + " (--frontier N or all to list them)"
+    idx = sorted({round(i * (n - 1) / max(shown - 1, 1)) for i in range(shown)}) if shown > 1 else [0]
+    return (head + f"; {len(idx)} of them, evenly spaced (--frontier all lists every point):\n"
+            + frontier_table([plans[i] for i in idx]))
 
 
 def cmd_plan(args) -> int:
     from .plan import Planner
 
+    for option in ("plot", "frontier_out"):
+        if getattr(args, option):
+            writable("--" + option.replace("_", "-"), getattr(args, option))
+    if args.frontier_out and not args.frontier_out.endswith((".csv", ".json")):
+        raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
     profile, topology, source, destination = load_models(args)
     planner = Planner(profile, topology, source, destination, backend=args.backend)
     frontier = planner.pareto()
@@ -96,24 +203,25 @@ def cmd_plan(args) -> int:
         from .plot import plot_frontier
 
         plot_frontier(args.plot, profile, topology, frontier, source, destination, best=best, backend=args.backend)
+    code = EXIT_NO_PLAN if bound is not None and best is None else 0
     if args.json:
         print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
                           "destination": destination, "bound": bound,
                           "best": best.to_dict() if best else None,
                           "frontier": [p.to_dict() for p in frontier]}, indent=1))
-        return 0
+        return code
     print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
           f"source {topology.names[source]}, destination {topology.names[destination]}")
     if bound is not None:
         print(f"\nbest plan under {bound}:")
-        print(str(best) if best else "  none: no configuration meets the bound")
-    print(f"\nPareto frontier ({len(frontier)} points):")
-    print(frontier_table(frontier))
+        print(str(best) if best else f"  none: no configuration meets the bound (exit code {EXIT_NO_PLAN})")
+    print()
+    print(frontier_summary(frontier, args.frontier))
     if bound is None:
         print("\n(give --min-accuracy or --max-latency-ms to choose one plan)")
     if args.plot:
         print(f"\nplot written to {args.plot}")
-    return 0
+    return code
 
 
 def write_frontier(path: str, frontier) -> None:
@@ -124,25 +232,94 @@ def write_frontier(path: str, frontier) -> None:
 
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["latency_s", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tiers"])
+            w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tiers"])
             for p in frontier:
-                w.writerow([repr(p.latency), repr(p.accuracy), p.threshold_index, repr(p.threshold),
+                w.writerow([repr(p.latency * 1e3), repr(p.accuracy), p.threshold_index, repr(p.threshold),
                             " ".join(map(str, p.partitions)), " ".join(map(str, p.placement)), " | ".join(p.tier_names)])
     else:
         raise UsageError(f"--frontier-out {path!r}: the file name must end in .csv or .json")
 
 
-def cmd_sweep(args) -> int:
-    from .api import sweep
+def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int, max_memory_gb: float,
+               progress: bool = True):
+    """The backend's sweep one threshold at a time, with a progress bar; the rows as one SweepResult's
+    columns, in the canonical order, identical to one sweep of every threshold."""
+    import numpy as np
+    from tqdm import tqdm
 
-    if not (args.out.endswith(".csv") or args.out.endswith(".npz")):
-        raise UsageError(f"--out {args.out!r}: the file name must end in .csv or .npz")
+    from .backends import get_backend
+    from .configs import count_configurations, row_bytes
+
+    module = get_backend(backend)
+    per_threshold = count_configurations(tables.N, tables.M, 1)
+    max_rows = max_memory // row_bytes(tables.N, tables.M)
+    parts, kept = [], 0
+    with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None if progress else True, file=sys.stderr,
+              desc=f"sweep ({backend})") as bar:
+        for t in range(tables.K):
+            acc = tables.accuracy[t:t + 1] if np.ndim(tables.accuracy) == 2 else tables.accuracy
+            one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=acc)
+            try:
+                cols = dict(module.sweep(one, max_latency=max_latency, min_accuracy=min_accuracy,
+                                         max_rows=max_rows - kept))
+            except ValueError as exc:
+                if "would keep more than" not in str(exc):
+                    raise
+                raise UsageError(f"the sweep would keep more than {max_rows:,} rows, more than --max-memory-gb "
+                                 f"{max_memory_gb:g} holds: tighten --max-latency-ms / --min-accuracy or raise "
+                                 "--max-memory-gb") from None
+            cols.pop("stats", None)
+            cols["threshold_index"] = np.asarray(cols["threshold_index"], dtype=np.int32) + np.int32(t)
+            kept += len(cols["latency"])
+            parts.append(cols)
+            bar.update(per_threshold)
+    return {key: np.concatenate([np.asarray(p.pop(key)) for p in parts]) for key in list(parts[0])}
+
+
+def cmd_sweep(args) -> int:
+    from .api import _check_models
+    from .backends import resolve
+    from .results import SweepResult
+    from .tables import cost_tables
+
+    if not args.out.endswith((".csv", ".npz", ".parquet")):
+        raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
+    writable("--out", args.out)
+    max_memory = int(args.max_memory_gb * 1024**3)
     profile, topology, source, destination = load_models(args)
-    max_latency = None if args.max_latency_ms is None else args.max_latency_ms / 1e3
-    rows = sweep(profile, topology, source, destination, max_latency=max_latency, min_accuracy=args.min_accuracy,
-                 backend=args.backend, max_memory=int(args.max_memory_gb * 1024**3))
-    rows.save(args.out)
+    _check_models(profile, topology)
+    max_latency = math.inf if args.max_latency_ms is None else args.max_latency_ms / 1e3
+    min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
+    tables = cost_tables(profile, topology, source, destination)
+    name = resolve(args.backend)
+    columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress)
+    rows = SweepResult(columns, profile.thresholds, topology.names, name)
+    rows.save(args.out, progress=None if args.progress else False)
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend})")
+    return 0
+
+
+def cmd_study(args) -> int:
+    try:
+        from .study import StudyFailed, load_study, run_study
+    except ImportError as exc:
+        raise UsageError(f"studies need pyarrow and dask[distributed] (pip install 'eepart_fast[study]'): {exc}")
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: must be >= 1")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be >= 1")
+    spec = load_study(args.file)
+    print(f"study {spec.name}: {spec.scenarios:,} scenarios ({', '.join(spec.compute)}) into {args.out}", flush=True)
+    try:
+        result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                           threads=args.threads, batch_size=args.batch_size,
+                           progress=None if args.progress else False, overwrite=args.overwrite)
+    except StudyFailed as exc:
+        print(f"eepart: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.ran:,} scenarios run, {result.skipped:,} already written; {result.rows:,} rows in "
+          f"{result.files} files ({result.bytes / 1e6:.1f} MB) in {result.seconds:.1f} s")
     return 0
 
 
@@ -150,12 +327,14 @@ def cmd_backends(args) -> int:
     from .backends import backends
 
     for name, info in backends().items():
-        print(f"{name:6s} {'available' if info['available'] else 'unavailable':11s}  {info['reason']}")
+        # The reason only where it says more than the status ("available" twice read as a stutter).
+        reason = "" if info["reason"].strip().lower() in ("available", "always available") else info["reason"]
+        print(f"{name:6s} {'available' if info['available'] else 'unavailable':11s}  {reason}".rstrip())
     return 0
 
 
 def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eepart", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Plan DNN partitioning with early exit across device, edge and cloud tiers "
                     "(the performance model of Ebrahimi et al., EdgeSys'22).")
@@ -169,15 +348,34 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     plan.add_argument("--plot", metavar="OUT.png", help="draw the configurations and the frontier (paper Fig. 4)")
     plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     plan.add_argument("--frontier-out", metavar="FILE.csv|FILE.json", help="write the frontier to a file")
+    plan.add_argument("--frontier", type=frontier_arg, default=FRONTIER_ROWS, metavar="N|all",
+                      help=f"frontier points to print, evenly spaced (default: {FRONTIER_ROWS}; all: every point)")
     plan.set_defaults(run=cmd_plan)
 
     sw = sub.add_parser("sweep", help="evaluate every configuration and write the kept rows",
                         description="Evaluates every configuration of the model and writes the rows meeting the bounds.")
     _model_args(sw)
     _bounds(sw, exclusive=False)
-    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz", help="where to write the rows")
-    sw.add_argument("--max-memory-gb", type=float, default=2.0, help="cap on the kept rows' memory (default 2)")
+    sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
+                    help="where to write the rows (the file appears only once complete)")
+    sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0,
+                    help="cap on the kept rows' memory in GiB (default 2)")
     sw.set_defaults(run=cmd_sweep)
+
+    st = sub.add_parser("study", help="run a study file's scenarios on Dask into a Parquet dataset",
+                        description="Runs every scenario of a study file (README \"Studies\") on Dask and writes "
+                                    "the results as a Parquet dataset; run it again to resume after a failure.")
+    st.add_argument("file", metavar="STUDY.yaml", help="the study file")
+    st.add_argument("--out", required=True, metavar="DIR", help="result folder (shared by every worker)")
+    st.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
+                    "cluster of worker processes on this machine)")
+    st.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes (default: one per core)")
+    st.add_argument("--threads", type=int, metavar="N", help="local cluster: threads per worker (default 1)")
+    st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
+    st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
+    st.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    st.set_defaults(run=cmd_study)
 
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
@@ -198,26 +396,45 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
 TRAINING_COMMANDS = ("train", "profile")
 
 
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         parser = build_parser(with_training=bool(argv) and argv[0] in TRAINING_COMMANDS)
     except UsageError as exc:
-        print(f"eepart: error: {exc}", file=sys.stderr)
-        return 2
-    args = parser.parse_args(argv)
+        print(f"eepart: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error, already printed in one line (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "run", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
-        return args.run(args) or 0
+        with np.errstate(over="ignore", invalid="ignore"):  # overflows are refused with their place
+            return args.run(args) or 0
     except BrokenPipeError:
         # The reader (say `| head`) has gone: stop quietly, as other command-line tools do.
         sys.stdout = open(os.devnull, "w")
         return 0
-    except (UsageError, ValueError, TypeError, OSError) as exc:
-        print(f"eepart: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:
+        print(f"eepart: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except RecursionError:
+        print("eepart: error: input nested too deeply", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("eepart: error: out of memory: the model is too large for this machine (tighten the bounds or "
+              "use a smaller model)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("eepart: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ._checks import finite_costs
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
@@ -225,6 +226,7 @@ class Planner:
             if not hasattr(module, "pareto"):  # a backend without its own search: the exact CPU one
                 module, name = get_backend("cpu"), "cpu"
             extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
+            finite_costs(self.tables)
             rows = module.pareto(self.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
             if name not in ("cpu", "numpy"):
                 # SPEC's frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).

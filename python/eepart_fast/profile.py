@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import at_least, float_array, strictly_increasing, within
+from ._checks import (MAX_BLOCKS, MAX_THRESHOLDS, at_least, float_array, read_text, strictly_increasing,
+                      within)
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
 EXIT_RATE_ATOL = 1e-6
@@ -22,7 +23,7 @@ class Profile:
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
                  thresholds, exit_rate, name: str | None = None, meta: dict | None = None):
-        self.block_time = float_array("block_time", block_time, (None,))
+        self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
         n = self.block_time.shape[0]
         if n < 1:
             raise ValueError("block_time: a profile needs at least one block, got 0")
@@ -31,7 +32,7 @@ class Profile:
         self.input_bits = float(float_array("input_bits", input_bits, ()))
         self.result_bits = float(float_array("result_bits", result_bits, ()))
         self.accuracy = float_array("accuracy", accuracy, (n,))
-        self.thresholds = float_array("thresholds", thresholds, (None,))
+        self.thresholds = float_array("thresholds", thresholds, (None,), limit=MAX_THRESHOLDS)
         k = self.thresholds.shape[0]
         if k < 1:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
@@ -41,6 +42,7 @@ class Profile:
         at_least("input_bits", np.asarray(self.input_bits), 0.0)
         at_least("result_bits", np.asarray(self.result_bits), 0.0)
         within("accuracy", self.accuracy, 0.0, 1.0)
+        within("thresholds", self.thresholds, 0.0, 1.0)  # normalised entropy
         strictly_increasing("thresholds", self.thresholds)
         at_least("exit_rate", self.exit_rate, 0.0)
         sums = self.exit_rate.sum(axis=1)
@@ -48,6 +50,10 @@ class Profile:
         if bad.size:
             t = int(bad[0])
             raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within {EXIT_RATE_ATOL})")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a string, got {type(name).__name__}")
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
         self.name = name
         self.meta = dict(meta or {})
 
@@ -93,14 +99,13 @@ class Profile:
     @classmethod
     def load(cls, path) -> "Profile":
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ValueError(f"profile file {str(path)!r}: {exc.strerror}") from exc
+        text = read_text(path, "profile file")
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"profile file {str(path)!r}: not valid JSON ({exc})") from exc
+        except RecursionError:
+            raise ValueError(f"profile file {str(path)!r}: nested too deeply to be a profile") from None
         return cls.from_dict(d)
 
     @staticmethod

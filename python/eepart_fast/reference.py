@@ -5,7 +5,8 @@ never over the formulas' structure, so that each line is one line of SPEC.
 """
 from __future__ import annotations
 
-from itertools import combinations, permutations
+from itertools import combinations, islice, permutations
+from math import perm
 
 import numpy as np
 
@@ -61,12 +62,30 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
     return latency, accuracy
 
 
-def _combinations(N: int, L: int) -> np.ndarray:
-    return np.array(list(combinations(range(1, N + 1), L)), dtype=np.int64).reshape(-1, L)
+# Memory of one configuration while a chunk is evaluated: c (N+1 floats), P and A (int64 per slot) and
+# about twenty (n,) temporaries of `evaluate`.
+def _chunk_bytes(N: int, L: int) -> int:
+    return 8 * (N + 1) + 32 * L + 256
 
 
-def _permutations(M: int, L: int) -> np.ndarray:
-    return np.array(list(permutations(range(M), L)), dtype=np.int64).reshape(-1, L)
+MIN_CHUNK = 1024  # configurations; below this NumPy's per-call overhead dominates
+
+
+def _chunks(N: int, M: int, L: int, chunk: int):
+    """(P, A) int64 arrays of at most `chunk` configurations (or one P's placements when they are more),
+    in canonical order (P-major, then A), generated lazily: never all combinations at once."""
+    n_perm = perm(M, L)
+    combos = combinations(range(1, N + 1), L)
+    if n_perm <= chunk:
+        As = np.array(list(permutations(range(M), L)), dtype=np.int64).reshape(-1, L)
+        step = max(1, chunk // n_perm)
+        while len(Ps := np.array(list(islice(combos, step)), dtype=np.int64).reshape(-1, L)):
+            yield np.repeat(Ps, n_perm, axis=0), np.tile(As, (len(Ps), 1))
+        return
+    for P in combos:
+        perms = permutations(range(M), L)
+        while len(As := np.array(list(islice(perms, chunk)), dtype=np.int64).reshape(-1, L)):
+            yield np.repeat(np.array([P], dtype=np.int64), len(As), axis=0), As
 
 
 def _empty(lmax: int) -> dict:
@@ -77,37 +96,43 @@ def _empty(lmax: int) -> dict:
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20):
     """Every configuration of SPEC in canonical order (t, then L, then P, then A, each lexicographic),
-    keeping rows with latency <= max_latency and accuracy >= min_accuracy."""
+    keeping rows with latency <= max_latency and accuracy >= min_accuracy.
+
+    Memory: the kept rows are held in their final dtypes and joined column by column, and the chunk of
+    configurations evaluated at once shrinks to a quarter of the cap (max_rows rows), so that the peak
+    stays within 1.5x the cap, plus MIN_CHUNK configurations' temporaries."""
     N, M, K = tables.N, tables.M, tables.K
     lmax = min(M, N)
+    cap_bytes = min(max_rows, 2**62) * row_bytes(N, M)
     parts = []
     kept = 0
     for t in range(K):
         for L in range(1, lmax + 1):
-            Ps, As = _combinations(N, L), _permutations(M, L)
-            step = max(1, chunk // len(As))
-            for start in range(0, len(Ps), step):
-                P = np.repeat(Ps[start:start + step], len(As), axis=0)  # P-major, then A: canonical order
-                A = np.tile(As, (min(step, len(Ps) - start), 1))
+            step = max(MIN_CHUNK, min(chunk, cap_bytes // (4 * _chunk_bytes(N, L))))
+            for P, A in _chunks(N, M, L, step):
                 n = len(P)
                 lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A)
                 keep = (lat <= max_latency) & (acc >= min_accuracy)
-                kept += int(keep.sum())
+                k = int(keep.sum())
+                kept += k
                 if kept > max_rows:
                     total = count_configurations(N, M, K)
                     raise ValueError(f"sweep would keep more than {max_rows} rows of {total} configurations: "
                                      "tighten max_latency / min_accuracy or raise the memory cap")
-                if keep.any():
-                    pad = np.full((int(keep.sum()), lmax - L), -1)
+                if k:
+                    Pk = np.full((k, lmax), -1, np.int32)
+                    Ak = np.full((k, lmax), -1, np.int32)
+                    Pk[:, :L] = P[keep]
+                    Ak[:, :L] = A[keep]
                     parts.append({"latency": lat[keep], "accuracy": acc[keep],
-                                  "threshold_index": np.full(int(keep.sum()), t),
-                                  "num_partitions": np.full(int(keep.sum()), L),
-                                  "partitions": np.hstack([P[keep], pad]), "placement": np.hstack([A[keep], pad])})
+                                  "threshold_index": np.full(k, t, np.int32), "num_partitions": np.full(k, L, np.int32),
+                                  "partitions": Pk, "placement": Ak})
+                del P, A, lat, acc, keep
     if not parts:
         return _empty(lmax)
-    out = {k: np.concatenate([p[k] for p in parts]) for k in COLUMNS}
-    for k in ("threshold_index", "num_partitions", "partitions", "placement"):
-        out[k] = out[k].astype(np.int32)
+    out = {}
+    for key in COLUMNS:  # one column at a time, freeing its parts: never two copies of every row
+        out[key] = np.concatenate([p.pop(key) for p in parts])
     return out
 
 

@@ -1,9 +1,13 @@
 """What evaluate and sweep return: columns of float64 and int32, and a way back to (t, P, A)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from .frontier import frontier_indices
+
+SAVE_CHUNK_ROWS = 1 << 20  # rows per write (and Parquet row group): progress and Ctrl-C between chunks
 
 
 class Evaluation:
@@ -62,22 +66,65 @@ class SweepResult:
         """SPEC's frontier of these rows: latency rising, accuracy strictly rising, equal points once."""
         return self.take(frontier_indices(self.latency, self.accuracy))
 
-    def save(self, path) -> None:
-        """Writes every row: `.npz` (the columns, no pickle) or `.csv` (one column per partition slot, -1 pads)."""
+    def save(self, path, progress: bool | None = None) -> None:
+        """Writes every row: `.npz` (the columns, no pickle, latency in s), `.csv` (latency_ms in ms, one column
+        per partition slot, -1 pads)
+        or `.parquet` (P and A as list columns; thresholds and tier names in the file's metadata).
+
+        The file appears at `path` only once complete (written beside it, then renamed): an error or Ctrl-C
+        leaves `path` as it was. `progress`: a tqdm bar over the rows (None: only on a terminal)."""
         path = str(path)
-        if path.endswith(".npz"):
-            np.savez(path, thresholds=self.thresholds, tier_names=np.array(self.tier_names), **self.columns())
-        elif path.endswith(".csv"):
-            lmax = self.partitions.shape[1]
-            header = ",".join(["latency_s", "accuracy", "threshold_index", "threshold", "num_partitions"]
-                              + [f"P{k + 1}" for k in range(lmax)] + [f"A{k + 1}" for k in range(lmax)])
-            thr = self.thresholds[self.threshold_index] if len(self) else np.zeros(0)
-            table = np.column_stack([self.latency, self.accuracy, self.threshold_index, thr, self.num_partitions,
-                                     self.partitions, self.placement]) if len(self) else np.zeros((0, 5 + 2 * lmax))
-            fmt = ["%.17g", "%.17g", "%d", "%.17g", "%d"] + ["%d"] * (2 * lmax)
-            np.savetxt(path, table, fmt=fmt, delimiter=",", header=header, comments="")
-        else:
-            raise ValueError(f"out = {path!r}: the file name must end in .csv or .npz")
+        writers = {".npz": self._save_npz, ".csv": self._save_csv, ".parquet": self._save_parquet}
+        suffix = next((s for s in writers if path.endswith(s)), None)
+        if suffix is None:
+            raise ValueError(f"out = {path!r}: the file name must end in .csv, .npz or .parquet")
+        from tqdm.auto import tqdm
+
+        from ._atomic import atomic_path
+
+        with atomic_path(path) as tmp, tqdm(total=len(self), unit="row", unit_scale=True, desc=f"writing {path}",
+                                            disable=None if progress is None else not progress) as bar:
+            writers[suffix](tmp, bar)
+
+    def _chunks(self):
+        n = len(self)
+        return [(i, min(n, i + SAVE_CHUNK_ROWS)) for i in range(0, n, SAVE_CHUNK_ROWS)]
+
+    def _save_npz(self, tmp, bar) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, thresholds=self.thresholds, tier_names=np.array(self.tier_names), **self.columns())
+        bar.update(len(self))
+
+    def _save_csv(self, tmp, bar) -> None:
+        lmax = self.partitions.shape[1]
+        header = ",".join(["latency_ms", "accuracy", "threshold_index", "threshold", "num_partitions"]
+                          + [f"P{k + 1}" for k in range(lmax)] + [f"A{k + 1}" for k in range(lmax)])
+        # latency in ms, as the command line speaks; 15 significant digits: every value to 5e-16 relative,
+        # without float64's noise digits (the .npz and .parquet keep the exact bits, latency in seconds).
+        fmt = ["%.15g", "%.15g", "%d", "%.15g", "%d"] + ["%d"] * (2 * lmax)
+        with open(tmp, "w") as f:
+            f.write(header + "\n")
+            for a, b in self._chunks():
+                thr = self.thresholds[self.threshold_index[a:b]]
+                table = np.column_stack([self.latency[a:b] * 1e3, self.accuracy[a:b], self.threshold_index[a:b], thr,
+                                         self.num_partitions[a:b], self.partitions[a:b], self.placement[a:b]])
+                np.savetxt(f, table, fmt=fmt, delimiter=",")
+                bar.update(b - a)
+
+    def _save_parquet(self, tmp, bar) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ._arrow import ROW_FIELDS, row_columns, writer_options
+
+        schema = pa.schema(ROW_FIELDS, metadata={"eepart.thresholds": json.dumps(self.thresholds.tolist()),
+                                                  "eepart.tier_names": json.dumps(self.tier_names)})
+        with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
+            for a, b in self._chunks() or [(0, 0)]:
+                cols = row_columns(self.latency[a:b], self.accuracy[a:b], self.threshold_index[a:b], self.thresholds,
+                                   self.num_partitions[a:b], self.partitions[a:b], self.placement[a:b])
+                writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+                bar.update(b - a)
 
     def __repr__(self) -> str:
         return f"SweepResult({len(self)} rows, backend={self.backend!r})"

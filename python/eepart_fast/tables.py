@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import finite_costs
 from .profile import Profile
 from .topology import Topology
 
@@ -48,12 +49,18 @@ def block_sums(profile: Profile) -> np.ndarray:
 
 
 def compute_table(profile: Profile, ratio: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(ratio[:, None, None] * block_sums(profile)[None, :, :])
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        return np.ascontiguousarray(ratio[:, None, None] * block_sums(profile)[None, :, :])
 
 
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
     """input_cost, forward_cost, result_cost: the parts that depend on links, source and destination."""
     pl, inv = topology.path_latency, topology.path_inv_bandwidth
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        return _move_tables(profile, pl, inv, source, destination)
+
+
+def _move_tables(profile: Profile, pl, inv, source: int, destination: int):
     input_cost = pl[source, :] + profile.input_bits * inv[source, :]
     forward_cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
     result_cost = pl[:, destination] + profile.result_bits * inv[:, destination]
@@ -73,5 +80,7 @@ def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -
     source = topology.tier(source, "source")
     destination = topology.tier(destination, "destination")
     input_cost, forward_cost, result_cost = move_tables(profile, topology, source, destination)
-    return CostTables(input_cost, compute_table(profile, topology.ratio), forward_cost, result_cost,
-                      profile.cum_exit(), profile.accuracy.copy())
+    tables = CostTables(input_cost, compute_table(profile, topology.ratio), forward_cost, result_cost,
+                        profile.cum_exit(), profile.accuracy.copy())
+    finite_costs(tables)
+    return tables

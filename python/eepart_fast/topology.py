@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ._checks import at_least, float_array, integer
+try:
+    import yaml
+except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologies work without it
+    yaml = None
+
+from ._checks import MAX_TIERS, at_least, count, float_array, integer, read_text
 
 # The paper's two chains (SPEC "The paper's topologies"): names, ratio, bandwidth (bit/s), latency (s).
 PRESETS = {
@@ -17,13 +23,58 @@ PRESETS = {
 }
 
 
+def _names(names) -> list:
+    """Tier names: a list of at most MAX_TIERS non-empty strings, checked before anything is built."""
+    if names is None:
+        raise ValueError("names is null (missing): expected a list of tier names")
+    if not isinstance(names, (list, tuple)):
+        raise TypeError(f"names: expected a list of non-empty strings, got {type(names).__name__}")
+    count("names", len(names), MAX_TIERS, "tiers")
+    for j, n in enumerate(names):
+        if not isinstance(n, str) or not n:
+            raise TypeError(f"names[{j}] = {n!r:.60}: expected a non-empty string")
+    return list(names)
+
+
+class _NoAliasLoader(yaml.SafeLoader if yaml else object):
+    """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to gigabytes."""
+
+    MAX_DEPTH = 32  # a topology nests 3 deep; PyYAML slows quadratically with depth before it recurses out
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                             "accepted in a topology; write the values out")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > self.MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ValueError(f"line {mark.line + 1}: nested more than {self.MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+if yaml is not None:
+    # YAML 1.2 floats: PyYAML (YAML 1.1) reads 500e3 and 1e-3 as strings, which are refused as numbers.
+    _NoAliasLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+.0123456789"))
+
+
+def _yaml_error(exc) -> str:
+    """A YAML parser error in one line: where, and what."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
 class Topology:
     """Tiers with their compute ratio and the summed latency and 1/bandwidth of the route a -> b."""
 
     def __init__(self, names, ratio, path_latency, path_inv_bandwidth, links=None):
-        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
-            raise TypeError(f"names: expected a list of non-empty strings, got {names!r}")
-        self.names = list(names)
+        self.names = _names(names)
         m = len(self.names)
         if m < 1:
             raise ValueError("names: a topology needs at least one tier, got 0")
@@ -53,7 +104,8 @@ class Topology:
     @classmethod
     def chain(cls, names, ratio, bandwidth, latency) -> "Topology":
         """The paper's chain: link j joins tiers j and j+1 with `bandwidth[j]` bit/s and `latency[j]` s."""
-        m = len(names) if not isinstance(names, str) else 0
+        names = _names(names)
+        m = len(names)
         if m < 1:
             raise ValueError(f"names: a chain needs at least one tier, got {names!r}")
         bw = float_array("bandwidth", bandwidth, (m - 1,))
@@ -123,19 +175,21 @@ class Topology:
     @classmethod
     def load(cls, path) -> "Topology":
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ValueError(f"topology file {str(path)!r}: {exc.strerror}") from exc
+        text = read_text(path, "topology file")
+        where = f"topology file {str(path)!r}"
         try:
             if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                d = yaml.safe_load(text)
+                d = yaml.load(text, Loader=_NoAliasLoader)
             else:
                 d = json.loads(text)
-        except Exception as exc:  # yaml.YAMLError or json.JSONDecodeError
-            raise ValueError(f"topology file {str(path)!r}: cannot be parsed ({exc})") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{where}: nested too deeply to be a topology") from None
+        except ValueError as exc:  # an alias, refused by _NoAliasLoader
+            raise ValueError(f"{where}: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{where}: not valid YAML ({_yaml_error(exc)})") from None
         return cls.from_dict(d)
 
     def __repr__(self) -> str:

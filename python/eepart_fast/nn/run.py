@@ -59,8 +59,17 @@ def build_net(spec: RunSpec, data) -> EarlyExitNet:
                              data.input_shape)
 
 
-def open_run(run_dir, spec: RunSpec | None = None) -> RunSpec:
-    """Write run.json for a new run, or check that `spec` matches the one already there."""
+def started(run_dir) -> bool:
+    """Whether a run has begun training: a checkpoint exists. Before that its run.json binds nothing."""
+    return any(Path(run_dir).glob("*.pt"))
+
+
+def open_run(run_dir, spec: RunSpec | None = None, write: bool = True) -> RunSpec:
+    """Write run.json for a new run, or check that `spec` matches the one already there.
+
+    A folder whose run never started (no checkpoint: say the data was missing) takes a new spec.
+    With write=False only the check is made.
+    """
     run_dir = Path(run_dir)
     path = run_dir / "run.json"
     if path.exists():
@@ -68,7 +77,7 @@ def open_run(run_dir, spec: RunSpec | None = None) -> RunSpec:
         if spec is None or spec.as_dict() == stored.as_dict():
             return stored
         diff = {k: (stored.as_dict()[k], v) for k, v in spec.as_dict().items() if stored.as_dict()[k] != v}
-        if set(diff) - SEPARATE_KEYS:
+        if set(diff) - SEPARATE_KEYS and started(run_dir):
             raise ValueError(f"run folder {run_dir} holds another run (stored vs asked: {diff}); "
                              "pick a new --run-dir")
         # The separate models may be asked differently later: each separate checkpoint records its own
@@ -77,8 +86,9 @@ def open_run(run_dir, spec: RunSpec | None = None) -> RunSpec:
         raise FileNotFoundError(f"run folder {run_dir} has no run.json: train first (eepart train --run-dir ...)")
     if spec.separate not in SEPARATE_MODES:
         raise ValueError(f"separate: expected one of {SEPARATE_MODES}, got {spec.separate!r}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(spec.as_dict(), indent=1) + "\n")
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(spec.as_dict(), indent=1) + "\n")
     return spec
 
 
@@ -94,9 +104,11 @@ def separate_net(spec: RunSpec, joint: EarlyExitNet, data, i: int) -> EarlyExitN
 def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None):
     """Joint training, then one separate model per exit; every stage resumes from its checkpoint."""
     run_dir = Path(run_dir)
+    spec = open_run(run_dir, spec, write=False)
+    # The data first: a run that cannot start (no data) leaves no run.json to hold its folder.
+    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
     spec = open_run(run_dir, spec)
     log = log or Logger(run_dir / "train.log")
-    data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
     net = build_net(spec, data)
     log(f"run {run_dir}: {spec.backbone} ({spec.granularity}, N={net.N}) on {data.name} "
         f"train {len(data.train)} / profile {len(data.profile)} / test {len(data.test)}, "

@@ -1,0 +1,26 @@
+"""Studies: many scenarios (profiles x topologies x parameter grids or traces x sources x destinations x
+bounds) planned on Dask, the results a Parquet dataset. See README "Studies".
+
+    import eepart_fast as ef
+    ef.study("study.yaml", "results/")            # a LocalCluster here; client=... for a cluster
+    df = pandas.read_parquet("results/")
+
+`eepart_fast.study` is this package and is callable: `eepart_fast.study(...)` is `run_study(...)`.
+"""
+import sys
+import types
+
+from .runner import StudyFailed, StudyResult, read_study, run_study
+from .spec import StudySpec, apply_params, load_study, scenario
+
+__all__ = ["StudyFailed", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study", "run_study",
+           "scenario"]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, study, out, **options) -> StudyResult:
+        """Runs (or resumes) a study into the folder `out`: see run_study."""
+        return run_study(study, out, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

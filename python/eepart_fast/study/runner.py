@@ -1,0 +1,272 @@
+"""Running a study on Dask: the scenarios not yet written are batched into tasks, each task writes one
+Parquet file, and a rerun (after a failure, a killed worker or Ctrl-C) computes only what is missing.
+
+The output folder holds `_study.json` (what the study is) and `part-<first scenario>.parquet` files; every
+file's metadata lists its scenarios. Files appear whole or not at all (temporary name, then rename).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_path, remove_stale
+from ..configs import count_configurations
+from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges
+from .spec import StudySpec, load_study, profile_hash
+from .tasks import Batch, run_batch
+
+MANIFEST = "_study.json"
+FORMAT = 1
+TASKS_PER_THREAD = 4  # at least this many tasks per worker thread, so that a slow one does not hold the end
+SWEEP_CONFIGS_PER_TASK = 50_000_000
+
+
+class StudyFailed(RuntimeError):
+    """Some tasks failed after their retries; the scenarios they held are not written (rerun to retry)."""
+
+
+@dataclass
+class StudyResult:
+    path: Path
+    scenarios: int  # in the study
+    skipped: int  # already written by an earlier run
+    ran: int  # computed by this run
+    rows: int  # written by this run
+    bytes: int
+    files: int
+    seconds: float
+
+    def __repr__(self) -> str:
+        return (f"StudyResult({self.scenarios:,} scenarios at {str(self.path)!r}: {self.ran:,} run, "
+                f"{self.skipped:,} already there; {self.rows:,} rows in {self.files} files, {self.seconds:.1f} s)")
+
+
+def result_files(out) -> list:
+    return sorted(Path(out).glob(f"{FILE_PREFIX}*.parquet"))
+
+
+def done_scenarios(out, total: int) -> np.ndarray:
+    """Which scenarios the folder's files hold (from each file's metadata, not its rows)."""
+    import pyarrow.parquet as pq
+
+    done = np.zeros(total, dtype=bool)
+    for f in result_files(out):
+        meta = pq.read_metadata(f).metadata or {}
+        if META_SCENARIOS not in meta:
+            raise ValueError(f"{f}: not a study result file (no {META_SCENARIOS.decode()} metadata)")
+        for start, stop in decode_ranges(meta[META_SCENARIOS]):
+            if stop > total:
+                raise ValueError(f"{f}: holds scenario {stop - 1}, but the study has {total}")
+            if done[start:stop].any():
+                dup = start + int(np.flatnonzero(done[start:stop])[0])
+                raise ValueError(f"{f}: scenario {dup} is also in another file of {out}")
+            done[start:stop] = True
+    return done
+
+
+def _read_manifest(out: Path):
+    try:
+        d = json.loads((out / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{out / MANIFEST}: unreadable ({exc}); choose another folder or overwrite it") from exc
+    return d if isinstance(d, dict) else {}
+
+
+def _clear(out: Path, spec: StudySpec, overwrite: bool) -> dict | None:
+    """The folder's manifest if it holds this study; another study's results are an error (or removed)."""
+    manifest = _read_manifest(out)
+    if manifest is not None and manifest.get("fingerprint") == spec.fingerprint():
+        size = manifest.get("batch_size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{out / MANIFEST}: batch_size = {size!r} is not a positive integer; overwrite the folder")
+        return manifest
+    if manifest is None and not result_files(out):
+        return None
+    if not overwrite:
+        what = "the results of another study (or of this one before its files changed)" if manifest is not None \
+            else f"result files without {MANIFEST}"
+        raise ValueError(f"out = {str(out)!r} holds {what}: choose another folder, or overwrite it")
+    for f in result_files(out):
+        f.unlink()
+    (out / MANIFEST).unlink(missing_ok=True)
+    return None
+
+
+def _batch_size(spec: StudySpec, threads: int) -> int:
+    """Scenarios per task: long enough to amortise scheduling, and at least TASKS_PER_THREAD tasks a thread."""
+    if spec.batch_size is not None:
+        return spec.batch_size
+    if "sweep" in spec.compute:
+        biggest = max(count_configurations(p.N, a.topology.M, p.K) for _, p in spec.profiles for a in spec.topologies)
+        size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
+    else:
+        size = 250 if "frontier" in spec.compute else 1000
+    return min(size, max(1, math.ceil(spec.scenarios / (TASKS_PER_THREAD * max(1, threads)))))
+
+
+def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) -> list:
+    """The tasks still to run. Batches are fixed slices of each group (from the batch size the folder
+    recorded), so a rerun, a retry or a late task of a dead run writes the same file with the same rows."""
+    fingerprint = spec.fingerprint()
+    params, has_time = spec.param_columns(), spec.has_time()
+    B = len(spec.bounds)
+    phash = [profile_hash(p) for _, p in spec.profiles]
+    batches = []
+    for g in spec.groups:
+        axis = spec.topologies[g.topology]
+        label, profile = spec.profiles[g.profile]
+        for start in range(0, g.size, batch_size):
+            stop = min(g.size, start + batch_size)
+            have = done[g.offset + start:g.offset + stop]
+            if have.all():
+                continue
+            if have.any():
+                raise ValueError(f"{out}: scenarios {g.offset + start}..{g.offset + stop - 1} are partly written, "
+                                 f"by files batched otherwise than by {batch_size}; overwrite the folder")
+            part = np.arange(start, stop)
+            v, b = np.divmod(part, B)
+            batches.append(Batch(
+                out=str(out), study=fingerprint, param_columns=params, has_time=has_time, compute=spec.compute,
+                backend=spec.backend, max_memory=spec.max_memory, profile=profile, profile_label=label,
+                profile_hash=phash[g.profile], topology=axis.topology, topology_label=axis.label,
+                params=axis.params, source=g.source, destination=g.destination,
+                bounds=spec.bounds, scenarios=(g.offset + part).astype(np.int64),
+                values=np.ascontiguousarray(axis.values[v]), time=None if axis.time is None else axis.time[v],
+                bound=b.astype(np.int64)))
+    return batches
+
+
+def _local_client(workers, threads):
+    from dask.distributed import Client, LocalCluster
+
+    for name, value in (("workers", workers), ("threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} = {value!r}: must be a positive integer")
+    n = workers or os.cpu_count() or 1
+    # The engine releases the GIL, so threads share a process well; processes also isolate a crash.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=threads or 1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _kill_workers(cluster) -> None:
+    """Ctrl-C: the local cluster's worker processes end now rather than after their graceful close (seconds);
+    what they were writing stays a hidden temporary, removed below."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
+              threads: int | None = None, batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
+              retries: int = 2) -> StudyResult:
+    """Runs (or resumes) `study` (a study file, a mapping, or a StudySpec) into the folder `out`.
+
+    Where: `client` (a dask.distributed.Client), else `scheduler` ("tcp://host:port"), else a LocalCluster
+    of `workers` processes (default: one per core) of `threads` threads each (default 1) made for this call. `out` must be on a filesystem every
+    worker sees. Scenarios already in `out` are skipped; `overwrite` replaces another study's results there.
+    `progress`: a tqdm bar (None: only on a terminal). Failed tasks are retried `retries` times; if some still
+    fail, StudyFailed names them after the others have finished, and a rerun computes only what is missing.
+    """
+    from tqdm.auto import tqdm
+
+    spec = load_study(study)
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
+        spec.batch_size = batch_size
+    out = Path(out).absolute()  # workers may run elsewhere: the same path on a shared filesystem
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = _clear(out, spec, overwrite)
+    if manifest is not None and spec.batch_size is not None and manifest.get("batch_size") != spec.batch_size:
+        raise ValueError(f"batch_size = {spec.batch_size}: {out} was started with batch_size "
+                         f"{manifest.get('batch_size')}; resume with that (or none)")
+    remove_stale(out, FILE_PREFIX)
+    done = done_scenarios(out, spec.scenarios)
+    skipped = int(done.sum())
+    remaining = spec.scenarios - skipped
+    result = StudyResult(out, spec.scenarios, skipped, 0, 0, 0, 0, 0.0)
+    if remaining == 0 and manifest is not None:
+        result.seconds = time.perf_counter() - started
+        return result
+    own, cluster = client is None, None
+    if client is None:
+        if scheduler is not None:
+            from dask.distributed import Client
+
+            client = Client(scheduler, timeout="20s")
+        else:
+            client, cluster = _local_client(workers, threads)
+    futures = {}
+    failures = []
+    try:
+        from dask.distributed import as_completed
+
+        if manifest is None:
+            size = _batch_size(spec, sum(client.nthreads().values()))
+            manifest = {"format": FORMAT, "fingerprint": spec.fingerprint(), "batch_size": size, **spec.summary()}
+            with atomic_path(out / MANIFEST) as tmp:
+                tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+        batches = make_batches(spec, out, done, int(manifest["batch_size"]))
+        for b in batches:
+            futures[client.submit(run_batch, b, retries=retries, pure=False)] = b
+        with tqdm(total=remaining, unit="scenario", disable=(None if progress is None else not progress),
+                  desc=f"study {spec.name}") as bar:
+            for fut in as_completed(list(futures)):
+                batch = futures.pop(fut)
+                if fut.status == "error":
+                    failures.append((batch, fut.exception()))
+                else:
+                    r = fut.result()
+                    result.ran += r["scenarios"]
+                    result.rows += r["rows"]
+                    result.bytes += r["bytes"]
+                    result.files += 1
+                bar.update(batch.scenarios.shape[0])
+                fut.release()
+    except BaseException as exc:
+        if futures and not own:
+            client.cancel(list(futures))
+        if cluster is not None and isinstance(exc, KeyboardInterrupt):
+            _kill_workers(cluster)
+        raise
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            remove_stale(out, FILE_PREFIX)
+    result.seconds = time.perf_counter() - started
+    if failures:
+        b, exc = failures[0]
+        lost = sum(f[0].scenarios.shape[0] for f in failures)
+        raise StudyFailed(f"{len(failures)} of {len(batches)} tasks failed ({lost:,} scenarios not written); first: "
+                          f"scenarios {int(b.scenarios[0])}..{int(b.scenarios[-1])} ({b.profile_label} on "
+                          f"{b.topology_label}): {type(exc).__name__}: {exc}. Rerun the same study into the same "
+                          "folder to retry them: the scenarios written are kept")
+    missing = np.flatnonzero(~done_scenarios(out, spec.scenarios))
+    if missing.size:
+        raise StudyFailed(f"{missing.size:,} scenarios are missing from {out} after the run (first: {missing[0]}); "
+                          "was the folder changed meanwhile? Rerun to compute them")
+    return result
+
+
+def read_study(out, columns=None, filters=None):
+    """The results in `out` as one pyarrow Table (`.to_pandas()` for pandas)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out, columns=columns, filters=filters)

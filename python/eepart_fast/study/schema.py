@@ -1,0 +1,53 @@
+"""The columns of a study's results: one row per scenario and plan (or sweep row), every file the same.
+
+scenario (number in the study), scenario_id (hash of what the scenario is, the same in any study),
+profile, topology, source, destination (labels and tier names), one float column per varied parameter
+(null where a topology does not vary it), time (when a trace gives one), min_accuracy and max_latency
+(the scenario's bound, null where absent), kind (frontier, P_lat, P_acc or row), point (the row's place
+among its scenario's rows of that kind), found (false: the one row of a scenario with no plan under its
+bound, its values null), then latency (s), accuracy, threshold_index, threshold, partitions, placement.
+"""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from .._arrow import ROW_FIELDS
+
+LABEL = pa.dictionary(pa.int32(), pa.string())
+KINDS = ("frontier", "P_lat", "P_acc", "row")
+FILE_PREFIX = "part-"
+META_SCENARIOS = b"eepart.scenarios"
+META_STUDY = b"eepart.study"
+
+
+def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
+    fields = [pa.field("scenario", pa.int64()), pa.field("scenario_id", pa.string()),
+              pa.field("profile", LABEL), pa.field("topology", LABEL),
+              pa.field("source", LABEL), pa.field("destination", LABEL)]
+    fields += [pa.field(c, pa.float64()) for c in param_columns]
+    if has_time:
+        fields.append(pa.field("time", pa.float64()))
+    fields += [pa.field("min_accuracy", pa.float64()), pa.field("max_latency", pa.float64()),
+               pa.field("kind", LABEL), pa.field("point", pa.int32()), pa.field("found", pa.bool_())]
+    return pa.schema(fields + ROW_FIELDS)
+
+
+def encode_ranges(scenarios) -> bytes:
+    """Sorted scenario numbers as [[start, stop), ...] runs: a file's scenarios, kept in its metadata."""
+    runs = []
+    for s in map(int, scenarios):
+        if runs and runs[-1][1] == s:
+            runs[-1][1] = s + 1
+        else:
+            runs.append([s, s + 1])
+    return json.dumps(runs, separators=(",", ":")).encode()
+
+
+def decode_ranges(blob: bytes) -> list:
+    runs = json.loads(blob)
+    if not isinstance(runs, list) or not all(isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) for x in r)
+                                             and 0 <= r[0] < r[1] for r in runs):
+        raise ValueError("eepart.scenarios metadata: expected [[start, stop], ...]")
+    return runs

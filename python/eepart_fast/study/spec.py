@@ -1,0 +1,465 @@
+"""The study file: its axes (profiles, topologies with parameter grids or traces, sources, destinations,
+bounds) and what to compute per scenario, checked once and expanded into numbered scenarios.
+
+Scenario numbering is mixed radix, never materialised: profile, topology, source, destination, then the
+topology's variant (grid point or trace row) and the bound, the last running fastest. A scenario's number is
+its place in that order; its id is a hash of what it computes, the same in every study that holds it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import float_array
+from ..backends import ORDER as BACKENDS
+from ..profile import Profile
+from ..topology import PRESETS, Topology
+
+COMPUTE = ("frontier", "plans", "sweep")
+MAX_SCENARIOS = 100_000_000  # bookkeeping holds one byte per scenario on the driver
+MAX_VARIANTS = 10_000_000  # grid points of one topology
+MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
+STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
+              "batch_size", "max_memory_gb"}
+TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
+BOUND_KEYS = {"min_accuracy", "max_latency"}
+_PARAM = re.compile(r"^(bandwidth|latency|ratio)\[([^\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One varied quantity: a chain link's (or a route's) bandwidth or latency, or a tier's ratio."""
+    field: str  # "bandwidth" | "latency" | "ratio"
+    key: object  # link index j, a route (a, b), or a tier index
+    column: str  # canonical name, tiers as indices: bandwidth[1], latency[0,2], ratio[3]
+
+
+@dataclass
+class TopologyAxis:
+    label: str
+    topology: Topology
+    params: list  # [Param]
+    values: np.ndarray  # (variants, len(params)) float64
+    time: np.ndarray | None  # (variants,) from a trace's `time` column
+    sources: list  # tier indices
+    destinations: list
+
+    @property
+    def variants(self) -> int:
+        return self.values.shape[0]
+
+
+@dataclass
+class Group:
+    """Scenarios sharing (profile, topology, source, destination): one Planner serves them all."""
+    profile: int
+    topology: int
+    source: int
+    destination: int
+    offset: int  # number of its first scenario
+    size: int  # variants x bounds
+
+
+@dataclass
+class StudySpec:
+    name: str
+    profiles: list  # [(label, Profile)]
+    topologies: list  # [TopologyAxis]
+    bounds: list  # [{"min_accuracy": x, "max_latency": y}] (keys optional)
+    compute: list  # subset of COMPUTE, in COMPUTE's order
+    backend: str = "auto"
+    batch_size: int | None = None
+    max_memory: int = 2 * 1024**3
+    groups: list = field(default_factory=list)
+
+    @property
+    def scenarios(self) -> int:
+        return sum(g.size for g in self.groups)
+
+    def param_columns(self) -> list:
+        """Every varied quantity of the study, in first-seen order: the parameter columns of the results."""
+        seen = {}
+        for axis in self.topologies:
+            for p in axis.params:
+                seen.setdefault(p.column, None)
+        return list(seen)
+
+    def has_time(self) -> bool:
+        return any(axis.time is not None for axis in self.topologies)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the results (not the backend or the batching)."""
+        h = hashlib.sha256()
+        h.update(json.dumps({"compute": self.compute, "bounds": self.bounds}, sort_keys=True).encode())
+        for label, profile in self.profiles:
+            h.update(label.encode() + b"\0" + profile_hash(profile).encode())
+        for axis in self.topologies:
+            h.update(json.dumps([axis.label, axis.topology.to_dict(), [p.column for p in axis.params],
+                                 axis.sources, axis.destinations], sort_keys=True).encode())
+            h.update(axis.values.tobytes())
+            h.update(b"" if axis.time is None else axis.time.tobytes())
+        return h.hexdigest()[:32]
+
+    def summary(self) -> dict:
+        return {"name": self.name, "scenarios": self.scenarios, "compute": self.compute, "bounds": self.bounds,
+                "profiles": [label for label, _ in self.profiles],
+                "topologies": [{"label": a.label, "variants": a.variants, "params": [p.column for p in a.params],
+                                "sources": a.sources, "destinations": a.destinations} for a in self.topologies]}
+
+
+def profile_hash(profile: Profile) -> str:
+    d = profile.to_dict()
+    d.pop("name", None)
+    d.pop("meta", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def topology_hash(topology: Topology) -> str:
+    return hashlib.sha256(json.dumps(topology.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def load_study(source, base_dir=None) -> StudySpec:
+    """A StudySpec from a YAML/JSON file, or from a mapping (file paths in it relative to `base_dir`)."""
+    if isinstance(source, StudySpec):
+        return source
+    if isinstance(source, dict):
+        return parse_study(source, Path(base_dir or "."))
+    path = Path(source)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"study file {str(path)!r}: {exc.strerror}") from exc
+    import yaml
+
+    try:
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"study file {str(path)!r}: cannot be parsed ({exc})") from exc
+    return parse_study(d, path.parent, default_name=path.stem)
+
+
+def _list(d: dict, key: str, default=None) -> list:
+    value = d.get(key, default)
+    if value is None:
+        raise ValueError(f"study: missing field {key!r}")
+    return value if isinstance(value, list) else [value]
+
+
+def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
+    if not isinstance(d, dict):
+        raise TypeError(f"study: expected a mapping, got {type(d).__name__}")
+    unknown = sorted(set(d) - STUDY_KEYS)
+    if unknown:
+        raise ValueError(f"study: unknown field {unknown[0]!r} (fields: {', '.join(sorted(STUDY_KEYS))})")
+    name = str(d.get("name", default_name))
+    profiles = [_profile(f"profiles[{i}]", ref, base) for i, ref in enumerate(_list(d, "profiles"))]
+    _unique("profiles", [label for label, _ in profiles])
+    default_src, default_dst = _list(d, "sources", [0]), _list(d, "destinations", [0])
+    topologies = [_topology_axis(f"topologies[{i}]", t, base, default_src, default_dst)
+                  for i, t in enumerate(_list(d, "topologies"))]
+    _unique("topologies", [a.label for a in topologies])
+    compute = _list(d, "compute", ["plans"])
+    for i, c in enumerate(compute):
+        if c not in COMPUTE:
+            raise ValueError(f"compute[{i}] = {c!r}: must be one of {', '.join(COMPUTE)}")
+    compute = [c for c in COMPUTE if c in compute]
+    bounds = [_bound(f"bounds[{i}]", b) for i, b in enumerate(_list(d, "bounds", [{}]))]
+    if "plans" in compute:
+        for i, b in enumerate(bounds):
+            if not b:
+                raise ValueError(f"bounds[{i}] = {{}}: compute 'plans' needs min_accuracy (P_lat) or max_latency "
+                                 "(P_acc) in every bound")
+    backend = d.get("backend", "auto")
+    if backend not in ("auto", *BACKENDS):
+        raise ValueError(f"backend = {backend!r}: choose one of auto, {', '.join(BACKENDS)}")
+    spec = StudySpec(name, profiles, topologies, bounds, compute, backend=backend)
+    if "batch_size" in d:
+        b = d["batch_size"]
+        if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+            raise ValueError(f"batch_size = {b!r}: must be a positive integer")
+        spec.batch_size = b
+    if "max_memory_gb" in d:
+        gb = _number("max_memory_gb", d["max_memory_gb"])
+        if gb <= 0:
+            raise ValueError(f"max_memory_gb = {gb}: must be > 0")
+        spec.max_memory = int(gb * 1024**3)
+    _number_scenarios(spec)
+    return spec
+
+
+def _unique(field_name: str, labels: list) -> None:
+    seen = {}
+    for i, label in enumerate(labels):
+        if label in seen:
+            raise ValueError(f"{field_name}[{i}]: label {label!r} repeats {field_name}[{seen[label]}]; "
+                             "give each a distinct `name`")
+        seen[label] = i
+
+
+def _resolve(base: Path, ref: str) -> Path:
+    p = Path(ref).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _profile(where: str, ref, base: Path):
+    name = None
+    if isinstance(ref, dict):
+        extra = sorted(set(ref) - {"profile", "name"})
+        if extra or "profile" not in ref:
+            raise ValueError(f"{where}: expected a preset name, a file, or {{profile: ..., name: ...}}")
+        name, ref = ref.get("name"), ref["profile"]
+    if not isinstance(ref, str):
+        raise TypeError(f"{where}: expected a preset name or a profile file, got {ref!r}")
+    path = _resolve(base, ref)
+    if ref.endswith(".json") or path.exists():
+        profile = Profile.load(path)
+        label = name or profile.name or path.stem
+    elif ref in Profile.presets():
+        profile = Profile.preset(ref)
+        label = name or ref
+    else:
+        raise ValueError(f"{where} = {ref!r}: no such file or preset (shipped presets: "
+                         f"{', '.join(Profile.presets()) or 'none'})")
+    return str(label), profile
+
+
+def _topology_axis(where: str, entry, base: Path, default_src: list, default_dst: list) -> TopologyAxis:
+    if not isinstance(entry, dict):
+        entry = {"topology": entry}
+    unknown = sorted(set(entry) - TOPOLOGY_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(TOPOLOGY_KEYS))})")
+    if "topology" not in entry:
+        raise ValueError(f"{where}: missing field 'topology' (a preset, a file, or the topology itself)")
+    ref = entry["topology"]
+    if isinstance(ref, dict):
+        topology, label = Topology.from_dict(ref), "topology"
+    elif isinstance(ref, str) and ref in PRESETS:
+        topology, label = Topology.preset(ref), ref
+    elif isinstance(ref, str):
+        topology, label = Topology.load(_resolve(base, ref)), Path(ref).stem
+    else:
+        raise TypeError(f"{where}.topology: expected a preset name, a file or a mapping, got {ref!r}")
+    label = str(entry.get("name", label))
+    if "grid" in entry and "trace" in entry:
+        raise ValueError(f"{where}: give either a grid or a trace, not both")
+    time = None
+    if "grid" in entry:
+        params, values = _grid(f"{where}.grid", entry["grid"], topology)
+    elif "trace" in entry:
+        params, values, time = _trace(f"{where}.trace", _resolve(base, str(entry["trace"])), topology)
+    else:
+        params, values = [], np.zeros((1, 0))
+    tiers = {}
+    for key, default in (("sources", default_src), ("destinations", default_dst)):
+        items = entry.get(key, default)
+        items = items if isinstance(items, list) else [items]
+        if not items:
+            raise ValueError(f"{where}.{key}: needs at least one tier")
+        tiers[key] = sorted({topology.tier(t, f"{where}.{key}[{i}]") for i, t in enumerate(items)})
+    return TopologyAxis(label, topology, params, values, time, tiers["sources"], tiers["destinations"])
+
+
+def parse_param(where: str, name, topology: Topology) -> Param:
+    """`bandwidth[j]`, `latency[j]` (a chain's link j, or a route `[a,b]`), `ratio[tier]`: tiers by index or name."""
+    m = _PARAM.match(name) if isinstance(name, str) else None
+    if not m:
+        raise ValueError(f"{where}: parameter {name!r} must be bandwidth[link], latency[link] or ratio[tier]")
+    kind, inner = m.group(1), m.group(2).strip()
+
+    def tier(text):
+        return topology.tier(int(text) if text.lstrip("-").isdigit() else text, f"{where} {name!r}")
+
+    if kind == "ratio":
+        t = tier(inner)
+        return Param(kind, t, f"ratio[{t}]")
+    if "," in inner:
+        a, b = (tier(x.strip()) for x in inner.split(",", 1))
+        if a == b:
+            raise ValueError(f"{where} {name!r}: a route joins two different tiers")
+        if topology.links is not None:
+            if abs(a - b) != 1:
+                raise ValueError(f"{where} {name!r}: tiers {a} and {b} are not neighbours on this chain")
+            j = min(a, b)
+            return Param(kind, j, f"{kind}[{j}]")
+        return Param(kind, (a, b), f"{kind}[{a},{b}]")
+    if topology.links is None:
+        raise ValueError(f"{where} {name!r}: this topology is given as routes; name the route as {kind}[a,b]")
+    if not inner.isdigit() or not 0 <= int(inner) < topology.M - 1:
+        raise ValueError(f"{where} {name!r}: link index out of range for {topology.M - 1} links "
+                         f"(0..{topology.M - 2})")
+    return Param(kind, int(inner), f"{kind}[{int(inner)}]")
+
+
+def _check_values(where: str, param: Param, values: np.ndarray) -> None:
+    bad = values < 0 if param.field == "latency" else values <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        op = ">= 0" if param.field == "latency" else "> 0"
+        raise ValueError(f"{where}[{i}] = {values[i]}: {param.field} must be {op}")
+
+
+def _number(where: str, v) -> float:
+    """A finite number; YAML 1.1 reads 1e6 (no dot) as a string, so numeric strings count."""
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            raise TypeError(f"{where}: expected a number, got {v!r}") from None
+    return float(float_array(where, v, ()))
+
+
+def _values(where: str, spec) -> np.ndarray:
+    if isinstance(spec, dict):
+        if len(spec) != 1 or next(iter(spec)) not in ("linspace", "geomspace"):
+            raise ValueError(f"{where}: expected a list of values or {{linspace|geomspace: [start, stop, num]}}")
+        how, args = next(iter(spec.items()))
+        if not isinstance(args, list) or len(args) != 3:
+            raise ValueError(f"{where}.{how}: expected [start, stop, num], got {args!r}")
+        start, stop = (_number(f"{where}.{how}[{i}]", v) for i, v in enumerate(args[:2]))
+        num = args[2]
+        if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_VARIANTS:
+            raise ValueError(f"{where}.{how}[2] = {num!r}: num must be an integer in 1..{MAX_VARIANTS}")
+        if how == "geomspace" and not (start > 0 and stop > 0):
+            raise ValueError(f"{where}.geomspace: start and stop must be > 0, got {start}, {stop}")
+        return (np.geomspace if how == "geomspace" else np.linspace)(start, stop, num)
+    items = spec if isinstance(spec, list) else [spec]
+    values = np.array([_number(f"{where}[{i}]", v) for i, v in enumerate(items)], dtype=np.float64)
+    if values.size == 0:
+        raise ValueError(f"{where}: needs at least one value")
+    return values
+
+
+def _grid(where: str, grid, topology: Topology):
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"{where}: expected a mapping of parameter -> values, e.g. {{'bandwidth[1]': [1e6, 1e7]}}")
+    params, axes, count = [], [], 1
+    for name, spec in grid.items():
+        param = parse_param(where, name, topology)
+        if param.column in {p.column for p in params}:
+            raise ValueError(f"{where} {name!r}: varies {param.column} twice")
+        values = _values(f"{where}.{name}", spec)
+        _check_values(f"{where}.{name}", param, values)
+        count *= values.size
+        if count > MAX_VARIANTS:
+            raise ValueError(f"{where}: the grid has more than {MAX_VARIANTS:,} points; split the study")
+        params.append(param)
+        axes.append(values)
+    values = np.array(list(itertools.product(*axes)), dtype=np.float64).reshape(count, len(params))
+    return params, values
+
+
+def _trace(where: str, path: Path, topology: Topology):
+    """CSV with a header row: parameter columns (bandwidth[1], ...) and optionally `time`; one variant a row."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(itertools.islice(csv.reader(f), MAX_TRACE_ROWS + 2))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{where} {str(path)!r}: cannot be read ({exc})") from exc
+    if len(rows) > MAX_TRACE_ROWS + 1:
+        raise ValueError(f"{where} {str(path)!r}: more than {MAX_TRACE_ROWS:,} rows; split the trace")
+    if len(rows) < 2:
+        raise ValueError(f"{where} {str(path)!r}: needs a header row and at least one row of values")
+    header = [h.strip() for h in rows[0]]
+    time_col = header.index("time") if "time" in header else None
+    params, cols = [], []
+    for c, name in enumerate(header):
+        if c == time_col:
+            continue
+        params.append(parse_param(f"{where} column {c}", name, topology))
+        cols.append(c)
+    if not params:
+        raise ValueError(f"{where} {str(path)!r}: no parameter column (bandwidth[j], latency[j], ratio[t])")
+    table = np.empty((len(rows) - 1, len(header)))
+    for r, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{where} {str(path)!r} line {r + 2}: {len(row)} fields, the header has {len(header)}")
+        for c, text in enumerate(row):
+            try:
+                table[r, c] = float(text)
+            except ValueError:
+                raise ValueError(f"{where} {str(path)!r} line {r + 2}, column {header[c]!r}: "
+                                 f"{text!r} is not a number") from None
+    bad = ~np.isfinite(table)
+    if bad.any():
+        r, c = map(int, np.argwhere(bad)[0])
+        raise ValueError(f"{where} {str(path)!r} line {r + 2}, column {header[c]!r}: {table[r, c]} must be finite")
+    for p, c in zip(params, cols):
+        _check_values(f"{where} column {header[c]!r}", p, table[:, c])
+    time = None if time_col is None else np.ascontiguousarray(table[:, time_col])
+    return params, np.ascontiguousarray(table[:, cols]), time
+
+
+def _bound(where: str, b) -> dict:
+    if b is None:
+        return {}
+    if not isinstance(b, dict):
+        raise TypeError(f"{where}: expected a mapping with min_accuracy and/or max_latency (s), got {b!r}")
+    unknown = sorted(set(b) - BOUND_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds)")
+    return {k: _number(f"{where}.{k}", b[k]) for k in sorted(b)}
+
+
+def _number_scenarios(spec: StudySpec) -> None:
+    offset, groups = 0, []
+    B = len(spec.bounds)
+    for p in range(len(spec.profiles)):
+        for t, axis in enumerate(spec.topologies):
+            for s in axis.sources:
+                for d in axis.destinations:
+                    size = axis.variants * B
+                    groups.append(Group(p, t, s, d, offset, size))
+                    offset += size
+                    if offset > MAX_SCENARIOS:
+                        raise ValueError(f"study: more than {MAX_SCENARIOS:,} scenarios; split it into several studies")
+    spec.groups = groups
+
+
+# --- one scenario, as a single call would see it --------------------------------------------------------
+
+def apply_params(topology: Topology, params: list, values) -> Topology:
+    """The topology with each Param set to its value: what the study's Planner plans on."""
+    if not params:
+        return topology
+    ratio = topology.ratio.copy()
+    if topology.links is not None:
+        bw, lat = list(topology.links["bandwidth"]), list(topology.links["latency"])
+        for p, v in zip(params, values):
+            target = {"bandwidth": bw, "latency": lat, "ratio": ratio}[p.field]
+            target[p.key] = float(v)
+        return Topology.chain(topology.names, ratio, bw, lat)
+    pl, inv = topology.path_latency.copy(), topology.path_inv_bandwidth.copy()
+    for p, v in zip(params, values):
+        if p.field == "ratio":
+            ratio[p.key] = v
+        else:
+            a, b = p.key
+            target, v = (inv, 1.0 / v) if p.field == "bandwidth" else (pl, v)
+            target[a, b] = target[b, a] = v
+    return Topology(topology.names, ratio, pl, inv)
+
+
+def scenario(spec: StudySpec, index: int) -> dict:
+    """Scenario `index` spelled out: profile, topology (parameters applied), source, destination, bound."""
+    if not 0 <= index < spec.scenarios:
+        raise IndexError(f"scenario {index}: out of range for {spec.scenarios} scenarios")
+    for g in spec.groups:
+        if g.offset <= index < g.offset + g.size:
+            v, b = divmod(index - g.offset, len(spec.bounds))
+            axis = spec.topologies[g.topology]
+            label, profile = spec.profiles[g.profile]
+            return {"profile": profile, "profile_label": label, "topology_label": axis.label,
+                    "topology": apply_params(axis.topology, axis.params, axis.values[v]),
+                    "params": {p.column: float(x) for p, x in zip(axis.params, axis.values[v])},
+                    "source": g.source, "destination": g.destination, "bound": dict(spec.bounds[b])}
+    raise AssertionError("unreachable")

@@ -1,0 +1,235 @@
+"""Studies on a Dask LocalCluster (2 worker processes on 127.0.0.1): every scenario's rows equal the single
+calls (pareto, min_latency, max_accuracy, sweep) on that scenario; a worker and then the driver killed mid-
+study, the rerun completes with every scenario exactly once."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+distributed = pytest.importorskip("dask.distributed")
+
+import eepart_fast as ef
+from _instances import random_profile
+from eepart_fast.study import StudyFailed, load_study, read_study, scenario
+from eepart_fast.study.runner import MANIFEST, done_scenarios
+
+PYTHONPATH = os.pathsep.join(p for p in sys.path if p)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def small_study(tmp_path) -> dict:
+    """Two random profiles (files) x a chain grid and a route topology with a trace x 2 destinations x 3 bounds,
+    every kind of result: 84 scenarios, some without a plan under their bound."""
+    rng = np.random.default_rng(14)
+    for name, N, K in (("a", 6, 4), ("b", 4, 3)):
+        p = random_profile(rng, N, K, rising_accuracy=True)
+        p.name = f"profile-{name}"
+        p.save(tmp_path / f"{name}.json")
+    lat = [[0, 0.01, 0.03], [0.01, 0, 0.02], [0.03, 0.02, 0]]
+    inv = [[0, 1e-7, 2e-8], [1e-7, 0, 1e-8], [2e-8, 1e-8, 0]]
+    (tmp_path / "trace.csv").write_text('time,"bandwidth[0,2]",ratio[1]\n'
+                                      "0,5e7,4\n60,1e7,4\n120,2e8,2.5\n")
+    return {
+        "name": "small",
+        "profiles": ["a.json", {"profile": "b.json", "name": "bee"}],
+        "topologies": [
+            {"topology": "mobile", "grid": {"bandwidth[1]": [1e6, 2e7], "latency[0]": [0.006, 0.03]}},
+            {"topology": {"names": ["dev", "edge", "cloud"], "ratio": [50, 5, 1], "path_latency": lat,
+                          "path_inv_bandwidth": inv}, "name": "routes", "trace": "trace.csv"},
+        ],
+        "destinations": [0, 1],
+        "bounds": [{"min_accuracy": 0.5}, {"max_latency": 0.3}, {"min_accuracy": 0.6, "max_latency": 0.05}],
+        "compute": ["frontier", "plans", "sweep"],
+        "batch_size": 5,
+    }
+
+
+def plan_row(p):
+    return (p.latency, p.accuracy, p.threshold_index, list(p.partitions), list(p.placement))
+
+
+def table_rows(df):
+    return [(r.latency, r.accuracy, int(r.threshold_index), list(r.partitions), list(r.placement))
+            for r in df.itertuples()]
+
+
+def test_small_study_matches_single_calls(client, tmp_path):
+    d = small_study(tmp_path)
+    spec = load_study(d, base_dir=tmp_path)
+    assert spec.scenarios == 2 * (4 * 2 + 3 * 2) * 3 == 84
+    result = ef.study(spec, tmp_path / "out", client=client, progress=False)
+    assert (result.scenarios, result.ran, result.skipped) == (84, 84, 0)
+    df = read_study(tmp_path / "out").to_pandas()
+    assert len(df) == result.rows
+    assert df.scenario_id.groupby(df.scenario).nunique().eq(1).all()
+    assert df.groupby("scenario").scenario_id.first().is_unique  # a distinct id per distinct scenario
+    found_none = {"frontier": 0, "P_lat": 0, "P_acc": 0, "row": 0}
+    for i, rows in df.groupby("scenario"):
+        sc = scenario(spec, i)
+        prof, topo, s, t, bound = sc["profile"], sc["topology"], sc["source"], sc["destination"], sc["bound"]
+        lo, hi = bound.get("min_accuracy"), bound.get("max_latency")
+        head = rows.iloc[0]
+        assert (head.profile, head.topology) == (sc["profile_label"], sc["topology_label"])
+        assert (head.source, head.destination) == (topo.names[s], topo.names[t])
+        for column, value in sc["params"].items():
+            assert (rows[column] == value).all()
+        assert rows.min_accuracy.isna().all() if lo is None else (rows.min_accuracy == lo).all()
+        assert rows.max_latency.isna().all() if hi is None else (rows.max_latency == hi).all()
+        by_kind = {k: g.sort_values("point") for k, g in rows.groupby("kind", observed=True)}
+        assert set(by_kind) == {"frontier", "row"} | ({"P_lat"} if lo is not None else set()) | (
+            {"P_acc"} if hi is not None else set())
+
+        def check(kind, expected, by_kind=by_kind):
+            got = by_kind[kind]
+            if not expected:  # one row saying so
+                found_none[kind] += 1
+                assert len(got) == 1 and not got.found.iloc[0] and np.isnan(got.latency.iloc[0])
+                return
+            assert got.found.all() and list(got.point) == list(range(len(expected)))
+            assert table_rows(got) == expected
+
+        front = ef.pareto(prof, topo, s, t)
+        check("frontier", [plan_row(p) for p in front
+                           if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)])
+        if lo is not None:
+            best = ef.min_latency(prof, topo, lo, s, t)
+            check("P_lat", [plan_row(best)] if best and (hi is None or best.latency <= hi) else [])
+        if hi is not None:
+            best = ef.max_accuracy(prof, topo, hi, s, t)
+            check("P_acc", [plan_row(best)] if best and (lo is None or best.accuracy >= lo) else [])
+        sw = ef.sweep(prof, topo, s, t, max_latency=hi, min_accuracy=lo)
+        check("row", [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A))
+                      for k, (t_, P, A) in enumerate(sw.configs())])
+        got = by_kind["row"]
+        if len(sw):
+            np.testing.assert_array_equal(got.threshold, prof.thresholds[sw.threshold_index])
+    assert set(df.scenario) == set(range(84))
+    # the bounds were chosen so that both cases occur
+    assert 0 < found_none["P_lat"] + found_none["P_acc"] < 84
+    # done: a second run computes nothing
+    again = ef.study(spec, tmp_path / "out", client=client, progress=False)
+    assert (again.ran, again.skipped) == (0, 84)
+
+
+STUDY = """\
+name: kill
+profiles: [resnet20-fashionmnist]
+topologies:
+  - topology: mobile
+    grid:
+      bandwidth[1]: {geomspace: [1e6, 1e8, 50]}
+      bandwidth[0]: {geomspace: [2e5, 2e6, 4]}
+bounds: [{min_accuracy: 0.9}, {max_latency: 0.15}]
+compute: plans
+"""
+
+
+def wait_for(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_killed_worker_and_driver_then_rerun(client, tmp_path):
+    study_file, out = tmp_path / "study.yaml", tmp_path / "out"
+    study_file.write_text(STUDY)
+    total = load_study(study_file).scenarios
+    assert total == 400
+    files = lambda: len(list(out.glob("part-*.parquet")))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    driver = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "study", str(study_file), "--out", str(out),
+                               "--scheduler", client.scheduler.address, "--batch-size", "2", "--no-progress"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: out.is_dir() and files() >= 3, 60, "the first files")
+        victim = next(iter(client.run(os.getpid).values()))
+        os.kill(victim, signal.SIGKILL)  # a worker dies mid-task; the nanny starts another
+        before = files()
+        wait_for(lambda: files() >= before + 3, 60, "more files after the kill")
+        driver.send_signal(signal.SIGKILL)  # then the driver itself
+        driver.wait(timeout=30)
+    finally:
+        driver.kill()
+        driver.communicate(timeout=30)
+    written = files()
+    assert written < total // 2, "the study finished before it was interrupted: nothing to resume"
+    result = ef.study(study_file, out, client=client, progress=False)
+    assert result.skipped >= written * 2 - 4 and result.ran > 0 and result.ran + result.skipped == total
+    table = read_study(out, columns=["scenario", "kind", "found", "latency", "accuracy", "partitions",
+                                     "placement", "bandwidth[0]", "bandwidth[1]"])
+    scenarios = np.sort(table.column("scenario").to_numpy())
+    np.testing.assert_array_equal(scenarios, np.arange(total))  # each exactly once: no duplicate, none missing
+    assert done_scenarios(out, total).all()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
+    df = table.to_pandas().set_index("scenario")
+    spec = load_study(study_file)
+    for i in np.random.default_rng(0).choice(total, 12, replace=False):
+        sc = scenario(spec, int(i))
+        row = df.loc[int(i)]
+        b = sc["bound"]
+        plan = (ef.min_latency(sc["profile"], sc["topology"], b["min_accuracy"]) if "min_accuracy" in b else
+                ef.max_accuracy(sc["profile"], sc["topology"], b["max_latency"]))
+        assert row.kind == ("P_lat" if "min_accuracy" in b else "P_acc")
+        assert (row.latency, row.accuracy, list(row.partitions)) == (plan.latency, plan.accuracy,
+                                                                      list(plan.partitions))
+
+
+def test_other_study_in_the_folder_is_refused(client, tmp_path):
+    (tmp_path / "s.yaml").write_text(STUDY.replace("50]", "3]"))
+    ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+    (tmp_path / "s.yaml").write_text(STUDY.replace("50]", "4]"))
+    with pytest.raises(ValueError, match="another study"):
+        ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+    r = ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False, overwrite=True)
+    assert r.ran == r.scenarios == 32
+    assert json.loads((tmp_path / "out" / MANIFEST).read_text())["scenarios"] == 32
+    with pytest.raises(ValueError, match="batch_size"):
+        ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, batch_size=7, progress=False)
+
+
+def test_failed_tasks_are_named_and_the_rest_written(client, tmp_path):
+    # A sweep over the memory cap fails in its task (after its retries); the other scenarios are written.
+    d = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile", "iot"], "compute": "sweep",
+         "max_memory_gb": 1e-4, "bounds": [{"max_latency": 0.01}, {}], "batch_size": 1}
+    with pytest.raises(StudyFailed, match=r"2 of 4 tasks failed .*memory cap"):
+        ef.study(d, tmp_path / "out", client=client, progress=False)
+    assert done_scenarios(tmp_path / "out", 4).tolist() == [True, False, True, False]
+
+
+def test_ctrl_c_stops_a_local_study_then_it_resumes(client, tmp_path):
+    study_file, out = tmp_path / "study.yaml", tmp_path / "out"
+    study_file.write_text(STUDY)
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    proc = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "study", str(study_file), "--out", str(out),
+                             "--workers", "2", "--batch-size", "2", "--no-progress"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(list(out.glob("part-*.parquet"))) >= 2, 60, "the first files")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # generous: it stops within about a second
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    result = ef.study(study_file, out, client=client, progress=False)
+    assert result.skipped > 0 and result.ran > 0 and result.skipped + result.ran == 400
+    np.testing.assert_array_equal(np.sort(read_study(out, columns=["scenario"]).column("scenario").to_numpy()),
+                                  np.arange(400))
