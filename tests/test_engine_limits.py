@@ -288,3 +288,23 @@ def test_memory_cap_bounds_the_peak_memory_of_the_search():
     assert "ValueError pareto: the search needs more than max_memory = 150000000 bytes" in out, out
     grew = int(out.rsplit("grew", 1)[1])
     assert grew <= cap + (64 << 20), out
+
+
+def test_cupy_backend_checks_threads_and_time_limit_alike():
+    """The CuPy backend (no CuPy needed for its checks) takes threads and time_limit as the compiled
+    modules do, and its sweep stops between chunks past the deadline."""
+    from eepart_fast import _backend_cupy as cupy_backend
+
+    for bad in (-1, 1025, 10**30):
+        with pytest.raises(ValueError, match=rf"threads = {bad}: must be in 0..1024"):
+            cupy_backend._check_call(bad, np.inf)
+    for bad in (True, 1.5):
+        with pytest.raises(TypeError, match="threads: expected an integer"):
+            cupy_backend._check_call(bad, np.inf)
+    for bad in (0, -2.0, float("nan")):
+        with pytest.raises(ValueError, match="time_limit = .*: must be > 0 seconds"):
+            cupy_backend._check_call(0, bad)
+    deadline = cupy_backend._check_call(np.int64(2), 1e-9)
+    time.sleep(0.01)
+    with pytest.raises(TimeoutError, match=r"sweep: stopped at its time limit \(time_limit = 1e-09 s\)"):
+        cupy_backend._check_deadline(deadline, "sweep", 1e-9)
