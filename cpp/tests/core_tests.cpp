@@ -156,7 +156,7 @@ void test_label_dominance() {
 }
 
 void test_memory_budget() {
-    MemoryBudget budget(1000, "over the cap");
+    MemoryBudget budget(1000, [] { return std::string("over the cap"); });
     {
         MemoryAccount a(budget), b(budget);
         std::vector<double> v;

@@ -85,16 +85,6 @@ void RelaxedBounds::compute(const Tables& T, int t, const std::vector<double>& c
 }
 
 
-// Are all completions dominated, given lower bounds `bound` (one per lambda lane) on what they add?
-bool RelaxedBounds::completions_dominated(const Staircase& s, double lat, double acc, int q, double add,
-                                          const double* bound, double min_acc, double max_lat) const {
-    double x0 = lat + (add + bound[0]) - slack_[0];
-    double y1 = acc + acc_ub_[q] + kSlack;
-    double beta[kMaxLambdas];
-    for (int j = 0; j < J_; ++j) beta[j] = lat - lam_in_[j] * acc + (add + bound[j + 1]) - slack_[j + 1];
-    return region_dominated(s, x0, y1, beta, lam_in_, J_, min_acc, max_lat);
-}
-
 std::size_t RelaxedBounds::bytes() const {
     return (phi_.capacity() + acc_ub_.capacity() + slack_.capacity() + psi_.capacity() + lam_.capacity() +
             r_.capacity() + best_.capacity() + s_.capacity()) * sizeof(double);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "exact_sums.hpp"
 #include "staircase.hpp"
 #include "tables.hpp"
 
@@ -40,8 +41,16 @@ class RelaxedBounds {
     double added_accuracy_upper(int q) const { return acc_ub_[q]; }
 
    private:
+    // Are all completions dominated, given lower bounds `bound` (one per lambda lane) on what they add?
+    // Inline: the search asks it for every label and next tier.
     bool completions_dominated(const Staircase& s, double lat, double acc, int q, double add, const double* bound,
-                               double min_acc, double max_lat) const;
+                               double min_acc, double max_lat) const {
+        double x0 = lat + (add + bound[0]) - slack_[0];
+        double y1 = acc + acc_ub_[q] + kSlack;
+        double beta[kMaxLambdas];
+        for (int j = 0; j < J_; ++j) beta[j] = lat - lam_in_[j] * acc + (add + bound[j + 1]) - slack_[j + 1];
+        return region_dominated(s, x0, y1, beta, lam_in_, J_, min_acc, max_lat);
+    }
 
     int N_ = 0, M_ = 0, J_ = 0;
     const double* lam_in_ = nullptr;  // the J lambdas

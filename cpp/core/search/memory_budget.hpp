@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -18,12 +19,14 @@ namespace eepart {
 
 class MemoryBudget {
    public:
-    MemoryBudget(std::size_t cap, std::string over_message) : cap_(static_cast<long long>(cap)), message_(std::move(over_message)) {}
+    // `over_message` says what ran out (formatted only then).
+    MemoryBudget(std::size_t cap, std::function<std::string()> over_message)
+        : cap_(static_cast<long long>(cap)), message_(std::move(over_message)) {}
 
     long long cap() const { return cap_; }
     long long used() const { return bytes_.load(); }
     std::size_t peak() const { return static_cast<std::size_t>(peak_.load()); }
-    [[noreturn]] void over() const { throw std::invalid_argument(message_); }
+    [[noreturn]] void over() const { throw std::invalid_argument(message_()); }
 
     // A worker gives back what it held (never throws: called from destructors).
     void release(long long was) noexcept { bytes_ -= was; }
@@ -39,7 +42,7 @@ class MemoryBudget {
 
    private:
     const long long cap_;
-    const std::string message_;
+    const std::function<std::string()> message_;
     std::atomic<long long> bytes_{0}, peak_{0};
 };
 

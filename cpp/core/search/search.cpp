@@ -63,7 +63,7 @@ struct Shared {
     std::atomic<std::uint64_t> labels{0}, candidates{0}, pruned{0}, terminals{0};
 
     Shared(const Tables& t, const SearchOptions& o)
-        : T(t), opt(o), budget(o.max_memory, over_cap_message(t, o.max_memory)) {}
+        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message(t, cap); }) {}
 
     static std::string over_cap_message(const Tables& T, std::size_t max_memory) {
         std::ostringstream s;
@@ -197,6 +197,7 @@ private:
 
     template <class V>
     void make_room(V& v, std::size_t need) {
+        if (v.capacity() >= need) return;  // the common case: no growth, nothing to report
         mem_.make_room(v, need);
         account();
     }
