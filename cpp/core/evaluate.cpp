@@ -1,4 +1,4 @@
-// evaluate: the SPEC formulas applied to given configurations, one straight loop per row.
+// evaluate: the model's formulas (docs/model.md) applied to given configurations, one straight loop per row.
 #include <algorithm>
 #include <atomic>
 #include <mutex>

@@ -262,7 +262,7 @@ def _running_max(x):
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, time_limit=np.inf,
            chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
-    """SPEC's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
+    """The model's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
     faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
     Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
     backend takes the same arguments)."""

@@ -1,4 +1,4 @@
-// pareto on the GPU: the exact search of cpp/search.cpp (labels per state, dominance within a state,
+// pareto on the GPU: the exact search of cpp/core/search/ (labels per state, dominance within a state,
 // branch and bound with the same relaxed bounds), with every threshold and every state of a layer
 // processed at once on the device:
 //   bounds      one block per (threshold, lambda) runs the relaxed backward programmes;

@@ -1,6 +1,6 @@
 // The exact Pareto search in one launch: each block takes a threshold at a time (the next one free)
 // and searches it alone, from the relaxed bounds to its staircase, in a scratch region of its own, with no trip to the host between
-// layers. It is search.cpp's search (labels per state, dominance within a state, branch and bound with
+// layers. It is the CPU's search (cpp/core/search/) (labels per state, dominance within a state, branch and bound with
 // the same relaxed bounds and the same per-next-tier test), laid out for a block of threads:
 //   bounds     the backward programmes, one step per block q, the ends q' spread over a group of lanes;
 //   layer L    a scan over the labels gives each (label, next end q, next tier b) that the bounds leave
@@ -11,10 +11,10 @@
 //   labels     sorted by state, and a running maximum per state keeps those no other label dominates.
 // The layer starts from one root label, the empty plan, whose slots are the single-partition plans.
 // Sorts order indices in shared memory; the records stay where they are, read through the L1 cache.
-// Beside search.cpp, what is left out, as pruning that does not pay for its barriers here: the dominance
+// Beside the CPU's search, what is left out, as pruning that does not pay for its barriers here: the dominance
 // of a label by one with a subset of its tiers, and the lambdas from the single-partition hull (these
 // are multiples of the whole network's latency, as in the layered search). Neither changes the answer.
-// Every sum is search.cpp's, in SPEC's canonical order with __dadd_rn / __dmul_rn: the points are bit
+// Every sum is the CPU search's, in the model's canonical order with __dadd_rn / __dmul_rn: the points are bit
 // for bit those `evaluate` gives. A block that runs out of room (FusedRoom) stops and says so in the
 // header; the host then runs the layered search (cuda_pareto.cpp), which has no such limit.
 #pragma once
@@ -68,7 +68,7 @@ __device__ bool eepf_canonical_less(const Node* nodes, const Cand& x, const Cand
 }
 
 // Complete plans: latency rising, accuracy falling, exact ties in canonical order (the staircase keeps
-// the first of a tie, as search.cpp does).
+// the first of a tie, as the CPU search does).
 struct EepfPlanLess {
     const Node* nodes;
     __device__ bool operator()(const Cand& x, const Cand& y) const {
@@ -79,7 +79,7 @@ struct EepfPlanLess {
 };
 
 // Is every completion of a partial plan (lat, acc) ending at q dominated, given lower bounds `bound` (one
-// per lambda lane) on what its completions add beyond `add`? search.cpp's completions_dominated.
+// per lambda lane) on what its completions add beyond `add`? core/search/bounds.hpp's completions_dominated.
 __device__ __forceinline__ bool eepf_dominated(const FusedArgs& A, const FusedRegion& R, const double* lam,
                                                const double* slack, int nF, double lat, double acc, int q, double add,
                                                const double* bound) {
@@ -99,7 +99,7 @@ __device__ __forceinline__ u32 eepf_append(u32* counter, bool want) {
     return base + (u32)__popc(ballot & ((1u << lane) - 1u));
 }
 
-// search.cpp's compute_bounds for threshold (c, S): phi, psi and acc_ub of this block's region.
+// core/search/bounds.cpp's RelaxedBounds::compute for threshold (c, S): phi, psi and acc_ub of this block's region.
 // One step per block q, from N - 1 down, and one barrier per step: lane (b, j) takes phi(q + 1, b, j)
 // from the psi of the step before (kept in shared memory, two buffers by parity) at the start of step q,
 // where it needs it first, instead of in a phase of its own.
@@ -246,7 +246,7 @@ __device__ void eepf_merge_plans(const FusedArgs& A, const FusedRegion& R, Fused
 }
 
 // Keeps the gathered candidates that no other of their state weakly dominates, in the other buffer of
-// the pair (search.cpp's keep_nondominated, all states at once).
+// the pair (core/search/labels.cpp's keep_nondominated, all states at once).
 __device__ void eepf_compact_candidates(const FusedRoom& room, const FusedRegion& R, FusedShared& sh, u32* order) {
     __syncthreads();
     const u32 n = sh.n_cand;

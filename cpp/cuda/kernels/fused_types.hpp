@@ -43,7 +43,7 @@ enum : int { kHeaderRows = 0, kHeaderOutOfRoom, kHeaderCancelled, kHeaderLabels,
 constexpr const char* kFusedPhases[] = {"bounds", "slots", "generate", "merge", "compact"};
 
 // One block's scratch. lab/cand are pairs (the layer and the next; the gathered candidates and their
-// compaction). phi, psi: [q][tier][lambda lane], as search.cpp lays them out.
+// compaction). phi, psi: [q][tier][lambda lane], as core/search/bounds.cpp lays them out.
 struct FusedRegion {
     double *phi, *psi, *acc_ub;
     Label* lab[2];

@@ -3,7 +3,7 @@
 // So it includes no header at all and uses only what nvcc, NVRTC and the host emulator of
 // cpp/cuda/emu.hpp all understand.
 //
-// Every latency is summed in SPEC's canonical order (CONTEXT.md) with __dadd_rn / __dmul_rn, which the
+// Every latency is summed in the model's canonical order (docs/model.md) with __dadd_rn / __dmul_rn, which the
 // compiler may not fuse into FMAs: the GPU rounds exactly as the CPU engine and the NumPy reference do,
 // and the backends agree to the last bit.
 //
@@ -122,7 +122,7 @@ __device__ __forceinline__ double eep_rates(const int* P, int L, const double* c
     return a;
 }
 
-// SPEC's latency of (P, A) given the fractions: input; then per partition compute, result, forward.
+// the model's latency of (P, A) given the fractions: input; then per partition compute, result, forward.
 template <int LC>
 __device__ __forceinline__ double eep_latency(const int* P, const int* A, int L, int N, int M, const double* input,
                                               const double* compT, const double* fwd, const double* res,

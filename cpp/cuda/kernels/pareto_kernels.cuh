@@ -41,7 +41,7 @@ __device__ __forceinline__ bool eep_terminal_keeps(const SearchView& v, double l
     return eep_terminal_keeps(v.F_lat, v.F_acc, v.nF, v.min_acc, v.max_lat, lat, acc);
 }
 
-// search.cpp's region_dominated: is every completion of a label inside what the frontier found so far
+// core/search/staircase.hpp's region_dominated: is every completion of a label inside what the frontier found so far
 // (F_lat, F_acc: nF points, both strictly rising) dominates, or outside the bounds?
 __device__ bool eep_region_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
                                      double min_acc, double max_lat, double x0, double y1, const double* beta) {
@@ -67,7 +67,7 @@ __device__ bool eep_region_dominated(const double* F_lat, const double* F_acc, i
     }
 }
 
-// search.cpp's completions_dominated: are all completions of a partial plan (lat, acc) dominated by the
+// core/search/bounds.hpp's completions_dominated: are all completions of a partial plan (lat, acc) dominated by the
 // frontier F (or outside the bounds), given lower bounds bound[j * stride] on what they add beyond `add`
 // (j = 0: latency; j > 0: lat - lam[j - 1] acc) and acc_top on the accuracy they add?
 __device__ bool eep_completions_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
@@ -88,7 +88,7 @@ __device__ __forceinline__ bool eep_label_dominated(const SearchView& v, int t, 
                                      v.phi + s, (eep_u64)v.K * stride, v.acc_ub[(eep_u64)t * (v.N + 1) + q]);
 }
 
-// Relaxed backward programmes of search.cpp (tiers need only differ from the one before), one block per
+// Relaxed backward programmes of the CPU search (core/search/bounds.cpp) (tiers need only differ from the one before), one block per
 // (threshold, lambda), one thread per tier; block (t, 0) also fills the accuracy bound.
 __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
     const int t = (int)blockIdx.x, j = (int)blockIdx.y, tid = (int)threadIdx.x;

@@ -10,7 +10,7 @@ typedef unsigned int u32;
 constexpr u32 kNoParent = 0xffffffffu;
 
 // A partial plan that will continue: its last partition ends at block p on tier a, tiers `used` so far.
-// lat and acc are every term it owes already, summed in SPEC's canonical order. `node` is its entry in
+// lat and acc are every term it owes already, summed in the model's canonical order. `node` is its entry in
 // the arena, from which the configuration is read back.
 struct Label {
     double lat, acc;
