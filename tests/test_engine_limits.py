@@ -308,3 +308,16 @@ def test_cupy_backend_checks_threads_and_time_limit_alike():
     time.sleep(0.01)
     with pytest.raises(TimeoutError, match=r"sweep: stopped at its time limit \(time_limit = 1e-09 s\)"):
         cupy_backend._check_deadline(deadline, "sweep", 1e-9)
+
+
+@pytest.mark.skipif(len(compiled_modules()) < 2, reason="the host-emulated GPU engine is not built here")
+def test_gpu_engine_time_limit_between_chunks():
+    """The GPU engine (here on the host emulator) looks at the clock where it asks for Ctrl-C: between
+    chunks of the sweep and steps of the search."""
+    emu = compiled_modules()[1]
+    tables = emu.Tables(*small_tables(seed=8, N=8, M=3, K=3))
+    with pytest.raises(TimeoutError, match=r"sweep: stopped at its time limit \(time_limit = 1e-06 s\)"):
+        emu.sweep(tables, time_limit=1e-6, chunk_items=1)
+    with pytest.raises(TimeoutError, match=r"pareto: stopped at its time limit"):
+        emu.pareto(tables, time_limit=1e-6, engine="layered", chunk_slots=1)
+    assert len(emu.sweep(tables, time_limit=60)["latency"]) == ef.count_configurations(8, 3, 3)
