@@ -191,6 +191,15 @@ def test_tables_object_is_a_copy():
     assert not t.compute_cost.flags.writeable
     assert (t.N, t.M, t.K) == (tables.N, tables.M, tables.K)
     np.testing.assert_array_equal(t.accuracy, tables.accuracy)
+    # Any module's Tables, or an object with the six tables by name, is taken; anything else is named.
+    for module in compiled_modules():
+        for name in ("pareto", "sweep"):
+            got = getattr(module, name)(module.Tables(*tables))
+            again = getattr(module, name)(t)
+            for k in got:
+                np.testing.assert_array_equal(got[k], again[k])
+    with pytest.raises(TypeError, match="tables: expected a Tables object or the six tables .*, got list"):
+        _core.pareto([1, 2, 3])
 
 
 # --- the cost rule: entries no configuration reads, and overflow --------------------------------

@@ -70,6 +70,13 @@ TablesHandle as_tables(py::handle obj) {
         py::sequence s = py::reinterpret_borrow<py::sequence>(obj);
         return make_tables(s[0], s[1], s[2], s[3], s[4], s[5]);
     }
+    // Another module's Tables (say _cuda's given to _core), or any object with the six tables by name.
+    static const char* names[6] = {"input_cost", "compute_cost", "forward_cost", "result_cost", "cum_exit", "accuracy"};
+    bool named = true;
+    for (const char* n : names) named = named && py::hasattr(obj, n);
+    if (named)
+        return make_tables(obj.attr(names[0]), obj.attr(names[1]), obj.attr(names[2]), obj.attr(names[3]),
+                           obj.attr(names[4]), obj.attr(names[5]));
     throw py::type_error("tables: expected a Tables object or the six tables (input_cost, compute_cost, "
                          "forward_cost, result_cost, cum_exit, accuracy), got " +
                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
