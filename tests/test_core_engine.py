@@ -45,7 +45,7 @@ TINY_ROWS = [
 
 
 def mobile_tables(destination):
-    """SPEC's worked example in engine form, filled by hand from SPEC's formulas (not tables.py)."""
+    """The worked example of docs/model.md in engine form, filled by hand from its formulas (not tables.py)."""
     R = np.array([500.0, 10.0, 2.5, 1.0])
     bw = np.array([500e3, 10e6, 500e6])
     pl_link = np.array([6e-3, 40e-3, 50e-3])
@@ -71,7 +71,7 @@ def mobile_tables(destination):
             np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.3, 0.5, 1.0]]), np.array([0.60, 0.75, 0.90]))
 
 
-SPEC_ROWS = [  # t, P, A, D, latency (ms), accuracy
+WORKED_ROWS = [  # t, P, A, D, latency (ms), accuracy
     (1, [1, 3], [1, 3], 0, 384.587930, 0.81),
     (1, [2], [0], 0, 2750.000000, 0.75),
     (1, [1, 2, 3], [0, 1, 3], 3, 1746.894592, 0.78),
@@ -95,7 +95,7 @@ def pack(rows, width):
 # --- brute force ------------------------------------------------------------------------------------
 
 def straight(tables, t, P, A):
-    """One configuration, as a plain loop in SPEC's order of additions (CONTEXT.md)."""
+    """One configuration, as a plain loop in the engine form's order of additions (docs/model.md)."""
     input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy = tables
     c = cum_exit[t]
     L = len(P)
@@ -157,7 +157,7 @@ def assert_same_rows(got, want):
     for k in COLUMNS:
         assert got[k].dtype == want[k].dtype, k
         assert got[k].shape == want[k].shape, k
-        # Bit for bit: the engine adds in the straight loop's order (CONTEXT.md).
+        # Bit for bit: the engine adds in the straight loop's order (docs/model.md "Engine form").
         np.testing.assert_array_equal(got[k], want[k], err_msg=k)
 
 
@@ -182,14 +182,14 @@ def test_evaluate_tiny_by_hand():
     assert acc.tolist() == [r[3] for r in TINY_ROWS]
 
 
-@pytest.mark.parametrize("row", SPEC_ROWS, ids=[f"row{i}" for i in range(len(SPEC_ROWS))])
+@pytest.mark.parametrize("row", WORKED_ROWS, ids=[f"row{i}" for i in range(len(WORKED_ROWS))])
 def test_evaluate_spec_worked_example(row):
     t, P, A, D, latency_ms, accuracy = row
     lat, acc = _core.evaluate(mobile_tables(D), *pack([(t, P, A)], 3))
-    assert abs(lat[0] * 1e3 - latency_ms) < 5e-7  # SPEC prints 6 decimals
+    assert abs(lat[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md prints 6 decimals
     assert abs(acc[0] - accuracy) < 1e-12
-    if row is SPEC_ROWS[0]:
-        assert abs(lat[0] * 1e3 - 384.5879296) < 1e-9  # SPEC's sum by hand
+    if row is WORKED_ROWS[0]:
+        assert abs(lat[0] * 1e3 - 384.5879296) < 1e-9  # the sum by hand in docs/model.md
 
 
 def test_evaluate_matches_straight_loop_across_chunks():

@@ -13,13 +13,13 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 def all_configs(N, M, K):
-    """SPEC's configurations by brute force, in canonical order."""
+    """Every configuration (docs/model.md) by brute force, in canonical order."""
     return [(t, list(P), list(A)) for t in range(K) for L in range(1, min(M, N) + 1)
             for P in itertools.combinations(range(1, N + 1), L) for A in itertools.permutations(range(M), L)]
 
 
 def assert_same_rows(got, ref, count):
-    """Row for row: the same configurations in the same order, the same numbers to 1e-12, SPEC's count."""
+    """Row for row: the same configurations in the same order, the same numbers to 1e-12, the count of docs/model.md."""
     assert len(got) == len(ref) == count
     for col in ("threshold_index", "num_partitions", "partitions", "placement"):
         np.testing.assert_array_equal(getattr(got, col), getattr(ref, col))
@@ -52,7 +52,7 @@ def test_sweep_rows_match_reference(fast_backend, inst):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(inst=instances(max_N=12, max_M=5, max_K=5))
 def test_large_sweep_matches_reference(fast_backend, inst):
-    """Up to N 12, M 5, K 5 (the issue's range): row for row, count by SPEC's formula."""
+    """Up to N 12, M 5, K 5 (the issue's range): row for row, count by the formula of docs/model.md."""
     profile, topo, src, dst = inst
     got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
     ref = ef.sweep(profile, topo, src, dst, backend="numpy")

@@ -1,4 +1,4 @@
-"""Profile and Topology: presets as SPEC's table, files that round-trip, chains routed as SPEC says."""
+"""Profile and Topology: presets as the paper's table, files that round-trip, chains routed as docs/model.md says."""
 import numpy as np
 import pytest
 

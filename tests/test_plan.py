@@ -78,7 +78,7 @@ def test_plan_breakdown_explains_its_numbers():
     parts = plan.breakdown
     total = plan.input_latency + sum(b["compute"] + b["forward"] + b["result"] for b in parts)
     assert total == pytest.approx(plan.latency, rel=1e-12)
-    # SPEC's worked example, first row: its parts by hand.
+    # The worked example of docs/model.md, first row: its parts by hand.
     p = Plan(0.3845879296, 0.81, 1, [1, 3], [1, 3], spec_profile(), topo, 0, 0)
     b = p.breakdown
     assert p.input_latency == pytest.approx(0.202608, abs=1e-12)

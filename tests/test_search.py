@@ -39,7 +39,7 @@ def feasible_frontier(rows, min_accuracy=-np.inf, max_latency=np.inf):
 def assert_same_points(got, lat, acc):
     assert got["latency"].shape == lat.shape, (got["latency"], lat)
     if ORACLE == "cpu":
-        # Both sum SPEC's terms in its canonical order: the same bits, not merely close.
+        # Both sum the terms in its canonical order: the same bits, not merely close.
         np.testing.assert_array_equal(got["latency"], lat)
         np.testing.assert_array_equal(got["accuracy"], acc)
     else:
@@ -48,7 +48,7 @@ def assert_same_points(got, lat, acc):
 
 
 def assert_rows_reevaluate(tables, got):
-    """Every row is a valid configuration of SPEC whose own evaluation gives the row's numbers."""
+    """Every row is a valid configuration (docs/model.md) whose own evaluation gives the row's numbers."""
     n = got["latency"].shape[0]
     lmax = min(tables.M, tables.N)
     assert got["partitions"].shape == got["placement"].shape == (n, lmax)
@@ -99,7 +99,7 @@ def test_bounded_pareto_is_the_feasible_frontier(inst, data):
 
 
 def brute_force(tables):
-    """Every configuration, evaluated line by line with SPEC in plain Python floats."""
+    """Every configuration, evaluated line by line with docs/model.md in plain Python floats."""
     inp, comp, fwd, res, cum, acc = (np.asarray(x).tolist() for x in tables)
     N, M, K = tables.N, tables.M, tables.K
     points = []

@@ -129,3 +129,90 @@ def test_scenario_ids_name_what_is_planned(tmp_path):
     # scenarios: mobile 1e7 (0.9, 0.8), mobile 2e7 (0.9, 0.8), file (0.9, 0.8)
     assert ids[2] == ids[4] and ids[3] == ids[5]
     assert len({ids[0], ids[1], ids[2], ids[3]}) == 4
+
+
+def measured_network(tmp_path):
+    """A profile with one measured device and a graph topology that uses it, with serialisation and
+    PORTEND's bottleneck routes: every field apply_params must keep."""
+    profile = ef.Profile.preset("resnet20-fashionmnist")
+    n = profile.N
+    profile = profile.with_device("a1", {"block_time": [5e-2] * n, "branch_time": [1e-3] * n})
+    profile.save(tmp_path / "p.json")
+    topo = ef.Topology.from_graph(["device", "station", "cloud"], [1.0, 4.0, 1.0],
+                                  [["device", "station", 1e7, 0.02], ["station", "cloud", 4e8, 0.04],
+                                   ["device", "cloud", 1e6, 0.2]],
+                                  route_rule="bottleneck", mtu_bits=72000, devices=["a1", None, None],
+                                  serialize=[2e-9, 1e-9, 0], deserialize=[0, 1e-9, 1e-9])
+    return profile, topo
+
+
+def test_apply_params_keeps_every_field_of_a_graph_topology(tmp_path):
+    profile, topo = measured_network(tmp_path)
+    items = [("bandwidth[device,station]", 3e6), ("latency[1]", 0.01), ("ratio[cloud]", 0.5)]
+    spec = load_study(study(profiles=["p.json"], topologies=[{"topology": topo.to_dict(),
+                                                              "grid": {k: [v] for k, v in items}}]),
+                      base_dir=tmp_path)
+    axis = spec.topologies[0]
+    assert [p.column for p in axis.params] == ["bandwidth[0]", "latency[1]", "ratio[2]"]
+    applied = apply_params(topo, axis.params, axis.values[0])
+    assert applied.devices == ["a1", None, None] and applied.route_rule == "bottleneck" and applied.mtu_bits == 72000
+    assert applied.serialize.tolist() == [2e-9, 1e-9, 0] and applied.deserialize.tolist() == [0, 1e-9, 1e-9]
+    assert applied.graph["links"][0][2:] == [3e6, 0.02] and applied.graph["links"][1][2:] == [4e8, 0.01]
+    assert applied.ratio.tolist() == [1.0, 4.0, 0.5]
+    planner = ef.Planner(profile, topo)
+    for p, (_, v) in zip(axis.params, items):
+        {"bandwidth": planner.set_bandwidth, "latency": planner.set_latency, "ratio": planner.set_ratio}[p.field](
+            p.key, v)
+    direct = ef.Planner(profile, applied)
+    for a, b in zip(planner.tables, direct.tables):
+        np.testing.assert_array_equal(a, b)
+    # The scenario as spelled out is what the planner planned, to the bit.
+    assert scenario(spec, 0)["topology"].to_dict() == planner.topology.to_dict()
+
+
+def test_study_checks_devices_before_running(tmp_path):
+    _, topo = measured_network(tmp_path)
+    with pytest.raises(ValueError, match=r"ratio\[0\] varies the ratio of tier 'device', which computes with "
+                                         r"device 'a1'"):
+        load_study(study(profiles=["p.json"], topologies=[{"topology": topo.to_dict(), "grid": {"ratio[0]": [2]}}]),
+                   base_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"profile 'resnet20-fashionmnist' on topology 'topology': devices\[0\] = "
+                                         r"'a1' \(tier 'device'\): the profile has no measurements of that device"):
+        load_study(study(topologies=[{"topology": topo.to_dict()}]))
+
+
+def test_a_study_on_a_graph_plans_what_single_calls_plan(tmp_path):
+    from eepart_fast.study.runner import make_batches
+    from eepart_fast.study.tasks import run_batch
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    profile, topo = measured_network(tmp_path)
+    spec = load_study(study(profiles=["p.json"], topologies=[{"topology": topo.to_dict(), "grid": {
+        "bandwidth[station,cloud]": [1e6, 1e8], "latency[2]": [0.001, 0.3]}}], bounds=[{"min_accuracy": 0.9}]),
+        base_dir=tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    for batch in make_batches(spec, out, np.zeros(spec.scenarios, bool), 2):
+        run_batch(batch)
+    rows = pq.read_table(out).to_pandas().sort_values("scenario")
+    assert len(rows) == spec.scenarios == 4
+    for _, row in rows.iterrows():
+        sc = scenario(spec, int(row.scenario))
+        plan = ef.min_latency(profile, sc["topology"], 0.9)
+        assert row.latency == plan.latency and list(row.placement) == list(plan.placement)
+    # The direct device -> cloud link's latency decides between the cloud and the station.
+    assert [tuple(p) for p in rows.placement] == [(2,), (1,), (2,), (1,)]
+
+
+def test_study_file_follows_the_topology_files_yaml_rules(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("profiles: [resnet20-fashionmnist]\ntopologies:\n  - topology: mobile\n    grid:\n"
+                    "      bandwidth[1]: [5e6, 1e7]\nbounds: [{min_accuracy: 0.9}]\n")
+    assert load_study(path).topologies[0].values[:, 0].tolist() == [5e6, 1e7]  # YAML 1.2 numbers
+    path.write_text("profiles: [resnet20-fashionmnist]\nx: &b [{min_accuracy: 0.9}]\ntopologies: [mobile]\n"
+                    "bounds: *b\n")
+    with pytest.raises(ValueError, match=r"study file .*: line 4: YAML aliases \(\*b\) are not accepted"):
+        load_study(path)
+    path.write_text("profiles: " + "[" * 100 + "]" * 100 + "\n")
+    with pytest.raises(ValueError, match=r"nested more than 32 levels deep"):
+        load_study(path)

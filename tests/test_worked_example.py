@@ -1,4 +1,4 @@
-"""SPEC's worked example: five rows computed by hand, on every backend, to 1e-9 ms."""
+"""The worked example of docs/model.md: five rows computed by hand, on every backend, to 1e-9 ms."""
 import numpy as np
 import pytest
 
@@ -11,7 +11,7 @@ ROWS = [  # t, P, A, D, latency (ms), accuracy
     (0, [2, 3], [2, 1], 0, 375.935600, 0.90),
     (1, [1, 3], [3, 1], 0, 476.501882, 0.81),
 ]
-# SPEC prints six decimals; the first row's sum by hand has more.
+# docs/model.md prints six decimals; the first row's sum by hand has more.
 FIRST_ROW_EXACT_MS = 384.5879296
 
 
@@ -26,7 +26,7 @@ def test_worked_example(backend, row):
     t, P, A, D, latency_ms, accuracy = row
     r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [(t, P, A)], source=0, destination=D, backend=backend)
     assert r.latency.dtype == np.float64
-    assert abs(r.latency[0] * 1e3 - latency_ms) < 5e-7  # SPEC rounds to 1e-6 ms
+    assert abs(r.latency[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md rounds to 1e-6 ms
     assert abs(r.accuracy[0] - accuracy) < 1e-12
 
 
@@ -46,10 +46,15 @@ def test_tier_names_in_configs(backend):
 
 
 def test_breakdown_matches_rows():
-    from eepart_fast.reference import breakdown
+    """The plan breakdown, read from the cost tables, adds up to each row, as does the raw model."""
+    from _raw_model import latency_accuracy
+    from eepart_fast.plan import breakdown
 
+    topo = ef.Topology.preset("mobile")
     for t, P, A, D, latency_ms, accuracy in ROWS:
-        b = breakdown(spec_profile(), ef.Topology.preset("mobile"), 0, D, t, P, A)
+        raw = latency_accuracy(spec_profile(), topo, 0, D, t, P, A)
+        assert abs(raw[0] * 1e3 - latency_ms) < 5e-7 and abs(raw[1] - accuracy) < 1e-12
+        b = breakdown(ef.cost_tables(spec_profile(), topo, 0, D), t, P, A)
         assert abs(b["latency"] * 1e3 - latency_ms) < 5e-7
         assert abs(b["accuracy"] - accuracy) < 1e-12
         parts = b["partitions"]

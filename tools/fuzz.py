@@ -62,11 +62,30 @@ def profile_dicts(draw):
          "result_bits": float(rng.uniform(0, 1e4)), "accuracy": rng.uniform(0, 1, n).tolist(),
          "thresholds": np.sort(rng.choice(np.linspace(0, 1, 101), k, replace=False)).tolist(),
          "exit_rate": rates.tolist(), "name": "fuzz"}
+    if draw(st.booleans()):  # measured devices (docs/model.md "Measured compute"): d0 by blocks, d1 by partitions
+        d["devices"] = {"d0": {"block_time": rng.uniform(0, 1e-2, n).tolist(),
+                               "branch_time": rng.uniform(0, 1e-3, n).tolist()},
+                        "d1": {"partition_time": [[p + 1, q, float(rng.uniform(0, 1e-2))]
+                                                  for p in range(n) for q in range(p + 1, n + 1)],
+                               "serialize_time": rng.uniform(0, 1e-3, n + 2).tolist()}}
     for _ in range(draw(st.integers(0, 3))):
         field = draw(st.sampled_from(sorted(d) + ["meta", "unknown"]))
-        how = draw(st.sampled_from(["replace", "entry", "drop", "grow", "nest"]))
+        how = draw(st.sampled_from(["replace", "entry", "drop", "grow", "nest", "device"]))
         value = d.get(field)
-        if how == "replace" or value is None:
+        devs = d.get("devices")
+        if how == "device" and isinstance(devs, dict) and all(isinstance(v, dict) for v in devs.values()) and devs:
+            dev = devs[draw(st.sampled_from(sorted(devs)))]  # one field of one device, or one of its entries
+            key = draw(st.sampled_from(sorted(dev) + ["deserialize_time", "unknown"]))
+            if isinstance(dev.get(key), list) and dev[key] and draw(st.booleans()):
+                i = draw(st.integers(0, len(dev[key]) - 1))
+                entry = dev[key][i]
+                if isinstance(entry, list):  # [first, last, seconds]
+                    entry[draw(st.integers(0, 2))] = draw(weird_scalars)
+                else:
+                    dev[key][i] = draw(weird_scalars)
+            else:
+                dev[key] = draw(json_values)
+        elif how == "replace" or value is None:
             d[field] = draw(json_values)
         elif how == "drop":
             d.pop(field, None)
@@ -85,18 +104,44 @@ def profile_dicts(draw):
 
 @st.composite
 def topology_texts(draw):
-    """A chain or routes topology as YAML or JSON text, mutated in its values or its bytes."""
+    """A chain, graph or routes topology as YAML or JSON text, with or without the optional fields (devices,
+    serialisation, route rule), mutated in its values or its bytes."""
     m = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     names = [f"t{j}" for j in range(m)]
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from(["chain", "graph", "routes"]))
+    if kind == "chain":
         d = {"names": names, "ratio": rng.uniform(0.5, 100, m).tolist(),
              "bandwidth": rng.uniform(1e3, 1e9, m - 1).tolist(), "latency": rng.uniform(0, 0.05, m - 1).tolist()}
+    elif kind == "graph":
+        given = draw(st.sampled_from(["shortest", "given", "bad"]))
+        # A spanning tree (a path when routes are given, so that every route is known), plus extra links
+        # between tiers named by index or name (rarely a self-link, which is refused).
+        links = [[b - 1 if given != "shortest" else int(rng.integers(0, b)), b, float(rng.uniform(1e3, 1e9)),
+                  float(rng.uniform(0, 0.05))] for b in range(1, m)]
+        for _ in range(int(rng.integers(0, 3))):
+            a, b = rng.choice(m, 2, replace=m < 2 or rng.random() < 0.05)
+            links.append([f"t{a}", int(b), float(rng.uniform(1e3, 1e9)), float(rng.uniform(0, 0.05))])
+        d = {"names": names, "ratio": rng.uniform(0.5, 100, m).tolist(), "links": links, "routes": "shortest",
+             "route_by": draw(st.sampled_from(["latency", "hops"]))}
+        if given != "shortest":  # along the path; "bad": straight from a to b, a link that may not exist
+            d["routes"] = {f"t{a}->{b}": (list(range(a, b + 1) if a < b else range(a, b - 1, -1))
+                                          if given == "given" else [a, b])
+                           for a in range(m) for b in range(m) if a != b}
     else:
         lat = rng.uniform(0, 0.05, (m, m))
         np.fill_diagonal(lat, 0)
         d = {"names": names, "ratio": rng.uniform(0.5, 100, m).tolist(), "path_latency": lat.tolist(),
              "path_inv_bandwidth": (lat * 1e-4).tolist()}
+    if draw(st.booleans()):
+        d["devices"] = [draw(st.sampled_from([None, "d0", "d1", "nope"])) for _ in range(m)]
+    if draw(st.booleans()):
+        d["serialize"] = rng.uniform(0, 1e-8, m).tolist()
+        d["deserialize"] = rng.uniform(0, 1e-8, m).tolist()
+    if draw(st.booleans()):
+        d["route_rule"] = draw(st.sampled_from(["bottleneck", "store_and_forward", "fastest"]))
+        if draw(st.booleans()):
+            d["mtu_bits"] = 72000.0
     for _ in range(draw(st.integers(0, 2))):
         field = draw(st.sampled_from(sorted(d) + ["extra"]))
         keep = d.get(field)
@@ -128,18 +173,18 @@ def topology_texts(draw):
     return (".yaml" if yaml_form else ".json"), text
 
 
-def check_model(loader, path):
-    try:
-        loader(path)
-    except MODEL_ERRORS:
-        pass
-
-
 def fuzz_formats(deadline: float, base_seed: int, workdir: Path) -> int:
     import eepart_fast as ef
 
     tried = [0]
     plain = ef.Topology.preset("mobile")
+    measured = plain.replace(devices=["d0", "d1", None, None], serialize=[1e-9, 0, 0, 0])
+    # Two measured devices, for topologies that name them.
+    dev_profile = ef.Profile.preset("resnet20-fashionmnist")
+    n = dev_profile.N
+    dev_profile = dev_profile.with_device("d0", {"block_time": [1e-3] * n, "branch_time": [1e-4] * n})
+    dev_profile = dev_profile.with_device("d1", {"partition_time": [[p + 1, q, 1e-3 * (q - p)] for p in range(n)
+                                                                    for q in range(p + 1, n + 1)]})
 
     @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(profile_dicts(), st.booleans())
@@ -157,6 +202,11 @@ def fuzz_formats(deadline: float, base_seed: int, workdir: Path) -> int:
             ef.sweep(profile, plain, backend="numpy", max_memory=1 << 24)
         except MODEL_ERRORS:
             pass
+        if profile.devices:
+            try:
+                ef.Planner(profile, measured, backend="cpu").pareto()
+            except MODEL_ERRORS:
+                pass
 
     @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(topology_texts())
@@ -165,7 +215,18 @@ def fuzz_formats(deadline: float, base_seed: int, workdir: Path) -> int:
         suffix, text = case
         path = workdir / f"t{suffix}"
         path.write_text(text)
-        check_model(ef.Topology.load, path)
+        try:
+            topology = ef.Topology.load(path)
+        except MODEL_ERRORS:
+            return
+        # A topology that loads also plans (its devices, serialisation, routes), or says clearly why not.
+        try:
+            planner = ef.Planner(dev_profile, topology, backend="cpu")
+            planner.min_latency(0.5)
+            planner.set_bandwidth(0 if topology.links or topology.graph else (0, topology.M - 1), 1e-300)
+            planner.pareto()
+        except MODEL_ERRORS:
+            pass
 
     batch = 0
     while time.monotonic() < deadline:

@@ -13,6 +13,8 @@ import numpy as np
 MAX_BLOCKS = 1000
 MAX_TIERS = 16
 MAX_THRESHOLDS = 1000
+# Devices measured in one profile: each holds an (N+1, N+1) table (8 MB at N = MAX_BLOCKS).
+MAX_DEVICES = 64
 # A cost above this many seconds is refused: a latency sums at most 3 * MAX_TIERS + 1 costs, so no sum of
 # accepted costs can overflow to inf.
 MAX_COST = 1e300

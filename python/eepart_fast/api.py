@@ -1,4 +1,4 @@
-"""evaluate and sweep: the public front of the engine, on profiles and topologies."""
+"""evaluate and sweep: the public front of the engine, on profiles and topologies or on CostTables."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from .configs import pack_configs
 from .configs import row_bytes as configs_row_bytes
 from .profile import Profile
 from .results import Evaluation, SweepResult
-from .tables import cost_tables
+from .tables import CostTables, check_tables, cost_tables
 from .topology import Topology
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
@@ -17,9 +17,20 @@ DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
 
 def _check_models(profile, topology):
     if not isinstance(profile, Profile):
-        raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
+        raise TypeError(f"profile: expected a Profile or CostTables, got {type(profile).__name__}")
     if not isinstance(topology, Topology):
         raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
+
+
+def _tables(profile, topology, source, destination):
+    """(tables, thresholds, tier names, tier lookup) from the models or from a CostTables."""
+    if isinstance(profile, CostTables):
+        if topology is not None:
+            raise TypeError("topology: not used with CostTables (the tables hold the routes)")
+        tables = check_tables(profile)
+        return tables, None, [f"tier {j}" for j in range(tables.M)], None
+    _check_models(profile, topology)
+    return cost_tables(profile, topology, source, destination), profile.thresholds, topology.names, topology.tier
 
 
 def _bound(name: str, value, default: float) -> float:
@@ -31,34 +42,42 @@ def _bound(name: str, value, default: float) -> float:
     return value
 
 
-def evaluate(profile, topology, configs, source=0, destination=0, backend: str = "auto") -> Evaluation:
-    """Latency (s) and accuracy of each (t, P, A) in `configs` (P as block counts, A as tiers or names)."""
-    _check_models(profile, topology)
-    tables = cost_tables(profile, topology, source, destination)
-    packed = pack_configs(configs, profile.N, topology.M, profile.K, tier=topology.tier)
-    name = resolve(backend)
+def evaluate(profile, topology=None, configs=None, source=0, destination=0, backend: str = "auto") -> Evaluation:
+    """Latency (s) and accuracy of each (t, P, A) in `configs` (P as end blocks, A as tiers or names), on
+    (profile, topology) or on a CostTables: `evaluate(tables, configs)`."""
+    if isinstance(profile, CostTables) and configs is None and not isinstance(topology, Topology):
+        topology, configs = None, topology
+    if configs is None:
+        raise TypeError("configs: required")
+    tables, _, _, tier = _tables(profile, topology, source, destination)
+    packed = pack_configs(configs, tables.N, tables.M, tables.K, tier=tier)
+    name = resolve(backend, "evaluate")
     if packed[0].shape[0] == 0:
         return Evaluation(np.zeros(0), np.zeros(0), name)
     latency, accuracy = get_backend(name).evaluate(tables, *packed)
     return Evaluation(np.asarray(latency), np.asarray(accuracy), name)
 
 
-def row_bytes(profile, topology) -> int:
+def row_bytes(profile, topology=None) -> int:
     """Memory one kept sweep row takes."""
+    if isinstance(profile, CostTables):
+        return configs_row_bytes(profile.N, profile.M)
     return configs_row_bytes(profile.N, topology.M)
 
 
-def sweep(profile, topology, source=0, destination=0, max_latency=None, min_accuracy=None,
+def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min_accuracy=None,
           backend: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY) -> SweepResult:
-    """Every configuration of SPEC, keeping the rows with latency <= max_latency (s) and
-    accuracy >= min_accuracy. Stops with a ValueError if the kept rows would pass `max_memory` bytes."""
-    _check_models(profile, topology)
+    """Every configuration (docs/model.md), keeping the rows with latency <= max_latency (s) and
+    accuracy >= min_accuracy, on (profile, topology) or on a CostTables. Stops with a ValueError if the
+    kept rows would pass `max_memory` bytes."""
     max_latency = _bound("max_latency", max_latency, np.inf)
     min_accuracy = _bound("min_accuracy", min_accuracy, -np.inf)
     if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
         raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
-    tables = cost_tables(profile, topology, source, destination)
-    name = resolve(backend)
-    max_rows = int(max_memory) // row_bytes(profile, topology)
+    tables, thresholds, names, _ = _tables(profile, topology, source, destination)
+    name = resolve(backend, "sweep")
+    max_rows = int(max_memory) // row_bytes(tables)
     columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows)
-    return SweepResult(columns, profile.thresholds, topology.names, name)
+    if thresholds is None:  # bare tables: thresholds known by index only
+        thresholds = np.arange(tables.K, dtype=np.float64)
+    return SweepResult(columns, thresholds, names, name)

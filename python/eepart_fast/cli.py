@@ -26,9 +26,11 @@ examples:
   eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
   eepart backends
 
-files: a profile is JSON (see README "File formats"); a topology is YAML or JSON, either a chain
-(names, ratio, bandwidth in bit/s, latency in s, one per link) or routes (names, ratio, path_latency,
-path_inv_bandwidth as M x M matrices). Tiers may be given by index or by name.
+files: a profile is JSON (see README "File formats"); a topology is YAML or JSON: a chain (names, ratio,
+bandwidth in bit/s, latency in s, one per link), a graph (names, ratio, links: [a, b, bandwidth, latency];
+routes: shortest or given) or routes (names, ratio, path_latency, path_inv_bandwidth as M x M matrices);
+optional route_rule (store_and_forward or bottleneck), devices, serialize, deserialize. Tiers may be given
+by index or by name. The model: docs/model.md.
 
 exit codes: 0 done; 2 bad input (one line on stderr); 3 `plan`: no configuration meets the bound;
 130 interrupted.
@@ -97,7 +99,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--source", metavar="TIER", default="0", help="tier where samples are produced (default: 0)")
     g.add_argument("--destination", metavar="TIER", default="0", help="tier where results must arrive (default: 0)")
     g.add_argument("--backend", default="auto", choices=["auto", "cuda", "cupy", "cpu", "numpy"],
-                   help="engine backend (default: auto = cuda, then cupy, then cpu)")
+                   help="engine backend (default: auto = per operation the fastest measured that runs here: "
+                        "cpu for plan's search; cuda, then cupy, then cpu for sweep)")
 
 
 def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
@@ -329,7 +332,8 @@ def cmd_backends(args) -> int:
     for name, info in backends().items():
         # The reason only where it says more than the status ("available" twice read as a stutter).
         reason = "" if info["reason"].strip().lower() in ("available", "always available") else info["reason"]
-        print(f"{name:6s} {'available' if info['available'] else 'unavailable':11s}  {reason}".rstrip())
+        auto = f"  [auto for {', '.join(info['auto_for'])}]" if info.get("auto_for") else ""
+        print(f"{name:6s} {'available' if info['available'] else 'unavailable':11s}  {reason}{auto}".rstrip())
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Configurations (t, P, A) of SPEC: checked one by one, then packed into arrays for the backends."""
+"""Configurations (t, P, A) of docs/model.md: checked one by one, then packed into arrays for the backends."""
 from __future__ import annotations
 
 from math import comb, perm
@@ -24,7 +24,7 @@ def row_bytes(N: int, M: int) -> int:
 
 
 def pack_configs(configs, N: int, M: int, K: int, tier=None):
-    """Checks every (t, P, A) against SPEC's rules and returns int64 arrays
+    """Checks every (t, P, A) against the rules of docs/model.md and returns int64 arrays
     (threshold_index (n,), num_partitions (n,), partitions (n, Lmax), placement (n, Lmax)), -1 padded.
 
     `tier(value, field)` turns a tier name into its index (Topology.tier); without it, only indices pass.

@@ -1,4 +1,4 @@
-"""The Pareto frontier of SPEC.md: non-dominated (latency, accuracy) points, latency rising.
+"""The Pareto frontier of docs/model.md: non-dominated (latency, accuracy) points, latency rising.
 
 Points equal within ``rtol`` (relative) count once, so that backends whose sums differ in the last bits
 return the same frontier.

@@ -1,15 +1,21 @@
-"""Plans: the Pareto frontier and the two problems of SPEC (P_lat, P_acc) by exact search, and a Planner
-that re-plans when the network moves without rebuilding what did not change.
+"""Plans: the Pareto frontier and the two problems of docs/model.md (P_lat, P_acc) by exact search, and a
+Planner that re-plans when the network moves without rebuilding what did not change.
 
     planner = Planner(profile, Topology.preset("mobile"))
     best = planner.min_latency(0.9)          # P_lat: fastest plan with accuracy >= 0.9, or None
     planner.set_bandwidth(1, 5e6)            # the phone's 4G link drops to 5 Mbit/s
     best = planner.min_latency(0.9)          # re-planned on the new link
+
+Thread safety: a Planner may be shared by threads. Its state (models, tables, answers) is an immutable
+snapshot; `set_*` build a new snapshot under a lock and swap it in with one assignment. A search reads
+the snapshot current when it starts and stores its answer in that snapshot's cache only, so an answer is
+never filed under a network state it was not computed on.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -17,44 +23,163 @@ from ._checks import finite_costs
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
-from .reference import breakdown as reference_breakdown
-from .tables import CostTables, block_sums, move_tables
+from .tables import (
+    CostTables,
+    block_sums,
+    check_tables,
+    compute_row,
+    compute_table,
+    forward_table,
+    input_table,
+    measured_tiers,
+    result_table,
+    serialisation,
+)
 from .topology import Topology
 
-__all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy"]
+__all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
+
+
+def breakdown(tables: CostTables, t: int, P, A) -> dict:
+    """One configuration's latency split into the engine form's terms, read from the cost tables: the
+    input's trip, then per partition its fractions and its compute, forward and result latency (s)."""
+    c = tables.cum_exit[t]
+    acc = tables.accuracy[t] if tables.accuracy.ndim == 2 else tables.accuracy
+    L = len(P)
+    input_latency = float(tables.input_cost[A[0]])
+    parts, latency, accuracy = [], input_latency, 0.0
+    for k in range(L):
+        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
+        last = k == L - 1
+        in_k = 1.0 - c[p]
+        E_k = 1.0 - c[p] if last else c[q] - c[p]
+        S_k = 0.0 if last else 1.0 - c[q]
+        comp = in_k * tables.compute_cost[a, p, q]
+        forward = 0.0 if last else S_k * tables.forward_cost[q - 1, a, A[k + 1]]
+        result = E_k * tables.result_cost[a]
+        latency += comp + result + forward
+        accuracy += acc[q - 1] * E_k
+        parts.append({"blocks": (p + 1, q), "tier": int(a), "entering": float(in_k), "exit": float(E_k),
+                      "stay": float(S_k), "compute": float(comp), "forward": float(forward), "result": float(result)})
+    return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}
+
+
+def _frozen(tables: CostTables) -> CostTables:
+    """The Planner's own tables made read-only: a snapshot is shared by threads and never written."""
+    for a in tables:
+        a.flags.writeable = False
+    return tables
+
+
+class _State:
+    """One network state: the models (None when planned on bare CostTables), the tables, and the answers
+    found on them. Never changed once built, except its answer cache (guarded by its own lock)."""
+
+    __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
+                 "version", "_cache", "_lock")
+
+    def __init__(self, profile, topology, source, destination, tables, base=None, version=0):
+        self.profile, self.topology = profile, topology
+        self.source, self.destination = source, destination
+        self.tables = tables
+        self.names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
+        self.thresholds = profile.thresholds if profile is not None else None
+        self.base = base
+        self.version = version  # the Planner's count of changes when this state was made
+        self._cache: dict = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, profile, topology, source, destination) -> "_State":
+        """Every table derived from the models by the fillers of tables.py."""
+        source, destination = topology.tier(source, "source"), topology.tier(destination, "destination")
+        base = block_sums(profile)
+        tables = CostTables(input_table(profile, topology, source), compute_table(profile, topology, base),
+                            forward_table(profile, topology), result_table(profile, topology, destination),
+                            profile.cum_exit(), profile.accuracy.copy())
+        return cls(profile, topology, source, destination, _frozen(tables), base)
+
+    def derive(self, topology=None, source=None, destination=None, compute=None, moves=None) -> "_State":
+        """A new state with some models changed: `compute` / `moves` say which tables to re-derive
+        ("all" or a list of tiers for compute; a set of "input", "forward", "result" for moves)."""
+        topo = self.topology if topology is None else topology
+        src = self.source if source is None else source
+        dst = self.destination if destination is None else destination
+        t = self.tables
+        comp = t.compute_cost
+        if compute == "all":
+            comp = compute_table(self.profile, topo, self.base)
+        elif compute:
+            comp = comp.copy()  # never written in place: other threads may be reading the old one
+            for a in compute:
+                comp[a] = compute_row(self.profile, topo, a, self.base)
+        moves = moves or set()
+        ser = serialisation(self.profile, topo) if moves else None
+        tables = CostTables(input_table(self.profile, topo, src, ser) if "input" in moves else t.input_cost, comp,
+                            forward_table(self.profile, topo, ser) if "forward" in moves else t.forward_cost,
+                            result_table(self.profile, topo, dst, ser) if "result" in moves else t.result_cost,
+                            t.cum_exit, t.accuracy)
+        return _State(self.profile, topo, src, dst, _frozen(tables), self.base, self.version + 1)
+
+    def cached(self, key):
+        with self._lock:
+            return self._cache.get(key)
+
+    def store(self, key, value):
+        with self._lock:
+            if key not in self._cache and len(self._cache) >= 32:  # many bounds asked: keep the latest only
+                del self._cache[next(iter(self._cache))]
+            return self._cache.setdefault(key, value)
 
 
 class Plan:
-    """One configuration (t, P, A) with its latency (s) and accuracy, and a per-partition breakdown
-    computed from SPEC's formulas on the profile and topology it was planned on.
+    """One configuration (t, P, A) with its latency (s) and accuracy, and a per-partition breakdown read
+    from the cost tables it was planned on.
 
-    `partitions` are block counts P_1 < ... < P_L, `placement` the tier index of each partition,
+    `partitions` are end blocks P_1 < ... < P_L, `placement` the tier index of each partition,
     `tier_names` their names. `breakdown` lists, per partition: blocks (first, last), tier, tier_name,
     the entering, exit and stay fractions, and its compute, forward and result latency (s);
-    `input_latency` is the input's trip from the source to the first tier.
+    `input_latency` is the input's trip from the source to the first tier. `threshold` is None when the
+    plan was made on bare CostTables (no profile to name the thresholds).
     """
 
     __slots__ = ("latency", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tier_names",
-                 "source", "destination", "_context", "_breakdown")
+                 "source", "destination", "_state", "_breakdown")
 
-    def __init__(self, latency, accuracy, threshold_index, partitions, placement, profile, topology, source,
-                 destination):
+    def __init__(self, latency, accuracy, threshold_index, partitions, placement, profile, topology=None, source=0,
+                 destination=0):
+        # `profile` may be the planner's state (its snapshot); otherwise the models, as users call it.
+        state = profile if isinstance(profile, _State) else _State.of(profile, topology, source, destination)
         self.latency = float(latency)
         self.accuracy = float(accuracy)
         self.threshold_index = int(threshold_index)
-        self.threshold = float(profile.thresholds[self.threshold_index])
+        th = state.thresholds
+        self.threshold = None if th is None else float(th[self.threshold_index])
         self.partitions = tuple(map(int, partitions))
         self.placement = tuple(map(int, placement))
-        self.tier_names = tuple(topology.names[a] for a in self.placement)
-        self.source = int(source)
-        self.destination = int(destination)
-        # The models as they were when planned: a Planner replaces (never mutates) its topology.
-        self._context = (profile, topology)
+        self.tier_names = tuple(state.names[a] for a in self.placement)
+        self.source = int(state.source) if state.source is not None else None
+        self.destination = int(state.destination) if state.destination is not None else None
+        self._state = state
         self._breakdown = None
 
     @property
     def num_partitions(self) -> int:
         return len(self.partitions)
+
+    @property
+    def topology(self) -> Topology | None:
+        """The topology this plan was planned on (a Planner's later changes do not touch it)."""
+        return self._state.topology
+
+    @property
+    def profile(self) -> Profile | None:
+        return self._state.profile
+
+    @property
+    def tables(self) -> CostTables:
+        """The cost tables this plan was planned on."""
+        return self._state.tables
 
     def config(self) -> tuple:
         """(t, P, A), as `evaluate` takes it."""
@@ -62,11 +187,9 @@ class Plan:
 
     def _details(self) -> dict:
         if self._breakdown is None:
-            profile, topology = self._context
-            d = reference_breakdown(profile, topology, self.source, self.destination, self.threshold_index,
-                                    self.partitions, self.placement)
+            d = breakdown(self._state.tables, self.threshold_index, self.partitions, self.placement)
             for k, part in enumerate(d["partitions"]):
-                part["tier_name"] = topology.names[part["tier"]]
+                part["tier_name"] = self._state.names[part["tier"]]
                 part["to_tier"] = self.placement[k + 1] if k + 1 < self.num_partitions else None
             self._breakdown = d
         return self._breakdown
@@ -79,25 +202,30 @@ class Plan:
     def input_latency(self) -> float:
         return self._details()["input"]
 
+    def _end(self, j):
+        return None if j is None else self._state.names[j]
+
     def to_dict(self) -> dict:
         """Plain JSON-able values: seconds, fractions, indices and names."""
-        topology = self._context[1]
         parts = [{"blocks": list(b["blocks"]), "tier": int(b["tier"]), "tier_name": b["tier_name"],
-                  "entering": float(b["entering"]), "exit": float(b["exit"]), "stay": float(b["stay"]),
-                  "compute": float(b["compute"]), "forward": float(b["forward"]), "result": float(b["result"])}
+                  "entering": b["entering"], "exit": b["exit"], "stay": b["stay"],
+                  "compute": b["compute"], "forward": b["forward"], "result": b["result"]}
                  for b in self.breakdown]
         return {"latency": self.latency, "accuracy": self.accuracy, "threshold_index": self.threshold_index,
                 "threshold": self.threshold, "partitions": list(self.partitions), "placement": list(self.placement),
-                "tier_names": list(self.tier_names), "source": topology.names[self.source],
-                "destination": topology.names[self.destination], "input_latency": float(self.input_latency),
+                "tier_names": list(self.tier_names), "source": self._end(self.source),
+                "destination": self._end(self.destination), "input_latency": float(self.input_latency),
                 "breakdown": parts}
 
     def __str__(self) -> str:
-        names = self._context[1].names
-        lines = [f"latency {self.latency * 1e3:.3f} ms, accuracy {self.accuracy:.4f}, "
-                 f"threshold {self.threshold:g} (index {self.threshold_index}); "
-                 f"samples from {names[self.source]}, results to {names[self.destination]}",
-                 f"  input {names[self.source]} -> {self.tier_names[0]}: {self.input_latency * 1e3:.3f} ms"]
+        names = self._state.names
+        th = f"threshold {self.threshold:g} (index {self.threshold_index})" if self.threshold is not None else \
+            f"threshold index {self.threshold_index}"
+        ends = "" if self.source is None else \
+            f"; samples from {names[self.source]}, results to {names[self.destination]}"
+        first = "the source" if self.source is None else names[self.source]
+        lines = [f"latency {self.latency * 1e3:.3f} ms, accuracy {self.accuracy:.4f}, {th}{ends}",
+                 f"  input {first} -> {self.tier_names[0]}: {self.input_latency * 1e3:.3f} ms"]
         for b in self.breakdown:
             first, last = b["blocks"]
             blocks = f"block {first}" if first == last else f"blocks {first}-{last}"
@@ -115,10 +243,10 @@ class Plan:
 class _Frontier:
     """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
 
-    def __init__(self, rows: dict, profile, topology, source: int, destination: int):
+    def __init__(self, rows: dict, state: _State):
         self._rows = {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
-        self._context = (profile, topology, source, destination)
-        self._plans: dict = {}
+        self._state = state
+        self._plans: dict = {}  # filled lazily; two threads making the same Plan make equal ones
         self._n = int(self._rows["latency"].shape[0])
 
     def __len__(self) -> int:
@@ -129,7 +257,7 @@ class _Frontier:
             r = self._rows
             L = int(r["num_partitions"][i])
             self._plans[i] = Plan(r["latency"][i], r["accuracy"][i], r["threshold_index"][i],
-                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), *self._context)
+                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), self._state)
         return self._plans[i]
 
     def plans(self) -> list:
@@ -139,7 +267,7 @@ class _Frontier:
                                                     "partitions", "placement")))
             for i, (lat, acc, t, L, P, A) in enumerate(columns):
                 if i not in self._plans:
-                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], *self._context)
+                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], self._state)
         return [self._plans[i] for i in range(self._n)]
 
 
@@ -154,89 +282,84 @@ def _bound(name: str, value) -> float:
 
 class Planner:
     """Builds the cost tables once and answers the frontier, P_lat and P_acc on them; `set_*` change one
-    part of the network and rebuild only the tables that depend on it. Answers are cached until then.
+    part of the network and re-derive only the tables that depend on it. Answers are cached per state.
 
-    Tiers may be given by index or name everywhere. `tables` is the current CostTables (the arrays are
-    updated in place by `set_ratio`). `max_memory` (bytes) caps the search's partial plans where the
-    backend takes it (cpu: 2 GiB unless given); passing it is a ValueError, never an exhausted machine.
+    `Planner(profile, topology, ...)` derives the tables with the fillers of tables.py (measured compute,
+    serialisation, routes: whatever the models carry); `Planner(tables)` plans on a CostTables of one's
+    own (then only `set_tables` changes it). Tiers may be given by index or name everywhere. `tables` is
+    the current CostTables; its arrays are never changed in place. `max_memory` (bytes) caps the search's
+    partial plans where the backend takes it (cpu: 2 GiB unless given); passing it is a ValueError.
+
+    Safe to share between threads: see the module's docstring.
     """
 
-    def __init__(self, profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto",
+    def __init__(self, profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
                  max_memory: int | None = None):
-        if not isinstance(profile, Profile):
-            raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
-        if not isinstance(topology, Topology):
-            raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
-        self.backend = resolve(backend)
+        self.backend = resolve(backend, "pareto")
         if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
                                        or max_memory <= 0):
             raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
         self.max_memory = None if max_memory is None else int(max_memory)
-        self._profile = profile
-        self._block_sums = block_sums(profile)
-        self._cum_exit = profile.cum_exit()
-        self._accuracy = profile.accuracy.copy()
-        self._topology = topology
-        self._source = topology.tier(source, "source")
-        self._destination = topology.tier(destination, "destination")
-        self._rebuild_compute()
-        self._rebuild_moves()
+        self._write = threading.Lock()  # one change at a time; readers never wait for it
+        if isinstance(profile, CostTables):
+            if topology is not None:
+                raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
+            self._state = _State(None, None, None, None, check_tables(profile))
+            return
+        if not isinstance(profile, Profile):
+            raise TypeError(f"profile: expected a Profile or CostTables, got {type(profile).__name__}")
+        if not isinstance(topology, Topology):
+            raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
+        self._state = _State.of(profile, topology, source, destination)
 
-    # --- the models -------------------------------------------------------------------------------
-
-    @property
-    def profile(self) -> Profile:
-        return self._profile
+    # --- the models (of the current state) -------------------------------------------------------
 
     @property
-    def topology(self) -> Topology:
-        return self._topology
+    def profile(self) -> Profile | None:
+        return self._state.profile
 
     @property
-    def source(self) -> int:
-        return self._source
+    def topology(self) -> Topology | None:
+        return self._state.topology
 
     @property
-    def destination(self) -> int:
-        return self._destination
+    def source(self) -> int | None:
+        return self._state.source
+
+    @property
+    def destination(self) -> int | None:
+        return self._state.destination
 
     @property
     def tables(self) -> CostTables:
-        return CostTables(self._input, self._compute, self._forward, self._result, self._cum_exit, self._accuracy)
+        return self._state.tables
 
-    def _rebuild_compute(self) -> None:
-        # Exactly tables.compute_table, without summing the blocks again.
-        self._compute = np.ascontiguousarray(self._topology.ratio[:, None, None] * self._block_sums[None, :, :])
-        self._cache = {}
-
-    def _rebuild_moves(self) -> None:
-        self._input, self._forward, self._result = move_tables(self._profile, self._topology, self._source,
-                                                               self._destination)
-        self._cache = {}
+    @property
+    def version(self) -> int:
+        """How many changes (`set_*`) this Planner has taken: a plan made at version v answers for the
+        network as it was after the v-th change."""
+        return self._state.version
 
     # --- the three questions ----------------------------------------------------------------------
 
     def _search(self, min_accuracy: float, max_latency: float) -> "_Frontier":
+        state = self._state  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency)
-        if key not in self._cache:
-            if len(self._cache) >= 32:  # a scheduler asking many bounds: keep the latest answers only
-                del self._cache[next(iter(self._cache))]
-            module = get_backend(self.backend)
-            name = self.backend
-            if not hasattr(module, "pareto"):  # a backend without its own search: the exact CPU one
-                module, name = get_backend("cpu"), "cpu"
-            extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
-            finite_costs(self.tables)
-            rows = module.pareto(self.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
-            if name not in ("cpu", "numpy"):
-                # SPEC's frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
-                idx = frontier_indices(rows["latency"], rows["accuracy"])
-                rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
-            self._cache[key] = _Frontier(rows, self._profile, self._topology, self._source, self._destination)
-        return self._cache[key]
+        found = state.cached(key)
+        if found is not None:
+            return found
+        module = get_backend(self.backend)
+        extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
+        finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
+        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
+        if self.backend not in ("cpu", "numpy"):
+            # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
+            idx = frontier_indices(rows["latency"], rows["accuracy"])
+            rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
+        return state.store(key, _Frontier(rows, state))
 
     def pareto(self) -> list:
-        """SPEC's Pareto frontier: one Plan per point, latency and accuracy rising."""
+        """The Pareto frontier: one Plan per point, latency and accuracy rising."""
         return self._search(-math.inf, math.inf).plans()
 
     def min_latency(self, min_accuracy) -> Plan | None:
@@ -251,114 +374,109 @@ class Planner:
 
     # --- re-planning ------------------------------------------------------------------------------
 
-    def _link(self, link) -> tuple:
-        """(a, b) for a link given as a chain's link index j (tiers j and j+1) or a pair of tiers."""
-        topo = self._topology
-        if isinstance(link, (tuple, list)):
-            if len(link) != 2:
-                raise ValueError(f"link = {link!r}: expected a link index or a pair of tiers (a, b)")
-            a, b = topo.tier(link[0], "link[0]"), topo.tier(link[1], "link[1]")
-            if a == b:
-                raise ValueError(f"link = {link!r}: a link joins two different tiers")
-            if topo.links is not None and abs(a - b) != 1:
-                raise ValueError(f"link = {link!r}: tiers {a} and {b} are not neighbours; a chain's link j "
-                                 f"joins tiers j and j+1")
-            return (min(a, b), max(a, b)) if topo.links is not None else (a, b)
-        if isinstance(link, bool) or not isinstance(link, numbers.Integral):
-            raise TypeError(f"link: expected a link index or a pair of tiers, got {link!r}")
-        if topo.links is None:
-            raise ValueError(f"link = {link}: this topology is given as routes, not a chain of links; "
-                             "name the route as a pair of tiers (a, b)")
-        j = int(link)
-        if not 0 <= j < topo.M - 1:
-            raise ValueError(f"link = {j}: out of range for {topo.M - 1} links (0..{topo.M - 2})")
-        return j, j + 1
+    def _models(self) -> _State:
+        state = self._state
+        if state.topology is None:
+            raise ValueError("this Planner plans on CostTables: there is no topology to change; "
+                             "give it new tables with set_tables")
+        return state
 
     def _set_link(self, link, field: str, value) -> None:
         value = _bound(field, value)
-        a, b = self._link(link)
-        topo = self._topology
-        if topo.links is not None:
-            bandwidth, latency = list(topo.links["bandwidth"]), list(topo.links["latency"])
-            (bandwidth if field == "bandwidth" else latency)[a] = value
-            new = Topology.chain(topo.names, topo.ratio, bandwidth, latency)
-        else:
-            if field == "bandwidth" and not value > 0:
-                raise ValueError(f"bandwidth = {value}: must be > 0 bit/s")
-            pl, inv = topo.path_latency.copy(), topo.path_inv_bandwidth.copy()
-            target, v = (inv, 1.0 / value) if field == "bandwidth" else (pl, value)
-            target[a, b] = target[b, a] = v  # a route serves both directions
-            new = Topology(topo.names, topo.ratio, pl, inv)
-        self._topology = new
-        self._rebuild_moves()
+        with self._write:
+            state = self._models()
+            topology = state.topology.with_link(link, **{field: value})
+            self._state = state.derive(topology, moves={"input", "forward", "result"})
 
     def set_bandwidth(self, link, bits_per_s) -> None:
-        """A link's bandwidth (bit/s): a chain's link index j or (a, b); for a topology given as routes,
-        the route a <-> b. Rebuilds the input, forward and result tables only."""
+        """A link's bandwidth (bit/s): a chain's link index j or (a, b); a graph's link index or its two
+        tiers; for a topology given as routes, the route a <-> b. Re-derives the move tables only."""
         self._set_link(link, "bandwidth", bits_per_s)
 
     def set_latency(self, link, seconds) -> None:
-        """A link's propagation latency (s), as set_bandwidth names it. Rebuilds the move tables only."""
+        """A link's propagation latency (s), as set_bandwidth names it. Re-derives the move tables only."""
         self._set_link(link, "latency", seconds)
 
     def set_ratio(self, tier, ratio) -> None:
-        """How many times slower than the reference device `tier` computes. Rebuilds its compute table only."""
-        a = self._topology.tier(tier, "tier")
+        """How many times slower than the reference device `tier` computes. Re-derives its compute row only
+        (into a new table: the old one may still be read by a running search)."""
         ratio = _bound("ratio", ratio)
-        topo = self._topology
-        new_ratio = topo.ratio.copy()
-        new_ratio[a] = ratio
-        if topo.links is not None:
-            new = Topology.chain(topo.names, new_ratio, topo.links["bandwidth"], topo.links["latency"])
-        else:
-            new = Topology(topo.names, new_ratio, topo.path_latency, topo.path_inv_bandwidth)
-        self._topology = new
-        self._compute[a] = new_ratio[a] * self._block_sums
-        self._cache = {}
+        with self._write:
+            state = self._models()
+            a = state.topology.tier(tier, "tier")
+            if a in measured_tiers(state.profile, state.topology):
+                raise ValueError(f"tier {state.topology.names[a]!r} computes with device "
+                                 f"{state.topology.devices[a]!r}'s own measurements; its ratio is not used")
+            self._state = state.derive(state.topology.with_ratio(a, ratio), compute=[a])
 
     def set_destination(self, tier) -> None:
-        """Where results must arrive. Rebuilds the result table only."""
-        self._destination = self._topology.tier(tier, "destination")
-        pl, inv = self._topology.path_latency, self._topology.path_inv_bandwidth
-        self._result = np.ascontiguousarray(pl[:, self._destination] + self._profile.result_bits *
-                                            inv[:, self._destination])
-        self._cache = {}
+        """Where results must arrive. Re-derives the result table only."""
+        with self._write:
+            state = self._models()
+            self._state = state.derive(destination=state.topology.tier(tier, "destination"), moves={"result"})
 
     def set_source(self, tier) -> None:
-        """Where samples are produced. Rebuilds the input table only."""
-        self._source = self._topology.tier(tier, "source")
-        pl, inv = self._topology.path_latency, self._topology.path_inv_bandwidth
-        self._input = np.ascontiguousarray(pl[self._source, :] + self._profile.input_bits * inv[self._source, :])
-        self._cache = {}
+        """Where samples are produced. Re-derives the input table only."""
+        with self._write:
+            state = self._models()
+            self._state = state.derive(source=state.topology.tier(tier, "source"), moves={"input"})
 
     def set_topology(self, topology: Topology) -> None:
         """A new topology altogether (source and destination keep their indices)."""
         if not isinstance(topology, Topology):
             raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
-        topology.tier(self._source, "source")
-        topology.tier(self._destination, "destination")
-        self._topology = topology
-        self._rebuild_compute()
-        self._rebuild_moves()
+        with self._write:
+            state = self._models()
+            topology.tier(state.source, "source")
+            topology.tier(state.destination, "destination")
+            self._state = state.derive(topology, compute="all", moves={"input", "forward", "result"})
+
+    def set_tables(self, tables: CostTables) -> None:
+        """New cost tables for a Planner made on CostTables."""
+        tables = check_tables(tables)
+        with self._write:
+            if self._state.topology is not None:
+                raise ValueError("this Planner derives its tables from a profile and a topology; change those")
+            self._state = _State(None, None, None, None, tables, version=self._state.version + 1)
 
     def __repr__(self) -> str:
-        return (f"Planner(N={self._profile.N}, K={self._profile.K}, tiers={self._topology.names}, "
-                f"source={self._source}, destination={self._destination}, backend={self.backend!r})")
+        s = self._state
+        if s.topology is None:
+            return f"Planner(CostTables N={s.tables.N}, M={s.tables.M}, K={s.tables.K}, backend={self.backend!r})"
+        return (f"Planner(N={s.profile.N}, K={s.profile.K}, tiers={s.topology.names}, "
+                f"source={s.source}, destination={s.destination}, backend={self.backend!r})")
 
 
-def pareto(profile: Profile, topology: Topology, source=0, destination=0, backend: str = "auto",
+def _models_and_value(profile, topology, value, field: str):
+    """pareto / min_latency / max_accuracy take (profile, topology, ...) or (tables, ...): with tables, a
+    bound given where the topology would go is the bound."""
+    if isinstance(profile, CostTables) and topology is not None and not isinstance(topology, Topology):
+        if value is not None:
+            raise TypeError(f"{field}: given twice (with CostTables, the second argument is {field})")
+        return None, topology
+    return topology, value
+
+
+def pareto(profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
            max_memory: int | None = None) -> list:
-    """SPEC's Pareto frontier as a list of Plans, latency rising (exact search; numpy: sweep + frontier)."""
+    """The Pareto frontier as a list of Plans, latency rising (exact search), on (profile, topology) or on
+    a CostTables."""
     return Planner(profile, topology, source, destination, backend, max_memory).pareto()
 
 
-def min_latency(profile: Profile, topology: Topology, min_accuracy, source=0, destination=0,
+def min_latency(profile, topology: Topology | None = None, min_accuracy=None, source=0, destination=0,
                 backend: str = "auto", max_memory: int | None = None) -> Plan | None:
-    """SPEC's P_lat: the fastest plan with accuracy >= min_accuracy, or None."""
+    """P_lat: the fastest plan with accuracy >= min_accuracy, or None; `min_latency(tables, 0.9)` works too."""
+    topology, min_accuracy = _models_and_value(profile, topology, min_accuracy, "min_accuracy")
+    if min_accuracy is None:
+        raise TypeError("min_accuracy: required")
     return Planner(profile, topology, source, destination, backend, max_memory).min_latency(min_accuracy)
 
 
-def max_accuracy(profile: Profile, topology: Topology, max_latency, source=0, destination=0,
+def max_accuracy(profile, topology: Topology | None = None, max_latency=None, source=0, destination=0,
                  backend: str = "auto", max_memory: int | None = None) -> Plan | None:
-    """SPEC's P_acc: the most accurate plan with latency <= max_latency (s), or None."""
+    """P_acc: the most accurate plan with latency <= max_latency (s), or None; `max_accuracy(tables, 0.1)` too."""
+    topology, max_latency = _models_and_value(profile, topology, max_latency, "max_latency")
+    if max_latency is None:
+        raise TypeError("max_latency: required")
     return Planner(profile, topology, source, destination, backend, max_memory).max_accuracy(max_latency)

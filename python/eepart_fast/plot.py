@@ -9,7 +9,7 @@ MAX_POINTS = 20000
 
 
 def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
-    """n configurations drawn uniformly from all of SPEC's (t, P, A)."""
+    """n configurations drawn uniformly from all (t, P, A) of docs/model.md."""
     lmax = min(M, N)
     weights = np.array(count_by_partitions(N, M), float)
     Ls = rng.choice(np.arange(1, lmax + 1), size=n, p=weights / weights.sum())

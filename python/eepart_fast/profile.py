@@ -1,4 +1,4 @@
-"""Profile: what the paper's profiling phase measures of a backbone cut into N blocks (SPEC "Inputs")."""
+"""Profile: what the paper's profiling phase measures of a backbone cut into N blocks (docs/model.md "Inputs")."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import (MAX_BLOCKS, MAX_THRESHOLDS, at_least, float_array, read_text, strictly_increasing,
-                      within)
+from ._checks import (
+    MAX_BLOCKS,
+    MAX_DEVICES,
+    MAX_THRESHOLDS,
+    at_least,
+    count,
+    float_array,
+    read_text,
+    strictly_increasing,
+    within,
+)
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+OPTIONAL_FIELDS = ("devices",)
 EXIT_RATE_ATOL = 1e-6
 
 
@@ -22,7 +32,7 @@ class Profile:
     """
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
-                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None):
+                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None):
         self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
         n = self.block_time.shape[0]
         if n < 1:
@@ -56,6 +66,16 @@ class Profile:
             raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
         self.name = name
         self.meta = dict(meta or {})
+        from .devices import DeviceTimes  # noqa: PLC0415 - devices.py imports nothing of this module's
+
+        if devices is not None and not isinstance(devices, dict):
+            raise TypeError(f"devices: expected a mapping of device name -> measurements, got {type(devices).__name__}")
+        count("devices", len(devices or {}), MAX_DEVICES, "devices")  # before any device's table is built
+        self.devices = {}
+        for dev, m in (devices or {}).items():
+            if not isinstance(dev, str) or not dev:
+                raise TypeError(f"devices: a device name must be a non-empty string, got {dev!r:.60}")
+            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, f"devices[{dev!r}]")
 
     @property
     def N(self) -> int:
@@ -66,7 +86,7 @@ class Profile:
         return self.thresholds.shape[0]
 
     def cum_exit(self) -> np.ndarray:
-        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (SPEC)."""
+        """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (docs/model.md "The exits")."""
         c = np.zeros((self.K, self.N + 1))
         c[:, 1:] = np.minimum(np.cumsum(self.exit_rate, axis=1), 1.0)
         c[:, self.N] = 1.0
@@ -76,7 +96,15 @@ class Profile:
         d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
         d["name"] = self.name
         d["meta"] = self.meta
+        if self.devices:
+            d["devices"] = {dev: m.to_dict() for dev, m in self.devices.items()}
         return d
+
+    def with_device(self, name: str, times) -> "Profile":
+        """A copy with device `name`'s measurements (a DeviceTimes or its dict form) added or replaced."""
+        d = self.to_dict()
+        d.setdefault("devices", {})[name] = times.to_dict() if hasattr(times, "to_dict") else times
+        return Profile.from_dict(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Profile":
@@ -85,13 +113,14 @@ class Profile:
         missing = [f for f in FIELDS if f not in d]
         if missing:
             raise ValueError(f"profile: missing field {missing[0]!r} (a profile has {', '.join(FIELDS)})")
-        unknown = sorted(set(d) - set(FIELDS) - {"name", "meta"})
+        unknown = sorted(set(d) - set(FIELDS) - set(OPTIONAL_FIELDS) - {"name", "meta"})
         if unknown:
             raise ValueError(f"profile: unknown field {unknown[0]!r}")
         meta = d.get("meta") or {}
         if not isinstance(meta, dict):
             raise TypeError(f"meta: expected an object, got {type(meta).__name__}")
-        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta)
+        return cls(**{f: d[f] for f in FIELDS}, name=d.get("name"), meta=meta,
+                   **{f: d[f] for f in OPTIONAL_FIELDS if f in d})
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")

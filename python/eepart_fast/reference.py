@@ -1,7 +1,7 @@
-"""The NumPy reference backend: SPEC.md as code, to be read line by line beside it.
+"""The NumPy reference backend: docs/model.md's engine form as code, to be read line by line beside it.
 
 Every other backend must agree with this one to 1e-12 relative. Vectorised over configurations only,
-never over the formulas' structure, so that each line is one line of SPEC.
+never over the formulas' structure, so that each line is one line of docs/model.md.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
 
 
 def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement):
-    """Latency (s) and accuracy of each configuration, from the cost tables (SPEC "Engine form")."""
+    """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form")."""
     t = np.asarray(threshold_index)
     L = np.asarray(num_partitions)
     P = np.asarray(partitions)
@@ -95,7 +95,7 @@ def _empty(lmax: int) -> dict:
 
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20):
-    """Every configuration of SPEC in canonical order (t, then L, then P, then A, each lexicographic),
+    """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
     keeping rows with latency <= max_latency and accuracy >= min_accuracy.
 
     Memory: the kept rows are held in their final dtypes and joined column by column, and the chunk of
@@ -137,37 +137,9 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
 
 
 def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31):
-    """SPEC's frontier of the configurations meeting the bounds, by sweep: exact and slow.
+    """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
     `max_memory` caps the bytes of the swept rows."""
     rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy,
                  max_rows=max_memory // row_bytes(tables.N, tables.M))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return {k: v[idx] for k, v in rows.items()}
-
-
-def breakdown(profile, topology, source: int, destination: int, t: int, P, A) -> dict:
-    """One configuration's latency split into SPEC's terms, from the profile and topology directly
-    (not the tables), so that a plan can show why it wins and tests can check the tables."""
-    c = profile.cum_exit()[t]
-    acc = accuracy_rows(profile.accuracy, profile.K)[t]
-    R, pl, inv = topology.ratio, topology.path_latency, topology.path_inv_bandwidth
-    L = len(P)
-    a1 = A[0]
-    input_latency = pl[source, a1] + profile.input_bits * inv[source, a1]
-    parts = []
-    latency = input_latency
-    accuracy = 0.0
-    for k in range(L):
-        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
-        last = k == L - 1
-        in_k = 1.0 - c[p]
-        E_k = 1.0 - c[p] if last else c[q] - c[p]
-        S_k = 0.0 if last else 1.0 - c[q]
-        comp = in_k * R[a] * (float(np.sum(profile.block_time[p:q])) + profile.branch_time[q - 1])
-        forward = 0.0 if last else S_k * (pl[a, A[k + 1]] + profile.output_bits[q - 1] * inv[a, A[k + 1]])
-        result = E_k * (pl[a, destination] + profile.result_bits * inv[a, destination])
-        latency += comp + result + forward
-        accuracy += acc[q - 1] * E_k
-        parts.append({"blocks": (p + 1, q), "tier": int(a), "entering": in_k, "exit": E_k, "stay": S_k,
-                      "compute": comp, "forward": forward, "result": result})
-    return {"input": input_latency, "partitions": parts, "latency": latency, "accuracy": accuracy}

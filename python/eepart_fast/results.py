@@ -63,7 +63,7 @@ class SweepResult:
                            self.backend)
 
     def pareto(self) -> "SweepResult":
-        """SPEC's frontier of these rows: latency rising, accuracy strictly rising, equal points once."""
+        """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once."""
         return self.take(frontier_indices(self.latency, self.accuracy))
 
     def save(self, path, progress: bool | None = None) -> None:

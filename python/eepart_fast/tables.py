@@ -1,17 +1,24 @@
-"""The cost tables of SPEC's engine form: the only thing every backend sees."""
+"""The cost tables of the engine form (docs/model.md "Engine form"): the only thing every backend sees,
+and the fillers that build them from a profile and a topology (docs/model.md "Fillers").
+
+Each cost input is one filler of the same tables: measured compute fills compute_cost per tier,
+(de)serialisation adds to the three move tables, the route rule fills the route matrices the move
+tables read. A cost model of one's own builds a CostTables directly; every public function takes one.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import finite_costs
+from ._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
+from .devices import running_sums
 from .profile import Profile
 from .topology import Topology
 
 
 class CostTables(NamedTuple):
-    """Seconds per sample that takes each step (SPEC "Engine form"); all float64, C-contiguous.
+    """Seconds per sample that takes each step (docs/model.md "Engine form"); all float64, C-contiguous.
 
     forward_cost has N rows: row q-1 is block q's output. accuracy is (N,), entry i-1 the accuracy of
     branch i at every threshold, or (K, N), row t the accuracies at threshold t (a per-threshold
@@ -40,36 +47,110 @@ class CostTables(NamedTuple):
 
 def block_sums(profile: Profile) -> np.ndarray:
     """(N+1, N+1): blocks p+1..q and branch q on the reference device, zero where p >= q."""
-    n = profile.N
-    base = np.zeros((n + 1, n + 1))
-    for p in range(n):
-        # A running sum from p, not a difference of prefix sums: short spans after long ones keep their digits.
-        base[p, p + 1:] = np.cumsum(profile.block_time[p:]) + profile.branch_time[p:]
-    return base
+    return running_sums(profile.block_time, profile.branch_time)
 
 
-def compute_table(profile: Profile, ratio: np.ndarray) -> np.ndarray:
+def _device(profile: Profile, topology: Topology, a: int):
+    name = topology.devices[a]
+    if name is None:
+        return None
+    if name not in profile.devices:
+        have = ", ".join(map(repr, profile.devices)) or "none"
+        raise ValueError(f"devices[{a}] = {name!r} (tier {topology.names[a]!r}): the profile has no measurements "
+                         f"of that device (it has: {have})")
+    return profile.devices[name]
+
+
+def measured_tiers(profile: Profile, topology: Topology) -> list:
+    """The tiers whose compute comes from their own measurements (ratio unused there)."""
+    return [a for a in range(topology.M) if _device(profile, topology, a) is not None]
+
+
+def compute_row(profile: Profile, topology: Topology, a: int, base: np.ndarray | None = None) -> np.ndarray:
+    """compute_cost[a]: tier a's own measured partition times, or ratio[a] x the reference's block sums."""
+    dev = _device(profile, topology, a)
+    if dev is not None:
+        return dev.partition
     with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
-        return np.ascontiguousarray(ratio[:, None, None] * block_sums(profile)[None, :, :])
+        return topology.ratio[a] * (block_sums(profile) if base is None else base)
+
+
+def compute_table(profile: Profile, topology: Topology, base: np.ndarray | None = None) -> np.ndarray:
+    """compute_cost (M, N+1, N+1); `base` (block_sums of the profile) when the caller has it already."""
+    base = block_sums(profile) if base is None else base
+    return np.ascontiguousarray(np.stack([compute_row(profile, topology, a, base) for a in range(topology.M)]))
+
+
+def tensor_bits(profile: Profile) -> np.ndarray:
+    """(N+2,): the bits of each tensor that may move: input, block 1..N outputs, result."""
+    return np.concatenate([[profile.input_bits], profile.output_bits, [profile.result_bits]])
+
+
+def serialisation(profile: Profile, topology: Topology):
+    """(send, receive), each (M, N+2): seconds tier a spends serialising / deserialising each tensor
+    (index as tensor_bits). A tier's device's per-tensor times where measured, else its per-bit time x bits."""
+    bits = tensor_bits(profile)
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        send = topology.serialize[:, None] * bits[None, :]
+        receive = topology.deserialize[:, None] * bits[None, :]
+    for a in range(topology.M):
+        dev = _device(profile, topology, a)
+        if dev is not None and dev.serialize_time is not None:
+            send[a] = dev.serialize_time
+        if dev is not None and dev.deserialize_time is not None:
+            receive[a] = dev.deserialize_time
+    return send, receive
+
+
+# A move from a tier to itself costs nothing; any other move pays the route's transfer time, the sender's
+# serialisation and the receiver's deserialisation of that tensor. Adding zero (no serialisation) changes
+# no bit, so the paper's model comes out exactly as before; the (N, M, M) pass is skipped then.
+# Overflows are let through (errstate) and refused, with their place, by finite_costs.
+
+def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> np.ndarray:
+    """input_cost; `ser` is serialisation(profile, topology) when the caller has it already."""
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[source, :] + profile.input_bits * inv[source, :]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            cost = cost + np.where(np.arange(topology.M) != source, send[source, 0] + receive[:, 0], 0.0)
+        return np.ascontiguousarray(cost)
+
+
+def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            n = profile.N
+            hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): sender a, receiver b
+            cost = cost + np.where(np.eye(topology.M, dtype=bool)[None, :, :], 0.0, hop)
+        return np.ascontiguousarray(cost)
+
+
+def result_table(profile: Profile, topology: Topology, destination: int, ser=None) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        cost = pl[:, destination] + profile.result_bits * inv[:, destination]
+        send, receive = ser or serialisation(profile, topology)
+        if send.any() or receive.any():
+            n = profile.N
+            cost = cost + np.where(np.arange(topology.M) != destination, send[:, n + 1] + receive[destination, n + 1], 0.0)
+        return np.ascontiguousarray(cost)
 
 
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
-    """input_cost, forward_cost, result_cost: the parts that depend on links, source and destination."""
-    pl, inv = topology.path_latency, topology.path_inv_bandwidth
-    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
-        return _move_tables(profile, pl, inv, source, destination)
-
-
-def _move_tables(profile: Profile, pl, inv, source: int, destination: int):
-    input_cost = pl[source, :] + profile.input_bits * inv[source, :]
-    forward_cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
-    result_cost = pl[:, destination] + profile.result_bits * inv[:, destination]
-    return (np.ascontiguousarray(input_cost), np.ascontiguousarray(forward_cost),
-            np.ascontiguousarray(result_cost))
+    """input_cost, forward_cost, result_cost: the parts that depend on routes, (de)serialisation, source and
+    destination."""
+    ser = serialisation(profile, topology)
+    return (input_table(profile, topology, source, ser), forward_table(profile, topology, ser),
+            result_table(profile, topology, destination, ser))
 
 
 def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -> CostTables:
-    """The paper's model in engine form, for samples produced at `source` and results due at `destination`.
+    """The model in engine form, for samples produced at `source` and results due at `destination`.
 
     `source` and `destination` take a tier index or name.
     """
@@ -80,7 +161,37 @@ def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -
     source = topology.tier(source, "source")
     destination = topology.tier(destination, "destination")
     input_cost, forward_cost, result_cost = move_tables(profile, topology, source, destination)
-    tables = CostTables(input_cost, compute_table(profile, topology.ratio), forward_cost, result_cost,
+    tables = CostTables(input_cost, compute_table(profile, topology), forward_cost, result_cost,
                         profile.cum_exit(), profile.accuracy.copy())
     finite_costs(tables)
     return tables
+
+
+def check_tables(tables) -> CostTables:
+    """A CostTables from the user: numbers only, shapes checked against each other and against the engine's
+    limits, costs finite (finite_costs); the engine checks the rest of the values."""
+    if not isinstance(tables, CostTables):
+        raise TypeError(f"tables: expected a CostTables, got {type(tables).__name__}")
+    ndim = {"input_cost": 1, "compute_cost": 3, "forward_cost": 3, "result_cost": 1, "cum_exit": 2, "accuracy": 2}
+    arrays = []
+    for name, x in zip(CostTables._fields, tables):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"tables.{name}: expected an array of numbers, got {arr.dtype}")
+        if not 1 <= arr.ndim <= ndim[name] or (arr.ndim < ndim[name] and name != "accuracy"):
+            raise ValueError(f"tables.{name}: expected {ndim[name]} dimensions, got shape {arr.shape}")
+        arrays.append(np.ascontiguousarray(arr, dtype=np.float64))
+    t = CostTables(*arrays)
+    M, N, K = t.M, t.N, t.K
+    count("tables.input_cost", M, MAX_TIERS, "tiers")
+    count("tables.accuracy", N, MAX_BLOCKS, "blocks")
+    count("tables.cum_exit", K, MAX_THRESHOLDS, "thresholds")
+    want = {"input_cost": (M,), "compute_cost": (M, N + 1, N + 1), "forward_cost": (N, M, M),
+            "result_cost": (M,), "cum_exit": (K, N + 1)}
+    for name, shape in want.items():
+        if getattr(t, name).shape != shape:
+            raise ValueError(f"tables.{name}: expected shape {shape} (M={M}, N={N}, K={K}), got {getattr(t, name).shape}")
+    if t.accuracy.ndim == 2 and t.accuracy.shape[0] != K:
+        raise ValueError(f"tables.accuracy: expected shape ({N},) or ({K}, {N}), got {t.accuracy.shape}")
+    finite_costs(t)
+    return t

@@ -1,4 +1,9 @@
-"""Topology: M tiers, how slow each computes, and the routes between them (SPEC "Inputs")."""
+"""Topology: M tiers, how slow each computes, and the routes between them (docs/model.md "Inputs").
+
+Three ways to give the routes: a chain (the paper's), a graph of links (routes by shortest path or given),
+or the two route matrices directly. Each tier may also name the device whose measurements in the profile
+it uses, and carry its own (de)serialisation time per bit (docs/model.md "Fillers").
+"""
 from __future__ import annotations
 
 import json
@@ -12,9 +17,15 @@ try:
 except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologies work without it
     yaml = None
 
-from ._checks import MAX_TIERS, at_least, count, float_array, integer, read_text
+from ._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 
-# The paper's two chains (SPEC "The paper's topologies"): names, ratio, bandwidth (bit/s), latency (s).
+# Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
+# anything deriving a changed topology from the dict form (the Planner) keeps them.
+EXTRA_FIELDS = ("devices", "serialize", "deserialize", "route_rule", "mtu_bits")
+MAX_LINKS = 1024  # links of a graph topology (parallel links allowed), checked before any is read
+
+# The paper's two chains (the paper's Table 1): names, ratio, bandwidth (bit/s), latency (s).
 PRESETS = {
     "mobile": (["smartwatch", "smartphone", "edge server", "cloud"], [500.0, 10.0, 2.5, 1.0],
                [500e3, 10e6, 500e6], [0.006, 0.040, 0.050]),
@@ -45,7 +56,7 @@ class _NoAliasLoader(yaml.SafeLoader if yaml else object):
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
             raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
-                             "accepted in a topology; write the values out")
+                             "accepted (a few nested ones expand to gigabytes); write the values out")
         self._depth = getattr(self, "_depth", 0) + 1
         try:
             if self._depth > self.MAX_DEPTH:
@@ -73,7 +84,8 @@ def _yaml_error(exc) -> str:
 class Topology:
     """Tiers with their compute ratio and the summed latency and 1/bandwidth of the route a -> b."""
 
-    def __init__(self, names, ratio, path_latency, path_inv_bandwidth, links=None):
+    def __init__(self, names, ratio, path_latency, path_inv_bandwidth, links=None, devices=None,
+                 serialize=None, deserialize=None, route_rule="store_and_forward", mtu_bits=None, graph=None):
         self.names = _names(names)
         m = len(self.names)
         if m < 1:
@@ -96,14 +108,66 @@ class Topology:
                 raise ValueError(f"{field}[{j}][{j}] = {arr[j, j]}: a tier's route to itself must cost 0")
         # For chains, the links they were built from, so that one link can be changed later.
         self.links = links
+        # For graphs: {"links": [[a, b, bandwidth, latency], ...], "routes": "shortest" | {...}, "route_by"}.
+        self.graph = graph
+        self.devices = self._devices(devices, m)
+        self.serialize = self._per_bit("serialize", serialize, m)
+        self.deserialize = self._per_bit("deserialize", deserialize, m)
+        if not isinstance(route_rule, str) or route_rule not in ROUTE_RULES:
+            raise ValueError(f"route_rule = {route_rule!r:.60}: must be one of {', '.join(ROUTE_RULES)}")
+        self.route_rule = route_rule
+        if mtu_bits is not None:
+            mtu_bits = float(float_array("mtu_bits", mtu_bits, ()))
+            at_least("mtu_bits", np.asarray(mtu_bits), 0.0, strict=True)
+            if route_rule != "bottleneck":
+                raise ValueError("mtu_bits: only the bottleneck route rule pipelines fragments; "
+                                 f"this topology's route_rule is {route_rule!r}")
+        self.mtu_bits = mtu_bits
+
+    @staticmethod
+    def _devices(devices, m: int) -> list:
+        if devices is None:
+            return [None] * m
+        if not isinstance(devices, (list, tuple)) or len(devices) != m:
+            raise ValueError(f"devices: expected a list of {m} device names (or null), got {devices!r:.80}")
+        for j, d in enumerate(devices):
+            if d is not None and not (isinstance(d, str) and d):
+                raise TypeError(f"devices[{j}]: expected a device name or null, got {d!r:.60}")
+        return list(devices)
+
+    @staticmethod
+    def _per_bit(name: str, value, m: int) -> np.ndarray:
+        if value is None:
+            return np.zeros(m)
+        arr = float_array(name, value, (m,))
+        at_least(name, arr, 0.0)
+        return arr
+
+    def _extras(self) -> dict:
+        """The optional fields that differ from their defaults, as plain values."""
+        d = {}
+        if any(x is not None for x in self.devices):
+            d["devices"] = list(self.devices)
+        for f in ("serialize", "deserialize"):
+            if getattr(self, f).any():
+                d[f] = getattr(self, f).tolist()
+        if self.route_rule != "store_and_forward":
+            d["route_rule"] = self.route_rule
+        if self.mtu_bits is not None:
+            d["mtu_bits"] = self.mtu_bits
+        return d
 
     @property
     def M(self) -> int:
         return len(self.names)
 
     @classmethod
-    def chain(cls, names, ratio, bandwidth, latency) -> "Topology":
-        """The paper's chain: link j joins tiers j and j+1 with `bandwidth[j]` bit/s and `latency[j]` s."""
+    def chain(cls, names, ratio, bandwidth, latency, route_rule="store_and_forward", mtu_bits=None,
+              **extras) -> "Topology":
+        """The paper's chain: link j joins tiers j and j+1 with `bandwidth[j]` bit/s and `latency[j]` s.
+
+        `route_rule` "store_and_forward" (the paper's: each link sends the whole message, 1/bandwidth summed)
+        or "bottleneck" (PORTEND's: the slowest link paces the message); `extras` as for Topology."""
         names = _names(names)
         m = len(names)
         if m < 1:
@@ -112,15 +176,100 @@ class Topology:
         at_least("bandwidth", bw, 0.0, strict=True)
         pl = float_array("latency", latency, (m - 1,))
         at_least("latency", pl, 0.0)
-        # Route a -> b crosses links min(a,b) .. max(a,b)-1, each transmitting the whole message.
-        # Summed link by link, not as differences of prefix sums, so that no route loses precision.
-        path_latency = np.zeros((m, m))
-        path_inv = np.zeros((m, m))
-        for a in range(m):
-            for b in range(a + 1, m):
-                path_latency[a, b] = path_latency[b, a] = float(np.sum(pl[a:b]))
-                path_inv[a, b] = path_inv[b, a] = float(np.sum(1.0 / bw[a:b]))
-        return cls(names, ratio, path_latency, path_inv, links={"bandwidth": bw.tolist(), "latency": pl.tolist()})
+        # Route a -> b crosses links min(a,b) .. max(a,b)-1 (both directions alike).
+        routes = {(a, b): list(range(a, b + 1) if a < b else range(a, b - 1, -1))
+                  for a in range(m) for b in range(m) if a != b}
+        links = [(j, j + 1, float(bw[j]), float(pl[j])) for j in range(m - 1)]
+        path_latency, path_inv = route_matrices(m, links, routes, route_rule, mtu_bits)
+        return cls(names, ratio, path_latency, path_inv, links={"bandwidth": bw.tolist(), "latency": pl.tolist()},
+                   route_rule=route_rule, mtu_bits=mtu_bits, **extras)
+
+    @classmethod
+    def from_graph(cls, names, ratio, links, routes="shortest", route_by="latency",
+                   route_rule="store_and_forward", mtu_bits=None, **extras) -> "Topology":
+        """Tiers joined by links `[a, b, bandwidth (bit/s), latency (s)]` (a, b: tier indices or names;
+        a link serves both directions). `routes`: "shortest" (by `route_by`: "latency" or "hops", with
+        networkx) or a mapping "a->b" (or (a, b)) -> the tiers the route visits, a first and b last.
+        `route_rule` as for chain. `extras`: devices, serialize, deserialize (see Topology)."""
+        names = _names(names)
+        index = {n: j for j, n in enumerate(names) if isinstance(n, str)}
+        tier = lambda v, field: cls._tier_of(names, index, v, field)  # noqa: E731
+        if not isinstance(links, (list, tuple)):
+            raise TypeError(f"links: expected a list of [a, b, bandwidth, latency], got {links!r:.80}")
+        if len(links) > MAX_LINKS:
+            raise ValueError(f"links: {len(links)} entries, more than the limit of {MAX_LINKS}")
+        parsed = []
+        for i, link in enumerate(links):
+            if isinstance(link, dict):
+                link = cls._link_of_dict(link, f"links[{i}]")
+            if not isinstance(link, (list, tuple)) or len(link) != 4:
+                raise ValueError(f"links[{i}]: expected [a, b, bandwidth, latency], got {link!r:.80}")
+            a, b = tier(link[0], f"links[{i}][0]"), tier(link[1], f"links[{i}][1]")
+            if a == b:
+                raise ValueError(f"links[{i}]: joins tier {a} to itself")
+            bw = float(float_array(f"links[{i}].bandwidth", link[2], ()))
+            at_least(f"links[{i}].bandwidth", np.asarray(bw), 0.0, strict=True)
+            lat = float(float_array(f"links[{i}].latency", link[3], ()))
+            at_least(f"links[{i}].latency", np.asarray(lat), 0.0)
+            parsed.append((a, b, bw, lat))
+        m = len(names)
+        shortest = isinstance(routes, str) and routes == "shortest"
+        if shortest:
+            if not isinstance(route_by, str) or route_by not in ROUTE_BY:
+                raise ValueError(f"route_by = {route_by!r:.60}: must be one of {', '.join(ROUTE_BY)}")
+            table = graph_routes(m, parsed, route_by)
+        elif isinstance(routes, dict):
+            if len(routes) > m * (m - 1):  # one route per ordered pair, checked before any is read
+                raise ValueError(f"routes: {len(routes)} entries, more than the {m * (m - 1)} pairs of {m} tiers")
+            table = {}
+            for key, path in routes.items():
+                ends = key.split("->") if isinstance(key, str) else key
+                if not isinstance(ends, (list, tuple)) or len(ends) != 2:
+                    raise ValueError(f"routes key {key!r:.60}: expected 'a->b' or (a, b)")
+                # "a->b" by names, or by indices as to_dict writes them.
+                ends = [e.strip() if isinstance(e, str) else e for e in ends]
+                ends = [int(e) if isinstance(e, str) and e not in index and e.isascii() and e.isdigit()
+                        and len(e) <= 3 else e for e in ends]
+                a, b = (tier(e, f"routes[{key!r}]") for e in ends)
+                if a == b:
+                    raise ValueError(f"routes[{key!r}]: a route joins two different tiers")
+                if not isinstance(path, (list, tuple)) or len(path) > len(names):
+                    raise ValueError(f"routes[{key!r}] = {path!r:.80}: expected a list of at most {len(names)} tiers")
+                table[(a, b)] = [tier(v, f"routes[{key!r}]") for v in path]
+                if len(set(table[(a, b)])) != len(path):
+                    raise ValueError(f"routes[{key!r}] = {path!r:.80}: visits a tier twice")
+        else:
+            raise ValueError(f"routes = {routes!r:.80}: 'shortest' or a mapping 'a->b' -> [tiers]")
+        path_latency, path_inv = route_matrices(m, parsed, table, route_rule, mtu_bits)
+        graph = {"links": [[a, b, bw, lat] for a, b, bw, lat in parsed],
+                 "routes": "shortest" if shortest else
+                 {f"{a}->{b}": list(p) for (a, b), p in sorted(table.items())}}
+        if shortest:
+            graph["route_by"] = route_by
+        return cls(names, ratio, path_latency, path_inv, graph=graph, route_rule=route_rule, mtu_bits=mtu_bits,
+                   **extras)
+
+    @staticmethod
+    def _link_of_dict(link: dict, where: str) -> list:
+        """{"between": [a, b], "bandwidth": .., "latency": ..} as [a, b, bandwidth, latency]."""
+        unknown = sorted(set(link) - {"between", "bandwidth", "latency"}, key=str)
+        if unknown:
+            raise ValueError(f"{where}: unknown field {unknown[0]!r:.60} (a link has between, bandwidth, latency)")
+        between = link.get("between")
+        if not isinstance(between, (list, tuple)) or len(between) != 2:
+            raise ValueError(f"{where}.between = {between!r:.60}: expected the two tiers [a, b]")
+        return [*between, link.get("bandwidth"), link.get("latency")]
+
+    @staticmethod
+    def _tier_of(names, index, value, field):
+        if isinstance(value, str):
+            if value not in index:
+                raise ValueError(f"{field} = {value!r}: unknown tier; tiers are {', '.join(map(repr, names))}")
+            return index[value]
+        j = integer(field, value)
+        if not 0 <= j < len(names):
+            raise ValueError(f"{field} = {j}: out of range for {len(names)} tiers (0..{len(names) - 1})")
+        return j
 
     @classmethod
     def preset(cls, name: str) -> "Topology":
@@ -140,10 +289,87 @@ class Topology:
         return j
 
     def to_dict(self) -> dict:
+        """Every field, as the file formats write it; from_dict(to_dict()) is the same topology."""
+        head = {"names": list(self.names), "ratio": self.ratio.tolist()}
         if self.links is not None:
-            return {"names": self.names, "ratio": self.ratio.tolist(), **self.links}
-        return {"names": self.names, "ratio": self.ratio.tolist(), "path_latency": self.path_latency.tolist(),
-                "path_inv_bandwidth": self.path_inv_bandwidth.tolist()}
+            return {**head, **self.links, **self._extras()}
+        if self.graph is not None:
+            return {**head, **self.graph, **self._extras()}
+        return {**head, "path_latency": self.path_latency.tolist(),
+                "path_inv_bandwidth": self.path_inv_bandwidth.tolist(), **self._extras()}
+
+    def replace(self, **changes) -> "Topology":
+        """A new topology with some fields of the dict form changed, every other field kept."""
+        d = self.to_dict()
+        d.update(changes)
+        return Topology.from_dict(d)
+
+    def with_ratio(self, tier, ratio) -> "Topology":
+        a = self.tier(tier, "tier")
+        new = self.ratio.tolist()
+        new[a] = ratio
+        return self.replace(ratio=new)
+
+    def link_index(self, link) -> tuple:
+        """Which link `link` names: ("chain", j), ("graph", i) or ("route", (a, b)).
+
+        A chain's link is its index j (tiers j and j+1) or the pair of neighbours; a graph's, its index in
+        `links` or its two tiers; a topology given as routes has no links, only routes (a, b)."""
+        if isinstance(link, (tuple, list)):
+            if len(link) != 2:
+                raise ValueError(f"link = {link!r}: expected a link index or a pair of tiers (a, b)")
+            a, b = self.tier(link[0], "link[0]"), self.tier(link[1], "link[1]")
+            if a == b:
+                raise ValueError(f"link = {link!r}: a link joins two different tiers")
+            if self.links is not None:
+                if abs(a - b) != 1:
+                    raise ValueError(f"link = {link!r}: tiers {a} and {b} are not neighbours; a chain's link j "
+                                     f"joins tiers j and j+1")
+                return "chain", min(a, b)
+            if self.graph is not None:
+                for i, (x, y, _, _) in enumerate(self.graph["links"]):
+                    if {x, y} == {a, b}:
+                        return "graph", i
+                raise ValueError(f"link = {link!r}: no link joins tiers {a} and {b} in this graph")
+            return "route", (a, b)
+        if isinstance(link, bool) or not isinstance(link, (int, np.integer)):
+            raise TypeError(f"link: expected a link index or a pair of tiers, got {link!r}")
+        j = int(link)
+        if self.links is None and self.graph is None:
+            raise ValueError(f"link = {j}: this topology is given as routes, not a chain of links; "
+                             "name the route as a pair of tiers (a, b)")
+        count = self.M - 1 if self.links is not None else len(self.graph["links"])
+        if not 0 <= j < count:
+            raise ValueError(f"link = {j}: link index out of range for {count} links (0..{count - 1})")
+        return ("chain" if self.links is not None else "graph"), j
+
+    def with_link(self, link, bandwidth=None, latency=None) -> "Topology":
+        """A new topology with one link's (or route's) bandwidth (bit/s) or latency (s) changed."""
+        kind, where = self.link_index(link)
+        if kind == "chain":
+            bw, pl = list(self.links["bandwidth"]), list(self.links["latency"])
+            if bandwidth is not None:
+                bw[where] = bandwidth
+            if latency is not None:
+                pl[where] = latency
+            return self.replace(bandwidth=bw, latency=pl)
+        if kind == "graph":
+            links = [list(x) for x in self.graph["links"]]
+            if bandwidth is not None:
+                links[where][2] = bandwidth
+            if latency is not None:
+                links[where][3] = latency
+            return self.replace(links=links)
+        a, b = where
+        pl, inv = self.path_latency.copy(), self.path_inv_bandwidth.copy()
+        if bandwidth is not None:
+            bandwidth = number("bandwidth", bandwidth)
+            if not bandwidth > 0:
+                raise ValueError(f"bandwidth = {bandwidth!r}: must be > 0 bit/s")
+            inv[a, b] = inv[b, a] = 1.0 / bandwidth  # a route serves both directions
+        if latency is not None:
+            pl[a, b] = pl[b, a] = number("latency", latency)
+        return self.replace(path_latency=pl.tolist(), path_inv_bandwidth=inv.tolist())
 
     @classmethod
     def from_dict(cls, d: dict) -> "Topology":
@@ -154,14 +380,19 @@ class Topology:
                 raise ValueError(f"topology: missing field {f!r}")
         chain = {"bandwidth", "latency"}
         general = {"path_latency", "path_inv_bandwidth"}
-        keys = set(d) - {"names", "ratio"}
+        extras = {f: d[f] for f in EXTRA_FIELDS if f in d}
+        keys = set(d) - {"names", "ratio"} - set(EXTRA_FIELDS)
         if keys == chain:
-            return cls.chain(d["names"], d["ratio"], d["bandwidth"], d["latency"])
+            return cls.chain(d["names"], d["ratio"], d["bandwidth"], d["latency"], **extras)
         if keys == general:
-            return cls(d["names"], d["ratio"], d["path_latency"], d["path_inv_bandwidth"])
+            return cls(d["names"], d["ratio"], d["path_latency"], d["path_inv_bandwidth"], **extras)
+        if "links" in keys and keys <= {"links", "routes", "route_by"}:
+            return cls.from_graph(d["names"], d["ratio"], d["links"], d.get("routes", "shortest"),
+                                  d.get("route_by", "latency"), **extras)
         raise ValueError(
-            f"topology: fields {sorted(keys)} — give either a chain (bandwidth, latency: one per link) "
-            "or routes (path_latency, path_inv_bandwidth: M x M)")
+            f"topology: fields {sorted(keys, key=str)} — give a chain (bandwidth, latency: one per link), a graph "
+            "(links: [a, b, bandwidth, latency] each; routes: shortest or given) or routes (path_latency, "
+            f"path_inv_bandwidth: M x M); optional: {', '.join(EXTRA_FIELDS)}")
 
     def save(self, path) -> None:
         path = Path(path)

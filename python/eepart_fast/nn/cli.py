@@ -16,7 +16,7 @@ def _threads(value: str) -> int:
     return n
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
+def _add_run_args(p: argparse.ArgumentParser, run_dir_required: bool = True) -> None:
     from .backbones import BACKBONES, GRANULARITIES
     from .data import DEFAULT_PROFILE_SIZE
     g = p.add_argument_group("model and data")
@@ -52,7 +52,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="at most this many batches per separate epoch (default: --max-batches)")
     t.add_argument("--separate-lr", type=float, default=None,
                    help="default: 0.01 with finetune, --lr with scratch")
-    p.add_argument("--run-dir", required=True, help="folder for run.json, checkpoints and train.log; "
+    p.add_argument("--run-dir", required=run_dir_required, help="folder for run.json, checkpoints and train.log; "
                    "the same command again resumes")
     p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
@@ -71,6 +71,14 @@ def _add_profile_args(p: argparse.ArgumentParser) -> None:
                         "machine, one torch thread only) or wall time; auto: cpu with --threads 1, else wall")
     g.add_argument("--thresholds", type=int, default=20,
                    help="thresholds evenly from 0 to 1 on normalised entropy (default: 20)")
+    d = p.add_argument_group("per-device measurements (docs/model.md \"Measured compute\")")
+    d.add_argument("--partitions", type=int, nargs="?", const=100, default=0, metavar="SAMPLES",
+                   help="also time every contiguous partition (blocks p+1..q and branch q as one piece) on this "
+                        "machine, on SAMPLES single samples (default 100), stored as device --device-name")
+    d.add_argument("--device-name", default="local", help="device name of --partitions' times (default: local)")
+    d.add_argument("--merge-device", nargs=2, metavar=("NAME", "FILE"),
+                   help="merge device NAME's measurements from FILE (partition_time, or block_time and "
+                        "branch_time, or a profile made on that device) into the profile at --out; no training")
 
 
 def _spec(a):
@@ -109,8 +117,10 @@ def rebuild_command(spec, a) -> str:
     if a.threads:
         words += ["--threads", a.threads]
     words += ["--timing-samples", a.timing_samples, "--warmup", a.warmup, "--clock", a.clock,
-              "--thresholds", a.thresholds,
-              "--run-dir", a.run_dir, "--out", a.out]
+              "--thresholds", a.thresholds]
+    if a.partitions:
+        words += ["--partitions", a.partitions, "--device-name", a.device_name]
+    words += ["--run-dir", a.run_dir, "--out", a.out]
     if a.name:
         words += ["--name", a.name]
     return " ".join(shlex.quote(str(w)) for w in words)
@@ -126,6 +136,14 @@ def run_train(a) -> int:
 
 
 def run_profile(a) -> int:
+    if a.merge_device:
+        from .profiling import merge_device
+        name, path = a.merge_device
+        profile = merge_device(a.out, name, path)
+        print(f"merged device {name!r} into {a.out} (devices: {', '.join(profile.devices)})")
+        return 0
+    if not a.run_dir:
+        raise ValueError("--run-dir: required (except with --merge-device)")
     import torch
     from .profiling import profile_run
     if a.threads:
@@ -135,7 +153,8 @@ def run_profile(a) -> int:
         train_run(a.run_dir, _spec(a), progress=not a.no_progress)
     command = rebuild_command(open_run(a.run_dir), a)
     profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
-                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress, clock=a.clock)
+                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress, clock=a.clock,
+                          partitions=a.partitions, device_name=a.device_name)
     m = profile.meta
     print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
           f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "
@@ -160,7 +179,7 @@ def add_subcommands(subparsers) -> None:
     pr.add_argument("--train", action="store_true",
                     help="train (or resume) first, with the training options below; without it the "
                          "training options are ignored and --run-dir's run.json says what was trained")
-    _add_run_args(pr)
+    _add_run_args(pr, run_dir_required=False)
     _add_profile_args(pr)
     pr.set_defaults(func=run_profile, run=run_profile)
 

@@ -57,16 +57,21 @@ def pick_clock(clock: str) -> str:
     return clock
 
 
-@torch.inference_mode()
-def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto"):
-    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+def _timing_setup(net, clock: str):
+    """(clock function, blocks, branches) of a full-configuration net, put in eval mode."""
     clock = time.thread_time_ns if pick_clock(clock) == "cpu" else time.perf_counter_ns
     net.eval()
     n = net.N
     if str(n) not in net.branches or net.exits != list(range(1, n + 1)):
         raise ValueError("timing needs the full configuration: a branch after every block")
-    blocks = list(net.blocks)
-    branches = [net.branches[str(i)] for i in range(1, n + 1)]
+    return clock, list(net.blocks), [net.branches[str(i)] for i in range(1, n + 1)]
+
+
+@torch.inference_mode()
+def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto"):
+    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+    clock, blocks, branches = _timing_setup(net, clock)
+    n = net.N
     block_s = np.empty((samples, n))
     branch_s = np.empty((samples, n))
     for s in tqdm(range(warmup + samples), desc="timing", disable=not progress, mininterval=2.0):
@@ -81,6 +86,35 @@ def time_single_samples(net, split, samples: int, warmup: int, progress: bool = 
                 block_s[s - warmup, i] = (t1 - t0) * 1e-9
                 branch_s[s - warmup, i] = (t2 - t1) * 1e-9
     return block_s, branch_s
+
+
+@torch.inference_mode()
+def time_partitions(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto") -> list:
+    """Every contiguous partition (p, q] run as one piece on this machine: blocks p+1..q, then branch q, on
+    single samples, each fed the real output of block p. Returns [[first block, last block, seconds], ...]
+    (the PERCENTILE of the samples), the `partition_time` of a device (docs/model.md "Measured compute")."""
+    if samples < 1 or warmup < 0:
+        raise ValueError(f"partition timing needs samples >= 1 and warmup >= 0, got {samples}, {warmup}")
+    clock, blocks, branches = _timing_setup(net, clock)
+    n = net.N
+    seconds = np.empty((samples, n, n))  # [sample, p, q - 1]
+    for s in tqdm(range(warmup + samples), desc="timing partitions", disable=not progress, mininterval=2.0):
+        h, _ = split.batch(torch.tensor([s % len(split)]))
+        inputs = [h]  # inputs[p]: what enters block p+1
+        for i in range(n - 1):
+            inputs.append(blocks[i](inputs[-1]))
+        for p in range(n):
+            for q in range(p + 1, n + 1):
+                t0 = clock()
+                h = inputs[p]
+                for i in range(p, q):
+                    h = blocks[i](h)
+                branches[q - 1](h)
+                t1 = clock()
+                if s >= warmup:
+                    seconds[s - warmup, p, q - 1] = (t1 - t0) * 1e-9
+    return [[p + 1, q, float(np.percentile(seconds[:, p, q - 1], PERCENTILE))]
+            for p in range(n) for q in range(p + 1, n + 1)]
 
 
 def _load():
@@ -165,12 +199,21 @@ def make_profile(fields: dict, name=None, meta=None):
 
 
 def profile_run(run_dir, out, name=None, timing_samples: int = 1000, warmup: int = 50, n_thresholds: int = 20,
-                command: str | None = None, progress: bool = True, data=None, clock: str = "auto"):
-    """Profile the trained run in `run_dir`; write the profile JSON to `out` and the records beside it."""
+                command: str | None = None, progress: bool = True, data=None, clock: str = "auto",
+                partitions: int = 0, device_name: str = "local"):
+    """Profile the trained run in `run_dir`; write the profile JSON to `out` and the records beside it.
+    With `partitions` > 0, also time every contiguous partition on that many samples, stored as device
+    `device_name`'s partition_time."""
     from .run import load_trained
     out = Path(out)
     spec, data, net, separate, seconds = load_trained(run_dir, data)
     fields, meta, records = profile_net(net, separate, data, timing_samples, warmup, n_thresholds, progress, clock)
+    if partitions:
+        rows = time_partitions(net, data.profile, partitions, min(warmup, partitions), progress, clock)
+        fields["devices"] = {device_name: {"partition_time": rows}}
+        meta["partition_timing"] = {"device": device_name, "samples": partitions,
+                                    "statistic": f"percentile {PERCENTILE:g} over single samples",
+                                    "host": f"CPU: {_cpu_name()}"}
     provenance = {
         "backbone": spec.backbone, "granularity": spec.granularity, "N": net.N,
         "dataset": data.name, "data": data.info,
@@ -192,3 +235,37 @@ def save_profile(fields: dict, meta: dict, records: dict, out, name=None):
     profile.save(out)
     save_records(records_path(out), **records)
     return profile
+
+
+def merge_device(profile_path, name: str, measurements_path):
+    """Add device `name`'s measurements, made elsewhere, to the profile at `profile_path` (rewritten whole,
+    through a temporary file, so an interrupted merge leaves the old profile). `measurements_path` holds a
+    device's fields (partition_time, or block_time and branch_time; optionally serialize_time,
+    deserialize_time) or a whole profile JSON of the same network made on that device (its own devices'
+    measurements if it has exactly one, else its block and branch times)."""
+    import json
+
+    from .._atomic import atomic_path
+    from .._checks import read_text
+    from ..profile import Profile
+    profile = Profile.load(profile_path)
+    path = Path(measurements_path)
+    text = read_text(path, "device file")  # refused before reading when larger than any model can be
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"device file {str(path)!r}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"device file {str(path)!r}: nested too deeply to be a device's measurements") from None
+    if isinstance(d, dict) and "exit_rate" in d:  # a profile made on that device
+        other = Profile.from_dict(d)
+        if other.N != profile.N:
+            raise ValueError(f"device file {str(path)!r}: a profile of N = {other.N} blocks, this one has {profile.N}")
+        if len(other.devices) == 1:
+            d = next(iter(other.devices.values())).to_dict()
+        else:
+            d = {"block_time": other.block_time.tolist(), "branch_time": other.branch_time.tolist()}
+    merged = profile.with_device(name, d)
+    with atomic_path(Path(profile_path)) as tmp:  # an interrupted merge leaves the old profile
+        merged.save(tmp)
+    return merged

@@ -1,6 +1,6 @@
 """Per-sample records of the profiling split and the exit rule on them (numpy only, no torch).
 
-The rule (SPEC, paper 2.1): a sample leaves at the first branch whose normalised entropy
+The rule (paper 2.1): a sample leaves at the first branch whose normalised entropy
 (entropy / log classes, in 0..1) is strictly below the threshold; the last branch takes the rest.
 So threshold 0 sends every sample to the last branch.
 """

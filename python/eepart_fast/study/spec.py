@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import float_array
+from .._checks import float_array, read_text
 from ..backends import ORDER as BACKENDS
 from ..profile import Profile
+from ..tables import measured_tiers
 from ..topology import PRESETS, Topology
 
 COMPUTE = ("frontier", "plans", "sweep")
@@ -134,14 +135,17 @@ def load_study(source, base_dir=None) -> StudySpec:
     if isinstance(source, dict):
         return parse_study(source, Path(base_dir or "."))
     path = Path(source)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ValueError(f"study file {str(path)!r}: {exc.strerror}") from exc
+    text = read_text(path, "study file")
     import yaml
 
+    from ..topology import _NoAliasLoader
+
     try:
-        d = yaml.safe_load(text)
+        d = yaml.load(text, Loader=_NoAliasLoader)  # the topology files' SafeLoader: no aliases, nesting capped
+    except ValueError as exc:  # an alias or too deep, refused by _NoAliasLoader
+        raise ValueError(f"study file {str(path)!r}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"study file {str(path)!r}: nested too deeply to be a study") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"study file {str(path)!r}: cannot be parsed ({exc})") from exc
     return parse_study(d, path.parent, default_name=path.stem)
@@ -167,6 +171,7 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
     topologies = [_topology_axis(f"topologies[{i}]", t, base, default_src, default_dst)
                   for i, t in enumerate(_list(d, "topologies"))]
     _unique("topologies", [a.label for a in topologies])
+    _check_devices(profiles, topologies)
     compute = _list(d, "compute", ["plans"])
     for i, c in enumerate(compute):
         if c not in COMPUTE:
@@ -194,6 +199,22 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
         spec.max_memory = int(gb * 1024**3)
     _number_scenarios(spec)
     return spec
+
+
+def _check_devices(profiles: list, topologies: list) -> None:
+    """Every profile has the devices every topology names, and no parameter varies the ratio of a tier that
+    computes with its device's own measurements (the ratio is not used there): refused before any task runs."""
+    for label, profile in profiles:
+        for axis in topologies:
+            try:
+                measured = measured_tiers(profile, axis.topology)
+            except ValueError as exc:
+                raise ValueError(f"profile {label!r} on topology {axis.label!r}: {exc}") from None
+            for p in axis.params:
+                if p.field == "ratio" and p.key in measured:
+                    raise ValueError(f"topology {axis.label!r}: {p.column} varies the ratio of tier "
+                                     f"{axis.topology.names[p.key]!r}, which computes with device "
+                                     f"{axis.topology.devices[p.key]!r}'s own measurements in profile {label!r}")
 
 
 def _unique(field_name: str, labels: list) -> None:
@@ -283,21 +304,20 @@ def parse_param(where: str, name, topology: Topology) -> Param:
         t = tier(inner)
         return Param(kind, t, f"ratio[{t}]")
     if "," in inner:
-        a, b = (tier(x.strip()) for x in inner.split(",", 1))
-        if a == b:
-            raise ValueError(f"{where} {name!r}: a route joins two different tiers")
-        if topology.links is not None:
-            if abs(a - b) != 1:
-                raise ValueError(f"{where} {name!r}: tiers {a} and {b} are not neighbours on this chain")
-            j = min(a, b)
-            return Param(kind, j, f"{kind}[{j}]")
-        return Param(kind, (a, b), f"{kind}[{a},{b}]")
-    if topology.links is None:
-        raise ValueError(f"{where} {name!r}: this topology is given as routes; name the route as {kind}[a,b]")
-    if not inner.isdigit() or not 0 <= int(inner) < topology.M - 1:
-        raise ValueError(f"{where} {name!r}: link index out of range for {topology.M - 1} links "
-                         f"(0..{topology.M - 2})")
-    return Param(kind, int(inner), f"{kind}[{int(inner)}]")
+        link = tuple(tier(x.strip()) for x in inner.split(",", 1))
+    elif inner.isascii() and inner.isdigit() and len(inner) <= 6:
+        link = int(inner)
+    else:
+        raise ValueError(f"{where} {name!r}: expected a link index or two tiers [a,b]")
+    # What the Planner's set_bandwidth / set_latency will name: a chain's or a graph's link index, or a
+    # route (a, b) of a topology given as routes.
+    try:
+        how, key = topology.link_index(link)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} {name!r}: {exc}") from None
+    if how == "route":
+        return Param(kind, key, f"{kind}[{key[0]},{key[1]}]")
+    return Param(kind, key, f"{kind}[{key}]")
 
 
 def _check_values(where: str, param: Param, values: np.ndarray) -> None:
@@ -428,25 +448,15 @@ def _number_scenarios(spec: StudySpec) -> None:
 # --- one scenario, as a single call would see it --------------------------------------------------------
 
 def apply_params(topology: Topology, params: list, values) -> Topology:
-    """The topology with each Param set to its value: what the study's Planner plans on."""
-    if not params:
-        return topology
-    ratio = topology.ratio.copy()
-    if topology.links is not None:
-        bw, lat = list(topology.links["bandwidth"]), list(topology.links["latency"])
-        for p, v in zip(params, values):
-            target = {"bandwidth": bw, "latency": lat, "ratio": ratio}[p.field]
-            target[p.key] = float(v)
-        return Topology.chain(topology.names, ratio, bw, lat)
-    pl, inv = topology.path_latency.copy(), topology.path_inv_bandwidth.copy()
+    """The topology with each Param set to its value: what the study's Planner plans on (its set_ratio,
+    set_bandwidth and set_latency make the same Topology.with_ratio / with_link changes), every other field
+    (devices, serialisation, route rule, graph links) kept."""
     for p, v in zip(params, values):
         if p.field == "ratio":
-            ratio[p.key] = v
+            topology = topology.with_ratio(p.key, float(v))
         else:
-            a, b = p.key
-            target, v = (inv, 1.0 / v) if p.field == "bandwidth" else (pl, v)
-            target[a, b] = target[b, a] = v
-    return Topology(topology.names, ratio, pl, inv)
+            topology = topology.with_link(p.key, **{p.field: float(v)})
+    return topology
 
 
 def scenario(spec: StudySpec, index: int) -> dict:

@@ -1,0 +1,102 @@
+"""Routes between tiers and a route's transfer time, as the two route matrices (docs/model.md "Routes").
+
+A message of x bits on the route a -> b takes path_latency[a][b] + x * path_inv_bandwidth[a][b] seconds.
+The route rule decides how the links of the route fill the two numbers:
+
+- store_and_forward (the paper's): every link receives the whole message before sending it on, so the
+  route's latency and 1/bandwidth are both sums over its links;
+- bottleneck (PORTEND's): the message streams through, paced by the slowest link: latencies still add
+  up, 1/bandwidth is that of the slowest link. With `mtu_bits`, the first fragment still has to cross every
+  other link: each adds mtu_bits / bandwidth once (PORTEND's N * max_L + sum of the others).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._checks import MAX_TIERS, at_least, count, float_array
+
+ROUTE_RULES = ("store_and_forward", "bottleneck")
+ROUTE_BY = ("latency", "hops")
+
+
+def check_size(m: int) -> None:
+    """The engine's tier limit, checked before any route is built: routes grow like M^3 in time and memory."""
+    count("names", m, MAX_TIERS, "tiers")
+
+
+def graph_routes(m: int, links, route_by: str = "latency") -> dict:
+    """(a, b) -> [a, ..., b] for every pair of distinct tiers: a shortest path by summed link latency or by
+    hop count (networkx, Dijkstra). Parallel links between two tiers: the one with least latency is kept.
+    A pair with no path is an error naming it."""
+    import networkx as nx  # noqa: PLC0415 - only graphs need it
+
+    check_size(m)
+    g = nx.Graph()
+    g.add_nodes_from(range(m))
+    for a, b, _bw, lat in links:
+        w = lat if route_by == "latency" else 1.0
+        if not g.has_edge(a, b) or w < g[a][b]["weight"]:
+            g.add_edge(a, b, weight=w)
+    paths = dict(nx.all_pairs_dijkstra_path(g, weight="weight"))
+    routes = {}
+    for a in range(m):
+        for b in range(m):
+            if a != b:
+                if b not in paths[a]:
+                    raise ValueError(f"links: no route from tier {a} to tier {b}; the graph is not connected")
+                routes[(a, b)] = list(paths[a][b])
+    return routes
+
+
+def _link_table(links) -> dict:
+    """{(a, b): (bandwidth, latency)} both ways; of parallel links, the one with least latency, then the fastest."""
+    table = {}
+    for a, b, bw, lat in links:
+        for key in ((a, b), (b, a)):
+            if key not in table or (lat, -bw) < (table[key][1], -table[key][0]):
+                table[key] = (bw, lat)
+    return table
+
+
+def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward", mtu_bits=None):
+    """path_latency, path_inv_bandwidth (M x M) of `routes` ((a, b) -> tiers visited) over `links`
+    ([a, b, bandwidth, latency], both directions) under `rule`. Pairs without a route are an error."""
+    if rule not in ROUTE_RULES:
+        raise ValueError(f"route_rule = {rule!r}: must be one of {', '.join(ROUTE_RULES)}")
+    check_size(m)
+    if mtu_bits is not None:
+        if rule != "bottleneck":
+            raise ValueError(f"mtu_bits: only the bottleneck route rule pipelines fragments, not {rule!r}")
+        mtu_bits = float(float_array("mtu_bits", mtu_bits, ()))
+        at_least("mtu_bits", np.asarray(mtu_bits), 0.0, strict=True)
+    table = _link_table(links)
+    path_latency = [[0.0] * m for _ in range(m)]
+    path_inv = [[0.0] * m for _ in range(m)]
+    for a in range(m):
+        for b in range(m):
+            if a == b:
+                continue
+            if (a, b) not in routes:
+                raise ValueError(f"routes: no route from tier {a} to tier {b}")
+            path = routes[(a, b)]
+            if len(path) < 2 or path[0] != a or path[-1] != b:
+                raise ValueError(f"routes[{a}->{b}] = {path}: must start at tier {a} and end at tier {b}")
+            hops = []
+            for x, y in zip(path[:-1], path[1:]):
+                if (x, y) not in table:
+                    raise ValueError(f"routes[{a}->{b}] = {path}: no link joins tiers {x} and {y}")
+                hops.append(table[(x, y)])
+            # Correctly rounded sums (fsum): no route loses digits, and a route and its reverse cost the
+            # same to the bit, whatever order their links are listed in.
+            path_latency[a][b] = math.fsum(lat for _, lat in hops)
+            if rule == "store_and_forward":
+                path_inv[a][b] = math.fsum(1.0 / bw for bw, _ in hops)
+            else:
+                slow = min(range(len(hops)), key=lambda i: hops[i][0])
+                path_inv[a][b] = 1.0 / hops[slow][0]
+                if mtu_bits is not None and len(hops) > 1:
+                    path_latency[a][b] = math.fsum([*(lat for _, lat in hops),
+                                                    *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+    return np.array(path_latency), np.array(path_inv)
