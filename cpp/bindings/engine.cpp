@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine.hpp"
+#include "options.hpp"
 #include "tables.hpp"
 
 namespace eepart {
@@ -23,17 +24,8 @@ py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::obj
     return py::make_tuple(latency, acc);
 }
 
-py::dict sweep_py(py::object tables_arg, double max_latency, double min_accuracy, py::object max_rows,
-                  py::object threads, py::object time_limit, std::uint64_t table_limit, std::uint64_t item_configs) {
+py::dict sweep_py(py::object tables_arg, const SweepOptions& opt) {
     const TablesHandle tables = as_tables(tables_arg);
-    SweepOptions opt;
-    opt.max_latency = max_latency;
-    opt.min_accuracy = min_accuracy;
-    opt.max_rows = as_count(max_rows, "max_rows");
-    opt.threads = as_threads(threads);
-    opt.time_limit = as_time_limit(time_limit);
-    opt.table_limit = table_limit;
-    opt.item_configs = item_configs;
     Sweep sweep(tables->view(), opt, poll_python);
     const auto rows = static_cast<py::ssize_t>(without_gil([&] { return sweep.count(); }));
     const auto Lmax = static_cast<py::ssize_t>(sweep.max_partitions());
@@ -68,33 +60,42 @@ constexpr const char* kEvaluateDoc =
     "first bad entry; threads in 0..1024 (0: one per core).";
 
 constexpr const char* kSweepDoc =
-    "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf) -> dict\n\n"
+    "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf, options=None)\n"
+    "-> dict\n\n"
     "Every configuration in canonical order (t, L, P lexicographic, A as itertools.permutations), keeping\n"
     "rows with latency <= max_latency and accuracy >= min_accuracy. Keys: latency, accuracy (f8),\n"
     "threshold_index, num_partitions (i4), partitions, placement (i4, (rows, min(M, N)), -1 pads).\n"
-    "Raises ValueError when more than max_rows rows would be kept, TimeoutError past time_limit seconds.";
+    "Raises ValueError when more than max_rows rows would be kept, TimeoutError past time_limit seconds.\n"
+    "options: a SweepOptions holding the same fields (then give none of them as keywords).";
 
 }  // namespace
 
 void bind_engine(py::module_& m) {
-    const double inf = std::numeric_limits<double>::infinity();
+    const py::none unset;
     m.def("evaluate", &evaluate_py, kEvaluateDoc, py::arg("tables"), py::arg("threshold_index"),
           py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0);
     m.def(
         "sweep",
-        [](py::object tables, double max_latency, double min_accuracy, py::object max_rows, py::object threads,
-           py::object time_limit) {
-            const SweepOptions defaults;
-            return sweep_py(tables, max_latency, min_accuracy, max_rows, threads, time_limit, defaults.table_limit,
-                            defaults.item_configs);
+        [](py::object tables, py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,
+           py::object time_limit, py::object options) {
+            return sweep_py(tables, sweep_options(options, max_latency, min_accuracy, max_rows, threads, time_limit));
         },
-        kSweepDoc, py::arg("tables"), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
-        py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0, py::arg("time_limit") = inf);
+        kSweepDoc, py::arg("tables"), py::arg("max_latency") = unset, py::arg("min_accuracy") = unset,
+        py::arg("max_rows") = unset, py::arg("threads") = unset, py::arg("time_limit") = unset,
+        py::arg("options") = unset);
     // For tests: the same sweep with another limit on tabulated placements (0 walks every placement) and
     // another work item size (small ones split runs of partitionings between items).
-    m.def("_sweep_tuned", &sweep_py, py::arg("tables"), py::arg("max_latency"), py::arg("min_accuracy"),
-          py::arg("max_rows"), py::arg("threads"), py::arg("time_limit"), py::arg("table_limit"),
-          py::arg("item_configs"));
+    m.def(
+        "_sweep_tuned",
+        [](py::object tables, py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,
+           py::object time_limit, std::uint64_t table_limit, std::uint64_t item_configs) {
+            SweepOptions opt = sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit);
+            opt.table_limit = table_limit;
+            opt.item_configs = item_configs;
+            return sweep_py(tables, opt);
+        },
+        py::arg("tables"), py::arg("max_latency"), py::arg("min_accuracy"), py::arg("max_rows"), py::arg("threads"),
+        py::arg("time_limit"), py::arg("table_limit"), py::arg("item_configs"));
 }
 
 }  // namespace eepart

@@ -5,24 +5,16 @@
 #include <limits>
 #include <string>
 
+#include "options.hpp"
 #include "search/search.hpp"
 #include "tables.hpp"
 
 namespace eepart {
 namespace {
 
-py::dict pareto(py::object tables_arg, double min_accuracy, double max_latency, py::object threads,
-                py::object max_memory, py::object time_limit, bool stats) {
+py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
     const TablesHandle tables = as_tables(tables_arg);
     const Tables& T = tables->view();
-    SearchOptions opt;
-    opt.min_accuracy = min_accuracy;
-    opt.max_latency = max_latency;
-    opt.threads = as_threads(threads);
-    const std::uint64_t cap = as_count(max_memory, "max_memory");
-    if (cap == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
-    opt.max_memory = static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::numeric_limits<std::size_t>::max() / 2));
-    opt.time_limit = as_time_limit(time_limit);
     SearchStats st;
     std::vector<SearchPoint> pts = without_gil([&] { return pareto_search(T, opt, poll_python, &st); });
 
@@ -63,15 +55,24 @@ py::dict pareto(py::object tables_arg, double min_accuracy, double max_latency, 
 }  // namespace
 
 void bind_search(py::module_& m) {
-    m.def("pareto", &pareto, py::arg("tables"), py::kw_only(),
-          py::arg("min_accuracy") = -std::numeric_limits<double>::infinity(),
-          py::arg("max_latency") = std::numeric_limits<double>::infinity(), py::arg("threads") = 0,
-          py::arg("max_memory") = py::int_(1LL << 31), py::arg("time_limit") = std::numeric_limits<double>::infinity(),
-          py::arg("stats") = false,
-          "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"
-          "exact search (no sweep). Returns the columns of _core.sweep for the frontier rows, latency rising;\n"
-          "'stats' adds the search's counters. Raises ValueError when the search would need more than\n"
-          "max_memory bytes (its buffers, counted before they grow), TimeoutError past time_limit seconds.");
+    const py::none unset;
+    m.def(
+        "pareto",
+        [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
+           py::object time_limit, py::object options, bool stats) {
+            return pareto(tables, search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit),
+                          stats);
+        },
+        py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
+        py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
+        py::arg("options") = unset, py::arg("stats") = false,
+        "pareto(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31, time_limit=inf,\n"
+        "options=None, stats=False) -> dict\n\n"
+        "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"
+        "exact search (no sweep). Returns the columns of _core.sweep for the frontier rows, latency rising;\n"
+        "'stats' adds the search's counters. Raises ValueError when the search would need more than\n"
+        "max_memory bytes (its buffers, counted before they grow), TimeoutError past time_limit seconds.\n"
+        "options: a SearchOptions holding the same fields (then give none of them as keywords).");
 }
 
 }  // namespace eepart

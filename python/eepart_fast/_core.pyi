@@ -35,15 +35,37 @@ class Tables:
 
 _Tables = Union[Tables, Sequence[_Array]]
 
+class SweepOptions:
+    """The options of sweep, each checked when set."""
+
+    max_latency: float
+    min_accuracy: float
+    max_rows: int
+    threads: int
+    time_limit: float
+    def __init__(self, *, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
+                 time_limit: float = ...) -> None: ...
+
+class SearchOptions:
+    """The options of pareto, each checked when set."""
+
+    min_accuracy: float
+    max_latency: float
+    threads: int
+    max_memory: int
+    time_limit: float
+    def __init__(self, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
+                 max_memory: int = 2147483648, time_limit: float = ...) -> None: ...
+
 def evaluate(
     tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
     threads: int = 0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def sweep(
     tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
-    time_limit: float = ...,
+    time_limit: float = ..., options: SweepOptions | None = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def pareto(
     tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-    max_memory: int = 2147483648, time_limit: float = ..., stats: bool = False,
+    max_memory: int = 2147483648, time_limit: float = ..., options: SearchOptions | None = None, stats: bool = False,
 ) -> dict[str, Any]: ...
