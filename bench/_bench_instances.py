@@ -36,7 +36,7 @@ def sample_configurations(tables, n=200_000, seed=0):
     P = np.sort(rng.random((n, N)).argsort(axis=1)[:, :lmax] + 1, axis=1)
     P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, N + 1), axis=1), -1)
     A = np.where(cols < L[:, None], rng.random((n, M)).argsort(axis=1)[:, :lmax], -1)
-    return _core.evaluate(*tables, rng.integers(0, K, n), L, P, A)
+    return _core.evaluate(tables, rng.integers(0, K, n), L, P, A)
 
 
 def latency_quantile(tables, q, n=200_000, seed=0):

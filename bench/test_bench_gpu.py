@@ -131,7 +131,7 @@ ENGINES = {"cuda-layered": "layered", "cuda-fused": "auto"}
 def pareto_call(name, tables):
     if name in ENGINES:
         cuda = backend("cuda")._cuda
-        return lambda: cuda.pareto(*tables, engine=ENGINES[name])
+        return lambda: cuda.pareto(tables, engine=ENGINES[name])
     mod = backend(name)
     return lambda: mod.pareto(tables)
 
@@ -161,7 +161,7 @@ def test_pareto(benchmark, case, name):
     seconds = benchmark.stats.stats.median
     info = {"configurations": count_configurations(N, M, K), "points": int(len(front["latency"])), "seconds": seconds}
     if name != "cpu":  # where the time goes: steps (the device synchronised after each) and device phases
-        info["search"] = backend("cuda")._cuda._pareto_stats(*tables, engine=ENGINES[name])[1]
+        info["search"] = backend("cuda")._cuda._pareto_stats(tables, engine=ENGINES[name])[1]
     benchmark.extra_info.update(info)
     SUMMARY["pareto"].setdefault(case, {})[name] = info
     dump()

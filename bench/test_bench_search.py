@@ -89,7 +89,7 @@ def a_priori_bound(tables) -> float:
 
 
 def sweep_frontier(tables):
-    rows = _core.sweep(*tables, max_latency=a_priori_bound(tables))
+    rows = _core.sweep(tables, max_latency=a_priori_bound(tables))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return rows["latency"][idx], rows["accuracy"][idx]
 
@@ -100,7 +100,7 @@ def test_pareto(benchmark, name):
     benchmark.group = name
     benchmark.extra_info["configurations"] = count_configurations(tables.N, tables.M, tables.K)
     rounds = 3 if tables.N >= 100 else 20
-    front = benchmark.pedantic(lambda: _core.pareto(*tables), rounds=rounds, warmup_rounds=1)
+    front = benchmark.pedantic(lambda: _core.pareto(tables), rounds=rounds, warmup_rounds=1)
     benchmark.extra_info["frontier_points"] = int(front["latency"].size)
     assert front["latency"].size > 0
 
@@ -109,7 +109,7 @@ def test_pareto(benchmark, name):
 def test_sweep_and_frontier(benchmark, name):
     tables = tables_of(name)
     benchmark.group = name
-    front = _core.pareto(*tables)
+    front = _core.pareto(tables)
     n = count_configurations(tables.N, tables.M, tables.K)
     benchmark.extra_info["configurations"] = n
     lat, acc = benchmark.pedantic(lambda: sweep_frontier(tables), rounds=1 if n > 5e7 else 3)

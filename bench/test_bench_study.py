@@ -147,7 +147,7 @@ def big_sweep():
     N, M, K = 30, 5, 20
     tables = seeded_tables(N, M, K)
     max_latency = latency_quantile(tables, KEPT)
-    columns = _core.sweep(*tables, max_latency=max_latency)
+    columns = _core.sweep(tables, max_latency=max_latency)
     rows = SweepResult(columns, np.linspace(0.05, 0.95, K), [f"tier{j}" for j in range(M)], "cpu")
     return rows, max_latency, ef.count_configurations(N, M, K)
 

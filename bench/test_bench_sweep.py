@@ -32,7 +32,7 @@ def record(benchmark, case, backend, total, rows):
 
 def run(backend, tables, **bounds):
     if backend == "cpu":
-        return _core.sweep(*tables, **bounds)
+        return _core.sweep(tables, **bounds)
     return reference.sweep(tables, **bounds)
 
 

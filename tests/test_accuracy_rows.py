@@ -7,16 +7,15 @@ The GPU ones (marker `gpu`) also run on the host emulator (EEPART_FAST_CUDA_MODU
 """
 import itertools
 
+import eepart_fast as ef
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-import eepart_fast as ef
+from _instances import assert_close, random_profile, random_topology
 from eepart_fast import reference
 from eepart_fast.backends import _probe
 from eepart_fast.frontier import frontier_indices
-from _instances import assert_close, random_profile, random_topology
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -160,9 +159,9 @@ def test_compiled_modules_check_the_table(accuracy, message):
     mods = [module("cpu")._core] + ([module("cuda")._cuda] if ef.backends()["cuda"]["available"] else [])
     for m in mods:
         with pytest.raises(ValueError, match=message):
-            m.pareto(*tables)
+            m.pareto(tables)
         with pytest.raises(ValueError, match=message):
-            m.sweep(*tables)
+            m.sweep(tables)
 
 
 @pytest.fixture(params=GPU or ["none"])
@@ -194,7 +193,7 @@ def test_gpu_backends_match_the_reference(gpu, tables, data):
     cpu = module("cpu").pareto(tables)
     engines = ["layered", "auto"] if gpu == "cuda" else [None]
     for engine in engines:
-        front = be._cuda.pareto(*tables, engine=engine) if engine else be.pareto(tables)
+        front = be._cuda.pareto(tables, engine=engine) if engine else be.pareto(tables)
         np.testing.assert_array_equal(front["latency"], cpu["latency"])
         np.testing.assert_array_equal(front["accuracy"], cpu["accuracy"])
         for c in INTS:

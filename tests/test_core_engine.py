@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.tables import cost_tables
 from _instances import random_profile, random_topology
@@ -167,7 +168,7 @@ TUNINGS = [dict(table_limit=1 << 16, item_configs=1 << 18), dict(table_limit=0, 
 
 
 def tuned(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=2, **tuning):
-    return _core._sweep_tuned(*tables, max_latency, min_accuracy, max_rows, threads,
+    return _core._sweep_tuned(tables, max_latency, min_accuracy, max_rows, threads, np.inf,
                               tuning["table_limit"], tuning["item_configs"])
 
 
@@ -175,7 +176,7 @@ def tuned(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, thre
 
 def test_evaluate_tiny_by_hand():
     rows = [(0, P, A) for P, A, _, _ in TINY_ROWS]
-    lat, acc = _core.evaluate(*tiny_tables(), *pack(rows, 2))
+    lat, acc = _core.evaluate(tiny_tables(), *pack(rows, 2))
     assert lat.dtype == np.float64 and acc.dtype == np.float64
     assert lat.tolist() == [r[2] for r in TINY_ROWS]
     assert acc.tolist() == [r[3] for r in TINY_ROWS]
@@ -184,7 +185,7 @@ def test_evaluate_tiny_by_hand():
 @pytest.mark.parametrize("row", WORKED_ROWS, ids=[f"row{i}" for i in range(len(WORKED_ROWS))])
 def test_evaluate_spec_worked_example(row):
     t, P, A, D, latency_ms, accuracy = row
-    lat, acc = _core.evaluate(*mobile_tables(D), *pack([(t, P, A)], 3))
+    lat, acc = _core.evaluate(mobile_tables(D), *pack([(t, P, A)], 3))
     assert abs(lat[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md prints 6 decimals
     assert abs(acc[0] - accuracy) < 1e-12
     if row is WORKED_ROWS[0]:
@@ -202,10 +203,10 @@ def test_evaluate_matches_straight_loop_across_chunks():
     cols = np.arange(5)[None, :]
     P = np.where(cols < L[:, None], np.sort(np.where(cols < L[:, None], P, 99), axis=1), -1)
     A = np.where(cols < L[:, None], A, -1)
-    lat, acc = _core.evaluate(*tables, t, L, P, A, threads=2)
+    lat, acc = _core.evaluate(tables, t, L, P, A, threads=2)
     for i in range(0, n, 97):
         assert (lat[i], acc[i]) == straight(tables, t[i], P[i, :L[i]], A[i, :L[i]])
-    one_thread = _core.evaluate(*tables, t, L, P, A, threads=1)
+    one_thread = _core.evaluate(tables, t, L, P, A, threads=1)
     np.testing.assert_array_equal(one_thread[0], lat)
     np.testing.assert_array_equal(one_thread[1], acc)
 
@@ -214,12 +215,12 @@ def test_evaluate_ignores_padding_and_takes_wide_rows():
     tables = tiny_tables()
     t, L, P, A = pack([(0, [1, 2], [1, 0])], 4)
     P[0, 2:], A[0, 2:] = 99, 99  # never read
-    lat, acc = _core.evaluate(*tables, t, L, P, A)
+    lat, acc = _core.evaluate(tables, t, L, P, A)
     assert (lat[0], acc[0]) == (11.4375, 0.875)
 
 
 def test_evaluate_empty():
-    lat, acc = _core.evaluate(*tiny_tables(), np.zeros(0, int), np.zeros(0, int), np.zeros((0, 2), int),
+    lat, acc = _core.evaluate(tiny_tables(), np.zeros(0, int), np.zeros(0, int), np.zeros((0, 2), int),
                               np.zeros((0, 2), int))
     assert lat.shape == acc.shape == (0,)
 
@@ -238,30 +239,30 @@ def test_evaluate_empty():
 ])
 def test_evaluate_rejects_bad_configurations(rows, width, message):
     with pytest.raises(ValueError, match=message):
-        _core.evaluate(*tiny_tables(), *pack(rows, width))
+        _core.evaluate(tiny_tables(), *pack(rows, width))
 
 
 def test_evaluate_rejects_bad_shapes():
     tables = tiny_tables()
     t, L, P, A = pack([(0, [1], [0])], 2)
     with pytest.raises(ValueError, match="num_partitions: 2 rows, threshold_index has 1"):
-        _core.evaluate(*tables, t, np.array([1, 1]), P, A)
+        _core.evaluate(tables, t, np.array([1, 1]), P, A)
     with pytest.raises(ValueError, match=r"partitions and placement: column counts differ \(2 and 1\)"):
-        _core.evaluate(*tables, t, L, P, A[:, :1])
+        _core.evaluate(tables, t, L, P, A[:, :1])
     with pytest.raises(ValueError, match="partitions: expected a 2-D array"):
-        _core.evaluate(*tables, t, L, P[0], A)
+        _core.evaluate(tables, t, L, P[0], A)
     with pytest.raises(ValueError, match=r"num_partitions\[0\] = 2: more than the 1 columns"):
-        _core.evaluate(*tables, t, np.array([2]), P[:, :1], A[:, :1])
+        _core.evaluate(tables, t, np.array([2]), P[:, :1], A[:, :1])
     with pytest.raises(TypeError, match="threshold_index"):
-        _core.evaluate(*tables, np.array(["x"]), L, P, A)
+        _core.evaluate(tables, np.array(["x"]), L, P, A)
     with pytest.raises(ValueError, match="compute_cost: expected shape"):
-        _core.evaluate(tables[0], tables[1][:, :2], *tables[2:], t, L, P, A)
+        _core.evaluate((tables[0], tables[1][:, :2], *tables[2:]), t, L, P, A)
 
 
 # --- sweep ------------------------------------------------------------------------------------------
 
 def test_sweep_tiny_by_hand():
-    rows = _core.sweep(*tiny_tables())
+    rows = _core.sweep(tiny_tables())
     assert rows["latency"].tolist() == [r[2] for r in TINY_ROWS]
     assert rows["accuracy"].tolist() == [r[3] for r in TINY_ROWS]
     assert rows["threshold_index"].tolist() == [0] * 6
@@ -279,7 +280,7 @@ def test_sweep_tiny_by_hand():
     (np.inf, 1.0000001, []),
 ])
 def test_sweep_bounds_are_inclusive(max_latency, min_accuracy, kept):
-    rows = _core.sweep(*tiny_tables(), max_latency=max_latency, min_accuracy=min_accuracy)
+    rows = _core.sweep(tiny_tables(), max_latency=max_latency, min_accuracy=min_accuracy)
     assert rows["latency"].tolist() == [TINY_ROWS[i][2] for i in kept]
     assert rows["partitions"].shape == (len(kept), 2)
 
@@ -290,7 +291,7 @@ def test_sweep_bounds_are_inclusive(max_latency, min_accuracy, kept):
 def test_sweep_equals_brute_force(seed, N, M, K, tuning):
     tables = random_tables(seed, N, M, K)
     want = brute_rows(seed, N, M, K)
-    assert len(want["latency"]) == _core.count_configurations(N, M, K)
+    assert len(want["latency"]) == ef.count_configurations(N, M, K)
     assert_same_rows(tuned(tables, **tuning), want)
 
 
@@ -308,8 +309,8 @@ def test_sweep_bounds_equal_brute_force(quantiles, tuning):
 
 def test_sweep_rows_are_evaluate_rows():
     tables = random_tables(21, 8, 4, 3)
-    rows = _core.sweep(*tables)
-    lat, acc = _core.evaluate(*tables, rows["threshold_index"], rows["num_partitions"], rows["partitions"],
+    rows = _core.sweep(tables)
+    lat, acc = _core.evaluate(tables, rows["threshold_index"], rows["num_partitions"], rows["partitions"],
                               rows["placement"])
     np.testing.assert_array_equal(lat, rows["latency"])
     np.testing.assert_array_equal(acc, rows["accuracy"])
@@ -317,14 +318,14 @@ def test_sweep_rows_are_evaluate_rows():
 
 def test_sweep_same_rows_on_any_thread_count():
     tables = random_tables(22, 12, 4, 3)
-    cap = float(np.quantile(_core.sweep(*tables, threads=1)["latency"], 0.05))
+    cap = float(np.quantile(_core.sweep(tables, threads=1)["latency"], 0.05))
     one = tuned(tables, cap, threads=1, table_limit=1 << 16, item_configs=500)
     for threads in (2, 3, 8):
         assert_same_rows(tuned(tables, cap, threads=threads, table_limit=1 << 16, item_configs=500), one)
 
 
 def test_sweep_zero_rows_keeps_shapes():
-    rows = _core.sweep(*random_tables(23, 5, 3, 2), min_accuracy=2.0)
+    rows = _core.sweep(random_tables(23, 5, 3, 2), min_accuracy=2.0)
     assert {k: v.shape for k, v in rows.items()} == {
         "latency": (0,), "accuracy": (0,), "threshold_index": (0,), "num_partitions": (0,),
         "partitions": (0, 3), "placement": (0, 3)}
@@ -332,50 +333,48 @@ def test_sweep_zero_rows_keeps_shapes():
 
 
 def test_count_configurations():
-    assert _core.count_configurations(10, 4, 20) == 170_000
-    assert _core.count_configurations(20, 4, 20) == 2_920_000
-    assert _core.count_configurations(30, 5, 20) == 412_835_400
-    assert _core.count_configurations(3, 5, 2) == 2 * (3 * 5 + 3 * 20 + 1 * 60)  # L stops at N
+    assert ef.count_configurations(10, 4, 20) == 170_000
+    assert ef.count_configurations(20, 4, 20) == 2_920_000
+    assert ef.count_configurations(30, 5, 20) == 412_835_400
+    assert ef.count_configurations(3, 5, 2) == 2 * (3 * 5 + 3 * 20 + 1 * 60)  # L stops at N
     # Beyond 64 bits, still exact.
     from math import comb, perm
     big = 1000 * sum(comb(1000, L) * perm(16, L) for L in range(1, 17))
-    assert big > 2**64 and _core.count_configurations(1000, 16, 1000) == big
-    with pytest.raises(ValueError, match="must be >= 0"):
-        _core.count_configurations(-1, 2, 2)
+    assert big > 2**64 and ef.count_configurations(1000, 16, 1000) == big
 
 
 def test_sweep_row_cap():
     tables = random_tables(24, 6, 4, 2)
-    total = _core.count_configurations(6, 4, 2)
-    assert len(_core.sweep(*tables, max_rows=total)["latency"]) == total
+    total = ef.count_configurations(6, 4, 2)
+    assert len(_core.sweep(tables, max_rows=total)["latency"]) == total
     with pytest.raises(ValueError, match=f"sweep would keep more than {total - 1} rows of {total} configurations: "
                                          "tighten max_latency / min_accuracy or raise the memory cap"):
-        _core.sweep(*tables, max_rows=total - 1, threads=2)
+        _core.sweep(tables, max_rows=total - 1, threads=2)
     # Only kept rows count.
-    cap = float(np.quantile(_core.sweep(*tables)["latency"], 0.1))
-    kept = len(_core.sweep(*tables, max_latency=cap)["latency"])
-    assert len(_core.sweep(*tables, max_latency=cap, max_rows=kept)["latency"]) == kept
+    cap = float(np.quantile(_core.sweep(tables)["latency"], 0.1))
+    kept = len(_core.sweep(tables, max_latency=cap)["latency"])
+    assert len(_core.sweep(tables, max_latency=cap, max_rows=kept)["latency"]) == kept
     with pytest.raises(ValueError, match=f"more than {kept - 1} rows"):
-        _core.sweep(*tables, max_latency=cap, max_rows=kept - 1)
+        _core.sweep(tables, max_latency=cap, max_rows=kept - 1)
     # A cap of zero stops on the first row of a large sweep, long before it would end.
     with pytest.raises(ValueError, match="more than 0 rows of 412835400 configurations"):
-        _core.sweep(*random_tables(25, 30, 5, 20), max_rows=0)
+        _core.sweep(random_tables(25, 30, 5, 20), max_rows=0)
 
 
 def test_sweep_rejects_bad_arguments():
     tables = tiny_tables()
     with pytest.raises(ValueError, match="max_latency = nan"):
-        _core.sweep(*tables, max_latency=float("nan"))
+        _core.sweep(tables, max_latency=float("nan"))
     with pytest.raises(ValueError, match="min_accuracy = nan"):
-        _core.sweep(*tables, min_accuracy=float("nan"))
+        _core.sweep(tables, min_accuracy=float("nan"))
     with pytest.raises(ValueError, match="max_rows = -1: must be >= 0"):
-        _core.sweep(*tables, max_rows=-1)
-    assert len(_core.sweep(*tables, max_rows=2**100)["latency"]) == 6  # a cap above 64 bits: no cap
+        _core.sweep(tables, max_rows=-1)
+    assert len(_core.sweep(tables, max_rows=2**100)["latency"]) == 6  # a cap above 64 bits: no cap
     with pytest.raises(ValueError, match="cum_exit"):
-        _core.sweep(tables[0], tables[1], tables[2], tables[3], np.array([[0.0, 0.5, 0.9]]), tables[5])
+        _core.sweep((*tables[:4], np.array([[0.0, 0.5, 0.9]]), tables[5]))
     big = random_tables(26, 100, 16, 1)
     with pytest.raises(ValueError, match="more than 2\\^63 configurations"):
-        _core.sweep(*big)
+        _core.sweep(big)
 
 
 def test_sweep_releases_the_gil():
@@ -392,7 +391,7 @@ def test_sweep_releases_the_gil():
 
     def run():
         window["start"] = time.perf_counter()
-        window["rows"] = len(_core.sweep(*tables, max_latency=1.0, threads=1)["latency"])
+        window["rows"] = len(_core.sweep(tables, max_latency=1.0, threads=1)["latency"])
         window["end"] = time.perf_counter()
         done.set()
 

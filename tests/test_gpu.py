@@ -1,7 +1,7 @@
 """The GPU backends (`cuda`, `cupy`) against `cpu` and the NumPy reference, and their packaging.
 
 Tests marked `gpu` need a visible device (conftest skips them otherwise); they run on every GPU backend
-that is available. Set EEPART_FAST_CUDA_MODULE=_cuda_emu after cpp/cuda/build_emulated.sh to run the
+that is available. Set EEPART_FAST_CUDA_MODULE=_cuda_emu (a build with EEPART_FAST_EMULATOR=ON) to run the
 `cuda` ones on the host emulator (slow, but the same kernels and host logic).
 """
 import importlib
@@ -39,7 +39,7 @@ def gpu_module(name):
 def sweep_with(name, tables, chunk, window, table_limit=0, **bounds):
     """The GPU sweep with small chunks and windows, so that small instances cross their seams."""
     if name == "cuda":
-        return gpu_module("cuda")._cuda.sweep(*tables, chunk_items=chunk, window_rows=window,
+        return gpu_module("cuda")._cuda.sweep(tables, chunk_items=chunk, window_rows=window,
                                               table_limit=table_limit, **bounds)
     kw = {"table_limit": table_limit} if table_limit else {}
     return gpu_module("cupy").sweep(tables, chunk_items=chunk, window_rows=window, **kw, **bounds)
@@ -183,7 +183,7 @@ def test_frontier_matches_cpu_search_and_the_reference(gpu, inst, bounded, data)
     cpu = gpu_module("cpu").pareto(tables, **bounds)
     if gpu == "cuda":
         # the layered engine in small steps (test_gpu_fused.py covers both engines and their seams)
-        got = gpu_module("cuda")._cuda.pareto(*tables, engine="layered", chunk_slots=data.draw(st.integers(1, 4096)),
+        got = gpu_module("cuda")._cuda.pareto(tables, engine="layered", chunk_slots=data.draw(st.integers(1, 4096)),
                                               **bounds)
     else:
         got = gpu_module(gpu).pareto(tables, **bounds)
@@ -204,7 +204,7 @@ def test_cuda_search_past_its_memory_cap_stops_with_a_message():
         pytest.skip("cuda backend not available")
     tables = ef.cost_tables(random_profile(np.random.default_rng(2), 12, 3), random_topology(np.random.default_rng(3), 5))
     with pytest.raises(ValueError, match="max_memory"):
-        gpu_module("cuda")._cuda.pareto(*tables, max_memory=1000)
+        gpu_module("cuda")._cuda.pareto(tables, max_memory=1000)
 
 
 @pytest.mark.gpu

@@ -2,7 +2,7 @@
 threshold at once, layer by layer) against the cpu search, which the sweep tests pin down.
 
 Marked `gpu`: they run where the cuda backend is available, or on the host emulator
-(EEPART_FAST_CUDA_MODULE=_cuda_emu after cpp/cuda/build_emulated.sh).
+(EEPART_FAST_CUDA_MODULE=_cuda_emu, a build with EEPART_FAST_EMULATOR=ON).
 """
 import numpy as np
 import pytest
@@ -51,7 +51,7 @@ def test_fused_frontier_is_the_cpu_one(cuda, inst, bounded, room, data):
     several steps; a room too small for a threshold hands the search to the layered engine."""
     tables = tables_of(inst)
     bounds = drawn_bounds(tables, data) if bounded else {}
-    got, stats = cuda._pareto_stats(*tables, engine="auto", fused_room=room, **bounds)
+    got, stats = cuda._pareto_stats(tables, engine="auto", fused_room=room, **bounds)
     assert stats["engine"] in ("fused", "fused, out of room; layered")
     if room == 0:
         assert stats["engine"] == "fused"
@@ -74,7 +74,7 @@ def test_exact_ties_give_the_cpu_points_to_the_bit(cuda, inst, degenerate, engin
         cum[:, 0], cum[:, -1] = 0.0, 1.0
         tables = tables._replace(cum_exit=cum, accuracy=grid(tables.accuracy),
                                  forward_cost=np.ascontiguousarray(grid(tables.forward_cost * 100)))
-    got = cuda.pareto(*tables, engine=engine, chunk_slots=64)
+    got = cuda.pareto(tables, engine=engine, chunk_slots=64)
     assert_same_frontier(got, cpu_pareto(tables), tables)
 
 
@@ -85,7 +85,7 @@ def test_exact_ties_keep_the_configuration_first_in_canonical_order(cuda):
     profile = random_profile(rng, 5, 2, rising_accuracy=True)
     topo = ef.Topology(["a", "b", "c"], np.ones(3), np.zeros((3, 3)), np.zeros((3, 3)))
     tables = ef.cost_tables(profile, topo, 0, 0)
-    got = cuda.pareto(*tables, engine="fused")
+    got = cuda.pareto(tables, engine="fused")
     want = cpu_pareto(tables)
     assert_same_frontier(got, want, tables)
     for col in INTS:
@@ -99,7 +99,7 @@ def test_a_larger_instance_on_both_engines(cuda):
     tables = ef.cost_tables(random_profile(rng, 24, 3), random_topology(rng, 5), 0, 2)
     want = cpu_pareto(tables)
     for engine, room in (("fused", 0), ("fused", 64), ("layered", 0)):
-        got, stats = cuda._pareto_stats(*tables, engine=engine, fused_room=room)
+        got, stats = cuda._pareto_stats(tables, engine=engine, fused_room=room)
         assert stats["engine"] == engine
         assert stats["labels"] > 0 and stats["terminals"] > 0
         assert_same_frontier(got, want, tables)
@@ -110,7 +110,7 @@ def test_many_thresholds_share_few_blocks_and_many_rows_come_back(cuda):
     points than the first copy back brings (256)."""
     rng = np.random.default_rng(11)
     tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), 0, 0)
-    got, stats = cuda._pareto_stats(*tables, engine="fused")
+    got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["staircase_points"] > 256
     assert_same_frontier(got, cpu_pareto(tables), tables)
 
@@ -120,7 +120,7 @@ def test_layers_wider_than_a_block(cuda):
     scans, the running maxima and the sorts work over several tiles."""
     rng = np.random.default_rng(12)
     tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), 0, 0)
-    got, stats = cuda._pareto_stats(*tables, engine="fused")
+    got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["labels"] > 512
     assert_same_frontier(got, cpu_pareto(tables), tables)
 
@@ -129,21 +129,21 @@ def test_out_of_room_falls_back_or_says_so(cuda):
     rng = np.random.default_rng(3)
     tables = ef.cost_tables(random_profile(rng, 12, 2), random_topology(rng, 5), 0, 0)
     want = cpu_pareto(tables)
-    got, stats = cuda._pareto_stats(*tables, engine="auto", fused_room=1)
+    got, stats = cuda._pareto_stats(tables, engine="auto", fused_room=1)
     assert stats["engine"] == "fused, out of room; layered"
     assert_same_frontier(got, want, tables)
     with pytest.raises(ValueError, match=r"outgrew the room of one thread block \(fused_room = 1,"):
-        cuda.pareto(*tables, engine="fused", fused_room=1)
+        cuda.pareto(tables, engine="fused", fused_room=1)
 
 
 def test_bad_engine_and_room_are_errors_that_name_them(cuda):
     tables = ef.cost_tables(random_profile(np.random.default_rng(4), 4, 2), random_topology(np.random.default_rng(4), 3))
     with pytest.raises(ValueError, match="engine = 'fast': must be 'auto', 'fused' or 'layered'"):
-        cuda.pareto(*tables, engine="fast")
+        cuda.pareto(tables, engine="fast")
     with pytest.raises(ValueError, match="fused_room = -1"):
-        cuda.pareto(*tables, fused_room=-1)
+        cuda.pareto(tables, fused_room=-1)
     with pytest.raises(ValueError, match=r"fused_room = 134217728: must be at most 2\*\*26"):
-        cuda.pareto(*tables, fused_room=2**27)
+        cuda.pareto(tables, fused_room=2**27)
 
 
 def test_single_partition_and_single_tier_instances(cuda):
@@ -151,4 +151,4 @@ def test_single_partition_and_single_tier_instances(cuda):
     rng = np.random.default_rng(8)
     for N, M in ((6, 1), (1, 4), (1, 1)):
         tables = ef.cost_tables(random_profile(rng, N, 3), random_topology(rng, M), 0, 0)
-        assert_same_frontier(cuda.pareto(*tables, engine="fused"), cpu_pareto(tables), tables)
+        assert_same_frontier(cuda.pareto(tables, engine="fused"), cpu_pareto(tables), tables)

@@ -13,12 +13,17 @@ def stub_functions():
             for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
+def stub_classes():
+    tree = ast.parse((resources.files("eepart_fast") / "_core.pyi").read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
 def module_functions():
     """Public functions of _core with their parameter names, from pybind11's signature line."""
     out = {}
     for name in dir(_core):
         obj = getattr(_core, name)
-        if name.startswith("_") or not callable(obj):
+        if name.startswith("_") or not callable(obj) or isinstance(obj, type):
             continue
         signature = obj.__doc__.splitlines()[0]
         params = signature[signature.index("(") + 1: signature.rindex(") ->")]
@@ -28,6 +33,7 @@ def module_functions():
 
 def test_stub_and_module_agree():
     assert stub_functions() == module_functions()
+    assert stub_classes() == {n for n in dir(_core) if isinstance(getattr(_core, n), type) and not n.startswith("_")}
 
 
 def test_public_names_and_typed_marker():

@@ -245,7 +245,7 @@ def test_memory_cap_reaches_the_search(monkeypatch):
     module = get_backend("cpu")
     # The engine's own keyword, whether or not the backend module forwards it yet.
     monkeypatch.setattr(module, "pareto", lambda tables, max_memory=2**31, **kw: _core.pareto(
-        *tables, max_memory=max_memory, **kw))
+        tables, max_memory=max_memory, **kw))
     rng = np.random.default_rng(3)
     profile, topo = random_profile(rng, 30, 4), random_topology(rng, 5)
     with pytest.raises(ValueError, match="max_memory = 4096"):

@@ -72,7 +72,7 @@ def assert_rows_reevaluate(tables, got):
 def test_pareto_is_the_sweeps_frontier(inst):
     profile, topo, src, dst = inst
     tables = cost_tables(profile, topo, src, dst)
-    got = _core.pareto(*tables)
+    got = _core.pareto(tables)
     assert_same_points(got, *feasible_frontier(sweep_rows(tables)))
     assert np.all(np.diff(got["latency"]) > 0) and np.all(np.diff(got["accuracy"]) > 0)
     assert_rows_reevaluate(tables, got)
@@ -91,11 +91,11 @@ def test_bounded_pareto_is_the_feasible_frontier(inst, data):
              (rows["accuracy"][pick[0]], rows["latency"][pick[1]]),
              (rows["accuracy"].max() + 1e-9, np.inf), (-np.inf, np.nextafter(rows["latency"].min(), 0))]
     for min_acc, max_lat in cases:
-        got = _core.pareto(*tables, min_accuracy=min_acc, max_latency=max_lat)
+        got = _core.pareto(tables, min_accuracy=min_acc, max_latency=max_lat)
         assert_same_points(got, *feasible_frontier(rows, min_acc, max_lat))
         assert np.all(got["accuracy"] >= min_acc) and np.all(got["latency"] <= max_lat)
     # The last two bounds: nothing is feasible, and that is an empty answer, not an error.
-    assert _core.pareto(*tables, min_accuracy=rows["accuracy"].max() + 1e-9)["latency"].shape == (0,)
+    assert _core.pareto(tables, min_accuracy=rows["accuracy"].max() + 1e-9)["latency"].shape == (0,)
 
 
 def brute_force(tables):
@@ -140,7 +140,7 @@ def test_pareto_matches_brute_force_also_on_degenerate_tables(inst, degenerate):
                                  forward_cost=np.ascontiguousarray(grid(tables.forward_cost * 100)))
     pts = brute_force(tables)
     idx = frontier_indices([p[0] for p in pts], [p[1] for p in pts])
-    got = _core.pareto(*tables)
+    got = _core.pareto(tables)
     np.testing.assert_array_equal(got["latency"], [pts[i][0] for i in idx])
     np.testing.assert_array_equal(got["accuracy"], [pts[i][1] for i in idx])
 
@@ -148,9 +148,9 @@ def test_pareto_matches_brute_force_also_on_degenerate_tables(inst, degenerate):
 def test_threads_do_not_change_the_answer():
     rng = np.random.default_rng(7)
     tables = cost_tables(random_profile(rng, 25, 12), random_topology(rng, 5), 1, 3)
-    one = _core.pareto(*tables, threads=1)
+    one = _core.pareto(tables, threads=1)
     for threads in (0, 2, 3):
-        other = _core.pareto(*tables, threads=threads)
+        other = _core.pareto(tables, threads=threads)
         np.testing.assert_array_equal(other["latency"], one["latency"])
         np.testing.assert_array_equal(other["accuracy"], one["accuracy"])
 
@@ -158,15 +158,15 @@ def test_threads_do_not_change_the_answer():
 def test_columns_and_shapes():
     rng = np.random.default_rng(1)
     tables = cost_tables(random_profile(rng, 6, 3), random_topology(rng, 4))
-    got = _core.pareto(*tables)
+    got = _core.pareto(tables)
     assert set(got) == set(COLUMNS)
     assert got["latency"].dtype == got["accuracy"].dtype == np.float64
     for k in COLUMNS[2:]:
         assert got[k].dtype == np.int32
     assert got["partitions"].shape[1] == 4
-    none = _core.pareto(*tables, max_latency=0.0)
+    none = _core.pareto(tables, max_latency=0.0)
     assert none["latency"].shape == (0,) and none["partitions"].shape == (0, 4)
-    stats = _core.pareto(*tables, stats=True)["stats"]
+    stats = _core.pareto(tables, stats=True)["stats"]
     assert stats["terminals"] <= ef.count_configurations(6, 4, 3)
 
 
@@ -174,7 +174,7 @@ def test_columns_and_shapes():
 def test_smallest_shapes(N, M, K):
     rng = np.random.default_rng(N * 100 + M * 10 + K)
     tables = cost_tables(random_profile(rng, N, K), random_topology(rng, M))
-    got = _core.pareto(*tables)
+    got = _core.pareto(tables)
     pts = brute_force(tables)
     idx = frontier_indices([p[0] for p in pts], [p[1] for p in pts])
     np.testing.assert_array_equal(got["latency"], [pts[i][0] for i in idx])
@@ -185,8 +185,8 @@ def test_memory_cap_stops_with_a_clear_error():
     rng = np.random.default_rng(3)
     tables = cost_tables(random_profile(rng, 30, 4), random_topology(rng, 5))
     with pytest.raises(ValueError, match=r"max_memory = 4096 bytes.*N = 30, M = 5, K = 4"):
-        _core.pareto(*tables, max_memory=4096)
-    assert _core.pareto(*tables)["latency"].size > 0  # the default cap is far away
+        _core.pareto(tables, max_memory=4096)
+    assert _core.pareto(tables)["latency"].size > 0  # the default cap is far away
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -199,7 +199,7 @@ def test_bad_arguments_name_the_field(kwargs, message):
     rng = np.random.default_rng(0)
     tables = cost_tables(random_profile(rng, 3, 2), random_topology(rng, 2))
     with pytest.raises(ValueError, match=message):
-        _core.pareto(*tables, **kwargs)
+        _core.pareto(tables, **kwargs)
 
 
 def test_bad_tables_name_the_table():
@@ -207,9 +207,9 @@ def test_bad_tables_name_the_table():
     tables = cost_tables(random_profile(rng, 3, 2), random_topology(rng, 2))
     bad = tables._replace(result_cost=np.array([0.1, -1.0]))
     with pytest.raises(ValueError, match=r"result_cost\[1\] = -1"):
-        _core.pareto(*bad)
+        _core.pareto(bad)
     with pytest.raises(ValueError, match="forward_cost"):
-        _core.pareto(*tables._replace(forward_cost=np.zeros((2, 2, 2))))
+        _core.pareto(tables._replace(forward_cost=np.zeros((2, 2, 2))))
 
 
 CTRL_C = r"""
@@ -223,7 +223,7 @@ topo = ef.Topology.chain([f"t{j}" for j in range(M)], np.ones(M), np.full(M - 1,
 tables = cost_tables(random_profile(np.random.default_rng(0), 100, 2, rising_accuracy=True), topo)
 print("start", flush=True)
 try:
-    _core.pareto(*tables)
+    _core.pareto(tables)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
     sys.exit(130)

@@ -368,9 +368,11 @@ def core_case(case_seed: int):
     kw = {}
     if rng.random() < 0.5:
         kw["threads"] = int(rng.choice([-5, -1, 0, 1, 2, 3, 64]))
-    fn = str(rng.choice(["evaluate", "sweep", "pareto", "count_configurations"]))
-    if fn == "count_configurations":
-        return fn, [int(rng.choice([N, -1, 10**6])), int(rng.choice([M, -3, 40])), int(rng.choice([K, 0, -1]))], {}
+    if rng.random() < 0.2:
+        kw["time_limit"] = float(rng.choice([np.inf, 5.0, 0.0, -1.0, np.nan]))
+    fn = str(rng.choice(["evaluate", "sweep", "pareto"]))
+    # The engine takes the six tables as one argument (a Tables object, or the six arrays in order).
+    tables = [tuple(tables) if rng.random() < 0.9 else tables[:5]]
     if fn == "evaluate":
         n = int(rng.choice([0, 1, 5, 50]))
         lmax = max(1, min(N, M)) + int(rng.choice([0, 0, 0, 1, -1]))

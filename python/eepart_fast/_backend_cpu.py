@@ -1,4 +1,8 @@
-"""The `cpu` backend: the compiled C++ engine, multithreaded, GIL released."""
+"""The `cpu` backend: the compiled C++ engine, multithreaded, GIL released.
+
+`tables` is a CostTables (copied into the engine and checked per call) or an `eepart_fast._core.Tables`
+(built and checked once, for callers that ask many questions of the same tables).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -17,13 +21,14 @@ def available():
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
-    return _core.evaluate(*tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+    return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0):
-    return _core.sweep(*tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads)
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf):
+    return _core.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
+                       time_limit=time_limit)
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31):
-    return _core.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
-                        max_memory=max_memory)
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf):
+    return _core.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
+                        max_memory=max_memory, time_limit=time_limit)

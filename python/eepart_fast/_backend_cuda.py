@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
-# (cpp/cuda/build_emulated.sh), to run the GPU code paths on a machine without a GPU.
+# (CMake option EEPART_FAST_EMULATOR), to run the GPU code paths on a machine without a GPU.
 _MODULES = ("_cuda", "_cuda_emu")
 _NAME = os.environ.get("EEPART_FAST_CUDA_MODULE", "_cuda").strip() or "_cuda"
 
@@ -53,11 +53,12 @@ def device_name() -> str:
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
-    return _cuda.evaluate(*tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+    return _cuda.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0):
-    return _cuda.sweep(*tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows)
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf):
+    return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
+                       time_limit=time_limit)
 
 
 # The search engine the backend runs. "layered" has run on a GPU (bench/results/gpu_check_h100.*);
@@ -66,6 +67,7 @@ def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, thre
 PARETO_ENGINE = "layered"
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=DEFAULT_MAX_MEMORY):
-    return _cuda.pareto(*tables, min_accuracy=min_accuracy, max_latency=max_latency, max_memory=max_memory,
-                        engine=PARETO_ENGINE)
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=DEFAULT_MAX_MEMORY,
+           time_limit=np.inf):
+    return _cuda.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
+                        max_memory=max_memory, time_limit=time_limit, engine=PARETO_ENGINE)

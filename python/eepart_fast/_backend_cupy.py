@@ -1,7 +1,7 @@
 """The `cupy` backend: evaluate and sweep on a GPU through CuPy, for installs built without nvcc.
 
-The kernels are the compiled engine's own (`eepart_fast/cuda/kernels.cuh`, shipped with the package),
-compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/cuda_sweep.cpp.
+The kernels are the compiled engine's own (cpp/cuda/kernels/kernels.cuh, installed as eepart_fast/cuda/kernels.cuh),
+compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/host/cuda_sweep.cpp.
 So rows, their order and every bit of their latency and accuracy are those of the `cpu` and `cuda`
 backends. `pareto` has no search here: it sweeps (bounds applied on the device) and cuts each window of
 rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations.
@@ -9,6 +9,8 @@ CuPy is optional (`pip install eepart_fast[cupy]`) and imported only when this b
 """
 from __future__ import annotations
 
+import operator
+import time
 from importlib import resources
 from math import comb, perm
 
@@ -28,6 +30,28 @@ WARPS_PER_BLOCK = 8
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 
 _state: dict = {}
+MAX_THREADS = 1024      # as the compiled modules: threads is checked alike everywhere (the device needs none)
+
+
+def _check_call(threads, time_limit) -> float:
+    """threads and time_limit checked as the compiled modules check them; the call's deadline."""
+    if isinstance(threads, bool):
+        raise TypeError(f"threads: expected an integer, got {threads!r}")
+    try:
+        threads = operator.index(threads)
+    except TypeError:
+        raise TypeError(f"threads: expected an integer, got {threads!r}") from None
+    if not 0 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads = {threads}: must be in 0..{MAX_THREADS} (0: one per core)")
+    if isinstance(time_limit, (bool, str)) or not float(time_limit) > 0:
+        raise ValueError(f"time_limit = {time_limit}: must be > 0 seconds (inf: none)")
+    return time.monotonic() + float(time_limit)
+
+
+def _check_deadline(deadline: float, what: str, time_limit) -> None:
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"{what}: stopped at its time limit (time_limit = {time_limit:g} s) without an answer; "
+                           "raise time_limit, or narrow the question (bounds, fewer tiers or blocks)")
 
 
 def _cupy():
@@ -150,8 +174,9 @@ def _chunks(segs, K: int, per_t: int, cap: int):
         yield launches, items
 
 
-def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit):
-    """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows."""
+def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit, stop=None):
+    """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows.
+    `stop()`, called between chunks, raises to end the sweep (the time limit)."""
     cp = _cupy()
     N, M, K = tables.N, tables.M, tables.K
     Lmax = min(N, M)
@@ -167,6 +192,8 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
     by_L = {s[0]: s for s in segs}
     kept_so_far = 0
     for launches, items in _chunks(segs, K, per_t, chunk_items):
+        if stop is not None:
+            stop()
         ip = np.zeros((len(launches), IP_SIZE), dtype=np.int64)
         for i, (L, t0, nt, w0, w1, cbase, cstride) in enumerate(launches):
             _, nperm, ncomb, W, splits, _, codes, _, _ = by_L[L]
@@ -215,10 +242,13 @@ def _concat(parts: list, Lmax: int) -> dict:
     return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, chunk_items=CHUNK_ITEMS,
-          window_rows=WINDOW_ROWS, table_limit=MAX_CODES):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
+          chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, table_limit=MAX_CODES):
+    deadline = _check_call(threads, time_limit)
+    stop = lambda: _check_deadline(deadline, "sweep", time_limit)
     parts = [{c: w[c].get() for c in COLUMNS}
-             for w in _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit)]
+             for w in _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit,
+                               stop)]
     return _concat(parts, min(tables.N, tables.M))
 
 
@@ -230,20 +260,22 @@ def _running_max(x):
         return cp.asarray(np.maximum.accumulate(x.get()))
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, chunk_items=CHUNK_ITEMS,
-           window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
-    """SPEC's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, time_limit=np.inf,
+           chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
+    """The model's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
     faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
     Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
     backend takes the same arguments)."""
     cp = _cupy()
+    deadline = _check_call(threads, time_limit)
     total = count_configurations(tables.N, tables.M, tables.K)
     if total > max_configs:
         raise ValueError(f"pareto on backend 'cupy' sweeps every configuration, and N = {tables.N}, M = {tables.M}, "
                          f"K = {tables.K} give {total} > {max_configs}; use backend='cuda' or 'cpu', whose exact "
                          "search does not enumerate them")
     parts = []
-    for w in _windows(tables, max_latency, min_accuracy, 2**62, chunk_items, window_rows, MAX_CODES):
+    stop = lambda: _check_deadline(deadline, "pareto", time_limit)
+    for w in _windows(tables, max_latency, min_accuracy, 2**62, chunk_items, window_rows, MAX_CODES, stop):
         lat, acc = w["latency"], w["accuracy"]
         order = cp.lexsort(cp.stack((-acc, lat)))  # latency rising, accuracy falling, canonical order last
         best = _running_max(acc[order])

@@ -1,5 +1,6 @@
-"""The compiled CPU engine. Private: use the functions of `eepart_fast`. Tables as in SPEC's engine form."""
-from typing import Any
+"""The compiled CPU engine. Private: use the functions of `eepart_fast`. Tables as in docs/model.md's
+engine form; `tables` is a `Tables` or the six arrays in order (a `CostTables`), built into one per call."""
+from typing import Any, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -8,18 +9,63 @@ __version__: str
 
 _Array = npt.ArrayLike
 
-def count_configurations(N: int, M: int, K: int) -> int: ...
+class Tables:
+    """The six cost tables, copied into the engine's memory and checked once; immutable."""
+
+    def __init__(self, input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array,
+                 cum_exit: _Array, accuracy: _Array) -> None: ...
+    @property
+    def N(self) -> int: ...
+    @property
+    def M(self) -> int: ...
+    @property
+    def K(self) -> int: ...
+    @property
+    def input_cost(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def compute_cost(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def forward_cost(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def result_cost(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def cum_exit(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def accuracy(self) -> npt.NDArray[np.float64]: ...
+
+_Tables = Union[Tables, Sequence[_Array]]
+
+class SweepOptions:
+    """The options of sweep, each checked when set."""
+
+    max_latency: float
+    min_accuracy: float
+    max_rows: int
+    threads: int
+    time_limit: float
+    def __init__(self, *, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
+                 time_limit: float = ...) -> None: ...
+
+class SearchOptions:
+    """The options of pareto, each checked when set."""
+
+    min_accuracy: float
+    max_latency: float
+    threads: int
+    max_memory: int
+    time_limit: float
+    def __init__(self, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
+                 max_memory: int = 2147483648, time_limit: float = ...) -> None: ...
+
 def evaluate(
-    input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array, cum_exit: _Array,
-    accuracy: _Array, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
+    tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
     threads: int = 0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def sweep(
-    input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array, cum_exit: _Array,
-    accuracy: _Array, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
+    tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
+    time_limit: float = ..., options: SweepOptions | None = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def pareto(
-    input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array, cum_exit: _Array,
-    accuracy: _Array, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-    max_memory: int = 2147483648, stats: bool = False,
+    tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
+    max_memory: int = 2147483648, time_limit: float = ..., options: SearchOptions | None = None, stats: bool = False,
 ) -> dict[str, Any]: ...

@@ -1,0 +1,78 @@
+// _core.pareto: the exact search (core/search) on a Tables object, columns out like _core.sweep.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <limits>
+#include <string>
+
+#include "options.hpp"
+#include "search/search.hpp"
+#include "tables.hpp"
+
+namespace eepart {
+namespace {
+
+py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
+    const TablesHandle tables = as_tables(tables_arg);
+    const Tables& T = tables->view();
+    SearchStats st;
+    std::vector<SearchPoint> pts = without_gil([&] { return pareto_search(T, opt, poll_python, &st); });
+
+    const py::ssize_t n = static_cast<py::ssize_t>(pts.size());
+    const py::ssize_t lmax = T.max_partitions();
+    py::array_t<double> lat(n), acc(n);
+    py::array_t<std::int32_t> thr(n), num(n), parts({n, lmax}), place({n, lmax});
+    auto L = lat.mutable_unchecked<1>();
+    auto Ac = acc.mutable_unchecked<1>();
+    auto Th = thr.mutable_unchecked<1>();
+    auto Nu = num.mutable_unchecked<1>();
+    auto P = parts.mutable_unchecked<2>();
+    auto A = place.mutable_unchecked<2>();
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const SearchPoint& p = pts[i];
+        L(i) = p.latency;
+        Ac(i) = p.accuracy;
+        Th(i) = p.threshold_index;
+        Nu(i) = p.num_partitions;
+        for (py::ssize_t k = 0; k < lmax; ++k) {
+            P(i, k) = k < p.num_partitions ? p.partitions[k] : -1;
+            A(i, k) = k < p.num_partitions ? p.placement[k] : -1;
+        }
+    }
+    py::dict out = row_columns(lat, acc, thr, num, parts, place);
+    if (stats) {
+        py::dict s;
+        s["labels"] = st.labels;
+        s["candidates"] = st.candidates;
+        s["pruned"] = st.pruned;
+        s["terminals"] = st.terminals;
+        s["peak_bytes"] = st.peak_bytes;
+        out["stats"] = s;
+    }
+    return out;
+}
+
+}  // namespace
+
+void bind_search(py::module_& m) {
+    const py::none unset;
+    m.def(
+        "pareto",
+        [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
+           py::object time_limit, py::object options, bool stats) {
+            return pareto(tables, search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit),
+                          stats);
+        },
+        py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
+        py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
+        py::arg("options") = unset, py::arg("stats") = false,
+        "pareto(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31, time_limit=inf,\n"
+        "options=None, stats=False) -> dict\n\n"
+        "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"
+        "exact search (no sweep). Returns the columns of _core.sweep for the frontier rows, latency rising;\n"
+        "'stats' adds the search's counters. Raises ValueError when the search would need more than\n"
+        "max_memory bytes (its buffers, counted before they grow), TimeoutError past time_limit seconds.\n"
+        "options: a SearchOptions holding the same fields (then give none of them as keywords).");
+}
+
+}  // namespace eepart

@@ -1,0 +1,74 @@
+// The CPU engine over the cost tables: evaluate given configurations, sweep all of them. (The exact
+// search is search/search.hpp.)
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <atomic>
+#include <functional>
+#include <limits>
+#include <memory>
+
+#include "configs.hpp"
+#include "parallel.hpp"
+#include "tables.hpp"
+
+namespace eepart {
+
+// latency[i], accuracy[i] of every row of `configs`. The rows are copied, a chunk at a time, into the
+// engine's memory and checked there (ConfigRows) before they are read: a bad row is
+// std::invalid_argument naming the first bad entry. Call without the GIL.
+void evaluate(const Tables& tables, const ConfigView& configs, double* latency, double* accuracy, int threads,
+              const Poll& poll);
+
+struct SweepOptions {
+    double max_latency = std::numeric_limits<double>::infinity();
+    double min_accuracy = -std::numeric_limits<double>::infinity();
+    std::uint64_t max_rows = std::uint64_t(1) << 62;
+    int threads = 0;                                          // 0..kMaxThreads, 0: one per core
+    double time_limit = std::numeric_limits<double>::infinity();  // seconds
+    // Placements of one L are tabulated (and their latency prefixes reused across P_L) when there are
+    // at most this many; beyond, each P walks its placements depth first. Tests lower it.
+    std::uint64_t table_limit = 1u << 16;
+    // Configurations per work item (at least; more when the sweep is huge). Tests lower it to split
+    // runs of partitionings between items.
+    std::uint64_t item_configs = 1u << 18;
+
+    void check() const;  // std::invalid_argument naming the option
+};
+
+// Output columns of a sweep; the last two are rows × Lmax, -1 pads.
+struct SweepColumns {
+    double* latency;
+    double* accuracy;
+    std::int32_t* threshold_index;
+    std::int32_t* num_partitions;
+    std::int32_t* partitions;
+    std::int32_t* placement;
+};
+
+// Every configuration in canonical order, keeping rows with latency <= max_latency and
+// accuracy >= min_accuracy. Two passes: count() finds how many rows each work item keeps (nothing is
+// stored, so the row cap is checked before any memory is taken), write() computes the kept rows again
+// and writes each straight to its final place. Call both without the GIL. The time limit covers both.
+class Sweep {
+   public:
+    Sweep(const Tables& tables, const SweepOptions& options, Poll poll);  // throws when it cannot be enumerated
+    ~Sweep();
+    Sweep(const Sweep&) = delete;
+    Sweep& operator=(const Sweep&) = delete;
+
+    int max_partitions() const;
+    std::uint64_t configurations() const;
+    // Rows kept; throws std::invalid_argument when more than options.max_rows would be kept.
+    std::uint64_t count();
+    // After count(): fills the columns, which hold count() rows.
+    void write(const SweepColumns& out);
+
+    struct Plan;  // defined in sweep.cpp
+
+   private:
+    void for_items(std::size_t n, const std::function<void(std::size_t, const std::atomic<bool>&)>& body);
+    std::unique_ptr<Plan> plan_;
+};
+
+}  // namespace eepart

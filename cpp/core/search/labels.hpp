@@ -1,0 +1,48 @@
+// Label dominance, the heart of the exact search's pruning within a state. A label is a partial plan that
+// ended a partition: every term it owes already, summed in the canonical order. Every completion adds the
+// same terms in the same order whatever came before, and IEEE addition is monotone, so a label weakly
+// dominated by another of the same state (last block, tier, tiers used) can be dropped: exactly, not to a
+// tolerance; and likewise by a label of a state with a subset of its tiers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace eepart {
+
+struct Label {
+    double lat, acc;
+    std::int32_t parent;  // arena index of the previous partition's label, -1 for the first
+    std::int16_t q;       // last block of this partition
+    std::int8_t tier;
+};
+
+// The labels of one state: last partition ends at p on tier a, tiers `used` so far.
+struct Group {
+    std::int32_t p, a;
+    std::uint32_t used;
+    std::int32_t begin, end;  // arena range
+};
+
+struct Cand {
+    double lat, acc;
+    std::int32_t parent;
+};
+
+// Candidate order within a state: latency rising, accuracy falling on ties, then parent.
+inline bool cand_less(const Cand& x, const Cand& y) {
+    if (x.lat != y.lat) return x.lat < y.lat;
+    if (x.acc != y.acc) return x.acc > y.acc;
+    return x.parent < y.parent;
+}
+
+// Keeps the candidates of one state that no other weakly dominates, latency (and accuracy) rising.
+// `runs` holds where each source group's run starts in `cands` (each run is already in cand_less order,
+// but for rounding ties); `merged` is scratch. Both are left changed.
+void keep_nondominated(std::vector<Cand>& cands, std::vector<std::size_t>& runs, std::vector<Cand>& merged);
+
+// Drops the candidates (latency and accuracy rising) that a label of [begin, end) (likewise rising)
+// weakly dominates.
+void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label* end);
+
+}  // namespace eepart

@@ -1,0 +1,465 @@
+// Exact Pareto search: a bi-objective dynamic programme over partial plans, with dominance within a
+// state and branch and bound against the frontier found so far.
+//
+// For one threshold, the model's latency and accuracy are sums of terms that each depend on one partition and
+// its neighbours. A partial plan that ends a partition at block q on tier a, with the set U of tiers used
+// so far, and that will continue, is a *label* (lat, acc): every term it already owes, added in the model's
+// canonical order (input; per partition compute, result with E_k = c_q - c_p, forward). Every completion
+// adds the same terms in the same order whatever came before, and IEEE addition is monotone, so a label
+// weakly dominated by another of the same state (q, a, U) can be dropped: exactly, not to a tolerance.
+// Terminal plans are evaluated with the last partition's E_L = 1 - c_p when they are formed, so every
+// latency and accuracy returned is bit for bit the model's canonical sum.
+//
+// A label at (q, a, U) also dominates one at (q, a, U') with U inside U' (the second's completions are
+// all open to the first); the states with one tier fewer are checked.
+//
+// Labels are built layer by layer (number of partitions L = 1, 2, ...): short plans, cheap to find, fill
+// the frontier first and prune the longer ones; every single-partition plan seeds it before the search.
+// A label is pruned when every completion it could have is weakly dominated by a point already found.
+// Its completions are bounded by relaxed backward programmes (tiers need only differ from the previous
+// one): a latency lower bound, an accuracy upper bound, and lower bounds on lat - lambda * acc for a few
+// lambdas (the slopes of the seeds' convex hull), which cut away the corner of the box where high
+// accuracy at low latency would be. The same test per next tier (the bound split by the tier the next
+// partition goes to) skips, for a label that survives, the tiers that cannot help it.
+// Thresholds run on separate threads that share the frontier.
+//
+// Work and memory: a layer's candidates are (labels of the layer before) x (later ends) x (free tiers);
+// the labels kept are what dominance and the bounds leave, which on realistic profiles is a small
+// fraction, but in the worst case (identical tiers, free links) grows like N M 2^M. The memory of
+// labels and candidates is counted against max_memory, and passing it is an error, not an exhaustion.
+#include "search.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+#include "bounds.hpp"
+#include "exact_sums.hpp"
+#include "labels.hpp"
+#include "memory_budget.hpp"
+#include "parallel.hpp"
+
+
+namespace eepart {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// What the workers share: the tables, the options, the lambdas, the frontier found so far, the memory budget.
+struct Shared {
+    const Tables& T;
+    const SearchOptions& opt;
+    int lmax = 1;
+    std::vector<double> lam;
+
+    std::mutex mu;
+    Staircase frontier;  // all threads' finds
+    std::uint64_t version = 0;
+    MemoryBudget budget;
+    std::atomic<std::uint64_t> labels{0}, candidates{0}, pruned{0}, terminals{0};
+
+    Shared(const Tables& t, const SearchOptions& o)
+        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message(t, cap); }) {}
+
+    static std::string over_cap_message(const Tables& T, std::size_t max_memory) {
+        std::ostringstream s;
+        s << "pareto: the search needs more than max_memory = " << max_memory
+          << " bytes for its partial plans (N = " << T.N << ", M = " << T.M << ", K = " << T.K
+          << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
+        return s.str();
+    }
+};
+
+class ThresholdSearch {
+public:
+    // One per worker, reused from threshold to threshold: its buffers keep their capacity.
+    explicit ThresholdSearch(Shared& sh) : sh_(sh), T_(sh.T), N_(sh.T.N), M_(sh.T.M), mem_(sh.budget) {}
+
+    void run(int t, const std::atomic<bool>& cancel) {
+        t_ = t;
+        cancel_ = &cancel;
+        labels_ = candidates_ = pruned_ = terminals_ = 0;
+        seen_ = ~std::uint64_t(0);
+        dirty_ = false;
+        sync();
+        c_.resize(N_ + 1);
+        S_.resize(N_ + 1);
+        for (int i = 0; i <= N_; ++i) {
+            c_[i] = T_.cum(t_, i);
+            S_[i] = 1.0 - c_[i];
+        }
+        bounds_.compute(T_, t_, c_, S_, sh_.lam);
+        first_layer();
+        for (int L = 1; L < sh_.lmax && !cur_.empty() && !cancelled(); ++L) {
+            next_layer(L);
+            prune(next_);
+            sort_groups(next_);
+            sync();
+            cur_.swap(next_);
+        }
+        sync(true);
+        sh_.labels += labels_;
+        sh_.candidates += candidates_;
+        sh_.pruned += pruned_;
+        sh_.terminals += terminals_;
+    }
+
+private:
+    Shared& sh_;
+    const Tables& T_;
+    int t_ = 0;
+    const std::atomic<bool>* cancel_ = nullptr;
+    const int N_, M_;
+
+    bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
+
+    std::vector<double> c_, S_;  // c_i and 1 - c_i at this threshold
+    RelaxedBounds bounds_;
+    MemoryAccount mem_;
+    std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
+
+    Staircase stair_;
+    bool dirty_ = false;          // stair_ has points the shared frontier lacks
+    std::uint64_t seen_ = ~std::uint64_t(0);
+    std::vector<Label> arena_;    // every label of this threshold; a layer is a contiguous range
+    std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
+    std::vector<Cand> cands_, merged_;  // one state's candidates, one run per source group
+    std::vector<std::size_t> runs_;     // where each run starts in cands_, and the end
+    struct Run {
+        std::size_t begin, end, cut;  // groups of cur_ [begin, end) share `used`; [begin, cut) have p < q
+        std::size_t labels;           // labels in [begin, cut)
+    };
+    std::vector<Run> layer_runs_;       // cur_ by `used`, rising
+    std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
+
+    bool label_dominated(const Label& l) const {
+        return bounds_.label_dominated(stair_, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy, sh_.opt.max_latency);
+    }
+
+    // The next tiers b whose completions (next partition on b) are all dominated already.
+    std::uint16_t dominated_next_tiers(const Label& l, std::uint32_t used) const {
+        std::uint16_t mask = 0;
+        const double S = S_[l.q];
+        for (int b = 0; b < M_; ++b) {
+            if (used >> b & 1u) continue;
+            if (bounds_.next_tier_dominated(stair_, l.lat, l.acc, l.q, b, S * T_.forward(l.q, l.tier, b),
+                                            sh_.opt.min_accuracy, sh_.opt.max_latency))
+                mask |= std::uint16_t(1u << b);
+        }
+        return mask;
+    }
+
+    SearchPoint make_point(double lat, double acc, std::int32_t parent, int q, int b) const {
+        SearchPoint p;
+        p.latency = lat;
+        p.accuracy = acc;
+        p.threshold_index = t_;
+        int rev_q[kMaxTiers], rev_a[kMaxTiers];
+        int L = 0;
+        rev_q[L] = q;
+        rev_a[L++] = b;
+        for (std::int32_t i = parent; i >= 0; i = arena_[i].parent) {
+            rev_q[L] = arena_[i].q;
+            rev_a[L++] = arena_[i].tier;
+        }
+        p.num_partitions = L;
+        for (int k = 0; k < L; ++k) {
+            p.partitions[k] = static_cast<std::int16_t>(rev_q[L - 1 - k]);
+            p.placement[k] = static_cast<std::int8_t>(rev_a[L - 1 - k]);
+        }
+        return p;
+    }
+
+    // A complete plan, its last partition (.., q] on tier b. `hint` is last_at_or_before of a latency
+    // no larger than this one (or -2: unknown) and comes back updated for this latency.
+    void terminal(double lat, double acc, std::int32_t parent, int q, int b, int& hint) {
+        ++terminals_;
+        if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
+        int i = hint == -2 ? stair_.last_at_or_before(lat) : stair_.seek(hint, lat);
+        hint = i;
+        if (i >= 0 && stair_.acc[i] >= acc && !(stair_.lat[i] == lat && stair_.acc[i] == acc)) return;
+        hint = stair_.insert(make_point(lat, acc, parent, q, b), i);
+        dirty_ = true;
+    }
+
+    // Reports this worker's memory to the budget (which throws past the cap).
+    void account() {
+        mem_.set(arena_.capacity() * sizeof(Label) + (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
+                 (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
+                 runs_.capacity() * sizeof(std::size_t) + layer_runs_.capacity() * sizeof(Run) +
+                 stair_.pts.capacity() * (sizeof(SearchPoint) + 16) + bounds_.bytes() +
+                 (c_.capacity() + S_.capacity()) * sizeof(double));
+    }
+
+    template <class V>
+    void make_room(V& v, std::size_t need) {
+        if (v.capacity() >= need) return;  // the common case: no growth, nothing to report
+        mem_.make_room(v, need);
+        account();
+    }
+
+    static void sort_groups(std::vector<Group>& groups) {
+        std::stable_sort(groups.begin(), groups.end(),
+                         [](const Group& x, const Group& y) { return x.used != y.used ? x.used < y.used : x.p < y.p; });
+    }
+
+    void first_layer() {
+        arena_.clear();
+        cur_.clear();
+        const bool cont = sh_.lmax > 1;
+        make_room(arena_, cont ? static_cast<std::size_t>(N_) * M_ : 0);
+        make_room(cur_, cont ? static_cast<std::size_t>(N_) * M_ : 0);
+        for (int q = 1; q <= N_; ++q) {
+            const double accq = T_.acc(t_, q);
+            for (int b = 0; b < M_; ++b) {
+                // lat = input; lat += in_1 * compute; lat += E_1 * result (in_1 = 1 - c_0)
+                double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
+                int hint = -2;
+                terminal(x + S_[0] * T_.result(b), 0.0 + accq * S_[0], -1, q, b, hint);
+                if (cont && q < N_) {
+                    double E = c_[q] - c_[0];
+                    cur_.push_back({q, b, 1u << b, static_cast<std::int32_t>(arena_.size()),
+                                    static_cast<std::int32_t>(arena_.size() + 1)});
+                    arena_.push_back({x + E * T_.result(b), 0.0 + accq * E, -1, static_cast<std::int16_t>(q),
+                                      static_cast<std::int8_t>(b)});
+                }
+            }
+        }
+        labels_ += arena_.size();
+        candidates_ += arena_.size();
+        prune(cur_);
+        sort_groups(cur_);
+        sync();
+    }
+
+    // Layer L+1 from layer L. A state (q, b, U') of the new layer draws on the states (p < q, a, U' - b)
+    // of the old one only: one run of cur_ (same `used`), cut at p < q.
+    void next_layer(int L) {
+        next_.clear();
+        const bool cont_possible = L + 1 < sh_.lmax;
+        std::vector<Run>& runs = layer_runs_;
+        runs.clear();
+        for (std::size_t g = 0; g < cur_.size();) {
+            std::size_t e = g;
+            while (e < cur_.size() && cur_[e].used == cur_[g].used) ++e;
+            runs.push_back({g, e, g, 0});
+            g = e;
+        }
+        // Labels of cur_ are the arena's tail; which of their next tiers can be skipped, once per layer.
+        std::int32_t base = static_cast<std::int32_t>(arena_.size());
+        for (const Group& g : cur_) base = std::min(base, g.begin);
+        skip_.assign(arena_.size() - static_cast<std::size_t>(base), 0);
+        for (const Group& g : cur_)
+            for (std::int32_t i = g.begin; i < g.end; ++i) skip_[i - base] = dominated_next_tiers(arena_[i], g.used);
+        for (int q = 2; q <= N_; ++q) {
+            if (cancelled()) return;
+            const bool cont = cont_possible && q < N_;
+            const double accq = T_.acc(t_, q);
+            for (Run& r : runs) {
+                if (cancelled()) return;
+                while (r.cut < r.end && cur_[r.cut].p < q) {
+                    r.labels += static_cast<std::size_t>(cur_[r.cut].end - cur_[r.cut].begin);
+                    ++r.cut;
+                }
+                if (r.cut == r.begin) continue;
+                const std::uint32_t used = cur_[r.begin].used;
+                if (cont) {
+                    make_room(cands_, r.labels);
+                    make_room(merged_, r.labels);
+                }
+                for (int b = 0; b < M_; ++b) {
+                    if (used >> b & 1u) continue;
+                    cands_.clear();
+                    runs_.clear();
+                    for (std::size_t gi = r.begin; gi < r.cut; ++gi) {
+                        const Group& g = cur_[gi];
+                        const int p = g.p, a = g.a;
+                        const double Sp = S_[p];
+                        const double E = c_[q] - c_[p];
+                        // lat += S_k forward; lat += in_{k+1} compute; lat += E_{k+1} result (in = S_k = 1 - c_p)
+                        const double sf = Sp * T_.forward(p, a, b);
+                        const double sc = Sp * T_.compute(b, p, q);
+                        const double rt = Sp * T_.result(b), rc = E * T_.result(b);
+                        const double acc_end = accq * Sp, acc_cont = accq * E;
+                        // A state's labels rise in latency and accuracy, and so do their terminals.
+                        int hint = -2;
+                        runs_.push_back(cands_.size());
+                        for (std::int32_t i = g.begin; i < g.end; ++i) {
+                            if (skip_[i - base] >> b & 1u) continue;
+                            const Label& l = arena_[i];
+                            const double x = (l.lat + sf) + sc;
+                            terminal(x + rt, l.acc + acc_end, i, q, b, hint);
+                            if (cont) cands_.push_back({x + rc, l.acc + acc_cont, i});
+                        }
+                    }
+                    if (cont) keep_state(q, b, used | 1u << b);
+                }
+            }
+        }
+        account();
+    }
+
+    // The candidates of state (q, b, used) that no label of the state, nor of a state with fewer tiers,
+    // dominates become its labels.
+    void keep_state(int q, int b, std::uint32_t used) {
+        if (cands_.empty()) return;
+        candidates_ += cands_.size();
+        keep_nondominated(cands_, runs_, merged_);
+        drop_dominated_by_subsets(q, b, used);
+        const std::size_t w = cands_.size();
+        if (w == 0) return;
+        make_room(arena_, arena_.size() + w);
+        make_room(next_, next_.size() + 1);
+        labels_ += w;
+        const auto begin = static_cast<std::int32_t>(arena_.size());
+        for (std::size_t i = 0; i < w; ++i)
+            arena_.push_back({cands_[i].lat, cands_[i].acc, cands_[i].parent, static_cast<std::int16_t>(q),
+                              static_cast<std::int8_t>(b)});
+        next_.push_back({q, b, used, begin, static_cast<std::int32_t>(arena_.size())});
+    }
+
+    // The group of cur_ at state (p, a, used), or null.
+    const Group* find_group(std::uint32_t used, int p, int a) const {
+        auto run = std::lower_bound(layer_runs_.begin(), layer_runs_.end(), used,
+                                    [this](const Run& r, std::uint32_t u) { return cur_[r.begin].used < u; });
+        if (run == layer_runs_.end() || cur_[run->begin].used != used) return nullptr;
+        auto g = std::lower_bound(cur_.begin() + run->begin, cur_.begin() + run->end, p,
+                                  [](const Group& x, int v) { return x.p < v; });
+        for (; g != cur_.begin() + run->end && g->p == p; ++g)
+            if (g->a == a) return &*g;
+        return nullptr;
+    }
+
+    // A label at (q, b, U) weakly dominates one at (q, b, U') with U inside U' as well: every completion
+    // of the second is open to the first. Checked against the states of the layer before, U' less one tier.
+    void drop_dominated_by_subsets(int q, int b, std::uint32_t used) {
+        for (std::uint32_t rest = used & ~(1u << b); rest != 0 && !cands_.empty(); rest &= rest - 1) {
+            const Group* g = find_group(used & ~(rest & (~rest + 1u)), q, b);
+            if (g != nullptr) drop_dominated_by(cands_, arena_.data() + g->begin, arena_.data() + g->end);
+        }
+    }
+
+    // Drops the labels of a layer whose completions the frontier already dominates. The groups must be
+    // in the order their labels were made: the layer is the arena's tail, compacted in place.
+    void prune(std::vector<Group>& groups) {
+        if (groups.empty()) return;
+        std::int32_t w = groups.front().begin;
+        std::size_t gw = 0;
+        for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+            const Group g = groups[gi];
+            const std::int32_t begin = w;
+            if (cancelled()) {  // the answer is dropped: stop here
+                groups.clear();
+                return;
+            }
+            for (std::int32_t i = g.begin; i < g.end; ++i) {
+                if (label_dominated(arena_[i])) {
+                    ++pruned_;
+                } else {
+                    arena_[w++] = arena_[i];
+                }
+            }
+            if (w > begin) groups[gw++] = {g.p, g.a, g.used, begin, w};
+        }
+        groups.resize(gw);
+        arena_.resize(w);
+    }
+
+    // Shares this threshold's finds with the other threads and takes theirs. While no other thread has
+    // found anything, ours can wait for the end of the threshold (`last`): stair_ already holds all.
+    void sync(bool last = false) {
+        std::lock_guard<std::mutex> lock(sh_.mu);
+        const bool theirs = seen_ != sh_.version;
+        if (!theirs && !last) return;
+        if (dirty_) {
+            sh_.frontier.merge_from(stair_);
+            ++sh_.version;
+            dirty_ = false;
+        }
+        if (theirs) stair_.assign(sh_.frontier);  // else the frontier is now stair_ itself
+        seen_ = sh_.version;
+    }
+};
+
+// The frontier starts with every single-partition plan that meets the bounds: N M plans, cheap, and
+// often most of the frontier's reach, so that the threads prune from their first label on.
+void seed_single_partitions(const Tables& T, const SearchOptions& opt, Staircase& s) {
+    for (int q = 1; q <= T.N; ++q)
+        for (int b = 0; b < T.M; ++b) {
+            SearchPoint p = single_partition(T, q, b);
+            if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
+                s.insert(p, s.last_at_or_before(p.latency));
+        }
+}
+
+}  // namespace
+
+void SearchOptions::check() const {
+    if (std::isnan(min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number");
+    if (std::isnan(max_latency)) throw std::invalid_argument("max_latency = nan: must be a number");
+    check_threads(threads);
+    if (max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
+    check_time_limit(time_limit);
+}
+
+std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
+                                       SearchStats* stats) {
+    opt.check();
+    Control control;
+    control.interrupted = poll;
+    control.time_limit = opt.time_limit;
+    control.what = "pareto";
+
+    Shared sh(T, opt);
+    sh.lmax = T.max_partitions();
+    const int N = T.N, M = T.M;
+    seed_single_partitions(T, opt, sh.frontier);
+    // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
+    if (sh.lmax > 1) {
+        const double per_lambda = static_cast<double>(N) * N * M * T.K;
+        int most = 0;
+        while (most < kMaxLambdas && (most + 2) * per_lambda < 4e9) ++most;
+        sh.lam = choose_lambdas(T, most);
+    }
+
+    const double work = static_cast<double>(T.K) * N * N * M * M;
+    int threads = std::min(resolve_threads(opt.threads), T.K);
+    std::vector<std::unique_ptr<ThresholdSearch>> idle;  // workers' buffers, kept between thresholds
+    std::mutex idle_mu;
+    auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
+        std::unique_ptr<ThresholdSearch> w;
+        {
+            std::lock_guard<std::mutex> lock(idle_mu);
+            if (!idle.empty()) {
+                w = std::move(idle.back());
+                idle.pop_back();
+            }
+        }
+        if (!w) w = std::make_unique<ThresholdSearch>(sh);
+        w->run(static_cast<int>(t), cancel);
+        std::lock_guard<std::mutex> lock(idle_mu);
+        idle.push_back(std::move(w));
+    };
+    if (work < 2e5) {
+        // Too small for a thread and a Ctrl-C poll to pay: milliseconds at most.
+        std::atomic<bool> never{false};
+        for (int t = 0; t < T.K; ++t) body(t, never);
+    } else {
+        parallel_for(static_cast<std::size_t>(T.K), threads, body, control);
+    }
+
+    if (stats) {
+        stats->labels = sh.labels;
+        stats->candidates = sh.candidates;
+        stats->pruned = sh.pruned;
+        stats->terminals = sh.terminals;
+        stats->peak_bytes = sh.budget.peak();
+    }
+    return apply_tolerance(sh.frontier.pts);
+}
+
+}  // namespace eepart

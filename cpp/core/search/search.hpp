@@ -1,0 +1,43 @@
+// Exact Pareto search over every configuration without enumerating them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "parallel.hpp"
+#include "staircase.hpp"
+#include "tables.hpp"
+
+namespace eepart {
+
+struct SearchOptions {
+    double min_accuracy = -std::numeric_limits<double>::infinity();
+    double max_latency = std::numeric_limits<double>::infinity();
+    int threads = 0;                                 // 0..kMaxThreads; 0: one per hardware thread
+    std::size_t max_memory = std::size_t(1) << 31;   // bytes of the search's buffers, all threads together
+    double time_limit = std::numeric_limits<double>::infinity();  // seconds
+
+    void check() const;  // std::invalid_argument naming the option
+};
+
+struct SearchStats {
+    std::uint64_t labels = 0;       // partial plans kept after dominance within their state
+    std::uint64_t candidates = 0;   // partial plans generated
+    std::uint64_t pruned = 0;       // kept labels dropped by the bound against the frontier found so far
+    std::uint64_t terminals = 0;    // complete plans evaluated
+    std::size_t peak_bytes = 0;
+};
+
+// The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, latency
+// rising, equal points (kRtol relative) once, exactly as frontier.py's frontier_indices would return it
+// over the full sweep. Latency and accuracy are summed in the canonical order, so they are bit for bit
+// what `evaluate` gives for the returned configurations.
+// Call without the GIL; `poll` (every 100 ms, may be empty) stops it with Interrupted. Throws
+// std::invalid_argument when the search would need more than max_memory bytes (memory_budget.hpp), and
+// TimeLimitExceeded past time_limit.
+std::vector<SearchPoint> pareto_search(const Tables& tables, const SearchOptions& options,
+                                       const Poll& poll, SearchStats* stats = nullptr);
+
+}  // namespace eepart

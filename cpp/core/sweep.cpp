@@ -1,0 +1,494 @@
+// sweep: every configuration of the model in canonical order, keeping the rows that meet the bounds.
+//
+// Accuracy depends only on (t, P), so a partitioning whose accuracy misses the bound skips all its
+// placements. Latency is a sum along the partitions, and placements in canonical (lexicographic) order
+// share prefixes: the latency of every placement prefix is built level by level, each level adding only
+// its own terms to its parent's value, in the order of the straight loop of evaluate.cpp, so both give
+// the same bits. Consecutive partitionings mostly share P_1..P_{L-1}, and only the last partition's
+// compute term depends on P_L: the levels are rebuilt from the first partition that changed, and each
+// P_L then costs two additions per placement. All costs are >= 0 and rounding is monotone, so a prefix
+// above max_latency rules out every placement that extends it.
+//
+// Rows are kept in two passes over the same code (Sweep::count, then Sweep::write for the items that keep
+// any): computing a row again costs a few nanoseconds, storing it twice costs far more.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "engine.hpp"
+#include "exact_sums.hpp"
+
+namespace eepart {
+namespace {
+
+constexpr std::uint64_t kMaxTotal = std::uint64_t(1) << 63;
+constexpr std::uint64_t kCancelEvery = 1 << 16;  // leaves between looks at the cancel flag
+constexpr std::uint64_t kFlushEvery = 4096;      // kept rows between updates of the shared count
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Fixed-size copies compile to a few moves; a loop of unknown length to a loop with reloads.
+inline void copy_row(std::int32_t* dst, const std::int32_t* src, int n) {
+    switch (n) {
+#define EEPART_COPY_CASE(k) \
+    case k:                 \
+        std::memcpy(dst, src, k * sizeof(std::int32_t)); \
+        return;
+        EEPART_COPY_CASE(1) EEPART_COPY_CASE(2) EEPART_COPY_CASE(3) EEPART_COPY_CASE(4)
+        EEPART_COPY_CASE(5) EEPART_COPY_CASE(6) EEPART_COPY_CASE(7) EEPART_COPY_CASE(8)
+        EEPART_COPY_CASE(9) EEPART_COPY_CASE(10) EEPART_COPY_CASE(11) EEPART_COPY_CASE(12)
+        EEPART_COPY_CASE(13) EEPART_COPY_CASE(14) EEPART_COPY_CASE(15) EEPART_COPY_CASE(16)
+#undef EEPART_COPY_CASE
+        default:
+            std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(std::int32_t));
+    }
+}
+
+struct Item {
+    int t, L;
+    std::uint64_t begin, end;  // ranks of partitionings in lexicographic order
+};
+
+struct Stop {};  // unwinds an item when another worker failed or Ctrl-C was pressed
+
+std::string too_many_rows(std::uint64_t max_rows, std::uint64_t total) {
+    return "sweep would keep more than " + std::to_string(max_rows) + " rows of " + std::to_string(total) +
+           " configurations: tighten max_latency / min_accuracy or raise the memory cap";
+}
+
+}  // namespace
+
+// What every work item reads, and what the first pass leaves for the second.
+struct Sweep::Plan {
+    const Tables tb;
+    const SweepOptions opt;
+    Control control;
+    int Lmax = 0;
+    std::uint64_t total = 0;
+    std::vector<std::uint64_t> binom;                   // [N+1][Lmax+1], C(n, k)
+    std::vector<std::uint64_t> n_placements;            // [L]
+    std::vector<std::vector<std::int32_t>> placements;  // [L] tabulated [n][Lmax], or empty
+    std::vector<std::vector<std::uint8_t>> last_tier;   // [L] [n]
+    std::vector<Item> items;                            // canonical order
+    std::vector<std::uint64_t> counts;                  // rows kept by each item (first pass)
+    std::atomic<std::uint64_t> kept{0};
+
+    Plan(const Tables& t, const SweepOptions& o) : tb(t), opt(o) {}
+    std::uint64_t C(int n, int k) const { return binom[static_cast<std::size_t>(n) * (Lmax + 1) + k]; }
+};
+
+namespace {
+
+// One work item: partitionings begin..end-1 of one (t, L), all their placements. kWrite = false counts
+// the kept rows, kWrite = true writes them from row `first` on.
+template <bool kWrite>
+class ItemRun {
+   public:
+    ItemRun(Sweep::Plan& plan, std::size_t index, const std::atomic<bool>& cancel, const SweepColumns* out,
+            std::uint64_t first, std::uint64_t end)
+        : pl_(plan), tb_(plan.tb), item_(plan.items[index]), t_(item_.t), L_(item_.L), M_(plan.tb.M),
+          Lmax_(plan.Lmax), cancel_(cancel),
+          cum_(plan.tb.cum_exit + static_cast<std::size_t>(item_.t) * (plan.tb.N + 1)),
+          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy), n_(plan.n_placements[item_.L]),
+          table_(plan.placements[item_.L].data()), last_(plan.last_tier[item_.L].data()),
+          tabulated_(!plan.placements[item_.L].empty()), out_(out), first_(first), row_(first), end_(end) {
+        if (tabulated_) {
+            x_.resize(n_);
+            std::uint64_t size = 0;
+            for (int d = 1; d < L_; ++d) {
+                w_offset_[d] = size;
+                size += plan.n_placements[d];
+            }
+            w_.resize(size);
+        }
+        std::fill(P_, P_ + kMaxTiers, -1);
+        std::fill(stack_, stack_ + kMaxTiers, -1);
+    }
+
+    // False when cancelled.
+    bool run() {
+        try {
+            unrank(item_.begin);
+            int changed = 0;
+            for (std::uint64_t r = item_.begin; r < item_.end; ++r) {
+                if (r == item_.begin || changed <= L_ - 2) prefix_terms(changed);
+                visit();
+                work_ += n_;
+                if (work_ >= kCancelEvery) check_cancel();
+                if (r + 1 < item_.end) changed = next_partitioning();
+            }
+        } catch (const Stop&) {
+            return false;
+        }
+        if (kWrite) {  // constant over the item
+            std::fill(out_->threshold_index + first_, out_->threshold_index + row_, t_);
+            std::fill(out_->num_partitions + first_, out_->num_partitions + row_, L_);
+        } else {
+            flush();
+        }
+        return true;
+    }
+
+    std::uint64_t kept() const { return kept_; }
+    std::uint64_t next_row() const { return row_; }
+
+   private:
+    void check_cancel() {
+        work_ = 0;
+        if (cancel_.load(std::memory_order_relaxed)) throw Stop{};
+    }
+
+    void unrank(std::uint64_t rank) {
+        const int N = tb_.N;
+        int x = 1;
+        for (int i = 0; i < L_; ++i) {
+            for (;; ++x) {
+                const std::uint64_t c = pl_.C(N - x, L_ - i - 1);  // partitionings with P_i = x
+                if (rank < c) break;
+                rank -= c;
+            }
+            P_[i] = x++;
+        }
+    }
+
+    // Lexicographic successor; returns the first position that changed.
+    int next_partitioning() {
+        int i = L_ - 1;
+        while (i >= 0 && P_[i] == tb_.N - (L_ - 1 - i)) --i;
+        ++P_[i];
+        for (int j = i + 1; j < L_; ++j) P_[j] = P_[j - 1] + 1;
+        return i;
+    }
+
+    // Terms of partitions from..L-2 (set by P_1..P_{L-1}), products formed as evaluate.cpp forms them.
+    void prefix_terms(int from) {
+        for (int k = from; k <= L_ - 2; ++k) {
+            const int p = k ? P_[k - 1] : 0, q = P_[k];
+            const double in = 1.0 - cum_[p], stay = 1.0 - cum_[q];
+            exit_[k] = cum_[q] - cum_[p];
+            for (int a = 0; a < M_; ++a) {
+                cterm_[k][a] = in * tb_.compute(a, p, q);
+                rterm_[k][a] = exit_[k] * tb_.result(a);
+                for (int b = 0; b < M_; ++b) fterm_[k][a * M_ + b] = stay * tb_.forward(q, a, b);
+            }
+        }
+        acc_prefix_ = 0.0;
+        for (int k = 0; k <= L_ - 2; ++k) acc_prefix_ += tb_.acc(t_, P_[k]) * exit_[k];
+        // The last partition takes, and lets leave, every sample still in the network.
+        e_last_ = 1.0 - cum_[L_ >= 2 ? P_[L_ - 2] : 0];
+        for (int a = 0; a < M_; ++a) r_last_[a] = e_last_ * tb_.result(a);
+        levels_ok_ = std::min(levels_ok_, from);
+        x_ready_ = false;
+    }
+
+    void visit() {
+        acc_now_ = acc_prefix_ + tb_.acc(t_, P_[L_ - 1]) * e_last_;
+        if (!(acc_now_ >= min_acc_)) return;
+        if (tabulated_ && !x_ready_) build_prefixes();
+        if (tabulated_ && x_min_ > max_lat_) return;
+        const int p = L_ >= 2 ? P_[L_ - 2] : 0, q = P_[L_ - 1];
+        for (int a = 0; a < M_; ++a) c_last_[a] = e_last_ * tb_.compute(a, p, q);
+        if (tabulated_) {
+            if (kWrite)
+                write_leaves();
+            else
+                count_leaves();
+        } else {
+            for (int a = 0; a < M_; ++a) {
+                stack_[0] = a;
+                walk(0, a, 1u << a, tb_.input(a));
+            }
+        }
+    }
+
+    // Branch-free: whether a leaf is kept is data, not control flow.
+    void count_leaves() {
+        const double* x = x_.data();
+        std::uint64_t n = 0;
+        for (std::uint64_t j = 0; j < n_; ++j) {
+            const int a = last_[j];
+            const double lat = (x[j] + c_last_[a]) + r_last_[a];
+            n += lat <= max_lat_;
+        }
+        pending_ += n;
+        if (pending_ >= kFlushEvery) flush();
+    }
+
+    // The same leaves, writing the kept ones; W = Lmax is a constant so that rows copy in a few moves.
+    void write_leaves() {
+        switch (Lmax_) {
+#define EEPART_WRITE_CASE(w) \
+    case w:                  \
+        return write_leaves_w<w>();
+            EEPART_WRITE_CASE(1) EEPART_WRITE_CASE(2) EEPART_WRITE_CASE(3) EEPART_WRITE_CASE(4)
+            EEPART_WRITE_CASE(5) EEPART_WRITE_CASE(6) EEPART_WRITE_CASE(7) EEPART_WRITE_CASE(8)
+            EEPART_WRITE_CASE(9) EEPART_WRITE_CASE(10) EEPART_WRITE_CASE(11) EEPART_WRITE_CASE(12)
+            EEPART_WRITE_CASE(13) EEPART_WRITE_CASE(14) EEPART_WRITE_CASE(15) EEPART_WRITE_CASE(16)
+#undef EEPART_WRITE_CASE
+        }
+    }
+
+    template <int W>
+    void write_leaves_w() {
+        const SweepColumns& o = *out_;
+        const double* x = x_.data();
+        const double max_lat = max_lat_, acc = acc_now_;
+        std::int32_t P[W];  // a local copy: the output cannot alias it
+        std::memcpy(P, P_, sizeof P);
+        std::uint64_t row = row_;
+        for (std::uint64_t j = 0; j < n_; ++j) {
+            const int a = last_[j];
+            const double lat = (x[j] + c_last_[a]) + r_last_[a];
+            if (!(lat <= max_lat)) continue;
+            // Same code, same inputs, same rows; a difference would mean the passes' arithmetic differs.
+            if (row == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
+            o.latency[row] = lat;
+            o.accuracy[row] = acc;
+            std::memcpy(o.partitions + row * W, P, sizeof P);
+            std::memcpy(o.placement + row * W, table_ + j * W, sizeof P);
+            ++row;
+        }
+        row_ = row;
+    }
+
+    // x_[j]: latency of placement j up to and including the forward into the last partition, built
+    // level by level over the placements' prefixes (w_ level d: d tiers placed, their terms added).
+    // Levels below the first changed partition are kept from the previous partitioning. When a whole
+    // level is above max_latency, so is every leaf: x_min_ says so and x_ is not built.
+    void build_prefixes() {
+        const int M = M_;
+        x_ready_ = true;
+        x_min_ = kInf;
+        // Each level's values are >= their parents', so the deepest level above the bound settles it.
+        if (levels_ok_ > 0 && level_min_[levels_ok_] > max_lat_) return;
+        for (int d = levels_ok_ + 1; d <= L_ - 1; ++d) {
+            double* w = w_.data() + w_offset_[d];
+            const std::uint8_t* tier = pl_.last_tier[d].data();
+            const double* c = cterm_[d - 1];
+            const double* r = rterm_[d - 1];
+            double lo = kInf;
+            if (d == 1) {
+                for (int a = 0; a < M; ++a) lo = std::min(lo, w[a] = (tb_.input(a) + c[a]) + r[a]);
+                level_min_[d] = lo;
+                levels_ok_ = d;
+                if (lo > max_lat_) return;
+                continue;
+            }
+            const double* parent = w_.data() + w_offset_[d - 1];
+            const std::uint8_t* parent_tier = pl_.last_tier[d - 1].data();
+            const std::uint64_t n_parents = pl_.n_placements[d - 1];
+            const int children = M - d + 1;
+            std::uint64_t i = 0;
+            for (std::uint64_t q = 0; q < n_parents; ++q) {
+                const double v = parent[q];
+                const double* f = fterm_[d - 2] + parent_tier[q] * M;
+                for (int ch = 0; ch < children; ++ch, ++i) {
+                    const int b = tier[i];
+                    lo = std::min(lo, w[i] = ((v + f[b]) + c[b]) + r[b]);
+                }
+            }
+            level_min_[d] = lo;
+            levels_ok_ = d;
+            if (lo > max_lat_) return;
+        }
+        double* x = x_.data();
+        double lo = kInf;
+        if (L_ == 1) {
+            for (int a = 0; a < M; ++a) lo = std::min(lo, x[a] = tb_.input(a));
+        } else {
+            const double* parent = w_.data() + w_offset_[L_ - 1];
+            const std::uint8_t* parent_tier = pl_.last_tier[L_ - 1].data();
+            const std::uint64_t n_parents = pl_.n_placements[L_ - 1];
+            const int children = M - L_ + 1;
+            std::uint64_t i = 0;
+            for (std::uint64_t q = 0; q < n_parents; ++q) {
+                const double v = parent[q];
+                const double* f = fterm_[L_ - 2] + parent_tier[q] * M;
+                for (int ch = 0; ch < children; ++ch, ++i) lo = std::min(lo, x[i] = v + f[last_[i]]);
+            }
+        }
+        x_min_ = lo;
+    }
+
+    // The same walk without a table (too many placements to tabulate), testing leaves as it goes.
+    void walk(int k, int a, unsigned used, double v) {
+        if (v > max_lat_) return;
+        if (k == L_ - 1) {  // L = 1
+            const double lat = (v + c_last_[a]) + r_last_[a];
+            if (lat <= max_lat_) keep(lat, stack_);
+            return;
+        }
+        const double w = (v + cterm_[k][a]) + rterm_[k][a];
+        const double* f = fterm_[k] + a * M_;
+        if (k + 2 == L_) {
+            for (int b = 0; b < M_; ++b) {
+                if (used >> b & 1u) continue;
+                const double lat = ((w + f[b]) + c_last_[b]) + r_last_[b];
+                if (lat <= max_lat_) {
+                    stack_[k + 1] = b;
+                    keep(lat, stack_);
+                }
+            }
+            work_ += static_cast<std::uint64_t>(M_);
+            if (work_ >= kCancelEvery) check_cancel();
+            return;
+        }
+        for (int b = 0; b < M_; ++b) {
+            if (used >> b & 1u) continue;
+            stack_[k + 1] = b;
+            walk(k + 1, b, used | 1u << b, w + f[b]);
+        }
+    }
+
+    // tiers: the placement padded with -1 to Lmax (entries past L_ are -1).
+    void keep(double lat, const std::int32_t* tiers) {
+        if (kWrite) {
+            // Same code, same inputs, same rows; a difference would mean the two passes' arithmetic differs.
+            if (row_ == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
+            const SweepColumns& o = *out_;
+            const std::size_t row = row_++;
+            o.latency[row] = lat;
+            o.accuracy[row] = acc_now_;
+            copy_row(o.partitions + row * Lmax_, P_, Lmax_);
+            copy_row(o.placement + row * Lmax_, tiers, Lmax_);
+        } else if (++pending_ >= kFlushEvery) {
+            flush();
+        }
+    }
+
+    // Kept rows are counted exactly (every row is flushed once), so the error does not depend on timing.
+    void flush() {
+        if (pending_ == 0) return;
+        kept_ += pending_;
+        const std::uint64_t now = pl_.kept.fetch_add(pending_) + pending_;
+        pending_ = 0;
+        if (now > pl_.opt.max_rows) throw std::invalid_argument(too_many_rows(pl_.opt.max_rows, pl_.total));
+    }
+
+    Sweep::Plan& pl_;
+    const Tables& tb_;
+    const Item item_;
+    const int t_, L_, M_, Lmax_;
+    const std::atomic<bool>& cancel_;
+    const double* cum_;
+    const double max_lat_, min_acc_;
+    const std::uint64_t n_;
+    const std::int32_t* table_;
+    const std::uint8_t* last_;
+    const bool tabulated_;
+    const SweepColumns* out_;
+    std::uint64_t first_, row_, end_;  // the item's rows (second pass), and the next to write
+
+    std::int32_t P_[kMaxTiers];      // the partitioning, -1 past L
+    std::int32_t stack_[kMaxTiers];  // the placement being walked, -1 past L
+    // Terms of partitions 0..L-2 (set in prefix_terms before any read; left uninitialised on purpose:
+    // items are many and short).
+    double exit_[kMaxTiers];
+    double cterm_[kMaxTiers][kMaxTiers];
+    double rterm_[kMaxTiers][kMaxTiers];
+    double fterm_[kMaxTiers][kMaxTiers * kMaxTiers];
+    double c_last_[kMaxTiers];
+    double r_last_[kMaxTiers];
+    std::vector<double> w_;  // prefix levels 1..L-1, level d at w_offset_[d]
+    std::uint64_t w_offset_[kMaxTiers] = {};
+    double level_min_[kMaxTiers] = {};
+    int levels_ok_ = 0;
+    double acc_prefix_ = 0.0, e_last_ = 0.0, acc_now_ = 0.0;
+    std::vector<double> x_;
+    double x_min_ = kInf;
+    bool x_ready_ = false;
+    std::uint64_t pending_ = 0, kept_ = 0, work_ = 0;
+};
+
+}  // namespace
+
+void SweepOptions::check() const {
+    if (std::isnan(max_latency)) throw std::invalid_argument("max_latency = nan: must be a number (or +-inf)");
+    if (std::isnan(min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number (or +-inf)");
+    check_threads(threads);
+    check_time_limit(time_limit);
+}
+
+Sweep::Sweep(const Tables& tb, const SweepOptions& opt, Poll poll) : plan_(new Plan(tb, opt)) {
+    opt.check();
+    Plan& pl = *plan_;
+    pl.control.interrupted = std::move(poll);
+    pl.control.time_limit = opt.time_limit;
+    pl.control.what = "sweep";
+    pl.Lmax = tb.max_partitions();
+    pl.total = count_configurations(tb.N, tb.M, tb.K);
+    if (pl.total > kMaxTotal)
+        throw std::invalid_argument("sweep: N = " + std::to_string(tb.N) + ", M = " + std::to_string(tb.M) +
+                                    ", K = " + std::to_string(tb.K) +
+                                    " give more than 2^63 configurations, too many to enumerate");
+    pl.binom.resize(static_cast<std::size_t>(tb.N + 1) * (pl.Lmax + 1));
+    for (int n = 0; n <= tb.N; ++n)
+        for (int k = 0; k <= pl.Lmax; ++k) pl.binom[static_cast<std::size_t>(n) * (pl.Lmax + 1) + k] = choose(n, k);
+    pl.n_placements.assign(pl.Lmax + 1, 0);
+    pl.placements.resize(pl.Lmax + 1);
+    pl.last_tier.resize(pl.Lmax + 1);
+    for (int L = 1; L <= pl.Lmax; ++L) {
+        pl.n_placements[L] = arrangements(tb.M, L);
+        if (pl.n_placements[L] <= opt.table_limit) tabulate_placements(tb.M, L, pl.Lmax, pl.placements[L], pl.last_tier[L]);
+    }
+    // Items of about equal work, at most ~65536 of them plus one per (t, L), in canonical order.
+    const std::uint64_t target = std::max<std::uint64_t>(std::max<std::uint64_t>(opt.item_configs, 1), pl.total >> 16);
+    for (int t = 0; t < tb.K; ++t) {
+        for (int L = 1; L <= pl.Lmax; ++L) {
+            const std::uint64_t count = pl.C(tb.N, L);
+            const std::uint64_t per = std::max<std::uint64_t>(1, target / pl.n_placements[L]);
+            for (std::uint64_t b = 0; b < count; b += per) pl.items.push_back({t, L, b, std::min(count, b + per)});
+        }
+    }
+}
+
+Sweep::~Sweep() = default;
+
+// The items on the workers; or, for a sweep of a few thousand configurations (well under a millisecond),
+// on the calling thread, where starting the workers would cost more than the sweep.
+void Sweep::for_items(std::size_t n, const std::function<void(std::size_t, const std::atomic<bool>&)>& body) {
+    constexpr std::uint64_t kInline = 1 << 14;
+    if (plan_->total > kInline) return parallel_for(n, plan_->opt.threads, body, plan_->control);
+    const std::atomic<bool> never{false};
+    for (std::size_t i = 0; i < n; ++i) body(i, never);
+}
+
+int Sweep::max_partitions() const { return plan_->Lmax; }
+
+std::uint64_t Sweep::configurations() const { return plan_->total; }
+
+std::uint64_t Sweep::count() {
+    Plan& pl = *plan_;
+    pl.counts.assign(pl.items.size(), 0);
+    pl.kept = 0;
+    for_items(pl.items.size(), [&](std::size_t i, const std::atomic<bool>& cancel) {
+        ItemRun<false> run(pl, i, cancel, nullptr, 0, 0);
+        if (run.run()) pl.counts[i] = run.kept();
+    });
+    return pl.kept.load();
+}
+
+void Sweep::write(const SweepColumns& out) {
+    Plan& pl = *plan_;
+    std::vector<std::size_t> busy;  // items that keep rows, and where their rows start
+    std::vector<std::uint64_t> first;
+    std::uint64_t row = 0;
+    for (std::size_t i = 0; i < pl.items.size(); ++i) {
+        if (pl.counts[i] == 0) continue;
+        busy.push_back(i);
+        first.push_back(row);
+        row += pl.counts[i];
+    }
+    for_items(busy.size(), [&](std::size_t b, const std::atomic<bool>& cancel) {
+        const std::uint64_t end = first[b] + pl.counts[busy[b]];
+        ItemRun<true> run(pl, busy[b], cancel, &out, first[b], end);
+        if (run.run() && run.next_row() != end)
+            throw std::logic_error("sweep: the second pass kept fewer rows than the first");
+    });
+}
+
+}  // namespace eepart

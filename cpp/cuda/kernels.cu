@@ -1,1 +1,0 @@
-// CUDA kernels: filled in by the GPU work
