@@ -259,6 +259,7 @@ def test_validate_refuses_unfinished_run(tiny_run, tmp_path, capsys):
 
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
+    pytest.importorskip("torch")  # `eepart validate` is registered with the training commands
     from eepart_fast.nn.records import load_records, records_path
     from eepart_fast.nn.validate import estimator_tables
     src = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"
