@@ -37,7 +37,10 @@ def small_tables(seed=0, N=6, M=3, K=2):
 
 def run_python(code, timeout=300):
     """Runs `code` in a fresh interpreter with the package of this checkout; returns (returncode, output)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"), os.path.join(ROOT, "tests"),
+    # The package these tests imported (installed, or the source tree under PYTHONPATH=python), not the
+    # source tree by path: an installed run has no compiled modules there.
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(ef.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.path.join(ROOT, "tests"),
                                                        os.environ.get("PYTHONPATH", "")]))
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, check=False,
                        env=env, cwd=ROOT)

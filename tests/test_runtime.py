@@ -422,7 +422,9 @@ def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):
     import subprocess
     import sys
     x = samples[0].numpy()[:12]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1] / "python"),
+    import eepart_fast
+    # The package this test imported (installed or the source tree), never the source tree by path.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(eepart_fast.__file__).resolve().parents[1]),
                                                        os.environ.get("PYTHONPATH", "")]))
     procs, remote = [], {}
     try:
