@@ -4,6 +4,7 @@ from .backends import backends
 from .configs import count_configurations
 from .frontier import frontier_indices
 from .plan import Plan, Planner, max_accuracy, min_latency, pareto
+from .plantable import PlanTable, PlanTableRow
 from .profile import Profile
 from .results import Evaluation, SweepResult
 from .tables import CostTables, cost_tables
@@ -33,6 +34,8 @@ __all__ = [
     "max_accuracy",
     "Plan",
     "Planner",
+    "PlanTable",
+    "PlanTableRow",
     "Evaluation",
     "SweepResult",
     "backends",

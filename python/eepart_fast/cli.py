@@ -190,6 +190,8 @@ def cmd_plan(args) -> int:
             writable("--" + option.replace("_", "-"), getattr(args, option))
     if args.frontier_out and not args.frontier_out.endswith((".csv", ".json")):
         raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
+    if args.over:
+        return cmd_plan_over(args)
     profile, topology, source, destination = load_models(args)
     planner = Planner(profile, topology, source, destination, backend=args.backend)
     frontier = planner.pareto()
@@ -222,6 +224,72 @@ def cmd_plan(args) -> int:
     print(frontier_summary(frontier, args.frontier))
     if bound is None:
         print("\n(give --min-accuracy or --max-latency-ms to choose one plan)")
+    if args.plot:
+        print(f"\nplot written to {args.plot}")
+    return code
+
+
+OVER_UNITS = {"bandwidth": "bit/s (k, M, G suffixes allowed)", "latency": "ms", "ratio": "", "scale": ""}
+SUFFIX = {"k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def parse_over(spec: str, topology):
+    """--over KIND:TARGET:LOW:HIGH (scale:LOW:HIGH) -> (parameter, target, low, high) in the model's units."""
+    parts = spec.split(":")
+    kind = parts[0]
+    want = 3 if kind == "scale" else 4
+    if kind not in OVER_UNITS or len(parts) != want:
+        raise UsageError(f"--over {spec!r}: expected bandwidth:LINK:LOW:HIGH, latency:LINK:LOW:HIGH, "
+                         "ratio:TIER:LOW:HIGH or scale:LOW:HIGH")
+    target = None
+    if kind != "scale":
+        t = parts[1]
+        if kind == "ratio":
+            target = topology.tier(_tier(t), "--over tier")
+        else:  # a link index, or its two tiers "a,b" (by index or name)
+            target = tuple(_tier(x.strip()) for x in t.split(",")) if "," in t else _tier(t)
+
+    def number(text: str, name: str) -> float:
+        scale = 1.0
+        if kind == "bandwidth" and text[-1:] in SUFFIX:
+            text, scale = text[:-1], SUFFIX[text[-1]]
+        try:
+            return float(text) * scale
+        except ValueError:
+            raise UsageError(f"--over {spec!r}: {name} = {text!r} is not a number") from None
+
+    low, high = number(parts[-2], "LOW"), number(parts[-1], "HIGH")
+    if kind == "latency":
+        low, high = low / 1e3, high / 1e3
+    return kind, target, low, high
+
+
+def cmd_plan_over(args) -> int:
+    """plan --over: the exact plan table of P_lat or P_acc over a range of one parameter."""
+    from .plan import Planner
+
+    if args.min_accuracy is None and args.max_latency_ms is None:
+        raise UsageError("--over: give the bound, --min-accuracy (P_lat) or --max-latency-ms (P_acc)")
+    if args.frontier_out:
+        raise UsageError("--frontier-out: a plan table has no frontier to write; use --json for the table")
+    profile, topology, source, destination = load_models(args)
+    parameter, target, low, high = parse_over(args.over, topology)
+    planner = Planner(profile, topology, source, destination, backend=args.backend)
+    bound = {"min_accuracy": args.min_accuracy} if args.min_accuracy is not None else \
+        {"max_latency": args.max_latency_ms / 1e3}
+    table = planner.plan_table(parameter, target, low, high, **bound)
+    if args.plot:
+        table.plot(args.plot, title=f"{profile.name} on {' - '.join(topology.names)}")
+    code = EXIT_NO_PLAN if all(r.config is None for r in table.rows) else 0
+    if args.json:
+        print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
+                          "destination": destination, **table.to_dict()}, indent=1))
+        return code
+    print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
+          f"source {topology.names[source]}, destination {topology.names[destination]}")
+    print(table)
+    if code:
+        print(f"none: no configuration meets the bound anywhere in the range (exit code {EXIT_NO_PLAN})")
     if args.plot:
         print(f"\nplot written to {args.plot}")
     return code
@@ -352,6 +420,11 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     plan.add_argument("--plot", metavar="OUT.png", help="draw the configurations and the frontier (paper Fig. 4)")
     plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     plan.add_argument("--frontier-out", metavar="FILE.csv|FILE.json", help="write the frontier to a file")
+    plan.add_argument("--over", metavar="KIND:TARGET:LOW:HIGH",
+                      help="the exact plan table over a range: bandwidth:LINK:LOW:HIGH (bit/s; k, M, G allowed), "
+                           "latency:LINK:LOW:HIGH (ms), ratio:TIER:LOW:HIGH or scale:LOW:HIGH (every bandwidth "
+                           "times a factor); LINK is a link index or its two tiers 'a,b'. Needs a bound; --plot "
+                           "draws the table")
     plan.add_argument("--frontier", type=frontier_arg, default=FRONTIER_ROWS, metavar="N|all",
                       help=f"frontier points to print, evenly spaced (default: {FRONTIER_ROWS}; all: every point)")
     plan.set_defaults(run=cmd_plan)
@@ -384,6 +457,10 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
 
+    # The runtime: export needs torch, worker and run need onnxruntime and pyzmq, imported when they run.
+    from .runtime.cli import add_subcommands as add_runtime_subcommands
+    add_runtime_subcommands(sub)
+
     if with_training:
         try:
             from .nn.cli import add_subcommands
@@ -394,10 +471,11 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
         # Listed without importing torch, which takes seconds that planning should not pay.
         sub.add_parser("train", help="train an early-exit network (needs the train extra: torch)")
         sub.add_parser("profile", help="profile an early-exit network into a profile JSON (needs torch)")
+        sub.add_parser("validate", help="check the model against final models, paper Figure 3 (needs torch)")
     return parser
 
 
-TRAINING_COMMANDS = ("train", "profile")
+TRAINING_COMMANDS = ("train", "profile", "validate")
 
 
 def one_line(exc: BaseException) -> str:

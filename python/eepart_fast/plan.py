@@ -185,6 +185,12 @@ class Plan:
         """(t, P, A), as `evaluate` takes it."""
         return self.threshold_index, self.partitions, self.placement
 
+    def optimal_range(self, table, value=None):
+        """From a PlanTable (Planner.plan_table): the widest range of the table's parameter around `value`
+        (default: this plan's own network's value) over which this plan stays optimal, as (low, high), or
+        None if the table's plan there is another."""
+        return table.optimal_range(self, value)
+
     def _details(self) -> dict:
         if self._breakdown is None:
             d = breakdown(self._state.tables, self.threshold_index, self.partitions, self.placement)
@@ -238,6 +244,19 @@ class Plan:
     def __repr__(self) -> str:
         return (f"Plan(latency={self.latency!r}, accuracy={self.accuracy!r}, t={self.threshold_index}, "
                 f"P={list(self.partitions)}, A={list(self.tier_names)})")
+
+
+def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float) -> dict:
+    """One exact search on a snapshot's tables: the frontier's rows as columns."""
+    module = get_backend(backend)
+    extra = {} if max_memory is None else {"max_memory": max_memory}
+    finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
+    rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
+    if backend not in ("cpu", "numpy"):
+        # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
+        idx = frontier_indices(rows["latency"], rows["accuracy"])
+        rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
+    return {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
 
 
 class _Frontier:
@@ -348,14 +367,7 @@ class Planner:
         found = state.cached(key)
         if found is not None:
             return found
-        module = get_backend(self.backend)
-        extra = {} if self.max_memory is None else {"max_memory": self.max_memory}
-        finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
-        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
-        if self.backend not in ("cpu", "numpy"):
-            # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
-            idx = frontier_indices(rows["latency"], rows["accuracy"])
-            rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
+        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency)
         return state.store(key, _Frontier(rows, state))
 
     def pareto(self) -> list:
@@ -371,6 +383,20 @@ class Planner:
         """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast."""
         front = self._search(-math.inf, _bound("max_latency", max_latency))
         return front.plan(len(front) - 1) if len(front) else None
+
+    def plan_table(self, parameter: str, target=None, low=None, high=None, *, min_accuracy=None,
+                   max_latency=None):
+        """The exact optimal plan of P_lat (`min_accuracy`) or P_acc (`max_latency`, s) over a range of one
+        network parameter, as a PlanTable: intervals with their plan, and the breakpoints between them.
+
+        `parameter`: "bandwidth" of a link (bit/s), "latency" of a link (s), "ratio" of a tier, or "scale"
+        (every bandwidth times a factor; target None). `target` names the link as set_bandwidth does, or
+        the tier. [low, high] is the range in the parameter's unit. The searches it took are
+        `table.searches`, proportional to the breakpoints (docs/model.md "Plans over a range"). The
+        Planner is not changed; safe to call from several threads."""
+        from .plantable import build
+
+        return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency)
 
     # --- re-planning ------------------------------------------------------------------------------
 

@@ -61,3 +61,53 @@ def plot_frontier(path, profile, topology, frontier, source=0, destination=0, be
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_plan_table(path, table, title=None):
+    """Writes a plot of a PlanTable: the chosen plan's accuracy (top) and latency (bottom) against the
+    parameter, one colour per interval, breakpoints as dotted lines, ranges with no plan shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plantable import display_unit
+
+    divisor, unit = display_unit(table.parameter)
+    inverse = table.parameter in ("bandwidth", "scale")  # latency is affine in 1/value there
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 5), dpi=120)
+    colours = plt.get_cmap("tab10")
+    for i, r in enumerate(table.rows):
+        lo, hi = r.low / divisor, r.high / divisor
+        if r.config is None:
+            for ax in (top, bottom):
+                ax.axvspan(lo, hi, color="tab:gray", alpha=0.2, lw=0)
+            continue
+        c = colours(i % 10)
+        top.plot([lo, hi], [r.accuracy, r.accuracy], color=c, lw=2)
+        v = np.geomspace(r.low, r.high, 64) if inverse else np.linspace(r.low, r.high, 64)
+        x, x0, x1 = (1 / v, 1 / r.low, 1 / r.high) if inverse else (v, r.low, r.high)
+        lat = r.latency_low + (r.latency_high - r.latency_low) * (x - x0) / (x1 - x0)
+        bottom.plot(v / divisor, lat * 1e3, color=c, lw=2)
+    for b in table.breakpoints:
+        for ax in (top, bottom):
+            ax.axvline(b / divisor, color="black", ls=":", lw=0.8)
+    if table.problem == "max_accuracy":
+        bottom.axhline(table.bound * 1e3, color="tab:red", ls="--", lw=0.8, label="latency bound")
+        bottom.legend(fontsize=8)
+    else:
+        top.axhline(table.bound, color="tab:red", ls="--", lw=0.8, label="accuracy bound")
+        top.legend(fontsize=8)
+    if inverse:
+        bottom.set_xscale("log")
+    top.set_ylabel("accuracy")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel(f"{table.parameter} of {table.target_name} ({unit})")
+    problem = "P_lat" if table.problem == "min_latency" else "P_acc"
+    top.set_title((title + "\n" if title else "") + f"{problem}: {len(table.rows)} intervals, "
+                  f"{len(table.breakpoints)} breakpoints, {table.searches} searches", fontsize=9)
+    for ax in (top, bottom):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -20,19 +20,48 @@ from ._checks import (
 )
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
-OPTIONAL_FIELDS = ("devices",)
+OPTIONAL_FIELDS = ("devices", "accuracy_estimator")
 EXIT_RATE_ATOL = 1e-6
+# What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
+# models (the paper's), a per-threshold table fitted to the profiler's records, or anything else.
+ACCURACY_ESTIMATORS = ("joint", "separate", "fitted", "exiting", "custom")
+
+
+def _estimator(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ACCURACY_ESTIMATORS:
+        raise ValueError(f"accuracy_estimator: expected one of {', '.join(ACCURACY_ESTIMATORS)} (or none), "
+                         f"got {value!r}")
+    return value
+
+
+def _accuracy(value, k: int, n: int) -> np.ndarray:
+    """accuracy as (N,) or, when its entries are lists (or it is a 2-d array), (K, N) per threshold."""
+    if isinstance(value, np.ndarray):
+        nested = value.ndim == 2
+    else:
+        nested = isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (list, tuple, np.ndarray))
+    try:
+        return float_array("accuracy", value, (k, n) if nested else (n,))
+    except ValueError as exc:
+        if "expected shape" in str(exc):
+            raise ValueError(f"{exc} (accuracy is ({n},), or ({k}, {n}) with a row per threshold)") from None
+        raise
 
 
 class Profile:
     """A profiled early-exit network, in SI units (seconds, bits).
 
-    block_time, branch_time, output_bits, accuracy: shape (N,); input_bits, result_bits: scalars;
-    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1.
+    block_time, branch_time, output_bits: shape (N,); input_bits, result_bits: scalars;
+    thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1;
+    accuracy: shape (N,) (one per branch) or (K, N) (per threshold); accuracy_estimator: which
+    estimator produced it (ACCURACY_ESTIMATORS) or None when unknown.
     """
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
-                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None):
+                 thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None,
+                 accuracy_estimator: str | None = None):
         self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
         n = self.block_time.shape[0]
         if n < 1:
@@ -41,11 +70,12 @@ class Profile:
         self.output_bits = float_array("output_bits", output_bits, (n,))
         self.input_bits = float(float_array("input_bits", input_bits, ()))
         self.result_bits = float(float_array("result_bits", result_bits, ()))
-        self.accuracy = float_array("accuracy", accuracy, (n,))
         self.thresholds = float_array("thresholds", thresholds, (None,), limit=MAX_THRESHOLDS)
         k = self.thresholds.shape[0]
         if k < 1:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
+        self.accuracy = _accuracy(accuracy, k, n)
+        self.accuracy_estimator = _estimator(accuracy_estimator)
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
             at_least(field, getattr(self, field), 0.0)
@@ -85,6 +115,22 @@ class Profile:
     def K(self) -> int:
         return self.thresholds.shape[0]
 
+    @property
+    def per_threshold_accuracy(self) -> bool:
+        """True when `accuracy` has one row per threshold, shape (K, N)."""
+        return self.accuracy.ndim == 2
+
+    def accuracy_table(self) -> np.ndarray:
+        """The accuracy as shape (K, N), a row per threshold (a read-only view when it is (N,))."""
+        return np.broadcast_to(self.accuracy, (self.K, self.N))
+
+    def with_accuracy(self, accuracy, estimator: str | None) -> Profile:
+        """A copy of this profile with another accuracy, (N,) or (K, N), and the estimator that made it."""
+        d = self.to_dict()
+        d["accuracy"] = np.asarray(accuracy).tolist()
+        d["accuracy_estimator"] = estimator
+        return Profile.from_dict(d)
+
     def cum_exit(self) -> np.ndarray:
         """c_i per threshold, shape (K, N+1): c_0 = 0 and c_N = 1 exactly (docs/model.md "The exits")."""
         c = np.zeros((self.K, self.N + 1))
@@ -94,6 +140,8 @@ class Profile:
 
     def to_dict(self) -> dict:
         d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
+        if self.accuracy_estimator is not None:
+            d["accuracy_estimator"] = self.accuracy_estimator
         d["name"] = self.name
         d["meta"] = self.meta
         if self.devices:

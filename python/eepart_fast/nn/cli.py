@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _threads(value: str) -> int:
@@ -162,8 +163,90 @@ def run_profile(a) -> int:
     return 0
 
 
+def run_validate(a) -> int:
+    from .validate import build_report, load_report, plot_report, validate
+    if a.write_profile:
+        if not a.profile:
+            raise ValueError("--write-profile needs --profile (and its records beside it for fitted/exiting)")
+        from ..profile import Profile
+        from .records import load_records, records_path
+        from .validate import profile_with_estimator
+        rec = records_path(a.profile)
+        out = profile_with_estimator(Profile.load(a.profile), load_records(rec) if rec.exists() else None,
+                                     a.estimator, a.max_partitions or None)
+        out.save(a.write_profile)
+        print(f"wrote {a.write_profile} (accuracy: {a.estimator}, shape {'x'.join(map(str, out.accuracy.shape))})")
+        return 0
+    if a.report and not a.run_dir:
+        if not a.plot:
+            raise ValueError("--report without --run-dir redraws a report: give --plot F.png too")
+        plot_report(load_report(a.report), a.plot)
+        print(f"wrote {a.plot}")
+        return 0
+    if not a.run_dir or not a.profile:
+        raise ValueError("--run-dir and --profile are needed to validate (or --report R.json --plot F.png to redraw)")
+    if a.threads:
+        import torch
+        torch.set_num_threads(a.threads)
+    out_dir = a.out_dir or f"{a.run_dir}/validate"
+    if a.report_only:
+        from ..profile import Profile
+        from .records import load_records, records_path
+        rec = records_path(a.profile)
+        report = build_report(Profile.load(a.profile), out_dir, load_records(rec) if rec.exists() else None)
+    else:
+        report = validate(a.run_dir, a.profile, out_dir, a.partitionings, a.seed, a.final, a.final_batches,
+                          a.final_epochs, a.final_lr, a.max_partitions or None, progress=not a.no_progress)
+    from .validate import _write_json
+    target = a.report or f"{out_dir}/report.json"
+    _write_json(Path(target), report)
+    if a.plot:
+        plot_report(report, a.plot)
+    s = report["summary"]
+    for name, st in s["accuracy"].items():
+        mark = " (recommended)" if name == report["recommended"] else ""
+        print(f"accuracy, {name}{mark}: R2 {st['r2']:.4f} slope {st['slope']:.3f} MAE {100 * st['mae']:.2f} pt "
+              f"({st['points']} points)")
+    st = s["exit_rate"]
+    print(f"exit rate: R2 {st['r2']:.4f} slope {st['slope']:.3f} MAE {100 * st['mae']:.2f} pt ({st['points']} points)")
+    print(f"wrote {target}" + (f" and {a.plot}" if a.plot else ""))
+    return 0
+
+
+def _add_validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", default=None, help="a trained run (eepart train / profile --train)")
+    p.add_argument("--profile", default=None, help="the run's profile JSON (its .samples.npz beside it gives "
+                   "the fitted estimator)")
+    p.add_argument("--out-dir", default=None, help="final models, their outputs and report.json "
+                   "(default: RUN_DIR/validate); the same command again resumes")
+    p.add_argument("--partitionings", type=_threads, default=28, help="random partitionings (default: 28, the paper's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the partitioning draw (default: 0)")
+    p.add_argument("--max-partitions", type=int, default=4,
+                   help="draw partitionings of at most this many parts (default: 4, the paper's topologies; "
+                        "0: any)")
+    p.add_argument("--final", default="finetune", choices=("finetune", "scratch"),
+                   help="final models start from the joint weights (finetune, default) or a fresh initialisation")
+    p.add_argument("--final-batches", type=int, default=None,
+                   help="batches per epoch of a final model (default: as the run's separate models, or the "
+                        "joint ones with --final scratch; 0: whole epochs)")
+    p.add_argument("--final-epochs", type=int, default=None, help="epochs of a final model (default: as above)")
+    p.add_argument("--final-lr", type=float, default=None, help="peak learning rate (default: as above)")
+    p.add_argument("--report", default=None, help="where to write the JSON report (default: OUT_DIR/report.json); "
+                   "alone with --plot: redraw that report without training")
+    p.add_argument("--report-only", action="store_true", help="build the report from the final models done so far")
+    p.add_argument("--plot", default=None, help="Figure 3 as a PNG: predicted vs actual accuracy per estimator "
+                   "and exit rate")
+    p.add_argument("--write-profile", metavar="OUT.json", default=None,
+                   help="no training: write --profile with the accuracy of --estimator (per threshold for "
+                        "fitted), for `eepart plan --profile OUT.json`")
+    p.add_argument("--estimator", default="fitted", choices=("fitted", "separate", "joint", "exiting"),
+                   help="with --write-profile: which accuracy estimator (default: fitted, the recommended one)")
+    p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
+
+
 def add_subcommands(subparsers) -> None:
-    """Register `train` and `profile` on an argparse subparsers object."""
+    """Register `train`, `profile` and `validate` on an argparse subparsers object."""
     tr = subparsers.add_parser(
         "train", help="train an early-exit network (joint, then one separate model per exit)",
         description="Train the full-configuration early-exit network (sum of all exit losses), then one "
@@ -182,6 +265,14 @@ def add_subcommands(subparsers) -> None:
     _add_run_args(pr, run_dir_required=False)
     _add_profile_args(pr)
     pr.set_defaults(func=run_profile, run=run_profile)
+    va = subparsers.add_parser(
+        "validate", help="check the model's predictions against final models (paper 3.2, Figure 3)",
+        description="Train final models (only the chosen exits) for random partitionings of a profiled run, "
+                    "measure their accuracy and exit rates on the test split at every profile threshold, and "
+                    "compare with the model's predictions under the joint, separate and fitted accuracy "
+                    "estimators. Resumable; Ctrl-C keeps every finished final model.")
+    _add_validate_args(va)
+    va.set_defaults(func=run_validate, run=run_validate)
 
 
 def main(argv=None) -> int:

@@ -156,7 +156,8 @@ def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: i
     fields = dict(block_time=np.percentile(block_s, PERCENTILE, axis=0),
                   branch_time=np.percentile(branch_s, PERCENTILE, axis=0),
                   output_bits=output_bits, input_bits=float(input_bits), result_bits=float(result_bits),
-                  accuracy=np.array(acc), thresholds=thresholds, exit_rate=alpha)
+                  accuracy=np.array(acc), thresholds=thresholds, exit_rate=alpha,
+                  accuracy_estimator="separate" if separate else "joint")
     meta = {
         "accuracy_source": "separate models on the test split" if separate else
                            "joint network's branches on the test split (no separate models trained)",

@@ -1,0 +1,58 @@
+"""A plan table against re-planning at sampled bandwidths, side by side in one run (issue 13):
+
+    PYTHONPATH=python python -m pytest bench/test_bench_plan_table.py -s --benchmark-group-by=group
+
+The shipped ResNet-20 profile on the paper's mobile chain, the 4G link (link 1, phone - edge) anywhere in
+1-100 Mbit/s. `table` builds the exact plan table once (Planner.plan_table); `replan` is what a scheduler
+does without one: set the bandwidth and search again, at 10,000 bandwidths drawn log-uniformly. The replan
+test also checks the table: at every one of the 10,000 bandwidths the table's lookup (config_at) is the
+plan the re-plan found. With -s it prints the table's breakpoints and searches and the speed-up.
+"""
+from __future__ import annotations
+
+import eepart_fast as ef
+import numpy as np
+import pytest
+
+SAMPLES = 10_000
+LOW, HIGH = 1e6, 100e6
+BOUNDS = {"P_acc, latency <= 80 ms": {"max_latency": 0.08}, "P_lat, accuracy >= 0.9": {"min_accuracy": 0.9}}
+_times: dict = {}
+
+
+def planner():
+    return ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+
+
+def bandwidths():
+    return np.exp(np.random.default_rng(13).uniform(np.log(LOW), np.log(HIGH), SAMPLES)).tolist()
+
+
+def replan(p, bound):
+    out = []
+    for v in bandwidths():
+        p.set_bandwidth(1, v)
+        plan = p.min_latency(bound["min_accuracy"]) if "min_accuracy" in bound else p.max_accuracy(bound["max_latency"])
+        out.append(None if plan is None else plan.config())
+    return out
+
+
+@pytest.mark.parametrize("name", list(BOUNDS))
+def test_table(benchmark, name):
+    benchmark.group = f"plan table over 1-100 Mbit/s, {name}"
+    p = planner()
+    table = benchmark(p.plan_table, "bandwidth", 1, LOW, HIGH, **BOUNDS[name])
+    _times[(name, "table")] = benchmark.stats.stats.median
+    print(f"\n{name}: {len(table.breakpoints)} breakpoints, {table.searches} searches")
+
+
+@pytest.mark.parametrize("name", list(BOUNDS))
+def test_replan(benchmark, name):
+    benchmark.group = f"plan table over 1-100 Mbit/s, {name}"
+    configs = benchmark.pedantic(replan, args=(planner(), BOUNDS[name]), rounds=1, iterations=1)
+    table = planner().plan_table("bandwidth", 1, LOW, HIGH, **BOUNDS[name])
+    assert [table.config_at(v) for v in bandwidths()] == configs  # the table is exact where sampled
+    _times[(name, "replan")] = benchmark.stats.stats.median
+    if (name, "table") in _times:
+        print(f"\n{name}: re-planning at {SAMPLES:,} bandwidths takes "
+              f"{_times[(name, 'replan')] / _times[(name, 'table')]:.0f}x the table's time")

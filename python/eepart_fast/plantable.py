@@ -1,0 +1,535 @@
+"""Plan tables: the optimal plan of P_lat or P_acc over a range of one network parameter, exactly.
+
+A configuration's latency is affine in x, the parameter's *affine coordinate*: 1/bandwidth of a link,
+a link's latency, a tier's ratio, or 1/s when every bandwidth is scaled by s (docs/model.md: every table
+entry is a latency plus bits x a sum of 1/bandwidths, or ratio x block sums). Every slope is >= 0: a
+slower network never makes a configuration faster. So:
+
+- P_lat's latency is the lower envelope of the feasible configurations' lines (the feasible set does not
+  depend on x). A plan optimal at both ends of an interval is optimal inside it; if the ends' plans
+  differ, their lines cross at x*, and a search at x* either finds nothing below the crossing (x* is a
+  breakpoint) or a plan strictly below it, which splits the interval in two. Each search finds a
+  breakpoint or a new piece of the envelope: searches = O(breakpoints).
+- P_acc's accuracy falls as x rises (feasible sets only shrink). At an accuracy level ell the plan is P_lat
+  with bound ell (the envelope above), until that envelope crosses the latency bound; there the next
+  level is the next frontier point below ell (one search). Searches = O(breakpoints) again.
+
+Breakpoints are computed from the two lines (their values at the ends of the interval, in float64) and
+checked: the engine is searched at every breakpoint and its answer must tie (1e-12 relative) with both
+neighbours' plans. Where a route rule makes a table entry only piecewise affine (bottleneck: 1/min of the
+route's bandwidths), the range is cut at the other links' bandwidths first and each piece solved alone.
+
+Ties follow the engine: at a breakpoint the table holds the plan the engine returns there (`point_plan`).
+A plan table only reads its Planner's snapshot; it is safe to build from several threads.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from .frontier import RTOL
+
+PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
+PROBLEMS = ("min_latency", "max_accuracy")
+MAX_SEARCHES = 100_000  # a table stops (RuntimeError) past this many engine searches, or 4x as many steps
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= RTOL * max(abs(a), abs(b))
+
+
+class _Pt(NamedTuple):
+    """A parameter value v and its affine coordinate x."""
+    x: float
+    v: float
+
+
+class _Choice(NamedTuple):
+    """An engine's answer: the configuration (t, P, A) and its accuracy."""
+    config: tuple
+    accuracy: float
+
+
+class PlanTableRow(NamedTuple):
+    """One interval [low, high] of the parameter (its own unit, low < high) and the plan optimal on it
+    (None fields where no plan meets the bound). latency_low / latency_high: the plan's latency (s) at
+    low and at high; in between it is affine in the parameter's affine coordinate."""
+    low: float
+    high: float
+    threshold_index: int | None
+    partitions: tuple | None
+    placement: tuple | None
+    tier_names: tuple | None
+    accuracy: float | None
+    latency_low: float | None
+    latency_high: float | None
+
+    @property
+    def config(self):
+        return None if self.partitions is None else (self.threshold_index, self.partitions, self.placement)
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} = {value}: must be a finite number")
+    return value
+
+
+class _Parameter:
+    """One network parameter of a Planner's snapshot: how a value of it becomes a network state."""
+
+    def __init__(self, state, parameter: str, target):
+        from .tables import measured_tiers
+
+        if parameter not in PARAMETERS:
+            raise ValueError(f"parameter = {parameter!r}: one of {', '.join(PARAMETERS)}")
+        topo = state.topology
+        if topo is None:
+            raise ValueError("this Planner plans on CostTables: there is no network parameter to vary")
+        self.state, self.parameter, self.topology = state, parameter, topo
+        self.where = None
+        if parameter in ("bandwidth", "latency"):
+            self.where = topo.link_index(target)
+            kind, i = self.where
+            if kind == "graph":
+                a, b = topo.graph["links"][i][:2]
+                if sum({x, y} == {a, b} for x, y, _, _ in topo.graph["links"]) > 1:
+                    raise ValueError(f"link = {target!r}: tiers {a} and {b} are joined by parallel links; which one "
+                                     "a route takes depends on their values, so its cost is not affine in one")
+                if parameter == "latency" and topo.graph["routes"] == "shortest" and \
+                        topo.graph.get("route_by", "latency") == "latency":
+                    raise ValueError(f"link = {target!r}: routes are chosen by latency in this graph, so a link's "
+                                     "latency changes the routes; give the routes or route_by: hops to vary it")
+        elif parameter == "ratio":
+            self.where = topo.tier(target, "tier")
+            if self.where in measured_tiers(state.profile, topo):
+                raise ValueError(f"tier {topo.names[self.where]!r} computes with device "
+                                 f"{topo.devices[self.where]!r}'s own measurements; its ratio is not used")
+        elif target is not None:
+            raise ValueError(f"scale: scales every bandwidth, takes no link (got {target!r})")
+        self.inverse = parameter in ("bandwidth", "scale")
+        self._states: dict = {}
+
+    def check_range(self, low, high) -> tuple:
+        low, high = _number("low", low), _number("high", high)
+        positive = self.parameter != "latency"
+        for name, v in (("low", low), ("high", high)):
+            if v < 0 or (positive and v == 0):
+                raise ValueError(f"{name} = {v}: a {self.parameter} must be {'> 0' if positive else '>= 0'}")
+        if not low < high:
+            raise ValueError(f"low = {low}, high = {high}: the range needs low < high")
+        return low, high
+
+    def point(self, v: float) -> _Pt:
+        return _Pt(1.0 / v if self.inverse else v, v)
+
+    def at_x(self, x: float) -> _Pt:
+        return _Pt(x, 1.0 / x if self.inverse else x)
+
+    def _link_values(self, topo, field: int):
+        """Every link's (or route's) value of field 2 (bandwidth) or 3 (latency) in `topo`."""
+        if topo.links is not None:
+            return list(topo.links["bandwidth" if field == 2 else "latency"])
+        if topo.graph is not None:
+            return [link[field] for link in topo.graph["links"]]
+        return None
+
+    def kinks(self, low: float, high: float) -> list:
+        """Values inside (low, high) where some table entry stops being affine: with the bottleneck rule, a
+        link's 1/bandwidth counts only while it is a route's slowest, so the other links' bandwidths cut."""
+        if self.parameter != "bandwidth" or self.topology.route_rule != "bottleneck" or self.where[0] == "route":
+            return []
+        values = self._link_values(self.topology, 2)
+        others = {v for i, v in enumerate(values) if i != self.where[1]}
+        return sorted(v for v in others if low < v < high)
+
+    def value_of(self, topology) -> float:
+        """This parameter's value in `topology` (for scale: its bandwidths over the planner's)."""
+        if self.parameter == "ratio":
+            return float(topology.ratio[self.where])
+        if self.parameter == "scale":
+            mine, base = topology.path_inv_bandwidth, self.topology.path_inv_bandwidth
+            i = np.flatnonzero(mine.ravel())
+            return float(base.ravel()[i[0]] / mine.ravel()[i[0]]) if i.size else 1.0
+        kind, where = self.where
+        field = 2 if self.parameter == "bandwidth" else 3
+        if kind == "route":
+            a, b = where
+            if field == 2:
+                return 1.0 / float(topology.path_inv_bandwidth[a, b])
+            return float(topology.path_latency[a, b])
+        return float(self._link_values(topology, field)[where])
+
+    def _topology(self, v: float):
+        topo = self.topology
+        if self.parameter == "bandwidth":
+            return topo.with_link(self._target(), bandwidth=v)
+        if self.parameter == "latency":
+            return topo.with_link(self._target(), latency=v)
+        if self.parameter == "ratio":
+            return topo.with_ratio(self.where, v)
+        if topo.links is not None:
+            return topo.replace(bandwidth=[b * v for b in topo.links["bandwidth"]])
+        if topo.graph is not None:
+            return topo.replace(links=[[a, b, bw * v, lat] for a, b, bw, lat in topo.graph["links"]])
+        return topo.replace(path_inv_bandwidth=(topo.path_inv_bandwidth / v).tolist())
+
+    def _target(self):
+        return self.where[1]  # a link's index, or a route's (a, b)
+
+    def state_at(self, v: float):
+        """The Planner's snapshot with the parameter at v (cached: a table asks each value a few times)."""
+        if v not in self._states:
+            topo = self._topology(v)
+            if self.parameter == "ratio":
+                self._states[v] = self.state.derive(topo, compute=[self.where])
+            else:
+                self._states[v] = self.state.derive(topo, moves={"input", "forward", "result"})
+        return self._states[v]
+
+
+class _Rows:
+    """A frontier's rows, made into choices only when asked for (a table reads one or two of them)."""
+
+    def __init__(self, rows: dict):
+        self.rows = rows
+        self.accuracy = rows["accuracy"]
+
+    def __len__(self) -> int:
+        return len(self.accuracy)
+
+    def choice(self, i: int) -> _Choice:
+        r = self.rows
+        L = int(r["num_partitions"][i])
+        config = (int(r["threshold_index"][i]), tuple(r["partitions"][i, :L].tolist()),
+                  tuple(r["placement"][i, :L].tolist()))
+        return _Choice(config, float(r["accuracy"][i]))
+
+
+class _Solver:
+    """The engine searches behind one plan table, counted and cached per (value, bounds)."""
+
+    def __init__(self, param: _Parameter, search, evaluate):
+        self.param, self._search, self._evaluate = param, search, evaluate
+        self.searches = 0
+        self._steps = 0  # every loop below counts here, and stops at a bound
+        self._fronts: dict = {}
+        self._lat: dict = {}
+        self.points: dict = {}  # x -> the engine's choice at that value (None: nothing meets the bound)
+
+    def frontier(self, v: float, min_accuracy=-math.inf, max_latency=math.inf) -> _Rows:
+        key = (v, min_accuracy, max_latency)
+        if key not in self._fronts:
+            self.searches += 1
+            if self.searches > MAX_SEARCHES:
+                raise RuntimeError(f"plan table: more than {MAX_SEARCHES} searches; the range is degenerate")
+            self._fronts[key] = _Rows(self._search(self.param.state_at(v), min_accuracy, max_latency))
+        return self._fronts[key]
+
+    def p_lat(self, p: _Pt, level: float):
+        front = self.frontier(p.v, min_accuracy=level)
+        return front.choice(0) if len(front) else None
+
+    def latency(self, p: _Pt, choice: _Choice) -> float:
+        key = (p.v, choice.config)
+        if key not in self._lat:
+            self._lat[key] = self._evaluate(self.param.state_at(p.v).tables, choice.config)
+        return self._lat[key]
+
+    # --- P_lat: the lower envelope ------------------------------------------------------------------
+
+    def envelope(self, level: float, a: _Pt, b: _Pt, ca: _Choice, cb: _Choice, out: list) -> None:
+        """Appends (from, to, choice) pieces covering [a, b], given the engine's choices at a and b."""
+        self.points.setdefault(a.x, ca)
+        self.points.setdefault(b.x, cb)
+        stack = [(a, b, ca, cb)]
+        while stack:
+            self._step()
+            a, b, ca, cb = stack.pop()
+            if ca.config == cb.config:
+                out.append((a, b, ca))
+                continue
+            da = self.latency(a, ca) - self.latency(a, cb)  # <= 0: ca is optimal at a
+            db = self.latency(b, ca) - self.latency(b, cb)  # >= 0: cb is optimal at b
+            if not da - db < 0:  # ca no worse than cb at b either: both optimal at both ends, ca inside
+                out.append((a, b, ca))
+                continue
+            x = a.x + min(max(da / (da - db), 0.0), 1.0) * (b.x - a.x)
+            width = 4 * np.spacing(max(abs(a.x), abs(b.x)))
+            if x - a.x <= width:  # cb ties ca at a already (the engine's tie rule chose ca there)
+                out.append((a, b, cb))
+                continue
+            if b.x - x <= width:
+                out.append((a, b, ca))
+                continue
+            m = self.param.at_x(x)
+            cm = self.p_lat(m, level)
+            self.points[m.x] = cm
+            at_m = self.latency(m, cm)
+            if _close(at_m, self.latency(m, ca)) and _close(at_m, self.latency(m, cb)):
+                out.append((a, m, ca))  # nothing below the crossing: a breakpoint, checked
+                out.append((m, b, cb))
+            else:  # a plan below the crossing (or a crossing rounded off): two smaller intervals
+                stack.append((m, b, cm, cb))
+                stack.append((a, m, ca, cm))
+
+    def _step(self) -> None:
+        self._steps += 1
+        if self._steps > 4 * MAX_SEARCHES:
+            raise RuntimeError(f"plan table: more than {4 * MAX_SEARCHES} steps; the range is degenerate")
+
+    def min_latency(self, level: float, a: _Pt, b: _Pt, out: list) -> None:
+        ca, cb = self.p_lat(a, level), self.p_lat(b, level)
+        if ca is None:  # the feasible set does not depend on the parameter: none anywhere
+            self.points[a.x] = self.points[b.x] = None
+            out.append((a, b, None))
+            return
+        self.envelope(level, a, b, ca, cb, out)
+
+    # --- P_acc: levels of accuracy, each a P_lat envelope until it crosses the bound ---------------
+
+    def max_accuracy(self, bound: float, a: _Pt, b: _Pt, out: list) -> None:
+        front = self.frontier(a.v, max_latency=bound)
+        if not len(front):
+            self.points[a.x] = self.points[b.x] = None
+            out.append((a, b, None))
+            return
+        x, cur = a, front.choice(len(front) - 1)
+        self.points[a.x] = cur
+        while True:
+            level = cur.accuracy
+            while True:  # the level's envelope, from x on, until it crosses the bound
+                self._step()
+                fx, fb = self.latency(x, cur), self.latency(b, cur)
+                if fb <= bound:
+                    r = b
+                else:
+                    t = (bound - fx) / (fb - fx)
+                    r = self.param.at_x(x.x + min(max(t, 0.0), 1.0) * (b.x - x.x))
+                    if r.x <= x.x:
+                        r = x
+                if r.x == x.x:
+                    cr = cur
+                else:
+                    cr = self.p_lat(r, level)
+                    self.envelope(level, x, r, cur, cr, out)
+                if r is b:
+                    return
+                if cr.config == cur.config or self.latency(r, cr) >= bound or _close(self.latency(r, cr), bound):
+                    break  # the level ends at r
+                x, cur = r, cr
+            front = self.frontier(r.v, max_latency=bound)
+            self.points[r.x] = front.choice(len(front) - 1) if len(front) else None
+            acc = front.accuracy  # rising: the next level is the last point clearly below this one
+            lower = np.flatnonzero((acc < level) & (np.abs(acc - level) > RTOL * np.maximum(np.abs(acc), abs(level))))
+            below = front.choice(int(lower[-1])) if lower.size else None
+            # A plan whose latency equals the bound at r and stays there (it never uses what varies) ties
+            # with the leaving level's plan at r, so the frontier at r keeps only the more accurate of the
+            # two. Such a plan is feasible at b too, and whatever is feasible at b is on all of [r, b]: the
+            # plan at b is a lower bound of the next level (one search per piece, cached).
+            end = self.frontier(b.v, max_latency=bound)
+            last = end.choice(len(end) - 1) if len(end) else None
+            if last is not None and (below is None or last.accuracy > below.accuracy):
+                cur = self.p_lat(r, last.accuracy)
+                if cur.config != last.config and not self.latency(r, cur) < bound:
+                    cur = last  # the one tied at the bound that stays feasible
+            elif below is None:
+                out.append((r, b, None))
+                self.points.setdefault(b.x, None)
+                return
+            else:
+                cur = below
+            x = r
+
+
+class PlanTable:
+    """The optimal plan over a range of one parameter: rows of intervals, each with its plan, and the
+    breakpoints between them (see the module's docstring). `searches`: the engine searches it took.
+
+    `at(value)` is the plan at any value of the range (a Plan on the network at that value, or None);
+    `optimal_range(plan)` the interval around a plan's own value over which it stays optimal."""
+
+    def __init__(self, param: _Parameter, problem: str, bound: float, low: float, high: float, rows: list,
+                 breakpoints: list, point_plans: list, searches: int, evaluate):
+        self._param, self._evaluate = param, evaluate
+        self.parameter = param.parameter
+        self.problem, self.bound = problem, bound
+        self.low, self.high = low, high
+        self.rows = rows
+        self.breakpoints = breakpoints  # parameter values, rising
+        self.point_plans = point_plans  # the engine's choice at each breakpoint (a row's config or None)
+        self.searches = searches
+
+    @property
+    def target_name(self) -> str:
+        """What varies, in words: "link 1 (smartphone - edge server)", "tier cloud", "every link"."""
+        names, where = self._param.topology.names, self._param.where
+        if self.parameter == "scale":
+            return "every link"
+        if self.parameter == "ratio":
+            return f"tier {names[where]}"
+        kind, i = where
+        if kind == "route":
+            return f"route {names[i[0]]} - {names[i[1]]}"
+        a, b = (i, i + 1) if kind == "chain" else self._param.topology.graph["links"][i][:2]
+        return f"link {i} ({names[a]} - {names[b]})"
+
+    @property
+    def target(self):
+        """The link (as Topology.link_index names it), the tier index, or None (scale)."""
+        return self._param.where
+
+    def config_at(self, value):
+        """The plan's (t, P, A) at `value`, or None: the scheduler's lookup (no search, no tables built)."""
+        value = _number("value", value)
+        if not self.low <= value <= self.high:
+            raise ValueError(f"value = {value}: outside the table's range [{self.low}, {self.high}]")
+        i = bisect.bisect_left(self.breakpoints, value)
+        if i < len(self.breakpoints) and self.breakpoints[i] == value:
+            return self.point_plans[i]
+        return self.rows[i].config
+
+    def at(self, value):
+        """The plan at `value` (a Plan on the network with the parameter at value), or None."""
+        from .plan import Plan
+
+        config = self.config_at(value)
+        if config is None:
+            return None
+        state = self._param.state_at(float(value))
+        latency, accuracy = self._evaluate(state.tables, config, both=True)
+        return Plan(latency, accuracy, *config, state)
+
+    def optimal_range(self, plan, value=None):
+        """(low, high): the widest interval around `value` (default: the plan's own network's value of the
+        parameter) on which `plan`'s configuration is the table's plan, or None if it is not optimal there."""
+        value = self._param.value_of(plan.topology) if value is None else _number("value", value)
+        if not self.low <= value <= self.high:
+            return None
+        config = plan.config()
+        if self.config_at(value) != config:
+            return None
+        i = bisect.bisect_left(self.breakpoints, value)
+        on_point = i < len(self.breakpoints) and self.breakpoints[i] == value
+        lo = hi = i
+        if on_point:  # a breakpoint: the plan may hold on either side of it, or on it alone
+            left, right = self.rows[i].config == config, self.rows[i + 1].config == config
+            if not (left or right):
+                return (value, value)
+            lo, hi = (i if left else i + 1), (i + 1 if right else i)
+        while lo > 0 and self.rows[lo - 1].config == config and self.point_plans[lo - 1] == config:
+            lo -= 1
+        while hi + 1 < len(self.rows) and self.rows[hi + 1].config == config and self.point_plans[hi] == config:
+            hi += 1
+        return (self.rows[lo].low, self.rows[hi].high)
+
+    def to_dict(self) -> dict:
+        return {"parameter": self.parameter, "target": _plain(self.target), "target_name": self.target_name,
+                "problem": self.problem,
+                "bound": self.bound, "low": self.low, "high": self.high, "searches": self.searches,
+                "breakpoints": list(self.breakpoints),
+                "rows": [{**r._asdict(), "partitions": _plain(r.partitions), "placement": _plain(r.placement),
+                          "tier_names": _plain(r.tier_names)} for r in self.rows]}
+
+    def __str__(self) -> str:
+        scale, unit = display_unit(self.parameter)
+        bound = (f"accuracy >= {self.bound}" if self.problem == "min_latency"
+                 else f"latency <= {self.bound * 1e3:g} ms")
+        problem = "P_lat (min_latency)" if self.problem == "min_latency" else "P_acc (max_accuracy)"
+        head = (f"{problem} with {bound}, {self.parameter} of {self.target_name} from {self.low / scale:g} to "
+                f"{self.high / scale:g} {unit}: {len(self.rows)} intervals, {len(self.breakpoints)} breakpoints, "
+                f"{self.searches} searches")
+        w = max(12, len(unit) + 8)
+        lines = [head,
+                 (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>8}  "
+                  f"{'latency (ms)':>19}  t  partitions (blocks @ tier)")]
+        for r in self.rows:
+            if r.config is None:
+                body = f"{'-':>8}  {'-':>19}  -  no plan meets the bound"
+            else:
+                ends = [0, *r.partitions]
+                parts = "  ".join(f"{ends[k] + 1}-{ends[k + 1]}@{r.tier_names[k]}" for k in range(len(r.partitions)))
+                lat = f"{r.latency_low * 1e3:.3f}-{r.latency_high * 1e3:.3f}"
+                body = f"{r.accuracy:8.4f}  {lat:>19}  {r.threshold_index}  {parts}"
+            lines.append(f"{r.low / scale:{w}.6g}  {r.high / scale:{w}.6g}  {body}")
+        return "\n".join(lines)
+
+    def plot(self, path, title=None) -> None:
+        from .plot import plot_plan_table
+
+        plot_plan_table(path, self, title=title)
+
+
+def display_unit(parameter: str):
+    """(divisor, unit) for showing a parameter's values."""
+    return {"bandwidth": (1e6, "Mbit/s"), "latency": (1e-3, "ms"), "ratio": (1.0, "x"), "scale": (1.0, "x")}[parameter]
+
+
+def _plain(v):
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _evaluator(module):
+    def evaluate(tables, config, both=False):
+        t, P, A = config
+        lat, acc = module.evaluate(tables, np.array([t], np.int64), np.array([len(P)], np.int64),
+                                   np.array([P], np.int64), np.array([A], np.int64))
+        return (float(lat[0]), float(acc[0])) if both else float(lat[0])
+    return evaluate
+
+
+def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None) -> PlanTable:
+    """Planner.plan_table's work (see there)."""
+    from .backends import get_backend
+    from .plan import _search_rows
+
+    if (min_accuracy is None) == (max_latency is None):
+        raise TypeError("plan_table: give exactly one bound, min_accuracy (P_lat) or max_latency (P_acc)")
+    problem = "min_latency" if max_latency is None else "max_accuracy"
+    bound = _number("min_accuracy", min_accuracy) if max_latency is None else _number("max_latency", max_latency)
+    state = planner._state  # one snapshot for the whole table
+    param = _Parameter(state, parameter, target)
+    low, high = param.check_range(low, high)
+    module = get_backend(planner.backend)
+    evaluate = _evaluator(module)
+    solver = _Solver(param, lambda st, lo, hi: _search_rows(planner.backend, planner.max_memory, st, lo, hi),
+                     evaluate)
+    cuts = sorted({param.point(v) for v in (low, *param.kinks(low, high), high)})  # x rising
+    pieces: list = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if problem == "min_latency":
+            solver.min_latency(bound, a, b, pieces)
+        else:
+            solver.max_accuracy(bound, a, b, pieces)
+    config = lambda c: None if c is None else c.config
+    merged: list = []
+    for a, b, c in pieces:
+        if b.x <= a.x:
+            continue
+        if merged and config(merged[-1][2]) == config(c) and config(solver.points.get(a.x)) == config(c):
+            merged[-1] = (merged[-1][0], b, merged[-1][2])
+        else:
+            merged.append((a, b, c))
+    if param.inverse:  # x = 1/value: the parameter rises as x falls
+        merged = [(b, a, c) for a, b, c in reversed(merged)]
+    names = state.names
+    rows = []
+    for a, b, c in merged:
+        if c is None:
+            rows.append(PlanTableRow(a.v, b.v, None, None, None, None, None, None, None))
+        else:
+            t, P, A = c.config
+            rows.append(PlanTableRow(a.v, b.v, t, P, A, tuple(names[j] for j in A), c.accuracy,
+                                     solver.latency(a, c), solver.latency(b, c)))
+    breakpoints = [r.low for r in rows[1:]]
+    point_plans = [config(solver.points.get(a.x)) for a, _, _ in merged[1:]]
+    return PlanTable(param, problem, bound, low, high, rows, breakpoints, point_plans, solver.searches, evaluate)

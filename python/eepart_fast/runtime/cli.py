@@ -1,0 +1,176 @@
+"""`eepart export`, `eepart worker`, `eepart run`: the command-line side of eepart_fast.runtime.
+
+Registering them imports neither torch nor onnxruntime; export (and run with --run-dir) import torch
+when they run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _load_plan(path: str, index: int | None):
+    try:
+        raw = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--plan {path}: not JSON ({exc})") from None
+    if isinstance(raw, dict) and isinstance(raw.get("frontier"), list) and index is not None:
+        raw = raw["frontier"]
+    if isinstance(raw, list):
+        if index is None:
+            raise ValueError(f"--plan {path}: a list of {len(raw)} plans (a frontier); pick one with --index")
+        if not -len(raw) <= index < len(raw):
+            raise ValueError(f"--index {index}: out of range for {len(raw)} plans")
+        raw = raw[index]
+    return raw
+
+
+def cmd_export(a) -> int:
+    from .export import export_run
+    m = export_run(a.run_dir, _load_plan(a.plan, a.index), a.out, check_samples=a.check_samples,
+                   allow_partial=a.allow_partial)
+    for p in m.partitions:
+        check = m.data["partitions"][p.index - 1].get("check")
+        diff = "" if not check else f", |onnx - torch| <= {max(check['max_abs_diff'].values()):.2g}"
+        print(f"partition {p.index}: blocks {p.blocks[0]}-{p.blocks[1]} on {p.tier} -> {p.file}{diff}")
+    print(f"wrote {a.out}/manifest.json (threshold {m.threshold:g}, source {m.source}, destination {m.destination})")
+    return 0
+
+
+def cmd_worker(a) -> int:
+    from .worker import run
+    return run(a)
+
+
+def _topology(ref: str):
+    from ..topology import PRESETS, Topology
+    return Topology.preset(ref) if ref in PRESETS else Topology.load(ref)
+
+
+def _profile(ref: str):
+    from ..profile import Profile
+    return Profile.preset(ref) if ref in Profile.presets() else Profile.load(ref)
+
+
+def cmd_run(a) -> int:
+    import numpy as np
+
+    from .driver import run_local, summarize
+    from .errors import RunFailed
+    from .manifest import load_manifest
+    if a.deploy is None and (a.plan is None or a.run_dir is None):
+        raise ValueError("give --deploy DIR (an exported plan), or --plan and --run-dir to export one first")
+    deploy = a.deploy
+    if a.plan is not None:
+        from .export import export_run
+        deploy = deploy or str(Path(a.run_dir) / "deploy")
+        export_run(a.run_dir, _load_plan(a.plan, a.index), deploy, allow_partial=a.allow_partial)
+    m = load_manifest(deploy)
+    if a.run_dir is None and a.images is None:
+        raise ValueError("samples: give --run-dir (its dataset's test split) or --images FILE.npz (arrays x, y)")
+    if a.images is not None:
+        with np.load(a.images, allow_pickle=False) as z:
+            x, y = z["x"][:a.samples], (z["y"][:a.samples] if "y" in z.files else None)
+    else:
+        import torch
+
+        from .export import load_run_net
+        _, data, _, _ = load_run_net(a.run_dir, allow_partial=True)
+        n = min(a.samples, len(data.test))
+        xt, yt = data.test.batch(torch.arange(n))
+        x, y = xt.numpy(), yt.numpy()
+    remote = {}
+    for spec in a.worker or []:
+        tier, _, addr = spec.partition("=")
+        if not addr:
+            raise ValueError(f"--worker {spec!r}: expected TIER=ADDRESS (e.g. edge=tcp://10.0.0.2:5601)")
+        remote[tier] = addr
+    try:
+        result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
+                           clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
+                           seed=a.seed, bind=a.bind, progress=not a.no_progress,
+                           profile=_profile(a.profile) if a.profile else None, advertise=a.advertise)
+    except RunFailed as exc:
+        s = summarize(exc.records, len(m.partitions))
+        print(f"eepart run: {exc}", file=sys.stderr)
+        print(f"{s['samples']} samples finished before the failure"
+              + (f"; their records are in {a.records}" if a.records else ""), file=sys.stderr)
+        return 1
+    s = result.summary()
+    plan = m.data["plan"]
+    print(f"{s['samples']} samples, {a.mode} loop{f' at {a.rate:g}/s' if a.mode == 'open' else ''}: "
+          f"latency mean {s['mean'] * 1e3:.3f} ms, p50 {s['p50'] * 1e3:.3f} ms, p99 {s['p99'] * 1e3:.3f} ms; "
+          f"accuracy {s.get('accuracy', float('nan')):.4f}; exit fractions "
+          + " ".join(f"{f:.3f}" for f in s["exit_fraction"]))
+    if "latency" in plan:
+        print(f"model: latency {plan['latency'] * 1e3:.3f} ms, accuracy {plan.get('accuracy', float('nan')):.4f} "
+              f"(measured mean / model = {s['mean'] / plan['latency']:.3f})")
+    if a.summary:
+        Path(a.summary).write_text(json.dumps({"summary": s, "settings": result.settings, "plan": plan}, indent=1))
+    return 0
+
+
+def add_subcommands(sub) -> None:
+    ex = sub.add_parser("export", help="export a plan's partitions to ONNX with a manifest (needs torch)",
+                        description="Cut a trained run's joint network as the plan says: one ONNX file per "
+                                    "partition (its blocks and the exit after them), checked against torch, and "
+                                    "manifest.json (tiers, threshold, tensor shapes and dtypes, sha256).")
+    ex.add_argument("--run-dir", required=True, help="a trained run folder (run.json, joint.pt)")
+    ex.add_argument("--plan", required=True, help="plan JSON: a Plan's to_dict(), `eepart plan --json` output "
+                    "(its best plan), or a frontier list (--frontier-out F.json) with --index")
+    ex.add_argument("--index", type=int, default=None, help="which plan of a frontier list")
+    ex.add_argument("--out", required=True, help="folder to write")
+    ex.add_argument("--check-samples", type=int, default=16, help="test images compared with torch (default 16)")
+    ex.add_argument("--allow-partial", action="store_true", help="export weights whose training is unfinished")
+    ex.set_defaults(run=cmd_export)
+
+    from .worker import add_arguments
+    wk = sub.add_parser("worker", help="serve one tier of an exported plan (ZeroMQ), here or on another host",
+                        description="Serves one tier's partitions; `eepart run --worker TIER=ADDRESS` drives it.")
+    add_arguments(wk)
+    wk.set_defaults(run=cmd_worker)
+
+    rn = sub.add_parser("run", help="run an exported plan on its tiers, links emulated, and report latency",
+                        description="Starts one worker per tier and the link emulator on 127.0.0.1 (or uses "
+                                    "--worker TIER=ADDRESS workers), streams test samples from the source tier, "
+                                    "and prints measured latency (mean, p50, p99), accuracy and exit fractions.")
+    rn.add_argument("--deploy", default=None, help="an exported folder (eepart export --out)")
+    rn.add_argument("--plan", default=None, help="export this plan first (with --run-dir)")
+    rn.add_argument("--index", type=int, default=None, help="which plan of a frontier list")
+    rn.add_argument("--run-dir", default=None, help="trained run folder: weights to export and test images")
+    rn.add_argument("--allow-partial", action="store_true", help="export weights whose training is unfinished")
+    rn.add_argument("--images", default=None, help="samples from an .npz (x: n x C x H x W float32, y: labels)")
+    rn.add_argument("--topology", required=True, help="mobile, iot or a topology file (YAML/JSON)")
+    rn.add_argument("--samples", type=int, default=200, help="samples to stream (default 200)")
+    rn.add_argument("--mode", default="closed", choices=("closed", "open"),
+                    help="closed: one sample in flight; open: Poisson arrivals at --rate")
+    rn.add_argument("--rate", type=float, default=None, help="arrivals per second (open loop)")
+    rn.add_argument("--timeout", type=float, default=10.0, help="seconds a sample may take before the run stops")
+    rn.add_argument("--clock", default="cpu", choices=("cpu", "wall", "profile", "none"),
+                    help="compute emulation: ratio x CPU time (cpu), ratio x wall time (wall), ratio x the "
+                         "partition's time in --profile (profile), or as is (none)")
+    rn.add_argument("--profile", default=None, help="profile JSON for --clock profile")
+    rn.add_argument("--no-emulation", action="store_true", help="send straight to the workers (real links)")
+    rn.add_argument("--worker", action="append", metavar="TIER=ADDRESS", help="a worker already running")
+    rn.add_argument("--bind", default="tcp://127.0.0.1:*", help="where the driver listens (default: a free port "
+                    "on 127.0.0.1; with workers on other hosts e.g. tcp://0.0.0.0:5600)")
+    rn.add_argument("--advertise", default=None, help="the driver's address as other hosts reach it "
+                    "(e.g. tcp://10.0.0.1:5600; default: the bound address)")
+    rn.add_argument("--records", default=None, help="per-sample records, JSON lines, written as they finish")
+    rn.add_argument("--summary", default=None, help="write the summary JSON here")
+    rn.add_argument("--seed", type=int, default=0, help="arrival times' seed (open loop)")
+    rn.add_argument("--no-progress", action="store_true")
+    rn.set_defaults(run=cmd_run)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="eepart")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    a = parser.parse_args(argv)
+    return a.run(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,365 @@
+"""The driver: starts (or reaches) one worker per tier and the link emulator, streams samples from the
+source tier, collects per-sample records, and stops the run with a named error when something fails.
+
+    result = run_local("deploy/", Topology.load("t.yaml"), images, labels, mode="closed")
+    result.summary()  # mean, p50, p99 latency (s), accuracy, exit fractions
+
+Per-sample record: sample, label, prediction, correct, exit_partition, exit_block, latency (s, from the
+source worker taking the sample to the destination worker receiving its result: what the model
+predicts), app_latency (the driver's own round trip, local hops included), hops (each link crossed:
+enter/start/sent/arrive, bits, transfer and propagation; each partition computed: start/end, cpu,
+wall, target), t_sent.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from . import protocol as proto
+from .errors import ManifestError, RunFailed
+from .manifest import load_manifest
+from .netem import topology_dict
+
+MODES = ("closed", "open")
+
+
+@dataclass
+class RunResult:
+    records: list
+    settings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return summarize(self.records, self.settings.get("partitions", 0))
+
+
+def summarize(records: list, partitions: int = 0) -> dict:
+    if not records:
+        return {"samples": 0}
+    lat = np.array([r["latency"] for r in records])
+    exits = np.array([r["exit_partition"] for r in records])
+    L = max(partitions, int(exits.max()))
+    out = {"samples": len(records), "mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
+           "p99": float(np.percentile(lat, 99)), "max": float(lat.max()),
+           "exit_fraction": [float((exits == k).mean()) for k in range(1, L + 1)]}
+    if all(r.get("correct") is not None for r in records):
+        out["accuracy"] = float(np.mean([r["correct"] for r in records]))
+    return out
+
+
+class _Control:
+    """What a fault-injection hook may do during a run (tests): kill a tier's worker, stall a link."""
+
+    def __init__(self, run):
+        self._run = run
+
+    def kill(self, tier: str) -> None:
+        self._run.procs[tier].kill()
+
+    def stall(self, link: str) -> None:
+        self._run.out.send(self._run.netem, {"kind": "stall", "link": link})
+
+    def pause(self, tier: str) -> None:
+        """SIGSTOP the tier's worker: alive but silent (the driver kills it when the run ends)."""
+        import signal
+        os.kill(self._run.procs[tier].pid, signal.SIGSTOP)
+
+    def send(self, tier: str, header: dict, payload: bytes = b"") -> None:
+        """A raw message to a tier's worker, as a faulty peer would send it."""
+        self._run.out.send(self._run.peers[tier], header, payload)
+
+
+class _Run:
+    def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
+                 remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None,
+                 advertise: str | None = None):
+        self.service = service
+        self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
+        self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
+        self.ctx = zmq.Context()
+        self.inbox = proto.socket(self.ctx, zmq.PULL)
+        self.inbox.bind(bind)
+        self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.out = proto.Outbox(self.ctx)
+        self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
+        self.netem = None
+        self.done, self.pending, self.records = {}, {}, []
+        self.last_ping = 0.0
+        self.sink = None
+
+    # --- processes --------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list) -> None:
+        env = dict(os.environ)
+        pkg_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("OMP_NUM_THREADS", "1")
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> None:
+        idle = str(max(10.0, 4 * self.timeout))
+        if self.emulate:
+            self._spawn("netem", ["eepart_fast.runtime.netem", "--bind", "tcp://127.0.0.1:*", "--announce", self.addr,
+                                  "--topology", json.dumps(self.topology), "--idle-timeout", idle])
+        for tier in self.m.tiers:
+            if tier in self.remote:
+                self.peers[tier] = self.remote[tier]
+                continue
+            self._spawn(tier, ["eepart_fast.runtime.worker", "--tier", tier, "--bind", "tcp://127.0.0.1:*",
+                               "--artifacts", str(self.m.folder), "--announce", self.addr, "--idle-timeout", idle])
+        want = set(self.procs)
+        deadline = time.monotonic() + self.startup_timeout
+        while want - set(self.peers) - ({"netem"} if self.netem else set()):
+            self._check_procs()
+            self._ping()
+            if time.monotonic() > deadline:
+                missing = sorted(want - set(self.peers) - {"netem" if self.netem else ""})
+                raise RunFailed(f"workers {missing} did not start within {self.startup_timeout:g} s",
+                                tier=missing[0] if missing else None)
+            header = self._recv(50)
+            if header and header["kind"] == "hello":
+                if header["tier"] == "netem":
+                    self.netem = header["endpoint"]
+                else:
+                    self.peers[header["tier"]] = header["endpoint"]
+        checksums = {str(k): v for k, v in self.m.checksums().items()}
+        ratio = dict(zip(self.topology["names"], self.topology["ratio"]))
+        if self.netem:
+            self.out.send(self.netem, {"kind": "config", "peers": self.peers})
+        for tier in self.m.tiers:
+            self.out.send(self.peers[tier], {"kind": "config", "driver": self.addr, "peers": self.peers,
+                                             "via": self.netem, "ratio": ratio[tier], "clock": self.clock,
+                                             "checksums": checksums, "heartbeat": 0.1,
+                                             "service": self.service})
+        ready = set()
+        need = set(self.m.tiers) | ({"netem"} if self.netem else set())
+        while ready != need:
+            self._check_procs()
+            self._ping()
+            if time.monotonic() > deadline:
+                raise RunFailed(f"tiers {sorted(need - ready)} were not ready within {self.startup_timeout:g} s",
+                                tier=min(need - ready))
+            header = self._recv(50)
+            if header and header["kind"] == "ready":
+                ready.add(header["tier"])
+        now = time.monotonic()
+        self.beats = {t: now for t in self.m.tiers}
+
+    def stop(self) -> None:
+        for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
+            try:
+                self.out.send(addr, {"kind": "stop"})
+            except zmq.ZMQError:
+                pass
+        deadline = time.monotonic() + 2.0
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(2.0)
+            if p.stderr:
+                p.stderr.close()
+        self.out.close()
+        self.inbox.close(0)
+        self.ctx.term()
+
+    # --- watching ---------------------------------------------------------------------------------
+
+    def _check_procs(self) -> None:
+        for name, p in self.procs.items():
+            rc = p.poll()
+            if rc is not None:
+                err = p.stderr.read().decode(errors="replace").strip().splitlines()[-3:] if p.stderr else []
+                what = "link emulator" if name == "netem" else f"worker for tier {name!r}"
+                raise RunFailed(f"{what} (pid {p.pid}) exited with code {rc}"
+                                + (f": {' | '.join(err)}" if err else ""), self.records, tier=name)
+
+    def _recv(self, ms: int):
+        if not self.inbox.poll(ms):
+            return None
+        header, _ = proto.recv(self.inbox, zmq.NOBLOCK)
+        if header is None:
+            return None
+        kind = header["kind"]
+        if kind == "error":
+            tier = header.get("tier")
+            raise RunFailed(f"tier {tier!r} refused: {header.get('error', 'error')}: {header.get('message')}",
+                            self.records, tier=tier)
+        if kind == "heartbeat":
+            self.beats[header["tier"]] = time.monotonic()
+            self.seen[header["tier"]] = header
+        elif kind == "done":
+            self._finish(header)
+        return header
+
+    def _finish(self, h: dict) -> None:
+        i = h["sample"]
+        if i not in self.pending:
+            return
+        t_sent = self.pending.pop(i)
+        label = h.get("label")
+        rec = {"sample": i, "label": label, "prediction": h["prediction"],
+               "correct": None if label is None else bool(h["prediction"] == label),
+               "exit_partition": h["exit_partition"], "exit_block": h["exit_block"],
+               "latency": h["t_end"] - h["t0"], "app_latency": proto.now() - t_sent, "t_sent": t_sent,
+               "hops": h.get("hops", [])}
+        self.records.append(rec)
+        if self.sink:
+            self.sink.write(json.dumps(rec) + "\n")
+            self.sink.flush()
+
+    def _where(self, i: int) -> tuple:
+        net = self.seen.get("netem", {})
+        for f in net.get("in_flight", []):
+            if f.get("sample") == i:
+                stalled = " (stalled)" if f["link"] in net.get("stalled", []) else ""
+                return f"held on link {f['link']}{stalled}", f["link"].split("-")[0]
+        for tier in self.m.tiers:
+            s = self.seen.get(tier, {})
+            if s.get("busy") == i:
+                return f"computing on tier {tier!r}", tier
+        sent = [(s["last"]["t"], tier, s["last"]) for tier, s in self.seen.items()
+                if tier in self.m.tiers and (s.get("last") or {}).get("sample") == i]
+        if sent:
+            _, tier, last = max(sent)
+            return f"last sent by tier {tier!r} to tier {last['to']!r} as {last['kind']}", last["to"]
+        return f"never seen past tier {self.m.source!r}", self.m.source
+
+    def _ping(self) -> None:
+        """Tell every worker heard from so far that the driver lives (they stop after --idle-timeout)."""
+        t = time.monotonic()
+        if t - self.last_ping > 0.5:
+            self.last_ping = t
+            for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
+                self.out.send(addr, {"kind": "ping"})
+
+    def watch(self, ms: int = 20) -> None:
+        """One bounded wait for messages, then every fault check."""
+        self._ping()
+        end = time.monotonic() + ms / 1000
+        for _ in range(10000):
+            if self._recv(max(0, int((end - time.monotonic()) * 1000))) is None:
+                break
+        self._check_procs()
+        now = time.monotonic()
+        for tier, beat in self.beats.items():
+            if now - beat > self.hb_timeout:
+                raise RunFailed(f"worker for tier {tier!r} sent no heartbeat for {now - beat:.1f} s "
+                                f"(dead, hung or unreachable)", self.records, tier=tier)
+        if self.pending:
+            i, t_sent = min(self.pending.items(), key=lambda kv: kv[1])
+            waited = proto.now() - t_sent
+            if waited > self.timeout:
+                where, tier = self._where(i)
+                raise RunFailed(f"sample {i} has no result after {waited:.1f} s (timeout {self.timeout:g} s); "
+                                f"it was {where}", self.records, tier=tier)
+
+    def send(self, i: int, image: np.ndarray, label) -> None:
+        header = {"kind": "input", "sample": i, "label": None if label is None else int(label)}
+        self.pending[i] = proto.now()
+        header["t_app"] = self.pending[i]
+        self.out.send(self.peers[self.m.source], header, np.ascontiguousarray(image).tobytes())
+
+
+def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", rate: float | None = None,
+              timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
+              remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
+              startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
+              progress: bool = False, profile=None, advertise: str | None = None) -> RunResult:
+    """Run an exported plan on `images` (n, *input_shape) and return the per-sample records.
+
+    mode 'closed': one sample in flight; 'open': Poisson arrivals at `rate` samples/s. `timeout` (s) bounds
+    every sample; a dead or silent worker stops the run within about max(1, timeout / 2) s. `remote`
+    {tier: address} uses workers already running (eepart worker) instead of starting them here.
+    `bind` is where the driver listens; `advertise` the address workers on other hosts reach it at (default:
+    the bound address, which must then not be 0.0.0.0). `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
+    carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
+    clock: 'cpu' (ratio x the call's CPU time), 'wall', 'none', or 'profile' (ratio x the partition's time
+    in `profile`, a Profile: a fixed service time, e.g. to isolate queueing under open-loop load).
+    Each call owns its processes, sockets and ZeroMQ context, so calls from several threads may run at
+    once (their emulated tiers then share this machine's CPUs, which skews the timings).
+    """
+    from ..topology import Topology
+    m = load_manifest(deploy_dir)
+    topo = topology_dict(topology) if isinstance(topology, Topology) else topology
+    unknown = [t for t in m.tiers if t not in topo["names"]]
+    if unknown:
+        raise ManifestError(f"manifest tier {unknown[0]!r} is not in the topology's tiers {topo['names']}")
+    if mode not in MODES:
+        raise ValueError(f"mode = {mode!r}: expected one of {MODES}")
+    if mode == "open" and not (isinstance(rate, (int, float)) and rate > 0):
+        raise ValueError(f"rate = {rate!r}: an open-loop run needs a positive arrival rate (samples/s)")
+    if not timeout > 0:
+        raise ValueError(f"timeout = {timeout!r}: must be > 0 s")
+    images = np.asarray(images, dtype=np.float32)
+    want = (len(images), *m.input_shape)
+    if images.ndim != len(want) or tuple(images.shape[1:]) != tuple(m.input_shape):
+        raise ValueError(f"images: expected shape (n, {', '.join(map(str, m.input_shape))}), got {images.shape}")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
+    service = None
+    if clock == "profile":
+        if profile is None:
+            raise ValueError("clock = 'profile' needs profile= (the Profile whose times the tiers take)")
+        if profile.N != m.data["model"].get("N", profile.N):
+            raise ValueError(f"profile: N = {profile.N}, the exported network has {m.data['model']['N']} blocks")
+        service = {str(p.index): float(profile.block_time[p.blocks[0] - 1:p.blocks[1]].sum()
+                                       + profile.branch_time[p.blocks[1] - 1]) for p in m.partitions}
+    elif clock not in ("cpu", "wall", "none"):
+        raise ValueError(f"clock = {clock!r}: expected cpu, wall, profile or none")
+    hb = heartbeat_timeout if heartbeat_timeout is not None else max(1.0, timeout / 2)
+    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service, advertise)
+    if records_path:
+        run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
+    control = _Control(run)
+    try:
+        run.start()
+        n = len(images)
+        rng = np.random.default_rng(seed)
+        arrivals = np.cumsum(rng.exponential(1.0 / rate, n)) if mode == "open" else None
+        t_start = proto.now()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=n, desc="samples", mininterval=1.0)
+        for i in range(n):
+            label = None if labels is None else labels[i]
+            if mode == "closed":
+                run.send(i, images[i:i + 1], label)
+                while i in run.pending:
+                    run.watch()
+            else:
+                while proto.now() - t_start < arrivals[i]:
+                    run.watch(max(1, min(20, int((arrivals[i] - (proto.now() - t_start)) * 1000))))
+                run.send(i, images[i:i + 1], label)
+            if bar is not None:
+                bar.n = len(run.records)
+                bar.refresh()
+            if hook is not None:
+                hook(len(run.records), control)
+        while run.pending:
+            run.watch()
+            if hook is not None:
+                hook(len(run.records), control)
+        if bar is not None:
+            bar.close()
+        settings = {"mode": mode, "rate": rate, "clock": clock, "emulate": emulate, "timeout": timeout,
+                    "partitions": len(m.partitions), "tiers": m.tiers, "threshold": m.threshold,
+                    "load_average": list(os.getloadavg())}
+        return RunResult(sorted(run.records, key=lambda r: r["sample"]), settings)
+    except RunFailed as exc:
+        exc.records = sorted(run.records, key=lambda r: r["sample"])
+        raise
+    finally:
+        run.stop()
+        if run.sink:
+            run.sink.close()

@@ -1,0 +1,112 @@
+"""One partition on onnxruntime (one intra-op thread), the exit rule, and the whole plan run in one process.
+
+The exit rule is the profiler's (nn/records.py): a sample leaves at partition k when the normalised
+entropy of softmax(logits of exit q_k) is strictly below the plan's threshold; the last partition takes
+every sample still in the network.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import TensorMismatch
+from .manifest import Manifest, PartitionSpec
+
+
+def session_options(threads: int = 1):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    # One thread: the work runs on the calling thread, so its CPU time is the partition's own.
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return so
+
+
+def open_session(path, threads: int = 1):
+    import onnxruntime as ort
+    return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+
+
+def normalised_entropy(logits: np.ndarray) -> np.ndarray:
+    """Entropy of softmax over the last axis / log(classes), in float64, 0 log 0 = 0."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(-1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log(p), 0.0)
+    return terms.sum(-1) / np.log(p.shape[-1])
+
+
+class PartitionRunner:
+    """A partition's ONNX session; `run` checks the tensor against the manifest and times the call."""
+
+    def __init__(self, manifest: Manifest, part: PartitionSpec, threads: int = 1):
+        self.part = part
+        self.session = open_session(manifest.path(part), threads)
+        spec = part.inputs[0]
+        self.input_name = spec["name"]
+        self.shape = tuple(spec["shape"])
+        self.dtype = np.dtype(spec["dtype"])
+        names = [o.name for o in self.session.get_outputs()]
+        want = [o["name"] for o in part.outputs]
+        if sorted(names) != sorted(want) or [i.name for i in self.session.get_inputs()] != [self.input_name]:
+            raise TensorMismatch(f"partition {part.index} ({part.tier}): the ONNX file has inputs "
+                                 f"{[i.name for i in self.session.get_inputs()]} and outputs {names}, the "
+                                 f"manifest says {[self.input_name]} and {want}")
+        self.output_names = want
+
+    def check(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray):
+            raise TensorMismatch(f"partition {self.part.index} ({self.part.tier}): expected a numpy array, got "
+                                 f"{type(x).__name__}")
+        if x.dtype != self.dtype or tuple(x.shape) != self.shape:
+            raise TensorMismatch(f"partition {self.part.index} ({self.part.tier}): input "
+                                 f"{self.input_name!r} must be {self.dtype.name} {list(self.shape)}, got "
+                                 f"{x.dtype.name} {list(x.shape)}")
+        return np.ascontiguousarray(x)
+
+    def run(self, x: np.ndarray):
+        """(outputs by name, CPU seconds of this thread, wall seconds) of one call."""
+        x = self.check(x)
+        c0, w0 = time.thread_time(), time.perf_counter()
+        values = self.session.run(self.output_names, {self.input_name: x})
+        cpu, wall = time.thread_time() - c0, time.perf_counter() - w0
+        return dict(zip(self.output_names, values)), cpu, wall
+
+
+def tensor_from_bytes(payload: bytes, dtype: str, shape, where: str) -> np.ndarray:
+    """A tensor message's payload as an array, refused (TensorMismatch) when its size does not fit."""
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape)) * dt.itemsize
+    if len(payload) != n:
+        raise TensorMismatch(f"{where}: payload of {len(payload)} bytes, {dt.name} {list(shape)} needs {n}")
+    return np.frombuffer(payload, dtype=dt).reshape(shape)
+
+
+def run_plan_inline(manifest: Manifest, images: np.ndarray, threads: int = 1) -> dict:
+    """The plan's answer per sample, computed in this process with the same sessions and exit rule.
+
+    Returns exit_partition (1-based), exit_block, prediction, norm_entropy (of the exit taken), arrays
+    of len(images). The reference the distributed run is checked against.
+    """
+    runners = [PartitionRunner(manifest, p, threads) for p in manifest.partitions]
+    n = len(images)
+    out = {"exit_partition": np.zeros(n, np.int64), "exit_block": np.zeros(n, np.int64),
+           "prediction": np.zeros(n, np.int64), "norm_entropy": np.zeros(n)}
+    for s in range(n):
+        h = np.asarray(images[s:s + 1], dtype=runners[0].dtype)
+        for r in runners:
+            values, _, _ = r.run(h)
+            ent = float(normalised_entropy(values["logits"])[0])
+            if r.part.last or ent < manifest.threshold:
+                out["exit_partition"][s] = r.part.index
+                out["exit_block"][s] = r.part.exit
+                out["prediction"][s] = int(values["logits"][0].argmax())
+                out["norm_entropy"][s] = ent
+                break
+            h = values["h"]
+    return out

@@ -1,0 +1,205 @@
+"""Export a plan's partitions from a trained early-exit network to ONNX, with a manifest (torch needed).
+
+Partition k of a plan holds blocks P_{k-1}+1 .. P_k and the exit branch after block P_k. Its ONNX graph
+takes the incoming tensor (batch 1) and returns `logits` of that exit and, unless it is the last
+partition, `h`, the output of block P_k that the next partition takes. ONNX run by onnxruntime is the
+portable choice: the same file runs on a phone, a Raspberry Pi or a server without torch.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .manifest import FORMAT, MANIFEST, VERSION, load_manifest, sha256_file
+
+
+class PartitionModule(nn.Module):
+    """Blocks and the exit branch after the last of them; returns (h, logits), or logits alone when last."""
+
+    def __init__(self, blocks, branch, last: bool):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.branch = branch
+        self.last = last
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        logits = self.branch(x)
+        return logits if self.last else (x, logits)
+
+
+def plan_spec(plan) -> dict:
+    """A Plan, a Plan.to_dict(), or `eepart plan --json` output (its 'best') as the fields export needs."""
+    if hasattr(plan, "to_dict"):
+        plan = plan.to_dict()
+    if not isinstance(plan, dict):
+        raise TypeError(f"plan: expected a Plan or a JSON object, got {type(plan).__name__}")
+    if "partitions" not in plan and isinstance(plan.get("best"), dict):
+        plan = plan["best"]
+    for field in ("partitions", "tier_names", "threshold", "source", "destination"):
+        if field not in plan:
+            raise ValueError(f"plan: field {field!r} missing (give a Plan's to_dict(), a frontier entry, or "
+                             "`eepart plan --json` output with a best plan)")
+    P, names = plan["partitions"], plan["tier_names"]
+    if (not isinstance(P, list) or not P or not all(isinstance(p, int) and not isinstance(p, bool) for p in P)
+            or any(b <= a for a, b in zip(P, P[1:])) or P[0] < 1):
+        raise ValueError(f"plan.partitions = {P!r}: expected rising block counts >= 1")
+    if not isinstance(names, list) or len(names) != len(P) or not all(isinstance(t, str) for t in names):
+        raise ValueError(f"plan.tier_names = {names!r}: expected one tier name per partition ({len(P)})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"plan.tier_names = {names!r}: a tier appears twice")
+    keep = ("partitions", "tier_names", "threshold", "threshold_index", "source", "destination", "latency",
+            "accuracy", "placement")
+    return {k: plan[k] for k in keep if k in plan}
+
+
+def export_onnx(module: nn.Module, example: torch.Tensor, path, input_name="x", output_names=("logits",)) -> None:
+    """torch.onnx.export (dynamo) into one self-contained file, written to a temporary name then renamed."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    module.eval()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
+                          input_names=[input_name], output_names=list(output_names))
+    os.replace(tmp, path)
+
+
+def _spec(name: str, t: torch.Tensor) -> dict:
+    return {"name": name, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
+
+
+@torch.inference_mode()
+def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None = None,
+                      check: torch.Tensor | None = None, atol: float = 1e-4):
+    """Write part-<k>.onnx for every partition of `plan` and manifest.json into `out_dir`; returns the Manifest.
+
+    `check` (n, *input_shape): samples on which every exported partition is compared with the torch
+    partition (max |difference| of h and logits recorded in the manifest; over `atol` is a ValueError).
+    """
+    spec = plan_spec(plan)
+    P = spec["partitions"]
+    if P[-1] > net.N:
+        raise ValueError(f"plan.partitions = {P}: the network has {net.N} blocks")
+    missing = [q for q in P if str(q) not in net.branches]
+    if missing:
+        raise ValueError(f"plan.partitions: no exit branch after block {missing[0]} in this network "
+                         f"(exits {net.exits})")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # no stale manifest over half-written files
+    net.eval()
+    x = torch.zeros(1, *input_shape)
+    samples = None if check is None else [check[i:i + 1].float() for i in range(len(check))]
+    parts, prev = [], 0
+    for k, q in enumerate(P, 1):
+        last = k == len(P)
+        module = PartitionModule(list(net.blocks[prev:q]), net.branches[str(q)], last)
+        result = module(x)
+        h, logits = (x, result) if last else result
+        names = ("logits",) if last else ("h", "logits")
+        file = f"part-{k}.onnx"
+        export_onnx(module, x, out / file, "x", names)
+        entry = {"index": k, "blocks": [prev + 1, q], "exit": q, "tier": spec["tier_names"][k - 1], "file": file,
+                 "sha256": sha256_file(out / file), "bytes": (out / file).stat().st_size,
+                 "inputs": [_spec("x", x)],
+                 "outputs": ([] if last else [_spec("h", h)]) + [_spec("logits", logits)]}
+        if samples is not None:
+            entry["check"] = _check(out / file, module, samples, names, atol, k)
+            samples = [module(s)[0] for s in samples] if not last else None
+        parts.append(entry)
+        x, prev = h, q
+    data = {"format": FORMAT, "version": VERSION,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "opset": "torch.onnx.export(dynamo=True) default",
+            "model": {"N": net.N, "input_shape": list(input_shape), "classes": int(parts[-1]["outputs"][-1]["shape"][-1]),
+                      **(model_meta or {})},
+            "plan": spec,
+            "exit_rule": "exit at partition k when entropy(softmax(logits)) / log(classes) < threshold (strictly); "
+                         "the last partition takes every sample left",
+            "partitions": parts}
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, out / MANIFEST)
+    return load_manifest(out)
+
+
+def _check(path, module, samples, names, atol, k) -> dict:
+    from .executor import open_session
+    sess = open_session(path)
+    worst = {n: 0.0 for n in names}
+    for s in samples:
+        ref = module(s)
+        ref = (ref,) if len(names) == 1 else ref
+        got = sess.run(list(names), {"x": s.numpy()})
+        for n, r, g in zip(names, ref, got):
+            worst[n] = max(worst[n], float(np.abs(r.numpy() - g).max()))
+    if max(worst.values()) > atol:
+        raise ValueError(f"partition {k}: onnxruntime differs from torch by {worst} (tolerance {atol})")
+    return {"samples": len(samples), "max_abs_diff": worst, "tolerance": atol}
+
+
+def load_run_net(run_dir, allow_partial: bool = False):
+    """(spec, data, joint network) of a run folder; the joint weights must be fully trained unless allowed."""
+    from ..nn.data import load_data
+    from ..nn.run import build_net, open_run
+    from ..nn.train import TrainConfig, load_checkpoint
+    run_dir = Path(run_dir)
+    spec = open_run(run_dir)
+    path = run_dir / "joint.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; train first (eepart train --run-dir {run_dir})")
+    ck = load_checkpoint(path)
+    cfg = TrainConfig(**spec.joint)
+    if ck["epoch"] < cfg.epochs and not allow_partial:
+        raise ValueError(f"{path}: trained {ck['epoch']} of {cfg.epochs} epochs; finish training "
+                         "(or pass --allow-partial)")
+    data = load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
+    net = build_net(spec, data)
+    net.load_state_dict(ck["model"])
+    net.eval()
+    meta = {"backbone": spec.backbone, "granularity": spec.granularity, "dataset": data.name,
+            "run_dir": str(run_dir), "weights": "joint.pt (the joint network's blocks and branches)",
+            "joint_epochs_trained": int(ck["epoch"]), "joint_epochs": cfg.epochs}
+    return spec, data, net, meta
+
+
+def export_run(run_dir, plan, out_dir, check_samples: int = 16, allow_partial: bool = False):
+    """`eepart export`: a run folder's joint network cut as `plan` says, checked on test samples."""
+    _, data, net, meta = load_run_net(run_dir, allow_partial)
+    check = None
+    if check_samples:
+        check, _ = data.test.batch(torch.arange(min(check_samples, len(data.test))))
+    return export_partitions(net, plan, out_dir, data.input_shape, meta, check)
+
+
+def export_blocks(net, input_shape, out_dir) -> list:
+    """Every block and every branch as its own ONNX file (block-<i>.onnx, branch-<i>.onnx), for timing.
+
+    Returns [(block file, branch file or None, block input shape)] per block i = 1..N.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    x = torch.zeros(1, *input_shape)
+    files = []
+    with torch.inference_mode():
+        for i, block in enumerate(net.blocks, 1):
+            export_onnx(block, x, out / f"block-{i}.onnx", "x", ("h",))
+            shape = list(x.shape)
+            x = block(x)
+            branch = None
+            if str(i) in net.branches:
+                branch = out / f"branch-{i}.onnx"
+                export_onnx(net.branches[str(i)], x, branch, "x", ("logits",))
+            files.append((out / f"block-{i}.onnx", branch, shape))
+    return files
