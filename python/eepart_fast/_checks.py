@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-# The engine's limits (cpp/tables.hpp), checked here before any table is built.
+# The engine's limits (cpp/core/tables.hpp), checked here before any table is built.
 MAX_BLOCKS = 1000
 MAX_TIERS = 16
 MAX_THRESHOLDS = 1000
