@@ -170,13 +170,13 @@ def test_cli_sweep_time_limit(capsys, slow_models, tmp_path):
     assert code == 2 and "stopped at --time-limit 0.2 s" in err and err.count("\n") == 1
     assert not out_file.exists()
     for bad in ("0", "-1", "nan", "soon"):
-        code, out, err = run(capsys, "sweep", "--time-limit", bad, "--out", out_file)
+        code, _, err = run(capsys, "sweep", "--time-limit", bad, "--out", out_file)
         assert code == 2 and "--time-limit" in err and err.count("\n") == 1
 
 
 def test_cli_generous_limit_changes_nothing(capsys):
     code, out, err = run(capsys, "plan", "--backend", "numpy", "--json", "--min-accuracy", "0.8")
     assert code == 0, err
-    code2, out2, err2 = run(capsys, "plan", "--backend", "numpy", "--json", "--min-accuracy", "0.8",
+    code2, out2, _ = run(capsys, "plan", "--backend", "numpy", "--json", "--min-accuracy", "0.8",
                             "--time-limit", "600")
     assert (code2, out2) == (0, out)
