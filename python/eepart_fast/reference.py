@@ -165,7 +165,8 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
 
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
     peak stays within 1.5x max_memory (the sweep's factor) plus MIN_CHUNK configurations' temporaries.
-    `time_limit` as for sweep; the frontier of the kept rows is taken after the last check."""
+    `time_limit` as for sweep; the frontier of the kept rows is taken after the last check, unchecked
+    (about 0.4 s per million rows)."""
     time_limit = check_time_limit(time_limit)
     start = time.monotonic()
     max_rows = max_memory // (row_bytes(tables.N, tables.M) + FRONTIER_BYTES)
