@@ -167,7 +167,7 @@ def test_cli_sweep_time_limit(capsys, slow_models, tmp_path):
     out_file = tmp_path / "rows.csv"
     code, out, err = run(capsys, "sweep", "--profile", slow_models[0], "--topology", slow_models[1], "--backend",
                          "numpy", "--time-limit", "0.2", "--out", out_file, "--no-progress")
-    assert code == 2 and "stopped at --time-limit 0.2 s" in err and err.count("\n") == 1
+    assert code == 2 and out == "" and "stopped at --time-limit 0.2 s" in err and err.count("\n") == 1
     assert not out_file.exists()
     for bad in ("0", "-1", "nan", "soon"):
         code, _, err = run(capsys, "sweep", "--time-limit", bad, "--out", out_file)
