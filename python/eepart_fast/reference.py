@@ -156,7 +156,8 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
 
 
 # Bytes per swept row that frontier_indices holds besides the rows (sort keys, order, running maximum,
-# masks), measured with tracemalloc in tests/test_time_limit.py.
+# masks): 25 measured with tracemalloc on 203,448 rows; the pareto's whole peak is checked in
+# tests/test_time_limit.py.
 FRONTIER_BYTES = 48
 
 
