@@ -16,6 +16,7 @@ from math import comb, perm
 
 import numpy as np
 
+from ._checks import timed_out
 from .configs import count_configurations
 from .frontier import frontier_indices
 
@@ -50,8 +51,7 @@ def _check_call(threads, time_limit) -> float:
 
 def _check_deadline(deadline: float, what: str, time_limit) -> None:
     if time.monotonic() > deadline:
-        raise TimeoutError(f"{what}: stopped at its time limit (time_limit = {time_limit:g} s) without an answer; "
-                           "raise time_limit, or narrow the question (bounds, fewer tiers or blocks)")
+        raise timed_out(what, time_limit)
 
 
 def _cupy():

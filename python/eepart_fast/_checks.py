@@ -211,3 +211,20 @@ def finite_costs(tables) -> None:
             raise ValueError(f"{_where(name, i, arr.shape)} = {show(arr.flat[i])} s: costs must be finite and at "
                              f"most {MAX_COST:g} s (bits over a slow route, or a block's time times a tier's "
                              "ratio, overflowed)")
+
+
+def time_limit(value) -> float:
+    """A call's `time_limit` in seconds: None or inf for none, else a finite number > 0."""
+    if value is None:
+        return float("inf")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"time_limit = {show(value)}: expected a number of seconds or None, got {type(value).__name__}")
+    if not float(value) > 0:  # nan, 0 and negatives
+        raise ValueError(f"time_limit = {show(value)}: must be > 0 seconds (None or inf: no limit)")
+    return float(value)
+
+
+def timed_out(what: str, time_limit: float) -> TimeoutError:
+    """The error of a call stopped at its time limit, worded as the compiled engines word it."""
+    return TimeoutError(f"{what}: stopped at its time limit (time_limit = {time_limit:g} s) without an answer; "
+                        "raise time_limit, or narrow the question (bounds, fewer tiers or blocks)")

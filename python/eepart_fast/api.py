@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import number
+from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
 from .configs import pack_configs
 from .configs import row_bytes as configs_row_bytes
@@ -66,18 +67,21 @@ def row_bytes(profile, topology=None) -> int:
 
 
 def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min_accuracy=None,
-          backend: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY) -> SweepResult:
+          backend: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY, time_limit=None) -> SweepResult:
     """Every configuration (docs/model.md), keeping the rows with latency <= max_latency (s) and
     accuracy >= min_accuracy, on (profile, topology) or on a CostTables. Stops with a ValueError if the
-    kept rows would pass `max_memory` bytes."""
+    kept rows would pass `max_memory` bytes, and with a TimeoutError once past `time_limit` seconds
+    (None: no limit)."""
     max_latency = _bound("max_latency", max_latency, np.inf)
     min_accuracy = _bound("min_accuracy", min_accuracy, -np.inf)
+    time_limit = check_time_limit(time_limit)
     if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
         raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
     tables, thresholds, names, _ = _tables(profile, topology, source, destination)
     name = resolve(backend, "sweep")
     max_rows = int(max_memory) // row_bytes(tables)
-    columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows)
+    columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
+                                      time_limit=time_limit)
     if thresholds is None:  # bare tables: thresholds known by index only
         thresholds = np.arange(tables.K, dtype=np.float64)
     return SweepResult(columns, thresholds, names, name)

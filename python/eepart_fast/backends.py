@@ -37,11 +37,14 @@ class Backend(Protocol):
     def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0) -> tuple:
         """(latency, accuracy) of each configuration."""
 
-    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0) -> dict:
-        """Every configuration meeting the bounds, in canonical order."""
+    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...) -> dict:
+        """Every configuration meeting the bounds, in canonical order. More than `max_rows` kept rows:
+        ValueError. `time_limit` (seconds, inf: none): TimeoutError once past it."""
 
-    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=...) -> dict:
-        """The frontier of the configurations meeting the bounds."""
+    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...) -> dict:
+        """The frontier of the configurations meeting the bounds. A search that would need more than
+        `max_memory` bytes: ValueError (cupy's memory is bounded by its window whatever it says).
+        `time_limit` as for sweep."""
 
 
 def _probe(name: str):

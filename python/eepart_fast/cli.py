@@ -6,13 +6,14 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 DEFAULT_PROFILE = "resnet20-fashionmnist"
-# Exit codes: 0 done, 2 bad input (one line on stderr), 3 `plan` found no configuration meeting the bound,
-# 130 interrupted.
+# Exit codes: 0 done, 2 bad input or a limit reached (--max-memory-gb, --time-limit; one line on stderr),
+# 3 `plan` found no configuration meeting the bound, 130 interrupted.
 EXIT_USAGE = 2
 EXIT_NO_PLAN = 3
 FRONTIER_ROWS = 10  # frontier points `eepart plan` prints unless --frontier says otherwise
@@ -32,8 +33,8 @@ routes: shortest or given) or routes (names, ratio, path_latency, path_inv_bandw
 optional route_rule (store_and_forward or bottleneck), devices, serialize, deserialize. Tiers may be given
 by index or by name. The model: docs/model.md.
 
-exit codes: 0 done; 2 bad input (one line on stderr); 3 `plan`: no configuration meets the bound;
-130 interrupted.
+exit codes: 0 done; 2 bad input, or a limit reached (--max-memory-gb, --time-limit), one line on stderr;
+3 `plan`: no configuration meets the bound; 130 interrupted.
 """
 
 
@@ -79,6 +80,27 @@ def memory_arg(text: str) -> float:
     return value
 
 
+class Clock:
+    """--time-limit for a whole command: each engine call gets what is left of it."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.deadline = math.inf if seconds is None else time.monotonic() + seconds
+
+    def left(self):
+        """Seconds left (None: no limit); past the limit, TimeoutError."""
+        if self.seconds is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if not left > 0:
+            raise self.timed_out()
+        return left
+
+    def timed_out(self) -> TimeoutError:
+        return TimeoutError(f"stopped at --time-limit {self.seconds:g} s without an answer: raise --time-limit, "
+                            "or narrow the question (bounds, fewer tiers or blocks)")
+
+
 def frontier_arg(text: str):
     if text == "all":
         return None
@@ -107,6 +129,12 @@ def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
     g = p.add_mutually_exclusive_group() if exclusive else p.add_argument_group("bounds")
     g.add_argument("--min-accuracy", type=accuracy_arg, metavar="X", help="keep accuracy >= X (0..1)")
     g.add_argument("--max-latency-ms", type=positive_arg, metavar="Y", help="keep end-to-end latency <= Y ms (> 0)")
+
+
+def _time_limit(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--time-limit", type=positive_arg, metavar="SECONDS",
+                   help=f"stop {what} past this many seconds with one line on stderr and exit code 2 "
+                        "(default: no limit)")
 
 
 def _tier(value: str):
@@ -190,18 +218,22 @@ def cmd_plan(args) -> int:
             writable("--" + option.replace("_", "-"), getattr(args, option))
     if args.frontier_out and not args.frontier_out.endswith((".csv", ".json")):
         raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
+    clock = Clock(args.time_limit)
     if args.over:
-        return cmd_plan_over(args)
+        return cmd_plan_over(args, clock)
     profile, topology, source, destination = load_models(args)
     planner = Planner(profile, topology, source, destination, backend=args.backend)
-    frontier = planner.pareto()
     best, bound = None, None
-    if args.min_accuracy is not None:
-        bound = f"accuracy >= {args.min_accuracy}"
-        best = planner.min_latency(args.min_accuracy)
-    elif args.max_latency_ms is not None:
-        bound = f"latency <= {args.max_latency_ms} ms"
-        best = planner.max_accuracy(args.max_latency_ms / 1e3)
+    try:
+        frontier = planner.pareto(time_limit=clock.left())
+        if args.min_accuracy is not None:
+            bound = f"accuracy >= {args.min_accuracy}"
+            best = planner.min_latency(args.min_accuracy, time_limit=clock.left())
+        elif args.max_latency_ms is not None:
+            bound = f"latency <= {args.max_latency_ms} ms"
+            best = planner.max_accuracy(args.max_latency_ms / 1e3, time_limit=clock.left())
+    except TimeoutError:
+        raise clock.timed_out() from None
     if args.frontier_out:
         write_frontier(args.frontier_out, frontier)
     if args.plot:
@@ -264,7 +296,7 @@ def parse_over(spec: str, topology):
     return kind, target, low, high
 
 
-def cmd_plan_over(args) -> int:
+def cmd_plan_over(args, clock: Clock) -> int:
     """plan --over: the exact plan table of P_lat or P_acc over a range of one parameter."""
     from .plan import Planner
 
@@ -277,7 +309,10 @@ def cmd_plan_over(args) -> int:
     planner = Planner(profile, topology, source, destination, backend=args.backend)
     bound = {"min_accuracy": args.min_accuracy} if args.min_accuracy is not None else \
         {"max_latency": args.max_latency_ms / 1e3}
-    table = planner.plan_table(parameter, target, low, high, **bound)
+    try:
+        table = planner.plan_table(parameter, target, low, high, **bound, time_limit=clock.left())
+    except TimeoutError:
+        raise clock.timed_out() from None
     if args.plot:
         table.plot(args.plot, title=f"{profile.name} on {' - '.join(topology.names)}")
     code = EXIT_NO_PLAN if all(r.config is None for r in table.rows) else 0
@@ -312,9 +347,9 @@ def write_frontier(path: str, frontier) -> None:
 
 
 def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int, max_memory_gb: float,
-               progress: bool = True):
+               progress: bool = True, clock: Clock | None = None):
     """The backend's sweep one threshold at a time, with a progress bar; the rows as one SweepResult's
-    columns, in the canonical order, identical to one sweep of every threshold."""
+    columns, in the canonical order, identical to one sweep of every threshold. `clock`: --time-limit."""
     import numpy as np
     from tqdm import tqdm
 
@@ -330,9 +365,12 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
         for t in range(tables.K):
             acc = tables.accuracy[t:t + 1] if np.ndim(tables.accuracy) == 2 else tables.accuracy
             one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=acc)
+            limit = {} if clock is None or clock.seconds is None else {"time_limit": clock.left()}
             try:
                 cols = dict(module.sweep(one, max_latency=max_latency, min_accuracy=min_accuracy,
-                                         max_rows=max_rows - kept))
+                                         max_rows=max_rows - kept, **limit))
+            except TimeoutError:
+                raise clock.timed_out() from None
             except ValueError as exc:
                 if "would keep more than" not in str(exc):
                     raise
@@ -363,7 +401,8 @@ def cmd_sweep(args) -> int:
     min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
     tables = cost_tables(profile, topology, source, destination)
     name = resolve(args.backend)
-    columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress)
+    columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress,
+                         Clock(args.time_limit))
     rows = SweepResult(columns, profile.thresholds, topology.names, name)
     rows.save(args.out, progress=None if args.progress else False)
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend})")
@@ -427,6 +466,7 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
                            "draws the table")
     plan.add_argument("--frontier", type=frontier_arg, default=FRONTIER_ROWS, metavar="N|all",
                       help=f"frontier points to print, evenly spaced (default: {FRONTIER_ROWS}; all: every point)")
+    _time_limit(plan, "the searches")
     plan.set_defaults(run=cmd_plan)
 
     sw = sub.add_parser("sweep", help="evaluate every configuration and write the kept rows",
@@ -438,6 +478,7 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0,
                     help="cap on the kept rows' memory in GiB (default 2)")
+    _time_limit(sw, "the sweep")
     sw.set_defaults(run=cmd_sweep)
 
     st = sub.add_parser("study", help="run a study file's scenarios on Dask into a Parquet dataset",
@@ -507,7 +548,7 @@ def main(argv=None) -> int:
         # The reader (say `| head`) has gone: stop quietly, as other command-line tools do.
         sys.stdout = open(os.devnull, "w")
         return 0
-    except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:  # OSError: TimeoutError too
         print(f"eepart: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except RecursionError:

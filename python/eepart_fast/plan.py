@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from ._checks import finite_costs
+from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
@@ -246,12 +247,14 @@ class Plan:
                 f"P={list(self.partitions)}, A={list(self.tier_names)})")
 
 
-def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float) -> dict:
+def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float,
+                 time_limit: float = math.inf) -> dict:
     """One exact search on a snapshot's tables: the frontier's rows as columns."""
     module = get_backend(backend)
     extra = {} if max_memory is None else {"max_memory": max_memory}
     finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
-    rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, **extra)
+    rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+                         **extra)
     if backend not in ("cpu", "numpy"):
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
         idx = frontier_indices(rows["latency"], rows["accuracy"])
@@ -361,31 +364,35 @@ class Planner:
 
     # --- the three questions ----------------------------------------------------------------------
 
-    def _search(self, min_accuracy: float, max_latency: float) -> "_Frontier":
+    def _search(self, min_accuracy: float, max_latency: float, time_limit) -> "_Frontier":
+        time_limit = check_time_limit(time_limit)
         state = self._state  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency)
         found = state.cached(key)
         if found is not None:
             return found
-        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency)
+        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit)
         return state.store(key, _Frontier(rows, state))
 
-    def pareto(self) -> list:
-        """The Pareto frontier: one Plan per point, latency and accuracy rising."""
-        return self._search(-math.inf, math.inf).plans()
+    # Each question takes `time_limit` (seconds, None: none): a search still running past it stops with
+    # TimeoutError, and nothing is cached. An answer already cached is returned whatever the limit.
 
-    def min_latency(self, min_accuracy) -> Plan | None:
+    def pareto(self, time_limit=None) -> list:
+        """The Pareto frontier: one Plan per point, latency and accuracy rising."""
+        return self._search(-math.inf, math.inf, time_limit).plans()
+
+    def min_latency(self, min_accuracy, time_limit=None) -> Plan | None:
         """P_lat: the fastest plan with accuracy >= min_accuracy, or None when none reaches it."""
-        front = self._search(_bound("min_accuracy", min_accuracy), math.inf)
+        front = self._search(_bound("min_accuracy", min_accuracy), math.inf, time_limit)
         return front.plan(0) if len(front) else None
 
-    def max_accuracy(self, max_latency) -> Plan | None:
+    def max_accuracy(self, max_latency, time_limit=None) -> Plan | None:
         """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast."""
-        front = self._search(-math.inf, _bound("max_latency", max_latency))
+        front = self._search(-math.inf, _bound("max_latency", max_latency), time_limit)
         return front.plan(len(front) - 1) if len(front) else None
 
     def plan_table(self, parameter: str, target=None, low=None, high=None, *, min_accuracy=None,
-                   max_latency=None):
+                   max_latency=None, time_limit=None):
         """The exact optimal plan of P_lat (`min_accuracy`) or P_acc (`max_latency`, s) over a range of one
         network parameter, as a PlanTable: intervals with their plan, and the breakpoints between them.
 
@@ -393,10 +400,12 @@ class Planner:
         (every bandwidth times a factor; target None). `target` names the link as set_bandwidth does, or
         the tier. [low, high] is the range in the parameter's unit. The searches it took are
         `table.searches`, proportional to the breakpoints (docs/model.md "Plans over a range"). The
-        Planner is not changed; safe to call from several threads."""
+        Planner is not changed; safe to call from several threads. `time_limit` (seconds, None: none) is
+        for the whole table: each search gets what is left of it."""
         from .plantable import build
 
-        return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency)
+        return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency,
+                     time_limit=time_limit)
 
     # --- re-planning ------------------------------------------------------------------------------
 
@@ -484,25 +493,27 @@ def _models_and_value(profile, topology, value, field: str):
 
 
 def pareto(profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
-           max_memory: int | None = None) -> list:
+           max_memory: int | None = None, time_limit=None) -> list:
     """The Pareto frontier as a list of Plans, latency rising (exact search), on (profile, topology) or on
-    a CostTables."""
-    return Planner(profile, topology, source, destination, backend, max_memory).pareto()
+    a CostTables. Past `time_limit` seconds (None: no limit) the search stops with TimeoutError."""
+    return Planner(profile, topology, source, destination, backend, max_memory).pareto(time_limit)
 
 
 def min_latency(profile, topology: Topology | None = None, min_accuracy=None, source=0, destination=0,
-                backend: str = "auto", max_memory: int | None = None) -> Plan | None:
-    """P_lat: the fastest plan with accuracy >= min_accuracy, or None; `min_latency(tables, 0.9)` works too."""
+                backend: str = "auto", max_memory: int | None = None, time_limit=None) -> Plan | None:
+    """P_lat: the fastest plan with accuracy >= min_accuracy, or None; `min_latency(tables, 0.9)` works too.
+    `time_limit` as for pareto."""
     topology, min_accuracy = _models_and_value(profile, topology, min_accuracy, "min_accuracy")
     if min_accuracy is None:
         raise TypeError("min_accuracy: required")
-    return Planner(profile, topology, source, destination, backend, max_memory).min_latency(min_accuracy)
+    return Planner(profile, topology, source, destination, backend, max_memory).min_latency(min_accuracy, time_limit)
 
 
 def max_accuracy(profile, topology: Topology | None = None, max_latency=None, source=0, destination=0,
-                 backend: str = "auto", max_memory: int | None = None) -> Plan | None:
-    """P_acc: the most accurate plan with latency <= max_latency (s), or None; `max_accuracy(tables, 0.1)` too."""
+                 backend: str = "auto", max_memory: int | None = None, time_limit=None) -> Plan | None:
+    """P_acc: the most accurate plan with latency <= max_latency (s), or None; `max_accuracy(tables, 0.1)` too.
+    `time_limit` as for pareto."""
     topology, max_latency = _models_and_value(profile, topology, max_latency, "max_latency")
     if max_latency is None:
         raise TypeError("max_latency: required")
-    return Planner(profile, topology, source, destination, backend, max_memory).max_accuracy(max_latency)
+    return Planner(profile, topology, source, destination, backend, max_memory).max_accuracy(max_latency, time_limit)

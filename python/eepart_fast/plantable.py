@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -487,10 +488,25 @@ def _evaluator(module):
     return evaluate
 
 
-def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None) -> PlanTable:
+def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None,
+          time_limit=None) -> PlanTable:
     """Planner.plan_table's work (see there)."""
+    from ._checks import time_limit as check_time_limit
+    from ._checks import timed_out
     from .backends import get_backend
     from .plan import _search_rows
+
+    time_limit = check_time_limit(time_limit)
+    deadline = time.monotonic() + time_limit
+
+    def search(state, lo, hi):
+        left = deadline - time.monotonic()  # the table's limit, shared by its searches
+        if not left > 0:
+            raise timed_out("plan table", time_limit)
+        try:
+            return _search_rows(planner.backend, planner.max_memory, state, lo, hi, left)
+        except TimeoutError:
+            raise timed_out("plan table", time_limit) from None
 
     if (min_accuracy is None) == (max_latency is None):
         raise TypeError("plan_table: give exactly one bound, min_accuracy (P_lat) or max_latency (P_acc)")
@@ -501,8 +517,7 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
     low, high = param.check_range(low, high)
     module = get_backend(planner.backend)
     evaluate = _evaluator(module)
-    solver = _Solver(param, lambda st, lo, hi: _search_rows(planner.backend, planner.max_memory, st, lo, hi),
-                     evaluate)
+    solver = _Solver(param, search, evaluate)
     cuts = sorted({param.point(v) for v in (low, *param.kinks(low, high), high)})  # x rising
     pieces: list = []
     for a, b in zip(cuts[:-1], cuts[1:]):

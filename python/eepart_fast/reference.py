@@ -5,11 +5,14 @@ never over the formulas' structure, so that each line is one line of docs/model.
 """
 from __future__ import annotations
 
+import time
 from itertools import combinations, islice, permutations
 from math import perm
 
 import numpy as np
 
+from ._checks import time_limit as check_time_limit
+from ._checks import timed_out
 from .configs import count_configurations, row_bytes
 from .frontier import frontier_indices
 from .tables import CostTables
@@ -69,6 +72,9 @@ def _chunk_bytes(N: int, L: int) -> int:
 
 
 MIN_CHUNK = 1024  # configurations; below this NumPy's per-call overhead dominates
+# Under a time limit the clock is read between chunks of at most this many configurations (tens of ms
+# each here), which bounds how far a call runs past its limit.
+TIMED_CHUNK = 1 << 16
 
 
 def _chunks(N: int, M: int, L: int, chunk: int):
@@ -94,13 +100,24 @@ def _empty(lmax: int) -> dict:
             "placement": np.zeros((0, lmax), np.int32)}
 
 
-def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20):
+def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20,
+          time_limit=np.inf):
     """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
     keeping rows with latency <= max_latency and accuracy >= min_accuracy.
 
     Memory: the kept rows are held in their final dtypes and joined column by column, and the chunk of
     configurations evaluated at once shrinks to a quarter of the cap (max_rows rows), so that the peak
-    stays within 1.5x the cap, plus MIN_CHUNK configurations' temporaries."""
+    stays within 1.5x the cap, plus MIN_CHUNK configurations' temporaries.
+
+    `time_limit` (seconds; inf or None: none): past it, TimeoutError. The clock is read between chunks
+    (of at most TIMED_CHUNK configurations under a limit), so a call overruns its limit by one chunk."""
+    return _sweep(tables, max_latency, min_accuracy, max_rows, chunk, check_time_limit(time_limit), "sweep")
+
+
+def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float, what: str):
+    deadline = time.monotonic() + time_limit
+    if time_limit < np.inf:
+        chunk = min(chunk, TIMED_CHUNK)
     N, M, K = tables.N, tables.M, tables.K
     lmax = min(M, N)
     cap_bytes = min(max_rows, 2**62) * row_bytes(N, M)
@@ -110,6 +127,8 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
         for L in range(1, lmax + 1):
             step = max(MIN_CHUNK, min(chunk, cap_bytes // (4 * _chunk_bytes(N, L))))
             for P, A in _chunks(N, M, L, step):
+                if time.monotonic() > deadline:
+                    raise timed_out(what, time_limit)
                 n = len(P)
                 lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A)
                 keep = (lat <= max_latency) & (acc >= min_accuracy)
@@ -136,10 +155,24 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
     return out
 
 
-def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31):
+# Bytes per swept row that frontier_indices holds besides the rows (sort keys, order, running maximum,
+# masks): 25 measured with tracemalloc on 203,448 rows; the pareto's whole peak is checked in
+# tests/test_time_limit.py.
+FRONTIER_BYTES = 48
+
+
+def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31, time_limit=np.inf):
     """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
-    `max_memory` caps the bytes of the swept rows."""
-    rows = sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy,
-                 max_rows=max_memory // row_bytes(tables.N, tables.M))
+
+    `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
+    peak stays within 1.5x max_memory (the sweep's factor) plus MIN_CHUNK configurations' temporaries.
+    `time_limit` as for sweep; the frontier of the kept rows is taken after the last check, unchecked
+    (about 0.4 s per million rows)."""
+    time_limit = check_time_limit(time_limit)
+    start = time.monotonic()
+    max_rows = max_memory // (row_bytes(tables.N, tables.M) + FRONTIER_BYTES)
+    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto")
+    if time.monotonic() - start > time_limit:
+        raise timed_out("pareto", time_limit)
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return {k: v[idx] for k, v in rows.items()}
