@@ -1,6 +1,6 @@
 """Accuracy estimators of the model and their predictions (numpy only, no torch).
 
-The model (SPEC) predicts accuracy = sum_k acc[P_k] * E_k. What `acc` holds decides how good that is:
+The model (docs/model.md) predicts accuracy = sum_k acc[P_k] * E_k. What `acc` holds decides how good that is:
 
 - "joint": the full-configuration network's branch accuracies. The paper (3.2) shows it underestimates.
 - "separate": one separately trained model per exit (the paper's choice, paper 2.2).
@@ -21,7 +21,7 @@ The model (SPEC) predicts accuracy = sum_k acc[P_k] * E_k. What `acc` holds deci
   poor one: in a final model an exit also takes the samples the dropped exits before it would have
   taken, and the last exit takes everything left. Kept for comparison.
 
-The records' exit rule is records.exit_points; predicted_* follow SPEC's formulas line by line and
+The records' exit rule is records.exit_points; predicted_* follow docs/model.md's formulas line by line and
 accept (N,) or (K, N) accuracy tables.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def accuracy_table(acc, k: int, n: int) -> np.ndarray:
 
 
 def predicted_exit(exit_rate, P) -> np.ndarray:
-    """E_k per threshold, shape (K, L), by SPEC from the profile's exit rates alpha (K, N)."""
+    """E_k per threshold, shape (K, L), by docs/model.md from the profile's exit rates alpha (K, N)."""
     alpha = np.asarray(exit_rate, dtype=np.float64)
     k, n = alpha.shape
     p = _partitioning(P, n)
