@@ -223,6 +223,13 @@ def test_filler_errors_name_the_field():
         ef.Topology.from_graph(["a", "b", "c"], [1, 1, 1], ring, routes={"a->a": [0]})
     with pytest.raises(ValueError, match="more than the limit of 1024"):
         ef.Topology.from_graph(["a", "b"], [1, 1], [[0, 1, 1e6, 0]] * 2000)
+    # a subnormal bandwidth: 1/bandwidth overflows; the error names the link, not a derived route matrix
+    with pytest.raises(ValueError, match=r"bandwidth\[1\] = 1e-320"):
+        ef.Topology.chain(["a", "b", "c"], [1, 1, 1], [1e6, 1e-320], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"links\[1\].bandwidth = 1e-320"):
+        ef.Topology.from_graph(["a", "b", "c"], [1, 1, 1], [[0, 1, 1e6, 0], [1, 2, 1e-320, 0]])
+    with pytest.raises(ValueError, match=r"bandwidth\[0\] = 1e-320"):
+        ef.Planner(profile, ef.Topology.chain(["a", "b"], [1, 1], [1e6], [0.0])).set_bandwidth(0, 1e-320)
 
 
 def test_cost_tables_given_directly():
