@@ -233,3 +233,10 @@ def test_ctrl_c_stops_a_local_study_then_it_resumes(client, tmp_path):
     assert result.skipped > 0 and result.ran > 0 and result.skipped + result.ran == 400
     np.testing.assert_array_equal(np.sort(read_study(out, columns=["scenario"]).column("scenario").to_numpy()),
                                   np.arange(400))
+
+
+def test_unreadable_result_file_is_named(tmp_path):
+    """A damaged file in the results folder (a copy cut short, say): the error names it."""
+    (tmp_path / "part-000000000005.parquet").write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"part-000000000005\.parquet: not a readable Parquet file"):
+        done_scenarios(tmp_path, 10)

@@ -58,7 +58,10 @@ def done_scenarios(out, total: int) -> np.ndarray:
 
     done = np.zeros(total, dtype=bool)
     for f in result_files(out):
-        meta = pq.read_metadata(f).metadata or {}
+        try:
+            meta = pq.read_metadata(f).metadata or {}
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"{f}: not a readable Parquet file ({exc}); remove it to recompute its scenarios") from None
         if META_SCENARIOS not in meta:
             raise ValueError(f"{f}: not a study result file (no {META_SCENARIOS.decode()} metadata)")
         for start, stop in decode_ranges(meta[META_SCENARIOS]):
