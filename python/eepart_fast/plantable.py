@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import finite_costs
 from .frontier import RTOL
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
@@ -545,6 +546,11 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
     state = planner._state  # one snapshot for the whole table
     param = _Parameter(state, parameter, target)
     low, high = param.check_range(low, high)
+    for name, v in (("low", low), ("high", high)):  # the network at each end (cached for the table)
+        try:
+            finite_costs(param.state_at(v).tables)  # the rule every search applies, checked here by its end
+        except ValueError as exc:  # costs overflow there: say which end of the range did it
+            raise ValueError(f"{name} = {v:g}: {exc}") from None
     module = get_backend(planner.backend)
     evaluate = _evaluator(module)
     solver = _Solver(param, lambda st, lo, hi: _search_rows(planner.backend, planner.max_memory, st, lo, hi),
