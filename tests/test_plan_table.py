@@ -197,7 +197,7 @@ def test_errors_name_the_field():
         tables.plan_table("ratio", 0, 1, 2, min_accuracy=0.5)
     with pytest.raises(ValueError, match="outside the table's range"):
         planner.plan_table("ratio", 0, 1, 2, min_accuracy=0.0).at(3)
-    # an end of the range at which the network's costs overflow: the error names that end, and the link
+    # an end of the range at which the network's costs overflow: the error names that end
     with pytest.raises(ValueError, match=r"low = 1e-300: .*costs must be finite"):
         planner.plan_table("bandwidth", 0, 1e-300, 1e6, min_accuracy=0.5)
     with pytest.raises(ValueError, match=r"high = 1e\+306: .*costs must be finite"):

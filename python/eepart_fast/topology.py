@@ -339,10 +339,13 @@ class Topology:
                                      f"joins tiers j and j+1")
                 return "chain", min(a, b)
             if self.graph is not None:
-                for i, (x, y, _, _) in enumerate(self.graph["links"]):
-                    if {x, y} == {a, b}:
-                        return "graph", i
-                raise ValueError(f"link = {link!r}: no link joins tiers {a} and {b} in this graph")
+                found = [i for i, (x, y, _, _) in enumerate(self.graph["links"]) if {x, y} == {a, b}]
+                if not found:
+                    raise ValueError(f"link = {link!r}: no link joins tiers {a} and {b} in this graph")
+                if len(found) > 1:  # which one is meant would be a silent guess
+                    raise ValueError(f"link = {link!r}: tiers {a} and {b} are joined by parallel links "
+                                     f"{', '.join(map(str, found))}; name the link by its index")
+                return "graph", found[0]
             return "route", (a, b)
         if isinstance(link, bool) or not isinstance(link, (int, np.integer)):
             raise TypeError(f"link: expected a link index or a pair of tiers, got {link!r}")
