@@ -156,8 +156,10 @@ def _local_client(workers, threads):
             raise ValueError(f"{name} = {value!r}: must be a positive integer")
     n = workers or os.cpu_count() or 1
     # The engine releases the GIL, so threads share a process well; processes also isolate a crash.
+    # No dashboard; the scheduler's HTTP server on a free port of 127.0.0.1 (by default it tries 8787 and
+    # warns on stderr when another cluster holds it).
     cluster = LocalCluster(n_workers=n, threads_per_worker=threads or 1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+                           dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
     return Client(cluster), cluster
 
 
