@@ -105,3 +105,26 @@ def test_help_runs_as_a_program():
     assert r.returncode == 0 and "--min-accuracy" in r.stdout and "--topology" in r.stdout
     r = subprocess.run([sys.executable, "-m", "eepart_fast.cli", "backends"], capture_output=True, text=True)
     assert r.returncode == 0 and "numpy" in r.stdout and "available" in r.stdout
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_frontier_out_interrupted_leaves_the_old_file(tmp_path, suffix):
+    """Ctrl-C while --frontier-out is written: the file at the path is the old one, whole, and no
+    temporary stays beside it."""
+    import eepart_fast as ef
+    from eepart_fast.cli import write_frontier
+
+    frontier = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).pareto()
+
+    class Interrupted:
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    path = tmp_path / f"front{suffix}"
+    path.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt):
+        write_frontier(str(path), [*frontier[:3], Interrupted()])
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    write_frontier(str(path), frontier)
+    assert len(path.read_text().splitlines()) >= len(frontier)

@@ -223,6 +223,18 @@ def test_filler_errors_name_the_field():
         ef.Topology.from_graph(["a", "b", "c"], [1, 1, 1], ring, routes={"a->a": [0]})
     with pytest.raises(ValueError, match="more than the limit of 1024"):
         ef.Topology.from_graph(["a", "b"], [1, 1], [[0, 1, 1e6, 0]] * 2000)
+    # two tiers joined by parallel links: naming the link by its tiers is ambiguous, by index it is not
+    twin = ef.Topology.from_graph(["a", "b", "c"], [1, 1, 1], [[0, 1, 1e6, 0.01], [1, 2, 1e6, 0], [0, 1, 5e6, 0.02]])
+    with pytest.raises(ValueError, match=r"link = \('a', 'b'\): tiers 0 and 1 are joined by parallel links 0, 2"):
+        twin.with_link(("a", "b"), bandwidth=2e6)
+    assert twin.with_link(2, bandwidth=2e6).graph["links"][2][2] == 2e6
+    # a subnormal bandwidth: 1/bandwidth overflows; the error names the link, not a derived route matrix
+    with pytest.raises(ValueError, match=r"bandwidth\[1\] = 1e-320"):
+        ef.Topology.chain(["a", "b", "c"], [1, 1, 1], [1e6, 1e-320], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"links\[1\].bandwidth = 1e-320"):
+        ef.Topology.from_graph(["a", "b", "c"], [1, 1, 1], [[0, 1, 1e6, 0], [1, 2, 1e-320, 0]])
+    with pytest.raises(ValueError, match=r"bandwidth\[0\] = 1e-320"):
+        ef.Planner(profile, ef.Topology.chain(["a", "b"], [1, 1], [1e6], [0.0])).set_bandwidth(0, 1e-320)
 
 
 def test_cost_tables_given_directly():

@@ -197,6 +197,11 @@ def test_errors_name_the_field():
         tables.plan_table("ratio", 0, 1, 2, min_accuracy=0.5)
     with pytest.raises(ValueError, match="outside the table's range"):
         planner.plan_table("ratio", 0, 1, 2, min_accuracy=0.0).at(3)
+    # an end of the range at which the network's costs overflow: the error names that end
+    with pytest.raises(ValueError, match=r"low = 1e-300: .*costs must be finite"):
+        planner.plan_table("bandwidth", 0, 1e-300, 1e6, min_accuracy=0.5)
+    with pytest.raises(ValueError, match=r"high = 1e\+306: .*costs must be finite"):
+        planner.plan_table("ratio", 1, 1, 1e306, min_accuracy=0.5)
 
 
 def test_cli_plan_over(capsys, tmp_path):
@@ -294,3 +299,21 @@ def test_graph_topology():
     twin = ef.Topology.from_graph(["a", "b", "c", "d"], [40.0, 8.0, 2.0, 1.0], [*links, [0, 1, 2e6, 0.01]])
     with pytest.raises(ValueError, match="parallel links"):
         ef.Planner(profile, twin).plan_table("bandwidth", 0, 1e5, 1e7, min_accuracy=0.5)
+
+
+def test_p_acc_breakpoint_is_exact_to_the_ulp():
+    """A plan whose latency reaches the bound exactly at a round bandwidth (2 Mbit/s: 5.012 ms = the bound):
+    the sum stays at the bound's float for many ulps of the bandwidth, so a crossing computed from the lines
+    lands hundreds of ulps off, and a query at exactly 2e6 got the plan below. The table now agrees with
+    the engine at 2e6, at its breakpoint and one ulp below it."""
+    profile = ef.Profile(block_time=[0.001, 0.002], branch_time=[0.0, 0.0], output_bits=[16e3, 16e3], input_bits=8e3,
+                         result_bits=8.0, accuracy=[0.4589285339322726, 0.6324424245489726], thresholds=[0.43],
+                         exit_rate=[[0.22676259358502374, 0.7732374064149763]])
+    topology = ef.Topology.chain(["t0", "t1", "t2", "t3"], [1.0, 4.0, 1.0, 2.0], [2e6] * 3, [0.0, 0.001, 0.001])
+    table = ef.Planner(profile, topology, 0, 3).plan_table("bandwidth", 0, 2e5, 1e7, max_latency=0.005012)
+    assert len(table.breakpoints) == 1
+    bp = table.breakpoints[0]
+    for v in (2e6, bp, float(np.nextafter(bp, 0)), float(np.nextafter(bp, math.inf))):
+        want = ef.Planner(profile, topology.with_link(0, bandwidth=v), 0, 3).max_accuracy(0.005012)
+        assert table.at(v).config() == want.config(), v
+    assert table.at(2e6).accuracy == 0.6324424245489726

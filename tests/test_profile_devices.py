@@ -104,3 +104,15 @@ def test_profile_command_with_partitions(tmp_path):
     assert len(p.devices["here"].partition_list) == p.N * (p.N + 1) // 2
     topo = ef.Topology.chain(["here", "cloud"], [1.0, 1.0], [1e6], [0.01], devices=["here", None])
     assert ef.Planner(p, topo).pareto()
+
+
+@pytest.mark.parametrize("args,needle", [(["--partitions", "-5"], "--partitions = -5"),
+                                         (["--partitions", "2", "--device-name", ""], "--device-name = ''")])
+def test_bad_partition_options_refused_before_any_work(tmp_path, capsys, args, needle):
+    """Checked before training and profiling (minutes of work), not after them: the run folder named here
+    does not even exist, and the error is about the option."""
+    assert main(["profile", "--train", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "p.json"),
+                 *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()

@@ -233,3 +233,39 @@ def test_ctrl_c_stops_a_local_study_then_it_resumes(client, tmp_path):
     assert result.skipped > 0 and result.ran > 0 and result.skipped + result.ran == 400
     np.testing.assert_array_equal(np.sort(read_study(out, columns=["scenario"]).column("scenario").to_numpy()),
                                   np.arange(400))
+
+
+def test_unreadable_result_file_is_named(tmp_path):
+    """A damaged file in the results folder (a copy cut short, say): the error names it."""
+    (tmp_path / "part-000000000005.parquet").write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"part-000000000005\.parquet: not a readable Parquet file"):
+        done_scenarios(tmp_path, 10)
+
+
+def test_local_cluster_serves_http_on_a_free_localhost_port():
+    """With port 8787 taken (another cluster on the machine), the study's own cluster neither warns about
+    it on stderr nor listens anywhere but 127.0.0.1."""
+    import socket
+    import warnings
+
+    from eepart_fast.study.runner import _local_client
+
+    blocker = socket.socket()
+    try:
+        blocker.bind(("127.0.0.1", 8787))
+        blocker.listen()
+    except OSError:
+        pass  # taken already: the case this test is about
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client, cluster = _local_client(1, 1)
+            try:
+                http = [s.getsockname()[0] for s in cluster.scheduler.http_server._sockets.values()]
+            finally:
+                client.close()
+                cluster.close()
+        assert not [w for w in caught if "already in use" in str(w.message)]
+        assert http and set(http) == {"127.0.0.1"}
+    finally:
+        blocker.close()

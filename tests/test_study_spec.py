@@ -82,6 +82,14 @@ def test_apply_params_is_what_the_planner_does():
     ({"compute": ["plans", "everything"]}, "compute[1] = 'everything'"),
     ({"batch_size": 0}, "batch_size = 0"),
     ({"backend": "tpu"}, "backend = 'tpu'"),
+    # an empty axis would be a study of no scenarios that "succeeds" and writes nothing
+    ({"profiles": []}, "profiles: needs at least one"),
+    ({"topologies": []}, "topologies: needs at least one"),
+    ({"bounds": []}, "bounds: needs at least one"),
+    ({"compute": []}, "compute: needs at least one"),
+    ({"max_memory_gb": 1e300}, "max_memory_gb = 1e+300"),
+    # 1/bandwidth overflows to inf: refused at load, naming the value, not in every task of the run
+    ({"topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [1e6, 1e-320]}}]}, "bandwidth[1][1] = 1e-320"),
 ])
 def test_bad_study_names_the_field(changes, needle):
     with pytest.raises((ValueError, TypeError)) as err:
@@ -95,6 +103,9 @@ def test_bad_study_names_the_field(changes, needle):
     ("bandwidth[1]\n0\n", "bandwidth must be > 0"),
     ("time\n1\n", "no parameter column"),
     ("bandwidth[1]\n", "at least one row"),
+    # one quantity in two columns: which value a scenario plans on would be a silent choice
+    ("bandwidth[1],bandwidth[1]\n1e6,2e6\n", "varies bandwidth[1] twice"),
+    ('bandwidth[1],"bandwidth[smartphone,edge server]"\n1e6,2e6\n', "varies bandwidth[1] twice"),
 ])
 def test_bad_trace_names_line_and_column(tmp_path, text, needle):
     (tmp_path / "t.csv").write_text(text)

@@ -331,12 +331,17 @@ def cmd_plan_over(args, clock: Clock) -> int:
 
 
 def write_frontier(path: str, frontier) -> None:
+    """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file)."""
+    from ._atomic import atomic_path
+
     if path.endswith(".json"):
-        Path(path).write_text(json.dumps([p.to_dict() for p in frontier], indent=1) + "\n")
+        text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     elif path.endswith(".csv"):
         import csv
 
-        with open(path, "w", newline="") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tiers"])
             for p in frontier:

@@ -16,8 +16,10 @@ slower network never makes a configuration faster. So:
 
 Breakpoints are computed from the two lines (their values at the ends of the interval, in float64) and
 checked: the engine is searched at every breakpoint and its answer must tie (1e-12 relative) with both
-neighbours' plans. Where a route rule makes a table entry only piecewise affine (bottleneck: 1/min of the
-route's bandwidths), the range is cut at the other links' bandwidths first and each piece solved alone.
+neighbours' plans; where P_acc's accuracy jumps (a plan's latency reaching the bound), the breakpoint is
+then placed to the ulp by the engine's own evaluation of that plan. Where a route rule makes a table
+entry only piecewise affine (bottleneck: 1/min of the route's bandwidths), the range is cut at the other
+links' bandwidths first and each piece solved alone.
 
 Ties follow the engine: at a breakpoint the table holds the plan the engine returns there (`point_plan`).
 A plan table only reads its Planner's snapshot; it is safe to build from several threads.
@@ -32,10 +34,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import finite_costs
 from .frontier import RTOL
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")
+SNAP_BITS = 1100  # bound of the bracket doublings and bisections placing a P_acc breakpoint (float64 range)
 MAX_SEARCHES = 100_000  # a table stops (RuntimeError) past this many engine searches, or 4x as many steps
 
 
@@ -281,6 +285,47 @@ class _Solver:
                 stack.append((m, b, cm, cb))
                 stack.append((a, m, ca, cm))
 
+    def _snap(self, r: _Pt, lo: _Pt, hi: _Pt, choice: _Choice, bound: float) -> _Pt:
+        """The crossing of `choice`'s latency with the bound, moved to where the engine's own evaluation puts
+        it: the last parameter value (x rising) at which `choice` meets the bound, to the ulp. The accuracy
+        jumps there, and a sum of a few terms stays at the bound's float over many ulps of the parameter,
+        so the crossing computed from the lines can be off by more than a query at the exact value tolerates.
+        A bracket widened from r by doubling, then bisection: each bounded by the bits of a float64."""
+        def feasible(p: _Pt) -> bool:
+            self._step()
+            return self.latency(p, choice) <= bound
+
+        def toward(p: _Pt, d: float, up: bool) -> _Pt:  # d further along the parameter, toward larger x if up
+            v = p.v + (d if up != self.param.inverse else -d)
+            q = self.param.point(v) if v > 0 or not self.param.inverse else hi
+            return (hi if not q.x < hi.x else q) if up else (lo if not q.x > lo.x else q)
+
+        good, bad = (r, None) if feasible(r) else (None, r)
+        for k in range(SNAP_BITS):
+            if good is not None and bad is not None:
+                break
+            d = max(abs(r.v) * 2.0 ** (k - 52), 5e-324 * 2.0 ** k)
+            if good is None:
+                good = toward(r, d, False)
+                if good is not lo and not feasible(good):
+                    bad, good = good, None
+            else:
+                bad = toward(r, d, True)
+                if bad is not hi and feasible(bad):
+                    good, bad = bad, None
+        if good is None or bad is None:
+            return r
+        for _ in range(2 * SNAP_BITS):
+            mid = 0.5 * (good.v + bad.v)
+            if mid in (good.v, bad.v):
+                break
+            m = self.param.point(mid)
+            if feasible(m):
+                good = m
+            else:
+                bad = m
+        return good
+
     def _step(self) -> None:
         self._steps += 1
         if self._steps > 4 * MAX_SEARCHES:
@@ -316,6 +361,8 @@ class _Solver:
                     r = self.param.at_x(x.x + min(max(t, 0.0), 1.0) * (b.x - x.x))
                     if r.x <= x.x:
                         r = x
+                    else:
+                        r = self._snap(r, x, b, cur, bound)
                 if r.x == x.x:
                     cr = cur
                 else:
@@ -515,6 +562,11 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
     state = planner._state  # one snapshot for the whole table
     param = _Parameter(state, parameter, target)
     low, high = param.check_range(low, high)
+    for name, v in (("low", low), ("high", high)):  # the network at each end (cached for the table)
+        try:
+            finite_costs(param.state_at(v).tables)  # the rule every search applies, checked here by its end
+        except ValueError as exc:  # costs overflow there: say which end of the range did it
+            raise ValueError(f"{name} = {v:g}: {exc}") from None
     module = get_backend(planner.backend)
     evaluate = _evaluator(module)
     solver = _Solver(param, search, evaluate)

@@ -47,6 +47,16 @@ def _names(names) -> list:
     return list(names)
 
 
+def _invertible(name: str, bw: np.ndarray, scalar: bool = False) -> None:
+    """Routes hold 1/bandwidth: a subnormal bandwidth overflows there, so it is refused here, by its name."""
+    with np.errstate(divide="ignore", over="ignore"):
+        bad = np.flatnonzero(~np.isfinite(1.0 / bw))
+    if bad.size:
+        j = int(bad[0])
+        where = name if scalar else f"{name}[{j}]"
+        raise ValueError(f"{where} = {float(bw[j])!r}: so small that 1/bandwidth overflows (bit/s expected)")
+
+
 class _NoAliasLoader(yaml.SafeLoader if yaml else object):
     """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to gigabytes."""
 
@@ -174,6 +184,7 @@ class Topology:
             raise ValueError(f"names: a chain needs at least one tier, got {names!r}")
         bw = float_array("bandwidth", bandwidth, (m - 1,))
         at_least("bandwidth", bw, 0.0, strict=True)
+        _invertible("bandwidth", bw)
         pl = float_array("latency", latency, (m - 1,))
         at_least("latency", pl, 0.0)
         # Route a -> b crosses links min(a,b) .. max(a,b)-1 (both directions alike).
@@ -209,6 +220,7 @@ class Topology:
                 raise ValueError(f"links[{i}]: joins tier {a} to itself")
             bw = float(float_array(f"links[{i}].bandwidth", link[2], ()))
             at_least(f"links[{i}].bandwidth", np.asarray(bw), 0.0, strict=True)
+            _invertible(f"links[{i}].bandwidth", np.asarray([bw]), scalar=True)
             lat = float(float_array(f"links[{i}].latency", link[3], ()))
             at_least(f"links[{i}].latency", np.asarray(lat), 0.0)
             parsed.append((a, b, bw, lat))
@@ -327,10 +339,13 @@ class Topology:
                                      f"joins tiers j and j+1")
                 return "chain", min(a, b)
             if self.graph is not None:
-                for i, (x, y, _, _) in enumerate(self.graph["links"]):
-                    if {x, y} == {a, b}:
-                        return "graph", i
-                raise ValueError(f"link = {link!r}: no link joins tiers {a} and {b} in this graph")
+                found = [i for i, (x, y, _, _) in enumerate(self.graph["links"]) if {x, y} == {a, b}]
+                if not found:
+                    raise ValueError(f"link = {link!r}: no link joins tiers {a} and {b} in this graph")
+                if len(found) > 1:  # which one is meant would be a silent guess
+                    raise ValueError(f"link = {link!r}: tiers {a} and {b} are joined by parallel links "
+                                     f"{', '.join(map(str, found))}; name the link by its index")
+                return "graph", found[0]
             return "route", (a, b)
         if isinstance(link, bool) or not isinstance(link, (int, np.integer)):
             raise TypeError(f"link: expected a link index or a pair of tiers, got {link!r}")

@@ -137,6 +137,12 @@ def run_train(a) -> int:
 
 
 def run_profile(a) -> int:
+    # Checked before training and profiling: time_partitions would refuse them only minutes later.
+    if a.partitions < 0:
+        raise ValueError(f"--partitions = {a.partitions}: the samples to time each partition on must be >= 1 "
+                         "(or 0: no partition timing)")
+    if a.partitions and not a.device_name:
+        raise ValueError("--device-name = '': the device of the partition times needs a non-empty name")
     if a.merge_device:
         from .profiling import merge_device
         name, path = a.merge_device

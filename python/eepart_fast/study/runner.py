@@ -58,7 +58,10 @@ def done_scenarios(out, total: int) -> np.ndarray:
 
     done = np.zeros(total, dtype=bool)
     for f in result_files(out):
-        meta = pq.read_metadata(f).metadata or {}
+        try:
+            meta = pq.read_metadata(f).metadata or {}
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"{f}: not a readable Parquet file ({exc}); remove it to recompute its scenarios") from None
         if META_SCENARIOS not in meta:
             raise ValueError(f"{f}: not a study result file (no {META_SCENARIOS.decode()} metadata)")
         for start, stop in decode_ranges(meta[META_SCENARIOS]):
@@ -153,8 +156,10 @@ def _local_client(workers, threads):
             raise ValueError(f"{name} = {value!r}: must be a positive integer")
     n = workers or os.cpu_count() or 1
     # The engine releases the GIL, so threads share a process well; processes also isolate a crash.
+    # No dashboard; the scheduler's HTTP server on a free port of 127.0.0.1 (by default it tries 8787 and
+    # warns on stderr when another cluster holds it).
     cluster = LocalCluster(n_workers=n, threads_per_worker=threads or 1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+                           dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
     return Client(cluster), cluster
 
 

@@ -27,6 +27,7 @@ COMPUTE = ("frontier", "plans", "sweep")
 MAX_SCENARIOS = 100_000_000  # bookkeeping holds one byte per scenario on the driver
 MAX_VARIANTS = 10_000_000  # grid points of one topology
 MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
+MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflow)
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
               "batch_size", "max_memory_gb"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
@@ -155,7 +156,10 @@ def _list(d: dict, key: str, default=None) -> list:
     value = d.get(key, default)
     if value is None:
         raise ValueError(f"study: missing field {key!r}")
-    return value if isinstance(value, list) else [value]
+    value = value if isinstance(value, list) else [value]
+    if not value:  # an empty axis is a study of no scenarios, or of nothing computed: surely a mistake
+        raise ValueError(f"{key}: needs at least one entry, got []")
+    return value
 
 
 def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
@@ -194,8 +198,8 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
         spec.batch_size = b
     if "max_memory_gb" in d:
         gb = _number("max_memory_gb", d["max_memory_gb"])
-        if gb <= 0:
-            raise ValueError(f"max_memory_gb = {gb}: must be > 0")
+        if not 0 < gb <= MAX_MEMORY_GB:
+            raise ValueError(f"max_memory_gb = {gb}: must be > 0 and at most {MAX_MEMORY_GB:g}")
         spec.max_memory = int(gb * 1024**3)
     _number_scenarios(spec)
     return spec
@@ -326,6 +330,12 @@ def _check_values(where: str, param: Param, values: np.ndarray) -> None:
         i = int(np.flatnonzero(bad)[0])
         op = ">= 0" if param.field == "latency" else "> 0"
         raise ValueError(f"{where}[{i}] = {values[i]}: {param.field} must be {op}")
+    if param.field == "bandwidth":  # the route tables hold 1/bandwidth: a subnormal one overflows there
+        with np.errstate(divide="ignore", over="ignore"):
+            bad = ~np.isfinite(1.0 / values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{where}[{i}] = {values[i]}: bandwidth so small that 1/bandwidth overflows")
 
 
 def _number(where: str, v) -> float:
@@ -395,7 +405,10 @@ def _trace(where: str, path: Path, topology: Topology):
     for c, name in enumerate(header):
         if c == time_col:
             continue
-        params.append(parse_param(f"{where} column {c}", name, topology))
+        param = parse_param(f"{where} column {c}", name, topology)
+        if param.column in {p.column for p in params}:
+            raise ValueError(f"{where} column {c} {name!r}: varies {param.column} twice")
+        params.append(param)
         cols.append(c)
     if not params:
         raise ValueError(f"{where} {str(path)!r}: no parameter column (bandwidth[j], latency[j], ratio[t])")
