@@ -395,6 +395,27 @@ def test_cli_run_and_worker(deploy, samples, tmp_path, capsys):
     assert "--tier 'nowhere'" in capsys.readouterr().err
 
 
+def test_cli_run_refuses_bad_sample_counts_and_image_files(deploy, tmp_path, capsys):
+    from eepart_fast.cli import main
+    good, nox = tmp_path / "good.npz", tmp_path / "nox.npz"
+    np.savez(good, x=np.zeros((3, 1, 28, 28), np.float32), y=np.zeros(3, np.int64))
+    np.savez(nox, images=np.zeros((3, 1, 28, 28), np.float32))
+    np.savez(tmp_path / "obj.npz", x=np.array([{}], dtype=object))
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": TIERS, "ratio": RATIO, "bandwidth": BANDWIDTH, "latency": LATENCY}))
+    for args, msg in [(["--images", str(good), "--samples", "0"], "--samples 0: must be >= 1"),
+                      (["--images", str(good), "--samples", "-5"], "--samples -5: must be >= 1"),
+                      (["--images", str(nox)], f"--images {nox}: no array 'x'"),
+                      (["--images", str(tmp_path / "obj.npz")], "--images .*obj.npz: Object arrays")]:
+        assert main(["run", "--deploy", str(deploy), "--topology", str(topo), "--no-progress", "--timeout", "3",
+                     *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert __import__("re").search(msg, err), err
+    with pytest.raises(ValueError, match="no samples"):
+        run_local(deploy, topology(), np.zeros((0, 1, 28, 28), np.float32))
+
+
 def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
     from eepart_fast.cli import main
     from eepart_fast.nn.run import RunSpec, train_run
@@ -415,6 +436,9 @@ def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
                                          "source": "device", "destination": "device"}}))
     assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e")]) == 2
     assert "the network has 4 blocks" in capsys.readouterr().err
+    assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e"),
+                 "--check-samples", "-1"]) == 2
+    assert "--check-samples -1: must be >= 0" in capsys.readouterr().err
 
 
 def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):

@@ -304,6 +304,8 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     want = (len(images), *m.input_shape)
     if images.ndim != len(want) or tuple(images.shape[1:]) != tuple(m.input_shape):
         raise ValueError(f"images: expected shape (n, {', '.join(map(str, m.input_shape))}), got {images.shape}")
+    if len(images) == 0:
+        raise ValueError("images: no samples to run (n = 0)")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
     service = None
