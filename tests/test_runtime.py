@@ -276,6 +276,28 @@ def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
     assert not no_children_with(deploy)
 
 
+def test_ctrl_c_while_workers_start_stops_within_a_second(deploy):
+    # Interrupted before any worker has said hello: none has heard a stop, so none may be waited for.
+    import _thread
+    import threading
+    fired = {}
+
+    def interrupt():
+        fired["t"] = time.monotonic()
+        _thread.interrupt_main()
+
+    timer = threading.Timer(0.05, interrupt)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_local(deploy, topology(), np.zeros((4, 1, 28, 28), np.float32), timeout=3.0)
+            time.sleep(5)  # the run ended before the interrupt came: let it arrive here, and fail below
+    finally:
+        timer.cancel()
+    assert time.monotonic() - fired["t"] < 1.0, "a worker that never said hello was waited for"
+    assert not no_children_with(deploy)
+
+
 def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples):
     x = samples[0].numpy()
 

@@ -159,8 +159,13 @@ class _Run:
                 self.out.send(addr, {"kind": "stop"})
             except zmq.ZMQError:
                 pass
-        deadline = time.monotonic() + 2.0
-        for p in self.procs.values():
+        # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
+        # once, and no wait exceeds half a second, so an interrupted run ends within a second.
+        told = set(self.peers) | ({"netem"} if self.netem else set())
+        deadline = time.monotonic() + 0.5
+        for name, p in self.procs.items():
+            if name not in told and p.poll() is None:
+                p.kill()
             try:
                 p.wait(max(0.05, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
