@@ -364,6 +364,25 @@ def test_bad_manifests_and_tensors_are_refused(deploy, tmp_path):
         (bad / "manifest.json").write_text(json.dumps(broken))
         with pytest.raises(ManifestError, match=msg):
             load_manifest(bad, verify=False)
+    # A manifest edited to shapes or dtypes its (unchanged, checksummed) ONNX files do not have.
+    for path, value, msg in [(("partitions", 0, "inputs", 0, "shape"), [1, 1, 32, 32],
+                              (r"partitions\[0\].inputs\[0\] = float32 \[1, 1, 32, 32\]: the ONNX file part-1.onnx "
+                               r"has 'x' as float32 \[1, 1, 28, 28\]")),
+                             (("partitions", 2, "outputs", 0, "dtype"), "float16",
+                              r"partitions\[2\].outputs\[0\] = float16 \[1, 10\].*'logits' as float32")]:
+        broken = json.loads(json.dumps(manifest))
+        target = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        if path[-1] == "shape":
+            broken["model"]["input_shape"] = value[1:]
+        shutil.rmtree(bad)
+        shutil.copytree(deploy, bad)
+        (bad / "manifest.json").write_text(json.dumps(broken))
+        m = load_manifest(bad)
+        with pytest.raises(TensorMismatch, match=msg):
+            run_plan_inline(m, np.zeros((1, *m.input_shape), np.float32))
     m = load_manifest(deploy)
     runner = PartitionRunner(m, m.partition(2))
     with pytest.raises(TensorMismatch, match=r"partition 2 \(edge\).*float32 \[1, 4, 28, 28\].*\[1, 1, 28, 28\]"):
