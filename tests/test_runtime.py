@@ -398,6 +398,19 @@ def test_bad_manifests_and_tensors_are_refused(deploy, tmp_path):
         run_local(deploy, topology(), np.zeros((2, 3, 28, 28), np.float32))
 
 
+def test_bad_plans_are_refused_before_anything_is_written(trained, tmp_path):
+    good = {"partitions": P, "tier_names": TIERS, "threshold": 0.5, "source": "device", "destination": "device"}
+    for field, value, msg in [("threshold", float("nan"), r"plan.threshold = nan: expected a normalised entropy"),
+                              ("threshold", -0.5, r"plan.threshold = -0.5"), ("threshold", 1.5, "plan.threshold = 1.5"),
+                              ("threshold", "high", "plan.threshold = 'high'"), ("threshold", True, "plan.threshold"),
+                              ("source", None, "plan.source = None"), ("destination", "", "plan.destination = ''"),
+                              ("tier_names", ["device", "", "cloud"], "a tier name is empty")]:
+        out = tmp_path / f"{field}-{value}"
+        with pytest.raises(ValueError, match=msg):
+            export_partitions(trained, {**good, field: value}, out, (1, 28, 28))
+        assert not out.exists()
+
+
 def test_link_fifo_and_store_and_forward_by_hand():
     emu = LinkEmulator(topology_dict(Topology.chain(["a", "b", "c"], [1, 1, 1], [1000.0, 500.0], [0.1, 0.2])))
     # Two 100-bit messages a -> c at t = 0: link a-b takes 0.1 s each, the second waits for the first.

@@ -58,6 +58,14 @@ def plan_spec(plan) -> dict:
         raise ValueError(f"plan.tier_names = {names!r}: expected one tier name per partition ({len(P)})")
     if len(set(names)) != len(names):
         raise ValueError(f"plan.tier_names = {names!r}: a tier appears twice")
+    if not all(names):
+        raise ValueError(f"plan.tier_names = {names!r}: a tier name is empty")
+    thr = plan["threshold"]
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= thr <= 1.0:
+        raise ValueError(f"plan.threshold = {thr!r}: expected a normalised entropy in [0, 1]")
+    for field in ("source", "destination"):
+        if not isinstance(plan[field], str) or not plan[field]:
+            raise ValueError(f"plan.{field} = {plan[field]!r}: expected a tier name")
     keep = ("partitions", "tier_names", "threshold", "threshold_index", "source", "destination", "latency",
             "accuracy", "placement")
     return {k: plan[k] for k in keep if k in plan}
