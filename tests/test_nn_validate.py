@@ -257,6 +257,24 @@ def test_validate_refuses_unfinished_run(tiny_run, tmp_path, capsys):
     assert _cli("--report", tmp_path / "missing.json", "--plot", tmp_path / "f.png") == 2
 
 
+def test_validate_refuses_another_networks_profile_before_training(tiny_run, tmp_path, capsys):
+    # The shipped ResNet-20 profile (N = 10) against the tiny resnet8 run (N = 4): no report from it.
+    folder, _ = tiny_run
+    other = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"
+    assert _cli("--run-dir", folder / "run", "--profile", other, "--out-dir", tmp_path / "v", "--partitionings", 2,
+                "--final-batches", 1, "--no-progress") == 2
+    assert "N = 10 blocks, but the run" in capsys.readouterr().err
+    assert not list((tmp_path / "v").glob("final-*"))
+    # A report rebuilt from a finished validation with the wrong profile is refused the same way.
+    out = tmp_path / "w"
+    assert _cli("--run-dir", folder / "run", "--profile", folder / "tiny.json", "--out-dir", out,
+                "--partitionings", 1, "--final-batches", 1, "--no-progress") == 0
+    capsys.readouterr()
+    assert _cli("--run-dir", folder / "run", "--profile", other, "--out-dir", out, "--partitionings", 1,
+                "--final-batches", 1, "--report-only", "--no-progress") == 2
+    assert "N = 10 blocks" in capsys.readouterr().err
+
+
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
     from eepart_fast.nn.records import load_records, records_path
