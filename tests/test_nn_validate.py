@@ -291,3 +291,16 @@ def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     assert ef.min_latency(fitted, Topology.preset("mobile"), min_accuracy=0.9) is not None
     assert _cli("--profile", tmp_path / "fitted.json", "--write-profile", tmp_path / "x.json") == 2
     assert "records" in capsys.readouterr().err
+
+
+def test_interrupted_atomic_write_leaves_nothing_behind(tmp_path):
+    from eepart_fast.nn.validate import _write_atomic
+    target = tmp_path / "final-00.npz"
+
+    def half(p):
+        p.write_bytes(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _write_atomic(target, half)
+    assert list(tmp_path.iterdir()) == []

@@ -411,6 +411,24 @@ def test_bad_plans_are_refused_before_anything_is_written(trained, tmp_path):
         assert not out.exists()
 
 
+def test_ctrl_c_during_export_leaves_no_half_written_file(trained, tmp_path, monkeypatch):
+    real = torch.onnx.export
+    calls = []
+
+    def interrupted(module, args, f, **kw):
+        calls.append(f)
+        if len(calls) == 2:  # partition 2: a few bytes written, then Ctrl-C
+            Path(f).write_bytes(b"\x08\x07partial")
+            raise KeyboardInterrupt
+        return real(module, args, f, **kw)
+
+    monkeypatch.setattr(torch.onnx, "export", interrupted)
+    plan = {"partitions": P, "tier_names": TIERS, "threshold": 0.5, "source": "device", "destination": "device"}
+    with pytest.raises(KeyboardInterrupt):
+        export_partitions(trained, plan, tmp_path, (1, 28, 28))
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["part-1.onnx"]  # whole, and no manifest
+
+
 def test_link_fifo_and_store_and_forward_by_hand():
     emu = LinkEmulator(topology_dict(Topology.chain(["a", "b", "c"], [1, 1, 1], [1000.0, 500.0], [0.1, 0.2])))
     # Two 100-bit messages a -> c at t = 0: link a-b takes 0.1 s each, the second waits for the first.

@@ -76,11 +76,15 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path, input_name="x", 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     module.eval()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
-                          input_names=[input_name], output_names=list(output_names))
-    os.replace(tmp, path)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
+                              input_names=[input_name], output_names=list(output_names))
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C or a failed export: no half-written file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _spec(name: str, t: torch.Tensor) -> dict:
@@ -137,8 +141,12 @@ def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None =
                          "the last partition takes every sample left",
             "partitions": parts}
     tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    try:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, out / MANIFEST)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return load_manifest(out)
 
 
