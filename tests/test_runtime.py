@@ -322,6 +322,30 @@ def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples
     assert not no_children_with(deploy)
 
 
+def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
+    # What a faulty or foreign peer might send: each ends the run with a named error; no process crashes.
+    x = samples[0].numpy()[:6]
+    cases = [("edge", {"kind": "tensor", "sample": 10_000, "partition": [2]}, r"tier 'edge' refused: TypeError"),
+             ("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "hold_until": "soon"},
+              r"tier 'edge' refused: TensorMismatch: hold_until = 'soon'"),
+             # a result for sample 1 (sent next, so in flight when this arrives) with its fields missing
+             ("driver", {"kind": "done", "tier": "device", "sample": 1}, r"malformed 'done' message from tier 'device'"),
+             ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message")]
+    for to, header, msg in cases:
+        def hook(done, control, to=to, header=header):
+            if done == 1:
+                run = control._run
+                if to == "driver":
+                    run.out.send(run.addr, header)
+                else:
+                    control.send(to, header)
+
+        with pytest.raises(RunFailed, match=msg) as info:
+            run_local(deploy, topology(), x, timeout=5.0, hook=hook)
+        assert "exited with code" not in str(info.value)
+        assert not no_children_with(deploy)
+
+
 def test_stalled_link_stops_the_run_naming_the_link(deploy, samples):
     x = samples[0].numpy()
     # Samples that leave at partition 1 never cross edge-cloud; the first that does must stall there.

@@ -198,18 +198,26 @@ class _Run:
         if kind == "error":
             tier = header.get("tier")
             raise RunFailed(f"tier {tier!r} refused: {header.get('error', 'error')}: {header.get('message')}",
-                            self.records, tier=tier)
-        if kind == "heartbeat":
-            self.beats[header["tier"]] = time.monotonic()
-            self.seen[header["tier"]] = header
-        elif kind == "done":
-            self._finish(header)
+                            self.records, tier=tier if isinstance(tier, str) else None)
+        try:
+            if kind in ("heartbeat", "hello", "ready") and not isinstance(header.get("tier"), str):
+                raise TypeError(f"tier = {header.get('tier')!r}: expected a tier name")
+            if kind == "heartbeat":
+                self.beats[header["tier"]] = time.monotonic()
+                self.seen[header["tier"]] = header
+            elif kind == "done":
+                self._finish(header)
+        except (KeyError, TypeError, ValueError) as exc:  # a faulty or foreign peer: stop by name, not a traceback
+            tier = header.get("tier")
+            raise RunFailed(f"malformed {kind!r} message from tier {tier!r}: {type(exc).__name__}: {exc}",
+                            self.records, tier=tier if isinstance(tier, str) else None) from None
         return header
 
     def _finish(self, h: dict) -> None:
         i = h["sample"]
-        if i not in self.pending:
+        if not isinstance(i, int) or i not in self.pending:
             return
+        float(h["t_end"]) - float(h["t0"]), int(h["exit_partition"])  # checked before the sample is taken off
         t_sent = self.pending.pop(i)
         label = h.get("label")
         rec = {"sample": i, "label": label, "prediction": h["prediction"],
