@@ -330,13 +330,15 @@ def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
               r"tier 'edge' refused: TensorMismatch: hold_until = 'soon'"),
              # a result for sample 1 (sent next, so in flight when this arrives) with its fields missing
              ("driver", {"kind": "done", "tier": "device", "sample": 1}, r"malformed 'done' message from tier 'device'"),
-             ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message")]
+             ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message"),
+             ("netem", {"kind": "tensor", "src": "device", "dst": "edge", "t_send": "now"},
+              r"tier 'netem' refused: TypeError")]
     for to, header, msg in cases:
         def hook(done, control, to=to, header=header):
             if done == 1:
                 run = control._run
-                if to == "driver":
-                    run.out.send(run.addr, header)
+                if to in ("driver", "netem"):
+                    run.out.send(run.addr if to == "driver" else run.netem, header)
                 else:
                     control.send(to, header)
 
