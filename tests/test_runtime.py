@@ -348,6 +348,25 @@ def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
         assert not no_children_with(deploy)
 
 
+def test_bad_addresses_are_refused_not_waited_on(deploy, samples, capsys):
+    from eepart_fast.cli import main
+    x = samples[0].numpy()[:2]
+    # A remote worker at an address ZeroMQ cannot connect to: a PUSH socket without a peer blocks for
+    # ever on send, so this hung in the driver's stop(); now refused by name.
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="address 'bogus'"):
+        run_local(deploy, topology(), x, timeout=2.0, remote={"edge": "bogus"}, startup_timeout=20.0)
+    assert time.monotonic() - t0 < 20
+    assert not no_children_with(deploy)
+    with pytest.raises(ValueError, match="bind = 'bogus'"):
+        run_local(deploy, topology(), x, bind="bogus")
+    assert main(["worker", "--tier", "edge", "--bind", "bogus", "--artifacts", str(deploy)]) == 2
+    assert "--bind 'bogus'" in capsys.readouterr().err
+    assert main(["worker", "--tier", "edge", "--bind", "tcp://127.0.0.1:*", "--artifacts", str(deploy),
+                 "--idle-timeout", "-1"]) == 2
+    assert "--idle-timeout -1" in capsys.readouterr().err
+
+
 def test_stalled_link_stops_the_run_naming_the_link(deploy, samples):
     x = samples[0].numpy()
     # Samples that leave at partition 1 never cross edge-cloud; the first that does must stall there.

@@ -85,7 +85,12 @@ class _Run:
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.ctx = zmq.Context()
         self.inbox = proto.socket(self.ctx, zmq.PULL)
-        self.inbox.bind(bind)
+        try:
+            self.inbox.bind(bind)
+        except zmq.ZMQError as exc:
+            self.inbox.close(0)
+            self.ctx.term()
+            raise ValueError(f"bind = {bind!r}: {exc.strerror} (expected e.g. tcp://127.0.0.1:*)") from None
         self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
@@ -157,7 +162,7 @@ class _Run:
         for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
             try:
                 self.out.send(addr, {"kind": "stop"})
-            except zmq.ZMQError:
+            except (zmq.ZMQError, ValueError, ConnectionError):
                 pass
         # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
         # once, and no wait exceeds half a second, so an interrupted run ends within a second.

@@ -37,7 +37,12 @@ class Worker:
         self.tier, self.artifacts, self.announce, self.idle_timeout = tier, artifacts, announce, idle_timeout
         self.ctx = zmq.Context()
         self.inbox = proto.socket(self.ctx, zmq.PULL)
-        self.inbox.bind(bind)
+        try:
+            self.inbox.bind(bind)
+        except zmq.ZMQError:
+            self.inbox.close(0)
+            self.ctx.term()
+            raise
         self.endpoint = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.local = collections.deque()
@@ -240,7 +245,14 @@ def run(a) -> int:
     if a.tier not in manifest.tiers:
         print(f"eepart worker: error: --tier {a.tier!r}: the plan uses tiers {manifest.tiers}", file=sys.stderr)
         return 2
-    w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout)
+    if not a.idle_timeout >= 0:
+        print(f"eepart worker: error: --idle-timeout {a.idle_timeout}: must be >= 0 (0: wait forever)", file=sys.stderr)
+        return 2
+    try:
+        w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout)
+    except zmq.ZMQError as exc:
+        print(f"eepart worker: error: --bind {a.bind!r}: {exc.strerror}", file=sys.stderr)
+        return 2
     if not a.announce:
         print(f"worker {a.tier} listening on {w.endpoint}", flush=True)
     try:
