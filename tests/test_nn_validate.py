@@ -304,3 +304,8 @@ def test_interrupted_atomic_write_leaves_nothing_behind(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _write_atomic(target, half)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partitioning_draw_refuses_a_negative_seed_by_name():
+    with pytest.raises(ValueError, match="seed: expected a non-negative integer, got -3"):
+        sample_partitionings(10, 5, seed=-3)
