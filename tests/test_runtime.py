@@ -531,6 +531,9 @@ def test_cli_run_refuses_bad_sample_counts_and_image_files(deploy, tmp_path, cap
         assert __import__("re").search(msg, err), err
     with pytest.raises(ValueError, match="no samples"):
         run_local(deploy, topology(), np.zeros((0, 1, 28, 28), np.float32))
+    for bad in (float("inf"), float("nan"), -1.0, 0):
+        with pytest.raises(ValueError, match=f"timeout = {bad!r}: must be a finite"):
+            run_local(deploy, topology(), np.zeros((1, 1, 28, 28), np.float32), timeout=bad)
 
 
 def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):

@@ -13,6 +13,7 @@ wall, target), t_sent.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -316,8 +317,8 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
         raise ValueError(f"mode = {mode!r}: expected one of {MODES}")
     if mode == "open" and not (isinstance(rate, (int, float)) and rate > 0):
         raise ValueError(f"rate = {rate!r}: an open-loop run needs a positive arrival rate (samples/s)")
-    if not timeout > 0:
-        raise ValueError(f"timeout = {timeout!r}: must be > 0 s")
+    if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+        raise ValueError(f"timeout = {timeout!r}: must be a finite number of seconds > 0 (every wait is bounded)")
     images = np.asarray(images, dtype=np.float32)
     want = (len(images), *m.input_shape)
     if images.ndim != len(want) or tuple(images.shape[1:]) != tuple(m.input_shape):
