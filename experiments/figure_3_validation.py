@@ -77,6 +77,16 @@ def wall_clock(out_dir: Path) -> str | None:
             f"{(times[-1] - start).total_seconds() / 60:.0f} min, on a 2-core machine shared with other jobs")
 
 
+def committed(text: str, *paths: Path) -> str:
+    """A JSON text as committed: the folders holding the run and its profile named runs/, never by this
+    machine's path (absolute forms only: a relative "run" is a word too)."""
+    for path in paths:
+        for form in {str(path.resolve().parent), str(path.absolute().parent)}:
+            if form != "/":
+                text = text.replace(json.dumps(form + "/")[1:-1], "runs/")
+    return text
+
+
 def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
     """What repeating the figure needs: the run's profile and records, joint and final model weights."""
     import torch
@@ -86,9 +96,9 @@ def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
     for ck in [run_dir / "joint.pt", *sorted(work.glob("final-??.pt"))]:
         state = torch.load(ck, map_location="cpu", weights_only=True)["model"]
         torch.save(state, dest / ck.name)
-    shutil.copy(work / "validate.json", dest / "validate.json")
-    shutil.copy(run_dir / "run.json", dest / "run.json")
-    shutil.copy(profile, out / "figure_3_profile.json")
+    for src, to in [(work / "validate.json", dest / "validate.json"), (run_dir / "run.json", dest / "run.json"),
+                    (profile, out / "figure_3_profile.json")]:
+        to.write_text(committed(src.read_text(), run_dir, profile))
     shutil.copy(records_path(profile), out / "figure_3_profile.samples.npz")
 
 
@@ -119,7 +129,7 @@ def main():
             report = validate(a.run_dir, a.profile, work, a.partitionings)
         report["final_models"]["wall"] = wall_clock(work)
         out.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(report, indent=1) + "\n")
+        target.write_text(committed(json.dumps(report, indent=1) + "\n", Path(a.run_dir), Path(a.profile)))
         export(Path(a.run_dir), work, Path(a.profile), out)
     report = load_report(target)
     plot_report(report, out / "figure_3.png")

@@ -51,6 +51,11 @@ TOPOLOGY = {"names": ["device", "edge", "cloud"], "ratio": [200.0, 40.0, 10.0],
             "bandwidth": [10e6, 25e6], "latency": [0.010, 0.030]}
 
 
+def committed_run_dir(run_dir) -> str:
+    """The run folder as committed outputs name it: runs/<its name>, never this machine's path."""
+    return f"runs/{Path(run_dir).resolve().name}"
+
+
 def build_profile(run_dir, work: Path, timing_samples: int, allow_partial: bool):
     _spec, data, net, meta = load_run_net(run_dir, allow_partial)
     torch.set_num_threads(1)
@@ -73,7 +78,7 @@ def build_profile(run_dir, work: Path, timing_samples: int, allow_partial: bool)
                         "prefix_p99": times["prefix_p99"].tolist(), "clipped_blocks": times["clipped_blocks"],
                         "load_average": list(os.getloadavg())},
              "accuracy_source": "joint network's exits on the test split (the weights the runtime serves)",
-             "exit_rate_split": "profile", **meta}
+             "exit_rate_split": "profile", **meta, "run_dir": committed_run_dir(run_dir)}
     return Profile(**fields, name="resnet20-fashionmnist-ort-mean", meta=pmeta), data, net
 
 
@@ -268,7 +273,7 @@ def main() -> int:
               f"p99 {m['p99'] * 1e3:.2f} ms (model {plan.latency * 1e3:.2f})", flush=True)
     result = {"topology": TOPOLOGY, "profile": "profile-ort-mean.json", "samples_per_plan": a.samples * a.passes,
               "passes": a.passes, "load_average_end": list(os.getloadavg()),
-              "run_dir": str(a.run_dir), "joint_epochs_trained": load_manifest(work / "plan-0").data["model"].get(
+              "run_dir": committed_run_dir(a.run_dir), "joint_epochs_trained": load_manifest(work / "plan-0").data["model"].get(
                   "joint_epochs_trained"),
               "clock": "compute stretched to ratio x the partition call's CPU time; links emulated in user space",
               "plans": rows, "open_loop": {"plan": plan_i, "bottleneck_busy_s": busy, "capacity_per_s": capacity,

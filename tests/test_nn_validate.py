@@ -257,6 +257,24 @@ def test_validate_refuses_unfinished_run(tiny_run, tmp_path, capsys):
     assert _cli("--report", tmp_path / "missing.json", "--plot", tmp_path / "f.png") == 2
 
 
+def test_validate_refuses_another_networks_profile_before_training(tiny_run, tmp_path, capsys):
+    # The shipped ResNet-20 profile (N = 10) against the tiny resnet8 run (N = 4): no report from it.
+    folder, _ = tiny_run
+    other = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"
+    assert _cli("--run-dir", folder / "run", "--profile", other, "--out-dir", tmp_path / "v", "--partitionings", 2,
+                "--final-batches", 1, "--no-progress") == 2
+    assert "N = 10 blocks, but the run" in capsys.readouterr().err
+    assert not list((tmp_path / "v").glob("final-*"))
+    # A report rebuilt from a finished validation with the wrong profile is refused the same way.
+    out = tmp_path / "w"
+    assert _cli("--run-dir", folder / "run", "--profile", folder / "tiny.json", "--out-dir", out,
+                "--partitionings", 1, "--final-batches", 1, "--no-progress") == 0
+    capsys.readouterr()
+    assert _cli("--run-dir", folder / "run", "--profile", other, "--out-dir", out, "--partitionings", 1,
+                "--final-batches", 1, "--report-only", "--no-progress") == 2
+    assert "N = 10 blocks" in capsys.readouterr().err
+
+
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
     pytest.importorskip("torch")  # `eepart validate` is registered with the training commands
@@ -274,3 +292,21 @@ def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     assert ef.min_latency(fitted, Topology.preset("mobile"), min_accuracy=0.9) is not None
     assert _cli("--profile", tmp_path / "fitted.json", "--write-profile", tmp_path / "x.json") == 2
     assert "records" in capsys.readouterr().err
+
+
+def test_interrupted_atomic_write_leaves_nothing_behind(tmp_path):
+    from eepart_fast.nn.validate import _write_atomic
+    target = tmp_path / "final-00.npz"
+
+    def half(p):
+        p.write_bytes(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _write_atomic(target, half)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_partitioning_draw_refuses_a_negative_seed_by_name():
+    with pytest.raises(ValueError, match="seed: expected a non-negative integer, got -3"):
+        sample_partitionings(10, 5, seed=-3)

@@ -276,6 +276,28 @@ def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
     assert not no_children_with(deploy)
 
 
+def test_ctrl_c_while_workers_start_stops_within_a_second(deploy):
+    # Interrupted before any worker has said hello: none has heard a stop, so none may be waited for.
+    import _thread
+    import threading
+    fired = {}
+
+    def interrupt():
+        fired["t"] = time.monotonic()
+        _thread.interrupt_main()
+
+    timer = threading.Timer(0.05, interrupt)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_local(deploy, topology(), np.zeros((4, 1, 28, 28), np.float32), timeout=3.0)
+            time.sleep(5)  # the run ended before the interrupt came: let it arrive here, and fail below
+    finally:
+        timer.cancel()
+    assert time.monotonic() - fired["t"] < 1.0, "a worker that never said hello was waited for"
+    assert not no_children_with(deploy)
+
+
 def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples):
     x = samples[0].numpy()
 
@@ -298,6 +320,51 @@ def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples
         run_local(deploy, topology(), x, timeout=5.0, hook=bad_tensor)
     assert info.value.tier == "edge" and len(info.value.records) >= 1
     assert not no_children_with(deploy)
+
+
+def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
+    # What a faulty or foreign peer might send: each ends the run with a named error; no process crashes.
+    x = samples[0].numpy()[:6]
+    cases = [("edge", {"kind": "tensor", "sample": 10_000, "partition": [2]}, r"tier 'edge' refused: TypeError"),
+             ("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "hold_until": "soon"},
+              r"tier 'edge' refused: TensorMismatch: hold_until = 'soon'"),
+             # a result for sample 1 (sent next, so in flight when this arrives) with its fields missing
+             ("driver", {"kind": "done", "tier": "device", "sample": 1}, r"malformed 'done' message from tier 'device'"),
+             ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message"),
+             ("netem", {"kind": "tensor", "src": "device", "dst": "edge", "t_send": "now"},
+              r"tier 'netem' refused: TypeError")]
+    for to, header, msg in cases:
+        def hook(done, control, to=to, header=header):
+            if done == 1:
+                run = control._run
+                if to in ("driver", "netem"):
+                    run.out.send(run.addr if to == "driver" else run.netem, header)
+                else:
+                    control.send(to, header)
+
+        with pytest.raises(RunFailed, match=msg) as info:
+            run_local(deploy, topology(), x, timeout=5.0, hook=hook)
+        assert "exited with code" not in str(info.value)
+        assert not no_children_with(deploy)
+
+
+def test_bad_addresses_are_refused_not_waited_on(deploy, samples, capsys):
+    from eepart_fast.cli import main
+    x = samples[0].numpy()[:2]
+    # A remote worker at an address ZeroMQ cannot connect to: a PUSH socket without a peer blocks for
+    # ever on send, so this hung in the driver's stop(); now refused by name.
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="address 'bogus'"):
+        run_local(deploy, topology(), x, timeout=2.0, remote={"edge": "bogus"}, startup_timeout=20.0)
+    assert time.monotonic() - t0 < 20
+    assert not no_children_with(deploy)
+    with pytest.raises(ValueError, match="bind = 'bogus'"):
+        run_local(deploy, topology(), x, bind="bogus")
+    assert main(["worker", "--tier", "edge", "--bind", "bogus", "--artifacts", str(deploy)]) == 2
+    assert "--bind 'bogus'" in capsys.readouterr().err
+    assert main(["worker", "--tier", "edge", "--bind", "tcp://127.0.0.1:*", "--artifacts", str(deploy),
+                 "--idle-timeout", "-1"]) == 2
+    assert "--idle-timeout -1" in capsys.readouterr().err
 
 
 def test_stalled_link_stops_the_run_naming_the_link(deploy, samples):
@@ -342,6 +409,25 @@ def test_bad_manifests_and_tensors_are_refused(deploy, tmp_path):
         (bad / "manifest.json").write_text(json.dumps(broken))
         with pytest.raises(ManifestError, match=msg):
             load_manifest(bad, verify=False)
+    # A manifest edited to shapes or dtypes its (unchanged, checksummed) ONNX files do not have.
+    for path, value, msg in [(("partitions", 0, "inputs", 0, "shape"), [1, 1, 32, 32],
+                              (r"partitions\[0\].inputs\[0\] = float32 \[1, 1, 32, 32\]: the ONNX file part-1.onnx "
+                               r"has 'x' as float32 \[1, 1, 28, 28\]")),
+                             (("partitions", 2, "outputs", 0, "dtype"), "float16",
+                              r"partitions\[2\].outputs\[0\] = float16 \[1, 10\].*'logits' as float32")]:
+        broken = json.loads(json.dumps(manifest))
+        target = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        if path[-1] == "shape":
+            broken["model"]["input_shape"] = value[1:]
+        shutil.rmtree(bad)
+        shutil.copytree(deploy, bad)
+        (bad / "manifest.json").write_text(json.dumps(broken))
+        m = load_manifest(bad)
+        with pytest.raises(TensorMismatch, match=msg):
+            run_plan_inline(m, np.zeros((1, *m.input_shape), np.float32))
     m = load_manifest(deploy)
     runner = PartitionRunner(m, m.partition(2))
     with pytest.raises(TensorMismatch, match=r"partition 2 \(edge\).*float32 \[1, 4, 28, 28\].*\[1, 1, 28, 28\]"):
@@ -355,6 +441,37 @@ def test_bad_manifests_and_tensors_are_refused(deploy, tmp_path):
                   np.zeros((1, 1, 28, 28), np.float32))
     with pytest.raises(ValueError, match="images: expected shape"):
         run_local(deploy, topology(), np.zeros((2, 3, 28, 28), np.float32))
+
+
+def test_bad_plans_are_refused_before_anything_is_written(trained, tmp_path):
+    good = {"partitions": P, "tier_names": TIERS, "threshold": 0.5, "source": "device", "destination": "device"}
+    for field, value, msg in [("threshold", float("nan"), r"plan.threshold = nan: expected a normalised entropy"),
+                              ("threshold", -0.5, r"plan.threshold = -0.5"), ("threshold", 1.5, "plan.threshold = 1.5"),
+                              ("threshold", "high", "plan.threshold = 'high'"), ("threshold", True, "plan.threshold"),
+                              ("source", None, "plan.source = None"), ("destination", "", "plan.destination = ''"),
+                              ("tier_names", ["device", "", "cloud"], "a tier name is empty")]:
+        out = tmp_path / f"{field}-{value}"
+        with pytest.raises(ValueError, match=msg):
+            export_partitions(trained, {**good, field: value}, out, (1, 28, 28))
+        assert not out.exists()
+
+
+def test_ctrl_c_during_export_leaves_no_half_written_file(trained, tmp_path, monkeypatch):
+    real = torch.onnx.export
+    calls = []
+
+    def interrupted(module, args, f, **kw):
+        calls.append(f)
+        if len(calls) == 2:  # partition 2: a few bytes written, then Ctrl-C
+            Path(f).write_bytes(b"\x08\x07partial")
+            raise KeyboardInterrupt
+        return real(module, args, f, **kw)
+
+    monkeypatch.setattr(torch.onnx, "export", interrupted)
+    plan = {"partitions": P, "tier_names": TIERS, "threshold": 0.5, "source": "device", "destination": "device"}
+    with pytest.raises(KeyboardInterrupt):
+        export_partitions(trained, plan, tmp_path, (1, 28, 28))
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["part-1.onnx"]  # whole, and no manifest
 
 
 def test_link_fifo_and_store_and_forward_by_hand():
@@ -395,6 +512,30 @@ def test_cli_run_and_worker(deploy, samples, tmp_path, capsys):
     assert "--tier 'nowhere'" in capsys.readouterr().err
 
 
+def test_cli_run_refuses_bad_sample_counts_and_image_files(deploy, tmp_path, capsys):
+    from eepart_fast.cli import main
+    good, nox = tmp_path / "good.npz", tmp_path / "nox.npz"
+    np.savez(good, x=np.zeros((3, 1, 28, 28), np.float32), y=np.zeros(3, np.int64))
+    np.savez(nox, images=np.zeros((3, 1, 28, 28), np.float32))
+    np.savez(tmp_path / "obj.npz", x=np.array([{}], dtype=object))
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": TIERS, "ratio": RATIO, "bandwidth": BANDWIDTH, "latency": LATENCY}))
+    for args, msg in [(["--images", str(good), "--samples", "0"], "--samples 0: must be >= 1"),
+                      (["--images", str(good), "--samples", "-5"], "--samples -5: must be >= 1"),
+                      (["--images", str(nox)], f"--images {nox}: no array 'x'"),
+                      (["--images", str(tmp_path / "obj.npz")], "--images .*obj.npz: Object arrays")]:
+        assert main(["run", "--deploy", str(deploy), "--topology", str(topo), "--no-progress", "--timeout", "3",
+                     *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert __import__("re").search(msg, err), err
+    with pytest.raises(ValueError, match="no samples"):
+        run_local(deploy, topology(), np.zeros((0, 1, 28, 28), np.float32))
+    for bad in (float("inf"), float("nan"), -1.0, 0):
+        with pytest.raises(ValueError, match=f"timeout = {bad!r}: must be a finite"):
+            run_local(deploy, topology(), np.zeros((1, 1, 28, 28), np.float32), timeout=bad)
+
+
 def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
     from eepart_fast.cli import main
     from eepart_fast.nn.run import RunSpec, train_run
@@ -415,6 +556,9 @@ def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
                                          "source": "device", "destination": "device"}}))
     assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e")]) == 2
     assert "the network has 4 blocks" in capsys.readouterr().err
+    assert main(["export", "--run-dir", str(run_dir), "--plan", str(plan), "--out", str(tmp_path / "e"),
+                 "--check-samples", "-1"]) == 2
+    assert "--check-samples -1: must be >= 0" in capsys.readouterr().err
 
 
 def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):

@@ -124,6 +124,8 @@ def sample_partitionings(n: int, count: int, seed: int = 0, max_partitions: int 
         raise ValueError(f"partitionings: expected at least 1, got {count}")
     if max_partitions is not None and max_partitions < 1:
         raise ValueError(f"max_partitions: expected at least 1, got {max_partitions}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     total = count_partitionings(n, max_partitions)
     if count >= total:
         return all_partitionings(n, max_partitions)

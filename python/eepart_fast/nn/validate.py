@@ -50,8 +50,12 @@ def _write_atomic(path: Path, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C mid-write: neither a half file at `path` nor a stray temporary
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _write_json(path: Path, obj) -> None:
@@ -66,7 +70,8 @@ def validation_plan(run_dir, n_blocks: int, partitionings: int = DEFAULT_PARTITI
                     max_partitions: int | None = DEFAULT_MAX_PARTITIONS) -> dict:
     if final not in FINAL_MODES:
         raise ValueError(f"final: expected one of {FINAL_MODES}, got {final!r}")
-    return {"run_dir": str(run_dir), "final": final, "seed": int(seed), "count": int(partitionings),
+    return {"run_dir": str(run_dir), "blocks": int(n_blocks), "final": final, "seed": int(seed),
+            "count": int(partitionings),
             "max_partitions": max_partitions, "train": train,
             "partitionings": [list(p) for p in sample_partitionings(n_blocks, partitionings, seed, max_partitions)]}
 
@@ -158,13 +163,19 @@ def default_train(spec, final: str, batches: int | None = None, epochs: int | No
 def run_final_models(run_dir, out_dir, partitionings: int = DEFAULT_PARTITIONINGS, seed: int = 0,
                      final: str = "finetune", batches: int | None = None, epochs: int | None = None,
                      lr: float | None = None, max_partitions: int | None = DEFAULT_MAX_PARTITIONS,
-                     progress: bool = True, log=print, data=None) -> dict:
-    """Train and measure every final model not yet done in `out_dir`; returns the validation plan."""
+                     progress: bool = True, log=print, data=None, profile=None) -> dict:
+    """Train and measure every final model not yet done in `out_dir`; returns the validation plan.
+
+    `profile`: the profile the report will compare with, refused here (before any training) when it is
+    another network's.
+    """
     from tqdm import tqdm
 
     from .run import build_net
     from .train import TrainConfig, train_model
     spec, data, joint = load_joint(run_dir, data)
+    if profile is not None:
+        _same_network(profile, joint.N, f"run {run_dir}")
     cfg = TrainConfig(**default_train(spec, final, batches, epochs, lr))
     plan = open_validation(out_dir, validation_plan(run_dir, joint.N, partitionings, seed, final, cfg.as_dict(),
                                                     max_partitions))
@@ -245,6 +256,12 @@ def profile_with_estimator(profile, records: dict | None, name: str = RECOMMENDE
 # ---------------------------------------------------------------- the report
 
 
+def _same_network(profile, blocks: int, what: str) -> None:
+    if profile.N != blocks:
+        raise ValueError(f"profile {profile.name!r}: N = {profile.N} blocks, but the {what} network has {blocks}; "
+                         "give the profile made from this run (eepart profile --run-dir ...)")
+
+
 def _outcome(out_dir: Path, i: int, thresholds):
     z = dict(np.load(out_dir / f"final-{i:02d}.npz", allow_pickle=False))
     correct = z["prediction"] == z["label"][:, None]
@@ -255,6 +272,8 @@ def build_report(profile, out_dir, records: dict | None = None, plan: dict | Non
     """Predicted against actual for every finished final model in `out_dir`, with the fit statistics."""
     out_dir = Path(out_dir)
     plan = plan or json.loads((out_dir / "validate.json").read_text())
+    if plan.get("blocks") is not None:
+        _same_network(profile, plan["blocks"], f"validated run {plan.get('run_dir')}")
     est = estimator_tables(profile, records, plan.get("max_partitions"))
     tables = est["tables"]
     if not tables:
@@ -389,7 +408,7 @@ def validate(run_dir, profile_path, out_dir=None, partitionings: int = DEFAULT_P
     rec_path = records_path(profile_path)
     records = load_records(rec_path) if rec_path.exists() else None
     plan = run_final_models(run_dir, out_dir, partitionings, seed, final, batches, epochs, lr, max_partitions,
-                            progress, log, data)
+                            progress, log, data, profile)
     report = build_report(profile, out_dir, records, plan)
     _write_json(out_dir / "report.json", report)
     return report

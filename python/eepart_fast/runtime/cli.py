@@ -27,8 +27,28 @@ def _load_plan(path: str, index: int | None):
     return raw
 
 
+def _count(name: str, value: int, least: int) -> int:
+    if value < least:
+        raise ValueError(f"{name} {value}: must be >= {least}")
+    return value
+
+
+def _images(path: str, n: int):
+    """The first n samples of an .npz (x, optional y), refused by name when the archive lacks them."""
+    import numpy as np
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "x" not in z.files:
+                raise ValueError(f"--images {path}: no array 'x' (it holds {sorted(z.files)})")
+            return z["x"][:n], (z["y"][:n] if "y" in z.files else None)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith("--images") else f"--images {path}: {msg}") from None
+
+
 def cmd_export(a) -> int:
     from .export import export_run
+    _count("--check-samples", a.check_samples, 0)
     m = export_run(a.run_dir, _load_plan(a.plan, a.index), a.out, check_samples=a.check_samples,
                    allow_partial=a.allow_partial)
     for p in m.partitions:
@@ -55,11 +75,11 @@ def _profile(ref: str):
 
 
 def cmd_run(a) -> int:
-    import numpy as np
 
     from .driver import run_local, summarize
     from .errors import RunFailed
     from .manifest import load_manifest
+    _count("--samples", a.samples, 1)
     if a.deploy is None and (a.plan is None or a.run_dir is None):
         raise ValueError("give --deploy DIR (an exported plan), or --plan and --run-dir to export one first")
     deploy = a.deploy
@@ -71,8 +91,7 @@ def cmd_run(a) -> int:
     if a.run_dir is None and a.images is None:
         raise ValueError("samples: give --run-dir (its dataset's test split) or --images FILE.npz (arrays x, y)")
     if a.images is not None:
-        with np.load(a.images, allow_pickle=False) as z:
-            x, y = z["x"][:a.samples], (z["y"][:a.samples] if "y" in z.files else None)
+        x, y = _images(a.images, a.samples)
     else:
         import torch
 

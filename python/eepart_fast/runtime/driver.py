@@ -13,6 +13,7 @@ wall, target), t_sent.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -85,7 +86,12 @@ class _Run:
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.ctx = zmq.Context()
         self.inbox = proto.socket(self.ctx, zmq.PULL)
-        self.inbox.bind(bind)
+        try:
+            self.inbox.bind(bind)
+        except zmq.ZMQError as exc:
+            self.inbox.close(0)
+            self.ctx.term()
+            raise ValueError(f"bind = {bind!r}: {exc.strerror} (expected e.g. tcp://127.0.0.1:*)") from None
         self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
@@ -157,10 +163,15 @@ class _Run:
         for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
             try:
                 self.out.send(addr, {"kind": "stop"})
-            except zmq.ZMQError:
+            except (zmq.ZMQError, ValueError, ConnectionError):
                 pass
-        deadline = time.monotonic() + 2.0
-        for p in self.procs.values():
+        # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
+        # once, and no wait exceeds half a second, so an interrupted run ends within a second.
+        told = set(self.peers) | ({"netem"} if self.netem else set())
+        deadline = time.monotonic() + 0.5
+        for name, p in self.procs.items():
+            if name not in told and p.poll() is None:
+                p.kill()
             try:
                 p.wait(max(0.05, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -193,18 +204,26 @@ class _Run:
         if kind == "error":
             tier = header.get("tier")
             raise RunFailed(f"tier {tier!r} refused: {header.get('error', 'error')}: {header.get('message')}",
-                            self.records, tier=tier)
-        if kind == "heartbeat":
-            self.beats[header["tier"]] = time.monotonic()
-            self.seen[header["tier"]] = header
-        elif kind == "done":
-            self._finish(header)
+                            self.records, tier=tier if isinstance(tier, str) else None)
+        try:
+            if kind in ("heartbeat", "hello", "ready") and not isinstance(header.get("tier"), str):
+                raise TypeError(f"tier = {header.get('tier')!r}: expected a tier name")
+            if kind == "heartbeat":
+                self.beats[header["tier"]] = time.monotonic()
+                self.seen[header["tier"]] = header
+            elif kind == "done":
+                self._finish(header)
+        except (KeyError, TypeError, ValueError) as exc:  # a faulty or foreign peer: stop by name, not a traceback
+            tier = header.get("tier")
+            raise RunFailed(f"malformed {kind!r} message from tier {tier!r}: {type(exc).__name__}: {exc}",
+                            self.records, tier=tier if isinstance(tier, str) else None) from None
         return header
 
     def _finish(self, h: dict) -> None:
         i = h["sample"]
-        if i not in self.pending:
+        if not isinstance(i, int) or i not in self.pending:
             return
+        float(h["t_end"]) - float(h["t0"]), int(h["exit_partition"])  # checked before the sample is taken off
         t_sent = self.pending.pop(i)
         label = h.get("label")
         rec = {"sample": i, "label": label, "prediction": h["prediction"],
@@ -298,12 +317,14 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
         raise ValueError(f"mode = {mode!r}: expected one of {MODES}")
     if mode == "open" and not (isinstance(rate, (int, float)) and rate > 0):
         raise ValueError(f"rate = {rate!r}: an open-loop run needs a positive arrival rate (samples/s)")
-    if not timeout > 0:
-        raise ValueError(f"timeout = {timeout!r}: must be > 0 s")
+    if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+        raise ValueError(f"timeout = {timeout!r}: must be a finite number of seconds > 0 (every wait is bounded)")
     images = np.asarray(images, dtype=np.float32)
     want = (len(images), *m.input_shape)
     if images.ndim != len(want) or tuple(images.shape[1:]) != tuple(m.input_shape):
         raise ValueError(f"images: expected shape (n, {', '.join(map(str, m.input_shape))}), got {images.shape}")
+    if len(images) == 0:
+        raise ValueError("images: no samples to run (n = 0)")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
     service = None

@@ -13,6 +13,9 @@ import numpy as np
 from .errors import TensorMismatch
 from .manifest import Manifest, PartitionSpec
 
+ONNX_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+               "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(uint8)": "uint8"}
+
 
 def session_options(threads: int = 1):
     import onnxruntime as ort
@@ -58,6 +61,18 @@ class PartitionRunner:
                                  f"{[i.name for i in self.session.get_inputs()]} and outputs {names}, the "
                                  f"manifest says {[self.input_name]} and {want}")
         self.output_names = want
+        # The sha256 covers the ONNX file, not the manifest: a manifest edited to other shapes or dtypes
+        # is refused here, by field, rather than failing inside onnxruntime on the first sample.
+        graph = {t.name: t for t in [*self.session.get_inputs(), *self.session.get_outputs()]}
+        for field, specs in (("inputs", part.inputs), ("outputs", part.outputs)):
+            for i, t in enumerate(specs):
+                g = graph[t["name"]]
+                dtype = ONNX_DTYPES.get(g.type, g.type)
+                fixed = all(isinstance(d, int) for d in g.shape)
+                if dtype != t["dtype"] or (fixed and list(g.shape) != list(t["shape"])):
+                    raise TensorMismatch(
+                        f"partitions[{part.index - 1}].{field}[{i}] = {t['dtype']} {t['shape']}: the ONNX file "
+                        f"{part.file} has {t['name']!r} as {dtype} {list(g.shape)}")
 
     def check(self, x: np.ndarray) -> np.ndarray:
         if not isinstance(x, np.ndarray):

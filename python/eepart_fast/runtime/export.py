@@ -58,6 +58,14 @@ def plan_spec(plan) -> dict:
         raise ValueError(f"plan.tier_names = {names!r}: expected one tier name per partition ({len(P)})")
     if len(set(names)) != len(names):
         raise ValueError(f"plan.tier_names = {names!r}: a tier appears twice")
+    if not all(names):
+        raise ValueError(f"plan.tier_names = {names!r}: a tier name is empty")
+    thr = plan["threshold"]
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= thr <= 1.0:
+        raise ValueError(f"plan.threshold = {thr!r}: expected a normalised entropy in [0, 1]")
+    for field in ("source", "destination"):
+        if not isinstance(plan[field], str) or not plan[field]:
+            raise ValueError(f"plan.{field} = {plan[field]!r}: expected a tier name")
     keep = ("partitions", "tier_names", "threshold", "threshold_index", "source", "destination", "latency",
             "accuracy", "placement")
     return {k: plan[k] for k in keep if k in plan}
@@ -68,11 +76,15 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path, input_name="x", 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     module.eval()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
-                          input_names=[input_name], output_names=list(output_names))
-    os.replace(tmp, path)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
+                              input_names=[input_name], output_names=list(output_names))
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C or a failed export: no half-written file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _spec(name: str, t: torch.Tensor) -> dict:
@@ -129,8 +141,12 @@ def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None =
                          "the last partition takes every sample left",
             "partitions": parts}
     tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    try:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, out / MANIFEST)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return load_manifest(out)
 
 

@@ -127,14 +127,16 @@ def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, 
                 peers = header["peers"]
                 out.send(announce, {"kind": "ready", "tier": "netem"})
             elif kind == "stall":
-                emu.stalled.add(header["link"])
+                if isinstance(header.get("link"), str):
+                    emu.stalled.add(header["link"])
             elif kind == "stop":
                 return 0
             elif kind in ("input", "tensor", "result"):
                 try:
                     booked = emu.schedule(header["src"], header["dst"], 8.0 * len(payload), header["t_send"], header)
-                except (KeyError, ValueError) as exc:
-                    out.send(announce, {"kind": "error", "tier": "netem", "message": str(exc)})
+                except (KeyError, ValueError, TypeError) as exc:  # a faulty peer's message: refused, not a crash
+                    out.send(announce, {"kind": "error", "tier": "netem", "error": type(exc).__name__,
+                                        "message": str(exc)})
                     continue
                 if booked is not None:
                     # Sent on at once: the receiving worker holds it until `hold_until`, so the time this

@@ -12,6 +12,7 @@ import time
 import zmq
 
 MAX_HEADER = 1 << 20
+SEND_TIMEOUT_MS = 2000
 
 
 def now() -> float:
@@ -66,11 +67,23 @@ class Outbox:
         self.socks = {}
 
     def send(self, addr: str, header: dict, payload: bytes = b"") -> None:
+        """Raises ValueError for an address ZeroMQ cannot connect to, ConnectionError when the peer has
+        taken nothing for SEND_TIMEOUT_MS (a PUSH socket blocks without a peer: never wait unbounded)."""
         s = self.socks.get(addr)
         if s is None:
-            s = self.socks[addr] = socket(self.ctx, zmq.PUSH)
-            s.connect(addr)
-        send(s, header, payload)
+            s = socket(self.ctx, zmq.PUSH)
+            s.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
+            try:
+                s.connect(addr)
+            except zmq.ZMQError as exc:
+                s.close(0)
+                raise ValueError(f"address {addr!r}: {exc.strerror} (expected e.g. tcp://10.0.0.2:5601)") from None
+            self.socks[addr] = s
+        try:
+            send(s, header, payload)
+        except zmq.Again:
+            raise ConnectionError(f"{addr}: took no message for {SEND_TIMEOUT_MS / 1000:g} s (its queue is full "
+                                  "or nothing listens there)") from None
 
     def close(self) -> None:
         for s in self.socks.values():

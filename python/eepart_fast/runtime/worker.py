@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import heapq
+import math
 import sys
 import threading
 import time
@@ -36,7 +37,12 @@ class Worker:
         self.tier, self.artifacts, self.announce, self.idle_timeout = tier, artifacts, announce, idle_timeout
         self.ctx = zmq.Context()
         self.inbox = proto.socket(self.ctx, zmq.PULL)
-        self.inbox.bind(bind)
+        try:
+            self.inbox.bind(bind)
+        except zmq.ZMQError:
+            self.inbox.close(0)
+            self.ctx.term()
+            raise
         self.endpoint = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.out = proto.Outbox(self.ctx)
         self.local = collections.deque()
@@ -155,8 +161,8 @@ class Worker:
             elif kind == "result":
                 header.update(kind="done", t_end=proto.now())
                 self._report(header)
-        except (TensorMismatch, ValueError, KeyError) as exc:
-            self._report({"kind": "error", "sample": header.get("sample"), "message": str(exc),
+        except (TensorMismatch, ValueError, KeyError, TypeError, IndexError) as exc:  # a faulty peer's message
+            self._report({"kind": "error", "sample": _plain(header.get("sample")), "message": str(exc),
                           "error": type(exc).__name__})
         return True
 
@@ -186,8 +192,14 @@ class Worker:
                     if header["kind"] in ("ping", "config", "input", "stop"):
                         heard = time.monotonic()
                     if "hold_until" in header:
+                        due = header.pop("hold_until")
+                        if isinstance(due, bool) or not isinstance(due, (int, float)) or not math.isfinite(due):
+                            self._report({"kind": "error", "sample": _plain(header.get("sample")),
+                                          "error": "TensorMismatch",
+                                          "message": f"hold_until = {due!r}: expected a finite time"})
+                            continue
                         self.seq += 1
-                        heapq.heappush(self.held, (header.pop("hold_until"), self.seq, header, payload))
+                        heapq.heappush(self.held, (float(due), self.seq, header, payload))
                         continue
                 if not self._handle(header, payload):
                     return 0
@@ -195,6 +207,11 @@ class Worker:
             self._stop.set()
             self.out.close()
             self.inbox.close(0)
+
+
+def _plain(value):
+    """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
+    return value if isinstance(value, int) or value is None else repr(value)[:40]
 
 
 def _pid() -> int:
@@ -228,7 +245,14 @@ def run(a) -> int:
     if a.tier not in manifest.tiers:
         print(f"eepart worker: error: --tier {a.tier!r}: the plan uses tiers {manifest.tiers}", file=sys.stderr)
         return 2
-    w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout)
+    if not a.idle_timeout >= 0:
+        print(f"eepart worker: error: --idle-timeout {a.idle_timeout}: must be >= 0 (0: wait forever)", file=sys.stderr)
+        return 2
+    try:
+        w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout)
+    except zmq.ZMQError as exc:
+        print(f"eepart worker: error: --bind {a.bind!r}: {exc.strerror}", file=sys.stderr)
+        return 2
     if not a.announce:
         print(f"worker {a.tier} listening on {w.endpoint}", flush=True)
     try:
