@@ -5,6 +5,8 @@ converted; values are printed with repr so that 1.0000001 does not read as 1.
 """
 from __future__ import annotations
 
+import json
+
 import numbers
 
 import numpy as np
@@ -36,6 +38,18 @@ def read_text(path, what: str) -> str:
         raise ValueError(f"{what} {str(path)!r}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"{what} {str(path)!r}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_json(path, what: str, kind: str):
+    """A JSON model file parsed, every failure one ValueError naming the file (`what`, e.g. "profile
+    file") and, for too deep a nesting, what it should have been (`kind`, e.g. "a profile")."""
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} {str(path)!r}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{what} {str(path)!r}: nested too deeply to be {kind}") from None
 
 
 def _where(name: str, flat_index: int, shape: tuple) -> str:

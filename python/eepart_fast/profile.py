@@ -14,7 +14,7 @@ from ._checks import (
     at_least,
     count,
     float_array,
-    read_text,
+    read_json,
     strictly_increasing,
     within,
 )
@@ -175,15 +175,7 @@ class Profile:
 
     @classmethod
     def load(cls, path) -> "Profile":
-        path = Path(path)
-        text = read_text(path, "profile file")
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"profile file {str(path)!r}: not valid JSON ({exc})") from exc
-        except RecursionError:
-            raise ValueError(f"profile file {str(path)!r}: nested too deeply to be a profile") from None
-        return cls.from_dict(d)
+        return cls.from_dict(read_json(Path(path), "profile file", "a profile"))
 
     @staticmethod
     def presets() -> list[str]:

@@ -244,20 +244,13 @@ def merge_device(profile_path, name: str, measurements_path):
     device's fields (partition_time, or block_time and branch_time; optionally serialize_time,
     deserialize_time) or a whole profile JSON of the same network made on that device (its own devices'
     measurements if it has exactly one, else its block and branch times)."""
-    import json
-
     from .._atomic import atomic_path
-    from .._checks import read_text
+    from .._checks import read_json
     from ..profile import Profile
     profile = Profile.load(profile_path)
     path = Path(measurements_path)
-    text = read_text(path, "device file")  # refused before reading when larger than any model can be
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"device file {str(path)!r}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValueError(f"device file {str(path)!r}: nested too deeply to be a device's measurements") from None
+    # Refused before reading when larger than any model can be.
+    d = read_json(path, "device file", "a device's measurements")
     if isinstance(d, dict) and "exit_rate" in d:  # a profile made on that device
         other = Profile.from_dict(d)
         if other.N != profile.N:
