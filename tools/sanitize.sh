@@ -29,6 +29,9 @@ rm -rf "$BUILD/pkg" && mkdir -p "$BUILD/pkg"
 cp -r python/eepart_fast "$BUILD/pkg/"
 find "$BUILD/pkg/eepart_fast" -name '*.so' -delete
 cp "$BUILD"/_core*.so "$BUILD/pkg/eepart_fast/"
+# The CuPy kernel source, installed from cpp/cuda/kernels as package data (CMakeLists.txt) and absent from a
+# clean source tree.
+mkdir -p "$BUILD/pkg/eepart_fast/cuda" && cp cpp/cuda/kernels/kernels.cuh "$BUILD/pkg/eepart_fast/cuda/"
 # Torch (and triton) abort under an ASan-preloaded interpreter; the tests that need it are `train` tests,
 # which import it through pytest.importorskip: a stub that refuses to import skips them.
 mkdir -p "$BUILD/pkg/torch"
