@@ -40,7 +40,8 @@ if [ -n "${QUICK:-}" ]; then
       -Dpybind11_DIR="$($PYTHON -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PYTHON)" \
       -DSKBUILD_PROJECT_NAME=eepart_fast -DSKBUILD_PROJECT_VERSION=0.1.0 -DEEPART_FAST_CUDA=ON \
     && timeout 300 cmake --build build/gpu_check -j "$(nproc)" \
-    && cp build/gpu_check/_core*.so python/eepart_fast/ && cp build/gpu_check/cpp/cuda/_cuda*.so python/eepart_fast/) \
+    && cp build/gpu_check/_core*.so python/eepart_fast/ && cp build/gpu_check/cpp/cuda/_cuda*.so python/eepart_fast/ \
+    && mkdir -p python/eepart_fast/cuda && cp cpp/cuda/kernels/kernels.cuh python/eepart_fast/cuda/) \
     > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; fail "build"; }
 else
   PYPATH=
