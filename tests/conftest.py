@@ -35,3 +35,23 @@ def backend(request):
 def fast_backend(request):
     """Each compiled or GPU backend available here (compared against the numpy reference)."""
     return request.param
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module's tests (timings and results independent of the machine's cores),
+    its setting restored after."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def profile_file(tmp_path):
+    """The worked example's profile as a file, for the command line."""
+    from test_worked_example import spec_profile
+    path = tmp_path / "spec.json"
+    spec_profile().save(path)
+    return str(path)

@@ -11,15 +11,8 @@ from eepart_fast.cli import main
 from test_worked_example import spec_profile
 
 
-@pytest.fixture
-def profile_file(tmp_path):
-    path = tmp_path / "spec.json"
-    spec_profile().save(path)
-    return str(path)
-
-
 def run(capsys, *argv):
-    code = main(list(argv))
+    code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 

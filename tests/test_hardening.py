@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from eepart_fast import cli, reference
 from eepart_fast.configs import count_configurations, row_bytes
+from test_cli import run
 from test_worked_example import spec_profile
 
 GOOD = spec_profile().to_dict()
@@ -287,17 +288,6 @@ def test_numpy_sweep_peak_within_its_stated_factor():
 
 # --- the command line -----------------------------------------------------------------------------
 
-@pytest.fixture
-def profile_file(tmp_path):
-    path = tmp_path / "spec.json"
-    spec_profile().save(path)
-    return str(path)
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def frontier_rows(out: str) -> list:

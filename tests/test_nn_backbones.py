@@ -11,7 +11,7 @@ from eepart_fast.nn.data import ArraySplit, Data  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet, branch_like  # noqa: E402
 from eepart_fast.nn.profiling import make_profile, profile_net  # noqa: E402
 
-pytestmark = pytest.mark.train
+pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 
 # (name, granularity, input side, expected N): the stem plus every residual / inverted-residual /
 # Inception module, or the stem plus one block per stage.
@@ -22,14 +22,6 @@ CASES = [
     ("mobilenetv2", "block", 32, 19), ("mobilenetv2", "stage", 32, 9),
     ("inceptionv3", "block", 75, 12), ("inceptionv3", "stage", 75, 4),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_data(channels, side, classes, n=4):

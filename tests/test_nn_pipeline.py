@@ -14,16 +14,8 @@ from eepart_fast.nn.run import RunSpec, load_trained, train_run  # noqa: E402
 from eepart_fast.nn.train import TrainConfig, accuracy, load_checkpoint, train_model  # noqa: E402
 from eepart_fast.profile import Profile  # noqa: E402
 
-pytestmark = pytest.mark.train
+pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 THRESHOLDS = 20
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ from eepart_fast.runtime.executor import (
 from eepart_fast.runtime.export import PartitionModule, export_partitions
 from eepart_fast.runtime.netem import LinkEmulator, topology_dict
 
-pytestmark = pytest.mark.train
+pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 
 TIERS = ["device", "edge", "cloud"]
 P = [1, 2, 4]
@@ -46,14 +46,6 @@ BANDWIDTH = [200e6, 400e6]    # bit/s: fast enough for CI, slow enough to see (1
 LATENCY = [0.002, 0.003]      # s
 RATIO = [3.0, 2.0, 1.0]
 N_SAMPLES = 48
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
