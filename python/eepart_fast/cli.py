@@ -368,8 +368,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
     with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None if progress else True, file=sys.stderr,
               desc=f"sweep ({backend})") as bar:
         for t in range(tables.K):
-            acc = tables.accuracy[t:t + 1] if np.ndim(tables.accuracy) == 2 else tables.accuracy
-            one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=acc)
+            one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=tables.accuracy_row(t))
             limit = {} if clock is None or clock.seconds is None else {"time_limit": clock.left()}
             try:
                 cols = dict(module.sweep(one, max_latency=max_latency, min_accuracy=min_accuracy,

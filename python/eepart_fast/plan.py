@@ -45,7 +45,7 @@ def breakdown(tables: CostTables, t: int, P, A) -> dict:
     """One configuration's latency split into the engine form's terms, read from the cost tables: the
     input's trip, then per partition its fractions and its compute, forward and result latency (s)."""
     c = tables.cum_exit[t]
-    acc = tables.accuracy[t] if tables.accuracy.ndim == 2 else tables.accuracy
+    acc = tables.accuracy_row(t)
     L = len(P)
     input_latency = float(tables.input_cost[A[0]])
     parts, latency, accuracy = [], input_latency, 0.0

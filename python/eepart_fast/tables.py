@@ -44,6 +44,10 @@ class CostTables(NamedTuple):
     def K(self) -> int:
         return self.cum_exit.shape[0]
 
+    def accuracy_row(self, t: int) -> np.ndarray:
+        """acc at threshold t, (N,): the table's row t, or the whole (N,) table, which holds at every t."""
+        return self.accuracy[t] if self.accuracy.ndim == 2 else self.accuracy
+
 
 def block_sums(profile: Profile) -> np.ndarray:
     """(N+1, N+1): blocks p+1..q and branch q on the reference device, zero where p >= q."""
