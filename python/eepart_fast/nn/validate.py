@@ -20,12 +20,12 @@ need numpy (and matplotlib for the figure).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .estimators import (
     ESTIMATORS,
     RECOMMENDED,
@@ -46,16 +46,18 @@ DEFAULT_MAX_PARTITIONS = 4  # the paper's topologies have four tiers, so at most
 
 
 def _write_atomic(path: Path, write) -> None:
-    """write(tmp_path) then rename, so an interrupted write never leaves a half file at `path`."""
+    """write(tmp_path) then rename (_atomic.atomic_path), so an interrupted write never leaves a half file
+    at `path` nor a stray temporary. `write` must write exactly the path it is given."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:  # Ctrl-C mid-write: neither a half file at `path` nor a stray temporary
-        tmp.unlink(missing_ok=True)
-        raise
+
+
+def _savez(path: Path, arrays: dict) -> None:
+    # Through a file object: given a name, np.savez would append ".npz" to the temporary's.
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def _write_json(path: Path, obj) -> None:
@@ -195,7 +197,7 @@ def run_final_models(run_dir, out_dir, partitionings: int = DEFAULT_PARTITIONING
         started = time.perf_counter()
         outputs = final_outputs(net, data.test)
         measured = time.perf_counter() - started
-        _write_atomic(out_dir / f"final-{i:02d}.npz", lambda p, o=outputs: np.savez_compressed(p, **o))
+        _write_atomic(out_dir / f"final-{i:02d}.npz", lambda p, o=outputs: _savez(p, o))
         seconds = float(ck["seconds"])
         _write_json(out_dir / f"final-{i:02d}.json", {"index": i, "P": P, "train_seconds": seconds,
                                                      "measure_seconds": measured, "test_samples": len(data.test),

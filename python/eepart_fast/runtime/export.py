@@ -11,7 +11,6 @@ import contextlib
 import datetime
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._atomic import atomic_path
 from .manifest import FORMAT, MANIFEST, VERSION, load_manifest, sha256_file
 
 
@@ -73,18 +73,12 @@ def plan_spec(plan) -> dict:
 
 def export_onnx(module: nn.Module, example: torch.Tensor, path, input_name="x", output_names=("logits",)) -> None:
     """torch.onnx.export (dynamo) into one self-contained file, written to a temporary name then renamed."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     module.eval()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
-                              input_names=[input_name], output_names=list(output_names))
-        os.replace(tmp, path)
-    except BaseException:  # Ctrl-C or a failed export: no half-written file left behind
-        tmp.unlink(missing_ok=True)
-        raise
+    # Ctrl-C or a failed export: no half-written file left behind (atomic_path).
+    with atomic_path(path) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
+                          input_names=[input_name], output_names=list(output_names))
 
 
 def _spec(name: str, t: torch.Tensor) -> dict:
@@ -140,13 +134,8 @@ def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None =
             "exit_rule": "exit at partition k when entropy(softmax(logits)) / log(classes) < threshold (strictly); "
                          "the last partition takes every sample left",
             "partitions": parts}
-    tmp = out / (MANIFEST + ".tmp")
-    try:
+    with atomic_path(out / MANIFEST) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(tmp, out / MANIFEST)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return load_manifest(out)
 
 
