@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import time_limit as check_time_limit
 from ._checks import timed_out
 from .configs import count_configurations, row_bytes
+from .quantile import QUANTILE_SLACK, check_quantile
 from .frontier import frontier_indices
 from .tables import CostTables
 
@@ -30,8 +31,13 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
     return np.broadcast_to(accuracy, (K, accuracy.shape[-1]))
 
 
-def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement):
-    """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form")."""
+def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None):
+    """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form").
+    The latency is the mean, or with `quantile` = q in (0, 1] its q-quantile (docs/model.md "Tail latency")."""
+    if quantile is not None:
+        q = check_quantile(quantile)
+        _, accuracy = evaluate(tables, threshold_index, num_partitions, partitions, placement)
+        return latency_quantile(tables, threshold_index, num_partitions, partitions, placement, q), accuracy
     t = np.asarray(threshold_index)
     L = np.asarray(num_partitions)
     P = np.asarray(partitions)
@@ -63,6 +69,61 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
         accuracy = accuracy + np.where(active, acc_table[t, q - 1] * E_k, 0.0)
         p_prev = np.where(active, q, p_prev)
     return latency, accuracy
+
+
+def exit_latencies(tables: CostTables, threshold_index, num_partitions, partitions, placement):
+    """(latency, share), each (n, Lmax): the end-to-end time of a sample leaving at partition k's exit, and
+    the share E_k of samples leaving there; 0 beyond a row's L partitions (docs/model.md "Tail latency")."""
+    t = np.asarray(threshold_index)
+    L = np.asarray(num_partitions)
+    P = np.asarray(partitions)
+    A = np.asarray(placement)
+    n, lmax = P.shape
+    rows = np.arange(n)
+    c = tables.cum_exit[t]
+    ell = np.zeros((n, lmax))
+    share = np.zeros((n, lmax))
+    d = tables.input_cost[A[:, 0]].copy()  # the sample's clock: arrived at the first partition's tier
+    p_prev = np.zeros(n, dtype=np.int64)
+    for k in range(lmax):
+        active = k < L
+        last = k == L - 1
+        q = np.where(active, P[:, k], 1)
+        a = np.where(active, A[:, k], 0)
+        c_prev = c[rows, p_prev]
+        d = d + tables.compute_cost[a, p_prev, q]  # partition k's blocks and exit branch
+        ell[:, k] = np.where(active, d + tables.result_cost[a], 0.0)  # leaves here: its result travels on
+        share[:, k] = np.where(active, np.where(last, 1.0 - c_prev, c[rows, q] - c_prev), 0.0)
+        if k + 1 < lmax:
+            b = np.where(active & ~last, A[:, k + 1], a)
+            d = d + np.where(active & ~last, tables.forward_cost[q - 1, a, b], 0.0)  # stays: the tensor moves
+        p_prev = np.where(active, q, p_prev)
+    return ell, share
+
+
+def quantile_of_exits(ell, share, num_partitions, q: float):
+    """The q-quantile of each row's discrete latency distribution (exit latencies `ell`, weights `share`):
+    the least exit latency whose share at or below it reaches q (less QUANTILE_SLACK), over exits with a
+    share; each share at or below summed in exit order."""
+    ell = np.asarray(ell)
+    share = np.asarray(share)
+    L = np.asarray(num_partitions)
+    n, lmax = ell.shape
+    theta = q - QUANTILE_SLACK
+    best = np.full(n, np.inf)
+    for k in range(lmax):
+        mass = np.zeros(n)
+        for j in range(lmax):
+            mass = mass + np.where((j < L) & (ell[:, j] <= ell[:, k]), share[:, j], 0.0)
+        ok = (k < L) & (share[:, k] > 0) & (mass >= theta)
+        best = np.where(ok, np.minimum(best, ell[:, k]), best)
+    return best
+
+
+def latency_quantile(tables: CostTables, threshold_index, num_partitions, partitions, placement, q: float):
+    """The q-quantile of each configuration's latency (s)."""
+    ell, share = exit_latencies(tables, threshold_index, num_partitions, partitions, placement)
+    return quantile_of_exits(ell, share, num_partitions, q)
 
 
 # Memory of one configuration while a chunk is evaluated: c (N+1 floats), P and A (int64 per slot) and
@@ -101,7 +162,7 @@ def _empty(lmax: int) -> dict:
 
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20,
-          time_limit=np.inf):
+          time_limit=np.inf, quantile=None):
     """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
     keeping rows with latency <= max_latency and accuracy >= min_accuracy.
 
@@ -110,11 +171,14 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
     stays within 1.5x the cap, plus MIN_CHUNK configurations' temporaries.
 
     `time_limit` (seconds; inf or None: none): past it, TimeoutError. The clock is read between chunks
-    (of at most TIMED_CHUNK configurations under a limit), so a call overruns its limit by one chunk."""
-    return _sweep(tables, max_latency, min_accuracy, max_rows, chunk, check_time_limit(time_limit), "sweep")
+    (of at most TIMED_CHUNK configurations under a limit), so a call overruns its limit by one chunk.
+
+    With `quantile` = q, the latency column (and max_latency) is the q-quantile of the latency."""
+    return _sweep(tables, max_latency, min_accuracy, max_rows, chunk, check_time_limit(time_limit), "sweep",
+                  None if quantile is None else check_quantile(quantile))
 
 
-def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float, what: str):
+def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float, what: str, quantile=None):
     deadline = time.monotonic() + time_limit
     if time_limit < np.inf:
         chunk = min(chunk, TIMED_CHUNK)
@@ -130,7 +194,7 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
                 if time.monotonic() > deadline:
                     raise timed_out(what, time_limit)
                 n = len(P)
-                lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A)
+                lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A, quantile=quantile)
                 keep = (lat <= max_latency) & (acc >= min_accuracy)
                 k = int(keep.sum())
                 kept += k
@@ -161,17 +225,19 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
 FRONTIER_BYTES = 48
 
 
-def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31, time_limit=np.inf):
+def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31, time_limit=np.inf,
+           quantile=None):
     """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
 
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
     peak stays within 1.5x max_memory (the sweep's factor) plus MIN_CHUNK configurations' temporaries.
     `time_limit` as for sweep; the frontier of the kept rows is taken after the last check, unchecked
-    (about 0.4 s per million rows)."""
+    (about 0.4 s per million rows). With `quantile` = q, the frontier of (q-quantile latency, accuracy)."""
     time_limit = check_time_limit(time_limit)
+    quantile = None if quantile is None else check_quantile(quantile)
     start = time.monotonic()
     max_rows = max_memory // (row_bytes(tables.N, tables.M) + FRONTIER_BYTES)
-    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto")
+    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile)
     if time.monotonic() - start > time_limit:
         raise timed_out("pareto", time_limit)
     idx = frontier_indices(rows["latency"], rows["accuracy"])
