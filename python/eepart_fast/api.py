@@ -9,6 +9,7 @@ from .backends import get_backend, resolve
 from .configs import pack_configs
 from .configs import row_bytes as configs_row_bytes
 from .profile import Profile
+from .quantile import check_quantile
 from .results import Evaluation, SweepResult
 from .tables import CostTables, check_tables, cost_tables
 from .topology import Topology
@@ -43,20 +44,29 @@ def _bound(name: str, value, default: float) -> float:
     return value
 
 
-def evaluate(profile, topology=None, configs=None, source=0, destination=0, backend: str = "auto") -> Evaluation:
+def _quantile(quantile) -> dict:
+    """The backends' keyword for a latency quantile: none for the mean, so that the mean's call is the
+    one it always was."""
+    return {} if quantile is None else {"quantile": check_quantile(quantile)}
+
+
+def evaluate(profile, topology=None, configs=None, source=0, destination=0, backend: str = "auto",
+             quantile=None) -> Evaluation:
     """Latency (s) and accuracy of each (t, P, A) in `configs` (P as end blocks, A as tiers or names), on
-    (profile, topology) or on a CostTables: `evaluate(tables, configs)`."""
+    (profile, topology) or on a CostTables: `evaluate(tables, configs)`. The latency is the mean over
+    samples, or with `quantile` = q in (0, 1] its q-quantile (0.99: p99; docs/model.md "Tail latency")."""
+    q = _quantile(quantile)
     if isinstance(profile, CostTables) and configs is None and not isinstance(topology, Topology):
         topology, configs = None, topology
     if configs is None:
         raise TypeError("configs: required")
     tables, _, _, tier = _tables(profile, topology, source, destination)
     packed = pack_configs(configs, tables.N, tables.M, tables.K, tier=tier)
-    name = resolve(backend, "evaluate")
+    name = resolve(backend, "evaluate", quantile=bool(q))
     if packed[0].shape[0] == 0:
-        return Evaluation(np.zeros(0), np.zeros(0), name)
-    latency, accuracy = get_backend(name).evaluate(tables, *packed)
-    return Evaluation(np.asarray(latency), np.asarray(accuracy), name)
+        return Evaluation(np.zeros(0), np.zeros(0), name, quantile=q.get("quantile"))
+    latency, accuracy = get_backend(name).evaluate(tables, *packed, **q)
+    return Evaluation(np.asarray(latency), np.asarray(accuracy), name, quantile=q.get("quantile"))
 
 
 def row_bytes(profile, topology=None) -> int:
@@ -67,21 +77,23 @@ def row_bytes(profile, topology=None) -> int:
 
 
 def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min_accuracy=None,
-          backend: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY, time_limit=None) -> SweepResult:
+          backend: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY, time_limit=None, quantile=None) -> SweepResult:
     """Every configuration (docs/model.md), keeping the rows with latency <= max_latency (s) and
     accuracy >= min_accuracy, on (profile, topology) or on a CostTables. Stops with a ValueError if the
     kept rows would pass `max_memory` bytes, and with a TimeoutError once past `time_limit` seconds
-    (None: no limit)."""
+    (None: no limit). With `quantile` = q in (0, 1], the latency column and max_latency are the
+    q-quantile of each configuration's latency instead of its mean."""
+    q = _quantile(quantile)
     max_latency = _bound("max_latency", max_latency, np.inf)
     min_accuracy = _bound("min_accuracy", min_accuracy, -np.inf)
     time_limit = check_time_limit(time_limit)
     if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
         raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
     tables, thresholds, names, _ = _tables(profile, topology, source, destination)
-    name = resolve(backend, "sweep")
+    name = resolve(backend, "sweep", quantile=bool(q))
     max_rows = int(max_memory) // row_bytes(tables)
     columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
-                                      time_limit=time_limit)
+                                      time_limit=time_limit, **q)
     if thresholds is None:  # bare tables: thresholds known by index only
         thresholds = np.arange(tables.K, dtype=np.float64)
-    return SweepResult(columns, thresholds, names, name)
+    return SweepResult(columns, thresholds, names, name, quantile=q.get("quantile"))

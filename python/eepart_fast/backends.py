@@ -9,6 +9,7 @@ EEPART_FAST_BACKEND overrides auto for every operation.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from typing import Protocol, runtime_checkable
 
@@ -34,14 +35,18 @@ class Backend(Protocol):
     def available(self) -> tuple:
         """(True, why) or (False, why not); never raises."""
 
-    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0) -> tuple:
-        """(latency, accuracy) of each configuration."""
+    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0,
+                 quantile=None) -> tuple:
+        """(latency, accuracy) of each configuration. `quantile` None: the mean latency; q in (0, 1]: its
+        q-quantile (docs/model.md "Tail latency"), for every operation and its latency bound."""
 
-    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...) -> dict:
+    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...,
+              quantile=None) -> dict:
         """Every configuration meeting the bounds, in canonical order. More than `max_rows` kept rows:
         ValueError. `time_limit` (seconds, inf: none): TimeoutError once past it."""
 
-    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...) -> dict:
+    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...,
+               quantile=None) -> dict:
         """The frontier of the configurations meeting the bounds. A search that would need more than
         `max_memory` bytes: ValueError (cupy's memory is bounded by its window whatever it says).
         `time_limit` as for sweep."""
@@ -69,13 +74,27 @@ def backends() -> dict:
                    "auto_for": [op for op in OPERATIONS if auto[op] == name]} for name in ORDER}
 
 
-def _auto(operation: str) -> str:
-    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1])
+def takes_quantile(name: str, operation: str) -> bool:
+    """Whether backend `name`'s `operation` takes `quantile` (docs/model.md "Tail latency")."""
+    module, ok, _ = _probe(name)
+    if not ok:
+        return False
+    try:
+        return "quantile" in inspect.signature(getattr(module, operation)).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: it takes no such keyword
+        return False
 
 
-def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
+def _auto(operation: str, quantile: bool = False) -> str:
+    # With a quantile asked, the first backend that computes one (the numpy reference always does).
+    return next(name for name in AUTO_ORDER[operation]
+                if _probe(name)[1] and (not quantile or takes_quantile(name, operation)))
+
+
+def resolve(backend: str = "auto", operation: str = "evaluate", quantile: bool = False) -> str:
     """The backend name that `backend` stands for here for `operation`; a requested backend that cannot
-    run is an error."""
+    run is an error. `quantile`: the operation is asked for a latency quantile, so auto takes a backend
+    that computes one, and a named backend that does not is a TypeError."""
     if not isinstance(backend, str):
         raise TypeError(f"backend: expected a string, got {type(backend).__name__}")
     if operation not in OPERATIONS:
@@ -87,12 +106,16 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
                 raise ValueError(f"{ENV} = {forced!r}: unknown backend; choose one of auto, {', '.join(ORDER)}")
             backend = forced
         else:
-            return _auto(operation)
+            return _auto(operation, quantile)
     if backend not in ORDER:
         raise ValueError(f"backend = {backend!r}: unknown; choose one of auto, {', '.join(ORDER)}")
     module, ok, reason = _probe(backend)
     if not ok:
         raise ValueError(f"backend = {backend!r} is not available here: {reason}")
+    if quantile and not takes_quantile(backend, operation):
+        takers = [n for n in ORDER if takes_quantile(n, operation)]
+        raise TypeError(f"quantile: backend {backend!r} does not compute latency quantiles in {operation}; "
+                        f"use backend 'auto' or one of {', '.join(takers)}")
     return backend
 
 

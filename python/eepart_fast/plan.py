@@ -24,6 +24,8 @@ from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
+from .quantile import check_quantile
+from .results import quantile_label
 from .tables import (
     CostTables,
     block_sums,
@@ -133,9 +135,19 @@ class _State:
             return self._cache.setdefault(key, value)
 
 
+# The quantiles every Plan shows (Plan.quantiles): name -> q.
+SHOWN_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
+
+
 class Plan:
     """One configuration (t, P, A) with its latency (s) and accuracy, and a per-partition breakdown read
     from the cost tables it was planned on.
+
+    `latency` is the statistic the plan was searched for: the mean over samples, or with `quantile` = q
+    (a plan found by a quantile search) the q-quantile. Whichever it is, `mean_latency` is the mean,
+    `latency_quantile(q)` any quantile, `quantiles` the p50, p90, p99 and max, and `exit_latencies` the
+    distribution they are read from: per partition exit, its latency and the share of samples leaving
+    there (docs/model.md "Tail latency").
 
     `partitions` are end blocks P_1 < ... < P_L, `placement` the tier index of each partition,
     `tier_names` their names. `breakdown` lists, per partition: blocks (first, last), tier, tier_name,
@@ -145,10 +157,10 @@ class Plan:
     """
 
     __slots__ = ("latency", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tier_names",
-                 "source", "destination", "_state", "_breakdown")
+                 "source", "destination", "quantile", "_state", "_breakdown", "_exits", "_mean")
 
     def __init__(self, latency, accuracy, threshold_index, partitions, placement, profile, topology=None, source=0,
-                 destination=0):
+                 destination=0, quantile=None):
         # `profile` may be the planner's state (its snapshot); otherwise the models, as users call it.
         state = profile if isinstance(profile, _State) else _State.of(profile, topology, source, destination)
         self.latency = float(latency)
@@ -161,8 +173,11 @@ class Plan:
         self.tier_names = tuple(state.names[a] for a in self.placement)
         self.source = int(state.source) if state.source is not None else None
         self.destination = int(state.destination) if state.destination is not None else None
+        self.quantile = None if quantile is None else check_quantile(quantile)
         self._state = state
         self._breakdown = None
+        self._exits = None
+        self._mean = None
 
     @property
     def num_partitions(self) -> int:
@@ -209,6 +224,54 @@ class Plan:
     def input_latency(self) -> float:
         return self._details()["input"]
 
+    @property
+    def latency_statistic(self) -> str:
+        """What `latency` is: "mean", or the quantile searched for ("p99")."""
+        return quantile_label(self.quantile)
+
+    def _config_arrays(self):
+        return (np.array([self.threshold_index]), np.array([self.num_partitions]), np.array([self.partitions]),
+                np.array([self.placement]))
+
+    def _exit_arrays(self):
+        if self._exits is None:
+            from .reference import exit_latencies
+
+            self._exits = exit_latencies(self._state.tables, *self._config_arrays())
+        return self._exits
+
+    @property
+    def exit_latencies(self) -> list:
+        """Per partition exit k: `latency` (s), the end-to-end time of a sample leaving there, and `share`,
+        the fraction of samples that do (E_k), with its blocks and tier."""
+        ell, share = self._exit_arrays()
+        return [{"blocks": b["blocks"], "tier": b["tier"], "tier_name": b["tier_name"],
+                 "latency": float(ell[0, k]), "share": float(share[0, k])} for k, b in enumerate(self.breakdown)]
+
+    @property
+    def mean_latency(self) -> float:
+        """The mean latency (s) over samples: `latency` itself for a plan of the mean."""
+        if self.quantile is None:
+            return self.latency
+        if self._mean is None:
+            from .reference import evaluate
+
+            self._mean = float(evaluate(self._state.tables, *self._config_arrays())[0][0])
+        return self._mean
+
+    def latency_quantile(self, q) -> float:
+        """The q-quantile (s) of this plan's latency over samples, q in (0, 1] (0.99: p99)."""
+        from .reference import quantile_of_exits
+
+        q = check_quantile(q)
+        ell, share = self._exit_arrays()
+        return float(quantile_of_exits(ell, share, [self.num_partitions], q)[0])
+
+    @property
+    def quantiles(self) -> dict:
+        """{"p50", "p90", "p99", "max"}: those quantiles (s) of this plan's latency."""
+        return {name: self.latency_quantile(q) for name, q in SHOWN_QUANTILES.items()}
+
     def _end(self, j):
         return None if j is None else self._state.names[j]
 
@@ -218,11 +281,13 @@ class Plan:
                   "entering": b["entering"], "exit": b["exit"], "stay": b["stay"],
                   "compute": b["compute"], "forward": b["forward"], "result": b["result"]}
                  for b in self.breakdown]
+        exits = [{"latency": e["latency"], "share": e["share"]} for e in self.exit_latencies]
         return {"latency": self.latency, "accuracy": self.accuracy, "threshold_index": self.threshold_index,
                 "threshold": self.threshold, "partitions": list(self.partitions), "placement": list(self.placement),
                 "tier_names": list(self.tier_names), "source": self._end(self.source),
                 "destination": self._end(self.destination), "input_latency": float(self.input_latency),
-                "breakdown": parts}
+                "breakdown": parts, "latency_statistic": self.latency_statistic, "quantile": self.quantile,
+                "mean_latency": self.mean_latency, "quantiles": self.quantiles, "exit_latencies": exits}
 
     def __str__(self) -> str:
         names = self._state.names
@@ -231,7 +296,13 @@ class Plan:
         ends = "" if self.source is None else \
             f"; samples from {names[self.source]}, results to {names[self.destination]}"
         first = "the source" if self.source is None else names[self.source]
-        lines = [f"latency {self.latency * 1e3:.3f} ms, accuracy {self.accuracy:.4f}, {th}{ends}",
+        if self.quantile is None:
+            latency = f"latency {self.latency * 1e3:.3f} ms (p99 {self.latency_quantile(0.99) * 1e3:.3f} ms)"
+        else:
+            other = "" if self.quantile == 0.99 else f", p99 {self.latency_quantile(0.99) * 1e3:.3f} ms"
+            latency = (f"{self.latency_statistic} latency {self.latency * 1e3:.3f} ms "
+                       f"(mean {self.mean_latency * 1e3:.3f} ms{other})")
+        lines = [f"{latency}, accuracy {self.accuracy:.4f}, {th}{ends}",
                  f"  input {first} -> {self.tier_names[0]}: {self.input_latency * 1e3:.3f} ms"]
         for b in self.breakdown:
             first, last = b["blocks"]
@@ -243,15 +314,19 @@ class Plan:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"Plan(latency={self.latency!r}, accuracy={self.accuracy!r}, t={self.threshold_index}, "
+        stat = "" if self.quantile is None else f", quantile={self.quantile!r}"
+        return (f"Plan(latency={self.latency!r}{stat}, accuracy={self.accuracy!r}, t={self.threshold_index}, "
                 f"P={list(self.partitions)}, A={list(self.tier_names)})")
 
 
 def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float,
-                 time_limit: float = math.inf) -> dict:
-    """One exact search on a snapshot's tables: the frontier's rows as columns."""
+                 time_limit: float = math.inf, quantile: float | None = None) -> dict:
+    """One exact search on a snapshot's tables: the frontier's rows as columns (latency: the mean, or the
+    `quantile`-quantile; only then is the backend given the keyword)."""
     module = get_backend(backend)
     extra = {} if max_memory is None else {"max_memory": max_memory}
+    if quantile is not None:
+        extra["quantile"] = quantile
     finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
     rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
                          **extra)
@@ -265,9 +340,10 @@ def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, m
 class _Frontier:
     """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
 
-    def __init__(self, rows: dict, state: _State):
+    def __init__(self, rows: dict, state: _State, quantile: float | None = None):
         self._rows = {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
         self._state = state
+        self._quantile = quantile
         self._plans: dict = {}  # filled lazily; two threads making the same Plan make equal ones
         self._n = int(self._rows["latency"].shape[0])
 
@@ -279,7 +355,8 @@ class _Frontier:
             r = self._rows
             L = int(r["num_partitions"][i])
             self._plans[i] = Plan(r["latency"][i], r["accuracy"][i], r["threshold_index"][i],
-                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), self._state)
+                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), self._state,
+                                  quantile=self._quantile)
         return self._plans[i]
 
     def plans(self) -> list:
@@ -289,7 +366,7 @@ class _Frontier:
                                                     "partitions", "placement")))
             for i, (lat, acc, t, L, P, A) in enumerate(columns):
                 if i not in self._plans:
-                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], self._state)
+                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], self._state, quantile=self._quantile)
         return [self._plans[i] for i in range(self._n)]
 
 
@@ -312,12 +389,18 @@ class Planner:
     the current CostTables; its arrays are never changed in place. `max_memory` (bytes) caps the search's
     partial plans where the backend takes it (cpu: 2 GiB unless given); passing it is a ValueError.
 
+    Every question takes `quantile` (None: the mean latency; q in (0, 1]: its q-quantile, 0.99 for p99,
+    docs/model.md "Tail latency"): the plans' latency and the latency bound are then that quantile, and
+    the answers are cached per quantile. With backend "auto" a quantile is searched by the first backend
+    of the pareto order that computes quantiles.
+
     Safe to share between threads: see the module's docstring.
     """
 
     def __init__(self, profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
                  max_memory: int | None = None):
         self.backend = resolve(backend, "pareto")
+        self._asked_backend = backend  # what a quantile search resolves again (auto may pick another)
         if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
                                        or max_memory <= 0):
             raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
@@ -364,35 +447,40 @@ class Planner:
 
     # --- the three questions ----------------------------------------------------------------------
 
-    def _search(self, min_accuracy: float, max_latency: float, time_limit) -> "_Frontier":
+    def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> "_Frontier":
         time_limit = check_time_limit(time_limit)
+        quantile = None if quantile is None else check_quantile(quantile)
+        backend = self.backend if quantile is None else resolve(self._asked_backend, "pareto", quantile=True)
         state = self._state  # one read: everything below works on this snapshot
-        key = (min_accuracy, max_latency)
+        key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
         found = state.cached(key)
         if found is not None:
             return found
-        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit)
-        return state.store(key, _Frontier(rows, state))
+        rows = _search_rows(backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile)
+        return state.store(key, _Frontier(rows, state, quantile))
 
     # Each question takes `time_limit` (seconds, None: none): a search still running past it stops with
     # TimeoutError, and nothing is cached. An answer already cached is returned whatever the limit.
 
-    def pareto(self, time_limit=None) -> list:
-        """The Pareto frontier: one Plan per point, latency and accuracy rising."""
-        return self._search(-math.inf, math.inf, time_limit).plans()
+    def pareto(self, time_limit=None, quantile=None) -> list:
+        """The Pareto frontier: one Plan per point, latency and accuracy rising (latency: the mean, or the
+        `quantile`-quantile)."""
+        return self._search(-math.inf, math.inf, time_limit, quantile).plans()
 
-    def min_latency(self, min_accuracy, time_limit=None) -> Plan | None:
-        """P_lat: the fastest plan with accuracy >= min_accuracy, or None when none reaches it."""
-        front = self._search(_bound("min_accuracy", min_accuracy), math.inf, time_limit)
+    def min_latency(self, min_accuracy, time_limit=None, quantile=None) -> Plan | None:
+        """P_lat: the fastest plan with accuracy >= min_accuracy, or None when none reaches it; fastest by
+        the mean, or by the `quantile`-quantile (0.99: the least p99)."""
+        front = self._search(_bound("min_accuracy", min_accuracy), math.inf, time_limit, quantile)
         return front.plan(0) if len(front) else None
 
-    def max_accuracy(self, max_latency, time_limit=None) -> Plan | None:
-        """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast."""
-        front = self._search(-math.inf, _bound("max_latency", max_latency), time_limit)
+    def max_accuracy(self, max_latency, time_limit=None, quantile=None) -> Plan | None:
+        """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast;
+        with `quantile` = q the bound is on the q-quantile (0.99: p99 <= max_latency)."""
+        front = self._search(-math.inf, _bound("max_latency", max_latency), time_limit, quantile)
         return front.plan(len(front) - 1) if len(front) else None
 
     def plan_table(self, parameter: str, target=None, low=None, high=None, *, min_accuracy=None,
-                   max_latency=None, time_limit=None):
+                   max_latency=None, time_limit=None, quantile=None):
         """The exact optimal plan of P_lat (`min_accuracy`) or P_acc (`max_latency`, s) over a range of one
         network parameter, as a PlanTable: intervals with their plan, and the breakpoints between them.
 
@@ -401,8 +489,16 @@ class Planner:
         the tier. [low, high] is the range in the parameter's unit. The searches it took are
         `table.searches`, proportional to the breakpoints (docs/model.md "Plans over a range"). The
         Planner is not changed; safe to call from several threads. `time_limit` (seconds, None: none) is
-        for the whole table: each search gets what is left of it."""
+        for the whole table: each search gets what is left of it.
+
+        Plan tables are for the mean latency only: a quantile is the latency of one exit, which changes
+        with the parameter, so it is only piecewise affine in a link's parameter and the table's exact
+        breakpoint rule does not hold for it. `quantile` other than None: ValueError."""
         from .plantable import build
+
+        if quantile is not None:
+            raise ValueError(f"quantile = {quantile!r}: plan tables are for the mean latency only (a quantile "
+                             "is only piecewise affine in a parameter); re-plan with quantile at each value instead")
 
         return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency,
                      time_limit=time_limit)
@@ -493,27 +589,33 @@ def _models_and_value(profile, topology, value, field: str):
 
 
 def pareto(profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
-           max_memory: int | None = None, time_limit=None) -> list:
+           max_memory: int | None = None, time_limit=None, quantile=None) -> list:
     """The Pareto frontier as a list of Plans, latency rising (exact search), on (profile, topology) or on
-    a CostTables. Past `time_limit` seconds (None: no limit) the search stops with TimeoutError."""
-    return Planner(profile, topology, source, destination, backend, max_memory).pareto(time_limit)
+    a CostTables. Past `time_limit` seconds (None: no limit) the search stops with TimeoutError. With
+    `quantile` = q in (0, 1], the frontier of (q-quantile latency, accuracy)."""
+    quantile = None if quantile is None else check_quantile(quantile)
+    return Planner(profile, topology, source, destination, backend, max_memory).pareto(time_limit, quantile)
 
 
 def min_latency(profile, topology: Topology | None = None, min_accuracy=None, source=0, destination=0,
-                backend: str = "auto", max_memory: int | None = None, time_limit=None) -> Plan | None:
+                backend: str = "auto", max_memory: int | None = None, time_limit=None, quantile=None) -> Plan | None:
     """P_lat: the fastest plan with accuracy >= min_accuracy, or None; `min_latency(tables, 0.9)` works too.
-    `time_limit` as for pareto."""
+    `time_limit` and `quantile` as for pareto."""
+    quantile = None if quantile is None else check_quantile(quantile)
     topology, min_accuracy = _models_and_value(profile, topology, min_accuracy, "min_accuracy")
     if min_accuracy is None:
         raise TypeError("min_accuracy: required")
-    return Planner(profile, topology, source, destination, backend, max_memory).min_latency(min_accuracy, time_limit)
+    planner = Planner(profile, topology, source, destination, backend, max_memory)
+    return planner.min_latency(min_accuracy, time_limit, quantile)
 
 
 def max_accuracy(profile, topology: Topology | None = None, max_latency=None, source=0, destination=0,
-                 backend: str = "auto", max_memory: int | None = None, time_limit=None) -> Plan | None:
+                 backend: str = "auto", max_memory: int | None = None, time_limit=None, quantile=None) -> Plan | None:
     """P_acc: the most accurate plan with latency <= max_latency (s), or None; `max_accuracy(tables, 0.1)` too.
-    `time_limit` as for pareto."""
+    `time_limit` and `quantile` as for pareto (with a quantile, the bound is on it)."""
+    quantile = None if quantile is None else check_quantile(quantile)
     topology, max_latency = _models_and_value(profile, topology, max_latency, "max_latency")
     if max_latency is None:
         raise TypeError("max_latency: required")
-    return Planner(profile, topology, source, destination, backend, max_memory).max_accuracy(max_latency, time_limit)
+    planner = Planner(profile, topology, source, destination, backend, max_memory)
+    return planner.max_accuracy(max_latency, time_limit, quantile)

@@ -10,25 +10,41 @@ from .frontier import frontier_indices
 SAVE_CHUNK_ROWS = 1 << 20  # rows per write (and Parquet row group): progress and Ctrl-C between chunks
 
 
-class Evaluation:
-    """Latency (s) and accuracy of each configuration given to `evaluate`, in the order given."""
+def quantile_label(quantile) -> str:
+    """How outputs name a latency statistic: "mean", or "p99" for the 0.99-quantile ("p99.9", "p100")."""
+    return "mean" if quantile is None else f"p{round(100 * quantile, 10):g}"
 
-    def __init__(self, latency: np.ndarray, accuracy: np.ndarray, backend: str):
+
+class Evaluation:
+    """Latency (s) and accuracy of each configuration given to `evaluate`, in the order given. `quantile`:
+    None when `latency` is the mean over samples, q when it is the q-quantile."""
+
+    def __init__(self, latency: np.ndarray, accuracy: np.ndarray, backend: str, quantile: float | None = None):
         self.latency = latency
         self.accuracy = accuracy
         self.backend = backend
+        self.quantile = quantile
+
+    @property
+    def latency_statistic(self) -> str:
+        """"mean", or the quantile's name ("p99")."""
+        return quantile_label(self.quantile)
 
     def __len__(self) -> int:
         return self.latency.shape[0]
 
     def __repr__(self) -> str:
-        return f"Evaluation({len(self)} configurations, backend={self.backend!r})"
+        stat = "" if self.quantile is None else f", latency={self.latency_statistic}"
+        return f"Evaluation({len(self)} configurations{stat}, backend={self.backend!r})"
 
 
 class SweepResult:
-    """Kept rows of a sweep, columnar. `partitions` and `placement` are padded with -1 to min(M, N)."""
+    """Kept rows of a sweep, columnar. `partitions` and `placement` are padded with -1 to min(M, N).
+    `quantile`: None when `latency` is each configuration's mean latency, q when it is its q-quantile (and
+    the sweep's latency bound was on it); the files written say which."""
 
-    def __init__(self, columns: dict, thresholds: np.ndarray, tier_names: list, backend: str):
+    def __init__(self, columns: dict, thresholds: np.ndarray, tier_names: list, backend: str,
+                 quantile: float | None = None):
         self.latency = np.asarray(columns["latency"], dtype=np.float64)
         self.accuracy = np.asarray(columns["accuracy"], dtype=np.float64)
         self.threshold_index = np.asarray(columns["threshold_index"], dtype=np.int32)
@@ -38,6 +54,12 @@ class SweepResult:
         self.thresholds = thresholds
         self.tier_names = list(tier_names)
         self.backend = backend
+        self.quantile = quantile
+
+    @property
+    def latency_statistic(self) -> str:
+        """"mean", or the quantile's name ("p99")."""
+        return quantile_label(self.quantile)
 
     def __len__(self) -> int:
         return self.latency.shape[0]
@@ -60,7 +82,7 @@ class SweepResult:
 
     def take(self, index) -> "SweepResult":
         return SweepResult({k: v[index] for k, v in self.columns().items()}, self.thresholds, self.tier_names,
-                           self.backend)
+                           self.backend, self.quantile)
 
     def pareto(self) -> "SweepResult":
         """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once."""
@@ -70,6 +92,8 @@ class SweepResult:
         """Writes every row: `.npz` (the columns, no pickle, latency in s), `.csv` (latency_ms in ms, one column
         per partition slot, -1 pads)
         or `.parquet` (P and A as list columns; thresholds and tier names in the file's metadata).
+        Rows of a quantile sweep say so: the CSV's column is `latency_p99_ms`, the `.npz` holds `quantile`,
+        the Parquet metadata `eepart.quantile` (the mean's files are as they always were).
 
         The file appears at `path` only once complete (written beside it, then renamed): an error or Ctrl-C
         leaves `path` as it was. `progress`: a tqdm bar over the rows (None: only on a terminal)."""
@@ -92,12 +116,14 @@ class SweepResult:
 
     def _save_npz(self, tmp, bar) -> None:
         with open(tmp, "wb") as f:
-            np.savez(f, thresholds=self.thresholds, tier_names=np.array(self.tier_names), **self.columns())
+            extra = {} if self.quantile is None else {"quantile": np.float64(self.quantile)}
+            np.savez(f, thresholds=self.thresholds, tier_names=np.array(self.tier_names), **self.columns(), **extra)
         bar.update(len(self))
 
     def _save_csv(self, tmp, bar) -> None:
         lmax = self.partitions.shape[1]
-        header = ",".join(["latency_ms", "accuracy", "threshold_index", "threshold", "num_partitions"]
+        latency = "latency_ms" if self.quantile is None else f"latency_{self.latency_statistic}_ms"
+        header = ",".join([latency, "accuracy", "threshold_index", "threshold", "num_partitions"]
                           + [f"P{k + 1}" for k in range(lmax)] + [f"A{k + 1}" for k in range(lmax)])
         # latency in ms, as the command line speaks; 15 significant digits: every value to 5e-16 relative,
         # without float64's noise digits (the .npz and .parquet keep the exact bits, latency in seconds).
@@ -117,8 +143,11 @@ class SweepResult:
 
         from ._arrow import ROW_FIELDS, row_columns, writer_options
 
-        schema = pa.schema(ROW_FIELDS, metadata={"eepart.thresholds": json.dumps(self.thresholds.tolist()),
-                                                  "eepart.tier_names": json.dumps(self.tier_names)})
+        metadata = {"eepart.thresholds": json.dumps(self.thresholds.tolist()),
+                    "eepart.tier_names": json.dumps(self.tier_names)}
+        if self.quantile is not None:  # the latency column holds this quantile, not the mean
+            metadata["eepart.quantile"] = json.dumps(self.quantile)
+        schema = pa.schema(ROW_FIELDS, metadata=metadata)
         with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
             for a, b in self._chunks() or [(0, 0)]:
                 cols = row_columns(self.latency[a:b], self.accuracy[a:b], self.threshold_index[a:b], self.thresholds,
@@ -127,4 +156,5 @@ class SweepResult:
                 bar.update(b - a)
 
     def __repr__(self) -> str:
-        return f"SweepResult({len(self)} rows, backend={self.backend!r})"
+        stat = "" if self.quantile is None else f", latency={self.latency_statistic}"
+        return f"SweepResult({len(self)} rows{stat}, backend={self.backend!r})"
