@@ -101,6 +101,19 @@ class Clock:
                             "or narrow the question (bounds, fewer tiers or blocks)")
 
 
+def quantile_arg(text: str) -> float:
+    """--quantile: a fraction in (0, 1] (0.99) or its name (p99, p99.9)."""
+    number = text[1:] if text[:1] in ("p", "P") else None
+    try:
+        value = float(number) / 100 if number is not None else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a quantile: give a fraction in (0, 1] or pNN "
+                                         "(0.99 or p99)") from None
+    if not (math.isfinite(value) and 0.0 < value <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r}: a quantile is in (0, 1] (0.99 or p99 for the 99th percentile)")
+    return value
+
+
 def frontier_arg(text: str):
     if text == "all":
         return None
@@ -128,7 +141,18 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
     g = p.add_mutually_exclusive_group() if exclusive else p.add_argument_group("bounds")
     g.add_argument("--min-accuracy", type=accuracy_arg, metavar="X", help="keep accuracy >= X (0..1)")
-    g.add_argument("--max-latency-ms", type=positive_arg, metavar="Y", help="keep end-to-end latency <= Y ms (> 0)")
+    g.add_argument("--max-latency-ms", type=positive_arg, metavar="Y",
+                   help="keep end-to-end latency <= Y ms (> 0); with --quantile, that quantile of it")
+    p.add_argument("--quantile", type=quantile_arg, metavar="Q",
+                   help="latency as its Q-quantile over samples instead of the mean: a fraction in (0, 1] or "
+                        "pNN (0.99 or p99); the latency bound and the outputs are then on it")
+
+
+def _latency_label(quantile) -> str:
+    """"latency" for the mean, "p99 latency" for a quantile."""
+    from .results import quantile_label
+
+    return "latency" if quantile is None else f"{quantile_label(quantile)} latency"
 
 
 def _time_limit(p: argparse.ArgumentParser, what: str) -> None:
@@ -182,32 +206,33 @@ def _digits(values, least: int) -> list:
     return [repr(v) for v in values]
 
 
-def frontier_table(plans) -> str:
+def frontier_table(plans, quantile=None) -> str:
     """One row per plan; latency and accuracy with as many digits as it takes to tell rows apart."""
     lat = _digits([p.latency * 1e3 for p in plans], 3)
     acc = _digits([p.accuracy for p in plans], 4)
-    wl, wa = max([12, *map(len, lat)]), max([8, *map(len, acc)])
-    lines = [f"{'latency (ms)':>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
+    head = f"{_latency_label(quantile)} (ms)"
+    wl, wa = max([len(head), *map(len, lat)]), max([8, *map(len, acc)])
+    lines = [f"{head:>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
     for p, lt, ac in zip(plans, lat, acc):
         parts = "  ".join(f"{b['blocks'][0]}-{b['blocks'][1]}@{b['tier_name']}" for b in p.breakdown)
         lines.append(f"{lt:>{wl}}  {ac:>{wa}}  {p.threshold:9.4g}  {parts}")
     return "\n".join(lines)
 
 
-def frontier_summary(plans, shown) -> str:
+def frontier_summary(plans, shown, quantile=None) -> str:
     """The frontier in a few lines: its size and range, and `shown` points spread along it (None: all)."""
     n = len(plans)
     if not n:
         return "Pareto frontier: empty"
-    head = (f"Pareto frontier: {n} points, latency {plans[0].latency * 1e3:.4g} to {plans[-1].latency * 1e3:.4g} ms, "
-            f"accuracy {plans[0].accuracy:.4g} to {plans[-1].accuracy:.4g}")
+    head = (f"Pareto frontier: {n} points, {_latency_label(quantile)} {plans[0].latency * 1e3:.4g} to "
+            f"{plans[-1].latency * 1e3:.4g} ms, accuracy {plans[0].accuracy:.4g} to {plans[-1].accuracy:.4g}")
     if shown is None or shown >= n:
-        return head + "\n" + frontier_table(plans)
+        return head + "\n" + frontier_table(plans, quantile)
     if shown == 0:
         return head + " (--frontier N or all to list them)"
     idx = sorted({round(i * (n - 1) / max(shown - 1, 1)) for i in range(shown)}) if shown > 1 else [0]
     return (head + f"; {len(idx)} of them, evenly spaced (--frontier all lists every point):\n"
-            + frontier_table([plans[i] for i in idx]))
+            + frontier_table([plans[i] for i in idx], quantile))
 
 
 def cmd_plan(args) -> int:
@@ -219,31 +244,38 @@ def cmd_plan(args) -> int:
     if args.frontier_out and not args.frontier_out.endswith((".csv", ".json")):
         raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
     clock = Clock(args.time_limit)
+    q = args.quantile
     if args.over:
+        if q is not None:
+            raise UsageError("--quantile: not with --over: plan tables are for the mean latency only (a quantile "
+                             "is only piecewise affine in a parameter)")
         return cmd_plan_over(args, clock)
+    if args.plot and q is not None:
+        raise UsageError("--plot: draws mean latencies; not with --quantile (use --frontier-out or --json)")
     profile, topology, source, destination = load_models(args)
     planner = Planner(profile, topology, source, destination, backend=args.backend)
     best, bound = None, None
     try:
-        frontier = planner.pareto(time_limit=clock.left())
+        frontier = planner.pareto(time_limit=clock.left(), quantile=q)
         if args.min_accuracy is not None:
             bound = f"accuracy >= {args.min_accuracy}"
-            best = planner.min_latency(args.min_accuracy, time_limit=clock.left())
+            best = planner.min_latency(args.min_accuracy, time_limit=clock.left(), quantile=q)
         elif args.max_latency_ms is not None:
-            bound = f"latency <= {args.max_latency_ms} ms"
-            best = planner.max_accuracy(args.max_latency_ms / 1e3, time_limit=clock.left())
+            bound = f"{_latency_label(q)} <= {args.max_latency_ms} ms"
+            best = planner.max_accuracy(args.max_latency_ms / 1e3, time_limit=clock.left(), quantile=q)
     except TimeoutError:
         raise clock.timed_out() from None
     if args.frontier_out:
-        write_frontier(args.frontier_out, frontier)
+        write_frontier(args.frontier_out, frontier, q)
     if args.plot:
         from .plot import plot_frontier
 
         plot_frontier(args.plot, profile, topology, frontier, source, destination, best=best, backend=args.backend)
     code = EXIT_NO_PLAN if bound is not None and best is None else 0
     if args.json:
+        stat = {} if q is None else {"quantile": q}
         print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
-                          "destination": destination, "bound": bound,
+                          "destination": destination, "bound": bound, **stat,
                           "best": best.to_dict() if best else None,
                           "frontier": [p.to_dict() for p in frontier]}, indent=1))
         return code
@@ -253,7 +285,7 @@ def cmd_plan(args) -> int:
         print(f"\nbest plan under {bound}:")
         print(str(best) if best else f"  none: no configuration meets the bound (exit code {EXIT_NO_PLAN})")
     print()
-    print(frontier_summary(frontier, args.frontier))
+    print(frontier_summary(frontier, args.frontier, q))
     if bound is None:
         print("\n(give --min-accuracy or --max-latency-ms to choose one plan)")
     if args.plot:
@@ -330,8 +362,11 @@ def cmd_plan_over(args, clock: Clock) -> int:
     return code
 
 
-def write_frontier(path: str, frontier) -> None:
-    """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file)."""
+def write_frontier(path: str, frontier, quantile=None) -> None:
+    """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
+    A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
+    from .results import quantile_label
+
     from ._atomic import atomic_path
 
     if path.endswith(".json"):
@@ -343,18 +378,25 @@ def write_frontier(path: str, frontier) -> None:
 
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tiers"])
+            if quantile is None:
+                w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement",
+                            "tiers"])
+            else:
+                w.writerow([f"latency_{quantile_label(quantile)}_ms", "mean_latency_ms", "accuracy", "threshold_index",
+                            "threshold", "partitions", "placement", "tiers"])
             for p in frontier:
-                w.writerow([repr(p.latency * 1e3), repr(p.accuracy), p.threshold_index, repr(p.threshold),
+                mean = [] if quantile is None else [repr(p.mean_latency * 1e3)]
+                w.writerow([repr(p.latency * 1e3), *mean, repr(p.accuracy), p.threshold_index, repr(p.threshold),
                             " ".join(map(str, p.partitions)), " ".join(map(str, p.placement)), " | ".join(p.tier_names)])
     else:
         raise UsageError(f"--frontier-out {path!r}: the file name must end in .csv or .json")
 
 
 def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int, max_memory_gb: float,
-               progress: bool = True, clock: Clock | None = None):
+               progress: bool = True, clock: Clock | None = None, quantile=None):
     """The backend's sweep one threshold at a time, with a progress bar; the rows as one SweepResult's
-    columns, in the canonical order, identical to one sweep of every threshold. `clock`: --time-limit."""
+    columns, in the canonical order, identical to one sweep of every threshold. `clock`: --time-limit;
+    `quantile`: latency (and max_latency) as that quantile."""
     import numpy as np
     from tqdm import tqdm
 
@@ -370,6 +412,8 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
         for t in range(tables.K):
             one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=tables.accuracy_row(t))
             limit = {} if clock is None or clock.seconds is None else {"time_limit": clock.left()}
+            if quantile is not None:
+                limit["quantile"] = quantile
             try:
                 cols = dict(module.sweep(one, max_latency=max_latency, min_accuracy=min_accuracy,
                                          max_rows=max_rows - kept, **limit))
@@ -404,12 +448,13 @@ def cmd_sweep(args) -> int:
     max_latency = math.inf if args.max_latency_ms is None else args.max_latency_ms / 1e3
     min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
     tables = cost_tables(profile, topology, source, destination)
-    name = resolve(args.backend)
+    name = resolve(args.backend, "sweep", quantile=args.quantile is not None)
     columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress,
-                         Clock(args.time_limit))
-    rows = SweepResult(columns, profile.thresholds, topology.names, name)
+                         Clock(args.time_limit), args.quantile)
+    rows = SweepResult(columns, profile.thresholds, topology.names, name, quantile=args.quantile)
     rows.save(args.out, progress=None if args.progress else False)
-    print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend})")
+    stat = "" if args.quantile is None else f", latency as {rows.latency_statistic}"
+    print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend}{stat})")
     return 0
 
 

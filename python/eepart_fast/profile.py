@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ._checks import (
 )
 
 FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
-OPTIONAL_FIELDS = ("devices", "accuracy_estimator")
+OPTIONAL_FIELDS = ("devices", "accuracy_estimator", "block_time_statistic")
 EXIT_RATE_ATOL = 1e-6
 # What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
 # models (the paper's), a per-threshold table fitted to the profiler's records, or anything else.
@@ -34,6 +35,23 @@ def _estimator(value):
         raise ValueError(f"accuracy_estimator: expected one of {', '.join(ACCURACY_ESTIMATORS)} (or none), "
                          f"got {value!r}")
     return value
+
+
+# Which statistic of single runs the block and branch times are (docs/model.md "Tail latency"): a named one,
+# or a percentile pNN (p1 .. p99.99; p50 is the median). `eepart profile` records p99.
+BLOCK_TIME_STATISTICS = ("mean", "median", "min", "max")
+_PERCENTILE = re.compile(r"p(?:[1-9][0-9]?)(?:\.[0-9]{1,2})?")
+
+
+def _statistic(value):
+    if value is None:
+        return None
+    if isinstance(value, str) and (value in BLOCK_TIME_STATISTICS or _PERCENTILE.fullmatch(value)):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"block_time_statistic: expected a string such as \"p99\" or \"mean\", got {value!r:.60}")
+    raise ValueError(f"block_time_statistic: expected one of {', '.join(BLOCK_TIME_STATISTICS)} or a percentile "
+                     f"pNN such as p90, p99, p99.9 (or none), got {value!r:.60}")
 
 
 def _accuracy(value, k: int, n: int) -> np.ndarray:
@@ -56,12 +74,14 @@ class Profile:
     block_time, branch_time, output_bits: shape (N,); input_bits, result_bits: scalars;
     thresholds: shape (K,), strictly increasing; exit_rate: shape (K, N), rows summing to 1;
     accuracy: shape (N,) (one per branch) or (K, N) (per threshold); accuracy_estimator: which
-    estimator produced it (ACCURACY_ESTIMATORS) or None when unknown.
+    estimator produced it (ACCURACY_ESTIMATORS) or None when unknown; block_time_statistic: which
+    statistic of single runs block_time and branch_time are ("p99", "median", ...; BLOCK_TIME_STATISTICS
+    or pNN) or None when unknown.
     """
 
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
                  thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None,
-                 accuracy_estimator: str | None = None):
+                 accuracy_estimator: str | None = None, block_time_statistic: str | None = None):
         self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
         n = self.block_time.shape[0]
         if n < 1:
@@ -76,6 +96,7 @@ class Profile:
             raise ValueError("thresholds: a profile needs at least one threshold, got 0")
         self.accuracy = _accuracy(accuracy, k, n)
         self.accuracy_estimator = _estimator(accuracy_estimator)
+        self.block_time_statistic = _statistic(block_time_statistic)
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
             at_least(field, getattr(self, field), 0.0)
@@ -142,6 +163,8 @@ class Profile:
         d = {f: (v.tolist() if isinstance(v := getattr(self, f), np.ndarray) else v) for f in FIELDS}
         if self.accuracy_estimator is not None:
             d["accuracy_estimator"] = self.accuracy_estimator
+        if self.block_time_statistic is not None:
+            d["block_time_statistic"] = self.block_time_statistic
         d["name"] = self.name
         d["meta"] = self.meta
         if self.devices:

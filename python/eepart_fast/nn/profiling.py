@@ -1,6 +1,7 @@
 """The profiling phase (paper 2.2) of a trained run, written as a Profile and per-sample records.
 
-- block_time, branch_time: 99th percentile of single samples after warm-up, on this machine.
+- block_time, branch_time: 99th percentile of single samples after warm-up, on this machine
+  (block_time_statistic "p99").
 - output_bits, input_bits, result_bits: the real tensors of one sample (numel x element size x 8).
 - exit_rate: the exit rule of records.py at evenly spaced thresholds, on the profiling split.
 - accuracy: each exit's separate model on the test split (the joint branches when there are none).
@@ -157,7 +158,8 @@ def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: i
                   branch_time=np.percentile(branch_s, PERCENTILE, axis=0),
                   output_bits=output_bits, input_bits=float(input_bits), result_bits=float(result_bits),
                   accuracy=np.array(acc), thresholds=thresholds, exit_rate=alpha,
-                  accuracy_estimator="separate" if separate else "joint")
+                  accuracy_estimator="separate" if separate else "joint",
+                  block_time_statistic=f"p{PERCENTILE:g}")
     meta = {
         "accuracy_source": "separate models on the test split" if separate else
                            "joint network's branches on the test split (no separate models trained)",
