@@ -23,6 +23,7 @@ examples:
   eepart plan                                   # shipped ResNet-20 profile on the paper's mobile chain
   eepart plan --topology iot --min-accuracy 0.9
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
+  eepart plan --quantile p99 --max-latency-ms 100      # the bound on the 99th percentile of the latency
   eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
   eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
   eepart backends
