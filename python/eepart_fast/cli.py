@@ -366,9 +366,8 @@ def cmd_plan_over(args, clock: Clock) -> int:
 def write_frontier(path: str, frontier, quantile=None) -> None:
     """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
     A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
-    from .results import quantile_label
-
     from ._atomic import atomic_path
+    from .results import quantile_label
 
     if path.endswith(".json"):
         text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
