@@ -377,13 +377,20 @@ def test_shipped_profiles_say_p99(name):
     assert p.block_time_statistic == "p99"
 
 
-def test_the_profiler_writes_the_statistic():
+@pytest.mark.train
+def test_the_profiler_writes_the_statistic(one_torch_thread):
     pytest.importorskip("torch")
-    from eepart_fast.nn import profiling
+    from eepart_fast.nn import data as D
+    from eepart_fast.nn.profiling import make_profile, profile_net
+    from test_nn_pipeline import tiny_net
 
-    fields = {**spec_profile().to_dict(), "block_time_statistic": f"p{profiling.PERCENTILE:g}"}
-    fields.pop("name"), fields.pop("meta")
-    assert profiling.make_profile(fields).block_time_statistic == "p99"
+    try:
+        data = D.load_fashion_mnist(train_limit=32, profile_limit=32, test_limit=32, seed=0)
+    except D.DatasetMissing as exc:
+        pytest.skip(f"Fashion-MNIST missing: {exc}")
+    fields, meta, _ = profile_net(tiny_net(), {}, data, timing_samples=5, warmup=1, n_thresholds=2, progress=False)
+    assert fields["block_time_statistic"] == "p99" and meta["timing"]["statistic"].startswith("percentile 99 ")
+    assert make_profile(fields, name="tiny", meta=meta).block_time_statistic == "p99"
 
 
 # --- the command line -----------------------------------------------------------------------------
