@@ -59,13 +59,14 @@ void bind_search(py::module_& m) {
     m.def(
         "pareto",
         [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
-           py::object time_limit, py::object options, bool stats) {
-            return pareto(tables, search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit),
-                          stats);
+           py::object time_limit, py::object options, bool stats, py::object quantile) {
+            SearchOptions o = search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit);
+            if (!quantile.is_none()) o.quantile = quantile.cast<double>();  // TEMP until tailengine lands
+            return pareto(tables, o, stats);
         },
         py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
         py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
-        py::arg("options") = unset, py::arg("stats") = false,
+        py::arg("options") = unset, py::arg("stats") = false, py::arg("quantile") = unset,
         "pareto(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31, time_limit=inf,\n"
         "options=None, stats=False) -> dict\n\n"
         "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"

@@ -14,8 +14,8 @@ import numpy as np
 from ._checks import time_limit as check_time_limit
 from ._checks import timed_out
 from .configs import count_configurations, row_bytes
-from .quantile import QUANTILE_SLACK, check_quantile
 from .frontier import frontier_indices
+from .quantile import QUANTILE_SLACK, check_quantile
 from .tables import CostTables
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")

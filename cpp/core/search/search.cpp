@@ -42,6 +42,7 @@
 #include "labels.hpp"
 #include "memory_budget.hpp"
 #include "parallel.hpp"
+#include "quantile_search.hpp"
 
 
 namespace eepart {
@@ -404,11 +405,17 @@ void SearchOptions::check() const {
     check_threads(threads);
     if (max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
     check_time_limit(time_limit);
+    if (!(quantile >= 0 && quantile <= 1)) {
+        std::ostringstream s;
+        s << "quantile = " << quantile << ": must be in (0, 1]";
+        throw std::invalid_argument(s.str());
+    }
 }
 
 std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
                                        SearchStats* stats) {
     opt.check();
+    if (opt.quantile > 0) return quantile_pareto_search(T, opt, poll, stats);
     Control control;
     control.interrupted = poll;
     control.time_limit = opt.time_limit;

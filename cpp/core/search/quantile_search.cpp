@@ -1,0 +1,444 @@
+// Exact Pareto search of (q-quantile latency, accuracy): a dynamic programme over partial plans like the
+// mean's (search.cpp), with the dominance and the bounds that hold for a quantile.
+//
+// A quantile is not a sum, so a partial plan (a *label*: partitions so far, the last ending at block q on
+// tier a, tiers U used, and continuing) carries more than two numbers: its clock d (the time a sample
+// staying on reaches the end of the last partition's blocks), its accuracy terms so far, and the latency
+// and share of each of its exits. Every completion adds the same exits, at d + (the same additions), with
+// the same shares, whatever came before. So label A dominates label B of the same state when
+//   d_A <= d_B, acc_A >= acc_B, and at every exit latency v of B where B's share at or below v, F_B(v),
+//   could still matter (F_B(v) >= theta - S_q: the samples still to leave, S_q = 1 - c_q, could lift it
+//   to theta), F_A(v) >= F_B(v) or F_A(v) >= theta;
+// then for any completion A's share at or below any v is at least B's (or at least theta), hence A's
+// quantile is at most B's, and its accuracy at least B's. The shares are summed in exit order in every
+// check, as the rule sums them, and IEEE addition is monotone, so the dominance is exact.
+//
+// A label is pruned when the frontier found so far dominates the box of its completions: latency at
+// least LB (below), accuracy at most acc + (the most any completion can add, relaxed over tiers). LB:
+// every later exit is at least d + (the cheapest next move, compute and result), so no completion's
+// share at or below v exceeds F(v) + S_q [v >= that]; the least v where this reaches theta bounds the
+// quantile from below.
+//
+// Terminal plans are evaluated by the rule itself (quantile.hpp) on exits summed as evaluate sums them,
+// so every returned latency is bit for bit what evaluate gives. Thresholds run on separate threads that
+// share the frontier; the buffers are counted against max_memory.
+#include "quantile_search.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+#include "bounds.hpp"
+#include "memory_budget.hpp"
+#include "parallel.hpp"
+#include "quantile.hpp"
+
+namespace eepart {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// The LB of a label is lowered by this relative margin, and mass tests get this absolute one: far above
+// the rounding of the sums they bound (~1e-15), far below any real gap.
+constexpr double kBoundMargin = 1e-9;
+
+struct QLabel {
+    double d, acc;
+    std::int32_t parent;  // arena index of the previous partition's label, -1 for the first
+    std::int32_t exits;   // offset of its exits in ell_ / share_; a label of layer k has k of them
+    std::uint32_t used;
+    std::int16_t q;
+    std::int8_t tier;
+    bool pruned;
+};
+
+struct QCand {
+    double d, acc, ell, share;  // ell, share: the new partition's exit
+    std::int32_t parent;
+    std::uint32_t used;
+    std::int16_t q;
+    std::int8_t tier;
+};
+
+struct QShared {
+    const Tables& T;
+    const SearchOptions& opt;
+    int lmax = 1;
+    double theta = 1;
+    std::vector<double> next_lb;  // [q][a]: least time from d to any later exit
+    std::mutex mu;
+    Staircase frontier;
+    std::uint64_t version = 0;
+    MemoryBudget budget;
+    std::atomic<std::uint64_t> labels{0}, candidates{0}, pruned{0}, terminals{0};
+
+    QShared(const Tables& t, const SearchOptions& o)
+        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] {
+              std::ostringstream s;
+              s << "pareto: the quantile search needs more than max_memory = " << cap
+                << " bytes for its partial plans (N = " << t.N << ", M = " << t.M << ", K = " << t.K
+                << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
+              return s.str();
+          }) {}
+};
+
+// next_lb[q][a] = min over b != a, r > q of forward(q, a, b) + compute(b, q, r), plus the least result:
+// every exit after a partition ending at q on a is at least this much after its clock d.
+std::vector<double> next_exit_bounds(const Tables& T) {
+    double min_result = kInf;
+    for (int b = 0; b < T.M; ++b) min_result = std::min(min_result, T.result(b));
+    std::vector<double> out(static_cast<std::size_t>(T.N + 1) * T.M, kInf);
+    for (int q = 1; q < T.N; ++q)
+        for (int b = 0; b < T.M; ++b) {
+            double c = kInf;
+            for (int r = q + 1; r <= T.N; ++r) c = std::min(c, T.compute(b, q, r));
+            for (int a = 0; a < T.M; ++a)
+                if (a != b) {
+                    double& o = out[static_cast<std::size_t>(q) * T.M + a];
+                    o = std::min(o, T.forward(q, a, b) + c + min_result);
+                }
+        }
+    return out;
+}
+
+class QuantileThresholdSearch {
+   public:
+    explicit QuantileThresholdSearch(QShared& sh) : sh_(sh), T_(sh.T), N_(sh.T.N), M_(sh.T.M), mem_(sh.budget) {}
+
+    void run(int t, const std::atomic<bool>& cancel) {
+        t_ = t;
+        cancel_ = &cancel;
+        labels_ = candidates_ = pruned_ = terminals_ = 0;
+        seen_ = ~std::uint64_t(0);
+        dirty_ = false;
+        sync();
+        c_.resize(N_ + 1);
+        S_.resize(N_ + 1);
+        acc_ub_.assign(N_ + 1, -kInf);
+        for (int i = 0; i <= N_; ++i) {
+            c_[i] = T_.cum(t_, i);
+            S_[i] = 1.0 - c_[i];
+        }
+        // acc_ub_[q]: the most accuracy a completion of a label ending at q adds (tiers relaxed).
+        for (int q = N_ - 1; q >= 1; --q)
+            for (int r = q + 1; r <= N_; ++r) {
+                acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * S_[q]);
+                if (r < N_) acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * (c_[r] - c_[q]) + acc_ub_[r]);
+            }
+        arena_.clear();
+        ell_.clear();
+        share_.clear();
+        first_layer();
+        for (int L = 1; L < sh_.lmax && layer_end_ > layer_begin_ && !cancelled(); ++L) {
+            next_layer(L);
+            sync();
+        }
+        sync(true);
+        sh_.labels += labels_;
+        sh_.candidates += candidates_;
+        sh_.pruned += pruned_;
+        sh_.terminals += terminals_;
+    }
+
+   private:
+    QShared& sh_;
+    const Tables& T_;
+    int t_ = 0;
+    const std::atomic<bool>* cancel_ = nullptr;
+    const int N_, M_;
+    std::vector<double> c_, S_, acc_ub_;
+    MemoryAccount mem_;
+    Staircase stair_;
+    bool dirty_ = false;
+    std::uint64_t seen_ = ~std::uint64_t(0);
+    std::vector<QLabel> arena_;  // every label of this threshold; a layer is [layer_begin_, layer_end_)
+    std::vector<double> ell_, share_;
+    std::size_t layer_begin_ = 0, layer_end_ = 0;
+    std::vector<QCand> cands_;
+    std::vector<std::size_t> kept_;  // scratch: the kept labels of one state
+    double ex_ell_[kMaxTiers], ex_share_[kMaxTiers];
+    std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
+
+    bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
+
+    void account() {
+        mem_.set(arena_.capacity() * sizeof(QLabel) + cands_.capacity() * sizeof(QCand) +
+                 (ell_.capacity() + share_.capacity() + kept_.capacity()) * sizeof(double) +
+                 stair_.pts.capacity() * (sizeof(SearchPoint) + 16));
+    }
+    template <class V>
+    void make_room(V& v, std::size_t need) {
+        if (v.capacity() >= need) return;
+        mem_.make_room(v, need);
+        account();
+    }
+
+    // The exits of a label followed by one more exit, into ex_ell_ / ex_share_; returns their number.
+    int gather(std::int32_t label, int k, double ell, double share) {
+        if (label >= 0) {
+            const QLabel& l = arena_[label];
+            std::copy(ell_.begin() + l.exits, ell_.begin() + l.exits + k, ex_ell_);
+            std::copy(share_.begin() + l.exits, share_.begin() + l.exits + k, ex_share_);
+        }
+        ex_ell_[k] = ell;
+        ex_share_[k] = share;
+        return k + 1;
+    }
+
+    // Share at or below v of n exits, summed in exit order as the rule sums it.
+    static double mass_at(const double* ell, const double* share, int n, double v) {
+        double m = 0.0;
+        for (int j = 0; j < n; ++j)
+            if (ell[j] <= v) m += share[j];
+        return m;
+    }
+
+    // Lower bound on the quantile of every completion of a label (n exits, clock d, at block q on tier a).
+    double quantile_lower_bound(const double* ell, const double* share, int n, double d, int q, int a) const {
+        const double later = (d + sh_.next_lb[static_cast<std::size_t>(q) * M_ + a]) * (1.0 - kBoundMargin);
+        const double need = sh_.theta - kBoundMargin;
+        double best = mass_at(ell, share, n, later) + S_[q] >= need ? later : kInf;
+        for (int k = 0; k < n; ++k) {
+            if (!(ell[k] < best)) continue;
+            double m = mass_at(ell, share, n, ell[k]);
+            if (ell[k] >= later) m += S_[q];
+            if (m >= need) best = ell[k];
+        }
+        return best < kInf ? best : later;  // (the total share is 1: reached by the last value at least)
+    }
+
+    bool box_dominated(double lb, double acc, int q) const {
+        return region_dominated(stair_, lb, acc + acc_ub_[q] + kSlack, nullptr, nullptr, 0, sh_.opt.min_accuracy,
+                                sh_.opt.max_latency);
+    }
+
+    SearchPoint make_point(double lat, double acc, std::int32_t parent, int q, int b) const {
+        SearchPoint p;
+        p.latency = lat;
+        p.accuracy = acc;
+        p.threshold_index = t_;
+        int rev_q[kMaxTiers], rev_a[kMaxTiers];
+        int L = 0;
+        rev_q[L] = q;
+        rev_a[L++] = b;
+        for (std::int32_t i = parent; i >= 0; i = arena_[i].parent) {
+            rev_q[L] = arena_[i].q;
+            rev_a[L++] = arena_[i].tier;
+        }
+        p.num_partitions = L;
+        for (int k = 0; k < L; ++k) {
+            p.partitions[k] = static_cast<std::int16_t>(rev_q[L - 1 - k]);
+            p.placement[k] = static_cast<std::int8_t>(rev_a[L - 1 - k]);
+        }
+        return p;
+    }
+
+    // A complete plan: the exits in ex_*, n of them.
+    void terminal(int n, double acc, std::int32_t parent, int q, int b) {
+        ++terminals_;
+        const double lat = quantile_of_exits(ex_ell_, ex_share_, n, sh_.theta);
+        if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
+        const int i = stair_.last_at_or_before(lat);
+        if (i >= 0 && stair_.acc[i] >= acc && !(stair_.lat[i] == lat && stair_.acc[i] == acc)) return;
+        stair_.insert(make_point(lat, acc, parent, q, b), i);
+        dirty_ = true;
+    }
+
+    // A continuing candidate, its exits in ex_*, n of them: kept unless the frontier dominates its box.
+    void candidate(int n, double d, double acc, std::int32_t parent, std::uint32_t used, int q, int b) {
+        ++candidates_;
+        if (box_dominated(quantile_lower_bound(ex_ell_, ex_share_, n, d, q, b), acc, q)) {
+            ++pruned_;
+            return;
+        }
+        make_room(cands_, cands_.size() + 1);
+        cands_.push_back({d, acc, ex_ell_[n - 1], ex_share_[n - 1], parent, used, static_cast<std::int16_t>(q),
+                          static_cast<std::int8_t>(b)});
+    }
+
+    void first_layer() {
+        const bool cont = sh_.lmax > 1;
+        cands_.clear();
+        for (int q = 1; q <= N_; ++q) {
+            const double accq = T_.acc(t_, q);
+            for (int b = 0; b < M_; ++b) {
+                const double d = T_.input(b) + T_.compute(b, 0, q);
+                const double ell = d + T_.result(b);
+                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), -1, q, b);
+                if (cont && q < N_) {
+                    const double E = c_[q] - c_[0];
+                    candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, -1, 1u << b, q, b);
+                }
+            }
+        }
+        keep_layer(1);
+    }
+
+    // Layer L + 1 from the labels of layer L.
+    void next_layer(int L) {
+        const bool cont_possible = L + 1 < sh_.lmax;
+        cands_.clear();
+        // The frontier may have grown since the labels were kept: prune again first.
+        for (std::size_t i = layer_begin_; i < layer_end_; ++i) {
+            QLabel& l = arena_[i];
+            const double* e = ell_.data() + l.exits;
+            const double* s = share_.data() + l.exits;
+            if (box_dominated(quantile_lower_bound(e, s, L, l.d, l.q, l.tier), l.acc, l.q)) {
+                l.pruned = true;
+                ++pruned_;
+            }
+        }
+        for (std::size_t i = layer_begin_; i < layer_end_; ++i) {
+            if (cancelled()) return;
+            if (arena_[i].pruned) continue;
+            const QLabel l = arena_[i];
+            const int p = l.q, a = l.tier;
+            for (int q = p + 1; q <= N_; ++q) {
+                const bool cont = cont_possible && q < N_;
+                const double accq = T_.acc(t_, q);
+                const double E_end = 1.0 - c_[p], E_cont = c_[q] - c_[p];
+                for (int b = 0; b < M_; ++b) {
+                    if (l.used >> b & 1u) continue;
+                    const double d = (l.d + T_.forward(p, a, b)) + T_.compute(b, p, q);
+                    const double ell = d + T_.result(b);
+                    const auto self = static_cast<std::int32_t>(i);
+                    terminal(gather(self, L, ell, E_end), l.acc + accq * E_end, self, q, b);
+                    if (cont) candidate(gather(self, L, ell, E_cont), d, l.acc + accq * E_cont, self, l.used | 1u << b, q, b);
+                }
+            }
+        }
+        keep_layer(L + 1);
+    }
+
+    // Does label x (n exits at ex) dominate candidate y (its exits: y's parent's and its own)?
+    bool dominates(const QLabel& x, const double* ye, const double* ys, int n) const {
+        const double* xe = ell_.data() + x.exits;
+        const double* xs = share_.data() + x.exits;
+        const double low = sh_.theta - S_[x.q] - kBoundMargin;
+        for (int i = 0; i < n; ++i) {
+            const double fy = mass_at(ye, ys, n, ye[i]);
+            if (fy < low) continue;
+            const double fx = mass_at(xe, xs, n, ye[i]);
+            if (!(fx >= fy || fx >= sh_.theta)) return false;
+        }
+        return true;
+    }
+
+    // The candidates that no other of their state dominates become the next layer's labels.
+    void keep_layer(int n) {
+        std::sort(cands_.begin(), cands_.end(), [](const QCand& x, const QCand& y) {
+            if (x.used != y.used) return x.used < y.used;
+            if (x.q != y.q) return x.q < y.q;
+            if (x.tier != y.tier) return x.tier < y.tier;
+            if (x.d != y.d) return x.d < y.d;
+            if (x.acc != y.acc) return x.acc > y.acc;
+            return x.parent < y.parent;
+        });
+        layer_begin_ = arena_.size();
+        make_room(arena_, arena_.size() + cands_.size());
+        make_room(ell_, ell_.size() + cands_.size() * n);
+        make_room(share_, share_.size() + cands_.size() * n);
+        for (std::size_t g = 0; g < cands_.size();) {
+            if (cancelled()) break;
+            std::size_t e = g;
+            while (e < cands_.size() && cands_[e].used == cands_[g].used && cands_[e].q == cands_[g].q &&
+                   cands_[e].tier == cands_[g].tier)
+                ++e;
+            const std::size_t first = arena_.size();
+            for (std::size_t i = g; i < e; ++i) {
+                const QCand& y = cands_[i];
+                gather(y.parent, n - 1, y.ell, y.share);
+                bool dominated = false;
+                for (std::size_t j = first; j < arena_.size() && !dominated; ++j)
+                    dominated = arena_[j].acc >= y.acc && dominates(arena_[j], ex_ell_, ex_share_, n);
+                if (dominated) continue;
+                const auto off = static_cast<std::int32_t>(ell_.size());
+                ell_.insert(ell_.end(), ex_ell_, ex_ell_ + n);
+                share_.insert(share_.end(), ex_share_, ex_share_ + n);
+                arena_.push_back({y.d, y.acc, y.parent, off, y.used, y.q, y.tier, false});
+            }
+            g = e;
+        }
+        layer_end_ = arena_.size();
+        labels_ += layer_end_ - layer_begin_;
+        account();
+    }
+
+    void sync(bool last = false) {
+        std::lock_guard<std::mutex> lock(sh_.mu);
+        const bool theirs = seen_ != sh_.version;
+        if (!theirs && !last) return;
+        if (dirty_) {
+            sh_.frontier.merge_from(stair_);
+            ++sh_.version;
+            dirty_ = false;
+        }
+        if (theirs) stair_.assign(sh_.frontier);
+        seen_ = sh_.version;
+    }
+};
+
+}  // namespace
+
+std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
+                                                SearchStats* stats) {
+    opt.check();
+    if (!(opt.quantile > 0 && opt.quantile <= 1)) {
+        std::ostringstream s;
+        s << "quantile = " << opt.quantile << ": must be in (0, 1]";
+        throw std::invalid_argument(s.str());
+    }
+    Control control;
+    control.interrupted = poll;
+    control.time_limit = opt.time_limit;
+    control.what = "pareto";
+
+    QShared sh(T, opt);
+    sh.lmax = T.max_partitions();
+    sh.theta = opt.quantile - kQuantileSlack;
+    sh.next_lb = next_exit_bounds(T);
+    // A single partition has one exit: its quantile is its latency, and these seeds are those of the mean.
+    for (int q = 1; q <= T.N; ++q)
+        for (int b = 0; b < T.M; ++b) {
+            SearchPoint p = single_partition(T, q, b);
+            if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
+                sh.frontier.insert(p, sh.frontier.last_at_or_before(p.latency));
+        }
+
+    std::vector<std::unique_ptr<QuantileThresholdSearch>> idle;
+    std::mutex idle_mu;
+    auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
+        std::unique_ptr<QuantileThresholdSearch> w;
+        {
+            std::lock_guard<std::mutex> lock(idle_mu);
+            if (!idle.empty()) {
+                w = std::move(idle.back());
+                idle.pop_back();
+            }
+        }
+        if (!w) w = std::make_unique<QuantileThresholdSearch>(sh);
+        w->run(static_cast<int>(t), cancel);
+        std::lock_guard<std::mutex> lock(idle_mu);
+        idle.push_back(std::move(w));
+    };
+    const double work = static_cast<double>(T.K) * T.N * T.N * T.M * T.M;
+    if (work < 2e5) {
+        std::atomic<bool> never{false};
+        for (int t = 0; t < T.K; ++t) body(t, never);
+    } else {
+        parallel_for(static_cast<std::size_t>(T.K), std::min(resolve_threads(opt.threads), T.K), body, control);
+    }
+    if (stats) {
+        stats->labels = sh.labels;
+        stats->candidates = sh.candidates;
+        stats->pruned = sh.pruned;
+        stats->terminals = sh.terminals;
+        stats->peak_bytes = sh.budget.peak();
+    }
+    return apply_tolerance(sh.frontier.pts);
+}
+
+}  // namespace eepart

@@ -1,0 +1,105 @@
+"""Tail latency from the profiler's per-sample records: a plan's latency when block times vary from run
+to run (docs/model.md "Tail latency", "From the records").
+
+The engine's quantile takes every step at its profiled time (one statistic of single runs). The records
+hold more: each timed run's own block and branch times (`block_seconds`, `branch_seconds`, R runs × N).
+A sample that leaves at partition k's exit, in a run whose times are run r's, takes
+
+    ell_k(r) = input + sum_{j <= k} ratio[A_j] * (run r's blocks and branch of partition j) + forwards + result
+
+so the latency is a mixture the records describe: exit k with share E_k, then run r with share 1/R. This
+module evaluates it for given configurations (it is not searched: the search works on the tables). The
+moves (input, forward, result, serialisation) are the tables' own; a tier with measured compute of its own
+(`devices`) has no per-run records, and is refused.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .configs import pack_configs
+from .nn.records import load_records
+from .profile import Profile
+from .quantile import QUANTILE_SLACK, check_quantile
+from .tables import cost_tables, measured_tiers
+from .topology import Topology
+
+MAX_ATOMS = 50_000_000  # exits x runs held at once for one configuration
+
+
+def _runs(records, N: int):
+    if not isinstance(records, dict):
+        records = load_records(records)
+    out = []
+    for key in ("block_seconds", "branch_seconds"):
+        if key not in records:
+            raise ValueError(f"records: no {key!r} (per-run times); re-run `eepart profile` to record them")
+        x = np.asarray(records[key])
+        if x.dtype.kind not in "fiu" or x.ndim != 2 or x.shape[1] != N or x.shape[0] == 0:
+            raise ValueError(f"records[{key!r}]: expected a (runs > 0, N = {N}) array of seconds, got shape "
+                             f"{x.shape} of {x.dtype}")
+        x = x.astype(np.float64)
+        bad = np.argwhere(~np.isfinite(x) | (x < 0))
+        if bad.size:
+            r, i = bad[0]
+            raise ValueError(f"records[{key!r}][{r}, {i}] = {float(x[r, i])!r}: must be a finite time >= 0")
+        out.append(x)
+    return out
+
+
+def record_latencies(profile: Profile, topology: Topology, configs, records, source=0, destination=0):
+    """Per configuration, (latency (L, R), share (L,)): the latency of a sample leaving at each of its
+    exits in each recorded run, and the share of samples leaving at each exit."""
+    if not isinstance(profile, Profile):
+        raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
+    if not isinstance(topology, Topology):
+        raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
+    measured = measured_tiers(profile, topology)
+    if measured:
+        a = measured[0]
+        raise ValueError(f"topology.devices[{a}] = {topology.devices[a]!r}: a tier with measured compute has no "
+                         "per-run records; record quantiles need ratio x the profile's own runs on every tier")
+    blocks, branches = _runs(records, profile.N)
+    R = blocks.shape[0]
+    tables = cost_tables(profile, topology, source, destination)
+    t_idx, L_arr, P_arr, A_arr = pack_configs(configs, tables.N, tables.M, tables.K, tier=topology.tier)
+    if int(L_arr.max(initial=0)) * R > MAX_ATOMS:
+        raise ValueError(f"records: {R} runs x {int(L_arr.max())} exits is more than {MAX_ATOMS} latencies")
+    # run r's blocks p+1..q and branch q: running sums of the runs' block times
+    starts = np.concatenate([np.zeros((R, 1)), np.cumsum(blocks, axis=1)], axis=1)
+    out = []
+    for t, L, P, A in zip(t_idx, L_arr, P_arr, A_arr):
+        c = tables.cum_exit[t]
+        clock = np.full(R, tables.input_cost[A[0]])
+        ell = np.empty((L, R))
+        share = np.empty(L)
+        prev = 0
+        for k in range(L):
+            q, a = int(P[k]), int(A[k])
+            clock = clock + topology.ratio[a] * ((starts[:, q] - starts[:, prev]) + branches[:, q - 1])
+            ell[k] = clock + tables.result_cost[a]
+            share[k] = (1.0 - c[prev]) if k == L - 1 else (c[q] - c[prev])
+            if k + 1 < L:
+                clock = clock + tables.forward_cost[q - 1, a, A[k + 1]]
+            prev = q
+        out.append((ell, share))
+    return out
+
+
+def mixture_quantile(latency: np.ndarray, share: np.ndarray, q: float) -> float:
+    """The q-quantile of exits (rows of `latency`, weights `share`) each spread evenly over its runs."""
+    q = check_quantile(q)
+    R = latency.shape[1]
+    weight = np.repeat(share / R, R)
+    flat = latency.ravel()
+    order = np.argsort(flat, kind="stable")
+    mass = np.cumsum(weight[order])
+    ok = (mass >= q - QUANTILE_SLACK) & (weight[order] > 0)
+    return float(flat[order[np.argmax(ok)]]) if ok.any() else float(flat[weight > 0].max())
+
+
+def record_quantiles(profile: Profile, topology: Topology, configs, records, quantiles=(0.5, 0.9, 0.99, 1.0),
+                     source=0, destination=0) -> np.ndarray:
+    """(configurations, quantiles): each configuration's latency quantiles over the records' runs."""
+    qs = [check_quantile(q) for q in quantiles]
+    return np.array([[mixture_quantile(ell, share, q) for q in qs]
+                     for ell, share in record_latencies(profile, topology, configs, records, source, destination)])
