@@ -20,13 +20,15 @@ def available():
     return True, "available"
 
 
-def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
-    return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
+    return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
+                          quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
+          quantile=None):
     return _core.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
-                       time_limit=time_limit)
+                       time_limit=time_limit, quantile=quantile)
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf):

@@ -42,6 +42,7 @@
 #include "labels.hpp"
 #include "memory_budget.hpp"
 #include "parallel.hpp"
+#include "quantile.hpp"
 
 
 namespace eepart {
@@ -404,6 +405,7 @@ void SearchOptions::check() const {
     check_threads(threads);
     if (max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
     check_time_limit(time_limit);
+    check_quantile(quantile);
 }
 
 std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
