@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._pareto_by_sweep import pareto_by_sweep
+
 try:
     from . import _core
 except ImportError as exc:  # a broken install; reported by eepart_fast.backends()
@@ -31,6 +33,12 @@ def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, thre
                        time_limit=time_limit, quantile=quantile)
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf):
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf,
+           quantile=None):
+    """The exact search; with `quantile`, until the search takes one (SearchOptions.quantile), the engine's
+    sweep bounded a priori and its frontier (_pareto_by_sweep), exact too."""
+    if quantile is not None:
+        return pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
+                               threads=threads, time_limit=time_limit)
     return _core.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit)

@@ -29,19 +29,24 @@ class Backend(Protocol):
     """What a backend module provides: each operation's signature, written once.
 
     Tables are a CostTables (docs/model.md "Engine form"); rows come back as columns: latency, accuracy,
-    threshold_index, num_partitions, partitions, placement (-1 padded)."""
+    threshold_index, num_partitions, partitions, placement (-1 padded). `quantile` None: latency is the
+    mean; q in (0, 1]: its q-quantile over the exits, and latency bounds apply to it (docs/model.md
+    "Tail latency"); a bad q: TypeError / ValueError naming `quantile`, alike on every backend."""
 
     def available(self) -> tuple:
         """(True, why) or (False, why not); never raises."""
 
-    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0) -> tuple:
+    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0,
+                 quantile=None) -> tuple:
         """(latency, accuracy) of each configuration."""
 
-    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...) -> dict:
+    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...,
+              quantile=None) -> dict:
         """Every configuration meeting the bounds, in canonical order. More than `max_rows` kept rows:
         ValueError. `time_limit` (seconds, inf: none): TimeoutError once past it."""
 
-    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...) -> dict:
+    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...,
+               quantile=None) -> dict:
         """The frontier of the configurations meeting the bounds. A search that would need more than
         `max_memory` bytes: ValueError (cupy's memory is bounded by its window whatever it says).
         `time_limit` as for sweep."""
