@@ -13,7 +13,6 @@ import os
 
 import numpy as np
 import pytest
-
 from eepart_fast import _backend_cupy, reference
 from eepart_fast.backends import _probe, backends
 from eepart_fast.tables import CostTables
@@ -231,7 +230,7 @@ ERROR_MODULES = {"numpy": reference, "cupy": _backend_cupy, **MODULES}
 
 @pytest.mark.parametrize("name", sorted(ERROR_MODULES))
 def test_bad_quantiles_are_refused_alike_everywhere(name):
-    for operation, call in _calls(ERROR_MODULES[name]).items():
+    for call in _calls(ERROR_MODULES[name]).values():
         for q in BAD_VALUES:
             with pytest.raises(ValueError, match=r"^quantile = .*: must be in \(0, 1\]"):
                 call(q)

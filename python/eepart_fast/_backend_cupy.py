@@ -19,9 +19,9 @@ from math import comb, perm
 import numpy as np
 
 from ._checks import timed_out
+from ._pareto_by_sweep import pareto_by_sweep
 from .configs import count_configurations
 from .frontier import frontier_indices
-from ._pareto_by_sweep import pareto_by_sweep
 from .quantile import QUANTILE_SLACK, check_quantile
 
 SPLIT = 2048            # EEP_SPLIT of kernels.cuh: placements per warp item when a P has more
