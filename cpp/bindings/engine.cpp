@@ -78,7 +78,8 @@ constexpr const char* kSweepDoc =
 void bind_engine(py::module_& m) {
     const py::none unset;
     m.def("evaluate", &evaluate_py, kEvaluateDoc, py::arg("tables"), py::arg("threshold_index"),
-          py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0, py::arg("quantile") = unset);
+          py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0,
+          py::arg("quantile") = unset);
     m.def(
         "sweep",
         [](py::object tables, py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,

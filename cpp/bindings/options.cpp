@@ -73,8 +73,8 @@ void bind_options(py::module_& m) {
         .def("__repr__", [](const SweepOptions& o) {
             return "SweepOptions(max_latency=" + str(o.max_latency) + ", min_accuracy=" + str(o.min_accuracy) +
                    ", max_rows=" + std::to_string(o.max_rows) + ", threads=" + std::to_string(o.threads) +
-                   ", time_limit=" + str(o.time_limit) + ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) +
-                   ")";
+                   ", time_limit=" + str(o.time_limit) +
+                   ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) + ")";
         });
     py::class_<SearchOptions>(m, "SearchOptions", py::module_local(),
                               "The options of pareto, each checked when set (ValueError/TypeError naming it).")

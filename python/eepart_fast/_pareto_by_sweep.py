@@ -22,7 +22,8 @@ def single_partition_bound(tables) -> float:
     N, M = tables.N, tables.M
     best = np.asarray(tables.accuracy, dtype=np.float64).reshape(-1, N).max(axis=0)  # over thresholds, per branch
     q = int(np.argmax(best)) + 1
-    inp, comp, res = (np.asarray(a, dtype=np.float64) for a in (tables.input_cost, tables.compute_cost, tables.result_cost))
+    inp, comp, res = (np.asarray(a, dtype=np.float64)
+                      for a in (tables.input_cost, tables.compute_cost, tables.result_cost))
     return min(float((inp[b] + comp[b, 0, q]) + res[b]) for b in range(M))
 
 

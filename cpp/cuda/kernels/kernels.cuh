@@ -145,7 +145,7 @@ __device__ __forceinline__ double eep_latency(const int* P, const int* A, int L,
 
 // Tail latency (docs/model.md "Tail latency"): the rule of cpp/core/quantile.hpp's quantile_of_exits,
 // copied. This file must compile alone: the cupy backend hands it to NVRTC as text, with no include path
-// and no host headers (tests/test_gpu.py holds it to no #include), so it cannot include the core's
+// and no host headers (tests/test_gpu.py holds it to no include directive), so it cannot take the core's
 // header, which needs <cmath> and the Tables. Only additions (exact IEEE sums, nothing to contract) and
 // comparisons; tests/test_quantile_backends.py holds both copies to the NumPy reference bit for bit.
 template <int LC>
@@ -242,6 +242,9 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
 // WRITE = 0 counts the kept rows of each warp item; the host scans the counts into row offsets;
 // WRITE = 1 walks again and writes each kept row at its offset (ballot prefix within the warp), only
 // rows in [lo, hi), at row - lo: the order of rows is canonical without any sort.
+// quantile > 0: each row's latency (and max_lat) is its q-quantile (eep_latency_quantile), theta from
+// the host. No prefix is pruned on latency here (every placement is computed anyway), so the bound needs
+// no argument beyond the per-row test.
 template <int LC, int WRITE>
 __global__ void __launch_bounds__(256)
     eep_sweep(const double* input, const double* compT, const double* fwd, const double* res, const double* cum,

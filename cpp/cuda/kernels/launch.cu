@@ -32,8 +32,8 @@ unsigned blocks_for(u64 n) { return static_cast<unsigned>((n + kThreads - 1) / k
 template <int LC, int WRITE>
 void sweep_at(unsigned gx, unsigned gy, const SweepArgs& a) {
     go("sweep", eep_sweep<LC, WRITE>, dim3(gx, gy), dim3(kSweepWarpsPerBlock * 32), a.tb.input, a.tb.compT,
-       a.tb.fwd, a.tb.res, a.tb.cum, a.tb.acc, a.binom, a.codes, a.radix, a.ip, a.max_lat, a.min_acc, a.quantile, a.theta, a.counts,
-       a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A);
+       a.tb.fwd, a.tb.res, a.tb.cum, a.tb.acc, a.binom, a.codes, a.radix, a.ip, a.max_lat, a.min_acc, a.quantile,
+       a.theta, a.counts, a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A);
 }
 
 template <int WRITE>
