@@ -21,17 +21,6 @@ PRESETS = Path(ef.__file__).parent / "presets" / "profiles"
 BACKENDS = [name for name, info in ef.backends().items() if info["available"]]
 
 
-def or_skip(call):
-    """call(); a backend that takes no `quantile` yet is skipped."""
-    # until the compiled backends take quantile
-    try:
-        return call()
-    except TypeError as exc:
-        if "does not compute latency quantiles" in str(exc):
-            pytest.skip(str(exc))
-        raise
-
-
 # --- brute force ----------------------------------------------------------------------------------
 
 def tally_quantile(latencies, q: float) -> float:
@@ -131,8 +120,7 @@ def test_evaluate_quantile_is_the_tally_of_the_records(shipped, backend, ends):
     samples = [sorted(np.asarray(raw_exit_latencies(profile, topology, source, destination, P, A))
                       [partition_of(branches[t], P)].tolist()) for t, P, A in configs]
     for q in QS:
-        got = or_skip(lambda q=q: ef.evaluate(profile, topology, configs, source, destination, backend=backend,
-                                              quantile=q))
+        got = ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=q)
         assert got.quantile == q and got.latency_statistic in ("p50", "p90", "p99", "p99.9", "p100")
         want = [tally_quantile(s, q) for s in samples]
         np.testing.assert_allclose(got.latency, want, rtol=1e-12, atol=0)
@@ -154,8 +142,7 @@ def test_evaluate_quantile_on_random_per_sample_exits(backend, seed):
     # 1000): where a partition ends there, the quantile is the last sample of that exit, not the next one.
     edges = sorted({int((b <= i).sum()) / n for b in branches for i in range(1, N + 1)} - {0.0})
     for q in QS + tuple(edges):
-        got = or_skip(lambda q=q: ef.evaluate(profile, topology, configs, source, destination, backend=backend,
-                                              quantile=q))
+        got = ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=q)
         want = [tally(raw_exit_latencies(profile, topology, source, destination, P, A), branches[t], P, q)
                 for t, P, A in configs]
         np.testing.assert_allclose(got.latency, want, rtol=1e-12, atol=0)
@@ -197,7 +184,7 @@ def test_p99_frontier_and_problems_are_brute_force(backend, seed):
     topology = random_topology(rng, M)
     lat, acc = brute_rows(profile, topology, branches, 0.99)
     idx = frontier_indices(lat, acc)
-    front = or_skip(lambda: ef.pareto(profile, topology, backend=backend, quantile=0.99))
+    front = ef.pareto(profile, topology, backend=backend, quantile=0.99)
     assert all(p.quantile == 0.99 for p in front)
     np.testing.assert_allclose([p.latency for p in front], lat[idx], rtol=1e-12, atol=0)
     np.testing.assert_allclose([p.accuracy for p in front], acc[idx], rtol=1e-12, atol=0)
@@ -217,7 +204,7 @@ def test_p99_frontier_and_problems_are_brute_force(backend, seed):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sweep_quantile_rows_and_bound(backend):
     profile, topology = spec_profile(), ef.Topology.preset("mobile")
-    every = or_skip(lambda: ef.sweep(profile, topology, backend=backend, quantile=0.9))
+    every = ef.sweep(profile, topology, backend=backend, quantile=0.9)
     assert every.quantile == 0.9 and every.latency_statistic == "p90" and "latency=p90" in repr(every)
     got = ef.evaluate(profile, topology, every.configs(), backend="numpy", quantile=0.9)
     np.testing.assert_allclose(every.latency, got.latency, rtol=1e-12, atol=0)

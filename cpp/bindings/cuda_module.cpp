@@ -26,6 +26,7 @@
 
 namespace py = pybind11;
 using eepart::as_count;
+using eepart::as_quantile;
 using eepart::as_tables;
 using eepart::as_threads;
 using eepart::as_time_limit;
@@ -85,9 +86,10 @@ py::dict to_dict(eepart::gpu::Rows&& r) {
 }
 
 py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::object num_partitions,
-                      py::object partitions, py::object placement, py::object threads) {
+                      py::object partitions, py::object placement, py::object threads, py::object quantile_arg) {
     const TablesHandle tables = as_tables(tables_arg);
     as_threads(threads);  // checked as everywhere; the device needs no host threads
+    const double quantile = as_quantile(quantile_arg);
     ConfigArrays configs = make_configs(threshold_index, num_partitions, partitions, placement);
     const auto n = static_cast<py::ssize_t>(configs.view.n);
     py::array_t<double> latency(n), accuracy(n);
@@ -96,7 +98,7 @@ py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::obj
     eepart::Control control;
     control.what = "evaluate";
     without_gil([&] {
-        eepart::gpu::evaluate(tables->view(), configs.view, lat, acc, poll_of(control));
+        eepart::gpu::evaluate(tables->view(), configs.view, lat, acc, poll_of(control), quantile);
         return 0;
     });
     return py::make_tuple(latency, accuracy);
@@ -104,7 +106,7 @@ py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::obj
 
 py::dict sweep_py(py::object tables_arg, double max_latency, double min_accuracy, py::object max_rows,
                   py::object threads, py::object time_limit, py::object chunk_items, py::object window_rows,
-                  py::object table_limit) {
+                  py::object table_limit, py::object quantile) {
     const TablesHandle tables = as_tables(tables_arg);
     const eepart::Control control = checked("sweep", max_latency, min_accuracy, threads, time_limit);
     eepart::gpu::SweepOptions opt;
@@ -114,6 +116,7 @@ py::dict sweep_py(py::object tables_arg, double max_latency, double min_accuracy
     opt.chunk_items = as_count(chunk_items, "chunk_items");
     opt.window_rows = as_count(window_rows, "window_rows");
     opt.table_limit = as_count(table_limit, "table_limit");
+    opt.quantile = as_quantile(quantile);
     return to_dict(without_gil([&] { return eepart::gpu::sweep(tables->view(), opt, poll_of(control)); }));
 }
 
@@ -171,18 +174,21 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
     m.def("device_count", &eepart::gpu::device_count, "CUDA devices visible (0 without a driver or a device).");
     m.def("device_name", &eepart::gpu::device_name, "Name of the current CUDA device (\"\" without one).");
     m.def("evaluate", &evaluate_py,
-          "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0)\n"
+          "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None)\n"
           "-> (latency, accuracy): as _core.evaluate, on the device.",
           py::arg("tables"), py::arg("threshold_index"), py::arg("num_partitions"), py::arg("partitions"),
-          py::arg("placement"), py::arg("threads") = 0);
+          py::arg("placement"), py::arg("threads") = 0, py::arg("quantile") = py::none());
     m.def("sweep", &sweep_py,
-          "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf) -> dict\n"
-          "As _core.sweep (canonical order, bounds, max_rows), generated, filtered and compacted on the device.\n"
+          "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf,\n"
+          "quantile=None) -> dict\n"
+          "As _core.sweep (canonical order, bounds, max_rows, quantile), generated, filtered and compacted on\n"
+          "the device.\n"
           "chunk_items, window_rows and table_limit (0: defaults) size the device work, for tests. The time\n"
           "limit is checked between chunks.",
           py::arg("tables"), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
           py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0, py::arg("time_limit") = inf,
-          py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0);
+          py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0,
+          py::arg("quantile") = py::none());
     m.def("pareto",
           [](py::object tables, double min_accuracy, double max_latency, py::object threads, py::object max_memory,
              py::object time_limit, py::object chunk_slots, const std::string& engine, py::object fused_room) {

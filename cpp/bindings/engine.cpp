@@ -13,14 +13,15 @@ namespace eepart {
 namespace {
 
 py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::object num_partitions,
-                      py::object partitions, py::object placement, py::object threads_arg) {
+                      py::object partitions, py::object placement, py::object threads_arg, py::object quantile_arg) {
     const TablesHandle tables = as_tables(tables_arg);
     const int threads = as_threads(threads_arg);
+    const double quantile = as_quantile(quantile_arg);
     ConfigArrays c = make_configs(threshold_index, num_partitions, partitions, placement);
     py::array_t<double> latency(static_cast<py::ssize_t>(c.view.n)), acc(static_cast<py::ssize_t>(c.view.n));
     double* lat_out = latency.mutable_data();
     double* acc_out = acc.mutable_data();
-    without_gil([&] { evaluate(tables->view(), c.view, lat_out, acc_out, threads, poll_python); });
+    without_gil([&] { evaluate(tables->view(), c.view, lat_out, acc_out, threads, poll_python, quantile); });
     return py::make_tuple(latency, acc);
 }
 
@@ -52,19 +53,23 @@ py::dict sweep_py(py::object tables_arg, const SweepOptions& opt) {
 }
 
 constexpr const char* kEvaluateDoc =
-    "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0)\n"
+    "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None)\n"
     "-> (latency, accuracy), float64 arrays (n,).\n\n"
+    "latency: the mean, or with quantile = q in (0, 1] the q-quantile of the latency over the exits\n"
+    "(docs/model.md \"Tail latency\"). "
     "tables: a Tables object (or the six tables, built into one now). Rows: t (n,), L (n,), P and A\n"
     "(n, width) int64 with width >= every L (padding ignored), P as block counts, A as tiers. The rows are\n"
     "copied a chunk at a time and checked there. Raises ValueError naming the field, row and value of the\n"
     "first bad entry; threads in 0..1024 (0: one per core).";
 
 constexpr const char* kSweepDoc =
-    "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf, options=None)\n"
+    "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf, quantile=None,\n"
+    "options=None)\n"
     "-> dict\n\n"
     "Every configuration in canonical order (t, L, P lexicographic, A as itertools.permutations), keeping\n"
     "rows with latency <= max_latency and accuracy >= min_accuracy. Keys: latency, accuracy (f8),\n"
     "threshold_index, num_partitions (i4), partitions, placement (i4, (rows, min(M, N)), -1 pads).\n"
+    "With quantile = q in (0, 1], the latency column and max_latency are the q-quantile of the latency.\n"
     "Raises ValueError when more than max_rows rows would be kept, TimeoutError past time_limit seconds.\n"
     "options: a SweepOptions holding the same fields (then give none of them as keywords).";
 
@@ -73,29 +78,32 @@ constexpr const char* kSweepDoc =
 void bind_engine(py::module_& m) {
     const py::none unset;
     m.def("evaluate", &evaluate_py, kEvaluateDoc, py::arg("tables"), py::arg("threshold_index"),
-          py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0);
+          py::arg("num_partitions"), py::arg("partitions"), py::arg("placement"), py::arg("threads") = 0,
+          py::arg("quantile") = unset);
     m.def(
         "sweep",
         [](py::object tables, py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,
-           py::object time_limit, py::object options) {
-            return sweep_py(tables, sweep_options(options, max_latency, min_accuracy, max_rows, threads, time_limit));
+           py::object time_limit, py::object quantile, py::object options) {
+            return sweep_py(tables,
+                            sweep_options(options, max_latency, min_accuracy, max_rows, threads, time_limit, quantile));
         },
         kSweepDoc, py::arg("tables"), py::arg("max_latency") = unset, py::arg("min_accuracy") = unset,
         py::arg("max_rows") = unset, py::arg("threads") = unset, py::arg("time_limit") = unset,
-        py::arg("options") = unset);
+        py::arg("quantile") = unset, py::arg("options") = unset);
     // For tests: the same sweep with another limit on tabulated placements (0 walks every placement) and
     // another work item size (small ones split runs of partitionings between items).
     m.def(
         "_sweep_tuned",
         [](py::object tables, py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,
-           py::object time_limit, std::uint64_t table_limit, std::uint64_t item_configs) {
-            SweepOptions opt = sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit);
+           py::object time_limit, std::uint64_t table_limit, std::uint64_t item_configs, py::object quantile) {
+            SweepOptions opt =
+                sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit, quantile);
             opt.table_limit = table_limit;
             opt.item_configs = item_configs;
             return sweep_py(tables, opt);
         },
         py::arg("tables"), py::arg("max_latency"), py::arg("min_accuracy"), py::arg("max_rows"), py::arg("threads"),
-        py::arg("time_limit"), py::arg("table_limit"), py::arg("item_configs"));
+        py::arg("time_limit"), py::arg("table_limit"), py::arg("item_configs"), py::arg("quantile") = unset);
 }
 
 }  // namespace eepart

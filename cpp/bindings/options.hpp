@@ -14,9 +14,10 @@ void bind_options(py::module_& m);
 
 // `options` (a bound object or None) with the keyword arguments that are not None laid over it; giving
 // both an options object and a keyword is a TypeError naming the keyword. Checked (std::invalid_argument).
+// `quantile` None leaves the options' own (0, the mean, unless set).
 SweepOptions sweep_options(py::object options, py::object max_latency, py::object min_accuracy, py::object max_rows,
-                           py::object threads, py::object time_limit);
+                           py::object threads, py::object time_limit, py::object quantile = py::none());
 SearchOptions search_options(py::object options, py::object min_accuracy, py::object max_latency, py::object threads,
-                             py::object max_memory, py::object time_limit);
+                             py::object max_memory, py::object time_limit, py::object quantile = py::none());
 
 }  // namespace eepart

@@ -59,20 +59,22 @@ void bind_search(py::module_& m) {
     m.def(
         "pareto",
         [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
-           py::object time_limit, py::object options, bool stats, py::object quantile) {
-            SearchOptions o = search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit);
-            if (!quantile.is_none()) o.quantile = quantile.cast<double>();  // TEMP until tailengine lands
-            return pareto(tables, o, stats);
+           py::object time_limit, py::object quantile, py::object options, bool stats) {
+            return pareto(tables,
+                          search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit, quantile),
+                          stats);
         },
         py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
         py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
-        py::arg("options") = unset, py::arg("stats") = false, py::arg("quantile") = unset,
+        py::arg("quantile") = unset, py::arg("options") = unset, py::arg("stats") = false,
         "pareto(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31, time_limit=inf,\n"
-        "options=None, stats=False) -> dict\n\n"
+        "quantile=None, options=None, stats=False) -> dict\n\n"
         "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"
         "exact search (no sweep). Returns the columns of _core.sweep for the frontier rows, latency rising;\n"
         "'stats' adds the search's counters. Raises ValueError when the search would need more than\n"
         "max_memory bytes (its buffers, counted before they grow), TimeoutError past time_limit seconds.\n"
+        "quantile: None for the mean latency, q in (0, 1] for its q-quantile (the frontier of (q-quantile,\n"
+        "accuracy), by the quantile search).\n"
         "options: a SearchOptions holding the same fields (then give none of them as keywords).");
 }
 

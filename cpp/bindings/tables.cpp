@@ -201,6 +201,21 @@ double as_time_limit(py::object obj) {
     return v;
 }
 
+double as_quantile(py::object obj) {
+    if (obj.is_none()) return 0.0;  // the mean
+    const bool not_number = PyBool_Check(obj.ptr()) || PyUnicode_Check(obj.ptr()) || PyBytes_Check(obj.ptr()) ||
+                            PyComplex_Check(obj.ptr());
+    const double q = not_number ? -1.0 : PyFloat_AsDouble(obj.ptr());
+    if (not_number || (q == -1.0 && PyErr_Occurred())) {
+        PyErr_Clear();
+        throw py::type_error("quantile: expected a number in (0, 1], got " + std::string(py::repr(obj)));
+    }
+    // 0 is the engines' "mean", never a quantile a caller may ask for: None asks for the mean.
+    if (!(q > 0.0 && q <= 1.0))
+        throw std::invalid_argument("quantile = " + std::string(py::repr(obj)) + ": must be in (0, 1] (0.99 for p99)");
+    return q;
+}
+
 void check_bound(double value, const char* name) {
     if (std::isnan(value)) throw std::invalid_argument(std::string(name) + " = nan: must be a number (or +-inf)");
 }

@@ -45,6 +45,9 @@ std::uint64_t as_count(py::object obj, const char* name);
 int as_threads(py::object obj);
 // `time_limit`: seconds > 0, or inf.
 double as_time_limit(py::object obj);
+// `quantile`: None (the mean) is 0, as the engines' options hold it; else a number in (0, 1] (python's
+// eepart_fast.quantile.check_quantile, same errors: TypeError for a non-number, ValueError out of range).
+double as_quantile(py::object obj);
 // A bound (max_latency, min_accuracy) may be +-inf but never NaN.
 void check_bound(double value, const char* name);
 

@@ -16,9 +16,10 @@ namespace eepart {
 
 // latency[i], accuracy[i] of every row of `configs`. The rows are copied, a chunk at a time, into the
 // engine's memory and checked there (ConfigRows) before they are read: a bad row is
-// std::invalid_argument naming the first bad entry. Call without the GIL.
+// std::invalid_argument naming the first bad entry. `quantile` 0: the latency is the mean; q in (0, 1]:
+// its q-quantile (quantile.hpp); the accuracy is the same either way. Call without the GIL.
 void evaluate(const Tables& tables, const ConfigView& configs, double* latency, double* accuracy, int threads,
-              const Poll& poll);
+              const Poll& poll, double quantile = 0);
 
 struct SweepOptions {
     double max_latency = std::numeric_limits<double>::infinity();
@@ -32,6 +33,8 @@ struct SweepOptions {
     // Configurations per work item (at least; more when the sweep is huge). Tests lower it to split
     // runs of partitionings between items.
     std::uint64_t item_configs = 1u << 18;
+    // 0: the latency column (and max_latency) is the mean; q in (0, 1]: the q-quantile of the latency.
+    double quantile = 0;
 
     void check() const;  // std::invalid_argument naming the option
 };

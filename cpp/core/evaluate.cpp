@@ -7,6 +7,7 @@
 
 #include "engine.hpp"
 #include "exact_sums.hpp"
+#include "quantile.hpp"
 
 namespace eepart {
 namespace {
@@ -40,7 +41,9 @@ void evaluate_row(const Tables& tb, int t, int L, const std::int64_t* P, const s
 }  // namespace
 
 void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, int threads,
-              const Poll& poll) {
+              const Poll& poll, double quantile) {
+    check_quantile(quantile);
+    const double theta = quantile_theta(quantile);
     constexpr std::size_t kChunk = 1 << 14;
     const std::size_t n_chunks = (c.n + kChunk - 1) / kChunk;
     // A bad row stops the chunks after its own; those before run on, so the error names the first bad
@@ -65,8 +68,11 @@ void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* ac
         const ConfigView& v = rows.view();
         for (std::size_t r = 0; r < v.n; ++r) {
             if (cancel && (r & 1023) == 0 && cancel->load(std::memory_order_relaxed)) return;
-            evaluate_row(tb, static_cast<int>(v.threshold_index[r]), static_cast<int>(v.num_partitions[r]),
-                         v.partitions + r * v.width, v.placement + r * v.width, latency[begin + r], accuracy[begin + r]);
+            const int t = static_cast<int>(v.threshold_index[r]), L = static_cast<int>(v.num_partitions[r]);
+            const std::int64_t* P = v.partitions + r * v.width;
+            const std::int64_t* A = v.placement + r * v.width;
+            evaluate_row(tb, t, L, P, A, latency[begin + r], accuracy[begin + r]);
+            if (quantile > 0) latency[begin + r] = latency_quantile(tb, t, L, P, A, theta);
         }
     };
     if (n_chunks == 1) {

@@ -9,6 +9,10 @@
 // P_L then costs two additions per placement. All costs are >= 0 and rounding is monotone, so a prefix
 // above max_latency rules out every placement that extends it.
 //
+// With a quantile (SweepOptions::quantile > 0) the latency is the quantile of the exit latencies
+// (quantile.hpp), not a sum of terms: every placement is walked depth first, the clock of the exits
+// carried down the walk (see walk_quantile for what it prunes and why that is safe).
+//
 // Rows are kept in two passes over the same code (Sweep::count, then Sweep::write for the items that keep
 // any): computing a row again costs a few nanoseconds, storing it twice costs far more.
 #include <algorithm>
@@ -22,6 +26,7 @@
 
 #include "engine.hpp"
 #include "exact_sums.hpp"
+#include "quantile.hpp"
 
 namespace eepart {
 namespace {
@@ -93,7 +98,8 @@ class ItemRun {
         : pl_(plan), tb_(plan.tb), item_(plan.items[index]), t_(item_.t), L_(item_.L), M_(plan.tb.M),
           Lmax_(plan.Lmax), cancel_(cancel),
           cum_(plan.tb.cum_exit + static_cast<std::size_t>(item_.t) * (plan.tb.N + 1)),
-          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy), n_(plan.n_placements[item_.L]),
+          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy), quantile_(plan.opt.quantile > 0),
+          theta_(quantile_theta(plan.opt.quantile)), n_(plan.n_placements[item_.L]),
           table_(plan.placements[item_.L].data()), last_(plan.last_tier[item_.L].data()),
           tabulated_(!plan.placements[item_.L].empty()), out_(out), first_(first), row_(first), end_(end) {
         if (tabulated_) {
@@ -188,6 +194,7 @@ class ItemRun {
     void visit() {
         acc_now_ = acc_prefix_ + tb_.acc(t_, P_[L_ - 1]) * e_last_;
         if (!(acc_now_ >= min_acc_)) return;
+        if (quantile_) return visit_quantile();
         if (tabulated_ && !x_ready_) build_prefixes();
         if (tabulated_ && x_min_ > max_lat_) return;
         const int p = L_ >= 2 ? P_[L_ - 2] : 0, q = P_[L_ - 1];
@@ -314,6 +321,49 @@ class ItemRun {
         x_min_ = lo;
     }
 
+    // The shares E_k of the partitioning (as prefix_terms formed them), then every placement.
+    void visit_quantile() {
+        for (int k = 0; k + 1 < L_; ++k) share_[k] = exit_[k];
+        share_[L_ - 1] = e_last_;
+        for (int a = 0; a < M_; ++a) {
+            stack_[0] = a;
+            walk_quantile(0, a, 1u << a, tb_.input(a));
+        }
+    }
+
+    // Partition k placed on tier a, the sample's clock d on arriving there (input, computes and forwards
+    // of partitions 0..k-1, added in the model's order, as quantile.hpp's exit_latencies adds them).
+    //
+    // Pruning: every cost is >= 0 and rounding is monotone, so each later exit's latency is >= the clock
+    // `next` on entering partition k+1. If next > max_latency, a quantile <= max_latency can only be an
+    // exit so far, ell_j <= max_latency < next; the exits still to come are all slower than ell_j, so
+    // they add nothing to its tally m_j, which is therefore already final (the same additions in the same
+    // order). So when no exit so far qualifies with ell_j <= max_latency on its tally so far (the
+    // quantile of exits 0..k, quantile_of_exits, is above max_latency), no placement extending this one
+    // is kept.
+    void walk_quantile(int k, int a, unsigned used, double d) {
+        const int p = k ? P_[k - 1] : 0, q = P_[k];
+        d += tb_.compute(a, p, q);
+        ell_[k] = d + tb_.result(a);
+        if (k == L_ - 1) {
+            const double lat = quantile_of_exits(ell_, share_, L_, theta_);
+            if (lat <= max_lat_) keep(lat, stack_);
+            if (++work_ >= kCancelEvery) check_cancel();
+            return;
+        }
+        int past_may_keep = -1;  // whether exits 0..k alone can still give a kept quantile; -1: not asked yet
+        for (int b = 0; b < M_; ++b) {
+            if (used >> b & 1u) continue;
+            const double next = d + tb_.forward(q, a, b);
+            if (next > max_lat_) {
+                if (past_may_keep < 0) past_may_keep = quantile_of_exits(ell_, share_, k + 1, theta_) <= max_lat_;
+                if (!past_may_keep) continue;
+            }
+            stack_[k + 1] = b;
+            walk_quantile(k + 1, b, used | 1u << b, next);
+        }
+    }
+
     // The same walk without a table (too many placements to tabulate), testing leaves as it goes.
     void walk(int k, int a, unsigned used, double v) {
         if (v > max_lat_) return;
@@ -376,6 +426,8 @@ class ItemRun {
     const std::atomic<bool>& cancel_;
     const double* cum_;
     const double max_lat_, min_acc_;
+    const bool quantile_;  // the latency is the quantile of the exits' latencies (theta_ its level)
+    const double theta_;
     const std::uint64_t n_;
     const std::int32_t* table_;
     const std::uint8_t* last_;
@@ -392,6 +444,7 @@ class ItemRun {
     double rterm_[kMaxTiers][kMaxTiers];
     double fterm_[kMaxTiers][kMaxTiers * kMaxTiers];
     double c_last_[kMaxTiers];
+    double ell_[kMaxTiers], share_[kMaxTiers];  // with a quantile: exit latencies and shares of the walk
     double r_last_[kMaxTiers];
     std::vector<double> w_;  // prefix levels 1..L-1, level d at w_offset_[d]
     std::uint64_t w_offset_[kMaxTiers] = {};
@@ -411,6 +464,7 @@ void SweepOptions::check() const {
     if (std::isnan(min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number (or +-inf)");
     check_threads(threads);
     check_time_limit(time_limit);
+    check_quantile(quantile);
 }
 
 Sweep::Sweep(const Tables& tb, const SweepOptions& opt, Poll poll) : plan_(new Plan(tb, opt)) {
@@ -433,7 +487,9 @@ Sweep::Sweep(const Tables& tb, const SweepOptions& opt, Poll poll) : plan_(new P
     pl.last_tier.resize(pl.Lmax + 1);
     for (int L = 1; L <= pl.Lmax; ++L) {
         pl.n_placements[L] = arrangements(tb.M, L);
-        if (pl.n_placements[L] <= opt.table_limit) tabulate_placements(tb.M, L, pl.Lmax, pl.placements[L], pl.last_tier[L]);
+        // A quantile walks its placements (visit_quantile): no table needed.
+        if (pl.n_placements[L] <= opt.table_limit && !(opt.quantile > 0))
+            tabulate_placements(tb.M, L, pl.Lmax, pl.placements[L], pl.last_tier[L]);
     }
     // Items of about equal work, at most ~65536 of them plus one per (t, L), in canonical order.
     const std::uint64_t target = std::max<std::uint64_t>(std::max<std::uint64_t>(opt.item_configs, 1), pl.total >> 16);

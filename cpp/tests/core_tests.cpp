@@ -18,6 +18,7 @@
 #include "configs.hpp"
 #include "engine.hpp"
 #include "parallel.hpp"
+#include "quantile.hpp"
 #include "search/bounds.hpp"
 #include "search/labels.hpp"
 #include "search/memory_budget.hpp"
@@ -348,6 +349,95 @@ void test_search_is_the_sweep_frontier() {
     }
 }
 
+// Tail latency on a hand-computed case: three partitions on tiers 0, 1, 2, the first exit the slowest
+// (its tier is far from the destination), a tie between two exits, shares 1/2, 1/4, 1/4.
+void test_quantile_by_hand() {
+    // N = 3, M = 3, K = 1. Clock: 0.5; +1 = 1.5, exit 1 at 1.5 + 4 = 5.5; +0.25 +2 = 3.75, exit 2 at 3.75;
+    // +0.25 +1 = 5, exit 3 at 5 + 0.5 = 5.5.
+    std::vector<double> comp(3 * 16, 0.0), fwd(3 * 9, 0.0);
+    comp[(0 * 4 + 0) * 4 + 1] = 1.0;  // tier 0, blocks 1..1
+    comp[(1 * 4 + 1) * 4 + 2] = 2.0;  // tier 1, blocks 2..2
+    comp[(2 * 4 + 2) * 4 + 3] = 1.0;  // tier 2, blocks 3..3
+    fwd[(0 * 3 + 0) * 3 + 1] = 0.25;  // block 1's output, tier 0 -> 1
+    fwd[(1 * 3 + 1) * 3 + 2] = 0.25;  // block 2's output, tier 1 -> 2
+    TableData data(TableInput{{0.5, 0.0, 0.0}, {3}}, TableInput{comp, {3, 4, 4}}, TableInput{fwd, {3, 3, 3}},
+                   TableInput{{4.0, 0.0, 0.5}, {3}}, TableInput{{0.0, 0.5, 0.75, 1.0}, {1, 4}},
+                   TableInput{{0.5, 0.6, 0.9}, {3}});
+    const Tables& T = data.view();
+    const std::int64_t P[3] = {1, 2, 3}, A[3] = {0, 1, 2};
+    double ell[3], share[3];
+    exit_latencies(T, 0, 3, P, A, ell, share);
+    CHECK(ell[0] == 5.5 && ell[1] == 3.75 && ell[2] == 5.5);
+    CHECK(share[0] == 0.5 && share[1] == 0.25 && share[2] == 0.25);
+    auto Q = [&](double q) { return latency_quantile(T, 0, 3, P, A, quantile_theta(q)); };
+    CHECK(Q(0.1) == 3.75 && Q(0.25) == 3.75);  // the fastest exit holds a quarter of the samples
+    CHECK(Q(0.26) == 5.5 && Q(0.99) == 5.5 && Q(1.0) == 5.5);
+    // evaluate: the mean (5.0625) without a quantile, the quantile with one; the accuracy either way.
+    const std::int64_t t = 0, L = 3;
+    const ConfigView one{1, 3, &t, &L, P, A};
+    double lat = 0, acc = 0;
+    evaluate(T, one, &lat, &acc, 1, {});
+    CHECK(lat == 5.0625 && acc == 0.5 * 0.5 + 0.6 * 0.25 + 0.9 * 0.25);
+    evaluate(T, one, &lat, &acc, 1, {}, 0.5);
+    CHECK(lat == 5.5 && acc == 0.5 * 0.5 + 0.6 * 0.25 + 0.9 * 0.25);
+
+    // An exit with no share is never the quantile; the slack lets a share 1e-12 short count as reaching q.
+    const double e[3] = {1.0, 2.0, 3.0}, s0[3] = {0.0, 0.6, 0.4};
+    CHECK(quantile_of_exits(e, s0, 3, quantile_theta(0.1)) == 2.0);
+    CHECK(quantile_of_exits(e, s0, 3, quantile_theta(0.6)) == 2.0);
+    CHECK(quantile_of_exits(e, s0, 3, quantile_theta(0.61)) == 3.0);
+    const double near[2] = {0.99 - 5e-13, 0.01 + 5e-13}, short_of[2] = {0.99 - 2e-12, 0.01 + 2e-12};
+    CHECK(quantile_of_exits(e, near, 2, quantile_theta(0.99)) == 1.0);
+    CHECK(quantile_of_exits(e, short_of, 2, quantile_theta(0.99)) == 2.0);
+
+    CHECK(throws<std::invalid_argument>([] { check_quantile(1.5); }, "quantile = 1.5: must be in (0, 1]"));
+    CHECK(throws<std::invalid_argument>([] { check_quantile(-0.5); }, "must be in (0, 1]"));
+    CHECK(throws<std::invalid_argument>([] { check_quantile(std::nan("")); }, "must be in (0, 1]"));
+    SweepOptions bad;
+    bad.quantile = 2.0;
+    CHECK(throws<std::invalid_argument>([&] { bad.check(); }, "quantile = 2"));
+}
+
+// The sweep with a quantile: every row's latency is latency_quantile's, and a bound keeps exactly the
+// rows of the unbounded sweep at or under it (the walk's pruning loses none).
+void test_quantile_sweep() {
+    for (int seed = 0; seed < 6; ++seed) {
+        const auto data = random_tables(300 + seed, 6, 3, 2);
+        const Tables& T = data->view();
+        for (const double q : {0.3, 0.9, 1.0}) {
+            auto run = [&](double max_latency, std::vector<double>& lat, std::vector<std::int32_t>& P,
+                           std::vector<std::int32_t>& A, std::vector<std::int32_t>& ti, std::vector<std::int32_t>& Li) {
+                SweepOptions so;
+                so.quantile = q;
+                so.max_latency = max_latency;
+                so.table_limit = seed % 2 ? 0 : so.table_limit;
+                Sweep sweep(T, so, {});
+                const std::uint64_t n = sweep.count();
+                std::vector<double> acc(n);
+                lat.resize(n), P.resize(n * 3), A.resize(n * 3), ti.resize(n), Li.resize(n);
+                sweep.write({lat.data(), acc.data(), ti.data(), Li.data(), P.data(), A.data()});
+            };
+            std::vector<double> lat, blat;
+            std::vector<std::int32_t> P, A, ti, Li, bP, bA, bti, bLi;
+            run(std::numeric_limits<double>::infinity(), lat, P, A, ti, Li);
+            CHECK(lat.size() == count_configurations(T.N, T.M, T.K));
+            for (std::size_t i = 0; i < lat.size(); ++i)
+                CHECK(lat[i] == latency_quantile(T, ti[i], Li[i], &P[i * 3], &A[i * 3], quantile_theta(q)));
+            std::vector<double> sorted = lat;
+            std::sort(sorted.begin(), sorted.end());
+            const double bound = sorted[sorted.size() / 3];
+            run(bound, blat, bP, bA, bti, bLi);
+            std::size_t j = 0;
+            for (std::size_t i = 0; i < lat.size(); ++i) {
+                if (!(lat[i] <= bound)) continue;
+                CHECK(j < blat.size() && blat[j] == lat[i] && bP[j * 3 + 2] == P[i * 3 + 2] && bA[j * 3] == A[i * 3]);
+                ++j;
+            }
+            CHECK(j == blat.size());
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -359,6 +449,8 @@ int main() {
     test_tables_and_configs();
     test_counting_and_placements();
     test_search_is_the_sweep_frontier();
+    test_quantile_by_hand();
+    test_quantile_sweep();
     if (failures) {
         std::fprintf(stderr, "%d checks failed\n", failures);
         return 1;

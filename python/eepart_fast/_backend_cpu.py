@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 try:
     from . import _core
 except ImportError as exc:  # a broken install; reported by eepart_fast.backends()
@@ -20,15 +21,18 @@ def available():
     return True, "available"
 
 
-def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
-    return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
+    return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
+                          quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
+          quantile=None):
     return _core.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
-                       time_limit=time_limit)
+                       time_limit=time_limit, quantile=quantile)
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf):
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf,
+           quantile=None):
     return _core.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
-                        max_memory=max_memory, time_limit=time_limit)
+                        max_memory=max_memory, time_limit=time_limit, quantile=quantile)

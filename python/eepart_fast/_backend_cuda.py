@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from ._pareto_by_sweep import pareto_by_sweep
+
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
 # (CMake option EEPART_FAST_EMULATOR), to run the GPU code paths on a machine without a GPU.
 _MODULES = ("_cuda", "_cuda_emu")
@@ -52,13 +54,15 @@ def device_name() -> str:
     return _cuda.device_name() if _cuda is not None else ""
 
 
-def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0):
-    return _cuda.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads)
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
+    return _cuda.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
+                          quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
+          quantile=None):
     return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
-                       time_limit=time_limit)
+                       time_limit=time_limit, quantile=quantile)
 
 
 # The search engine the backend runs. "layered" has run on a GPU (bench/results/gpu_check_h100.*);
@@ -68,6 +72,12 @@ PARETO_ENGINE = "layered"
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=DEFAULT_MAX_MEMORY,
-           time_limit=np.inf):
+           time_limit=np.inf, quantile=None):
+    """The device search; with `quantile`, no device search: this backend's sweep bounded a priori by the
+    most accurate single-partition plan, then frontier_indices (_pareto_by_sweep). Exact either way;
+    max_memory then caps the swept rows held on the host."""
+    if quantile is not None:
+        return pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
+                               threads=threads, time_limit=time_limit)
     return _cuda.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit, engine=PARETO_ENGINE)

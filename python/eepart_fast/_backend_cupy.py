@@ -4,7 +4,9 @@ The kernels are the compiled engine's own (cpp/cuda/kernels/kernels.cuh, install
 compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/host/cuda_sweep.cpp.
 So rows, their order and every bit of their latency and accuracy are those of the `cpu` and `cuda`
 backends. `pareto` has no search here: it sweeps (bounds applied on the device) and cuts each window of
-rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations.
+rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations;
+with a quantile it is the sweep bounded a priori and frontier_indices (_pareto_by_sweep), as for `cuda`.
+`quantile` (None: the mean) is checked before CuPy is touched, with the compiled modules' errors.
 CuPy is optional (`pip install eepart_fast[cupy]`) and imported only when this backend is used.
 """
 from __future__ import annotations
@@ -17,8 +19,10 @@ from math import comb, perm
 import numpy as np
 
 from ._checks import timed_out
+from ._pareto_by_sweep import pareto_by_sweep
 from .configs import count_configurations
 from .frontier import frontier_indices
+from .quantile import QUANTILE_SLACK, check_quantile
 
 SPLIT = 2048            # EEP_SPLIT of kernels.cuh: placements per warp item when a P has more
 MAX_CODES = 1 << 16     # placements of one L tabulated at most; beyond, unranked in the kernel
@@ -52,6 +56,13 @@ def _check_call(threads, time_limit) -> float:
 def _check_deadline(deadline: float, what: str, time_limit) -> None:
     if time.monotonic() > deadline:
         raise timed_out(what, time_limit)
+
+
+def _quantile_args(quantile) -> tuple:
+    """The kernels' (quantile, theta): 0 for the mean, else q and q less the slack, as the `cuda` host
+    code forms them (core/quantile.hpp's quantile_theta)."""
+    q = 0.0 if quantile is None else check_quantile(quantile)
+    return np.float64(q), np.float64(q - QUANTILE_SLACK)
 
 
 def _cupy():
@@ -106,7 +117,9 @@ def _device_tables(tables):
                  (tables.input_cost, compT, tables.forward_cost, tables.result_cost, tables.cum_exit, accuracy))
 
 
-def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, chunk=1 << 22):
+def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None,
+             chunk=1 << 22):
+    q_args = _quantile_args(quantile)
     cp = _cupy()
     dt = _device_tables(tables)
     n = len(threshold_index)
@@ -119,7 +132,7 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
                 for a in (threshold_index, num_partitions, partitions, placement)]
         out_l, out_a = cp.empty(e - s), cp.empty(e - s)
         kernel(((e - s + 255) // 256,), (256,), (*dt, np.int32(tables.N), np.int32(tables.M), np.uint64(e - s),
-                                                np.int32(width), *args, out_l, out_a))
+                                                np.int32(width), *args, *q_args, out_l, out_a))
         lat[s:e], acc[s:e] = out_l.get(), out_a.get()
     return lat, acc
 
@@ -174,9 +187,11 @@ def _chunks(segs, K: int, per_t: int, cap: int):
         yield launches, items
 
 
-def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit, stop=None):
+def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit, stop=None,
+             quantile=None):
     """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows.
     `stop()`, called between chunks, raises to end the sweep (the time limit)."""
+    q_args = _quantile_args(quantile)
     cp = _cupy()
     N, M, K = tables.N, tables.M, tables.K
     Lmax = min(N, M)
@@ -210,7 +225,7 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
                 _sweep_kernel(L, write)(
                     (gx, nt), (WARPS_PER_BLOCK * 32,),
                     (*dt, binom, dev_codes[L], dev_radix[L], d_ip[i], np.float64(max_latency), np.float64(min_accuracy),
-                     counts, offsets if offsets is not None else counts, np.uint64(lo), np.uint64(hi),
+                     *q_args, counts, offsets if offsets is not None else counts, np.uint64(lo), np.uint64(hi),
                      *(o[c] for c in COLUMNS)))
 
         run(False)
@@ -243,12 +258,13 @@ def _concat(parts: list, Lmax: int) -> dict:
 
 
 def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
-          chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, table_limit=MAX_CODES):
+          quantile=None, chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, table_limit=MAX_CODES):
+    _quantile_args(quantile)
     deadline = _check_call(threads, time_limit)
     stop = lambda: _check_deadline(deadline, "sweep", time_limit)
     parts = [{c: w[c].get() for c in COLUMNS}
              for w in _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit,
-                               stop)]
+                               stop, quantile)]
     return _concat(parts, min(tables.N, tables.M))
 
 
@@ -261,11 +277,13 @@ def _running_max(x):
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, time_limit=np.inf,
-           chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
+           quantile=None, chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
     """The model's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
     faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
     Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
-    backend takes the same arguments)."""
+    backend takes the same arguments). With `quantile`: this backend's sweep bounded a priori by the most
+    accurate single-partition plan, then frontier_indices (_pareto_by_sweep); max_memory caps its rows."""
+    _quantile_args(quantile)
     cp = _cupy()
     deadline = _check_call(threads, time_limit)
     total = count_configurations(tables.N, tables.M, tables.K)
@@ -273,6 +291,10 @@ def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memo
         raise ValueError(f"pareto on backend 'cupy' sweeps every configuration, and N = {tables.N}, M = {tables.M}, "
                          f"K = {tables.K} give {total} > {max_configs}; use backend='cuda' or 'cpu', whose exact "
                          "search does not enumerate them")
+    if quantile is not None:
+        return pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
+                               threads=threads, time_limit=time_limit, chunk_items=chunk_items,
+                               window_rows=window_rows)
     parts = []
     stop = lambda: _check_deadline(deadline, "pareto", time_limit)
     for w in _windows(tables, max_latency, min_accuracy, 2**62, chunk_items, window_rows, MAX_CODES, stop):

@@ -43,8 +43,9 @@ class SweepOptions:
     max_rows: int
     threads: int
     time_limit: float
+    quantile: float | None  # None: the mean; q in (0, 1]: the q-quantile of the latency
     def __init__(self, *, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
-                 time_limit: float = ...) -> None: ...
+                 time_limit: float = ..., quantile: float | None = None) -> None: ...
 
 class SearchOptions:
     """The options of pareto, each checked when set."""
@@ -54,18 +55,20 @@ class SearchOptions:
     threads: int
     max_memory: int
     time_limit: float
+    quantile: float | None  # None: the mean; q in (0, 1]: the q-quantile of the latency
     def __init__(self, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-                 max_memory: int = 2147483648, time_limit: float = ...) -> None: ...
+                 max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None) -> None: ...
 
 def evaluate(
     tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
-    threads: int = 0,
+    threads: int = 0, quantile: float | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def sweep(
     tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
-    time_limit: float = ..., options: SweepOptions | None = None,
+    time_limit: float = ..., quantile: float | None = None, options: SweepOptions | None = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def pareto(
     tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-    max_memory: int = 2147483648, time_limit: float = ..., options: SearchOptions | None = None, stats: bool = False,
+    max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None,
+    options: SearchOptions | None = None, stats: bool = False,
 ) -> dict[str, Any]: ...

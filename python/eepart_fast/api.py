@@ -62,7 +62,7 @@ def evaluate(profile, topology=None, configs=None, source=0, destination=0, back
         raise TypeError("configs: required")
     tables, _, _, tier = _tables(profile, topology, source, destination)
     packed = pack_configs(configs, tables.N, tables.M, tables.K, tier=tier)
-    name = resolve(backend, "evaluate", quantile=bool(q))
+    name = resolve(backend, "evaluate")
     if packed[0].shape[0] == 0:
         return Evaluation(np.zeros(0), np.zeros(0), name, quantile=q.get("quantile"))
     latency, accuracy = get_backend(name).evaluate(tables, *packed, **q)
@@ -90,7 +90,7 @@ def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min
     if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
         raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
     tables, thresholds, names, _ = _tables(profile, topology, source, destination)
-    name = resolve(backend, "sweep", quantile=bool(q))
+    name = resolve(backend, "sweep")
     max_rows = int(max_memory) // row_bytes(tables)
     columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
                                       time_limit=time_limit, **q)

@@ -9,7 +9,6 @@ EEPART_FAST_BACKEND overrides auto for every operation.
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
 from typing import Protocol, runtime_checkable
 
@@ -30,7 +29,9 @@ class Backend(Protocol):
     """What a backend module provides: each operation's signature, written once.
 
     Tables are a CostTables (docs/model.md "Engine form"); rows come back as columns: latency, accuracy,
-    threshold_index, num_partitions, partitions, placement (-1 padded)."""
+    threshold_index, num_partitions, partitions, placement (-1 padded). `quantile` None: latency is the
+    mean; q in (0, 1]: its q-quantile over the exits, and latency bounds apply to it (docs/model.md
+    "Tail latency"); a bad q: TypeError / ValueError naming `quantile`, alike on every backend."""
 
     def available(self) -> tuple:
         """(True, why) or (False, why not); never raises."""
@@ -74,27 +75,13 @@ def backends() -> dict:
                    "auto_for": [op for op in OPERATIONS if auto[op] == name]} for name in ORDER}
 
 
-def takes_quantile(name: str, operation: str) -> bool:
-    """Whether backend `name`'s `operation` takes `quantile` (docs/model.md "Tail latency")."""
-    module, ok, _ = _probe(name)
-    if not ok:
-        return False
-    try:
-        return "quantile" in inspect.signature(getattr(module, operation)).parameters
-    except (TypeError, ValueError):  # a builtin without a signature: it takes no such keyword
-        return False
+def _auto(operation: str) -> str:
+    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1])
 
 
-def _auto(operation: str, quantile: bool = False) -> str:
-    # With a quantile asked, the first backend that computes one (the numpy reference always does).
-    return next(name for name in AUTO_ORDER[operation]
-                if _probe(name)[1] and (not quantile or takes_quantile(name, operation)))
-
-
-def resolve(backend: str = "auto", operation: str = "evaluate", quantile: bool = False) -> str:
+def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
     """The backend name that `backend` stands for here for `operation`; a requested backend that cannot
-    run is an error. `quantile`: the operation is asked for a latency quantile, so auto takes a backend
-    that computes one, and a named backend that does not is a TypeError."""
+    run is an error."""
     if not isinstance(backend, str):
         raise TypeError(f"backend: expected a string, got {type(backend).__name__}")
     if operation not in OPERATIONS:
@@ -106,16 +93,12 @@ def resolve(backend: str = "auto", operation: str = "evaluate", quantile: bool =
                 raise ValueError(f"{ENV} = {forced!r}: unknown backend; choose one of auto, {', '.join(ORDER)}")
             backend = forced
         else:
-            return _auto(operation, quantile)
+            return _auto(operation)
     if backend not in ORDER:
         raise ValueError(f"backend = {backend!r}: unknown; choose one of auto, {', '.join(ORDER)}")
     module, ok, reason = _probe(backend)
     if not ok:
         raise ValueError(f"backend = {backend!r} is not available here: {reason}")
-    if quantile and not takes_quantile(backend, operation):
-        takers = [n for n in ORDER if takes_quantile(n, operation)]
-        raise TypeError(f"quantile: backend {backend!r} does not compute latency quantiles in {operation}; "
-                        f"use backend 'auto' or one of {', '.join(takers)}")
     return backend
 
 

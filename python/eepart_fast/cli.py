@@ -448,7 +448,7 @@ def cmd_sweep(args) -> int:
     max_latency = math.inf if args.max_latency_ms is None else args.max_latency_ms / 1e3
     min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
     tables = cost_tables(profile, topology, source, destination)
-    name = resolve(args.backend, "sweep", quantile=args.quantile is not None)
+    name = resolve(args.backend, "sweep")
     columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress,
                          Clock(args.time_limit), args.quantile)
     rows = SweepResult(columns, profile.thresholds, topology.names, name, quantile=args.quantile)

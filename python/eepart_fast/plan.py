@@ -400,7 +400,6 @@ class Planner:
     def __init__(self, profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
                  max_memory: int | None = None):
         self.backend = resolve(backend, "pareto")
-        self._asked_backend = backend  # what a quantile search resolves again (auto may pick another)
         if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
                                        or max_memory <= 0):
             raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
@@ -450,7 +449,7 @@ class Planner:
     def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> "_Frontier":
         time_limit = check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
-        backend = self.backend if quantile is None else resolve(self._asked_backend, "pareto", quantile=True)
+        backend = self.backend
         state = self._state  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
         found = state.cached(key)

@@ -398,7 +398,7 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
 
     QShared sh(T, opt);
     sh.lmax = T.max_partitions();
-    sh.theta = opt.quantile - kQuantileSlack;
+    sh.theta = quantile_theta(opt.quantile);
     sh.next_lb = next_exit_bounds(T);
     // A single partition has one exit: its quantile is its latency, and these seeds are those of the mean.
     for (int q = 1; q <= T.N; ++q)

@@ -43,6 +43,7 @@
 #include "memory_budget.hpp"
 #include "parallel.hpp"
 #include "quantile_search.hpp"
+#include "quantile.hpp"
 
 
 namespace eepart {
@@ -405,11 +406,7 @@ void SearchOptions::check() const {
     check_threads(threads);
     if (max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
     check_time_limit(time_limit);
-    if (!(quantile >= 0 && quantile <= 1)) {
-        std::ostringstream s;
-        s << "quantile = " << quantile << ": must be in (0, 1]";
-        throw std::invalid_argument(s.str());
-    }
+    check_quantile(quantile);
 }
 
 std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,

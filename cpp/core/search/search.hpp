@@ -18,7 +18,7 @@ struct SearchOptions {
     int threads = 0;                                 // 0..kMaxThreads; 0: one per hardware thread
     std::size_t max_memory = std::size_t(1) << 31;   // bytes of the search's buffers, all threads together
     double time_limit = std::numeric_limits<double>::infinity();  // seconds
-    double quantile = 0;  // 0: latency is the mean; in (0, 1]: that quantile of the latency
+    double quantile = 0;  // 0: the latency is the mean; q in (0, 1]: its q-quantile (core/quantile.hpp)
 
     void check() const;  // std::invalid_argument naming the option
 };

@@ -37,7 +37,9 @@ private:
 
 // Given configurations (the caller's memory): each chunk is copied and checked (ConfigRows) before it
 // goes to the device, so a bad index never reaches it. std::invalid_argument names the first bad entry.
-void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, const Poll& poll);
+// quantile: 0, the mean latency; q in (0, 1], its q-quantile (core/quantile.hpp).
+void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, const Poll& poll,
+              double quantile = 0);
 
 // Host memory for result columns: not zeroed (the device overwrites all of it), grown with realloc
 // (which remaps large blocks instead of copying them), and handed over to numpy without a copy.
@@ -96,6 +98,7 @@ struct SweepOptions {
     std::uint64_t chunk_items = 0;  // warp items per chunk (0: default); tests make it small
     std::uint64_t window_rows = 0;  // rows written per device window (0: default); likewise
     std::uint64_t table_limit = 0;  // placements of one L tabulated at most (0: 65536); beyond, unranked
+    double quantile = 0;            // 0: the latency is the mean; q in (0, 1]: its q-quantile
 };
 Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll);
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda_engine.hpp"
+#include "quantile.hpp"
 
 namespace eepart {
 namespace gpu {
@@ -38,7 +39,9 @@ void Rows::resize(std::uint64_t n) {
     rows = n;
 }
 
-void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, const Poll& poll) {
+void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, const Poll& poll,
+              double quantile) {
+    check_quantile(quantile);
     if (c.n == 0) return;
     TablesOnDevice dt(tb);
     constexpr std::size_t kChunk = std::size_t(1) << 20;
@@ -55,7 +58,7 @@ void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* ac
         upload(P.data(), v.partitions, n * c.width * sizeof(long long));
         upload(A.data(), v.placement, n * c.width * sizeof(long long));
         launch_evaluate(dt.view(), n, static_cast<int>(c.width), t.data(), L.data(), P.data(), A.data(), lat.data(),
-                        acc.data());
+                        acc.data(), quantile, quantile_theta(quantile));
         lat.get(latency + s, n);
         acc.get(accuracy + s, n);
         poll();

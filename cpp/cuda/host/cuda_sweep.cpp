@@ -12,6 +12,7 @@
 
 #include "configs.hpp"
 #include "cuda_engine.hpp"
+#include "quantile.hpp"
 
 namespace eepart {
 namespace gpu {
@@ -96,6 +97,7 @@ std::vector<Chunk> plan_chunks(const std::vector<Segment>& segs, int K, std::uin
 }  // namespace
 
 Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
+    check_quantile(opt.quantile);
     const int N = tb.N, M = tb.M, K = tb.K, Lmax = tb.max_partitions();
     const std::uint64_t total = count_configurations(N, M, K);
     if (total > kMaxTotal)
@@ -168,6 +170,8 @@ Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
     a.binom = d_binom.data();
     a.max_lat = opt.max_latency;
     a.min_acc = opt.min_accuracy;
+    a.quantile = opt.quantile;
+    a.theta = quantile_theta(opt.quantile);
     a.counts = counts.data();
     a.offsets = offsets.data();
 

@@ -143,11 +143,54 @@ __device__ __forceinline__ double eep_latency(const int* P, const int* A, int L,
     return lat;
 }
 
+// Tail latency (docs/model.md "Tail latency"): the rule of cpp/core/quantile.hpp's quantile_of_exits,
+// copied. This file must compile alone: the cupy backend hands it to NVRTC as text, with no include path
+// and no host headers (tests/test_gpu.py holds it to no include directive), so it cannot take the core's
+// header, which needs <cmath> and the Tables. Only additions (exact IEEE sums, nothing to contract) and
+// comparisons; tests/test_quantile_backends.py holds both copies to the NumPy reference bit for bit.
+template <int LC>
+__device__ __forceinline__ double eep_quantile_of_exits(const double* ell, const double* share, int L, double theta) {
+    double best = __longlong_as_double(0x7ff0000000000000LL);  // +inf: no include for INFINITY
+#pragma unroll
+    for (int k = 0; k < LC; ++k) {
+        if (k >= L || !(share[k] > 0.0) || !(ell[k] < best)) continue;
+        double m = 0.0;
+#pragma unroll
+        for (int j = 0; j < LC; ++j)
+            if (j < L && ell[j] <= ell[k]) m = eep_add(m, share[j]);
+        if (m >= theta) best = ell[k];
+    }
+    return best;
+}
+
+// The q-quantile of (P, A)'s latency given the exit shares E (theta: q less the slack, from the host):
+// each exit's latency on the sample's clock, input, then per partition compute, then forward.
+template <int LC>
+__device__ __forceinline__ double eep_latency_quantile(const int* P, const int* A, int L, int N, int M,
+                                                       const double* input, const double* compT, const double* fwd,
+                                                       const double* res, const double* E, double theta) {
+    double ell[LC];
+    double d = input[A[0]];
+    int prev = 0;
+#pragma unroll
+    for (int k = 0; k < LC; ++k) {
+        if (k < L) {
+            const int q = P[k], a = A[k];
+            d = eep_add(d, compT[((eep_u64)prev * (N + 1) + q) * M + a]);
+            ell[k] = eep_add(d, res[a]);
+            if (k + 1 < L) d = eep_add(d, fwd[((eep_u64)(q - 1) * M + a) * M + A[k + 1 < LC ? k + 1 : k]]);
+            prev = q;
+        }
+    }
+    return eep_quantile_of_exits<LC>(ell, E, L, theta);
+}
+
 // evaluate: one thread per given configuration (int64 rows, `width` columns, already validated).
 extern "C" __global__ void eep_evaluate(const double* input, const double* compT, const double* fwd,
                                         const double* res, const double* cum, const double* acc, int N, int M,
                                         eep_u64 n, int width, const eep_i64* t_idx, const eep_i64* n_parts,
-                                        const eep_i64* parts, const eep_i64* place, double* o_lat, double* o_acc) {
+                                        const eep_i64* parts, const eep_i64* place, double quantile, double theta,
+                                        double* o_lat, double* o_acc) {
     const eep_u64 i = (eep_u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const int L = (int)n_parts[i];
@@ -157,16 +200,20 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
     double lat = input[A[0]];
     double a_sum = 0.0;
     int prev = 0;
+    int Pq[16], Aq[16];  // with a quantile: the row as ints, and its exit shares (L <= 16 tiers)
+    double Eq[16];
     for (int k = 0; k < L; ++k) {
         const int q = (int)P[k], a = (int)A[k];
         const double cp = crow[prev];
         const double ex = (k + 1 < L) ? crow[q] - cp : 1.0 - cp;
+        Pq[k] = q, Aq[k] = a, Eq[k] = ex;
         lat = eep_add(lat, eep_mul(1.0 - cp, compT[((eep_u64)prev * (N + 1) + q) * M + a]));
         lat = eep_add(lat, eep_mul(ex, res[a]));
         if (k + 1 < L) lat = eep_add(lat, eep_mul(1.0 - crow[q], fwd[((eep_u64)(q - 1) * M + a) * M + A[k + 1]]));
         a_sum = eep_add(a_sum, eep_mul(acc[(eep_u64)t_idx[i] * N + q - 1], ex));
         prev = q;
     }
+    if (quantile > 0.0) lat = eep_latency_quantile<16>(Pq, Aq, L, N, M, input, compT, fwd, res, Eq, theta);
     o_lat[i] = lat;
     o_acc[i] = a_sum;
 }
@@ -195,11 +242,15 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
 // WRITE = 0 counts the kept rows of each warp item; the host scans the counts into row offsets;
 // WRITE = 1 walks again and writes each kept row at its offset (ballot prefix within the warp), only
 // rows in [lo, hi), at row - lo: the order of rows is canonical without any sort.
+// quantile > 0: each row's latency (and max_lat) is its q-quantile (eep_latency_quantile), theta from
+// the host. No prefix is pruned on latency here (every placement is computed anyway), so the bound needs
+// no argument beyond the per-row test.
 template <int LC, int WRITE>
 __global__ void __launch_bounds__(256)
     eep_sweep(const double* input, const double* compT, const double* fwd, const double* res, const double* cum,
               const double* acc, const eep_u64* binom, const eep_u64* codes, const eep_u64* radix,
-              const eep_i64* ip, double max_lat, double min_acc, eep_u64* counts, const eep_u64* offsets,
+              const eep_i64* ip, double max_lat, double min_acc, double quantile, double theta, eep_u64* counts,
+              const eep_u64* offsets,
               eep_u64 lo, eep_u64 hi, double* o_lat, double* o_acc, int* o_t, int* o_L, int* o_P, int* o_A) {
     const int lane = (int)(threadIdx.x & 31u);
     const eep_u64 w = (eep_u64)ip[EEP_IP_W0] + (eep_u64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
@@ -261,7 +312,9 @@ __global__ void __launch_bounds__(256)
                 double lat = 0.0;
                 if (acc_ok && a < a_hi) {
                     eep_placement<LC>(a, L, M, has_codes, codes, radix, A);
-                    lat = eep_latency<LC>(P, A, L, N, M, input, compT, fwd, res, in, E, S);
+                    lat = quantile > 0.0
+                              ? eep_latency_quantile<LC>(P, A, L, N, M, input, compT, fwd, res, E, theta)
+                              : eep_latency<LC>(P, A, L, N, M, input, compT, fwd, res, in, E, S);
                     keep = lat <= max_lat;
                 }
                 if (WRITE) {

@@ -32,8 +32,8 @@ unsigned blocks_for(u64 n) { return static_cast<unsigned>((n + kThreads - 1) / k
 template <int LC, int WRITE>
 void sweep_at(unsigned gx, unsigned gy, const SweepArgs& a) {
     go("sweep", eep_sweep<LC, WRITE>, dim3(gx, gy), dim3(kSweepWarpsPerBlock * 32), a.tb.input, a.tb.compT,
-       a.tb.fwd, a.tb.res, a.tb.cum, a.tb.acc, a.binom, a.codes, a.radix, a.ip, a.max_lat, a.min_acc, a.counts,
-       a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A);
+       a.tb.fwd, a.tb.res, a.tb.cum, a.tb.acc, a.binom, a.codes, a.radix, a.ip, a.max_lat, a.min_acc, a.quantile,
+       a.theta, a.counts, a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A);
 }
 
 template <int WRITE>
@@ -54,9 +54,9 @@ void sweep_dispatch(int L, unsigned gx, unsigned gy, const SweepArgs& a) {
 }  // namespace
 
 void launch_evaluate(const DeviceTables& d, u64 n, int width, const long long* t, const long long* L,
-                     const long long* P, const long long* A, double* lat, double* acc) {
+                     const long long* P, const long long* A, double* lat, double* acc, double quantile, double theta) {
     go("evaluate", eep_evaluate, dim3(blocks_for(n)), dim3(kThreads), d.input, d.compT, d.fwd, d.res, d.cum, d.acc,
-       d.N, d.M, static_cast<eep_u64>(n), width, t, L, P, A, lat, acc);
+       d.N, d.M, static_cast<eep_u64>(n), width, t, L, P, A, quantile, theta, lat, acc);
 }
 
 void launch_sweep(int L, bool write, unsigned grid_x, unsigned grid_y, const SweepArgs& a) {

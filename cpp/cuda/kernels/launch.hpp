@@ -14,14 +14,16 @@ struct DeviceTables {
     const double *input, *compT, *fwd, *res, *cum, *acc;
 };
 
+// quantile 0: the mean latency; q > 0: the q-quantile, its tallies reaching theta (core/quantile.hpp).
 void launch_evaluate(const DeviceTables& d, u64 n, int width, const long long* t, const long long* L,
-                     const long long* P, const long long* A, double* lat, double* acc);
+                     const long long* P, const long long* A, double* lat, double* acc, double quantile, double theta);
 
 struct SweepArgs {
     DeviceTables tb;
     const u64 *binom, *codes, *radix;
     const long long* ip;  // the launch descriptor (EEP_IP_* of kernels.cuh)
     double max_lat, min_acc;
+    double quantile, theta;  // as launch_evaluate's
     u64* counts;
     const u64* offsets;
     u64 lo, hi;
