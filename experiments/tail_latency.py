@@ -63,8 +63,8 @@ def main():
     lines += ["", (f"Under {misses} of the {len(BOUNDS_MS)} bounds the mean's answer has a p99 over the bound "
                    "(marked \"over\"): more than 1 % of its samples miss the deadline. The p99 answers meet it "
                    "for 99 % of the samples, at the accuracy shown. Where several plans share the answer's p99 and "
-                   "accuracy, the search returns the first in canonical order, whatever its mean (the 70-90 ms "
-                   "rows: the same p99 and accuracy as the mean's answer, with the slow rest on the watch)."), "",
+                   "accuracy, the search returns the one of least mean latency (the 70-90 ms rows: the mean's "
+                   "own answer)."), "",
               "Figure: `tail_latency.png` (each frontier's plans at their mean and at their p99)."]
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     acc_mean = [100 * p.accuracy for p in mean_front]

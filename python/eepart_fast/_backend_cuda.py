@@ -77,7 +77,7 @@ def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memo
     most accurate single-partition plan, then frontier_indices (_pareto_by_sweep). Exact either way;
     max_memory then caps the swept rows held on the host."""
     if quantile is not None:
-        return pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
+        return pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
                                threads=threads, time_limit=time_limit)
     return _cuda.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit, engine=PARETO_ENGINE)

@@ -292,7 +292,7 @@ def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memo
                          f"K = {tables.K} give {total} > {max_configs}; use backend='cuda' or 'cpu', whose exact "
                          "search does not enumerate them")
     if quantile is not None:
-        return pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
+        return pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
                                threads=threads, time_limit=time_limit, chunk_items=chunk_items,
                                window_rows=window_rows)
     parts = []

@@ -14,7 +14,7 @@ import numpy as np
 
 from .configs import row_bytes
 from .frontier import frontier_indices
-from .reference import FRONTIER_BYTES
+from .reference import FRONTIER_BYTES, tie_means
 
 
 def single_partition_bound(tables) -> float:
@@ -42,9 +42,10 @@ def max_rows_for(max_memory, N: int, M: int) -> int:
     return max(1, cap // (row_bytes(N, M) + FRONTIER_BYTES))
 
 
-def pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memory=None, **sweep_kw) -> dict:
+def pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile, max_memory=None, **sweep_kw) -> dict:
     """The frontier of (quantile latency, accuracy) by `sweep` (a backend's own), bounded by
-    single_partition_bound; rows as the sweep gives them, latency rising."""
+    single_partition_bound; rows as the sweep gives them, latency rising; of the rows reaching one point,
+    the one of least mean latency (by `evaluate`, the backend's own)."""
     bound = max_latency
     try:
         if float(max_latency) > (a_priori := single_partition_bound(tables)):
@@ -53,5 +54,5 @@ def pareto_by_sweep(sweep, tables, min_accuracy, max_latency, quantile, max_memo
         pass  # a bad max_latency: the sweep says what is wrong with it
     rows = sweep(tables, max_latency=bound, min_accuracy=min_accuracy, quantile=quantile,
                  max_rows=max_rows_for(max_memory, tables.N, tables.M), **sweep_kw)
-    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    idx = frontier_indices(rows["latency"], rows["accuracy"], tie=tie_means(evaluate, tables, rows, quantile))
     return {k: v[idx] for k, v in rows.items()}

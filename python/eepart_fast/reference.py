@@ -240,5 +240,13 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
     rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile)
     if time.monotonic() - start > time_limit:
         raise timed_out("pareto", time_limit)
-    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    idx = frontier_indices(rows["latency"], rows["accuracy"], tie=tie_means(evaluate, tables, rows, quantile))
     return {k: v[idx] for k, v in rows.items()}
+
+
+def tie_means(evaluate, tables: CostTables, rows: dict, quantile):
+    """The mean latency of each row of a quantile's sweep (`evaluate`: a backend's): of the configurations
+    reaching one (quantile, accuracy) point the frontier keeps the one of least mean. None for the mean."""
+    if quantile is None or rows["latency"].size == 0:
+        return None
+    return evaluate(tables, rows["threshold_index"], rows["num_partitions"], rows["partitions"], rows["placement"])[0]

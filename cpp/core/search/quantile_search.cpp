@@ -10,7 +10,9 @@
 //   could still matter (F_B(v) >= theta - S_q: the samples still to leave, S_q = 1 - c_q, could lift it
 //   to theta), F_A(v) >= F_B(v) or F_A(v) >= theta;
 // then for any completion A's share at or below any v is at least B's (or at least theta), hence A's
-// quantile is at most B's, and its accuracy at least B's. The shares are summed in exit order in every
+// quantile is at most B's, and its accuracy at least B's. Of the plans reaching one point the one of least
+// mean latency is kept, so A must also owe no more of the mean (its terms so far, summed as the mean search
+// sums them). The shares are summed in exit order in every
 // check, as the rule sums them, and IEEE addition is monotone, so the dominance is exact.
 //
 // A label is pruned when the frontier found so far dominates the box of its completions: latency at
@@ -46,7 +48,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kBoundMargin = 1e-9;
 
 struct QLabel {
-    double d, acc;
+    double d, acc, mean;  // mean: the mean latency's terms so far (the mean search's label latency)
     std::int32_t parent;  // arena index of the previous partition's label, -1 for the first
     std::int32_t exits;   // offset of its exits in ell_ / share_; a label of layer k has k of them
     std::uint32_t used;
@@ -56,7 +58,7 @@ struct QLabel {
 };
 
 struct QCand {
-    double d, acc, ell, share;  // ell, share: the new partition's exit
+    double d, acc, mean, ell, share;  // ell, share: the new partition's exit
     std::int32_t parent;
     std::uint32_t used;
     std::int16_t q;
@@ -236,26 +238,28 @@ class QuantileThresholdSearch {
         return p;
     }
 
-    // A complete plan: the exits in ex_*, n of them.
-    void terminal(int n, double acc, std::int32_t parent, int q, int b) {
+    // A complete plan: the exits in ex_*, n of them, its mean latency `mean`.
+    void terminal(int n, double acc, double mean, std::int32_t parent, int q, int b) {
         ++terminals_;
         const double lat = quantile_of_exits(ex_ell_, ex_share_, n, sh_.theta);
         if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
         const int i = stair_.last_at_or_before(lat);
         if (i >= 0 && stair_.acc[i] >= acc && !(stair_.lat[i] == lat && stair_.acc[i] == acc)) return;
-        stair_.insert(make_point(lat, acc, parent, q, b), i);
+        SearchPoint p = make_point(lat, acc, parent, q, b);
+        p.mean = mean;
+        stair_.insert(p, i);
         dirty_ = true;
     }
 
     // A continuing candidate, its exits in ex_*, n of them: kept unless the frontier dominates its box.
-    void candidate(int n, double d, double acc, std::int32_t parent, std::uint32_t used, int q, int b) {
+    void candidate(int n, double d, double acc, double mean, std::int32_t parent, std::uint32_t used, int q, int b) {
         ++candidates_;
         if (box_dominated(quantile_lower_bound(ex_ell_, ex_share_, n, d, q, b), acc, q)) {
             ++pruned_;
             return;
         }
         make_room(cands_, cands_.size() + 1);
-        cands_.push_back({d, acc, ex_ell_[n - 1], ex_share_[n - 1], parent, used, static_cast<std::int16_t>(q),
+        cands_.push_back({d, acc, mean, ex_ell_[n - 1], ex_share_[n - 1], parent, used, static_cast<std::int16_t>(q),
                           static_cast<std::int8_t>(b)});
     }
 
@@ -267,10 +271,12 @@ class QuantileThresholdSearch {
             for (int b = 0; b < M_; ++b) {
                 const double d = T_.input(b) + T_.compute(b, 0, q);
                 const double ell = d + T_.result(b);
-                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), -1, q, b);
+                // the mean, as evaluate sums it: input; in_1 compute; E_1 result (in_1 = 1 - c_0)
+                const double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
+                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), x + S_[0] * T_.result(b), -1, q, b);
                 if (cont && q < N_) {
                     const double E = c_[q] - c_[0];
-                    candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, -1, 1u << b, q, b);
+                    candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, x + E * T_.result(b), -1, 1u << b, q, b);
                 }
             }
         }
@@ -304,9 +310,13 @@ class QuantileThresholdSearch {
                     if (l.used >> b & 1u) continue;
                     const double d = (l.d + T_.forward(p, a, b)) + T_.compute(b, p, q);
                     const double ell = d + T_.result(b);
+                    // the mean: S_k forward; in_{k+1} compute; E_{k+1} result (in_{k+1} = S_k = 1 - c_p)
+                    const double x = (l.mean + S_[p] * T_.forward(p, a, b)) + S_[p] * T_.compute(b, p, q);
                     const auto self = static_cast<std::int32_t>(i);
-                    terminal(gather(self, L, ell, E_end), l.acc + accq * E_end, self, q, b);
-                    if (cont) candidate(gather(self, L, ell, E_cont), d, l.acc + accq * E_cont, self, l.used | 1u << b, q, b);
+                    terminal(gather(self, L, ell, E_end), l.acc + accq * E_end, x + S_[p] * T_.result(b), self, q, b);
+                    if (cont)
+                        candidate(gather(self, L, ell, E_cont), d, l.acc + accq * E_cont, x + E_cont * T_.result(b), self,
+                                  l.used | 1u << b, q, b);
                 }
             }
         }
@@ -353,12 +363,13 @@ class QuantileThresholdSearch {
                 gather(y.parent, n - 1, y.ell, y.share);
                 bool dominated = false;
                 for (std::size_t j = first; j < arena_.size() && !dominated; ++j)
-                    dominated = arena_[j].acc >= y.acc && dominates(arena_[j], ex_ell_, ex_share_, n);
+                    dominated = arena_[j].acc >= y.acc && arena_[j].mean <= y.mean &&
+                                dominates(arena_[j], ex_ell_, ex_share_, n);
                 if (dominated) continue;
                 const auto off = static_cast<std::int32_t>(ell_.size());
                 ell_.insert(ell_.end(), ex_ell_, ex_ell_ + n);
                 share_.insert(share_.end(), ex_share_, ex_share_ + n);
-                arena_.push_back({y.d, y.acc, y.parent, off, y.used, y.q, y.tier, false});
+                arena_.push_back({y.d, y.acc, y.mean, y.parent, off, y.used, y.q, y.tier, false});
             }
             g = e;
         }
@@ -404,6 +415,7 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
     for (int q = 1; q <= T.N; ++q)
         for (int b = 0; b < T.M; ++b) {
             SearchPoint p = single_partition(T, q, b);
+            p.mean = p.latency;
             if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
                 sh.frontier.insert(p, sh.frontier.last_at_or_before(p.latency));
         }

@@ -16,6 +16,9 @@ namespace eepart {
 // One frontier point and a configuration reaching it (P as block counts, A as tiers).
 struct SearchPoint {
     double latency = 0, accuracy = 0;
+    // The mean latency, where `latency` is a quantile (the quantile search); 0 otherwise. Of the
+    // configurations reaching one point, the one of least mean is kept.
+    double mean = 0;
     int threshold_index = 0, num_partitions = 0;
     std::int16_t partitions[kMaxTiers] = {};
     std::int8_t placement[kMaxTiers] = {};
@@ -32,9 +35,16 @@ inline bool canonical_less(const SearchPoint& x, const SearchPoint& y) {
     return false;
 }
 
+// Which of two configurations reaching the same point is kept: the lesser mean latency (where the
+// latency is a quantile), then the first in canonical order.
+inline bool tie_less(const SearchPoint& x, const SearchPoint& y) {
+    if (x.mean != y.mean) return x.mean < y.mean;
+    return canonical_less(x, y);
+}
+
 // The exact Pareto set of the points found: latency and accuracy both strictly rising. Latency and
 // accuracy sit in arrays of their own, apart from the configurations, for the searches.
-// Exact ties keep the configuration first in the sweep's canonical order.
+// Exact ties keep the configuration tie_less picks.
 class Staircase {
 public:
     std::vector<double> lat, acc;
@@ -64,7 +74,7 @@ public:
     // last_at_or_before(p.latency).
     int insert(const SearchPoint& p, int i) {
         if (i >= 0 && acc[i] >= p.accuracy) {
-            if (lat[i] == p.latency && acc[i] == p.accuracy && canonical_less(p, pts[i])) pts[i] = p;
+            if (lat[i] == p.latency && acc[i] == p.accuracy && tie_less(p, pts[i])) pts[i] = p;
             return i;
         }
         const int start = (i >= 0 && lat[i] == p.latency) ? i : i + 1;
@@ -99,7 +109,7 @@ public:
                    [](const SearchPoint& x, const SearchPoint& y) {
                        if (x.latency != y.latency) return x.latency < y.latency;
                        if (x.accuracy != y.accuracy) return x.accuracy > y.accuracy;
-                       return canonical_less(x, y);
+                       return tie_less(x, y);
                    });
         pts.clear();
         lat.clear();
