@@ -49,6 +49,7 @@ constexpr double kBoundMargin = 1e-9;
 
 struct QLabel {
     double d, acc, mean;  // mean: the mean latency's terms so far (the mean search's label latency)
+    double lb;            // quantile_lower_bound of its completions
     std::int32_t parent;  // arena index of the previous partition's label, -1 for the first
     std::int32_t exits;   // offset of its exits in ell_ / share_; a label of layer k has k of them
     std::uint32_t used;
@@ -70,7 +71,9 @@ struct QShared {
     const SearchOptions& opt;
     int lmax = 1;
     double theta = 1;
-    std::vector<double> next_lb;  // [q][a]: least time from d to any later exit
+    std::vector<double> next_lb;      // [q][a]: least time from d to any later exit
+    std::vector<double> min_compute;  // [b][p]: least compute_cost[b][p][r] over r > p
+    double min_result = 0;            // least result_cost
     std::mutex mu;
     Staircase frontier;
     std::uint64_t version = 0;
@@ -200,7 +203,11 @@ class QuantileThresholdSearch {
 
     // Lower bound on the quantile of every completion of a label (n exits, clock d, at block q on tier a).
     double quantile_lower_bound(const double* ell, const double* share, int n, double d, int q, int a) const {
-        const double later = (d + sh_.next_lb[static_cast<std::size_t>(q) * M_ + a]) * (1.0 - kBoundMargin);
+        return quantile_lower_bound(ell, share, n, (d + sh_.next_lb[static_cast<std::size_t>(q) * M_ + a]) * (1.0 - kBoundMargin), q);
+    }
+
+    // The same, given `later`: a lower bound on every exit after the n of a label ending at q.
+    double quantile_lower_bound(const double* ell, const double* share, int n, double later, int q) const {
         const double need = sh_.theta - kBoundMargin;
         double best = mass_at(ell, share, n, later) + S_[q] >= need ? later : kInf;
         for (int k = 0; k < n; ++k) {
@@ -236,6 +243,14 @@ class QuantileThresholdSearch {
             p.placement[k] = static_cast<std::int8_t>(rev_a[L - 1 - k]);
         }
         return p;
+    }
+
+    // Is a complete plan of accuracy `acc`, whose quantile is at least `lb`, dominated by a point of the
+    // frontier found so far? Strictly faster only: a point it could tie with may be beaten on the mean.
+    bool terminal_dominated(double lb, double acc) const {
+        int i = stair_.last_at_or_before(lb);
+        while (i >= 0 && !(stair_.lat[i] < lb)) --i;
+        return i >= 0 && stair_.acc[i] >= acc;
     }
 
     // A complete plan: the exits in ex_*, n of them, its mean latency `mean`.
@@ -292,7 +307,8 @@ class QuantileThresholdSearch {
             QLabel& l = arena_[i];
             const double* e = ell_.data() + l.exits;
             const double* s = share_.data() + l.exits;
-            if (box_dominated(quantile_lower_bound(e, s, L, l.d, l.q, l.tier), l.acc, l.q)) {
+            l.lb = quantile_lower_bound(e, s, L, l.d, l.q, l.tier);
+            if (box_dominated(l.lb, l.acc, l.q)) {
                 l.pruned = true;
                 ++pruned_;
             }
@@ -302,21 +318,40 @@ class QuantileThresholdSearch {
             if (arena_[i].pruned) continue;
             const QLabel l = arena_[i];
             const int p = l.q, a = l.tier;
-            for (int q = p + 1; q <= N_; ++q) {
-                const bool cont = cont_possible && q < N_;
-                const double accq = T_.acc(t_, q);
-                const double E_end = 1.0 - c_[p], E_cont = c_[q] - c_[p];
-                for (int b = 0; b < M_; ++b) {
-                    if (l.used >> b & 1u) continue;
+            const double* le = ell_.data() + l.exits;
+            const double* ls = share_.data() + l.exits;
+            for (int b = 0; b < M_; ++b) {
+                if (l.used >> b & 1u) continue;
+                // The bound of l's completions whose next partition is on b: skip b when it prunes them all.
+                const double later = (l.d + T_.forward(p, a, b) + sh_.min_compute[static_cast<std::size_t>(b) * (N_ + 1) + p] +
+                                      sh_.min_result) * (1.0 - kBoundMargin);
+                const double lb = quantile_lower_bound(le, ls, L, later, p);
+                if (box_dominated(lb, l.acc, p)) continue;
+                for (int q = p + 1; q <= N_; ++q) {
+                    const bool cont = cont_possible && q < N_;
+                    const double accq = T_.acc(t_, q);
+                    const double E_end = 1.0 - c_[p], E_cont = c_[q] - c_[p];
                     const double d = (l.d + T_.forward(p, a, b)) + T_.compute(b, p, q);
                     const double ell = d + T_.result(b);
                     // the mean: S_k forward; in_{k+1} compute; E_{k+1} result (in_{k+1} = S_k = 1 - c_p)
                     const double x = (l.mean + S_[p] * T_.forward(p, a, b)) + S_[p] * T_.compute(b, p, q);
                     const auto self = static_cast<std::int32_t>(i);
-                    terminal(gather(self, L, ell, E_end), l.acc + accq * E_end, x + S_[p] * T_.result(b), self, q, b);
-                    if (cont)
-                        candidate(gather(self, L, ell, E_cont), d, l.acc + accq * E_cont, x + E_cont * T_.result(b), self,
-                                  l.used | 1u << b, q, b);
+                    // Terminals and candidates are completions of l on b: lb holds for them, and spares most of
+                    // them their own exits.
+                    const double acc_end = l.acc + accq * E_end;
+                    if (terminal_dominated(lb, acc_end))
+                        ++terminals_;
+                    else
+                        terminal(gather(self, L, ell, E_end), acc_end, x + S_[p] * T_.result(b), self, q, b);
+                    if (!cont) continue;
+                    const double acc_cont = l.acc + accq * E_cont;
+                    if (box_dominated(lb, acc_cont, q)) {
+                        ++candidates_;
+                        ++pruned_;
+                        continue;
+                    }
+                    candidate(gather(self, L, ell, E_cont), d, acc_cont, x + E_cont * T_.result(b), self,
+                              l.used | 1u << b, q, b);
                 }
             }
         }
@@ -369,7 +404,7 @@ class QuantileThresholdSearch {
                 const auto off = static_cast<std::int32_t>(ell_.size());
                 ell_.insert(ell_.end(), ex_ell_, ex_ell_ + n);
                 share_.insert(share_.end(), ex_share_, ex_share_ + n);
-                arena_.push_back({y.d, y.acc, y.mean, y.parent, off, y.used, y.q, y.tier, false});
+                arena_.push_back({y.d, y.acc, y.mean, 0.0, y.parent, off, y.used, y.q, y.tier, false});
             }
             g = e;
         }
@@ -411,6 +446,16 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
     sh.lmax = T.max_partitions();
     sh.theta = quantile_theta(opt.quantile);
     sh.next_lb = next_exit_bounds(T);
+    sh.min_compute.assign(static_cast<std::size_t>(T.M) * (T.N + 1), kInf);
+    sh.min_result = kInf;
+    for (int b = 0; b < T.M; ++b) {
+        sh.min_result = std::min(sh.min_result, T.result(b));
+        for (int p = 0; p < T.N; ++p)
+            for (int r = p + 1; r <= T.N; ++r) {
+                double& m = sh.min_compute[static_cast<std::size_t>(b) * (T.N + 1) + p];
+                m = std::min(m, T.compute(b, p, r));
+            }
+    }
     // A single partition has one exit: its quantile is its latency, and these seeds are those of the mean.
     for (int q = 1; q <= T.N; ++q)
         for (int b = 0; b < T.M; ++b) {
