@@ -79,7 +79,7 @@ def build_profile(run_dir, work: Path, timing_samples: int, allow_partial: bool)
                         "load_average": list(os.getloadavg())},
              "accuracy_source": "joint network's exits on the test split (the weights the runtime serves)",
              "exit_rate_split": "profile", **meta, "run_dir": committed_run_dir(run_dir)}
-    return Profile(**fields, name="resnet20-fashionmnist-ort-mean", meta=pmeta), data, net
+    return Profile(**fields, name="resnet20-fashionmnist-ort-mean", meta=pmeta, block_time_statistic="mean"), data, net
 
 
 def pick_plans(frontier, k: int) -> list:
