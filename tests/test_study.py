@@ -127,6 +127,52 @@ def test_small_study_matches_single_calls(client, tmp_path):
     assert (again.ran, again.skipped) == (0, 84)
 
 
+def test_quantile_bounds_match_single_calls(client, tmp_path):
+    """A bound with `quantile`: the frontier, the plans and the rows are the quantile's, as the single calls
+    give them, and the quantile column says which; a bound without one stays the mean (null)."""
+    rng = np.random.default_rng(21)
+    p = random_profile(rng, 5, 3, rising_accuracy=True)
+    p.save(tmp_path / "p.json")
+    d = {"name": "tail", "profiles": ["p.json"],
+         "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [2e6, 5e7]}}],
+         "bounds": [{"max_latency": 0.5, "quantile": 0.99}, {"min_accuracy": 0.5, "quantile": "0.9"},
+                    {"max_latency": 0.5}],
+         "compute": ["frontier", "plans", "sweep"]}
+    with pytest.raises(TypeError, match=r"bounds\[1\]\.quantile: expected a number"):
+        load_study(d, base_dir=tmp_path)
+    d["bounds"][1]["quantile"] = 0.9
+    spec = load_study(d, base_dir=tmp_path)
+    ef.study(spec, tmp_path / "out", client=client, progress=False)
+    df = read_study(tmp_path / "out").to_pandas()
+    assert set(df.scenario) == set(range(spec.scenarios)) and spec.scenarios == 6
+    found = 0
+    for i, rows in df.groupby("scenario"):
+        sc = scenario(spec, i)
+        prof, topo, bound = sc["profile"], sc["topology"], sc["bound"]
+        q, lo, hi = bound.get("quantile"), bound.get("min_accuracy"), bound.get("max_latency")
+        assert rows["quantile"].isna().all() if q is None else (rows["quantile"] == q).all()
+        by_kind = {k: g.sort_values("point") for k, g in rows.groupby("kind", observed=True)}
+
+        def expect(kind, want, by_kind=by_kind):
+            if not want:  # one row saying so
+                assert len(by_kind[kind]) == 1 and not by_kind[kind].found.iloc[0]
+            else:
+                assert table_rows(by_kind[kind]) == want
+
+        expect("frontier", [plan_row(x) for x in ef.pareto(prof, topo, quantile=q)
+                            if (lo is None or x.accuracy >= lo) and (hi is None or x.latency <= hi)])
+        for kind, limit, ask in (("P_lat", lo, ef.min_latency), ("P_acc", hi, ef.max_accuracy)):
+            if limit is None:
+                assert kind not in by_kind
+            else:
+                best = ask(prof, topo, limit, quantile=q)
+                expect(kind, [] if best is None else [plan_row(best)])
+        sw = ef.sweep(prof, topo, max_latency=hi, min_accuracy=lo, quantile=q)
+        expect("row", [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A)) for k, (t_, P, A) in enumerate(sw.configs())])
+        found += by_kind["frontier"].found.iloc[0]
+    assert found > 1  # the bounds leave plans in most scenarios
+
+
 STUDY = """\
 name: kill
 profiles: [resnet20-fashionmnist]

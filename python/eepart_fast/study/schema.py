@@ -3,7 +3,8 @@
 scenario (number in the study), scenario_id (hash of what the scenario is, the same in any study),
 profile, topology, source, destination (labels and tier names), one float column per varied parameter
 (null where a topology does not vary it), time (when a trace gives one), min_accuracy and max_latency
-(the scenario's bound, null where absent), kind (frontier, P_lat, P_acc or row), point (the row's place
+(the scenario's bound, null where absent), quantile (the latency statistic of the bound and of the latency
+column: null for the mean, q for the q-quantile), kind (frontier, P_lat, P_acc or row), point (the row's place
 among its scenario's rows of that kind), found (false: the one row of a scenario with no plan under its
 bound, its values null), then latency (s), accuracy, threshold_index, threshold, partitions, placement.
 """
@@ -30,7 +31,7 @@ def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
     if has_time:
         fields.append(pa.field("time", pa.float64()))
     fields += [pa.field("min_accuracy", pa.float64()), pa.field("max_latency", pa.float64()),
-               pa.field("kind", LABEL), pa.field("point", pa.int32()), pa.field("found", pa.bool_())]
+               pa.field("quantile", pa.float64()), pa.field("kind", LABEL), pa.field("point", pa.int32()), pa.field("found", pa.bool_())]
     return pa.schema(fields + ROW_FIELDS)
 
 

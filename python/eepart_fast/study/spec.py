@@ -20,6 +20,7 @@ import numpy as np
 from .._checks import float_array, read_text
 from ..backends import ORDER as BACKENDS
 from ..profile import Profile
+from ..quantile import check_quantile
 from ..tables import measured_tiers
 from ..topology import PRESETS, Topology
 
@@ -31,7 +32,7 @@ MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflo
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
               "batch_size", "max_memory_gb"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
-BOUND_KEYS = {"min_accuracy", "max_latency"}
+BOUND_KEYS = {"min_accuracy", "max_latency", "quantile"}
 _PARAM = re.compile(r"^(bandwidth|latency|ratio)\[([^\]]+)\]$")
 
 
@@ -184,8 +185,8 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
     bounds = [_bound(f"bounds[{i}]", b) for i, b in enumerate(_list(d, "bounds", [{}]))]
     if "plans" in compute:
         for i, b in enumerate(bounds):
-            if not b:
-                raise ValueError(f"bounds[{i}] = {{}}: compute 'plans' needs min_accuracy (P_lat) or max_latency "
+            if not {"min_accuracy", "max_latency"} & set(b):
+                raise ValueError(f"bounds[{i}] = {b}: compute 'plans' needs min_accuracy (P_lat) or max_latency "
                                  "(P_acc) in every bound")
     backend = d.get("backend", "auto")
     if backend not in ("auto", *BACKENDS):
@@ -439,8 +440,15 @@ def _bound(where: str, b) -> dict:
         raise TypeError(f"{where}: expected a mapping with min_accuracy and/or max_latency (s), got {b!r}")
     unknown = sorted(set(b) - BOUND_KEYS)
     if unknown:
-        raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds)")
-    return {k: _number(f"{where}.{k}", b[k]) for k in sorted(b)}
+        raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds, "
+                         "quantile)")
+    out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k != "quantile"}
+    if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
+        try:
+            out["quantile"] = check_quantile(b["quantile"])
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{where}.{exc}") from None
+    return dict(sorted(out.items()))
 
 
 def _number_scenarios(spec: StudySpec) -> None:

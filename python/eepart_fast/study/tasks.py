@@ -102,19 +102,19 @@ class _Rows:
 
 
 def _plans(planner: Planner, compute: list, bound: dict, pos: int, rows: _Rows) -> None:
-    lo, hi = bound.get("min_accuracy"), bound.get("max_latency")
+    lo, hi, q = bound.get("min_accuracy"), bound.get("max_latency"), bound.get("quantile")
     if "frontier" in compute:
-        front = [p for p in planner.pareto() if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)]
+        front = [p for p in planner.pareto(quantile=q) if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)]
         for i, plan in enumerate(front):
             rows.add(pos, "frontier", i, plan)
         if not front:
             rows.add(pos, "frontier", 0, None)
     if "plans" in compute:
         if lo is not None:
-            best = planner.min_latency(lo)
+            best = planner.min_latency(lo, quantile=q)
             rows.add(pos, "P_lat", 0, best if best is None or hi is None or best.latency <= hi else None)
         if hi is not None:
-            best = planner.max_accuracy(hi)
+            best = planner.max_accuracy(hi, quantile=q)
             rows.add(pos, "P_acc", 0, best if best is None or lo is None or best.accuracy >= lo else None)
 
 
@@ -131,6 +131,8 @@ class _Table:
         self.max_lat = np.array([b.bounds[i].get("max_latency", np.nan) for i in b.bound])
         self.has_lo = np.array(["min_accuracy" in b.bounds[i] for i in b.bound], dtype=bool)
         self.has_hi = np.array(["max_latency" in b.bounds[i] for i in b.bound], dtype=bool)
+        self.quantile = np.array([b.bounds[i].get("quantile", np.nan) for i in b.bound])
+        self.has_q = np.array(["quantile" in b.bounds[i] for i in b.bound], dtype=bool)
         self.names = b.topology.names
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
@@ -145,6 +147,7 @@ class _Table:
             cols.append(pa.nulls(n, pa.float64()) if b.time is None else pa.array(b.time[pos]))
         cols.append(pa.array(self.min_acc[pos], mask=~self.has_lo[pos]))
         cols.append(pa.array(self.max_lat[pos], mask=~self.has_hi[pos]))
+        cols.append(pa.array(self.quantile[pos], mask=~self.has_q[pos]))
         cols.append(kind if isinstance(kind, pa.Array) else
                     pa.array(kind, type=pa.string()).dictionary_encode().cast(LABEL))
         cols.append(pa.array(np.asarray(point, dtype=np.int32)))
@@ -192,7 +195,7 @@ def run_batch(batch: Batch) -> dict:
                 if "sweep" in b.compute:
                     r = sweep(b.profile, planner.topology, b.source, b.destination,
                               max_latency=bound.get("max_latency"), min_accuracy=bound.get("min_accuracy"),
-                              backend=b.backend, max_memory=b.max_memory)
+                              backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"))
                     k = len(r)
                     if k:
                         pending.append(table.build(
