@@ -255,6 +255,7 @@ def cli_argvs(draw, files):
                "--min-accuracy": numbers_as_text, "--max-latency-ms": numbers_as_text,
                "--frontier": numbers_as_text, "--max-memory-gb": numbers_as_text,
                "--backend": st.sampled_from(["auto", "cpu", "numpy", "cuda", "gpu"]),
+               "--quantile": st.one_of(numbers_as_text, st.sampled_from(["p99", "p50", "p0", "p100", "p99.9", "p"])),
                "--out": st.sampled_from(["OUT/r.csv", "OUT/r.npz", "OUT/r.txt", "/no/dir/r.csv"]),
                "--frontier-out": st.sampled_from(["OUT/f.csv", "OUT/f.json", "OUT/f.xml"]),
                "--json": st.just(None)}
@@ -370,6 +371,9 @@ def core_case(case_seed: int):
         kw["threads"] = int(rng.choice([-5, -1, 0, 1, 2, 3, 64]))
     if rng.random() < 0.2:
         kw["time_limit"] = float(rng.choice([np.inf, 5.0, 0.0, -1.0, np.nan]))
+    if rng.random() < 0.3:  # a latency quantile, good or bad
+        options = [0.5, 0.99, 1.0, 1e-300, 0.0, -0.5, 1.5, np.nan, np.inf, True, "0.9", None]
+        kw["quantile"] = options[int(rng.integers(len(options)))]
     fn = str(rng.choice(["evaluate", "sweep", "pareto"]))
     # The engine takes the six tables as one argument (a Tables object, or the six arrays in order).
     tables = [tuple(tables) if rng.random() < 0.9 else tables[:5]]
