@@ -86,3 +86,15 @@ def test_bad_records_and_tiers_are_refused(shipped):
         tail.record_quantiles(profile, topology, cfg, {"branch_seconds": records["branch_seconds"]})
     with pytest.raises(ValueError, match=r"quantile = 1.5: must be in \(0, 1\]"):
         tail.record_quantiles(profile, topology, cfg, records, quantiles=(1.5,))
+
+
+def test_plan_record_quantiles_are_the_module_function(shipped):
+    profile, records = shipped
+    topology = ef.Topology.preset("mobile")
+    plan = ef.max_accuracy(profile, topology, max_latency=0.1, quantile=0.99)
+    got = plan.record_quantiles(records, quantiles=(0.5, 0.99))
+    want = tail.record_quantiles(profile, topology, [plan.config()], records, quantiles=(0.5, 0.99))[0]
+    assert list(got) == [0.5, 0.99] and list(got.values()) == want.tolist()
+    bare = ef.pareto(ef.cost_tables(profile, topology))[0]
+    with pytest.raises(ValueError, match="made from CostTables"):
+        bare.record_quantiles(records)

@@ -272,6 +272,20 @@ class Plan:
         """{"p50", "p90", "p99", "max"}: those quantiles (s) of this plan's latency."""
         return {name: self.latency_quantile(q) for name, q in SHOWN_QUANTILES.items()}
 
+    def record_quantiles(self, records, quantiles=(0.5, 0.9, 0.99, 1.0)) -> dict:
+        """Quantiles (s) of this plan's latency over the profiler's recorded runs (`records`: a dict from
+        nn.records.load_records, or a <name>.samples.npz path): each step at each run's own time, not at
+        the profile's one statistic (docs/model.md "From the records"). Needs the plan's profile and
+        topology (not bare CostTables)."""
+        from .tail import record_quantiles
+
+        if self.profile is None or self.topology is None:
+            raise ValueError("record_quantiles: this plan was made from CostTables; it needs a profile and a topology")
+        qs = list(quantiles)
+        values = record_quantiles(self.profile, self.topology, [self.config()], records, qs, self.source,
+                                  self.destination)[0]
+        return {q: float(v) for q, v in zip(qs, values)}
+
     def _end(self, j):
         return None if j is None else self._state.names[j]
 
