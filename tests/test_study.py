@@ -135,12 +135,15 @@ def test_quantile_bounds_match_single_calls(client, tmp_path):
     p.save(tmp_path / "p.json")
     d = {"name": "tail", "profiles": ["p.json"],
          "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [2e6, 5e7]}}],
-         "bounds": [{"max_latency": 0.5, "quantile": 0.99}, {"min_accuracy": 0.5, "quantile": "0.9"},
+         "bounds": [{"max_latency": 0.5, "quantile": 0.99}, {"min_accuracy": 0.5, "quantile": "ninety"},
                     {"max_latency": 0.5}],
          "compute": ["frontier", "plans", "sweep"]}
+    with pytest.raises(ValueError, match=r"bounds\[1\]\.quantile: 'ninety' is not a quantile"):
+        load_study(d, base_dir=tmp_path)
+    d["bounds"][1]["quantile"] = True
     with pytest.raises(TypeError, match=r"bounds\[1\]\.quantile: expected a number"):
         load_study(d, base_dir=tmp_path)
-    d["bounds"][1]["quantile"] = 0.9
+    d["bounds"][1]["quantile"] = "p90"  # as the command line writes it
     spec = load_study(d, base_dir=tmp_path)
     ef.study(spec, tmp_path / "out", client=client, progress=False)
     df = read_study(tmp_path / "out").to_pandas()

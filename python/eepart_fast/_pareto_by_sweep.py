@@ -14,7 +14,7 @@ import numpy as np
 
 from .configs import row_bytes
 from .frontier import frontier_indices
-from .reference import FRONTIER_BYTES, tie_means
+from .reference import FRONTIER_BYTES, least_mean_ties
 
 
 def single_partition_bound(tables) -> float:
@@ -54,5 +54,5 @@ def pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile
         pass  # a bad max_latency: the sweep says what is wrong with it
     rows = sweep(tables, max_latency=bound, min_accuracy=min_accuracy, quantile=quantile,
                  max_rows=max_rows_for(max_memory, tables.N, tables.M), **sweep_kw)
-    idx = frontier_indices(rows["latency"], rows["accuracy"], tie=tie_means(evaluate, tables, rows, quantile))
+    idx = least_mean_ties(tables, rows, frontier_indices(rows["latency"], rows["accuracy"]), evaluate)
     return {k: v[idx] for k, v in rows.items()}

@@ -96,4 +96,4 @@ def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min
                                       time_limit=time_limit, **q)
     if thresholds is None:  # bare tables: thresholds known by index only
         thresholds = np.arange(tables.K, dtype=np.float64)
-    return SweepResult(columns, thresholds, names, name, quantile=q.get("quantile"))
+    return SweepResult(columns, thresholds, names, name, quantile=q.get("quantile"), tables=tables)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .quantile import parse_quantile
+
 DEFAULT_PROFILE = "resnet20-fashionmnist"
 # Exit codes: 0 done, 2 bad input or a limit reached (--max-memory-gb, --time-limit; one line on stderr),
 # 3 `plan` found no configuration meeting the bound, 130 interrupted.
@@ -104,15 +106,10 @@ class Clock:
 
 def quantile_arg(text: str) -> float:
     """--quantile: a fraction in (0, 1] (0.99) or its name (p99, p99.9)."""
-    number = text[1:] if text[:1] in ("p", "P") else None
     try:
-        value = float(number) / 100 if number is not None else float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a quantile: give a fraction in (0, 1] or pNN "
-                                         "(0.99 or p99)") from None
-    if not (math.isfinite(value) and 0.0 < value <= 1.0):
-        raise argparse.ArgumentTypeError(f"{text!r}: a quantile is in (0, 1] (0.99 or p99 for the 99th percentile)")
-    return value
+        return parse_quantile(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def frontier_arg(text: str):
@@ -151,7 +148,7 @@ def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
 
 def _latency_label(quantile) -> str:
     """"latency" for the mean, "p99 latency" for a quantile."""
-    from .results import quantile_label
+    from .quantile import quantile_label
 
     return "latency" if quantile is None else f"{quantile_label(quantile)} latency"
 
@@ -367,7 +364,7 @@ def write_frontier(path: str, frontier, quantile=None) -> None:
     """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
     A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
     from ._atomic import atomic_path
-    from .results import quantile_label
+    from .quantile import quantile_label
 
     if path.endswith(".json"):
         text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
@@ -451,7 +448,7 @@ def cmd_sweep(args) -> int:
     name = resolve(args.backend, "sweep")
     columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress,
                          Clock(args.time_limit), args.quantile)
-    rows = SweepResult(columns, profile.thresholds, topology.names, name, quantile=args.quantile)
+    rows = SweepResult(columns, profile.thresholds, topology.names, name, quantile=args.quantile, tables=tables)
     rows.save(args.out, progress=None if args.progress else False)
     stat = "" if args.quantile is None else f", latency as {rows.latency_statistic}"
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend}{stat})")

@@ -14,24 +14,19 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
-def frontier_indices(latency, accuracy, rtol: float = RTOL, tie=None) -> np.ndarray:
+def frontier_indices(latency, accuracy, rtol: float = RTOL) -> np.ndarray:
     """Indices of the rows that form the frontier, sorted by latency (accuracy strictly rising).
 
-    Among rows that reach the same point, the one of least `tie` (when given: the mean latency of rows
-    whose latency is a quantile), then the first in the given order, is chosen.
+    Among rows that reach the same point, the first in the given order is chosen.
     """
     latency = np.asarray(latency, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)
     if latency.shape != accuracy.shape or latency.ndim != 1:
         raise ValueError(f"latency and accuracy: expected two 1-D arrays of one length, got {latency.shape} and {accuracy.shape}")
-    tie = np.zeros(latency.size) if tie is None else np.asarray(tie, dtype=np.float64)
-    if tie.shape != latency.shape:
-        raise ValueError(f"tie: expected one value per row ({latency.shape}), got {tie.shape}")
     if latency.size == 0:
         return np.zeros(0, dtype=np.int64)
-    # Latency rising, accuracy falling within a latency, then tie, original order last: the first row of a
-    # point wins.
-    order = np.lexsort((np.arange(latency.size), tie, -accuracy, latency))
+    # Latency rising, accuracy falling within a latency, original order last: the first row of a point wins.
+    order = np.lexsort((np.arange(latency.size), -accuracy, latency))
     # A row can only be on the frontier if its accuracy beats every faster row's.
     best_before = np.maximum.accumulate(accuracy[order])
     candidates = order[np.concatenate(([True], accuracy[order][1:] > best_before[:-1]))]

@@ -24,8 +24,7 @@ from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
 from .frontier import frontier_indices
 from .profile import Profile
-from .quantile import check_quantile
-from .results import quantile_label
+from .quantile import check_quantile, quantile_label
 from .tables import (
     CostTables,
     block_sums,

@@ -8,16 +8,21 @@ sums round) count as reaching q exactly where the tally does.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+
+import numpy as np
 
 QUANTILE_SLACK = 1e-12
 
 
 def check_quantile(quantile) -> float:
-    """q as a float in (0, 1]; TypeError / ValueError naming `quantile` otherwise."""
-    if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) and not hasattr(quantile, "__float__"):
+    """q as a float in (0, 1]; TypeError / ValueError naming `quantile` otherwise. A narrower float (NumPy's
+    float32, float16) is taken as the decimal it prints as: float32(0.99) is 0.9900000095 as a double, past
+    any slack, and would ask for a different quantile than the one written."""
+    if isinstance(quantile, (bool, np.bool_, str, bytes, complex, np.complexfloating)):
         raise TypeError(f"quantile: expected a number in (0, 1], got {quantile!r}")
-    if isinstance(quantile, (str, bytes, complex)):
-        raise TypeError(f"quantile: expected a number in (0, 1], got {quantile!r}")
+    if isinstance(quantile, np.floating) and np.finfo(quantile.dtype).bits < 64:
+        quantile = float(str(quantile))
     try:
         q = float(quantile)
     except (TypeError, ValueError, OverflowError):
@@ -25,3 +30,27 @@ def check_quantile(quantile) -> float:
     if not math.isfinite(q) or not 0.0 < q <= 1.0:
         raise ValueError(f"quantile = {quantile!r}: must be in (0, 1] (0.99 for p99)")
     return q
+
+
+def parse_quantile(text) -> float:
+    """A quantile as a user writes it: a fraction in (0, 1] (0.99) or its name (p99, p99.9, P50); text that
+    is none is a ValueError saying what the text was (the caller names the field)."""
+    if isinstance(text, str):
+        number = text[1:] if text[:1] in ("p", "P") else None
+        try:
+            value = float(number) / 100 if number is not None else float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a quantile: give a fraction in (0, 1] or pNN (0.99 or p99)") from None
+        if not (math.isfinite(value) and 0.0 < value <= 1.0):
+            raise ValueError(f"{text!r}: a quantile is in (0, 1] (0.99 or p99 for the 99th percentile)")
+        return value
+    return check_quantile(text)
+
+
+def quantile_label(quantile) -> str:
+    """How outputs name a latency statistic: "mean", or "p99" for the 0.99-quantile ("p99.9", "p100"):
+    the quantile's shortest decimal times 100, so that two quantiles never share a name (0.9999999 is
+    "p99.99999", never "p100")."""
+    if quantile is None:
+        return "mean"
+    return "p" + format((Decimal(repr(float(quantile))) * 100).normalize(), "f")

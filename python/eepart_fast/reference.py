@@ -240,13 +240,31 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
     rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile)
     if time.monotonic() - start > time_limit:
         raise timed_out("pareto", time_limit)
-    idx = frontier_indices(rows["latency"], rows["accuracy"], tie=tie_means(evaluate, tables, rows, quantile))
+    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    if quantile is not None:
+        idx = least_mean_ties(tables, rows, idx)
     return {k: v[idx] for k, v in rows.items()}
 
 
-def tie_means(evaluate, tables: CostTables, rows: dict, quantile):
-    """The mean latency of each row of a quantile's sweep (`evaluate`: a backend's): of the configurations
-    reaching one (quantile, accuracy) point the frontier keeps the one of least mean. None for the mean."""
-    if quantile is None or rows["latency"].size == 0:
-        return None
-    return evaluate(tables, rows["threshold_index"], rows["num_partitions"], rows["partitions"], rows["placement"])[0]
+def least_mean_ties(tables: CostTables, rows: dict, idx, evaluate=None) -> np.ndarray:
+    """`idx` (frontier rows of a quantile's sweep, frontier_indices) with each point's row replaced by the
+    one of least mean latency among the rows reaching that point exactly, then the first: the frontier's
+    tie rule for a quantile (docs/model.md). Only the rows tied with a frontier point are evaluated, by
+    `evaluate` (a backend's; the reference's by default)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        return idx
+    key = rows["latency"].astype(np.complex128)
+    key.imag = rows["accuracy"]
+    cand = np.flatnonzero(np.isin(key, key[idx]))
+    if cand.size == idx.size:  # no ties: every point reached by one row
+        return idx
+    mean = (evaluate or globals()["evaluate"])(tables, *(np.asarray(rows[k])[cand] for k in (
+        "threshold_index", "num_partitions", "partitions", "placement")))[0]
+    point = {k: j for j, k in enumerate(key[idx].tolist())}
+    best = {}
+    for r, m in zip(cand.tolist(), np.asarray(mean).tolist()):  # rows in order: the first wins ties of the mean
+        j = point[key[r]]
+        if j not in best or m < best[j][0]:
+            best[j] = (m, r)
+    return np.array([best[j][1] for j in range(idx.size)], dtype=np.int64)

@@ -6,13 +6,9 @@ import json
 import numpy as np
 
 from .frontier import frontier_indices
+from .quantile import quantile_label
 
 SAVE_CHUNK_ROWS = 1 << 20  # rows per write (and Parquet row group): progress and Ctrl-C between chunks
-
-
-def quantile_label(quantile) -> str:
-    """How outputs name a latency statistic: "mean", or "p99" for the 0.99-quantile ("p99.9", "p100")."""
-    return "mean" if quantile is None else f"p{round(100 * quantile, 10):g}"
 
 
 class Evaluation:
@@ -44,7 +40,7 @@ class SweepResult:
     the sweep's latency bound was on it); the files written say which."""
 
     def __init__(self, columns: dict, thresholds: np.ndarray, tier_names: list, backend: str,
-                 quantile: float | None = None):
+                 quantile: float | None = None, tables=None):
         self.latency = np.asarray(columns["latency"], dtype=np.float64)
         self.accuracy = np.asarray(columns["accuracy"], dtype=np.float64)
         self.threshold_index = np.asarray(columns["threshold_index"], dtype=np.int32)
@@ -55,6 +51,7 @@ class SweepResult:
         self.tier_names = list(tier_names)
         self.backend = backend
         self.quantile = quantile
+        self._tables = tables  # the CostTables swept: pareto() of a quantile's rows breaks ties by the mean
 
     @property
     def latency_statistic(self) -> str:
@@ -82,11 +79,17 @@ class SweepResult:
 
     def take(self, index) -> "SweepResult":
         return SweepResult({k: v[index] for k, v in self.columns().items()}, self.thresholds, self.tier_names,
-                           self.backend, self.quantile)
+                           self.backend, self.quantile, self._tables)
 
     def pareto(self) -> "SweepResult":
-        """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once."""
-        return self.take(frontier_indices(self.latency, self.accuracy))
+        """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once;
+        of a quantile's rows reaching one point, the one of least mean latency (docs/model.md), as pareto()."""
+        idx = frontier_indices(self.latency, self.accuracy)
+        if self.quantile is not None and self._tables is not None:
+            from .reference import least_mean_ties
+
+            idx = least_mean_ties(self._tables, self.columns(), idx)
+        return self.take(idx)
 
     def save(self, path, progress: bool | None = None) -> None:
         """Writes every row: `.npz` (the columns, no pickle, latency in s), `.csv` (latency_ms in ms, one column

@@ -64,8 +64,6 @@ def record_latencies(profile: Profile, topology: Topology, configs, records, sou
     t_idx, L_arr, P_arr, A_arr = pack_configs(configs, tables.N, tables.M, tables.K, tier=topology.tier)
     if int(L_arr.max(initial=0)) * R > MAX_ATOMS:
         raise ValueError(f"records: {R} runs x {int(L_arr.max())} exits is more than {MAX_ATOMS} latencies")
-    # run r's blocks p+1..q and branch q: running sums of the runs' block times
-    starts = np.concatenate([np.zeros((R, 1)), np.cumsum(blocks, axis=1)], axis=1)
     out = []
     for t, L, P, A in zip(t_idx, L_arr, P_arr, A_arr):
         c = tables.cum_exit[t]
@@ -75,7 +73,10 @@ def record_latencies(profile: Profile, topology: Topology, configs, records, sou
         prev = 0
         for k in range(L):
             q, a = int(P[k]), int(A[k])
-            clock = clock + topology.ratio[a] * ((starts[:, q] - starts[:, prev]) + branches[:, q - 1])
+            # run r's blocks p+1..q summed from p (as the tables' block sums, not differences of prefix
+            # sums, which lose the digits of short partitions after long ones), then branch q
+            work = np.cumsum(blocks[:, prev:q], axis=1)[:, -1] + branches[:, q - 1]
+            clock = clock + topology.ratio[a] * work
             ell[k] = clock + tables.result_cost[a]
             share[k] = (1.0 - c[prev]) if k == L - 1 else (c[q] - c[prev])
             if k + 1 < L:

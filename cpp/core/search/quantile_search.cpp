@@ -358,6 +358,26 @@ class QuantileThresholdSearch {
         keep_layer(L + 1);
     }
 
+    // Is the partial plan of label `x` before that of candidate `y` (parent `y_parent`) in the canonical
+    // order (P, then A, lexicographic)? Both end at the same block and tier, and their completions add the
+    // same partitions, so this is the order of any two of their completions that tie: the one kept.
+    bool prefix_before(std::int32_t x, std::int32_t y_parent, int n) const {
+        int xq[kMaxTiers], xa[kMaxTiers], yq[kMaxTiers], ya[kMaxTiers];
+        for (int k = n - 1; k >= 0; --k, x = arena_[x].parent) {
+            xq[k] = arena_[x].q;
+            xa[k] = arena_[x].tier;
+        }
+        for (int k = n - 2; k >= 0; --k, y_parent = arena_[y_parent].parent) {
+            yq[k] = arena_[y_parent].q;
+            ya[k] = arena_[y_parent].tier;
+        }
+        for (int k = 0; k + 1 < n; ++k)
+            if (xq[k] != yq[k]) return xq[k] < yq[k];
+        for (int k = 0; k + 1 < n; ++k)
+            if (xa[k] != ya[k]) return xa[k] < ya[k];
+        return false;
+    }
+
     // Does label x (n exits at ex) dominate candidate y (its exits: y's parent's and its own)?
     bool dominates(const QLabel& x, const double* ye, const double* ys, int n) const {
         const double* xe = ell_.data() + x.exits;
@@ -397,9 +417,12 @@ class QuantileThresholdSearch {
                 const QCand& y = cands_[i];
                 gather(y.parent, n - 1, y.ell, y.share);
                 bool dominated = false;
+                // A completion of x may tie with one of y (same quantile, accuracy and mean): x may drop y
+                // only if x's would be the one kept, the first in canonical order.
                 for (std::size_t j = first; j < arena_.size() && !dominated; ++j)
                     dominated = arena_[j].acc >= y.acc && arena_[j].mean <= y.mean &&
-                                dominates(arena_[j], ex_ell_, ex_share_, n);
+                                dominates(arena_[j], ex_ell_, ex_share_, n) &&
+                                prefix_before(static_cast<std::int32_t>(j), y.parent, n);
                 if (dominated) continue;
                 const auto off = static_cast<std::int32_t>(ell_.size());
                 ell_.insert(ell_.end(), ex_ell_, ex_ell_ + n);
@@ -481,13 +504,9 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
         std::lock_guard<std::mutex> lock(idle_mu);
         idle.push_back(std::move(w));
     };
-    const double work = static_cast<double>(T.K) * T.N * T.N * T.M * T.M;
-    if (work < 2e5) {
-        std::atomic<bool> never{false};
-        for (int t = 0; t < T.K; ++t) body(t, never);
-    } else {
-        parallel_for(static_cast<std::size_t>(T.K), std::min(resolve_threads(opt.threads), T.K), body, control);
-    }
+    // Through parallel_for even when small: a quantile search's labels cost far more than the mean's, and
+    // only the waiting thread there enforces time_limit and Ctrl-C.
+    parallel_for(static_cast<std::size_t>(T.K), std::min(resolve_threads(opt.threads), T.K), body, control);
     if (stats) {
         stats->labels = sh.labels;
         stats->candidates = sh.candidates;

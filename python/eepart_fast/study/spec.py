@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import float_array, read_text
 from ..backends import ORDER as BACKENDS
 from ..profile import Profile
-from ..quantile import check_quantile
+from ..quantile import parse_quantile
 from ..tables import measured_tiers
 from ..topology import PRESETS, Topology
 
@@ -445,9 +445,10 @@ def _bound(where: str, b) -> dict:
     out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k != "quantile"}
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
         try:
-            out["quantile"] = check_quantile(b["quantile"])
+            out["quantile"] = parse_quantile(b["quantile"])
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{where}.{exc}") from None
+            msg = str(exc)
+            raise type(exc)(f"{where}.{msg}" if msg.startswith("quantile") else f"{where}.quantile: {msg}") from None
     return dict(sorted(out.items()))
 
 
