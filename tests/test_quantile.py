@@ -5,6 +5,7 @@ import json
 import math
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import _raw_model as raw
 import eepart_fast as ef
@@ -12,13 +13,30 @@ import numpy as np
 import pytest
 from _instances import random_profile, random_topology
 from eepart_fast.frontier import frontier_indices
+from eepart_fast.configs import pack_configs
 from eepart_fast.nn.records import exit_points, exit_rates, load_records
+from eepart_fast.quantile import quantile_label
 from test_cli import run
+from test_quantile_backends import MODULES
 from test_worked_example import spec_profile
 
 QS = (0.5, 0.9, 0.99, 0.999, 1.0)
 PRESETS = Path(ef.__file__).parent / "presets" / "profiles"
 BACKENDS = [name for name, info in ef.backends().items() if info["available"]]
+# The tallies also run on the cuda backend's kernels on the host emulator, where the build has it.
+EMULATED = MODULES.get("cuda_emu")
+TALLY_BACKENDS = BACKENDS + (["cuda_emu"] if EMULATED is not None else [])
+
+
+def evaluate_on(backend, profile, topology, configs, source, destination, quantile=None):
+    """ef.evaluate, or on "cuda_emu" the emulated cuda module's evaluate on the same tables."""
+    if backend != "cuda_emu":
+        return ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=quantile)
+    tables = ef.cost_tables(profile, topology, source, destination)
+    latency, accuracy = EMULATED.evaluate(tables, *pack_configs(configs, tables.N, tables.M, tables.K),
+                                          quantile=quantile)
+    return SimpleNamespace(latency=np.asarray(latency), accuracy=np.asarray(accuracy), quantile=quantile,
+                           latency_statistic=quantile_label(quantile))
 
 
 # --- brute force ----------------------------------------------------------------------------------
@@ -106,7 +124,7 @@ def test_shipped_exit_rates_are_the_records_tallies(shipped):
     assert np.array_equal(records["thresholds"], profile.thresholds)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", TALLY_BACKENDS)
 @pytest.mark.parametrize("ends", [(0, 0), (0, 3), (2, 1)])
 def test_evaluate_quantile_is_the_tally_of_the_records(shipped, backend, ends):
     profile, records = shipped
@@ -120,15 +138,15 @@ def test_evaluate_quantile_is_the_tally_of_the_records(shipped, backend, ends):
     samples = [sorted(np.asarray(raw_exit_latencies(profile, topology, source, destination, P, A))
                       [partition_of(branches[t], P)].tolist()) for t, P, A in configs]
     for q in QS:
-        got = ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=q)
+        got = evaluate_on(backend, profile, topology, configs, source, destination, quantile=q)
         assert got.quantile == q and got.latency_statistic in ("p50", "p90", "p99", "p99.9", "p100")
         want = [tally_quantile(s, q) for s in samples]
         np.testing.assert_allclose(got.latency, want, rtol=1e-12, atol=0)
-        mean = ef.evaluate(profile, topology, configs, source, destination, backend=backend)
+        mean = evaluate_on(backend, profile, topology, configs, source, destination)
         np.testing.assert_array_equal(got.accuracy, mean.accuracy)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", TALLY_BACKENDS)
 @pytest.mark.parametrize("seed", range(6))
 def test_evaluate_quantile_on_random_per_sample_exits(backend, seed):
     rng = np.random.default_rng(100 + seed)
@@ -142,7 +160,7 @@ def test_evaluate_quantile_on_random_per_sample_exits(backend, seed):
     # 1000): where a partition ends there, the quantile is the last sample of that exit, not the next one.
     edges = sorted({int((b <= i).sum()) / n for b in branches for i in range(1, N + 1)} - {0.0})
     for q in QS + tuple(edges):
-        got = ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=q)
+        got = evaluate_on(backend, profile, topology, configs, source, destination, quantile=q)
         want = [tally(raw_exit_latencies(profile, topology, source, destination, P, A), branches[t], P, q)
                 for t, P, A in configs]
         np.testing.assert_allclose(got.latency, want, rtol=1e-12, atol=0)
