@@ -7,7 +7,6 @@ so a run resumes where it stopped, batch for batch: the shuffle of epoch e is fi
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .._atomic import atomic_path
 from .data import batches
 
 
@@ -38,9 +38,8 @@ def save_atomic(obj, path: Path) -> None:
     """torch.save through a temporary file, so an interrupted save never leaves a broken checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # removed on any error or Ctrl-C, as every output of the package
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path: Path) -> dict:
