@@ -10,10 +10,13 @@
 //   could still matter (F_B(v) >= theta - S_q: the samples still to leave, S_q = 1 - c_q, could lift it
 //   to theta), F_A(v) >= F_B(v) or F_A(v) >= theta;
 // then for any completion A's share at or below any v is at least B's (or at least theta), hence A's
-// quantile is at most B's, and its accuracy at least B's. Of the plans reaching one point the one of least
-// mean latency is kept, so A must also owe no more of the mean (its terms so far, summed as the mean search
-// sums them). The shares are summed in exit order in every
+// quantile is at most B's, and its accuracy at least B's. The shares are summed in exit order in every
 // check, as the rule sums them, and IEEE addition is monotone, so the dominance is exact.
+//
+// Of the plans reaching one point exactly, the one of least mean latency is returned, then the first in
+// canonical order (staircase.hpp's tie_less): so A must also owe no more of the mean (its terms so far,
+// summed as the mean search sums them), and its partial plan must come first in canonical order, which is
+// the order of any two completions of A and B that add the same partitions.
 //
 // A label is pruned when the frontier found so far dominates the box of its completions: latency at
 // least LB (below), accuracy at most acc + (the most any completion can add, relaxed over tiers). LB:
@@ -163,7 +166,6 @@ class QuantileThresholdSearch {
     std::vector<double> ell_, share_;
     std::size_t layer_begin_ = 0, layer_end_ = 0;
     std::vector<QCand> cands_;
-    std::vector<std::size_t> kept_;  // scratch: the kept labels of one state
     double ex_ell_[kMaxTiers], ex_share_[kMaxTiers];
     std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
 
@@ -171,7 +173,7 @@ class QuantileThresholdSearch {
 
     void account() {
         mem_.set(arena_.capacity() * sizeof(QLabel) + cands_.capacity() * sizeof(QCand) +
-                 (ell_.capacity() + share_.capacity() + kept_.capacity()) * sizeof(double) +
+                 (ell_.capacity() + share_.capacity()) * sizeof(double) +
                  stair_.pts.capacity() * (sizeof(SearchPoint) + 16));
     }
     template <class V>
@@ -203,7 +205,8 @@ class QuantileThresholdSearch {
 
     // Lower bound on the quantile of every completion of a label (n exits, clock d, at block q on tier a).
     double quantile_lower_bound(const double* ell, const double* share, int n, double d, int q, int a) const {
-        return quantile_lower_bound(ell, share, n, (d + sh_.next_lb[static_cast<std::size_t>(q) * M_ + a]) * (1.0 - kBoundMargin), q);
+        const double later = (d + sh_.next_lb[static_cast<std::size_t>(q) * M_ + a]) * (1.0 - kBoundMargin);
+        return quantile_lower_bound(ell, share, n, later, q);
     }
 
     // The same, given `later`: a lower bound on every exit after the n of a label ending at q.
@@ -288,7 +291,8 @@ class QuantileThresholdSearch {
                 const double ell = d + T_.result(b);
                 // the mean, as evaluate sums it: input; in_1 compute; E_1 result (in_1 = 1 - c_0)
                 const double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
-                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), x + S_[0] * T_.result(b), -1, q, b);
+                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), x + S_[0] * T_.result(b), -1, q,
+                         b);
                 if (cont && q < N_) {
                     const double E = c_[q] - c_[0];
                     candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, x + E * T_.result(b), -1, 1u << b, q, b);
@@ -323,8 +327,8 @@ class QuantileThresholdSearch {
             for (int b = 0; b < M_; ++b) {
                 if (l.used >> b & 1u) continue;
                 // The bound of l's completions whose next partition is on b: skip b when it prunes them all.
-                const double later = (l.d + T_.forward(p, a, b) + sh_.min_compute[static_cast<std::size_t>(b) * (N_ + 1) + p] +
-                                      sh_.min_result) * (1.0 - kBoundMargin);
+                const double cheapest = sh_.min_compute[static_cast<std::size_t>(b) * (N_ + 1) + p] + sh_.min_result;
+                const double later = (l.d + T_.forward(p, a, b) + cheapest) * (1.0 - kBoundMargin);
                 const double lb = quantile_lower_bound(le, ls, L, later, p);
                 if (box_dominated(lb, l.acc, p)) continue;
                 for (int q = p + 1; q <= N_; ++q) {
