@@ -404,8 +404,7 @@ class Planner:
 
     Every question takes `quantile` (None: the mean latency; q in (0, 1]: its q-quantile, 0.99 for p99,
     docs/model.md "Tail latency"): the plans' latency and the latency bound are then that quantile, and
-    the answers are cached per quantile. With backend "auto" a quantile is searched by the first backend
-    of the pareto order that computes quantiles.
+    the answers are cached per quantile.
 
     Safe to share between threads: see the module's docstring.
     """
@@ -462,13 +461,12 @@ class Planner:
     def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> "_Frontier":
         time_limit = check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
-        backend = self.backend
         state = self._state  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
         found = state.cached(key)
         if found is not None:
             return found
-        rows = _search_rows(backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile)
+        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile)
         return state.store(key, _Frontier(rows, state, quantile))
 
     # Each question takes `time_limit` (seconds, None: none): a search still running past it stops with
