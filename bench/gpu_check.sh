@@ -58,7 +58,7 @@ assert eepart_fast.backends()["cuda"]["available"]
 EOF
 
 stage "GPU tests"
-TESTS="tests/test_gpu.py tests/test_gpu_fused.py"
+TESTS="tests/test_gpu.py tests/test_gpu_fused.py tests/test_quantile_backends.py"
 [ -n "${QUICK:-}" ] || TESTS="$TESTS tests/test_differential.py tests/test_worked_example.py"
 timeout ${TEST_TIMEOUT:-200} $PYTHON -m pytest -q -p no:cacheprovider -rs $TESTS --junitxml="$OUT/tests.xml" \
   || fail "GPU tests"
