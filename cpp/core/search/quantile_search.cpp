@@ -32,15 +32,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <memory>
-#include <mutex>
-#include <sstream>
 #include <stdexcept>
 
-#include "bounds.hpp"
-#include "memory_budget.hpp"
-#include "parallel.hpp"
 #include "quantile.hpp"
+#include "workers.hpp"
 
 namespace eepart {
 namespace {
@@ -77,39 +72,37 @@ struct QShared {
     std::vector<double> next_lb;      // [q][a]: least time from d to any later exit
     std::vector<double> min_compute;  // [b][p]: least compute_cost[b][p][r] over r > p
     double min_result = 0;            // least result_cost
-    std::mutex mu;
-    Staircase frontier;
-    std::uint64_t version = 0;
+    SharedFrontier found;
     MemoryBudget budget;
-    std::atomic<std::uint64_t> labels{0}, candidates{0}, pruned{0}, terminals{0};
+    SearchCounters counters;
 
     QShared(const Tables& t, const SearchOptions& o)
-        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] {
-              std::ostringstream s;
-              s << "pareto: the quantile search needs more than max_memory = " << cap
-                << " bytes for its partial plans (N = " << t.N << ", M = " << t.M << ", K = " << t.K
-                << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
-              return s.str();
-          }) {}
+        : T(t), opt(o),
+          budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message("quantile search", t, cap); }) {}
 };
 
-// next_lb[q][a] = min over b != a, r > q of forward(q, a, b) + compute(b, q, r), plus the least result:
-// every exit after a partition ending at q on a is at least this much after its clock d.
-std::vector<double> next_exit_bounds(const Tables& T) {
-    double min_result = kInf;
-    for (int b = 0; b < T.M; ++b) min_result = std::min(min_result, T.result(b));
-    std::vector<double> out(static_cast<std::size_t>(T.N + 1) * T.M, kInf);
+// The cheapest ways on, in `sh`: min_compute[b][p] = min over r > p of compute(b, p, r); min_result; and
+// next_lb[q][a] = min over b != a of forward(q, a, b) + min_compute[b][q], plus min_result: every exit after
+// a partition ending at q on a is at least this much after its clock d.
+void cheapest_ways_on(const Tables& T, QShared& sh) {
+    const std::size_t N1 = static_cast<std::size_t>(T.N) + 1;
+    sh.min_result = kInf;
+    for (int b = 0; b < T.M; ++b) sh.min_result = std::min(sh.min_result, T.result(b));
+    sh.min_compute.assign(T.M * N1, kInf);
+    for (int b = 0; b < T.M; ++b)
+        for (int p = 0; p < T.N; ++p)
+            for (int r = p + 1; r <= T.N; ++r) {
+                double& m = sh.min_compute[b * N1 + p];
+                m = std::min(m, T.compute(b, p, r));
+            }
+    sh.next_lb.assign(N1 * T.M, kInf);
     for (int q = 1; q < T.N; ++q)
-        for (int b = 0; b < T.M; ++b) {
-            double c = kInf;
-            for (int r = q + 1; r <= T.N; ++r) c = std::min(c, T.compute(b, q, r));
-            for (int a = 0; a < T.M; ++a)
-                if (a != b) {
-                    double& o = out[static_cast<std::size_t>(q) * T.M + a];
-                    o = std::min(o, T.forward(q, a, b) + c + min_result);
+        for (int a = 0; a < T.M; ++a)
+            for (int b = 0; b < T.M; ++b)
+                if (b != a) {
+                    double& o = sh.next_lb[static_cast<std::size_t>(q) * T.M + a];
+                    o = std::min(o, T.forward(q, a, b) + sh.min_compute[b * N1 + q] + sh.min_result);
                 }
-        }
-    return out;
 }
 
 class QuantileThresholdSearch {
@@ -120,9 +113,8 @@ class QuantileThresholdSearch {
         t_ = t;
         cancel_ = &cancel;
         labels_ = candidates_ = pruned_ = terminals_ = 0;
-        seen_ = ~std::uint64_t(0);
-        dirty_ = false;
-        sync();
+        local_.reset();
+        local_.sync(sh_.found);
         c_.resize(N_ + 1);
         S_.resize(N_ + 1);
         acc_ub_.assign(N_ + 1, -kInf);
@@ -142,13 +134,10 @@ class QuantileThresholdSearch {
         first_layer();
         for (int L = 1; L < sh_.lmax && layer_end_ > layer_begin_ && !cancelled(); ++L) {
             next_layer(L);
-            sync();
+            local_.sync(sh_.found);
         }
-        sync(true);
-        sh_.labels += labels_;
-        sh_.candidates += candidates_;
-        sh_.pruned += pruned_;
-        sh_.terminals += terminals_;
+        local_.sync(sh_.found, true);
+        sh_.counters.add(labels_, candidates_, pruned_, terminals_);
     }
 
    private:
@@ -159,9 +148,7 @@ class QuantileThresholdSearch {
     const int N_, M_;
     std::vector<double> c_, S_, acc_ub_;
     MemoryAccount mem_;
-    Staircase stair_;
-    bool dirty_ = false;
-    std::uint64_t seen_ = ~std::uint64_t(0);
+    LocalFrontier local_;
     std::vector<QLabel> arena_;  // every label of this threshold; a layer is [layer_begin_, layer_end_)
     std::vector<double> ell_, share_;
     std::size_t layer_begin_ = 0, layer_end_ = 0;
@@ -174,7 +161,7 @@ class QuantileThresholdSearch {
     void account() {
         mem_.set(arena_.capacity() * sizeof(QLabel) + cands_.capacity() * sizeof(QCand) +
                  (ell_.capacity() + share_.capacity()) * sizeof(double) +
-                 stair_.pts.capacity() * (sizeof(SearchPoint) + 16));
+                 local_.stair.pts.capacity() * (sizeof(SearchPoint) + 16));
     }
     template <class V>
     void make_room(V& v, std::size_t need) {
@@ -223,37 +210,16 @@ class QuantileThresholdSearch {
     }
 
     bool box_dominated(double lb, double acc, int q) const {
-        return region_dominated(stair_, lb, acc + acc_ub_[q] + kSlack, nullptr, nullptr, 0, sh_.opt.min_accuracy,
+        return region_dominated(local_.stair, lb, acc + acc_ub_[q] + kSlack, nullptr, nullptr, 0, sh_.opt.min_accuracy,
                                 sh_.opt.max_latency);
-    }
-
-    SearchPoint make_point(double lat, double acc, std::int32_t parent, int q, int b) const {
-        SearchPoint p;
-        p.latency = lat;
-        p.accuracy = acc;
-        p.threshold_index = t_;
-        int rev_q[kMaxTiers], rev_a[kMaxTiers];
-        int L = 0;
-        rev_q[L] = q;
-        rev_a[L++] = b;
-        for (std::int32_t i = parent; i >= 0; i = arena_[i].parent) {
-            rev_q[L] = arena_[i].q;
-            rev_a[L++] = arena_[i].tier;
-        }
-        p.num_partitions = L;
-        for (int k = 0; k < L; ++k) {
-            p.partitions[k] = static_cast<std::int16_t>(rev_q[L - 1 - k]);
-            p.placement[k] = static_cast<std::int8_t>(rev_a[L - 1 - k]);
-        }
-        return p;
     }
 
     // Is a complete plan of accuracy `acc`, whose quantile is at least `lb`, dominated by a point of the
     // frontier found so far? Strictly faster only: a point it could tie with may be beaten on the mean.
     bool terminal_dominated(double lb, double acc) const {
-        int i = stair_.last_at_or_before(lb);
-        while (i >= 0 && !(stair_.lat[i] < lb)) --i;
-        return i >= 0 && stair_.acc[i] >= acc;
+        int i = local_.stair.last_at_or_before(lb);
+        while (i >= 0 && !(local_.stair.lat[i] < lb)) --i;
+        return i >= 0 && local_.stair.acc[i] >= acc;
     }
 
     // A complete plan: the exits in ex_*, n of them, its mean latency `mean`.
@@ -261,12 +227,12 @@ class QuantileThresholdSearch {
         ++terminals_;
         const double lat = quantile_of_exits(ex_ell_, ex_share_, n, sh_.theta);
         if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
-        const int i = stair_.last_at_or_before(lat);
-        if (i >= 0 && stair_.acc[i] >= acc && !(stair_.lat[i] == lat && stair_.acc[i] == acc)) return;
-        SearchPoint p = make_point(lat, acc, parent, q, b);
+        const int i = local_.stair.last_at_or_before(lat);
+        if (local_.beaten(i, lat, acc)) return;
+        SearchPoint p = chain_point(arena_, t_, lat, acc, parent, q, b);
         p.mean = mean;
-        stair_.insert(p, i);
-        dirty_ = true;
+        local_.stair.insert(p, i);
+        local_.dirty = true;
     }
 
     // A continuing candidate, its exits in ex_*, n of them: kept unless the frontier dominates its box.
@@ -439,19 +405,6 @@ class QuantileThresholdSearch {
         labels_ += layer_end_ - layer_begin_;
         account();
     }
-
-    void sync(bool last = false) {
-        std::lock_guard<std::mutex> lock(sh_.mu);
-        const bool theirs = seen_ != sh_.version;
-        if (!theirs && !last) return;
-        if (dirty_) {
-            sh_.frontier.merge_from(stair_);
-            ++sh_.version;
-            dirty_ = false;
-        }
-        if (theirs) stair_.assign(sh_.frontier);
-        seen_ = sh_.version;
-    }
 };
 
 }  // namespace
@@ -459,11 +412,8 @@ class QuantileThresholdSearch {
 std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
                                                 SearchStats* stats) {
     opt.check();
-    if (!(opt.quantile > 0 && opt.quantile <= 1)) {
-        std::ostringstream s;
-        s << "quantile = " << opt.quantile << ": must be in (0, 1]";
-        throw std::invalid_argument(s.str());
-    }
+    if (!(opt.quantile > 0))  // 0 asks for the mean: pareto_search's own search
+        throw std::invalid_argument("quantile = 0: the quantile search needs a quantile in (0, 1]");
     Control control;
     control.interrupted = poll;
     control.time_limit = opt.time_limit;
@@ -472,53 +422,14 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
     QShared sh(T, opt);
     sh.lmax = T.max_partitions();
     sh.theta = quantile_theta(opt.quantile);
-    sh.next_lb = next_exit_bounds(T);
-    sh.min_compute.assign(static_cast<std::size_t>(T.M) * (T.N + 1), kInf);
-    sh.min_result = kInf;
-    for (int b = 0; b < T.M; ++b) {
-        sh.min_result = std::min(sh.min_result, T.result(b));
-        for (int p = 0; p < T.N; ++p)
-            for (int r = p + 1; r <= T.N; ++r) {
-                double& m = sh.min_compute[static_cast<std::size_t>(b) * (T.N + 1) + p];
-                m = std::min(m, T.compute(b, p, r));
-            }
-    }
+    cheapest_ways_on(T, sh);
     // A single partition has one exit: its quantile is its latency, and these seeds are those of the mean.
-    for (int q = 1; q <= T.N; ++q)
-        for (int b = 0; b < T.M; ++b) {
-            SearchPoint p = single_partition(T, q, b);
-            p.mean = p.latency;
-            if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
-                sh.frontier.insert(p, sh.frontier.last_at_or_before(p.latency));
-        }
-
-    std::vector<std::unique_ptr<QuantileThresholdSearch>> idle;
-    std::mutex idle_mu;
-    auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
-        std::unique_ptr<QuantileThresholdSearch> w;
-        {
-            std::lock_guard<std::mutex> lock(idle_mu);
-            if (!idle.empty()) {
-                w = std::move(idle.back());
-                idle.pop_back();
-            }
-        }
-        if (!w) w = std::make_unique<QuantileThresholdSearch>(sh);
-        w->run(static_cast<int>(t), cancel);
-        std::lock_guard<std::mutex> lock(idle_mu);
-        idle.push_back(std::move(w));
-    };
+    seed_single_partitions(T, opt, sh.found.frontier, true);
     // Through parallel_for even when small: a quantile search's labels cost far more than the mean's, and
     // only the waiting thread there enforces time_limit and Ctrl-C.
-    parallel_for(static_cast<std::size_t>(T.K), std::min(resolve_threads(opt.threads), T.K), body, control);
-    if (stats) {
-        stats->labels = sh.labels;
-        stats->candidates = sh.candidates;
-        stats->pruned = sh.pruned;
-        stats->terminals = sh.terminals;
-        stats->peak_bytes = sh.budget.peak();
-    }
-    return apply_tolerance(sh.frontier.pts);
+    run_thresholds<QuantileThresholdSearch>(sh, T.K, std::min(resolve_threads(opt.threads), T.K), false, control);
+    sh.counters.report(stats, sh.budget);
+    return apply_tolerance(sh.found.frontier.pts);
 }
 
 }  // namespace eepart

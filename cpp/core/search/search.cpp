@@ -32,9 +32,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <memory>
-#include <mutex>
-#include <sstream>
 #include <stdexcept>
 
 #include "bounds.hpp"
@@ -42,8 +39,9 @@
 #include "labels.hpp"
 #include "memory_budget.hpp"
 #include "parallel.hpp"
-#include "quantile_search.hpp"
 #include "quantile.hpp"
+#include "quantile_search.hpp"
+#include "workers.hpp"
 
 
 namespace eepart {
@@ -58,22 +56,12 @@ struct Shared {
     int lmax = 1;
     std::vector<double> lam;
 
-    std::mutex mu;
-    Staircase frontier;  // all threads' finds
-    std::uint64_t version = 0;
+    SharedFrontier found;
     MemoryBudget budget;
-    std::atomic<std::uint64_t> labels{0}, candidates{0}, pruned{0}, terminals{0};
+    SearchCounters counters;
 
     Shared(const Tables& t, const SearchOptions& o)
-        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message(t, cap); }) {}
-
-    static std::string over_cap_message(const Tables& T, std::size_t max_memory) {
-        std::ostringstream s;
-        s << "pareto: the search needs more than max_memory = " << max_memory
-          << " bytes for its partial plans (N = " << T.N << ", M = " << T.M << ", K = " << T.K
-          << "); raise max_memory, or narrow the search with min_accuracy / max_latency";
-        return s.str();
-    }
+        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message("search", t, cap); }) {}
 };
 
 class ThresholdSearch {
@@ -85,9 +73,8 @@ public:
         t_ = t;
         cancel_ = &cancel;
         labels_ = candidates_ = pruned_ = terminals_ = 0;
-        seen_ = ~std::uint64_t(0);
-        dirty_ = false;
-        sync();
+        local_.reset();
+        local_.sync(sh_.found);
         c_.resize(N_ + 1);
         S_.resize(N_ + 1);
         for (int i = 0; i <= N_; ++i) {
@@ -100,14 +87,11 @@ public:
             next_layer(L);
             prune(next_);
             sort_groups(next_);
-            sync();
+            local_.sync(sh_.found);
             cur_.swap(next_);
         }
-        sync(true);
-        sh_.labels += labels_;
-        sh_.candidates += candidates_;
-        sh_.pruned += pruned_;
-        sh_.terminals += terminals_;
+        local_.sync(sh_.found, true);
+        sh_.counters.add(labels_, candidates_, pruned_, terminals_);
     }
 
 private:
@@ -124,9 +108,7 @@ private:
     MemoryAccount mem_;
     std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
 
-    Staircase stair_;
-    bool dirty_ = false;          // stair_ has points the shared frontier lacks
-    std::uint64_t seen_ = ~std::uint64_t(0);
+    LocalFrontier local_;
     std::vector<Label> arena_;    // every label of this threshold; a layer is a contiguous range
     std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
     std::vector<Cand> cands_, merged_;  // one state's candidates, one run per source group
@@ -139,7 +121,8 @@ private:
     std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
 
     bool label_dominated(const Label& l) const {
-        return bounds_.label_dominated(stair_, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy, sh_.opt.max_latency);
+        return bounds_.label_dominated(local_.stair, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy,
+                                       sh_.opt.max_latency);
     }
 
     // The next tiers b whose completions (next partition on b) are all dominated already.
@@ -148,32 +131,11 @@ private:
         const double S = S_[l.q];
         for (int b = 0; b < M_; ++b) {
             if (used >> b & 1u) continue;
-            if (bounds_.next_tier_dominated(stair_, l.lat, l.acc, l.q, b, S * T_.forward(l.q, l.tier, b),
+            if (bounds_.next_tier_dominated(local_.stair, l.lat, l.acc, l.q, b, S * T_.forward(l.q, l.tier, b),
                                             sh_.opt.min_accuracy, sh_.opt.max_latency))
                 mask |= std::uint16_t(1u << b);
         }
         return mask;
-    }
-
-    SearchPoint make_point(double lat, double acc, std::int32_t parent, int q, int b) const {
-        SearchPoint p;
-        p.latency = lat;
-        p.accuracy = acc;
-        p.threshold_index = t_;
-        int rev_q[kMaxTiers], rev_a[kMaxTiers];
-        int L = 0;
-        rev_q[L] = q;
-        rev_a[L++] = b;
-        for (std::int32_t i = parent; i >= 0; i = arena_[i].parent) {
-            rev_q[L] = arena_[i].q;
-            rev_a[L++] = arena_[i].tier;
-        }
-        p.num_partitions = L;
-        for (int k = 0; k < L; ++k) {
-            p.partitions[k] = static_cast<std::int16_t>(rev_q[L - 1 - k]);
-            p.placement[k] = static_cast<std::int8_t>(rev_a[L - 1 - k]);
-        }
-        return p;
     }
 
     // A complete plan, its last partition (.., q] on tier b. `hint` is last_at_or_before of a latency
@@ -181,11 +143,11 @@ private:
     void terminal(double lat, double acc, std::int32_t parent, int q, int b, int& hint) {
         ++terminals_;
         if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
-        int i = hint == -2 ? stair_.last_at_or_before(lat) : stair_.seek(hint, lat);
+        int i = hint == -2 ? local_.stair.last_at_or_before(lat) : local_.stair.seek(hint, lat);
         hint = i;
-        if (i >= 0 && stair_.acc[i] >= acc && !(stair_.lat[i] == lat && stair_.acc[i] == acc)) return;
-        hint = stair_.insert(make_point(lat, acc, parent, q, b), i);
-        dirty_ = true;
+        if (local_.beaten(i, lat, acc)) return;
+        hint = local_.stair.insert(chain_point(arena_, t_, lat, acc, parent, q, b), i);
+        local_.dirty = true;
     }
 
     // Reports this worker's memory to the budget (which throws past the cap).
@@ -193,7 +155,7 @@ private:
         mem_.set(arena_.capacity() * sizeof(Label) + (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
                  (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
                  runs_.capacity() * sizeof(std::size_t) + layer_runs_.capacity() * sizeof(Run) +
-                 stair_.pts.capacity() * (sizeof(SearchPoint) + 16) + bounds_.bytes() +
+                 local_.stair.pts.capacity() * (sizeof(SearchPoint) + 16) + bounds_.bytes() +
                  (c_.capacity() + S_.capacity()) * sizeof(double));
     }
 
@@ -235,7 +197,7 @@ private:
         candidates_ += arena_.size();
         prune(cur_);
         sort_groups(cur_);
-        sync();
+        local_.sync(sh_.found);
     }
 
     // Layer L+1 from layer L. A state (q, b, U') of the new layer draws on the states (p < q, a, U' - b)
@@ -370,33 +332,7 @@ private:
         groups.resize(gw);
         arena_.resize(w);
     }
-
-    // Shares this threshold's finds with the other threads and takes theirs. While no other thread has
-    // found anything, ours can wait for the end of the threshold (`last`): stair_ already holds all.
-    void sync(bool last = false) {
-        std::lock_guard<std::mutex> lock(sh_.mu);
-        const bool theirs = seen_ != sh_.version;
-        if (!theirs && !last) return;
-        if (dirty_) {
-            sh_.frontier.merge_from(stair_);
-            ++sh_.version;
-            dirty_ = false;
-        }
-        if (theirs) stair_.assign(sh_.frontier);  // else the frontier is now stair_ itself
-        seen_ = sh_.version;
-    }
 };
-
-// The frontier starts with every single-partition plan that meets the bounds: N M plans, cheap, and
-// often most of the frontier's reach, so that the threads prune from their first label on.
-void seed_single_partitions(const Tables& T, const SearchOptions& opt, Staircase& s) {
-    for (int q = 1; q <= T.N; ++q)
-        for (int b = 0; b < T.M; ++b) {
-            SearchPoint p = single_partition(T, q, b);
-            if (p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy)
-                s.insert(p, s.last_at_or_before(p.latency));
-        }
-}
 
 }  // namespace
 
@@ -421,7 +357,7 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
     Shared sh(T, opt);
     sh.lmax = T.max_partitions();
     const int N = T.N, M = T.M;
-    seed_single_partitions(T, opt, sh.frontier);
+    seed_single_partitions(T, opt, sh.found.frontier, false);
     // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
     if (sh.lmax > 1) {
         const double per_lambda = static_cast<double>(N) * N * M * T.K;
@@ -431,39 +367,10 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
     }
 
     const double work = static_cast<double>(T.K) * N * N * M * M;
-    int threads = std::min(resolve_threads(opt.threads), T.K);
-    std::vector<std::unique_ptr<ThresholdSearch>> idle;  // workers' buffers, kept between thresholds
-    std::mutex idle_mu;
-    auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
-        std::unique_ptr<ThresholdSearch> w;
-        {
-            std::lock_guard<std::mutex> lock(idle_mu);
-            if (!idle.empty()) {
-                w = std::move(idle.back());
-                idle.pop_back();
-            }
-        }
-        if (!w) w = std::make_unique<ThresholdSearch>(sh);
-        w->run(static_cast<int>(t), cancel);
-        std::lock_guard<std::mutex> lock(idle_mu);
-        idle.push_back(std::move(w));
-    };
-    if (work < 2e5) {
-        // Too small for a thread and a Ctrl-C poll to pay: milliseconds at most.
-        std::atomic<bool> never{false};
-        for (int t = 0; t < T.K; ++t) body(t, never);
-    } else {
-        parallel_for(static_cast<std::size_t>(T.K), threads, body, control);
-    }
-
-    if (stats) {
-        stats->labels = sh.labels;
-        stats->candidates = sh.candidates;
-        stats->pruned = sh.pruned;
-        stats->terminals = sh.terminals;
-        stats->peak_bytes = sh.budget.peak();
-    }
-    return apply_tolerance(sh.frontier.pts);
+    // Too small for a thread and a Ctrl-C poll to pay (milliseconds at most): on this thread.
+    run_thresholds<ThresholdSearch>(sh, T.K, std::min(resolve_threads(opt.threads), T.K), work < 2e5, control);
+    sh.counters.report(stats, sh.budget);
+    return apply_tolerance(sh.found.frontier.pts);
 }
 
 }  // namespace eepart
