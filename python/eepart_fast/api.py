@@ -44,18 +44,12 @@ def _bound(name: str, value, default: float) -> float:
     return value
 
 
-def _quantile(quantile) -> dict:
-    """The backends' keyword for a latency quantile: none for the mean, so that the mean's call is the
-    one it always was."""
-    return {} if quantile is None else {"quantile": check_quantile(quantile)}
-
-
 def evaluate(profile, topology=None, configs=None, source=0, destination=0, backend: str = "auto",
              quantile=None) -> Evaluation:
     """Latency (s) and accuracy of each (t, P, A) in `configs` (P as end blocks, A as tiers or names), on
     (profile, topology) or on a CostTables: `evaluate(tables, configs)`. The latency is the mean over
     samples, or with `quantile` = q in (0, 1] its q-quantile (0.99: p99; docs/model.md "Tail latency")."""
-    q = _quantile(quantile)
+    q = None if quantile is None else check_quantile(quantile)
     if isinstance(profile, CostTables) and configs is None and not isinstance(topology, Topology):
         topology, configs = None, topology
     if configs is None:
@@ -64,9 +58,9 @@ def evaluate(profile, topology=None, configs=None, source=0, destination=0, back
     packed = pack_configs(configs, tables.N, tables.M, tables.K, tier=tier)
     name = resolve(backend, "evaluate")
     if packed[0].shape[0] == 0:
-        return Evaluation(np.zeros(0), np.zeros(0), name, quantile=q.get("quantile"))
-    latency, accuracy = get_backend(name).evaluate(tables, *packed, **q)
-    return Evaluation(np.asarray(latency), np.asarray(accuracy), name, quantile=q.get("quantile"))
+        return Evaluation(np.zeros(0), np.zeros(0), name, quantile=q)
+    latency, accuracy = get_backend(name).evaluate(tables, *packed, quantile=q)
+    return Evaluation(np.asarray(latency), np.asarray(accuracy), name, quantile=q)
 
 
 def row_bytes(profile, topology=None) -> int:
@@ -83,7 +77,7 @@ def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min
     kept rows would pass `max_memory` bytes, and with a TimeoutError once past `time_limit` seconds
     (None: no limit). With `quantile` = q in (0, 1], the latency column and max_latency are the
     q-quantile of each configuration's latency instead of its mean."""
-    q = _quantile(quantile)
+    q = None if quantile is None else check_quantile(quantile)
     max_latency = _bound("max_latency", max_latency, np.inf)
     min_accuracy = _bound("min_accuracy", min_accuracy, -np.inf)
     time_limit = check_time_limit(time_limit)
@@ -93,7 +87,7 @@ def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min
     name = resolve(backend, "sweep")
     max_rows = int(max_memory) // row_bytes(tables)
     columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
-                                      time_limit=time_limit, **q)
+                                      time_limit=time_limit, quantile=q)
     if thresholds is None:  # bare tables: thresholds known by index only
         thresholds = np.arange(tables.K, dtype=np.float64)
-    return SweepResult(columns, thresholds, names, name, quantile=q.get("quantile"), tables=tables)
+    return SweepResult(columns, thresholds, names, name, quantile=q, tables=tables)

@@ -335,14 +335,12 @@ class Plan:
 def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float,
                  time_limit: float = math.inf, quantile: float | None = None) -> dict:
     """One exact search on a snapshot's tables: the frontier's rows as columns (latency: the mean, or the
-    `quantile`-quantile; only then is the backend given the keyword)."""
+    `quantile`-quantile)."""
     module = get_backend(backend)
     extra = {} if max_memory is None else {"max_memory": max_memory}
-    if quantile is not None:
-        extra["quantile"] = quantile
     finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
     rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
-                         **extra)
+                         quantile=quantile, **extra)
     if backend not in ("cpu", "numpy"):
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
         idx = frontier_indices(rows["latency"], rows["accuracy"])

@@ -246,11 +246,11 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
     return {k: v[idx] for k, v in rows.items()}
 
 
-def least_mean_ties(tables: CostTables, rows: dict, idx, evaluate=None) -> np.ndarray:
+def least_mean_ties(tables: CostTables, rows: dict, idx, backend_evaluate=None) -> np.ndarray:
     """`idx` (frontier rows of a quantile's sweep, frontier_indices) with each point's row replaced by the
     one of least mean latency among the rows reaching that point exactly, then the first: the frontier's
     tie rule for a quantile (docs/model.md). Only the rows tied with a frontier point are evaluated, by
-    `evaluate` (a backend's; the reference's by default)."""
+    `backend_evaluate` (a backend's evaluate; the reference's by default)."""
     idx = np.asarray(idx, dtype=np.int64)
     if idx.size == 0:
         return idx
@@ -259,7 +259,7 @@ def least_mean_ties(tables: CostTables, rows: dict, idx, evaluate=None) -> np.nd
     cand = np.flatnonzero(np.isin(key, key[idx]))
     if cand.size == idx.size:  # no ties: every point reached by one row
         return idx
-    mean = (evaluate or globals()["evaluate"])(tables, *(np.asarray(rows[k])[cand] for k in (
+    mean = (backend_evaluate or evaluate)(tables, *(np.asarray(rows[k])[cand] for k in (
         "threshold_index", "num_partitions", "partitions", "placement")))[0]
     point = {k: j for j, k in enumerate(key[idx].tolist())}
     best = {}
