@@ -25,9 +25,9 @@ from eepart_fast import _core
 from eepart_fast.configs import row_bytes
 from eepart_fast.results import SweepResult
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-distributed = pytest.importorskip("dask.distributed")
+pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
+pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
+distributed = pytest.importorskip("dask.distributed", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 CORES = os.cpu_count() or 1
 PROFILES = ["resnet20-fashionmnist", "mobilenetv2-fashionmnist"]

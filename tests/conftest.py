@@ -41,7 +41,7 @@ def fast_backend(request):
 def one_torch_thread():
     """Torch on one thread for a module's tests (timings and results independent of the machine's cores),
     its setting restored after."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

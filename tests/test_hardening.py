@@ -413,7 +413,7 @@ def test_sweep_csv_in_ms_with_15_digits(capsys, profile_file, tmp_path):
 
 @pytest.mark.train
 def test_failed_profile_train_does_not_poison_its_run_dir(tmp_path, capsys):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.nn import cli as nn_cli
     from eepart_fast.nn.data import DatasetMissing
     from eepart_fast.nn.run import RunSpec, open_run

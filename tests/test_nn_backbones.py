@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("torchvision")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+pytest.importorskip("torchvision", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from torch import nn  # noqa: E402
 
 from eepart_fast.nn.backbones import make_backbone  # noqa: E402
@@ -75,3 +75,11 @@ def test_unknown_backbone_and_granularity():
     from eepart_fast.nn.resnet_cifar import cifar_resnet
     with pytest.raises(ValueError, match="6n\\+2"):
         cifar_resnet(21)
+
+
+def test_the_torch_free_names_are_the_backbones_built():
+    # `eepart train --help` lists choices.BACKBONE_NAMES without torch; backbones.py builds BACKBONES.
+    from eepart_fast.nn.backbones import BACKBONES
+    from eepart_fast.nn.choices import BACKBONE_NAMES
+
+    assert tuple(BACKBONES) == BACKBONE_NAMES

@@ -4,7 +4,7 @@ import argparse
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.nn import cli  # noqa: E402
 from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist  # noqa: E402
 from eepart_fast.profile import Profile  # noqa: E402

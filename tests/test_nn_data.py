@@ -4,7 +4,7 @@ import gzip
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.nn import data as D  # noqa: E402
 
 pytestmark = pytest.mark.train
@@ -46,7 +46,7 @@ def test_missing_fashion_mnist_says_how_to_install(tmp_path):
 
 
 def test_missing_torchvision_dataset_is_clear(tmp_path):
-    pytest.importorskip("torchvision")
+    pytest.importorskip("torchvision", reason="needs the train extra: pip install 'eepart_fast[train]'")
     with pytest.raises(D.DatasetMissing, match="Nothing is downloaded"):
         D.load_torchvision("CIFAR10", tmp_path)
 
@@ -93,7 +93,7 @@ def _fake_raw_fmnist(folder, n_train=12, n_test=5):
 
 
 def test_torchvision_dataset_on_disk(tmp_path):
-    pytest.importorskip("torchvision")
+    pytest.importorskip("torchvision", reason="needs the train extra: pip install 'eepart_fast[train]'")
     imgs = _fake_raw_fmnist(tmp_path / "FashionMNIST" / "raw")
     d = D.load_data("torchvision:FashionMNIST", tmp_path, profile_size=4)
     assert (len(d.train), len(d.profile), len(d.test)) == (8, 4, 5)
@@ -107,7 +107,7 @@ def test_torchvision_dataset_on_disk(tmp_path):
 
 
 def test_image_folder(tmp_path):
-    pytest.importorskip("torchvision")
+    pytest.importorskip("torchvision", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from PIL import Image
     rng = np.random.default_rng(2)
     for part, n in (("train", 6), ("test", 2)):

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.nn import data as D  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
 from eepart_fast.nn.profiling import make_profile, pick_clock, profile_net, profile_run, time_single_samples  # noqa: E402

@@ -157,7 +157,7 @@ def test_profile_holds_a_per_threshold_accuracy_and_its_estimator(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.nn import data as D
     from eepart_fast.nn.profiling import profile_run
     from eepart_fast.nn.run import RunSpec, train_run
@@ -277,7 +277,7 @@ def test_validate_refuses_another_networks_profile_before_training(tiny_run, tmp
 
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
-    pytest.importorskip("torch")  # `eepart validate` is registered with the training commands
+    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")  # `eepart validate` is registered with the training commands
     from eepart_fast.nn.records import load_records, records_path
     from eepart_fast.nn.validate import estimator_tables
     src = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"

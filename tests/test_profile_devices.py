@@ -6,7 +6,7 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.cli import main  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
 from eepart_fast.nn.profiling import time_partitions  # noqa: E402

@@ -384,7 +384,7 @@ def test_shipped_profiles_say_p99(name):
 
 @pytest.mark.train
 def test_the_profiler_writes_the_statistic(one_torch_thread):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.nn import data as D
     from eepart_fast.nn.profiling import make_profile, profile_net
     from test_nn_pipeline import tiny_net
@@ -439,7 +439,7 @@ def test_cli_sweep_quantile_files(capsys, profile_file, tmp_path):
                 assert float(z["quantile"]) == 0.9
                 np.testing.assert_array_equal(z["latency"], rows.latency)
         else:
-            pq = pytest.importorskip("pyarrow.parquet")
+            pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
             meta = pq.read_schema(out).metadata
             assert json.loads(meta[b"eepart.quantile"]) == 0.9
     code, _, err = run(capsys, "sweep", "--profile", profile_file, "--no-progress", "--out", tmp_path / "m.npz")

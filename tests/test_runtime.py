@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxscript")
-pytest.importorskip("zmq")
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+pytest.importorskip("onnxruntime", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
+pytest.importorskip("onnxscript", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
+pytest.importorskip("zmq", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
 
 from eepart_fast import Topology
 from eepart_fast.nn import data as D

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-distributed = pytest.importorskip("dask.distributed")
+pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
+pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
+distributed = pytest.importorskip("dask.distributed", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
 from _instances import random_profile

@@ -13,7 +13,7 @@ from _instances import random_profile
 from eepart_fast import results
 from eepart_fast.cli import main
 
-pq = pytest.importorskip("pyarrow.parquet")
+pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ bad input a clear error naming the field (checked before anything large is built
 import numpy as np
 import pytest
 
-pytest.importorskip("pyarrow")
+pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
 from eepart_fast.cli import main
@@ -126,7 +126,7 @@ def test_scenario_ids_name_what_is_planned(tmp_path):
     another bound, another id. Batches run here, in-process, as a worker runs them."""
     from eepart_fast.study.runner import make_batches
     from eepart_fast.study.tasks import run_batch
-    pq = pytest.importorskip("pyarrow.parquet")
+    pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
     mobile = ef.Topology.preset("mobile")
     ef.Topology.chain(mobile.names, mobile.ratio, [500e3, 2e7, 500e6], [0.006, 0.040, 0.050]).save(tmp_path / "t.yaml")
@@ -195,7 +195,7 @@ def test_study_checks_devices_before_running(tmp_path):
 def test_a_study_on_a_graph_plans_what_single_calls_plan(tmp_path):
     from eepart_fast.study.runner import make_batches
     from eepart_fast.study.tasks import run_batch
-    pq = pytest.importorskip("pyarrow.parquet")
+    pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
     profile, topo = measured_network(tmp_path)
     spec = load_study(study(profiles=["p.json"], topologies=[{"topology": topo.to_dict(), "grid": {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._extras import MissingExtra, extra_of, require
 from .quantile import parse_quantile
 
 DEFAULT_PROFILE = "resnet20-fashionmnist"
@@ -19,6 +20,7 @@ DEFAULT_PROFILE = "resnet20-fashionmnist"
 EXIT_USAGE = 2
 EXIT_NO_PLAN = 3
 FRONTIER_ROWS = 10  # frontier points `eepart plan` prints unless --frontier says otherwise
+STUDY_NEEDS = ("pyarrow", "dask", "distributed")
 
 EPILOG = """\
 examples:
@@ -204,10 +206,16 @@ def _digits(values, least: int) -> list:
     return [repr(v) for v in values]
 
 
-def frontier_table(plans, quantile=None) -> str:
-    """One row per plan; latency and accuracy with as many digits as it takes to tell rows apart."""
-    lat = _digits([p.latency * 1e3 for p in plans], 3)
-    acc = _digits([p.accuracy for p in plans], 4)
+def _decimals(text: list, least: int) -> int:
+    """The decimals _digits chose (least where it fell back to repr)."""
+    return max([least, *(len(t.partition(".")[2]) for t in text if "e" not in t)])
+
+
+def frontier_table(plans, quantile=None, least=(3, 4)) -> str:
+    """One row per plan; latency and accuracy with as many digits as it takes to tell rows apart (at least
+    `least` decimals: ms, accuracy)."""
+    lat = _digits([p.latency * 1e3 for p in plans], least[0])
+    acc = _digits([p.accuracy for p in plans], least[1])
     head = f"{_latency_label(quantile)} (ms)"
     wl, wa = max([len(head), *map(len, lat)]), max([8, *map(len, acc)])
     lines = [f"{head:>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
@@ -222,15 +230,26 @@ def frontier_summary(plans, shown, quantile=None) -> str:
     n = len(plans)
     if not n:
         return "Pareto frontier: empty"
-    head = (f"Pareto frontier: {n} points, {_latency_label(quantile)} {plans[0].latency * 1e3:.4g} to "
-            f"{plans[-1].latency * 1e3:.4g} ms, accuracy {plans[0].accuracy:.4g} to {plans[-1].accuracy:.4g}")
     if shown is None or shown >= n:
-        return head + "\n" + frontier_table(plans, quantile)
-    if shown == 0:
+        idx = list(range(n))
+    elif shown == 0:
+        idx = []
+    else:
+        idx = sorted({round(i * (n - 1) / max(shown - 1, 1)) for i in range(shown)}) if shown > 1 else [0]
+    # The head's ends with the digits the rows printed use, enough to tell every shown point (and the two
+    # ends) from its neighbour: 4 significant digits made points differing in the 5th look equal.
+    ends = sorted({*idx, 0, n - 1})
+    lat = _digits([plans[i].latency * 1e3 for i in ends], 3)
+    acc = _digits([plans[i].accuracy for i in ends], 4)
+    least = (_decimals(lat, 3), _decimals(acc, 4))
+    head = (f"Pareto frontier: {n} points, {_latency_label(quantile)} {lat[0]} to {lat[-1]} ms, "
+            f"accuracy {acc[0]} to {acc[-1]}")
+    if len(idx) == n:
+        return head + "\n" + frontier_table(plans, quantile, least)
+    if not idx:
         return head + " (--frontier N or all to list them)"
-    idx = sorted({round(i * (n - 1) / max(shown - 1, 1)) for i in range(shown)}) if shown > 1 else [0]
     return (head + f"; {len(idx)} of them, evenly spaced (--frontier all lists every point):\n"
-            + frontier_table([plans[i] for i in idx], quantile))
+            + frontier_table([plans[i] for i in idx], quantile, least))
 
 
 def cmd_plan(args) -> int:
@@ -438,6 +457,8 @@ def cmd_sweep(args) -> int:
 
     if not args.out.endswith((".csv", ".npz", ".parquet")):
         raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
+    if args.out.endswith(".parquet"):
+        require("pyarrow", what="eepart sweep --out FILE.parquet")
     writable("--out", args.out)
     max_memory = int(args.max_memory_gb * 1024**3)
     profile, topology, source, destination = load_models(args)
@@ -456,10 +477,9 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_study(args) -> int:
-    try:
-        from .study import StudyFailed, load_study, run_study
-    except ImportError as exc:
-        raise UsageError(f"studies need pyarrow and dask[distributed] (pip install 'eepart_fast[study]'): {exc}")
+    require(*STUDY_NEEDS, what="eepart study")
+    from .study import StudyFailed, load_study, run_study
+
     for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} {value}: must be >= 1")
@@ -490,7 +510,7 @@ def cmd_backends(args) -> int:
     return 0
 
 
-def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="eepart", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Plan DNN partitioning with early exit across device, edge and cloud tiers "
@@ -544,25 +564,14 @@ def build_parser(with_training: bool = False) -> argparse.ArgumentParser:
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
 
-    # The runtime: export needs torch, worker and run need onnxruntime and pyzmq, imported when they run.
+    # Registered without importing torch, onnx, onnxruntime or pyzmq: each command checks for what it needs
+    # when it runs, so every --help works on a bare install.
+    from .nn.cli import add_subcommands as add_training_subcommands
     from .runtime.cli import add_subcommands as add_runtime_subcommands
+
+    add_training_subcommands(sub)
     add_runtime_subcommands(sub)
-
-    if with_training:
-        try:
-            from .nn.cli import add_subcommands
-        except ImportError as exc:
-            raise UsageError(f"training and profiling need the train extra (pip install 'eepart_fast[train]'): {exc}")
-        add_subcommands(sub)
-    else:
-        # Listed without importing torch, which takes seconds that planning should not pay.
-        sub.add_parser("train", help="train an early-exit network (needs the train extra: torch)")
-        sub.add_parser("profile", help="profile an early-exit network into a profile JSON (needs torch)")
-        sub.add_parser("validate", help="check the model against final models, paper Figure 3 (needs torch)")
     return parser
-
-
-TRAINING_COMMANDS = ("train", "profile", "validate")
 
 
 def one_line(exc: BaseException) -> str:
@@ -575,11 +584,7 @@ def one_line(exc: BaseException) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        parser = build_parser(with_training=bool(argv) and argv[0] in TRAINING_COMMANDS)
-    except UsageError as exc:
-        print(f"eepart: error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error, already printed in one line (2)
@@ -594,6 +599,16 @@ def main(argv=None) -> int:
         # The reader (say `| head`) has gone: stop quietly, as other command-line tools do.
         sys.stdout = open(os.devnull, "w")
         return 0
+    except MissingExtra as exc:
+        print(f"eepart: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        # A module that require() found but that fails to import: still one line, naming the extra.
+        extra = extra_of(exc)
+        if extra is None:
+            raise
+        print(f"eepart {args.command}: error: {one_line(exc)} (pip install 'eepart_fast[{extra}]')", file=sys.stderr)
+        return EXIT_USAGE
     except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:  # OSError: TimeoutError too
         print(f"eepart: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -105,6 +105,10 @@ class SweepResult:
         suffix = next((s for s in writers if path.endswith(s)), None)
         if suffix is None:
             raise ValueError(f"out = {path!r}: the file name must end in .csv, .npz or .parquet")
+        if suffix == ".parquet":
+            from ._extras import require
+
+            require("pyarrow", what="saving rows as Parquet")
         from tqdm.auto import tqdm
 
         from ._atomic import atomic_path

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from .choices import GRANULARITIES
 from .earlyexit import Backbone
 from .resnet_cifar import cifar_resnet
-
-GRANULARITIES = ("block", "stage")
 
 
 def _group(units, granularity: str):

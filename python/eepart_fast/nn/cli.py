@@ -1,13 +1,17 @@
 """`eepart train` and `eepart profile`: the command-line side of eepart_fast.nn.
 
-The main `eepart` program imports this module only when torch is installed and calls
-add_subcommands(subparsers); `python -m eepart_fast.nn.cli ...` runs the same commands alone.
+Importing this module and registering the commands (add_subcommands) needs no torch, so `eepart --help`
+lists them everywhere; each command checks for torch before it starts. `python -m eepart_fast.nn.cli ...`
+runs the same commands alone.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from .._extras import require
+from .choices import BACKBONE_NAMES, DEFAULT_PROFILE_SIZE, GRANULARITIES, TRAIN_NEEDS
 
 
 def _threads(value: str) -> int:
@@ -18,10 +22,8 @@ def _threads(value: str) -> int:
 
 
 def _add_run_args(p: argparse.ArgumentParser, run_dir_required: bool = True) -> None:
-    from .backbones import BACKBONES, GRANULARITIES
-    from .data import DEFAULT_PROFILE_SIZE
     g = p.add_argument_group("model and data")
-    g.add_argument("--backbone", default="resnet20", choices=sorted(BACKBONES),
+    g.add_argument("--backbone", default="resnet20", choices=sorted(BACKBONE_NAMES),
                    help="backbone to cut into blocks (default: resnet20, the paper's)")
     g.add_argument("--granularity", default="block", choices=GRANULARITIES,
                    help="torchvision backbones: cut at every residual/inverted-residual/Inception module "
@@ -128,6 +130,7 @@ def rebuild_command(spec, a) -> str:
 
 
 def run_train(a) -> int:
+    require(*TRAIN_NEEDS, what="eepart train")
     import torch
     from .run import train_run
     if a.threads:
@@ -143,6 +146,7 @@ def run_profile(a) -> int:
                          "(or 0: no partition timing)")
     if a.partitions and not a.device_name:
         raise ValueError("--device-name = '': the device of the partition times needs a non-empty name")
+    require(*TRAIN_NEEDS, what="eepart profile")
     if a.merge_device:
         from .profiling import merge_device
         name, path = a.merge_device
@@ -191,6 +195,8 @@ def run_validate(a) -> int:
         return 0
     if not a.run_dir or not a.profile:
         raise ValueError("--run-dir and --profile are needed to validate (or --report R.json --plot F.png to redraw)")
+    if a.threads or not a.report_only:  # final models are trained and run with torch
+        require(*TRAIN_NEEDS, what="eepart validate")
     if a.threads:
         import torch
         torch.set_num_threads(a.threads)

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .choices import DEFAULT_PROFILE_SIZE
+
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 FASHION_MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -26,7 +28,6 @@ FASHION_MNIST_HELP = (
     "or pass --data-dir to a folder holding the four idx files (gzipped or not)."
 )
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-DEFAULT_PROFILE_SIZE = 5000
 
 
 class DatasetMissing(FileNotFoundError):

@@ -24,6 +24,9 @@ __all__ = [
 def __getattr__(name):
     # The driver pulls in zmq; importing the package for a manifest should not.
     if name in ("run_local", "RunResult"):
+        from .._extras import require
+
+        require("zmq", "onnxruntime", what=f"eepart_fast.runtime.{name}")
         from . import driver
         return getattr(driver, name)
     raise AttributeError(name)

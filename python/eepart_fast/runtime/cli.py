@@ -1,7 +1,7 @@
 """`eepart export`, `eepart worker`, `eepart run`: the command-line side of eepart_fast.runtime.
 
-Registering them imports neither torch nor onnxruntime; export (and run with --run-dir) import torch
-when they run.
+Registering them imports neither torch, onnx, onnxruntime nor pyzmq; each command first checks that what it
+needs is installed (one line naming the extra otherwise), then imports it.
 """
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from .._extras import require
+
+EXPORT_NEEDS = ("torch", "onnx", "onnxscript", "onnxruntime")  # torch.onnx.export(dynamo=True), checked by ORT
+SERVE_NEEDS = ("onnxruntime", "zmq")
 
 
 def _load_plan(path: str, index: int | None):
@@ -47,6 +52,7 @@ def _images(path: str, n: int):
 
 
 def cmd_export(a) -> int:
+    require(*EXPORT_NEEDS, what="eepart export")
     from .export import export_run
     _count("--check-samples", a.check_samples, 0)
     m = export_run(a.run_dir, _load_plan(a.plan, a.index), a.out, check_samples=a.check_samples,
@@ -55,11 +61,12 @@ def cmd_export(a) -> int:
         check = m.data["partitions"][p.index - 1].get("check")
         diff = "" if not check else f", |onnx - torch| <= {max(check['max_abs_diff'].values()):.2g}"
         print(f"partition {p.index}: blocks {p.blocks[0]}-{p.blocks[1]} on {p.tier} -> {p.file}{diff}")
-    print(f"wrote {a.out}/manifest.json (threshold {m.threshold:g}, source {m.source}, destination {m.destination})")
+    print(f"wrote {Path(a.out) / 'manifest.json'} (threshold {m.threshold:g}, source {m.source}, destination {m.destination})")
     return 0
 
 
 def cmd_worker(a) -> int:
+    require(*SERVE_NEEDS, what="eepart worker")
     from .worker import run
     return run(a)
 
@@ -75,7 +82,11 @@ def _profile(ref: str):
 
 
 def cmd_run(a) -> int:
-
+    require(*SERVE_NEEDS, what="eepart run")
+    if a.plan is not None:
+        require(*EXPORT_NEEDS, what="eepart run --plan (it exports the plan first)")
+    elif a.run_dir is not None and a.images is None:
+        require("torch", what="eepart run --run-dir (its test images)")
     from .driver import run_local, summarize
     from .errors import RunFailed
     from .manifest import load_manifest
@@ -131,6 +142,16 @@ def cmd_run(a) -> int:
     return 0
 
 
+def add_worker_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tier", required=True, help="the tier this worker serves (a name from the manifest)")
+    p.add_argument("--bind", required=True, help="ZeroMQ address to listen on, e.g. tcp://0.0.0.0:5601 "
+                   "(tcp://127.0.0.1:* picks a free port)")
+    p.add_argument("--artifacts", required=True, help="the exported folder (manifest.json and part-*.onnx)")
+    p.add_argument("--announce", default=None, help="a driver's address to say hello to (local runs)")
+    p.add_argument("--idle-timeout", type=float, default=0.0,
+                   help="stop after this many seconds without word from a driver (0: wait forever)")
+
+
 def add_subcommands(sub) -> None:
     ex = sub.add_parser("export", help="export a plan's partitions to ONNX with a manifest (needs torch)",
                         description="Cut a trained run's joint network as the plan says: one ONNX file per "
@@ -145,10 +166,9 @@ def add_subcommands(sub) -> None:
     ex.add_argument("--allow-partial", action="store_true", help="export weights whose training is unfinished")
     ex.set_defaults(run=cmd_export)
 
-    from .worker import add_arguments
     wk = sub.add_parser("worker", help="serve one tier of an exported plan (ZeroMQ), here or on another host",
                         description="Serves one tier's partitions; `eepart run --worker TIER=ADDRESS` drives it.")
-    add_arguments(wk)
+    add_worker_arguments(wk)
     wk.set_defaults(run=cmd_worker)
 
     rn = sub.add_parser("run", help="run an exported plan on its tiers, links emulated, and report latency",

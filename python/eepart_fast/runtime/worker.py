@@ -222,18 +222,9 @@ def _pid() -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="eepart worker", description="Serve one tier's partitions of an "
                                 "exported plan; a driver (eepart run) configures it and sends the samples.")
-    add_arguments(p)
+    from .cli import add_worker_arguments
+    add_worker_arguments(p)
     return run(p.parse_args(argv))
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tier", required=True, help="the tier this worker serves (a name from the manifest)")
-    p.add_argument("--bind", required=True, help="ZeroMQ address to listen on, e.g. tcp://0.0.0.0:5601 "
-                   "(tcp://127.0.0.1:* picks a free port)")
-    p.add_argument("--artifacts", required=True, help="the exported folder (manifest.json and part-*.onnx)")
-    p.add_argument("--announce", default=None, help="a driver's address to say hello to (local runs)")
-    p.add_argument("--idle-timeout", type=float, default=0.0,
-                   help="stop after this many seconds without word from a driver (0: wait forever)")
 
 
 def run(a) -> int:

@@ -10,8 +10,12 @@ bounds) planned on Dask, the results a Parquet dataset. See README "Studies".
 import sys
 import types
 
-from .runner import StudyFailed, StudyResult, read_study, run_study
-from .spec import StudySpec, apply_params, load_study, scenario
+from .._extras import require
+
+require("pyarrow", "dask", "distributed", what="eepart_fast.study")
+
+from .runner import StudyFailed, StudyResult, read_study, run_study  # noqa: E402
+from .spec import StudySpec, apply_params, load_study, scenario  # noqa: E402
 
 __all__ = ["StudyFailed", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study", "run_study",
            "scenario"]
