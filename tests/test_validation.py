@@ -16,7 +16,7 @@ def profile_with(**changes):
 
 
 @pytest.mark.parametrize("field,value,match", [
-    ("block_time", [1e-3, 2e-3], r"branch_time: expected shape \(2,\), got \(3,\)"),  # N from block_time
+    ("block_time", [1e-3, 2e-3], r"block_time: expected shape \(3,\), got \(2,\)"),  # N from the others
     ("branch_time", [1e-3, 1e-3], r"branch_time: expected shape \(3,\)"),
     ("output_bits", [[1, 2, 3]], r"output_bits: expected shape"),
     ("accuracy", [0.5, 0.6], r"accuracy: expected shape \(3,\)"),

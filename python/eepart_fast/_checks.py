@@ -132,6 +132,28 @@ def _nested_shape(value, depth: int) -> list:
     return found
 
 
+def agreed_length(claims: dict, prefer: str) -> int | None:
+    """The length most of `claims` (field -> the length its value claims, None where it claims none) agree
+    on; a tie goes to `prefer`'s. Used to tell which of several fields sharing a dimension is the odd one
+    out, so that the error names the field that is wrong, not the first one checked after it."""
+    votes: dict = {}
+    for n in claims.values():
+        if n is not None:
+            votes[n] = votes.get(n, 0) + 1
+    if not votes:
+        return None
+    best = max(votes.values())
+    if claims.get(prefer) is not None and votes[claims[prefer]] == best:
+        return claims[prefer]
+    return next(n for n, v in votes.items() if v == best)
+
+
+def claimed_length(value, level: int = 0) -> int | None:
+    """The length nested lists (or an array) claim at `level`, read along first entries; None if none."""
+    found = _nested_shape(value, level + 1)
+    return found[level] if len(found) > level else None
+
+
 def _shape_text(shape) -> str:
     return "(" + ", ".join("any" if w is None else str(w) for w in shape) + ("," if len(shape) == 1 else "") + ")"
 

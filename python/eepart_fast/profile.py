@@ -12,7 +12,9 @@ from ._checks import (
     MAX_BLOCKS,
     MAX_DEVICES,
     MAX_THRESHOLDS,
+    agreed_length,
     at_least,
+    claimed_length,
     count,
     float_array,
     read_json,
@@ -82,7 +84,19 @@ class Profile:
     def __init__(self, block_time, branch_time, output_bits, input_bits, result_bits, accuracy,
                  thresholds, exit_rate, name: str | None = None, meta: dict | None = None, devices: dict | None = None,
                  accuracy_estimator: str | None = None, block_time_statistic: str | None = None):
-        self.block_time = float_array("block_time", block_time, (None,), limit=MAX_BLOCKS)
+        # N is what most of the per-block fields say (a tie: block_time), so that one field of the wrong
+        # length is the one named, whichever it is.
+        per_block = {"block_time": claimed_length(block_time), "branch_time": claimed_length(branch_time),
+                     "output_bits": claimed_length(output_bits), "exit_rate": claimed_length(exit_rate, 1)}
+        agreed = agreed_length(per_block, "block_time")
+        shape = (None,) if agreed is None or agreed == per_block["block_time"] or agreed > MAX_BLOCKS else (agreed,)
+        try:
+            self.block_time = float_array("block_time", block_time, shape, limit=MAX_BLOCKS)
+        except ValueError as exc:
+            if shape == (None,) or "expected shape" not in str(exc):
+                raise
+            others = [f for f, n in per_block.items() if n == agreed]
+            raise ValueError(f"{exc}: N = {agreed} blocks by {', '.join(others)}") from None
         n = self.block_time.shape[0]
         if n < 1:
             raise ValueError("block_time: a profile needs at least one block, got 0")

@@ -404,10 +404,38 @@ class Topology:
         if "links" in keys and keys <= {"links", "routes", "route_by"}:
             return cls.from_graph(d["names"], d["ratio"], d["links"], d.get("routes", "shortest"),
                                   d.get("route_by", "latency"), **extras)
-        raise ValueError(
-            f"topology: fields {sorted(keys, key=str)} — give a chain (bandwidth, latency: one per link), a graph "
-            "(links: [a, b, bandwidth, latency] each; routes: shortest or given) or routes (path_latency, "
-            f"path_inv_bandwidth: M x M); optional: {', '.join(EXTRA_FIELDS)}")
+        raise ValueError(cls._form_error(keys, chain, general))
+
+    @staticmethod
+    def _form_error(keys: set, chain: set, general: set) -> str:
+        """Why the fields beside names and ratio make no topology: the field missing from the one form they
+        begin, an unknown field, or fields of two forms mixed; else which forms there are."""
+        graph = {"links", "routes", "route_by"}
+        forms = "a chain (bandwidth, latency: one per link), a graph (links: [a, b, bandwidth, latency] each; " \
+                "routes: shortest or given) or routes (path_latency, path_inv_bandwidth: M x M)"
+        unknown = sorted(keys - chain - general - graph, key=str)
+        if unknown:
+            import difflib  # noqa: PLC0415 - only for this message
+
+            known = sorted(chain | general | graph | set(EXTRA_FIELDS))
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return (f"topology: unknown field {unknown[0]!r:.60}{hint}; give {forms}; also names, ratio and "
+                    f"optionally {', '.join(EXTRA_FIELDS)}")
+        begun = [(what, have, need) for what, have, need in (
+            ("a chain", keys & chain, ("bandwidth", "latency")),
+            ("a graph", keys & graph, ("links",)),
+            ("a topology given as routes", keys & general, ("path_latency", "path_inv_bandwidth"))) if have]
+        if len(begun) > 1:
+            (a, fa, _), (b, fb, _) = begun[:2]
+            return (f"topology: fields {sorted(fa)} of {a} and {sorted(fb)} of {b} mixed; give one form: {forms}")
+        if begun:
+            what, have, need = begun[0]
+            missing = [f for f in need if f not in have]
+            given = ", ".join(sorted(have))
+            return (f"topology: missing field {missing[0]!r}: {what} needs {' and '.join(need)}, "
+                    f"this one gives only {given}")
+        return f"topology: missing its links: give {forms}"
 
     def save(self, path) -> None:
         path = Path(path)

@@ -74,13 +74,18 @@ def done_scenarios(out, total: int) -> np.ndarray:
     return done
 
 
+# How to replace a folder's results, from either door: the command line's flag and the Python keyword.
+OVERWRITE = "--overwrite (eepart study STUDY.yaml --out DIR --overwrite; in Python, overwrite=True)"
+
+
 def _read_manifest(out: Path):
     try:
         d = json.loads((out / MANIFEST).read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{out / MANIFEST}: unreadable ({exc}); choose another folder or overwrite it") from exc
+        raise ValueError(f"{out / MANIFEST}: unreadable ({exc}); choose another folder, or replace it with "
+                         f"{OVERWRITE}") from exc
     return d if isinstance(d, dict) else {}
 
 
@@ -90,14 +95,16 @@ def _clear(out: Path, spec: StudySpec, overwrite: bool) -> dict | None:
     if manifest is not None and manifest.get("fingerprint") == spec.fingerprint():
         size = manifest.get("batch_size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"{out / MANIFEST}: batch_size = {size!r} is not a positive integer; overwrite the folder")
+            raise ValueError(f"{out / MANIFEST}: batch_size = {size!r} is not a positive integer; replace the "
+                             f"folder's results with {OVERWRITE}")
         return manifest
     if manifest is None and not result_files(out):
         return None
     if not overwrite:
         what = "the results of another study (or of this one before its files changed)" if manifest is not None \
             else f"result files without {MANIFEST}"
-        raise ValueError(f"out = {str(out)!r} holds {what}: choose another folder, or overwrite it")
+        raise ValueError(f"out = {str(out)!r} holds {what}: choose another folder, or replace them with "
+                         f"{OVERWRITE}")
     for f in result_files(out):
         f.unlink()
     (out / MANIFEST).unlink(missing_ok=True)
@@ -134,7 +141,7 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
                 continue
             if have.any():
                 raise ValueError(f"{out}: scenarios {g.offset + start}..{g.offset + stop - 1} are partly written, "
-                                 f"by files batched otherwise than by {batch_size}; overwrite the folder")
+                                 f"by files batched otherwise than by {batch_size}; replace them with {OVERWRITE}")
             part = np.arange(start, stop)
             v, b = np.divmod(part, B)
             batches.append(Batch(

@@ -421,8 +421,10 @@ def _trace(where: str, path: Path, topology: Topology):
             try:
                 table[r, c] = float(text)
             except ValueError:
+                rule = ("the time column must be numeric, in seconds (e.g. 0, 3600, 28800; not 08:00 or "
+                        "a date)") if c == time_col else "parameters are numbers in SI units (bit/s, s, a ratio)"
                 raise ValueError(f"{where} {str(path)!r} line {r + 2}, column {header[c]!r}: "
-                                 f"{text!r} is not a number") from None
+                                 f"{text!r} is not a number; {rule}") from None
     bad = ~np.isfinite(table)
     if bad.any():
         r, c = map(int, np.argwhere(bad)[0])
