@@ -163,7 +163,8 @@ def test_other_study_refusal_names_overwrite(tmp_path):
     assert "holds the results of another study" in line
     assert "--overwrite" in line and "overwrite=True" in line, line
     with pytest.raises(ValueError, match=r"another study.*--overwrite.*overwrite=True"):
-        ef.study(tmp_path / "s.yaml", out, progress=False)  # refused before any cluster is made
+        # refused before it connects (a scheduler nobody listens on: were it not refused, a quick OSError)
+        ef.study(tmp_path / "s.yaml", out, scheduler="tcp://127.0.0.1:9", progress=False)
     # and the flag the message names does what it says
     code, text, err = eepart("study", "s.yaml", "--out", out, "--workers", "1", "--no-progress", "--overwrite",
                              cwd=tmp_path)
