@@ -174,3 +174,22 @@ def test_other_study_refusal_names_overwrite(tmp_path):
 
     bounds = ds.dataset(out, format="parquet").to_table(columns=["min_accuracy"]).column(0).to_pylist()
     assert bounds == [0.85, 0.85]  # the new study's rows only
+
+
+def test_unreadable_manifest_names_overwrite_and_overwrite_replaces_it(tmp_path):
+    # The refusal's advice works: --overwrite replaces a folder whose _study.json cannot be read (it used
+    # to be read, and refused, before --overwrite was looked at).
+    pytest.importorskip("pyarrow", reason=STUDY_EXTRA)
+    pytest.importorskip("dask.distributed", reason=STUDY_EXTRA)
+    (tmp_path / "s.yaml").write_text(STUDY)
+    (tmp_path / "day.csv").write_text("time,bandwidth[1]\n0,1e7\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "_study.json").write_text("{not json")
+    line = one_line_error(*eepart("study", "s.yaml", "--out", out, "--workers", "1", cwd=tmp_path))
+    assert "_study.json: unreadable" in line and "--overwrite" in line and "overwrite=True" in line, line
+    code, text, err = eepart("study", "s.yaml", "--out", out, "--workers", "1", "--no-progress", "--overwrite",
+                             cwd=tmp_path)
+    assert code == 0, err
+    assert "1 scenarios run, 0 already written" in text
+    assert json.loads((out / "_study.json").read_text())["scenarios"] == 1

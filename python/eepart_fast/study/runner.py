@@ -78,12 +78,16 @@ def done_scenarios(out, total: int) -> np.ndarray:
 OVERWRITE = "--overwrite (eepart study STUDY.yaml --out DIR --overwrite; in Python, overwrite=True)"
 
 
-def _read_manifest(out: Path):
+def _read_manifest(out: Path, overwrite: bool = False):
+    """The folder's manifest (None where it has none); an unreadable one is an error, or with `overwrite`
+    another study's ({}), to be replaced."""
     try:
         d = json.loads((out / MANIFEST).read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
+        if overwrite:
+            return {}
         raise ValueError(f"{out / MANIFEST}: unreadable ({exc}); choose another folder, or replace it with "
                          f"{OVERWRITE}") from exc
     return d if isinstance(d, dict) else {}
@@ -91,13 +95,14 @@ def _read_manifest(out: Path):
 
 def _clear(out: Path, spec: StudySpec, overwrite: bool) -> dict | None:
     """The folder's manifest if it holds this study; another study's results are an error (or removed)."""
-    manifest = _read_manifest(out)
+    manifest = _read_manifest(out, overwrite)
     if manifest is not None and manifest.get("fingerprint") == spec.fingerprint():
         size = manifest.get("batch_size")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        if not isinstance(size, bool) and isinstance(size, int) and size >= 1:
+            return manifest
+        if not overwrite:
             raise ValueError(f"{out / MANIFEST}: batch_size = {size!r} is not a positive integer; replace the "
                              f"folder's results with {OVERWRITE}")
-        return manifest
     if manifest is None and not result_files(out):
         return None
     if not overwrite:
@@ -141,7 +146,9 @@ def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) 
                 continue
             if have.any():
                 raise ValueError(f"{out}: scenarios {g.offset + start}..{g.offset + stop - 1} are partly written, "
-                                 f"by files batched otherwise than by {batch_size}; replace them with {OVERWRITE}")
+                                 f"by files batched otherwise than by {batch_size}; remove its "
+                                 f"{FILE_PREFIX}*.parquet files and {MANIFEST} to recompute them, or choose "
+                                 "another folder")
             part = np.arange(start, stop)
             v, b = np.divmod(part, B)
             batches.append(Batch(
