@@ -48,10 +48,60 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with its errors in one line, exit code 2, like every other bad input."""
+    """argparse with its errors in one line, exit code 2, like every other bad input; a mistyped flag,
+    subcommand or choice gets the closest valid one (difflib): "did you mean --min-accuracy?"."""
+
+    _seen: list = []  # the arguments this parser was last given (the suggestion looks for a mistyped flag)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None):
+        ns, extra = self.parse_known_args(args, namespace)
+        if extra:  # said by the subcommand's parser where one was chosen: its flags, its --help
+            sub = self._subcommand(getattr(ns, "command", None))
+            (sub or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        return ns
+
+    def _subcommand(self, name):
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+                return action.choices[name]
+        return None
+
+    def _known(self, flag: str) -> bool:
+        options = self._option_string_actions
+        return flag in options or (self.allow_abbrev and flag.startswith("--")
+                                   and sum(o.startswith(flag) for o in options) == 1)
+
+    def suggestion(self, message: str) -> str:
+        """"; did you mean X?" for a mistyped choice (subcommand, --backend ...) or flag, else ""."""
+        import difflib
+        import re
+
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:
+            value, options = choice[1], [c.strip().strip("'\"") for c in choice[2].split(",")]
+            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+            return f"; did you mean {close[0]!r}?" if close else ""
+        seen = self._seen
+        if any(isinstance(a, argparse._SubParsersAction) for a in self._actions):  # the main parser: its own
+            seen = seen[:next((i for i, a in enumerate(seen) if not a.startswith("-")), len(seen))]  # flags only
+        flags = sorted(o for o in self._option_string_actions if o.startswith("--"))
+        for arg in seen:
+            if arg == "--":
+                break
+            flag = arg.split("=", 1)[0]
+            if flag.startswith("--") and not self._known(flag):
+                close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.6)
+                if close:  # named where the message does not (a required flag missing because of it)
+                    return f"; did you mean {close[0]}?" if arg in message else f"; {flag}: did you mean {close[0]}?"
+        return ""
 
     def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        message = " ".join(str(message).split())  # one line
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self.suggestion(message)} (see {self.prog} --help)\n")
 
 
 def _number(text: str) -> float:

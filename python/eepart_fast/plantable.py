@@ -494,25 +494,31 @@ class PlanTable:
         head = (f"{problem} with {bound}, {self.parameter} of {self.target_name} from {self.low / scale:g} to "
                 f"{self.high / scale:g} {unit}: {len(self.rows)} intervals, {len(self.breakpoints)} breakpoints, "
                 f"{self.searches} searches")
+        from .cli import _digits
+
         w = max(12, len(unit) + 8)
+        # Accuracies with the digits that tell neighbouring plans apart (0.8694 twice read as a tie).
+        text = _digits([r.accuracy for r in self.rows if r.config is not None], 4)
+        wa, acc = max([8, *map(len, text)]), iter(text)
         lines = [head,
-                 (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>8}  "
+                 (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>{wa}}  "
                   f"{'latency (ms)':>19}  t  partitions (blocks @ tier)")]
         for r in self.rows:
             if r.config is None:
-                body = f"{'-':>8}  {'-':>19}  -  no plan meets the bound"
+                body = f"{'-':>{wa}}  {'-':>19}  -  no plan meets the bound"
             else:
                 ends = [0, *r.partitions]
                 parts = "  ".join(f"{ends[k] + 1}-{ends[k + 1]}@{r.tier_names[k]}" for k in range(len(r.partitions)))
                 lat = f"{r.latency_low * 1e3:.3f}-{r.latency_high * 1e3:.3f}"
-                body = f"{r.accuracy:8.4f}  {lat:>19}  {r.threshold_index}  {parts}"
+                body = f"{next(acc):>{wa}}  {lat:>19}  {r.threshold_index}  {parts}"
             lines.append(f"{r.low / scale:{w}.6g}  {r.high / scale:{w}.6g}  {body}")
         return "\n".join(lines)
 
-    def plot(self, path, title=None) -> None:
+    def plot(self, path, title=None):
+        """Draws the table (plot.plot_plan_table) into `path`; returns the matplotlib Figure."""
         from .plot import plot_plan_table
 
-        plot_plan_table(path, self, title=title)
+        return plot_plan_table(path, self, title=title)
 
 
 def display_unit(parameter: str):

@@ -7,6 +7,7 @@ so a run resumes where it stopped, batch for batch: the shuffle of epoch e is fi
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,8 +43,24 @@ def save_atomic(obj, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: Path) -> dict:
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
+def load_checkpoint(path: Path, need=()) -> dict:
+    """A checkpoint train_model wrote ({"model", "optimizer", "rng", "config", "epoch", ...}), or bare model
+    weights (a state_dict, as experiments/results/figure_3_weights holds them) as {"model": weights}.
+    `need`: the fields the caller reads; one missing is a ValueError naming the file and the field."""
+    path = Path(path)
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"{path}: not a torch checkpoint ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(ck, dict):
+        raise ValueError(f"{path}: not a checkpoint (holds a {type(ck).__name__}, not a dict)")
+    if "model" not in ck and ck and all(isinstance(v, torch.Tensor) for v in ck.values()):
+        ck = {"model": ck}  # model weights alone: no training state
+    for field in ("model", *need):
+        if field not in ck:
+            what = "model weights only" if set(ck) == {"model"} else f"fields {sorted(map(str, ck))[:8]}"
+            raise ValueError(f"{path}: field {field!r} missing ({what})")
+    return ck
 
 
 def _lr(cfg: TrainConfig, step: int, total: int) -> float:
@@ -64,7 +81,7 @@ def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str =
     state = {"epoch": 0, "batch": 0, "history": [], "seconds": 0.0}
     torch.manual_seed(cfg.seed)
     if checkpoint.exists():
-        ck = load_checkpoint(checkpoint)
+        ck = load_checkpoint(checkpoint, need=("config", "optimizer", "rng", "epoch", "batch", "history", "seconds"))
         if ck["config"] != cfg.as_dict():
             raise ValueError(f"checkpoint {checkpoint}: trained with {ck['config']}, asked for {cfg.as_dict()}; "
                              "use another run folder or remove the checkpoint")

@@ -289,6 +289,16 @@ class _Run:
         self.out.send(self.peers[self.m.source], header, np.ascontiguousarray(image).tobytes())
 
 
+def progress_bar(total: int, progress: bool = True, file=None):
+    """The samples' progress bar on stderr, or None: only where asked (progress) and stderr is a terminal,
+    so a log that is piped or redirected gets no bar (as `eepart sweep` and `study`)."""
+    if not progress:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc="samples", mininterval=1.0, file=sys.stderr if file is None else file,
+                disable=None)
+
+
 def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", rate: float | None = None,
               timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
@@ -348,10 +358,7 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
         rng = np.random.default_rng(seed)
         arrivals = np.cumsum(rng.exponential(1.0 / rate, n)) if mode == "open" else None
         t_start = proto.now()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=n, desc="samples", mininterval=1.0)
+        bar = progress_bar(n, progress)
         for i in range(n):
             label = None if labels is None else labels[i]
             if mode == "closed":

@@ -166,16 +166,25 @@ def load_run_net(run_dir, allow_partial: bool = False):
         raise FileNotFoundError(f"{path}: missing; train first (eepart train --run-dir {run_dir})")
     ck = load_checkpoint(path)
     cfg = TrainConfig(**spec.joint)
-    if ck["epoch"] < cfg.epochs and not allow_partial:
-        raise ValueError(f"{path}: trained {ck['epoch']} of {cfg.epochs} epochs; finish training "
+    # Model weights alone (as experiments/results/*_weights commit them) record no epoch: taken as they are.
+    trained = ck.get("epoch")
+    if trained is not None and trained < cfg.epochs and not allow_partial:
+        raise ValueError(f"{path}: trained {trained} of {cfg.epochs} epochs; finish training "
                          "(or pass --allow-partial)")
     data = load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
     net = build_net(spec, data)
-    net.load_state_dict(ck["model"])
+    try:
+        net.load_state_dict(ck["model"])
+    except RuntimeError as exc:  # missing, unexpected or misshapen tensors: another network's weights
+        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
+        raise ValueError(f"{path}: field 'model' does not fit the {spec.backbone} ({spec.granularity}) network "
+                         f"of {run_dir / 'run.json'}: {first[:300]}") from None
     net.eval()
+    weights = "joint.pt (the joint network's blocks and branches)" if trained is not None else \
+        "joint.pt (the joint network's blocks and branches; model weights only, epochs trained not recorded)"
     meta = {"backbone": spec.backbone, "granularity": spec.granularity, "dataset": data.name,
-            "run_dir": str(run_dir), "weights": "joint.pt (the joint network's blocks and branches)",
-            "joint_epochs_trained": int(ck["epoch"]), "joint_epochs": cfg.epochs}
+            "run_dir": str(run_dir), "weights": weights,
+            "joint_epochs_trained": None if trained is None else int(trained), "joint_epochs": cfg.epochs}
     return spec, data, net, meta
 
 
