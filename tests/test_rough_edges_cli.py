@@ -113,6 +113,24 @@ def test_training_does_not_resume_from_weights_alone(tmp_path):
                     log=lambda m: None)
 
 
+def test_validate_and_profile_refuse_weights_alone_by_field(tmp_path):
+    """They need the training record (config, epoch) that weights alone lack: one line naming it."""
+    torch = pytest.importorskip("torch", reason=TRAIN)
+    from eepart_fast.nn.run import load_trained
+    from eepart_fast.nn.validate import load_joint
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(FIGURE_3 / "run.json", run / "run.json")
+    shutil.copy(FIGURE_3 / "joint.pt", run / "joint.pt")
+    for i in range(1, 11):  # the separate models load_trained checks for before reading any
+        torch.save({}, run / f"separate-{i}.pt")
+    data = SimpleNamespace(channels=1, classes=10, input_shape=(1, 28, 28))  # what build_net reads of a dataset
+    for load in (load_joint, load_trained):
+        with pytest.raises(ValueError, match=re.escape(f"{run / 'joint.pt'}: field 'config' missing "
+                                                       "(model weights only)")):
+            load(run, data)
+
+
 def test_export_without_weights_is_one_line_naming_file_and_field(tmp_path, capsys):
     torch = _needs_export()
     run = tmp_path / "run"

@@ -136,7 +136,7 @@ def load_trained(run_dir, data=None):
     for key, (path, cfg) in checkpoints.items():
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; finish training first (eepart train --run-dir {run_dir})")
-        ck = load_checkpoint(path)
+        ck = load_checkpoint(path, need=("config", "epoch", "seconds"))  # weights alone: the field named
         if ck["config"] != cfg.as_dict():
             raise ValueError(f"{path}: trained with {ck['config']}, run.json asks {cfg.as_dict()}; "
                              "remove it and train again")

@@ -131,7 +131,7 @@ def load_joint(run_dir, data=None):
     path, cfg = run_dir / "joint.pt", TrainConfig(**spec.joint)
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; train the run first (eepart train --run-dir {run_dir})")
-    ck = load_checkpoint(path)
+    ck = load_checkpoint(path, need=("config", "epoch"))  # weights alone: one line naming the field
     if ck["config"] != cfg.as_dict() or ck["epoch"] < cfg.epochs:
         raise ValueError(f"{path}: not the finished joint training run.json asks for "
                          f"(epoch {ck['epoch']} of {cfg.epochs}); finish training first")
