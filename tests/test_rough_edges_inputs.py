@@ -138,6 +138,7 @@ def test_trace_time_of_day_names_file_row_column_and_the_rule(tmp_path):
 
 def test_trace_parameter_not_a_number_says_units(tmp_path):
     pytest.importorskip("pyarrow", reason=STUDY_EXTRA)
+    pytest.importorskip("dask.distributed", reason=STUDY_EXTRA)
     from eepart_fast.study import load_study
 
     (tmp_path / "s.yaml").write_text(STUDY)
