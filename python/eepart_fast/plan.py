@@ -381,10 +381,20 @@ class _Frontier:
         return [self._plans[i] for i in range(self._n)]
 
 
-def _bound(name: str, value) -> float:
+def _bound(name: str, value, huge_is_infinite: bool = True) -> float:
+    """A bound (or a network value) as a float. An integer beyond float64's range (10**400) is, as a bound,
+    the infinity of its sign: it compares with every latency and accuracy exactly as that infinity does
+    (max_latency=10**400: no latency bound; min_accuracy=10**400: no plan). Where it is a value of the
+    network (`huge_is_infinite` False: set_bandwidth, set_latency, set_ratio) it is refused by name."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        if not huge_is_infinite:
+            raise ValueError(f"{name} = an integer of {len(str(abs(int(value))))} digits: too large for a "
+                             "float64") from None
+        value = math.inf if value > 0 else -math.inf
     if math.isnan(value):
         raise ValueError(f"{name} = nan: must be a number")
     return value
@@ -477,13 +487,15 @@ class Planner:
 
     def min_latency(self, min_accuracy, time_limit=None, quantile=None) -> Plan | None:
         """P_lat: the fastest plan with accuracy >= min_accuracy, or None when none reaches it; fastest by
-        the mean, or by the `quantile`-quantile (0.99: the least p99)."""
+        the mean, or by the `quantile`-quantile (0.99: the least p99). An integer min_accuracy too large for
+        a float (10**400) is +inf (no plan), as it compares; -10**400 is -inf (no bound)."""
         front = self._search(_bound("min_accuracy", min_accuracy), math.inf, time_limit, quantile)
         return front.plan(0) if len(front) else None
 
     def max_accuracy(self, max_latency, time_limit=None, quantile=None) -> Plan | None:
         """P_acc: the most accurate plan with latency <= max_latency (s), or None when none is that fast;
-        with `quantile` = q the bound is on the q-quantile (0.99: p99 <= max_latency)."""
+        with `quantile` = q the bound is on the q-quantile (0.99: p99 <= max_latency). An integer
+        max_latency too large for a float (10**400) is +inf (no latency bound), as it compares."""
         front = self._search(-math.inf, _bound("max_latency", max_latency), time_limit, quantile)
         return front.plan(len(front) - 1) if len(front) else None
 
@@ -501,7 +513,11 @@ class Planner:
 
         Plan tables are for the mean latency only: a quantile is the latency of one exit, which changes
         with the parameter, so it is only piecewise affine in a link's parameter and the table's exact
-        breakpoint rule does not hold for it. `quantile` other than None: ValueError."""
+        breakpoint rule does not hold for it. `quantile` other than None: ValueError.
+
+        The bound and the range's ends are finite numbers: an integer too large for a float64 (10**400) is
+        refused by name (ValueError), as is inf (a plan table with no bound is one plan: use max_accuracy).
+        A range one ulp wide, or of zero width (low == high), is one row: the plan optimal at that value."""
         from .plantable import build
 
         if quantile is not None:
@@ -521,7 +537,7 @@ class Planner:
         return state
 
     def _set_link(self, link, field: str, value) -> None:
-        value = _bound(field, value)
+        value = _bound(field, value, huge_is_infinite=False)
         with self._write:
             state = self._models()
             topology = state.topology.with_link(link, **{field: value})
@@ -539,7 +555,7 @@ class Planner:
     def set_ratio(self, tier, ratio) -> None:
         """How many times slower than the reference device `tier` computes. Re-derives its compute row only
         (into a new table: the old one may still be read by a running search)."""
-        ratio = _bound("ratio", ratio)
+        ratio = _bound("ratio", ratio, huge_is_infinite=False)
         with self._write:
             state = self._models()
             a = state.topology.tier(tier, "tier")

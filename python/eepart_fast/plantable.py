@@ -60,7 +60,8 @@ class _Choice(NamedTuple):
 
 
 class PlanTableRow(NamedTuple):
-    """One interval [low, high] of the parameter (its own unit, low < high) and the plan optimal on it
+    """One interval [low, high] of the parameter (its own unit, low < high; low == high only in the one row
+    of a zero-width range) and the plan optimal on it
     (None fields where no plan meets the bound). latency_low / latency_high: the plan's latency (s) at
     low and at high; in between it is affine in the parameter's affine coordinate."""
     low: float
@@ -81,7 +82,11 @@ class PlanTableRow(NamedTuple):
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int such as 10**400: no float holds it
+        raise ValueError(f"{name} = an integer of {len(str(abs(int(value))))} digits: too large for a float64 "
+                         f"(a plan table's {name} must be a finite number)") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} = {value}: must be a finite number")
     return value
@@ -128,8 +133,8 @@ class _Parameter:
         for name, v in (("low", low), ("high", high)):
             if v < 0 or (positive and v == 0):
                 raise ValueError(f"{name} = {v}: a {self.parameter} must be {'> 0' if positive else '>= 0'}")
-        if not low < high:
-            raise ValueError(f"low = {low}, high = {high}: the range needs low < high")
+        if not low <= high:  # low == high: one value, one row (as is a range narrower than x's float)
+            raise ValueError(f"low = {low}, high = {high}: the range needs low < high (or low == high)")
         return low, high
 
     def point(self, v: float) -> _Pt:
@@ -578,16 +583,38 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
     solver = _Solver(param, search, evaluate)
     cuts = sorted({param.point(v) for v in (low, *param.kinks(low, high), high)})  # x rising
     pieces: list = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        if problem == "min_latency":
-            solver.min_latency(bound, a, b, pieces)
-        else:
-            solver.max_accuracy(bound, a, b, pieces)
     config = lambda c: None if c is None else c.config
+    # A range of zero width, or one so narrow (one ulp of a bandwidth) that its ends share one affine
+    # coordinate x = 1/value: one network state, so one row, with the plan optimal there.
+    flat = cuts[0].x == cuts[-1].x
+    if flat:
+        a, b = param.point(low), param.point(high)
+        if problem == "min_latency":
+            c = solver.p_lat(a, bound)
+        else:
+            front = solver.frontier(a.v, max_latency=bound)
+            c = front.choice(len(front) - 1) if len(front) else None
+        solver.points[a.x] = c
+        pieces.append((b, a, c) if param.inverse else (a, b, c))  # reversed below where x = 1/value
+    else:
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            if problem == "min_latency":
+                solver.min_latency(bound, a, b, pieces)
+            else:
+                solver.max_accuracy(bound, a, b, pieces)
     merged: list = []
+    start = None
     for a, b, c in pieces:
-        if b.x <= a.x:
+        if b.x <= a.x:  # one x: every configuration's latency is the same at a and b
+            if flat:
+                merged.append((a, b, c))
+            elif merged:  # the plan before holds on it
+                merged[-1] = (merged[-1][0], b, merged[-1][2])
+            elif start is None:  # the next piece's plan holds on it
+                start = a
             continue
+        if start is not None:
+            a, start = start, None
         if merged and config(merged[-1][2]) == config(c) and config(solver.points.get(a.x)) == config(c):
             merged[-1] = (merged[-1][0], b, merged[-1][2])
         else:

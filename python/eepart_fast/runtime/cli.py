@@ -40,15 +40,32 @@ def _count(name: str, value: int, least: int) -> int:
 
 def _images(path: str, n: int):
     """The first n samples of an .npz (x, optional y), refused by name when the archive lacks them."""
+    import zipfile
+    import zlib
+
     import numpy as np
+    damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"--images {path}: no such file") from None
+    except damaged as exc:
+        raise ValueError(f"--images {path}: not an .npz archive of arrays x (and y) "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"--images {path}: a single .npy array; expected an .npz archive of arrays x (and y): "
+                         f"np.savez(path, x=images, y=labels)")
+    try:
+        with z:
             if "x" not in z.files:
                 raise ValueError(f"--images {path}: no array 'x' (it holds {sorted(z.files)})")
             return z["x"][:n], (z["y"][:n] if "y" in z.files else None)
-    except ValueError as exc:
+    except damaged as exc:
         msg = str(exc)
-        raise ValueError(msg if msg.startswith("--images") else f"--images {path}: {msg}") from None
+        if not msg.startswith("--images"):
+            msg = f"--images {path}: " + (msg if isinstance(exc, ValueError) and not isinstance(exc, KeyError)
+                                          else f"damaged archive ({type(exc).__name__}: {msg})")
+        raise ValueError(msg) from None
 
 
 def cmd_export(a) -> int:
@@ -134,6 +151,10 @@ def cmd_run(a) -> int:
           f"latency mean {s['mean'] * 1e3:.3f} ms, p50 {s['p50'] * 1e3:.3f} ms, p99 {s['p99'] * 1e3:.3f} ms; "
           f"accuracy {s.get('accuracy', float('nan')):.4f}; exit fractions "
           + " ".join(f"{f:.3f}" for f in s["exit_fraction"]))
+    if s.get("errors"):
+        failed = [r for r in result.records if r.get("error")]
+        print(f"{s['errors']} samples failed ({100 * s['error_fraction']:.1f} %), counted as wrong; the first: "
+              f"sample {failed[0]['sample']}: {failed[0]['error']}")
     if "latency" in plan:
         print(f"model: latency {plan['latency'] * 1e3:.3f} ms, accuracy {plan.get('accuracy', float('nan')):.4f} "
               f"(measured mean / model = {s['mean'] / plan['latency']:.3f})")

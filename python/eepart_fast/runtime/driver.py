@@ -8,7 +8,8 @@ Per-sample record: sample, label, prediction, correct, exit_partition, exit_bloc
 source worker taking the sample to the destination worker receiving its result: what the model
 predicts), app_latency (the driver's own round trip, local hops included), hops (each link crossed:
 enter/start/sent/arrive, bits, transfer and propagation; each partition computed: start/end, cpu,
-wall, target), t_sent.
+wall, target), t_sent; and error, only for a sample that failed: "non-finite logits at partition k"
+(its logits held NaN or infinities; prediction None, correct False, exit_partition where it stopped).
 """
 from __future__ import annotations
 
@@ -46,10 +47,16 @@ def summarize(records: list, partitions: int = 0) -> dict:
         return {"samples": 0}
     lat = np.array([r["latency"] for r in records])
     exits = np.array([r["exit_partition"] for r in records])
+    failed = np.array([bool(r.get("error")) for r in records])
     L = max(partitions, int(exits.max()))
+    # A failed sample (non-finite logits) stopped at its partition but did not exit there: exit fractions
+    # count only samples that exited, so they sum to 1 - error_fraction.
     out = {"samples": len(records), "mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
            "p99": float(np.percentile(lat, 99)), "max": float(lat.max()),
-           "exit_fraction": [float((exits == k).mean()) for k in range(1, L + 1)]}
+           "exit_fraction": [float(((exits == k) & ~failed).mean()) for k in range(1, L + 1)]}
+    if failed.any():
+        out["errors"] = int(failed.sum())
+        out["error_fraction"] = float(failed.mean())
     if all(r.get("correct") is not None for r in records):
         out["accuracy"] = float(np.mean([r["correct"] for r in records]))
     return out
@@ -226,11 +233,15 @@ class _Run:
         float(h["t_end"]) - float(h["t0"]), int(h["exit_partition"])  # checked before the sample is taken off
         t_sent = self.pending.pop(i)
         label = h.get("label")
-        rec = {"sample": i, "label": label, "prediction": h["prediction"],
-               "correct": None if label is None else bool(h["prediction"] == label),
+        error = h.get("error")  # the sample failed where it stopped (non-finite logits): no prediction
+        error = None if error is None else str(error)[:300]
+        rec = {"sample": i, "label": label, "prediction": None if error else h["prediction"],
+               "correct": None if label is None else bool(not error and h["prediction"] == label),
                "exit_partition": h["exit_partition"], "exit_block": h["exit_block"],
                "latency": h["t_end"] - h["t0"], "app_latency": proto.now() - t_sent, "t_sent": t_sent,
                "hops": h.get("hops", [])}
+        if error:
+            rec["error"] = error
         self.records.append(rec)
         if self.sink:
             self.sink.write(json.dumps(rec) + "\n")

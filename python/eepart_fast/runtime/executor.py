@@ -6,12 +6,13 @@ every sample still in the network.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
-from .errors import TensorMismatch
-from .manifest import Manifest, PartitionSpec
+from .errors import ManifestError, TensorMismatch
+from .manifest import Manifest, PartitionSpec, read_artifact
 
 ONNX_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
                "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(uint8)": "uint8"}
@@ -29,19 +30,38 @@ def session_options(threads: int = 1):
 
 
 def open_session(path, threads: int = 1):
+    """An onnxruntime session of a file name, or of the model's bytes (what PartitionRunner passes: the bytes
+    it checked against the manifest)."""
     import onnxruntime as ort
-    return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+    model = path if isinstance(path, (bytes, bytearray)) else str(path)
+    return ort.InferenceSession(model, session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def normalised_entropy(logits: np.ndarray) -> np.ndarray:
-    """Entropy of softmax over the last axis / log(classes), in float64, 0 log 0 = 0."""
+    """Entropy of softmax over the last axis / log(classes), in float64, 0 log 0 = 0.
+
+    A row with any non-finite logit (NaN, +-inf) has no softmax: its entropy is NaN, never a score that
+    passes the exit rule (`NaN < threshold` is false); callers treat such a row as an error of its sample
+    (`logits_error`) rather than as an exit.
+    """
     z = np.asarray(logits, dtype=np.float64)
+    bad = ~np.isfinite(z).all(-1)
+    z = np.where(bad[..., None], 0.0, z)
     z = z - z.max(-1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
-    return terms.sum(-1) / np.log(p.shape[-1])
+    return np.where(bad, np.nan, terms.sum(-1) / np.log(p.shape[-1]))
+
+
+def logits_error(logits: np.ndarray, k: int) -> str | None:
+    """None when every logit is finite, else the sample's error: 'non-finite logits at partition k (...)'."""
+    z = np.asarray(logits)
+    if np.isfinite(z).all():
+        return None
+    nan, inf = int(np.isnan(z).sum()), int(np.isinf(z).sum())
+    return f"non-finite logits at partition {k} ({nan} NaN, {inf} infinite of {z.size})"
 
 
 class PartitionRunner:
@@ -49,7 +69,13 @@ class PartitionRunner:
 
     def __init__(self, manifest: Manifest, part: PartitionSpec, threads: int = 1):
         self.part = part
-        self.session = open_session(manifest.path(part), threads)
+        model = read_artifact(manifest, part)  # no link followed; the bytes hashed are the bytes loaded
+        try:
+            self.session = open_session(model, threads)
+        except Exception as exc:  # onnxruntime's InvalidProtobuf, Fail, ...: named, not a traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ManifestError(f"partitions[{part.index - 1}].file = {part.file!r} ({part.tier}): onnxruntime "
+                                f"cannot load it: {type(exc).__name__}: {first}") from None
         spec = part.inputs[0]
         self.input_name = spec["name"]
         self.shape = tuple(spec["shape"])
@@ -106,17 +132,24 @@ def run_plan_inline(manifest: Manifest, images: np.ndarray, threads: int = 1) ->
     """The plan's answer per sample, computed in this process with the same sessions and exit rule.
 
     Returns exit_partition (1-based), exit_block, prediction, norm_entropy (of the exit taken), arrays
-    of len(images). The reference the distributed run is checked against.
+    of len(images), and error (a list: None, or why the sample failed: 'non-finite logits at partition k',
+    where it stopped; its prediction is then -1 and its entropy NaN). The reference the distributed run is
+    checked against.
     """
     runners = [PartitionRunner(manifest, p, threads) for p in manifest.partitions]
     n = len(images)
     out = {"exit_partition": np.zeros(n, np.int64), "exit_block": np.zeros(n, np.int64),
-           "prediction": np.zeros(n, np.int64), "norm_entropy": np.zeros(n)}
+           "prediction": np.zeros(n, np.int64), "norm_entropy": np.zeros(n), "error": [None] * n}
     for s in range(n):
         h = np.asarray(images[s:s + 1], dtype=runners[0].dtype)
         for r in runners:
             values, _, _ = r.run(h)
             ent = float(normalised_entropy(values["logits"])[0])
+            bad = logits_error(values["logits"], r.part.index)
+            if bad:
+                out["exit_partition"][s], out["exit_block"][s] = r.part.index, r.part.exit
+                out["prediction"][s], out["norm_entropy"][s], out["error"][s] = -1, math.nan, bad
+                break
             if r.part.last or ent < manifest.threshold:
                 out["exit_partition"][s] = r.part.index
                 out["exit_block"][s] = r.part.exit

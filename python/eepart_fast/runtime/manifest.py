@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,102 @@ def sha256_file(path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+MAX_DEPTH = 32           # nesting of a manifest's JSON (export writes 5)
+MAX_DIGITS = 20          # digits of an integer in a manifest (no field needs more than an int64)
+MAX_ARTIFACT = 4 << 30   # bytes of one partition's ONNX file
+
+
+def open_regular(path, what: str):
+    """`path` opened for reading without following a symbolic link, refused (ManifestError naming `what`)
+    when it is a link, is not a regular file, or is missing. The open file is what gets read, so the file
+    checked is the file used (no swap between a check by name and the open)."""
+    import os
+    import stat
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if path.is_symlink():  # where O_NOFOLLOW is missing (Windows), and for a clearer message
+        raise ManifestError(f"{what}: {path} is a symbolic link (to {os.readlink(path)}); the runtime opens "
+                            f"only regular files inside the deployment folder, never through a link")
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ManifestError(f"{what}: {path} missing") from None
+    except OSError as exc:
+        if path.is_symlink():
+            raise ManifestError(f"{what}: {path} is a symbolic link; the runtime opens only regular files "
+                                f"inside the deployment folder, never through a link") from None
+        raise ManifestError(f"{what}: {path} cannot be opened ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ManifestError(f"{what}: {path} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_artifact(manifest, part, limit: int = MAX_ARTIFACT) -> bytes:
+    """A partition's ONNX file as bytes, opened without following links and checked against the manifest's
+    sha256 (the bytes hashed are the bytes served), refused by name otherwise."""
+    what = f"partitions[{part.index - 1}].file = {part.file!r}"
+    with open_regular(manifest.path(part), what) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ManifestError(f"{what}: more than {limit} bytes, larger than any partition this runtime serves")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != part.sha256:
+        raise ManifestError(f"partition {part.index} ({part.tier}): {part.file} has sha256 {digest[:16]}..., "
+                            f"the manifest says {part.sha256[:16]}... (file changed or corrupt)")
+    return data
+
+
+class _HugeInt:
+    """An integer literal too long for any manifest field: kept as a marker, so the field it sits in is
+    refused by name (it is no int) instead of json failing on the whole file."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+def _parse_int(text: str):
+    return int(text) if len(text.lstrip("-")) <= MAX_DIGITS else _HugeInt(len(text.lstrip("-")))
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
+
+
+def _too_deep(text: str, limit: int = MAX_DEPTH):
+    """The path (e.g. 'model.provenance[0]') of the first value nested deeper than `limit`, or None."""
+    stack = []  # per open container: [kind, key or index, expecting a key]
+    for m in _TOKEN.finditer(text):
+        t = m.group()
+        if t in "[{":
+            if len(stack) >= limit:
+                return _path(stack)
+            stack.append(["[", 0, False] if t == "[" else ["{", None, True])
+        elif t in "]}":
+            if stack:
+                stack.pop()
+        elif t == ",":
+            if stack and stack[-1][0] == "[":
+                stack[-1][1] += 1
+            elif stack:
+                stack[-1][2] = True
+        elif t == ":":
+            if stack:
+                stack[-1][2] = False
+        elif stack and stack[-1][0] == "{" and stack[-1][2]:
+            stack[-1][1] = t[1:-1][:40]
+    return None
+
+
+def _path(stack) -> str:
+    out = ""
+    for kind, key, _ in stack:
+        out += f"[{key}]" if kind == "[" else f"{'.' if out else ''}{key}"
+    return out or "(top level)"
 
 
 def _tensor_spec(value, where: str) -> dict:
@@ -105,15 +202,26 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
     """
     folder = Path(folder)
     path = folder / MANIFEST
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         raise ManifestError(f"{path}: no manifest (export the plan first: eepart export ...)")
-    if path.stat().st_size > 1 << 20:
-        raise ManifestError(f"{path}: {path.stat().st_size} bytes, more than a manifest's 1 MiB")
+    with open_regular(path, MANIFEST) as f:
+        raw_bytes = f.read((1 << 20) + 1)
+    if len(raw_bytes) > 1 << 20:
+        raise ManifestError(f"{path}: more than a manifest's 1 MiB")
     try:
-        data = json.loads(path.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc})") from None
+    deep = _too_deep(text)
+    if deep is not None:
+        raise ManifestError(f"{path}: {deep}: nested deeper than {MAX_DEPTH} levels (a manifest needs 5)")
+    try:
+        data = json.loads(text, parse_int=_parse_int, parse_constant=lambda c: (_ for _ in ()).throw(
             ManifestError(f"{path}: {c} is not a number a manifest may hold")))
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:  # the scan above bounds the depth; this is a last guard
+        raise ManifestError(f"{path}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: expected a JSON object")
     if data.get("format") != FORMAT:
@@ -124,11 +232,13 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
     if not isinstance(plan, dict) or not isinstance(model, dict):
         raise ManifestError(f"{path}: 'plan' and 'model' must be objects")
     thr = plan.get("threshold")
-    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr):
-        raise ManifestError(f"plan.threshold: expected a finite number, got {thr!r}")
+    if (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr)
+            or not 0 <= thr <= 1):
+        raise ManifestError(f"plan.threshold = {thr!r}: expected a normalised entropy in [0, 1]")
     shape, classes = model.get("input_shape"), model.get("classes")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
-        raise ManifestError(f"model.input_shape: expected positive integers, got {shape!r}")
+    if (not isinstance(shape, list) or not 1 <= len(shape) <= 7
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 1 << 24 for d in shape)):
+        raise ManifestError(f"model.input_shape = {shape!r}: expected 1..7 positive integers")
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
         raise ManifestError(f"model.classes: expected an integer >= 2, got {classes!r}")
     raw = data.get("partitions")
@@ -140,10 +250,11 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
         where = f"partitions[{k - 1}]"
         if not isinstance(p, dict):
             raise ManifestError(f"{where}: expected an object")
-        if p.get("index") != k:
+        if isinstance(p.get("index"), bool) or p.get("index") != k:
             raise ManifestError(f"{where}.index = {p.get('index')!r}: expected {k}")
         blocks = p.get("blocks")
-        if (not isinstance(blocks, list) or len(blocks) != 2 or not all(isinstance(b, int) for b in blocks)
+        if (not isinstance(blocks, list) or len(blocks) != 2
+                or not all(isinstance(b, int) and not isinstance(b, bool) for b in blocks)
                 or blocks[0] != prev_last + 1 or blocks[1] < blocks[0]):
             raise ManifestError(f"{where}.blocks = {blocks!r}: expected [{prev_last + 1}, q] with q >= "
                                 f"{prev_last + 1} (partitions cover consecutive blocks)")
@@ -177,16 +288,25 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
     if len(set(tiers)) != len(tiers):
         raise ManifestError(f"partitions: tiers {tiers} repeat; a plan places each partition on its own tier")
     for field in ("source", "destination"):
-        if not isinstance(plan.get(field), str):
-            raise ManifestError(f"plan.{field}: expected a tier name, got {plan.get(field)!r}")
+        if not isinstance(plan.get(field), str) or not plan[field]:
+            raise ManifestError(f"plan.{field} = {plan.get(field)!r}: expected a tier name (a non-empty string)")
+    for field in ("latency", "accuracy"):  # optional: the model's prediction, printed beside the measurement
+        v = plan.get(field)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+            raise ManifestError(f"plan.{field} = {v!r}: expected a finite number >= 0 (or no such field)")
+    n = model.get("N")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < parts[-1].blocks[1]):
+        raise ManifestError(f"model.N = {n!r}: expected the network's block count, an integer >= "
+                            f"{parts[-1].blocks[1]} (the last partition's last block)")
     m = Manifest(folder, data, parts, float(thr), tiers, plan["source"], plan["destination"], list(shape),
                  int(classes))
     if verify:
         for p in parts:
-            f = m.path(p)
-            if not f.is_file():
-                raise ManifestError(f"partition {p.index} ({p.tier}): file {f} missing")
-            digest = sha256_file(f)
+            h = hashlib.sha256()
+            with open_regular(m.path(p), f"partitions[{p.index - 1}].file = {p.file!r} ({p.tier})") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):  # noqa: B023 (f is this loop's file)
+                    h.update(chunk)
+            digest = h.hexdigest()
             if digest != p.sha256:
                 raise ManifestError(f"partition {p.index} ({p.tier}): {p.file} has sha256 {digest[:16]}..., "
                                     f"the manifest says {p.sha256[:16]}... (file changed or corrupt)")

@@ -1,0 +1,355 @@
+"""Hostile inputs outside the wire (issue 19 items 4 and 6): deployment folders with links, deep or huge
+JSON and out-of-range fields; non-finite logits; damaged image archives; one-ulp plan ranges and bounds too
+large for a float; damaged idx files, run folders and samples files. Each is refused by name (or, for
+non-finite logits, recorded as an error of that sample), never a traceback.
+
+The runtime tests use a two-partition deployment built here with onnx.helper (no torch): 1x1x2x2 images,
+3 classes; partition 1's logits are 10 * pixels 0..2, partition 2's are 10 * pixels 1..3.
+"""
+import hashlib
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+RUNTIME = "needs the runtime extra: pip install 'eepart_fast[runtime]'"
+TRAIN = "needs the train extra: pip install 'eepart_fast[train]'"
+
+
+def cli(*argv):
+    from eepart_fast.cli import main
+    return main([str(a) for a in argv])
+
+
+def one_line(capsys, code, needle, got):
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert re.search(needle, err), err
+    return err
+
+
+# --- a tiny deployment, built without torch -------------------------------------------------------------
+
+def _partition(path: Path, input_name: str, first: int, with_h: bool) -> str:
+    """logits = 10 * pixels first..first+2 of the flattened 1x1x2x2 input; h = the input (not the last)."""
+    onnx = pytest.importorskip("onnx", reason=RUNTIME)
+    from onnx import TensorProto, helper
+    inits = [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 4]),
+             helper.make_tensor("starts", TensorProto.INT64, [1], [first]),
+             helper.make_tensor("ends", TensorProto.INT64, [1], [first + 3]),
+             helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+             helper.make_tensor("ten", TensorProto.FLOAT, [], [10.0])]
+    nodes = [helper.make_node("Reshape", [input_name, "shape"], ["flat"]),
+             helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["three"]),
+             helper.make_node("Mul", ["three", "ten"], ["logits"])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])]
+    if with_h:
+        nodes.append(helper.make_node("Identity", [input_name], ["h"]))
+        outputs.insert(0, helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, 1, 2, 2]))
+    graph = helper.make_graph(nodes, "p", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT,
+                                                                         [1, 1, 2, 2])], outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_deploy(folder: Path, threshold: float = 0.5) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = lambda name, shape: {"name": name, "shape": shape, "dtype": "float32"}  # noqa: E731
+    parts = [{"index": 1, "blocks": [1, 1], "exit": 1, "tier": "device", "file": "part-1.onnx",
+              "sha256": _partition(folder / "part-1.onnx", "x", 0, True),
+              "inputs": [spec("x", [1, 1, 2, 2])], "outputs": [spec("h", [1, 1, 2, 2]), spec("logits", [1, 3])]},
+             {"index": 2, "blocks": [2, 2], "exit": 2, "tier": "cloud", "file": "part-2.onnx",
+              "sha256": _partition(folder / "part-2.onnx", "h", 1, False),
+              "inputs": [spec("h", [1, 1, 2, 2])], "outputs": [spec("logits", [1, 3])]}]
+    data = {"format": "eepart-partitions", "version": 1,
+            "model": {"N": 2, "input_shape": [1, 2, 2], "classes": 3},
+            "plan": {"partitions": [1, 2], "tier_names": ["device", "cloud"], "threshold": threshold,
+                     "source": "device", "destination": "cloud"},
+            "partitions": parts}
+    (folder / "manifest.json").write_text(json.dumps(data, indent=1))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def deploy(tmp_path_factory):
+    pytest.importorskip("onnxruntime", reason=RUNTIME)
+    return make_deploy(tmp_path_factory.mktemp("deploy") / "d")
+
+
+def edited(deploy, tmp_path, edit, raw=None) -> Path:
+    """A copy of the deployment whose manifest is `edit(data)` (or the text `raw`)."""
+    bad = tmp_path / "bad"
+    if bad.exists():
+        shutil.rmtree(bad)
+    shutil.copytree(deploy, bad)
+    if raw is None:
+        data = json.loads((deploy / "manifest.json").read_text())
+        edit(data)
+        raw = json.dumps(data)
+    (bad / "manifest.json").write_text(raw)
+    return bad
+
+
+def test_the_tiny_deployment_loads_and_runs_inline(deploy):
+    from eepart_fast.runtime import load_manifest
+    from eepart_fast.runtime.executor import run_plan_inline
+    m = load_manifest(deploy)
+    x = np.array([[1, 0, 0, 0], [0, 0, 0, 1]], np.float32).reshape(2, 1, 2, 2)
+    out = run_plan_inline(m, x)
+    # [10, 0, 0]: entropy far below 0.5, exits at 1 as class 0; [0, 0, 0]: entropy 1, so partition 2 gives
+    # [0, 0, 10]: class 2.
+    assert out["exit_partition"].tolist() == [1, 2] and out["prediction"].tolist() == [0, 2]
+    assert out["error"] == [None, None]
+
+
+# --- 4. files: links, and every manifest error a ManifestError naming the field ---------------------------
+
+def test_a_partition_linked_to_a_file_outside_the_folder_is_refused_by_name(deploy, tmp_path):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    from eepart_fast.runtime.executor import PartitionRunner
+    bad = edited(deploy, tmp_path, lambda d: None)
+    outside = tmp_path / "outside.onnx"
+    shutil.copy(bad / "part-1.onnx", outside)  # same bytes: the sha256 alone would let it through
+    (bad / "part-1.onnx").unlink()
+    (bad / "part-1.onnx").symlink_to(outside)
+    with pytest.raises(ManifestError, match=r"partitions\[0\].file = 'part-1.onnx'.*symbolic link"):
+        load_manifest(bad)
+    m = load_manifest(bad, verify=False)
+    with pytest.raises(ManifestError, match=r"partitions\[0\].file = 'part-1.onnx'.*symbolic link"):
+        PartitionRunner(m, m.partition(1))
+    # The manifest itself through a link: refused the same way.
+    other = edited(deploy, tmp_path / "o", lambda d: None)
+    (other / "manifest.json").rename(tmp_path / "elsewhere.json")
+    (other / "manifest.json").symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(ManifestError, match=r"manifest.json: .*symbolic link"):
+        load_manifest(other)
+
+
+def test_a_partition_file_swapped_after_the_check_is_refused_when_loaded(deploy, tmp_path):
+    """The runner hashes the bytes it hands to onnxruntime: a file changed after load_manifest is refused."""
+    from eepart_fast.runtime import ManifestError, load_manifest
+    from eepart_fast.runtime.executor import PartitionRunner
+    bad = edited(deploy, tmp_path, lambda d: None)
+    m = load_manifest(bad)
+    shutil.copy(bad / "part-2.onnx", bad / "part-1.onnx")
+    with pytest.raises(ManifestError, match=r"partition 1 \(device\): part-1.onnx has sha256"):
+        PartitionRunner(m, m.partition(1))
+
+
+def test_a_corrupt_onnx_file_with_a_matching_checksum_is_refused_by_name(deploy, tmp_path):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    from eepart_fast.runtime.executor import PartitionRunner
+    bad = edited(deploy, tmp_path, lambda d: None)
+    (bad / "part-2.onnx").write_bytes(b"\x08\xff\xff not a protobuf")
+    data = json.loads((bad / "manifest.json").read_text())
+    data["partitions"][1]["sha256"] = hashlib.sha256((bad / "part-2.onnx").read_bytes()).hexdigest()
+    (bad / "manifest.json").write_text(json.dumps(data))
+    m = load_manifest(bad)
+    with pytest.raises(ManifestError, match=r"partitions\[1\].file = 'part-2.onnx' \(cloud\): onnxruntime cannot load"):
+        PartitionRunner(m, m.partition(2))
+
+
+def test_deeply_nested_json_is_a_manifest_error_naming_the_field(deploy, tmp_path):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    data = json.loads((deploy / "manifest.json").read_text())
+    text = json.dumps(data).replace('"classes": 3', '"classes": 3, "provenance": ' + "[" * 100000 + "]" * 100000)
+    bad = edited(deploy, tmp_path, None, raw=text)
+    with pytest.raises(ManifestError, match=r"model.provenance\[0\]\[0\].*: nested deeper than 32 levels"):
+        load_manifest(bad, verify=False)
+    # Deep inside a list of objects: the path says which element.
+    text = json.dumps(data).replace('"tier": "cloud"', '"tier": "cloud", "note": {"a": ' + '{"b": ' * 40 + "1"
+                                    + "}" * 41)
+    bad = edited(deploy, tmp_path, None, raw=text)
+    with pytest.raises(ManifestError, match=r"partitions\[1\].note.a.b.b"):
+        load_manifest(bad, verify=False)
+    # Brackets inside strings are no nesting.
+    ok = edited(deploy, tmp_path, lambda d: d["model"].update(provenance="[" * 1000 + '\\"{' * 100))
+    assert load_manifest(ok).data["model"]["provenance"].startswith("[[[")
+
+
+@pytest.mark.parametrize("where,field", [(("plan", "threshold"), "plan.threshold"),
+                                         (("partitions", 0, "index"), r"partitions\[0\].index"),
+                                         (("model", "classes"), "model.classes"),
+                                         (("partitions", 1, "blocks", 1), r"partitions\[1\].blocks"),
+                                         (("version",), "version")])
+def test_huge_integers_are_a_manifest_error_naming_the_field(deploy, tmp_path, where, field):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    data = json.loads((deploy / "manifest.json").read_text())
+    target = data
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = "HUGE"
+    bad = edited(deploy, tmp_path, None, raw=json.dumps(data).replace('"HUGE"', "9" * 5000))
+    with pytest.raises(ManifestError, match=rf"{field}.*<an integer of 5000 digits>"):
+        load_manifest(bad, verify=False)
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda d: d["partitions"][0].update(index=True), r"partitions\[0\].index = True: expected 1"),
+    (lambda d: d["partitions"][0].update(blocks=[True, 1]), r"partitions\[0\].blocks = \[True, 1\]"),
+    (lambda d: d["plan"].update(threshold=-5), r"plan.threshold = -5: expected a normalised entropy in \[0, 1\]"),
+    (lambda d: d["plan"].update(threshold=1.5), r"plan.threshold = 1.5"),
+    (lambda d: d["plan"].update(destination=""), r"plan.destination = '': expected a tier name"),
+    (lambda d: d["plan"].update(source=""), r"plan.source = '': expected a tier name"),
+    (lambda d: d["model"].update(input_shape=[True, 2, 2]), r"model.input_shape = \[True, 2, 2\]"),
+    (lambda d: d["model"].update(N=1), r"model.N = 1: expected .* >= 2"),
+    (lambda d: d["plan"].update(latency="fast"), r"plan.latency = 'fast'"),
+])
+def test_fields_out_of_range_are_refused_by_name(deploy, tmp_path, edit, needle):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    with pytest.raises(ManifestError, match=needle):
+        load_manifest(edited(deploy, tmp_path, edit), verify=False)
+
+
+def test_manifest_that_is_not_text_is_a_manifest_error(deploy, tmp_path):
+    from eepart_fast.runtime import ManifestError, load_manifest
+    bad = edited(deploy, tmp_path, lambda d: None)
+    (bad / "manifest.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ManifestError, match="manifest.json: not UTF-8"):
+        load_manifest(bad)
+
+
+# --- 4. the exit rule: non-finite logits are an error of the sample ----------------------------------------
+
+def test_normalised_entropy_of_non_finite_logits_is_nan_not_zero():
+    from eepart_fast.runtime.executor import logits_error, normalised_entropy
+    z = np.array([[10.0, 0.0, 0.0], [np.nan, 0, 0], [np.inf, np.inf, 0], [-np.inf, 0, 0], [0, 0, 0]])
+    got = normalised_entropy(z)
+    p = np.array([math.exp(10), 1, 1]) / (math.exp(10) + 2)  # by hand
+    assert got[0] == pytest.approx(float(-(p * np.log(p)).sum() / math.log(3)), rel=1e-12)
+    assert np.isnan(got[1:4]).all() and got[4] == pytest.approx(1.0)
+    assert not (got[1:4] < 0.5).any()  # NaN never passes the exit rule
+    assert logits_error(z[:1], 1) is None
+    assert logits_error(z[2:3], 2) == "non-finite logits at partition 2 (0 NaN, 2 infinite of 3)"
+
+
+def test_nan_images_are_errors_of_their_samples_inline(deploy):
+    from eepart_fast.runtime import load_manifest
+    from eepart_fast.runtime.executor import run_plan_inline
+    x = np.array([[np.nan, 0, 0, 0], [np.inf, np.inf, 0, 0], [0, 0, 0, np.nan], [1, 0, 0, 0]],
+                 np.float32).reshape(4, 1, 2, 2)
+    out = run_plan_inline(load_manifest(deploy), x)
+    # Pixel 3 is only read by partition 2: that sample's error is at partition 2.
+    assert out["error"][:3] == ["non-finite logits at partition 1 (1 NaN, 0 infinite of 3)",
+                                "non-finite logits at partition 1 (0 NaN, 2 infinite of 3)",
+                                "non-finite logits at partition 2 (1 NaN, 0 infinite of 3)"]
+    assert out["exit_partition"].tolist() == [1, 1, 2, 1] and out["prediction"].tolist() == [-1, -1, -1, 0]
+    assert out["error"][3] is None
+
+
+def test_nan_images_are_errors_in_the_distributed_run_records(deploy, tmp_path):
+    pytest.importorskip("zmq", reason=RUNTIME)
+    from eepart_fast import Topology
+    from eepart_fast.runtime import run_local
+    x = np.array([[np.nan, 0, 0, 0], [0, 0, 0, np.nan], [1, 0, 0, 0], [0, 0, 0, 1]],
+                 np.float32).reshape(4, 1, 2, 2)
+    topo = Topology.chain(["device", "cloud"], [1.0, 1.0], [1e9], [0.0001])
+    result = run_local(deploy, topo, x, np.array([0, 2, 0, 2]), clock="none", timeout=20.0,
+                       records_path=tmp_path / "r.jsonl")
+    recs = result.records
+    assert [r.get("error") for r in recs] == ["non-finite logits at partition 1 (1 NaN, 0 infinite of 3)",
+                                              "non-finite logits at partition 2 (1 NaN, 0 infinite of 3)",
+                                              None, None]
+    assert [r["prediction"] for r in recs] == [None, None, 0, 2]
+    assert [r["correct"] for r in recs] == [False, False, True, True]
+    assert [r["exit_partition"] for r in recs] == [1, 2, 1, 2]
+    s = result.summary()
+    assert s["errors"] == 2 and s["error_fraction"] == 0.5 and s["accuracy"] == 0.5
+    assert s["exit_fraction"] == [0.25, 0.25]  # the failed samples exited nowhere
+    written = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sorted(r.get("error") or "" for r in written)[2:] == [recs[0]["error"], recs[1]["error"]]
+
+
+# --- 6. eepart run --images: a file that is no archive ------------------------------------------------------
+
+@pytest.mark.parametrize("content,needle", [
+    (b"PK\x03\x04 truncated zip", r"--images .*x.npz: not an .npz archive .*BadZipFile"),
+    (b"just some text", r"--images .*x.npz: not an .npz archive"),
+    (None, r"--images .*x.npz: a single .npy array"),
+])
+def test_run_images_that_are_not_an_archive_one_line(deploy, tmp_path, capsys, content, needle):
+    pytest.importorskip("zmq", reason=RUNTIME)
+    f = tmp_path / "x.npz"
+    if content is None:
+        with open(f, "wb") as fh:
+            np.save(fh, np.zeros((2, 1, 2, 2), np.float32))
+    else:
+        f.write_bytes(content)
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": ["device", "cloud"], "ratio": [1, 1], "bandwidth": [1e9],
+                                "latency": [0.0001]}))
+    one_line(capsys, 2, needle, cli("run", "--deploy", deploy, "--images", f, "--topology", topo,
+                                     "--no-progress"))
+
+
+# --- 6. plan tables one ulp wide, and bounds too large for a float -------------------------------------------
+
+@pytest.fixture(scope="module")
+def planner():
+    import eepart_fast as ef
+    return ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+
+
+def plan_at(planner, parameter, value, **bound):
+    """The plan a Planner with the parameter (link 0's) set to value gives: the table's answer must be it."""
+    import copy
+    p = copy.copy(planner)
+    (p.set_bandwidth if parameter == "bandwidth" else p.set_latency)(0, value)
+    return p.min_latency(**bound) if "min_accuracy" in bound else p.max_accuracy(**bound)
+
+
+@pytest.mark.parametrize("parameter,value", [("bandwidth", 1e6), ("bandwidth", 7e6), ("latency", 0.01)])
+@pytest.mark.parametrize("bound", [{"min_accuracy": 0.8}, {"max_latency": 0.2}])
+@pytest.mark.parametrize("width", ["ulp", "zero"])
+def test_a_plan_table_one_ulp_or_zero_wide_is_the_one_plan_there(planner, parameter, value, bound, width):
+    high = float(np.nextafter(value, 2 * value)) if width == "ulp" else value
+    if parameter == "bandwidth" and width == "ulp":
+        assert 1 / value == 1 / high  # the ends share one affine coordinate: the case that gave no rows
+    table = planner.plan_table(parameter, 0, value, high, **bound)
+    assert len(table.rows) == 1 and table.breakpoints == []
+    row = table.rows[0]
+    assert (row.low, row.high) == (value, high)
+    want = plan_at(planner, parameter, value, **bound)
+    assert want is not None and row.config == want.config()
+    for v in (value, high):
+        got = table.at(v)
+        assert got.config() == want.config() and got.latency == pytest.approx(want.latency, rel=1e-12)
+    assert row.latency_low == pytest.approx(want.latency, rel=1e-12)
+
+
+def test_plan_over_one_ulp_on_the_command_line_prints_the_plan(capsys):
+    assert cli("plan", "--profile", "resnet20-fashionmnist", "--topology", "mobile", "--over",
+               "bandwidth:0:1000000:1000000.0000000001", "--min-accuracy", "0.8") == 0
+    out = capsys.readouterr().out
+    assert "1 intervals, 0 breakpoints" in out and "no configuration meets the bound" not in out
+
+
+def test_range_low_above_high_still_refused(planner):
+    with pytest.raises(ValueError, match=r"low = 2000000.0, high = 1000000.0: the range needs low < high"):
+        planner.plan_table("bandwidth", 0, 2e6, 1e6, min_accuracy=0.8)
+
+
+def test_bounds_too_large_for_a_float(planner):
+    import math
+    # As a bound of one plan, 10**400 compares as +inf does: no latency bound, no plan reaching it.
+    assert planner.max_accuracy(10**400).config() == planner.max_accuracy(math.inf).config()
+    assert planner.min_latency(10**400) is None and planner.max_accuracy(-10**400) is None
+    assert planner.min_latency(-10**400).config() == planner.min_latency(-math.inf).config()
+    # A plan table's bound and range ends are finite: refused by name.
+    with pytest.raises(ValueError, match=r"max_latency = an integer of 401 digits: too large for a float64"):
+        planner.plan_table("bandwidth", 0, 1e6, 1e7, max_latency=10**400)
+    with pytest.raises(ValueError, match=r"min_accuracy = an integer of 401 digits"):
+        planner.plan_table("bandwidth", 0, 1e6, 1e7, min_accuracy=10**400)
+    with pytest.raises(ValueError, match=r"high = an integer of 401 digits"):
+        planner.plan_table("bandwidth", 0, 1e6, 10**400, min_accuracy=0.8)
+    # A network value: refused by name too.
+    import copy
+    with pytest.raises(ValueError, match=r"bandwidth = an integer of 401 digits: too large for a float64"):
+        copy.copy(planner).set_bandwidth(0, 10**400)
