@@ -2,6 +2,7 @@
 
 - ``<!-- generated: cli-reference -->``: every ``eepart`` subcommand's usage, description and flags, walked
   from ``eepart_fast.cli.build_parser()`` (so the page cannot drift from ``eepart --help``);
+- ``<!-- generated: quick-tour -->``: README's quick tour block;
 - ``<!-- generated: gpu-benchmarks -->``: the GPU run's tables, read from ``bench/results/gpu_check_h100.*``;
 - ``<!-- generated: bench-history -->``: the saved pytest-benchmark runs in ``bench/history/``;
 - ``<!-- table: experiments/results/X.md [i] -->``: the i-th table of a committed results file;
@@ -290,7 +291,16 @@ def render_latest() -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"cli-reference": render_cli, "gpu-benchmarks": render_gpu, "bench-history": render_history,
+def render_quick_tour() -> str:
+    """README's quick tour block, as README has it (tools/quick_tour.sh runs the same lines)."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"^<!-- quick tour:.*?-->\n(```bash\n.*?^```)[ \t]*$", text, re.S | re.M)
+    if not m:
+        raise KeyError("README.md has no block marked <!-- quick tour: ... -->")
+    return m.group(1)
+
+
+RENDERERS = {"quick-tour": render_quick_tour, "cli-reference": render_cli, "gpu-benchmarks": render_gpu, "bench-history": render_history,
              "bench-latest": render_latest}
 
 
