@@ -1,12 +1,21 @@
 """Running a study on Dask: the scenarios not yet written are batched into tasks, each task writes one
 Parquet file, and a rerun (after a failure, a killed worker or Ctrl-C) computes only what is missing.
 
-The output folder holds `_study.json` (what the study is) and `part-<first scenario>.parquet` files; every
-file's metadata lists its scenarios. Files appear whole or not at all (temporary name, then rename).
+The output folder holds `_study.json` (what the study is), `_study.lock` (held by the run in progress: a
+second run on the folder is refused, see lock.py) and `part-<first scenario>.parquet` files; every file's
+metadata names its study (the fingerprint), its scenarios and its row count, and a rerun verifies each part
+against them before counting it done (parts.py: foreign, empty or truncated parts are rewritten). Files
+appear whole or not at all (temporary name, then rename).
+
+The driver streams the batches: a generator makes each one as a slot frees, and at most
+WINDOW_PER_THREAD tasks per worker thread are in flight, so its memory does not grow with the study's size
+(one byte per batch of bookkeeping; see README "Studies" for the bound measured).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import signal
@@ -18,14 +27,20 @@ import numpy as np
 
 from .._atomic import atomic_path, remove_stale
 from ..configs import count_configurations
+from .lock import FolderLock, StudyLocked  # noqa: F401 (StudyLocked: what a busy folder raises)
+from .parts import Check, Layout, check_parts
 from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges
 from .spec import StudySpec, load_study, profile_hash
 from .tasks import Batch, run_batch
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "_study.json"
 FORMAT = 1
 TASKS_PER_THREAD = 4  # at least this many tasks per worker thread, so that a slow one does not hold the end
 SWEEP_CONFIGS_PER_TASK = 50_000_000
+WINDOW_PER_THREAD = 2  # tasks in flight per worker thread: one running, one queued behind it
+DASK_LOG_LENGTH = 50  # recent messages Dask keeps per connection, for a client and cluster made here
 
 
 class StudyFailed(RuntimeError):
@@ -42,10 +57,17 @@ class StudyResult:
     bytes: int
     files: int
     seconds: float
+    rewritten: dict = None  # parts found there that did not verify, by reason (parts.REASONS): recomputed
+
+    @property
+    def rejected(self) -> int:
+        return sum((self.rewritten or {}).values())
 
     def __repr__(self) -> str:
+        bad = (f"; {self.rejected} part files there did not verify and were rewritten "
+               f"({', '.join(f'{n} {r}' for r, n in self.rewritten.items() if n)})") if self.rejected else ""
         return (f"StudyResult({self.scenarios:,} scenarios at {str(self.path)!r}: {self.ran:,} run, "
-                f"{self.skipped:,} already there; {self.rows:,} rows in {self.files} files, {self.seconds:.1f} s)")
+                f"{self.skipped:,} already there; {self.rows:,} rows in {self.files} files, {self.seconds:.1f} s{bad})")
 
 
 def result_files(out) -> list:
@@ -53,7 +75,8 @@ def result_files(out) -> list:
 
 
 def done_scenarios(out, total: int) -> np.ndarray:
-    """Which scenarios the folder's files hold (from each file's metadata, not its rows)."""
+    """Which scenarios the folder's files claim to hold (each file's metadata, unverified; a run verifies
+    each part against its study before trusting it: parts.check_parts)."""
     import pyarrow.parquet as pq
 
     done = np.zeros(total, dtype=bool)
@@ -128,38 +151,34 @@ def _batch_size(spec: StudySpec, threads: int) -> int:
     return min(size, max(1, math.ceil(spec.scenarios / (TASKS_PER_THREAD * max(1, threads)))))
 
 
-def make_batches(spec: StudySpec, out: Path, done: np.ndarray, batch_size: int) -> list:
-    """The tasks still to run. Batches are fixed slices of each group (from the batch size the folder
-    recorded), so a rerun, a retry or a late task of a dead run writes the same file with the same rows."""
+def make_batches(spec: StudySpec, out: Path, done, batch_size: int):
+    """The tasks still to run, made one at a time (a generator: a study's batches are never all in memory).
+    Batches are fixed slices of each group (from the batch size the folder recorded), so a rerun, a retry
+    or a late task of a dead run writes the same file with the same rows. `done`: one bool per batch of
+    parts.Layout(spec, batch_size), true where a verified part holds it (None: nothing done)."""
     fingerprint = spec.fingerprint()
     params, has_time = spec.param_columns(), spec.has_time()
     B = len(spec.bounds)
     phash = [profile_hash(p) for _, p in spec.profiles]
-    batches = []
+    index = 0
     for g in spec.groups:
         axis = spec.topologies[g.topology]
         label, profile = spec.profiles[g.profile]
         for start in range(0, g.size, batch_size):
-            stop = min(g.size, start + batch_size)
-            have = done[g.offset + start:g.offset + stop]
-            if have.all():
+            skip = done is not None and bool(done[index])
+            index += 1
+            if skip:
                 continue
-            if have.any():
-                raise ValueError(f"{out}: scenarios {g.offset + start}..{g.offset + stop - 1} are partly written, "
-                                 f"by files batched otherwise than by {batch_size}; remove its "
-                                 f"{FILE_PREFIX}*.parquet files and {MANIFEST} to recompute them, or choose "
-                                 "another folder")
-            part = np.arange(start, stop)
-            v, b = np.divmod(part, B)
-            batches.append(Batch(
+            stop = min(g.size, start + batch_size)
+            v0, v1 = start // B, (stop - 1) // B + 1  # the variants it spans
+            yield Batch(
                 out=str(out), study=fingerprint, param_columns=params, has_time=has_time, compute=spec.compute,
                 backend=spec.backend, max_memory=spec.max_memory, profile=profile, profile_label=label,
                 profile_hash=phash[g.profile], topology=axis.topology, topology_label=axis.label,
                 params=axis.params, source=g.source, destination=g.destination,
-                bounds=spec.bounds, scenarios=(g.offset + part).astype(np.int64),
-                values=np.ascontiguousarray(axis.values[v]), time=None if axis.time is None else axis.time[v],
-                bound=b.astype(np.int64)))
-    return batches
+                bounds=spec.bounds, first=g.offset + start, start=start, count=stop - start,
+                values=np.ascontiguousarray(axis.values[v0:v1], dtype=np.float64),
+                time=None if axis.time is None else np.array(axis.time[v0:v1], dtype=np.float64))
 
 
 def _local_client(workers, threads):
@@ -199,9 +218,12 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     worker sees. Scenarios already in `out` are skipped; `overwrite` replaces another study's results there.
     `progress`: a tqdm bar (None: only on a terminal). Failed tasks are retried `retries` times; if some still
     fail, StudyFailed names them after the others have finished, and a rerun computes only what is missing.
-    """
-    from tqdm.auto import tqdm
 
+    One run at a time per folder: the run holds an OS lock on `out/_study.lock`, and another run on the
+    folder raises StudyLocked (a ValueError) naming the holder, before it connects to anything. The parts
+    already there are verified against this study (fingerprint, scenarios, row count; parts.py) and those
+    that fail are rewritten: the result's `rewritten` counts them by reason, and a warning says so.
+    """
     spec = load_study(study)
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -210,18 +232,54 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     out = Path(out).absolute()  # workers may run elsewhere: the same path on a shared filesystem
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out, spec.name, spec.fingerprint()), _short_logs(client is None):
+        return _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries)
+
+
+def _short_logs(own: bool):
+    """Dask keeps its last `distributed.admin.low-level-log-length` messages (default 1000) on every
+    connection, each task's arguments with them: on a client and a LocalCluster made here the logs are
+    DASK_LOG_LENGTH long, which bounds what they hold in the driver. (A client passed in keeps its own.)"""
+    if not own:
+        return contextlib.nullcontext()
+    import dask
+
+    return dask.config.set({"distributed.admin.low-level-log-length": DASK_LOG_LENGTH})
+
+
+def _verify(out: Path, spec: StudySpec, size: int, fingerprint: str, result: StudyResult) -> Check:
+    """The parts in `out` that verify; the others are removed (to be recomputed) and counted in `result`."""
+    check = check_parts(out, Layout(spec, size), fingerprint)
+    for reason, paths in check.bad.items():
+        for path in paths:
+            path.unlink(missing_ok=True)
+        result.rewritten[reason] += len(paths)
+    if check.rejected:
+        names = [p.name for paths in check.bad.values() for p in paths]
+        log.warning(f"{out}: {check.summary()} part files did not verify against study {spec.name!r} and are "
+                    f"rewritten: {', '.join(names[:3])}{', ...' if len(names) > 3 else ''}")
+    return check
+
+
+def _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries) -> StudyResult:
+    from tqdm.auto import tqdm
+
+    from .parts import REASONS
+
     manifest = _clear(out, spec, overwrite)
     if manifest is not None and spec.batch_size is not None and manifest.get("batch_size") != spec.batch_size:
         raise ValueError(f"batch_size = {spec.batch_size}: {out} was started with batch_size "
                          f"{manifest.get('batch_size')}; resume with that (or none)")
     remove_stale(out, FILE_PREFIX)
-    done = done_scenarios(out, spec.scenarios)
-    skipped = int(done.sum())
-    remaining = spec.scenarios - skipped
-    result = StudyResult(out, spec.scenarios, skipped, 0, 0, 0, 0, 0.0)
-    if remaining == 0 and manifest is not None:
-        result.seconds = time.perf_counter() - started
-        return result
+    fingerprint = spec.fingerprint()
+    result = StudyResult(out, spec.scenarios, 0, 0, 0, 0, 0, 0.0, rewritten={r: 0 for r in REASONS})
+    check = None
+    if manifest is not None:
+        check = _verify(out, spec, int(manifest["batch_size"]), fingerprint, result)
+        result.skipped = check.scenarios
+        if check.scenarios == spec.scenarios:
+            result.seconds = time.perf_counter() - started
+            return result
     own, cluster = client is None, None
     if client is None:
         if scheduler is not None:
@@ -230,33 +288,54 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
             client = Client(scheduler, timeout="20s")
         else:
             client, cluster = _local_client(workers, threads)
-    futures = {}
-    failures = []
+    futures = {}  # in flight: future -> (first scenario, last, count, profile label, topology label)
+    failed, first_failure, lost, submitted = 0, None, 0, 0
     try:
         from dask.distributed import as_completed
 
+        nthreads = sum(client.nthreads().values())
         if manifest is None:
-            size = _batch_size(spec, sum(client.nthreads().values()))
-            manifest = {"format": FORMAT, "fingerprint": spec.fingerprint(), "batch_size": size, **spec.summary()}
+            manifest = {"format": FORMAT, "fingerprint": fingerprint,
+                        "batch_size": _batch_size(spec, nthreads), **spec.summary()}
             with atomic_path(out / MANIFEST) as tmp:
                 tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-        batches = make_batches(spec, out, done, int(manifest["batch_size"]))
-        for b in batches:
-            futures[client.submit(run_batch, b, retries=retries, pure=False)] = b
-        with tqdm(total=remaining, unit="scenario", disable=(None if progress is None else not progress),
-                  desc=f"study {spec.name}") as bar:
-            for fut in as_completed(list(futures)):
-                batch = futures.pop(fut)
+            check = Check(np.zeros(len(Layout(spec, int(manifest["batch_size"]))), dtype=bool))
+        batches = make_batches(spec, out, check.done, int(manifest["batch_size"]))
+        pending = as_completed(loop=client.loop)
+        window = max(2, WINDOW_PER_THREAD * nthreads)
+
+        def submit() -> None:
+            """The next batch made and submitted, if any: called once per slot, then as each task ends."""
+            nonlocal submitted
+            b = next(batches, None)
+            if b is None:
+                return
+            fut = client.submit(run_batch, b, retries=retries, pure=False)
+            futures[fut] = (b.first, b.first + b.count - 1, b.count, b.profile_label, b.topology_label)
+            submitted += 1
+            pending.add(fut)
+
+        for _ in range(window):
+            submit()
+        with tqdm(total=spec.scenarios - check.scenarios, unit="scenario",
+                  disable=(None if progress is None else not progress), desc=f"study {spec.name}") as bar:
+            for fut in pending:
+                info = futures.pop(fut)
                 if fut.status == "error":
-                    failures.append((batch, fut.exception()))
+                    failed += 1
+                    lost += info[2]
+                    if first_failure is None:
+                        first_failure = (info, fut.exception())
                 else:
                     r = fut.result()
                     result.ran += r["scenarios"]
                     result.rows += r["rows"]
                     result.bytes += r["bytes"]
                     result.files += 1
-                bar.update(batch.scenarios.shape[0])
+                bar.update(info[2])
                 fut.release()
+                del fut
+                submit()
     except BaseException as exc:
         if futures and not own:
             client.cancel(list(futures))
@@ -270,17 +349,17 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
                 cluster.close()
             remove_stale(out, FILE_PREFIX)
     result.seconds = time.perf_counter() - started
-    if failures:
-        b, exc = failures[0]
-        lost = sum(f[0].scenarios.shape[0] for f in failures)
-        raise StudyFailed(f"{len(failures)} of {len(batches)} tasks failed ({lost:,} scenarios not written); first: "
-                          f"scenarios {int(b.scenarios[0])}..{int(b.scenarios[-1])} ({b.profile_label} on "
-                          f"{b.topology_label}): {type(exc).__name__}: {exc}. Rerun the same study into the same "
-                          "folder to retry them: the scenarios written are kept")
-    missing = np.flatnonzero(~done_scenarios(out, spec.scenarios))
-    if missing.size:
-        raise StudyFailed(f"{missing.size:,} scenarios are missing from {out} after the run (first: {missing[0]}); "
-                          "was the folder changed meanwhile? Rerun to compute them")
+    if first_failure is not None:
+        (first, last, _, plabel, tlabel), exc = first_failure
+        raise StudyFailed(f"{failed} of {submitted} tasks failed ({lost:,} scenarios not written); first: "
+                          f"scenarios {first}..{last} ({plabel} on {tlabel}): {type(exc).__name__}: {exc}. Rerun the "
+                          "same study into the same folder to retry them: the scenarios written are kept")
+    final = check_parts(out, Layout(spec, int(manifest["batch_size"])), fingerprint)
+    if final.scenarios != spec.scenarios:
+        missing = int(np.flatnonzero(~final.done)[0])
+        raise StudyFailed(f"{spec.scenarios - final.scenarios:,} scenarios are missing from {out} after the run "
+                          f"(first: {Layout(spec, int(manifest['batch_size'])).scenarios(missing)[0]}; parts that "
+                          f"did not verify: {final.summary()}); was the folder changed meanwhile? Rerun to compute them")
     return result
 
 

@@ -21,6 +21,7 @@ KINDS = ("frontier", "P_lat", "P_acc", "row")
 FILE_PREFIX = "part-"
 META_SCENARIOS = b"eepart.scenarios"
 META_STUDY = b"eepart.study"
+META_ROWS = b"eepart.rows"  # rows the task wrote: a resumed run checks the footer's count against it
 
 
 def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
@@ -37,6 +38,8 @@ def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
 
 def encode_ranges(scenarios) -> bytes:
     """Sorted scenario numbers as [[start, stop), ...] runs: a file's scenarios, kept in its metadata."""
+    if isinstance(scenarios, range) and scenarios.step == 1:  # a batch: one run
+        return json.dumps([[scenarios.start, scenarios.stop]] if len(scenarios) else [], separators=(",", ":")).encode()
     runs = []
     for s in map(int, scenarios):
         if runs and runs[-1][1] == s:

@@ -21,6 +21,7 @@ from ..plan import Planner
 from .schema import (
     FILE_PREFIX,
     LABEL,
+    META_ROWS,
     META_SCENARIOS,
     META_STUDY,
     encode_ranges,
@@ -49,14 +50,34 @@ class Batch:
     source: int
     destination: int
     bounds: list  # the study's bounds
-    scenarios: np.ndarray  # (n,) int64, rising
-    values: np.ndarray  # (n, len(params)) float64
-    time: np.ndarray | None  # (n,)
-    bound: np.ndarray  # (n,) index into bounds
+    first: int  # number of its first scenario in the study
+    start: int  # its first scenario's place in its group: variant * len(bounds) + bound
+    count: int  # scenarios, consecutive
+    values: np.ndarray  # (variants it spans, len(params)) float64: the rows of variants start // len(bounds) ..
+    time: np.ndarray | None  # (variants it spans,)
+
+    # A batch is sent as these few numbers and its variants' rows, not as arrays per scenario: what the
+    # driver (and Dask's logs of recent messages) holds per task in flight stays small.
+
+    @property
+    def scenarios(self) -> np.ndarray:
+        """(count,) int64: the study's numbers of its scenarios."""
+        return np.arange(self.first, self.first + self.count, dtype=np.int64)
+
+    @property
+    def bound(self) -> np.ndarray:
+        """(count,) int64: each scenario's index into bounds."""
+        return (self.start + np.arange(self.count, dtype=np.int64)) % len(self.bounds)
+
+    @property
+    def variant(self) -> np.ndarray:
+        """(count,) int64: each scenario's row of values (and time)."""
+        B = len(self.bounds)
+        return (self.start + np.arange(self.count, dtype=np.int64)) // B - self.start // B
 
     @property
     def file(self) -> str:
-        return f"{FILE_PREFIX}{int(self.scenarios[0]):012d}.parquet"
+        return f"{FILE_PREFIX}{int(self.first):012d}.parquet"
 
 
 def scenario_id(profile_hash: str, topology, source: int, destination: int, bound: dict) -> str:
@@ -125,14 +146,16 @@ class _Table:
         self.batch = batch
         self.schema = result_schema(batch.param_columns, batch.has_time)
         b = batch
-        self.scenario = np.asarray(b.scenarios, dtype=np.int64)
-        self.ids = [""] * b.scenarios.shape[0]  # filled as the scenarios run
-        self.min_acc = np.array([b.bounds[i].get("min_accuracy", np.nan) for i in b.bound])
-        self.max_lat = np.array([b.bounds[i].get("max_latency", np.nan) for i in b.bound])
-        self.has_lo = np.array(["min_accuracy" in b.bounds[i] for i in b.bound], dtype=bool)
-        self.has_hi = np.array(["max_latency" in b.bounds[i] for i in b.bound], dtype=bool)
-        self.quantile = np.array([b.bounds[i].get("quantile", np.nan) for i in b.bound])
-        self.has_q = np.array(["quantile" in b.bounds[i] for i in b.bound], dtype=bool)
+        self.scenario = b.scenarios
+        self.bound = b.bound
+        self.variant = b.variant
+        self.ids = [""] * b.count  # filled as the scenarios run
+        self.min_acc = np.array([b.bounds[i].get("min_accuracy", np.nan) for i in self.bound])
+        self.max_lat = np.array([b.bounds[i].get("max_latency", np.nan) for i in self.bound])
+        self.has_lo = np.array(["min_accuracy" in b.bounds[i] for i in self.bound], dtype=bool)
+        self.has_hi = np.array(["max_latency" in b.bounds[i] for i in self.bound], dtype=bool)
+        self.quantile = np.array([b.bounds[i].get("quantile", np.nan) for i in self.bound])
+        self.has_q = np.array(["quantile" in b.bounds[i] for i in self.bound], dtype=bool)
         self.names = b.topology.names
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
@@ -142,9 +165,9 @@ class _Table:
                 constant(self.names[b.source], n, LABEL), constant(self.names[b.destination], n, LABEL)]
         varied = {p.column: j for j, p in enumerate(b.params)}
         for c in b.param_columns:
-            cols.append(pa.array(b.values[pos, varied[c]]) if c in varied else pa.nulls(n, pa.float64()))
+            cols.append(pa.array(b.values[self.variant[pos], varied[c]]) if c in varied else pa.nulls(n, pa.float64()))
         if b.has_time:
-            cols.append(pa.nulls(n, pa.float64()) if b.time is None else pa.array(b.time[pos]))
+            cols.append(pa.nulls(n, pa.float64()) if b.time is None else pa.array(b.time[self.variant[pos]]))
         cols.append(pa.array(self.min_acc[pos], mask=~self.has_lo[pos]))
         cols.append(pa.array(self.max_lat[pos], mask=~self.has_hi[pos]))
         cols.append(pa.array(self.quantile[pos], mask=~self.has_q[pos]))
@@ -166,11 +189,13 @@ def run_batch(batch: Batch) -> dict:
         raise FileNotFoundError(f"study output folder {batch.out!r} is not visible on this worker: a study on a "
                                 "cluster needs --out on a filesystem every worker shares")
     b = batch
-    n = b.scenarios.shape[0]
+    n = b.count
     planner = Planner(b.profile, b.topology, b.source, b.destination, backend=b.backend)
     table = _Table(b)
     lmax = min(b.profile.N, b.topology.M)
-    schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(b.scenarios), META_STUDY: b.study.encode()})
+    schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(range(b.first, b.first + n)),
+                                         META_STUDY: b.study.encode()})
+    variant, bound_index = table.variant, table.bound
     plan_kinds = [c for c in b.compute if c != "sweep"]
     rows = _Rows(lmax)
     pending, pending_rows, written_rows = [], 0, 0
@@ -179,7 +204,7 @@ def run_batch(batch: Batch) -> dict:
         with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
             for i in range(n):
                 for j, p in enumerate(b.params):
-                    v = float(b.values[i, j])
+                    v = float(b.values[variant[i], j])
                     if current[j] != v:
                         if p.field == "ratio":
                             planner.set_ratio(p.key, v)
@@ -188,7 +213,7 @@ def run_batch(batch: Batch) -> dict:
                         else:
                             planner.set_latency(p.key, v)
                         current[j] = v
-                bound = b.bounds[b.bound[i]]
+                bound = b.bounds[bound_index[i]]
                 table.ids[i] = scenario_id(b.profile_hash, planner.topology, b.source, b.destination, bound)
                 if plan_kinds:
                     _plans(planner, plan_kinds, bound, i, rows)
@@ -221,5 +246,8 @@ def run_batch(batch: Batch) -> dict:
                 whole = pa.concat_tables(pending)
                 writer.write_table(whole.sort_by([("scenario", "ascending")]) if "sweep" not in b.compute else whole)
                 written_rows += pending_rows
+            # The footer's own row count is checked against this on resume: a part emptied or cut short
+            # (with its metadata kept) is recomputed, not trusted.
+            writer.add_key_value_metadata({META_ROWS: str(written_rows).encode()})
         size = tmp.stat().st_size
     return {"file": b.file, "scenarios": n, "rows": written_rows, "bytes": size}

@@ -1,0 +1,93 @@
+"""One study at a time in a result folder: an exclusive OS lock on `_study.lock` inside it.
+
+The lock is the operating system's (flock on POSIX, msvcrt.locking on Windows), held by the driver for the
+whole run: the OS drops it when the driver ends in any way (Ctrl-C, a crash, SIGKILL), so a dead run never
+leaves the folder locked and there is nothing stale to clean up. While held, the lock file names its holder
+(study, fingerprint, pid, host, start time), which is what a refused run prints. The file stays in the
+folder after the run (removing it could let two runs lock two different files); Parquet readers skip names
+starting with `_`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+LOCK_FILE = "_study.lock"
+
+
+class StudyLocked(ValueError):
+    """Another run holds the result folder (a ValueError: the command line says it in one line, exit 2)."""
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except (BlockingIOError, PermissionError):
+        return False
+
+
+def _holder(path: Path) -> str:
+    try:
+        d = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        d = {}
+    if not isinstance(d, dict) or not d:
+        return "another run"
+    since = d.get("started")
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if isinstance(since, (int, float)) else "?"
+    return (f"study {d.get('study', '?')!r} (fingerprint {d.get('fingerprint', '?')}), run by pid {d.get('pid', '?')} "
+            f"on {d.get('host', '?')} since {since}")
+
+
+class FolderLock:
+    """`with FolderLock(out, study=..., fingerprint=...):` holds `out/_study.lock` or raises StudyLocked."""
+
+    def __init__(self, folder, study: str = "", fingerprint: str = ""):
+        self.path = Path(folder) / LOCK_FILE
+        self.info = {"study": study, "fingerprint": fingerprint}
+        self.fd = None
+
+    def acquire(self) -> "FolderLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(fd):
+            os.close(fd)
+            raise StudyLocked(f"out = {str(self.path.parent)!r} is in use: {_holder(self.path)} holds {self.path.name}; "
+                              "two studies cannot share a folder. Wait for that run to end (then rerun this one: a "
+                              "different study there needs --overwrite), or choose another folder")
+        self.fd = fd
+        info = dict(self.info, pid=os.getpid(), host=socket.gethostname(), started=time.time())
+        data = (json.dumps(info) + "\n").encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0) if hasattr(os, "pwrite") else (os.lseek(fd, 0, os.SEEK_SET), os.write(fd, data))
+        return self
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        try:
+            os.ftruncate(fd, 0)  # no holder named once it is free
+        except OSError:
+            pass
+        os.close(fd)  # closing the descriptor releases the lock
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
