@@ -227,3 +227,36 @@ def test_batches_are_made_lazily_and_bounded_by_the_window(client, tmp_path, mon
     # the scheduler has not forgotten yet
     print(f"batches alive at most: {max(alive)} (window {window}, batches {len(made)})")
     assert max(alive) <= 2 * window + 2, (window, alive)
+
+
+def test_a_grid_is_computed_row_by_row_not_held():
+    """A grid's points are GridValues: the rows of itertools.product, computed when asked for; the study's
+    fingerprint is the one of the whole array's bytes, and a 10 M-point grid loads without holding them."""
+    import hashlib
+    import itertools
+    import tracemalloc
+
+    from eepart_fast.study.spec import GridValues
+
+    axes = [np.geomspace(1e6, 1e8, 7), np.array([1.0, 2.0, 3.0]), np.linspace(0.01, 0.05, 5)]
+    grid, whole = GridValues(axes), np.array(list(itertools.product(*axes)))
+    assert grid.shape == whole.shape == (105, 3)
+    np.testing.assert_array_equal(np.asarray(grid), whole)
+    np.testing.assert_array_equal(np.array(list(grid)), whole)
+    for key in (3, -1, slice(2, 50, 3), np.array([4, 9, 104]), (slice(None), 0), (5, 1), (slice(10, 20), slice(1, 3))):
+        np.testing.assert_array_equal(grid[key], whole[key])
+    h = hashlib.sha256()
+    grid.digest(h)
+    assert h.digest() == hashlib.sha256(whole.tobytes()).digest()
+    tracemalloc.start()
+    try:
+        spec = load_study({"profiles": ["resnet20-fashionmnist"], "compute": "frontier", "topologies": [{
+            "topology": "mobile", "grid": {"bandwidth[0]": {"geomspace": [1e5, 1e7, 1000]},
+                                           "bandwidth[1]": {"geomspace": [1e6, 1e8, 100]},
+                                           "bandwidth[2]": {"geomspace": [1e7, 1e9, 100]}}}]})
+        spec.fingerprint()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert spec.scenarios == 10_000_000 and isinstance(spec.topologies[0].values, GridValues)
+    assert peak < 40e6, peak  # the points would be 240 MB

@@ -25,7 +25,7 @@ from ..tables import measured_tiers
 from ..topology import PRESETS, Topology
 
 COMPUTE = ("frontier", "plans", "sweep")
-MAX_SCENARIOS = 100_000_000  # bookkeeping holds one byte per scenario on the driver
+MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (README "Studies")
 MAX_VARIANTS = 10_000_000  # grid points of one topology
 MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
 MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflow)
@@ -44,12 +44,67 @@ class Param:
     column: str  # canonical name, tiers as indices: bandwidth[1], latency[0,2], ratio[3]
 
 
+class GridValues:
+    """A grid's points as a read-only (points, parameters) float64 array whose rows are computed when asked
+    for (row v is the v-th of itertools.product over the parameters' values, the last fastest), so a grid of
+    10 M points costs its axes, not 80 MB per parameter. Indexing by a row, a slice, an integer array, or
+    (rows, column) gives ndarrays; iteration gives rows; np.asarray() gives the whole array."""
+
+    dtype = np.dtype(np.float64)
+    ndim = 2
+    CHUNK = 1 << 16  # rows per piece when iterating or hashing
+
+    def __init__(self, axes: list):
+        self.axes = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1) for a in axes]
+        self.sizes = tuple(a.size for a in self.axes)
+        self.shape = (int(np.prod(self.sizes, dtype=np.int64)), len(self.axes))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, index) -> np.ndarray:
+        """Rows at the integer positions `index` (any shape), as index.shape + (parameters,)."""
+        index = np.asarray(index, dtype=np.int64)
+        if index.size and (index.min() < 0 or index.max() >= self.shape[0]):
+            raise IndexError(f"grid row out of range for {self.shape[0]} points")
+        coords = np.unravel_index(index, self.sizes)
+        out = np.empty(index.shape + (len(self.axes),), dtype=np.float64)
+        for j, (axis, c) in enumerate(zip(self.axes, coords)):
+            out[..., j] = axis[c]
+        return out
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            head, rest = key[0], key[1:]
+            got = self[head]
+            return got[rest] if got.ndim == 1 else got[(slice(None),) + rest]
+        if isinstance(key, slice):
+            return self.rows(np.arange(*key.indices(self.shape[0]), dtype=np.int64))
+        if isinstance(key, (int, np.integer)):
+            k = int(key) + (self.shape[0] if key < 0 else 0)
+            return self.rows(np.int64(k))
+        return self.rows(key)
+
+    def __iter__(self):
+        for start in range(0, self.shape[0], self.CHUNK):
+            yield from self[start:start + self.CHUNK]
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def digest(self, h) -> None:
+        """h.update() with the rows' bytes in order, piece by piece: what np.asarray(self).tobytes() gives."""
+        for start in range(0, self.shape[0], self.CHUNK):
+            h.update(self[start:start + self.CHUNK])
+
+
 @dataclass
 class TopologyAxis:
     label: str
     topology: Topology
     params: list  # [Param]
-    values: np.ndarray  # (variants, len(params)) float64
+    values: np.ndarray | GridValues  # (variants, len(params)) float64 (a grid's computed row by row)
     time: np.ndarray | None  # (variants,) from a trace's `time` column
     sources: list  # tier indices
     destinations: list
@@ -81,6 +136,7 @@ class StudySpec:
     batch_size: int | None = None
     max_memory: int = 2 * 1024**3
     groups: list = field(default_factory=list)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def scenarios(self) -> int:
@@ -98,7 +154,9 @@ class StudySpec:
         return any(axis.time is not None for axis in self.topologies)
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the results (not the backend or the batching)."""
+        """Hash of everything that decides the results (not the backend or the batching); computed once."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         h = hashlib.sha256()
         h.update(json.dumps({"compute": self.compute, "bounds": self.bounds}, sort_keys=True).encode())
         for label, profile in self.profiles:
@@ -106,9 +164,13 @@ class StudySpec:
         for axis in self.topologies:
             h.update(json.dumps([axis.label, axis.topology.to_dict(), [p.column for p in axis.params],
                                  axis.sources, axis.destinations], sort_keys=True).encode())
-            h.update(axis.values.tobytes())
-            h.update(b"" if axis.time is None else axis.time.tobytes())
-        return h.hexdigest()[:32]
+            if isinstance(axis.values, GridValues):
+                axis.values.digest(h)  # the bytes of the whole array, never all in memory
+            else:
+                h.update(np.ascontiguousarray(axis.values))
+            h.update(b"" if axis.time is None else np.ascontiguousarray(axis.time))
+        self._fingerprint = h.hexdigest()[:32]
+        return self._fingerprint
 
     def summary(self) -> dict:
         return {"name": self.name, "scenarios": self.scenarios, "compute": self.compute, "bounds": self.bounds,
@@ -385,8 +447,7 @@ def _grid(where: str, grid, topology: Topology):
             raise ValueError(f"{where}: the grid has more than {MAX_VARIANTS:,} points; split the study")
         params.append(param)
         axes.append(values)
-    values = np.array(list(itertools.product(*axes)), dtype=np.float64).reshape(count, len(params))
-    return params, values
+    return params, GridValues(axes)
 
 
 def _trace(where: str, path: Path, topology: Topology):

@@ -80,10 +80,12 @@ class Batch:
         return f"{FILE_PREFIX}{int(self.first):012d}.parquet"
 
 
-def scenario_id(profile_hash: str, topology, source: int, destination: int, bound: dict) -> str:
+def scenario_id(profile_hash: str, topology, source: int, destination: int, bound: dict,
+                topology_digest: str | None = None) -> str:
     """What the scenario is, hashed: the profile's numbers, the network as planned on (parameters applied),
-    the tiers and the bound. The same scenario has the same id in every study, however it was spelled."""
-    text = "|".join([profile_hash, topology_hash(topology), str(source), str(destination),
+    the tiers and the bound. The same scenario has the same id in every study, however it was spelled.
+    `topology_digest`: topology_hash(topology), where the caller has it already."""
+    text = "|".join([profile_hash, topology_digest or topology_hash(topology), str(source), str(destination),
                      ";".join(f"{k}={bound[k]!r}" for k in sorted(bound))])
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -200,6 +202,7 @@ def run_batch(batch: Batch) -> dict:
     rows = _Rows(lmax)
     pending, pending_rows, written_rows = [], 0, 0
     current = [None] * len(b.params)
+    digest = None  # the topology's hash, recomputed only when a parameter changes (bounds run fastest)
     with atomic_path(out / b.file) as tmp:
         with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
             for i in range(n):
@@ -213,8 +216,11 @@ def run_batch(batch: Batch) -> dict:
                         else:
                             planner.set_latency(p.key, v)
                         current[j] = v
+                        digest = None
+                if digest is None:
+                    digest = topology_hash(planner.topology)
                 bound = b.bounds[bound_index[i]]
-                table.ids[i] = scenario_id(b.profile_hash, planner.topology, b.source, b.destination, bound)
+                table.ids[i] = scenario_id(b.profile_hash, planner.topology, b.source, b.destination, bound, digest)
                 if plan_kinds:
                     _plans(planner, plan_kinds, bound, i, rows)
                 if "sweep" in b.compute:
