@@ -4,7 +4,8 @@
 # fresh temporary folder, each bounded in time. Needs the package with its `train` extra and the Debian
 # package dataset-fashion-mnist. Prints each command, its output and how long the whole tour took.
 #
-#   bash tools/quick_tour.sh                 # from anywhere in the checkout
+#   bash tools/quick_tour.sh                 # from anywhere in the checkout, in a temporary folder
+#   bash tools/quick_tour.sh DIR             # in DIR (created; it must be empty), kept afterwards
 #   QUICK_TOUR_TIMEOUT=900 bash tools/quick_tour.sh   # the whole tour's limit in seconds (default 900)
 #   QUICK_TOUR_KEEP=1 ...                    # keep the temporary folder (its path is printed)
 #   bash tools/quick_tour.sh --print         # only print the commands it would run
@@ -29,11 +30,20 @@ if [ "${1:-}" = "--print" ]; then
   exit 0
 fi
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/eepart-quick-tour.XXXXXX")"
-if [ -z "${QUICK_TOUR_KEEP:-}" ]; then
-  trap 'rm -rf "$work"' EXIT
+if [ -n "${1:-}" ]; then
+  work="$1"
+  mkdir -p "$work"
+  if [ -n "$(ls -A "$work")" ]; then
+    echo "quick_tour.sh: $work is not empty (the tour starts from an empty folder)" >&2
+    exit 2
+  fi
 else
-  echo "quick_tour.sh: keeping $work"
+  work="$(mktemp -d "${TMPDIR:-/tmp}/eepart-quick-tour.XXXXXX")"
+  if [ -z "${QUICK_TOUR_KEEP:-}" ]; then
+    trap 'rm -rf "$work"' EXIT
+  else
+    echo "quick_tour.sh: keeping $work"
+  fi
 fi
 cd "$work"
 
