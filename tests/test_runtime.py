@@ -305,7 +305,7 @@ def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples
 
     def bad_tensor(done, control):
         if done == 1:
-            control.send("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "t0": 0.0}, b"\0" * 12)
+            control.send("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "t0": time.time()}, b"\0" * 12)
 
     with pytest.raises(RunFailed, match=r"tier 'edge' refused: TensorMismatch: partition 2 \(edge\), sample 10000: "
                                         r"payload of 12 bytes") as info:
@@ -317,20 +317,23 @@ def test_hung_worker_and_bad_tensor_stop_the_run_naming_the_tier(deploy, samples
 def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
     # What a faulty or foreign peer might send: each ends the run with a named error; no process crashes.
     x = samples[0].numpy()[:6]
-    cases = [("edge", {"kind": "tensor", "sample": 10_000, "partition": [2]}, r"tier 'edge' refused: TypeError"),
-             ("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "hold_until": "soon"},
-              r"tier 'edge' refused: TensorMismatch: hold_until = 'soon'"),
+    now = time.time()
+    cases = [("edge", {"kind": "tensor", "sample": 10_000, "partition": [2], "t0": now},
+              r"tier 'edge' refused: Malformed: tensor.partition = \[2\]: expected an integer in \[1, 16\]"),
+             ("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "t0": now, "hold_until": "soon"},
+              r"tier 'edge' refused: Malformed: tensor.hold_until = 'soon': expected a finite time"),
              # a result for sample 1 (sent next, so in flight when this arrives) with its fields missing
              ("driver", {"kind": "done", "tier": "device", "sample": 1}, r"malformed 'done' message from tier 'device'"),
              ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message"),
              ("netem", {"kind": "tensor", "src": "device", "dst": "edge", "t_send": "now"},
-              r"tier 'netem' refused: TypeError")]
+              r"tier 'netem' refused: Malformed: tensor: field 'sample' missing")]
     for to, header, msg in cases:
         def hook(done, control, to=to, header=header):
             if done == 1:
                 run = control._run
-                if to in ("driver", "netem"):
-                    run.out.send(run.addr if to == "driver" else run.netem, header)
+                if to in ("driver", "netem"):  # sent with the driver's own key: authenticated, yet malformed
+                    run.out.send(run.addr if to == "driver" else run.netem, header,
+                                 key=run.ident.public if to == "driver" else run.keys["netem"])
                 else:
                     control.send(to, header)
 
@@ -347,12 +350,12 @@ def test_bad_addresses_are_refused_not_waited_on(deploy, samples, capsys):
     # ever on send, so this hung in the driver's stop(); now refused by name.
     t0 = time.monotonic()
     with pytest.raises(ValueError, match="address 'bogus'"):
-        run_local(deploy, topology(), x, timeout=2.0, remote={"edge": "bogus"}, startup_timeout=20.0)
+        run_local(deploy, topology(), x, timeout=2.0, remote={"edge": "bogus"}, startup_timeout=20.0, insecure=True)
     assert time.monotonic() - t0 < 20
     assert not no_children_with(deploy)
     with pytest.raises(ValueError, match="bind = 'bogus'"):
         run_local(deploy, topology(), x, bind="bogus")
-    assert main(["worker", "--tier", "edge", "--bind", "bogus", "--artifacts", str(deploy)]) == 2
+    assert main(["worker", "--tier", "edge", "--bind", "bogus", "--artifacts", str(deploy), "--insecure"]) == 2
     assert "--bind 'bogus'" in capsys.readouterr().err
     assert main(["worker", "--tier", "edge", "--bind", "tcp://127.0.0.1:*", "--artifacts", str(deploy),
                  "--idle-timeout", "-1"]) == 2
@@ -554,7 +557,8 @@ def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
 
 
 def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):
-    """`eepart worker` processes started alone, then driven with remote= (as across hosts), no emulation."""
+    """`eepart worker --insecure` processes started alone, then driven with remote= (as across hosts), no
+    emulation, twice: they serve one run after another (the secure setup: tests/test_runtime_wire.py)."""
     import subprocess
     import sys
     x = samples[0].numpy()[:12]
@@ -566,18 +570,33 @@ def test_workers_started_by_hand_as_on_other_hosts(deploy, samples):
     try:
         for tier in TIERS:
             p = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "worker", "--tier", tier, "--bind",
-                                  "tcp://127.0.0.1:*", "--artifacts", str(deploy), "--idle-timeout", "20"],
+                                  "tcp://127.0.0.1:*", "--artifacts", str(deploy), "--idle-timeout", "20",
+                                  "--insecure", *(["--once"] if tier == "cloud" else [])],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
             procs.append(p)
-            line = p.stdout.readline()  # "worker <tier> listening on <address>"
-            assert line.startswith(f"worker {tier} listening on tcp://127.0.0.1:"), line
+            line = p.stdout.readline()  # "worker <tier> (INSECURE: ...) listening on <address>"
+            assert line.startswith(f"worker {tier} (INSECURE: no authentication, no encryption) listening on "
+                                   "tcp://127.0.0.1:"), line
             remote[tier] = line.split()[-1]
-        result = run_local(deploy, topology(), x, timeout=10.0, remote=remote, emulate=False, clock="none")
+        with pytest.raises(ValueError, match="remote workers need keys"):
+            run_local(deploy, topology(), x, remote=remote, emulate=False, clock="none")
         inline = run_plan_inline(load_manifest(deploy), x)
-        np.testing.assert_array_equal([r["exit_partition"] for r in result.records], inline["exit_partition"])
-        assert all(h["kind"] == "compute" for r in result.records for h in r["hops"])  # no emulated links
-        for p in procs:  # the driver's stop ends them
-            assert p.wait(10) == 0
+        for _ in range(2):
+            result = run_local(deploy, topology(), x, timeout=10.0, remote=remote, emulate=False, clock="none",
+                               insecure=True)
+            np.testing.assert_array_equal([r["exit_partition"] for r in result.records], inline["exit_partition"])
+            assert all(h["kind"] == "compute" for r in result.records for h in r["hops"])  # no emulated links
+            assert result.settings["security"] == "insecure" and all(r["insecure"] for r in result.records)
+            if procs[2].poll() is None:  # cloud has --once: it stops when the first run ends
+                assert procs[2].wait(10) == 0
+                remote["cloud"] = None
+                p = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "worker", "--tier", "cloud",
+                                      "--bind", "tcp://127.0.0.1:*", "--artifacts", str(deploy), "--idle-timeout",
+                                      "20", "--insecure"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, env=env)
+                procs.append(p)
+                remote["cloud"] = p.stdout.readline().split()[-1]
+        assert [p.poll() for p in procs[:2]] == [None, None]  # the driver left them running
     finally:
         for p in procs:
             if p.poll() is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .._extras import require
 
+INSECURE_WARNING = "INSECURE: no authentication, no encryption (--insecure)"
 EXPORT_NEEDS = ("torch", "onnx", "onnxscript", "onnxruntime")  # torch.onnx.export(dynamo=True), checked by ORT
 SERVE_NEEDS = ("onnxruntime", "zmq")
 
@@ -134,11 +135,21 @@ def cmd_run(a) -> int:
         if not addr:
             raise ValueError(f"--worker {spec!r}: expected TIER=ADDRESS (e.g. edge=tcp://10.0.0.2:5601)")
         remote[tier] = addr
+    if a.insecure and (a.key or a.allow):
+        raise ValueError("--insecure with --key/--allow: choose one")
+    if remote and not a.insecure and not (a.key and a.allow):
+        raise ValueError("--worker: remote workers are reached with keys: give --key FILE.key_secret and --allow "
+                         "KEYS (see `eepart keys`), or --insecure to run unauthenticated and unencrypted")
+    if bool(a.key) != bool(a.allow):
+        raise ValueError("--key and --allow go together (this driver's secret key, the workers' public keys)")
+    if a.insecure:
+        print(f"eepart run: {INSECURE_WARNING}", file=sys.stderr)
     try:
         result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
                            clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
                            seed=a.seed, bind=a.bind, progress=not a.no_progress,
-                           profile=_profile(a.profile) if a.profile else None, advertise=a.advertise)
+                           profile=_profile(a.profile) if a.profile else None, advertise=a.advertise,
+                           key=a.key, allow=a.allow, insecure=a.insecure)
     except RunFailed as exc:
         s = summarize(exc.records, len(m.partitions))
         print(f"eepart run: {exc}", file=sys.stderr)
@@ -163,17 +174,51 @@ def cmd_run(a) -> int:
     return 0
 
 
+def add_security_arguments(p: argparse.ArgumentParser, who: str) -> None:
+    p.add_argument("--key", default=None, metavar="FILE",
+                   help=f"this {who}'s secret key (NAME.key_secret, written by `eepart keys`; mode 0600)")
+    p.add_argument("--allow", nargs="+", default=None, metavar="KEYS",
+                   help="the public keys it accepts: NAME.key files or folders of them (the driver's and every "
+                        "worker's, each named after its tier: edge.key); anyone else gets no connection")
+    p.add_argument("--insecure", action="store_true",
+                   help="no authentication, no encryption: anyone who reaches the port controls it "
+                        "(only on a network you trust entirely)")
+
+
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tier", required=True, help="the tier this worker serves (a name from the manifest)")
     p.add_argument("--bind", required=True, help="ZeroMQ address to listen on, e.g. tcp://0.0.0.0:5601 "
                    "(tcp://127.0.0.1:* picks a free port)")
     p.add_argument("--artifacts", required=True, help="the exported folder (manifest.json and part-*.onnx)")
+    add_security_arguments(p, "worker")
+    p.add_argument("--once", action="store_true",
+                   help="stop when the first run ends (default: serve one run after another)")
     p.add_argument("--announce", default=None, help="a driver's address to say hello to (local runs)")
     p.add_argument("--idle-timeout", type=float, default=0.0,
                    help="stop after this many seconds without word from a driver (0: wait forever)")
+    p.add_argument("--keys-stdin", action="store_true", help=argparse.SUPPRESS)  # eepart run's own workers
+
+
+def cmd_keys(a) -> int:
+    require("zmq", what="eepart keys")
+    from .security import write_keypair
+    public, (pub, sec) = write_keypair(a.out, overwrite=a.overwrite)
+    print(public)
+    print(f"wrote {pub} (public: give it to the peers' --allow) and {sec} (secret, mode 0600: this process's "
+          f"--key)", file=sys.stderr)
+    return 0
 
 
 def add_subcommands(sub) -> None:
+    ks = sub.add_parser("keys", help="make a CURVE keypair for a worker or driver (eepart worker/run --key)",
+                        description="Writes OUT.key (the public key: copy it into the peers' --allow folder) and "
+                                    "OUT.key_secret (the secret key, mode 0600: this process's --key), each "
+                                    "atomically, and prints the public key. Name each worker's keys after its "
+                                    "tier (keys/edge), the driver's keys/driver.")
+    ks.add_argument("--out", required=True, help="path without suffix, e.g. keys/edge")
+    ks.add_argument("--overwrite", action="store_true", help="replace existing key files")
+    ks.set_defaults(run=cmd_keys)
+
     ex = sub.add_parser("export", help="export a plan's partitions to ONNX with a manifest (needs torch)",
                         description="Cut a trained run's joint network as the plan says: one ONNX file per "
                                     "partition (its blocks and the exit after them), checked against torch, and "
@@ -213,7 +258,9 @@ def add_subcommands(sub) -> None:
                          "partition's time in --profile (profile), or as is (none)")
     rn.add_argument("--profile", default=None, help="profile JSON for --clock profile")
     rn.add_argument("--no-emulation", action="store_true", help="send straight to the workers (real links)")
-    rn.add_argument("--worker", action="append", metavar="TIER=ADDRESS", help="a worker already running")
+    rn.add_argument("--worker", action="append", metavar="TIER=ADDRESS", help="a worker already running "
+                    "(eepart worker --key ... --allow ...); it keeps running after the run")
+    add_security_arguments(rn, "driver")
     rn.add_argument("--bind", default="tcp://127.0.0.1:*", help="where the driver listens (default: a free port "
                     "on 127.0.0.1; with workers on other hosts e.g. tcp://0.0.0.0:5600)")
     rn.add_argument("--advertise", default=None, help="the driver's address as other hosts reach it "

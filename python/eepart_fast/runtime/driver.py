@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -26,7 +27,9 @@ import numpy as np
 import zmq
 
 from . import protocol as proto
+from . import security
 from .errors import ManifestError, RunFailed
+from .schema import Malformed
 from .manifest import load_manifest
 from .netem import topology_dict
 
@@ -72,7 +75,8 @@ class _Control:
         self._run.procs[tier].kill()
 
     def stall(self, link: str) -> None:
-        self._run.out.send(self._run.netem, {"kind": "stall", "link": link})
+        run = self._run
+        run.out.send(run.netem, {"kind": "stall", "link": link, "token": run.token}, key=run.keys.get("netem"))
 
     def pause(self, tier: str) -> None:
         """SIGSTOP the tier's worker: alive but silent (the driver kills it when the run ends)."""
@@ -81,26 +85,34 @@ class _Control:
 
     def send(self, tier: str, header: dict, payload: bytes = b"") -> None:
         """A raw message to a tier's worker, as a faulty peer would send it."""
-        self._run.out.send(self._run.peers[tier], header, payload)
+        self._run.out.send(self._run.peers[tier], header, payload, key=self._run.keys.get(tier))
 
 
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
                  remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None,
-                 advertise: str | None = None):
+                 advertise: str | None = None, ident: security.Identity | None = None, insecure: bool = False):
         self.service = service
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
+        self.insecure = insecure
+        self.token = secrets.token_urlsafe(24)  # the link emulator takes control messages carrying it only
+        self.keys, self.children = {}, {}       # name -> public key of its process; name -> a child's Identity
+        self.ident = None if insecure else self._identities(ident)
         self.ctx = zmq.Context()
+        self.auth = security.start_authenticator(self.ctx, self.ident)
         self.inbox = proto.socket(self.ctx, zmq.PULL)
+        security.make_server(self.inbox, self.ident)
         try:
             self.inbox.bind(bind)
         except zmq.ZMQError as exc:
             self.inbox.close(0)
+            if self.auth is not None:
+                self.auth.stop()
             self.ctx.term()
             raise ValueError(f"bind = {bind!r}: {exc.strerror} (expected e.g. tcp://127.0.0.1:*)") from None
         self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.out = proto.Outbox(self.ctx)
+        self.out = proto.Outbox(self.ctx, self.ident)
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
         self.netem = None
         self.done, self.pending, self.records = {}, {}, []
@@ -109,25 +121,66 @@ class _Run:
 
     # --- processes --------------------------------------------------------------------------------
 
-    def _spawn(self, name: str, args: list) -> None:
+    def _identities(self, ident):
+        """Keys for this run: the driver's (its files, or made for this run), each process it starts (made for
+        this run; the driver's own when it has key files, so that remote workers know them), and each
+        remote worker's (the allow-list key named as its tier)."""
+        own = ident is not None
+        ident = ident or security.Identity.ephemeral()
+        by_name = {}
+        for key, name in ident.allowed.items():
+            by_name.setdefault(name, key)
+        for tier, addr in self.remote.items():
+            if tier not in by_name:
+                raise ValueError(f"--worker {tier}={addr}: no public key named {tier!r} in the allow-list "
+                                 f"(expected a file {tier}.key among --allow)")
+            self.keys[tier] = by_name[tier]
+        local = [t for t in self.m.tiers if t not in self.remote] + (["netem"] if self.emulate else [])
+        for name in local:
+            child = security.Identity(ident.public, ident.secret) if own else security.Identity.ephemeral()
+            self.children[name] = child
+            self.keys[name] = child.public
+        peers = {key: name for name, key in self.keys.items()}
+        peers[ident.public] = "driver"
+        for child in self.children.values():
+            child.allowed = dict(peers)
+        return security.Identity(ident.public, ident.secret, {**ident.allowed, **peers})
+
+    def _spawn(self, name: str, args: list, stdin: dict) -> None:
         env = dict(os.environ)
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("OMP_NUM_THREADS", "1")
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs[name] = p
+        # Keys and token on stdin: a command line is visible to every user of the host, a pipe is not.
+        try:
+            p.stdin.write(json.dumps(stdin).encode())
+            p.stdin.close()
+        except OSError:
+            pass  # the child died at once: _check_procs says so
+
+    def _child_keys(self, name: str):
+        child = self.children.get(name)
+        return None if child is None else child.to_wire()
 
     def start(self) -> None:
         idle = str(max(10.0, 4 * self.timeout))
+        driver_key = None if self.ident is None else self.ident.public
         if self.emulate:
             self._spawn("netem", ["eepart_fast.runtime.netem", "--bind", "tcp://127.0.0.1:*", "--announce", self.addr,
-                                  "--topology", json.dumps(self.topology), "--idle-timeout", idle])
+                                  "--topology", json.dumps(self.topology), "--idle-timeout", idle,
+                                  "--max-message", str(proto.max_message(self.m))],
+                        {"token": self.token, "keys": self._child_keys("netem"), "driver": driver_key})
         for tier in self.m.tiers:
             if tier in self.remote:
                 self.peers[tier] = self.remote[tier]
                 continue
+            keys = self._child_keys(tier)
             self._spawn(tier, ["eepart_fast.runtime.worker", "--tier", tier, "--bind", "tcp://127.0.0.1:*",
-                               "--artifacts", str(self.m.folder), "--announce", self.addr, "--idle-timeout", idle])
+                               "--artifacts", str(self.m.folder), "--announce", self.addr, "--idle-timeout", idle,
+                               "--keys-stdin"], None if keys is None else {**keys, "driver": driver_key})
         want = set(self.procs)
         deadline = time.monotonic() + self.startup_timeout
         while want - set(self.peers) - ({"netem"} if self.netem else set()):
@@ -138,20 +191,22 @@ class _Run:
                 raise RunFailed(f"workers {missing} did not start within {self.startup_timeout:g} s",
                                 tier=missing[0] if missing else None)
             header = self._recv(50)
-            if header and header["kind"] == "hello":
+            if header and header["kind"] == "hello" and header["tier"] in want:
                 if header["tier"] == "netem":
                     self.netem = header["endpoint"]
                 else:
                     self.peers[header["tier"]] = header["endpoint"]
         checksums = {str(k): v for k, v in self.m.checksums().items()}
         ratio = dict(zip(self.topology["names"], self.topology["ratio"]))
+        secure = {} if self.ident is None else {"keys": dict(self.keys)}
         if self.netem:
-            self.out.send(self.netem, {"kind": "config", "peers": self.peers})
+            self.out.send(self.netem, {"kind": "config", "peers": self.peers, "token": self.token, **secure},
+                          key=self.keys.get("netem"))
         for tier in self.m.tiers:
             self.out.send(self.peers[tier], {"kind": "config", "driver": self.addr, "peers": self.peers,
                                              "via": self.netem, "ratio": ratio[tier], "clock": self.clock,
                                              "checksums": checksums, "heartbeat": 0.1,
-                                             "service": self.service})
+                                             "service": self.service, **secure}, key=self.keys.get(tier))
         ready = set()
         need = set(self.m.tiers) | ({"netem"} if self.netem else set())
         while ready != need:
@@ -167,9 +222,13 @@ class _Run:
         self.beats = {t: now for t in self.m.tiers}
 
     def stop(self) -> None:
-        for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
+        # The processes this run started stop; remote workers only hear that the run is over and serve on.
+        told = [(addr, {"kind": "end" if tier in self.remote else "stop"}, tier) for tier, addr in self.peers.items()]
+        if self.netem:
+            told.append((self.netem, {"kind": "stop", "token": self.token}, "netem"))
+        for addr, header, name in told:
             try:
-                self.out.send(addr, {"kind": "stop"})
+                self.out.send(addr, header, key=self.keys.get(name))
             except (zmq.ZMQError, ValueError, ConnectionError):
                 pass
         # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
@@ -188,6 +247,8 @@ class _Run:
                 p.stderr.close()
         self.out.close()
         self.inbox.close(0)
+        if self.auth is not None:
+            self.auth.stop()
         self.ctx.term()
 
     # --- watching ---------------------------------------------------------------------------------
@@ -204,17 +265,27 @@ class _Run:
     def _recv(self, ms: int):
         if not self.inbox.poll(ms):
             return None
-        header, _ = proto.recv(self.inbox, zmq.NOBLOCK)
-        if header is None:
-            return None
-        kind = header["kind"]
-        if kind == "error":
-            tier = header.get("tier")
-            raise RunFailed(f"tier {tier!r} refused: {header.get('error', 'error')}: {header.get('message')}",
-                            self.records, tier=tier if isinstance(tier, str) else None)
         try:
-            if kind in ("heartbeat", "hello", "ready") and not isinstance(header.get("tier"), str):
-                raise TypeError(f"tier = {header.get('tier')!r}: expected a tier name")
+            got = proto.receive(self.inbox, "driver", zmq.NOBLOCK)
+        except Malformed as exc:  # a faulty or foreign peer: the run stops by name, never with a traceback
+            head = getattr(exc, "header", None) or {}
+            tier = head.get("tier") if isinstance(head.get("tier"), str) and len(head["tier"]) <= 64 else None
+            what = f"malformed {exc.kind!r} message" if exc.kind else "malformed message"
+            raise RunFailed(f"{what}{f' from tier {tier!r}' if tier else ''}: {exc}", self.records,
+                            tier=tier) from None
+        if got is None:
+            return None
+        header, _, peer = got
+        kind, tier = header["kind"], header["tier"]
+        if tier not in self.m.tiers and not (tier == "netem" and self.emulate):
+            raise RunFailed(f"{kind!r} message from tier {tier!r}, which is not in this run ({self.m.tiers})",
+                            self.records)
+        if self.ident is not None and peer != self.keys.get(tier):
+            raise RunFailed(f"{kind!r} message from tier {tier!r} signed by another key ({str(peer)[:8]}...)",
+                            self.records, tier=tier)
+        if kind == "error":
+            raise RunFailed(f"tier {tier!r} refused: {header['error']}: {header['message']}", self.records, tier=tier)
+        try:
             if kind == "heartbeat":
                 self.beats[header["tier"]] = time.monotonic()
                 self.seen[header["tier"]] = header
@@ -240,6 +311,8 @@ class _Run:
                "exit_partition": h["exit_partition"], "exit_block": h["exit_block"],
                "latency": h["t_end"] - h["t0"], "app_latency": proto.now() - t_sent, "t_sent": t_sent,
                "hops": h.get("hops", [])}
+        if self.insecure:
+            rec["insecure"] = True  # unauthenticated and unencrypted: any host that reached a port could forge it
         if error:
             rec["error"] = error
         self.records.append(rec)
@@ -269,8 +342,10 @@ class _Run:
         t = time.monotonic()
         if t - self.last_ping > 0.5:
             self.last_ping = t
-            for addr in [*self.peers.values(), *([self.netem] if self.netem else [])]:
-                self.out.send(addr, {"kind": "ping"})
+            for tier, addr in self.peers.items():
+                self.out.send(addr, {"kind": "ping"}, key=self.keys.get(tier))
+            if self.netem:
+                self.out.send(self.netem, {"kind": "ping", "token": self.token}, key=self.keys.get("netem"))
 
     def watch(self, ms: int = 20) -> None:
         """One bounded wait for messages, then every fault check."""
@@ -297,7 +372,8 @@ class _Run:
         header = {"kind": "input", "sample": i, "label": None if label is None else int(label)}
         self.pending[i] = proto.now()
         header["t_app"] = self.pending[i]
-        self.out.send(self.peers[self.m.source], header, np.ascontiguousarray(image).tobytes())
+        self.out.send(self.peers[self.m.source], header, np.ascontiguousarray(image).tobytes(),
+                      key=self.keys.get(self.m.source))
 
 
 def progress_bar(total: int, progress: bool = True, file=None):
@@ -314,12 +390,17 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
               timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
-              progress: bool = False, profile=None, advertise: str | None = None) -> RunResult:
+              progress: bool = False, profile=None, advertise: str | None = None, key=None, allow=None,
+              insecure: bool = False) -> RunResult:
     """Run an exported plan on `images` (n, *input_shape) and return the per-sample records.
 
     mode 'closed': one sample in flight; 'open': Poisson arrivals at `rate` samples/s. `timeout` (s) bounds
     every sample; a dead or silent worker stops the run within about max(1, timeout / 2) s. `remote`
-    {tier: address} uses workers already running (eepart worker) instead of starting them here.
+    {tier: address} uses workers already running (eepart worker) instead of starting them here; they keep
+    running after the run. Security (ZeroMQ CURVE on every socket): the processes started here get keys made
+    for this run; with `remote`, give `key` (this driver's .key_secret file, from `eepart keys`) and `allow`
+    (public key files or folders: each remote tier's as TIER.key), or `insecure=True` (no authentication,
+    no encryption: anyone who reaches a port controls the run; records and errors say so).
     `bind` is where the driver listens; `advertise` the address workers on other hosts reach it at (default:
     the bound address, which must then not be 0.0.0.0). `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
     carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
@@ -359,7 +440,17 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     elif clock not in ("cpu", "wall", "none"):
         raise ValueError(f"clock = {clock!r}: expected cpu, wall, profile or none")
     hb = heartbeat_timeout if heartbeat_timeout is not None else max(1.0, timeout / 2)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service, advertise)
+    if insecure and (key is not None or allow is not None):
+        raise ValueError("insecure=True with key/allow: choose one")
+    if (key is None) != (allow is None):
+        raise ValueError("key and allow go together: this driver's .key_secret file and the peers' public keys")
+    if remote and key is None and not insecure:
+        raise ValueError("remote workers need keys: key= (this driver's .key_secret, from `eepart keys`) and allow= "
+                         "(the workers' public keys, TIER.key), or insecure=True to run unauthenticated and "
+                         "unencrypted")
+    ident = None if key is None else security.Identity.from_files(key, allow)
+    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service, advertise,
+               ident, insecure)
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)
@@ -392,11 +483,15 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
         if bar is not None:
             bar.close()
         settings = {"mode": mode, "rate": rate, "clock": clock, "emulate": emulate, "timeout": timeout,
+                    "security": "insecure" if insecure else "curve",
                     "partitions": len(m.partitions), "tiers": m.tiers, "threshold": m.threshold,
                     "load_average": list(os.getloadavg())}
         return RunResult(sorted(run.records, key=lambda r: r["sample"]), settings)
     except RunFailed as exc:
-        exc.records = sorted(run.records, key=lambda r: r["sample"])
+        records = sorted(run.records, key=lambda r: r["sample"])
+        if insecure:
+            raise RunFailed(f"{exc} [{security.INSECURE}]", records, tier=exc.tier) from None
+        exc.records = records
         raise
     finally:
         run.stop()

@@ -13,13 +13,61 @@ wake-ups and socket hops never add to the emulated delay (as long as they are sh
 from __future__ import annotations
 
 import argparse
+import collections
+import hmac
 import json
+import math
 import sys
 import time
 
 import zmq
 
 from . import protocol as proto
+from . import security
+from .schema import MAX_NAME, MAX_STR, Malformed
+
+MAX_TIERS = 64
+MAX_STALLED = 1024           # messages a stalled link holds (the rest are refused)
+REPORTS_PER_S = 20
+
+
+def check_topology(topology) -> dict:
+    """The emulator's topology (names, ratio, and bandwidth + latency or the two path matrices), refused by
+    field, index and value when it is not one."""
+    if not isinstance(topology, dict):
+        raise ValueError(f"topology: expected an object, got {type(topology).__name__}")
+    names = topology.get("names")
+    if (not isinstance(names, list) or not 1 <= len(names) <= MAX_TIERS
+            or not all(isinstance(n, str) and 0 < len(n) <= MAX_NAME for n in names) or len(set(names)) != len(names)):
+        raise ValueError(f"topology.names = {str(names)[:80]}: expected 1..{MAX_TIERS} distinct tier names")
+    m = len(names)
+
+    def numbers(field, n, positive):
+        v = topology.get(field)
+        if not isinstance(v, list) or len(v) != n:
+            raise ValueError(f"topology.{field}: expected a list of {n} numbers, got {str(v)[:80]}")
+        for i, x in enumerate(v):
+            ok = (not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+                  and (x > 0 if positive else x >= 0))
+            if not ok:
+                raise ValueError(f"topology.{field}[{i}] = {x!r}: expected a finite number "
+                                 f"{'> 0' if positive else '>= 0'}")
+
+    if topology.get("bandwidth") is not None:
+        numbers("bandwidth", m - 1, True)
+        numbers("latency", m - 1, False)
+    else:
+        for field in ("path_latency", "path_inv_bandwidth"):
+            rows = topology.get(field)
+            if not isinstance(rows, list) or len(rows) != m:
+                raise ValueError(f"topology.{field}: expected {m} rows of {m} numbers")
+            for i, row in enumerate(rows):
+                if not isinstance(row, list) or len(row) != m:
+                    raise ValueError(f"topology.{field}[{i}]: expected {m} numbers")
+                for j, x in enumerate(row):
+                    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
+                        raise ValueError(f"topology.{field}[{i}][{j}] = {x!r}: expected a finite number >= 0")
+    return topology
 
 
 def routes_of(topology: dict) -> dict:
@@ -66,7 +114,8 @@ class LinkEmulator:
     """
 
     def __init__(self, topology: dict):
-        self.routes = routes_of(topology)
+        self.routes = routes_of(check_topology(topology))
+        self.links = {link for route in self.routes.values() for link, _, _ in route}
         self.free = {}             # link id -> time it finishes its last accepted message
         self.stalled = set()       # link ids that hold every message (fault injection)
         self.held = []             # (time, link, header) held by a stalled link
@@ -79,6 +128,8 @@ class LinkEmulator:
         t, hops = t_send, []
         for link, inv_bw, prop in route:
             if link in self.stalled:
+                if len(self.held) >= MAX_STALLED:
+                    raise ValueError(f"link {link}: stalled, holding {MAX_STALLED} messages already")
                 self.held.append((t, link, header))
                 return None
             start = max(t, self.free.get(link, 0.0))
@@ -94,60 +145,144 @@ class LinkEmulator:
         return [{"sample": h.get("sample"), "link": link, "since": t} for t, link, h in self.held]
 
 
-def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, heartbeat: float = 0.1) -> int:
-    """The emulator process: receive from workers, hold each message for its links, deliver to its tier."""
-    ctx = zmq.Context()
-    inbox = proto.socket(ctx, zmq.PULL)
-    inbox.bind(bind)
-    out = proto.Outbox(ctx)
-    emu = LinkEmulator(topology)
-    peers = {}
-    proto.Outbox.send(out, announce, {"kind": "hello", "tier": "netem",
-                                      "endpoint": inbox.getsockopt(zmq.LAST_ENDPOINT).decode()})
-    last_driver = time.monotonic()
-    last_beat = 0.0
-    try:
+class _Netem:
+    """The emulator process: receive from workers, book each message on its links, deliver to its tier.
+    Control (config, stall, ping, stop) is taken from its driver only: the run's token, and on a secure run
+    the driver's key; anything else is refused by name and counted."""
+
+    def __init__(self, bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message):
+        self.announce, self.idle_timeout, self.heartbeat = announce, idle_timeout, heartbeat
+        self.ident, self.driver_key, self.token = ident, driver_key, token
+        self.emu = LinkEmulator(topology)
+        self.names = set(topology["names"])
+        self.ctx = zmq.Context()
+        self.auth = security.start_authenticator(self.ctx, ident)
+        self.inbox = proto.socket(self.ctx, zmq.PULL, max_message=max_message)
+        security.make_server(self.inbox, ident)
+        self.inbox.bind(bind)
+        self.out = proto.Outbox(self.ctx, ident)
+        self.peers, self.keys = {}, {}
+        self.refused = 0
+        self._reports = collections.deque(maxlen=REPORTS_PER_S)
+
+    def close(self):
+        self.out.close()
+        self.inbox.close(0)
+        if self.auth is not None:
+            self.auth.stop()
+        self.ctx.term()
+
+    def _tell(self, header: dict) -> None:
+        try:
+            self.out.send(self.announce, {**header, "tier": "netem"}, key=self.driver_key)
+        except (ConnectionError, ValueError, zmq.ZMQError):
+            pass  # the driver is gone: it stops this process, or the idle timeout does
+
+    def refuse(self, message: str, error: str = "Malformed", sample=None) -> None:
+        self.refused += 1
+        t = time.monotonic()
+        if len(self._reports) == self._reports.maxlen and t - self._reports[0] < 1.0:
+            return
+        self._reports.append(t)
+        self._tell({"kind": "error", "error": error, "message": message[:MAX_STR], "refused": self.refused,
+                    "sample": sample if isinstance(sample, int) or sample is None else repr(sample)[:40]})
+
+    def _from_driver(self, header, peer) -> bool:
+        if self.ident is not None and peer != self.driver_key:
+            return False
+        return hmac.compare_digest(str(header.get("token", "")).encode(), self.token.encode())
+
+    def configure(self, header) -> None:
+        peers, keys = header["peers"], header.get("keys") or {}
+        unknown = [t for t in peers if t not in self.names]
+        if unknown:
+            raise ValueError(f"config.peers: tier {unknown[0]!r} is not in the topology")
+        if self.ident is not None:
+            for t in peers:
+                if t not in keys:
+                    raise ValueError(f"config.keys: no public key for tier {t!r}")
+            for t, k in keys.items():
+                if not self.ident.allows(k):
+                    raise ValueError(f"config.keys[{t!r}] = {k[:8]}...: not in the emulator's allow-list")
+        self.out.close()
+        self.peers, self.keys = dict(peers), dict(keys)
+
+    def forward(self, header, payload) -> None:
+        dst = header["dst"]
+        if dst not in self.peers:
+            raise ValueError(f"dst = {dst!r}: no configured tier of that name")
+        booked = self.emu.schedule(header["src"], dst, 8.0 * len(payload), header["t_send"], header)
+        if booked is not None:
+            # Sent on at once: the receiving worker holds it until `hold_until`, so the time this
+            # process and the sockets take is hidden inside the link's delay.
+            header["hold_until"] = booked[0]
+            header.setdefault("hops", []).extend(booked[1])
+            self.out.send(self.peers[dst], header, payload, key=self.keys.get(dst))
+
+    def serve(self) -> int:
+        self._tell({"kind": "hello", "endpoint": self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode(),
+                    "pid": _pid()})
+        last_driver = time.monotonic()
+        last_beat = 0.0
         while True:
-            if time.monotonic() - last_beat > heartbeat:
+            if time.monotonic() - last_driver > self.idle_timeout:
+                print(f"netem: no word from the driver for {self.idle_timeout:.0f} s, stopping", file=sys.stderr)
+                return 3
+            if time.monotonic() - last_beat > self.heartbeat:
                 last_beat = time.monotonic()
-                out.send(announce, {"kind": "heartbeat", "tier": "netem", "in_flight": emu.in_flight()[:32],
-                                    "stalled": sorted(emu.stalled)})
-            if not inbox.poll(int(heartbeat * 1000)):
-                if time.monotonic() - last_driver > idle_timeout:
-                    print(f"netem: no word from the driver for {idle_timeout:.0f} s, stopping", file=sys.stderr)
-                    return 3
+                self._tell({"kind": "heartbeat", "in_flight": self.emu.in_flight()[:32],
+                            "stalled": sorted(self.emu.stalled)[:32], "refused": self.refused})
+            if not self.inbox.poll(int(self.heartbeat * 1000)):
                 continue
-            header, payload = proto.recv(inbox, zmq.NOBLOCK)
-            if header is None:
+            try:
+                got = proto.receive(self.inbox, "netem", zmq.NOBLOCK)
+            except Malformed as exc:
+                self.refuse(str(exc))
                 continue
+            except Exception as exc:  # noqa: BLE001 - no message may end the emulator
+                self.refuse(f"{type(exc).__name__}: {exc}", "InternalError")
+                continue
+            if got is None:
+                continue
+            header, payload, peer = got
             kind = header["kind"]
-            if kind in ("ping", "config", "stall"):
-                last_driver = time.monotonic()
-            if kind == "config":
-                peers = header["peers"]
-                out.send(announce, {"kind": "ready", "tier": "netem"})
-            elif kind == "stall":
-                if isinstance(header.get("link"), str):
-                    emu.stalled.add(header["link"])
-            elif kind == "stop":
-                return 0
-            elif kind in ("input", "tensor", "result"):
-                try:
-                    booked = emu.schedule(header["src"], header["dst"], 8.0 * len(payload), header["t_send"], header)
-                except (KeyError, ValueError, TypeError) as exc:  # a faulty peer's message: refused, not a crash
-                    out.send(announce, {"kind": "error", "tier": "netem", "error": type(exc).__name__,
-                                        "message": str(exc)})
-                    continue
-                if booked is not None:
-                    # Sent on at once: the receiving worker holds it until `hold_until`, so the time this
-                    # process and the sockets take is hidden inside the link's delay.
-                    header["hold_until"] = booked[0]
-                    header.setdefault("hops", []).extend(booked[1])
-                    out.send(peers[header["dst"]], header, payload)
+            try:
+                if kind in ("ping", "config", "stall", "stop"):
+                    if not self._from_driver(header, peer):
+                        self.refuse(f"{kind}: not from this emulator's driver (token or key)", "NotDriver")
+                        continue
+                    last_driver = time.monotonic()
+                    if kind == "stop":
+                        return 0
+                    if kind == "config":
+                        self.configure(header)
+                        self._tell({"kind": "ready"})
+                    elif kind == "stall":
+                        if header["link"] not in self.emu.links:
+                            raise ValueError(f"stall.link = {header['link']!r}: no such link "
+                                             f"({sorted(self.emu.links)[:8]})")
+                        self.emu.stalled.add(header["link"])
+                else:
+                    self.forward(header, payload)
+            except Exception as exc:  # noqa: BLE001 - a faulty peer's message: refused by name, not a crash
+                self.refuse(str(exc), type(exc).__name__, header.get("sample"))
+
+
+def _pid() -> int:
+    import os
+    return os.getpid()
+
+
+def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, heartbeat: float = 0.1,
+          ident=None, driver_key=None, token: str = "", max_message: int | None = None) -> int:
+    """The emulator process (see _Netem)."""
+    if len(token) < 16:
+        raise ValueError("netem: a token of at least 16 characters is needed (the driver gives it on stdin)")
+    n = _Netem(bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message)
+    try:
+        return n.serve()
     finally:
-        out.close()
-        inbox.close(0)
-        ctx.term()
+        n.close()
 
 
 def main(argv=None) -> int:
@@ -156,9 +291,29 @@ def main(argv=None) -> int:
     p.add_argument("--announce", required=True, help="the driver's address")
     p.add_argument("--topology", required=True, help="JSON of names/ratio and bandwidth+latency or the path matrices")
     p.add_argument("--idle-timeout", type=float, default=10.0)
+    p.add_argument("--max-message", type=int, default=None, help="largest frame taken (bytes)")
     a = p.parse_args(argv)
+    # The run's token, keys and the driver's key come on stdin (never on the command line, which others see).
+    raw = sys.stdin.buffer.read(64 * 1024 + 1)
     try:
-        return serve(a.bind, a.announce, json.loads(a.topology), a.idle_timeout)
+        if len(raw) > 64 * 1024:
+            raise ValueError("stdin: more than 64 KiB")
+        d = json.loads(raw)
+        if not isinstance(d, dict) or not isinstance(d.get("token"), str):
+            raise ValueError("stdin: expected the driver's JSON object with a token")
+        ident = None if d.get("keys") is None else security.Identity.from_wire(d["keys"])
+        driver_key = None if ident is None else security.check_key(d.get("driver"), "driver")
+        topology = check_topology(json.loads(a.topology))
+        if a.max_message is not None and not 0 < a.max_message <= 1 << 31:
+            raise ValueError(f"--max-message {a.max_message}: expected 1..2^31 bytes")
+        if not (math.isfinite(a.idle_timeout) and a.idle_timeout > 0):
+            raise ValueError(f"--idle-timeout {a.idle_timeout}: expected a finite number > 0")
+    except ValueError as exc:
+        print(f"netem: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return serve(a.bind, a.announce, topology, a.idle_timeout, ident=ident, driver_key=driver_key,
+                     token=d["token"], max_message=a.max_message)
     except KeyboardInterrupt:
         return 130
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import heapq
-import math
+import json
 import sys
 import threading
 import time
@@ -24,53 +24,144 @@ import numpy as np
 import zmq
 
 from . import protocol as proto
+from . import security
 from .errors import ManifestError, TensorMismatch
-from .executor import PartitionRunner, normalised_entropy, tensor_from_bytes
+from .executor import PartitionRunner, logits_error, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
+from .schema import MAX_STR, Malformed
 
 CLOCKS = ("cpu", "wall", "profile", "none")
 WARMUP_CALLS = 5
+MAX_HELD = 1024                  # messages held for their link's arrival time
+HELD_BYTES_MIN, HELD_BYTES_MAX = 16 << 20, 1 << 30
+REPORTS_PER_S = 20               # refusals reported to the driver (the rest are counted)
+MAX_STDIN = 64 * 1024
+
+
+class LoadFailed(RuntimeError):
+    """A partition's file passed its sha256 but onnxruntime cannot load it."""
 
 
 class Worker:
-    def __init__(self, tier: str, bind: str, artifacts, announce: str | None = None, idle_timeout: float = 0.0):
+    def __init__(self, tier: str, bind: str, artifacts, announce: str | None = None, idle_timeout: float = 0.0,
+                 ident: security.Identity | None = None, driver_key: str | None = None, once: bool = False,
+                 manifest=None):
         self.tier, self.artifacts, self.announce, self.idle_timeout = tier, artifacts, announce, idle_timeout
+        self.ident, self.once = ident, once
+        self.manifest = manifest if manifest is not None else load_manifest(artifacts)
+        self.max_message = proto.max_message(self.manifest)
+        self.held_cap = min(HELD_BYTES_MAX, max(HELD_BYTES_MIN, 64 * self.max_message))
         self.ctx = zmq.Context()
-        self.inbox = proto.socket(self.ctx, zmq.PULL)
+        self.auth = security.start_authenticator(self.ctx, ident)
+        self.inbox = proto.socket(self.ctx, zmq.PULL, max_message=self.max_message)
+        security.make_server(self.inbox, ident)
         try:
             self.inbox.bind(bind)
         except zmq.ZMQError:
-            self.inbox.close(0)
-            self.ctx.term()
+            self._close()
             raise
         self.endpoint = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.out = proto.Outbox(self.ctx)
+        self.out = proto.Outbox(self.ctx, ident)
         self.local = collections.deque()
         self.held = []  # (hold_until, seq, header, payload): messages still crossing an emulated link
+        self.held_bytes = 0
         self.seq = 0
         self.config = None
+        self._announce_to = (announce, driver_key) if announce else None
+        self.driver = self._announce_to  # where reports go: (address, key)
+        self._logged = 0
         self.runners = {}
+        self.refused = 0
+        self._reports = collections.deque(maxlen=REPORTS_PER_S)
         self.state = {"busy": None, "since": None, "last": None}
+        self._beat = None  # (driver address, key, interval) while configured; read by the heartbeat thread
         self._stop = threading.Event()
+        self._hb = threading.Thread(target=self._heartbeats, name=f"heartbeat-{tier}", daemon=True)
+        self._hb.start()
+
+    def _close(self) -> None:
+        self.inbox.close(0)
+        if self.auth is not None:
+            self.auth.stop()
+        self.ctx.term()
 
     # --- the driver side ------------------------------------------------------------------------
 
+    def _log(self, text: str) -> None:
+        """A line on stderr: the first 100, then every 1000th (a driver may read stderr only at the end)."""
+        self._logged += 1
+        if self._logged > 100 and self._logged % 1000:
+            return
+        mode = "" if self.ident is not None else f" ({security.INSECURE})"
+        print(f"worker {self.tier}{mode}: {text}", file=sys.stderr, flush=True)
+
     def _report(self, header: dict) -> None:
-        if self.config is not None:
-            self.out.send(self.config["driver"], {**header, "tier": self.tier})
-        elif self.announce:
-            self.out.send(self.announce, {**header, "tier": self.tier})
-
-    def _heartbeats(self, driver: str, every: float) -> None:
-        sock = proto.socket(self.ctx, zmq.PUSH)
-        sock.connect(driver)
+        """To the driver, if one is known; never raises (a driver gone must not end the worker)."""
+        if self.driver is None:
+            return
+        addr, key = self.driver
         try:
-            while not self._stop.wait(every):
-                proto.send(sock, {"kind": "heartbeat", "tier": self.tier, **self.state})
-        finally:
-            sock.close(0)
+            self.out.send(addr, {**header, "tier": self.tier}, key=key)
+        except (ConnectionError, ValueError, zmq.ZMQError) as exc:
+            self._log(f"cannot report {header.get('kind')!r} to the driver at {addr}: {exc}")
 
-    def _configure(self, cfg: dict) -> None:
+    def _refuse(self, what: str, error: str = "Malformed", sample=None) -> None:
+        """Count a refused message; tell the driver (at most REPORTS_PER_S a second), else stderr (sparsely)."""
+        self.refused += 1
+        t = time.monotonic()
+        if len(self._reports) == self._reports.maxlen and t - self._reports[0] < 1.0:
+            return
+        self._reports.append(t)
+        if self.driver is not None and self.config is not None:
+            self._report({"kind": "error", "error": error, "message": what[:MAX_STR], "sample": _plain(sample),
+                          "refused": self.refused})
+        else:
+            self._log(f"refused message #{self.refused}: {error}: {what[:300]}")
+
+    def _heartbeats(self) -> None:
+        """One thread for the worker's life: a heartbeat to the configured driver every interval."""
+        socks = {}
+        try:
+            while True:
+                beat = self._beat
+                if self._stop.wait(beat[2] if beat else 0.1):
+                    return
+                beat = self._beat
+                if beat is None:
+                    continue
+                addr, key, _ = beat
+                sock = socks.get((addr, key))
+                if sock is None:
+                    for old in socks.values():
+                        old.close(0)
+                    socks.clear()
+                    sock = proto.socket(self.ctx, zmq.PUSH)
+                    try:
+                        security.make_client(sock, self.ident, key)
+                        sock.connect(addr)
+                    except (zmq.ZMQError, ValueError):
+                        sock.close(0)
+                        continue
+                    socks[(addr, key)] = sock
+                try:
+                    proto.send(sock, {"kind": "heartbeat", "tier": self.tier, "refused": self.refused,
+                                      **self.state}, flags=zmq.NOBLOCK)
+                except (zmq.Again, zmq.ZMQError, ValueError):
+                    pass  # the driver is gone or slow: a heartbeat is never waited for
+        finally:
+            for sock in socks.values():
+                sock.close(0)
+
+    def _configure(self, cfg: dict, peer: str | None) -> None:
+        # Reports about this configuration go to the driver that sent it (its key: the one it signed with).
+        self.driver = (cfg["driver"], peer)
+        keys = cfg.get("keys") or {}
+        if self.ident is not None:
+            if peer is None:
+                raise ValueError("config: sender not authenticated")
+            for name, key in keys.items():
+                if not self.ident.allows(key):
+                    raise ValueError(f"config.keys[{name!r}] = {key[:8]}...: not in this worker's allow-list")
         manifest = load_manifest(self.artifacts)
         mine = [p for p in manifest.partitions if p.tier == self.tier]
         theirs = {int(k): v for k, v in cfg["checksums"].items()}
@@ -78,21 +169,52 @@ class Worker:
             if theirs.get(p.index) != p.sha256:
                 raise ManifestError(f"partition {p.index}: this worker's {p.file} has sha256 {p.sha256[:16]}..., "
                                     f"the driver's manifest says {str(theirs.get(p.index))[:16]}...")
-        if cfg.get("clock", "cpu") not in CLOCKS:
-            raise ValueError(f"clock = {cfg.get('clock')!r}: expected one of {CLOCKS}")
-        if cfg.get("clock") == "profile" and not all(str(p.index) in (cfg.get("service") or {}) for p in mine):
-            raise ValueError("clock = 'profile' needs a service time for every partition of this tier")
-        self.manifest = manifest
-        self.runners = {p.index: PartitionRunner(manifest, p) for p in mine}
-        for r in self.runners.values():
+        if len(theirs) != len(manifest.partitions):
+            raise ManifestError(f"config.checksums: {len(theirs)} partitions, this worker's manifest has "
+                                f"{len(manifest.partitions)}")
+        missing = [t for t in manifest.tiers if t not in cfg["peers"]]
+        if missing:
+            raise ValueError(f"config.peers: no address for tier {missing[0]!r} (the plan uses {manifest.tiers})")
+        if self.ident is not None:
+            need = [t for t in manifest.tiers if t != self.tier] + (["netem"] if cfg.get("via") else [])
+            unkeyed = [t for t in need if t not in keys]
+            if unkeyed:
+                raise ValueError(f"config.keys: no public key for {unkeyed[0]!r}")
+        if cfg["clock"] == "profile" and not all(str(p.index) in (cfg.get("service") or {}) for p in mine):
+            raise ValueError("config.clock = 'profile' needs a service time for every partition of this tier")
+        runners = {}
+        for p in mine:
+            try:
+                runners[p.index] = PartitionRunner(manifest, p)
+            except TensorMismatch:
+                raise
+            except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors (InvalidProtobuf, Fail, ...)
+                raise LoadFailed(f"tier {self.tier!r} cannot load partition {p.index} from {p.file}: "
+                                 f"{type(exc).__name__}: {str(exc)[:300]}") from None
+        for r in runners.values():
             x = np.zeros(r.shape, r.dtype)
             for _ in range(WARMUP_CALLS):
                 r.run(x)
-        self.config = cfg
-        threading.Thread(target=self._heartbeats, args=(cfg["driver"], cfg.get("heartbeat", 0.1)),
-                         daemon=True).start()
+        self.out.close()  # the previous run's peers
+        self.manifest, self.runners, self.config = manifest, runners, cfg
+        self.local.clear()
+        self.held.clear()
+        self.held_bytes = 0
+        self._beat = (cfg["driver"], peer, float(cfg["heartbeat"]))
+
+    def _unconfigure(self) -> None:
+        """The run is over: forget its peers and samples, keep serving for the next driver."""
+        self.config, self._beat, self.runners = None, None, {}
+        self.local.clear()
+        self.held.clear()
+        self.held_bytes = 0
+        self.out.close()
+        self.driver = self._announce_to
 
     # --- moving samples -------------------------------------------------------------------------
+
+    def _key(self, name: str):
+        return None if self.ident is None else (self.config.get("keys") or {}).get(name)
 
     def _send(self, header: dict, payload: bytes, dst: str) -> None:
         header["src"], header["dst"] = self.tier, dst
@@ -101,11 +223,14 @@ class Worker:
             return
         header["t_send"] = proto.now()
         via = self.config.get("via")
-        self.out.send(via or self.config["peers"][dst], header, payload)
+        if via:
+            self.out.send(via, header, payload, key=self._key("netem"))
+        else:
+            self.out.send(self.config["peers"][dst], header, payload, key=self._key(dst))
         self.state["last"] = {"sample": header.get("sample"), "kind": header["kind"], "to": dst, "t": header["t_send"]}
 
     def _compute(self, header: dict, payload: bytes) -> None:
-        k = header.get("partition")
+        k = header["partition"]
         runner = self.runners.get(k)
         if runner is None:
             raise TensorMismatch(f"sample {header.get('sample')}: partition {k!r} does not run on tier "
@@ -114,8 +239,11 @@ class Worker:
                               f"partition {k} ({self.tier}), sample {header.get('sample')}")
         self.state.update(busy=header.get("sample"), since=proto.now())
         start = proto.now()
-        values, cpu, wall = runner.run(x)
-        ratio, clock = float(self.config.get("ratio", 1.0)), self.config.get("clock", "cpu")
+        try:
+            values, cpu, wall = runner.run(x)
+        finally:
+            self.state.update(busy=None, since=None)
+        ratio, clock = float(self.config["ratio"]), self.config["clock"]
         if clock == "profile":
             target = ratio * float(self.config["service"][str(k)])
         else:
@@ -124,12 +252,15 @@ class Worker:
         end = proto.now()
         logits = values["logits"]
         entropy = float(normalised_entropy(logits)[0])
+        error = logits_error(logits, k)
         header.setdefault("hops", []).append({"kind": "compute", "tier": self.tier, "partition": k,
                                               "start": start, "end": end, "cpu": cpu, "wall": wall,
-                                              "target": target, "entropy": entropy})
-        self.state.update(busy=None, since=None)
+                                              "target": target, "entropy": None if error else entropy})
         part = runner.part
-        if part.last or entropy < self.manifest.threshold:
+        if error is not None:  # non-finite logits: the sample fails here, recorded as its error
+            header.update(kind="result", exit_partition=k, exit_block=part.exit, prediction=None, error=error)
+            self._send(header, b"", self.manifest.destination)
+        elif part.last or entropy < self.manifest.threshold:
             header.update(kind="result", exit_partition=k, exit_block=part.exit,
                           prediction=int(np.asarray(logits)[0].argmax()))
             self._send(header, np.ascontiguousarray(logits).tobytes(), self.manifest.destination)
@@ -138,75 +269,109 @@ class Worker:
             nxt = self.manifest.partition(k + 1).tier
             self._send(header, np.ascontiguousarray(values["h"]).tobytes(), nxt)
 
-    def _handle(self, header: dict, payload: bytes) -> bool:
+    def _handle(self, header: dict, payload: bytes, peer: str | None) -> bool:
         kind = header["kind"]
         if kind == "stop":
             return False
+        if kind == "end":
+            self._unconfigure()
+            return not self.once
         if kind == "config":
             try:
-                self._configure(header)
-            except (ValueError, OSError, KeyError) as exc:
-                self._report({"kind": "error", "message": str(exc), "error": type(exc).__name__})
+                self._configure(header, peer)
+            except Exception as exc:  # noqa: BLE001 - whatever fails, the driver hears it by name
+                self.config, self._beat = None, None
+                name = type(exc).__name__
+                self._report({"kind": "error", "message": str(exc)[:MAX_STR], "error": name,
+                              "refused": self.refused})
+                if self.driver is None or isinstance(exc, LoadFailed):
+                    self._log(f"configuration refused: {name}: {exc}")
                 return True
             self._report({"kind": "ready", "pid": _pid()})
             return True
-        if self.config is None or kind == "ping":
+        if kind == "ping":
+            return True
+        if self.config is None:  # a sample before any configuration: nothing to run it with
+            self._refuse(f"{kind}: this worker is not configured (no run)", "NotConfigured", header.get("sample"))
             return True
         try:
             if kind == "input":
+                if self.tier != self.manifest.source:
+                    raise TensorMismatch(f"sample {header['sample']}: input sent to tier {self.tier!r}, the "
+                                         f"source is {self.manifest.source!r}")
                 header.update(kind="tensor", partition=1, t0=proto.now())
                 self._send(header, payload, self.manifest.partition(1).tier)
             elif kind == "tensor":
                 self._compute(header, payload)
             elif kind == "result":
                 header.update(kind="done", t_end=proto.now())
+                for field in ("src", "dst", "t_send", "hold_until"):
+                    header.pop(field, None)
                 self._report(header)
-        except (TensorMismatch, ValueError, KeyError, TypeError, IndexError) as exc:  # a faulty peer's message
-            self._report({"kind": "error", "sample": _plain(header.get("sample")), "message": str(exc),
-                          "error": type(exc).__name__})
+        except Exception as exc:  # noqa: BLE001 - a faulty peer's message: refused by name, the worker serves on
+            self._refuse(str(exc), type(exc).__name__, header.get("sample"))
         return True
+
+    def _hold(self, header: dict, payload: bytes) -> None:
+        due = header.pop("hold_until")
+        if self.config is None:
+            self._refuse(f"{header['kind']}: this worker is not configured (no run)", "NotConfigured",
+                         header.get("sample"))
+        elif len(self.held) >= MAX_HELD:
+            self._refuse(f"hold_until: {MAX_HELD} messages already held (at most {MAX_HELD})", "Malformed",
+                         header.get("sample"))
+        elif self.held_bytes + len(payload) > self.held_cap:
+            self._refuse(f"hold_until: {self.held_bytes} bytes already held, {len(payload)} more exceed "
+                         f"{self.held_cap}", "Malformed", header.get("sample"))
+        else:
+            self.seq += 1
+            self.held_bytes += len(payload)
+            heapq.heappush(self.held, (float(due), self.seq, header, payload))
 
     def serve(self) -> int:
         if self.announce:
-            self.out.send(self.announce, {"kind": "hello", "tier": self.tier, "endpoint": self.endpoint,
-                                          "pid": _pid()})
+            self._report({"kind": "hello", "endpoint": self.endpoint, "pid": _pid()})
         heard = time.monotonic()
         try:
             while True:
                 if self.idle_timeout and time.monotonic() - heard > self.idle_timeout:
-                    print(f"worker {self.tier}: no word from a driver for {self.idle_timeout:g} s, stopping",
-                          file=sys.stderr)
+                    self._log(f"no word from a driver for {self.idle_timeout:g} s, stopping")
                     return 3
                 if self.held and self.held[0][0] - proto.now() <= proto.SPIN:
                     due, _, header, payload = heapq.heappop(self.held)
+                    self.held_bytes -= len(payload)
                     proto.sleep_until(due)
+                    peer = None
                 elif self.local:
                     header, payload = self.local.popleft()
+                    peer = None
                 else:
                     wait = 0.1 if not self.held else max(0.0, self.held[0][0] - proto.now() - proto.SPIN)
-                    if not self.inbox.poll(max(0, int(wait * 1000))):
+                    if not self.inbox.poll(max(0, min(100, int(wait * 1000)))):
                         continue
-                    header, payload = proto.recv(self.inbox, zmq.NOBLOCK)
-                    if header is None:
+                    try:
+                        got = proto.receive(self.inbox, "worker", zmq.NOBLOCK)
+                    except Malformed as exc:
+                        self._refuse(str(exc))
                         continue
-                    if header["kind"] in ("ping", "config", "input", "stop"):
+                    except Exception as exc:  # noqa: BLE001 - no message may end the worker
+                        self._refuse(f"{type(exc).__name__}: {exc}", "InternalError")
+                        continue
+                    if got is None:
+                        continue
+                    header, payload, peer = got
+                    if header["kind"] in ("ping", "config", "input", "stop", "end"):
                         heard = time.monotonic()
                     if "hold_until" in header:
-                        due = header.pop("hold_until")
-                        if isinstance(due, bool) or not isinstance(due, (int, float)) or not math.isfinite(due):
-                            self._report({"kind": "error", "sample": _plain(header.get("sample")),
-                                          "error": "TensorMismatch",
-                                          "message": f"hold_until = {due!r}: expected a finite time"})
-                            continue
-                        self.seq += 1
-                        heapq.heappush(self.held, (float(due), self.seq, header, payload))
+                        self._hold(header, payload)
                         continue
-                if not self._handle(header, payload):
+                if not self._handle(header, payload, peer):
                     return 0
         finally:
             self._stop.set()
+            self._hb.join(2.0)
             self.out.close()
-            self.inbox.close(0)
+            self._close()
 
 
 def _plain(value):
@@ -227,6 +392,35 @@ def main(argv=None) -> int:
     return run(p.parse_args(argv))
 
 
+def _identity(a, manifest):
+    """(Identity or None for --insecure, the driver's key or None); ValueError naming the option."""
+    if getattr(a, "keys_stdin", False):
+        raw = sys.stdin.buffer.read(MAX_STDIN + 1)
+        if len(raw) > MAX_STDIN:
+            raise ValueError("--keys-stdin: more than 64 KiB on stdin")
+        try:
+            d = json.loads(raw)
+        except ValueError:
+            raise ValueError("--keys-stdin: stdin is not the JSON the driver writes") from None
+        if d is None:
+            return None, None
+        ident = security.Identity.from_wire(d)
+        driver = d.get("driver")
+        return ident, (security.check_key(driver, "keys.driver") if driver is not None else None)
+    if a.insecure:
+        if a.key or a.allow:
+            raise ValueError("--insecure with --key/--allow: choose one")
+        return None, None
+    if not a.key:
+        raise ValueError("no --key: a worker serves only peers it can authenticate; give --key FILE.key_secret "
+                         "--allow KEYS (see `eepart keys`), or --insecure to serve anyone who can reach the port, "
+                         "unauthenticated and unencrypted")
+    if not a.allow:
+        raise ValueError("--key without --allow: give the public keys (files or a folder) of the driver and the "
+                         "other workers")
+    return security.Identity.from_files(a.key, a.allow), None
+
+
 def run(a) -> int:
     try:
         manifest = load_manifest(a.artifacts)
@@ -240,12 +434,19 @@ def run(a) -> int:
         print(f"eepart worker: error: --idle-timeout {a.idle_timeout}: must be >= 0 (0: wait forever)", file=sys.stderr)
         return 2
     try:
-        w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout)
+        ident, driver_key = _identity(a, manifest)
+    except ValueError as exc:
+        print(f"eepart worker: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout, ident, driver_key,
+                   getattr(a, "once", False), manifest)
     except zmq.ZMQError as exc:
         print(f"eepart worker: error: --bind {a.bind!r}: {exc.strerror}", file=sys.stderr)
         return 2
     if not a.announce:
-        print(f"worker {a.tier} listening on {w.endpoint}", flush=True)
+        mode = "" if ident is not None else f" ({security.INSECURE})"
+        print(f"worker {a.tier}{mode} listening on {w.endpoint}", flush=True)
     try:
         return w.serve()
     except KeyboardInterrupt:
