@@ -353,3 +353,228 @@ def test_bounds_too_large_for_a_float(planner):
     import copy
     with pytest.raises(ValueError, match=r"bandwidth = an integer of 401 digits: too large for a float64"):
         copy.copy(planner).set_bandwidth(0, 10**400)
+
+
+# --- 6. eepart train: idx files read by their header, bounded by its claim ---------------------------------
+
+def idx_bytes(arr: np.ndarray, code: int = 0x08, shape=None) -> bytes:
+    shape = arr.shape if shape is None else shape
+    return bytes([0, 0, code, len(shape)]) + b"".join(int(s).to_bytes(4, "big") for s in shape) + arr.tobytes()
+
+
+def fmnist_folder(folder: Path, size=(28, 28), n_train=40, n_test=10, edit=None) -> Path:
+    """Four gzipped idx files shaped like Fashion-MNIST's (random pixels); `edit(name, raw) -> raw`."""
+    import gzip
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, *size), dtype=np.uint8),
+              "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
+              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, *size), dtype=np.uint8),
+              "t10k-labels-idx1-ubyte": (np.arange(n_test) % 10).astype(np.uint8)}
+    for name, arr in arrays.items():
+        raw = idx_bytes(arr)
+        if edit is not None:
+            raw = edit(name, raw)
+        (folder / (name + ".gz")).write_bytes(gzip.compress(raw, compresslevel=1))
+    return folder
+
+
+def test_idx_decompression_is_bounded_by_the_header(tmp_path):
+    """A gzip file whose header claims 10 images but whose stream inflates to 64 MiB: only the claim (and
+    one byte more, to see the excess) is ever decompressed."""
+    pytest.importorskip("torch", reason=TRAIN)
+    import gzip
+    import tracemalloc
+    from eepart_fast.nn.data import read_idx
+    bomb = tmp_path / "bomb.gz"
+    header = idx_bytes(np.zeros(0, np.uint8), shape=(10, 28, 28))
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        f.write(header)
+        zeros = bytes(1 << 20)
+        for _ in range(64):
+            f.write(zeros)
+    assert bomb.stat().st_size < 1 << 20  # small on disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb.gz: more data than the header's shape \[10, 28, 28\] claims "
+                                             r"\(7840 bytes\)"):
+            read_idx(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak  # reading it all first took 64 MiB
+    # A header that claims more than the cap: refused before any data is read.
+    huge = tmp_path / "huge.gz"
+    huge.write_bytes(gzip.compress(idx_bytes(np.zeros(0, np.uint8), shape=(3_000_000, 28, 28))))
+    with pytest.raises(ValueError, match=r"huge.gz: header claims shape \[3000000, 28, 28\] \(2352000000 bytes"):
+        read_idx(huge)
+
+
+def _truncate_header(name, raw):
+    return raw[:6] if name == "train-images-idx3-ubyte" else raw
+
+
+def _wrong_magic(name, raw):
+    return b"\x01\x02" + raw[2:] if name == "t10k-labels-idx1-ubyte" else raw
+
+
+def _dims_mismatch(name, raw):  # an images header with 2 dimensions
+    if name != "t10k-images-idx3-ubyte":
+        return raw
+    return bytes([0, 0, 8, 2]) + (10).to_bytes(4, "big") + (784).to_bytes(4, "big") + raw[16:]
+
+
+def _short_data(name, raw):
+    return raw[:-100] if name == "train-images-idx3-ubyte" else raw
+
+
+def _more_labels(name, raw):
+    return idx_bytes((np.arange(12) % 10).astype(np.uint8)) if name == "t10k-labels-idx1-ubyte" else raw
+
+
+def _label_10(name, raw):
+    return raw[:-1] + bytes([10]) if name == "train-labels-idx1-ubyte" else raw
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (_truncate_header, r"train-images-idx3-ubyte.gz: truncated header \(6 bytes, 3 dimensions need 16\)"),
+    (_wrong_magic, r"t10k-labels-idx1-ubyte.gz: not an idx file \(bad magic"),
+    (_dims_mismatch, r"t10k-images-idx3-ubyte.gz: shape \[10, 784\] in the header, expected 3 dimensions"),
+    (_short_data, r"train-images-idx3-ubyte.gz: data shorter than the header claims \(31260 of 31360 bytes"),
+    (_more_labels, r"t10k-labels-idx1-ubyte.gz: 12 labels for the 10 images"),
+    (_label_10, r"train-labels-idx1-ubyte.gz: label 10 at index 39; Fashion-MNIST has classes 0..9"),
+])
+def test_malformed_idx_files_are_one_line_naming_the_file(tmp_path, capsys, edit, needle):
+    pytest.importorskip("torch", reason=TRAIN)
+    data = fmnist_folder(tmp_path / "d", edit=edit)
+    one_line(capsys, 2, needle, cli("train", "--data-dir", data, "--run-dir", tmp_path / "run", "--profile-size",
+                                    "5", "--no-progress"))
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+def test_images_of_another_size_are_not_fashion_mnist(tmp_path, capsys):
+    pytest.importorskip("torch", reason=TRAIN)
+    data = fmnist_folder(tmp_path / "d", size=(32, 32))
+    one_line(capsys, 2, r"train-images-idx3-ubyte.gz: shape \[40, 32, 32\] in the header, expected \[n, 28, 28\]",
+             cli("train", "--data-dir", data, "--run-dir", tmp_path / "run", "--profile-size", "5", "--no-progress"))
+
+
+# --- 6. eepart profile: damaged run folders ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    torch = pytest.importorskip("torch", reason=TRAIN)
+    root = tmp_path_factory.mktemp("run")
+    data = fmnist_folder(root / "data")
+    before = torch.get_num_threads()
+    try:
+        assert cli("train", "--backbone", "resnet8", "--data-dir", data, "--run-dir", root / "run", "--profile-size",
+                   "10", "--epochs", "1", "--max-batches", "1", "--batch-size", "16", "--separate", "none",
+                   "--threads", "1", "--no-progress") == 0
+    finally:
+        torch.set_num_threads(before)
+    return root / "run"
+
+
+def _spec_edit(key, value):
+    def edit(run):
+        spec = json.loads((run / "run.json").read_text())
+        spec[key] = value
+        (run / "run.json").write_text(json.dumps(spec))
+    return edit
+
+
+def _foreign_weights(run):
+    import torch
+    ck = torch.load(run / "joint.pt", weights_only=True)
+    ck["model"] = {"x": torch.zeros(2)}
+    torch.save(ck, run / "joint.pt")
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (lambda run: (run / "run.json").unlink(), r"has no run.json: train first"),
+    (lambda run: (run / "run.json").write_text("{not json"), r"run.json: not a run.json \(JSONDecodeError"),
+    (lambda run: (run / "run.json").write_text("[1, 2]"), r"run.json: expected a JSON object of run settings, got list"),
+    (_spec_edit("colour", "red"), r"run.json: field 'colour' is not a run setting"),
+    (_spec_edit("joint", [1]), r"run.json: joint = \[1\]: expected an object of training settings"),
+    (lambda run: (run / "joint.pt").unlink(), r"joint.pt: missing; finish training first"),
+    (lambda run: (run / "joint.pt").write_bytes((run / "joint.pt").read_bytes()[:999]),
+     r"joint.pt: not a torch checkpoint"),
+    (lambda run: (run / "joint.pt").write_bytes(b""), r"joint.pt: not a torch checkpoint"),
+    (_spec_edit("backbone", "resnet20"), r"joint.pt: weights do not fit this run's network \(Missing key"),
+    (_foreign_weights, r"joint.pt: weights do not fit this run's network"),
+])
+def test_damaged_run_folders_are_one_line(trained_run, tmp_path, capsys, damage, needle):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    damage(run)
+    one_line(capsys, 2, needle, cli("profile", "--run-dir", run, "--out", tmp_path / "p.json", "--timing-samples",
+                                    "2", "--warmup", "0", "--thresholds", "3", "--threads", "1", "--no-progress"))
+
+
+def test_the_undamaged_run_profiles(trained_run, tmp_path, capsys):
+    assert cli("profile", "--run-dir", trained_run, "--out", tmp_path / "p.json", "--timing-samples", "2", "--warmup",
+               "0", "--thresholds", "3", "--threads", "1", "--no-progress") == 0
+    from eepart_fast import Profile
+    assert Profile.load(tmp_path / "p.json").N == 4  # resnet8: 4 blocks
+
+
+def test_checkpoints_are_loaded_weights_only():
+    """torch.load never unpickles arbitrary objects: every call in the package passes weights_only=True."""
+    root = Path(__file__).resolve().parents[1] / "python" / "eepart_fast"
+    calls = [(p.name, line.strip()) for p in root.rglob("*.py") for line in p.read_text().splitlines()
+             if "torch.load(" in line and not line.strip().startswith("#")]
+    assert calls and all("weights_only=True" in line for _, line in calls), calls
+
+
+# --- 6. eepart validate: a damaged samples file ------------------------------------------------------------
+
+@pytest.fixture
+def profile_with_records(tmp_path):
+    import eepart_fast as ef
+    p = ef.Profile.preset("resnet20-fashionmnist")
+    p.save(tmp_path / "p.json")
+    return tmp_path / "p.json", tmp_path / "p.samples.npz", p.N
+
+
+def _write_samples(path, kind, N):
+    rng = np.random.default_rng(0)
+    if kind == "good":
+        np.savez(path, norm_entropy=rng.random((50, N)), correct=rng.random((50, N)) < 0.8)
+    elif kind == "no norm_entropy":
+        np.savez(path, correct=np.zeros((50, N), bool))
+    elif kind == "not a zip":
+        path.write_text("hello")
+    elif kind == "truncated zip":
+        np.savez(path, norm_entropy=rng.random((50, N)), correct=rng.random((50, N)) < 0.8)
+        path.write_bytes(path.read_bytes()[:300])
+    elif kind == "all NaN":
+        np.savez(path, norm_entropy=np.full((50, N), np.nan), correct=np.zeros((50, N), bool))
+    elif kind == "other N":
+        np.savez(path, norm_entropy=rng.random((50, N + 1)), correct=np.zeros((50, N + 1), bool))
+    elif kind == "correct not 0/1":
+        np.savez(path, norm_entropy=rng.random((50, N)), correct=np.full((50, N), 2))
+
+
+@pytest.mark.parametrize("kind,needle", [
+    ("no norm_entropy", r"p.samples.npz: no array 'norm_entropy' \(it holds \['correct'\]\)"),
+    ("not a zip", r"p.samples.npz: not a records archive"),
+    ("truncated zip", r"p.samples.npz: not a records archive \(.npz; BadZipFile"),
+    ("all NaN", r"p.samples.npz: norm_entropy\[0, 0\] = nan \(500 of 500 such\): expected a normalised entropy"),
+    ("other N", r"p.samples.npz: norm_entropy of shape \(50, 11\) .*N = 10"),
+    ("correct not 0/1", r"p.samples.npz: correct of shape \(50, 10\) \(int64\), expected booleans"),
+])
+@pytest.mark.parametrize("mode", ["write-profile", "report-only"])
+def test_damaged_samples_files_are_one_line(profile_with_records, tmp_path, capsys, kind, needle, mode):
+    profile, samples, N = profile_with_records
+    _write_samples(samples, kind, N)
+    args = (["--write-profile", tmp_path / "out.json"] if mode == "write-profile"
+            else ["--run-dir", tmp_path, "--report-only", "--out-dir", tmp_path / "v"])
+    one_line(capsys, 2, needle, cli("validate", "--profile", profile, *args))
+
+
+def test_a_good_samples_file_still_gives_the_fitted_profile(profile_with_records, tmp_path, capsys):
+    profile, samples, N = profile_with_records
+    _write_samples(samples, "good", N)
+    assert cli("validate", "--profile", profile, "--write-profile", tmp_path / "out.json") == 0
+    assert "accuracy: fitted, shape 20x10" in capsys.readouterr().out

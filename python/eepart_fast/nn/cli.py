@@ -179,10 +179,11 @@ def run_validate(a) -> int:
         if not a.profile:
             raise ValueError("--write-profile needs --profile (and its records beside it for fitted/exiting)")
         from ..profile import Profile
-        from .records import load_records, records_path
+        from .records import load_accuracy_records, records_path
         from .validate import profile_with_estimator
         rec = records_path(a.profile)
-        out = profile_with_estimator(Profile.load(a.profile), load_records(rec) if rec.exists() else None,
+        profile = Profile.load(a.profile)
+        out = profile_with_estimator(profile, load_accuracy_records(rec, profile.N) if rec.exists() else None,
                                      a.estimator, a.max_partitions or None)
         out.save(a.write_profile)
         print(f"wrote {a.write_profile} (accuracy: {a.estimator}, shape {'x'.join(map(str, out.accuracy.shape))})")
@@ -203,9 +204,10 @@ def run_validate(a) -> int:
     out_dir = a.out_dir or f"{a.run_dir}/validate"
     if a.report_only:
         from ..profile import Profile
-        from .records import load_records, records_path
+        from .records import load_accuracy_records, records_path
         rec = records_path(a.profile)
-        report = build_report(Profile.load(a.profile), out_dir, load_records(rec) if rec.exists() else None)
+        profile = Profile.load(a.profile)
+        report = build_report(profile, out_dir, load_accuracy_records(rec, profile.N) if rec.exists() else None)
     else:
         report = validate(a.run_dir, a.profile, out_dir, a.partitionings, a.seed, a.final, a.final_batches,
                           a.final_epochs, a.final_lr, a.max_partitions or None, progress=not a.no_progress)
@@ -300,4 +302,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The same commands through eepart's own entry point: a bad input is one line and exit code 2.
+    from eepart_fast.cli import main as eepart_main
+    sys.exit(eepart_main(sys.argv[1:]))

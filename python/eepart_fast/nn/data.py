@@ -34,23 +34,68 @@ class DatasetMissing(FileNotFoundError):
     """A dataset is not on disk; the message says how to install it."""
 
 
-def read_idx(path) -> np.ndarray:
-    """One idx file (the MNIST format), gzipped or not, as a numpy array."""
+MAX_IDX_BYTES = 1 << 30  # an idx file's data as its header claims it (Fashion-MNIST's largest: 47 MB)
+MAX_IDX_DIMS = 8
+FASHION_MNIST_MAX = 100_000  # images of one Fashion-MNIST file (the official ones: 60000 and 10000)
+
+
+def read_idx(path, ndim: int | None = None, dims: tuple | None = None, dtype=None, max_items: int | None = None,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """One idx file (the MNIST format), gzipped or not, as a numpy array.
+
+    The header is read first and checked (magic, element type, dimensions; with `ndim`, `dims` (the shape
+    after the first axis), `dtype` and `max_items` (first axis) against what the file should be), and
+    only the bytes it claims, at most `max_bytes`, are then read or decompressed: a small gzip file that
+    inflates far past its header's claim is never expanded. Every fault is a ValueError naming the file.
+    """
+    import struct
+    import zlib
+
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an idx file (bad magic {raw[:4]!r})")
-    code, ndim = raw[2], raw[3]
-    if code not in IDX_DTYPES:
-        raise ValueError(f"{path}: unknown idx element type 0x{code:02x}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * d: 8 + 4 * d], "big") for d in range(ndim))
-    dtype = np.dtype(IDX_DTYPES[code])
-    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape}, file holds {data.size} elements")
-    return data.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise ValueError(f"{path}: not an idx file (bad magic {head!r}; expected 00 00 TYPE NDIM)")
+            code, n_dims = head[2], head[3]
+            if code not in IDX_DTYPES:
+                raise ValueError(f"{path}: unknown idx element type 0x{code:02x}")
+            if not 1 <= n_dims <= MAX_IDX_DIMS:
+                raise ValueError(f"{path}: {n_dims} dimensions in the header, an idx file here has 1..{MAX_IDX_DIMS}")
+            raw_dims = f.read(4 * n_dims)
+            if len(raw_dims) < 4 * n_dims:
+                raise ValueError(f"{path}: truncated header ({4 + len(raw_dims)} bytes, {n_dims} dimensions "
+                                 f"need {4 + 4 * n_dims})")
+            shape = struct.unpack(f">{n_dims}I", raw_dims)
+            kind = np.dtype(IDX_DTYPES[code])
+            if ndim is not None and n_dims != ndim:
+                raise ValueError(f"{path}: shape {list(shape)} in the header, expected {ndim} dimensions")
+            if dims is not None and tuple(shape[1:]) != tuple(dims):
+                want = "[n" + "".join(f", {d}" for d in dims) + "]"
+                raise ValueError(f"{path}: shape {list(shape)} in the header, expected {want}")
+            if dtype is not None and kind != np.dtype(dtype):
+                raise ValueError(f"{path}: elements of type {kind.name} (0x{code:02x}), expected {np.dtype(dtype).name}")
+            if max_items is not None and shape[0] > max_items:
+                raise ValueError(f"{path}: {shape[0]} items in the header, more than {max_items}")
+            claim = kind.itemsize
+            for d in shape:
+                claim *= d
+            if claim > max_bytes:
+                raise ValueError(f"{path}: header claims shape {list(shape)} ({claim} bytes of data), more than "
+                                 f"the {max_bytes} bytes an idx file may hold here")
+            raw = f.read(claim)
+            if len(raw) < claim:
+                raise ValueError(f"{path}: data shorter than the header claims ({len(raw)} of {claim} bytes for "
+                                 f"shape {list(shape)}; truncated?)")
+            if f.read(1):
+                raise ValueError(f"{path}: more data than the header's shape {list(shape)} claims ({claim} bytes)")
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile, a truncated stream, unreadable file
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: unreadable idx file ({type(exc).__name__}: {exc})") from None
+    data = np.frombuffer(raw, dtype=kind)
+    return data.reshape(shape).astype(kind.newbyteorder("="), copy=False)
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -137,7 +182,17 @@ def load_fashion_mnist(data_dir=None, profile_size: int = DEFAULT_PROFILE_SIZE, 
             break
     else:
         raise DatasetMissing(FASHION_MNIST_HELP.format(where=" in " + ", ".join(map(str, folders))))
-    arrays = {k: read_idx(p) for k, p in files.items()}
+    # Fashion-MNIST's own shapes: images (n, 28, 28) uint8, labels (n,) uint8 in 0..9, as many of each.
+    arrays = {k: read_idx(p, ndim=3 if k.endswith("images") else 1, dims=(28, 28) if k.endswith("images") else (),
+                          dtype=np.uint8, max_items=FASHION_MNIST_MAX) for k, p in files.items()}
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if len(x) != len(y):
+            raise ValueError(f"{files[f'{split}_labels']}: {len(y)} labels for the {len(x)} images of "
+                             f"{files[f'{split}_images']}")
+        if y.size and int(y.max()) > 9:
+            raise ValueError(f"{files[f'{split}_labels']}: label {int(y.max())} at index {int(y.argmax())}; "
+                             "Fashion-MNIST has classes 0..9")
     train_x, train_y = arrays["train_images"], arrays["train_labels"]
     if not 0 < profile_size < len(train_y):
         raise ValueError(f"profile_size: must be in 1..{len(train_y) - 1}, got {profile_size}")

@@ -51,7 +51,56 @@ def save_records(path, **arrays) -> None:
     np.savez_compressed(path, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
-def load_records(path) -> dict:
-    """The arrays of a records file; no pickled objects are ever loaded."""
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+ACCURACY_FIELDS = ("norm_entropy", "correct")  # what the accuracy estimators read (eepart validate)
+
+
+def load_records(path, need=()) -> dict:
+    """The arrays of a records file; no pickled objects are ever loaded. `need`: the arrays the caller
+    reads. A file that is no .npz archive, a damaged member or a missing array is a ValueError naming the
+    file (and the array)."""
+    import zipfile
+    import zlib
+
+    damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except damaged as exc:
+        raise ValueError(f"{path}: not a records archive (.npz; {type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: a single .npy array, not a records archive (.npz of {', '.join(RECORD_FIELDS)})")
+    with z:
+        missing = [k for k in need if k not in z.files]
+        if missing:
+            raise ValueError(f"{path}: no array {missing[0]!r} (it holds {sorted(z.files)}); re-run `eepart "
+                             f"profile` to write the records")
+        out = {}
+        for k in z.files:
+            try:
+                out[k] = z[k]
+            except damaged as exc:
+                raise ValueError(f"{path}: array {k!r} is damaged ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]})") from None
+    return out
+
+
+def load_accuracy_records(path, N: int | None = None) -> dict:
+    """A records file as the accuracy estimators read it, checked: norm_entropy a (samples > 0, N) array of
+    numbers in [0, 1] (no NaN), correct a boolean (or 0/1) array of the same shape. ValueError naming the
+    file, the array and the first bad index otherwise."""
+    rec = load_records(path, need=ACCURACY_FIELDS)
+    e, c = rec["norm_entropy"], rec["correct"]
+    if e.dtype.kind not in "fiu" or e.ndim != 2 or e.shape[0] == 0 or (N is not None and e.shape[1] != N):
+        raise ValueError(f"{path}: norm_entropy of shape {e.shape} ({e.dtype}), expected (samples > 0, "
+                         f"{'N' if N is None else f'N = {N}'}) numbers")
+    bad = np.argwhere(~(np.isfinite(e) & (e >= 0) & (e <= 1 + 1e-6)))
+    if bad.size:
+        r, i = bad[0]
+        raise ValueError(f"{path}: norm_entropy[{r}, {i}] = {float(e[r, i])!r} ({len(bad)} of {e.size} such): "
+                         "expected a normalised entropy in [0, 1]")
+    if c.shape != e.shape or c.dtype.kind not in "biu" or (c.dtype.kind != "b" and not np.isin(c, (0, 1)).all()):
+        raise ValueError(f"{path}: correct of shape {c.shape} ({c.dtype}), expected booleans of norm_entropy's "
+                         f"shape {e.shape}")
+    return rec

@@ -59,6 +59,50 @@ def build_net(spec: RunSpec, data) -> EarlyExitNet:
                              data.input_shape)
 
 
+def read_spec(path) -> RunSpec:
+    """A run.json as a RunSpec, refused by name (ValueError naming the file and the field) when it is not
+    JSON, not an object, names a field a run does not have, or holds training settings that are not."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        stored = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a run.json ({type(exc).__name__}: {exc}); remove the folder's run.json "
+                         "and checkpoints, or pick another --run-dir") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: a directory, not a run.json") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path}: expected a JSON object of run settings, got {type(stored).__name__}")
+    fields = set(RunSpec.__dataclass_fields__)
+    unknown = sorted(set(stored) - fields)
+    if unknown:
+        raise ValueError(f"{path}: field {unknown[0]!r} is not a run setting (fields: {', '.join(sorted(fields))})")
+    train_fields = set(TrainConfig.__dataclass_fields__)
+    for key in ("joint", "separate_train"):
+        if key in stored:
+            v = stored[key]
+            if not isinstance(v, dict) or set(v) - train_fields:
+                bad = sorted(set(v) - train_fields)[0] if isinstance(v, dict) else None
+                raise ValueError(f"{path}: {key}" + (f".{bad} is not a training setting" if bad else
+                                 f" = {str(v)[:60]}: expected an object of training settings"))
+    for key in ("backbone", "granularity", "data", "separate"):
+        if key in stored and not isinstance(stored[key], str):
+            raise ValueError(f"{path}: {key} = {str(stored[key])[:60]}: expected a string")
+    return RunSpec(**stored)
+
+
+def load_weights(module, weights, path) -> None:
+    """module.load_state_dict(weights), a mismatch (another backbone, other shapes) refused in one line
+    naming the checkpoint and the first tensor at fault."""
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        first = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+        raise ValueError(f"{path}: weights do not fit this run's network ({first[:240]}); was it trained with "
+                         "another run.json? Remove it and train again") from None
+
+
 def started(run_dir) -> bool:
     """Whether a run has begun training: a checkpoint exists. Before that its run.json binds nothing."""
     return any(Path(run_dir).glob("*.pt"))
@@ -73,7 +117,7 @@ def open_run(run_dir, spec: RunSpec | None = None, write: bool = True) -> RunSpe
     run_dir = Path(run_dir)
     path = run_dir / "run.json"
     if path.exists():
-        stored = RunSpec(**json.loads(path.read_text()))
+        stored = read_spec(path)
         if spec is None or spec.as_dict() == stored.as_dict():
             return stored
         diff = {k: (stored.as_dict()[k], v) for k, v in spec.as_dict().items() if stored.as_dict()[k] != v}
@@ -143,11 +187,11 @@ def load_trained(run_dir, data=None):
         if ck["epoch"] < cfg.epochs:
             raise ValueError(f"{path}: trained {ck['epoch']} of {cfg.epochs} epochs; resume training first")
         loaded[key] = ck
-    net.load_state_dict(loaded["joint"]["model"])
+    load_weights(net, loaded["joint"]["model"], checkpoints["joint"][0])
     separate = {}
     for i in ([] if spec.separate == "none" else net.exits):
         sep = net.separate(i)
-        sep.load_state_dict(loaded[i]["model"])
+        load_weights(sep, loaded[i]["model"], checkpoints[i][0])
         separate[i] = sep
     seconds = {str(k): float(ck["seconds"]) for k, ck in loaded.items()}
     return spec, data, net, separate, seconds

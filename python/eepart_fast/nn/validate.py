@@ -38,7 +38,7 @@ from .estimators import (
     predicted_exit,
     sample_partitionings,
 )
-from .records import load_records, records_path
+from .records import load_accuracy_records, load_records, records_path
 
 FINAL_MODES = ("finetune", "scratch")
 DEFAULT_PARTITIONINGS = 28
@@ -82,7 +82,7 @@ def open_validation(out_dir, plan: dict) -> dict:
     """Write validate.json for a new validation, or check that `plan` is the one already there."""
     path = Path(out_dir) / "validate.json"
     if path.exists():
-        stored = json.loads(path.read_text())
+        stored = _read_json(path)
         keys = ("final", "seed", "count", "max_partitions", "train", "partitionings")
         diff = {k: (stored.get(k), plan[k]) for k in keys if stored.get(k) != plan[k]}
         if diff:
@@ -135,7 +135,8 @@ def load_joint(run_dir, data=None):
     if ck["config"] != cfg.as_dict() or ck["epoch"] < cfg.epochs:
         raise ValueError(f"{path}: not the finished joint training run.json asks for "
                          f"(epoch {ck['epoch']} of {cfg.epochs}); finish training first")
-    net.load_state_dict(ck["model"])
+    from .run import load_weights
+    load_weights(net, ck["model"], path)
     return spec, data, net
 
 
@@ -258,6 +259,18 @@ def profile_with_estimator(profile, records: dict | None, name: str = RECOMMENDE
 # ---------------------------------------------------------------- the report
 
 
+def _read_json(path) -> dict:
+    """A JSON object this command wrote (validate.json, final-NN.json), refused by name when damaged."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: damaged ({type(exc).__name__}: {exc}); remove it to redo that step") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: damaged (a JSON {type(value).__name__}, expected an object); remove it to "
+                         "redo that step")
+    return value
+
+
 def _same_network(profile, blocks: int, what: str) -> None:
     if profile.N != blocks:
         raise ValueError(f"profile {profile.name!r}: N = {profile.N} blocks, but the {what} network has {blocks}; "
@@ -265,7 +278,7 @@ def _same_network(profile, blocks: int, what: str) -> None:
 
 
 def _outcome(out_dir: Path, i: int, thresholds):
-    z = dict(np.load(out_dir / f"final-{i:02d}.npz", allow_pickle=False))
+    z = load_records(out_dir / f"final-{i:02d}.npz", need=("norm_entropy", "prediction", "label"))
     correct = z["prediction"] == z["label"][:, None]
     return kept_exit_outcome(z["norm_entropy"], correct, thresholds)
 
@@ -273,7 +286,7 @@ def _outcome(out_dir: Path, i: int, thresholds):
 def build_report(profile, out_dir, records: dict | None = None, plan: dict | None = None) -> dict:
     """Predicted against actual for every finished final model in `out_dir`, with the fit statistics."""
     out_dir = Path(out_dir)
-    plan = plan or json.loads((out_dir / "validate.json").read_text())
+    plan = plan or _read_json(out_dir / "validate.json")
     if plan.get("blocks") is not None:
         _same_network(profile, plan["blocks"], f"validated run {plan.get('run_dir')}")
     est = estimator_tables(profile, records, plan.get("max_partitions"))
@@ -289,7 +302,7 @@ def build_report(profile, out_dir, records: dict | None = None, plan: dict | Non
         if P[-1] > profile.N:
             raise ValueError(f"partitioning {P}: the profile has only {profile.N} blocks")
         fractions, accuracy = _outcome(out_dir, i, profile.thresholds)
-        info = json.loads(info_path.read_text())
+        info = _read_json(info_path)
         rows.append({"index": i, "P": P, "train_seconds": info["train_seconds"],
                      "measure_seconds": info["measure_seconds"],
                      "actual": {"accuracy": accuracy.tolist(), "exit_fraction": fractions.tolist()},
@@ -408,7 +421,7 @@ def validate(run_dir, profile_path, out_dir=None, partitionings: int = DEFAULT_P
     out_dir = Path(out_dir) if out_dir else Path(run_dir) / "validate"
     profile = Profile.load(profile_path)
     rec_path = records_path(profile_path)
-    records = load_records(rec_path) if rec_path.exists() else None
+    records = load_accuracy_records(rec_path, profile.N) if rec_path.exists() else None  # checked before training
     plan = run_final_models(run_dir, out_dir, partitionings, seed, final, batches, epochs, lr, max_partitions,
                             progress, log, data, profile)
     report = build_report(profile, out_dir, records, plan)
