@@ -208,6 +208,46 @@ def test_fields_out_of_range_are_refused_by_name(deploy, tmp_path, edit, needle)
         load_manifest(edited(deploy, tmp_path, edit), verify=False)
 
 
+def _leaf_paths(v, pre=()):
+    if pre:
+        yield pre
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield from _leaf_paths(x, (*pre, k))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            yield from _leaf_paths(x, (*pre, i))
+
+
+HOSTILE = [None, True, -1, 0, 2**40, -5.5, 1e308, "", "../x", [], [1], {}, {"a": 1}, "HUGE", "DELETE"]
+
+
+def test_every_field_replaced_by_hostile_values_is_a_manifest_error_naming_a_field(deploy, tmp_path):
+    """Each field of the manifest, in turn, replaced by each hostile value (or deleted): it loads, or it is a
+    ManifestError whose message names the field (or the field it contradicts); never another exception."""
+    from eepart_fast.runtime import ManifestError, load_manifest
+    base = json.loads((deploy / "manifest.json").read_text())
+    bad = edited(deploy, tmp_path, lambda d: None)
+    refused = 0
+    for path in _leaf_paths(base):
+        for value in HOSTILE:
+            data = json.loads(json.dumps(base))
+            target = data
+            for key in path[:-1]:
+                target = target[key]
+            if value == "DELETE":
+                del target[path[-1]]
+            else:
+                target[path[-1]] = value
+            (bad / "manifest.json").write_text(json.dumps(data).replace('"HUGE"', "9" * 400))
+            try:
+                load_manifest(bad, verify=False)
+            except ManifestError as exc:
+                refused += 1
+                assert re.search(r"\b(plan|model|partitions|format|version)\b", str(exc)), (path, value, str(exc))
+    assert refused > 300
+
+
 def test_manifest_that_is_not_text_is_a_manifest_error(deploy, tmp_path):
     from eepart_fast.runtime import ManifestError, load_manifest
     bad = edited(deploy, tmp_path, lambda d: None)

@@ -229,8 +229,9 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
     if data.get("version") != VERSION:
         raise ManifestError(f"{path}: version = {data.get('version')!r}, this runtime reads version {VERSION}")
     plan, model = data.get("plan"), data.get("model")
-    if not isinstance(plan, dict) or not isinstance(model, dict):
-        raise ManifestError(f"{path}: 'plan' and 'model' must be objects")
+    for name, value in (("plan", plan), ("model", model)):
+        if not isinstance(value, dict):
+            raise ManifestError(f"{path}: {name} = {str(value)[:60]}: expected an object")
     thr = plan.get("threshold")
     if (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr)
             or not 0 <= thr <= 1):
@@ -265,8 +266,14 @@ def load_manifest(folder, verify: bool = True) -> Manifest:
         file = p["file"]
         if "/" in file or "\\" in file or file.startswith("."):
             raise ManifestError(f"{where}.file = {file!r}: must be a plain file name inside the folder")
-        inputs = [_tensor_spec(t, f"{where}.inputs[{i}]") for i, t in enumerate(p.get("inputs") or [])]
-        outputs = [_tensor_spec(t, f"{where}.outputs[{i}]") for i, t in enumerate(p.get("outputs") or [])]
+        if not re.fullmatch(r"[0-9a-f]{64}", p["sha256"]):
+            raise ManifestError(f"{where}.sha256 = {p['sha256'][:80]!r}: expected 64 hex digits")
+        for field in ("inputs", "outputs"):
+            if not isinstance(p.get(field), list) or len(p[field]) > 8:
+                raise ManifestError(f"{where}.{field} = {str(p.get(field))[:60]}: expected a list of tensors "
+                                    f"{{name, shape, dtype}}")
+        inputs = [_tensor_spec(t, f"{where}.inputs[{i}]") for i, t in enumerate(p["inputs"])]
+        outputs = [_tensor_spec(t, f"{where}.outputs[{i}]") for i, t in enumerate(p["outputs"])]
         last = k == len(raw)
         if len(inputs) != 1:
             raise ManifestError(f"{where}.inputs: expected exactly one input tensor, got {len(inputs)}")
