@@ -618,3 +618,20 @@ def test_a_good_samples_file_still_gives_the_fitted_profile(profile_with_records
     _write_samples(samples, "good", N)
     assert cli("validate", "--profile", profile, "--write-profile", tmp_path / "out.json") == 0
     assert "accuracy: fitted, shape 20x10" in capsys.readouterr().out
+
+
+def test_eepart_run_reports_the_failed_samples(deploy, tmp_path, capsys):
+    pytest.importorskip("zmq", reason=RUNTIME)
+    f = tmp_path / "x.npz"
+    np.savez(f, x=np.array([[np.nan, 0, 0, 0], [1, 0, 0, 0]], np.float32).reshape(2, 1, 2, 2), y=np.array([0, 0]))
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": ["device", "cloud"], "ratio": [1, 1], "bandwidth": [1e9],
+                                "latency": [0.0001]}))
+    assert cli("run", "--deploy", deploy, "--images", f, "--topology", topo, "--clock", "none", "--no-progress",
+               "--summary", tmp_path / "s.json") == 0
+    out = capsys.readouterr().out
+    assert "accuracy 0.5000; exit fractions 0.500 0.000" in out
+    assert ("1 samples failed (50.0 %), counted as wrong; the first: sample 0: non-finite logits at partition 1 "
+            "(1 NaN, 0 infinite of 3)") in out
+    s = json.loads((tmp_path / "s.json").read_text())["summary"]
+    assert (s["errors"], s["error_fraction"]) == (1, 0.5)
