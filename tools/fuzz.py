@@ -1,6 +1,7 @@
 """The fuzz job: hypothesis over the model file formats (Profile and Topology loaders) and the `eepart`
-command line, and seeded random calls of the raw engine entry points `eepart_fast._core.*` in child
-processes, for a fixed time budget.
+command line, seeded random calls of the raw engine entry points `eepart_fast._core.*` in child
+processes, and the runtime's wire (random and mutated messages to a live worker, link emulator and driver
+on 127.0.0.1: tools/fuzz_wire.py), for a fixed time budget.
 
     python tools/fuzz.py [--seconds 150] [--seed 0]
     python tools/fuzz.py --core-case SEED          # replays one raw engine case (printed on a crash)
@@ -8,7 +9,9 @@ processes, for a fixed time budget.
 What must hold:
 - a loader returns a model or raises ValueError / TypeError (never another exception, a hang, a crash);
 - `eepart` exits 0, 2 (one line on stderr) or 3 (no plan meets the bound), nothing else;
-- a raw engine call returns or raises ValueError / TypeError / MemoryError; its process never dies.
+- a raw engine call returns or raises ValueError / TypeError / MemoryError; its process never dies;
+- a worker or the link emulator survives every message (0 lost) and ends under 2x its idle RSS; the driver
+  ends a run with RunFailed or a result, never another exception (needs the runtime extra, else skipped).
 Each part runs in batches of fixed hypothesis seeds (batch b uses seed SEED + b), so a failure is
 replayed by the same command line. Prints the inputs tried per part and the time taken.
 """
@@ -452,8 +455,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=150.0, help="the whole budget (default 150)")
     ap.add_argument("--seed", type=int, default=0, help="first hypothesis seed / raw case block (default 0)")
-    ap.add_argument("--parts", default="formats,cli,core",
-                    help="which parts to run, comma-separated (default: formats,cli,core; the budget is shared)")
+    ap.add_argument("--parts", default="formats,cli,core,wire",
+                    help="which parts to run, comma-separated (default: formats,cli,core,wire; the budget is "
+                         "shared)")
     ap.add_argument("--core-case", type=int, help="replay one raw engine case in this process")
     ap.add_argument("--core-child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -468,11 +472,12 @@ def main() -> int:
         print(getattr(_core, fn)(*args, **kw))
         return 0
     parts = set(a.parts.split(","))
-    unknown = parts - {"formats", "cli", "core"}
+    unknown = parts - {"formats", "cli", "core", "wire"}
     if unknown:
         ap.error(f"--parts: unknown {sorted(unknown)}")
-    # Shares of the budget: file formats 35 %, command line 25 %, raw engine the rest.
-    share = {"formats": 0.35 if "formats" in parts else 0.0, "cli": 0.25 if "cli" in parts else 0.0}
+    # Shares of the budget: file formats 30 %, command line 20 %, the wire 20 %, raw engine the rest.
+    share = {"formats": 0.30 if "formats" in parts else 0.0, "cli": 0.20 if "cli" in parts else 0.0,
+             "wire": 0.20 if "wire" in parts else 0.0}
     scale = 1.0 if "core" in parts else 1.0 / max(sum(share.values()), 1e-9)
     start = time.monotonic()
     budget = a.seconds
@@ -493,14 +498,28 @@ def main() -> int:
             except Exception as exc:  # noqa: BLE001
                 traceback.print_exc()
                 failures.append(f"command line: {type(exc).__name__}: {exc}")
+        t_wire = time.monotonic()
+        wire_line = ""
+        if share["wire"]:
+            sys.path.insert(0, str(ROOT / "tools"))
+            from fuzz_wire import fuzz_wire
+            try:
+                wire_line, wire_failures = fuzz_wire(t_wire + share["wire"] * scale * budget, a.seed,
+                                                     Path(tmp) / "wire")
+                failures += wire_failures
+            except Exception as exc:  # noqa: BLE001 - the harness itself failed: that is a finding too
+                traceback.print_exc()
+                failures.append(f"wire: {type(exc).__name__}: {exc}")
         t2 = time.monotonic()
         if "core" in parts:
             n_core, children, core_failures = fuzz_core(start + budget, a.seed)
             failures += core_failures
         t3 = time.monotonic()
     print(f"fuzz: file formats {n_formats} inputs in {t1 - t0:.0f} s; command line {n_cli} in process + "
-          f"{n_cli_proc} in subprocesses in {t2 - t1:.0f} s; raw engine {n_core} calls in {children} child "
-          f"process(es) in {t3 - t2:.0f} s; total {t3 - start:.0f} s")
+          f"{n_cli_proc} in subprocesses in {t_wire - t1:.0f} s; raw engine {n_core} calls in {children} child "
+          f"process(es) in {t3 - t2:.0f} s; wire in {t2 - t_wire:.0f} s; total {t3 - start:.0f} s")
+    if wire_line:
+        print(f"fuzz: {wire_line}")
     for f in failures:
         print("FAIL", f)
     return 1 if failures else 0

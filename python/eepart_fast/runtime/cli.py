@@ -233,7 +233,18 @@ def add_subcommands(sub) -> None:
     ex.set_defaults(run=cmd_export)
 
     wk = sub.add_parser("worker", help="serve one tier of an exported plan (ZeroMQ), here or on another host",
-                        description="Serves one tier's partitions; `eepart run --worker TIER=ADDRESS` drives it.")
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Serves one tier's partitions, run after run; `eepart run --worker "
+                                    "TIER=ADDRESS` drives it.\nEvery connection is authenticated and encrypted "
+                                    "(ZeroMQ CURVE):\n\n"
+                                    "  eepart keys --out keys/driver; eepart keys --out keys/edge   # once per process\n"
+                                    "  eepart worker --tier edge --bind tcp://0.0.0.0:5601 --artifacts deploy/ \\\n"
+                                    "      --key keys/edge.key_secret --allow keys/\n"
+                                    "  eepart run --deploy deploy/ --worker edge=tcp://10.0.0.2:5601 ... \\\n"
+                                    "      --key keys/driver.key_secret --allow keys/\n\n"
+                                    "--allow takes the public keys (NAME.key) of the driver and the other "
+                                    "workers, each named\nafter its tier; only their holders get a connection. "
+                                    "Without --key a worker refuses to start,\nunless --insecure.")
     add_worker_arguments(wk)
     wk.set_defaults(run=cmd_worker)
 

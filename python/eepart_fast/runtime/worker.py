@@ -3,7 +3,12 @@
 One process per tier. It binds one PULL socket and waits for a driver's `config` (peer addresses, the
 link emulator if any, its speed ratio); the same process serves a tier on another host:
 
-    eepart worker --tier edge --bind tcp://0.0.0.0:5601 --artifacts deploy/
+    eepart worker --tier edge --bind tcp://0.0.0.0:5601 --artifacts deploy/ \
+        --key keys/edge.key_secret --allow keys/        # keys from `eepart keys`; or --insecure
+
+Every message is checked against its kind's schema (schema.py) before any use; a malformed one is refused
+by name, counted and reported to the driver, and the worker serves on. It serves one run after another
+(`end` closes a run; `--once` stops there); `stop` ends it.
 
 Compute emulation (`clock` in the config): 'cpu' stretches each partition call to ratio x the CPU time
 this thread spent in onnxruntime (sleeping the rest; immune to other processes' load), 'wall' sleeps
