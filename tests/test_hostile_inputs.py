@@ -516,6 +516,15 @@ def trained_run(tmp_path_factory):
     return root / "run"
 
 
+@pytest.fixture
+def torch_threads():
+    """--threads 1 sets torch's threads for the process: restored after the test."""
+    torch = pytest.importorskip("torch", reason=TRAIN)
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 def _spec_edit(key, value):
     def edit(run):
         spec = json.loads((run / "run.json").read_text())
@@ -544,7 +553,7 @@ def _foreign_weights(run):
     (_spec_edit("backbone", "resnet20"), r"joint.pt: weights do not fit this run's network \(Missing key"),
     (_foreign_weights, r"joint.pt: weights do not fit this run's network"),
 ])
-def test_damaged_run_folders_are_one_line(trained_run, tmp_path, capsys, damage, needle):
+def test_damaged_run_folders_are_one_line(trained_run, tmp_path, capsys, torch_threads, damage, needle):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
     damage(run)
@@ -552,7 +561,7 @@ def test_damaged_run_folders_are_one_line(trained_run, tmp_path, capsys, damage,
                                     "2", "--warmup", "0", "--thresholds", "3", "--threads", "1", "--no-progress"))
 
 
-def test_the_undamaged_run_profiles(trained_run, tmp_path, capsys):
+def test_the_undamaged_run_profiles(trained_run, tmp_path, capsys, torch_threads):
     assert cli("profile", "--run-dir", trained_run, "--out", tmp_path / "p.json", "--timing-samples", "2", "--warmup",
                "0", "--thresholds", "3", "--threads", "1", "--no-progress") == 0
     from eepart_fast import Profile
@@ -635,3 +644,14 @@ def test_eepart_run_reports_the_failed_samples(deploy, tmp_path, capsys):
             "(1 NaN, 0 infinite of 3)") in out
     s = json.loads((tmp_path / "s.json").read_text())["summary"]
     assert (s["errors"], s["error_fraction"]) == (1, 0.5)
+
+
+def test_resuming_training_from_foreign_weights_is_one_line(trained_run, tmp_path, capsys, torch_threads):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    _foreign_weights(run)
+    spec = json.loads((run / "run.json").read_text())
+    one_line(capsys, 2, r"joint.pt: weights do not fit this run's network \(Missing key",
+             cli("train", "--backbone", "resnet8", "--data-dir", spec["data_dir"], "--run-dir", run, "--profile-size",
+                 "10", "--epochs", "1", "--max-batches", "1", "--batch-size", "16", "--separate", "none",
+                 "--threads", "1", "--no-progress"))

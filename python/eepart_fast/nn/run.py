@@ -145,6 +145,18 @@ def separate_net(spec: RunSpec, joint: EarlyExitNet, data, i: int) -> EarlyExitN
                              data.input_shape).separate(i)
 
 
+def _resumable(net, split, cfg, checkpoint, log, desc, progress):
+    """train_model, a checkpoint whose weights do not fit the network refused in one line naming it."""
+    try:
+        return train_model(net, split, cfg, checkpoint, log, desc, progress)
+    except RuntimeError as exc:
+        if "state_dict" not in str(exc):
+            raise
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        raise ValueError(f"{checkpoint}: weights do not fit this run's network "
+                         f"({(lines[1] if len(lines) > 1 else lines[0])[:240]}); remove it and train again") from None
+
+
 def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None):
     """Joint training, then one separate model per exit; every stage resumes from its checkpoint."""
     run_dir = Path(run_dir)
@@ -157,11 +169,11 @@ def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None
     log(f"run {run_dir}: {spec.backbone} ({spec.granularity}, N={net.N}) on {data.name} "
         f"train {len(data.train)} / profile {len(data.profile)} / test {len(data.test)}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    train_model(net, data.train, TrainConfig(**spec.joint), run_dir / "joint.pt", log, "joint", progress)
+    _resumable(net, data.train, TrainConfig(**spec.joint), run_dir / "joint.pt", log, "joint", progress)
     if spec.separate != "none":
         for i in net.exits:
             sep = separate_net(spec, net, data, i)
-            train_model(sep, data.train, TrainConfig(**spec.separate_train), run_dir / f"separate-{i}.pt", log,
+            _resumable(sep, data.train, TrainConfig(**spec.separate_train), run_dir / f"separate-{i}.pt", log,
                         f"separate {i}/{net.N}", progress)
     log("training done")
     return spec, data, net
