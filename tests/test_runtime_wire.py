@@ -140,6 +140,9 @@ def test_nesting_is_counted_outside_strings_only():
             return 1 + max([depth(x) for x in (v.values() if isinstance(v, dict) else v)], default=0) \
                 if isinstance(v, (list, dict)) else 0
         assert schema.nesting(json.dumps(doc).encode()) == depth(doc)
+    for _ in range(500):  # the quick path (no backslash, few brackets) agrees with the vectorised one
+        s = bytes(rng.choice(list(b'[]{}"ab'), int(rng.integers(0, 400))).tolist())
+        assert schema.nesting(s) == schema.nesting(s + b"\\"), s
 
 
 @pytest.mark.parametrize("edit,needle", [

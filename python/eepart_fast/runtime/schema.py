@@ -45,10 +45,19 @@ class Malformed(ValueError):
 _STEP = np.zeros(256, np.int8)
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
 
 
 def nesting(data: bytes) -> int:
     """The deepest nesting of [ and { outside JSON strings: linear, vectorised, no recursion."""
+    if b"\\" not in data:  # the usual header: strings end at the next quote; outside them, only brackets count
+        outside = b"".join(data.split(b'"')[::2]).translate(None, _NOT_BRACKET)
+        if len(outside) <= 256:
+            depth = deepest = 0
+            for c in outside:
+                depth += 1 if c in (91, 123) else -1
+                deepest = max(deepest, depth)
+            return deepest
     a = np.frombuffer(data, np.uint8)
     n = a.size
     if n == 0:
@@ -61,7 +70,7 @@ def nesting(data: bytes) -> int:
     quote = (a == 34) & (run % 2 == 0)
     q = np.cumsum(quote, dtype=np.int64) - quote
     step = np.where(q % 2 == 1, 0, _STEP[a]).astype(np.int64)
-    return int(np.cumsum(step).max())
+    return max(0, int(np.cumsum(step).max()))
 
 
 def _no_constant(name):
@@ -134,14 +143,20 @@ def _hold(v, where, now):
         _fail(where, v, f"a finite time within {HOLD_HORIZON:g} s of the receiver's clock")
 
 
-def _str(max_len, empty=False):
+def _str(max_len, empty=False, printable=False):
     def check(v, where, now):
         if not isinstance(v, str) or len(v) > max_len or (not empty and not v):
             _fail(where, v, f"a {'' if empty else 'non-empty '}string of at most {max_len} characters")
+        if printable and not v.isprintable():
+            _fail(where, v, "printable characters")
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(where, v, "UTF-8 text (no lone surrogates)")
     return check
 
 
-_name = _str(MAX_NAME)
+_name = _str(MAX_NAME, printable=True)
 _message = _str(MAX_STR, empty=True)
 _ADDR = re.compile(r"(tcp|ipc|inproc)://[^\s\x00]{1,240}")
 
@@ -207,7 +222,7 @@ def _scalar(v, where, now):
         if not math.isfinite(v):
             _fail(where, v, "a finite number")
         return
-    if isinstance(v, str) and len(v) <= MAX_NAME:
+    if isinstance(v, str) and len(v) <= MAX_NAME and v.isprintable():
         return
     _fail(where, v, f"a finite number, a string of at most {MAX_NAME} characters, or null")
 
@@ -218,7 +233,7 @@ def _hop(v, where, now):
     if v.get("kind") not in ("compute", "link"):
         _fail(f"{where}.kind", v.get("kind"), "'compute' or 'link'")
     for k, x in v.items():
-        _str(32)(k, f"{where} key", now)
+        _str(32, printable=True)(k, f"{where} key", now)
         _scalar(x, f"{where}.{k}", now)
 
 

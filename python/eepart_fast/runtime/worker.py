@@ -98,7 +98,8 @@ class Worker:
         if self._logged > 100 and self._logged % 1000:
             return
         mode = "" if self.ident is not None else f" ({security.INSECURE})"
-        print(f"worker {self.tier}{mode}: {text}", file=sys.stderr, flush=True)
+        line = f"worker {self.tier}{mode}: {text}".encode("ascii", "backslashreplace").decode()
+        print(line, file=sys.stderr, flush=True)
 
     def _report(self, header: dict) -> None:
         """To the driver, if one is known; never raises (a driver gone must not end the worker)."""
