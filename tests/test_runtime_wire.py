@@ -278,6 +278,7 @@ def test_an_unconfigured_worker_logs_refusals_holds_nothing_and_serves_on(deploy
             raw(s, {"kind": "tensor", "sample": i, "partition": 2, "t0": now, "hold_until": now + 3000},
                 b"\0" * schema.MAX_HEADER)
         raw(s, {"kind": "config", "peers": {}})  # no driver, checksums, ...: refused by name
+        raw(s, b"[" * 30_000 + b"]" * 30_000)  # this ended a worker before any configuration (exit 2)
         driver = FakeDriver(ctx)
         raw(s, config(deploy, driver.addr))  # then a driver: the worker still serves
         driver.expect("ready")
@@ -287,6 +288,7 @@ def test_an_unconfigured_worker_logs_refusals_holds_nothing_and_serves_on(deploy
         err = p.stderr.read()
         assert "refused message #6: NotConfigured: tensor: this worker is not configured" in err, err
         assert "refused message #7: Malformed: config: field 'driver' missing" in err, err
+        assert "refused message #8: Malformed: header nested 30000 deep" in err, err
     finally:
         if p is not None:
             stop([p])
@@ -313,6 +315,29 @@ def test_held_messages_are_capped_in_bytes(deploy):
         assert err["sample"] == 256
         driver.expect("heartbeat", lambda h: h.get("refused") == 44)
         assert rss_kib(p.pid) < rss0 + 48 * 1024
+        assert p.poll() is None
+    finally:
+        if p is not None:
+            stop([p])
+        ctx.destroy(0)
+
+
+def test_held_messages_are_capped_in_count(deploy):
+    ctx = zmq.Context()
+    p = None
+    try:
+        driver = FakeDriver(ctx)
+        p, addr = start_worker("cloud", deploy, "--insecure", env=env())
+        s = push(ctx, addr)
+        raw(s, config(deploy, driver.addr))
+        driver.expect("ready")
+        now = time.time()
+        for i in range(1100):
+            raw(s, {"kind": "tensor", "sample": i, "partition": 2, "t0": now, "hold_until": now + 3000},
+                b"\0" * 16)
+        err = driver.expect("error")
+        assert err["message"] == "hold_until: 1024 messages already held (at most 1024)" and err["sample"] == 1024
+        driver.expect("heartbeat", lambda h: h.get("refused") == 76)
         assert p.poll() is None
     finally:
         if p is not None:
@@ -541,6 +566,7 @@ def test_a_forged_done_to_a_secure_driver_is_not_recorded(deploy):
             s = push(ctx, control._run.addr)
             raw(s, {"kind": "done", "tier": "device", "sample": 1, "partition": 1, "t0": time.time(),
                     "exit_partition": 1, "exit_block": 1, "prediction": 1, "t_end": time.time() + 1})
+            raw(s, {"kind": "error", "tier": "cloud", "error": "Forged", "message": "abort the run"})
             forged["refused"] = wait_for_handshake_failure(s)
             s.close(0)
 
