@@ -546,6 +546,8 @@ def _foreign_weights(run):
     (lambda run: (run / "run.json").write_text("[1, 2]"), r"run.json: expected a JSON object of run settings, got list"),
     (_spec_edit("colour", "red"), r"run.json: field 'colour' is not a run setting"),
     (_spec_edit("joint", [1]), r"run.json: joint = \[1\]: expected an object of training settings"),
+    (_spec_edit("limit", "x"), r"run.json: limit = x: expected an integer >= 1 or null"),
+    (_spec_edit("separate", "bogus"), r"run.json: separate = bogus: expected one of"),
     (lambda run: (run / "joint.pt").unlink(), r"joint.pt: missing; finish training first"),
     (lambda run: (run / "joint.pt").write_bytes((run / "joint.pt").read_bytes()[:999]),
      r"joint.pt: not a torch checkpoint"),

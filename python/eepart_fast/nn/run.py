@@ -85,9 +85,21 @@ def read_spec(path) -> RunSpec:
                 bad = sorted(set(v) - train_fields)[0] if isinstance(v, dict) else None
                 raise ValueError(f"{path}: {key}" + (f".{bad} is not a training setting" if bad else
                                  f" = {str(v)[:60]}: expected an object of training settings"))
-    for key in ("backbone", "granularity", "data", "separate"):
-        if key in stored and not isinstance(stored[key], str):
-            raise ValueError(f"{path}: {key} = {str(stored[key])[:60]}: expected a string")
+    def is_int(v, least):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    checks = {"backbone": (lambda v: isinstance(v, str), "a string"),
+              "granularity": (lambda v: isinstance(v, str), "a string"),
+              "data": (lambda v: isinstance(v, str), "a string"),
+              "data_dir": (lambda v: v is None or isinstance(v, str), "a folder name or null"),
+              "separate": (lambda v: v in SEPARATE_MODES, f"one of {SEPARATE_MODES}"),
+              "profile_size": (lambda v: is_int(v, 1), "an integer >= 1"),
+              "limit": (lambda v: v is None or is_int(v, 1), "an integer >= 1 or null"),
+              "size": (lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(is_int(d, 1) for d in v)),
+                       "[H, W] or null")}
+    for key, (ok, want) in checks.items():
+        if key in stored and not ok(stored[key]):
+            raise ValueError(f"{path}: {key} = {str(stored[key])[:60]}: expected {want}")
     return RunSpec(**stored)
 
 
