@@ -600,3 +600,18 @@ def test_the_wire_fuzz_part_loses_no_process(tmp_path):
     line, failures = fuzz_wire(time.monotonic() + 6.0, 1, tmp_path)
     assert failures == [], (line, failures)
     assert "worker" in line and ", 0 lost" in line and "0 other" in line, line
+
+
+def test_a_secure_worker_ignores_an_insecure_driver_which_says_what_to_check(deploy, keys):
+    p = None
+    try:
+        p, addr = secure_worker("cloud", deploy, keys)
+        x, y = images()
+        with pytest.raises(RunFailed, match=r"tiers \['cloud'\] were not ready within 3 s \(remote \['cloud'\]: "
+                                            r"running, reachable, started with --insecure too\?\)"):
+            run_local(deploy, topology_dict(), x, y, remote={"cloud": addr}, insecure=True, startup_timeout=3.0,
+                      emulate=False, clock="none")
+        assert p.poll() is None
+    finally:
+        if p is not None:
+            stop([p])

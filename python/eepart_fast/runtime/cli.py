@@ -161,7 +161,7 @@ def cmd_run(a) -> int:
     print(f"{s['samples']} samples, {a.mode} loop{f' at {a.rate:g}/s' if a.mode == 'open' else ''}: "
           f"latency mean {s['mean'] * 1e3:.3f} ms, p50 {s['p50'] * 1e3:.3f} ms, p99 {s['p99'] * 1e3:.3f} ms; "
           f"accuracy {s.get('accuracy', float('nan')):.4f}; exit fractions "
-          + " ".join(f"{f:.3f}" for f in s["exit_fraction"]))
+          + " ".join(f"{f:.3f}" for f in s["exit_fraction"]) + (f" [{INSECURE_WARNING}]" if a.insecure else ""))
     if s.get("errors"):
         failed = [r for r in result.records if r.get("error")]
         print(f"{s['errors']} samples failed ({100 * s['error_fraction']:.1f} %), counted as wrong; the first: "

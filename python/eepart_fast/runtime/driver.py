@@ -213,8 +213,12 @@ class _Run:
             self._check_procs()
             self._ping()
             if time.monotonic() > deadline:
-                raise RunFailed(f"tiers {sorted(need - ready)} were not ready within {self.startup_timeout:g} s",
-                                tier=min(need - ready))
+                far = sorted(t for t in need - ready if t in self.remote)
+                keys = ("started with --insecure too" if self.insecure else
+                        "this driver's public key in their --allow and theirs in this one")
+                hint = f" (remote {far}: running, reachable, {keys}?)" if far else ""
+                raise RunFailed(f"tiers {sorted(need - ready)} were not ready within {self.startup_timeout:g} s"
+                                + hint, tier=min(need - ready))
             header = self._recv(50)
             if header and header["kind"] == "ready":
                 ready.add(header["tier"])
