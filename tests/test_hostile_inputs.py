@@ -657,3 +657,24 @@ def test_resuming_training_from_foreign_weights_is_one_line(trained_run, tmp_pat
              cli("train", "--backbone", "resnet8", "--data-dir", spec["data_dir"], "--run-dir", run, "--profile-size",
                  "10", "--epochs", "1", "--max-batches", "1", "--batch-size", "16", "--separate", "none",
                  "--threads", "1", "--no-progress"))
+
+
+@pytest.mark.parametrize("damage,needle", [
+    ("link", r"partitions\[1\].file = 'part-2.onnx' \(cloud\): .*part-2.onnx is a symbolic link"),
+    ("huge", r"plan.threshold = <an integer of 5000 digits>"),
+    ("deep", r"model.provenance\[0\]\[0\].*nested deeper than 32 levels"),
+])
+def test_eepart_run_refuses_a_hostile_deployment_in_one_line(deploy, tmp_path, capsys, damage, needle):
+    pytest.importorskip("zmq", reason=RUNTIME)
+    text = (deploy / "manifest.json").read_text()
+    if damage == "huge":
+        text = text.replace('"threshold": 0.5', '"threshold": ' + "9" * 5000)
+    elif damage == "deep":
+        text = text.replace('"classes": 3', '"classes": 3, "provenance": ' + "[" * 50000 + "]" * 50000)
+    bad = edited(deploy, tmp_path, None, raw=text)
+    if damage == "link":
+        shutil.move(bad / "part-2.onnx", tmp_path / "elsewhere.onnx")
+        (bad / "part-2.onnx").symlink_to(tmp_path / "elsewhere.onnx")
+    f = tmp_path / "x.npz"
+    np.savez(f, x=np.zeros((1, 1, 2, 2), np.float32))
+    one_line(capsys, 2, needle, cli("run", "--deploy", bad, "--images", f, "--topology", "mobile", "--no-progress"))
