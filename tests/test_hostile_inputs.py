@@ -678,3 +678,27 @@ def test_eepart_run_refuses_a_hostile_deployment_in_one_line(deploy, tmp_path, c
     f = tmp_path / "x.npz"
     np.savez(f, x=np.zeros((1, 1, 2, 2), np.float32))
     one_line(capsys, 2, needle, cli("run", "--deploy", bad, "--images", f, "--topology", "mobile", "--no-progress"))
+
+
+def test_profiling_a_network_with_nan_weights_is_one_line(trained_run, tmp_path, capsys, torch_threads):
+    """NaN outputs would score entropy 0 and exit everywhere at the first branch: refused instead."""
+    import torch
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    ck = torch.load(run / "joint.pt", weights_only=True)
+    key = next(k for k in ck["model"] if k.startswith("branches.") and k.endswith(".weight"))
+    ck["model"][key] = torch.full_like(ck["model"][key], float("nan"))
+    torch.save(ck, run / "joint.pt")
+    exit_ = int(key.split(".")[1])
+    one_line(capsys, 2, rf"exit {exit_} of the trained network gives non-finite outputs on profiling sample 0 "
+                        r"\(10 of 10 samples\)",
+             cli("profile", "--run-dir", run, "--out", tmp_path / "p.json", "--timing-samples", "2", "--warmup", "0",
+                 "--thresholds", "3", "--threads", "1", "--no-progress"))
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_the_profilers_entropy_of_non_finite_probabilities_is_nan():
+    from eepart_fast.nn.records import exit_points, normalised_entropy
+    e = normalised_entropy(np.array([[[1.0, 0.0], [np.nan, np.nan]], [[0.5, 0.5], [1.0, 0.0]]]))
+    assert e[0, 0] == 0.0 and np.isnan(e[0, 1]) and e[1, 0] == pytest.approx(1.0) and e[1, 1] == 0.0
+    assert exit_points(e, 0.5).tolist() == [0, 1]

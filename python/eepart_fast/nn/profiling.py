@@ -146,6 +146,12 @@ def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: i
     output_bits, input_bits, result_bits = tensor_sizes(net, data.input_shape)
     probs, labels = predict(net, data.profile)
     probs, labels = probs.numpy(), labels.numpy()
+    bad = ~np.isfinite(probs).all(axis=2)  # (samples, exits): NaN/inf logits have no entropy to exit by
+    if bad.any():
+        s, b = np.argwhere(bad)[0]
+        raise ValueError(f"exit {net.exits[b]} of the trained network gives non-finite outputs on profiling "
+                         f"sample {s} ({int(bad.any(1).sum())} of {len(probs)} samples): its weights hold NaN or "
+                         "infinities (training diverged?); retrain, e.g. with a lower --lr")
     entropy = normalised_entropy(probs)
     prediction = probs.argmax(2)
     correct = prediction == labels[:, None]

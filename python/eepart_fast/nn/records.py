@@ -15,11 +15,13 @@ RECORD_FIELDS = ("norm_entropy", "correct", "prediction", "label", "thresholds",
 
 
 def normalised_entropy(probs: np.ndarray) -> np.ndarray:
-    """Entropy over the last axis divided by log(classes), with 0 log 0 = 0."""
+    """Entropy over the last axis divided by log(classes), with 0 log 0 = 0; NaN for a row holding a
+    non-finite value (never 0, which would pass every threshold: the runtime's rule, runtime/executor.py)."""
     p = np.asarray(probs, dtype=np.float64)
+    bad = ~np.isfinite(p).all(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
-    return terms.sum(-1) / np.log(p.shape[-1])
+    return np.where(bad, np.nan, terms.sum(-1) / np.log(p.shape[-1]))
 
 
 def exit_points(norm_entropy: np.ndarray, threshold: float) -> np.ndarray:
