@@ -203,27 +203,33 @@ class _Run:
             self.out.send(self.netem, {"kind": "config", "peers": self.peers, "token": self.token, **secure},
                           key=self.keys.get("netem"))
         for tier in self.m.tiers:
-            self.out.send(self.peers[tier], {"kind": "config", "driver": self.addr, "peers": self.peers,
-                                             "via": self.netem, "ratio": ratio[tier], "clock": self.clock,
-                                             "checksums": checksums, "heartbeat": 0.1,
-                                             "service": self.service, **secure}, key=self.keys.get(tier))
+            try:
+                self.out.send(self.peers[tier], {"kind": "config", "driver": self.addr, "peers": self.peers,
+                                                 "via": self.netem, "ratio": ratio[tier], "clock": self.clock,
+                                                 "checksums": checksums, "heartbeat": 0.1,
+                                                 "service": self.service, **secure}, key=self.keys.get(tier))
+            except ConnectionError as exc:
+                raise RunFailed(f"tier {tier!r} takes no configuration: {exc}{self._hint([tier])}",
+                                tier=tier) from None
         ready = set()
         need = set(self.m.tiers) | ({"netem"} if self.netem else set())
         while ready != need:
             self._check_procs()
             self._ping()
             if time.monotonic() > deadline:
-                far = sorted(t for t in need - ready if t in self.remote)
-                keys = ("started with --insecure too" if self.insecure else
-                        "this driver's public key in their --allow and theirs in this one")
-                hint = f" (remote {far}: running, reachable, {keys}?)" if far else ""
                 raise RunFailed(f"tiers {sorted(need - ready)} were not ready within {self.startup_timeout:g} s"
-                                + hint, tier=min(need - ready))
+                                + self._hint(need - ready), tier=min(need - ready))
             header = self._recv(50)
             if header and header["kind"] == "ready":
                 ready.add(header["tier"])
         now = time.monotonic()
         self.beats = {t: now for t in self.m.tiers}
+
+    def _hint(self, tiers) -> str:
+        far = sorted(t for t in tiers if t in self.remote)
+        keys = ("started with --insecure too" if self.insecure else
+                "this driver's public key in their --allow and theirs in this one")
+        return f" (remote {far}: running, reachable, {keys}?)" if far else ""
 
     def stop(self) -> None:
         # The processes this run started stop; remote workers only hear that the run is over and serve on.
@@ -232,7 +238,7 @@ class _Run:
             told.append((self.netem, {"kind": "stop", "token": self.token}, "netem"))
         for addr, header, name in told:
             try:
-                self.out.send(addr, header, key=self.keys.get(name))
+                self.out.send(addr, header, key=self.keys.get(name), wait=False)  # what takes nothing is killed
             except (zmq.ZMQError, ValueError, ConnectionError):
                 pass
         # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
@@ -249,7 +255,7 @@ class _Run:
                 p.wait(2.0)
             if p.stderr:
                 p.stderr.close()
-        self.out.close()
+        self.out.close(linger_ms=500 if self.remote else 0)  # the remote workers' `end` is delivered (bounded)
         self.inbox.close(0)
         if self.auth is not None:
             self.auth.stop()
@@ -346,10 +352,12 @@ class _Run:
         t = time.monotonic()
         if t - self.last_ping > 0.5:
             self.last_ping = t
+            # Never waited for: a peer that takes nothing is found by its heartbeats or the startup timeout.
             for tier, addr in self.peers.items():
-                self.out.send(addr, {"kind": "ping"}, key=self.keys.get(tier))
+                self.out.send(addr, {"kind": "ping"}, key=self.keys.get(tier), wait=False)
             if self.netem:
-                self.out.send(self.netem, {"kind": "ping", "token": self.token}, key=self.keys.get("netem"))
+                self.out.send(self.netem, {"kind": "ping", "token": self.token}, key=self.keys.get("netem"),
+                              wait=False)
 
     def watch(self, ms: int = 20) -> None:
         """One bounded wait for messages, then every fault check."""

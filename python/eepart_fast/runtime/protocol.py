@@ -122,10 +122,10 @@ class Outbox:
         self.ident = ident
         self.socks = {}  # address -> (socket, the receiver's public key)
 
-    def send(self, addr: str, header: dict, payload: bytes = b"", key: str | None = None) -> None:
+    def send(self, addr: str, header: dict, payload: bytes = b"", key: str | None = None, wait: bool = True) -> bool:
         """Raises ValueError for an address ZeroMQ cannot connect to (or a secure send without the receiver's
         key), ConnectionError when the peer has taken nothing for SEND_TIMEOUT_MS (a PUSH socket blocks
-        without a peer: never wait unbounded)."""
+        without a peer: never wait unbounded). With wait=False nothing blocks: False when not sent."""
         s, known = self.socks.get(addr, (None, None))
         if s is not None and known != key:
             s.close(0)
@@ -144,12 +144,16 @@ class Outbox:
                 raise ValueError(f"address {addr!r}: {exc.strerror} (expected e.g. tcp://10.0.0.2:5601)") from None
             self.socks[addr] = (s, key)
         try:
-            send(s, header, payload)
+            send(s, header, payload, flags=0 if wait else zmq.NOBLOCK)
         except zmq.Again:
+            if not wait:
+                return False
             raise ConnectionError(f"{addr}: took no message for {SEND_TIMEOUT_MS / 1000:g} s (its queue is full "
                                   "or nothing listens there)") from None
+        return True
 
-    def close(self) -> None:
+    def close(self, linger_ms: int = 0) -> None:
+        """linger_ms: how long what is queued may still be delivered (then dropped)."""
         for s, _ in self.socks.values():
-            s.close(0)
+            s.close(linger_ms)
         self.socks.clear()
