@@ -71,15 +71,17 @@ class FakeDriver:
         raise AssertionError(f"no {kind!r} message within {WAIT} s")
 
 
-def push(ctx, addr, curve=None):
+def push(ctx, addr, curve=None, monitored=False):
+    """A PUSH socket connected to addr; monitored: (socket, its monitor), the monitor attached before connect."""
     s = ctx.socket(zmq.PUSH)
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.SNDTIMEO, 5000)
     if curve:
         public, secret, server = curve
         s.curve_publickey, s.curve_secretkey, s.curve_serverkey = public.encode(), secret.encode(), server.encode()
+    mon = s.get_monitor_socket() if monitored else None
     s.connect(addr)
-    return s
+    return (s, mon) if monitored else s
 
 
 def raw(sock, header, payload=b""):
@@ -489,9 +491,10 @@ def test_a_worker_without_keys_refuses_to_start(deploy, keys, capsys):
         assert needle in err and len(err.strip().splitlines()) == 1, err
 
 
-def wait_for_handshake_failure(sock):
-    """True once ZeroMQ reports that the peer refused this socket's handshake (bounded by WAIT)."""
-    mon = sock.get_monitor_socket()
+def wait_for_handshake_failure(pair):
+    """True once ZeroMQ reports that the peer refused the handshake of a push(..., monitored=True) socket
+    (bounded by WAIT); False when it succeeded or nothing was heard."""
+    sock, mon = pair
     try:
         from zmq.utils.monitor import recv_monitor_message
         end = time.monotonic() + WAIT
@@ -501,7 +504,8 @@ def wait_for_handshake_failure(sock):
                 if ev in (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
                           zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_DISCONNECTED):
                     return True
-                assert ev != zmq.EVENT_HANDSHAKE_SUCCEEDED
+                if ev == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    return False
         return False
     finally:
         sock.disable_monitor()
@@ -526,13 +530,13 @@ def test_secure_end_to_end_with_two_remote_workers_run_after_run(deploy, keys, t
         cloud, cloud_addr = secure_worker("cloud", deploy, keys)
         procs.append(cloud)
         # An unauthenticated peer's stop, and a CURVE peer whose key is not allowed: refused at the handshake.
-        plain = push(ctx, dev_addr)
-        raw(plain, {"kind": "stop"})
+        plain = push(ctx, dev_addr, monitored=True)
+        raw(plain[0], {"kind": "stop"})
         assert wait_for_handshake_failure(plain)
         stranger = zmq.curve_keypair()
         other = push(ctx, cloud_addr, (stranger[0].decode(), stranger[1].decode(), load_secret(
-            keys / "cloud.key_secret")[0]))
-        raw(other, {"kind": "stop"})
+            keys / "cloud.key_secret")[0]), monitored=True)
+        raw(other[0], {"kind": "stop"})
         assert wait_for_handshake_failure(other)
         x, y = images()
         np.savez(tmp_path / "s.npz", x=x, y=y)
@@ -551,6 +555,11 @@ def test_secure_end_to_end_with_two_remote_workers_run_after_run(deploy, keys, t
         assert main(argv + secure) == 0  # again, through the link emulator (started here, with the driver's key)
         assert "4 samples, closed loop" in capsys.readouterr().out
         assert dev.poll() is None and cloud.poll() is None
+        # A third run, the device tier started here (with the driver's key, which the remote cloud allows).
+        result = run_local(deploy, topology_dict(), x, y, remote={"cloud": cloud_addr}, clock="none",
+                           key=keys / "driver.key_secret", allow=[keys / "device.key", keys / "cloud.key"])
+        assert [r["prediction"] for r in result.records] == [0, 2, 0, 2]
+        assert dev.poll() is None and cloud.poll() is None
     finally:
         stop(procs)
         ctx.destroy(0)
@@ -563,12 +572,12 @@ def test_a_forged_done_to_a_secure_driver_is_not_recorded(deploy):
 
     def hook(done, control):
         if done == 1 and not forged:
-            s = push(ctx, control._run.addr)
-            raw(s, {"kind": "done", "tier": "device", "sample": 1, "partition": 1, "t0": time.time(),
+            s = push(ctx, control._run.addr, monitored=True)
+            raw(s[0], {"kind": "done", "tier": "device", "sample": 1, "partition": 1, "t0": time.time(),
                     "exit_partition": 1, "exit_block": 1, "prediction": 1, "t_end": time.time() + 1})
-            raw(s, {"kind": "error", "tier": "cloud", "error": "Forged", "message": "abort the run"})
+            raw(s[0], {"kind": "error", "tier": "cloud", "error": "Forged", "message": "abort the run"})
             forged["refused"] = wait_for_handshake_failure(s)
-            s.close(0)
+            s[0].close(0)
 
     try:
         result = run_local(deploy, topology_dict(), x, y, timeout=10.0, clock="none", hook=hook)

@@ -251,7 +251,11 @@ def add_subcommands(sub) -> None:
     rn = sub.add_parser("run", help="run an exported plan on its tiers, links emulated, and report latency",
                         description="Starts one worker per tier and the link emulator on 127.0.0.1 (or uses "
                                     "--worker TIER=ADDRESS workers), streams test samples from the source tier, "
-                                    "and prints measured latency (mean, p50, p99), accuracy and exit fractions.")
+                                    "and prints measured latency (mean, p50, p99), accuracy and exit fractions. "
+                                    "Every connection is authenticated and encrypted (ZeroMQ CURVE): the "
+                                    "processes started here get keys made for the run; workers on other hosts "
+                                    "need --key (this driver's, from `eepart keys`) and --allow (theirs, named "
+                                    "TIER.key), see `eepart worker --help`; they keep running after the run.")
     rn.add_argument("--deploy", default=None, help="an exported folder (eepart export --out)")
     rn.add_argument("--plan", default=None, help="export this plan first (with --run-dir)")
     rn.add_argument("--index", type=int, default=None, help="which plan of a frontier list")
