@@ -626,3 +626,12 @@ def test_a_secure_worker_ignores_an_insecure_driver_which_says_what_to_check(dep
     finally:
         if p is not None:
             stop([p])
+
+
+def test_tier_names_the_wire_cannot_carry_are_refused_before_the_run(tmp_path):
+    from eepart_fast.runtime import ManifestError
+    long = ("d" * 129, "cloud")
+    d = make_deploy(tmp_path / "d", tiers=long, source=long[0], destination=long[0])
+    x, y = images()
+    with pytest.raises(ManifestError, match="a tier name on the wire is at most 128 printable characters"):
+        run_local(d, topology_dict(long), x, y, clock="none")

@@ -29,7 +29,7 @@ import zmq
 from . import protocol as proto
 from . import security
 from .errors import ManifestError, RunFailed
-from .schema import Malformed
+from .schema import MAX_NAME, Malformed
 from .manifest import load_manifest
 from .netem import topology_dict
 
@@ -424,6 +424,10 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     from ..topology import Topology
     m = load_manifest(deploy_dir)
     topo = topology_dict(topology) if isinstance(topology, Topology) else topology
+    odd = [t for t in m.tiers if len(t) > MAX_NAME or not t.isprintable()]
+    if odd:
+        raise ManifestError(f"tier {odd[0][:40]!r}: a tier name on the wire is at most {MAX_NAME} printable "
+                            f"characters ({len(odd[0])} here)")
     unknown = [t for t in m.tiers if t not in topo["names"]]
     if unknown:
         raise ManifestError(f"manifest tier {unknown[0]!r} is not in the topology's tiers {topo['names']}")

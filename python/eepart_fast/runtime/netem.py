@@ -185,7 +185,7 @@ class _Netem:
             return
         self._reports.append(t)
         self._tell({"kind": "error", "error": error, "message": message[:MAX_STR], "refused": self.refused,
-                    "sample": sample if isinstance(sample, int) or sample is None else repr(sample)[:40]})
+                    "sample": _plain(sample)})
 
     def _from_driver(self, header, peer) -> bool:
         if self.ident is not None and peer != self.driver_key:
@@ -266,6 +266,13 @@ class _Netem:
                     self.forward(header, payload)
             except Exception as exc:  # noqa: BLE001 - a faulty peer's message: refused by name, not a crash
                 self.refuse(str(exc), type(exc).__name__, header.get("sample"))
+
+
+def _plain(value):
+    """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53):
+        return value
+    return repr(value)[:40]
 
 
 def _pid() -> int:

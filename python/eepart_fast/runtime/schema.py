@@ -18,7 +18,8 @@ import numpy as np
 MAX_HEADER = 64 * 1024       # bytes of a header frame
 MAX_DEPTH = 5                # nesting of objects and lists ({"hops": [{...}]} is 3)
 MAX_STR = 1024               # characters of any string (messages are cut to this by their senders)
-MAX_NAME = 64                # a tier, link or error name
+MAX_NAME = 128               # a tier or error name (a link's is two tier names)
+MAX_HOPS = 256               # hops a sample's header carries (computes and links crossed)
 MAX_ADDR = 256
 MAX_LIST = 64                # entries of a list (hops, in-flight samples, stalled links)
 MAX_KEYS = 64                # entries of an object
@@ -157,6 +158,7 @@ def _str(max_len, empty=False, printable=False):
 
 
 _name = _str(MAX_NAME, printable=True)
+_link = _str(2 * MAX_NAME + 1, printable=True)  # 'a-b': two tier names
 _message = _str(MAX_STR, empty=True)
 _ADDR = re.compile(r"(tcp|ipc|inproc)://[^\s\x00]{1,240}")
 
@@ -215,16 +217,16 @@ def _list_of(item_check, max_len=MAX_LIST):
 
 
 def _scalar(v, where, now):
-    """A hop's value: a finite number, a short string, a bool or null."""
+    """A hop's value: a finite number, a short string (a tier or a link: 'a-b'), a bool or null."""
     if v is None or isinstance(v, bool):
         return
     if isinstance(v, (int, float)):
         if not math.isfinite(v):
             _fail(where, v, "a finite number")
         return
-    if isinstance(v, str) and len(v) <= MAX_NAME and v.isprintable():
+    if isinstance(v, str) and len(v) <= 2 * MAX_NAME + 1 and v.isprintable():
         return
-    _fail(where, v, f"a finite number, a string of at most {MAX_NAME} characters, or null")
+    _fail(where, v, f"a finite number, a string of at most {2 * MAX_NAME + 1} characters, or null")
 
 
 def _hop(v, where, now):
@@ -267,7 +269,7 @@ _last = _opt(lambda v, where, now: _fields(v, where, now, {"sample": (_sample_re
                                                              "kind": (_name, True), "to": (_name, True),
                                                              "t": (_time, True)}))
 _in_flight = _list_of(lambda v, where, now: _fields(v, where, now, {"sample": (_sample_ref, True),
-                                                                    "link": (_name, True),
+                                                                    "link": (_link, True),
                                                                     "since": (_time, True)}), 32)
 
 
@@ -290,7 +292,7 @@ def _fields(v, where, now, spec):
 _SAMPLE_FIELDS = {"sample": (_sample, True), "label": (_label, False), "t_app": (_time, False)}
 _TENSOR_FIELDS = {**_SAMPLE_FIELDS, "partition": (_int(1, MAX_PARTITIONS), True), "t0": (_time, True),
                   "src": (_name, False), "dst": (_name, False), "t_send": (_time, False),
-                  "hops": (_list_of(_hop), False)}
+                  "hops": (_list_of(_hop, MAX_HOPS), False)}
 # A sample whose logits were not finite fails where it stopped: prediction null, error says why.
 _RESULT_FIELDS = {**_TENSOR_FIELDS, "exit_partition": (_int(1, MAX_PARTITIONS), True),
                   "exit_block": (_int(1, 10**6), True), "prediction": (_opt(_prediction), True),
@@ -317,7 +319,7 @@ DRIVER = {
     "ready": {"tier": (_name, True), "pid": (_pid, False)},
     "heartbeat": {"tier": (_name, True), "busy": (_opt(_sample), False), "since": (_opt(_time), False),
                   "last": (_last, False), "in_flight": (_in_flight, False),
-                  "stalled": (_list_of(_name, 32), False), "refused": (_int(0, 2**62), False)},
+                  "stalled": (_list_of(_link, 32), False), "refused": (_int(0, 2**62), False)},
     "error": {"tier": (_name, True), "message": (_message, True), "error": (_name, True),
               "sample": (_sample_ref, False), "refused": (_int(0, 2**62), False)},
     "done": {**_RESULT_FIELDS, "tier": (_name, True), "t_end": (_time, True)},
@@ -326,7 +328,7 @@ DRIVER = {
 NETEM = {
     "config": {"peers": (_dict_of(_name, _addr), True), "keys": (_dict_of(_name, _key), False),
                "token": (_token, True)},
-    "stall": {"link": (_name, True), "token": (_token, True)},
+    "stall": {"link": (_link, True), "token": (_token, True)},
     "stop": {"token": (_token, True)},
     "ping": {"token": (_token, True)},
     "tensor": {**_TENSOR_FIELDS, "src": (_name, True), "dst": (_name, True), "t_send": (_time, True)},

@@ -382,7 +382,9 @@ class Worker:
 
 def _plain(value):
     """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
-    return value if isinstance(value, int) or value is None else repr(value)[:40]
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53):
+        return value
+    return repr(value)[:40]
 
 
 def _pid() -> int:
