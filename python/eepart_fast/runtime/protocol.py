@@ -21,6 +21,7 @@ from .schema import MAX_HEADER, Malformed
 SEND_TIMEOUT_MS = 2000
 RCVHWM = 256           # messages queued per peer before it is pushed back
 MAX_FRAMES = 2         # header, payload: a message of more frames is drained and refused
+HANDSHAKE_MS = 5000    # a connection that has not completed its (CURVE) handshake by then is dropped
 
 
 def now() -> float:
@@ -111,6 +112,7 @@ def socket(ctx, kind, linger_ms: int = 0, max_message: int | None = None):
     s.setsockopt(zmq.LINGER, linger_ms)
     s.setsockopt(zmq.MAXMSGSIZE, int(max_message or MAX_HEADER))
     s.setsockopt(zmq.RCVHWM, RCVHWM)
+    s.setsockopt(zmq.HANDSHAKE_IVL, HANDSHAKE_MS)
     return s
 
 
