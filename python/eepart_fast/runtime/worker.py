@@ -169,6 +169,12 @@ class Worker:
                 if not self.ident.allows(key):
                     raise ValueError(f"config.keys[{name!r}] = {key[:8]}...: not in this worker's allow-list")
         manifest = load_manifest(self.artifacts)
+        if proto.max_message(manifest) > self.max_message:  # the socket's frame cap was set at start
+            raise ManifestError(f"{self.artifacts}: re-exported with tensors of {proto.max_message(manifest)} bytes "
+                                f"since this worker started (it takes {self.max_message}): restart it")
+        if self.tier not in manifest.tiers:
+            raise ManifestError(f"{self.artifacts}: re-exported without tier {self.tier!r} (it has "
+                                f"{manifest.tiers}): restart this worker with its tier")
         mine = [p for p in manifest.partitions if p.tier == self.tier]
         theirs = {int(k): v for k, v in cfg["checksums"].items()}
         for p in manifest.partitions:
