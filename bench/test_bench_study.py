@@ -195,3 +195,27 @@ def test_parquet_sweep_rows(benchmark, big_sweep, tmp_path):
         benchmark.extra_info.update(sequential_bytes_per_s=seq_rate,
                                     fraction_of_sequential=(nbytes / seconds) / seq_rate)
     load(benchmark)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("scenarios", [1_000_000, 3_000_000])
+def test_study_driver_memory(benchmark, scenarios, tmp_path):
+    """The driver's peak RSS for a study of 1 M and 3 M trivially cheap scenarios (bench/study_memory.py, a
+    LocalCluster of one worker process per core, 10,000 scenarios a task): it does not grow with the count
+    (README "Studies" states the bound)."""
+    import json
+    import subprocess
+    import sys
+
+    benchmark.group = "study: the driver's memory"
+    script = os.path.join(os.path.dirname(__file__), "study_memory.py")
+    cmd = [sys.executable, script, "--scenarios", str(scenarios), "--out", str(tmp_path / "out"),
+           "--batch-size", "10000"]
+    got = benchmark.pedantic(lambda: json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                                               text=True).stdout.splitlines()[-1]),
+                             rounds=1, iterations=1)
+    assert got["ran"] == scenarios
+    benchmark.extra_info.update({k: got[k] for k in ("scenarios", "seconds", "scenarios_per_s", "peak_rss_mb",
+                                                     "rss_after_load_mb", "max_sample_mb", "files", "workers")})
+    assert got["peak_rss_mb"] < 300, got  # the bound README states
+    load(benchmark)

@@ -260,3 +260,18 @@ def test_a_grid_is_computed_row_by_row_not_held():
         tracemalloc.stop()
     assert spec.scenarios == 10_000_000 and isinstance(spec.topologies[0].values, GridValues)
     assert peak < 40e6, peak  # the points would be 240 MB
+
+
+def test_a_filesystem_without_locks_runs_with_a_warning(client, tmp_path, monkeypatch, caplog):
+    import errno
+
+    from eepart_fast.study import lock
+
+    def no_locks(fd):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock, "_try_lock", no_locks)
+    (tmp_path / "s.yaml").write_text(study_text("alpha", 0.9, points=2))
+    with caplog.at_level("WARNING", logger="eepart_fast.study.lock"):
+        r = ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+    assert r.ran == 4 and "cannot lock files (No locks available)" in caplog.text

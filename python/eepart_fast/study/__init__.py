@@ -14,10 +14,11 @@ from .._extras import require
 
 require("pyarrow", "dask", "distributed", what="eepart_fast.study")
 
+from .lock import StudyLocked  # noqa: E402
 from .runner import StudyFailed, StudyResult, read_study, run_study  # noqa: E402
 from .spec import StudySpec, apply_params, load_study, scenario  # noqa: E402
 
-__all__ = ["StudyFailed", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study", "run_study",
+__all__ = ["StudyFailed", "StudyLocked", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study", "run_study",
            "scenario"]
 
 

@@ -9,7 +9,9 @@ starting with `_`.
 """
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import socket
 import time
@@ -20,6 +22,11 @@ LOCK_FILE = "_study.lock"
 
 class StudyLocked(ValueError):
     """Another run holds the result folder (a ValueError: the command line says it in one line, exit 2)."""
+
+
+# Filesystems that cannot lock at all (some FUSE and parallel filesystems mounted without locking): the run
+# goes on unprotected, with a warning, rather than refusing every study there.
+UNSUPPORTED = {errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def _try_lock(fd: int) -> bool:
@@ -64,7 +71,18 @@ class FolderLock:
 
     def acquire(self) -> "FolderLock":
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
+        try:
+            locked = _try_lock(fd)
+        except OSError as exc:
+            if exc.errno not in UNSUPPORTED:
+                os.close(fd)
+                raise
+            logging.getLogger(__name__).warning(
+                f"{self.path}: this filesystem cannot lock files ({exc.strerror}); the study runs without the "
+                "guard against a second run on the same folder: start only one")
+            self.fd = fd
+            return self
+        if not locked:
             os.close(fd)
             raise StudyLocked(f"out = {str(self.path.parent)!r} is in use: {_holder(self.path)} holds {self.path.name}; "
                               "two studies cannot share a folder. Wait for that run to end (then rerun this one: a "

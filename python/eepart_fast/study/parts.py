@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,12 +133,20 @@ def _reason(path: Path, layout: Layout, fingerprint: str):
 def check_parts(out, layout: Layout, fingerprint: str) -> Check:
     """Every `part-*.parquet` in `out` verified against the study's layout and fingerprint."""
     check = Check(np.zeros(len(layout), dtype=bool))
-    for path in sorted(Path(out).glob(f"{FILE_PREFIX}*.parquet")):
-        index, reason = _reason(path, layout, fingerprint)
-        if reason is not None:
-            check.bad[reason].append(path)
-            continue
-        check.done[index] = True
-        first, stop = layout.scenarios(index)
-        check.scenarios += stop - first
+    with os.scandir(out) as entries:  # one entry at a time: no list of every file's path
+        for entry in entries:
+            if entry.name.startswith(FILE_PREFIX) and entry.name.endswith(".parquet"):
+                _check_one(check, Path(entry.path), layout, fingerprint)
+    for paths in check.bad.values():
+        paths.sort()
     return check
+
+
+def _check_one(check: Check, path: Path, layout: Layout, fingerprint: str) -> None:
+    index, reason = _reason(path, layout, fingerprint)
+    if reason is not None:
+        check.bad[reason].append(path)
+        return
+    check.done[index] = True
+    first, stop = layout.scenarios(index)
+    check.scenarios += stop - first

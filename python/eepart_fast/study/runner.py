@@ -39,6 +39,7 @@ MANIFEST = "_study.json"
 FORMAT = 1
 TASKS_PER_THREAD = 4  # at least this many tasks per worker thread, so that a slow one does not hold the end
 SWEEP_CONFIGS_PER_TASK = 50_000_000
+MAX_TASKS = 2000  # plans and frontiers: batches grow past their default size to keep to this many tasks
 WINDOW_PER_THREAD = 2  # tasks in flight per worker thread: one running, one queued behind it
 DASK_LOG_LENGTH = 50  # recent messages Dask keeps per connection, for a client and cluster made here
 
@@ -148,6 +149,9 @@ def _batch_size(spec: StudySpec, threads: int) -> int:
         size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
     else:
         size = 250 if "frontier" in spec.compute else 1000
+        # A large study in fewer, larger tasks: each task costs a Planner, a file and its fsync, and
+        # Dask's scheduling (tens of ms together on a loaded 2-core machine), most of a task of 250 cheap scenarios.
+        size = max(size, math.ceil(spec.scenarios / MAX_TASKS))
     return min(size, max(1, math.ceil(spec.scenarios / (TASKS_PER_THREAD * max(1, threads)))))
 
 
