@@ -112,8 +112,9 @@ def mutate(header: dict, payload: bytes, rng) -> list:
         return [text] if rng.random() < 0.5 else [text, payload, b"extra"]
     elif op == 12:
         text = b'{"kind":"ping","s":"' + b"a" * int(rng.choice([1000, 60_000, 70_000])) + b'"}'
-    if b"stop" in text.lower() or b'"end"' in text:  # a valid stop ends the process by design: not a finding
-        text = text.lower().replace(b"stop", b"spot").replace(b'"end"', b'"eend"')
+    if b"stop" in text.lower():  # a valid stop ends the process by design: not a finding
+        text = text.lower().replace(b"stop", b"spot")
+    text = text.replace(b'"kind":"end"', b'"kind":"eend"')  # nor is an end (it closes the run)
     return [text, payload]
 
 
@@ -132,6 +133,7 @@ class Harness:
         self.driver = self._pull()
         self.sink = self._pull()
         self.procs = []
+        self.spare = []
 
     def _pull(self):
         s = self.ctx.socket(self.zmq.PULL)
@@ -219,28 +221,41 @@ class Harness:
         self.ctx.destroy(0)
 
 
-def _blast(h: Harness, target: str, role: str, deadline: float, rng, max_messages: int, proc) -> int:
-    """Random and mutated messages to one process until the deadline or the count; returns messages sent."""
-    zmq = h.zmq
-    sock = h.push(target)
+def _blast(h: Harness, sock, role: str, deadline: float, rng, max_messages: int, proc, marker: list,
+           ready=lambda x: True, after=None, sync_every: int = 100, target: str = "") -> tuple:
+    """Random and mutated messages on `sock` until the deadline or the count: (messages sent, answered). Every
+    `sync_every` messages a valid configuration (`marker`, then `after` if given) follows on the same
+    connection and its `ready` is awaited, so the process has handled (nearly) all that was sent: the count is
+    of messages taken, not queued. answered is False when no ready came within WAIT (a hung process).
+    A frame over the receiver's cap goes on a connection of its own (`big`): ZeroMQ drops the connection
+    that sends one, with whatever it still held (the marker among them)."""
+    from eepart_fast.runtime.schema import MAX_HEADER
     sent = 0
-    try:
-        while time.monotonic() < deadline and sent < max_messages and proc.poll() is None:
-            options = templates(role, time.time(), h.m, h.addr(h.sink), h.addr(h.driver), rng)
-            header, payload = options[int(rng.integers(len(options)))]
-            frames = mutate(header, payload, rng)
+    big_sock = h.push(target) if target else sock
+    while time.monotonic() < deadline and sent < max_messages and proc.poll() is None:
+        options = templates(role, time.time(), h.m, h.addr(h.sink), h.addr(h.driver), rng)
+        header, payload = options[int(rng.integers(len(options)))]
+        frames = mutate(header, payload, rng)
+        big = max(len(f) for f in frames) > MAX_HEADER
+        try:
+            (big_sock if big else sock).send_multipart(frames, flags=h.zmq.NOBLOCK if big else 0)
+        except h.zmq.Again:  # its queue is full: let it catch up
+            h.drain()
+            continue
+        sent += 1
+        if sent % sync_every == 0:
+            h.drain()
+            sock.send_multipart(marker)
             try:
-                sock.send_multipart(frames)
-            except zmq.Again:  # its queue is full: let it catch up
-                h.drain()
-                continue
-            sent += 1
-            if sent % 50 == 0:
-                h.drain()
-    finally:
-        sock.close(0)
+                h.expect("ready", ready)
+            except TimeoutError:
+                h.spare.append(big_sock)
+                return sent, False
+            if after:
+                sock.send_multipart(after)
     h.drain()
-    return sent
+    h.spare.append(big_sock)  # closed with the harness (closing a socket mid-reconnect has aborted libzmq)
+    return sent, True
 
 
 def _worker_part(h: Harness, deadline: float, rng) -> dict:
@@ -252,14 +267,16 @@ def _worker_part(h: Harness, deadline: float, rng) -> dict:
     time.sleep(0.5)
     idle = _rss_kib(p.pid)  # configured (onnxruntime loaded) and idle
     ctl.send_multipart([b'{"kind":"end"}', b""])  # the run is over: unconfigured, serving on
-    n = _blast(h, addr, "worker", min(deadline, time.monotonic() + (deadline - time.monotonic()) / 3), rng,
-               100_000, p)
-    # configured by us again: the refusals come back as errors, samples go to the sink
-    ctl.send_multipart([json.dumps(cfg).encode(), b""])
-    h.expect("ready")
-    n += _blast(h, addr, "worker", deadline, rng, 1_000_000, p)
-    # still serving: it takes a new configuration and answers
-    alive = p.poll() is None
+    marker, end = [json.dumps(cfg).encode(), b""], [b'{"kind":"end"}', b""]
+    n, alive = _blast(h, ctl, "worker", min(deadline, time.monotonic() + (deadline - time.monotonic()) / 3), rng,
+                      100_000, p, marker, after=end, target=addr)
+    if alive:  # configured by us again: the refusals come back as errors, samples go to the sink
+        ctl.send_multipart(marker)
+        h.expect("ready")
+        more, alive = _blast(h, ctl, "worker", deadline, rng, 1_000_000, p, marker, target=addr)
+        n += more
+    # still serving: it takes a new configuration after every message before it, and answers
+    alive = alive and p.poll() is None
     refused = None
     if alive:
         ctl.send_multipart([json.dumps(cfg).encode(), b""])
@@ -281,8 +298,11 @@ def _netem_part(h: Harness, deadline: float, rng) -> dict:
                                     "token": TOKEN}).encode(), b""])
     h.expect("ready", lambda x: x.get("tier") == "netem")
     idle = _rss_kib(p.pid)
-    n = _blast(h, addr, "netem", deadline, rng, 1_000_000, p)
-    alive = p.poll() is None
+    marker = [json.dumps({"kind": "config", "peers": {t: h.addr(h.sink) for t in h.m.tiers},
+                          "token": TOKEN}).encode(), b""]
+    n, alive = _blast(h, ctl, "netem", deadline, rng, 1_000_000, p, marker, lambda x: x.get("tier") == "netem",
+                      target=addr)
+    alive = alive and p.poll() is None
     if alive:
         ctl.send_multipart([json.dumps({"kind": "config", "peers": {"device": h.addr(h.sink)},
                                         "token": TOKEN}).encode(), b""])
