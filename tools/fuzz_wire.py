@@ -187,12 +187,13 @@ class Harness:
                     break
                 s.recv_multipart()
 
-    def expect(self, kind, where=lambda h: True) -> dict:
+    def expect(self, kind, where=lambda h: True, sock=None) -> dict:
+        sock = self.driver if sock is None else sock
         end = time.monotonic() + WAIT
         while time.monotonic() < end:
             self.drain_sink()
-            if self.driver.poll(50):
-                frames = self.driver.recv_multipart()
+            if sock.poll(50):
+                frames = sock.recv_multipart()
                 try:
                     h = json.loads(frames[0])
                 except ValueError:
@@ -287,8 +288,117 @@ def _worker_part(h: Harness, deadline: float, rng) -> dict:
             alive = False
     rss = _rss_kib(p.pid)
     ctl.close(0)
-    return {"sent": n, "lost": 0 if alive and p.poll() is None else 1, "idle_kib": idle, "after_kib": rss,
-            "refused": refused, "exit": p.poll()}
+    lost = 0 if alive and p.poll() is None else 1
+    code = p.poll()
+    p.kill()  # its heartbeats must not be taken for the next part's
+    p.wait(10)
+    h.drain()
+    return {"sent": n, "lost": lost, "idle_kib": idle, "after_kib": rss, "refused": refused, "exit": code}
+
+
+def _raw_tcp(addr: str, rng, deadline: float, n: int) -> int:
+    """Raw TCP to a ZeroMQ port: random bytes, or a ZMTP 3.0 greeting (NULL mechanism) and a PUSH READY
+    followed by frames that claim up to 2^64 - 1 bytes. Returns the connections made."""
+    import socket
+    import struct
+    host, port = addr.rsplit("/", 1)[-1].rsplit(":", 1)
+    greeting = b"\xff" + b"\0" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\0") + b"\0" + b"\0" * 31
+    props = b"\x0bSocket-Type" + struct.pack(">I", 4) + b"PUSH"
+    ready = b"\x04" + bytes([len(b"\x05READY" + props)]) + b"\x05READY" + props
+    made = 0
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        kind = int(rng.integers(3))
+        if kind == 0:
+            data = rng.bytes(int(rng.integers(1, 300)))
+        else:
+            sizes = [2**64 - 1, 2**63, 2**31, 70_000, 65_536, 10]
+            size = sizes[int(rng.integers(len(sizes)))]
+            data = greeting + ready + b"\x02" + struct.pack(">Q", size) + rng.bytes(int(rng.integers(0, 64)))
+            if kind == 2:
+                data = data[:int(rng.integers(1, len(data)))]
+        try:
+            with socket.create_connection((host, int(port)), timeout=2) as c:
+                c.sendall(data)
+            made += 1
+        except OSError:
+            pass
+    return made
+
+
+def _secure_part(h: Harness, deadline: float, rng) -> dict:
+    """A worker with keys: unauthenticated messages (NULL mechanism), a CURVE peer whose key is not allowed,
+    and raw TCP get no connection; it must be alive after, take its driver's configuration, and have refused
+    nothing (nothing reached it)."""
+    import zmq
+
+    from eepart_fast.runtime.security import load_secret, write_keypair
+    keys = h.deploy.parent / "keys"
+    keys.mkdir(exist_ok=True)
+    for name in ("driver", "cloud"):
+        write_keypair(keys / name, overwrite=True)
+    p = subprocess.Popen([sys.executable, "-m", "eepart_fast.cli", "worker", "--tier", "cloud", "--bind",
+                          "tcp://127.0.0.1:*", "--artifacts", str(h.deploy), "--key", str(keys / "cloud.key_secret"),
+                          "--allow", str(keys), "--idle-timeout", "120"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=h.env())
+    h.procs.append(p)
+    line = p.stdout.readline()
+    if " listening on " not in line:
+        raise RuntimeError(f"the secure worker did not start (exit {p.poll()})")
+    addr = line.split()[-1]
+    stranger = zmq.curve_keypair()
+    other = h.ctx.socket(zmq.PUSH)
+    other.setsockopt(zmq.LINGER, 0)
+    other.curve_publickey, other.curve_secretkey = stranger
+    other.curve_serverkey = load_secret(keys / "cloud.key_secret")[0].encode()
+    other.connect(addr)
+    plain = h.push(addr)
+    h.spare += [other, plain]
+    sent = 0
+    half = time.monotonic() + (deadline - time.monotonic()) / 2
+    while time.monotonic() < half and p.poll() is None:
+        options = templates("worker", time.time(), h.m, h.addr(h.sink), h.addr(h.driver), rng)
+        header, payload = options[int(rng.integers(len(options)))]
+        frames = mutate(header, payload, rng)
+        if rng.random() < 0.2:  # the unmutated stop, too: it must have no effect
+            frames = [b'{"kind":"stop"}', b""]
+        for sock in (plain, other):
+            try:
+                sock.send_multipart(frames, flags=zmq.NOBLOCK)
+                sent += 1
+            except zmq.Again:
+                pass
+    raw = _raw_tcp(addr, rng, deadline, 500)
+    # the driver, with its key: configured, and nothing was refused (nothing got through); its inbox is a
+    # CURVE server too (the worker reports only to the key that configured it)
+    public, secret = load_secret(keys / "driver.key_secret")
+    inbox = h.ctx.socket(zmq.PULL)
+    inbox.setsockopt(zmq.LINGER, 0)
+    inbox.curve_secretkey, inbox.curve_publickey, inbox.curve_server = secret.encode(), public.encode(), True
+    inbox.bind("tcp://127.0.0.1:*")
+    h.spare.append(inbox)
+    drv = h.ctx.socket(zmq.PUSH)
+    drv.setsockopt(zmq.LINGER, 0)
+    drv.curve_publickey, drv.curve_secretkey = public.encode(), secret.encode()
+    drv.curve_serverkey = load_secret(keys / "cloud.key_secret")[0].encode()
+    drv.connect(addr)
+    h.spare.append(drv)
+    refused, alive = None, p.poll() is None
+    if alive:
+        cfg, _ = templates("worker", time.time(), h.m, h.addr(h.sink), h.addr(inbox), rng)[0]
+        cfg["keys"] = {"device": public}  # where its results would go: a key it allows
+        drv.send_multipart([json.dumps(cfg).encode(), b""])
+        try:
+            h.expect("ready", sock=inbox)
+            refused = h.expect("heartbeat", sock=inbox)["refused"]
+        except TimeoutError:
+            alive = False
+    lost, code = (0 if alive and p.poll() is None else 1), p.poll()
+    p.kill()
+    p.wait(10)
+    h.drain()
+    return {"sent": sent, "raw": raw, "lost": lost, "refused": refused, "exit": code}
 
 
 def _netem_part(h: Harness, deadline: float, rng) -> dict:
@@ -357,7 +467,8 @@ def _driver_part(h: Harness, deadline: float, rng) -> dict:
 
 
 def fuzz_wire(deadline: float, base_seed: int, workdir: Path) -> tuple:
-    """(summary line, failures) of the wire part: worker 45 %, link emulator 25 %, driver 30 % of the time."""
+    """(summary line, failures) of the wire part: worker 35 %, a secure worker 10 %, link emulator 25 %,
+    driver 30 % of the time."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -370,7 +481,8 @@ def fuzz_wire(deadline: float, base_seed: int, workdir: Path) -> tuple:
     h = Harness(workdir)
     failures = []
     try:
-        w = _worker_part(h, start + 0.45 * total, rng)
+        w = _worker_part(h, start + 0.35 * total, rng)
+        sec = _secure_part(h, start + 0.45 * total, rng)
         n = _netem_part(h, start + 0.70 * total, rng)
         d = _driver_part(h, deadline, rng)
     finally:
@@ -382,10 +494,17 @@ def fuzz_wire(deadline: float, base_seed: int, workdir: Path) -> tuple:
         if part["after_kib"] >= 2 * part["idle_kib"]:
             failures.append(f"wire: the {name}'s RSS grew from {part['idle_kib']} to {part['after_kib']} KiB "
                             f"(2x its idle size or more)")
+    if sec["lost"]:
+        failures.append(f"wire: the secure worker was lost (exit {sec['exit']}) after {sec['sent']} "
+                        f"unauthenticated messages and {sec['raw']} raw connections")
+    elif sec["refused"] != 0:
+        failures.append(f"wire: {sec['refused']} unauthenticated messages reached the secure worker")
     if d["n_other"]:
         failures.append(f"wire: the driver raised other than RunFailed {d['n_other']} times: {d['other']}")
     line = (f"wire: worker {w['sent']} messages, {w['lost']} lost, RSS {w['idle_kib'] / 1024:.0f} -> "
-            f"{w['after_kib'] / 1024:.0f} MiB, {w['refused']} refused; link emulator {n['sent']} messages, "
+            f"{w['after_kib'] / 1024:.0f} MiB, {w['refused']} refused; secure worker {sec['sent']} "
+            f"unauthenticated messages + {sec['raw']} raw TCP connections, {sec['lost']} lost, "
+            f"{sec['refused']} reached it; link emulator {n['sent']} messages, "
             f"{n['lost']} lost, RSS {n['idle_kib'] / 1024:.0f} -> {n['after_kib'] / 1024:.0f} MiB; driver "
             f"{d['sent']} messages, {d['run_failed']} RunFailed, {d['n_other']} other")
     return line, failures
