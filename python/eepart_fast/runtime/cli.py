@@ -236,15 +236,17 @@ def add_subcommands(sub) -> None:
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         description="Serves one tier's partitions, run after run; `eepart run --worker "
                                     "TIER=ADDRESS` drives it.\nEvery connection is authenticated and encrypted "
-                                    "(ZeroMQ CURVE):\n\n"
-                                    "  eepart keys --out keys/driver; eepart keys --out keys/edge   # once per process\n"
-                                    "  eepart worker --tier edge --bind tcp://0.0.0.0:5601 --artifacts deploy/ \\\n"
-                                    "      --key keys/edge.key_secret --allow keys/\n"
-                                    "  eepart run --deploy deploy/ --worker edge=tcp://10.0.0.2:5601 ... \\\n"
-                                    "      --key keys/driver.key_secret --allow keys/\n\n"
-                                    "--allow takes the public keys (NAME.key) of the driver and the other "
-                                    "workers, each named\nafter its tier; only their holders get a connection. "
-                                    "Without --key a worker refuses to start,\nunless --insecure.")
+                                    "(ZeroMQ CURVE): --allow takes the public keys (NAME.key)\nof the driver and "
+                                    "the other workers, each named after its tier, and only their holders get a\n"
+                                    "connection. Without --key a worker refuses to start, unless --insecure.",
+                        epilog="secure setup (once per process, then on each host):\n"
+                               "  eepart keys --out keys/driver; eepart keys --out keys/edge; ...\n"
+                               "  eepart worker --tier edge --bind tcp://0.0.0.0:5601 --artifacts deploy/ \\\n"
+                               "      --key keys/edge.key_secret --allow keys/\n"
+                               "  eepart run --deploy deploy/ --worker edge=tcp://10.0.0.2:5601 ... \\\n"
+                               "      --key keys/driver.key_secret --allow keys/\n"
+                               "(keys/ holds every public NAME.key; each secret NAME.key_secret stays on its host, "
+                               "mode 0600)")
     add_worker_arguments(wk)
     wk.set_defaults(run=cmd_worker)
 
