@@ -41,7 +41,7 @@ TASKS_PER_THREAD = 4  # at least this many tasks per worker thread, so that a sl
 SWEEP_CONFIGS_PER_TASK = 50_000_000
 MAX_TASKS = 2000  # plans and frontiers: batches grow past their default size to keep to this many tasks
 WINDOW_PER_THREAD = 2  # tasks in flight per worker thread: one running, one queued behind it
-DASK_LOG_LENGTH = 50  # recent messages Dask keeps per connection, for a client and cluster made here
+DASK_LOG_LENGTH = 10  # recent messages Dask keeps per connection (each up to 1 MB), for a client and cluster made here
 
 
 class StudyFailed(RuntimeError):
