@@ -97,6 +97,20 @@ def config(deploy, driver, heartbeat=0.05, **extra):
     return cfg
 
 
+def stderr_until(p, needle):
+    """A process's stderr lines until one holds `needle` (bounded by WAIT; what was read is returned)."""
+    import select
+    fd = p.stderr.fileno()  # raw reads: a buffered readline could hold the next line where select cannot see it
+    data, end = b"", time.monotonic() + WAIT
+    while needle.encode() not in data and time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode(errors="replace")
+
+
 def threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
@@ -635,3 +649,28 @@ def test_tier_names_the_wire_cannot_carry_are_refused_before_the_run(tmp_path):
     x, y = images()
     with pytest.raises(ManifestError, match="a tier name on the wire is at most 128 printable characters"):
         run_local(d, topology_dict(long), x, y, clock="none")
+
+
+def test_a_workers_key_may_send_samples_but_not_control(deploy, keys):
+    """cloud.key is allowed (the device worker sends it samples) but named after a tier: its config and stop
+    are refused; the driver's key (named after no tier) stops it."""
+    from eepart_fast.runtime.security import load_secret
+    ctx = zmq.Context()
+    p = None
+    try:
+        p, addr = secure_worker("device", deploy, keys)
+        server = load_secret(keys / "device.key_secret")[0]
+        cloud = push(ctx, addr, (*load_secret(keys / "cloud.key_secret"), server))
+        raw(cloud, config(deploy, "tcp://127.0.0.1:9"))
+        raw(cloud, {"kind": "stop"})
+        err = stderr_until(p, "refused message #2")  # both handled (then the driver's stop, on its own connection)
+        assert "refused message #1: NotDriver: config: from the key of tier 'cloud'" in err, err
+        assert "refused message #2: NotDriver: stop: from the key of tier 'cloud'" in err, err
+        assert p.poll() is None
+        driver = push(ctx, addr, (*load_secret(keys / "driver.key_secret"), server))
+        raw(driver, {"kind": "stop"})
+        assert p.wait(WAIT) == 0
+    finally:
+        if p is not None:
+            stop([p])
+        ctx.destroy(0)

@@ -41,6 +41,7 @@ MAX_HELD = 1024                  # messages held for their link's arrival time
 HELD_BYTES_MIN, HELD_BYTES_MAX = 16 << 20, 1 << 30
 REPORTS_PER_S = 20               # refusals reported to the driver (the rest are counted)
 MAX_STDIN = 64 * 1024
+CONTROL = ("config", "stop", "end")
 
 
 class LoadFailed(RuntimeError):
@@ -123,6 +124,13 @@ class Worker:
                           "refused": self.refused})
         else:
             self._log(f"refused message #{self.refused}: {error}: {what[:300]}")
+
+    def _may_control(self, peer) -> bool:
+        """Configure, stop or end this worker: any peer when insecure, else a key not named after a tier of
+        the plan (the keys named after tiers are the workers': they send samples only)."""
+        if self.ident is None:
+            return True
+        return peer is not None and peer in self.ident.allowed and self.ident.allowed[peer] not in self.manifest.tiers
 
     def _heartbeats(self) -> None:
         """One thread for the worker's life: a heartbeat to the configured driver every interval."""
@@ -372,6 +380,11 @@ class Worker:
                     if got is None:
                         continue
                     header, payload, peer = got
+                    if header["kind"] in CONTROL and not self._may_control(peer):
+                        name = self.ident.allowed.get(peer)
+                        self._refuse(f"{header['kind']}: from the key of tier {name!r}, which may send samples, "
+                                     "not control (a driver's key is named after no tier)", "NotDriver")
+                        continue
                     if header["kind"] in ("ping", "config", "input", "stop", "end"):
                         heard = time.monotonic()
                     if "hold_until" in header:
