@@ -275,3 +275,13 @@ def test_a_filesystem_without_locks_runs_with_a_warning(client, tmp_path, monkey
     with caplog.at_level("WARNING", logger="eepart_fast.study.lock"):
         r = ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
     assert r.ran == 4 and "cannot lock files (No locks available)" in caplog.text
+
+
+def test_a_large_study_of_plans_keeps_to_max_tasks():
+    """Cheap scenarios in many small tasks spend the run on per-task costs: a large study of plans or
+    frontiers is cut into at most MAX_TASKS tasks, a small one as before."""
+    grid = lambda n: {"profiles": ["resnet20-fashionmnist"], "compute": "frontier", "bounds": [{}],
+                      "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": {"geomspace": [1e6, 1e8, n]}}}]}
+    big, small = load_study(grid(10_000_000)), load_study(grid(4000))
+    assert runner._batch_size(big, 2) == 10_000_000 // runner.MAX_TASKS == 5000
+    assert runner._batch_size(small, 2) == 250 and runner._batch_size(small, 16) == 63
