@@ -19,6 +19,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,8 +152,11 @@ class _Run:
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("OMP_NUM_THREADS", "1")
+        # stderr to a file, not a pipe: a child that writes while nobody reads never blocks on a full pipe
+        log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         p = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             stdout=subprocess.DEVNULL, stderr=log)
+        p.log = log
         self.procs[name] = p
         # Keys and token on stdin: a command line is visible to every user of the host, a pipe is not.
         try:
@@ -253,8 +257,7 @@ class _Run:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(2.0)
-            if p.stderr:
-                p.stderr.close()
+            p.log.close()
         self.out.close(linger_ms=500 if self.remote else 0)  # the remote workers' `end` is delivered (bounded)
         self.inbox.close(0)
         if self.auth is not None:
@@ -267,7 +270,8 @@ class _Run:
         for name, p in self.procs.items():
             rc = p.poll()
             if rc is not None:
-                err = p.stderr.read().decode(errors="replace").strip().splitlines()[-3:] if p.stderr else []
+                p.log.seek(max(0, p.log.seek(0, 2) - 4096))
+                err = p.log.read().decode(errors="replace").strip().splitlines()[-3:]
                 what = "link emulator" if name == "netem" else f"worker for tier {name!r}"
                 raise RunFailed(f"{what} (pid {p.pid}) exited with code {rc}"
                                 + (f": {' | '.join(err)}" if err else ""), self.records, tier=name)
