@@ -29,10 +29,10 @@ examples:
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
   eepart plan --quantile p99 --max-latency-ms 100      # the bound on the 99th percentile of the latency
   eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
-  eepart study study.yaml --out results/        # many scenarios on Dask (README "Studies")
+  eepart study study.yaml --out results/        # many scenarios on Dask (docs/studies.md)
   eepart backends
 
-files: a profile is JSON (see README "File formats"); a topology is YAML or JSON: a chain (names, ratio,
+files: a profile is JSON (see docs/file-formats.md); a topology is YAML or JSON: a chain (names, ratio,
 bandwidth in bit/s, latency in s, one per link), a graph (names, ratio, links: [a, b, bandwidth, latency];
 routes: shortest or given) or routes (names, ratio, path_latency, path_inv_bandwidth as M x M matrices);
 optional route_rule (store_and_forward or bottleneck), devices, serialize, deserialize. Tiers may be given
@@ -598,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(run=cmd_sweep)
 
     st = sub.add_parser("study", help="run a study file's scenarios on Dask into a Parquet dataset",
-                        description="Runs every scenario of a study file (README \"Studies\") on Dask and writes "
+                        description="Runs every scenario of a study file (docs/studies.md) on Dask and writes "
                                     "the results as a Parquet dataset; run it again to resume after a failure.")
     st.add_argument("file", metavar="STUDY.yaml", help="the study file")
     st.add_argument("--out", required=True, metavar="DIR", help="result folder (shared by every worker)")

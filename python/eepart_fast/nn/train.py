@@ -105,7 +105,7 @@ def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str =
             seen = 0
             loss_sum, correct = 0.0, None
             bar = tqdm(total=per_epoch, initial=state["batch"], desc=f"{desc} epoch {e + 1}/{cfg.epochs}",
-                       disable=not progress, leave=False, mininterval=2.0)
+                       disable=None if progress else True, leave=False, mininterval=2.0)
             for x, y in batches(split, cfg.batch_size, shuffle=True, seed=cfg.seed + 1000 * (e + 1),
                                 start=state["batch"]):
                 if state["batch"] >= per_epoch:

@@ -187,7 +187,7 @@ def run_final_models(run_dir, out_dir, partitionings: int = DEFAULT_PARTITIONING
     log(f"validate {run_dir}: {len(plan['partitionings'])} partitionings ({final}, {cfg.max_batches or 'all'} "
         f"batches x {cfg.epochs} epochs, lr {cfg.lr}); {len(todo)} to do")
     bar = tqdm(total=len(plan["partitionings"]), initial=len(plan["partitionings"]) - len(todo),
-               desc="final models", disable=not progress)
+               desc="final models", disable=None if progress else True)
     for i in todo:
         P = plan["partitionings"][i]
         # scratch: build_net seeds with the joint seed, so every final model starts where the joint one did.

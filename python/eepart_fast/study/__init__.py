@@ -1,5 +1,5 @@
 """Studies: many scenarios (profiles x topologies x parameter grids or traces x sources x destinations x
-bounds) planned on Dask, the results a Parquet dataset. See README "Studies".
+bounds) planned on Dask, the results a Parquet dataset. See docs/studies.md.
 
     import eepart_fast as ef
     ef.study("study.yaml", "results/")            # a LocalCluster here; client=... for a cluster

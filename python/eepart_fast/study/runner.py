@@ -9,7 +9,7 @@ appear whole or not at all (temporary name, then rename).
 
 The driver streams the batches: a generator makes each one as a slot frees, and at most
 WINDOW_PER_THREAD tasks per worker thread are in flight, so its memory does not grow with the study's size
-(one byte per batch of bookkeeping; see README "Studies" for the bound measured).
+(one byte per batch of bookkeeping; see docs/studies.md for the bound measured).
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from ..tables import measured_tiers
 from ..topology import PRESETS, Topology
 
 COMPUTE = ("frontier", "plans", "sweep")
-MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (README "Studies")
+MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (docs/studies.md)
 MAX_VARIANTS = 10_000_000  # grid points of one topology
 MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
 MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflow)
