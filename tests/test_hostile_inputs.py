@@ -33,48 +33,13 @@ def one_line(capsys, code, needle, got):
     return err
 
 
-# --- a tiny deployment, built without torch -------------------------------------------------------------
-
-def _partition(path: Path, input_name: str, first: int, with_h: bool) -> str:
-    """logits = 10 * pixels first..first+2 of the flattened 1x1x2x2 input; h = the input (not the last)."""
-    onnx = pytest.importorskip("onnx", reason=RUNTIME)
-    from onnx import TensorProto, helper
-    inits = [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 4]),
-             helper.make_tensor("starts", TensorProto.INT64, [1], [first]),
-             helper.make_tensor("ends", TensorProto.INT64, [1], [first + 3]),
-             helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
-             helper.make_tensor("ten", TensorProto.FLOAT, [], [10.0])]
-    nodes = [helper.make_node("Reshape", [input_name, "shape"], ["flat"]),
-             helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["three"]),
-             helper.make_node("Mul", ["three", "ten"], ["logits"])]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])]
-    if with_h:
-        nodes.append(helper.make_node("Identity", [input_name], ["h"]))
-        outputs.insert(0, helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, 1, 2, 2]))
-    graph = helper.make_graph(nodes, "p", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT,
-                                                                         [1, 1, 2, 2])], outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
+# --- a tiny deployment, built without torch (tests/_tiny_deploy.py) -----------------------------------
 
 def make_deploy(folder: Path, threshold: float = 0.5) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = lambda name, shape: {"name": name, "shape": shape, "dtype": "float32"}  # noqa: E731
-    parts = [{"index": 1, "blocks": [1, 1], "exit": 1, "tier": "device", "file": "part-1.onnx",
-              "sha256": _partition(folder / "part-1.onnx", "x", 0, True),
-              "inputs": [spec("x", [1, 1, 2, 2])], "outputs": [spec("h", [1, 1, 2, 2]), spec("logits", [1, 3])]},
-             {"index": 2, "blocks": [2, 2], "exit": 2, "tier": "cloud", "file": "part-2.onnx",
-              "sha256": _partition(folder / "part-2.onnx", "h", 1, False),
-              "inputs": [spec("h", [1, 1, 2, 2])], "outputs": [spec("logits", [1, 3])]}]
-    data = {"format": "eepart-partitions", "version": 1,
-            "model": {"N": 2, "input_shape": [1, 2, 2], "classes": 3},
-            "plan": {"partitions": [1, 2], "tier_names": ["device", "cloud"], "threshold": threshold,
-                     "source": "device", "destination": "cloud"},
-            "partitions": parts}
-    (folder / "manifest.json").write_text(json.dumps(data, indent=1))
-    return folder
+    """Two partitions, device then cloud, results to the cloud."""
+    pytest.importorskip("onnx", reason=RUNTIME)
+    from _tiny_deploy import make_deploy as tiny_deploy
+    return tiny_deploy(folder, tiers=("device", "cloud"), destination="cloud", threshold=threshold)
 
 
 @pytest.fixture(scope="module")
