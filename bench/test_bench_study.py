@@ -106,7 +106,7 @@ def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     benchmark.group = "study: 100,000 scenarios (P_lat)"
     started = time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=CORES, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address="127.0.0.1:0")
     client = distributed.Client(cluster)
     client.run(importlib.import_module, "eepart_fast.study.tasks")  # workers ready, as a running cluster's are
     start_s = time.perf_counter() - started

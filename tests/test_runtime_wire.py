@@ -298,7 +298,9 @@ def test_an_unconfigured_worker_logs_refusals_holds_nothing_and_serves_on(deploy
         driver = FakeDriver(ctx)
         raw(s, config(deploy, driver.addr))  # then a driver: the worker still serves
         driver.expect("ready")
-        assert rss_kib(p.pid) < rss0 + 32 * 1024
+        # The configuration loads the partitions' onnxruntime sessions (35-40 MiB here, more on a loaded
+        # machine); what was held before is the hundreds of MiB this bounds.
+        assert rss_kib(p.pid) < rss0 + 96 * 1024
         raw(s, {"kind": "stop"})
         assert p.wait(WAIT) == 0
         err = p.stderr.read()

@@ -26,7 +26,7 @@ PYTHONPATH = os.pathsep.join(p for p in sys.path if p)
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address="127.0.0.1:0")
     c = distributed.Client(cluster)
     yield c
     c.close()

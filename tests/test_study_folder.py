@@ -76,7 +76,7 @@ def client():
     # this process are then the driver's own and the in-process scheduler's of the tasks in flight.
     with dask.config.set({"distributed.admin.low-level-log-length": 0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address="127.0.0.1:0")
         c = distributed.Client(cluster)
         yield c
         c.close()
@@ -114,7 +114,7 @@ def test_two_concurrent_studies_on_one_folder(tmp_path):
     (tmp_path / "b.yaml").write_text(study_text("beta", 0.85))
     out = tmp_path / "out"
     cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address="127.0.0.1:0")
     client = distributed.Client(cluster)
     a = None
     try:
