@@ -17,6 +17,7 @@ import collections
 import hmac
 import json
 import math
+import os
 import sys
 import time
 
@@ -185,7 +186,7 @@ class _Netem:
             return
         self._reports.append(t)
         self._tell({"kind": "error", "error": error, "message": message[:MAX_STR], "refused": self.refused,
-                    "sample": _plain(sample)})
+                    "sample": proto.plain_sample(sample)})
 
     def _from_driver(self, header, peer) -> bool:
         if self.ident is not None and peer != self.driver_key:
@@ -221,7 +222,7 @@ class _Netem:
 
     def serve(self) -> int:
         self._tell({"kind": "hello", "endpoint": self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode(),
-                    "pid": _pid()})
+                    "pid": os.getpid()})
         last_driver = time.monotonic()
         last_beat = 0.0
         while True:
@@ -266,18 +267,6 @@ class _Netem:
                     self.forward(header, payload)
             except Exception as exc:  # noqa: BLE001 - a faulty peer's message: refused by name, not a crash
                 self.refuse(str(exc), type(exc).__name__, header.get("sample"))
-
-
-def _plain(value):
-    """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53):
-        return value
-    return repr(value)[:40]
-
-
-def _pid() -> int:
-    import os
-    return os.getpid()
 
 
 def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, heartbeat: float = 0.1,

@@ -41,6 +41,13 @@ def sleep_until(t: float) -> None:
             time.sleep(rest - SPIN)
 
 
+def plain_sample(value):
+    """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53):
+        return value
+    return repr(value)[:40]
+
+
 def send(sock, header: dict, payload: bytes = b"", flags: int = 0) -> None:
     data = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     if len(data) > MAX_HEADER:

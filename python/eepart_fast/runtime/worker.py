@@ -21,6 +21,7 @@ import argparse
 import collections
 import heapq
 import json
+import os
 import sys
 import threading
 import time
@@ -120,7 +121,7 @@ class Worker:
             return
         self._reports.append(t)
         if self.driver is not None and self.config is not None:
-            self._report({"kind": "error", "error": error, "message": what[:MAX_STR], "sample": _plain(sample),
+            self._report({"kind": "error", "error": error, "message": what[:MAX_STR], "sample": proto.plain_sample(sample),
                           "refused": self.refused})
         else:
             self._log(f"refused message #{self.refused}: {error}: {what[:300]}")
@@ -307,7 +308,7 @@ class Worker:
                 if self.driver is None or isinstance(exc, LoadFailed):
                     self._log(f"configuration refused: {name}: {exc}")
                 return True
-            self._report({"kind": "ready", "pid": _pid()})
+            self._report({"kind": "ready", "pid": os.getpid()})
             return True
         if kind == "ping":
             return True
@@ -350,7 +351,7 @@ class Worker:
 
     def serve(self) -> int:
         if self.announce:
-            self._report({"kind": "hello", "endpoint": self.endpoint, "pid": _pid()})
+            self._report({"kind": "hello", "endpoint": self.endpoint, "pid": os.getpid()})
         heard = time.monotonic()
         try:
             while True:
@@ -397,18 +398,6 @@ class Worker:
             self._hb.join(2.0)
             self.out.close()
             self._close()
-
-
-def _plain(value):
-    """A sample id as a faulty message may carry it, safe to echo back (an int, else its repr)."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53):
-        return value
-    return repr(value)[:40]
-
-
-def _pid() -> int:
-    import os
-    return os.getpid()
 
 
 def main(argv=None) -> int:
