@@ -8,7 +8,7 @@ import numpy as np
 
 import eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.tables import cost_tables
+from eepart_fast.model.tables import cost_tables
 
 
 def seeded_tables(N, M, K, seed=2022):

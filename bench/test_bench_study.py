@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from _bench_instances import latency_quantile, seeded_tables
 from eepart_fast import _core
-from eepart_fast.configs import row_bytes
-from eepart_fast.results import SweepResult
+from eepart_fast.model.configs import row_bytes
+from eepart_fast.io.results import SweepResult
 
 pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from eepart_fast import _core, reference
+from eepart_fast import _core
+from eepart_fast.engine import reference
 from _bench_instances import few_rows_bounds, seeded_tables
 
 CORES = os.cpu_count() or 1

@@ -90,7 +90,7 @@ def committed(text: str, *paths: Path) -> str:
 def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
     """What repeating the figure needs: the run's profile and records, joint and final model weights."""
     import torch
-    from eepart_fast.nn.records import records_path
+    from eepart_fast.io.records import records_path
     dest = out / "figure_3_weights"
     dest.mkdir(parents=True, exist_ok=True)
     for ck in [run_dir / "joint.pt", *sorted(work.glob("final-??.pt"))]:
@@ -123,7 +123,7 @@ def main():
             torch.set_num_threads(a.threads)
         if a.report_only:
             from eepart_fast import Profile
-            from eepart_fast.nn.records import load_records, records_path
+            from eepart_fast.io.records import load_records, records_path
             report = build_report(Profile.load(a.profile), work, load_records(records_path(a.profile)))
         else:
             report = validate(a.run_dir, a.profile, work, a.partitionings)

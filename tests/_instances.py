@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from eepart_fast import reference
+from eepart_fast.engine import reference
 
 
 def random_profile(rng: np.random.Generator, N: int, K: int, rising_accuracy: bool = False) -> ef.Profile:

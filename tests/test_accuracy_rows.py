@@ -11,9 +11,9 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import assert_close, random_profile, random_topology
-from eepart_fast import reference
-from eepart_fast.backends import _probe
-from eepart_fast.frontier import frontier_indices
+from eepart_fast.engine import reference
+from eepart_fast.engine.registry import _probe
+from eepart_fast.engine.frontier import frontier_indices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -105,7 +105,7 @@ def test_frontier_out_interrupted_leaves_the_old_file(tmp_path, suffix):
     """Ctrl-C while --frontier-out is written: the file at the path is the old one, whole, and no
     temporary stays beside it."""
     import eepart_fast as ef
-    from eepart_fast.cli import write_frontier
+    from eepart_fast.cli.commands import write_frontier
 
     frontier = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).pareto()
 

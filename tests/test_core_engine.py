@@ -10,7 +10,7 @@ import pytest
 
 import eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.tables import cost_tables
+from eepart_fast.model.tables import cost_tables
 from _instances import random_profile, random_topology
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import eepart_fast as ef
 from _instances import assert_close, instances
-from eepart_fast.plot import sample_configs
+from eepart_fast.planning.plot import sample_configs
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -124,7 +124,7 @@ def test_memory_cap_stops_with_count(backend):
 
     import pytest
 
-    assert ef.api.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48  # 2 floats, 2 ints, 3 x 2 ints
+    assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48  # 2 floats, 2 ints, 3 x 2 ints
     with pytest.raises(ValueError, match=r"more than 2 rows of 144 configurations.*max_latency / min_accuracy"):
         ef.sweep(spec_profile(), ef.Topology.preset("mobile"), backend=backend, max_memory=2 * 48)
     assert len(ef.sweep(spec_profile(), ef.Topology.preset("mobile"), min_accuracy=0.9, backend=backend,

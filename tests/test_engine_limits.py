@@ -15,7 +15,8 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile, random_topology
-from eepart_fast import _core, reference
+from eepart_fast import _core
+from eepart_fast.engine import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -118,8 +119,8 @@ def test_configurations_written_during_evaluate_never_crash():
         import numpy as np
         import eepart_fast as ef
         from eepart_fast import _core
-        from eepart_fast.plot import sample_configs
-        from eepart_fast.configs import pack_configs
+        from eepart_fast.planning.plot import sample_configs
+        from eepart_fast.model.configs import pack_configs
         from _instances import random_profile, random_topology
         rng = np.random.default_rng(1)
         N, M, K = 200, 16, 2
@@ -221,7 +222,7 @@ def test_entries_no_configuration_reads_are_ignored_on_every_backend():
     clean.forward_cost[N - 1] = 0.0
     want = reference.sweep(clean)
     for name in [b for b in ("numpy", "cpu") if ef.backends()[b]["available"]]:
-        from eepart_fast.backends import get_backend
+        from eepart_fast.engine.registry import get_backend
         with np.errstate(invalid="ignore"):
             got = get_backend(name).sweep(dirty)
         np.testing.assert_allclose(got["latency"], want["latency"], rtol=1e-12, atol=0)
@@ -305,7 +306,7 @@ def test_memory_cap_bounds_the_peak_memory_of_the_search():
 def test_cupy_backend_checks_threads_and_time_limit_alike():
     """The CuPy backend (no CuPy needed for its checks) takes threads and time_limit as the compiled
     modules do, and its sweep stops between chunks past the deadline."""
-    from eepart_fast import _backend_cupy as cupy_backend
+    from eepart_fast.engine.backends import cupy as cupy_backend
 
     for bad in (-1, 1025, 10**30):
         with pytest.raises(ValueError, match=rf"threads = {bad}: must be in 0..1024"):

@@ -18,7 +18,7 @@ CHILD = textwrap.dedent("""
     hidden, argv = json.loads(sys.argv[1]), json.loads(sys.argv[2])
     for name in hidden:
         sys.modules[name] = None
-    from eepart_fast import cli
+    from eepart_fast.cli import commands as cli
     sys.exit(cli.main(argv))
 """)
 

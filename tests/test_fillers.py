@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from _instances import random_profile
 from _raw_model import latency_accuracy
-from eepart_fast import reference
-from eepart_fast.plan import Planner
+from eepart_fast.engine import reference
+from eepart_fast.planning.plan import Planner
 
 FILLERS = ("partition_time", "block_time", "serialize_per_bit", "serialize_per_tensor", "graph_store_and_forward",
            "graph_bottleneck", "graph_bottleneck_mtu", "graph_hops", "graph_given_routes", "chain_bottleneck",
@@ -297,7 +297,7 @@ def test_cli_plans_each_filler_from_files(filler, tmp_path, capsys):
 
 def test_breakdown_reads_per_threshold_accuracy():
     """A CostTables with a (K, N) accuracy table: the plans' accuracies and their breakdown agree."""
-    from eepart_fast.plan import breakdown
+    from eepart_fast.planning.plan import breakdown
 
     profile, topo, src, dst = instance("everything", 9, N=5, M=3, K=3)
     tables = ef.cost_tables(profile, topo, src, dst)

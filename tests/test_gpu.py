@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from eepart_fast import reference
-from eepart_fast.backends import _probe
-from eepart_fast.configs import pack_configs
-from eepart_fast.plot import sample_configs
+from eepart_fast.engine import reference
+from eepart_fast.engine.registry import _probe
+from eepart_fast.model.configs import pack_configs
+from eepart_fast.planning.plot import sample_configs
 from _instances import assert_close, drawn_bounds, instances, random_profile, random_topology
 
 GPU = [name for name in ("cuda", "cupy") if ef.backends()[name]["available"]]

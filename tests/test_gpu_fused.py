@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from eepart_fast import reference
-from eepart_fast.backends import _probe
+from eepart_fast.engine import reference
+from eepart_fast.engine.registry import _probe
 from _instances import assert_close, drawn_bounds, instances, random_profile, random_topology
 
 pytestmark = pytest.mark.gpu

@@ -663,7 +663,7 @@ def test_profiling_a_network_with_nan_weights_is_one_line(trained_run, tmp_path,
 
 
 def test_the_profilers_entropy_of_non_finite_probabilities_is_nan():
-    from eepart_fast.nn.records import exit_points, normalised_entropy
+    from eepart_fast.io.records import exit_points, normalised_entropy
     e = normalised_entropy(np.array([[[1.0, 0.0], [np.nan, np.nan]], [[0.5, 0.5], [1.0, 0.0]]]))
     assert e[0, 0] == 0.0 and np.isnan(e[0, 1]) and e[1, 0] == pytest.approx(1.0) and e[1, 1] == 0.0
     assert exit_points(e, 0.5).tolist() == [0, 1]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from eepart_fast.nn.records import exit_rates, load_records, normalised_entropy, records_path, save_records
+from eepart_fast.io.records import exit_rates, load_records, normalised_entropy, records_path, save_records
 
 
 def test_normalised_entropy_bounds_and_value():

@@ -91,7 +91,7 @@ def test_fitted_table_beats_per_branch_accuracy_on_the_records():
     thresholds = np.linspace(0, 1, 11)
     table = fitted_accuracy(h, ok, thresholds, max_partitions=3)
     assert table.shape == (11, 5)
-    from eepart_fast.nn.records import exit_rates
+    from eepart_fast.io.records import exit_rates
     alpha = exit_rates(h, thresholds)
     err_fit, err_plain = [], []
     for P in sample_partitionings(5, 100, max_partitions=3):
@@ -278,7 +278,7 @@ def test_validate_refuses_another_networks_profile_before_training(tiny_run, tmp
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")  # `eepart validate` is registered with the training commands
-    from eepart_fast.nn.records import load_records, records_path
+    from eepart_fast.io.records import load_records, records_path
     from eepart_fast.nn.validate import estimator_tables
     src = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"
     assert _cli("--profile", src, "--write-profile", tmp_path / "fitted.json") == 0

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import eepart_fast as ef
 from _instances import instances, random_profile, random_topology
-from eepart_fast.plan import Plan, Planner, max_accuracy, min_latency, pareto
-from eepart_fast.tables import cost_tables
+from eepart_fast.planning.plan import Plan, Planner, max_accuracy, min_latency, pareto
+from eepart_fast.model.tables import cost_tables
 from test_worked_example import spec_profile
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -240,7 +240,7 @@ def test_planner_on_routes_and_bad_links():
 
 def test_memory_cap_reaches_the_search(monkeypatch):
     from eepart_fast import _core
-    from eepart_fast.backends import get_backend
+    from eepart_fast.engine.registry import get_backend
 
     module = get_backend("cpu")
     # The engine's own keyword, whether or not the backend module forwards it yet.

@@ -7,7 +7,7 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile
-from eepart_fast import reference
+from eepart_fast.engine import reference
 
 STEP = 1e-7  # relative step beside a breakpoint
 

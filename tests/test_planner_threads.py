@@ -7,8 +7,8 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile
-from eepart_fast.backends import get_backend
-from eepart_fast.plan import Planner
+from eepart_fast.engine.registry import get_backend
+from eepart_fast.planning.plan import Planner
 
 BANDWIDTHS = (1e3, 1e5, 1e7, 1e9)
 ACCURACIES = (0.0, 0.4, 0.6, 0.8)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
-from eepart_fast.cli import main  # noqa: E402
+from eepart_fast.cli.commands import main  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
 from eepart_fast.nn.profiling import time_partitions  # noqa: E402
 from eepart_fast.nn.resnet_cifar import cifar_resnet  # noqa: E402

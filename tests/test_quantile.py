@@ -12,10 +12,10 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile, random_topology
-from eepart_fast.frontier import frontier_indices
-from eepart_fast.configs import pack_configs
-from eepart_fast.nn.records import exit_points, exit_rates, load_records
-from eepart_fast.quantile import quantile_label
+from eepart_fast.engine.frontier import frontier_indices
+from eepart_fast.model.configs import pack_configs
+from eepart_fast.io.records import exit_points, exit_rates, load_records
+from eepart_fast.model.quantile import quantile_label
 from test_cli import run
 from test_quantile_backends import MODULES
 from test_worked_example import spec_profile
@@ -169,8 +169,8 @@ def test_evaluate_quantile_on_random_per_sample_exits(backend, seed):
 def test_mean_is_unchanged_bit_for_bit():
     profile, topology = spec_profile(), ef.Topology.preset("mobile")
     configs = list(every_config(profile.N, topology.M, profile.K))
-    from eepart_fast import reference
-    from eepart_fast.configs import pack_configs
+    from eepart_fast.engine import reference
+    from eepart_fast.model.configs import pack_configs
 
     tables = ef.cost_tables(profile, topology)
     want = reference.evaluate(tables, *pack_configs(configs, profile.N, topology.M, profile.K))

@@ -13,9 +13,10 @@ import os
 
 import numpy as np
 import pytest
-from eepart_fast import _backend_cupy, reference
-from eepart_fast.backends import _probe, backends
-from eepart_fast.tables import CostTables
+from eepart_fast.engine.backends import cupy as _backend_cupy
+from eepart_fast.engine import reference
+from eepart_fast.engine.registry import _probe, backends
+from eepart_fast.model.tables import CostTables
 
 INTS = ("threshold_index", "num_partitions", "partitions", "placement")
 QUANTILES = (None, 1e-9, 0.25, 0.5, 0.9, 0.99, 1.0)
@@ -25,7 +26,7 @@ def _emulated_cuda():
     """A second instance of the `cuda` backend module on the emulated engine, or None without one."""
     if importlib.util.find_spec("eepart_fast._cuda_emu") is None:
         return None
-    spec = importlib.util.find_spec("eepart_fast._backend_cuda")
+    spec = importlib.util.find_spec("eepart_fast.engine.backends.cuda")
     before = os.environ.get("EEPART_FAST_CUDA_MODULE")
     os.environ["EEPART_FAST_CUDA_MODULE"] = "_cuda_emu"
     try:

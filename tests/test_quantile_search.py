@@ -6,8 +6,8 @@ import pytest
 
 import eepart_fast as ef
 from _instances import random_profile, random_topology
-from eepart_fast.frontier import frontier_indices
-from eepart_fast.tables import CostTables, cost_tables
+from eepart_fast.engine.frontier import frontier_indices
+from eepart_fast.model.tables import CostTables, cost_tables
 
 _core = pytest.importorskip("eepart_fast._core")
 
@@ -83,14 +83,14 @@ def assert_frontier(got, lat, acc, tables, q):
     np.testing.assert_allclose(got["accuracy"], acc, rtol=1e-12, atol=0)
     # Each configuration returned reaches its point, bit for bit as evaluate sums it.
     columns = [got[k] for k in ("threshold_index", "num_partitions", "partitions", "placement")]
-    e_lat, e_acc = ef.reference.evaluate(tables, *columns, quantile=q)
+    e_lat, e_acc = ef.engine.reference.evaluate(tables, *columns, quantile=q)
     np.testing.assert_array_equal(e_lat, got["latency"])
     np.testing.assert_array_equal(e_acc, got["accuracy"])
     # Of the configurations reaching a point exactly, the one of least mean latency is returned.
-    every = ef.reference.sweep(tables, quantile=q)
-    every_mean = ef.reference.evaluate(tables, *(every[k] for k in ("threshold_index", "num_partitions", "partitions",
+    every = ef.engine.reference.sweep(tables, quantile=q)
+    every_mean = ef.engine.reference.evaluate(tables, *(every[k] for k in ("threshold_index", "num_partitions", "partitions",
                                                                      "placement")))[0]
-    got_mean = ef.reference.evaluate(tables, *columns)[0]
+    got_mean = ef.engine.reference.evaluate(tables, *columns)[0]
     for i in range(got["latency"].size):
         same = (every["latency"] == got["latency"][i]) & (every["accuracy"] == got["accuracy"][i])
         assert got_mean[i] == every_mean[same].min()
@@ -126,7 +126,7 @@ def test_threads_and_larger_instances_agree():
     rng = np.random.default_rng(5)
     tables = cost_tables(random_profile(rng, 10, 20, rising_accuracy=True), random_topology(rng, 4))
     for q in (0.5, 0.99):
-        ref = ef.reference.pareto(tables, quantile=q)
+        ref = ef.engine.reference.pareto(tables, quantile=q)
         for threads in (1, 2, 7):
             got = _core.pareto(tables, quantile=q, threads=threads)
             assert_frontier(got, ref["latency"], ref["accuracy"], tables, q)

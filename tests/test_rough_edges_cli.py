@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from eepart_fast.cli import frontier_summary, main
+from eepart_fast.cli.commands import frontier_summary, main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_3 = ROOT / "experiments" / "results" / "figure_3_weights"
@@ -237,7 +237,7 @@ def test_frontier_head_and_shown_rows_agree():
 
 def test_plan_table_prints_accuracies_that_differ():
     from eepart_fast import Profile, Topology
-    from eepart_fast.plan import Planner
+    from eepart_fast.planning.plan import Planner
     table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), 0, 0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     rows = str(table).splitlines()[2:]
@@ -279,7 +279,7 @@ def test_no_suggestion_when_nothing_is_close(capsys):
 # --- 6. the --over plot: breakpoints told apart, a colour and legend entry per plan, a sane accuracy axis -
 
 def test_plot_helpers():
-    from eepart_fast.plot import accuracy_limits, crowded_groups, plan_colours
+    from eepart_fast.planning.plot import accuracy_limits, crowded_groups, plan_colours
     assert crowded_groups([0.1, 0.105, 0.5, 0.9, 0.905, 0.909], 0.012) == [(0, 1), (2, 2), (3, 5)]
     assert crowded_groups([], 0.012) == []
     assert accuracy_limits([0.869, 0.870]) == pytest.approx((0.8635, 0.8755))  # span 0.01 x 1.2 around 0.8695
@@ -293,7 +293,7 @@ def test_over_plot(tmp_path):
     from matplotlib.colors import to_hex
 
     from eepart_fast import Profile, Topology
-    from eepart_fast.plan import Planner
+    from eepart_fast.planning.plan import Planner
     table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), 0, 0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     assert len(table.breakpoints) == 13

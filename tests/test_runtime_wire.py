@@ -488,7 +488,7 @@ def test_keys_are_written_atomically_with_a_private_secret(keys, tmp_path, capsy
 
 
 def test_keys_command_registers_without_zmq():
-    code = ("import sys; sys.modules['zmq'] = None; import argparse; from eepart_fast.runtime.cli import "
+    code = ("import sys; sys.modules['zmq'] = None; import argparse; from eepart_fast.cli.runtime import "
             "add_subcommands; p = argparse.ArgumentParser(); add_subcommands(p.add_subparsers()); "
             "a = p.parse_args(['keys', '--out', 'x']); print(a.out)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env())

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import eepart_fast as ef
 from _instances import instances, random_profile, random_topology
-from eepart_fast.frontier import frontier_indices
-from eepart_fast.tables import cost_tables
+from eepart_fast.engine.frontier import frontier_indices
+from eepart_fast.model.tables import cost_tables
 
 _core = pytest.importorskip("eepart_fast._core")
 
@@ -25,7 +25,7 @@ ORACLE = "cpu" if ef.backends()["cpu"]["available"] and hasattr(_core, "sweep") 
 
 
 def sweep_rows(tables):
-    from eepart_fast.backends import get_backend
+    from eepart_fast.engine.registry import get_backend
 
     return get_backend(ORACLE).sweep(tables)
 
@@ -59,7 +59,7 @@ def assert_rows_reevaluate(tables, got):
         assert np.all(np.diff(P[:L]) > 0) and 1 <= P[0] and P[L - 1] <= tables.N
         assert len(set(A[:L].tolist())) == L and np.all((0 <= A[:L]) & (A[:L] < tables.M))
     if n:
-        from eepart_fast.reference import evaluate
+        from eepart_fast.engine.reference import evaluate
 
         lat, acc = evaluate(tables, got["threshold_index"], got["num_partitions"], got["partitions"].astype(np.int64),
                             got["placement"].astype(np.int64))
@@ -215,7 +215,7 @@ def test_bad_tables_name_the_table():
 CTRL_C = r"""
 import sys, numpy as np, eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.tables import cost_tables
+from eepart_fast.model.tables import cost_tables
 from _instances import random_profile
 # Identical tiers joined by free links: no placement beats another, so little can be pruned (minutes).
 M = 14

@@ -10,7 +10,7 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile
-from eepart_fast import results
+from eepart_fast.io import results
 from eepart_fast.cli import main
 
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")

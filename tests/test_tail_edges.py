@@ -4,9 +4,9 @@ docstrings say what went wrong. Small hand-built instances; the expected values 
 import eepart_fast
 import numpy as np
 import pytest
-from eepart_fast import reference
-from eepart_fast.quantile import quantile_label
-from eepart_fast.tables import CostTables
+from eepart_fast.engine import reference
+from eepart_fast.model.quantile import quantile_label
+from eepart_fast.model.tables import CostTables
 
 
 def _two_exit_tables():
@@ -119,7 +119,7 @@ def test_record_quantiles_with_the_profiles_own_times_are_the_tables_quantile():
     (starts[:, q] - starts[:, prev]), which docs/model.md ("The paper's compute") rules out because a short
     partition after a long one loses its digits: block times (1e6, 1e-6) s on tiers of ratio (1e-9, 1e6)
     give 1.00100761 s where the tables' quantile is 1.001 s (7.6e-6 relative, far beyond 1e-12)."""
-    from eepart_fast import tail
+    from eepart_fast.planning import tail
 
     profile = eepart_fast.Profile(block_time=[1e6, 1e-6], branch_time=[0.0, 0.0], output_bits=[0.0, 0.0],
                                   input_bits=0.0, result_bits=0.0, accuracy=[0.5, 0.9], thresholds=[0.5],

@@ -1,4 +1,4 @@
-"""Record quantiles (eepart_fast.tail): the mixture of exits and recorded runs against a brute-force tally
+"""Record quantiles (eepart_fast.planning.tail): the mixture of exits and recorded runs against a brute-force tally
 of every (sample, run) pair of the shipped ResNet-20 records."""
 import math
 from importlib import resources
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from eepart_fast import tail
-from eepart_fast.nn.records import exit_points, exit_rates, load_records
+from eepart_fast.planning import tail
+from eepart_fast.io.records import exit_points, exit_rates, load_records
 
 PRESET = "resnet20-fashionmnist"
 
@@ -67,7 +67,7 @@ def test_constant_runs_give_the_engine_quantile(shipped):
     configs = [(10, [3, 10], [1, 3]), (15, [1, 4, 8], [0, 1, 3])]
     for q in (0.5, 0.99, 1.0):
         got = tail.record_quantiles(profile, topology, configs, flat, quantiles=(q,))[:, 0]
-        want = ef.reference.evaluate(ef.cost_tables(profile, topology), *ef.configs.pack_configs(configs, 10, 4, 20),
+        want = ef.engine.reference.evaluate(ef.cost_tables(profile, topology), *ef.model.configs.pack_configs(configs, 10, 4, 20),
                                      quantile=q)[0]
         np.testing.assert_allclose(got, want, rtol=1e-12)
 

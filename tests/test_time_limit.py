@@ -12,9 +12,10 @@ import eepart_fast as ef
 import numpy as np
 import pytest
 from _instances import random_profile, random_topology
-from eepart_fast import cli, reference
-from eepart_fast.backends import get_backend
-from eepart_fast.configs import count_configurations, row_bytes
+from eepart_fast.cli import commands as cli
+from eepart_fast.engine import reference
+from eepart_fast.engine.registry import get_backend
+from eepart_fast.model.configs import count_configurations, row_bytes
 
 GENEROUS = 20.0  # seconds past the limit that still count as "stopped": only a hang fails
 

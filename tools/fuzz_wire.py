@@ -431,7 +431,7 @@ def _driver_part(h: Harness, deadline: float, rng) -> dict:
     from eepart_fast.runtime.driver import _Run
     from eepart_fast.runtime.errors import RunFailed
     from eepart_fast.runtime.netem import topology_dict
-    from eepart_fast.topology import Topology
+    from eepart_fast.model.topology import Topology
     topo = topology_dict(Topology.chain(["device", "cloud"], [1.0, 1.0], [1e9], [1e-4]))
     run = _Run(h.m, topo, "none", 5.0, 1.0, {}, True, "tcp://127.0.0.1:*", 10.0, insecure=True)
     run.pending = {i: time.time() for i in range(1000)}

@@ -1,26 +1,31 @@
-"""eepart_fast: exact, fast search over DNN partitioning and early exit (Ebrahimi et al., EdgeSys'22)."""
-from .api import evaluate, sweep
-from .backends import backends
-from .configs import count_configurations
-from .frontier import frontier_indices
-from .plan import Plan, Planner, max_accuracy, min_latency, pareto
-from .plantable import PlanTable, PlanTableRow
-from .profile import Profile
-from .results import Evaluation, SweepResult
-from .tables import CostTables, cost_tables
-from .topology import Topology
+"""eepart_fast: exact, fast search over DNN partitioning and early exit (Ebrahimi et al., EdgeSys'22).
+
+The package's layers, bottom up: `model` (profile, topology, cost tables), `engine` (the backends),
+`io` (results and files), `planning` (plans, the Planner, plan tables); the applications `nn` (training
+and profiling with torch), `runtime` (ONNX + ZeroMQ), `study` (Dask) and `cli` import what they need
+when they are used.
+"""
+import importlib as _importlib
+
+from . import _deprecated, engine, io, model, planning
+from .engine import backends, frontier_indices
+from .io import Evaluation, SweepResult
+from .model import CostTables, Profile, Topology, cost_tables, count_configurations
+from .planning import Plan, Planner, PlanTable, PlanTableRow, evaluate, max_accuracy, min_latency, pareto, sweep
+
+__version__ = "0.1.0"
+
+_deprecated.install()
+
+# The applications need extras (torch, onnxruntime and pyzmq, dask and pyarrow): imported on first use.
+_APPLICATIONS = ("cli", "nn", "runtime", "study")
 
 
 def __getattr__(name):
-    # `eepart_fast.study(...)`: the study package, callable, imported on first use (it needs pyarrow and dask).
-    if name == "study":
-        import importlib
-
-        return importlib.import_module(".study", __name__)
+    if name in _APPLICATIONS:
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Profile",
@@ -41,4 +46,14 @@ __all__ = [
     "backends",
     "count_configurations",
     "frontier_indices",
+    # the layers
+    "model",
+    "engine",
+    "io",
+    "planning",
+    # the applications
+    "cli",
+    "nn",
+    "runtime",
+    "study",
 ]

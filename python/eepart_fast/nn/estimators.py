@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from .records import exit_points
+from ..io.records import exit_points
 
 ESTIMATORS = ("joint", "separate", "exiting", "fitted")
 RECOMMENDED = "fitted"

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 from .data import batches
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 from .estimators import (
     ESTIMATORS,
     RECOMMENDED,
@@ -38,7 +38,7 @@ from .estimators import (
     predicted_exit,
     sample_partitionings,
 )
-from .records import load_accuracy_records, load_records, records_path
+from ..io.records import load_accuracy_records, load_records, records_path
 
 FINAL_MODES = ("finetune", "scratch")
 DEFAULT_PARTITIONINGS = 28
@@ -111,7 +111,7 @@ def final_net(joint, P):
 
 def final_outputs(net, split, batch_size: int = 500) -> dict:
     """Per test sample and kept exit: normalised entropy (float32) and prediction, and the labels."""
-    from .records import normalised_entropy
+    from ..io.records import normalised_entropy
     from .train import predict
     probs, labels = predict(net, split, batch_size)
     probs = probs.numpy()
@@ -417,7 +417,7 @@ def validate(run_dir, profile_path, out_dir=None, partitionings: int = DEFAULT_P
              final: str = "finetune", batches: int | None = None, epochs: int | None = None, lr: float | None = None,
              max_partitions: int | None = DEFAULT_MAX_PARTITIONS, progress: bool = True, log=print, data=None) -> dict:
     """The whole validation: train and measure the final models (resuming), then write report.json."""
-    from ..profile import Profile
+    from ..model.profile import Profile
     out_dir = Path(out_dir) if out_dir else Path(run_dir) / "validate"
     profile = Profile.load(profile_path)
     rec_path = records_path(profile_path)

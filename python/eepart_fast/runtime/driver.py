@@ -425,7 +425,7 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
     Each call owns its processes, sockets and ZeroMQ context, so calls from several threads may run at
     once (their emulated tiers then share this machine's CPUs, which skews the timings).
     """
-    from ..topology import Topology
+    from ..model.topology import Topology
     m = load_manifest(deploy_dir)
     topo = topology_dict(topology) if isinstance(topology, Topology) else topology
     odd = [t for t in m.tiers if len(t) > MAX_NAME or not t.isprintable()]

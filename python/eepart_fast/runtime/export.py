@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 from .manifest import FORMAT, MANIFEST, VERSION, load_manifest, sha256_file
 
 

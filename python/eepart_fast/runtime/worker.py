@@ -403,7 +403,7 @@ class Worker:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="eepart worker", description="Serve one tier's partitions of an "
                                 "exported plan; a driver (eepart run) configures it and sends the samples.")
-    from .cli import add_worker_arguments
+    from .arguments import add_worker_arguments
     add_worker_arguments(p)
     return run(p.parse_args(argv))
 

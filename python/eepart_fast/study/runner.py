@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path, remove_stale
-from ..configs import count_configurations
+from ..io.atomic import atomic_path, remove_stale
+from ..model.configs import count_configurations
 from .lock import FolderLock, StudyLocked  # noqa: F401 (StudyLocked: what a busy folder raises)
 from .parts import Check, Layout, check_parts
 from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges

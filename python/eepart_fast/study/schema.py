@@ -14,7 +14,7 @@ import json
 
 import pyarrow as pa
 
-from .._arrow import ROW_FIELDS
+from ..io.arrow import ROW_FIELDS
 
 LABEL = pa.dictionary(pa.int32(), pa.string())
 KINDS = ("frontier", "P_lat", "P_acc", "row")

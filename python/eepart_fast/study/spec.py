@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import float_array, read_text
-from ..backends import ORDER as BACKENDS
-from ..profile import Profile
-from ..quantile import parse_quantile
-from ..tables import measured_tiers
-from ..topology import PRESETS, Topology
+from ..engine.registry import ORDER as BACKENDS
+from ..model.profile import Profile
+from ..model.quantile import parse_quantile
+from ..model.tables import measured_tiers
+from ..model.topology import PRESETS, Topology
 
 COMPUTE = ("frontier", "plans", "sweep")
 MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (docs/studies.md)
@@ -202,7 +202,7 @@ def load_study(source, base_dir=None) -> StudySpec:
     text = read_text(path, "study file")
     import yaml
 
-    from ..topology import _NoAliasLoader
+    from ..model.topology import _NoAliasLoader
 
     try:
         d = yaml.load(text, Loader=_NoAliasLoader)  # the topology files' SafeLoader: no aliases, nesting capped

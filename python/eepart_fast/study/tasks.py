@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .._arrow import constant, row_columns, writer_options
-from .._atomic import atomic_path
-from ..api import sweep
-from ..plan import Planner
+from ..io.arrow import constant, row_columns, writer_options
+from ..io.atomic import atomic_path
+from ..planning.evaluation import sweep
+from ..planning.plan import Planner
 from .schema import (
     FILE_PREFIX,
     LABEL,

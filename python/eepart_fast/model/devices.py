@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import at_least, float_array, integer
+from .._checks import at_least, float_array, integer
 
 FIELDS = ("block_time", "branch_time", "partition_time", "serialize_time", "deserialize_time")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import (
+from .._checks import (
     MAX_BLOCKS,
     MAX_DEVICES,
     MAX_THRESHOLDS,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .._extras import require
+from ..runtime.arguments import add_security_arguments, add_worker_arguments
 
 INSECURE_WARNING = "INSECURE: no authentication, no encryption (--insecure)"
 EXPORT_NEEDS = ("torch", "onnx", "onnxscript", "onnxruntime")  # torch.onnx.export(dynamo=True), checked by ORT
@@ -71,7 +72,7 @@ def _images(path: str, n: int):
 
 def cmd_export(a) -> int:
     require(*EXPORT_NEEDS, what="eepart export")
-    from .export import export_run
+    from ..runtime.export import export_run
     _count("--check-samples", a.check_samples, 0)
     m = export_run(a.run_dir, _load_plan(a.plan, a.index), a.out, check_samples=a.check_samples,
                    allow_partial=a.allow_partial)
@@ -85,17 +86,17 @@ def cmd_export(a) -> int:
 
 def cmd_worker(a) -> int:
     require(*SERVE_NEEDS, what="eepart worker")
-    from .worker import run
+    from ..runtime.worker import run
     return run(a)
 
 
 def _topology(ref: str):
-    from ..topology import PRESETS, Topology
+    from ..model.topology import PRESETS, Topology
     return Topology.preset(ref) if ref in PRESETS else Topology.load(ref)
 
 
 def _profile(ref: str):
-    from ..profile import Profile
+    from ..model.profile import Profile
     return Profile.preset(ref) if ref in Profile.presets() else Profile.load(ref)
 
 
@@ -105,15 +106,15 @@ def cmd_run(a) -> int:
         require(*EXPORT_NEEDS, what="eepart run --plan (it exports the plan first)")
     elif a.run_dir is not None and a.images is None:
         require("torch", what="eepart run --run-dir (its test images)")
-    from .driver import run_local, summarize
-    from .errors import RunFailed
-    from .manifest import load_manifest
+    from ..runtime.driver import run_local, summarize
+    from ..runtime.errors import RunFailed
+    from ..runtime.manifest import load_manifest
     _count("--samples", a.samples, 1)
     if a.deploy is None and (a.plan is None or a.run_dir is None):
         raise ValueError("give --deploy DIR (an exported plan), or --plan and --run-dir to export one first")
     deploy = a.deploy
     if a.plan is not None:
-        from .export import export_run
+        from ..runtime.export import export_run
         deploy = deploy or str(Path(a.run_dir) / "deploy")
         export_run(a.run_dir, _load_plan(a.plan, a.index), deploy, allow_partial=a.allow_partial)
     m = load_manifest(deploy)
@@ -124,7 +125,7 @@ def cmd_run(a) -> int:
     else:
         import torch
 
-        from .export import load_run_net
+        from ..runtime.export import load_run_net
         _, data, _, _ = load_run_net(a.run_dir, allow_partial=True)
         n = min(a.samples, len(data.test))
         xt, yt = data.test.batch(torch.arange(n))
@@ -174,34 +175,9 @@ def cmd_run(a) -> int:
     return 0
 
 
-def add_security_arguments(p: argparse.ArgumentParser, who: str) -> None:
-    p.add_argument("--key", default=None, metavar="FILE",
-                   help=f"this {who}'s secret key (NAME.key_secret, written by `eepart keys`; mode 0600)")
-    p.add_argument("--allow", nargs="+", default=None, metavar="KEYS",
-                   help="the public keys it accepts: NAME.key files or folders of them (the driver's and every "
-                        "worker's, each named after its tier: edge.key); anyone else gets no connection")
-    p.add_argument("--insecure", action="store_true",
-                   help="no authentication, no encryption: anyone who reaches the port controls it "
-                        "(only on a network you trust entirely)")
-
-
-def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tier", required=True, help="the tier this worker serves (a name from the manifest)")
-    p.add_argument("--bind", required=True, help="ZeroMQ address to listen on, e.g. tcp://0.0.0.0:5601 "
-                   "(tcp://127.0.0.1:* picks a free port)")
-    p.add_argument("--artifacts", required=True, help="the exported folder (manifest.json and part-*.onnx)")
-    add_security_arguments(p, "worker")
-    p.add_argument("--once", action="store_true",
-                   help="stop when the first run ends (default: serve one run after another)")
-    p.add_argument("--announce", default=None, help="a driver's address to say hello to (local runs)")
-    p.add_argument("--idle-timeout", type=float, default=0.0,
-                   help="stop after this many seconds without word from a driver (0: wait forever)")
-    p.add_argument("--keys-stdin", action="store_true", help=argparse.SUPPRESS)  # eepart run's own workers
-
-
 def cmd_keys(a) -> int:
     require("zmq", what="eepart keys")
-    from .security import write_keypair
+    from ..runtime.security import write_keypair
     public, (pub, sec) = write_keypair(a.out, overwrite=a.overwrite)
     print(public)
     print(f"wrote {pub} (public: give it to the peers' --allow) and {sec} (secret, mode 0600: this process's "

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._extras import MissingExtra, extra_of, require
-from .quantile import parse_quantile
+from .._extras import MissingExtra, extra_of, require
+from ..io.format import decimals, digits
+from ..model.quantile import parse_quantile
 
 DEFAULT_PROFILE = "resnet20-fashionmnist"
 # Exit codes: 0 done, 2 bad input or a limit reached (--max-memory-gb, --time-limit; one line on stderr),
@@ -174,7 +175,7 @@ def frontier_arg(text: str):
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    from .profile import Profile
+    from ..model.profile import Profile
 
     g.add_argument("--profile", metavar="FILE|PRESET",
                    help=f"profile JSON file or shipped preset: {', '.join(Profile.presets()) or 'none'} "
@@ -200,7 +201,7 @@ def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
 
 def _latency_label(quantile) -> str:
     """"latency" for the mean, "p99 latency" for a quantile."""
-    from .quantile import quantile_label
+    from ..model.quantile import quantile_label
 
     return "latency" if quantile is None else f"{quantile_label(quantile)} latency"
 
@@ -216,8 +217,8 @@ def _tier(value: str):
 
 
 def load_models(args):
-    from .profile import Profile
-    from .topology import PRESETS, Topology
+    from ..model.profile import Profile
+    from ..model.topology import PRESETS, Topology
 
     ref = args.profile or DEFAULT_PROFILE
     if Path(ref).suffix == ".json" or Path(ref).exists():
@@ -247,25 +248,11 @@ def writable(option: str, path: str) -> None:
         raise UsageError(f"{option} {path!r}: folder {str(folder)!r} does not exist")
 
 
-def _digits(values, least: int) -> list:
-    """Each value with the fewest decimals (>= least, <= 17 significant) that tells neighbours apart."""
-    for d in range(least, 18):
-        text = [f"{v:.{d}f}" for v in values]
-        if all(a != b for a, b, x, y in zip(text, text[1:], values, values[1:]) if x != y):
-            return text
-    return [repr(v) for v in values]
-
-
-def _decimals(text: list, least: int) -> int:
-    """The decimals _digits chose (least where it fell back to repr)."""
-    return max([least, *(len(t.partition(".")[2]) for t in text if "e" not in t)])
-
-
 def frontier_table(plans, quantile=None, least=(3, 4)) -> str:
     """One row per plan; latency and accuracy with as many digits as it takes to tell rows apart (at least
     `least` decimals: ms, accuracy)."""
-    lat = _digits([p.latency * 1e3 for p in plans], least[0])
-    acc = _digits([p.accuracy for p in plans], least[1])
+    lat = digits([p.latency * 1e3 for p in plans], least[0])
+    acc = digits([p.accuracy for p in plans], least[1])
     head = f"{_latency_label(quantile)} (ms)"
     wl, wa = max([len(head), *map(len, lat)]), max([8, *map(len, acc)])
     lines = [f"{head:>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
@@ -289,9 +276,9 @@ def frontier_summary(plans, shown, quantile=None) -> str:
     # The head's ends with the digits the rows printed use, enough to tell every shown point (and the two
     # ends) from its neighbour: 4 significant digits made points differing in the 5th look equal.
     ends = sorted({*idx, 0, n - 1})
-    lat = _digits([plans[i].latency * 1e3 for i in ends], 3)
-    acc = _digits([plans[i].accuracy for i in ends], 4)
-    least = (_decimals(lat, 3), _decimals(acc, 4))
+    lat = digits([plans[i].latency * 1e3 for i in ends], 3)
+    acc = digits([plans[i].accuracy for i in ends], 4)
+    least = (decimals(lat, 3), decimals(acc, 4))
     head = (f"Pareto frontier: {n} points, {_latency_label(quantile)} {lat[0]} to {lat[-1]} ms, "
             f"accuracy {acc[0]} to {acc[-1]}")
     if len(idx) == n:
@@ -303,7 +290,7 @@ def frontier_summary(plans, shown, quantile=None) -> str:
 
 
 def cmd_plan(args) -> int:
-    from .plan import Planner
+    from ..planning.plan import Planner
 
     for option in ("plot", "frontier_out"):
         if getattr(args, option):
@@ -335,7 +322,7 @@ def cmd_plan(args) -> int:
     if args.frontier_out:
         write_frontier(args.frontier_out, frontier, q)
     if args.plot:
-        from .plot import plot_frontier
+        from ..planning.plot import plot_frontier
 
         plot_frontier(args.plot, profile, topology, frontier, source, destination, best=best, backend=args.backend)
     code = EXIT_NO_PLAN if bound is not None and best is None else 0
@@ -397,7 +384,7 @@ def parse_over(spec: str, topology):
 
 def cmd_plan_over(args, clock: Clock) -> int:
     """plan --over: the exact plan table of P_lat or P_acc over a range of one parameter."""
-    from .plan import Planner
+    from ..planning.plan import Planner
 
     if args.min_accuracy is None and args.max_latency_ms is None:
         raise UsageError("--over: give the bound, --min-accuracy (P_lat) or --max-latency-ms (P_acc)")
@@ -432,8 +419,8 @@ def cmd_plan_over(args, clock: Clock) -> int:
 def write_frontier(path: str, frontier, quantile=None) -> None:
     """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
     A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
-    from ._atomic import atomic_path
-    from .quantile import quantile_label
+    from ..io.atomic import atomic_path
+    from ..model.quantile import quantile_label
 
     if path.endswith(".json"):
         text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
@@ -466,8 +453,8 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
     import numpy as np
     from tqdm import tqdm
 
-    from .backends import get_backend
-    from .configs import count_configurations, row_bytes
+    from ..engine.registry import get_backend
+    from ..model.configs import count_configurations, row_bytes
 
     module = get_backend(backend)
     per_threshold = count_configurations(tables.N, tables.M, 1)
@@ -500,10 +487,10 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
 
 
 def cmd_sweep(args) -> int:
-    from .api import _check_models
-    from .backends import resolve
-    from .results import SweepResult
-    from .tables import cost_tables
+    from ..planning.evaluation import _check_models
+    from ..engine.registry import resolve
+    from ..io.results import SweepResult
+    from ..model.tables import cost_tables
 
     if not args.out.endswith((".csv", ".npz", ".parquet")):
         raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
@@ -528,7 +515,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_study(args) -> int:
     require(*STUDY_NEEDS, what="eepart study")
-    from .study import StudyFailed, load_study, run_study
+    from ..study import StudyFailed, load_study, run_study
 
     for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
         if value is not None and value < 1:
@@ -550,7 +537,7 @@ def cmd_study(args) -> int:
 
 
 def cmd_backends(args) -> int:
-    from .backends import backends
+    from ..engine.registry import backends
 
     for name, info in backends().items():
         # The reason only where it says more than the status ("available" twice read as a stutter).
@@ -616,8 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Registered without importing torch, onnx, onnxruntime or pyzmq: each command checks for what it needs
     # when it runs, so every --help works on a bare install.
-    from .nn.cli import add_subcommands as add_training_subcommands
-    from .runtime.cli import add_subcommands as add_runtime_subcommands
+    from .nn import add_subcommands as add_training_subcommands
+    from .runtime import add_subcommands as add_runtime_subcommands
 
     add_training_subcommands(sub)
     add_runtime_subcommands(sub)

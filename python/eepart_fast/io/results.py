@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from .frontier import frontier_indices
-from .quantile import quantile_label
+from ..engine.frontier import frontier_indices
+from ..model.quantile import quantile_label
 
 SAVE_CHUNK_ROWS = 1 << 20  # rows per write (and Parquet row group): progress and Ctrl-C between chunks
 
@@ -86,7 +86,7 @@ class SweepResult:
         of a quantile's rows reaching one point, the one of least mean latency (docs/model.md), as pareto()."""
         idx = frontier_indices(self.latency, self.accuracy)
         if self.quantile is not None and self._tables is not None:
-            from .reference import least_mean_ties
+            from ..engine.reference import least_mean_ties
 
             idx = least_mean_ties(self._tables, self.columns(), idx)
         return self.take(idx)
@@ -106,12 +106,12 @@ class SweepResult:
         if suffix is None:
             raise ValueError(f"out = {path!r}: the file name must end in .csv, .npz or .parquet")
         if suffix == ".parquet":
-            from ._extras import require
+            from .._extras import require
 
             require("pyarrow", what="saving rows as Parquet")
         from tqdm.auto import tqdm
 
-        from ._atomic import atomic_path
+        from .atomic import atomic_path
 
         with atomic_path(path) as tmp, tqdm(total=len(self), unit="row", unit_scale=True, desc=f"writing {path}",
                                             disable=None if progress is None else not progress) as bar:
@@ -148,7 +148,7 @@ class SweepResult:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from ._arrow import ROW_FIELDS, row_columns, writer_options
+        from .arrow import ROW_FIELDS, row_columns, writer_options
 
         metadata = {"eepart.thresholds": json.dumps(self.thresholds.tolist()),
                     "eepart.tier_names": json.dumps(self.tier_names)}

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ._pareto_by_sweep import pareto_by_sweep
+from .._pareto_by_sweep import pareto_by_sweep
 
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
 # (CMake option EEPART_FAST_EMULATOR), to run the GPU code paths on a machine without a GPU.
@@ -24,9 +24,9 @@ if _NAME not in _MODULES:
     _error = f"EEPART_FAST_CUDA_MODULE = {_NAME!r}: must be one of {', '.join(_MODULES)}"
 else:
     try:
-        _cuda = importlib.import_module(f".{_NAME}", __package__)
+        _cuda = importlib.import_module(f"eepart_fast.{_NAME}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"{__package__}.{_NAME}":
+        if exc.name == f"eepart_fast.{_NAME}":
             _error = ("not built: this install has no eepart_fast._cuda (built only where nvcc is found; "
                       "reinstall with EEPART_FAST_CUDA=ON to require it)")
         else:

@@ -56,7 +56,7 @@ class Backend(Protocol):
 def _probe(name: str):
     if name not in _cache:
         try:
-            module = importlib.import_module(f"._backend_{name}", __package__)
+            module = importlib.import_module(f".backends.{name}", __package__)
             ok, reason = module.available()
             if not isinstance(module, Backend):
                 missing = [op for op in ("available", *OPERATIONS) if not hasattr(module, op)]

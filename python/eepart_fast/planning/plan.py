@@ -19,13 +19,13 @@ import threading
 
 import numpy as np
 
-from ._checks import finite_costs
-from ._checks import time_limit as check_time_limit
-from .backends import get_backend, resolve
-from .frontier import frontier_indices
-from .profile import Profile
-from .quantile import check_quantile, quantile_label
-from .tables import (
+from .._checks import finite_costs
+from .._checks import time_limit as check_time_limit
+from ..engine.registry import get_backend, resolve
+from ..engine.frontier import frontier_indices
+from ..model.profile import Profile
+from ..model.quantile import check_quantile, quantile_label
+from ..model.tables import (
     CostTables,
     block_sums,
     check_tables,
@@ -37,7 +37,7 @@ from .tables import (
     result_table,
     serialisation,
 )
-from .topology import Topology
+from ..model.topology import Topology
 
 __all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
 
@@ -234,7 +234,7 @@ class Plan:
 
     def _exit_arrays(self):
         if self._exits is None:
-            from .reference import exit_latencies
+            from ..engine.reference import exit_latencies
 
             self._exits = exit_latencies(self._state.tables, *self._config_arrays())
         return self._exits
@@ -253,14 +253,14 @@ class Plan:
         if self.quantile is None:
             return self.latency
         if self._mean is None:
-            from .reference import evaluate
+            from ..engine.reference import evaluate
 
             self._mean = float(evaluate(self._state.tables, *self._config_arrays())[0][0])
         return self._mean
 
     def latency_quantile(self, q) -> float:
         """The q-quantile (s) of this plan's latency over samples, q in (0, 1] (0.99: p99)."""
-        from .reference import quantile_of_exits
+        from ..engine.reference import quantile_of_exits
 
         q = check_quantile(q)
         ell, share = self._exit_arrays()

@@ -5,7 +5,7 @@ from math import comb, perm
 
 import numpy as np
 
-from ._checks import integer
+from .._checks import integer
 
 
 def count_by_partitions(N: int, M: int) -> list:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .configs import count_by_partitions, count_configurations
+from ..model.configs import count_by_partitions, count_configurations
 
 MAX_POINTS = 20000
 
@@ -23,7 +23,7 @@ def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
 
 def cloud(profile, topology, source, destination, backend="auto", seed=0):
     """(latency, accuracy) of every configuration, or of a uniform sample when there are too many."""
-    from .api import evaluate, sweep
+    from .evaluation import evaluate, sweep
 
     total = count_configurations(profile.N, topology.M, profile.K)
     if total <= MAX_POINTS:

@@ -11,12 +11,12 @@ from math import perm
 
 import numpy as np
 
-from ._checks import time_limit as check_time_limit
-from ._checks import timed_out
-from .configs import count_configurations, row_bytes
+from .._checks import time_limit as check_time_limit
+from .._checks import timed_out
+from ..model.configs import count_configurations, row_bytes
 from .frontier import frontier_indices
-from .quantile import QUANTILE_SLACK, check_quantile
-from .tables import CostTables
+from ..model.quantile import QUANTILE_SLACK, check_quantile
+from ..model.tables import CostTables
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 

@@ -17,7 +17,7 @@ try:
 except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologies work without it
     yaml = None
 
-from ._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
 from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ._checks import MAX_TIERS, at_least, count, float_array
+from .._checks import MAX_TIERS, at_least, count, float_array
 
 ROUTE_RULES = ("store_and_forward", "bottleneck")
 ROUTE_BY = ("latency", "hops")

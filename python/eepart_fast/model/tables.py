@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
+from .._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
 from .devices import running_sums
 from .profile import Profile
 from .topology import Topology

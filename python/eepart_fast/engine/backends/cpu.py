@@ -9,7 +9,7 @@ import numpy as np
 
 
 try:
-    from . import _core
+    from ... import _core
 except ImportError as exc:  # a broken install; reported by eepart_fast.backends()
     _core = None
     _import_error = str(exc)

@@ -18,11 +18,11 @@ from math import comb, perm
 
 import numpy as np
 
-from ._checks import timed_out
-from ._pareto_by_sweep import pareto_by_sweep
-from .configs import count_configurations
-from .frontier import frontier_indices
-from .quantile import QUANTILE_SLACK, check_quantile
+from ..._checks import timed_out
+from .._pareto_by_sweep import pareto_by_sweep
+from ...model.configs import count_configurations
+from ..frontier import frontier_indices
+from ...model.quantile import QUANTILE_SLACK, check_quantile
 
 SPLIT = 2048            # EEP_SPLIT of kernels.cuh: placements per warp item when a P has more
 MAX_CODES = 1 << 16     # placements of one L tabulated at most; beyond, unranked in the kernel

@@ -34,8 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import finite_costs
-from .frontier import RTOL
+from .._checks import finite_costs
+from ..engine.frontier import RTOL
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")
@@ -96,7 +96,7 @@ class _Parameter:
     """One network parameter of a Planner's snapshot: how a value of it becomes a network state."""
 
     def __init__(self, state, parameter: str, target):
-        from .tables import measured_tiers
+        from ..model.tables import measured_tiers
 
         if parameter not in PARAMETERS:
             raise ValueError(f"parameter = {parameter!r}: one of {', '.join(PARAMETERS)}")
@@ -499,11 +499,11 @@ class PlanTable:
         head = (f"{problem} with {bound}, {self.parameter} of {self.target_name} from {self.low / scale:g} to "
                 f"{self.high / scale:g} {unit}: {len(self.rows)} intervals, {len(self.breakpoints)} breakpoints, "
                 f"{self.searches} searches")
-        from .cli import _digits
+        from ..io.format import digits
 
         w = max(12, len(unit) + 8)
         # Accuracies with the digits that tell neighbouring plans apart (0.8694 twice read as a tie).
-        text = _digits([r.accuracy for r in self.rows if r.config is not None], 4)
+        text = digits([r.accuracy for r in self.rows if r.config is not None], 4)
         wa, acc = max([8, *map(len, text)]), iter(text)
         lines = [head,
                  (f"{'from (' + unit + ')':>{w}}  {'to (' + unit + ')':>{w}}  {'accuracy':>{wa}}  "
@@ -549,9 +549,9 @@ def _evaluator(module):
 def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None,
           time_limit=None) -> PlanTable:
     """Planner.plan_table's work (see there)."""
-    from ._checks import time_limit as check_time_limit
-    from ._checks import timed_out
-    from .backends import get_backend
+    from .._checks import time_limit as check_time_limit
+    from .._checks import timed_out
+    from ..engine.registry import get_backend
     from .plan import _search_rows
 
     time_limit = check_time_limit(time_limit)

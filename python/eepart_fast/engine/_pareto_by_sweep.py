@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from .configs import row_bytes
+from ..model.configs import row_bytes
 from .frontier import frontier_indices
 from .reference import FRONTIER_BYTES, least_mean_ties
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import number
-from ._checks import time_limit as check_time_limit
-from .backends import get_backend, resolve
-from .configs import pack_configs
-from .configs import row_bytes as configs_row_bytes
-from .profile import Profile
-from .quantile import check_quantile
-from .results import Evaluation, SweepResult
-from .tables import CostTables, check_tables, cost_tables
-from .topology import Topology
+from .._checks import number
+from .._checks import time_limit as check_time_limit
+from ..engine.registry import get_backend, resolve
+from ..model.configs import pack_configs
+from ..model.configs import row_bytes as configs_row_bytes
+from ..model.profile import Profile
+from ..model.quantile import check_quantile
+from ..io.results import Evaluation, SweepResult
+from ..model.tables import CostTables, check_tables, cost_tables
+from ..model.topology import Topology
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
 

@@ -1,7 +1,7 @@
 """`eepart train` and `eepart profile`: the command-line side of eepart_fast.nn.
 
 Importing this module and registering the commands (add_subcommands) needs no torch, so `eepart --help`
-lists them everywhere; each command checks for torch before it starts. `python -m eepart_fast.nn.cli ...`
+lists them everywhere; each command checks for torch before it starts. `python -m eepart_fast.cli.nn ...`
 runs the same commands alone.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .._extras import require
-from .choices import BACKBONE_NAMES, DEFAULT_PROFILE_SIZE, GRANULARITIES, TRAIN_NEEDS
+from ..nn.choices import BACKBONE_NAMES, DEFAULT_PROFILE_SIZE, GRANULARITIES, TRAIN_NEEDS
 
 
 def _threads(value: str) -> int:
@@ -85,8 +85,8 @@ def _add_profile_args(p: argparse.ArgumentParser) -> None:
 
 
 def _spec(a):
-    from .run import RunSpec
-    from .train import TrainConfig
+    from ..nn.run import RunSpec
+    from ..nn.train import TrainConfig
     sep_lr = a.separate_lr if a.separate_lr is not None else (0.01 if a.separate == "finetune" else a.lr)
     joint = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                         seed=a.seed, max_batches=a.max_batches)
@@ -132,7 +132,7 @@ def rebuild_command(spec, a) -> str:
 def run_train(a) -> int:
     require(*TRAIN_NEEDS, what="eepart train")
     import torch
-    from .run import train_run
+    from ..nn.run import train_run
     if a.threads:
         torch.set_num_threads(a.threads)
     train_run(a.run_dir, _spec(a), progress=not a.no_progress)
@@ -148,7 +148,7 @@ def run_profile(a) -> int:
         raise ValueError("--device-name = '': the device of the partition times needs a non-empty name")
     require(*TRAIN_NEEDS, what="eepart profile")
     if a.merge_device:
-        from .profiling import merge_device
+        from ..nn.profiling import merge_device
         name, path = a.merge_device
         profile = merge_device(a.out, name, path)
         print(f"merged device {name!r} into {a.out} (devices: {', '.join(profile.devices)})")
@@ -156,10 +156,10 @@ def run_profile(a) -> int:
     if not a.run_dir:
         raise ValueError("--run-dir: required (except with --merge-device)")
     import torch
-    from .profiling import profile_run
+    from ..nn.profiling import profile_run
     if a.threads:
         torch.set_num_threads(a.threads)
-    from .run import open_run, train_run
+    from ..nn.run import open_run, train_run
     if a.train:
         train_run(a.run_dir, _spec(a), progress=not a.no_progress)
     command = rebuild_command(open_run(a.run_dir), a)
@@ -174,13 +174,13 @@ def run_profile(a) -> int:
 
 
 def run_validate(a) -> int:
-    from .validate import build_report, load_report, plot_report, validate
+    from ..nn.validate import build_report, load_report, plot_report, validate
     if a.write_profile:
         if not a.profile:
             raise ValueError("--write-profile needs --profile (and its records beside it for fitted/exiting)")
-        from ..profile import Profile
-        from .records import load_accuracy_records, records_path
-        from .validate import profile_with_estimator
+        from ..model.profile import Profile
+        from ..io.records import load_accuracy_records, records_path
+        from ..nn.validate import profile_with_estimator
         rec = records_path(a.profile)
         profile = Profile.load(a.profile)
         out = profile_with_estimator(profile, load_accuracy_records(rec, profile.N) if rec.exists() else None,
@@ -203,15 +203,15 @@ def run_validate(a) -> int:
         torch.set_num_threads(a.threads)
     out_dir = a.out_dir or f"{a.run_dir}/validate"
     if a.report_only:
-        from ..profile import Profile
-        from .records import load_accuracy_records, records_path
+        from ..model.profile import Profile
+        from ..io.records import load_accuracy_records, records_path
         rec = records_path(a.profile)
         profile = Profile.load(a.profile)
         report = build_report(profile, out_dir, load_accuracy_records(rec, profile.N) if rec.exists() else None)
     else:
         report = validate(a.run_dir, a.profile, out_dir, a.partitionings, a.seed, a.final, a.final_batches,
                           a.final_epochs, a.final_lr, a.max_partitions or None, progress=not a.no_progress)
-    from .validate import _write_json
+    from ..nn.validate import _write_json
     target = a.report or f"{out_dir}/report.json"
     _write_json(Path(target), report)
     if a.plot:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .configs import pack_configs
-from .nn.records import load_records
-from .profile import Profile
-from .quantile import QUANTILE_SLACK, check_quantile
-from .tables import cost_tables, measured_tiers
-from .topology import Topology
+from ..model.configs import pack_configs
+from ..io.records import load_records
+from ..model.profile import Profile
+from ..model.quantile import QUANTILE_SLACK, check_quantile
+from ..model.tables import cost_tables, measured_tiers
+from ..model.topology import Topology
 
 MAX_ATOMS = 50_000_000  # exits x runs held at once for one configuration
 

@@ -1,0 +1,5 @@
+"""The `eepart` command: commands.py builds the parser and runs the planning commands; nn.py and runtime.py
+add the training and runtime commands. Every command is registered without its optional extras."""
+from .commands import build_parser, main
+
+__all__ = ["build_parser", "main"]
