@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import zmq
 
 from . import protocol as proto
 from . import security
-from .errors import ManifestError, RunFailed
-from .schema import MAX_NAME, Malformed
+from .errors import AddressError, Malformed, ManifestError, RunFailed, TransportError
 from .manifest import load_manifest
 from .netem import topology_dict
+from .schema import MAX_NAME
+from .transport import open_transport
 
 MODES = ("closed", "open")
 
@@ -100,20 +100,13 @@ class _Run:
         self.token = secrets.token_urlsafe(24)  # the link emulator takes control messages carrying it only
         self.keys, self.children = {}, {}       # name -> public key of its process; name -> a child's Identity
         self.ident = None if insecure else self._identities(ident)
-        self.ctx = zmq.Context()
-        self.auth = security.start_authenticator(self.ctx, self.ident)
-        self.inbox = proto.socket(self.ctx, zmq.PULL)
-        security.make_server(self.inbox, self.ident)
         try:
-            self.inbox.bind(bind)
-        except zmq.ZMQError as exc:
-            self.inbox.close(0)
-            if self.auth is not None:
-                self.auth.stop()
-            self.ctx.term()
-            raise ValueError(f"bind = {bind!r}: {exc.strerror} (expected e.g. tcp://127.0.0.1:*)") from None
-        self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.out = proto.Outbox(self.ctx, self.ident)
+            self.inbox = open_transport(bind, identity=self.ident)
+        except AddressError as exc:
+            raise AddressError(f"bind = {bind!r}: {exc.reason} (expected e.g. tcp://127.0.0.1:*)", bind,
+                               exc.reason) from None
+        self.addr = advertise or self.inbox.endpoint
+        self.out = self.inbox.sender()
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
         self.netem = None
         self.done, self.pending, self.records = {}, {}, []
@@ -243,7 +236,7 @@ class _Run:
         for addr, header, name in told:
             try:
                 self.out.send(addr, header, key=self.keys.get(name), wait=False)  # what takes nothing is killed
-            except (zmq.ZMQError, ValueError, ConnectionError):
+            except (TransportError, ValueError):
                 pass
         # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
         # once, and no wait exceeds half a second, so an interrupted run ends within a second.
@@ -259,10 +252,7 @@ class _Run:
                 p.wait(2.0)
             p.log.close()
         self.out.close(linger_ms=500 if self.remote else 0)  # the remote workers' `end` is delivered (bounded)
-        self.inbox.close(0)
-        if self.auth is not None:
-            self.auth.stop()
-        self.ctx.term()
+        self.inbox.close()
 
     # --- watching ---------------------------------------------------------------------------------
 
@@ -280,7 +270,7 @@ class _Run:
         if not self.inbox.poll(ms):
             return None
         try:
-            got = proto.receive(self.inbox, "driver", zmq.NOBLOCK)
+            got = self.inbox.receive("driver")
         except Malformed as exc:  # a faulty or foreign peer: the run stops by name, never with a traceback
             head = getattr(exc, "header", None) or {}
             tier = head.get("tier") if isinstance(head.get("tier"), str) and len(head["tier"]) <= 64 else None
