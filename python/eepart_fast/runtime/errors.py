@@ -26,11 +26,37 @@ _MAX_NAME = 128  # as schema.MAX_NAME: a kind longer than this is not echoed
 
 
 class ManifestError(ValueError):
-    """A deployment folder or its manifest is not what the runtime can serve (field, partition, value)."""
+    """A deployment folder or its manifest is not what the runtime can serve (field, partition, value).
+
+    Parameters
+    ----------
+    message : str
+        The field (and partition) that is wrong, and its value.
+
+    Examples
+    --------
+    >>> from eepart_fast.runtime import load_manifest
+    >>> try:
+    ...     load_manifest("no-such-folder")
+    ... except ManifestError as exc:
+    ...     print(type(exc).__name__)
+    ManifestError
+    """
 
 
 class TensorMismatch(ValueError):
-    """A tensor handed to a partition has the wrong shape, dtype or size for it."""
+    """A tensor handed to a partition has the wrong shape, dtype or size for it.
+
+    Parameters
+    ----------
+    message : str
+        The partition, the sample and what was expected.
+
+    Examples
+    --------
+    >>> isinstance(TensorMismatch("partition 2: expected float32 (1, 8, 14, 14)"), ValueError)
+    True
+    """
 
 
 class RunFailed(RuntimeError):
@@ -61,8 +87,28 @@ class RunFailed(RuntimeError):
 class Malformed(ValueError):
     """A message that is not what its kind must be: refused by name, before any use.
 
-    `kind` is the message's kind when it had a readable one; a receiver sets `peer` (the sender's key, None
-    when insecure) and `header` (the parsed header, None when it did not parse).
+    Parameters
+    ----------
+    message : str
+        The kind, the field (with its index) and the value refused.
+    kind : str, optional
+        The message's kind, when it had a readable one (kept only when it is a short string).
+
+    Attributes
+    ----------
+    peer : str or None
+        Set by the receiver: the sender's authenticated key (None when insecure).
+    header : dict or None
+        Set by the receiver: the parsed header (None when it did not parse).
+
+    Examples
+    --------
+    >>> from eepart_fast.runtime import schema
+    >>> try:
+    ...     schema.parse(b"[1, 2]")
+    ... except Malformed as exc:
+    ...     print(exc)
+    header: expected a JSON object, got list
     """
 
     def __init__(self, message: str, kind=None):
@@ -83,7 +129,23 @@ class KeyFileError(ValueError):
 class TransportError(RuntimeError):
     """The transport could not send or receive a message (the address and the reason in the message).
 
-    `address` is the address concerned, when there is one; `reason` the transport's own words for it.
+    Parameters
+    ----------
+    message : str
+        What failed, naming the address.
+    address : str, optional
+        The address concerned.
+    reason : str, optional
+        The transport's own words for the failure (e.g. ``Invalid argument``).
+
+    Examples
+    --------
+    >>> from eepart_fast.runtime import open_transport
+    >>> try:
+    ...     open_transport("bogus")
+    ... except TransportError as exc:
+    ...     print(type(exc).__name__, exc.address, exc.reason)  # doctest: +ELLIPSIS
+    AddressError bogus Invalid argument...
     """
 
     def __init__(self, message: str, address: str | None = None, reason: str | None = None):

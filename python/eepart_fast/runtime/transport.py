@@ -135,11 +135,20 @@ class Sender(abc.ABC):
     """Outgoing messages of one thread: a connection per address, made on first use.
 
     An implementation provides `_send_frames` and `close`; `send` applies the framing rules. A sender is
-    used by one thread at a time. After `close` it may be used again (it reconnects).
+    used by one thread at a time. After `close` it may be used again (it reconnects). Get one from
+    `Transport.sender`.
+
+    Raises
+    ------
+    See `send`.
 
     Examples
     --------
-    See `open_transport`.
+    >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
+    >>> out = net.sender()
+    >>> out.send(net.endpoint, {"kind": "ping"}), net.poll(5000), net.receive("worker").header
+    (True, True, {'kind': 'ping'})
+    >>> out.close(); net.close()
     """
 
     def send(self, address: str, header: dict, payload: bytes = b"", *, key: str | None = None,
@@ -179,7 +188,13 @@ class Sender(abc.ABC):
 
         Examples
         --------
-        See `open_transport`.
+        >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
+        >>> out = net.sender()
+        >>> out.send("bogus", {"kind": "ping"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        eepart_fast.runtime.errors.AddressError: address 'bogus': Invalid argument...
+        >>> out.close(); net.close()
         """
         return self._send_frames(address, encode(header, payload), key=key, wait=wait)
 
@@ -203,9 +218,16 @@ class Transport(abc.ABC):
     endpoint : str
         The address the inbox is bound to (a wildcard port resolved), for peers to reach it.
 
+    Raises
+    ------
+    See `receive` and `open_transport`.
+
     Examples
     --------
-    See `open_transport`.
+    >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
+    >>> net.endpoint.startswith("tcp://127.0.0.1:"), net.poll(0), net.receive("worker")
+    (True, False, None)
+    >>> net.close()
     """
 
     endpoint: str
@@ -236,7 +258,17 @@ class Transport(abc.ABC):
 
         Examples
         --------
-        See `open_transport`.
+        >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
+        >>> out = net.sender()
+        >>> out.send(net.endpoint, {"kind": "ping", "extra": 1})
+        True
+        >>> net.poll(5000)
+        True
+        >>> net.receive("worker")
+        Traceback (most recent call last):
+            ...
+        eepart_fast.runtime.errors.Malformed: ping: field 'extra' is not one it has (fields: run)
+        >>> out.close(); net.close()
         """
         raw = self._receive_frames()
         return None if raw is None else decode(raw, role)
