@@ -57,17 +57,16 @@ def _images(path: str, n: int):
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise ValueError(f"--images {path}: a single .npy array; expected an .npz archive of arrays x (and y): "
                          f"np.savez(path, x=images, y=labels)")
-    try:
-        with z:
-            if "x" not in z.files:
-                raise ValueError(f"--images {path}: no array 'x' (it holds {sorted(z.files)})")
+    with z:
+        if "x" not in z.files:
+            raise ValueError(f"--images {path}: no array 'x' (it holds {sorted(z.files)})")
+        try:
             return z["x"][:n], (z["y"][:n] if "y" in z.files else None)
-    except damaged as exc:
-        msg = str(exc)
-        if not msg.startswith("--images"):
-            msg = f"--images {path}: " + (msg if isinstance(exc, ValueError) and not isinstance(exc, KeyError)
-                                          else f"damaged archive ({type(exc).__name__}: {msg})")
-        raise ValueError(msg) from None
+        except damaged as exc:  # an array that cannot be read: told apart by its type, not its message
+            msg = str(exc)
+            plain = isinstance(exc, ValueError) and not isinstance(exc, KeyError)
+            raise ValueError(f"--images {path}: "
+                             + (msg if plain else f"damaged archive ({type(exc).__name__}: {msg})")) from None
 
 
 def cmd_export(a) -> int:
@@ -152,7 +151,7 @@ def cmd_run(a) -> int:
                            profile=_profile(a.profile) if a.profile else None, advertise=a.advertise,
                            key=a.key, allow=a.allow, insecure=a.insecure)
     except RunFailed as exc:
-        s = summarize(exc.records, len(m.partitions))
+        s = summarize(exc.records, partitions=len(m.partitions))
         print(f"eepart run: {exc}", file=sys.stderr)
         print(f"{s['samples']} samples finished before the failure"
               + (f"; their records are in {a.records}" if a.records else ""), file=sys.stderr)

@@ -1,28 +1,44 @@
 """Run a plan: each partition exported to ONNX and served on its tier by a worker process, the tiers
-joined by ZeroMQ, the links and the tiers' speeds emulated on one machine (or real, across hosts).
+joined by a transport (ZeroMQ, authenticated and encrypted), the links and the tiers' speeds emulated on
+one machine (or real, across hosts).
 
     export_partitions(net, plan, "deploy/", input_shape)       # torch side: runtime/export.py
     result = run_local("deploy/", topology, images, labels)      # workers + link emulator on 127.0.0.1
     result.records[0]["latency"], result.summary()
 
-Nothing here but export.py imports torch: a worker needs numpy, onnxruntime and pyzmq only.
+Public functions take their data first (a deployment folder, a manifest, a transport) and everything else
+by keyword only. Errors are typed (errors.py): tell them apart by class, never by message.
+
+Layers: transport.py is the wire's interface (Transport, Sender: send, receive, poll, close) with the
+framing rules and `receive_or_refuse`; zmq_transport.py its ZeroMQ implementation, the only module that
+imports zmq; schema.py what each message may hold; worker.py, netem.py (link emulator) and driver.py
+speak only the interface. Nothing here but export.py imports torch: a worker needs numpy, onnxruntime
+and pyzmq only.
 """
-from .errors import ManifestError, RunFailed, TensorMismatch
+from .errors import Malformed, ManifestError, RunFailed, TensorMismatch, TransportError
 from .manifest import Manifest, load_manifest
+from .transport import Sender, Transport, open_transport, receive_or_refuse
 
 __all__ = [
+    "Malformed",
     "Manifest",
     "ManifestError",
     "RunFailed",
     "RunResult",
+    "Sender",
     "TensorMismatch",
+    "Transport",
+    "TransportError",
     "load_manifest",
+    "open_transport",
+    "receive_or_refuse",
     "run_local",
 ]
 
 
 def __getattr__(name):
-    # The driver pulls in zmq; importing the package for a manifest should not.
+    # The driver starts processes and needs the transport's implementation; importing the package for a
+    # manifest should not.
     if name in ("run_local", "RunResult"):
         from .._extras import require
 

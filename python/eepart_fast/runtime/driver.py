@@ -1,7 +1,7 @@
 """The driver: starts (or reaches) one worker per tier and the link emulator, streams samples from the
 source tier, collects per-sample records, and stops the run with a named error when something fails.
 
-    result = run_local("deploy/", Topology.load("t.yaml"), images, labels, mode="closed")
+    result = run_local("deploy/", Topology.load("t.yaml"), images, labels, mode="closed")  # then keyword-only
     result.summary()  # mean, p50, p99 latency (s), accuracy, exit fractions
 
 Per-sample record: sample, label, prediction, correct, exit_partition, exit_block, latency (s, from the
@@ -25,28 +25,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import zmq
 
 from . import protocol as proto
 from . import security
-from .errors import ManifestError, RunFailed
-from .schema import MAX_NAME, Malformed
+from .errors import AddressError, Malformed, ManifestError, RunFailed, TransportError
 from .manifest import load_manifest
 from .netem import topology_dict
+from .schema import MAX_NAME
+from .transport import open_transport
 
 MODES = ("closed", "open")
 
 
 @dataclass
 class RunResult:
+    """What `run_local` returns: the per-sample records and the run's settings.
+
+    Parameters
+    ----------
+    records : list of dict
+        One per sample, sorted by sample (fields in the module's docstring).
+    settings : dict, optional
+        mode, rate, clock, emulate, timeout, security, partitions, tiers, threshold, load_average.
+
+    Examples
+    --------
+    >>> r = RunResult([{"sample": 0, "latency": 0.002, "exit_partition": 1, "correct": True}],
+    ...               {"partitions": 2})
+    >>> r.summary()["accuracy"], r.summary()["exit_fraction"]
+    (1.0, [1.0, 0.0])
+    """
     records: list
     settings: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        return summarize(self.records, self.settings.get("partitions", 0))
+        """The records' summary (see `summarize`)."""
+        return summarize(self.records, partitions=self.settings.get("partitions", 0))
 
 
 def summarize(records: list, partitions: int = 0) -> dict:
+    """samples, latency mean/p50/p99/max (s), exit_fraction per partition (1..max(partitions, last exit)),
+    accuracy (when every record has `correct`), errors and error_fraction (when a sample failed)."""
     if not records:
         return {"samples": 0}
     lat = np.array([r["latency"] for r in records])
@@ -100,20 +119,13 @@ class _Run:
         self.token = secrets.token_urlsafe(24)  # the link emulator takes control messages carrying it only
         self.keys, self.children = {}, {}       # name -> public key of its process; name -> a child's Identity
         self.ident = None if insecure else self._identities(ident)
-        self.ctx = zmq.Context()
-        self.auth = security.start_authenticator(self.ctx, self.ident)
-        self.inbox = proto.socket(self.ctx, zmq.PULL)
-        security.make_server(self.inbox, self.ident)
         try:
-            self.inbox.bind(bind)
-        except zmq.ZMQError as exc:
-            self.inbox.close(0)
-            if self.auth is not None:
-                self.auth.stop()
-            self.ctx.term()
-            raise ValueError(f"bind = {bind!r}: {exc.strerror} (expected e.g. tcp://127.0.0.1:*)") from None
-        self.addr = advertise or self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.out = proto.Outbox(self.ctx, self.ident)
+            self.inbox = open_transport(bind, identity=self.ident)
+        except AddressError as exc:
+            raise AddressError(f"bind = {bind!r}: {exc.reason} (expected e.g. tcp://127.0.0.1:*)", bind,
+                               exc.reason) from None
+        self.addr = advertise or self.inbox.endpoint
+        self.out = self.inbox.sender()
         self.procs, self.peers, self.beats, self.seen = {}, {}, {}, {}
         self.netem = None
         self.done, self.pending, self.records = {}, {}, []
@@ -243,7 +255,7 @@ class _Run:
         for addr, header, name in told:
             try:
                 self.out.send(addr, header, key=self.keys.get(name), wait=False)  # what takes nothing is killed
-            except (zmq.ZMQError, ValueError, ConnectionError):
+            except (TransportError, ValueError):
                 pass
         # Only a process that said hello has heard the stop; the others (Ctrl-C during start) are killed at
         # once, and no wait exceeds half a second, so an interrupted run ends within a second.
@@ -259,10 +271,7 @@ class _Run:
                 p.wait(2.0)
             p.log.close()
         self.out.close(linger_ms=500 if self.remote else 0)  # the remote workers' `end` is delivered (bounded)
-        self.inbox.close(0)
-        if self.auth is not None:
-            self.auth.stop()
-        self.ctx.term()
+        self.inbox.close()
 
     # --- watching ---------------------------------------------------------------------------------
 
@@ -280,7 +289,7 @@ class _Run:
         if not self.inbox.poll(ms):
             return None
         try:
-            got = proto.receive(self.inbox, "driver", zmq.NOBLOCK)
+            got = self.inbox.receive("driver")
         except Malformed as exc:  # a faulty or foreign peer: the run stops by name, never with a traceback
             head = getattr(exc, "header", None) or {}
             tier = head.get("tier") if isinstance(head.get("tier"), str) and len(head["tier"]) <= 64 else None
@@ -402,28 +411,95 @@ def progress_bar(total: int, progress: bool = True, file=None):
                 disable=None)
 
 
-def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", rate: float | None = None,
+def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed", rate: float | None = None,
               timeout: float = 10.0, clock: str = "cpu", emulate: bool = True, records_path=None,
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
               progress: bool = False, profile=None, advertise: str | None = None, key=None, allow=None,
               insecure: bool = False) -> RunResult:
-    """Run an exported plan on `images` (n, *input_shape) and return the per-sample records.
+    """Run an exported plan on `images` and return the per-sample records.
 
-    mode 'closed': one sample in flight; 'open': Poisson arrivals at `rate` samples/s. `timeout` (s) bounds
-    every sample; a dead or silent worker stops the run within about max(1, timeout / 2) s. `remote`
-    {tier: address} uses workers already running (eepart worker) instead of starting them here; they keep
-    running after the run. Security (ZeroMQ CURVE on every socket): the processes started here get keys made
-    for this run; with `remote`, give `key` (this driver's .key_secret file, from `eepart keys`) and `allow`
-    (public key files or folders: each remote tier's as TIER.key), or `insecure=True` (no authentication,
-    no encryption: anyone who reaches a port controls the run; records and errors say so).
-    `bind` is where the driver listens; `advertise` the address workers on other hosts reach it at (default:
-    the bound address, which must then not be 0.0.0.0). `records_path`: JSON lines written as samples finish (kept when the run fails). On failure a RunFailed
-    carries the records so far. `hook(done, control)`: called after every finished sample (fault tests).
-    clock: 'cpu' (ratio x the call's CPU time), 'wall', 'none', or 'profile' (ratio x the partition's time
-    in `profile`, a Profile: a fixed service time, e.g. to isolate queueing under open-loop load).
-    Each call owns its processes, sockets and ZeroMQ context, so calls from several threads may run at
-    once (their emulated tiers then share this machine's CPUs, which skews the timings).
+    Starts one worker per tier and the link emulator on 127.0.0.1 (or uses the `remote` workers already
+    running), streams the samples from the source tier and collects each sample's record. Every socket is
+    authenticated and encrypted (CURVE): the processes started here get keys made for this run. Each call
+    owns its processes, sockets and transport, so calls from several threads may run at once (their
+    emulated tiers then share this machine's CPUs, which skews the timings).
+
+    Parameters
+    ----------
+    deploy_dir : str or Path
+        An exported deployment (manifest.json and the partitions' ONNX files, from `eepart export`).
+    topology : Topology or dict
+        The tiers' speed ratios and the links between them (a Topology, or the dict of netem.topology_dict).
+    images : array_like, shape (n, *input_shape)
+        The samples, as float32.
+    labels : array_like of int, shape (n,), optional
+        Their classes; records then say whether each prediction is correct.
+    mode : {'closed', 'open'}, keyword-only
+        'closed': one sample in flight; 'open': Poisson arrivals at `rate`.
+    rate : float, optional, keyword-only
+        Arrivals per second (open loop only).
+    timeout : float, default 10.0, keyword-only
+        Seconds any sample may take; a dead or silent worker stops the run within about max(1, timeout / 2) s.
+    clock : {'cpu', 'wall', 'profile', 'none'}, keyword-only
+        Compute emulation: ratio x the call's CPU time, ratio x its wall time, ratio x the partition's time
+        in `profile` (a fixed service time, e.g. to isolate queueing under open-loop load), or as is.
+    emulate : bool, default True, keyword-only
+        Send through the link emulator; False sends straight to the workers (real links).
+    records_path : str or Path, optional, keyword-only
+        JSON lines written as samples finish (kept when the run fails).
+    remote : dict of {str: str}, optional, keyword-only
+        {tier: address} of workers already running (`eepart worker`) instead of starting them here; they
+        keep running after the run.
+    seed : int, default 0, keyword-only
+        Seed of the open loop's arrival times.
+    heartbeat_timeout : float, optional, keyword-only
+        Seconds without a worker's heartbeat before the run stops (default max(1, timeout / 2)).
+    startup_timeout : float, default 60.0, keyword-only
+        Seconds the workers may take to start and load their partitions.
+    bind : str, keyword-only
+        Where the driver listens (default a free port on 127.0.0.1).
+    hook : callable, optional, keyword-only
+        ``hook(done, control)``, called after every finished sample (fault injection in tests).
+    progress : bool, default False, keyword-only
+        A progress bar on stderr (only when it is a terminal).
+    profile : Profile, optional, keyword-only
+        The profiled times for ``clock='profile'``.
+    advertise : str, optional, keyword-only
+        The driver's address as workers on other hosts reach it (default: the bound address, which must then
+        not be 0.0.0.0).
+    key : str or Path, optional, keyword-only
+        This driver's secret key file (.key_secret, from `eepart keys`); with `allow`, needed for `remote`.
+    allow : list of str or Path, optional, keyword-only
+        Public key files or folders: each remote tier's as TIER.key.
+    insecure : bool, default False, keyword-only
+        No authentication, no encryption: anyone who reaches a port controls the run (records and errors
+        say so). Excludes `key` and `allow`.
+
+    Returns
+    -------
+    RunResult
+        The records, sorted by sample (see the module for their fields), and the run's settings.
+
+    Raises
+    ------
+    ManifestError
+        A deployment the runtime cannot serve, or whose tiers are not the topology's.
+    KeyFileError
+        A key file or allow-list that cannot be used.
+    ValueError
+        An argument out of its range (named), an address that cannot be bound or reached (AddressError).
+    RunFailed
+        The run stopped early (a worker died or refused a message, a link stalled, a sample timed out); its
+        `records` hold every sample finished before.
+
+    Examples
+    --------
+    >>> from eepart_fast import Topology
+    >>> result = run_local("deploy/", Topology.preset("mobile"), images, labels,
+    ...                    mode="open", rate=50.0)  # doctest: +SKIP
+    >>> result.summary()["p99"]  # doctest: +SKIP
+    0.0123
     """
     from ..model.topology import Topology
     m = load_manifest(deploy_dir)
@@ -469,8 +545,8 @@ def run_local(deploy_dir, topology, images, labels=None, mode: str = "closed", r
                          "(the workers' public keys, TIER.key), or insecure=True to run unauthenticated and "
                          "unencrypted")
     ident = None if key is None else security.Identity.from_files(key, allow)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service, advertise,
-               ident, insecure)
+    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service=service,
+               advertise=advertise, ident=ident, insecure=insecure)
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)

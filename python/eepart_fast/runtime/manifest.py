@@ -166,6 +166,36 @@ class PartitionSpec:
 
 @dataclass
 class Manifest:
+    """A checked deployment: its folder, the manifest's data and each partition (see the module).
+
+    Made by `load_manifest`, which checks every field first; build one by hand only for tests.
+
+    Parameters
+    ----------
+    folder : Path
+        The deployment folder (the partitions' files are relative to it).
+    data : dict
+        manifest.json as read.
+    partitions : list of PartitionSpec
+        Partition k at index k - 1.
+    threshold : float
+        The exit rule's normalised entropy threshold.
+    tier_names : list of str
+        Each partition's tier, in order.
+    source, destination : str
+        Where samples enter and where results are delivered.
+    input_shape : list of int
+        One sample's shape.
+    classes : int
+        The number of classes.
+
+    Examples
+    --------
+    >>> m = Manifest(folder=Path("deploy"), data={}, partitions=[], threshold=0.5, tier_names=["edge", "cloud"],
+    ...              source="device", destination="device", input_shape=[3, 32, 32], classes=10)
+    >>> m.tiers
+    ['device', 'edge', 'cloud']
+    """
     folder: Path
     data: dict
     partitions: list
@@ -195,10 +225,32 @@ class Manifest:
         return {p.index: p.sha256 for p in self.partitions}
 
 
-def load_manifest(folder, verify: bool = True) -> Manifest:
-    """Read and check a deployment folder; `verify` also checks every file's sha256.
+def load_manifest(folder, *, verify: bool = True) -> Manifest:
+    """Read and check a deployment folder (manifest.json and the partitions' ONNX files).
 
-    Raises ManifestError naming the field (and partition) that is wrong.
+    Parameters
+    ----------
+    folder : str or Path
+        The folder `eepart export --out` wrote.
+    verify : bool, default True, keyword-only
+        Also check every partition file's sha256 against the manifest.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        Naming the field (and partition) that is wrong, or the file that is missing, too large, a symbolic
+        link or altered.
+
+    Examples
+    --------
+    >>> load_manifest("no-such-folder")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    eepart_fast.runtime.errors.ManifestError: no-such-folder/manifest.json: no manifest (export the plan first...
     """
     folder = Path(folder)
     path = folder / MANIFEST

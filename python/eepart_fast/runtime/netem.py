@@ -21,15 +21,16 @@ import os
 import sys
 import time
 
-import zmq
-
 from . import protocol as proto
 from . import security
-from .schema import MAX_NAME, MAX_STR, Malformed
+from .errors import AddressError, TransportError
+from .schema import MAX_NAME, MAX_STR
+from .transport import Received, open_transport, receive_or_refuse
 
 MAX_TIERS = 64
 MAX_STALLED = 1024           # messages a stalled link holds (the rest are refused)
 REPORTS_PER_S = 20
+CONTROL = ("ping", "config", "stall", "stop")  # taken from the run's driver only
 
 
 def check_topology(topology) -> dict:
@@ -156,27 +157,20 @@ class _Netem:
         self.ident, self.driver_key, self.token = ident, driver_key, token
         self.emu = LinkEmulator(topology)
         self.names = set(topology["names"])
-        self.ctx = zmq.Context()
-        self.auth = security.start_authenticator(self.ctx, ident)
-        self.inbox = proto.socket(self.ctx, zmq.PULL, max_message=max_message)
-        security.make_server(self.inbox, ident)
-        self.inbox.bind(bind)
-        self.out = proto.Outbox(self.ctx, ident)
+        self.inbox = open_transport(bind, identity=ident, max_message=max_message)
+        self.out = self.inbox.sender()
         self.peers, self.keys = {}, {}
         self.refused = 0
         self._reports = collections.deque(maxlen=REPORTS_PER_S)
 
     def close(self):
         self.out.close()
-        self.inbox.close(0)
-        if self.auth is not None:
-            self.auth.stop()
-        self.ctx.term()
+        self.inbox.close()
 
     def _tell(self, header: dict) -> None:
         try:
             self.out.send(self.announce, {**header, "tier": "netem"}, key=self.driver_key)
-        except (ConnectionError, ValueError, zmq.ZMQError):
+        except (TransportError, ValueError):
             pass  # the driver is gone: it stops this process, or the idle timeout does
 
     def refuse(self, message: str, error: str = "Malformed", sample=None) -> None:
@@ -192,6 +186,13 @@ class _Netem:
         if self.ident is not None and peer != self.driver_key:
             return False
         return hmac.compare_digest(str(header.get("token", "")).encode(), self.token.encode())
+
+    def _admit(self, got: Received):
+        """None for a message its sender may send; the refusal of control not from this emulator's driver."""
+        kind = got.header["kind"]
+        if kind in CONTROL and not self._from_driver(got.header, got.peer):
+            return f"{kind}: not from this emulator's driver (token or key)", "NotDriver"
+        return None
 
     def configure(self, header) -> None:
         peers, keys = header["peers"], header.get("keys") or {}
@@ -221,8 +222,7 @@ class _Netem:
             self.out.send(self.peers[dst], header, payload, key=self.keys.get(dst))
 
     def serve(self) -> int:
-        self._tell({"kind": "hello", "endpoint": self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode(),
-                    "pid": os.getpid()})
+        self._tell({"kind": "hello", "endpoint": self.inbox.endpoint, "pid": os.getpid()})
         last_driver = time.monotonic()
         last_beat = 0.0
         while True:
@@ -233,25 +233,14 @@ class _Netem:
                 last_beat = time.monotonic()
                 self._tell({"kind": "heartbeat", "in_flight": self.emu.in_flight()[:32],
                             "stalled": sorted(self.emu.stalled)[:32], "refused": self.refused})
-            if not self.inbox.poll(int(self.heartbeat * 1000)):
-                continue
-            try:
-                got = proto.receive(self.inbox, "netem", zmq.NOBLOCK)
-            except Malformed as exc:
-                self.refuse(str(exc))
-                continue
-            except Exception as exc:  # noqa: BLE001 - no message may end the emulator
-                self.refuse(f"{type(exc).__name__}: {exc}", "InternalError")
-                continue
+            got = receive_or_refuse(self.inbox, "netem", timeout_ms=int(self.heartbeat * 1000), refuse=self.refuse,
+                                    admit=self._admit)
             if got is None:
                 continue
-            header, payload, peer = got
+            header, payload, _ = got
             kind = header["kind"]
             try:
-                if kind in ("ping", "config", "stall", "stop"):
-                    if not self._from_driver(header, peer):
-                        self.refuse(f"{kind}: not from this emulator's driver (token or key)", "NotDriver")
-                        continue
+                if kind in CONTROL:
                     last_driver = time.monotonic()
                     if kind == "stop":
                         return 0
@@ -310,6 +299,9 @@ def main(argv=None) -> int:
     try:
         return serve(a.bind, a.announce, topology, a.idle_timeout, ident=ident, driver_key=driver_key,
                      token=d["token"], max_message=a.max_message)
+    except AddressError as exc:
+        print(f"netem: error: --bind {a.bind!r}: {exc.reason}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

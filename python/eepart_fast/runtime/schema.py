@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from .errors import Malformed
+
 MAX_HEADER = 64 * 1024       # bytes of a header frame
 MAX_DEPTH = 5                # nesting of objects and lists ({"hops": [{...}]} is 3)
 MAX_STR = 1024               # characters of any string (messages are cut to this by their senders)
@@ -31,14 +33,6 @@ HEARTBEAT_MIN, HEARTBEAT_MAX = 0.01, 10.0
 RATIO_MAX = 1e6
 SERVICE_MAX = 3600.0
 CLOCKS = ("cpu", "wall", "profile", "none")
-
-
-class Malformed(ValueError):
-    """A message that is not what its kind must be: refused by name, before any use."""
-
-    def __init__(self, message: str, kind=None):
-        super().__init__(message)
-        self.kind = kind if isinstance(kind, str) and len(kind) <= MAX_NAME else None
 
 
 # --- bytes to a header ------------------------------------------------------------------------------

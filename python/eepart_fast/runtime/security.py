@@ -1,16 +1,17 @@
-"""ZeroMQ CURVE on every runtime socket: who may talk to a worker, a driver or the link emulator.
+"""CURVE keys on every runtime socket: who may talk to a worker, a driver or the link emulator.
 
-Each process has a keypair (Curve25519, Z85 text). Its inbox (PULL) is a CURVE server that admits only
-clients whose public key is in its allow-list (a ZAP handler in a thread); every message it sends goes
-through a CURVE client socket that knows the receiver's public key. A peer without an allowed key gets no
-connection: its messages have no effect and no answer. Messages are encrypted and authenticated.
+Each process has a keypair (Curve25519, Z85 text) and an allow-list of its peers' public keys. Its
+transport (zmq_transport.py) makes its inbox a CURVE server that admits only the keys of the allow-list,
+and every message it sends goes through a CURVE client that knows the receiver's public key. A peer
+without an allowed key gets no connection: its messages have no effect and no answer. Messages are
+encrypted and authenticated.
 
 Keys on disk are ZeroMQ certificates (as `zmq.auth.create_certificates` writes them): `NAME.key` holds the
 public key, `NAME.key_secret` the public and secret key (mode 0600). `eepart keys --out keys/edge` writes
 both. The processes `eepart run` starts itself get keys made for that run (never written to disk: they
 reach the child on its stdin).
 
-Nothing here imports zmq at module level except through the functions that need it.
+Nothing here imports zmq: the keys are made and checked through zmq_transport, when first needed.
 """
 from __future__ import annotations
 
@@ -21,15 +22,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import KeyFileError
+
 KEY_LEN = 40                 # a Z85 Curve25519 key
 MAX_KEY_FILE = 64 * 1024     # a certificate is a few hundred bytes
 MAX_ALLOWED = 4096
 Z85_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 INSECURE = "INSECURE: no authentication, no encryption"
-
-
-class KeyFileError(ValueError):
-    """A key file or allow-list that cannot be used (named by path)."""
 
 
 def check_key(value, where: str) -> str:
@@ -85,8 +84,8 @@ def load_secret(path) -> tuple:
 
 
 def _check_pair(public: str, secret: str, where: str) -> None:
-    import zmq
-    if zmq.curve_public(secret.encode()).decode() != public:
+    from .zmq_transport import curve_public
+    if curve_public(secret) != public:
         raise KeyFileError(f"{where}: the public key does not belong to the secret key")
 
 
@@ -138,7 +137,7 @@ def _certificate(public: str, secret: str | None) -> str:
 
 def write_keypair(base, overwrite: bool = False) -> tuple:
     """Write BASE.key (public, 0644) and BASE.key_secret (0600), each atomically; returns (public, paths)."""
-    import zmq
+    from .zmq_transport import curve_keypair
     base = Path(base)
     pub_path, sec_path = base.parent / (base.name + ".key"), base.parent / (base.name + ".key_secret")
     if not base.parent.is_dir():
@@ -146,7 +145,7 @@ def write_keypair(base, overwrite: bool = False) -> tuple:
     for p in (pub_path, sec_path):
         if (p.exists() or p.is_symlink()) and not overwrite:
             raise KeyFileError(f"--out {base}: {p} exists (--overwrite to replace it)")
-    public, secret = (k.decode() for k in zmq.curve_keypair())
+    public, secret = curve_keypair()
     _atomic_write(sec_path, _certificate(public, secret), 0o600)
     _atomic_write(pub_path, _certificate(public, None), 0o644)
     return public, (pub_path, sec_path)
@@ -161,9 +160,8 @@ class Identity:
 
     @classmethod
     def ephemeral(cls) -> Identity:
-        import zmq
-        public, secret = (k.decode() for k in zmq.curve_keypair())
-        return cls(public, secret, {})
+        from .zmq_transport import curve_keypair
+        return cls(*curve_keypair(), {})
 
     @classmethod
     def from_files(cls, key, allow) -> Identity:
@@ -191,49 +189,3 @@ class Identity:
 
     def allows(self, public: str) -> bool:
         return public in self.allowed
-
-
-class _Allow:
-    """ZAP credentials provider: a client is admitted when its public key is in the allow-list."""
-
-    def __init__(self, ident: Identity):
-        self.ident = ident
-
-    def callback(self, domain, key) -> bool:
-        try:
-            return (key.decode("ascii") if isinstance(key, bytes) else key) in self.ident.allowed
-        except (UnicodeDecodeError, AttributeError):
-            return False
-
-
-def start_authenticator(ctx, ident: Identity | None):
-    """A ZAP handler thread for ctx admitting only ident's allow-list; None when insecure. Stop it with .stop()."""
-    if ident is None:
-        return None
-    from zmq.auth.thread import ThreadAuthenticator
-    auth = ThreadAuthenticator(ctx)
-    auth.start()
-    auth.configure_curve_callback(domain="*", credentials_provider=_Allow(ident))
-    return auth
-
-
-def make_server(sock, ident: Identity | None) -> None:
-    """Before bind: the socket takes only CURVE clients the authenticator admits."""
-    if ident is None:
-        return
-    import zmq
-    sock.setsockopt(zmq.CURVE_SECRETKEY, ident.secret.encode())
-    sock.setsockopt(zmq.CURVE_PUBLICKEY, ident.public.encode())
-    sock.setsockopt(zmq.CURVE_SERVER, 1)
-
-
-def make_client(sock, ident: Identity | None, server_key: str | None) -> None:
-    """Before connect: the socket proves its own key and checks the server's."""
-    if ident is None:
-        return
-    import zmq
-    if server_key is None:
-        raise KeyFileError("no public key is known for this peer (its key must be in the allow-list)")
-    sock.setsockopt(zmq.CURVE_SECRETKEY, ident.secret.encode())
-    sock.setsockopt(zmq.CURVE_PUBLICKEY, ident.public.encode())
-    sock.setsockopt(zmq.CURVE_SERVERKEY, server_key.encode())

@@ -27,14 +27,14 @@ import threading
 import time
 
 import numpy as np
-import zmq
 
 from . import protocol as proto
 from . import security
-from .errors import ManifestError, TensorMismatch
+from .errors import AddressError, LoadFailed, ManifestError, TensorMismatch, TransportError
 from .executor import PartitionRunner, logits_error, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
-from .schema import MAX_STR, Malformed
+from .schema import MAX_STR
+from .transport import Received, open_transport, receive_or_refuse
 
 CLOCKS = ("cpu", "wall", "profile", "none")
 WARMUP_CALLS = 5
@@ -45,11 +45,12 @@ MAX_STDIN = 64 * 1024
 CONTROL = ("config", "stop", "end")
 
 
-class LoadFailed(RuntimeError):
-    """A partition's file passed its sha256 but onnxruntime cannot load it."""
-
-
 class Worker:
+    """One tier's worker process: its inbox bound to `bind`, configured by a driver (see the module).
+
+    Raises AddressError when `bind` cannot be bound, ManifestError for a deployment it cannot serve.
+    """
+
     def __init__(self, tier: str, bind: str, artifacts, announce: str | None = None, idle_timeout: float = 0.0,
                  ident: security.Identity | None = None, driver_key: str | None = None, once: bool = False,
                  manifest=None):
@@ -58,17 +59,9 @@ class Worker:
         self.manifest = manifest if manifest is not None else load_manifest(artifacts)
         self.max_message = proto.max_message(self.manifest)
         self.held_cap = min(HELD_BYTES_MAX, max(HELD_BYTES_MIN, 64 * self.max_message))
-        self.ctx = zmq.Context()
-        self.auth = security.start_authenticator(self.ctx, ident)
-        self.inbox = proto.socket(self.ctx, zmq.PULL, max_message=self.max_message)
-        security.make_server(self.inbox, ident)
-        try:
-            self.inbox.bind(bind)
-        except zmq.ZMQError:
-            self._close()
-            raise
-        self.endpoint = self.inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.out = proto.Outbox(self.ctx, ident)
+        self.inbox = open_transport(bind, identity=ident, max_message=self.max_message)
+        self.endpoint = self.inbox.endpoint
+        self.out = self.inbox.sender()
         self.local = collections.deque()
         self.held = []  # (hold_until, seq, header, payload): messages still crossing an emulated link
         self.held_bytes = 0
@@ -85,12 +78,6 @@ class Worker:
         self._stop = threading.Event()
         self._hb = threading.Thread(target=self._heartbeats, name=f"heartbeat-{tier}", daemon=True)
         self._hb.start()
-
-    def _close(self) -> None:
-        self.inbox.close(0)
-        if self.auth is not None:
-            self.auth.stop()
-        self.ctx.term()
 
     # --- the driver side ------------------------------------------------------------------------
 
@@ -110,7 +97,7 @@ class Worker:
         addr, key = self.driver
         try:
             self.out.send(addr, {**header, "tier": self.tier}, key=key)
-        except (ConnectionError, ValueError, zmq.ZMQError) as exc:
+        except (TransportError, ValueError) as exc:
             self._log(f"cannot report {header.get('kind')!r} to the driver at {addr}: {exc}")
 
     def _refuse(self, what: str, error: str = "Malformed", sample=None) -> None:
@@ -133,9 +120,20 @@ class Worker:
             return True
         return peer is not None and peer in self.ident.allowed and self.ident.allowed[peer] not in self.manifest.tiers
 
+    def _admit(self, got: Received):
+        """None for a message its sender may send; the refusal (message, error) of a control message from
+        a key that may send samples only."""
+        kind = got.header["kind"]
+        if kind in CONTROL and not self._may_control(got.peer):
+            name = self.ident.allowed.get(got.peer)
+            return (f"{kind}: from the key of tier {name!r}, which may send samples, not control (a driver's "
+                    "key is named after no tier)", "NotDriver")
+        return None
+
     def _heartbeats(self) -> None:
         """One thread for the worker's life: a heartbeat to the configured driver every interval."""
-        socks = {}
+        out = self.inbox.sender()  # this thread's own: a sender is used by one thread
+        last = None
         try:
             while True:
                 beat = self._beat
@@ -145,27 +143,16 @@ class Worker:
                 if beat is None:
                     continue
                 addr, key, _ = beat
-                sock = socks.get((addr, key))
-                if sock is None:
-                    for old in socks.values():
-                        old.close(0)
-                    socks.clear()
-                    sock = proto.socket(self.ctx, zmq.PUSH)
-                    try:
-                        security.make_client(sock, self.ident, key)
-                        sock.connect(addr)
-                    except (zmq.ZMQError, ValueError):
-                        sock.close(0)
-                        continue
-                    socks[(addr, key)] = sock
+                if (addr, key) != last:  # a new driver: the previous one's connection goes
+                    out.close()
+                    last = (addr, key)
                 try:
-                    proto.send(sock, {"kind": "heartbeat", "tier": self.tier, "refused": self.refused,
-                                      **self.state}, flags=zmq.NOBLOCK)
-                except (zmq.Again, zmq.ZMQError, ValueError):
+                    out.send(addr, {"kind": "heartbeat", "tier": self.tier, "refused": self.refused, **self.state},
+                             key=key, wait=False)
+                except (TransportError, ValueError):
                     pass  # the driver is gone or slow: a heartbeat is never waited for
         finally:
-            for sock in socks.values():
-                sock.close(0)
+            out.close()
 
     def _configure(self, cfg: dict, peer: str | None) -> None:
         # Reports about this configuration go to the driver that sent it (its key: the one it signed with).
@@ -368,24 +355,11 @@ class Worker:
                     peer = None
                 else:
                     wait = 0.1 if not self.held else max(0.0, self.held[0][0] - proto.now() - proto.SPIN)
-                    if not self.inbox.poll(max(0, min(100, int(wait * 1000)))):
-                        continue
-                    try:
-                        got = proto.receive(self.inbox, "worker", zmq.NOBLOCK)
-                    except Malformed as exc:
-                        self._refuse(str(exc))
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - no message may end the worker
-                        self._refuse(f"{type(exc).__name__}: {exc}", "InternalError")
-                        continue
+                    got = receive_or_refuse(self.inbox, "worker", timeout_ms=max(0, min(100, int(wait * 1000))),
+                                            refuse=self._refuse, admit=self._admit)
                     if got is None:
                         continue
                     header, payload, peer = got
-                    if header["kind"] in CONTROL and not self._may_control(peer):
-                        name = self.ident.allowed.get(peer)
-                        self._refuse(f"{header['kind']}: from the key of tier {name!r}, which may send samples, "
-                                     "not control (a driver's key is named after no tier)", "NotDriver")
-                        continue
                     if header["kind"] in ("ping", "config", "input", "stop", "end"):
                         heard = time.monotonic()
                     if "hold_until" in header:
@@ -397,7 +371,7 @@ class Worker:
             self._stop.set()
             self._hb.join(2.0)
             self.out.close()
-            self._close()
+            self.inbox.close()
 
 
 def main(argv=None) -> int:
@@ -457,8 +431,8 @@ def run(a) -> int:
     try:
         w = Worker(a.tier, a.bind, a.artifacts, a.announce, a.idle_timeout, ident, driver_key,
                    getattr(a, "once", False), manifest)
-    except zmq.ZMQError as exc:
-        print(f"eepart worker: error: --bind {a.bind!r}: {exc.strerror}", file=sys.stderr)
+    except AddressError as exc:
+        print(f"eepart worker: error: --bind {a.bind!r}: {exc.reason}", file=sys.stderr)
         return 2
     if not a.announce:
         mode = "" if ident is not None else f" ({security.INSECURE})"
