@@ -52,3 +52,37 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def install() -> None:
     if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
         sys.meta_path.append(_MovedFinder())
+
+
+def positional(*old_order: str):
+    """For one release, a call that passes by position what is now keyword-only still works, with a
+    DeprecationWarning; `old_order` names the parameters that followed the data in 0.1, in order
+    (scikit-learn's way of making arguments keyword-only)."""
+    import functools
+    import inspect
+
+    def wrap(func):
+        params = inspect.signature(func).parameters.values()
+        n_data = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+        @functools.wraps(func)
+        def call(*args, **kwargs):
+            extra = args[n_data:]
+            if extra:
+                if len(extra) > len(old_order):
+                    raise TypeError(f"{func.__qualname__}() takes {n_data} positional arguments but "
+                                    f"{len(args)} were given")
+                names = old_order[:len(extra)]
+                given = [n for n in names if n in kwargs]
+                if given:
+                    raise TypeError(f"{func.__qualname__}() got multiple values for argument {given[0]!r}")
+                warnings.warn(f"{func.__qualname__}(): pass {', '.join(names)} by keyword ("
+                              f"{', '.join(f'{n}=...' for n in names)}); positional use is removed in "
+                              f"{REMOVED_IN}", DeprecationWarning, stacklevel=2)
+                kwargs.update(zip(names, extra))
+                args = args[:n_data]
+            return func(*args, **kwargs)
+
+        return call
+
+    return wrap
