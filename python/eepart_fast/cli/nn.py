@@ -300,8 +300,3 @@ def main(argv=None) -> int:
         print("interrupted; the last checkpoint is kept, run the same command to resume", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    # The same commands through eepart's own entry point: a bad input is one line and exit code 2.
-    from eepart_fast.cli import main as eepart_main
-    sys.exit(eepart_main(sys.argv[1:]))
