@@ -128,10 +128,10 @@ def compare(model: str, backend: str = "auto") -> dict:
     planner = ef.Planner(profile, topology, backend=backend)
     full = float(profile.accuracy[-1])
     t3 = table_iii_config(model, profile)
-    ev = ef.evaluate(profile, topology, [t3])
+    ev = ef.evaluate(profile, topology, configs=[t3])
     rows = []
     for below in BOUNDS_BELOW_FULL:
-        plan = planner.min_latency(full - below)
+        plan = planner.min_latency(min_accuracy=full - below)
         rows.append({"bound": full - below, "label": f"full - {below:.2f}", "plan": plan})
     # Without trimming (the last partition ends at block N, as PORTEND's full-network baselines do).
     every = ef.sweep(profile, topology)
@@ -144,7 +144,7 @@ def compare(model: str, backend: str = "auto") -> dict:
                        every.placement[i, :L], profile, topology)
         rows.append({"bound": full - below, "label": f"full - {below:.2f}, untrimmed", "plan": plan})
     # The Table III plan's own accuracy as the bound: is that plan on this model's frontier?
-    at_t3 = planner.min_latency(float(ev.accuracy[0]))
+    at_t3 = planner.min_latency(min_accuracy=float(ev.accuracy[0]))
     rows.append({"bound": float(ev.accuracy[0]), "label": "Table III's own", "plan": at_t3})
     # PORTEND's plotting code compares plans at accuracy >= 0.88 measured on the test split.
     test_profile, _ = load(model, split="test")

@@ -47,8 +47,8 @@ def main():
              "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |"]
     misses = 0
     for bound in BOUNDS_MS:
-        by_mean = planner.max_accuracy(bound / ms)
-        by_p99 = planner.max_accuracy(bound / ms, quantile=0.99)
+        by_mean = planner.max_accuracy(max_latency=bound / ms)
+        by_p99 = planner.max_accuracy(max_latency=bound / ms, quantile=0.99)
         cells = []
         for plan in (by_mean, by_p99):
             if plan is None:

@@ -59,8 +59,8 @@ def main() -> int:
     rows, started = [], time.time()
     for ms in DEADLINES_MS:
         deadline = ms / 1e3
-        for by, plan in (("mean", planner.max_accuracy(deadline)),
-                         ("p99", planner.max_accuracy(deadline, quantile=0.99))):
+        for by, plan in (("mean", planner.max_accuracy(max_latency=deadline)),
+                         ("p99", planner.max_accuracy(max_latency=deadline, quantile=0.99))):
             deploy = work / f"{ms}-{by}"
             export_partitions(net, plan, deploy, data.input_shape, {"backbone": "resnet20"})
             load = os.getloadavg()[0]
