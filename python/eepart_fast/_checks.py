@@ -264,3 +264,40 @@ def timed_out(what: str, time_limit: float) -> TimeoutError:
     """The error of a call stopped at its time limit, worded as the compiled engines word it."""
     return TimeoutError(f"{what}: stopped at its time limit (time_limit = {time_limit:g} s) without an answer; "
                         "raise time_limit, or narrow the question (bounds, fewer tiers or blocks)")
+
+
+def bound(name: str, value, default: float | None = None, huge_is_infinite: bool = True) -> float:
+    """A bound of a search (min_accuracy, max_latency) or a value of the network (a bandwidth, a latency, a
+    ratio) as a float, by one rule for every caller.
+
+    None is `default` where the caller has one (a bound left out: no bound), else refused. A string, a
+    boolean, a complex number is refused (TypeError), never converted; nan is refused (ValueError). An
+    integer beyond float64's range (10**400) is, as a bound, the infinity of its sign: it compares with
+    every latency and accuracy exactly as that infinity does (max_latency=10**400: no latency bound;
+    min_accuracy=10**400: no plan). Where it is a value of the network (`huge_is_infinite` False) it is
+    refused by name (ValueError).
+    """
+    if value is None and default is not None:
+        return default
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} = {show(value)}: expected a number, got {type(value).__name__}")
+    try:
+        value = float(value)
+    except OverflowError:
+        if not huge_is_infinite:
+            raise ValueError(f"{name} = {show(value)}: too large for a float64") from None
+        value = float("inf") if value > 0 else float("-inf")
+    if value != value:
+        raise ValueError(f"{name} = nan: must be a number")
+    return value
+
+
+MAX_THREADS = 1024  # as the compiled engines check it
+
+
+def threads(value) -> int:
+    """A call's `threads`, as the engines take it: an integer from 0 (one per core) to MAX_THREADS."""
+    value = integer("threads", value)
+    if not 0 <= value <= MAX_THREADS:
+        raise ValueError(f"threads = {value}: must be in 0..{MAX_THREADS} (0: one per core)")
+    return value

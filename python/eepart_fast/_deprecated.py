@@ -2,15 +2,17 @@
 release: each is the module at its new path, with a DeprecationWarning naming it (CHANGELOG.md)."""
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.util
+import inspect
 import sys
 import warnings
 
 MOVED = {
     "eepart_fast.api": "eepart_fast.planning.evaluation",
-    "eepart_fast.plan": "eepart_fast.planning.plan",
+    "eepart_fast.plan": "eepart_fast.planning.planner",
     "eepart_fast.plantable": "eepart_fast.planning.plantable",
     "eepart_fast.tail": "eepart_fast.planning.tail",
     "eepart_fast.plot": "eepart_fast.planning.plot",
@@ -58,9 +60,6 @@ def positional(*old_order: str):
     """For one release, a call that passes by position what is now keyword-only still works, with a
     DeprecationWarning; `old_order` names the parameters that followed the data in 0.1, in order
     (scikit-learn's way of making arguments keyword-only)."""
-    import functools
-    import inspect
-
     def wrap(func):
         params = inspect.signature(func).parameters.values()
         n_data = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)

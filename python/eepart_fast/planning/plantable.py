@@ -28,14 +28,21 @@ from __future__ import annotations
 
 import bisect
 import math
-import numbers
 import time
 from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import finite_costs
+from .._checks import bound, finite_costs, timed_out
+from .._checks import time_limit as check_time_limit
+from .._deprecated import positional
 from ..engine.frontier import RTOL
+from ..engine.registry import get_backend
+from ..io.format import digits
+from ..model.tables import measured_tiers
+from .plan import Plan
+from .plot import display_unit, plot_plan_table
+from .state import _search_rows
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")
@@ -61,9 +68,35 @@ class _Choice(NamedTuple):
 
 class PlanTableRow(NamedTuple):
     """One interval [low, high] of the parameter (its own unit, low < high; low == high only in the one row
-    of a zero-width range) and the plan optimal on it
-    (None fields where no plan meets the bound). latency_low / latency_high: the plan's latency (s) at
-    low and at high; in between it is affine in the parameter's affine coordinate."""
+    of a zero-width range) and the plan optimal on it (None fields where no plan meets the bound).
+
+    Rows are made by Planner.plan_table; `config` is the plan's (t, P, A), or None.
+
+    Parameters
+    ----------
+    low, high : float
+        The interval, in the parameter's unit (bit/s, s or a factor).
+    threshold_index : int or None
+        The plan's t.
+    partitions : tuple of int or None
+        The plan's P (end blocks).
+    placement : tuple of int or None
+        The plan's A (tier indices).
+    tier_names : tuple of str or None
+        The names of the plan's tiers.
+    accuracy : float or None
+        The plan's accuracy.
+    latency_low, latency_high : float or None
+        The plan's latency (s) at low and at high; in between it is affine in the parameter's affine
+        coordinate (1/value for a bandwidth or a scale, the value itself for a latency or a ratio).
+
+    Examples
+    --------
+    >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> row = planner.plan_table("bandwidth", 0, 1e5, 1e8, min_accuracy=0.9).rows[-1]
+    >>> row.high, row.accuracy >= 0.9, row.config == (row.threshold_index, row.partitions, row.placement)
+    (100000000.0, True, True)
+    """
     low: float
     high: float
     threshold_index: int | None
@@ -80,13 +113,9 @@ class PlanTableRow(NamedTuple):
 
 
 def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    try:
-        value = float(value)
-    except OverflowError:  # an int such as 10**400: no float holds it
-        raise ValueError(f"{name} = an integer of {len(str(abs(int(value))))} digits: too large for a float64 "
-                         f"(a plan table's {name} must be a finite number)") from None
+    """A plan table's bound or value: a finite number (an int such as 10**400, which no float holds, is
+    refused by name, as inf is)."""
+    value = bound(name, value, huge_is_infinite=False)
     if not math.isfinite(value):
         raise ValueError(f"{name} = {value}: must be a finite number")
     return value
@@ -96,8 +125,6 @@ class _Parameter:
     """One network parameter of a Planner's snapshot: how a value of it becomes a network state."""
 
     def __init__(self, state, parameter: str, target):
-        from ..model.tables import measured_tiers
-
         if parameter not in PARAMETERS:
             raise ValueError(f"parameter = {parameter!r}: one of {', '.join(PARAMETERS)}")
         topo = state.topology
@@ -118,7 +145,7 @@ class _Parameter:
                     raise ValueError(f"link = {target!r}: routes are chosen by latency in this graph, so a link's "
                                      "latency changes the routes; give the routes or route_by: hops to vary it")
         elif parameter == "ratio":
-            self.where = topo.tier(target, "tier")
+            self.where = topo.tier(target, field="tier")
             if self.where in measured_tiers(state.profile, topo):
                 raise ValueError(f"tier {topo.names[self.where]!r} computes with device "
                                  f"{topo.devices[self.where]!r}'s own measurements; its ratio is not used")
@@ -406,8 +433,44 @@ class PlanTable:
     """The optimal plan over a range of one parameter: rows of intervals, each with its plan, and the
     breakpoints between them (see the module's docstring). `searches`: the engine searches it took.
 
-    `at(value)` is the plan at any value of the range (a Plan on the network at that value, or None);
-    `optimal_range(plan)` the interval around a plan's own value over which it stays optimal."""
+    Made by Planner.plan_table, not directly. `at(value)` is the plan at any value of the range (a Plan
+    on the network at that value, or None); `config_at(value)` its (t, P, A) without any search;
+    `optimal_range(plan)` the interval around a plan's own value over which it stays optimal. A table
+    only reads its Planner's snapshot; it is safe to build and read from several threads.
+
+    Parameters
+    ----------
+    param : _Parameter
+        The parameter varied, on the Planner's snapshot (internal).
+    problem : str
+        "min_latency" (P_lat) or "max_accuracy" (P_acc).
+    bound : float
+        The problem's bound: an accuracy, or a latency (s).
+    low, high : float
+        The range, in the parameter's unit.
+    rows : list of PlanTableRow
+        The intervals, rising.
+    breakpoints : list of float
+        The values between rows, rising.
+    point_plans : list of tuple or None
+        The engine's (t, P, A) at each breakpoint.
+    searches : int
+        The engine searches the table took.
+    evaluate : callable
+        Evaluates one configuration on tables (internal).
+
+    Examples
+    --------
+    >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> table = planner.plan_table("ratio", "smartphone", 0.5, 50, min_accuracy=0.9)
+    >>> table.target_name, [round(b, 2) for b in table.breakpoints]
+    ('tier smartphone', [28.97])
+    >>> [r.tier_names for r in table.rows]
+    [('smartphone',), ('edge server',)]
+    >>> plan = table.at(10)
+    >>> plan.tier_names, [round(x, 2) for x in table.optimal_range(plan, value=10)]
+    (('smartphone',), [0.5, 28.97])
+    """
 
     def __init__(self, param: _Parameter, problem: str, bound: float, low: float, high: float, rows: list,
                  breakpoints: list, point_plans: list, searches: int, evaluate):
@@ -440,7 +503,22 @@ class PlanTable:
         return self._param.where
 
     def config_at(self, value):
-        """The plan's (t, P, A) at `value`, or None: the scheduler's lookup (no search, no tables built)."""
+        """The plan's (t, P, A) at `value`, or None: the scheduler's lookup (no search, no tables built).
+
+        Parameters
+        ----------
+        value : float
+            In [low, high], the parameter's unit. At a breakpoint, the engine's own plan there.
+
+        Returns
+        -------
+        tuple or None
+
+        Raises
+        ------
+        ValueError
+            `value` is outside the table's range.
+        """
         value = _number("value", value)
         if not self.low <= value <= self.high:
             raise ValueError(f"value = {value}: outside the table's range [{self.low}, {self.high}]")
@@ -450,9 +528,17 @@ class PlanTable:
         return self.rows[i].config
 
     def at(self, value):
-        """The plan at `value` (a Plan on the network with the parameter at value), or None."""
-        from .plan import Plan
+        """The plan at `value`: a Plan on the network with the parameter at value, or None.
 
+        Parameters
+        ----------
+        value : float
+            In [low, high], the parameter's unit.
+
+        Returns
+        -------
+        Plan or None
+        """
         config = self.config_at(value)
         if config is None:
             return None
@@ -461,8 +547,20 @@ class PlanTable:
         return Plan(latency, accuracy, *config, state)
 
     def optimal_range(self, plan, value=None):
-        """(low, high): the widest interval around `value` (default: the plan's own network's value of the
-        parameter) on which `plan`'s configuration is the table's plan, or None if it is not optimal there."""
+        """The widest interval around `value` on which `plan`'s configuration is the table's plan.
+
+        Parameters
+        ----------
+        plan : Plan
+            A plan on the same models.
+        value : float, optional
+            Where to look (default: the plan's own network's value of the parameter).
+
+        Returns
+        -------
+        tuple of float or None
+            (low, high), or None if the plan is not optimal there.
+        """
         value = self._param.value_of(plan.topology) if value is None else _number("value", value)
         if not self.low <= value <= self.high:
             return None
@@ -484,6 +582,13 @@ class PlanTable:
         return (self.rows[lo].low, self.rows[hi].high)
 
     def to_dict(self) -> dict:
+        """Plain JSON-able values: the parameter, its target, the problem and bound, the range, searches,
+        breakpoints and rows.
+
+        Returns
+        -------
+        dict
+        """
         return {"parameter": self.parameter, "target": _plain(self.target), "target_name": self.target_name,
                 "problem": self.problem,
                 "bound": self.bound, "low": self.low, "high": self.high, "searches": self.searches,
@@ -499,8 +604,6 @@ class PlanTable:
         head = (f"{problem} with {bound}, {self.parameter} of {self.target_name} from {self.low / scale:g} to "
                 f"{self.high / scale:g} {unit}: {len(self.rows)} intervals, {len(self.breakpoints)} breakpoints, "
                 f"{self.searches} searches")
-        from ..io.format import digits
-
         w = max(12, len(unit) + 8)
         # Accuracies with the digits that tell neighbouring plans apart (0.8694 twice read as a tie).
         text = digits([r.accuracy for r in self.rows if r.config is not None], 4)
@@ -519,16 +622,22 @@ class PlanTable:
             lines.append(f"{r.low / scale:{w}.6g}  {r.high / scale:{w}.6g}  {body}")
         return "\n".join(lines)
 
-    def plot(self, path, title=None):
-        """Draws the table (plot.plot_plan_table) into `path`; returns the matplotlib Figure."""
-        from .plot import plot_plan_table
+    @positional("title")
+    def plot(self, path, *, title=None):
+        """Draws the table (plot.plot_plan_table; needs matplotlib).
 
+        Parameters
+        ----------
+        path : str or path or None
+            Where to write the figure (its format from the suffix); None: not written.
+        title : str, optional
+            A first line of the title.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         return plot_plan_table(path, self, title=title)
-
-
-def display_unit(parameter: str):
-    """(divisor, unit) for showing a parameter's values."""
-    return {"bandwidth": (1e6, "Mbit/s"), "latency": (1e-3, "ms"), "ratio": (1.0, "x"), "scale": (1.0, "x")}[parameter]
 
 
 def _plain(v):
@@ -549,11 +658,6 @@ def _evaluator(module):
 def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None,
           time_limit=None) -> PlanTable:
     """Planner.plan_table's work (see there)."""
-    from .._checks import time_limit as check_time_limit
-    from .._checks import timed_out
-    from ..engine.registry import get_backend
-    from .plan import _search_rows
-
     time_limit = check_time_limit(time_limit)
     deadline = time.monotonic() + time_limit
 
@@ -562,7 +666,8 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
         if not left > 0:
             raise timed_out("plan table", time_limit)
         try:
-            return _search_rows(planner.backend, planner.max_memory, state, lo, hi, left)
+            return _search_rows(planner.backend, planner.max_memory, state, lo, hi, left,
+                                threads=planner.threads)
         except TimeoutError:
             raise timed_out("plan table", time_limit) from None
 

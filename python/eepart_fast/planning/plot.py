@@ -4,8 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.configs import count_by_partitions, count_configurations
+from .evaluation import evaluate, sweep
 
 MAX_POINTS = 20000
+
+
+def display_unit(parameter: str):
+    """(divisor, unit) for showing a parameter's values."""
+    return {"bandwidth": (1e6, "Mbit/s"), "latency": (1e-3, "ms"), "ratio": (1.0, "x"), "scale": (1.0, "x")}[parameter]
 
 
 def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
@@ -23,14 +29,12 @@ def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
 
 def cloud(profile, topology, source, destination, backend="auto", seed=0):
     """(latency, accuracy) of every configuration, or of a uniform sample when there are too many."""
-    from .evaluation import evaluate, sweep
-
     total = count_configurations(profile.N, topology.M, profile.K)
     if total <= MAX_POINTS:
-        rows = sweep(profile, topology, source, destination, backend=backend)
+        rows = sweep(profile, topology, source=source, destination=destination, backend=backend)
         return rows.latency, rows.accuracy, total
     configs = sample_configs(profile.N, topology.M, profile.K, MAX_POINTS, np.random.default_rng(seed))
-    r = evaluate(profile, topology, configs, source, destination, backend=backend)
+    r = evaluate(profile, topology, source=source, destination=destination, configs=configs, backend=backend)
     return r.latency, r.accuracy, total
 
 
@@ -121,8 +125,6 @@ def plot_plan_table(path, table, title=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .plantable import display_unit
 
     divisor, unit = display_unit(table.parameter)
     inverse = table.parameter in ("bandwidth", "scale")  # latency is affine in 1/value there

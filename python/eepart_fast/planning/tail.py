@@ -60,7 +60,7 @@ def record_latencies(profile: Profile, topology: Topology, configs, records, sou
                          "per-run records; record quantiles need ratio x the profile's own runs on every tier")
     blocks, branches = _runs(records, profile.N)
     R = blocks.shape[0]
-    tables = cost_tables(profile, topology, source, destination)
+    tables = cost_tables(profile, topology, source=source, destination=destination)
     t_idx, L_arr, P_arr, A_arr = pack_configs(configs, tables.N, tables.M, tables.K, tier=topology.tier)
     if int(L_arr.max(initial=0)) * R > MAX_ATOMS:
         raise ValueError(f"records: {R} runs x {int(L_arr.max())} exits is more than {MAX_ATOMS} latencies")

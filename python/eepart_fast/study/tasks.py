@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from ..io.arrow import constant, row_columns, writer_options
 from ..io.atomic import atomic_path
 from ..planning.evaluation import sweep
-from ..planning.plan import Planner
+from ..planning.planner import Planner
 from .schema import (
     FILE_PREFIX,
     LABEL,

@@ -1,0 +1,720 @@
+"""The Pareto frontier and the two problems of docs/model.md (P_lat, P_acc) by exact search, and a
+Planner that re-plans when the network moves without rebuilding what did not change.
+
+    planner = Planner(profile, Topology.preset("mobile"))
+    best = planner.min_latency(min_accuracy=0.9)   # P_lat: fastest plan with accuracy >= 0.9, or None
+    planner.set_bandwidth(1, 5e6)                  # the phone's 4G link drops to 5 Mbit/s
+    best = planner.min_latency(min_accuracy=0.9)   # re-planned on the new link
+
+Thread safety: a Planner may be shared by threads. Its state (models, tables, answers) is an immutable
+snapshot; `set_*` build a new snapshot under a lock and swap it in with one assignment. A search reads
+the snapshot current when it starts and stores its answer in that snapshot's cache only, so an answer is
+never filed under a network state it was not computed on.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+import warnings
+
+import numpy as np
+
+from .._checks import bound
+from .._checks import threads as check_threads
+from .._checks import time_limit as check_time_limit
+from .._deprecated import REMOVED_IN, positional
+from ..engine.registry import resolve
+from ..model.profile import Profile
+from ..model.quantile import check_quantile
+from ..model.tables import CostTables, check_tables, measured_tiers
+from ..model.topology import Topology
+from .plan import Plan, breakdown
+from .plantable import PlanTable, build
+from .state import _check_models, _search_rows, _State
+
+__all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
+
+def _max_memory(max_memory) -> int | None:
+    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
+                                   or max_memory <= 0):
+        raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
+    return None if max_memory is None else int(max_memory)
+
+
+class _Frontier:
+    """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
+
+    def __init__(self, rows: dict, state: _State, quantile: float | None = None):
+        self._rows = {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
+        self._state = state
+        self._quantile = quantile
+        self._plans: dict = {}  # filled lazily; two threads making the same Plan make equal ones
+        self._n = int(self._rows["latency"].shape[0])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def plan(self, i: int) -> Plan:
+        if i not in self._plans:
+            r = self._rows
+            L = int(r["num_partitions"][i])
+            self._plans[i] = Plan(r["latency"][i], r["accuracy"][i], r["threshold_index"][i],
+                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), self._state,
+                                  quantile=self._quantile)
+        return self._plans[i]
+
+    def plans(self) -> list:
+        if len(self._plans) < self._n:
+            r = self._rows
+            columns = zip(*(r[k].tolist() for k in ("latency", "accuracy", "threshold_index", "num_partitions",
+                                                    "partitions", "placement")))
+            for i, (lat, acc, t, L, P, A) in enumerate(columns):
+                if i not in self._plans:
+                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], self._state, quantile=self._quantile)
+        return [self._plans[i] for i in range(self._n)]
+
+
+class Planner:
+    """Builds the cost tables once and answers the frontier, P_lat and P_acc on them; `set_*` change one
+    part of the network and re-derive only the tables that depend on it. Answers are cached per state.
+
+    `Planner(profile, topology, ...)` derives the tables with the fillers of model/tables.py (measured
+    compute, serialisation, routes: whatever the models carry); `Planner.from_tables(tables)` plans on a
+    CostTables of one's own (then only `set_tables` changes it). Tiers may be given by index or name
+    everywhere. `tables` is the current CostTables; its arrays are never changed in place.
+
+    Every question takes `quantile` (None: the mean latency; q in (0, 1]: its q-quantile, 0.99 for p99,
+    docs/model.md "Tail latency"): the plans' latency and the latency bound are then that quantile, and
+    the answers are cached per quantile. Each question also takes `time_limit` (seconds, None: none): a
+    search still running past it stops with TimeoutError, and nothing is cached; an answer already cached
+    is returned whatever the limit.
+
+    Safe to share between threads: a Planner's state is an immutable snapshot; `set_*` build a new one
+    under a lock and swap it in with one assignment, and a search stores its answer in the snapshot it
+    read only (see the module's docstring).
+
+    Parameters
+    ----------
+    profile : Profile
+        The network's blocks and exits. (A CostTables here is deprecated: use `Planner.from_tables`;
+        it is removed in 0.3.0.)
+    topology : Topology
+        The tiers and the links between them.
+    source : int or str, default 0
+        The tier where samples are produced (index or name).
+    destination : int or str, default 0
+        The tier where results must arrive.
+    backend : str, default "auto"
+        The search's backend ("auto", "cpu", "cuda", "numpy"; engine.backends()).
+    threads : int, default 0
+        CPU threads of a search, where the backend takes them (cpu, cuda's host side); 0: one per core.
+    max_memory : int, optional
+        Bytes the search's partial plans may take, where the backend takes it (cpu: 2 GiB unless given);
+        a search that needs more raises ValueError.
+
+    Raises
+    ------
+    TypeError
+        `profile` or `topology` is not a Profile / Topology.
+    ValueError
+        An unknown or unavailable backend, a bad `threads` or `max_memory`, or a tier that does not exist.
+
+    Examples
+    --------
+    >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> best = planner.min_latency(min_accuracy=0.9)
+    >>> round(best.latency, 4), best.tier_names
+    (0.094, ('smartphone',))
+    >>> planner.set_bandwidth(0, 1e8)  # the watch's link to the phone gets faster
+    >>> round(planner.min_latency(min_accuracy=0.9).latency, 4) < round(best.latency, 4)
+    True
+    """
+
+    @positional("source", "destination", "backend", "max_memory")
+    def __init__(self, profile, topology: Topology | None = None, *, source=0, destination=0,
+                 backend: str = "auto", threads: int = 0, max_memory: int | None = None):
+        self._setup(backend, threads, max_memory)
+        if isinstance(profile, CostTables):
+            if topology is not None:
+                raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
+            warnings.warn("Planner(tables): use Planner.from_tables(tables); planning on CostTables through "
+                          f"Planner() is removed in {REMOVED_IN}", DeprecationWarning, stacklevel=3)
+            self._state = _State(None, None, None, None, check_tables(profile))
+            return
+        _check_models(profile, topology)
+        self._state = _State.of(profile, topology, source, destination)
+
+    def _setup(self, backend, threads, max_memory) -> None:
+        self.backend = resolve(backend, "pareto")
+        self.threads = check_threads(threads)
+        self.max_memory = _max_memory(max_memory)
+        self._write = threading.Lock()  # one change at a time; readers never wait for it
+
+    @classmethod
+    def from_tables(cls, tables: CostTables, *, backend: str = "auto", threads: int = 0,
+                    max_memory: int | None = None) -> "Planner":
+        """A Planner on a CostTables of one's own: the tables hold the routes, so there is no topology to
+        change; only `set_tables` changes it.
+
+        Parameters
+        ----------
+        tables : CostTables
+            The cost tables (docs/model.md "Engine form").
+        backend : str, default "auto"
+            As for Planner.
+        threads : int, default 0
+            As for Planner (0: one per core).
+        max_memory : int, optional
+            As for Planner (bytes).
+
+        Returns
+        -------
+        Planner
+
+        Raises
+        ------
+        TypeError, ValueError
+            `tables` is not a valid CostTables.
+
+        Examples
+        --------
+        >>> profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+        >>> planner = ef.Planner.from_tables(ef.cost_tables(profile, topology))
+        >>> planner.min_latency(min_accuracy=0.9).config()
+        (0, (6,), (1,))
+        """
+        self = cls.__new__(cls)
+        self._setup(backend, threads, max_memory)
+        self._state = _State(None, None, None, None, check_tables(tables))
+        return self
+
+    # --- the models (of the current state) -------------------------------------------------------
+
+    @property
+    def profile(self) -> Profile | None:
+        """The current profile (None on CostTables)."""
+        return self._state.profile
+
+    @property
+    def topology(self) -> Topology | None:
+        """The current topology (None on CostTables)."""
+        return self._state.topology
+
+    @property
+    def source(self) -> int | None:
+        """The source tier's index (None on CostTables)."""
+        return self._state.source
+
+    @property
+    def destination(self) -> int | None:
+        """The destination tier's index (None on CostTables)."""
+        return self._state.destination
+
+    @property
+    def tables(self) -> CostTables:
+        """The current cost tables (read-only arrays, never changed in place)."""
+        return self._state.tables
+
+    @property
+    def version(self) -> int:
+        """How many changes (`set_*`) this Planner has taken: a plan made at version v answers for the
+        network as it was after the v-th change."""
+        return self._state.version
+
+    # --- the three questions ----------------------------------------------------------------------
+
+    def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> _Frontier:
+        time_limit = check_time_limit(time_limit)
+        quantile = None if quantile is None else check_quantile(quantile)
+        state = self._state  # one read: everything below works on this snapshot
+        key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
+        found = state.cached(key)
+        if found is not None:
+            return found
+        rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile,
+                            self.threads)
+        return state.store(key, _Frontier(rows, state, quantile))
+
+    @positional("time_limit", "quantile")
+    def pareto(self, *, quantile=None, time_limit=None) -> list:
+        """The Pareto frontier: one Plan per point, latency and accuracy rising.
+
+        Parameters
+        ----------
+        quantile : float, optional
+            None: the plans' latency is the mean; q in (0, 1]: the q-quantile (0.99: p99).
+        time_limit : float, optional
+            Seconds (None: no limit).
+
+        Returns
+        -------
+        list of Plan
+
+        Raises
+        ------
+        TimeoutError
+            The search ran past `time_limit`.
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> front = planner.pareto()
+        >>> all(a.latency <= b.latency and a.accuracy <= b.accuracy for a, b in zip(front, front[1:]))
+        True
+        """
+        return self._search(-math.inf, math.inf, time_limit, quantile).plans()
+
+    @positional("min_accuracy", "time_limit", "quantile")
+    def min_latency(self, *, min_accuracy, quantile=None, time_limit=None) -> Plan | None:
+        """P_lat: the fastest plan with accuracy >= min_accuracy, fastest by the mean or by the
+        `quantile`-quantile (0.99: the least p99).
+
+        Parameters
+        ----------
+        min_accuracy : float
+            The accuracy bound. An integer too large for a float (10**400) is +inf (no plan), as it
+            compares; -10**400 is -inf (no bound).
+        quantile : float, optional
+            None: the mean latency; q in (0, 1]: its q-quantile.
+        time_limit : float, optional
+            Seconds (None: no limit).
+
+        Returns
+        -------
+        Plan or None
+            None when no plan reaches the bound.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bound that is not a number, or nan.
+        TimeoutError
+            The search ran past `time_limit`.
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> planner.min_latency(min_accuracy=0.9).accuracy >= 0.9
+        True
+        >>> planner.min_latency(min_accuracy=0.99) is None
+        True
+        """
+        front = self._search(bound("min_accuracy", min_accuracy), math.inf, time_limit, quantile)
+        return front.plan(0) if len(front) else None
+
+    @positional("max_latency", "time_limit", "quantile")
+    def max_accuracy(self, *, max_latency, quantile=None, time_limit=None) -> Plan | None:
+        """P_acc: the most accurate plan with latency <= max_latency (s); with `quantile` = q the bound is
+        on the q-quantile (0.99: p99 <= max_latency).
+
+        Parameters
+        ----------
+        max_latency : float
+            The latency bound (s). An integer too large for a float (10**400) is +inf (no latency
+            bound), as it compares.
+        quantile : float, optional
+            None: the mean latency; q in (0, 1]: its q-quantile.
+        time_limit : float, optional
+            Seconds (None: no limit).
+
+        Returns
+        -------
+        Plan or None
+            None when no plan is that fast.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bound that is not a number, or nan.
+        TimeoutError
+            The search ran past `time_limit`.
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> planner.max_accuracy(max_latency=0.2).latency <= 0.2
+        True
+        >>> planner.max_accuracy(max_latency=0.01) is None
+        True
+        """
+        front = self._search(-math.inf, bound("max_latency", max_latency), time_limit, quantile)
+        return front.plan(len(front) - 1) if len(front) else None
+
+    def plan_table(self, parameter: str, target=None, low=None, high=None, *, min_accuracy=None,
+                   max_latency=None, quantile=None, time_limit=None) -> PlanTable:
+        """The exact optimal plan of P_lat (`min_accuracy`) or P_acc (`max_latency`, s) over a range of one
+        network parameter, as a PlanTable: intervals with their plan, and the breakpoints between them.
+
+        The searches it took are `table.searches`, proportional to the breakpoints (docs/model.md "Plans
+        over a range"). The Planner is not changed; safe to call from several threads.
+
+        Plan tables are for the mean latency only: a quantile is the latency of one exit, which changes
+        with the parameter, so it is only piecewise affine in a link's parameter and the table's exact
+        breakpoint rule does not hold for it.
+
+        The bound and the range's ends are finite numbers: an integer too large for a float64 (10**400) is
+        refused by name (ValueError), as is inf (a plan table with no bound is one plan: use max_accuracy).
+        A range one ulp wide, or of zero width (low == high), is one row: the plan optimal at that value.
+
+        Parameters
+        ----------
+        parameter : str
+            "bandwidth" of a link (bit/s), "latency" of a link (s), "ratio" of a tier, or "scale" (every
+            bandwidth times a factor).
+        target : int, str or tuple, optional
+            The link, named as set_bandwidth names it, or the tier; None for "scale".
+        low, high : float
+            The range, in the parameter's unit.
+        min_accuracy : float, optional
+            P_lat's bound: give exactly one of min_accuracy and max_latency.
+        max_latency : float, optional
+            P_acc's bound (s).
+        quantile : None
+            Anything else is a ValueError (plan tables are for the mean latency only).
+        time_limit : float, optional
+            Seconds for the whole table (None: none): each search gets what is left of it.
+
+        Returns
+        -------
+        PlanTable
+
+        Raises
+        ------
+        TypeError
+            Not exactly one bound, or a bound that is not a number.
+        ValueError
+            An unknown parameter or target, a bad range, a quantile, or a Planner on CostTables.
+        TimeoutError
+            The table ran past `time_limit`.
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> table = planner.plan_table("bandwidth", 0, 1e5, 1e8, min_accuracy=0.9)
+        >>> len(table.rows) == len(table.breakpoints) + 1
+        True
+        """
+        if quantile is not None:
+            raise ValueError(f"quantile = {quantile!r}: plan tables are for the mean latency only (a quantile "
+                             "is only piecewise affine in a parameter); re-plan with quantile at each value instead")
+        return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency,
+                     time_limit=time_limit)
+
+    # --- re-planning ------------------------------------------------------------------------------
+
+    def _models(self) -> _State:
+        state = self._state
+        if state.topology is None:
+            raise ValueError("this Planner plans on CostTables: there is no topology to change; "
+                             "give it new tables with set_tables")
+        return state
+
+    def _set_link(self, link, field: str, value) -> None:
+        value = bound(field, value, huge_is_infinite=False)
+        with self._write:
+            state = self._models()
+            topology = state.topology.with_link(link, **{field: value})
+            self._state = state.derive(topology, moves={"input", "forward", "result"})
+
+    def set_bandwidth(self, link, bits_per_s) -> None:
+        """A link's bandwidth. Re-derives the move tables only.
+
+        Parameters
+        ----------
+        link : int, str or tuple
+            A chain's link index j or (a, b); a graph's link index or its two tiers; for a topology given
+            as routes, the route a <-> b.
+        bits_per_s : float
+            The bandwidth (bit/s), > 0; an integer too large for a float64 (10**400) is refused.
+
+        Raises
+        ------
+        ValueError
+            No such link, a bad value, or a Planner on CostTables.
+        """
+        self._set_link(link, "bandwidth", bits_per_s)
+
+    def set_latency(self, link, seconds) -> None:
+        """A link's propagation latency. Re-derives the move tables only.
+
+        Parameters
+        ----------
+        link : int, str or tuple
+            As set_bandwidth names it.
+        seconds : float
+            The latency (s), >= 0.
+
+        Raises
+        ------
+        ValueError
+            No such link, a bad value, or a Planner on CostTables.
+        """
+        self._set_link(link, "latency", seconds)
+
+    def set_ratio(self, tier, ratio) -> None:
+        """How many times slower than the reference device `tier` computes. Re-derives its compute row only
+        (into a new table: the old one may still be read by a running search).
+
+        Parameters
+        ----------
+        tier : int or str
+            The tier (index or name).
+        ratio : float
+            The factor, > 0.
+
+        Raises
+        ------
+        ValueError
+            The tier computes with its own measurements (its ratio is not used), or a bad value.
+        """
+        ratio = bound("ratio", ratio, huge_is_infinite=False)
+        with self._write:
+            state = self._models()
+            a = state.topology.tier(tier, field="tier")
+            if a in measured_tiers(state.profile, state.topology):
+                raise ValueError(f"tier {state.topology.names[a]!r} computes with device "
+                                 f"{state.topology.devices[a]!r}'s own measurements; its ratio is not used")
+            self._state = state.derive(state.topology.with_ratio(a, ratio), compute=[a])
+
+    def set_destination(self, tier) -> None:
+        """Where results must arrive. Re-derives the result table only.
+
+        Parameters
+        ----------
+        tier : int or str
+            The tier (index or name).
+        """
+        with self._write:
+            state = self._models()
+            destination = state.topology.tier(tier, field="destination")
+            self._state = state.derive(destination=destination, moves={"result"})
+
+    def set_source(self, tier) -> None:
+        """Where samples are produced. Re-derives the input table only.
+
+        Parameters
+        ----------
+        tier : int or str
+            The tier (index or name).
+        """
+        with self._write:
+            state = self._models()
+            self._state = state.derive(source=state.topology.tier(tier, field="source"), moves={"input"})
+
+    def set_topology(self, topology: Topology) -> None:
+        """A new topology altogether (source and destination keep their indices).
+
+        Parameters
+        ----------
+        topology : Topology
+            The new topology; it must have the source's and the destination's tiers.
+        """
+        if not isinstance(topology, Topology):
+            raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
+        with self._write:
+            state = self._models()
+            topology.tier(state.source, field="source")
+            topology.tier(state.destination, field="destination")
+            self._state = state.derive(topology, compute="all", moves={"input", "forward", "result"})
+
+    def set_tables(self, tables: CostTables) -> None:
+        """New cost tables for a Planner made on CostTables (Planner.from_tables).
+
+        Parameters
+        ----------
+        tables : CostTables
+            The new tables.
+
+        Raises
+        ------
+        ValueError
+            This Planner derives its tables from a profile and a topology (change those instead).
+        """
+        tables = check_tables(tables)
+        with self._write:
+            if self._state.topology is not None:
+                raise ValueError("this Planner derives its tables from a profile and a topology; change those")
+            self._state = _State(None, None, None, None, tables, version=self._state.version + 1)
+
+    def __repr__(self) -> str:
+        s = self._state
+        if s.topology is None:
+            return f"Planner(CostTables N={s.tables.N}, M={s.tables.M}, K={s.tables.K}, backend={self.backend!r})"
+        return (f"Planner(N={s.profile.N}, K={s.profile.K}, tiers={s.topology.names}, "
+                f"source={s.source}, destination={s.destination}, backend={self.backend!r})")
+
+
+def _planner(profile, topology, source, destination, backend, threads, max_memory) -> Planner:
+    """A one-question Planner on (profile, topology) or on a CostTables."""
+    if isinstance(profile, CostTables):
+        if topology is not None:
+            raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
+        return Planner.from_tables(profile, backend=backend, threads=threads, max_memory=max_memory)
+    return Planner(profile, topology, source=source, destination=destination, backend=backend, threads=threads,
+                   max_memory=max_memory)
+
+
+def _bound_in_topology_slot(profile, topology, value, field: str):
+    """0.1's `min_latency(tables, 0.9)`: with CostTables, a bound given where the topology would go is the
+    bound (deprecated: pass it by keyword)."""
+    if isinstance(profile, CostTables) and topology is not None and not isinstance(topology, Topology):
+        if value is not None:
+            raise TypeError(f"{field}: given twice (with CostTables, the second argument is {field})")
+        warnings.warn(f"{field} where the topology goes (with CostTables): pass {field} by keyword "
+                      f"({field}=...); positional use is removed in {REMOVED_IN}", DeprecationWarning, stacklevel=4)
+        return None, topology
+    return topology, value
+
+
+@positional("source", "destination", "backend", "max_memory", "time_limit", "quantile")
+def pareto(profile, topology: Topology | None = None, *, source=0, destination=0, quantile=None,
+           backend: str = "auto", threads: int = 0, max_memory: int | None = None, time_limit=None) -> list:
+    """The Pareto frontier as a list of Plans, latency rising (exact search).
+
+    Parameters
+    ----------
+    profile : Profile or CostTables
+        The profile, or the cost tables (then `topology` is omitted).
+    topology : Topology, optional
+        The tiers and links (required with a Profile).
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive (tier index or name).
+    quantile : float, optional
+        None: the mean latency; q in (0, 1]: the frontier of (q-quantile latency, accuracy).
+    backend : str, default "auto"
+        The search's backend.
+    threads : int, default 0
+        CPU threads, where the backend takes them (0: one per core).
+    max_memory : int, optional
+        Bytes the search may take, where the backend takes it.
+    time_limit : float, optional
+        Seconds (None: no limit).
+
+    Returns
+    -------
+    list of Plan
+
+    Raises
+    ------
+    TimeoutError
+        The search ran past `time_limit`.
+
+    Examples
+    --------
+    >>> front = ef.pareto(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> len(front), round(front[-1].accuracy, 4)
+    (185, 0.9248)
+    """
+    quantile = None if quantile is None else check_quantile(quantile)
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
+    return planner.pareto(quantile=quantile, time_limit=time_limit)
+
+
+@positional("min_accuracy", "source", "destination", "backend", "max_memory", "time_limit", "quantile")
+def min_latency(profile, topology: Topology | None = None, *, source=0, destination=0, min_accuracy=None,
+                quantile=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
+                time_limit=None) -> Plan | None:
+    """P_lat: the fastest plan with accuracy >= min_accuracy (exact search).
+
+    Parameters
+    ----------
+    profile : Profile or CostTables
+        The profile, or the cost tables (then `topology` is omitted).
+    topology : Topology, optional
+        The tiers and links (required with a Profile).
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive (tier index or name).
+    min_accuracy : float
+        The accuracy bound (required). 10**400 is +inf (no plan), -10**400 is -inf (no bound).
+    quantile : float, optional
+        None: fastest by the mean latency; q in (0, 1]: by its q-quantile.
+    backend : str, default "auto"
+        The search's backend.
+    threads : int, default 0
+        CPU threads, where the backend takes them (0: one per core).
+    max_memory : int, optional
+        Bytes the search may take, where the backend takes it.
+    time_limit : float, optional
+        Seconds (None: no limit).
+
+    Returns
+    -------
+    Plan or None
+        None when no plan reaches the bound.
+
+    Raises
+    ------
+    TypeError
+        No `min_accuracy`, or one that is not a number.
+    TimeoutError
+        The search ran past `time_limit`.
+
+    Examples
+    --------
+    >>> profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> plan = ef.min_latency(profile, topology, min_accuracy=0.9)
+    >>> round(plan.latency, 4), round(plan.accuracy, 4)
+    (0.094, 0.9129)
+    """
+    quantile = None if quantile is None else check_quantile(quantile)
+    topology, min_accuracy = _bound_in_topology_slot(profile, topology, min_accuracy, "min_accuracy")
+    if min_accuracy is None:
+        raise TypeError("min_accuracy: required")
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
+    return planner.min_latency(min_accuracy=min_accuracy, quantile=quantile, time_limit=time_limit)
+
+
+@positional("max_latency", "source", "destination", "backend", "max_memory", "time_limit", "quantile")
+def max_accuracy(profile, topology: Topology | None = None, *, source=0, destination=0, max_latency=None,
+                 quantile=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
+                 time_limit=None) -> Plan | None:
+    """P_acc: the most accurate plan with latency <= max_latency (s) (exact search).
+
+    Parameters
+    ----------
+    profile : Profile or CostTables
+        The profile, or the cost tables (then `topology` is omitted).
+    topology : Topology, optional
+        The tiers and links (required with a Profile).
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive (tier index or name).
+    max_latency : float
+        The latency bound (s, required); with `quantile` the bound is on that quantile. 10**400 is +inf
+        (no latency bound).
+    quantile : float, optional
+        None: the mean latency; q in (0, 1]: its q-quantile.
+    backend : str, default "auto"
+        The search's backend.
+    threads : int, default 0
+        CPU threads, where the backend takes them (0: one per core).
+    max_memory : int, optional
+        Bytes the search may take, where the backend takes it.
+    time_limit : float, optional
+        Seconds (None: no limit).
+
+    Returns
+    -------
+    Plan or None
+        None when no plan is that fast.
+
+    Raises
+    ------
+    TypeError
+        No `max_latency`, or one that is not a number.
+    TimeoutError
+        The search ran past `time_limit`.
+
+    Examples
+    --------
+    >>> profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> plan = ef.max_accuracy(profile, topology, max_latency=0.2)
+    >>> plan.latency <= 0.2, plan.accuracy >= 0.9
+    (True, True)
+    """
+    quantile = None if quantile is None else check_quantile(quantile)
+    topology, max_latency = _bound_in_topology_slot(profile, topology, max_latency, "max_latency")
+    if max_latency is None:
+        raise TypeError("max_latency: required")
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
+    return planner.max_accuracy(max_latency=max_latency, quantile=quantile, time_limit=time_limit)
