@@ -148,7 +148,7 @@ def compare(model: str, backend: str = "auto") -> dict:
     rows.append({"bound": float(ev.accuracy[0]), "label": "Table III's own", "plan": at_t3})
     # PORTEND's plotting code compares plans at accuracy >= 0.88 measured on the test split.
     test_profile, _ = load(model, split="test")
-    on_test = ef.min_latency(test_profile, topology, PORTEND_CODE_BOUND, backend=backend)
+    on_test = ef.min_latency(test_profile, topology, min_accuracy=PORTEND_CODE_BOUND, backend=backend)
     rows.append({"bound": PORTEND_CODE_BOUND, "label": "PORTEND's code, test split", "plan": on_test,
                  "split": "test"})
     return {"model": model, "profile": profile, "topology": topology, "full_accuracy": full,

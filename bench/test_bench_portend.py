@@ -25,7 +25,7 @@ def bounds(profile):
 
 def by_search(profile, topology, backend):
     planner = ef.Planner(profile, topology, backend=backend)
-    return [planner.min_latency(x) for x in bounds(profile)]
+    return [planner.min_latency(min_accuracy=x) for x in bounds(profile)]
 
 
 def by_sweep(profile, topology, backend):
@@ -59,5 +59,5 @@ def test_print_beside_table_iii():
         print("\n" + portend.report(result))
         t3 = result["table_iii"]
         # Table III's plans are evaluated, not searched: none beats the exact optimum at its own accuracy.
-        best = ef.Planner(result["profile"], result["topology"], backend="cpu").min_latency(t3["accuracy"])
+        best = ef.Planner(result["profile"], result["topology"], backend="cpu").min_latency(min_accuracy=t3["accuracy"])
         assert best.latency <= t3["latency"]

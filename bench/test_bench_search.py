@@ -130,6 +130,6 @@ def test_replan_after_a_bandwidth_change(benchmark, question):
 
     def replan():
         planner.set_bandwidth(1, float(rng.uniform(5e6, 20e6)))
-        return planner.min_latency(0.9) if question == "min_latency" else planner.pareto()
+        return planner.min_latency(min_accuracy=0.9) if question == "min_latency" else planner.pareto()
 
     assert benchmark(replan)

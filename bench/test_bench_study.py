@@ -77,7 +77,7 @@ def plain_loop(benchmark, spec, loop_latency, when):
         cpu.append(time.process_time())
         for profile, axis in work:
             for values in axis.values:
-                plan = ef.min_latency(profile, apply_params(axis.topology, axis.params, values), MIN_ACCURACY)
+                plan = ef.min_latency(profile, apply_params(axis.topology, axis.params, values), min_accuracy=MIN_ACCURACY)
                 out.append(np.nan if plan is None else plan.latency)
         cpu.append(time.process_time())
         return np.array(out)
@@ -114,7 +114,7 @@ def test_study_local_cluster(benchmark, spec, loop_latency, tmp_path):
     try:
         # CPU time of the workers and the driver, to tell the machine's load from the study's overhead.
         before = sum(client.run(time.process_time).values()) + time.process_time()
-        result = benchmark.pedantic(lambda: ef.study(spec, tmp_path / f"out{next(runs)}", client=client,
+        result = benchmark.pedantic(lambda: ef.study.run_study(spec, tmp_path / f"out{next(runs)}", client=client,
                                                      progress=False), rounds=1, iterations=1)
         cpu = sum(client.run(time.process_time).values()) + time.process_time() - before
     finally:
@@ -148,7 +148,7 @@ def big_sweep():
     tables = seeded_tables(N, M, K)
     max_latency = latency_quantile(tables, KEPT)
     columns = _core.sweep(tables, max_latency=max_latency)
-    rows = SweepResult(columns, np.linspace(0.05, 0.95, K), [f"tier{j}" for j in range(M)], "cpu")
+    rows = SweepResult(columns, np.linspace(0.05, 0.95, K), [f"tier{j}" for j in range(M)], backend="cpu")
     return rows, max_latency, ef.count_configurations(N, M, K)
 
 

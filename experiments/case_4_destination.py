@@ -37,7 +37,7 @@ def main():
         for d, (_, p) in plans.items():
             other = 3 - d
             s = spaces[d]
-            blind = ef.evaluate(s.profile, s.topology, [(p["t"], p["P"], plans[other][1]["A_index"])],
+            blind = ef.evaluate(s.profile, s.topology, configs=[(p["t"], p["P"], plans[other][1]["A_index"])],
                                 destination=d).latency[0] * 1e3
             lines.append(f"- results to tier {d}: the plan made for tier {other} would take {blind:.3f} ms here, "
                          f"{blind - p['latency_ms']:.3f} ms ({100 * (blind / p['latency_ms'] - 1):.1f} %) more "

@@ -197,10 +197,10 @@ def main() -> int:
         profile, data, net = build_profile(a.run_dir, work, a.timing_samples, a.allow_partial)
         profile.save(out / "profile-ort-mean.json")
     topo = Topology.chain(TOPOLOGY["names"], TOPOLOGY["ratio"], TOPOLOGY["bandwidth"], TOPOLOGY["latency"])
-    planner = Planner(profile, topo, 0, 0)
+    planner = Planner(profile, topo, source=0, destination=0)
     frontier = planner.pareto()
     plans = pick_plans(frontier, a.plans)
-    tables = cost_tables(profile, topo, 0, 0)
+    tables = cost_tables(profile, topo, source=0, destination=0)
     xt, yt = data.test.batch(torch.arange(a.samples))
     x, y = xt.numpy(), yt.numpy()
     rows = []

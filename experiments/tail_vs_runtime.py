@@ -56,12 +56,12 @@ def main():
     for p in res["plans"]:
         t = int(np.argmin(np.abs(profile.thresholds - p["threshold"])))
         P = p["partitions"]
-        A = [topology.tier(name, "tier") for name in p["tiers"]]
+        A = [topology.tier(name, field="tier") for name in p["tiers"]]
         cfg = [(t, P, A)]
-        mean = ef.evaluate(tables, cfg).latency[0]
-        q = {x: ef.evaluate(tables, cfg, quantile=x).latency[0] for x in (0.5, 0.99)}
+        mean = ef.evaluate(tables, configs=cfg).latency[0]
+        q = {x: ef.evaluate(tables, configs=cfg, quantile=x).latency[0] for x in (0.5, 0.99)}
         run_tables = run_exit_tables(tables, t, P, p["exit_fraction"])
-        q_run = {x: ef.evaluate(run_tables, cfg, quantile=x).latency[0] for x in (0.5, 0.99)}
+        q_run = {x: ef.evaluate(run_tables, configs=cfg, quantile=x).latency[0] for x in (0.5, 0.99)}
         m = measured(p["latencies_ms"])
         err["mean"].append(mean / m["mean"])
         err["p50"].append(q[0.5] / m["p50"])

@@ -33,8 +33,8 @@ def test_evaluate_matches_reference(fast_backend, inst, data):
     profile, topo, src, dst = inst
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     configs = sample_configs(profile.N, topo.M, profile.K, 200, rng)
-    ref = ef.evaluate(profile, topo, configs, src, dst, backend="numpy")
-    got = ef.evaluate(profile, topo, configs, src, dst, backend=fast_backend)
+    ref = ef.evaluate(profile, topo, configs=configs, source=src, destination=dst, backend="numpy")
+    got = ef.evaluate(profile, topo, configs=configs, source=src, destination=dst, backend=fast_backend)
     assert got.latency.dtype == np.float64 and got.accuracy.dtype == np.float64
     assert_close(got.latency, ref.latency)
     assert_close(got.accuracy, ref.accuracy)
@@ -44,8 +44,8 @@ def test_evaluate_matches_reference(fast_backend, inst, data):
 @given(inst=instances(max_N=8, max_M=4, max_K=3))
 def test_sweep_rows_match_reference(fast_backend, inst):
     profile, topo, src, dst = inst
-    ref = ef.sweep(profile, topo, src, dst, backend="numpy")
-    got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
+    ref = ef.sweep(profile, topo, source=src, destination=dst, backend="numpy")
+    got = ef.sweep(profile, topo, source=src, destination=dst, backend=fast_backend)
     assert_same_rows(got, ref, ef.count_configurations(profile.N, topo.M, profile.K))
 
 
@@ -54,8 +54,8 @@ def test_sweep_rows_match_reference(fast_backend, inst):
 def test_large_sweep_matches_reference(fast_backend, inst):
     """Up to N 12, M 5, K 5 (the issue's range): row for row, count by the formula of docs/model.md."""
     profile, topo, src, dst = inst
-    got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
-    ref = ef.sweep(profile, topo, src, dst, backend="numpy")
+    got = ef.sweep(profile, topo, source=src, destination=dst, backend=fast_backend)
+    ref = ef.sweep(profile, topo, source=src, destination=dst, backend="numpy")
     assert_same_rows(got, ref, ef.count_configurations(profile.N, topo.M, profile.K))
 
 
@@ -63,10 +63,10 @@ def test_large_sweep_matches_reference(fast_backend, inst):
 @given(inst=instances(max_N=6, max_M=4, max_K=3))
 def test_sweep_is_every_configuration_in_canonical_order(backend, inst):
     profile, topo, src, dst = inst
-    rows = ef.sweep(profile, topo, src, dst, backend=backend)
+    rows = ef.sweep(profile, topo, source=src, destination=dst, backend=backend)
     brute = all_configs(profile.N, topo.M, profile.K)
     assert rows.configs() == [(t, tuple(P), tuple(A)) for t, P, A in brute]
-    direct = ef.evaluate(profile, topo, brute, src, dst, backend="numpy")
+    direct = ef.evaluate(profile, topo, configs=brute, source=src, destination=dst, backend="numpy")
     assert_close(rows.latency, direct.latency)
     assert_close(rows.accuracy, direct.accuracy)
 
@@ -75,14 +75,14 @@ def test_sweep_is_every_configuration_in_canonical_order(backend, inst):
 @given(inst=instances(max_N=8, max_M=4, max_K=3), data=st.data())
 def test_bounds_keep_exactly_the_rows_that_meet_them(backend, inst, data):
     profile, topo, src, dst = inst
-    every = ef.sweep(profile, topo, src, dst, backend="numpy")
+    every = ef.sweep(profile, topo, source=src, destination=dst, backend="numpy")
     # Bounds half-way between two values, so that rounding cannot move a row across them.
     lat, acc = np.unique(every.latency), np.unique(every.accuracy)
     i = data.draw(st.integers(0, max(len(lat) - 2, 0)))
     j = data.draw(st.integers(0, max(len(acc) - 2, 0)))
     max_latency = (lat[i] + lat[i + 1]) / 2 if len(lat) > 1 else lat[0] * 2
     min_accuracy = (acc[j] + acc[j + 1]) / 2 if len(acc) > 1 else acc[0] / 2
-    got = ef.sweep(profile, topo, src, dst, max_latency=max_latency, min_accuracy=min_accuracy, backend=backend)
+    got = ef.sweep(profile, topo, source=src, destination=dst, max_latency=max_latency, min_accuracy=min_accuracy, backend=backend)
     keep = (every.latency <= max_latency) & (every.accuracy >= min_accuracy)
     assert got.configs() == every.take(keep).configs()
 
@@ -107,7 +107,7 @@ def brute_frontier(lat, acc, rtol=1e-12):
 @given(inst=instances(max_N=7, max_M=4, max_K=3))
 def test_sweep_pareto_is_the_brute_force_frontier(backend, inst):
     profile, topo, src, dst = inst
-    rows = ef.sweep(profile, topo, src, dst, backend=backend)
+    rows = ef.sweep(profile, topo, source=src, destination=dst, backend=backend)
     front = rows.pareto()
     expected = brute_frontier(rows.latency, rows.accuracy)
     assert len(front) == len(expected)
@@ -115,7 +115,7 @@ def test_sweep_pareto_is_the_brute_force_frontier(backend, inst):
     assert_close(front.accuracy, expected[:, 1])
     assert np.all(np.diff(front.accuracy) > 0) and np.all(np.diff(front.latency) > 0)
     # Each frontier row reaches its point.
-    again = ef.evaluate(profile, topo, front.configs(), src, dst, backend="numpy")
+    again = ef.evaluate(profile, topo, configs=front.configs(), source=src, destination=dst, backend="numpy")
     assert_close(again.latency, front.latency)
 
 

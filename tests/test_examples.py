@@ -130,7 +130,7 @@ def test_plan_json_on_the_graph(workdir):
     b = doc["best"]
     assert (b["latency"], b["accuracy"], b["threshold_index"], b["partitions"], b["placement"]) == plan_tuple(best)
     assert b["latency"] <= bound and doc["destination"] == destination == 2
-    front = ef.pareto(profile, topology, 0, destination)
+    front = ef.pareto(profile, topology, source=0, destination=destination)
     assert [(p["latency"], p["accuracy"], p["threshold_index"], p["partitions"], p["placement"])
             for p in doc["frontier"]] == [plan_tuple(p) for p in front]
     # the direct phone-cloud link carries the input: the route's latency is that link's, not the chain's
@@ -193,14 +193,14 @@ def test_study(workdir):
         prof, topo, s, t, bound = sc["profile"], sc["topology"], sc["source"], sc["destination"], sc["bound"]
         lo, hi = bound.get("min_accuracy"), bound.get("max_latency")
         kinds = {k: g.sort_values("point") for k, g in rows.groupby("kind", observed=True)}
-        front = [plan_tuple(p) for p in ef.pareto(prof, topo, s, t)
+        front = [plan_tuple(p) for p in ef.pareto(prof, topo, source=s, destination=t)
                  if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)]
         got = [(r.latency, r.accuracy, r.threshold_index, list(r.partitions), list(r.placement))
                for r in kinds["frontier"].itertuples() if r.found]
         assert got == front and kinds["frontier"].found.all() == bool(front)
         empty_frontiers += not front
-        kind, best = ("P_lat", ef.min_latency(prof, topo, lo, s, t)) if lo is not None else \
-            ("P_acc", ef.max_accuracy(prof, topo, hi, s, t))
+        kind, best = ("P_lat", ef.min_latency(prof, topo, min_accuracy=lo, source=s, destination=t)) if lo is not None else \
+            ("P_acc", ef.max_accuracy(prof, topo, max_latency=hi, source=s, destination=t))
         (r,) = kinds[kind].itertuples()
         assert bool(r.found) == (best is not None)
         if best is not None:

@@ -10,7 +10,7 @@ import pytest
 from _instances import random_profile
 from _raw_model import latency_accuracy
 from eepart_fast.engine import reference
-from eepart_fast.planning.plan import Planner
+from eepart_fast.planning.planner import Planner
 
 FILLERS = ("partition_time", "block_time", "serialize_per_bit", "serialize_per_tensor", "graph_store_and_forward",
            "graph_bottleneck", "graph_bottleneck_mtu", "graph_hops", "graph_given_routes", "chain_bottleneck",
@@ -98,7 +98,7 @@ def test_tables_match_the_raw_model(filler, seed):
     """Every configuration's latency and accuracy from the filled tables (reference backend) equals the
     raw model's brute force, to 1e-12 relative."""
     profile, topo, src, dst = instance(filler, seed)
-    tables = ef.cost_tables(profile, topo, src, dst)
+    tables = ef.cost_tables(profile, topo, source=src, destination=dst)
     configs, rows = every_config(tables)
     raw = np.array([latency_accuracy(profile, topo, src, dst, t, P, A) for t, P, A in configs])
     np.testing.assert_allclose(rows["latency"], raw[:, 0], rtol=1e-12, atol=0)
@@ -110,21 +110,21 @@ def test_every_backend_agrees_on_each_filler(filler, fast_backend):
     """Row for row, sweep and frontier, each compiled backend against the reference, on each filler."""
     for seed in range(3):
         profile, topo, src, dst = instance(filler, 100 + seed)
-        ref = ef.sweep(profile, topo, src, dst, backend="numpy")
-        got = ef.sweep(profile, topo, src, dst, backend=fast_backend)
+        ref = ef.sweep(profile, topo, source=src, destination=dst, backend="numpy")
+        got = ef.sweep(profile, topo, source=src, destination=dst, backend=fast_backend)
         assert len(got) == len(ref) == ef.count_configurations(profile.N, topo.M, profile.K)
         np.testing.assert_allclose(got.latency, ref.latency, rtol=1e-12, atol=0)
         np.testing.assert_array_equal(got.partitions, ref.partitions)
         np.testing.assert_array_equal(got.placement, ref.placement)
-        want = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, src, dst, backend="numpy")]
-        have = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, src, dst, backend=fast_backend)]
+        want = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, source=src, destination=dst, backend="numpy")]
+        have = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, source=src, destination=dst, backend=fast_backend)]
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("filler", FILLERS)
 def test_plan_breakdown_and_planner_on_each_filler(filler):
     profile, topo, src, dst = instance(filler, 7, N=5, M=3, K=2)
-    planner = Planner(profile, topo, src, dst)
+    planner = Planner(profile, topo, source=src, destination=dst)
     for plan in planner.pareto():
         raw = latency_accuracy(profile, topo, src, dst, *plan.config())
         assert plan.latency == pytest.approx(raw[0], rel=1e-12, abs=0)
@@ -143,7 +143,7 @@ def test_files_round_trip_each_filler(filler, tmp_path):
     profile.save(tmp_path / "p.json")
     back = ef.Profile.load(tmp_path / "p.json")
     assert back.to_dict() == json.loads(json.dumps(profile.to_dict()))
-    a, b = ef.cost_tables(profile, topo, src, dst), ef.cost_tables(back, again, src, dst)
+    a, b = ef.cost_tables(profile, topo, source=src, destination=dst), ef.cost_tables(back, again, source=src, destination=dst)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
 
@@ -172,7 +172,7 @@ def test_serialisation_by_hand():
     profile = ef.Profile(block_time=[1e-3, 1e-3], branch_time=[0, 0], output_bits=[1000, 500], input_bits=2000,
                          result_bits=10, accuracy=[0.5, 0.9], thresholds=[0.0], exit_rate=[[0, 1]])
     topo = ef.Topology.chain(["d", "e"], [2, 1], [1e6], [0.01], serialize=[1e-6, 2e-6], deserialize=[3e-6, 4e-6])
-    t = ef.cost_tables(profile, topo, 0, 0)
+    t = ef.cost_tables(profile, topo, source=0, destination=0)
     assert t.input_cost[0] == 0 and t.input_cost[1] == pytest.approx(0.01 + 2000e-6 + 2000 * (1e-6 + 4e-6))
     assert t.forward_cost[0, 0, 1] == pytest.approx(0.01 + 1000e-6 + 1000 * (1e-6 + 4e-6))
     assert t.forward_cost[1, 1, 0] == pytest.approx(0.01 + 500e-6 + 500 * (2e-6 + 3e-6))
@@ -240,26 +240,26 @@ def test_filler_errors_name_the_field():
 def test_cost_tables_given_directly():
     """Every public function takes a CostTables of one's own: same answers as the model's own tables."""
     profile, topo, src, dst = instance("everything", 3, N=5, M=3, K=2)
-    tables = ef.cost_tables(profile, topo, src, dst)
+    tables = ef.cost_tables(profile, topo, source=src, destination=dst)
     configs = [(0, [2, 5], [1, 0]), (1, [3], [2])]
-    a = ef.evaluate(profile, topo, configs, src, dst)
-    b = ef.evaluate(tables, configs)
+    a = ef.evaluate(profile, topo, configs=configs, source=src, destination=dst)
+    b = ef.evaluate(tables, configs=configs)
     np.testing.assert_array_equal(a.latency, b.latency)
-    assert len(ef.sweep(tables)) == len(ef.sweep(profile, topo, src, dst))
+    assert len(ef.sweep(tables)) == len(ef.sweep(profile, topo, source=src, destination=dst))
     front = ef.pareto(tables)
-    assert [p.latency for p in front] == [p.latency for p in ef.pareto(profile, topo, src, dst)]
+    assert [p.latency for p in front] == [p.latency for p in ef.pareto(profile, topo, source=src, destination=dst)]
     acc = front[len(front) // 2].accuracy
-    assert ef.min_latency(tables, acc).latency == ef.min_latency(profile, topo, acc, src, dst).latency
+    assert ef.min_latency(tables, min_accuracy=acc).latency == ef.min_latency(profile, topo, min_accuracy=acc, source=src, destination=dst).latency
     assert ef.max_accuracy(tables, max_latency=front[-1].latency).accuracy == front[-1].accuracy
-    planner = Planner(tables)
-    assert planner.min_latency(acc).config() == ef.min_latency(profile, topo, acc, src, dst).config()
-    assert planner.min_latency(acc).threshold is None and "tier " in str(planner.min_latency(acc))
+    planner = Planner.from_tables(tables)
+    assert planner.min_latency(min_accuracy=acc).config() == ef.min_latency(profile, topo, min_accuracy=acc, source=src, destination=dst).config()
+    assert planner.min_latency(min_accuracy=acc).threshold is None and "tier " in str(planner.min_latency(min_accuracy=acc))
     with pytest.raises(ValueError, match="set_tables"):
         planner.set_bandwidth(0, 1e6)
-    planner.set_tables(ef.cost_tables(profile, topo, dst, src))
-    assert planner.pareto()[0].latency == ef.pareto(profile, topo, dst, src)[0].latency
+    planner.set_tables(ef.cost_tables(profile, topo, source=dst, destination=src))
+    assert planner.pareto()[0].latency == ef.pareto(profile, topo, source=dst, destination=src)[0].latency
     with pytest.raises(ValueError, match=r"tables.compute_cost: expected shape"):
-        ef.evaluate(tables._replace(compute_cost=tables.compute_cost[:, :-1]), configs)
+        ef.evaluate(tables._replace(compute_cost=tables.compute_cost[:, :-1]), configs=configs)
 
 
 def test_readme_graph_topology_loads():
@@ -285,12 +285,12 @@ def test_cli_plans_each_filler_from_files(filler, tmp_path, capsys):
     profile, topo, src, dst = instance(filler, 21, N=5, M=3, K=2)
     profile.save(tmp_path / "p.json")
     topo.save(tmp_path / "t.yaml")
-    front = ef.pareto(profile, topo, src, dst)
+    front = ef.pareto(profile, topo, source=src, destination=dst)
     x = front[len(front) // 2].accuracy
     assert main(["plan", "--profile", str(tmp_path / "p.json"), "--topology", str(tmp_path / "t.yaml"),
                  "--source", str(src), "--destination", str(dst), "--min-accuracy", repr(x), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    best = ef.min_latency(profile, topo, x, src, dst)
+    best = ef.min_latency(profile, topo, min_accuracy=x, source=src, destination=dst)
     assert out["best"]["latency"] == best.latency and out["best"]["partitions"] == list(best.partitions)
     assert len(out["frontier"]) == len(front)
 
@@ -300,10 +300,10 @@ def test_breakdown_reads_per_threshold_accuracy():
     from eepart_fast.planning.plan import breakdown
 
     profile, topo, src, dst = instance("everything", 9, N=5, M=3, K=3)
-    tables = ef.cost_tables(profile, topo, src, dst)
+    tables = ef.cost_tables(profile, topo, source=src, destination=dst)
     rng = np.random.default_rng(9)
     tables = tables._replace(accuracy=np.sort(rng.uniform(0.3, 0.95, (3, 5)), axis=1))
-    for plan in Planner(tables).pareto():
+    for plan in Planner.from_tables(tables).pareto():
         d = breakdown(tables, *plan.config())
         assert d["accuracy"] == pytest.approx(plan.accuracy, rel=1e-12)
         assert d["latency"] == pytest.approx(plan.latency, rel=1e-12)

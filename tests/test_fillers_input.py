@@ -136,12 +136,12 @@ def test_planner_snapshot_after_a_change_is_checked():
     which only derives tables), and the error names the table, the place and the value."""
     profile, topology = serialising(0.0)
     planner = ef.Planner(profile, topology, backend="numpy")
-    before = planner.min_latency(0.0)
+    before = planner.min_latency(min_accuracy=0.0)
     planner.set_bandwidth(("station", "cloud"), 1e-300)  # the input's 1e5 bits / 1e-300 bit/s
     with pytest.raises(ValueError, match=r"input_cost\[2\] = 1e\+305 s: costs must be finite"):
         planner.pareto()
     planner.set_bandwidth(1, 4e8)  # the same link by its index: back to planning
-    assert planner.min_latency(0.0).latency == before.latency
+    assert planner.min_latency(min_accuracy=0.0).latency == before.latency
 
 
 def test_own_cost_tables_are_checked_like_the_models():
@@ -151,9 +151,9 @@ def test_own_cost_tables_are_checked_like_the_models():
         compute[1, 0, 2] = np.inf
         ef.pareto(t._replace(compute_cost=compute))
     with pytest.raises(ValueError, match=r"result_cost\[0\] = nan s"):
-        ef.Planner(t._replace(result_cost=np.array([np.nan, 0.0, 0.0])))
+        ef.Planner.from_tables(t._replace(result_cost=np.array([np.nan, 0.0, 0.0])))
     with pytest.raises(TypeError, match=r"tables.input_cost: expected an array of numbers, got <U"):
-        ef.evaluate(t._replace(input_cost=np.array(["0", "1", "2"])), [(0, [3], [0])])
+        ef.evaluate(t._replace(input_cost=np.array(["0", "1", "2"])), configs=[(0, [3], [0])])
     with pytest.raises(ValueError, match=r"tables.forward_cost: expected 3 dimensions, got shape \(\)"):
         ef.sweep(t._replace(forward_cost=np.float64(1.0)))
 

@@ -203,7 +203,7 @@ def test_strings_in_topology_files(tmp_path):
 ])
 def test_fractional_configurations_refused(config, needle):
     with pytest.raises(TypeError) as info:
-        ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [config])
+        ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[config])
     assert needle in str(info.value)
 
 
@@ -253,7 +253,7 @@ def test_overflowing_costs_are_one_error_on_every_backend(backend):
     with pytest.raises(ValueError, match=needle):
         ef.sweep(profile, topology, backend=backend)
     with pytest.raises(ValueError, match=needle):
-        ef.evaluate(profile, topology, [(1, [1, 3], [0, 1])], backend=backend)
+        ef.evaluate(profile, topology, configs=[(1, [1, 3], [0, 1])], backend=backend)
     with pytest.raises(ValueError, match=needle):
         ef.Planner(profile, topology, backend=backend).pareto()
 
@@ -415,7 +415,7 @@ def test_sweep_csv_in_ms_with_15_digits(capsys, profile_file, tmp_path):
 @pytest.mark.train
 def test_failed_profile_train_does_not_poison_its_run_dir(tmp_path, capsys):
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
-    from eepart_fast.nn import cli as nn_cli
+    from eepart_fast.cli import nn as nn_cli
     from eepart_fast.nn.data import DatasetMissing
     from eepart_fast.nn.run import RunSpec, open_run
 

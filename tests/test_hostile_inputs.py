@@ -344,9 +344,9 @@ def test_range_low_above_high_still_refused(planner):
 def test_bounds_too_large_for_a_float(planner):
     import math
     # As a bound of one plan, 10**400 compares as +inf does: no latency bound, no plan reaching it.
-    assert planner.max_accuracy(10**400).config() == planner.max_accuracy(math.inf).config()
-    assert planner.min_latency(10**400) is None and planner.max_accuracy(-10**400) is None
-    assert planner.min_latency(-10**400).config() == planner.min_latency(-math.inf).config()
+    assert planner.max_accuracy(max_latency=10**400).config() == planner.max_accuracy(max_latency=math.inf).config()
+    assert planner.min_latency(min_accuracy=10**400) is None and planner.max_accuracy(max_latency=-10**400) is None
+    assert planner.min_latency(min_accuracy=-10**400).config() == planner.min_latency(min_accuracy=-math.inf).config()
     # A plan table's bound and range ends are finite: refused by name.
     with pytest.raises(ValueError, match=r"max_latency = an integer of 401 digits: too large for a float64"):
         planner.plan_table("bandwidth", 0, 1e6, 1e7, max_latency=10**400)

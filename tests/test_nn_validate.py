@@ -46,7 +46,7 @@ def test_prediction_matches_evaluate_for_per_branch_accuracy(backend):
     mobile = Topology.preset("mobile")
     for P in [(3,), (2, 7), (1, 4, 9, 10), (5, 6, 8)]:
         configs = [(t, list(P), list(range(len(P)))) for t in range(PROFILE.K)]
-        r = evaluate(PROFILE, mobile, configs, backend=backend)
+        r = evaluate(PROFILE, mobile, configs=configs, backend=backend)
         np.testing.assert_allclose(predicted_accuracy(PROFILE.exit_rate, PROFILE.accuracy, P), r.accuracy,
                                    rtol=1e-12, atol=1e-15)
 
@@ -55,16 +55,16 @@ def test_per_threshold_prediction_matches_evaluate(backend):
     rng = np.random.default_rng(1)
     table = rng.uniform(0.5, 1.0, (PROFILE.K, PROFILE.N))
     mobile = Topology.preset("mobile")
-    per_threshold = PROFILE.with_accuracy(table, "custom")
+    per_threshold = PROFILE.with_accuracy(table, estimator="custom")
     for P in [(2, 5, 10), (4,), (1, 3, 6, 8)]:
         got = predicted_accuracy(PROFILE.exit_rate, table, P)
-        r = evaluate(per_threshold, mobile, [(t, list(P), list(range(len(P)))) for t in range(PROFILE.K)],
+        r = evaluate(per_threshold, mobile, configs=[(t, list(P), list(range(len(P)))) for t in range(PROFILE.K)],
                      backend=backend)
         np.testing.assert_allclose(got, r.accuracy, rtol=1e-12, atol=1e-15)
         # Row t of the table is what an (N,) profile holding that row predicts at t.
         t = 7
-        row = PROFILE.with_accuracy(table[t], "custom")
-        assert got[t] == pytest.approx(evaluate(row, mobile, [(t, list(P), list(range(len(P))))],
+        row = PROFILE.with_accuracy(table[t], estimator="custom")
+        assert got[t] == pytest.approx(evaluate(row, mobile, configs=[(t, list(P), list(range(len(P))))],
                                                 backend=backend).accuracy[0], rel=1e-12)
 
 
@@ -130,7 +130,7 @@ def test_fit_stats_by_hand():
 
 def test_profile_holds_a_per_threshold_accuracy_and_its_estimator(tmp_path):
     table = np.tile(PROFILE.accuracy, (PROFILE.K, 1)) * np.linspace(0.9, 1.0, PROFILE.K)[:, None]
-    p = PROFILE.with_accuracy(table, "fitted")
+    p = PROFILE.with_accuracy(table, estimator="fitted")
     assert p.per_threshold_accuracy and p.accuracy.shape == (PROFILE.K, PROFILE.N)
     p.save(tmp_path / "p.json")
     back = Profile.load(tmp_path / "p.json")
@@ -139,13 +139,13 @@ def test_profile_holds_a_per_threshold_accuracy_and_its_estimator(tmp_path):
     assert PROFILE.accuracy_estimator == "separate" and not PROFILE.per_threshold_accuracy
     assert PROFILE.accuracy_table().shape == (PROFILE.K, PROFILE.N)
     with pytest.raises(ValueError, match=r"accuracy: expected shape \(20, 10\), got \(3, 10\).*\(10,\), or \(20, 10\)"):
-        PROFILE.with_accuracy(table[:3], "fitted")
+        PROFILE.with_accuracy(table[:3], estimator="fitted")
     with pytest.raises(ValueError, match=r"accuracy\[2\]\[4\] = 1.5"):
         bad = table.copy()
         bad[2, 4] = 1.5
-        PROFILE.with_accuracy(bad, "fitted")
+        PROFILE.with_accuracy(bad, estimator="fitted")
     with pytest.raises(ValueError, match="accuracy_estimator: expected one of"):
-        PROFILE.with_accuracy(table, "best")
+        PROFILE.with_accuracy(table, estimator="best")
     d = json.loads((tmp_path / "p.json").read_text())
     d["accuracy_estimator"] = 3
     with pytest.raises(ValueError, match="accuracy_estimator"):
@@ -222,12 +222,12 @@ def test_validate_end_to_end_against_independent_computations(tiny_run):
         # Predicted: the engine's evaluate for the per-branch estimators, row by row for the fitted one.
         configs = [(t, P, list(range(len(P)))) for t in range(profile.K)]
         for name in ("joint", "separate", "exiting"):
-            p = profile.with_accuracy(report["estimators"][name]["accuracy"], name)
-            np.testing.assert_allclose(row["predicted"]["accuracy"][name], evaluate(p, mobile, configs).accuracy,
+            p = profile.with_accuracy(report["estimators"][name]["accuracy"], estimator=name)
+            np.testing.assert_allclose(row["predicted"]["accuracy"][name], evaluate(p, mobile, configs=configs).accuracy,
                                        rtol=1e-12)
-        fitted = profile.with_accuracy(report["estimators"]["fitted"]["accuracy"], "fitted")
+        fitted = profile.with_accuracy(report["estimators"]["fitted"]["accuracy"], estimator="fitted")
         assert fitted.per_threshold_accuracy
-        np.testing.assert_allclose(row["predicted"]["accuracy"]["fitted"], evaluate(fitted, mobile, configs).accuracy,
+        np.testing.assert_allclose(row["predicted"]["accuracy"]["fitted"], evaluate(fitted, mobile, configs=configs).accuracy,
                                    rtol=1e-12)
     assert some_exit_split, "the tiny run never splits samples between exits; the check above proves little"
     # The statistics are those of the rows.

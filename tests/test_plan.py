@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import eepart_fast as ef
 from _instances import instances, random_profile, random_topology
-from eepart_fast.planning.plan import Plan, Planner, max_accuracy, min_latency, pareto
+from eepart_fast.planning.planner import Plan, Planner, max_accuracy, min_latency, pareto
 from eepart_fast.model.tables import cost_tables
 from test_worked_example import spec_profile
 
@@ -31,8 +31,8 @@ def best_accuracy(rows, max_lat):
 @given(inst=instances(max_N=10, max_M=5, max_K=4), data=st.data())
 def test_three_questions_match_the_sweep(inst, data):
     profile, topo, src, dst = inst
-    rows = ef.sweep(profile, topo, src, dst, backend=FAST)
-    planner = Planner(profile, topo, src, dst, backend=FAST)
+    rows = ef.sweep(profile, topo, source=src, destination=dst, backend=FAST)
+    planner = Planner(profile, topo, source=src, destination=dst, backend=FAST)
     front = planner.pareto()
     ref = rows.pareto()
     np.testing.assert_allclose([p.latency for p in front], ref.latency, rtol=1e-12, atol=0)
@@ -40,21 +40,21 @@ def test_three_questions_match_the_sweep(inst, data):
 
     i, j = data.draw(st.integers(0, len(rows) - 1)), data.draw(st.integers(0, len(rows) - 1))
     for x in (rows.accuracy[i], rows.accuracy.min(), rows.accuracy.max(), rows.accuracy.max() + 1e-9):
-        got, want = planner.min_latency(x), best_latency(rows, x)
+        got, want = planner.min_latency(min_accuracy=x), best_latency(rows, x)
         if want is None:
             assert got is None
         else:
             assert got.latency == pytest.approx(want, rel=1e-12, abs=0) and got.accuracy >= x
     for y in (rows.latency[j], rows.latency.min(), rows.latency.max(), np.nextafter(rows.latency.min(), 0)):
-        got, want = planner.max_accuracy(y), best_accuracy(rows, y)
+        got, want = planner.max_accuracy(max_latency=y), best_accuracy(rows, y)
         if want is None:
             assert got is None
         else:
             assert got.accuracy == pytest.approx(want, rel=1e-12, abs=0) and got.latency <= y
 
     # Every plan re-evaluates to its own numbers through the public evaluate.
-    plans = front + [p for p in (planner.min_latency(rows.accuracy[i]), planner.max_accuracy(rows.latency[j])) if p]
-    again = ef.evaluate(profile, topo, [p.config() for p in plans], src, dst, backend=FAST)
+    plans = front + [p for p in (planner.min_latency(min_accuracy=rows.accuracy[i]), planner.max_accuracy(max_latency=rows.latency[j])) if p]
+    again = ef.evaluate(profile, topo, configs=[p.config() for p in plans], source=src, destination=dst, backend=FAST)
     np.testing.assert_allclose(again.latency, [p.latency for p in plans], rtol=1e-12, atol=0)
     np.testing.assert_allclose(again.accuracy, [p.accuracy for p in plans], rtol=1e-12, atol=0)
 
@@ -63,23 +63,23 @@ def test_three_questions_match_the_sweep(inst, data):
 @given(inst=instances(max_N=6, max_M=4, max_K=3))
 def test_every_backend_gives_the_same_frontier(inst):
     profile, topo, src, dst = inst
-    ref = [(p.latency, p.accuracy) for p in pareto(profile, topo, src, dst, backend="numpy")]
+    ref = [(p.latency, p.accuracy) for p in pareto(profile, topo, source=src, destination=dst, backend="numpy")]
     for name, info in ef.backends().items():
         if info["available"]:
-            got = [(p.latency, p.accuracy) for p in pareto(profile, topo, src, dst, backend=name)]
+            got = [(p.latency, p.accuracy) for p in pareto(profile, topo, source=src, destination=dst, backend=name)]
             np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
 
 
 def test_plan_breakdown_explains_its_numbers():
     topo = ef.Topology.preset("mobile")
-    plan = min_latency(spec_profile(), topo, 0.8, backend=FAST)
+    plan = min_latency(spec_profile(), topo, min_accuracy=0.8, backend=FAST)
     assert plan.partitions == (3,) and plan.placement == (1,) and plan.tier_names == ("smartphone",)
     assert plan.threshold_index == 0 and plan.threshold == 0.0
     parts = plan.breakdown
     total = plan.input_latency + sum(b["compute"] + b["forward"] + b["result"] for b in parts)
     assert total == pytest.approx(plan.latency, rel=1e-12)
     # The worked example of docs/model.md, first row: its parts by hand.
-    p = Plan(0.3845879296, 0.81, 1, [1, 3], [1, 3], spec_profile(), topo, 0, 0)
+    p = Plan(0.3845879296, 0.81, 1, [1, 3], [1, 3], spec_profile(), topo, source=0, destination=0)
     b = p.breakdown
     assert p.input_latency == pytest.approx(0.202608, abs=1e-12)
     assert [x["blocks"] for x in b] == [(1, 1), (2, 3)] and [x["tier_name"] for x in b] == ["smartphone", "cloud"]
@@ -90,7 +90,7 @@ def test_plan_breakdown_explains_its_numbers():
 
 
 def test_plan_text_and_dict():
-    plan = max_accuracy(spec_profile(), ef.Topology.preset("mobile"), 0.4, destination="cloud", backend=FAST)
+    plan = max_accuracy(spec_profile(), ef.Topology.preset("mobile"), max_latency=0.4, destination="cloud", backend=FAST)
     text = str(plan)
     assert f"{plan.latency * 1e3:.3f} ms" in text and "results to cloud" in text
     assert all(name in text for name in plan.tier_names)
@@ -103,12 +103,12 @@ def test_plan_text_and_dict():
 
 def test_nothing_feasible_is_none_not_an_error():
     profile, topo = spec_profile(), ef.Topology.preset("mobile")
-    assert min_latency(profile, topo, 0.95) is None
-    assert max_accuracy(profile, topo, 0.001) is None
+    assert min_latency(profile, topo, min_accuracy=0.95) is None
+    assert max_accuracy(profile, topo, max_latency=0.001) is None
     with pytest.raises(ValueError, match="min_accuracy = nan"):
-        min_latency(profile, topo, float("nan"))
+        min_latency(profile, topo, min_accuracy=float("nan"))
     with pytest.raises(TypeError, match="max_latency"):
-        max_accuracy(profile, topo, "fast")
+        max_accuracy(profile, topo, max_latency="fast")
 
 
 # --- the paper's cases, on instances built so that each is optimal --------------------------------
@@ -119,7 +119,7 @@ def test_case_I_trimmed_network():
                          input_bits=98304, result_bits=320, accuracy=[0.60, 0.93, 0.95], thresholds=[0.0, 0.5],
                          exit_rate=[[0, 0, 1], [0.3, 0.2, 0.5]])
     topo = ef.Topology.preset("mobile")
-    plan = min_latency(profile, topo, 0.92, backend=FAST)
+    plan = min_latency(profile, topo, min_accuracy=0.92, backend=FAST)
     rows = ef.sweep(profile, topo, backend="numpy")
     assert plan.latency == pytest.approx(best_latency(rows, 0.92), rel=1e-12)
     assert plan.partitions[-1] < profile.N
@@ -134,7 +134,7 @@ def iot_case_III():
 def test_case_III_non_consecutive_placement():
     """The heavy first partition on the local cloud, the rest back on the micro datacenter, nearer home."""
     profile, topo = iot_case_III(), ef.Topology.preset("iot")
-    plan = min_latency(profile, topo, 0.805, backend=FAST)
+    plan = min_latency(profile, topo, min_accuracy=0.805, backend=FAST)
     rows = ef.sweep(profile, topo, backend="numpy")
     assert plan.latency == pytest.approx(best_latency(rows, 0.805), rel=1e-12)
     assert plan.tier_names == ("local cloud", "micro datacenter")
@@ -149,7 +149,7 @@ def test_case_IV_destination_changes_the_placement():
     topo = ef.Topology.preset("iot")
     plans = {}
     for dst in ("raspberry pi", "global cloud"):
-        plans[dst] = min_latency(profile, topo, 0.8, destination=dst, backend=FAST)
+        plans[dst] = min_latency(profile, topo, min_accuracy=0.8, destination=dst, backend=FAST)
         rows = ef.sweep(profile, topo, destination=dst, backend="numpy")
         assert plans[dst].latency == pytest.approx(best_latency(rows, 0.8), rel=1e-12)
     home, cloud = plans["raspberry pi"], plans["global cloud"]
@@ -171,7 +171,7 @@ def test_planner_rebuilds_only_what_changed():
     topo = ef.Topology.preset("iot")
     planner = Planner(profile, topo, backend=FAST)
     before = planner.tables
-    first = planner.min_latency(0.5)
+    first = planner.min_latency(min_accuracy=0.5)
 
     planner.set_bandwidth(("micro datacenter", "local cloud"), 5e6)
     changed = ef.Topology.chain(topo.names, topo.ratio, [10e6, 5e6, 500e6], [0.010, 0.010, 0.050])
@@ -191,19 +191,19 @@ def test_planner_rebuilds_only_what_changed():
     assert planner.tables.forward_cost is moves.forward_cost and planner.tables.input_cost is moves.input_cost
 
     planner.set_destination("global cloud")
-    same_tables(planner.tables, cost_tables(profile, changed, 0, 3))
+    same_tables(planner.tables, cost_tables(profile, changed, source=0, destination=3))
     assert planner.tables.forward_cost is moves.forward_cost
     planner.set_source(1)
-    same_tables(planner.tables, cost_tables(profile, changed, 1, 3))
+    same_tables(planner.tables, cost_tables(profile, changed, source=1, destination=3))
 
     # Answers follow the network: each equals a fresh search on the changed models.
     for x in (0.3, 0.5, 0.7):
-        got, fresh = planner.min_latency(x), min_latency(profile, changed, x, 1, 3, backend=FAST)
+        got, fresh = planner.min_latency(min_accuracy=x), min_latency(profile, changed, min_accuracy=x, source=1, destination=3, backend=FAST)
         assert (got is None and fresh is None) or (got.latency, got.config()) == (fresh.latency, fresh.config())
     assert first is not None and planner.topology is not topo and topo.links["bandwidth"][1] == 40e6
 
     planner.set_topology(topo)
-    same_tables(planner.tables, cost_tables(profile, topo, 1, 3))
+    same_tables(planner.tables, cost_tables(profile, topo, source=1, destination=3))
 
 
 def test_planner_on_routes_and_bad_links():

@@ -34,7 +34,7 @@ def network_at(topology, parameter, target, v):
 
 def engine(profile, topology, problem, bound):
     planner = ef.Planner(profile, topology)
-    return planner.min_latency(bound) if problem == "min_latency" else planner.max_accuracy(bound)
+    return planner.min_latency(min_accuracy=bound) if problem == "min_latency" else planner.max_accuracy(max_latency=bound)
 
 
 def sweep_optimum(profile, topology, problem, bound):
@@ -147,9 +147,9 @@ def test_hand_computed_breakpoint():
     assert table.rows[1].latency_low == pytest.approx(0.15, rel=1e-12)
     assert table.rows[1].latency_high == pytest.approx(0.05 + 1.01e5 / 1e8, rel=1e-12)
     # the plan at 1 Mbit/s stays optimal up to the breakpoint; at 2 Mbit/s from it on
-    slow = ef.Planner(profile, topology).min_latency(0.5)
+    slow = ef.Planner(profile, topology).min_latency(min_accuracy=0.5)
     assert slow.placement == (0,) and slow.optimal_range(table) == (1e5, table.breakpoints[0])
-    fast = ef.Planner(profile, topology.with_link(0, bandwidth=2e6)).min_latency(0.5)
+    fast = ef.Planner(profile, topology.with_link(0, bandwidth=2e6)).min_latency(min_accuracy=0.5)
     assert fast.placement == (1,) and fast.optimal_range(table) == (table.breakpoints[0], 1e8)
     assert slow.optimal_range(table, value=5e6) is None
     # P_acc with a 100 ms bound: only the phone meets it, from 1.01e5 / (0.1 - 0.05) = 2.02 Mbit/s on
@@ -192,7 +192,7 @@ def test_errors_name_the_field():
         planner.plan_table("scale", 0, 0.5, 2, min_accuracy=0.5)
     with pytest.raises(TypeError, match="min_accuracy"):
         planner.plan_table("ratio", 0, 1, 2, min_accuracy="high")
-    tables = ef.Planner(ef.cost_tables(profile, chain(rng, 3)))
+    tables = ef.Planner.from_tables(ef.cost_tables(profile, chain(rng, 3)))
     with pytest.raises(ValueError, match="CostTables"):
         tables.plan_table("ratio", 0, 1, 2, min_accuracy=0.5)
     with pytest.raises(ValueError, match="outside the table's range"):
@@ -263,7 +263,7 @@ def test_optimal_range_is_the_widest_interval_around_the_plan(seed):
     bound = bounds(profile, topology, rng)["max_latency"]
     table = ef.Planner(profile, topology).plan_table("latency", 1, 0.0, 0.3, max_latency=bound)
     for v in rng.uniform(0.0, 0.3, 4):
-        plan = ef.Planner(profile, topology.with_link(1, latency=float(v))).max_accuracy(bound)
+        plan = ef.Planner(profile, topology.with_link(1, latency=float(v))).max_accuracy(max_latency=bound)
         if plan is None:
             assert table.config_at(float(v)) is None
             continue
@@ -310,10 +310,10 @@ def test_p_acc_breakpoint_is_exact_to_the_ulp():
                          result_bits=8.0, accuracy=[0.4589285339322726, 0.6324424245489726], thresholds=[0.43],
                          exit_rate=[[0.22676259358502374, 0.7732374064149763]])
     topology = ef.Topology.chain(["t0", "t1", "t2", "t3"], [1.0, 4.0, 1.0, 2.0], [2e6] * 3, [0.0, 0.001, 0.001])
-    table = ef.Planner(profile, topology, 0, 3).plan_table("bandwidth", 0, 2e5, 1e7, max_latency=0.005012)
+    table = ef.Planner(profile, topology, source=0, destination=3).plan_table("bandwidth", 0, 2e5, 1e7, max_latency=0.005012)
     assert len(table.breakpoints) == 1
     bp = table.breakpoints[0]
     for v in (2e6, bp, float(np.nextafter(bp, 0)), float(np.nextafter(bp, math.inf))):
-        want = ef.Planner(profile, topology.with_link(0, bandwidth=v), 0, 3).max_accuracy(0.005012)
+        want = ef.Planner(profile, topology.with_link(0, bandwidth=v), source=0, destination=3).max_accuracy(max_latency=0.005012)
         assert table.at(v).config() == want.config(), v
     assert table.at(2e6).accuracy == 0.6324424245489726

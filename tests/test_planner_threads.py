@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _instances import random_profile
 from eepart_fast.engine.registry import get_backend
-from eepart_fast.planning.plan import Planner
+from eepart_fast.planning.planner import Planner
 
 BANDWIDTHS = (1e3, 1e5, 1e7, 1e9)
 ACCURACIES = (0.0, 0.4, 0.6, 0.8)
@@ -24,7 +24,7 @@ def test_concurrent_replans_equal_single_threaded_answers():
     rng = np.random.default_rng(12)
     profile = random_profile(rng, 8, 3, rising_accuracy=True)
     topo = ef.Topology.chain(["d", "p", "e", "c"], [50.0, 10.0, 2.0, 1.0], [1e6, 1e7, 1e8], [0.005, 0.02, 0.04])
-    want = {(bw, x): answer(Planner(profile, topo.with_link(0, bandwidth=bw)).min_latency(x))
+    want = {(bw, x): answer(Planner(profile, topo.with_link(0, bandwidth=bw)).min_latency(min_accuracy=x))
             for bw in BANDWIDTHS for x in ACCURACIES}
     planner = Planner(profile, topo)
     errors, plans = [], []
@@ -37,7 +37,7 @@ def test_concurrent_replans_equal_single_threaded_answers():
             try:
                 planner.set_bandwidth(0, bw)
                 before = planner.version
-                plan = planner.min_latency(x)
+                plan = planner.min_latency(min_accuracy=x)
                 after = planner.version
                 with lock:
                     plans.append((x, plan, before, after))
@@ -59,7 +59,7 @@ def test_concurrent_replans_equal_single_threaded_answers():
         assert answer(plan) == want[(state_bw, x)]
     # And the last state is the one the planner reports.
     final = planner.topology.links["bandwidth"][0]
-    assert answer(planner.min_latency(0.6)) == want[(final, 0.6)]
+    assert answer(planner.min_latency(min_accuracy=0.6)) == want[(final, 0.6)]
 
 
 def test_search_running_during_set_bandwidth(monkeypatch):
@@ -82,19 +82,19 @@ def test_search_running_during_set_bandwidth(monkeypatch):
 
     monkeypatch.setattr(module, "pareto", held)
     got = {}
-    searcher = threading.Thread(target=lambda: got.update(plan=planner.min_latency(0.5)))
+    searcher = threading.Thread(target=lambda: got.update(plan=planner.min_latency(min_accuracy=0.5)))
     searcher.start()
     assert entered.wait(30)
     planner.set_bandwidth(0, 1e3)  # while the search runs
     release.set()
     searcher.join(30)
     monkeypatch.setattr(module, "pareto", real)
-    old = Planner(profile, topo).min_latency(0.5)
-    new = Planner(profile, topo.with_link(0, bandwidth=1e3)).min_latency(0.5)
+    old = Planner(profile, topo).min_latency(min_accuracy=0.5)
+    new = Planner(profile, topo.with_link(0, bandwidth=1e3)).min_latency(min_accuracy=0.5)
     assert answer(got["plan"]) == answer(old) and got["plan"].topology is topo
-    after = planner.min_latency(0.5)
+    after = planner.min_latency(min_accuracy=0.5)
     assert answer(after) == answer(new) and after._state.version == planner.version == 1
-    ev = ef.evaluate(profile, planner.topology, [after.config()])
+    ev = ef.evaluate(profile, planner.topology, configs=[after.config()])
     assert ev.latency[0] == pytest.approx(after.latency, rel=1e-12)
 
 
@@ -119,7 +119,7 @@ def test_replanning_keeps_every_topology_field():
 
     for filler in ("everything", "graph_given_routes", "chain_bottleneck", "serialize_per_bit"):
         profile, topo, src, dst = instance(filler, 5, N=4, M=3, K=2)
-        planner = Planner(profile, topo, src, dst)
+        planner = Planner(profile, topo, source=src, destination=dst)
         planner.set_bandwidth(0, 123e6)
         planner.set_latency(0, 0.0123)
         unmeasured = [a for a in range(topo.M) if topo.devices[a] is None]
@@ -129,7 +129,7 @@ def test_replanning_keeps_every_topology_field():
         assert set(d) == set(d0)
         for key in ("devices", "serialize", "deserialize", "route_rule", "mtu_bits", "routes", "route_by"):
             assert d.get(key) == d0.get(key), key
-        fresh = ef.cost_tables(profile, planner.topology, src, dst)
+        fresh = ef.cost_tables(profile, planner.topology, source=src, destination=dst)
         for x, y in zip(planner.tables, fresh):
             np.testing.assert_array_equal(x, y)
         measured = [a for a in range(topo.M) if topo.devices[a] is not None]

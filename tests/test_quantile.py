@@ -31,8 +31,8 @@ TALLY_BACKENDS = BACKENDS + (["cuda_emu"] if EMULATED is not None else [])
 def evaluate_on(backend, profile, topology, configs, source, destination, quantile=None):
     """ef.evaluate, or on "cuda_emu" the emulated cuda module's evaluate on the same tables."""
     if backend != "cuda_emu":
-        return ef.evaluate(profile, topology, configs, source, destination, backend=backend, quantile=quantile)
-    tables = ef.cost_tables(profile, topology, source, destination)
+        return ef.evaluate(profile, topology, configs=configs, source=source, destination=destination, backend=backend, quantile=quantile)
+    tables = ef.cost_tables(profile, topology, source=source, destination=destination)
     latency, accuracy = EMULATED.evaluate(tables, *pack_configs(configs, tables.N, tables.M, tables.K),
                                           quantile=quantile)
     return SimpleNamespace(latency=np.asarray(latency), accuracy=np.asarray(accuracy), quantile=quantile,
@@ -174,7 +174,7 @@ def test_mean_is_unchanged_bit_for_bit():
 
     tables = ef.cost_tables(profile, topology)
     want = reference.evaluate(tables, *pack_configs(configs, profile.N, topology.M, profile.K))
-    got = ef.evaluate(profile, topology, configs, backend="numpy", quantile=None)
+    got = ef.evaluate(profile, topology, configs=configs, backend="numpy", quantile=None)
     assert got.quantile is None and got.latency_statistic == "mean"
     np.testing.assert_array_equal(got.latency, want[0])
     rows = ef.sweep(profile, topology, backend="numpy")
@@ -224,7 +224,7 @@ def test_sweep_quantile_rows_and_bound(backend):
     profile, topology = spec_profile(), ef.Topology.preset("mobile")
     every = ef.sweep(profile, topology, backend=backend, quantile=0.9)
     assert every.quantile == 0.9 and every.latency_statistic == "p90" and "latency=p90" in repr(every)
-    got = ef.evaluate(profile, topology, every.configs(), backend="numpy", quantile=0.9)
+    got = ef.evaluate(profile, topology, configs=every.configs(), backend="numpy", quantile=0.9)
     np.testing.assert_allclose(every.latency, got.latency, rtol=1e-12, atol=0)
     bound = float(np.median(every.latency))
     kept = ef.sweep(profile, topology, backend=backend, quantile=0.9, max_latency=bound)
@@ -247,7 +247,7 @@ def hand_tables():
 
 
 def test_plan_quantiles_by_hand():
-    plan = ef.Plan(12.4, 0.62, 0, [1, 2], [0, 1], ef.Planner(hand_tables())._state)
+    plan = ef.Plan(12.4, 0.62, 0, [1, 2], [0, 1], ef.Planner.from_tables(hand_tables())._state)
     assert plan.quantile is None and plan.mean_latency == 12.4 and plan.latency_statistic == "mean"
     exits = plan.exit_latencies
     assert [e["latency"] for e in exits] == [13.0, 11.0]
@@ -264,13 +264,13 @@ def test_plan_quantiles_by_hand():
 
 def test_a_p99_plan_knows_its_quantile():
     tables = hand_tables()
-    best = ef.min_latency(tables, 0.0, quantile=0.2, backend="numpy")
+    best = ef.min_latency(tables, min_accuracy=0.0, quantile=0.2, backend="numpy")
     assert best.quantile == 0.2 and best.latency_statistic == "p20"
-    assert best.latency == ef.evaluate(tables, [best.config()], backend="numpy", quantile=0.2).latency[0]
+    assert best.latency == ef.evaluate(tables, configs=[best.config()], backend="numpy", quantile=0.2).latency[0]
     plans = ef.pareto(tables, quantile=0.99, backend="numpy")
     for p in plans:
         assert p.quantile == 0.99 and p.latency == p.quantiles["p99"]
-        mean = ef.evaluate(tables, [p.config()], backend="numpy").latency[0]
+        mean = ef.evaluate(tables, configs=[p.config()], backend="numpy").latency[0]
         assert p.mean_latency == mean
         text = str(p)
         assert text.startswith(f"p99 latency {p.latency * 1e3:.3f} ms (mean {mean * 1e3:.3f} ms)")
@@ -284,7 +284,7 @@ def test_mean_plan_quantiles_match_the_reference(shipped):
     topology = ef.Topology.preset("mobile")
     for plan in ef.pareto(profile, topology)[::20]:
         for q in QS:
-            want = ef.evaluate(profile, topology, [plan.config()], backend="numpy", quantile=q).latency[0]
+            want = ef.evaluate(profile, topology, configs=[plan.config()], backend="numpy", quantile=q).latency[0]
             assert plan.latency_quantile(q) == want
         ell = [e["latency"] for e in plan.exit_latencies]
         share = [e["share"] for e in plan.exit_latencies]
@@ -309,8 +309,8 @@ def test_planner_caches_per_quantile():
     assert planner.pareto(quantile=0.99)[0] is p99[0]  # cached, per quantile
     assert planner.pareto(quantile=0.9)[0] is not p99[0]
     bound = float(np.median([p.latency for p in p99]))
-    best99 = planner.max_accuracy(bound, quantile=0.99)
-    best = planner.max_accuracy(bound)
+    best99 = planner.max_accuracy(max_latency=bound, quantile=0.99)
+    best = planner.max_accuracy(max_latency=bound)
     assert best.quantile is None and best99.quantile == 0.99
     assert best.latency == ef.max_accuracy(profile, topology, max_latency=bound, backend="numpy").latency
     assert best99.latency == ef.max_accuracy(profile, topology, max_latency=bound, backend="numpy",
@@ -337,14 +337,14 @@ def entries():
     planner = ef.Planner(profile, topology)
     plan = planner.pareto()[0]
     return {
-        "evaluate": lambda q: ef.evaluate(profile, topology, [(0, [3], [0])], quantile=q),
+        "evaluate": lambda q: ef.evaluate(profile, topology, configs=[(0, [3], [0])], quantile=q),
         "sweep": lambda q: ef.sweep(profile, topology, quantile=q),
         "pareto": lambda q: ef.pareto(profile, topology, quantile=q),
         "min_latency": lambda q: ef.min_latency(profile, topology, min_accuracy=0.5, quantile=q),
         "max_accuracy": lambda q: ef.max_accuracy(profile, topology, max_latency=0.5, quantile=q),
         "Planner.pareto": lambda q: planner.pareto(quantile=q),
-        "Planner.min_latency": lambda q: planner.min_latency(0.5, quantile=q),
-        "Planner.max_accuracy": lambda q: planner.max_accuracy(0.5, quantile=q),
+        "Planner.min_latency": lambda q: planner.min_latency(min_accuracy=0.5, quantile=q),
+        "Planner.max_accuracy": lambda q: planner.max_accuracy(max_latency=0.5, quantile=q),
         "Plan.latency_quantile": plan.latency_quantile,
         "Plan": lambda q: ef.Plan(0.1, 0.5, 0, [3], [0], profile, topology, quantile=q),
     }
@@ -367,7 +367,7 @@ def test_block_time_statistic_round_trips_and_is_checked(tmp_path):
         p.save(tmp_path / "p.json")
         back = ef.Profile.load(tmp_path / "p.json")
         assert back.block_time_statistic == value
-        assert back.with_accuracy(back.accuracy, None).block_time_statistic == value
+        assert back.with_accuracy(back.accuracy, estimator=None).block_time_statistic == value
     for value, error in (("p100", ValueError), ("p0", ValueError), ("99", ValueError), ("P99", ValueError),
                          ("average", ValueError), (99, TypeError), (True, TypeError)):
         with pytest.raises(error, match="block_time_statistic"):

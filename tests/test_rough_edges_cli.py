@@ -237,8 +237,8 @@ def test_frontier_head_and_shown_rows_agree():
 
 def test_plan_table_prints_accuracies_that_differ():
     from eepart_fast import Profile, Topology
-    from eepart_fast.planning.plan import Planner
-    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), 0, 0).plan_table(
+    from eepart_fast.planning.planner import Planner
+    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0, destination=0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     rows = str(table).splitlines()[2:]
     printed = [line.split()[2] for line in rows]
@@ -293,8 +293,8 @@ def test_over_plot(tmp_path):
     from matplotlib.colors import to_hex
 
     from eepart_fast import Profile, Topology
-    from eepart_fast.planning.plan import Planner
-    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), 0, 0).plan_table(
+    from eepart_fast.planning.planner import Planner
+    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0, destination=0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     assert len(table.breakpoints) == 13
     fig = table.plot(tmp_path / "t.png", title="t")

@@ -73,7 +73,7 @@ def test_small_study_matches_single_calls(client, tmp_path):
     d = small_study(tmp_path)
     spec = load_study(d, base_dir=tmp_path)
     assert spec.scenarios == 2 * (4 * 2 + 3 * 2) * 3 == 84
-    result = ef.study(spec, tmp_path / "out", client=client, progress=False)
+    result = ef.study.run_study(spec, tmp_path / "out", client=client, progress=False)
     assert (result.scenarios, result.ran, result.skipped) == (84, 84, 0)
     df = read_study(tmp_path / "out").to_pandas()
     assert len(df) == result.rows
@@ -104,16 +104,16 @@ def test_small_study_matches_single_calls(client, tmp_path):
             assert got.found.all() and list(got.point) == list(range(len(expected)))
             assert table_rows(got) == expected
 
-        front = ef.pareto(prof, topo, s, t)
+        front = ef.pareto(prof, topo, source=s, destination=t)
         check("frontier", [plan_row(p) for p in front
                            if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)])
         if lo is not None:
-            best = ef.min_latency(prof, topo, lo, s, t)
+            best = ef.min_latency(prof, topo, min_accuracy=lo, source=s, destination=t)
             check("P_lat", [plan_row(best)] if best and (hi is None or best.latency <= hi) else [])
         if hi is not None:
-            best = ef.max_accuracy(prof, topo, hi, s, t)
+            best = ef.max_accuracy(prof, topo, max_latency=hi, source=s, destination=t)
             check("P_acc", [plan_row(best)] if best and (lo is None or best.accuracy >= lo) else [])
-        sw = ef.sweep(prof, topo, s, t, max_latency=hi, min_accuracy=lo)
+        sw = ef.sweep(prof, topo, source=s, destination=t, max_latency=hi, min_accuracy=lo)
         check("row", [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A))
                       for k, (t_, P, A) in enumerate(sw.configs())])
         got = by_kind["row"]
@@ -123,7 +123,7 @@ def test_small_study_matches_single_calls(client, tmp_path):
     # the bounds were chosen so that both cases occur
     assert 0 < found_none["P_lat"] + found_none["P_acc"] < 84
     # done: a second run computes nothing
-    again = ef.study(spec, tmp_path / "out", client=client, progress=False)
+    again = ef.study.run_study(spec, tmp_path / "out", client=client, progress=False)
     assert (again.ran, again.skipped) == (0, 84)
 
 
@@ -145,7 +145,7 @@ def test_quantile_bounds_match_single_calls(client, tmp_path):
         load_study(d, base_dir=tmp_path)
     d["bounds"][1]["quantile"] = "p90"  # as the command line writes it
     spec = load_study(d, base_dir=tmp_path)
-    ef.study(spec, tmp_path / "out", client=client, progress=False)
+    ef.study.run_study(spec, tmp_path / "out", client=client, progress=False)
     df = read_study(tmp_path / "out").to_pandas()
     assert set(df.scenario) == set(range(spec.scenarios)) and spec.scenarios == 6
     found = 0
@@ -220,7 +220,7 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
         driver.communicate(timeout=30)
     written = files()
     assert written < total // 2, "the study finished before it was interrupted: nothing to resume"
-    result = ef.study(study_file, out, client=client, progress=False)
+    result = ef.study.run_study(study_file, out, client=client, progress=False)
     assert result.skipped >= written * 2 - 4 and result.ran > 0 and result.ran + result.skipped == total
     table = read_study(out, columns=["scenario", "kind", "found", "latency", "accuracy", "partitions",
                                      "placement", "bandwidth[0]", "bandwidth[1]"])
@@ -234,8 +234,8 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
         sc = scenario(spec, int(i))
         row = df.loc[int(i)]
         b = sc["bound"]
-        plan = (ef.min_latency(sc["profile"], sc["topology"], b["min_accuracy"]) if "min_accuracy" in b else
-                ef.max_accuracy(sc["profile"], sc["topology"], b["max_latency"]))
+        plan = (ef.min_latency(sc["profile"], sc["topology"], min_accuracy=b["min_accuracy"]) if "min_accuracy" in b else
+                ef.max_accuracy(sc["profile"], sc["topology"], max_latency=b["max_latency"]))
         assert row.kind == ("P_lat" if "min_accuracy" in b else "P_acc")
         assert (row.latency, row.accuracy, list(row.partitions)) == (plan.latency, plan.accuracy,
                                                                       list(plan.partitions))
@@ -243,15 +243,15 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
 
 def test_other_study_in_the_folder_is_refused(client, tmp_path):
     (tmp_path / "s.yaml").write_text(STUDY.replace("50]", "3]"))
-    ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+    ef.study.run_study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
     (tmp_path / "s.yaml").write_text(STUDY.replace("50]", "4]"))
     with pytest.raises(ValueError, match="another study"):
-        ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
-    r = ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False, overwrite=True)
+        ef.study.run_study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+    r = ef.study.run_study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False, overwrite=True)
     assert r.ran == r.scenarios == 32
     assert json.loads((tmp_path / "out" / MANIFEST).read_text())["scenarios"] == 32
     with pytest.raises(ValueError, match="batch_size"):
-        ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, batch_size=7, progress=False)
+        ef.study.run_study(tmp_path / "s.yaml", tmp_path / "out", client=client, batch_size=7, progress=False)
 
 
 def test_failed_tasks_are_named_and_the_rest_written(client, tmp_path):
@@ -259,7 +259,7 @@ def test_failed_tasks_are_named_and_the_rest_written(client, tmp_path):
     d = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile", "iot"], "compute": "sweep",
          "max_memory_gb": 1e-4, "bounds": [{"max_latency": 0.01}, {}], "batch_size": 1}
     with pytest.raises(StudyFailed, match=r"2 of 4 tasks failed .*memory cap"):
-        ef.study(d, tmp_path / "out", client=client, progress=False)
+        ef.study.run_study(d, tmp_path / "out", client=client, progress=False)
     assert done_scenarios(tmp_path / "out", 4).tolist() == [True, False, True, False]
 
 
@@ -278,7 +278,7 @@ def test_ctrl_c_stops_a_local_study_then_it_resumes(client, tmp_path):
         proc.kill()
     assert proc.returncode == 130 and "interrupted" in err
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
-    result = ef.study(study_file, out, client=client, progress=False)
+    result = ef.study.run_study(study_file, out, client=client, progress=False)
     assert result.skipped > 0 and result.ran > 0 and result.skipped + result.ran == 400
     np.testing.assert_array_equal(np.sort(read_study(out, columns=["scenario"]).column("scenario").to_numpy()),
                                   np.arange(400))

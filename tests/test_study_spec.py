@@ -56,7 +56,7 @@ def test_apply_params_is_what_the_planner_does():
         for p, (_, v) in zip(axis.params, items):
             {"bandwidth": planner.set_bandwidth, "latency": planner.set_latency, "ratio": planner.set_ratio}[p.field](
                 p.key, v)
-        direct = ef.Planner(profile, apply_params(topo, axis.params, axis.values[0]))
+        direct = ef.Planner(profile, apply_params(topo, params=axis.params, values=axis.values[0]))
         for a, b in zip(planner.tables, direct.tables):
             np.testing.assert_array_equal(a, b)
 
@@ -165,7 +165,7 @@ def test_apply_params_keeps_every_field_of_a_graph_topology(tmp_path):
                       base_dir=tmp_path)
     axis = spec.topologies[0]
     assert [p.column for p in axis.params] == ["bandwidth[0]", "latency[1]", "ratio[2]"]
-    applied = apply_params(topo, axis.params, axis.values[0])
+    applied = apply_params(topo, params=axis.params, values=axis.values[0])
     assert applied.devices == ["a1", None, None] and applied.route_rule == "bottleneck" and applied.mtu_bits == 72000
     assert applied.serialize.tolist() == [2e-9, 1e-9, 0] and applied.deserialize.tolist() == [0, 1e-9, 1e-9]
     assert applied.graph["links"][0][2:] == [3e6, 0.02] and applied.graph["links"][1][2:] == [4e8, 0.01]
@@ -209,7 +209,7 @@ def test_a_study_on_a_graph_plans_what_single_calls_plan(tmp_path):
     assert len(rows) == spec.scenarios == 4
     for _, row in rows.iterrows():
         sc = scenario(spec, int(row.scenario))
-        plan = ef.min_latency(profile, sc["topology"], 0.9)
+        plan = ef.min_latency(profile, sc["topology"], min_accuracy=0.9)
         assert row.latency == plan.latency and list(row.placement) == list(plan.placement)
     # The direct device -> cloud link's latency decides between the cloud and the station.
     assert [tuple(p) for p in rows.placement] == [(2,), (1,), (2,), (1,)]

@@ -28,8 +28,8 @@ def test_float32_quantile_is_the_decimal_it_prints_as():
     the 1e-12 slack cannot absorb: the answer is the max (12 s), while the result says "p99"."""
     tb = _two_exit_tables()
     cfg = [(0, [1, 2], [0, 1])]
-    want = eepart_fast.evaluate(tb, cfg, quantile=0.99)
-    got = eepart_fast.evaluate(tb, cfg, quantile=np.float32(0.99))
+    want = eepart_fast.evaluate(tb, configs=cfg, quantile=0.99)
+    got = eepart_fast.evaluate(tb, configs=cfg, quantile=np.float32(0.99))
     assert want.latency[0] == 1.0
     assert got.latency_statistic == "p99"
     assert got.latency[0] == want.latency[0]
@@ -39,9 +39,9 @@ def test_numpy_bool_is_refused_like_bool():
     """quantile=True is a TypeError, but np.True_ passes as q = 1 and silently answers the max."""
     tb = _two_exit_tables()
     with pytest.raises(TypeError, match="quantile"):
-        eepart_fast.evaluate(tb, [(0, [1, 2], [0, 1])], quantile=True)
+        eepart_fast.evaluate(tb, configs=[(0, [1, 2], [0, 1])], quantile=True)
     with pytest.raises(TypeError, match="quantile"):
-        eepart_fast.evaluate(tb, [(0, [1, 2], [0, 1])], quantile=np.True_)
+        eepart_fast.evaluate(tb, configs=[(0, [1, 2], [0, 1])], quantile=np.True_)
 
 
 @pytest.mark.parametrize("q", [0.9999999, 0.999999999])
@@ -127,7 +127,7 @@ def test_record_quantiles_with_the_profiles_own_times_are_the_tables_quantile():
     topology = eepart_fast.Topology.chain(["a", "b"], [1e-9, 1e6], [1e9], [0.0])
     config = [(0, [1, 2], [0, 1])]
     records = {"block_seconds": np.array([[1e6, 1e-6]]), "branch_seconds": np.zeros((1, 2))}
-    want = eepart_fast.evaluate(profile, topology, config, quantile=1.0).latency[0]
+    want = eepart_fast.evaluate(profile, topology, configs=config, quantile=1.0).latency[0]
     got = tail.record_quantiles(profile, topology, config, records, quantiles=(1.0,))[0, 0]
     assert got == pytest.approx(want, rel=1e-12)
 

@@ -55,10 +55,10 @@ def test_pareto_stops_at_its_time_limit(backend):
     big = {"max_memory": 2**40} if backend != "numpy" else {}  # a time limit, not the memory cap, stops it
     stops(lambda: ef.pareto(profile, topo, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
     planner = ef.Planner(profile, topo, backend=backend, **big)
-    stops(lambda: planner.min_latency(0.5, time_limit=0.2), 0.2, "pareto")
-    stops(lambda: planner.max_accuracy(1.0, time_limit=0.2), 0.2, "pareto")
-    stops(lambda: ef.min_latency(profile, topo, 0.5, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
-    stops(lambda: ef.max_accuracy(profile, topo, 1.0, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
+    stops(lambda: planner.min_latency(min_accuracy=0.5, time_limit=0.2), 0.2, "pareto")
+    stops(lambda: planner.max_accuracy(max_latency=1.0, time_limit=0.2), 0.2, "pareto")
+    stops(lambda: ef.min_latency(profile, topo, min_accuracy=0.5, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
+    stops(lambda: ef.max_accuracy(profile, topo, max_latency=1.0, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
 
 
 def test_plan_table_limit_is_for_the_whole_table(backend):
@@ -86,8 +86,8 @@ def test_a_generous_limit_changes_nothing(backend):
     assert list(map(key, ef.pareto(profile, topo, backend=backend, time_limit=600))) == list(map(key, front))
     planner = ef.Planner(profile, topo, backend=backend)
     fresh = lambda: ef.Planner(profile, topo, backend=backend)
-    assert key(planner.min_latency(0.5, time_limit=600)) == key(fresh().min_latency(0.5))
-    assert key(planner.max_accuracy(front[-1].latency, time_limit=np.inf)) == key(fresh().max_accuracy(front[-1].latency))
+    assert key(planner.min_latency(min_accuracy=0.5, time_limit=600)) == key(fresh().min_latency(min_accuracy=0.5))
+    assert key(planner.max_accuracy(max_latency=front[-1].latency, time_limit=np.inf)) == key(fresh().max_accuracy(max_latency=front[-1].latency))
     table = planner.plan_table("scale", None, 0.5, 2.0, min_accuracy=0.5, time_limit=600)
     assert table.rows == ef.Planner(profile, topo, backend=backend).plan_table("scale", None, 0.5, 2.0, min_accuracy=0.5).rows
 
@@ -104,8 +104,8 @@ def test_bad_limits_are_refused_by_name(bad, error, message):
     planner = ef.Planner(profile, topo, backend="numpy")
     calls = [lambda: ef.sweep(profile, topo, backend="numpy", time_limit=bad),
              lambda: ef.pareto(profile, topo, backend="numpy", time_limit=bad),
-             lambda: ef.min_latency(profile, topo, 0.5, time_limit=bad),
-             lambda: ef.max_accuracy(profile, topo, 0.2, time_limit=bad),
+             lambda: ef.min_latency(profile, topo, min_accuracy=0.5, time_limit=bad),
+             lambda: ef.max_accuracy(profile, topo, max_latency=0.2, time_limit=bad),
              lambda: planner.pareto(time_limit=bad),
              lambda: planner.plan_table("scale", None, 0.5, 2.0, min_accuracy=0.5, time_limit=bad),
              lambda: reference.sweep(ef.cost_tables(profile, topo), time_limit=bad),

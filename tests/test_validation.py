@@ -89,7 +89,7 @@ def test_topology_shapes_and_values():
 def test_unknown_tier_name():
     topo = ef.Topology.preset("mobile")
     with pytest.raises(ValueError, match=r"configs\[0\].A\[1\] = 'moon': unknown tier"):
-        ef.evaluate(spec_profile(), topo, [(0, [1, 3], ["cloud", "moon"])], backend="numpy")
+        ef.evaluate(spec_profile(), topo, configs=[(0, [1, 3], ["cloud", "moon"])], backend="numpy")
     with pytest.raises(ValueError, match=r"destination = 'moon': unknown tier"):
         ef.sweep(spec_profile(), topo, destination="moon", backend="numpy")
     with pytest.raises(ValueError, match=r"topology preset 'mars' is unknown"):
@@ -101,7 +101,7 @@ def test_source_and_destination_out_of_range():
     with pytest.raises(ValueError, match=r"source = 4: out of range for 4 tiers"):
         ef.sweep(spec_profile(), topo, source=4, backend="numpy")
     with pytest.raises(ValueError, match=r"destination = -1: out of range"):
-        ef.evaluate(spec_profile(), topo, [(0, [3], [0])], destination=-1, backend="numpy")
+        ef.evaluate(spec_profile(), topo, configs=[(0, [3], [0])], destination=-1, backend="numpy")
 
 
 CONFIG_RULES = [
@@ -123,13 +123,13 @@ CONFIG_RULES = [
 @pytest.mark.parametrize("config,exc,match", CONFIG_RULES)
 def test_configuration_rules(backend, config, exc, match):
     with pytest.raises(exc, match=match):
-        ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [config], backend=backend)
+        ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[config], backend=backend)
 
 
 def test_more_partitions_than_tiers(backend):
     two = ef.Topology.chain(["a", "b"], [1, 1], [1e6], [0.01])
     with pytest.raises(ValueError, match=r"configs\[0\].P = \[1, 2, 3\]: L = 3 partitions, must be in 1..min\(M, N\) = 2"):
-        ef.evaluate(spec_profile(), two, [(0, [1, 2, 3], [0, 1, 0])], backend=backend)
+        ef.evaluate(spec_profile(), two, configs=[(0, [1, 2, 3], [0, 1, 0])], backend=backend)
 
 
 def test_files_name_the_problem(tmp_path):

@@ -24,24 +24,24 @@ def spec_profile():
 @pytest.mark.parametrize("row", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
 def test_worked_example(backend, row):
     t, P, A, D, latency_ms, accuracy = row
-    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [(t, P, A)], source=0, destination=D, backend=backend)
+    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(t, P, A)], source=0, destination=D, backend=backend)
     assert r.latency.dtype == np.float64
     assert abs(r.latency[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md rounds to 1e-6 ms
     assert abs(r.accuracy[0] - accuracy) < 1e-12
 
 
 def test_first_row_by_hand(backend):
-    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), [(1, [1, 3], [1, 3])], backend=backend)
+    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(1, [1, 3], [1, 3])], backend=backend)
     assert abs(r.latency[0] * 1e3 - FIRST_ROW_EXACT_MS) < 1e-9
 
 
 def test_tier_names_in_configs(backend):
     topo = ef.Topology.preset("mobile")
-    by_name = ef.evaluate(spec_profile(), topo, [(1, [1, 3], ["smartphone", "cloud"])], backend=backend)
-    by_index = ef.evaluate(spec_profile(), topo, [(1, [1, 3], [1, 3])], backend=backend)
+    by_name = ef.evaluate(spec_profile(), topo, configs=[(1, [1, 3], ["smartphone", "cloud"])], backend=backend)
+    by_index = ef.evaluate(spec_profile(), topo, configs=[(1, [1, 3], [1, 3])], backend=backend)
     assert by_name.latency[0] == by_index.latency[0]
-    assert ef.evaluate(spec_profile(), topo, [(1, [1, 3], [1, 3])], destination="cloud",
-                       backend=backend).latency[0] == ef.evaluate(spec_profile(), topo, [(1, [1, 3], [1, 3])],
+    assert ef.evaluate(spec_profile(), topo, configs=[(1, [1, 3], [1, 3])], destination="cloud",
+                       backend=backend).latency[0] == ef.evaluate(spec_profile(), topo, configs=[(1, [1, 3], [1, 3])],
                                                                   destination=3, backend=backend).latency[0]
 
 
@@ -54,7 +54,7 @@ def test_breakdown_matches_rows():
     for t, P, A, D, latency_ms, accuracy in ROWS:
         raw = latency_accuracy(spec_profile(), topo, 0, D, t, P, A)
         assert abs(raw[0] * 1e3 - latency_ms) < 5e-7 and abs(raw[1] - accuracy) < 1e-12
-        b = breakdown(ef.cost_tables(spec_profile(), topo, 0, D), t, P, A)
+        b = breakdown(ef.cost_tables(spec_profile(), topo, source=0, destination=D), t, P, A)
         assert abs(b["latency"] * 1e3 - latency_ms) < 5e-7
         assert abs(b["accuracy"] - accuracy) < 1e-12
         parts = b["partitions"]

@@ -225,7 +225,7 @@ def fuzz_formats(deadline: float, base_seed: int, workdir: Path) -> int:
         # A topology that loads also plans (its devices, serialisation, routes), or says clearly why not.
         try:
             planner = ef.Planner(dev_profile, topology, backend="cpu")
-            planner.min_latency(0.5)
+            planner.min_latency(min_accuracy=0.5)
             planner.set_bandwidth(0 if topology.links or topology.graph else (0, topology.M - 1), 1e-300)
             planner.pareto()
         except MODEL_ERRORS:

@@ -134,10 +134,10 @@ def _plans(planner: Planner, compute: list, bound: dict, pos: int, rows: _Rows) 
             rows.add(pos, "frontier", 0, None)
     if "plans" in compute:
         if lo is not None:
-            best = planner.min_latency(lo, quantile=q)
+            best = planner.min_latency(min_accuracy=lo, quantile=q)
             rows.add(pos, "P_lat", 0, best if best is None or hi is None or best.latency <= hi else None)
         if hi is not None:
-            best = planner.max_accuracy(hi, quantile=q)
+            best = planner.max_accuracy(max_latency=hi, quantile=q)
             rows.add(pos, "P_acc", 0, best if best is None or lo is None or best.accuracy >= lo else None)
 
 
@@ -192,7 +192,7 @@ def run_batch(batch: Batch) -> dict:
                                 "cluster needs --out on a filesystem every worker shares")
     b = batch
     n = b.count
-    planner = Planner(b.profile, b.topology, b.source, b.destination, backend=b.backend)
+    planner = Planner(b.profile, b.topology, source=b.source, destination=b.destination, backend=b.backend)
     table = _Table(b)
     lmax = min(b.profile.N, b.topology.M)
     schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(range(b.first, b.first + n)),
@@ -224,7 +224,7 @@ def run_batch(batch: Batch) -> dict:
                 if plan_kinds:
                     _plans(planner, plan_kinds, bound, i, rows)
                 if "sweep" in b.compute:
-                    r = sweep(b.profile, planner.topology, b.source, b.destination,
+                    r = sweep(b.profile, planner.topology, source=b.source, destination=b.destination,
                               max_latency=bound.get("max_latency"), min_accuracy=bound.get("min_accuracy"),
                               backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"))
                     k = len(r)
