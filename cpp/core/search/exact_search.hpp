@@ -138,10 +138,10 @@ class ThresholdSearch {
     const Policy& policy() const { return static_cast<const Policy&>(*this); }
 };
 
-// A search: the single-partition plans seed the frontier (N M plans, cheap, and often most of its reach,
-// so that the threads prune from their first label on), then one Worker per threshold. Worker::Shared's
-// constructor prepares what the policy shares; Worker::kSeedsCarryMean says whether the frontier's points
-// carry their mean latency; Worker::on_this_thread(T): too small for a thread and a Ctrl-C poll to pay.
+// A search, one Worker per threshold after the single-partition seeds. The Worker (a ThresholdSearch
+// policy) also supplies Shared, whose constructor prepares what its workers share; kSeedsCarryMean, whether
+// the frontier's points carry their mean latency (tie_less); on_this_thread(T), whether the search is too
+// small to pay for a thread and a Ctrl-C poll (then time_limit is not enforced either).
 template <class Worker>
 std::vector<SearchPoint> exact_pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
                                              SearchStats* stats) {

@@ -25,8 +25,8 @@
 // quantile from below.
 //
 // Terminal plans are evaluated by the rule itself (quantile.hpp) on exits summed as evaluate sums them,
-// so every returned latency is bit for bit what evaluate gives. Thresholds run on separate threads that
-// share the frontier; the buffers are counted against max_memory.
+// so every returned latency is bit for bit what evaluate gives. This file is the quantile's policy of the
+// exact searches' skeleton (exact_search.hpp: the layers, the threads sharing the frontier, the memory count).
 #include "quantile_search.hpp"
 
 #include <algorithm>
@@ -118,24 +118,6 @@ class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
     explicit QuantileSearch(Shared& sh) : Base(sh) {}
 
    private:
-    using Base::account;
-    using Base::arena_;
-    using Base::c_;
-    using Base::cancelled;
-    using Base::candidates_;
-    using Base::labels_;
-    using Base::local_;
-    using Base::M_;
-    using Base::make_room;
-    using Base::move;
-    using Base::N_;
-    using Base::pruned_;
-    using Base::S_;
-    using Base::sh_;
-    using Base::T_;
-    using Base::t_;
-    using Base::terminals_;
-
     std::vector<double> acc_ub_;
     std::vector<double> ell_, share_;  // the labels' exits
     std::size_t layer_begin_ = 0, layer_end_ = 0;  // the current layer in arena_

@@ -21,7 +21,8 @@
 // lambdas (the slopes of the seeds' convex hull), which cut away the corner of the box where high
 // accuracy at low latency would be. The same test per next tier (the bound split by the tier the next
 // partition goes to) skips, for a label that survives, the tiers that cannot help it.
-// Thresholds run on separate threads that share the frontier.
+// This file is the mean's policy of the exact searches' skeleton (exact_search.hpp: the layers, the
+// threads sharing the frontier, the memory count).
 //
 // Work and memory: a layer's candidates are (labels of the layer before) x (later ends) x (free tiers);
 // the labels kept are what dominance and the bounds leave, which on realistic profiles is a small
@@ -66,29 +67,12 @@ class MeanSearch : public ThresholdSearch<MeanSearch, Label, MeanShared> {
    public:
     using Shared = MeanShared;
     static constexpr bool kSeedsCarryMean = false;
-    // Milliseconds at most.
+    // Milliseconds at most: a thread and a Ctrl-C poll would not pay.
     static bool on_this_thread(const Tables& T) { return static_cast<double>(T.K) * T.N * T.N * T.M * T.M < 2e5; }
 
     explicit MeanSearch(Shared& sh) : Base(sh) {}
 
    private:
-    using Base::account;
-    using Base::arena_;
-    using Base::c_;
-    using Base::cancelled;
-    using Base::candidates_;
-    using Base::labels_;
-    using Base::local_;
-    using Base::M_;
-    using Base::make_room;
-    using Base::move;
-    using Base::N_;
-    using Base::pruned_;
-    using Base::S_;
-    using Base::sh_;
-    using Base::T_;
-    using Base::t_;
-
     RelaxedBounds bounds_;
     std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
     std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
@@ -103,6 +87,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch, Label, MeanShared> {
     void begin_threshold() { bounds_.compute(T_, t_, c_, S_, sh_.lam); }
     bool has_labels() const { return !cur_.empty(); }
 
+    // With the threshold's c and S, as this search always counted them (the quantile's never did).
     std::size_t bytes() const {
         return (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
                (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
@@ -128,6 +113,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch, Label, MeanShared> {
         return mask;
     }
 
+    // The latency is the mean itself: the points carry no other (SearchPoint::mean 0).
     void terminal(double lat, double acc, std::int32_t parent, int q, int b, int& hint) {
         Base::terminal(lat, acc, 0.0, parent, q, b, hint);
     }
