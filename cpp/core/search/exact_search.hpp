@@ -36,14 +36,16 @@ struct SearchShared {
 
 // What a partition (p, q] on tier b, after one ending at block p on tier a, adds to a label's mean latency
 // and accuracy, as the model sums them (lat += S_p forward; lat += in compute with in = S_p = 1 - c_p; then
-// E result), for a plan that ends there (E = S_p) and for one that goes on (E = c_q - c_p). The quantile
-// search carries the mean too: it breaks its ties.
+// E result), for a plan that ends there (E = S_p) and for one that goes on (E = c_q - c_p). The first
+// partition arrives by the input instead of a forward. The quantile search carries the mean too: it
+// breaks its ties.
 struct Move {
-    double forward, compute, result_end, result_cont;
+    double arrive, compute, result_end, result_cont;
     double acc_end, acc_cont;
 
-    // A label's mean latency through the partition's compute.
-    double through(double lat) const { return (lat + forward) + compute; }
+    // A label's mean latency through the partition's compute; without a label, the first partition's.
+    double through(double lat) const { return (lat + arrive) + compute; }
+    double through() const { return arrive + compute; }
 };
 
 // One worker of a search, reused from threshold to threshold: its buffers keep their capacity. `Policy`
@@ -100,6 +102,10 @@ class ThresholdSearch {
         const double Sp = S_[p], E = c_[q] - c_[p];
         return {Sp * T_.forward(p, a, b), Sp * T_.compute(b, p, q), Sp * T_.result(b), E * T_.result(b), accq * Sp,
                 accq * E};
+    }
+    Move first_move(int q, int b, double accq) const {
+        const double S0 = S_[0], E = c_[q] - c_[0];
+        return {T_.input(b), S0 * T_.compute(b, 0, q), S0 * T_.result(b), E * T_.result(b), accq * S0, accq * E};
     }
 
     // A complete plan (lat, acc), its last partition (.., q] on tier b after the label `parent`; `mean` its

@@ -219,14 +219,12 @@ class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
             for (int b = 0; b < M_; ++b) {
                 const double d = T_.input(b) + T_.compute(b, 0, q);
                 const double ell = d + T_.result(b);
-                // the mean, as evaluate sums it: input; in_1 compute; E_1 result (in_1 = 1 - c_0)
-                const double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
-                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), x + S_[0] * T_.result(b), -1, q,
-                         b);
-                if (cont && q < N_) {
-                    const double E = c_[q] - c_[0];
-                    candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, x + E * T_.result(b), -1, 1u << b, q, b);
-                }
+                const Move m = first_move(q, b, accq);
+                const double x = m.through();
+                terminal(gather(-1, 0, ell, S_[0]), 0.0 + m.acc_end, x + m.result_end, -1, q, b);
+                if (cont && q < N_)
+                    candidate(gather(-1, 0, ell, c_[q] - c_[0]), d, 0.0 + m.acc_cont, x + m.result_cont, -1, 1u << b,
+                              q, b);
             }
         }
         keep_layer(1);

@@ -131,15 +131,14 @@ class MeanSearch : public ThresholdSearch<MeanSearch, Label, MeanShared> {
         for (int q = 1; q <= N_; ++q) {
             const double accq = T_.acc(t_, q);
             for (int b = 0; b < M_; ++b) {
-                // lat = input; lat += in_1 * compute; lat += E_1 * result (in_1 = 1 - c_0)
-                double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
+                const Move m = first_move(q, b, accq);
+                const double x = m.through();
                 int hint = -2;
-                terminal(x + S_[0] * T_.result(b), 0.0 + accq * S_[0], -1, q, b, hint);
+                terminal(x + m.result_end, 0.0 + m.acc_end, -1, q, b, hint);
                 if (cont && q < N_) {
-                    double E = c_[q] - c_[0];
                     cur_.push_back({q, b, 1u << b, static_cast<std::int32_t>(arena_.size()),
                                     static_cast<std::int32_t>(arena_.size() + 1)});
-                    arena_.push_back({x + E * T_.result(b), 0.0 + accq * E, -1, static_cast<std::int16_t>(q),
+                    arena_.push_back({x + m.result_cont, 0.0 + m.acc_cont, -1, static_cast<std::int16_t>(q),
                                       static_cast<std::int8_t>(b)});
                 }
             }
