@@ -6,6 +6,7 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -75,7 +76,8 @@ class ThresholdSearch {
         }
         arena_.clear();
         policy().begin_threshold();
-        // Short plans, cheap to find, fill the frontier first and prune the longer ones.
+        // Short plans, cheap to find, fill the frontier first and prune the longer ones: each layer's finds
+        // go to the other threads before the next layer.
         policy().first_layer();
         local_.sync(sh_.found);
         for (int L = 1; L < sh_.lmax && policy().has_labels() && !cancelled(); ++L) {

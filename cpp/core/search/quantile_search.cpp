@@ -30,7 +30,6 @@
 #include "quantile_search.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
@@ -110,6 +109,7 @@ class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
 
    public:
     using Shared = QShared;
+    // A single partition has one exit: its quantile is its latency, and its mean too.
     static constexpr bool kSeedsCarryMean = true;
     // Even when small: a quantile search's labels cost far more than the mean's, and only parallel_for's
     // waiting thread enforces time_limit and Ctrl-C.

@@ -31,7 +31,6 @@
 #include "search.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
