@@ -25,17 +25,16 @@
 // quantile from below.
 //
 // Terminal plans are evaluated by the rule itself (quantile.hpp) on exits summed as evaluate sums them,
-// so every returned latency is bit for bit what evaluate gives. Thresholds run on separate threads that
-// share the frontier; the buffers are counted against max_memory.
+// so every returned latency is bit for bit what evaluate gives. This file is the quantile's policy of the
+// exact searches' skeleton (exact_search.hpp: the layers, the threads sharing the frontier, the memory count).
 #include "quantile_search.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
+#include "exact_search.hpp"
 #include "quantile.hpp"
-#include "workers.hpp"
 
 namespace eepart {
 namespace {
@@ -64,21 +63,13 @@ struct QCand {
     std::int8_t tier;
 };
 
-struct QShared {
-    const Tables& T;
-    const SearchOptions& opt;
-    int lmax = 1;
+struct QShared : SearchShared {
     double theta = 1;
     std::vector<double> next_lb;      // [q][a]: least time from d to any later exit
     std::vector<double> min_compute;  // [b][p]: least compute_cost[b][p][r] over r > p
     double min_result = 0;            // least result_cost
-    SharedFrontier found;
-    MemoryBudget budget;
-    SearchCounters counters;
 
-    QShared(const Tables& t, const SearchOptions& o)
-        : T(t), opt(o),
-          budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message("quantile search", t, cap); }) {}
+    QShared(const Tables& t, const SearchOptions& o);
 };
 
 // The cheapest ways on, in `sh`: min_compute[b][p] = min over r > p of compute(b, p, r); min_result; and
@@ -105,69 +96,49 @@ void cheapest_ways_on(const Tables& T, QShared& sh) {
                 }
 }
 
-class QuantileThresholdSearch {
-   public:
-    explicit QuantileThresholdSearch(QShared& sh) : sh_(sh), T_(sh.T), N_(sh.T.N), M_(sh.T.M), mem_(sh.budget) {}
+QShared::QShared(const Tables& t, const SearchOptions& o) : SearchShared(t, o, "quantile search") {
+    theta = quantile_theta(o.quantile);
+    cheapest_ways_on(t, *this);
+}
 
-    void run(int t, const std::atomic<bool>& cancel) {
-        t_ = t;
-        cancel_ = &cancel;
-        labels_ = candidates_ = pruned_ = terminals_ = 0;
-        local_.reset();
-        local_.sync(sh_.found);
-        c_.resize(N_ + 1);
-        S_.resize(N_ + 1);
-        acc_ub_.assign(N_ + 1, -kInf);
-        for (int i = 0; i <= N_; ++i) {
-            c_[i] = T_.cum(t_, i);
-            S_[i] = 1.0 - c_[i];
-        }
+// The quantile's policy: a label carries its clock, its exits and its mean; dominance within a state is
+// the rule above; the bounds are quantile_lower_bound and acc_ub_.
+class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
+    using Base = ThresholdSearch<QuantileSearch, QLabel, QShared>;
+    friend Base;
+
+   public:
+    using Shared = QShared;
+    // A single partition has one exit: its quantile is its latency, and its mean too.
+    static constexpr bool kSeedsCarryMean = true;
+    // Even when small: a quantile search's labels cost far more than the mean's, and only parallel_for's
+    // waiting thread enforces time_limit and Ctrl-C.
+    static bool on_this_thread(const Tables&) { return false; }
+
+    explicit QuantileSearch(Shared& sh) : Base(sh) {}
+
+   private:
+    std::vector<double> acc_ub_;
+    std::vector<double> ell_, share_;  // the labels' exits
+    std::size_t layer_begin_ = 0, layer_end_ = 0;  // the current layer in arena_
+    std::vector<QCand> cands_;
+    double ex_ell_[kMaxTiers], ex_share_[kMaxTiers];
+
+    void begin_threshold() {
         // acc_ub_[q]: the most accuracy a completion of a label ending at q adds (tiers relaxed).
+        acc_ub_.assign(N_ + 1, -kInf);
         for (int q = N_ - 1; q >= 1; --q)
             for (int r = q + 1; r <= N_; ++r) {
                 acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * S_[q]);
                 if (r < N_) acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * (c_[r] - c_[q]) + acc_ub_[r]);
             }
-        arena_.clear();
         ell_.clear();
         share_.clear();
-        first_layer();
-        for (int L = 1; L < sh_.lmax && layer_end_ > layer_begin_ && !cancelled(); ++L) {
-            next_layer(L);
-            local_.sync(sh_.found);
-        }
-        local_.sync(sh_.found, true);
-        sh_.counters.add(labels_, candidates_, pruned_, terminals_);
     }
+    bool has_labels() const { return layer_end_ > layer_begin_; }
 
-   private:
-    QShared& sh_;
-    const Tables& T_;
-    int t_ = 0;
-    const std::atomic<bool>* cancel_ = nullptr;
-    const int N_, M_;
-    std::vector<double> c_, S_, acc_ub_;
-    MemoryAccount mem_;
-    LocalFrontier local_;
-    std::vector<QLabel> arena_;  // every label of this threshold; a layer is [layer_begin_, layer_end_)
-    std::vector<double> ell_, share_;
-    std::size_t layer_begin_ = 0, layer_end_ = 0;
-    std::vector<QCand> cands_;
-    double ex_ell_[kMaxTiers], ex_share_[kMaxTiers];
-    std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
-
-    bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
-
-    void account() {
-        mem_.set(arena_.capacity() * sizeof(QLabel) + cands_.capacity() * sizeof(QCand) +
-                 (ell_.capacity() + share_.capacity()) * sizeof(double) +
-                 local_.stair.pts.capacity() * (sizeof(SearchPoint) + 16));
-    }
-    template <class V>
-    void make_room(V& v, std::size_t need) {
-        if (v.capacity() >= need) return;
-        mem_.make_room(v, need);
-        account();
+    std::size_t bytes() const {
+        return cands_.capacity() * sizeof(QCand) + (ell_.capacity() + share_.capacity()) * sizeof(double);
     }
 
     // The exits of a label followed by one more exit, into ex_ell_ / ex_share_; returns their number.
@@ -224,15 +195,8 @@ class QuantileThresholdSearch {
 
     // A complete plan: the exits in ex_*, n of them, its mean latency `mean`.
     void terminal(int n, double acc, double mean, std::int32_t parent, int q, int b) {
-        ++terminals_;
-        const double lat = quantile_of_exits(ex_ell_, ex_share_, n, sh_.theta);
-        if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
-        const int i = local_.stair.last_at_or_before(lat);
-        if (local_.beaten(i, lat, acc)) return;
-        SearchPoint p = chain_point(arena_, t_, lat, acc, parent, q, b);
-        p.mean = mean;
-        local_.stair.insert(p, i);
-        local_.dirty = true;
+        int hint = -2;
+        Base::terminal(quantile_of_exits(ex_ell_, ex_share_, n, sh_.theta), acc, mean, parent, q, b, hint);
     }
 
     // A continuing candidate, its exits in ex_*, n of them: kept unless the frontier dominates its box.
@@ -255,14 +219,12 @@ class QuantileThresholdSearch {
             for (int b = 0; b < M_; ++b) {
                 const double d = T_.input(b) + T_.compute(b, 0, q);
                 const double ell = d + T_.result(b);
-                // the mean, as evaluate sums it: input; in_1 compute; E_1 result (in_1 = 1 - c_0)
-                const double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
-                terminal(gather(-1, 0, ell, 1.0 - c_[0]), 0.0 + accq * (1.0 - c_[0]), x + S_[0] * T_.result(b), -1, q,
-                         b);
-                if (cont && q < N_) {
-                    const double E = c_[q] - c_[0];
-                    candidate(gather(-1, 0, ell, E), d, 0.0 + accq * E, x + E * T_.result(b), -1, 1u << b, q, b);
-                }
+                const Move m = first_move(q, b, accq);
+                const double x = m.through();
+                terminal(gather(-1, 0, ell, S_[0]), 0.0 + m.acc_end, x + m.result_end, -1, q, b);
+                if (cont && q < N_)
+                    candidate(gather(-1, 0, ell, c_[q] - c_[0]), d, 0.0 + m.acc_cont, x + m.result_cont, -1, 1u << b,
+                              q, b);
             }
         }
         keep_layer(1);
@@ -299,28 +261,26 @@ class QuantileThresholdSearch {
                 if (box_dominated(lb, l.acc, p)) continue;
                 for (int q = p + 1; q <= N_; ++q) {
                     const bool cont = cont_possible && q < N_;
-                    const double accq = T_.acc(t_, q);
-                    const double E_end = 1.0 - c_[p], E_cont = c_[q] - c_[p];
+                    const Move m = move(p, a, b, q, T_.acc(t_, q));
                     const double d = (l.d + T_.forward(p, a, b)) + T_.compute(b, p, q);
                     const double ell = d + T_.result(b);
-                    // the mean: S_k forward; in_{k+1} compute; E_{k+1} result (in_{k+1} = S_k = 1 - c_p)
-                    const double x = (l.mean + S_[p] * T_.forward(p, a, b)) + S_[p] * T_.compute(b, p, q);
+                    const double x = m.through(l.mean);
                     const auto self = static_cast<std::int32_t>(i);
                     // Terminals and candidates are completions of l on b: lb holds for them, and spares most of
                     // them their own exits.
-                    const double acc_end = l.acc + accq * E_end;
+                    const double acc_end = l.acc + m.acc_end;
                     if (terminal_dominated(lb, acc_end))
                         ++terminals_;
                     else
-                        terminal(gather(self, L, ell, E_end), acc_end, x + S_[p] * T_.result(b), self, q, b);
+                        terminal(gather(self, L, ell, S_[p]), acc_end, x + m.result_end, self, q, b);
                     if (!cont) continue;
-                    const double acc_cont = l.acc + accq * E_cont;
+                    const double acc_cont = l.acc + m.acc_cont;
                     if (box_dominated(lb, acc_cont, q)) {
                         ++candidates_;
                         ++pruned_;
                         continue;
                     }
-                    candidate(gather(self, L, ell, E_cont), d, acc_cont, x + E_cont * T_.result(b), self,
+                    candidate(gather(self, L, ell, c_[q] - c_[p]), d, acc_cont, x + m.result_cont, self,
                               l.used | 1u << b, q, b);
                 }
             }
@@ -414,22 +374,7 @@ std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOpt
     opt.check();
     if (!(opt.quantile > 0))  // 0 asks for the mean: pareto_search's own search
         throw std::invalid_argument("quantile = 0: the quantile search needs a quantile in (0, 1]");
-    Control control;
-    control.interrupted = poll;
-    control.time_limit = opt.time_limit;
-    control.what = "pareto";
-
-    QShared sh(T, opt);
-    sh.lmax = T.max_partitions();
-    sh.theta = quantile_theta(opt.quantile);
-    cheapest_ways_on(T, sh);
-    // A single partition has one exit: its quantile is its latency, and these seeds are those of the mean.
-    seed_single_partitions(T, opt, sh.found.frontier, true);
-    // Through parallel_for even when small: a quantile search's labels cost far more than the mean's, and
-    // only the waiting thread there enforces time_limit and Ctrl-C.
-    run_thresholds<QuantileThresholdSearch>(sh, T.K, std::min(resolve_threads(opt.threads), T.K), false, control);
-    sh.counters.report(stats, sh.budget);
-    return apply_tolerance(sh.found.frontier.pts);
+    return exact_pareto_search<QuantileSearch>(T, opt, poll, stats);
 }
 
 }  // namespace eepart

@@ -21,7 +21,8 @@
 // lambdas (the slopes of the seeds' convex hull), which cut away the corner of the box where high
 // accuracy at low latency would be. The same test per next tier (the bound split by the tier the next
 // partition goes to) skips, for a label that survives, the tiers that cannot help it.
-// Thresholds run on separate threads that share the frontier.
+// This file is the mean's policy of the exact searches' skeleton (exact_search.hpp: the layers, the
+// threads sharing the frontier, the memory count).
 //
 // Work and memory: a layer's candidates are (labels of the layer before) x (later ends) x (free tiers);
 // the labels kept are what dominance and the bounds leave, which on realistic profiles is a small
@@ -30,86 +31,49 @@
 #include "search.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
 #include "bounds.hpp"
-#include "exact_sums.hpp"
+#include "exact_search.hpp"
 #include "labels.hpp"
-#include "memory_budget.hpp"
-#include "parallel.hpp"
 #include "quantile.hpp"
 #include "quantile_search.hpp"
-#include "workers.hpp"
-
 
 namespace eepart {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+struct MeanShared : SearchShared {
+    std::vector<double> lam;  // the lambdas of the scalarised bounds
 
-// What the workers share: the tables, the options, the lambdas, the frontier found so far, the memory budget.
-struct Shared {
-    const Tables& T;
-    const SearchOptions& opt;
-    int lmax = 1;
-    std::vector<double> lam;
-
-    SharedFrontier found;
-    MemoryBudget budget;
-    SearchCounters counters;
-
-    Shared(const Tables& t, const SearchOptions& o)
-        : T(t), opt(o), budget(o.max_memory, [&t, cap = o.max_memory] { return over_cap_message("search", t, cap); }) {}
+    MeanShared(const Tables& t, const SearchOptions& o) : SearchShared(t, o, "search") {
+        // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
+        if (lmax > 1) {
+            const double per_lambda = static_cast<double>(t.N) * t.N * t.M * t.K;
+            int most = 0;
+            while (most < kMaxLambdas && (most + 2) * per_lambda < 4e9) ++most;
+            lam = choose_lambdas(t, most);
+        }
+    }
 };
 
-class ThresholdSearch {
-public:
-    // One per worker, reused from threshold to threshold: its buffers keep their capacity.
-    explicit ThresholdSearch(Shared& sh) : sh_(sh), T_(sh.T), N_(sh.T.N), M_(sh.T.M), mem_(sh.budget) {}
+// The mean latency's policy: a label is (lat, acc), the mean's terms so far; dominance within a state is
+// on those two; the bounds are the relaxed programmes of bounds.hpp.
+class MeanSearch : public ThresholdSearch<MeanSearch, Label, MeanShared> {
+    using Base = ThresholdSearch<MeanSearch, Label, MeanShared>;
+    friend Base;
 
-    void run(int t, const std::atomic<bool>& cancel) {
-        t_ = t;
-        cancel_ = &cancel;
-        labels_ = candidates_ = pruned_ = terminals_ = 0;
-        local_.reset();
-        local_.sync(sh_.found);
-        c_.resize(N_ + 1);
-        S_.resize(N_ + 1);
-        for (int i = 0; i <= N_; ++i) {
-            c_[i] = T_.cum(t_, i);
-            S_[i] = 1.0 - c_[i];
-        }
-        bounds_.compute(T_, t_, c_, S_, sh_.lam);
-        first_layer();
-        for (int L = 1; L < sh_.lmax && !cur_.empty() && !cancelled(); ++L) {
-            next_layer(L);
-            prune(next_);
-            sort_groups(next_);
-            local_.sync(sh_.found);
-            cur_.swap(next_);
-        }
-        local_.sync(sh_.found, true);
-        sh_.counters.add(labels_, candidates_, pruned_, terminals_);
-    }
+   public:
+    using Shared = MeanShared;
+    static constexpr bool kSeedsCarryMean = false;
+    // Milliseconds at most: a thread and a Ctrl-C poll would not pay.
+    static bool on_this_thread(const Tables& T) { return static_cast<double>(T.K) * T.N * T.N * T.M * T.M < 2e5; }
 
-private:
-    Shared& sh_;
-    const Tables& T_;
-    int t_ = 0;
-    const std::atomic<bool>* cancel_ = nullptr;
-    const int N_, M_;
+    explicit MeanSearch(Shared& sh) : Base(sh) {}
 
-    bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
-
-    std::vector<double> c_, S_;  // c_i and 1 - c_i at this threshold
+   private:
     RelaxedBounds bounds_;
-    MemoryAccount mem_;
     std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
-
-    LocalFrontier local_;
-    std::vector<Label> arena_;    // every label of this threshold; a layer is a contiguous range
     std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
     std::vector<Cand> cands_, merged_;  // one state's candidates, one run per source group
     std::vector<std::size_t> runs_;     // where each run starts in cands_, and the end
@@ -118,7 +82,17 @@ private:
         std::size_t labels;           // labels in [begin, cut)
     };
     std::vector<Run> layer_runs_;       // cur_ by `used`, rising
-    std::uint64_t labels_ = 0, candidates_ = 0, pruned_ = 0, terminals_ = 0;
+
+    void begin_threshold() { bounds_.compute(T_, t_, c_, S_, sh_.lam); }
+    bool has_labels() const { return !cur_.empty(); }
+
+    // With the threshold's c and S, as this search always counted them (the quantile's never did).
+    std::size_t bytes() const {
+        return (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
+               (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
+               runs_.capacity() * sizeof(std::size_t) + layer_runs_.capacity() * sizeof(Run) + bounds_.bytes() +
+               (c_.capacity() + S_.capacity()) * sizeof(double);
+    }
 
     bool label_dominated(const Label& l) const {
         return bounds_.label_dominated(local_.stair, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy,
@@ -138,32 +112,9 @@ private:
         return mask;
     }
 
-    // A complete plan, its last partition (.., q] on tier b. `hint` is last_at_or_before of a latency
-    // no larger than this one (or -2: unknown) and comes back updated for this latency.
+    // The latency is the mean itself: the points carry no other (SearchPoint::mean 0).
     void terminal(double lat, double acc, std::int32_t parent, int q, int b, int& hint) {
-        ++terminals_;
-        if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
-        int i = hint == -2 ? local_.stair.last_at_or_before(lat) : local_.stair.seek(hint, lat);
-        hint = i;
-        if (local_.beaten(i, lat, acc)) return;
-        hint = local_.stair.insert(chain_point(arena_, t_, lat, acc, parent, q, b), i);
-        local_.dirty = true;
-    }
-
-    // Reports this worker's memory to the budget (which throws past the cap).
-    void account() {
-        mem_.set(arena_.capacity() * sizeof(Label) + (cands_.capacity() + merged_.capacity()) * sizeof(Cand) +
-                 (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
-                 runs_.capacity() * sizeof(std::size_t) + layer_runs_.capacity() * sizeof(Run) +
-                 local_.stair.pts.capacity() * (sizeof(SearchPoint) + 16) + bounds_.bytes() +
-                 (c_.capacity() + S_.capacity()) * sizeof(double));
-    }
-
-    template <class V>
-    void make_room(V& v, std::size_t need) {
-        if (v.capacity() >= need) return;  // the common case: no growth, nothing to report
-        mem_.make_room(v, need);
-        account();
+        Base::terminal(lat, acc, 0.0, parent, q, b, hint);
     }
 
     static void sort_groups(std::vector<Group>& groups) {
@@ -172,7 +123,6 @@ private:
     }
 
     void first_layer() {
-        arena_.clear();
         cur_.clear();
         const bool cont = sh_.lmax > 1;
         make_room(arena_, cont ? static_cast<std::size_t>(N_) * M_ : 0);
@@ -180,15 +130,14 @@ private:
         for (int q = 1; q <= N_; ++q) {
             const double accq = T_.acc(t_, q);
             for (int b = 0; b < M_; ++b) {
-                // lat = input; lat += in_1 * compute; lat += E_1 * result (in_1 = 1 - c_0)
-                double x = T_.input(b) + S_[0] * T_.compute(b, 0, q);
+                const Move m = first_move(q, b, accq);
+                const double x = m.through();
                 int hint = -2;
-                terminal(x + S_[0] * T_.result(b), 0.0 + accq * S_[0], -1, q, b, hint);
+                terminal(x + m.result_end, 0.0 + m.acc_end, -1, q, b, hint);
                 if (cont && q < N_) {
-                    double E = c_[q] - c_[0];
                     cur_.push_back({q, b, 1u << b, static_cast<std::int32_t>(arena_.size()),
                                     static_cast<std::int32_t>(arena_.size() + 1)});
-                    arena_.push_back({x + E * T_.result(b), 0.0 + accq * E, -1, static_cast<std::int16_t>(q),
+                    arena_.push_back({x + m.result_cont, 0.0 + m.acc_cont, -1, static_cast<std::int16_t>(q),
                                       static_cast<std::int8_t>(b)});
                 }
             }
@@ -197,12 +146,18 @@ private:
         candidates_ += arena_.size();
         prune(cur_);
         sort_groups(cur_);
-        local_.sync(sh_.found);
     }
 
-    // Layer L+1 from layer L. A state (q, b, U') of the new layer draws on the states (p < q, a, U' - b)
-    // of the old one only: one run of cur_ (same `used`), cut at p < q.
     void next_layer(int L) {
+        expand(L);
+        prune(next_);
+        sort_groups(next_);
+        cur_.swap(next_);
+    }
+
+    // Layer L+1 from layer L, into next_. A state (q, b, U') of the new layer draws on the states
+    // (p < q, a, U' - b) of the old one only: one run of cur_ (same `used`), cut at p < q.
+    void expand(int L) {
         next_.clear();
         const bool cont_possible = L + 1 < sh_.lmax;
         std::vector<Run>& runs = layer_runs_;
@@ -241,23 +196,16 @@ private:
                     runs_.clear();
                     for (std::size_t gi = r.begin; gi < r.cut; ++gi) {
                         const Group& g = cur_[gi];
-                        const int p = g.p, a = g.a;
-                        const double Sp = S_[p];
-                        const double E = c_[q] - c_[p];
-                        // lat += S_k forward; lat += in_{k+1} compute; lat += E_{k+1} result (in = S_k = 1 - c_p)
-                        const double sf = Sp * T_.forward(p, a, b);
-                        const double sc = Sp * T_.compute(b, p, q);
-                        const double rt = Sp * T_.result(b), rc = E * T_.result(b);
-                        const double acc_end = accq * Sp, acc_cont = accq * E;
+                        const Move m = move(g.p, g.a, b, q, accq);
                         // A state's labels rise in latency and accuracy, and so do their terminals.
                         int hint = -2;
                         runs_.push_back(cands_.size());
                         for (std::int32_t i = g.begin; i < g.end; ++i) {
                             if (skip_[i - base] >> b & 1u) continue;
                             const Label& l = arena_[i];
-                            const double x = (l.lat + sf) + sc;
-                            terminal(x + rt, l.acc + acc_end, i, q, b, hint);
-                            if (cont) cands_.push_back({x + rc, l.acc + acc_cont, i});
+                            const double x = m.through(l.lat);
+                            terminal(x + m.result_end, l.acc + m.acc_end, i, q, b, hint);
+                            if (cont) cands_.push_back({x + m.result_cont, l.acc + m.acc_cont, i});
                         }
                     }
                     if (cont) keep_state(q, b, used | 1u << b);
@@ -349,28 +297,7 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
                                        SearchStats* stats) {
     opt.check();
     if (opt.quantile > 0) return quantile_pareto_search(T, opt, poll, stats);
-    Control control;
-    control.interrupted = poll;
-    control.time_limit = opt.time_limit;
-    control.what = "pareto";
-
-    Shared sh(T, opt);
-    sh.lmax = T.max_partitions();
-    const int N = T.N, M = T.M;
-    seed_single_partitions(T, opt, sh.found.frontier, false);
-    // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
-    if (sh.lmax > 1) {
-        const double per_lambda = static_cast<double>(N) * N * M * T.K;
-        int most = 0;
-        while (most < kMaxLambdas && (most + 2) * per_lambda < 4e9) ++most;
-        sh.lam = choose_lambdas(T, most);
-    }
-
-    const double work = static_cast<double>(T.K) * N * N * M * M;
-    // Too small for a thread and a Ctrl-C poll to pay (milliseconds at most): on this thread.
-    run_thresholds<ThresholdSearch>(sh, T.K, std::min(resolve_threads(opt.threads), T.K), work < 2e5, control);
-    sh.counters.report(stats, sh.budget);
-    return apply_tolerance(sh.found.frontier.pts);
+    return exact_pareto_search<MeanSearch>(T, opt, poll, stats);
 }
 
 }  // namespace eepart
