@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
-from eepart_fast.nn import cli  # noqa: E402
+from eepart_fast.cli import nn as cli  # noqa: E402
 from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist  # noqa: E402
 from eepart_fast.model.profile import Profile  # noqa: E402
 
@@ -76,7 +76,7 @@ def test_profile_train_in_one_command_and_rebuild_line(tmp_path):
     back = vars(parser.parse_args(p.meta["command"].split()[1:]))
     again = vars(parser.parse_args(args))
     # Progress bars do not change the profile; the separate defaults are spelled out in the line.
-    assert back.pop("no_progress") is False and again.pop("no_progress") is True
+    assert back.pop("progress") is True and again.pop("progress") is False
     assert (back.pop("separate_lr"), back.pop("separate_max_batches")) == (0.1, 1)  # --separate none: --lr
     assert (again.pop("separate_lr"), again.pop("separate_max_batches")) == (None, None)
     assert back == again

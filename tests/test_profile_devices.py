@@ -81,7 +81,7 @@ def test_merge_device_from_each_form(tmp_path, capsys):
 def test_profile_command_with_partitions(tmp_path):
     """`eepart profile --train ... --partitions 2` on a tiny Fashion-MNIST run: the profile carries this
     machine's partition times as device 'here', and a tier naming it plans with them."""
-    from eepart_fast.nn import cli
+    from eepart_fast.cli import nn as cli
     from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist
 
     try:

@@ -165,7 +165,7 @@ def test_other_study_refusal_names_overwrite(tmp_path):
     assert "--overwrite" in line and "overwrite=True" in line, line
     with pytest.raises(ValueError, match=r"another study.*--overwrite.*overwrite=True"):
         # refused before it connects (a scheduler nobody listens on: were it not refused, a quick OSError)
-        ef.study(tmp_path / "s.yaml", out, scheduler="tcp://127.0.0.1:9", progress=False)
+        ef.study.run_study(tmp_path / "s.yaml", out, scheduler="tcp://127.0.0.1:9", progress=False)
     # and the flag the message names does what it says
     code, text, err = eepart("study", "s.yaml", "--out", out, "--workers", "1", "--no-progress", "--overwrite",
                              cwd=tmp_path)

@@ -93,7 +93,7 @@ def test_a_held_folder_is_refused_by_name(client, tmp_path):
         # in this process (another open of the lock file) ...
         with pytest.raises(StudyLocked, match=r"is in use: study 'first' \(fingerprint f{32}\), run by pid "
                                               rf"{os.getpid()}"):
-            ef.study(tmp_path / "s.yaml", out, client=client, progress=False)
+            ef.study.run_study(tmp_path / "s.yaml", out, client=client, progress=False)
         # ... and from another process, refused in one line before any work, exit 2
         code, text, err = finish(eepart("study", tmp_path / "s.yaml", "--out", out, "--scheduler",
                                         client.scheduler.address, "--no-progress"))
@@ -102,7 +102,7 @@ def test_a_held_folder_is_refused_by_name(client, tmp_path):
         assert not list(out.glob("part-*")) and not (out / runner.MANIFEST).exists()
     # released: the lock file stays (empty), and the folder is free
     assert (out / LOCK_FILE).read_text() == ""
-    r = ef.study(tmp_path / "s.yaml", out, client=client, progress=False)
+    r = ef.study.run_study(tmp_path / "s.yaml", out, client=client, progress=False)
     assert r.ran == r.scenarios == 20
 
 
@@ -159,7 +159,7 @@ def test_foreign_empty_and_truncated_parts_are_rewritten(client, tmp_path, caplo
     (tmp_path / "b.yaml").write_text(study_text("beta", 0.85))
     a, b, fresh = tmp_path / "a", tmp_path / "b", tmp_path / "fresh"
     for study, out in (("a.yaml", a), ("b.yaml", b), ("a.yaml", fresh)):
-        r = ef.study(tmp_path / study, out, client=client, progress=False, batch_size=2)
+        r = ef.study.run_study(tmp_path / study, out, client=client, progress=False, batch_size=2)
         assert r.ran == 20 and r.files == 10
     # damage a's parts, each as the hostile test did
     (a / part_name(4)).write_bytes((b / part_name(4)).read_bytes())  # another study's part, in its place
@@ -177,21 +177,21 @@ def test_foreign_empty_and_truncated_parts_are_rewritten(client, tmp_path, caplo
         "truncated": [part_name(10)], "unverifiable": []}
     assert check.done.sum() == 6 and check.scenarios == 12
     with caplog.at_level("WARNING", logger="eepart_fast.study.runner"):
-        r = ef.study(tmp_path / "a.yaml", a, client=client, progress=False)
+        r = ef.study.run_study(tmp_path / "a.yaml", a, client=client, progress=False)
     assert r.rewritten == {"foreign": 2, "empty": 2, "truncated": 1, "unverifiable": 0}
     assert (r.skipped, r.ran, r.files) == (12, 8, 4)
     assert "5 (2 foreign, 2 empty, 1 truncated) part files did not verify against study 'alpha'" in caplog.text
     assert "rewritten" in repr(r)
     assert rows(a) == rows(fresh)
     # and now every part verifies: nothing to do, nothing rewritten
-    again = ef.study(tmp_path / "a.yaml", a, client=client, progress=False)
+    again = ef.study.run_study(tmp_path / "a.yaml", a, client=client, progress=False)
     assert (again.ran, again.skipped, again.rejected) == (0, 20, 0)
 
 
 def test_the_command_line_says_how_many_parts_it_rewrote(client, tmp_path):
     (tmp_path / "a.yaml").write_text(study_text("alpha", 0.9))
     out = tmp_path / "out"
-    ef.study(tmp_path / "a.yaml", out, client=client, progress=False, batch_size=5)
+    ef.study.run_study(tmp_path / "a.yaml", out, client=client, progress=False, batch_size=5)
     (out / part_name(5)).write_bytes(b"")
     code, text, err = finish(eepart("study", tmp_path / "a.yaml", "--out", out, "--scheduler",
                                     client.scheduler.address, "--no-progress"))
@@ -221,7 +221,7 @@ def test_batches_are_made_lazily_and_bounded_by_the_window(client, tmp_path, mon
             del batch
 
     monkeypatch.setattr(runner, "make_batches", watched)
-    r = ef.study(spec, tmp_path / "out", client=client, progress=False, batch_size=1)
+    r = ef.study.run_study(spec, tmp_path / "out", client=client, progress=False, batch_size=1)
     assert r.ran == len(made) == 120
     # without streaming every batch would be alive at once (120); with it, those in flight and a few that
     # the scheduler has not forgotten yet
@@ -273,7 +273,7 @@ def test_a_filesystem_without_locks_runs_with_a_warning(client, tmp_path, monkey
     monkeypatch.setattr(lock, "_try_lock", no_locks)
     (tmp_path / "s.yaml").write_text(study_text("alpha", 0.9, points=2))
     with caplog.at_level("WARNING", logger="eepart_fast.study.lock"):
-        r = ef.study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
+        r = ef.study.run_study(tmp_path / "s.yaml", tmp_path / "out", client=client, progress=False)
     assert r.ran == 4 and "cannot lock files (No locks available)" in caplog.text
 
 

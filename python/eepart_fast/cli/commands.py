@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import difflib
 import json
 import math
 import os
@@ -12,8 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from .._extras import MissingExtra, extra_of, require
+from ..engine.registry import backends, get_backend, resolve
+from ..io.atomic import atomic_path
 from ..io.format import decimals, digits
-from ..model.quantile import parse_quantile
+from ..io.results import SweepResult
+from ..model.configs import count_configurations, row_bytes
+from ..model.profile import Profile
+from ..model.quantile import parse_quantile, quantile_label
+from ..model.tables import cost_tables
+from ..model.topology import PRESETS, Topology
+from ..planning.planner import Planner
+from .nn import add_subcommands as add_training_subcommands
+from .options import add_progress
+from .runtime import add_subcommands as add_runtime_subcommands
 
 DEFAULT_PROFILE = "resnet20-fashionmnist"
 # Exit codes: 0 done, 2 bad input or a limit reached (--max-memory-gb, --time-limit; one line on stderr),
@@ -39,6 +52,10 @@ routes: shortest or given) or routes (names, ratio, path_latency, path_inv_bandw
 optional route_rule (store_and_forward or bottleneck), devices, serialize, deserialize. Tiers may be given
 by index or by name. The model: docs/model.md.
 
+units: latencies on the command line are in milliseconds (--max-latency-ms, --over latency:..., the printed
+tables), memory in GiB (--max-memory-gb), times in seconds (--time-limit); profiles, topologies, study files
+and the Python API use seconds and bytes.
+
 exit codes: 0 done; 2 bad input, or a limit reached (--max-memory-gb, --time-limit), one line on stderr;
 3 `plan`: no configuration meets the bound; 130 interrupted.
 """
@@ -53,17 +70,27 @@ class Parser(argparse.ArgumentParser):
     subcommand or choice gets the closest valid one (difflib): "did you mean --min-accuracy?"."""
 
     _seen: list = []  # the arguments this parser was last given (the suggestion looks for a mistyped flag)
+    _bad_choice = None  # (value, choices) of the choice argparse is refusing, if that is the error
+    _unrecognized: list = []  # the arguments refused as unrecognized, if that is the error
 
     def parse_known_args(self, args=None, namespace=None):
         self._seen = list(sys.argv[1:] if args is None else args)
+        self._bad_choice, self._unrecognized = None, []
         return super().parse_known_args(args, namespace)
 
     def parse_args(self, args=None, namespace=None):
         ns, extra = self.parse_known_args(args, namespace)
         if extra:  # said by the subcommand's parser where one was chosen: its flags, its --help
-            sub = self._subcommand(getattr(ns, "command", None))
-            (sub or self).error(f"unrecognized arguments: {' '.join(extra)}")
+            sub = self._subcommand(getattr(ns, "command", None)) or self
+            sub._unrecognized = list(extra)
+            sub.error(f"unrecognized arguments: {' '.join(extra)}")
         return ns
+
+    def _check_value(self, action, value):
+        # Remembered for the suggestion: the refused value and its choices, not parsed back from the message.
+        if action.choices is not None and value not in action.choices:
+            self._bad_choice = (str(value), [str(c) for c in action.choices])
+        super()._check_value(action, value)
 
     def _subcommand(self, name):
         for action in self._actions:
@@ -76,14 +103,10 @@ class Parser(argparse.ArgumentParser):
         return flag in options or (self.allow_abbrev and flag.startswith("--")
                                    and sum(o.startswith(flag) for o in options) == 1)
 
-    def suggestion(self, message: str) -> str:
+    def suggestion(self) -> str:
         """"; did you mean X?" for a mistyped choice (subcommand, --backend ...) or flag, else ""."""
-        import difflib
-        import re
-
-        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
-        if choice:
-            value, options = choice[1], [c.strip().strip("'\"") for c in choice[2].split(",")]
+        if self._bad_choice is not None:
+            value, options = self._bad_choice
             close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
             return f"; did you mean {close[0]!r}?" if close else ""
         seen = self._seen
@@ -97,12 +120,13 @@ class Parser(argparse.ArgumentParser):
             if flag.startswith("--") and not self._known(flag):
                 close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.6)
                 if close:  # named where the message does not (a required flag missing because of it)
-                    return f"; did you mean {close[0]}?" if arg in message else f"; {flag}: did you mean {close[0]}?"
+                    named = arg in self._unrecognized
+                    return f"; did you mean {close[0]}?" if named else f"; {flag}: did you mean {close[0]}?"
         return ""
 
     def error(self, message):
         message = " ".join(str(message).split())  # one line
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self.suggestion(message)} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self.suggestion()} (see {self.prog} --help)\n")
 
 
 def _number(text: str) -> float:
@@ -175,8 +199,6 @@ def frontier_arg(text: str):
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    from ..model.profile import Profile
-
     g.add_argument("--profile", metavar="FILE|PRESET",
                    help=f"profile JSON file or shipped preset: {', '.join(Profile.presets()) or 'none'} "
                         f"(default: {DEFAULT_PROFILE})")
@@ -193,7 +215,8 @@ def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
     g = p.add_mutually_exclusive_group() if exclusive else p.add_argument_group("bounds")
     g.add_argument("--min-accuracy", type=accuracy_arg, metavar="X", help="keep accuracy >= X (0..1)")
     g.add_argument("--max-latency-ms", type=positive_arg, metavar="Y",
-                   help="keep end-to-end latency <= Y ms (> 0); with --quantile, that quantile of it")
+                   help="keep end-to-end latency <= Y milliseconds (> 0; the Python API's max_latency is in "
+                        "seconds); with --quantile, that quantile of it")
     p.add_argument("--quantile", type=quantile_arg, metavar="Q",
                    help="latency as its Q-quantile over samples instead of the mean: a fraction in (0, 1] or "
                         "pNN (0.99 or p99); the latency bound and the outputs are then on it")
@@ -201,8 +224,6 @@ def _bounds(p: argparse.ArgumentParser, exclusive: bool) -> None:
 
 def _latency_label(quantile) -> str:
     """"latency" for the mean, "p99 latency" for a quantile."""
-    from ..model.quantile import quantile_label
-
     return "latency" if quantile is None else f"{quantile_label(quantile)} latency"
 
 
@@ -217,9 +238,6 @@ def _tier(value: str):
 
 
 def load_models(args):
-    from ..model.profile import Profile
-    from ..model.topology import PRESETS, Topology
-
     ref = args.profile or DEFAULT_PROFILE
     if Path(ref).suffix == ".json" or Path(ref).exists():
         profile = Profile.load(ref)
@@ -236,8 +254,8 @@ def load_models(args):
         topology = Topology.load(args.topology)
     else:
         raise UsageError(f"--topology {args.topology!r}: no such file or preset (presets: {', '.join(PRESETS)})")
-    source = topology.tier(_tier(args.source), "--source")
-    destination = topology.tier(_tier(args.destination), "--destination")
+    source = topology.tier(_tier(args.source), field="--source")
+    destination = topology.tier(_tier(args.destination), field="--destination")
     return profile, topology, source, destination
 
 
@@ -290,8 +308,6 @@ def frontier_summary(plans, shown, quantile=None) -> str:
 
 
 def cmd_plan(args) -> int:
-    from ..planning.plan import Planner
-
     for option in ("plot", "frontier_out"):
         if getattr(args, option):
             writable("--" + option.replace("_", "-"), getattr(args, option))
@@ -307,16 +323,16 @@ def cmd_plan(args) -> int:
     if args.plot and q is not None:
         raise UsageError("--plot: draws mean latencies; not with --quantile (use --frontier-out or --json)")
     profile, topology, source, destination = load_models(args)
-    planner = Planner(profile, topology, source, destination, backend=args.backend)
+    planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend)
     best, bound = None, None
     try:
-        frontier = planner.pareto(time_limit=clock.left(), quantile=q)
+        frontier = planner.pareto(quantile=q, time_limit=clock.left())
         if args.min_accuracy is not None:
             bound = f"accuracy >= {args.min_accuracy}"
-            best = planner.min_latency(args.min_accuracy, time_limit=clock.left(), quantile=q)
+            best = planner.min_latency(min_accuracy=args.min_accuracy, quantile=q, time_limit=clock.left())
         elif args.max_latency_ms is not None:
             bound = f"{_latency_label(q)} <= {args.max_latency_ms} ms"
-            best = planner.max_accuracy(args.max_latency_ms / 1e3, time_limit=clock.left(), quantile=q)
+            best = planner.max_accuracy(max_latency=args.max_latency_ms / 1e3, quantile=q, time_limit=clock.left())
     except TimeoutError:
         raise clock.timed_out() from None
     if args.frontier_out:
@@ -324,7 +340,8 @@ def cmd_plan(args) -> int:
     if args.plot:
         from ..planning.plot import plot_frontier
 
-        plot_frontier(args.plot, profile, topology, frontier, source, destination, best=best, backend=args.backend)
+        plot_frontier(args.plot, profile, topology, frontier, source=source, destination=destination, best=best,
+                      backend=args.backend)
     code = EXIT_NO_PLAN if bound is not None and best is None else 0
     if args.json:
         stat = {} if q is None else {"quantile": q}
@@ -363,7 +380,7 @@ def parse_over(spec: str, topology):
     if kind != "scale":
         t = parts[1]
         if kind == "ratio":
-            target = topology.tier(_tier(t), "--over tier")
+            target = topology.tier(_tier(t), field="--over tier")
         else:  # a link index, or its two tiers "a,b" (by index or name)
             target = tuple(_tier(x.strip()) for x in t.split(",")) if "," in t else _tier(t)
 
@@ -384,15 +401,13 @@ def parse_over(spec: str, topology):
 
 def cmd_plan_over(args, clock: Clock) -> int:
     """plan --over: the exact plan table of P_lat or P_acc over a range of one parameter."""
-    from ..planning.plan import Planner
-
     if args.min_accuracy is None and args.max_latency_ms is None:
         raise UsageError("--over: give the bound, --min-accuracy (P_lat) or --max-latency-ms (P_acc)")
     if args.frontier_out:
         raise UsageError("--frontier-out: a plan table has no frontier to write; use --json for the table")
     profile, topology, source, destination = load_models(args)
     parameter, target, low, high = parse_over(args.over, topology)
-    planner = Planner(profile, topology, source, destination, backend=args.backend)
+    planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend)
     bound = {"min_accuracy": args.min_accuracy} if args.min_accuracy is not None else \
         {"max_latency": args.max_latency_ms / 1e3}
     try:
@@ -419,16 +434,11 @@ def cmd_plan_over(args, clock: Clock) -> int:
 def write_frontier(path: str, frontier, quantile=None) -> None:
     """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
     A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
-    from ..io.atomic import atomic_path
-    from ..model.quantile import quantile_label
-
     if path.endswith(".json"):
         text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
         with atomic_path(path) as tmp:
             tmp.write_text(text)
     elif path.endswith(".csv"):
-        import csv
-
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             if quantile is None:
@@ -450,11 +460,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
     """The backend's sweep one threshold at a time, with a progress bar; the rows as one SweepResult's
     columns, in the canonical order, identical to one sweep of every threshold. `clock`: --time-limit;
     `quantile`: latency (and max_latency) as that quantile."""
-    import numpy as np
     from tqdm import tqdm
-
-    from ..engine.registry import get_backend
-    from ..model.configs import count_configurations, row_bytes
 
     module = get_backend(backend)
     per_threshold = count_configurations(tables.N, tables.M, 1)
@@ -473,6 +479,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
             except TimeoutError:
                 raise clock.timed_out() from None
             except ValueError as exc:
+                # TODO: catch eepart_fast.errors.RowLimitError once the engine raises it (not the message).
                 if "would keep more than" not in str(exc):
                     raise
                 raise UsageError(f"the sweep would keep more than {max_rows:,} rows, more than --max-memory-gb "
@@ -487,11 +494,6 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
 
 
 def cmd_sweep(args) -> int:
-    from ..planning.evaluation import _check_models
-    from ..engine.registry import resolve
-    from ..io.results import SweepResult
-    from ..model.tables import cost_tables
-
     if not args.out.endswith((".csv", ".npz", ".parquet")):
         raise UsageError(f"--out {args.out!r}: the file name must end in .csv, .npz or .parquet")
     if args.out.endswith(".parquet"):
@@ -499,14 +501,13 @@ def cmd_sweep(args) -> int:
     writable("--out", args.out)
     max_memory = int(args.max_memory_gb * 1024**3)
     profile, topology, source, destination = load_models(args)
-    _check_models(profile, topology)
     max_latency = math.inf if args.max_latency_ms is None else args.max_latency_ms / 1e3
     min_accuracy = -math.inf if args.min_accuracy is None else args.min_accuracy
-    tables = cost_tables(profile, topology, source, destination)
+    tables = cost_tables(profile, topology, source=source, destination=destination)
     name = resolve(args.backend, "sweep")
     columns = sweep_rows(tables, name, max_latency, min_accuracy, max_memory, args.max_memory_gb, args.progress,
                          Clock(args.time_limit), args.quantile)
-    rows = SweepResult(columns, profile.thresholds, topology.names, name, quantile=args.quantile, tables=tables)
+    rows = SweepResult(columns, profile.thresholds, topology.names, quantile=args.quantile, backend=name, tables=tables)
     rows.save(args.out, progress=None if args.progress else False)
     stat = "" if args.quantile is None else f", latency as {rows.latency_statistic}"
     print(f"{len(rows):,} rows written to {args.out} (backend {rows.backend}{stat})")
@@ -537,8 +538,6 @@ def cmd_study(args) -> int:
 
 
 def cmd_backends(args) -> int:
-    from ..engine.registry import backends
-
     for name, info in backends().items():
         # The reason only where it says more than the status ("available" twice read as a stutter).
         reason = "" if info["reason"].strip().lower() in ("available", "always available") else info["reason"]
@@ -548,6 +547,25 @@ def cmd_backends(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `eepart` command's parser: every subcommand and flag, registered without any optional extra.
+
+    docs/cli.md is generated from it (docs/hooks.py). Latencies on the command line are in milliseconds
+    and memory in GiB, as each flag's help says; the Python API takes seconds and bytes.
+
+    Returns
+    -------
+    Parser
+        An ``argparse.ArgumentParser`` whose errors are one line with exit code 2.
+
+    Examples
+    --------
+    >>> from eepart_fast.cli import build_parser
+    >>> args = build_parser().parse_args(["plan", "--topology", "iot", "--max-latency-ms", "150"])
+    >>> args.command, args.topology, args.max_latency_ms
+    ('plan', 'iot', 150.0)
+    >>> build_parser().parse_args(["sweep", "--out", "rows.csv", "--no-progress"]).progress
+    False
+    """
     parser = Parser(
         prog="eepart", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Plan DNN partitioning with early exit across device, edge and cloud tiers "
@@ -578,9 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
     _bounds(sw, exclusive=False)
     sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
                     help="where to write the rows (the file appears only once complete)")
-    sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0,
-                    help="cap on the kept rows' memory in GiB (default 2)")
+    add_progress(sw)
+    sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0, metavar="GB",
+                    help="cap on the kept rows' memory in GiB, 2^30 bytes (the Python API's max_memory is in "
+                         "bytes; default 2)")
     _time_limit(sw, "the sweep")
     sw.set_defaults(run=cmd_sweep)
 
@@ -595,17 +614,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--threads", type=int, metavar="N", help="local cluster: threads per worker (default 1)")
     st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
     st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
-    st.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_progress(st, "no progress bar")
     st.set_defaults(run=cmd_study)
 
     be = sub.add_parser("backends", help="list the engine backends and whether each can run here")
     be.set_defaults(run=cmd_backends)
 
-    # Registered without importing torch, onnx, onnxruntime or pyzmq: each command checks for what it needs
-    # when it runs, so every --help works on a bare install.
-    from .nn import add_subcommands as add_training_subcommands
-    from .runtime import add_subcommands as add_runtime_subcommands
-
+    # Registered without importing torch, onnx, onnxruntime or pyzmq (cli/nn.py and cli/runtime.py import
+    # none of them): each command checks for what it needs when it runs, so every --help works on a bare
+    # install.
     add_training_subcommands(sub)
     add_runtime_subcommands(sub)
     return parser
@@ -619,8 +636,33 @@ def one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+def main(args=None) -> int:
+    """Run the `eepart` command: parse `args`, run the subcommand, and return its exit code.
+
+    Every error is one line on stderr and exit code 2 (bad input or a limit reached); 3 when `plan` finds
+    no configuration meeting the bound; 130 when interrupted.
+
+    Parameters
+    ----------
+    args : list of str, optional
+        The command line without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code.
+
+    Examples
+    --------
+    >>> from eepart_fast.cli import main
+    >>> main(["plan", "--topology", "iot", "--min-accuracy", "0.9", "--frontier", "0"])  # doctest: +ELLIPSIS
+    profile resnet20-fashionmnist (N=..., K=...) on ...
+    <BLANKLINE>
+    best plan under accuracy >= 0.9:
+    ...
+    0
+    """
+    argv = sys.argv[1:] if args is None else list(args)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -7,11 +7,15 @@ runs the same commands alone.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 from .._extras import require
+from ..io.records import load_accuracy_records, records_path
+from ..model.profile import Profile
 from ..nn.choices import BACKBONE_NAMES, DEFAULT_PROFILE_SIZE, GRANULARITIES, TRAIN_NEEDS
+from .options import add_progress
 
 
 def _threads(value: str) -> int:
@@ -58,7 +62,7 @@ def _add_run_args(p: argparse.ArgumentParser, run_dir_required: bool = True) -> 
     p.add_argument("--run-dir", required=run_dir_required, help="folder for run.json, checkpoints and train.log; "
                    "the same command again resumes")
     p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
+    add_progress(p, "no tqdm bars (for logs)")
 
 
 def _add_profile_args(p: argparse.ArgumentParser) -> None:
@@ -103,7 +107,6 @@ def rebuild_command(spec, a) -> str:
 
     Training options come from the run folder's run.json (what was trained), profiling options from `a`.
     """
-    import shlex
     j, s = spec.joint, spec.separate_train
     words = ["eepart", "profile", "--train", "--backbone", spec.backbone, "--granularity", spec.granularity,
              "--data", spec.data]
@@ -135,7 +138,7 @@ def run_train(a) -> int:
     from ..nn.run import train_run
     if a.threads:
         torch.set_num_threads(a.threads)
-    train_run(a.run_dir, _spec(a), progress=not a.no_progress)
+    train_run(a.run_dir, _spec(a), progress=a.progress)
     return 0
 
 
@@ -161,10 +164,10 @@ def run_profile(a) -> int:
         torch.set_num_threads(a.threads)
     from ..nn.run import open_run, train_run
     if a.train:
-        train_run(a.run_dir, _spec(a), progress=not a.no_progress)
+        train_run(a.run_dir, _spec(a), progress=a.progress)
     command = rebuild_command(open_run(a.run_dir), a)
     profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
-                          n_thresholds=a.thresholds, command=command, progress=not a.no_progress, clock=a.clock,
+                          n_thresholds=a.thresholds, command=command, progress=a.progress, clock=a.clock,
                           partitions=a.partitions, device_name=a.device_name)
     m = profile.meta
     print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
@@ -178,8 +181,6 @@ def run_validate(a) -> int:
     if a.write_profile:
         if not a.profile:
             raise ValueError("--write-profile needs --profile (and its records beside it for fitted/exiting)")
-        from ..model.profile import Profile
-        from ..io.records import load_accuracy_records, records_path
         from ..nn.validate import profile_with_estimator
         rec = records_path(a.profile)
         profile = Profile.load(a.profile)
@@ -203,14 +204,12 @@ def run_validate(a) -> int:
         torch.set_num_threads(a.threads)
     out_dir = a.out_dir or f"{a.run_dir}/validate"
     if a.report_only:
-        from ..model.profile import Profile
-        from ..io.records import load_accuracy_records, records_path
         rec = records_path(a.profile)
         profile = Profile.load(a.profile)
         report = build_report(profile, out_dir, load_accuracy_records(rec, profile.N) if rec.exists() else None)
     else:
         report = validate(a.run_dir, a.profile, out_dir, a.partitionings, a.seed, a.final, a.final_batches,
-                          a.final_epochs, a.final_lr, a.max_partitions or None, progress=not a.no_progress)
+                          a.final_epochs, a.final_lr, a.max_partitions or None, progress=a.progress)
     from ..nn.validate import _write_json
     target = a.report or f"{out_dir}/report.json"
     _write_json(Path(target), report)
@@ -256,7 +255,7 @@ def _add_validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--estimator", default="fitted", choices=("fitted", "separate", "joint", "exiting"),
                    help="with --write-profile: which accuracy estimator (default: fitted, the recommended one)")
     p.add_argument("--threads", type=_threads, default=None, help="torch CPU threads (default: torch's own)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
+    add_progress(p, "no tqdm bars (for logs)")
 
 
 def add_subcommands(subparsers) -> None:

@@ -8,10 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
+import numpy as np
+
 from .._extras import require
+from ..model.profile import Profile
+from ..model.topology import PRESETS, Topology
 from ..runtime.arguments import add_security_arguments, add_worker_arguments
+from .options import add_progress
 
 INSECURE_WARNING = "INSECURE: no authentication, no encryption (--insecure)"
 EXPORT_NEEDS = ("torch", "onnx", "onnxscript", "onnxruntime")  # torch.onnx.export(dynamo=True), checked by ORT
@@ -42,10 +49,6 @@ def _count(name: str, value: int, least: int) -> int:
 
 def _images(path: str, n: int):
     """The first n samples of an .npz (x, optional y), refused by name when the archive lacks them."""
-    import zipfile
-    import zlib
-
-    import numpy as np
     damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
     try:
         z = np.load(path, allow_pickle=False)
@@ -90,12 +93,10 @@ def cmd_worker(a) -> int:
 
 
 def _topology(ref: str):
-    from ..model.topology import PRESETS, Topology
     return Topology.preset(ref) if ref in PRESETS else Topology.load(ref)
 
 
 def _profile(ref: str):
-    from ..model.profile import Profile
     return Profile.preset(ref) if ref in Profile.presets() else Profile.load(ref)
 
 
@@ -147,7 +148,7 @@ def cmd_run(a) -> int:
     try:
         result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
                            clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
-                           seed=a.seed, bind=a.bind, progress=not a.no_progress,
+                           seed=a.seed, bind=a.bind, progress=a.progress,
                            profile=_profile(a.profile) if a.profile else None, advertise=a.advertise,
                            key=a.key, allow=a.allow, insecure=a.insecure)
     except RunFailed as exc:
@@ -260,7 +261,7 @@ def add_subcommands(sub) -> None:
     rn.add_argument("--records", default=None, help="per-sample records, JSON lines, written as they finish")
     rn.add_argument("--summary", default=None, help="write the summary JSON here")
     rn.add_argument("--seed", type=int, default=0, help="arrival times' seed (open loop)")
-    rn.add_argument("--no-progress", action="store_true")
+    add_progress(rn, "no progress bar")
     rn.set_defaults(run=cmd_run)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,9 +50,6 @@ def read_idx(path, ndim: int | None = None, dims: tuple | None = None, dtype=Non
     only the bytes it claims, at most `max_bytes`, are then read or decompressed: a small gzip file that
     inflates far past its header's claim is never expanded. Every fault is a ValueError naming the file.
     """
-    import struct
-    import zlib
-
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:

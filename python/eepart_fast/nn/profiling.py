@@ -18,7 +18,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .._checks import read_json
+from ..io.atomic import atomic_path
 from ..io.records import exit_rates, normalised_entropy, records_path, save_records
+from ..model.profile import Profile
 from .train import accuracy, predict
 
 PERCENTILE = 99.0
@@ -203,7 +206,6 @@ def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: i
 
 
 def make_profile(fields: dict, name=None, meta=None):
-    from ..model.profile import Profile
     return Profile(**fields, name=name, meta=meta)
 
 
@@ -252,9 +254,6 @@ def merge_device(profile_path, name: str, measurements_path):
     device's fields (partition_time, or block_time and branch_time; optionally serialize_time,
     deserialize_time) or a whole profile JSON of the same network made on that device (its own devices'
     measurements if it has exactly one, else its block and branch times)."""
-    from ..io.atomic import atomic_path
-    from .._checks import read_json
-    from ..model.profile import Profile
     profile = Profile.load(profile_path)
     path = Path(measurements_path)
     # Refused before reading when larger than any model can be.

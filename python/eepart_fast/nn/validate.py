@@ -19,6 +19,7 @@ need numpy (and matplotlib for the figure).
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_path
+from ..io.records import load_accuracy_records, load_records, normalised_entropy, records_path
+from ..model.profile import Profile
 from .estimators import (
     ESTIMATORS,
     RECOMMENDED,
@@ -38,7 +41,6 @@ from .estimators import (
     predicted_exit,
     sample_partitionings,
 )
-from ..io.records import load_accuracy_records, load_records, records_path
 
 FINAL_MODES = ("finetune", "scratch")
 DEFAULT_PARTITIONINGS = 28
@@ -98,8 +100,6 @@ def open_validation(out_dir, plan: dict) -> dict:
 
 def final_net(joint, P):
     """Blocks 1..P_L of `joint` and only the branches at P (deep copies): the final model of P."""
-    import copy
-
     from .earlyexit import EarlyExitNet
     P = [int(p) for p in P]
     missing = [p for p in P if p not in joint.exits]
@@ -111,7 +111,6 @@ def final_net(joint, P):
 
 def final_outputs(net, split, batch_size: int = 500) -> dict:
     """Per test sample and kept exit: normalised entropy (float32) and prediction, and the labels."""
-    from ..io.records import normalised_entropy
     from .train import predict
     probs, labels = predict(net, split, batch_size)
     probs = probs.numpy()
@@ -253,7 +252,7 @@ def profile_with_estimator(profile, records: dict | None, name: str = RECOMMENDE
         need = "the profile's records (<name>.samples.npz beside it)" if name in ("fitted", "exiting") else \
             f"meta.{name}_test_accuracy in the profile"
         raise ValueError(f"estimator {name!r}: not available for this profile; it needs {need}")
-    return profile.with_accuracy(tables[name], name)
+    return profile.with_accuracy(tables[name], estimator=name)
 
 
 # ---------------------------------------------------------------- the report
@@ -417,7 +416,6 @@ def validate(run_dir, profile_path, out_dir=None, partitionings: int = DEFAULT_P
              final: str = "finetune", batches: int | None = None, epochs: int | None = None, lr: float | None = None,
              max_partitions: int | None = DEFAULT_MAX_PARTITIONS, progress: bool = True, log=print, data=None) -> dict:
     """The whole validation: train and measure the final models (resuming), then write report.json."""
-    from ..model.profile import Profile
     out_dir = Path(out_dir) if out_dir else Path(run_dir) / "validate"
     profile = Profile.load(profile_path)
     rec_path = records_path(profile_path)

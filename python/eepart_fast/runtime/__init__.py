@@ -11,13 +11,18 @@ by keyword only. Errors are typed (errors.py): tell them apart by class, never b
 
 Layers: transport.py is the wire's interface (Transport, Sender: send, receive, poll, close) with the
 framing rules and `receive_or_refuse`; zmq_transport.py its ZeroMQ implementation, the only module that
-imports zmq; schema.py what each message may hold; worker.py, netem.py (link emulator) and driver.py
+imports zmq; network.py the factory above both (`open_transport`); schema.py what each message may hold
+(and the limits the others share: header size, key length); worker.py, netem.py (link emulator) and driver.py
 speak only the interface. Nothing here but export.py imports torch: a worker needs numpy, onnxruntime
 and pyzmq only.
 """
+import importlib as _importlib
+
+from .. import _extras
 from .errors import Malformed, ManifestError, RunFailed, TensorMismatch, TransportError
 from .manifest import Manifest, load_manifest
-from .transport import Sender, Transport, open_transport, receive_or_refuse
+from .network import open_transport
+from .transport import Sender, Transport, receive_or_refuse
 
 __all__ = [
     "Malformed",
@@ -33,16 +38,35 @@ __all__ = [
     "open_transport",
     "receive_or_refuse",
     "run_local",
+    # the modules
+    "arguments",
+    "driver",
+    "errors",
+    "executor",
+    "export",
+    "manifest",
+    "netem",
+    "network",
+    "ort_profile",
+    "protocol",
+    "schema",
+    "security",
+    "transport",
+    "worker",
+    "zmq_transport",
 ]
+# Modules loaded on first use (they import onnxruntime, pyzmq or torch); the rest are loaded above.
+_APPLICATIONS = ("arguments", "driver", "executor", "export", "netem", "ort_profile", "protocol", "security",
+                 "worker", "zmq_transport")
 
 
 def __getattr__(name):
     # The driver starts processes and needs the transport's implementation; importing the package for a
     # manifest should not.
     if name in ("run_local", "RunResult"):
-        from .._extras import require
-
-        require("zmq", "onnxruntime", what=f"eepart_fast.runtime.{name}")
+        _extras.require("zmq", "onnxruntime", what=f"eepart_fast.runtime.{name}")
         from . import driver
         return getattr(driver, name)
-    raise AttributeError(name)
+    if name in _APPLICATIONS:
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

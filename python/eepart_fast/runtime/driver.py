@@ -17,6 +17,7 @@ import json
 import math
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model.topology import Topology
 from . import protocol as proto
 from . import security
 from .errors import AddressError, Malformed, ManifestError, RunFailed, TransportError
 from .manifest import load_manifest
 from .netem import topology_dict
+from .network import open_transport
 from .schema import MAX_NAME
-from .transport import open_transport
 
 MODES = ("closed", "open")
 
@@ -50,6 +52,7 @@ class RunResult:
 
     Examples
     --------
+    >>> from eepart_fast.runtime import RunResult
     >>> r = RunResult([{"sample": 0, "latency": 0.002, "exit_partition": 1, "correct": True}],
     ...               {"partitions": 2})
     >>> r.summary()["accuracy"], r.summary()["exit_fraction"]
@@ -100,7 +103,6 @@ class _Control:
 
     def pause(self, tier: str) -> None:
         """SIGSTOP the tier's worker: alive but silent (the driver kills it when the run ends)."""
-        import signal
         os.kill(self._run.procs[tier].pid, signal.SIGSTOP)
 
     def send(self, tier: str, header: dict, payload: bytes = b"") -> None:
@@ -286,7 +288,7 @@ class _Run:
                                 + (f": {' | '.join(err)}" if err else ""), self.records, tier=name)
 
     def _recv(self, ms: int):
-        if not self.inbox.poll(ms):
+        if not self.inbox.poll(timeout_ms=ms):
             return None
         try:
             got = self.inbox.receive("driver")
@@ -496,12 +498,12 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
     Examples
     --------
     >>> from eepart_fast import Topology
+    >>> from eepart_fast.runtime import run_local
     >>> result = run_local("deploy/", Topology.preset("mobile"), images, labels,
     ...                    mode="open", rate=50.0)  # doctest: +SKIP
     >>> result.summary()["p99"]  # doctest: +SKIP
     0.0123
     """
-    from ..model.topology import Topology
     m = load_manifest(deploy_dir)
     topo = topology_dict(topology) if isinstance(topology, Topology) else topology
     odd = [t for t in m.tiers if len(t) > MAX_NAME or not t.isprintable()]

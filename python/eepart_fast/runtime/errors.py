@@ -35,7 +35,7 @@ class ManifestError(ValueError):
 
     Examples
     --------
-    >>> from eepart_fast.runtime import load_manifest
+    >>> from eepart_fast.runtime import ManifestError, load_manifest
     >>> try:
     ...     load_manifest("no-such-folder")
     ... except ManifestError as exc:
@@ -54,6 +54,7 @@ class TensorMismatch(ValueError):
 
     Examples
     --------
+    >>> from eepart_fast.runtime import TensorMismatch
     >>> isinstance(TensorMismatch("partition 2: expected float32 (1, 8, 14, 14)"), ValueError)
     True
     """
@@ -73,6 +74,7 @@ class RunFailed(RuntimeError):
 
     Examples
     --------
+    >>> from eepart_fast.runtime import RunFailed
     >>> err = RunFailed("worker for tier 'edge' exited with code 1", [], tier="edge")
     >>> err.tier, err.records
     ('edge', [])
@@ -103,7 +105,7 @@ class Malformed(ValueError):
 
     Examples
     --------
-    >>> from eepart_fast.runtime import schema
+    >>> from eepart_fast.runtime import Malformed, schema
     >>> try:
     ...     schema.parse(b"[1, 2]")
     ... except Malformed as exc:
@@ -140,7 +142,7 @@ class TransportError(RuntimeError):
 
     Examples
     --------
-    >>> from eepart_fast.runtime import open_transport
+    >>> from eepart_fast.runtime import TransportError, open_transport
     >>> try:
     ...     open_transport("bogus")
     ... except TransportError as exc:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,6 @@ def open_regular(path, what: str):
     """`path` opened for reading without following a symbolic link, refused (ManifestError naming `what`)
     when it is a link, is not a regular file, or is missing. The open file is what gets read, so the file
     checked is the file used (no swap between a check by name and the open)."""
-    import os
-    import stat
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     if path.is_symlink():  # where O_NOFOLLOW is missing (Windows), and for a clearer message
@@ -191,6 +191,8 @@ class Manifest:
 
     Examples
     --------
+    >>> from pathlib import Path
+    >>> from eepart_fast.runtime import Manifest
     >>> m = Manifest(folder=Path("deploy"), data={}, partitions=[], threshold=0.5, tier_names=["edge", "cloud"],
     ...              source="device", destination="device", input_shape=[3, 32, 32], classes=10)
     >>> m.tiers
@@ -206,11 +208,25 @@ class Manifest:
     input_shape: list
     classes: int
 
-    def partition(self, k: int) -> PartitionSpec:
-        return self.partitions[k - 1]
+    def partition(self, index: int) -> PartitionSpec:
+        """Partition `index` (1-based, as the manifest numbers them).
 
-    def path(self, part: PartitionSpec) -> Path:
-        return self.folder / part.file
+        Parameters
+        ----------
+        index : int
+            The partition's number k, 1 for the first.
+        """
+        return self.partitions[index - 1]
+
+    def path(self, spec: PartitionSpec) -> Path:
+        """Where a partition's ONNX file lies: inside the deployment folder.
+
+        Parameters
+        ----------
+        spec : PartitionSpec
+            One of `partitions`.
+        """
+        return self.folder / spec.file
 
     @property
     def tiers(self) -> list:
@@ -222,6 +238,7 @@ class Manifest:
         return out
 
     def checksums(self) -> dict:
+        """{partition number: its file's sha256} as the manifest records them."""
         return {p.index: p.sha256 for p in self.partitions}
 
 
@@ -247,6 +264,7 @@ def load_manifest(folder, *, verify: bool = True) -> Manifest:
 
     Examples
     --------
+    >>> from eepart_fast.runtime import load_manifest
     >>> load_manifest("no-such-folder")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...

@@ -25,7 +25,8 @@ from . import protocol as proto
 from . import security
 from .errors import AddressError, TransportError
 from .schema import MAX_NAME, MAX_STR
-from .transport import Received, open_transport, receive_or_refuse
+from .network import open_transport
+from .transport import Received, receive_or_refuse
 
 MAX_TIERS = 64
 MAX_STALLED = 1024           # messages a stalled link holds (the rest are refused)

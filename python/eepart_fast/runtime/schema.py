@@ -33,6 +33,9 @@ HEARTBEAT_MIN, HEARTBEAT_MAX = 0.01, 10.0
 RATIO_MAX = 1e6
 SERVICE_MAX = 3600.0
 CLOCKS = ("cpu", "wall", "profile", "none")
+# A CURVE key on the wire and in key files (security.py, zmq_transport.py take these from here).
+KEY_LEN = 40                 # a Z85 Curve25519 key
+Z85_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 
 
 # --- bytes to a header ------------------------------------------------------------------------------
@@ -163,7 +166,6 @@ def _addr(v, where, now):
 
 
 def _key(v, where, now):
-    from .security import KEY_LEN, Z85_CHARS
     if not isinstance(v, str) or len(v) != KEY_LEN or not set(v) <= Z85_CHARS:
         _fail(where, v, f"a {KEY_LEN}-character Z85 CURVE public key")
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import KeyFileError
+from .schema import KEY_LEN, Z85_CHARS
 
-KEY_LEN = 40                 # a Z85 Curve25519 key
 MAX_KEY_FILE = 64 * 1024     # a certificate is a few hundred bytes
 MAX_ALLOWED = 4096
-Z85_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 INSECURE = "INSECURE: no authentication, no encryption"
 
 

@@ -29,7 +29,7 @@ from typing import Callable, NamedTuple
 from . import schema
 from .errors import Malformed, MessageTooLarge
 
-__all__ = ["MAX_FRAMES", "RawMessage", "Received", "Sender", "Transport", "decode", "encode", "open_transport",
+__all__ = ["MAX_FRAMES", "RawMessage", "Received", "Sender", "Transport", "decode", "encode",
            "receive_or_refuse"]
 
 MAX_FRAMES = 2  # header, payload: a message of more frames is drained and refused
@@ -144,9 +144,10 @@ class Sender(abc.ABC):
 
     Examples
     --------
+    >>> from eepart_fast.runtime import open_transport
     >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
     >>> out = net.sender()
-    >>> out.send(net.endpoint, {"kind": "ping"}), net.poll(5000), net.receive("worker").header
+    >>> out.send(net.endpoint, {"kind": "ping"}), net.poll(timeout_ms=5000), net.receive("worker").header
     (True, True, {'kind': 'ping'})
     >>> out.close(); net.close()
     """
@@ -188,6 +189,7 @@ class Sender(abc.ABC):
 
         Examples
         --------
+        >>> from eepart_fast.runtime import open_transport
         >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
         >>> out = net.sender()
         >>> out.send("bogus", {"kind": "ping"})  # doctest: +ELLIPSIS
@@ -204,7 +206,13 @@ class Sender(abc.ABC):
 
     @abc.abstractmethod
     def close(self, *, linger_ms: int = 0) -> None:
-        """Drop every connection; what is queued may still be delivered for `linger_ms` (then dropped)."""
+        """Drop every connection; what is queued may still be delivered for `linger_ms` (then dropped).
+
+        Parameters
+        ----------
+        linger_ms : int, default 0, keyword-only
+            How long queued messages may still be delivered, in milliseconds.
+        """
 
 
 class Transport(abc.ABC):
@@ -224,8 +232,9 @@ class Transport(abc.ABC):
 
     Examples
     --------
+    >>> from eepart_fast.runtime import open_transport
     >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
-    >>> net.endpoint.startswith("tcp://127.0.0.1:"), net.poll(0), net.receive("worker")
+    >>> net.endpoint.startswith("tcp://127.0.0.1:"), net.poll(timeout_ms=0), net.receive("worker")
     (True, False, None)
     >>> net.close()
     """
@@ -233,8 +242,14 @@ class Transport(abc.ABC):
     endpoint: str
 
     @abc.abstractmethod
-    def poll(self, timeout_ms: int) -> bool:
-        """True when a message waits in the inbox; waits at most `timeout_ms` (0: do not wait)."""
+    def poll(self, *, timeout_ms: int) -> bool:
+        """True when a message waits in the inbox; waits at most `timeout_ms` (0: do not wait).
+
+        Parameters
+        ----------
+        timeout_ms : int, keyword-only
+            The longest wait in milliseconds (0: none).
+        """
 
     def receive(self, role: str | None) -> Received | None:
         """The next message for `role`, checked, without waiting.
@@ -258,11 +273,12 @@ class Transport(abc.ABC):
 
         Examples
         --------
+        >>> from eepart_fast.runtime import open_transport
         >>> net = open_transport("tcp://127.0.0.1:*")  # insecure: for the example only
         >>> out = net.sender()
         >>> out.send(net.endpoint, {"kind": "ping", "extra": 1})
         True
-        >>> net.poll(5000)
+        >>> net.poll(timeout_ms=5000)
         True
         >>> net.receive("worker")
         Traceback (most recent call last):
@@ -284,51 +300,6 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Close the inbox, every sender not yet closed, and the authenticator."""
-
-
-def open_transport(bind: str, *, identity=None, max_message: int | None = None) -> Transport:
-    """The transport of one process: its inbox bound to `bind` (ZeroMQ, CURVE unless insecure).
-
-    Parameters
-    ----------
-    bind : str
-        Where to listen, e.g. ``tcp://127.0.0.1:*`` (a free port) or ``tcp://0.0.0.0:5601``.
-    identity : security.Identity or None, keyword-only
-        This process's keys and allow-list: only senders whose public key is allowed get a connection, and
-        every message is encrypted. None means insecure (anyone who reaches the port, unencrypted).
-    max_message : int, optional, keyword-only
-        The largest frame the inbox takes (bytes; default schema.MAX_HEADER): a peer that sends a larger
-        one is disconnected.
-
-    Returns
-    -------
-    Transport
-
-    Raises
-    ------
-    AddressError
-        When `bind` cannot be bound (``.reason`` says why).
-
-    Examples
-    --------
-    A process that sends itself a message, authenticated and encrypted:
-
-    >>> from eepart_fast.runtime.security import Identity
-    >>> me = Identity.ephemeral()
-    >>> me.allowed = {me.public: "driver"}
-    >>> net = open_transport("tcp://127.0.0.1:*", identity=me)
-    >>> out = net.sender()
-    >>> out.send(net.endpoint, {"kind": "ping"}, key=me.public)
-    True
-    >>> net.poll(5000)
-    True
-    >>> got = net.receive("worker")
-    >>> got.header, got.peer == me.public
-    ({'kind': 'ping'}, True)
-    >>> out.close(); net.close()
-    """
-    from .zmq_transport import ZmqTransport
-    return ZmqTransport(bind, identity=identity, max_message=max_message)
 
 
 def receive_or_refuse(transport: Transport, role: str, *, timeout_ms: int,
@@ -366,6 +337,7 @@ def receive_or_refuse(transport: Transport, role: str, *, timeout_ms: int,
 
     Examples
     --------
+    >>> from eepart_fast.runtime import open_transport, receive_or_refuse
     >>> from eepart_fast.runtime.security import Identity
     >>> me = Identity.ephemeral(); me.allowed = {me.public: "driver"}
     >>> net = open_transport("tcp://127.0.0.1:*", identity=me); out = net.sender()
@@ -378,7 +350,7 @@ def receive_or_refuse(transport: Transport, role: str, *, timeout_ms: int,
     'Malformed'
     >>> out.close(); net.close()
     """
-    if not transport.poll(timeout_ms):
+    if not transport.poll(timeout_ms=timeout_ms):
         return None
     try:
         got = transport.receive(role)

@@ -34,7 +34,8 @@ from .errors import AddressError, LoadFailed, ManifestError, TensorMismatch, Tra
 from .executor import PartitionRunner, logits_error, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
 from .schema import MAX_STR
-from .transport import Received, open_transport, receive_or_refuse
+from .network import open_transport
+from .transport import Received, receive_or_refuse
 
 CLOCKS = ("cpu", "wall", "profile", "none")
 WARMUP_CALLS = 5

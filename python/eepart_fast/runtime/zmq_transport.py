@@ -17,8 +17,7 @@ import threading
 import zmq
 
 from .errors import AddressError, KeyFileError, SendTimeout, TransportError
-from .schema import MAX_HEADER
-from .security import KEY_LEN
+from .schema import KEY_LEN, MAX_HEADER
 from .transport import MAX_FRAMES, RawMessage, Sender, Transport
 
 SEND_TIMEOUT_MS = 2000
@@ -170,7 +169,7 @@ class ZmqTransport(Transport):
             raise AddressError(f"bind = {bind!r}: {exc.strerror}", bind, exc.strerror) from None
         self.endpoint = self._inbox.getsockopt(zmq.LAST_ENDPOINT).decode()
 
-    def poll(self, timeout_ms: int) -> bool:
+    def poll(self, *, timeout_ms: int) -> bool:
         try:
             return bool(self._inbox.poll(max(0, int(timeout_ms))))
         except zmq.ZMQError as exc:

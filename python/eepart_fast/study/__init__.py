@@ -1,31 +1,24 @@
 """Studies: many scenarios (profiles x topologies x parameter grids or traces x sources x destinations x
 bounds) planned on Dask, the results a Parquet dataset. See docs/studies.md.
 
-    import eepart_fast as ef
-    ef.study("study.yaml", "results/")            # a LocalCluster here; client=... for a cluster
-    df = pandas.read_parquet("results/")
+    from eepart_fast.study import run_study, read_study
+    run_study("study.yaml", "results/")            # a LocalCluster here; client=... for a cluster
+    df = read_study("results/").to_pandas()
 
-`eepart_fast.study` is this package and is callable: `eepart_fast.study(...)` is `run_study(...)`.
+Public functions take their data first (a study, a result folder, a spec) and the rest by keyword only.
+The package needs the `study` extra (pyarrow, dask[distributed]): importing it without them raises
+MissingExtra naming the extra.
 """
-import sys
-import types
+from .. import _extras
 
-from .._extras import require
+_extras.require("pyarrow", "dask", "distributed", what="eepart_fast.study")
 
-require("pyarrow", "dask", "distributed", what="eepart_fast.study")
-
+from . import lock, parts, runner, schema, spec, tasks  # noqa: E402
 from .lock import StudyLocked  # noqa: E402
 from .runner import StudyFailed, StudyResult, read_study, run_study  # noqa: E402
 from .spec import StudySpec, apply_params, load_study, scenario  # noqa: E402
 
-__all__ = ["StudyFailed", "StudyLocked", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study", "run_study",
-           "scenario"]
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, study, out, **options) -> StudyResult:
-        """Runs (or resumes) a study into the folder `out`: see run_study."""
-        return run_study(study, out, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+__all__ = ["StudyFailed", "StudyLocked", "StudyResult", "StudySpec", "apply_params", "load_study", "read_study",
+           "run_study", "scenario",
+           # the modules
+           "lock", "parts", "runner", "schema", "spec", "tasks"]

@@ -17,11 +17,27 @@ import socket
 import time
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: msvcrt.locking instead
+    import msvcrt
+
+    fcntl = None
+
 LOCK_FILE = "_study.lock"
 
 
 class StudyLocked(ValueError):
-    """Another run holds the result folder (a ValueError: the command line says it in one line, exit 2)."""
+    """Another run holds the result folder (a ValueError: the command line says it in one line, exit 2).
+
+    The message names the holder: its study, fingerprint, pid, host and start time.
+
+    Examples
+    --------
+    >>> from eepart_fast.study import StudyLocked
+    >>> issubclass(StudyLocked, ValueError)
+    True
+    """
 
 
 # Filesystems that cannot lock at all (some FUSE and parallel filesystems mounted without locking): the run
@@ -30,11 +46,7 @@ UNSUPPORTED = {errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
+    if fcntl is None:  # Windows
         try:
             os.lseek(fd, 0, os.SEEK_SET)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._deprecated import positional
 from ..io.atomic import atomic_path, remove_stale
 from ..model.configs import count_configurations
 from .lock import FolderLock, StudyLocked  # noqa: F401 (StudyLocked: what a busy folder raises)
@@ -45,11 +46,55 @@ DASK_LOG_LENGTH = 10  # recent messages Dask keeps per connection (each up to 1 
 
 
 class StudyFailed(RuntimeError):
-    """Some tasks failed after their retries; the scenarios they held are not written (rerun to retry)."""
+    """Some tasks failed after their retries; the scenarios they held are not written (rerun to retry).
+
+    `run_study` raises it once every other task has finished, naming the failed ones; the command line
+    prints it in one line with exit code 1.
+
+    Examples
+    --------
+    >>> from eepart_fast.study import StudyFailed
+    >>> issubclass(StudyFailed, RuntimeError)
+    True
+    """
 
 
 @dataclass
 class StudyResult:
+    """What one `run_study` call did: the scenarios it ran and skipped and the files it wrote.
+
+    Parameters
+    ----------
+    path : Path
+        The result folder.
+    scenarios : int
+        Scenarios in the study.
+    skipped : int
+        Scenarios already written by an earlier run.
+    ran : int
+        Scenarios computed by this run.
+    rows : int
+        Rows written by this run.
+    bytes : int
+        Bytes of the files written by this run.
+    files : int
+        Files written by this run.
+    seconds : float
+        Wall time of the run.
+    rewritten : dict, optional
+        Part files found in the folder that did not verify, by reason (parts.REASONS): recomputed.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from eepart_fast.study import StudyResult
+    >>> r = StudyResult(path=Path("results"), scenarios=8, skipped=2, ran=6, rows=120, bytes=4096, files=3,
+    ...                 seconds=1.5)
+    >>> r
+    StudyResult(8 scenarios at 'results': 6 run, 2 already there; 120 rows in 3 files, 1.5 s)
+    >>> r.rejected
+    0
+    """
     path: Path
     scenarios: int  # in the study
     skipped: int  # already written by an earlier run
@@ -215,18 +260,64 @@ def _kill_workers(cluster) -> None:
 def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
               threads: int | None = None, batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
               retries: int = 2) -> StudyResult:
-    """Runs (or resumes) `study` (a study file, a mapping, or a StudySpec) into the folder `out`.
+    """Runs (or resumes) `study` into the folder `out`, on Dask; the results a Parquet dataset.
 
-    Where: `client` (a dask.distributed.Client), else `scheduler` ("tcp://host:port"), else a LocalCluster
-    of `workers` processes (default: one per core) of `threads` threads each (default 1) made for this call. `out` must be on a filesystem every
-    worker sees. Scenarios already in `out` are skipped; `overwrite` replaces another study's results there.
-    `progress`: a tqdm bar (None: only on a terminal). Failed tasks are retried `retries` times; if some still
-    fail, StudyFailed names them after the others have finished, and a rerun computes only what is missing.
+    Scenarios already in `out` are skipped, so a rerun after a failure, a killed worker or Ctrl-C computes
+    only what is missing. Failed tasks are retried `retries` times; if some still fail, StudyFailed names
+    them after the others have finished.
 
     One run at a time per folder: the run holds an OS lock on `out/_study.lock`, and another run on the
     folder raises StudyLocked (a ValueError) naming the holder, before it connects to anything. The parts
     already there are verified against this study (fingerprint, scenarios, row count; parts.py) and those
     that fail are rewritten: the result's `rewritten` counts them by reason, and a warning says so.
+
+    Parameters
+    ----------
+    study : str, Path, dict or StudySpec
+        A study file (YAML or JSON, docs/studies.md), its content as a mapping, or a loaded StudySpec.
+    out : str or Path
+        The result folder, on a filesystem every worker sees.
+    client : dask.distributed.Client, optional, keyword-only
+        Where to run; default: `scheduler`, else a LocalCluster made for this call.
+    scheduler : str, optional, keyword-only
+        A running Dask scheduler, "tcp://host:port".
+    workers : int, optional, keyword-only
+        The LocalCluster's worker processes (default: one per core).
+    threads : int, optional, keyword-only
+        The LocalCluster's threads per worker (default 1).
+    batch_size : int, optional, keyword-only
+        Scenarios per task (default: sized to the work).
+    progress : bool or None, keyword-only
+        A tqdm bar; None (default): only on a terminal.
+    overwrite : bool, default False, keyword-only
+        Replace another study's results in `out`.
+    retries : int, default 2, keyword-only
+        How often a failed task is retried.
+
+    Returns
+    -------
+    StudyResult
+        What this run ran, skipped and wrote.
+
+    Raises
+    ------
+    StudyLocked
+        When another run holds `out`.
+    StudyFailed
+        When some tasks still failed after their retries.
+    ValueError
+        When the study or an option is invalid (named).
+
+    Examples
+    --------
+    >>> from eepart_fast.study import load_study, run_study
+    >>> spec = load_study({"name": "tiny", "profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"],
+    ...                    "compute": ["frontier"], "bounds": [{"min_accuracy": 0.9}]})
+    >>> spec.scenarios
+    1
+    >>> result = run_study(spec, "results/", workers=2, progress=False)  # doctest: +SKIP
+    >>> result.ran  # doctest: +SKIP
+    1
     """
     spec = load_study(study)
     if batch_size is not None:
@@ -367,8 +458,33 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
     return result
 
 
-def read_study(out, columns=None, filters=None):
-    """The results in `out` as one pyarrow Table (`.to_pandas()` for pandas)."""
+@positional("columns", "filters")
+def read_study(out, *, columns=None, filters=None):
+    """The results in `out` as one pyarrow Table (`.to_pandas()` for pandas).
+
+    Parameters
+    ----------
+    out : str or Path
+        A result folder `run_study` wrote (or any folder of Parquet files).
+    columns : list of str, optional, keyword-only
+        Read only these columns.
+    filters : list, optional, keyword-only
+        Row filters, as ``pyarrow.parquet.read_table`` takes them, e.g. ``[("min_accuracy", "=", 0.9)]``.
+
+    Returns
+    -------
+    pyarrow.Table
+
+    Examples
+    --------
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> from pathlib import Path
+    >>> from eepart_fast.study import read_study
+    >>> Path("results").mkdir()
+    >>> pq.write_table(pa.table({"scenario": [0, 1, 2], "latency": [0.1, 0.2, 0.3]}), "results/part-0.parquet")
+    >>> read_study("results", columns=["scenario"]).column("scenario").to_pylist()
+    [0, 1, 2]
+    """
     import pyarrow.parquet as pq
 
     return pq.read_table(out, columns=columns, filters=filters)

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import float_array, read_text
+from .._deprecated import positional
 from ..engine.registry import ORDER as BACKENDS
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile
 from ..model.tables import measured_tiers
-from ..model.topology import PRESETS, Topology
+from ..model.topology import PRESETS, Topology, _NoAliasLoader
 
 COMPUTE = ("frontier", "plans", "sweep")
 MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (docs/studies.md)
@@ -127,6 +128,40 @@ class Group:
 
 @dataclass
 class StudySpec:
+    """A checked study: what `load_study` makes of a study file, and what `run_study` runs.
+
+    Parameters
+    ----------
+    name : str
+        The study's name.
+    profiles : list of (str, Profile)
+        Each profile with its label.
+    topologies : list of TopologyAxis
+        Each topology with its parameter grid or trace, sources and destinations.
+    bounds : list of dict
+        Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile``; ``{}`` none.
+    compute : list of str
+        What each scenario computes: some of ``frontier``, ``plans``, ``sweep``.
+    backend : str, default "auto"
+        The engine backend.
+    batch_size : int, optional
+        Scenarios per task (default: sized to the work).
+    max_memory : int, default 2 GiB
+        Bytes of rows one sweep task may keep.
+    groups : list of Group
+        The scenarios' numbering (made by `load_study`).
+
+    Examples
+    --------
+    >>> from eepart_fast.study import load_study
+    >>> spec = load_study({"name": "s", "profiles": ["resnet20-fashionmnist"],
+    ...                    "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [1e7, 2e7]}}],
+    ...                    "compute": ["frontier"], "bounds": [{"min_accuracy": 0.9}, {}]})
+    >>> spec.scenarios, spec.param_columns(), spec.has_time()
+    (4, ['bandwidth[1]'], False)
+    >>> spec.summary()["topologies"][0]["variants"]
+    2
+    """
     name: str
     profiles: list  # [(label, Profile)]
     topologies: list  # [TopologyAxis]
@@ -151,6 +186,7 @@ class StudySpec:
         return list(seen)
 
     def has_time(self) -> bool:
+        """True when a topology follows a trace with a time column (the results then have one)."""
         return any(axis.time is not None for axis in self.topologies)
 
     def fingerprint(self) -> str:
@@ -173,6 +209,7 @@ class StudySpec:
         return self._fingerprint
 
     def summary(self) -> dict:
+        """The study in brief, as JSON-ready data: name, scenarios, compute, bounds, profiles, topologies."""
         return {"name": self.name, "scenarios": self.scenarios, "compute": self.compute, "bounds": self.bounds,
                 "profiles": [label for label, _ in self.profiles],
                 "topologies": [{"label": a.label, "variants": a.variants, "params": [p.column for p in a.params],
@@ -192,17 +229,42 @@ def topology_hash(topology: Topology) -> str:
 
 # --- reading -------------------------------------------------------------------------------------------
 
-def load_study(source, base_dir=None) -> StudySpec:
-    """A StudySpec from a YAML/JSON file, or from a mapping (file paths in it relative to `base_dir`)."""
-    if isinstance(source, StudySpec):
-        return source
-    if isinstance(source, dict):
-        return parse_study(source, Path(base_dir or "."))
-    path = Path(source)
+@positional("base_dir")
+def load_study(study, *, base_dir=None) -> StudySpec:
+    """A checked StudySpec from a study file (YAML or JSON, docs/studies.md) or its content as a mapping.
+
+    Parameters
+    ----------
+    study : str, Path, dict or StudySpec
+        The study file, or its content (a StudySpec is returned as it is).
+    base_dir : str or Path, optional, keyword-only
+        What file paths in a mapping are relative to (default: the working directory); a file's paths are
+        relative to its folder.
+
+    Returns
+    -------
+    StudySpec
+
+    Raises
+    ------
+    ValueError, TypeError
+        A field that is wrong, named with its place in the file.
+
+    Examples
+    --------
+    >>> from eepart_fast.study import load_study
+    >>> spec = load_study({"name": "s", "profiles": ["resnet20-fashionmnist"], "topologies": ["mobile", "iot"],
+    ...                    "compute": ["plans"], "bounds": [{"min_accuracy": 0.9}, {"max_latency": 0.1}]})
+    >>> spec.name, spec.scenarios
+    ('s', 4)
+    """
+    if isinstance(study, StudySpec):
+        return study
+    if isinstance(study, dict):
+        return parse_study(study, Path(base_dir or "."))
+    path = Path(study)
     text = read_text(path, "study file")
     import yaml
-
-    from ..model.topology import _NoAliasLoader
 
     try:
         d = yaml.load(text, Loader=_NoAliasLoader)  # the topology files' SafeLoader: no aliases, nesting capped
@@ -353,7 +415,7 @@ def _topology_axis(where: str, entry, base: Path, default_src: list, default_dst
         items = items if isinstance(items, list) else [items]
         if not items:
             raise ValueError(f"{where}.{key}: needs at least one tier")
-        tiers[key] = sorted({topology.tier(t, f"{where}.{key}[{i}]") for i, t in enumerate(items)})
+        tiers[key] = sorted({topology.tier(t, field=f"{where}.{key}[{i}]") for i, t in enumerate(items)})
     return TopologyAxis(label, topology, params, values, time, tiers["sources"], tiers["destinations"])
 
 
@@ -365,7 +427,7 @@ def parse_param(where: str, name, topology: Topology) -> Param:
     kind, inner = m.group(1), m.group(2).strip()
 
     def tier(text):
-        return topology.tier(int(text) if text.lstrip("-").isdigit() else text, f"{where} {name!r}")
+        return topology.tier(int(text) if text.lstrip("-").isdigit() else text, field=f"{where} {name!r}")
 
     if kind == "ratio":
         t = tier(inner)
@@ -532,10 +594,34 @@ def _number_scenarios(spec: StudySpec) -> None:
 
 # --- one scenario, as a single call would see it --------------------------------------------------------
 
-def apply_params(topology: Topology, params: list, values) -> Topology:
+@positional("params", "values")
+def apply_params(topology: Topology, *, params: list, values) -> Topology:
     """The topology with each Param set to its value: what the study's Planner plans on (its set_ratio,
     set_bandwidth and set_latency make the same Topology.with_ratio / with_link changes), every other field
-    (devices, serialisation, route rule, graph links) kept."""
+    (devices, serialisation, route rule, graph links) kept.
+
+    Parameters
+    ----------
+    topology : Topology
+        The topology of a study's axis.
+    params : list of Param, keyword-only
+        The axis's parameters (``StudySpec.topologies[i].params``).
+    values : sequence of float, keyword-only
+        One value per parameter (a row of the axis's grid or trace), in the model's units (bit/s, s).
+
+    Returns
+    -------
+    Topology
+
+    Examples
+    --------
+    >>> from eepart_fast.study import apply_params, load_study
+    >>> spec = load_study({"name": "s", "profiles": ["resnet20-fashionmnist"], "compute": ["frontier"],
+    ...                    "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [1e7, 2e7]}}]})
+    >>> axis = spec.topologies[0]
+    >>> apply_params(axis.topology, params=axis.params, values=axis.values[1]).to_dict()["bandwidth"]
+    [500000.0, 20000000.0, 500000000.0]
+    """
     for p, v in zip(params, values):
         if p.field == "ratio":
             topology = topology.with_ratio(p.key, float(v))
@@ -545,7 +631,36 @@ def apply_params(topology: Topology, params: list, values) -> Topology:
 
 
 def scenario(spec: StudySpec, index: int) -> dict:
-    """Scenario `index` spelled out: profile, topology (parameters applied), source, destination, bound."""
+    """Scenario `index` spelled out: profile, topology (parameters applied), source, destination, bound.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study.
+    index : int
+        The scenario's number, 0 to ``spec.scenarios - 1`` (the results' ``scenario`` column).
+
+    Returns
+    -------
+    dict
+        ``profile``, ``profile_label``, ``topology``, ``topology_label``, ``params``, ``source``,
+        ``destination`` and ``bound``.
+
+    Raises
+    ------
+    IndexError
+        When `index` is out of range.
+
+    Examples
+    --------
+    >>> from eepart_fast.study import load_study, scenario
+    >>> spec = load_study({"name": "s", "profiles": ["resnet20-fashionmnist"], "compute": ["frontier"],
+    ...                    "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [1e7, 2e7]}}],
+    ...                    "bounds": [{"min_accuracy": 0.9}, {}]})
+    >>> s = scenario(spec, 3)
+    >>> s["params"], s["bound"], s["source"], s["destination"]
+    ({'bandwidth[1]': 20000000.0}, {}, 0, 0)
+    """
     if not 0 <= index < spec.scenarios:
         raise IndexError(f"scenario {index}: out of range for {spec.scenarios} scenarios")
     for g in spec.groups:
@@ -554,7 +669,7 @@ def scenario(spec: StudySpec, index: int) -> dict:
             axis = spec.topologies[g.topology]
             label, profile = spec.profiles[g.profile]
             return {"profile": profile, "profile_label": label, "topology_label": axis.label,
-                    "topology": apply_params(axis.topology, axis.params, axis.values[v]),
+                    "topology": apply_params(axis.topology, params=axis.params, values=axis.values[v]),
                     "params": {p.column: float(x) for p, x in zip(axis.params, axis.values[v])},
                     "source": g.source, "destination": g.destination, "bound": dict(spec.bounds[b])}
     raise AssertionError("unreachable")
