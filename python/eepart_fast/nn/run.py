@@ -15,7 +15,7 @@ import torch
 from .backbones import make_backbone
 from .data import DEFAULT_PROFILE_SIZE, load_data
 from .earlyexit import EarlyExitNet
-from .train import TrainConfig, load_checkpoint, train_model
+from .train import TrainConfig, load_checkpoint, load_weights, train_model
 
 SEPARATE_MODES = ("finetune", "scratch", "none")
 SEPARATE_KEYS = {"separate", "separate_train"}
@@ -103,18 +103,6 @@ def read_spec(path) -> RunSpec:
     return RunSpec(**stored)
 
 
-def load_weights(module, weights, path) -> None:
-    """module.load_state_dict(weights), a mismatch (another backbone, other shapes) refused in one line
-    naming the checkpoint and the first tensor at fault."""
-    try:
-        module.load_state_dict(weights)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        first = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
-        raise ValueError(f"{path}: weights do not fit this run's network ({first[:240]}); was it trained with "
-                         "another run.json? Remove it and train again") from None
-
-
 def started(run_dir) -> bool:
     """Whether a run has begun training: a checkpoint exists. Before that its run.json binds nothing."""
     return any(Path(run_dir).glob("*.pt"))
@@ -158,15 +146,9 @@ def separate_net(spec: RunSpec, joint: EarlyExitNet, data, i: int) -> EarlyExitN
 
 
 def _resumable(net, split, cfg, checkpoint, log, desc, progress):
-    """train_model, a checkpoint whose weights do not fit the network refused in one line naming it."""
-    try:
-        return train_model(net, split, cfg, checkpoint, log, desc, progress)
-    except RuntimeError as exc:
-        if "state_dict" not in str(exc):
-            raise
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        raise ValueError(f"{checkpoint}: weights do not fit this run's network "
-                         f"({(lines[1] if len(lines) > 1 else lines[0])[:240]}); remove it and train again") from None
+    """train_model; a checkpoint whose weights do not fit the network is refused in one line naming it
+    (train.CheckpointMismatch, a ValueError)."""
+    return train_model(net, split, cfg, checkpoint, log, desc, progress)
 
 
 def train_run(run_dir, spec: RunSpec, data=None, progress: bool = True, log=None):

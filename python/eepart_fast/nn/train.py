@@ -35,6 +35,22 @@ class TrainConfig:
         return asdict(self)
 
 
+class CheckpointMismatch(ValueError):
+    """A checkpoint's weights do not fit the network being trained (another backbone, other exits)."""
+
+
+def load_weights(module, weights, path) -> None:
+    """module.load_state_dict(weights), a mismatch (another backbone, other shapes) refused in one line
+    naming the checkpoint and the first tensor at fault: CheckpointMismatch."""
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as exc:  # torch's refusals of weights that do not fit
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        first = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+        raise CheckpointMismatch(f"{path}: weights do not fit this run's network ({first[:240]}); was it trained "
+                                 "with another run.json? Remove it and train again") from None
+
+
 def save_atomic(obj, path: Path) -> None:
     """torch.save through a temporary file, so an interrupted save never leaves a broken checkpoint."""
     path = Path(path)
@@ -85,7 +101,7 @@ def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str =
         if ck["config"] != cfg.as_dict():
             raise ValueError(f"checkpoint {checkpoint}: trained with {ck['config']}, asked for {cfg.as_dict()}; "
                              "use another run folder or remove the checkpoint")
-        net.load_state_dict(ck["model"])
+        load_weights(net, ck["model"], checkpoint)
         opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng"])
         state = {k: ck[k] for k in state}

@@ -122,7 +122,7 @@ def load_joint(run_dir, data=None):
     """The run's spec, data and trained joint network (the separate models are not needed here)."""
     from .data import load_data
     from .run import build_net, open_run
-    from .train import TrainConfig, load_checkpoint
+    from .train import TrainConfig, load_checkpoint, load_weights
     run_dir = Path(run_dir)
     spec = open_run(run_dir)
     data = data or load_data(spec.data, spec.data_dir, spec.profile_size, spec.size, spec.limit)
@@ -134,7 +134,6 @@ def load_joint(run_dir, data=None):
     if ck["config"] != cfg.as_dict() or ck["epoch"] < cfg.epochs:
         raise ValueError(f"{path}: not the finished joint training run.json asks for "
                          f"(epoch {ck['epoch']} of {cfg.epochs}); finish training first")
-    from .run import load_weights
     load_weights(net, ck["model"], path)
     return spec, data, net
 
