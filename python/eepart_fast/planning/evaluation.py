@@ -16,7 +16,7 @@ from ..model.configs import row_bytes as configs_row_bytes
 from ..model.quantile import check_quantile
 from ..model.tables import CostTables, check_tables, cost_tables
 from ..model.topology import Topology
-from .state import _check_models, _takes
+from ._state import _check_models, _takes
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
 

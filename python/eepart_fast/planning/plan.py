@@ -11,7 +11,7 @@ from ..model.profile import Profile
 from ..model.quantile import check_quantile, quantile_label
 from ..model.tables import CostTables, check_tables
 from ..model.topology import Topology
-from .state import _check_models, _frozen, _State
+from ._state import _check_models, _frozen, _State
 from .tail import record_quantiles
 
 __all__ = ["Plan", "breakdown"]

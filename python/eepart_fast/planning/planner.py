@@ -31,7 +31,7 @@ from ..model.tables import CostTables, check_tables, measured_tiers
 from ..model.topology import Topology
 from .plan import Plan, breakdown
 from .plantable import PlanTable, build
-from .state import _check_models, _search_rows, _State
+from ._state import _check_models, _search_rows, _State
 
 __all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
 

@@ -42,7 +42,7 @@ from ..io.format import digits
 from ..model.tables import measured_tiers
 from .plan import Plan
 from .plot import display_unit, plot_plan_table
-from .state import _search_rows
+from ._state import _search_rows
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")
