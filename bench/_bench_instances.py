@@ -22,7 +22,7 @@ def seeded_tables(N, M, K, seed=2022):
                          exit_rate=exit_rate)
     topology = ef.Topology.chain([f"tier{j}" for j in range(M)], np.geomspace(200.0, 1.0, M),
                                  np.geomspace(5e5, 1e9, M - 1), np.linspace(5e-3, 5e-2, M - 1))
-    return cost_tables(profile, topology, 0, 0)
+    return cost_tables(profile, topology, source=0, destination=0)
 
 
 def sample_configurations(tables, n=200_000, seed=0):

@@ -30,7 +30,7 @@ def per_threshold_tables(draw, max_N=8, max_M=4, max_K=4):
     N, M, K = draw(st.integers(1, max_N)), draw(st.integers(1, max_M)), draw(st.integers(1, max_K))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     tables = ef.cost_tables(random_profile(rng, N, K), random_topology(rng, M),
-                            draw(st.integers(0, M - 1)), draw(st.integers(0, M - 1)))
+                            source=draw(st.integers(0, M - 1)), destination=draw(st.integers(0, M - 1)))
     acc = rng.uniform(0.05, 1.0, (K, N))
     kind = draw(st.sampled_from(["random", "rising", "repeated", "quantised"]))
     if kind == "rising":

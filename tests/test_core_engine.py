@@ -144,7 +144,7 @@ def brute_sweep(tables, max_latency=np.inf, min_accuracy=-np.inf):
 def random_tables(seed, N, M, K):
     rng = np.random.default_rng(seed)
     profile, topology = random_profile(rng, N, K), random_topology(rng, M)
-    return cost_tables(profile, topology, int(rng.integers(M)), int(rng.integers(M)))
+    return cost_tables(profile, topology, source=int(rng.integers(M)), destination=int(rng.integers(M)))
 
 
 @functools.lru_cache(maxsize=None)

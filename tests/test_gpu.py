@@ -55,7 +55,7 @@ def assert_rows_equal(got, ref):
 
 def tables_of(inst):
     profile, topo, src, dst = inst
-    return ef.cost_tables(profile, topo, src, dst)
+    return ef.cost_tables(profile, topo, source=src, destination=dst)
 
 
 # ---- packaging: no device needed ----------------------------------------------------------------
@@ -153,9 +153,9 @@ def test_bounds_on_the_device_keep_exactly_the_rows_that_meet_them(gpu, inst, da
 def test_unranked_placements_and_long_plans_match_cpu(gpu):
     """Placements past the table limit are unranked in the kernel; L > 8 uses the generic kernel."""
     rng = np.random.default_rng(11)
-    t1 = ef.cost_tables(random_profile(rng, 6, 2), random_topology(rng, 5), 1, 3)
+    t1 = ef.cost_tables(random_profile(rng, 6, 2), random_topology(rng, 5), source=1, destination=3)
     assert_rows_equal(sweep_with(gpu, t1, 7, 500, table_limit=1), gpu_module("cpu").sweep(t1))
-    t2 = ef.cost_tables(random_profile(rng, 9, 1), random_topology(rng, 9), 0, 8)
+    t2 = ef.cost_tables(random_profile(rng, 9, 1), random_topology(rng, 9), source=0, destination=8)
     # a latency bound that a few plans of all nine partitions meet
     A = np.array([rng.permutation(9) for _ in range(2000)])
     lat, _ = reference.evaluate(t2, np.zeros(2000, int), np.full(2000, 9), np.tile(np.arange(1, 10), (2000, 1)), A)

@@ -40,7 +40,7 @@ def assert_same_frontier(got, want, tables):
 
 def tables_of(inst):
     profile, topo, src, dst = inst
-    return ef.cost_tables(profile, topo, src, dst)
+    return ef.cost_tables(profile, topo, source=src, destination=dst)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -84,7 +84,7 @@ def test_exact_ties_keep_the_configuration_first_in_canonical_order(cuda):
     rng = np.random.default_rng(5)
     profile = random_profile(rng, 5, 2, rising_accuracy=True)
     topo = ef.Topology(["a", "b", "c"], np.ones(3), np.zeros((3, 3)), np.zeros((3, 3)))
-    tables = ef.cost_tables(profile, topo, 0, 0)
+    tables = ef.cost_tables(profile, topo, source=0, destination=0)
     got = cuda.pareto(tables, engine="fused")
     want = cpu_pareto(tables)
     assert_same_frontier(got, want, tables)
@@ -96,7 +96,7 @@ def test_a_larger_instance_on_both_engines(cuda):
     """Room 64 is less than a layer's candidates here: they are compacted while gathered, and the plans
     merged into the staircase in many steps."""
     rng = np.random.default_rng(21)
-    tables = ef.cost_tables(random_profile(rng, 24, 3), random_topology(rng, 5), 0, 2)
+    tables = ef.cost_tables(random_profile(rng, 24, 3), random_topology(rng, 5), source=0, destination=2)
     want = cpu_pareto(tables)
     for engine, room in (("fused", 0), ("fused", 64), ("layered", 0)):
         got, stats = cuda._pareto_stats(tables, engine=engine, fused_room=room)
@@ -109,7 +109,7 @@ def test_many_thresholds_share_few_blocks_and_many_rows_come_back(cuda):
     """More thresholds than blocks (each block runs several, reusing its scratch), and more staircase
     points than the first copy back brings (256)."""
     rng = np.random.default_rng(11)
-    tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), 0, 0)
+    tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), source=0, destination=0)
     got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["staircase_points"] > 256
     assert_same_frontier(got, cpu_pareto(tables), tables)
@@ -119,7 +119,7 @@ def test_layers_wider_than_a_block(cuda):
     """N = 120, M = 5: the first layer alone has 595 labels, more than the block's 512 threads, so the
     scans, the running maxima and the sorts work over several tiles."""
     rng = np.random.default_rng(12)
-    tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), 0, 0)
+    tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), source=0, destination=0)
     got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["labels"] > 512
     assert_same_frontier(got, cpu_pareto(tables), tables)
@@ -127,7 +127,7 @@ def test_layers_wider_than_a_block(cuda):
 
 def test_out_of_room_falls_back_or_says_so(cuda):
     rng = np.random.default_rng(3)
-    tables = ef.cost_tables(random_profile(rng, 12, 2), random_topology(rng, 5), 0, 0)
+    tables = ef.cost_tables(random_profile(rng, 12, 2), random_topology(rng, 5), source=0, destination=0)
     want = cpu_pareto(tables)
     got, stats = cuda._pareto_stats(tables, engine="auto", fused_room=1)
     assert stats["engine"] == "fused, out of room; layered"
@@ -150,5 +150,5 @@ def test_single_partition_and_single_tier_instances(cuda):
     """Lmax = 1 (no bounds are built, only the root's plans) and N = 1."""
     rng = np.random.default_rng(8)
     for N, M in ((6, 1), (1, 4), (1, 1)):
-        tables = ef.cost_tables(random_profile(rng, N, 3), random_topology(rng, M), 0, 0)
+        tables = ef.cost_tables(random_profile(rng, N, 3), random_topology(rng, M), source=0, destination=0)
         assert_same_frontier(cuda.pareto(tables, engine="fused"), cpu_pareto(tables), tables)

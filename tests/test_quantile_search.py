@@ -108,8 +108,8 @@ def test_adversarial_frontier_equals_brute_force(seed):
 def test_model_frontier_and_bounds_equal_brute_force(seed):
     rng = np.random.default_rng(100 + seed)
     N, M, K = int(rng.integers(2, 7)), int(rng.integers(2, 5)), int(rng.integers(1, 4))
-    tables = cost_tables(random_profile(rng, N, K), random_topology(rng, M), int(rng.integers(0, M)),
-                         int(rng.integers(0, M)))
+    tables = cost_tables(random_profile(rng, N, K), random_topology(rng, M), source=int(rng.integers(0, M)),
+                         destination=int(rng.integers(0, M)))
     q = float(rng.choice([0.5, 0.95, 0.99]))
     lat, acc = brute_frontier(tables, q)
     assert_frontier(_core.pareto(tables, quantile=q), lat, acc, tables, q)

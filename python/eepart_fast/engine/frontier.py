@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecated import positional
+
 RTOL = 1e-12
 
 
@@ -14,10 +16,40 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
-def frontier_indices(latency, accuracy, rtol: float = RTOL) -> np.ndarray:
+@positional("rtol")
+def frontier_indices(latency, accuracy, *, rtol: float = RTOL) -> np.ndarray:
     """Indices of the rows that form the frontier, sorted by latency (accuracy strictly rising).
 
-    Among rows that reach the same point, the first in the given order is chosen.
+    The Pareto frontier of docs/model.md: the rows no other row beats in both latency and accuracy.
+    Among rows that reach the same point, the first in the given order is chosen; points equal within
+    `rtol` count once.
+
+    Parameters
+    ----------
+    latency : array_like, shape (n,)
+        Each row's latency (seconds, lower is better).
+    accuracy : array_like, shape (n,)
+        Each row's accuracy (higher is better).
+    rtol : float
+        Relative tolerance under which two latencies or accuracies are the same (default 1e-12), so
+        that backends whose sums differ in the last bits return the same frontier.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Row indices, latency rising and accuracy strictly rising.
+
+    Raises
+    ------
+    ValueError
+        `latency` and `accuracy` not two 1-D arrays of one length.
+
+    Examples
+    --------
+    >>> ef.frontier_indices([0.3, 0.1, 0.2, 0.4], [0.9, 0.5, 0.5, 0.8])
+    array([1, 0])
+    >>> ef.frontier_indices([1.0, 1.0 + 1e-15], [0.5, 0.7], rtol=0.0)
+    array([0, 1])
     """
     latency = np.asarray(latency, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)

@@ -31,26 +31,116 @@ class Backend(Protocol):
     Tables are a CostTables (docs/model.md "Engine form"); rows come back as columns: latency, accuracy,
     threshold_index, num_partitions, partitions, placement (-1 padded). `quantile` None: latency is the
     mean; q in (0, 1]: its q-quantile over the exits, and latency bounds apply to it (docs/model.md
-    "Tail latency"); a bad q: TypeError / ValueError naming `quantile`, alike on every backend."""
+    "Tail latency"); a bad q: TypeError / ValueError naming `quantile`, alike on every backend.
+    The backends are modules (engine/backends/): numpy (the reference), cpu (the C++ core), cuda and
+    cupy; `backends()` says which run here. A module's functions may take these options by position too
+    (a wider signature still satisfies the Protocol); callers pass them by keyword.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a Protocol is never instantiated; ``isinstance(module, Backend)`` checks that a module
+        provides available, evaluate, sweep and pareto.
+
+    Examples
+    --------
+    >>> from eepart_fast.engine.registry import get_backend
+    >>> numpy_backend = get_backend("numpy")
+    >>> isinstance(numpy_backend, ef.engine.Backend)
+    True
+    >>> tables = ef.cost_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> rows = numpy_backend.pareto(tables, min_accuracy=0.92)
+    >>> sorted(rows)
+    ['accuracy', 'latency', 'num_partitions', 'partitions', 'placement', 'threshold_index']
+    >>> bool((rows["accuracy"] >= 0.92).all())
+    True
+    """
 
     def available(self) -> tuple:
-        """(True, why) or (False, why not); never raises."""
+        """Whether this backend can run here; never raises.
 
-    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, threads=0,
-                 quantile=None) -> tuple:
-        """(latency, accuracy) of each configuration. `quantile` None: the mean latency; q in (0, 1]: its
-        q-quantile (docs/model.md "Tail latency"), for every operation and its latency bound."""
+        Returns
+        -------
+        tuple
+            (True, why) or (False, why not): not built, no device, CuPy missing.
+        """
 
-    def sweep(self, tables, max_latency=..., min_accuracy=..., max_rows=..., threads=0, time_limit=...,
-              quantile=None) -> dict:
-        """Every configuration meeting the bounds, in canonical order. More than `max_rows` kept rows:
-        ValueError. `time_limit` (seconds, inf: none): TimeoutError once past it."""
+    def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, *, quantile=None,
+                 threads=0) -> tuple:
+        """(latency, accuracy) of each configuration.
 
-    def pareto(self, tables, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...,
-               quantile=None) -> dict:
-        """The frontier of the configurations meeting the bounds. A search that would need more than
-        `max_memory` bytes: ValueError (cupy's memory is bounded by its window whatever it says).
-        `time_limit` as for sweep."""
+        Parameters
+        ----------
+        tables : CostTables
+            The model in engine form.
+        threshold_index, num_partitions : numpy.ndarray of int64, shape (n,)
+            Each configuration's t and its number of partitions L.
+        partitions, placement : numpy.ndarray of int64, shape (n, Lmax)
+            Each configuration's P (block counts, strictly increasing) and A (tiers), -1 padded
+            (`eepart_fast.model.configs.pack_configs` builds all four from (t, P, A) tuples).
+        quantile : float, optional
+            None: the mean latency; q in (0, 1]: its q-quantile (docs/model.md "Tail latency").
+        threads : int
+            CPU threads (0: all); a backend without threads does not take it.
+
+        Returns
+        -------
+        tuple
+            (latency, accuracy), two float64 arrays of shape (n,), latency in seconds.
+        """
+
+    def sweep(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_rows=...,
+              time_limit=...) -> dict:
+        """Every configuration meeting the bounds, in canonical order.
+
+        Parameters
+        ----------
+        tables : CostTables
+            The model in engine form.
+        min_accuracy : float
+            Keep rows of at least this accuracy (-inf: no bound).
+        max_latency : float
+            Keep rows of at most this latency in seconds (inf: no bound); with `quantile`, of the quantile.
+        quantile : float, optional
+            As for `evaluate`.
+        threads : int
+            CPU threads (0: all).
+        max_rows : int
+            More kept rows than this: ValueError.
+        time_limit : float
+            Seconds (inf: none); TimeoutError once past it.
+
+        Returns
+        -------
+        dict
+            The columns latency, accuracy, threshold_index, num_partitions, partitions, placement.
+        """
+
+    def pareto(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_memory=...,
+               time_limit=...) -> dict:
+        """The frontier of the configurations meeting the bounds.
+
+        Parameters
+        ----------
+        tables : CostTables
+            The model in engine form.
+        min_accuracy, max_latency : float
+            The bounds, as for `sweep`.
+        quantile : float, optional
+            As for `evaluate`; the frontier is then of (quantile latency, accuracy).
+        threads : int
+            CPU threads (0: all).
+        max_memory : int
+            Bytes the search may hold; a search that would need more: ValueError (cupy's memory is bounded
+            by its window whatever it says).
+        time_limit : float
+            As for `sweep`.
+
+        Returns
+        -------
+        dict
+            The frontier's rows, latency rising, as `sweep`'s columns.
+        """
 
 
 def _probe(name: str):
@@ -69,7 +159,25 @@ def _probe(name: str):
 
 def backends() -> dict:
     """Each backend with whether it can run here and, if not, why (not built, no device, CuPy missing),
-    and the operations `auto` sends to it here."""
+    and the operations `auto` sends to it here.
+
+    `auto` takes, per operation, the first backend that runs here in that operation's order, fastest
+    measured first; the environment variable EEPART_FAST_BACKEND overrides it for every operation.
+
+    Returns
+    -------
+    dict
+        name -> {"available": bool, "reason": str, "auto_for": list of operations}, for cuda, cupy, cpu
+        and numpy.
+
+    Examples
+    --------
+    >>> info = ef.backends()
+    >>> sorted(info)
+    ['cpu', 'cuda', 'cupy', 'numpy']
+    >>> info["numpy"]["available"], info["numpy"]["reason"]
+    (True, 'always available')
+    """
     auto = {op: _auto(op) for op in OPERATIONS}
     return {name: {"available": _probe(name)[1], "reason": _probe(name)[2],
                    "auto_for": [op for op in OPERATIONS if auto[op] == name]} for name in ORDER}

@@ -6,6 +6,8 @@ So threshold 0 sends every sample to the last branch.
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +62,6 @@ def load_records(path, need=()) -> dict:
     """The arrays of a records file; no pickled objects are ever loaded. `need`: the arrays the caller
     reads. A file that is no .npz archive, a damaged member or a missing array is a ValueError naming the
     file (and the array)."""
-    import zipfile
-    import zlib
-
     damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
     try:
         z = np.load(path, allow_pickle=False)

@@ -5,17 +5,45 @@ import json
 
 import numpy as np
 
+from .._deprecated import positional
+from .._extras import require
 from ..engine.frontier import frontier_indices
+from ..engine.reference import least_mean_ties
 from ..model.quantile import quantile_label
+from .atomic import atomic_path
 
 SAVE_CHUNK_ROWS = 1 << 20  # rows per write (and Parquet row group): progress and Ctrl-C between chunks
 
 
 class Evaluation:
-    """Latency (s) and accuracy of each configuration given to `evaluate`, in the order given. `quantile`:
-    None when `latency` is the mean over samples, q when it is the q-quantile."""
+    """Latency (s) and accuracy of each configuration given to `evaluate`, in the order given.
 
-    def __init__(self, latency: np.ndarray, accuracy: np.ndarray, backend: str, quantile: float | None = None):
+    Parameters
+    ----------
+    latency : numpy.ndarray, shape (n,)
+        Each configuration's latency in seconds: the mean over samples, or its q-quantile.
+    accuracy : numpy.ndarray, shape (n,)
+        Each configuration's accuracy.
+    quantile : float, optional
+        None when `latency` is the mean over samples, q when it is the q-quantile.
+    backend : str
+        The backend that computed them.
+
+    Examples
+    --------
+    >>> p, t = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> result = ef.evaluate(p, t, configs=[(0, [10], [3]), (0, [4, 10], [0, 3])], backend="numpy")
+    >>> result
+    Evaluation(2 configurations, backend='numpy')
+    >>> len(result), result.latency_statistic
+    (2, 'mean')
+    >>> ef.io.Evaluation(np.array([0.05]), np.array([0.9]), quantile=0.99, backend="numpy")
+    Evaluation(1 configurations, latency=p99, backend='numpy')
+    """
+
+    @positional("backend", "quantile")
+    def __init__(self, latency: np.ndarray, accuracy: np.ndarray, *, quantile: float | None = None,
+                 backend: str):
         self.latency = latency
         self.accuracy = accuracy
         self.backend = backend
@@ -36,11 +64,41 @@ class Evaluation:
 
 class SweepResult:
     """Kept rows of a sweep, columnar. `partitions` and `placement` are padded with -1 to min(M, N).
-    `quantile`: None when `latency` is each configuration's mean latency, q when it is its q-quantile (and
-    the sweep's latency bound was on it); the files written say which."""
 
-    def __init__(self, columns: dict, thresholds: np.ndarray, tier_names: list, backend: str,
-                 quantile: float | None = None, tables=None):
+    Parameters
+    ----------
+    columns : dict
+        latency (s, float64), accuracy (float64), threshold_index and num_partitions (int32, (n,)),
+        partitions and placement (int32, (n, min(M, N)), -1 padded), as the backends return them.
+    thresholds : numpy.ndarray, shape (K,)
+        The profile's thresholds, which threshold_index indexes.
+    tier_names : list of str
+        The topology's tier names, which placement indexes.
+    quantile : float, optional
+        None when `latency` is each configuration's mean latency, q when it is its q-quantile (and the
+        sweep's latency bound was on it); the files written say which.
+    backend : str
+        The backend that swept.
+    tables : CostTables, optional
+        The tables swept; with a quantile, `pareto` breaks ties between rows reaching one point by their
+        mean latency from them.
+
+    Examples
+    --------
+    >>> p, t = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> rows = ef.sweep(p, t, max_latency=0.02, backend="numpy")
+    >>> rows
+    SweepResult(... rows, backend='numpy')
+    >>> bool((rows.latency <= 0.02).all())
+    True
+    >>> front = rows.pareto()
+    >>> bool(np.all(np.diff(front.accuracy) > 0))
+    True
+    """
+
+    @positional("backend", "quantile", "tables")
+    def __init__(self, columns: dict, thresholds: np.ndarray, tier_names: list, *, quantile: float | None = None,
+                 backend: str, tables=None):
         self.latency = np.asarray(columns["latency"], dtype=np.float64)
         self.accuracy = np.asarray(columns["accuracy"], dtype=np.float64)
         self.threshold_index = np.asarray(columns["threshold_index"], dtype=np.int32)
@@ -62,11 +120,35 @@ class SweepResult:
         return self.latency.shape[0]
 
     def columns(self) -> dict:
+        """The six columns by name, as the backends return them.
+
+        Returns
+        -------
+        dict
+            latency, accuracy, threshold_index, num_partitions, partitions, placement (the arrays
+            themselves, not copies).
+        """
         return {k: getattr(self, k) for k in ("latency", "accuracy", "threshold_index", "num_partitions",
                                                "partitions", "placement")}
 
     def row(self, i: int):
-        """Row i as the (t, P, A) tuple that `evaluate` takes."""
+        """Row i as the (t, P, A) tuple that `evaluate` takes.
+
+        Parameters
+        ----------
+        i : int
+            The row, -len..len-1.
+
+        Returns
+        -------
+        tuple
+            (t, P, A): the threshold index, the block counts, the tiers.
+
+        Raises
+        ------
+        IndexError
+            `i` out of range.
+        """
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"row {i}: out of range for {n} rows")
@@ -75,23 +157,44 @@ class SweepResult:
                 tuple(int(a) for a in self.placement[i, :L]))
 
     def configs(self) -> list:
+        """Every row as a (t, P, A) tuple (`row`), in order.
+
+        Returns
+        -------
+        list of tuple
+        """
         return [self.row(i) for i in range(len(self))]
 
     def take(self, index) -> "SweepResult":
+        """The rows `index` selects, as a SweepResult of the same sweep.
+
+        Parameters
+        ----------
+        index : int array, boolean mask or slice
+            Which rows, as NumPy indexes an array.
+
+        Returns
+        -------
+        SweepResult
+        """
         return SweepResult({k: v[index] for k, v in self.columns().items()}, self.thresholds, self.tier_names,
-                           self.backend, self.quantile, self._tables)
+                           quantile=self.quantile, backend=self.backend, tables=self._tables)
 
     def pareto(self) -> "SweepResult":
         """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once;
-        of a quantile's rows reaching one point, the one of least mean latency (docs/model.md), as pareto()."""
+        of a quantile's rows reaching one point, the one of least mean latency (docs/model.md), as pareto().
+
+        Returns
+        -------
+        SweepResult
+        """
         idx = frontier_indices(self.latency, self.accuracy)
         if self.quantile is not None and self._tables is not None:
-            from ..engine.reference import least_mean_ties
-
             idx = least_mean_ties(self._tables, self.columns(), idx)
         return self.take(idx)
 
-    def save(self, path, progress: bool | None = None) -> None:
+    @positional("progress")
+    def save(self, path, *, progress: bool | None = None) -> None:
         """Writes every row: `.npz` (the columns, no pickle, latency in s), `.csv` (latency_ms in ms, one column
         per partition slot, -1 pads)
         or `.parquet` (P and A as list columns; thresholds and tier names in the file's metadata).
@@ -99,19 +202,38 @@ class SweepResult:
         the Parquet metadata `eepart.quantile` (the mean's files are as they always were).
 
         The file appears at `path` only once complete (written beside it, then renamed): an error or Ctrl-C
-        leaves `path` as it was. `progress`: a tqdm bar over the rows (None: only on a terminal)."""
+        leaves `path` as it was.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file; its suffix (.npz, .csv, .parquet) picks the format.
+        progress : bool, optional
+            A tqdm bar over the rows (None: only on a terminal).
+
+        Raises
+        ------
+        ValueError
+            Another suffix.
+        eepart_fast._extras.MissingExtra
+            .parquet without pyarrow (an ImportError naming the extra to install).
+
+        Examples
+        --------
+        >>> rows = ef.sweep(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"),
+        ...                 max_latency=0.02, backend="numpy")
+        >>> rows.save("rows.csv", progress=False)
+        >>> open("rows.csv").readline().split(",")[:3]
+        ['latency_ms', 'accuracy', 'threshold_index']
+        """
         path = str(path)
         writers = {".npz": self._save_npz, ".csv": self._save_csv, ".parquet": self._save_parquet}
         suffix = next((s for s in writers if path.endswith(s)), None)
         if suffix is None:
             raise ValueError(f"out = {path!r}: the file name must end in .csv, .npz or .parquet")
         if suffix == ".parquet":
-            from .._extras import require
-
             require("pyarrow", what="saving rows as Parquet")
         from tqdm.auto import tqdm
-
-        from .atomic import atomic_path
 
         with atomic_path(path) as tmp, tqdm(total=len(self), unit="row", unit_scale=True, desc=f"writing {path}",
                                             disable=None if progress is None else not progress) as bar:

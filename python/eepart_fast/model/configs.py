@@ -14,7 +14,29 @@ def count_by_partitions(N: int, M: int) -> list:
 
 
 def count_configurations(N: int, M: int, K: int) -> int:
-    """K * sum_{L=1}^{min(M,N)} C(N, L) * M!/(M-L)!, exactly."""
+    """The number of configurations (t, P, A): K * sum_{L=1}^{min(M,N)} C(N, L) * M!/(M-L)!, exactly.
+
+    Parameters
+    ----------
+    N : int
+        Blocks.
+    M : int
+        Tiers.
+    K : int
+        Thresholds.
+
+    Returns
+    -------
+    int
+        An exact Python integer (no overflow, however large).
+
+    Examples
+    --------
+    >>> ef.count_configurations(10, 4, 20)
+    170000
+    >>> ef.count_configurations(2, 2, 1)  # L=1: 2 cuts x 2 tiers; L=2: 1 x 2 orders
+    6
+    """
     return K * sum(count_by_partitions(N, M))
 
 
@@ -48,7 +70,7 @@ def pack_configs(configs, N: int, M: int, K: int, tier=None):
         if isinstance(A, (str, bytes)) or not hasattr(A, "__iter__"):
             raise TypeError(f"{where}.A: expected a list of tiers, got {A!r}")
         P = [integer(f"{where}.P[{k}]", p) for k, p in enumerate(P)]
-        A = [tier(a, f"{where}.A[{k}]") if tier else integer(f"{where}.A[{k}]", a) for k, a in enumerate(A)]
+        A = [tier(a, field=f"{where}.A[{k}]") if tier else integer(f"{where}.A[{k}]", a) for k, a in enumerate(A)]
         L = len(P)
         if not 1 <= L <= lmax_allowed:
             raise ValueError(f"{where}.P = {P}: L = {L} partitions, must be in 1..min(M, N) = {lmax_allowed}")

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
+from .._deprecated import positional
 from .devices import running_sums
 from .profile import Profile
 from .topology import Topology
@@ -23,6 +24,31 @@ class CostTables(NamedTuple):
     forward_cost has N rows: row q-1 is block q's output. accuracy is (N,), entry i-1 the accuracy of
     branch i at every threshold, or (K, N), row t the accuracies at threshold t (a per-threshold
     estimator); every backend takes both, and an (N,) table gives the same bits as its rows repeated.
+    `cost_tables` builds them from a Profile and a Topology; a cost model of one's own builds them
+    directly (the backends check them: shapes against each other, costs finite).
+
+    Parameters
+    ----------
+    input_cost : numpy.ndarray, shape (M,)
+        Seconds to bring an input sample from the source to tier a.
+    compute_cost : numpy.ndarray, shape (M, N+1, N+1)
+        Seconds tier a takes for blocks p+1..q with branch q; zero where p >= q.
+    forward_cost : numpy.ndarray, shape (N, M, M)
+        Seconds to move block q's output (row q-1) from tier a to tier b; zero where a == b.
+    result_cost : numpy.ndarray, shape (M,)
+        Seconds to bring a result from tier a to the destination.
+    cum_exit : numpy.ndarray, shape (K, N+1)
+        The cumulative exit rate c_i per threshold (c_0 = 0, c_N = 1).
+    accuracy : numpy.ndarray, shape (N,) or (K, N)
+        Accuracy of each branch, or a row per threshold.
+
+    Examples
+    --------
+    >>> tables = ef.cost_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    >>> tables.N, tables.M, tables.K
+    (10, 4, 20)
+    >>> tables.compute_cost.shape, tables.forward_cost.shape
+    ((4, 11, 11), (10, 4, 4))
     """
 
     input_cost: np.ndarray  # (M,)
@@ -34,18 +60,37 @@ class CostTables(NamedTuple):
 
     @property
     def N(self) -> int:
+        """The number of blocks."""
         return self.accuracy.shape[-1]
 
     @property
     def M(self) -> int:
+        """The number of tiers."""
         return self.input_cost.shape[0]
 
     @property
     def K(self) -> int:
+        """The number of thresholds."""
         return self.cum_exit.shape[0]
 
     def accuracy_row(self, t: int) -> np.ndarray:
-        """acc at threshold t, (N,): the table's row t, or the whole (N,) table, which holds at every t."""
+        """acc at threshold t, (N,): the table's row t, or the whole (N,) table, which holds at every t.
+
+        Parameters
+        ----------
+        t : int
+            The threshold index, 0..K-1.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> tables = ef.cost_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> tables.accuracy_row(3).shape
+        (10,)
+        """
         return self.accuracy[t] if self.accuracy.ndim == 2 else self.accuracy
 
 
@@ -153,17 +198,51 @@ def move_tables(profile: Profile, topology: Topology, source: int, destination: 
             result_table(profile, topology, destination, ser))
 
 
-def cost_tables(profile: Profile, topology: Topology, source=0, destination=0) -> CostTables:
+@positional("source", "destination")
+def cost_tables(profile: Profile, topology: Topology, *, source=0, destination=0) -> CostTables:
     """The model in engine form, for samples produced at `source` and results due at `destination`.
 
-    `source` and `destination` take a tier index or name.
+    Each cost input fills the same tables: measured compute (a tier naming a device of the profile)
+    or ratio x the reference's block times fills compute_cost, routes and (de)serialisation the three
+    move tables (docs/model.md "Fillers").
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    source : int or str
+        The tier where samples are produced, by index or name.
+    destination : int or str
+        The tier where results are due, by index or name.
+
+    Returns
+    -------
+    CostTables
+        float64, C-contiguous, every cost finite.
+
+    Raises
+    ------
+    TypeError
+        `profile` not a Profile, `topology` not a Topology.
+    ValueError
+        An unknown source or destination, a tier naming a device the profile has no measurements of,
+        or a cost that overflows (named by its place).
+
+    Examples
+    --------
+    >>> p, t = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> tables = ef.cost_tables(p, t, source="smartwatch", destination="smartwatch")
+    >>> [round(float(x), 6) for x in tables.input_cost]
+    [0.0, 0.056176, 0.098685, 0.148735]
     """
     if not isinstance(profile, Profile):
         raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
     if not isinstance(topology, Topology):
         raise TypeError(f"topology: expected a Topology, got {type(topology).__name__}")
-    source = topology.tier(source, "source")
-    destination = topology.tier(destination, "destination")
+    source = topology.tier(source, field="source")
+    destination = topology.tier(destination, field="destination")
     input_cost, forward_cost, result_cost = move_tables(profile, topology, source, destination)
     tables = CostTables(input_cost, compute_table(profile, topology), forward_cost, result_cost,
                         profile.cum_exit(), profile.accuracy.copy())

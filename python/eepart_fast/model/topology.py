@@ -6,6 +6,7 @@ it uses, and carry its own (de)serialisation time per bit (docs/model.md "Filler
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologie
     yaml = None
 
 from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from .._deprecated import positional
 from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
@@ -57,6 +59,11 @@ def _invertible(name: str, bw: np.ndarray, scalar: bool = False) -> None:
         raise ValueError(f"{where} = {float(bw[j])!r}: so small that 1/bandwidth overflows (bit/s expected)")
 
 
+class YamlRefused(ValueError):
+    """A YAML topology file uses what the loader refuses: aliases (which expand to gigabytes) or nesting
+    deeper than a topology needs."""
+
+
 class _NoAliasLoader(yaml.SafeLoader if yaml else object):
     """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to gigabytes."""
 
@@ -65,13 +72,13 @@ class _NoAliasLoader(yaml.SafeLoader if yaml else object):
     def compose_node(self, parent, index):
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
-            raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+            raise YamlRefused(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
                              "accepted (a few nested ones expand to gigabytes); write the values out")
         self._depth = getattr(self, "_depth", 0) + 1
         try:
             if self._depth > self.MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise ValueError(f"line {mark.line + 1}: nested more than {self.MAX_DEPTH} levels deep")
+                raise YamlRefused(f"line {mark.line + 1}: nested more than {self.MAX_DEPTH} levels deep")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -92,9 +99,59 @@ def _yaml_error(exc) -> str:
 
 
 class Topology:
-    """Tiers with their compute ratio and the summed latency and 1/bandwidth of the route a -> b."""
+    """Tiers with their compute ratio and the summed latency and 1/bandwidth of the route a -> b.
 
-    def __init__(self, names, ratio, path_latency, path_inv_bandwidth, links=None, devices=None,
+    Three ways to give the routes: `chain` (the paper's), `from_graph` (links, routes by shortest path or
+    given), or the two route matrices directly (this constructor). `preset`, `load` and `from_dict` read
+    the same forms.
+
+    Parameters
+    ----------
+    names : list of str
+        The M tiers' names: non-empty, distinct, at most MAX_TIERS.
+    ratio : array_like, shape (M,)
+        How many times slower than the profile's reference device each tier computes (> 0).
+    path_latency : array_like, shape (M, M)
+        Seconds of the route a -> b (>= 0; 0 on the diagonal).
+    path_inv_bandwidth : array_like, shape (M, M)
+        Summed 1/bandwidth (s/bit) of the route a -> b (>= 0; 0 on the diagonal).
+    links : dict, optional
+        For a chain, {"bandwidth": [...], "latency": [...]} it was built from (set by `chain`).
+    devices : list of (str or None), optional
+        Per tier, the device of the profile whose measurements it uses (None: ratio x the reference).
+    serialize, deserialize : array_like, shape (M,), optional
+        Seconds per bit each tier spends (de)serialising a tensor it sends (receives); default 0.
+    route_rule : {"store_and_forward", "bottleneck"}
+        How a route's links add up: each link sends the whole message (the paper's), or the slowest
+        link paces it (PORTEND's).
+    mtu_bits : float, optional
+        Fragment size (bits, > 0) pipelined over a route; only with route_rule="bottleneck".
+    graph : dict, optional
+        For a graph, its links and routes (set by `from_graph`).
+
+    Raises
+    ------
+    ValueError
+        A field of the wrong shape or out of range, repeated names, a route from a tier to itself that
+        costs more than 0, mtu_bits without the bottleneck rule; the message names the field.
+    TypeError
+        A field of the wrong type (names not strings).
+
+    Examples
+    --------
+    >>> t = ef.Topology.preset("mobile")
+    >>> t
+    Topology(['smartwatch', 'smartphone', 'edge server', 'cloud'])
+    >>> t.M, t.ratio.tolist()
+    (4, [500.0, 10.0, 2.5, 1.0])
+    >>> two = ef.Topology(["phone", "cloud"], [10.0, 1.0], path_latency=[[0, 0.05], [0.05, 0]],
+    ...                   path_inv_bandwidth=[[0, 1e-7], [1e-7, 0]])
+    >>> float(two.path_latency[0, 1])
+    0.05
+    """
+
+    @positional("links", "devices", "serialize", "deserialize", "route_rule", "mtu_bits", "graph")
+    def __init__(self, names, ratio, path_latency, path_inv_bandwidth, *, links=None, devices=None,
                  serialize=None, deserialize=None, route_rule="store_and_forward", mtu_bits=None, graph=None):
         self.names = _names(names)
         m = len(self.names)
@@ -169,15 +226,50 @@ class Topology:
 
     @property
     def M(self) -> int:
+        """The number of tiers."""
         return len(self.names)
 
     @classmethod
-    def chain(cls, names, ratio, bandwidth, latency, route_rule="store_and_forward", mtu_bits=None,
+    @positional("route_rule", "mtu_bits")
+    def chain(cls, names, ratio, bandwidth, latency, *, route_rule="store_and_forward", mtu_bits=None,
               **extras) -> "Topology":
         """The paper's chain: link j joins tiers j and j+1 with `bandwidth[j]` bit/s and `latency[j]` s.
 
-        `route_rule` "store_and_forward" (the paper's: each link sends the whole message, 1/bandwidth summed)
-        or "bottleneck" (PORTEND's: the slowest link paces the message); `extras` as for Topology."""
+        Parameters
+        ----------
+        names : list of str
+            The M tiers, in chain order.
+        ratio : array_like, shape (M,)
+            Each tier's compute time over the reference device's (> 0).
+        bandwidth : array_like, shape (M-1,)
+            Bit/s of each link (> 0, and large enough that 1/bandwidth is finite).
+        latency : array_like, shape (M-1,)
+            Seconds of each link (>= 0).
+        route_rule : {"store_and_forward", "bottleneck"}
+            "store_and_forward" (the paper's: each link sends the whole message, 1/bandwidth summed) or
+            "bottleneck" (PORTEND's: the slowest link paces the message).
+        mtu_bits : float, optional
+            Fragment size pipelined over the route (bottleneck rule only).
+        **extras
+            devices, serialize, deserialize, as for Topology.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            A list of the wrong length or a value out of range, named by field.
+
+        Examples
+        --------
+        >>> t = ef.Topology.chain(["phone", "edge", "cloud"], [10.0, 2.0, 1.0], [10e6, 100e6], [0.01, 0.03])
+        >>> t.path_latency[0].tolist()
+        [0.0, 0.01, 0.04]
+        >>> ef.Topology.chain(["phone", "cloud"], [10.0, 1.0], [10e6], [0.01], route_rule="bottleneck").route_rule
+        'bottleneck'
+        """
         names = _names(names)
         m = len(names)
         if m < 1:
@@ -196,12 +288,55 @@ class Topology:
                    route_rule=route_rule, mtu_bits=mtu_bits, **extras)
 
     @classmethod
-    def from_graph(cls, names, ratio, links, routes="shortest", route_by="latency",
+    @positional("routes", "route_by", "route_rule", "mtu_bits")
+    def from_graph(cls, names, ratio, links, *, routes="shortest", route_by="latency",
                    route_rule="store_and_forward", mtu_bits=None, **extras) -> "Topology":
-        """Tiers joined by links `[a, b, bandwidth (bit/s), latency (s)]` (a, b: tier indices or names;
-        a link serves both directions). `routes`: "shortest" (by `route_by`: "latency" or "hops", with
-        networkx) or a mapping "a->b" (or (a, b)) -> the tiers the route visits, a first and b last.
-        `route_rule` as for chain. `extras`: devices, serialize, deserialize (see Topology)."""
+        """Tiers joined by links, with routes by shortest path or given.
+
+        Parameters
+        ----------
+        names : list of str
+            The M tiers.
+        ratio : array_like, shape (M,)
+            Each tier's compute time over the reference device's (> 0).
+        links : list
+            Each link ``[a, b, bandwidth (bit/s), latency (s)]`` or ``{"between": [a, b], "bandwidth": ..,
+            "latency": ..}``; a, b: tier indices or names; a link serves both directions; parallel links
+            allowed; at most MAX_LINKS.
+        routes : "shortest" or dict
+            "shortest" (by `route_by`, with networkx), or a mapping "a->b" (or (a, b)) -> the tiers the
+            route visits, a first and b last, each tier once.
+        route_by : {"latency", "hops"}
+            What "shortest" minimises.
+        route_rule : {"store_and_forward", "bottleneck"}
+            As for `chain`.
+        mtu_bits : float, optional
+            As for `chain`.
+        **extras
+            devices, serialize, deserialize, as for Topology.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            A malformed link or route, an unknown tier, a tier linked to itself, a route visiting a tier
+            twice; the message names the entry.
+        TypeError
+            `links` not a list.
+
+        Examples
+        --------
+        >>> links = [["phone", "edge", 10e6, 0.01], ["edge", "cloud", 100e6, 0.03], ["phone", "cloud", 1e6, 0.1]]
+        >>> t = ef.Topology.from_graph(["phone", "edge", "cloud"], [10.0, 2.0, 1.0], links)
+        >>> t.graph["routes"], round(float(t.path_latency[0, 2]), 6)  # phone -> edge -> cloud: 0.04 s < 0.1 s
+        ('shortest', 0.04)
+        >>> hops = ef.Topology.from_graph(["phone", "edge", "cloud"], [10.0, 2.0, 1.0], links, route_by="hops")
+        >>> round(float(hops.path_latency[0, 2]), 6)  # the direct link
+        0.1
+        """
         names = _names(names)
         index = {n: j for j, n in enumerate(names) if isinstance(n, str)}
         tier = lambda v, field: cls._tier_of(names, index, v, field)  # noqa: E731
@@ -285,12 +420,60 @@ class Topology:
 
     @classmethod
     def preset(cls, name: str) -> "Topology":
+        """One of the paper's two chains (its Table 1): "mobile" or "iot".
+
+        Parameters
+        ----------
+        name : {"mobile", "iot"}
+            mobile: smartwatch, smartphone, edge server, cloud; iot: raspberry pi, micro datacenter, local
+            cloud, global cloud.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            An unknown name.
+
+        Examples
+        --------
+        >>> ef.Topology.preset("iot").names
+        ['raspberry pi', 'micro datacenter', 'local cloud', 'global cloud']
+        """
         if name not in PRESETS:
             raise ValueError(f"topology preset {name!r} is unknown; presets: {', '.join(PRESETS)}")
         return cls.chain(*PRESETS[name])
 
-    def tier(self, tier, field: str = "tier") -> int:
-        """A tier index from an index or a name."""
+    @positional("field")
+    def tier(self, tier, *, field: str = "tier") -> int:
+        """A tier index from an index or a name.
+
+        Parameters
+        ----------
+        tier : int or str
+            A tier's index (0..M-1) or its name.
+        field : str
+            What to call the value in an error message.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            An unknown name or an index out of range.
+        TypeError
+            Neither an integer nor a string.
+
+        Examples
+        --------
+        >>> t = ef.Topology.preset("mobile")
+        >>> t.tier("cloud"), t.tier(1)
+        (3, 1)
+        """
         if isinstance(tier, str):
             if tier not in self.names:
                 raise ValueError(f"{field} = {tier!r}: unknown tier; tiers are {', '.join(map(repr, self.names))}")
@@ -301,7 +484,19 @@ class Topology:
         return j
 
     def to_dict(self) -> dict:
-        """Every field, as the file formats write it; from_dict(to_dict()) is the same topology."""
+        """Every field, as the file formats write it; from_dict(to_dict()) is the same topology.
+
+        Returns
+        -------
+        dict
+            names, ratio, the routes in the form they were given (chain, graph or route matrices) and the
+            optional fields that differ from their defaults.
+
+        Examples
+        --------
+        >>> ef.Topology.chain(["phone", "cloud"], [10.0, 1.0], [1e6], [0.02]).to_dict()
+        {'names': ['phone', 'cloud'], 'ratio': [10.0, 1.0], 'bandwidth': [1000000.0], 'latency': [0.02]}
+        """
         head = {"names": list(self.names), "ratio": self.ratio.tolist()}
         if self.links is not None:
             return {**head, **self.links, **self._extras()}
@@ -311,13 +506,47 @@ class Topology:
                 "path_inv_bandwidth": self.path_inv_bandwidth.tolist(), **self._extras()}
 
     def replace(self, **changes) -> "Topology":
-        """A new topology with some fields of the dict form changed, every other field kept."""
+        """A new topology with some fields of the dict form changed, every other field kept.
+
+        Parameters
+        ----------
+        **changes
+            Fields of `to_dict`'s form (names, ratio, bandwidth, latency, links, devices, ...) and their
+            new values, checked as `from_dict` checks them.
+
+        Returns
+        -------
+        Topology
+
+        Examples
+        --------
+        >>> ef.Topology.preset("mobile").replace(ratio=[400.0, 10.0, 2.5, 1.0]).ratio.tolist()
+        [400.0, 10.0, 2.5, 1.0]
+        """
         d = self.to_dict()
         d.update(changes)
         return Topology.from_dict(d)
 
     def with_ratio(self, tier, ratio) -> "Topology":
-        a = self.tier(tier, "tier")
+        """A new topology with one tier's compute ratio changed.
+
+        Parameters
+        ----------
+        tier : int or str
+            The tier, by index or name.
+        ratio : float
+            Its new ratio (> 0).
+
+        Returns
+        -------
+        Topology
+
+        Examples
+        --------
+        >>> ef.Topology.preset("mobile").with_ratio("cloud", 0.5).ratio.tolist()
+        [500.0, 10.0, 2.5, 0.5]
+        """
+        a = self.tier(tier, field="tier")
         new = self.ratio.tolist()
         new[a] = ratio
         return self.replace(ratio=new)
@@ -326,11 +555,35 @@ class Topology:
         """Which link `link` names: ("chain", j), ("graph", i) or ("route", (a, b)).
 
         A chain's link is its index j (tiers j and j+1) or the pair of neighbours; a graph's, its index in
-        `links` or its two tiers; a topology given as routes has no links, only routes (a, b)."""
+        `links` or its two tiers; a topology given as routes has no links, only routes (a, b).
+
+        Parameters
+        ----------
+        link : int or tuple
+            A link index, or a pair of tiers (indices or names).
+
+        Returns
+        -------
+        tuple
+            (kind, where): ("chain", j), ("graph", i) or ("route", (a, b)).
+
+        Raises
+        ------
+        ValueError
+            No such link, tiers that are not neighbours in a chain, parallel links named by their tiers.
+        TypeError
+            Neither an index nor a pair.
+
+        Examples
+        --------
+        >>> t = ef.Topology.preset("mobile")
+        >>> t.link_index(1), t.link_index(("cloud", "edge server"))
+        (('chain', 1), ('chain', 2))
+        """
         if isinstance(link, (tuple, list)):
             if len(link) != 2:
                 raise ValueError(f"link = {link!r}: expected a link index or a pair of tiers (a, b)")
-            a, b = self.tier(link[0], "link[0]"), self.tier(link[1], "link[1]")
+            a, b = self.tier(link[0], field="link[0]"), self.tier(link[1], field="link[1]")
             if a == b:
                 raise ValueError(f"link = {link!r}: a link joins two different tiers")
             if self.links is not None:
@@ -358,8 +611,35 @@ class Topology:
             raise ValueError(f"link = {j}: link index out of range for {count} links (0..{count - 1})")
         return ("chain" if self.links is not None else "graph"), j
 
-    def with_link(self, link, bandwidth=None, latency=None) -> "Topology":
-        """A new topology with one link's (or route's) bandwidth (bit/s) or latency (s) changed."""
+    @positional("bandwidth", "latency")
+    def with_link(self, link, *, bandwidth=None, latency=None) -> "Topology":
+        """A new topology with one link's (or route's) bandwidth (bit/s) or latency (s) changed.
+
+        Parameters
+        ----------
+        link : int or tuple
+            The link, as `link_index` reads it; for a topology given as routes, the route (a, b), which
+            changes in both directions.
+        bandwidth : float, optional
+            Its new bandwidth in bit/s (> 0); None keeps it.
+        latency : float, optional
+            Its new latency in seconds (>= 0); None keeps it.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            No such link, or a value out of range.
+
+        Examples
+        --------
+        >>> t = ef.Topology.preset("mobile").with_link(0, bandwidth=1e6)
+        >>> t.to_dict()["bandwidth"]
+        [1000000.0, 10000000.0, 500000000.0]
+        """
         kind, where = self.link_index(link)
         if kind == "chain":
             bw, pl = list(self.links["bandwidth"]), list(self.links["latency"])
@@ -387,7 +667,34 @@ class Topology:
         return self.replace(path_latency=pl.tolist(), path_inv_bandwidth=inv.tolist())
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Topology":
+    def from_dict(cls, data: dict) -> "Topology":
+        """A topology from its dict form (`to_dict`, or a topology file's object).
+
+        Parameters
+        ----------
+        data : dict
+            names, ratio, and one form of routes: a chain (bandwidth, latency), a graph (links, and
+            optionally routes and route_by) or routes (path_latency, path_inv_bandwidth); optionally
+            devices, serialize, deserialize, route_rule, mtu_bits.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            A field missing or unknown (with the closest known name), or fields of two forms mixed.
+        TypeError
+            `data` not a mapping.
+
+        Examples
+        --------
+        >>> ef.Topology.from_dict({"names": ["phone", "cloud"], "ratio": [10, 1], "bandwidth": [1e6],
+        ...                        "latency": [0.02]})
+        Topology(['phone', 'cloud'])
+        """
+        d = data
         if not isinstance(d, dict):
             raise TypeError(f"topology: expected a mapping, got {type(d).__name__}")
         for f in ("names", "ratio"):
@@ -402,8 +709,8 @@ class Topology:
         if keys == general:
             return cls(d["names"], d["ratio"], d["path_latency"], d["path_inv_bandwidth"], **extras)
         if "links" in keys and keys <= {"links", "routes", "route_by"}:
-            return cls.from_graph(d["names"], d["ratio"], d["links"], d.get("routes", "shortest"),
-                                  d.get("route_by", "latency"), **extras)
+            return cls.from_graph(d["names"], d["ratio"], d["links"], routes=d.get("routes", "shortest"),
+                                  route_by=d.get("route_by", "latency"), **extras)
         raise ValueError(cls._form_error(keys, chain, general))
 
     @staticmethod
@@ -415,8 +722,6 @@ class Topology:
                 "routes: shortest or given) or routes (path_latency, path_inv_bandwidth: M x M)"
         unknown = sorted(keys - chain - general - graph, key=str)
         if unknown:
-            import difflib  # noqa: PLC0415 - only for this message
-
             known = sorted(chain | general | graph | set(EXTRA_FIELDS))
             close = difflib.get_close_matches(str(unknown[0]), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -438,6 +743,19 @@ class Topology:
         return f"topology: missing its links: give {forms}"
 
     def save(self, path) -> None:
+        """Writes the topology (`to_dict`) as YAML (.yaml, .yml) or else JSON, for `load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists); its suffix picks the format.
+
+        Examples
+        --------
+        >>> ef.Topology.preset("mobile").save("mobile.json")
+        >>> ef.Topology.load("mobile.json").M
+        4
+        """
         path = Path(path)
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
@@ -448,6 +766,29 @@ class Topology:
 
     @classmethod
     def load(cls, path) -> "Topology":
+        """Reads a topology file: YAML (.yaml, .yml; no aliases, YAML 1.2 floats such as 500e3) or JSON.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The topology file, in `from_dict`'s form.
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        ValueError
+            The file is missing, not valid JSON/YAML, uses YAML aliases, nests too deeply, or is not a
+            topology; the message names the file (and line).
+
+        Examples
+        --------
+        >>> ef.Topology.chain(["phone", "cloud"], [10.0, 1.0], [1e6], [0.02]).save("two.yaml")
+        >>> ef.Topology.load("two.yaml")
+        Topology(['phone', 'cloud'])
+        """
         path = Path(path)
         text = read_text(path, "topology file")
         where = f"topology file {str(path)!r}"
@@ -460,7 +801,7 @@ class Topology:
             raise ValueError(f"{where}: not valid JSON ({exc})") from None
         except RecursionError:
             raise ValueError(f"{where}: nested too deeply to be a topology") from None
-        except ValueError as exc:  # an alias, refused by _NoAliasLoader
+        except YamlRefused as exc:  # an alias or deep nesting, refused by _NoAliasLoader
             raise ValueError(f"{where}: {exc}") from None
         except yaml.YAMLError as exc:
             raise ValueError(f"{where}: not valid YAML ({_yaml_error(exc)})") from None

@@ -5,11 +5,14 @@
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
-
 try:
-    from ... import _core
+    # By its full name, as cuda.py loads its module: a compiled module is no node of the package's import
+    # graph, and `from ... import _core` reads there as an import of the whole package.
+    _core = importlib.import_module("eepart_fast._core")
 except ImportError as exc:  # a broken install; reported by eepart_fast.backends()
     _core = None
     _import_error = str(exc)
