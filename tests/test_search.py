@@ -71,7 +71,7 @@ def assert_rows_reevaluate(tables, got):
 @given(inst=instances(max_N=10, max_M=5, max_K=4))
 def test_pareto_is_the_sweeps_frontier(inst):
     profile, topo, src, dst = inst
-    tables = cost_tables(profile, topo, src, dst)
+    tables = cost_tables(profile, topo, source=src, destination=dst)
     got = _core.pareto(tables)
     assert_same_points(got, *feasible_frontier(sweep_rows(tables)))
     assert np.all(np.diff(got["latency"]) > 0) and np.all(np.diff(got["accuracy"]) > 0)
@@ -83,7 +83,7 @@ def test_pareto_is_the_sweeps_frontier(inst):
 def test_bounded_pareto_is_the_feasible_frontier(inst, data):
     """Bounds drawn from the sweep's own values (ties on the bound included) and bounds nothing meets."""
     profile, topo, src, dst = inst
-    tables = cost_tables(profile, topo, src, dst)
+    tables = cost_tables(profile, topo, source=src, destination=dst)
     rows = sweep_rows(tables)
     n = rows["latency"].shape[0]
     pick = data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=2))
@@ -127,7 +127,7 @@ def brute_force(tables):
 def test_pareto_matches_brute_force_also_on_degenerate_tables(inst, degenerate):
     """Equal accuracies everywhere, free compute and moves, or values on a coarse grid: many exact ties."""
     profile, topo, src, dst = inst
-    tables = cost_tables(profile, topo, src, dst)
+    tables = cost_tables(profile, topo, source=src, destination=dst)
     if degenerate == "flat":
         tables = tables._replace(accuracy=np.full(tables.N, 0.5))
     elif degenerate == "free":
@@ -147,7 +147,7 @@ def test_pareto_matches_brute_force_also_on_degenerate_tables(inst, degenerate):
 
 def test_threads_do_not_change_the_answer():
     rng = np.random.default_rng(7)
-    tables = cost_tables(random_profile(rng, 25, 12), random_topology(rng, 5), 1, 3)
+    tables = cost_tables(random_profile(rng, 25, 12), random_topology(rng, 5), source=1, destination=3)
     one = _core.pareto(tables, threads=1)
     for threads in (0, 2, 3):
         other = _core.pareto(tables, threads=threads)
