@@ -22,6 +22,13 @@ COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitio
 
 
 def available():
+    """The reference runs everywhere (the Backend Protocol's `available`).
+
+    Returns
+    -------
+    tuple
+        (True, "always available").
+    """
     return True, "always available"
 
 
@@ -33,7 +40,22 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
 
 def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None):
     """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form").
-    The latency is the mean, or with `quantile` = q in (0, 1] its q-quantile (docs/model.md "Tail latency")."""
+    The latency is the mean, or with `quantile` = q in (0, 1] its q-quantile (docs/model.md "Tail latency").
+
+    Parameters
+    ----------
+    tables : CostTables
+        The model in engine form.
+    threshold_index, num_partitions, partitions, placement : array_like of int
+        The configurations packed as the Backend Protocol's `evaluate` takes them (pack_configs).
+    quantile : float, optional
+        None: the mean latency; q in (0, 1]: its q-quantile.
+
+    Returns
+    -------
+    tuple
+        (latency, accuracy), float64 arrays of shape (n,).
+    """
     if quantile is not None:
         q = check_quantile(quantile)
         _, accuracy = evaluate(tables, threshold_index, num_partitions, partitions, placement)
@@ -173,7 +195,28 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
     `time_limit` (seconds; inf or None: none): past it, TimeoutError. The clock is read between chunks
     (of at most TIMED_CHUNK configurations under a limit), so a call overruns its limit by one chunk.
 
-    With `quantile` = q, the latency column (and max_latency) is the q-quantile of the latency."""
+    With `quantile` = q, the latency column (and max_latency) is the q-quantile of the latency.
+
+    Parameters
+    ----------
+    tables : CostTables
+        The model in engine form.
+    max_latency, min_accuracy : float
+        The bounds (inf, -inf: none).
+    max_rows : int
+        More kept rows than this: ValueError.
+    chunk : int
+        Configurations evaluated at once (at most).
+    time_limit : float
+        Seconds (inf or None: none); TimeoutError past it.
+    quantile : float, optional
+        As for `evaluate`.
+
+    Returns
+    -------
+    dict
+        The columns of the Backend Protocol's `sweep`.
+    """
     return _sweep(tables, max_latency, min_accuracy, max_rows, chunk, check_time_limit(time_limit), "sweep",
                   None if quantile is None else check_quantile(quantile))
 
@@ -232,7 +275,26 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
     peak stays within 1.5x max_memory (the sweep's factor) plus MIN_CHUNK configurations' temporaries.
     `time_limit` as for sweep; the frontier of the kept rows is taken after the last check, unchecked
-    (about 0.4 s per million rows). With `quantile` = q, the frontier of (q-quantile latency, accuracy)."""
+    (about 0.4 s per million rows). With `quantile` = q, the frontier of (q-quantile latency, accuracy).
+
+    Parameters
+    ----------
+    tables : CostTables
+        The model in engine form.
+    min_accuracy, max_latency : float
+        The bounds (-inf, inf: none).
+    max_memory : int
+        Bytes, as above; a sweep that would need more: ValueError.
+    time_limit : float
+        As for `sweep`.
+    quantile : float, optional
+        As for `evaluate`.
+
+    Returns
+    -------
+    dict
+        The frontier's rows, latency rising, as `sweep`'s columns.
+    """
     time_limit = check_time_limit(time_limit)
     quantile = None if quantile is None else check_quantile(quantile)
     start = time.monotonic()

@@ -189,7 +189,27 @@ def _auto(operation: str) -> str:
 
 def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
     """The backend name that `backend` stands for here for `operation`; a requested backend that cannot
-    run is an error."""
+    run is an error.
+
+    Parameters
+    ----------
+    backend : str
+        "auto" (EEPART_FAST_BACKEND if set, else the fastest that runs here for `operation`), or one of
+        cuda, cupy, cpu, numpy.
+    operation : {"evaluate", "sweep", "pareto"}
+        Which operation auto chooses for.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        An unknown backend (or EEPART_FAST_BACKEND), or one that cannot run here (with why).
+    TypeError
+        `backend` not a string.
+    """
     if not isinstance(backend, str):
         raise TypeError(f"backend: expected a string, got {type(backend).__name__}")
     if operation not in OPERATIONS:
@@ -211,5 +231,18 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
 
 
 def get_backend(backend: str = "auto", operation: str = "evaluate") -> Backend:
-    """The module implementing the operations on cost tables for `backend` (auto: for `operation`)."""
+    """The module implementing the operations on cost tables for `backend` (auto: for `operation`).
+
+    Parameters
+    ----------
+    backend : str
+        As for `resolve`.
+    operation : {"evaluate", "sweep", "pareto"}
+        As for `resolve`.
+
+    Returns
+    -------
+    Backend
+        The backend's module.
+    """
     return _probe(resolve(backend, operation))[0]

@@ -14,13 +14,37 @@ TMP_SUFFIX = ".tmp"
 
 
 def temp_name(path: Path) -> Path:
+    """A hidden temporary name beside `path`: ``.NAME.<random>.tmp``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to be written.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}")
 
 
 @contextmanager
 def atomic_path(path, fsync: bool = True):
     """Yields a temporary path to write; on success it replaces `path` (after fsync), on any error or
-    interruption it is removed and `path` is left as it was."""
+    interruption it is removed and `path` is left as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    fsync : bool
+        Flush the temporary to disk before the rename.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary to write.
+    """
     path = Path(path)
     tmp = temp_name(path)
     try:
@@ -41,7 +65,20 @@ def atomic_path(path, fsync: bool = True):
 
 
 def remove_stale(folder, prefix: str = "") -> int:
-    """Removes the temporaries that killed writers left in `folder` (names `.{prefix}*.tmp`)."""
+    """Removes the temporaries that killed writers left in `folder` (names `.{prefix}*.tmp`).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Where to look.
+    prefix : str
+        Only temporaries of files whose names begin with it.
+
+    Returns
+    -------
+    int
+        How many were removed.
+    """
     removed = 0
     for p in Path(folder).glob(f".{prefix}*{TMP_SUFFIX}"):
         try:

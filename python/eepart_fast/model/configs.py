@@ -9,7 +9,18 @@ from .._checks import integer
 
 
 def count_by_partitions(N: int, M: int) -> list:
-    """Configurations per threshold with L = 1 .. min(M, N) partitions: C(N, L) * M!/(M-L)!, exactly."""
+    """Configurations per threshold with L = 1 .. min(M, N) partitions: C(N, L) * M!/(M-L)!, exactly.
+
+    Parameters
+    ----------
+    N, M : int
+        Blocks and tiers.
+
+    Returns
+    -------
+    list of int
+        Entry L-1 for L partitions.
+    """
     return [comb(N, L) * perm(M, L) for L in range(1, min(M, N) + 1)]
 
 
@@ -41,7 +52,18 @@ def count_configurations(N: int, M: int, K: int) -> int:
 
 
 def row_bytes(N: int, M: int) -> int:
-    """Memory of one result row: latency and accuracy (float64), t and L (int32), P and A (int32 per slot)."""
+    """Memory of one result row: latency and accuracy (float64), t and L (int32), P and A (int32 per slot).
+
+    Parameters
+    ----------
+    N, M : int
+        Blocks and tiers (a row has min(N, M) slots).
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
     return 8 + 8 + 4 + 4 + 8 * min(N, M)
 
 
@@ -49,7 +71,29 @@ def pack_configs(configs, N: int, M: int, K: int, tier=None):
     """Checks every (t, P, A) against the rules of docs/model.md and returns int64 arrays
     (threshold_index (n,), num_partitions (n,), partitions (n, Lmax), placement (n, Lmax)), -1 padded.
 
-    `tier(value, field)` turns a tier name into its index (Topology.tier); without it, only indices pass.
+    `tier(value, field=...)` turns a tier name into its index (Topology.tier); without it, only indices pass.
+
+    Parameters
+    ----------
+    configs : iterable of (t, P, A)
+        Each configuration: threshold index t, block counts P (strictly increasing, 1..N), tiers A (one
+        per partition, each once).
+    N, M, K : int
+        Blocks, tiers, thresholds.
+    tier : callable, optional
+        Topology.tier, to accept tier names in A.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        threshold_index (n,), num_partitions (n,), partitions (n, Lmax), placement (n, Lmax); int64.
+
+    Raises
+    ------
+    TypeError
+        A configuration that is not a (t, P, A) tuple, or non-integer entries.
+    ValueError
+        A rule of docs/model.md broken; the message names the configuration and entry.
     """
     if isinstance(configs, (str, bytes)) or not hasattr(configs, "__iter__"):
         raise TypeError(f"configs: expected a list of (t, P, A) tuples, got {type(configs).__name__}")

@@ -15,7 +15,18 @@ FIELDS = ("block_time", "branch_time", "partition_time", "serialize_time", "dese
 
 
 def running_sums(block_time: np.ndarray, branch_time: np.ndarray) -> np.ndarray:
-    """(N+1, N+1): blocks p+1..q and branch q, zero where p >= q."""
+    """(N+1, N+1): blocks p+1..q and branch q, zero where p >= q.
+
+    Parameters
+    ----------
+    block_time, branch_time : numpy.ndarray, shape (N,)
+        Seconds per block and per exit branch.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N+1, N+1)
+        Each a running sum from p (not a difference of prefix sums), so short spans keep their digits.
+    """
     n = block_time.shape[0]
     base = np.zeros((n + 1, n + 1))
     for p in range(n):
@@ -27,7 +38,36 @@ def running_sums(block_time: np.ndarray, branch_time: np.ndarray) -> np.ndarray:
 class DeviceTimes:
     """Seconds, measured on one device. `partition` is (N+1, N+1): partition[p][q] for blocks p+1..q with
     branch q (zero where p >= q). `serialize_time`, `deserialize_time`: None, or (N+2,) seconds per tensor:
-    entry 0 the input sample, entry q block q's output (q = 1..N), entry N+1 the result."""
+    entry 0 the input sample, entry q block q's output (q = 1..N), entry N+1 the result.
+
+    Parameters
+    ----------
+    n : int
+        N, the profile's number of blocks.
+    block_time, branch_time : array_like, shape (N,), optional
+        The device's seconds per block and per exit branch (>= 0); give both, or `partition_time`.
+    partition_time : list, optional
+        Every contiguous partition once, as [first block, last block, seconds] (1 <= first <= last <= N;
+        N(N+1)/2 entries, each measured as one piece with its last block's branch).
+    serialize_time, deserialize_time : array_like, shape (N+2,), optional
+        Seconds to (de)serialise each tensor: the input, block 1..N's outputs, the result (>= 0).
+    where : str
+        What to call the device in error messages.
+
+    Raises
+    ------
+    ValueError
+        Both forms or neither, a partition missing or given twice, a value out of range.
+    TypeError
+        `partition_time` not a list.
+
+    Examples
+    --------
+    >>> from eepart_fast.model.devices import DeviceTimes
+    >>> d = DeviceTimes(2, block_time=[0.01, 0.02], branch_time=[0.001, 0.002])
+    >>> d, float(d.partition[0, 2])
+    (DeviceTimes(blocks, N=2), 0.032)
+    """
 
     def __init__(self, n: int, block_time=None, branch_time=None, partition_time=None, serialize_time=None,
                  deserialize_time=None, where: str = "device"):
@@ -88,6 +128,29 @@ class DeviceTimes:
 
     @classmethod
     def from_dict(cls, d, n: int, where: str = "device") -> "DeviceTimes":
+        """The measurements from their dict form (`to_dict`, or a profile file's ``devices`` entry).
+
+        Parameters
+        ----------
+        d : dict
+            Fields of DeviceTimes by name (block_time, branch_time, partition_time, serialize_time,
+            deserialize_time).
+        n : int
+            N, the profile's number of blocks.
+        where : str
+            What to call the device in error messages.
+
+        Returns
+        -------
+        DeviceTimes
+
+        Raises
+        ------
+        ValueError
+            An unknown field, or a value refused as by DeviceTimes.
+        TypeError
+            `d` not a mapping.
+        """
         if not isinstance(d, dict):
             raise TypeError(f"{where}: expected a mapping, got {type(d).__name__}")
         unknown = sorted(set(d) - set(FIELDS))
@@ -96,6 +159,12 @@ class DeviceTimes:
         return cls(n, where=where, **d)
 
     def to_dict(self) -> dict:
+        """The measurements as plain lists, in the form they were given (blocks or partitions).
+
+        Returns
+        -------
+        dict
+        """
         d = {}
         if self.partition_list is not None:
             d["partition_time"] = [list(r) for r in self.partition_list]

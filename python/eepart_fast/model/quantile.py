@@ -18,7 +18,24 @@ QUANTILE_SLACK = 1e-12
 def check_quantile(quantile) -> float:
     """q as a float in (0, 1]; TypeError / ValueError naming `quantile` otherwise. A narrower float (NumPy's
     float32, float16) is taken as the decimal it prints as: float32(0.99) is 0.9900000095 as a double, past
-    any slack, and would ask for a different quantile than the one written."""
+    any slack, and would ask for a different quantile than the one written.
+
+    Parameters
+    ----------
+    quantile : float
+        The quantile asked, in (0, 1] (0.99 for p99).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        Not a real number (a string, a boolean, a complex number).
+    ValueError
+        Outside (0, 1], or not finite.
+    """
     if isinstance(quantile, (bool, np.bool_, str, bytes, complex, np.complexfloating)):
         raise TypeError(f"quantile: expected a number in (0, 1], got {quantile!r}")
     if isinstance(quantile, np.floating) and np.finfo(quantile.dtype).bits < 64:
@@ -34,7 +51,17 @@ def check_quantile(quantile) -> float:
 
 def parse_quantile(text) -> float:
     """A quantile as a user writes it: a fraction in (0, 1] (0.99) or its name (p99, p99.9, P50); text that
-    is none is a ValueError saying what the text was (the caller names the field)."""
+    is none is a ValueError saying what the text was (the caller names the field).
+
+    Parameters
+    ----------
+    text : str or float
+        "0.99", "p99", "P99.9", or a number (checked as `check_quantile` checks it).
+
+    Returns
+    -------
+    float
+    """
     if isinstance(text, str):
         number = text[1:] if text[:1] in ("p", "P") else None
         try:
@@ -50,7 +77,17 @@ def parse_quantile(text) -> float:
 def quantile_label(quantile) -> str:
     """How outputs name a latency statistic: "mean", or "p99" for the 0.99-quantile ("p99.9", "p100"):
     the quantile's shortest decimal times 100, so that two quantiles never share a name (0.9999999 is
-    "p99.99999", never "p100")."""
+    "p99.99999", never "p100").
+
+    Parameters
+    ----------
+    quantile : float or None
+        None for the mean.
+
+    Returns
+    -------
+    str
+    """
     if quantile is None:
         return "mean"
     return "p" + format((Decimal(repr(float(quantile))) * 100).normalize(), "f")

@@ -95,7 +95,17 @@ class CostTables(NamedTuple):
 
 
 def block_sums(profile: Profile) -> np.ndarray:
-    """(N+1, N+1): blocks p+1..q and branch q on the reference device, zero where p >= q."""
+    """(N+1, N+1): blocks p+1..q and branch q on the reference device, zero where p >= q.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N+1, N+1)
+    """
     return running_sums(profile.block_time, profile.branch_time)
 
 
@@ -111,12 +121,40 @@ def _device(profile: Profile, topology: Topology, a: int):
 
 
 def measured_tiers(profile: Profile, topology: Topology) -> list:
-    """The tiers whose compute comes from their own measurements (ratio unused there)."""
+    """The tiers whose compute comes from their own measurements (ratio unused there).
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+
+    Returns
+    -------
+    list of int
+    """
     return [a for a in range(topology.M) if _device(profile, topology, a) is not None]
 
 
 def compute_row(profile: Profile, topology: Topology, a: int, base: np.ndarray | None = None) -> np.ndarray:
-    """compute_cost[a]: tier a's own measured partition times, or ratio[a] x the reference's block sums."""
+    """compute_cost[a]: tier a's own measured partition times, or ratio[a] x the reference's block sums.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    a : int
+        The tier.
+    base : numpy.ndarray, optional
+        block_sums(profile), when the caller has it already.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N+1, N+1)
+    """
     dev = _device(profile, topology, a)
     if dev is not None:
         return dev.partition
@@ -125,19 +163,56 @@ def compute_row(profile: Profile, topology: Topology, a: int, base: np.ndarray |
 
 
 def compute_table(profile: Profile, topology: Topology, base: np.ndarray | None = None) -> np.ndarray:
-    """compute_cost (M, N+1, N+1); `base` (block_sums of the profile) when the caller has it already."""
+    """compute_cost (M, N+1, N+1); `base` (block_sums of the profile) when the caller has it already.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    base : numpy.ndarray, optional
+        block_sums(profile).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, N+1, N+1)
+    """
     base = block_sums(profile) if base is None else base
     return np.ascontiguousarray(np.stack([compute_row(profile, topology, a, base) for a in range(topology.M)]))
 
 
 def tensor_bits(profile: Profile) -> np.ndarray:
-    """(N+2,): the bits of each tensor that may move: input, block 1..N outputs, result."""
+    """(N+2,): the bits of each tensor that may move: input, block 1..N outputs, result.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N+2,)
+    """
     return np.concatenate([[profile.input_bits], profile.output_bits, [profile.result_bits]])
 
 
 def serialisation(profile: Profile, topology: Topology):
     """(send, receive), each (M, N+2): seconds tier a spends serialising / deserialising each tensor
-    (index as tensor_bits). A tier's device's per-tensor times where measured, else its per-bit time x bits."""
+    (index as tensor_bits). A tier's device's per-tensor times where measured, else its per-bit time x bits.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+
+    Returns
+    -------
+    tuple
+        (send, receive), each numpy.ndarray of shape (M, N+2).
+    """
     bits = tensor_bits(profile)
     with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
         send = topology.serialize[:, None] * bits[None, :]
@@ -157,7 +232,23 @@ def serialisation(profile: Profile, topology: Topology):
 # Overflows are let through (errstate) and refused, with their place, by finite_costs.
 
 def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> np.ndarray:
-    """input_cost; `ser` is serialisation(profile, topology) when the caller has it already."""
+    """input_cost; `ser` is serialisation(profile, topology) when the caller has it already.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    source : int
+        The tier where samples are produced.
+    ser : tuple, optional
+        serialisation(profile, topology).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,)
+    """
     with np.errstate(over="ignore"):
         pl, inv = topology.path_latency, topology.path_inv_bandwidth
         cost = pl[source, :] + profile.input_bits * inv[source, :]
@@ -168,6 +259,21 @@ def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> 
 
 
 def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
+    """forward_cost: moving block q's output (row q-1) from tier a to tier b; zero where a == b.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    ser : tuple, optional
+        serialisation(profile, topology).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, M, M)
+    """
     with np.errstate(over="ignore"):
         pl, inv = topology.path_latency, topology.path_inv_bandwidth
         cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
@@ -180,6 +286,23 @@ def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
 
 
 def result_table(profile: Profile, topology: Topology, destination: int, ser=None) -> np.ndarray:
+    """result_cost: bringing a result from tier a to `destination`.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    destination : int
+        The tier where results are due.
+    ser : tuple, optional
+        serialisation(profile, topology).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,)
+    """
     with np.errstate(over="ignore"):
         pl, inv = topology.path_latency, topology.path_inv_bandwidth
         cost = pl[:, destination] + profile.result_bits * inv[:, destination]
@@ -192,7 +315,22 @@ def result_table(profile: Profile, topology: Topology, destination: int, ser=Non
 
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
     """input_cost, forward_cost, result_cost: the parts that depend on routes, (de)serialisation, source and
-    destination."""
+    destination.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers and their routes.
+    source, destination : int
+        Tier indices.
+
+    Returns
+    -------
+    tuple
+        (input_cost, forward_cost, result_cost).
+    """
     ser = serialisation(profile, topology)
     return (input_table(profile, topology, source, ser), forward_table(profile, topology, ser),
             result_table(profile, topology, destination, ser))
@@ -252,7 +390,25 @@ def cost_tables(profile: Profile, topology: Topology, *, source=0, destination=0
 
 def check_tables(tables) -> CostTables:
     """A CostTables from the user: numbers only, shapes checked against each other and against the engine's
-    limits, costs finite (finite_costs); the engine checks the rest of the values."""
+    limits, costs finite (finite_costs); the engine checks the rest of the values.
+
+    Parameters
+    ----------
+    tables : CostTables
+        Tables of one's own.
+
+    Returns
+    -------
+    CostTables
+        float64, C-contiguous copies where needed.
+
+    Raises
+    ------
+    TypeError
+        Not a CostTables, or a table not of numbers.
+    ValueError
+        Shapes that disagree, a limit passed, a cost not finite.
+    """
     if not isinstance(tables, CostTables):
         raise TypeError(f"tables: expected a CostTables, got {type(tables).__name__}")
     ndim = {"input_cost": 1, "compute_cost": 3, "forward_cost": 3, "result_cost": 1, "cum_exit": 2, "accuracy": 2}
