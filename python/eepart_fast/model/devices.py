@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import at_least, float_array, integer
+from .._deprecated import positional
 
 FIELDS = ("block_time", "branch_time", "partition_time", "serialize_time", "deserialize_time")
 
@@ -69,7 +70,8 @@ class DeviceTimes:
     (DeviceTimes(blocks, N=2), 0.032)
     """
 
-    def __init__(self, n: int, block_time=None, branch_time=None, partition_time=None, serialize_time=None,
+    @positional("block_time", "branch_time", "partition_time", "serialize_time", "deserialize_time", "where")
+    def __init__(self, n: int, *, block_time=None, branch_time=None, partition_time=None, serialize_time=None,
                  deserialize_time=None, where: str = "device"):
         self.block_time = self.branch_time = self.partition_list = None
         if partition_time is not None:
@@ -127,12 +129,13 @@ class DeviceTimes:
         return rows, np.ascontiguousarray(table)
 
     @classmethod
-    def from_dict(cls, d, n: int, where: str = "device") -> "DeviceTimes":
+    @positional("where")
+    def from_dict(cls, data, n: int, *, where: str = "device") -> "DeviceTimes":
         """The measurements from their dict form (`to_dict`, or a profile file's ``devices`` entry).
 
         Parameters
         ----------
-        d : dict
+        data : dict
             Fields of DeviceTimes by name (block_time, branch_time, partition_time, serialize_time,
             deserialize_time).
         n : int
@@ -149,8 +152,9 @@ class DeviceTimes:
         ValueError
             An unknown field, or a value refused as by DeviceTimes.
         TypeError
-            `d` not a mapping.
+            `data` not a mapping.
         """
+        d = data
         if not isinstance(d, dict):
             raise TypeError(f"{where}: expected a mapping, got {type(d).__name__}")
         unknown = sorted(set(d) - set(FIELDS))

@@ -204,7 +204,7 @@ class Profile:
         for dev, m in (devices or {}).items():
             if not isinstance(dev, str) or not dev:
                 raise TypeError(f"devices: a device name must be a non-empty string, got {dev!r:.60}")
-            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, f"devices[{dev!r}]")
+            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, where=f"devices[{dev!r}]")
 
     @property
     def N(self) -> int:

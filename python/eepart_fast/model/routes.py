@@ -22,14 +22,40 @@ ROUTE_BY = ("latency", "hops")
 
 
 def check_size(m: int) -> None:
-    """The engine's tier limit, checked before any route is built: routes grow like M^3 in time and memory."""
+    """The engine's tier limit, checked before any route is built: routes grow like M^3 in time and memory.
+
+    Parameters
+    ----------
+    m : int
+        The number of tiers.
+
+    Raises
+    ------
+    ValueError
+        More than MAX_TIERS.
+    """
     count("names", m, MAX_TIERS, "tiers")
 
 
 def graph_routes(m: int, links, route_by: str = "latency") -> dict:
     """(a, b) -> [a, ..., b] for every pair of distinct tiers: a shortest path by summed link latency or by
     hop count (networkx, Dijkstra). Parallel links between two tiers: the one with least latency is kept.
-    A pair with no path is an error naming it."""
+    A pair with no path is an error naming it.
+
+    Parameters
+    ----------
+    m : int
+        The number of tiers.
+    links : list of tuple
+        (a, b, bandwidth, latency) per link, tier indices.
+    route_by : {"latency", "hops"}
+        What a shortest path minimises.
+
+    Returns
+    -------
+    dict
+        (a, b) -> the tiers the route visits.
+    """
     import networkx as nx  # noqa: PLC0415 - only graphs need it
 
     check_size(m)
@@ -62,7 +88,26 @@ def _link_table(links) -> dict:
 
 def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward", mtu_bits=None):
     """path_latency, path_inv_bandwidth (M x M) of `routes` ((a, b) -> tiers visited) over `links`
-    ([a, b, bandwidth, latency], both directions) under `rule`. Pairs without a route are an error."""
+    ([a, b, bandwidth, latency], both directions) under `rule`. Pairs without a route are an error.
+
+    Parameters
+    ----------
+    m : int
+        The number of tiers.
+    links : list of tuple
+        (a, b, bandwidth bit/s, latency s) per link, tier indices.
+    routes : dict
+        (a, b) -> the tiers visited, a first and b last, for every ordered pair.
+    rule : {"store_and_forward", "bottleneck"}
+        Each link sends the whole message (1/bandwidth summed), or the slowest link paces it.
+    mtu_bits : float, optional
+        Fragment size pipelined over the route (bottleneck only): each other link adds mtu_bits/bandwidth.
+
+    Returns
+    -------
+    tuple
+        (path_latency, path_inv_bandwidth), each numpy.ndarray (M, M), sums correctly rounded (fsum).
+    """
     if rule not in ROUTE_RULES:
         raise ValueError(f"route_rule = {rule!r}: must be one of {', '.join(ROUTE_RULES)}")
     check_size(m)
