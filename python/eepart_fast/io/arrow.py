@@ -19,13 +19,41 @@ ROW_FIELDS = [
 
 def writer_options(schema: pa.Schema) -> dict:
     """ParquetWriter options: dictionary pages for the columns with few distinct values only (latency and
-    accuracy rarely repeat, and trying a dictionary on them costs more than the rest of the write)."""
+    accuracy rarely repeat, and trying a dictionary on them costs more than the rest of the write).
+
+    Parameters
+    ----------
+    schema : pyarrow.Schema
+        The file's schema.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for pyarrow.parquet.ParquetWriter.
+    """
     return {"compression": "snappy",
             "use_dictionary": [f.name for f in schema if f.name not in ("latency", "accuracy")]}
 
 
 def list_column(padded: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """A list<int32> column from rows (n, Lmax) padded with -1 (every real entry is >= 0) and their lengths."""
+    """A list<int32> column from rows (n, Lmax) padded with -1 (every real entry is >= 0) and their lengths.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray, shape (n, Lmax)
+        The rows, -1 padded.
+    lengths : array_like, shape (n,)
+        Each row's length.
+
+    Returns
+    -------
+    pyarrow.ListArray
+
+    Raises
+    ------
+    ValueError
+        The entries >= 0 do not add up to the lengths.
+    """
     lengths = np.asarray(lengths, dtype=np.int32)
     offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -37,7 +65,25 @@ def list_column(padded: np.ndarray, lengths: np.ndarray) -> pa.Array:
 
 
 def row_columns(latency, accuracy, threshold_index, thresholds, num_partitions, partitions, placement) -> list:
-    """ROW_FIELDS' arrays for n rows (sweep columns, or plans gathered into the same shape)."""
+    """ROW_FIELDS' arrays for n rows (sweep columns, or plans gathered into the same shape).
+
+    Parameters
+    ----------
+    latency, accuracy : array_like, shape (n,)
+        Seconds, and accuracy.
+    threshold_index : array_like, shape (n,)
+        Indexes `thresholds`.
+    thresholds : array_like, shape (K,)
+        The profile's thresholds.
+    num_partitions : array_like, shape (n,)
+        Each row's L.
+    partitions, placement : array_like, shape (n, Lmax)
+        P and A, -1 padded.
+
+    Returns
+    -------
+    list of pyarrow.Array
+    """
     threshold_index = np.asarray(threshold_index, dtype=np.int32)
     thresholds = np.asarray(thresholds, dtype=np.float64)
     threshold = thresholds[threshold_index] if threshold_index.size else np.zeros(0)
@@ -47,7 +93,21 @@ def row_columns(latency, accuracy, threshold_index, thresholds, num_partitions, 
 
 
 def constant(value, n: int, type_: pa.DataType) -> pa.Array:
-    """`value` n times, cheaply (a dictionary column stores it once)."""
+    """`value` n times, cheaply (a dictionary column stores it once).
+
+    Parameters
+    ----------
+    value : object
+        The value (None: nulls).
+    n : int
+        How many rows.
+    type_ : pyarrow.DataType
+        The column's type.
+
+    Returns
+    -------
+    pyarrow.Array
+    """
     if pa.types.is_dictionary(type_):
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
                                               pa.array([value], type=type_.value_type))

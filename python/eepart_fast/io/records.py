@@ -12,13 +12,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .._deprecated import positional
+
 RECORD_FIELDS = ("norm_entropy", "correct", "prediction", "label", "thresholds", "exit_rate",
                  "block_seconds", "branch_seconds")
 
 
 def normalised_entropy(probs: np.ndarray) -> np.ndarray:
     """Entropy over the last axis divided by log(classes), with 0 log 0 = 0; NaN for a row holding a
-    non-finite value (never 0, which would pass every threshold: the runtime's rule, runtime/executor.py)."""
+    non-finite value (never 0, which would pass every threshold: the runtime's rule, runtime/executor.py).
+
+    Parameters
+    ----------
+    probs : array_like, shape (..., classes)
+        Class probabilities.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        In [0, 1], or NaN.
+    """
     p = np.asarray(probs, dtype=np.float64)
     bad = ~np.isfinite(p).all(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -27,14 +40,39 @@ def normalised_entropy(probs: np.ndarray) -> np.ndarray:
 
 
 def exit_points(norm_entropy: np.ndarray, threshold: float) -> np.ndarray:
-    """The 0-based branch each sample leaves at, for one threshold."""
+    """The 0-based branch each sample leaves at, for one threshold.
+
+    Parameters
+    ----------
+    norm_entropy : array_like, shape (samples, N)
+        Each sample's normalised entropy at each branch.
+    threshold : float
+        A sample leaves at the first branch strictly below it; the last branch takes the rest.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (samples,)
+    """
     below = np.asarray(norm_entropy) < threshold
     last = below.shape[1] - 1
     return np.where(below.any(1), below.argmax(1), last)
 
 
 def exit_rates(norm_entropy: np.ndarray, thresholds) -> np.ndarray:
-    """alpha, shape (K, N): the fraction of samples leaving at each branch, per threshold."""
+    """alpha, shape (K, N): the fraction of samples leaving at each branch, per threshold.
+
+    Parameters
+    ----------
+    norm_entropy : array_like, shape (samples, N)
+        Each sample's normalised entropy at each branch.
+    thresholds : array_like, shape (K,)
+        The thresholds.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, N)
+        Rows summing to 1.
+    """
     e = np.asarray(norm_entropy, dtype=np.float64)
     if e.ndim != 2 or e.shape[0] == 0:
         raise ValueError(f"norm_entropy: expected shape (samples > 0, N), got {e.shape}")
@@ -43,12 +81,37 @@ def exit_rates(norm_entropy: np.ndarray, thresholds) -> np.ndarray:
 
 
 def records_path(profile_path) -> Path:
-    """Where the records of a profile JSON lie: <name>.samples.npz beside it."""
+    """Where the records of a profile JSON lie: <name>.samples.npz beside it.
+
+    Parameters
+    ----------
+    profile_path : str or os.PathLike
+        The profile file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     p = Path(profile_path)
     return p.with_name(p.stem + ".samples.npz")
 
 
 def save_records(path, **arrays) -> None:
+    """Writes per-sample records as a compressed .npz (no pickled objects).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    **arrays
+        At least RECORD_FIELDS (norm_entropy, correct, prediction, label, thresholds, exit_rate,
+        block_seconds, branch_seconds), each array_like.
+
+    Raises
+    ------
+    ValueError
+        A field of RECORD_FIELDS missing.
+    """
     missing = [k for k in RECORD_FIELDS if k not in arrays]
     if missing:
         raise ValueError(f"records: missing {missing[0]!r}")
@@ -58,10 +121,31 @@ def save_records(path, **arrays) -> None:
 ACCURACY_FIELDS = ("norm_entropy", "correct")  # what the accuracy estimators read (eepart validate)
 
 
-def load_records(path, need=()) -> dict:
+@positional("need")
+def load_records(path, *, need=()) -> dict:
     """The arrays of a records file; no pickled objects are ever loaded. `need`: the arrays the caller
     reads. A file that is no .npz archive, a damaged member or a missing array is a ValueError naming the
-    file (and the array)."""
+    file (and the array).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The records file (.npz).
+    need : sequence of str
+        The arrays the caller reads; each must be there.
+
+    Returns
+    -------
+    dict
+        name -> numpy.ndarray.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at `path`.
+    ValueError
+        Not an .npz archive, a damaged member, or an array of `need` missing.
+    """
     damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
     try:
         z = np.load(path, allow_pickle=False)
@@ -90,7 +174,20 @@ def load_records(path, need=()) -> dict:
 def load_accuracy_records(path, N: int | None = None) -> dict:
     """A records file as the accuracy estimators read it, checked: norm_entropy a (samples > 0, N) array of
     numbers in [0, 1] (no NaN), correct a boolean (or 0/1) array of the same shape. ValueError naming the
-    file, the array and the first bad index otherwise."""
+    file, the array and the first bad index otherwise.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The records file.
+    N : int, optional
+        The number of branches norm_entropy must have.
+
+    Returns
+    -------
+    dict
+        norm_entropy and correct, checked.
+    """
     rec = load_records(path, need=ACCURACY_FIELDS)
     e, c = rec["norm_entropy"], rec["correct"]
     if e.dtype.kind not in "fiu" or e.ndim != 2 or e.shape[0] == 0 or (N is not None and e.shape[1] != N):
