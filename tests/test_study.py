@@ -164,11 +164,12 @@ def test_quantile_bounds_match_single_calls(client, tmp_path):
 
         expect("frontier", [plan_row(x) for x in ef.pareto(prof, topo, quantile=q)
                             if (lo is None or x.accuracy >= lo) and (hi is None or x.latency <= hi)])
-        for kind, limit, ask in (("P_lat", lo, ef.min_latency), ("P_acc", hi, ef.max_accuracy)):
+        for kind, limit, ask, bound in (("P_lat", lo, ef.min_latency, "min_accuracy"),
+                                        ("P_acc", hi, ef.max_accuracy, "max_latency")):
             if limit is None:
                 assert kind not in by_kind
             else:
-                best = ask(prof, topo, limit, quantile=q)
+                best = ask(prof, topo, **{bound: limit}, quantile=q)
                 expect(kind, [] if best is None else [plan_row(best)])
         sw = ef.sweep(prof, topo, max_latency=hi, min_accuracy=lo, quantile=q)
         expect("row", [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A)) for k, (t_, P, A) in enumerate(sw.configs())])
