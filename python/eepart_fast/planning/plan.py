@@ -303,8 +303,8 @@ class Plan:
         if self.profile is None or self.topology is None:
             raise ValueError("record_quantiles: this plan was made from CostTables; it needs a profile and a topology")
         qs = list(quantiles)
-        values = record_quantiles(self.profile, self.topology, [self.config()], records, qs, self.source,
-                                  self.destination)[0]
+        values = record_quantiles(self.profile, self.topology, [self.config()], records, source=self.source,
+                                  destination=self.destination, quantiles=qs)[0]
         return {q: float(v) for q, v in zip(qs, values)}
 
     def _end(self, j):

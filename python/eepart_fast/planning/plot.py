@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecated import positional
 from ..model.configs import count_by_partitions, count_configurations
 from .evaluation import evaluate, sweep
 
@@ -27,7 +28,7 @@ def sample_configs(N: int, M: int, K: int, n: int, rng: np.random.Generator):
     return out
 
 
-def cloud(profile, topology, source, destination, backend="auto", seed=0):
+def cloud(profile, topology, *, source=0, destination=0, backend="auto", seed=0):
     """(latency, accuracy) of every configuration, or of a uniform sample when there are too many."""
     total = count_configurations(profile.N, topology.M, profile.K)
     if total <= MAX_POINTS:
@@ -38,7 +39,8 @@ def cloud(profile, topology, source, destination, backend="auto", seed=0):
     return r.latency, r.accuracy, total
 
 
-def plot_frontier(path, profile, topology, frontier, source=0, destination=0, best=None, backend="auto",
+@positional("source", "destination", "best", "backend", "title")
+def plot_frontier(path, profile, topology, frontier, *, source=0, destination=0, best=None, backend="auto",
                   title=None):
     """Writes a PNG (or any matplotlib format) of the configuration cloud, the frontier and the chosen plan."""
     import matplotlib
@@ -46,7 +48,7 @@ def plot_frontier(path, profile, topology, frontier, source=0, destination=0, be
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lat, acc, total = cloud(profile, topology, source, destination, backend=backend)
+    lat, acc, total = cloud(profile, topology, source=source, destination=destination, backend=backend)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     label = f"configurations ({len(lat):,} of {total:,})" if len(lat) < total else f"configurations ({total:,})"
     ax.scatter(lat * 1e3, acc, s=4, alpha=0.35, color="tab:gray", label=label, rasterized=True)
@@ -116,7 +118,8 @@ def accuracy_limits(values, span: float = MIN_ACCURACY_SPAN) -> tuple:
     return bottom, top
 
 
-def plot_plan_table(path, table, title=None):
+@positional("title")
+def plot_plan_table(path, table, *, title=None):
     """A plot of a PlanTable: the chosen plan's accuracy (top) and latency (bottom) against the parameter,
     one colour per distinct plan (a plan chosen on two intervals keeps its colour) named in the legend,
     breakpoints as dotted lines (those too close to tell apart as one band, annotated with how many lie in

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecated import positional
 from ..model.configs import pack_configs
 from ..io.records import load_records
 from ..model.profile import Profile
@@ -46,7 +47,8 @@ def _runs(records, N: int):
     return out
 
 
-def record_latencies(profile: Profile, topology: Topology, configs, records, source=0, destination=0):
+@positional("source", "destination")
+def record_latencies(profile: Profile, topology: Topology, configs, records, *, source=0, destination=0):
     """Per configuration, (latency (L, R), share (L,)): the latency of a sample leaving at each of its
     exits in each recorded run, and the share of samples leaving at each exit."""
     if not isinstance(profile, Profile):
@@ -98,9 +100,11 @@ def mixture_quantile(latency: np.ndarray, share: np.ndarray, q: float) -> float:
     return float(flat[order[np.argmax(ok)]]) if ok.any() else float(flat[weight > 0].max())
 
 
-def record_quantiles(profile: Profile, topology: Topology, configs, records, quantiles=(0.5, 0.9, 0.99, 1.0),
-                     source=0, destination=0) -> np.ndarray:
+@positional("quantiles", "source", "destination")
+def record_quantiles(profile: Profile, topology: Topology, configs, records, *, source=0, destination=0,
+                     quantiles=(0.5, 0.9, 0.99, 1.0)) -> np.ndarray:
     """(configurations, quantiles): each configuration's latency quantiles over the records' runs."""
     qs = [check_quantile(q) for q in quantiles]
     return np.array([[mixture_quantile(ell, share, q) for q in qs]
-                     for ell, share in record_latencies(profile, topology, configs, records, source, destination)])
+                     for ell, share in record_latencies(profile, topology, configs, records, source=source,
+                                                          destination=destination)])
