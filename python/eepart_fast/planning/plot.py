@@ -42,7 +42,28 @@ def cloud(profile, topology, *, source=0, destination=0, backend="auto", seed=0)
 @positional("source", "destination", "best", "backend", "title")
 def plot_frontier(path, profile, topology, frontier, *, source=0, destination=0, best=None, backend="auto",
                   title=None):
-    """Writes a PNG (or any matplotlib format) of the configuration cloud, the frontier and the chosen plan."""
+    """Writes a PNG (or any matplotlib format) of the configuration cloud, the frontier and the chosen plan
+    (the paper's Figure 4). Needs matplotlib.
+
+    Parameters
+    ----------
+    path : str or path
+        Where to write the figure (its format from the suffix).
+    profile : Profile
+        The profile planned on.
+    topology : Topology
+        The topology planned on.
+    frontier : list of Plan
+        The Pareto frontier (pareto's answer).
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive.
+    best : Plan, optional
+        The chosen plan, drawn as a star.
+    backend : str, default "auto"
+        The backend that sweeps (or evaluates a sample of) every configuration.
+    title : str, optional
+        The title (default: the profile's name and the tiers).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +144,21 @@ def plot_plan_table(path, table, *, title=None):
     """A plot of a PlanTable: the chosen plan's accuracy (top) and latency (bottom) against the parameter,
     one colour per distinct plan (a plan chosen on two intervals keeps its colour) named in the legend,
     breakpoints as dotted lines (those too close to tell apart as one band, annotated with how many lie in
-    it), ranges with no plan shaded. Written to `path` (none: not written); returns the Figure."""
+    it), ranges with no plan shaded. Needs matplotlib.
+
+    Parameters
+    ----------
+    path : str or path or None
+        Where to write the figure (its format from the suffix); None: not written.
+    table : PlanTable
+        The table to draw.
+    title : str, optional
+        A first line of the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib
 
     matplotlib.use("Agg")

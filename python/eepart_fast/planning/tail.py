@@ -49,8 +49,34 @@ def _runs(records, N: int):
 
 @positional("source", "destination")
 def record_latencies(profile: Profile, topology: Topology, configs, records, *, source=0, destination=0):
-    """Per configuration, (latency (L, R), share (L,)): the latency of a sample leaving at each of its
-    exits in each recorded run, and the share of samples leaving at each exit."""
+    """Per configuration, the latency of a sample leaving at each of its exits in each recorded run, and
+    the share of samples leaving at each exit.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profile the records were taken with.
+    topology : Topology
+        The tiers and links; no tier may compute with measurements of its own (`devices`).
+    configs : sequence of (t, P, A)
+        The configurations (A as tier indices or names).
+    records : dict or path
+        The per-run times (`block_seconds`, `branch_seconds`: runs x N seconds), as
+        io.records.load_records returns them, or a <name>.samples.npz path.
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive.
+
+    Returns
+    -------
+    list of tuple
+        Per configuration, (latency (L, R) in seconds, share (L,)).
+
+    Raises
+    ------
+    ValueError
+        Records without per-run times, of the wrong shape, negative or not finite; a tier with measured
+        compute; more than MAX_ATOMS latencies for one configuration.
+    """
     if not isinstance(profile, Profile):
         raise TypeError(f"profile: expected a Profile, got {type(profile).__name__}")
     if not isinstance(topology, Topology):
@@ -89,7 +115,22 @@ def record_latencies(profile: Profile, topology: Topology, configs, records, *, 
 
 
 def mixture_quantile(latency: np.ndarray, share: np.ndarray, q: float) -> float:
-    """The q-quantile of exits (rows of `latency`, weights `share`) each spread evenly over its runs."""
+    """The q-quantile of exits (rows of `latency`, weights `share`) each spread evenly over its runs.
+
+    Parameters
+    ----------
+    latency : ndarray
+        (exits, runs) seconds.
+    share : ndarray
+        (exits,) the share of samples leaving at each exit.
+    q : float
+        In (0, 1].
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
     q = check_quantile(q)
     R = latency.shape[1]
     weight = np.repeat(share / R, R)
@@ -103,7 +144,23 @@ def mixture_quantile(latency: np.ndarray, share: np.ndarray, q: float) -> float:
 @positional("quantiles", "source", "destination")
 def record_quantiles(profile: Profile, topology: Topology, configs, records, *, source=0, destination=0,
                      quantiles=(0.5, 0.9, 0.99, 1.0)) -> np.ndarray:
-    """(configurations, quantiles): each configuration's latency quantiles over the records' runs."""
+    """Each configuration's latency quantiles over the records' runs: each step at each run's own time
+    (docs/model.md "From the records").
+
+    Parameters
+    ----------
+    profile, topology, configs, records
+        As for record_latencies.
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive.
+    quantiles : sequence of float, default (0.5, 0.9, 0.99, 1.0)
+        Each in (0, 1].
+
+    Returns
+    -------
+    ndarray
+        (configurations, quantiles) seconds.
+    """
     qs = [check_quantile(q) for q in quantiles]
     return np.array([[mixture_quantile(ell, share, q) for q in qs]
                      for ell, share in record_latencies(profile, topology, configs, records, source=source,
