@@ -454,7 +454,7 @@ def _driver_part(h: Harness, deadline: float, rng) -> dict:
             sent += 1
             try:
                 for _ in range(3):
-                    if run._recv(100) is not None or not run.inbox.poll(0):
+                    if run._recv(100) is not None or not run.inbox.poll(timeout_ms=0):
                         break
             except RunFailed:
                 failed += 1

@@ -299,3 +299,6 @@ def main(argv=None) -> int:
         print("interrupted; the last checkpoint is kept, run the same command to resume", file=sys.stderr)
         return 130
 
+
+if __name__ == "__main__":
+    sys.exit(main())

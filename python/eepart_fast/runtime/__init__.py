@@ -55,18 +55,21 @@ __all__ = [
     "worker",
     "zmq_transport",
 ]
-# Modules loaded on first use (they import onnxruntime, pyzmq or torch); the rest are loaded above.
-_APPLICATIONS = ("arguments", "driver", "executor", "export", "netem", "ort_profile", "protocol", "security",
-                 "worker", "zmq_transport")
+# Loaded on first use, by __getattr__: the driver's names (it starts processes and needs the transport's
+# implementation) and the modules not imported above (onnxruntime, pyzmq or torch behind some of them).
+_DRIVER = ("RunResult", "run_local")
+_MODULES = ("arguments", "driver", "executor", "export", "netem", "ort_profile", "protocol", "security",
+            "worker", "zmq_transport")
+_APPLICATIONS = (*_DRIVER, *_MODULES)
 
 
 def __getattr__(name):
     # The driver starts processes and needs the transport's implementation; importing the package for a
     # manifest should not.
-    if name in ("run_local", "RunResult"):
+    if name in _DRIVER:
         _extras.require("zmq", "onnxruntime", what=f"eepart_fast.runtime.{name}")
         from . import driver
         return getattr(driver, name)
-    if name in _APPLICATIONS:
+    if name in _MODULES:
         return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
