@@ -1,8 +1,7 @@
-"""`eepart train` and `eepart profile`: the command-line side of eepart_fast.nn.
+"""`eepart train`, `eepart profile` and `eepart validate`: the command-line side of eepart_fast.nn.
 
 Importing this module and registering the commands (add_subcommands) needs no torch, so `eepart --help`
-lists them everywhere; each command checks for torch before it starts. `python -m eepart_fast.cli.nn ...`
-runs the same commands alone.
+lists them everywhere; each command checks for torch before it starts. `main` runs these three alone.
 """
 from __future__ import annotations
 
@@ -298,7 +297,3 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is kept, run the same command to resume", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
