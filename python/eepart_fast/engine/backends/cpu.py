@@ -19,44 +19,23 @@ except ImportError as exc:  # a broken install; reported by eepart_fast.backends
 
 
 def available():
-    """(True, "available"), or (False, why the compiled module failed to import); never raises.
-
-    Returns
-    -------
-    tuple
-    """
     if _core is None:
         return False, f"the compiled module eepart_fast._core failed to import: {_import_error}"
     return True, "available"
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
-    """(latency, accuracy) of each configuration, by the C++ engine (the GIL released).
-
-    Parameters and returns as the Backend Protocol's `evaluate` (eepart_fast.engine.registry.Backend), which
-    names each; `tables` may also be an `eepart_fast._core.Tables`, built and checked once.
-    """
     return _core.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
                           quantile=quantile)
 
 
 def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
           quantile=None):
-    """Every configuration meeting the bounds, in canonical order, by the C++ engine.
-
-    Parameters and returns as the Backend Protocol's `sweep` (eepart_fast.engine.registry.Backend), which
-    names each; callers pass the options by keyword.
-    """
     return _core.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
                        time_limit=time_limit, quantile=quantile)
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf,
            quantile=None):
-    """The frontier of the configurations meeting the bounds, by the C++ exact search.
-
-    Parameters and returns as the Backend Protocol's `pareto` (eepart_fast.engine.registry.Backend), which
-    names each; callers pass the options by keyword.
-    """
     return _core.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit, quantile=quantile)

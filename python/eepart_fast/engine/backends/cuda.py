@@ -51,32 +51,16 @@ def available():
 
 
 def device_name() -> str:
-    """The CUDA device's name ("" when the module is not loaded).
-
-    Returns
-    -------
-    str
-    """
     return _cuda.device_name() if _cuda is not None else ""
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
-    """(latency, accuracy) of each configuration, on the GPU, bit for bit the cpu backend's sums.
-
-    Parameters and returns as the Backend Protocol's `evaluate` (eepart_fast.engine.registry.Backend), which
-    names each; callers pass the options by keyword.
-    """
     return _cuda.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
                           quantile=quantile)
 
 
 def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
           quantile=None):
-    """Every configuration meeting the bounds, in canonical order, on the GPU.
-
-    Parameters and returns as the Backend Protocol's `sweep` (eepart_fast.engine.registry.Backend), which
-    names each; callers pass the options by keyword.
-    """
     return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
                        time_limit=time_limit, quantile=quantile)
 
