@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from ._checks import number
 from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
@@ -14,7 +15,7 @@ from .results import Evaluation, SweepResult
 from .tables import CostTables, check_tables, cost_tables
 from .topology import Topology
 
-DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
+DEFAULT_MAX_MEMORY = _core.DEFAULT_MAX_MEMORY  # bytes of kept rows a sweep may hold
 
 
 def _check_models(profile, topology):
@@ -81,11 +82,10 @@ def sweep(profile, topology=None, source=0, destination=0, max_latency=None, min
     max_latency = _bound("max_latency", max_latency, np.inf)
     min_accuracy = _bound("min_accuracy", min_accuracy, -np.inf)
     time_limit = check_time_limit(time_limit)
-    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
-        raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
+    max_memory = _core.check_max_memory(max_memory)
     tables, thresholds, names, _ = _tables(profile, topology, source, destination)
     name = resolve(backend, "sweep")
-    max_rows = int(max_memory) // row_bytes(tables)
+    max_rows = max_memory // row_bytes(tables)
     columns = get_backend(name).sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
                                       time_limit=time_limit, quantile=q)
     if thresholds is None:  # bare tables: thresholds known by index only

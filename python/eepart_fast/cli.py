@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._core import DEFAULT_MAX_MEMORY
 from ._extras import MissingExtra, extra_of, require
 from .quantile import parse_quantile
 
@@ -468,6 +469,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
 
     from .backends import get_backend
     from .configs import count_configurations, row_bytes
+    from .errors import RowLimitError
 
     module = get_backend(backend)
     per_threshold = count_configurations(tables.N, tables.M, 1)
@@ -485,9 +487,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
                                          max_rows=max_rows - kept, **limit))
             except TimeoutError:
                 raise clock.timed_out() from None
-            except ValueError as exc:
-                if "would keep more than" not in str(exc):
-                    raise
+            except RowLimitError:
                 raise UsageError(f"the sweep would keep more than {max_rows:,} rows, more than --max-memory-gb "
                                  f"{max_memory_gb:g} holds: tighten --max-latency-ms / --min-accuracy or raise "
                                  "--max-memory-gb") from None
@@ -592,8 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
                     help="where to write the rows (the file appears only once complete)")
     sw.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0,
-                    help="cap on the kept rows' memory in GiB (default 2)")
+    sw.add_argument("--max-memory-gb", type=memory_arg, default=DEFAULT_MAX_MEMORY / 1024**3,
+                    help="cap on the kept rows' memory in GiB (default %(default)g)")
     _time_limit(sw, "the sweep")
     sw.set_defaults(run=cmd_sweep)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-RTOL = 1e-12
+from ._core import FRONTIER_RTOL as RTOL  # the searches' (cpp/core/search/constants.hpp): one definition
 
 
 def _close(a: float, b: float, rtol: float) -> bool:

@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from . import _core
 from ._checks import finite_costs
 from ._checks import time_limit as check_time_limit
 from .backends import get_backend, resolve
@@ -420,10 +421,7 @@ class Planner:
     def __init__(self, profile, topology: Topology | None = None, source=0, destination=0, backend: str = "auto",
                  max_memory: int | None = None):
         self.backend = resolve(backend, "pareto")
-        if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
-                                       or max_memory <= 0):
-            raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
-        self.max_memory = None if max_memory is None else int(max_memory)
+        self.max_memory = None if max_memory is None else _core.check_max_memory(max_memory)
         self._write = threading.Lock()  # one change at a time; readers never wait for it
         if isinstance(profile, CostTables):
             if topology is not None:
