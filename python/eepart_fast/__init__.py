@@ -1,4 +1,5 @@
 """eepart_fast: exact, fast search over DNN partitioning and early exit (Ebrahimi et al., EdgeSys'22)."""
+from ._version import __version__
 from .api import evaluate, sweep
 from .backends import backends
 from .configs import count_configurations
@@ -20,7 +21,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Profile",
