@@ -57,5 +57,9 @@ PYBIND11_MODULE(_core, m) {
           "check_max_memory(max_memory) -> int\n\n"
           "max_memory checked as every engine checks it (bytes, an integer > 0; TypeError / ValueError naming\n"
           "it), for the Python backends. One too large for 64 bits is no cap.");
+    // Private: eepart_fast.errors.RowLimitError's message, the engines' own (any Python ints).
+    m.def("_row_limit_message", [](py::int_ max_rows, py::int_ total) {
+        return eepart::row_limit_message(py::str(max_rows), py::str(total));
+    });
     m.attr("__version__") = EEPART_STR(VERSION_INFO);
 }

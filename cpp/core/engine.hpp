@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 #include "configs.hpp"
 #include "parallel.hpp"
@@ -24,7 +25,8 @@ void evaluate(const Tables& tables, const ConfigView& configs, double* latency, 
 
 // What every sweep (CPU, CUDA) throws when it would keep more than max_rows rows: an
 // std::invalid_argument that keeps its numbers, so that the bindings raise eepart_fast.errors.RowLimitError
-// from them (whose message is the Python one; what() is the same text, for callers without Python).
+// from them. Its message is row_limit_message's, which the Python backends' RowLimitError reads too.
+std::string row_limit_message(const std::string& max_rows, const std::string& total);
 class RowLimitExceeded : public std::invalid_argument {
    public:
     RowLimitExceeded(std::uint64_t max_rows, std::uint64_t total);

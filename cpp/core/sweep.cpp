@@ -62,10 +62,13 @@ struct Stop {};  // unwinds an item when another worker failed or Ctrl-C was pre
 
 }  // namespace
 
+std::string row_limit_message(const std::string& max_rows, const std::string& total) {
+    return "sweep would keep more than " + max_rows + " rows of " + total +
+           " configurations: tighten max_latency / min_accuracy or raise the memory cap";
+}
+
 RowLimitExceeded::RowLimitExceeded(std::uint64_t max_rows_, std::uint64_t total_)
-    : std::invalid_argument("sweep would keep more than " + std::to_string(max_rows_) + " rows of " +
-                            std::to_string(total_) +
-                            " configurations: tighten max_latency / min_accuracy or raise the memory cap"),
+    : std::invalid_argument(row_limit_message(std::to_string(max_rows_), std::to_string(total_))),
       max_rows(max_rows_),
       total(total_) {}
 
