@@ -3,7 +3,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "sweep_plan.hpp"
 #include "tables.hpp"

@@ -60,8 +60,8 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
                           quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0, time_limit=np.inf,
-          quantile=None):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
+          time_limit=np.inf, quantile=None):
     return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
                        time_limit=time_limit, quantile=quantile)
 

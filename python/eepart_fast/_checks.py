@@ -12,7 +12,8 @@ import numbers
 import numpy as np
 
 # The engine's limits (cpp/core/tables.hpp, read from the engine), checked here before any table is built.
-from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS  # noqa: E402
+from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS
+
 # Devices measured in one profile: each holds an (N+1, N+1) table (8 MB at N = MAX_BLOCKS).
 MAX_DEVICES = 64
 # A cost above this many seconds is refused: a latency sums at most 3 * MAX_TIERS + 1 costs, so no sum of
