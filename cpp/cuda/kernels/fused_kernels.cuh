@@ -114,7 +114,7 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, int t, con
     const bool active = lane_id < lanes;
     const int b = active ? lane_id / W : 0, j = active ? lane_id % W : 0;
     const double lambda = j == 0 ? 0.0 : lam[j - 1];
-    __shared__ double psi_at[2][16 * 8];  // psi of the step before and of this one
+    __shared__ double psi_at[2][kMaxTiers * kBoundLanes];  // psi of the step before and of this one
     auto phi_of = [&](int q, int a, int jj, const double* psi) {
         double out = kBoundInf;
         for (int bb = 0; bb < M; ++bb)
@@ -473,11 +473,11 @@ __device__ void eepf_write(const FusedArgs& A, const FusedRegion& R, FusedShared
 
 __global__ void __launch_bounds__(kFusedThreads) eep_fused_search(const __grid_constant__ FusedArgs A) {
     __shared__ FusedShared sh;
-    __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[8], slack[8];
+    __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[kBoundLanes], slack[kBoundLanes];
     __shared__ u32 order[kFusedSortRoom];
     FusedRegion R;
     fused_region(A.scratch + (u64)blockIdx.x * A.region_bytes, A.N, A.M, A.J + 1, A.room, &R);
-    if (threadIdx.x < 8) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
+    if (threadIdx.x < kBoundLanes) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
     __shared__ int next_t;
     for (;;) {
         __syncthreads();

@@ -8,6 +8,7 @@
 
 #include "pareto_types.hpp"
 #include "search/bounds_math.hpp"
+#include "tables.hpp"
 
 namespace eepart {
 namespace gpu {
@@ -41,7 +42,7 @@ __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
     const double lambda = j == 0 ? 0.0 : v.lam[j - 1];
     double* ph = phi + ((eep_u64)j * v.K + t) * (eep_u64)(N + 1) * M;
     const double* c = v.cum + (eep_u64)t * (N + 1);
-    __shared__ double psi[16];
+    __shared__ double psi[kMaxTiers];
     if (tid < M) {
         ph[tid] = kBoundInf;
         ph[(eep_u64)N * M + tid] = kBoundInf;
