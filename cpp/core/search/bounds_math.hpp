@@ -41,7 +41,9 @@ EEP_HD inline double psi_step(double best, double Sq, double E, double r, double
 
 // One next tier b != a in phi's programme at (q, a, lambda lane): the move there (Sq * forward(q, a, b)),
 // then psi(q, b). Returns the lesser of `best` and that.
-EEP_HD inline double phi_step(double best, double Sq, double fwd, double psi) { return bound_min(best, Sq * fwd + psi); }
+EEP_HD inline double phi_step(double best, double Sq, double fwd, double psi) {
+    return bound_min(best, Sq * fwd + psi);
+}
 
 // One end q' in the accuracy bound at q, relaxed as psi is: the samples in at q all leave at q', or, unless
 // q' = N (`ends`), E of them leave there and the rest add at most next = acc_ub(q'). Returns the greater

@@ -100,9 +100,9 @@ __device__ __forceinline__ u32 eepf_append(u32* counter, bool want) {
 }
 
 // core/search/bounds.cpp's RelaxedBounds::compute for threshold (c, S), its cells from bounds_math.hpp:
-// phi, psi and acc_ub of this block's region. One step per block q, from N - 1 down, and one barrier per step: lane (b, j) takes phi(q + 1, b, j)
-// from the psi of the step before (kept in shared memory, two buffers by parity) at the start of step q,
-// where it needs it first, instead of in a phase of its own.
+// phi, psi and acc_ub of this block's region. One step per block q, from N - 1 down, and one barrier per
+// step: lane (b, j) takes phi(q + 1, b, j) from the psi of the step before (kept in shared memory, two
+// buffers by parity) at the start of step q, where it needs it first, instead of in a phase of its own.
 __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, int t, const double* c, const double* S,
                             const double* lam) {
     const int N = A.N, M = A.M, W = A.J + 1, lanes = M * W;

@@ -26,7 +26,8 @@ struct FusedRoom {
 struct FusedArgs {
     int N, M, K, Lmax, J;
     const double *input, *comp, *fwd, *res, *cum, *acc;  // tables.hpp's layout, compute_cost untransposed, acc [K][N]
-    double lam[kBoundLanes], slack[kBoundLanes];  // slack[0]: of the latency bound; slack[j + 1]: of the bound on lat - lam[j] acc
+    // slack[0]: of the latency bound; slack[j + 1]: of the bound on lat - lam[j] acc
+    double lam[kBoundLanes], slack[kBoundLanes];
     double min_acc, max_lat;
     FusedRoom room;
     unsigned char* scratch;   // gridDim.x regions of region_bytes
