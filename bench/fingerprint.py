@@ -59,8 +59,9 @@ def engines():
 
 
 def search(module, tables, **bounds):
+    # One thread: with more, which labels a layer prunes depends on timing (the frontiers do not).
     try:
-        front = module.pareto(tables, stats=True, **bounds)
+        front = module.pareto(tables, stats=True, threads=1, **bounds)
     except TypeError:  # an engine without search statistics
         front = module.pareto(tables, **bounds)
     stats = {k: int(v) for k, v in front.get("stats", {}).items() if isinstance(v, (int, np.integer))}

@@ -38,7 +38,7 @@ if [ -n "${QUICK:-}" ]; then
   PYPATH=python
   (cmake -S . -B build/gpu_check -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90-real \
       -Dpybind11_DIR="$($PYTHON -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PYTHON)" \
-      -DSKBUILD_PROJECT_NAME=eepart_fast -DSKBUILD_PROJECT_VERSION=0.1.0 -DEEPART_FAST_CUDA=ON \
+      -DEEPART_FAST_CUDA=ON \
     && timeout 300 cmake --build build/gpu_check -j "$(nproc)" \
     && cp build/gpu_check/_core*.so python/eepart_fast/ && cp build/gpu_check/cpp/cuda/_cuda*.so python/eepart_fast/ \
     && mkdir -p python/eepart_fast/cuda && cp cpp/cuda/kernels/kernels.cuh python/eepart_fast/cuda/) \

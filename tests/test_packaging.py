@@ -47,3 +47,8 @@ def test_cpu_backend_always_there_and_cuda_explains_itself():
     assert info["cpu"]["available"] and info["numpy"]["available"]
     for name in ("cuda", "cupy"):
         assert info[name]["available"] or info[name]["reason"]
+
+
+def test_one_version():
+    """The version has one copy (_version.py): the compiled module gets it from CMake, which reads it too."""
+    assert eepart_fast.__version__ == _core.__version__

@@ -10,7 +10,6 @@ exec 9>/tmp/eepart_fast_dev_build.lock
 flock 9
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -Dpybind11_DIR="$($PY -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PY)" \
-  -DSKBUILD_PROJECT_NAME=eepart_fast -DSKBUILD_PROJECT_VERSION=0.1.0 \
   -DEEPART_FAST_CUDA="${EEPART_FAST_CUDA:-OFF}" -DEEPART_FAST_EMULATOR="${EEPART_FAST_EMULATOR:-OFF}" \
   -DEEPART_FAST_CPP_TESTS="${EEPART_FAST_CPP_TESTS:-OFF}" >/dev/null
 cmake --build build/dev -j2

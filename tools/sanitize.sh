@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The C++ core under AddressSanitizer + UndefinedBehaviorSanitizer: builds _core with -fsanitize into its
-# own folder (build/asan), stages the Python package beside it, and runs the C++ tests (where CMake defines
-# any) and the Python suite without the `train` and `gpu` tests against it. Any sanitizer report fails
+# The C++ core under AddressSanitizer + UndefinedBehaviorSanitizer: builds _core and the C++ tests with
+# CMake's EEPART_FAST_SANITIZE into their own folder (build/asan), stages the Python package beside it, and
+# runs the C++ tests (ctest) and the Python suite without the `train` and `gpu` tests against it. Any sanitizer report fails
 # the run (UB aborts: -fno-sanitize-recover).
 #
 #   bash tools/sanitize.sh [pytest args...]      (PYTHON=... picks the interpreter; needs gcc or clang)
@@ -9,18 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 BUILD=build/asan
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 start=$(date +%s)
 
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-testing=OFF
-grep -rqs --include=CMakeLists.txt "add_test" CMakeLists.txt cpp && testing=ON
-cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS="$SAN -O${SAN_OPT:-0} -g" -DCMAKE_SHARED_LINKER_FLAGS="$SAN" -DCMAKE_MODULE_LINKER_FLAGS="$SAN" \
-  -DCMAKE_EXE_LINKER_FLAGS="$SAN" $([ "$testing" = ON ] && echo -DBUILD_TESTING=ON) \
+# The flags and the C++ tests are CMake's (EEPART_FAST_SANITIZE, EEPART_FAST_CPP_TESTS): one build rule.
+cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O${SAN_OPT:-0} -g" \
+  -DEEPART_FAST_SANITIZE=ON -DEEPART_FAST_CPP_TESTS=ON \
   -Dpybind11_DIR="$($PY -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v "$PY")" \
-  -DSKBUILD_PROJECT_NAME=eepart_fast -DSKBUILD_PROJECT_VERSION=0.1.0 -DEEPART_FAST_CUDA=OFF >/dev/null
+  -DEEPART_FAST_CUDA=OFF >/dev/null
 cmake --build "$BUILD" -j"${JOBS:-2}" --target _core
 echo "sanitize: built in $(( $(date +%s) - start )) s"
 
@@ -48,13 +45,9 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:detect_stack_use_after_retu
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export EEPART_FAST_SANITIZED=1
 
-if [ "$testing" = ON ]; then
-  cmake --build "$BUILD" -j"${JOBS:-2}"
-  (cd "$BUILD" && ctest --output-on-failure)
-  echo "sanitize: C++ tests passed"
-else
-  echo "sanitize: no C++ tests defined in CMake (add_test); Python suite only"
-fi
+cmake --build "$BUILD" -j"${JOBS:-2}" --target core_tests
+(cd "$BUILD" && ctest --output-on-failure)
+echo "sanitize: C++ tests passed"
 
 PYTHONPATH="$PWD/$BUILD/pkg${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c \
   'import eepart_fast._core as c, sys; assert "/build/asan/pkg/" in c.__file__, c.__file__'

@@ -16,6 +16,7 @@
 
 #include "tables.hpp"
 #include "cuda_engine.hpp"
+#include "engine.hpp"
 
 #ifndef EEPART_CUDA_MODULE
 #define EEPART_CUDA_MODULE _cuda
@@ -34,6 +35,8 @@ using eepart::check_bound;
 using eepart::ConfigArrays;
 using eepart::make_configs;
 using eepart::TablesHandle;
+using eepart::without_gil;  // Ctrl-C, seen by the poll, comes back as KeyboardInterrupt
+using eepart::as_memory;
 
 namespace {
 
@@ -55,17 +58,6 @@ eepart::Control checked(const char* what, double max_latency, double min_accurac
     control.what = what;
     control.time_limit = as_time_limit(time_limit);
     return control;
-}
-
-// Runs device work without the GIL; Ctrl-C (seen by the poll) comes back as KeyboardInterrupt.
-template <class F>
-auto without_gil(F&& f) -> decltype(f()) {
-    try {
-        py::gil_scoped_release release;
-        return f();
-    } catch (const eepart::gpu::Interrupted&) {
-        throw py::error_already_set();
-    }
 }
 
 // A numpy array that owns the column's memory: no copy of the rows.
@@ -135,8 +127,7 @@ py::object pareto_py(py::object tables_arg, double min_accuracy, double max_late
     eepart::gpu::ParetoOptions opt;
     opt.min_accuracy = min_accuracy;
     opt.max_latency = max_latency;
-    opt.max_memory = static_cast<std::size_t>(as_count(max_memory, "max_memory"));
-    if (opt.max_memory == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
+    opt.max_memory = as_memory(max_memory);
     opt.chunk_slots = as_count(chunk_slots, "chunk_slots");
     opt.engine = engine_of(engine);
     const std::uint64_t room = as_count(fused_room, "fused_room");
@@ -186,7 +177,7 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
           "chunk_items, window_rows and table_limit (0: defaults) size the device work, for tests. The time\n"
           "limit is checked between chunks.",
           py::arg("tables"), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
-          py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0, py::arg("time_limit") = inf,
+          py::arg("max_rows") = py::int_(eepart::SweepOptions{}.max_rows), py::arg("threads") = 0, py::arg("time_limit") = inf,
           py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0,
           py::arg("quantile") = py::none());
     m.def("pareto",
@@ -203,7 +194,7 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
           "runs the first, and the second where a threshold outgrows its room. The time limit is checked\n"
           "between steps (layered) or while the launch runs (fused).",
           py::arg("tables"), py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf, py::arg("threads") = 0,
-          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("time_limit") = inf,
+          py::arg("max_memory") = py::int_(eepart::kDefaultDeviceMemory), py::arg("time_limit") = inf,
           py::arg("chunk_slots") = 0, py::arg("engine") = "auto", py::arg("fused_room") = 0);
     m.def("_pareto_stats",
           [](py::object tables, double min_accuracy, double max_latency, py::object max_memory,
@@ -214,7 +205,7 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
           "pareto, and the search's counters (engine, labels, candidates, plans, chunks, peak device bytes,\n"
           "seconds per step).",
           py::arg("tables"), py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf,
-          py::arg("max_memory") = py::int_(std::int64_t(4) << 30), py::arg("time_limit") = inf,
+          py::arg("max_memory") = py::int_(eepart::kDefaultDeviceMemory), py::arg("time_limit") = inf,
           py::arg("chunk_slots") = 0, py::arg("engine") = "auto", py::arg("fused_room") = 0);
     m.attr("EMULATED") = py::bool_(EEPART_CUDA_EMULATED != 0);
 }

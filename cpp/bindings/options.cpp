@@ -21,12 +21,6 @@ double as_bound(py::object v, const char* name) {
     return x;
 }
 
-std::size_t as_memory(py::object v) {
-    const std::uint64_t cap = as_count(v, "max_memory");
-    if (cap == 0) throw std::invalid_argument("max_memory = 0: must be a positive number of bytes");
-    return static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::numeric_limits<std::size_t>::max() / 2));
-}
-
 // 0 (the mean) shows as None, as it is given.
 py::object quantile_of(double q) { return q > 0 ? py::object(py::float_(q)) : py::object(py::none()); }
 
@@ -56,7 +50,7 @@ void bind_options(py::module_& m) {
                  return sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit, quantile);
              }),
              py::kw_only(), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
-             py::arg("max_rows") = py::int_(std::int64_t(1) << 62), py::arg("threads") = 0, py::arg("time_limit") = inf,
+             py::arg("max_rows") = py::int_(SweepOptions{}.max_rows), py::arg("threads") = 0, py::arg("time_limit") = inf,
              py::arg("quantile") = py::none())
         .def_property("max_latency", [](const SweepOptions& o) { return o.max_latency; },
                       [](SweepOptions& o, py::object v) { o.max_latency = as_bound(v, "max_latency"); })
@@ -84,7 +78,7 @@ void bind_options(py::module_& m) {
                                        quantile);
              }),
              py::kw_only(), py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf, py::arg("threads") = 0,
-             py::arg("max_memory") = py::int_(1LL << 31), py::arg("time_limit") = inf, py::arg("quantile") = py::none())
+             py::arg("max_memory") = py::int_(SearchOptions{}.max_memory), py::arg("time_limit") = inf, py::arg("quantile") = py::none())
         .def_property("min_accuracy", [](const SearchOptions& o) { return o.min_accuracy; },
                       [](SearchOptions& o, py::object v) { o.min_accuracy = as_bound(v, "min_accuracy"); })
         .def_property("max_latency", [](const SearchOptions& o) { return o.max_latency; },

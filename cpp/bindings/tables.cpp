@@ -1,11 +1,14 @@
 #include "tables.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "engine.hpp"
 
 namespace eepart {
 namespace {
@@ -126,6 +129,15 @@ void bind_tables_class(py::module_& m) {
             if (p) std::rethrow_exception(p);
         } catch (const TimeLimitExceeded& e) {
             PyErr_SetString(PyExc_TimeoutError, e.what());
+        } catch (const RowLimitExceeded& e) {
+            // The package's one class (and message) for it, whichever backend hit the cap: callers (the CLI)
+            // tell it apart by type.
+            try {
+                py::object error = py::module_::import("eepart_fast.errors").attr("RowLimitError")(e.max_rows, e.total);
+                PyErr_SetObject(error.get_type().ptr(), error.ptr());
+            } catch (py::error_already_set& failed) {  // the package cannot be imported: say that
+                failed.restore();
+            }
         }
     });
 }
@@ -179,6 +191,18 @@ std::uint64_t as_count(py::object obj, const char* name) {
     if (overflow < 0 || v < 0)
         throw std::invalid_argument(std::string(name) + " = " + py::str(obj).cast<std::string>() + ": must be >= 0");
     return static_cast<std::uint64_t>(v);
+}
+
+std::size_t as_memory(py::object obj) {
+    // Half the address space stands for "no cap": the searches add to it without overflowing.
+    constexpr std::size_t kNoCap = std::numeric_limits<std::size_t>::max() / 2;
+    int overflow = 0;
+    const long long v = integer_of(obj, "max_memory", overflow);
+    if (overflow > 0) return kNoCap;
+    if (overflow < 0 || v <= 0)
+        throw std::invalid_argument("max_memory = " + py::str(obj).cast<std::string>() +
+                                    ": must be a positive number of bytes");
+    return std::min<std::size_t>(static_cast<std::size_t>(v), kNoCap);
 }
 
 int as_threads(py::object obj) {

@@ -41,6 +41,9 @@ ConfigArrays make_configs(py::object threshold_index, py::object num_partitions,
 
 // A count (max_rows, ...) as uint64: a Python int >= 0; one too large for 64 bits means "no cap".
 std::uint64_t as_count(py::object obj, const char* name);
+// `max_memory` (bytes): a count > 0, the one check of every engine's max_memory argument (the Python
+// backends call _core.check_max_memory). One too large for 64 bits means "no cap".
+std::size_t as_memory(py::object obj);
 // `threads`: an int in 0..kMaxThreads.
 int as_threads(py::object obj);
 // `time_limit`: seconds > 0, or inf.

@@ -7,6 +7,8 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "configs.hpp"
 #include "parallel.hpp"
@@ -20,6 +22,20 @@ namespace eepart {
 // its q-quantile (quantile.hpp); the accuracy is the same either way. Call without the GIL.
 void evaluate(const Tables& tables, const ConfigView& configs, double* latency, double* accuracy, int threads,
               const Poll& poll, double quantile = 0);
+
+// What every sweep (CPU, CUDA) throws when it would keep more than max_rows rows: an
+// std::invalid_argument that keeps its numbers, so that the bindings raise eepart_fast.errors.RowLimitError
+// from them. Its message is row_limit_message's, which the Python backends' RowLimitError reads too.
+std::string row_limit_message(const std::string& max_rows, const std::string& total);
+class RowLimitExceeded : public std::invalid_argument {
+   public:
+    RowLimitExceeded(std::uint64_t max_rows, std::uint64_t total);
+    std::uint64_t max_rows, total;
+};
+
+// Device bytes a GPU pareto search may hold by default (the host search's default is SearchOptions'):
+// here, in the always-built core, so that Python reads it from _core whether or not _cuda was built.
+constexpr std::size_t kDefaultDeviceMemory = std::size_t(4) << 30;
 
 struct SweepOptions {
     double max_latency = std::numeric_limits<double>::infinity();

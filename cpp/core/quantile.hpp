@@ -13,8 +13,8 @@
 
 namespace eepart {
 
-// QUANTILE_SLACK of python/eepart_fast/quantile.py: a share tallied from finite records that reaches q
-// up to rounding counts as reaching q.
+// A share tallied from finite records that reaches q up to rounding counts as reaching q. The one
+// definition: python/eepart_fast/quantile.py's QUANTILE_SLACK is this, read from _core.
 constexpr double kQuantileSlack = 1e-12;
 
 // The options' `quantile`: 0 asks for the mean, q in (0, 1] for the q-quantile.

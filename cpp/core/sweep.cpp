@@ -60,12 +60,17 @@ struct Item {
 
 struct Stop {};  // unwinds an item when another worker failed or Ctrl-C was pressed
 
-std::string too_many_rows(std::uint64_t max_rows, std::uint64_t total) {
-    return "sweep would keep more than " + std::to_string(max_rows) + " rows of " + std::to_string(total) +
+}  // namespace
+
+std::string row_limit_message(const std::string& max_rows, const std::string& total) {
+    return "sweep would keep more than " + max_rows + " rows of " + total +
            " configurations: tighten max_latency / min_accuracy or raise the memory cap";
 }
 
-}  // namespace
+RowLimitExceeded::RowLimitExceeded(std::uint64_t max_rows_, std::uint64_t total_)
+    : std::invalid_argument(row_limit_message(std::to_string(max_rows_), std::to_string(total_))),
+      max_rows(max_rows_),
+      total(total_) {}
 
 // What every work item reads, and what the first pass leaves for the second.
 struct Sweep::Plan {
@@ -416,7 +421,7 @@ class ItemRun {
         kept_ += pending_;
         const std::uint64_t now = pl_.kept.fetch_add(pending_) + pending_;
         pending_ = 0;
-        if (now > pl_.opt.max_rows) throw std::invalid_argument(too_many_rows(pl_.opt.max_rows, pl_.total));
+        if (now > pl_.opt.max_rows) throw RowLimitExceeded(pl_.opt.max_rows, pl_.total);
     }
 
     Sweep::Plan& pl_;

@@ -8,12 +8,11 @@ when they are used.
 import importlib as _importlib
 
 from . import _deprecated, engine, io, model, planning
+from ._version import __version__
 from .engine import backends, frontier_indices
 from .io import Evaluation, SweepResult
 from .model import CostTables, Profile, Topology, cost_tables, count_configurations
 from .planning import Plan, Planner, PlanTable, PlanTableRow, evaluate, max_accuracy, min_latency, pareto, sweep
-
-__version__ = "0.1.0"
 
 _deprecated.install()
 

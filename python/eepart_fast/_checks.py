@@ -11,10 +11,9 @@ import numbers
 
 import numpy as np
 
-# The engine's limits (cpp/core/tables.hpp), checked here before any table is built.
-MAX_BLOCKS = 1000
-MAX_TIERS = 16
-MAX_THRESHOLDS = 1000
+# The engine's limits (cpp/core/tables.hpp, read from the engine), checked here before any table is built.
+from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS
+
 # Devices measured in one profile: each holds an (N+1, N+1) table (8 MB at N = MAX_BLOCKS).
 MAX_DEVICES = 64
 # A cost above this many seconds is refused: a latency sums at most 3 * MAX_TIERS + 1 costs, so no sum of

@@ -7,6 +7,24 @@ import numpy.typing as npt
 
 __version__: str
 
+# The engine's limits and constants (one definition, in C++; the Python layer reads them from here).
+MAX_TIERS: int
+MAX_BLOCKS: int
+MAX_THRESHOLDS: int
+MAX_THREADS: int
+QUANTILE_SLACK: float
+FRONTIER_RTOL: float
+DEFAULT_MAX_ROWS: int
+DEFAULT_MAX_MEMORY: int  # bytes a pareto search (and the rows of a sweep, by default) may hold
+DEFAULT_DEVICE_MEMORY: int  # device bytes a GPU pareto search may hold
+SWEEP_SPLIT: int
+SWEEP_IP_SIZE: int
+SWEEP_BLOCK_WARPS: int
+SWEEP_MAX_CODES: int
+SWEEP_CHUNK_ITEMS: int
+SWEEP_WINDOW_ROWS: int
+SWEEP_MAX_TOTAL: int
+
 _Array = npt.ArrayLike
 
 class Tables:
@@ -72,3 +90,5 @@ def pareto(
     max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None,
     options: SearchOptions | None = None, stats: bool = False,
 ) -> dict[str, Any]: ...
+def plan_sweep(N: int, M: int, K: int, chunk_items: int = 0, table_limit: int = 0) -> dict[str, Any]: ...
+def check_max_memory(max_memory: int) -> int: ...

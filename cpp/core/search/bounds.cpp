@@ -1,18 +1,14 @@
 // The relaxed bounds of the exact search (bounds.hpp). The sums must round as the engines round them: no
 // fused multiply-add.
 #include "bounds.hpp"
+#include "bounds_math.hpp"
 #include "exact_sums.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <utility>
 
-
 namespace eepart {
-namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-}  // namespace
 
 // Relaxed lower bounds of (added latency - lambda_j * added accuracy) over the completions of a label
 // at (q, a), for all lambdas at once (j = 0: lambda = 0, the latency bound): the next tiers need only
@@ -36,26 +32,25 @@ void RelaxedBounds::compute(const Tables& T, int t, const std::vector<double>& c
     r.resize((N_ + 1) * lanes);
     for (int q2 = 1; q2 <= N_; ++q2)
         for (int b = 0; b < M_; ++b)
-            for (int j = 0; j < W; ++j) r[q2 * lanes + b * W + j] = T.result(b) - lam[j] * T.acc(t, q2);
-    phi_.assign((N_ + 1) * lanes, kInf);
-    psi_.assign((N_ + 1) * lanes, kInf);
+            for (int j = 0; j < W; ++j) r[q2 * lanes + b * W + j] = exit_term(T.result(b), lam[j], T.acc(t, q2));
+    phi_.assign((N_ + 1) * lanes, kBoundInf);
+    psi_.assign((N_ + 1) * lanes, kBoundInf);
     std::vector<double>& best = best_;
     std::vector<double>& s = s_;
     best.resize(lanes);
     s.resize(lanes);
     for (int q = N_ - 1; q >= 1; --q) {
         const double Sq = S_[q];
-        std::fill(best.begin(), best.end(), kInf);
+        std::fill(best.begin(), best.end(), kBoundInf);
         for (int q2 = q + 1; q2 <= N_; ++q2) {
             for (int b = 0; b < M_; ++b) std::fill_n(&s[b * W], W, Sq * T.compute(b, q, q2));
             const double* rq = &r[q2 * lanes];
             if (q2 < N_) {
                 const double E = c_[q2] - c_[q];
                 const double* next = &phi_[q2 * lanes];
-                for (std::size_t l = 0; l < lanes; ++l)
-                    best[l] = std::min(best[l], std::min(Sq * rq[l], E * rq[l] + next[l]) + s[l]);
+                for (std::size_t l = 0; l < lanes; ++l) best[l] = psi_step(best[l], Sq, E, rq[l], s[l], next[l], false);
             } else {
-                for (std::size_t l = 0; l < lanes; ++l) best[l] = std::min(best[l], Sq * rq[l] + s[l]);
+                for (std::size_t l = 0; l < lanes; ++l) best[l] = psi_step(best[l], Sq, 0.0, rq[l], s[l], 0.0, true);
             }
         }
         std::copy(best.begin(), best.end(), psi_.begin() + q * lanes);
@@ -63,23 +58,20 @@ void RelaxedBounds::compute(const Tables& T, int t, const std::vector<double>& c
             double* out = &phi_[q * lanes + a * W];
             for (int b = 0; b < M_; ++b) {
                 if (b == a) continue;
-                const double f = Sq * T.forward(q, a, b);
+                const double f = T.forward(q, a, b);
                 const double* ps = &psi_[q * lanes + b * W];
-                for (int j = 0; j < W; ++j) out[j] = std::min(out[j], f + ps[j]);
+                for (int j = 0; j < W; ++j) out[j] = phi_step(out[j], Sq, f, ps[j]);
             }
         }
     }
     slack_.assign(W, 0.0);
-    for (int j = 0; j < W; ++j) slack_[j] = kSlack * (T.latency_bound + lam[j]);
+    for (int j = 0; j < W; ++j) slack_[j] = bound_slack(T.latency_bound, lam[j]);
     // The most accuracy the samples still in the network at q can add, relaxed likewise.
     acc_ub_.assign(N_ + 1, 0.0);
     for (int q = N_ - 1; q >= 1; --q) {
         double top = 0.0;
-        for (int q2 = q + 1; q2 <= N_; ++q2) {
-            double v = S_[q] * T.acc(t, q2);
-            if (q2 < N_) v = std::max(v, (c_[q2] - c_[q]) * T.acc(t, q2) + acc_ub_[q2]);
-            top = std::max(top, v);
-        }
+        for (int q2 = q + 1; q2 <= N_; ++q2)
+            top = acc_ub_step(top, S_[q], c_[q2] - c_[q], T.acc(t, q2), acc_ub_[q2], q2 == N_);
         acc_ub_[q] = top;
     }
 }
@@ -107,6 +99,12 @@ SearchPoint single_partition(const Tables& T, int q, int b) {
     p.partitions[0] = static_cast<std::int16_t>(q);
     p.placement[0] = static_cast<std::int8_t>(b);
     return p;
+}
+
+double whole_network_latency(const Tables& T) {
+    double whole = kBoundInf;
+    for (int a = 0; a < T.M; ++a) whole = std::min(whole, T.input(a) + T.compute(a, 0, T.N) + T.result(a));
+    return whole;
 }
 
 // The lambdas of the scalarised bounds: the trade-offs (latency per accuracy) along the upper convex
@@ -143,8 +141,7 @@ std::vector<double> choose_lambdas(const Tables& T, int most) {
     std::vector<double> lam;
     if (most <= 0) return lam;
     if (slopes.empty()) {
-        double whole = kInf;
-        for (int a = 0; a < T.M; ++a) whole = std::min(whole, T.input(a) + T.compute(a, 0, T.N) + T.result(a));
+        const double whole = whole_network_latency(T);
         if (!(whole > 0) || !std::isfinite(whole)) return lam;
         for (int j = 0; j < kMaxLambdas && j < most; ++j) lam.push_back(kLambdaScale[j] * whole);
         return lam;

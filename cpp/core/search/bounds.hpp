@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bounds_math.hpp"
 #include "exact_sums.hpp"
 #include "staircase.hpp"
 #include "tables.hpp"
@@ -45,11 +46,8 @@ class RelaxedBounds {
     // Inline: the search asks it for every label and next tier.
     bool completions_dominated(const Staircase& s, double lat, double acc, int q, double add, const double* bound,
                                double min_acc, double max_lat) const {
-        double x0 = lat + (add + bound[0]) - slack_[0];
-        double y1 = acc + acc_ub_[q] + kSlack;
-        double beta[kMaxLambdas];
-        for (int j = 0; j < J_; ++j) beta[j] = lat - lam_in_[j] * acc + (add + bound[j + 1]) - slack_[j + 1];
-        return region_dominated(s, x0, y1, beta, lam_in_, J_, min_acc, max_lat);
+        return eepart::completions_dominated(s.lat.data(), s.acc.data(), s.size(), lat, acc, add, bound, 1,
+                                             acc_ub_[q], lam_in_, slack_.data(), J_, min_acc, max_lat);
     }
 
     int N_ = 0, M_ = 0, J_ = 0;
@@ -63,6 +61,10 @@ class RelaxedBounds {
 
 // The best single-partition plan (t, [q], [b]), summed as the search's first layer sums it.
 SearchPoint single_partition(const Tables& T, int q, int b);
+
+// The latency of the whole network on its best tier (one partition, every block): the scale of the
+// lambdas where no better choice is known, on the CPU and the GPU alike.
+double whole_network_latency(const Tables& T);
 
 // The lambdas of the scalarised bounds: the trade-offs (latency per accuracy) along the upper convex hull
 // of the single-partition plans, at most `most` of them, spread evenly; without a hull, multiples

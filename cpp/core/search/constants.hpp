@@ -13,5 +13,8 @@ constexpr double kSlack = 1e-9;
 // tier, where no better choice is known.
 constexpr double kLambdaScale[] = {0.05, 0.25, 1.0, 4.0, 16.0, 64.0, 256.0};
 constexpr int kMaxLambdas = sizeof(kLambdaScale) / sizeof(kLambdaScale[0]);
+// Lanes of the relaxed bounds: lane 0 bounds the latency, lane j > 0 latency - lambda_j * accuracy. The GPU
+// engines size their per-lane arrays by it.
+constexpr int kBoundLanes = kMaxLambdas + 1;
 
 }  // namespace eepart

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstdint>
 #include <iterator>
-#include <limits>
 #include <vector>
 
+#include "bounds_math.hpp"
 #include "constants.hpp"
 #include "tables.hpp"
 
@@ -127,32 +127,10 @@ private:
 };
 
 // Is every completion of a label inside the region the staircase dominates (or outside the bounds)?
-// The completions lie in {lat >= x0, acc <= y1, lat - lam_j acc >= beta_j}, a region closed under
-// rising latency and falling accuracy, so it suffices to check its upper-left boundary y(x), which
-// rises with x, at the right end of each step of the staircase.
+// bounds_math.hpp's test, on the staircase's arrays.
 inline bool region_dominated(const Staircase& s, double x0, double y1, const double* beta, const double* lam, int J,
-                      double min_acc, double max_lat) {
-    if (x0 > max_lat || y1 < min_acc) return true;
-    const int n = s.size();
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    for (int i = s.last_at_or_before(x0);; ++i) {
-        double best = i >= 0 ? s.acc[i] : -kInf;  // the staircase on [F_i.lat, F_{i+1}.lat)
-        if (y1 <= best) return true;               // and on every later step
-        double xe = i + 1 < n ? s.lat[i + 1] : kInf;
-        bool ends = false;
-        if (xe >= max_lat) {
-            xe = max_lat;
-            ends = true;
-        }
-        if (xe == kInf) return false;  // y reaches y1 > best
-        bool ok = false;                // y(xe) <= best, or y(xe) < min_acc
-        for (int j = 0; j < J && !ok; ++j) {
-            double lhs = xe - beta[j];
-            ok = lhs <= lam[j] * best || lhs < lam[j] * min_acc;
-        }
-        if (!ok) return false;
-        if (ends) return true;
-    }
+                             double min_acc, double max_lat) {
+    return region_dominated(s.lat.data(), s.acc.data(), s.size(), x0, y1, beta, lam, J, min_acc, max_lat);
 }
 
 // frontier.py's frontier_indices on the exact Pareto set (every point there is a candidate).

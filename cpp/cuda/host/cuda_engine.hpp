@@ -15,14 +15,17 @@
 #include "launch.hpp"
 #include "device.hpp"
 #include "configs.hpp"
+#include "engine.hpp"
+#include "parallel.hpp"
 #include "tables.hpp"
 
 namespace eepart {
 namespace gpu {
 
-// Called between chunks of device work, with no lock held; throws Interrupted to stop (Ctrl-C).
+// Called between chunks of device work, with no lock held; throws Interrupted to stop (Ctrl-C). The
+// core's Interrupted, so that one without_gil (bindings/tables.hpp) serves _core and _cuda.
 using Poll = std::function<void()>;
-struct Interrupted {};
+using Interrupted = eepart::Interrupted;
 
 // The six tables copied to the device (compute_cost transposed, see kernels.cuh).
 class TablesOnDevice {
@@ -110,7 +113,7 @@ enum class ParetoEngine { Auto, Fused, Layered };
 struct ParetoOptions {
     double min_accuracy = -std::numeric_limits<double>::infinity();
     double max_latency = std::numeric_limits<double>::infinity();
-    std::size_t max_memory = std::size_t(4) << 30;  // bytes of device memory the search may hold
+    std::size_t max_memory = kDefaultDeviceMemory;  // bytes of device memory the search may hold
     std::uint64_t chunk_slots = 0;                   // layered: candidates per chunk (0: from max_memory)
     ParetoEngine engine = ParetoEngine::Auto;
     std::uint32_t fused_room = 0;                    // fused: labels per layer a block holds (0: default)

@@ -135,7 +135,7 @@ bool pareto_fused(const Tables& T, const ParetoOptions& opt, const Poll& poll, P
     a.comp = comp.data();
     a.input = d_small.data() + packed_at[0], a.res = d_small.data() + packed_at[1];
     a.acc = d_small.data() + packed_at[2], a.cum = d_small.data() + packed_at[3], a.fwd = d_small.data() + packed_at[4];
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < kBoundLanes; ++j) {
         a.lam[j] = j < J ? bp.lam[j] : 0.0;
         a.slack[j] = j <= J ? bp.slack[j] : 0.0;
     }

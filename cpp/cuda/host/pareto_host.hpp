@@ -4,12 +4,12 @@
 // tolerance.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "cuda_engine.hpp"
+#include "search/bounds.hpp"
 #include "search/constants.hpp"
 #include "search/staircase.hpp"
 
@@ -61,8 +61,7 @@ struct BoundParams {
 
 inline BoundParams bound_params(const Tables& T, std::size_t max_memory) {
     const int N = T.N, M = T.M, K = T.K, Lmax = T.max_partitions();
-    double whole = std::numeric_limits<double>::infinity();
-    for (int a = 0; a < M; ++a) whole = std::min(whole, T.input(a) + T.compute(a, 0, N) + T.result(a));
+    const double whole = whole_network_latency(T);
     const double lat_big = T.latency_bound;
     const double per_lambda = static_cast<double>(N) * N * M * K;
     const double plane = static_cast<double>(K) * (N + 1) * M * sizeof(double);
@@ -70,8 +69,8 @@ inline BoundParams bound_params(const Tables& T, std::size_t max_memory) {
     if (whole > 0 && Lmax > 1)
         for (int j = 0; j < kMaxLambdas && (j + 2) * per_lambda < 4e11 && (j + 2) * plane < max_memory / 8.0; ++j)
             b.lam.push_back(kLambdaScale[j] * whole);
-    b.slack.assign(b.lam.size() + 1, kSlack * lat_big);
-    for (std::size_t j = 0; j < b.lam.size(); ++j) b.slack[j + 1] = kSlack * (lat_big + b.lam[j]);
+    b.slack.assign(b.lam.size() + 1, bound_slack(lat_big, 0.0));
+    for (std::size_t j = 0; j < b.lam.size(); ++j) b.slack[j + 1] = bound_slack(lat_big, b.lam[j]);
     return b;
 }
 

@@ -79,12 +79,12 @@ struct EepfPlanLess {
 };
 
 // Is every completion of a partial plan (lat, acc) ending at q dominated, given lower bounds `bound` (one
-// per lambda lane) on what its completions add beyond `add`? core/search/bounds.hpp's completions_dominated.
+// per lambda lane) on what its completions add beyond `add`? bounds_math.hpp's test on this block's region.
 __device__ __forceinline__ bool eepf_dominated(const FusedArgs& A, const FusedRegion& R, const double* lam,
                                                const double* slack, int nF, double lat, double acc, int q, double add,
                                                const double* bound) {
-    return eep_completions_dominated(R.F_lat, R.F_acc, nF, lam, A.J, slack, A.min_acc, A.max_lat, lat, acc, add, bound,
-                                     1, R.acc_ub[q]);
+    return completions_dominated(R.F_lat, R.F_acc, nF, lat, acc, add, bound, 1, R.acc_ub[q], lam, slack, A.J,
+                                 A.min_acc, A.max_lat);
 }
 
 // One slot per asking lane of the warp, from a counter in shared memory. Every lane must call it.
@@ -99,10 +99,10 @@ __device__ __forceinline__ u32 eepf_append(u32* counter, bool want) {
     return base + (u32)__popc(ballot & ((1u << lane) - 1u));
 }
 
-// core/search/bounds.cpp's RelaxedBounds::compute for threshold (c, S): phi, psi and acc_ub of this block's region.
-// One step per block q, from N - 1 down, and one barrier per step: lane (b, j) takes phi(q + 1, b, j)
-// from the psi of the step before (kept in shared memory, two buffers by parity) at the start of step q,
-// where it needs it first, instead of in a phase of its own.
+// core/search/bounds.cpp's RelaxedBounds::compute for threshold (c, S), its cells from bounds_math.hpp:
+// phi, psi and acc_ub of this block's region. One step per block q, from N - 1 down, and one barrier per
+// step: lane (b, j) takes phi(q + 1, b, j) from the psi of the step before (kept in shared memory, two
+// buffers by parity) at the start of step q, where it needs it first, instead of in a phase of its own.
 __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, int t, const double* c, const double* S,
                             const double* lam) {
     const int N = A.N, M = A.M, W = A.J + 1, lanes = M * W;
@@ -114,61 +114,52 @@ __device__ void eepf_bounds(const FusedArgs& A, const FusedRegion& R, int t, con
     const bool active = lane_id < lanes;
     const int b = active ? lane_id / W : 0, j = active ? lane_id % W : 0;
     const double lambda = j == 0 ? 0.0 : lam[j - 1];
-    const double inf = eep_inf();
-    __shared__ double psi_step[2][16 * 8];
-    // phi(q, a, j) = min over b != a of S_q forward(q, a, b) + psi(q, b, j)
+    __shared__ double psi_at[2][kMaxTiers * kBoundLanes];  // psi of the step before and of this one
     auto phi_of = [&](int q, int a, int jj, const double* psi) {
-        double out = inf;
+        double out = kBoundInf;
         for (int bb = 0; bb < M; ++bb)
-            if (bb != a) out = eep_min(out, S[q] * eepf_fwd(A, q, a, bb) + psi[bb * W + jj]);
+            if (bb != a) out = phi_step(out, S[q], eepf_fwd(A, q, a, bb), psi[bb * W + jj]);
         return out;
     };
     for (int i = tid; i < M * W; i += nthreads) {
-        R.phi[(u64)N * M * W + i] = inf;
-        R.psi[(u64)N * M * W + i] = inf;
+        R.phi[(u64)N * M * W + i] = kBoundInf;
+        R.psi[(u64)N * M * W + i] = kBoundInf;
     }
     if (tid == 0) R.acc_ub[0] = 0.0, R.acc_ub[N] = 0.0;
     __syncthreads();
     const bool acc_warp = tid >= nthreads - 32;
     for (int q = N - 1; q >= 1; --q) {
         const double Sq = S[q];
-        double best = inf;
+        double best = kBoundInf;
         if (active) {
-            double phi_next = inf;  // phi(q + 1, b, j), for the end q' = q + 1 (group lane 0)
+            double phi_next = kBoundInf;  // phi(q + 1, b, j), for the end q' = q + 1 (group lane 0)
             if (g == 0 && q + 1 < N) {
-                phi_next = phi_of(q + 1, b, j, psi_step[(q + 1) & 1]);
+                phi_next = phi_of(q + 1, b, j, psi_at[(q + 1) & 1]);
                 R.phi[((u64)(q + 1) * M + b) * W + j] = phi_next;
             }
             const double rb = A.res[b];
             for (int q2 = q + 1 + g; q2 <= N; q2 += G) {
-                const double r = rb - lambda * acc[q2 - 1];
-                double v = Sq * r;
-                if (q2 < N) {
-                    const double next = q2 == q + 1 ? phi_next : R.phi[((u64)q2 * M + b) * W + j];
-                    v = eep_min(v, (c[q2] - c[q]) * r + next);
-                }
-                best = eep_min(best, v + Sq * eepf_comp(A, b, q, q2));
+                const double r = exit_term(rb, lambda, acc[q2 - 1]);
+                const double next = q2 == q + 1 ? phi_next : R.phi[((u64)q2 * M + b) * W + j];
+                best = psi_step(best, Sq, c[q2] - c[q], r, Sq * eepf_comp(A, b, q, q2), next, q2 == N);
             }
         }
-        for (int d = G / 2; d >= 1; d >>= 1) best = eep_min(best, __shfl_down_sync(0xffffffffu, best, d));
+        for (int d = G / 2; d >= 1; d >>= 1) best = bound_min(best, __shfl_down_sync(0xffffffffu, best, d));
         if (active && g == 0) {
-            psi_step[q & 1][lane_id] = best;
+            psi_at[q & 1][lane_id] = best;
             R.psi[((u64)q * M + b) * W + j] = best;
         }
         if (acc_warp) {  // the most accuracy the samples still in at q can add, relaxed likewise
             const int lane = tid & 31;
             double top = 0.0;
-            for (int q2 = q + 1 + lane; q2 <= N; q2 += 32) {
-                double v = Sq * acc[q2 - 1];
-                if (q2 < N) v = eep_max(v, (c[q2] - c[q]) * acc[q2 - 1] + R.acc_ub[q2]);
-                top = eep_max(top, v);
-            }
-            for (int d = 16; d >= 1; d >>= 1) top = eep_max(top, __shfl_down_sync(0xffffffffu, top, d));
+            for (int q2 = q + 1 + lane; q2 <= N; q2 += 32)
+                top = acc_ub_step(top, Sq, c[q2] - c[q], acc[q2 - 1], R.acc_ub[q2], q2 == N);
+            for (int d = 16; d >= 1; d >>= 1) top = bound_max(top, __shfl_down_sync(0xffffffffu, top, d));
             if (lane == 0) R.acc_ub[q] = top;
         }
         __syncthreads();
     }
-    if (tid < lanes && N > 1) R.phi[((u64)1 * M + tid / W) * W + tid % W] = phi_of(1, tid / W, tid % W, psi_step[1]);
+    if (tid < lanes && N > 1) R.phi[((u64)1 * M + tid / W) * W + tid % W] = phi_of(1, tid / W, tid % W, psi_at[1]);
     __syncthreads();
 }
 
@@ -482,11 +473,11 @@ __device__ void eepf_write(const FusedArgs& A, const FusedRegion& R, FusedShared
 
 __global__ void __launch_bounds__(kFusedThreads) eep_fused_search(const __grid_constant__ FusedArgs A) {
     __shared__ FusedShared sh;
-    __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[8], slack[8];
+    __shared__ double c[kFusedMaxN + 1], S[kFusedMaxN + 1], lam[kBoundLanes], slack[kBoundLanes];
     __shared__ u32 order[kFusedSortRoom];
     FusedRegion R;
     fused_region(A.scratch + (u64)blockIdx.x * A.region_bytes, A.N, A.M, A.J + 1, A.room, &R);
-    if (threadIdx.x < 8) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
+    if (threadIdx.x < kBoundLanes) lam[threadIdx.x] = A.lam[threadIdx.x], slack[threadIdx.x] = A.slack[threadIdx.x];
     __shared__ int next_t;
     for (;;) {
         __syncthreads();

@@ -3,13 +3,15 @@
 #pragma once
 
 #include "pareto_types.hpp"
+#include "search/constants.hpp"
+#include "tables.hpp"
 
 namespace eepart {
 namespace gpu {
 
 constexpr int kFusedThreads = 512;
-constexpr int kFusedMaxN = 1000;
-constexpr unsigned kFusedSortRoom = 4096;  // sorts of up to this many records move indices in shared memory  // tables.hpp's limit: the exit curve of one threshold fits in shared memory
+constexpr int kFusedMaxN = kMaxBlocks;     // the exit curve of one threshold fits in shared memory
+constexpr unsigned kFusedSortRoom = 4096;  // sorts of up to this many records move indices in shared memory
 
 // How much one block may hold; past any of these the block stops and the host takes the layered search.
 struct FusedRoom {
@@ -24,7 +26,8 @@ struct FusedRoom {
 struct FusedArgs {
     int N, M, K, Lmax, J;
     const double *input, *comp, *fwd, *res, *cum, *acc;  // tables.hpp's layout, compute_cost untransposed, acc [K][N]
-    double lam[8], slack[8];  // slack[0]: of the latency bound; slack[j + 1]: of the bound on lat - lam[j] acc
+    // slack[0]: of the latency bound; slack[j + 1]: of the bound on lat - lam[j] acc
+    double lam[kBoundLanes], slack[kBoundLanes];
     double min_acc, max_lat;
     FusedRoom room;
     unsigned char* scratch;   // gridDim.x regions of region_bytes

@@ -1,38 +1,24 @@
 // Device code of the exact Pareto search (cuda_pareto.cpp runs it). The search is the CPU's
 // (cpp/core/search/): labels (partial plans) per state (last block q, tier a, tiers used), built one
 // partition at a time for every threshold at once; dominance within a state; branch and bound against
-// the frontier found so far, with the same relaxed bounds. Every sum is taken in the model's canonical
-// order with __dadd_rn / __dmul_rn, so the points returned are bit for bit those `evaluate` gives.
+// the frontier found so far, with the same relaxed bounds (core/search/bounds_math.hpp, the CPU's own
+// arithmetic). Every sum of a plan is taken in the model's canonical order with __dadd_rn / __dmul_rn,
+// so the points returned are bit for bit those `evaluate` gives.
 #pragma once
 
 #include "pareto_types.hpp"
-#include "search/constants.hpp"
+#include "search/bounds_math.hpp"
+#include "tables.hpp"
 
 namespace eepart {
 namespace gpu {
-
-#define EEP_SLACK eepart::kSlack  // relative slack on the bounds
-
-__device__ __forceinline__ double eep_inf() { return __longlong_as_double(0x7ff0000000000000LL); }
-__device__ __forceinline__ double eep_min(double a, double b) { return a < b ? a : b; }
-__device__ __forceinline__ double eep_max(double a, double b) { return a > b ? a : b; }
-
-__device__ __forceinline__ int eep_last_at_or_before(const double* F_lat, int n, double x) {
-    int lo = 0, hi = n;
-    while (lo < hi) {
-        const int mid = (lo + hi) >> 1;
-        if (F_lat[mid] <= x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo - 1;
-}
 
 // A complete plan worth keeping: inside the bounds, and not weakly dominated by a point found, unless
 // it ties that point exactly (the host then keeps the configuration first in canonical order).
 __device__ __forceinline__ bool eep_terminal_keeps(const double* F_lat, const double* F_acc, int nF, double min_acc,
                                                    double max_lat, double lat, double acc) {
     if (!(lat <= max_lat && acc >= min_acc)) return false;
-    const int i = eep_last_at_or_before(F_lat, nF, lat);
+    const int i = last_at_or_before(F_lat, nF, lat);
     if (i < 0 || F_acc[i] < acc) return true;
     return F_lat[i] == lat && F_acc[i] == acc;
 }
@@ -41,66 +27,25 @@ __device__ __forceinline__ bool eep_terminal_keeps(const SearchView& v, double l
     return eep_terminal_keeps(v.F_lat, v.F_acc, v.nF, v.min_acc, v.max_lat, lat, acc);
 }
 
-// core/search/staircase.hpp's region_dominated: is every completion of a label inside what the frontier found so far
-// (F_lat, F_acc: nF points, both strictly rising) dominates, or outside the bounds?
-__device__ bool eep_region_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
-                                     double min_acc, double max_lat, double x0, double y1, const double* beta) {
-    if (x0 > max_lat || y1 < min_acc) return true;
-    const double inf = eep_inf();
-    for (int i = eep_last_at_or_before(F_lat, nF, x0);; ++i) {
-        const double best = i >= 0 ? F_acc[i] : -inf;
-        if (y1 <= best) return true;
-        double xe = i + 1 < nF ? F_lat[i + 1] : inf;
-        bool ends = false;
-        if (xe >= max_lat) {
-            xe = max_lat;
-            ends = true;
-        }
-        if (xe == inf) return false;
-        bool ok = false;
-        for (int j = 0; j < J && !ok; ++j) {
-            const double lhs = xe - beta[j];
-            ok = lhs <= lam[j] * best || lhs < lam[j] * min_acc;
-        }
-        if (!ok) return false;
-        if (ends) return true;
-    }
-}
-
-// core/search/bounds.hpp's completions_dominated: are all completions of a partial plan (lat, acc) dominated by the
-// frontier F (or outside the bounds), given lower bounds bound[j * stride] on what they add beyond `add`
-// (j = 0: latency; j > 0: lat - lam[j - 1] acc) and acc_top on the accuracy they add?
-__device__ bool eep_completions_dominated(const double* F_lat, const double* F_acc, int nF, const double* lam, int J,
-                                          const double* slack, double min_acc, double max_lat, double lat,
-                                          double acc, double add, const double* bound, eep_u64 stride,
-                                          double acc_top) {
-    const double x0 = lat + (add + bound[0]) - slack[0];
-    const double y1 = acc + acc_top + EEP_SLACK;
-    double beta[8];
-    for (int j = 0; j < J; ++j) beta[j] = lat - lam[j] * acc + (add + bound[(j + 1) * stride]) - slack[j + 1];
-    return eep_region_dominated(F_lat, F_acc, nF, lam, J, min_acc, max_lat, x0, y1, beta);
-}
-
 __device__ __forceinline__ bool eep_label_dominated(const SearchView& v, int t, int q, int a, double lat, double acc) {
     const eep_u64 stride = (eep_u64)(v.N + 1) * v.M;
     const eep_u64 s = (eep_u64)t * stride + (eep_u64)q * v.M + a;
-    return eep_completions_dominated(v.F_lat, v.F_acc, v.nF, v.lam, v.J, v.slack, v.min_acc, v.max_lat, lat, acc, 0.0,
-                                     v.phi + s, (eep_u64)v.K * stride, v.acc_ub[(eep_u64)t * (v.N + 1) + q]);
+    return completions_dominated(v.F_lat, v.F_acc, v.nF, lat, acc, 0.0, v.phi + s, (eep_u64)v.K * stride,
+                                 v.acc_ub[(eep_u64)t * (v.N + 1) + q], v.lam, v.slack, v.J, v.min_acc, v.max_lat);
 }
 
-// Relaxed backward programmes of the CPU search (core/search/bounds.cpp) (tiers need only differ from the one before), one block per
-// (threshold, lambda), one thread per tier; block (t, 0) also fills the accuracy bound.
+// The relaxed backward programmes of the CPU search (core/search/bounds.cpp, its cells from bounds_math.hpp),
+// one block per (threshold, lambda), one thread per tier; block (t, 0) also fills the accuracy bound.
 __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
     const int t = (int)blockIdx.x, j = (int)blockIdx.y, tid = (int)threadIdx.x;
     const int N = v.N, M = v.M;
     const double lambda = j == 0 ? 0.0 : v.lam[j - 1];
-    const double inf = eep_inf();
     double* ph = phi + ((eep_u64)j * v.K + t) * (eep_u64)(N + 1) * M;
     const double* c = v.cum + (eep_u64)t * (N + 1);
-    __shared__ double psi[16];
+    __shared__ double psi[kMaxTiers];
     if (tid < M) {
-        ph[tid] = inf;
-        ph[(eep_u64)N * M + tid] = inf;
+        ph[tid] = kBoundInf;
+        ph[(eep_u64)N * M + tid] = kBoundInf;
     }
     __syncthreads();
     for (int q = N - 1; q >= 1; --q) {
@@ -108,21 +53,20 @@ __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
         if (tid < M) {
             const int b = tid;
             const double rb = v.res[b];
-            double best = inf;
+            double best = kBoundInf;
             for (int q2 = q + 1; q2 <= N; ++q2) {
-                const double r = rb - lambda * v.acc[(eep_u64)t * N + q2 - 1];
-                double x = Sq * r;
-                if (q2 < N) x = eep_min(x, (c[q2] - c[q]) * r + ph[(eep_u64)q2 * M + b]);
-                best = eep_min(best, x + Sq * v.compT[((eep_u64)q * (N + 1) + q2) * M + b]);
+                const double r = exit_term(rb, lambda, v.acc[(eep_u64)t * N + q2 - 1]);
+                best = psi_step(best, Sq, c[q2] - c[q], r, Sq * v.compT[((eep_u64)q * (N + 1) + q2) * M + b],
+                                ph[(eep_u64)q2 * M + b], q2 == N);
             }
             psi[b] = best;
         }
         __syncthreads();
         if (tid < M) {
             const int a = tid;
-            double best = inf;
+            double best = kBoundInf;
             for (int b = 0; b < M; ++b)
-                if (b != a) best = eep_min(best, Sq * v.fwd[((eep_u64)(q - 1) * M + a) * M + b] + psi[b]);
+                if (b != a) best = phi_step(best, Sq, v.fwd[((eep_u64)(q - 1) * M + a) * M + b], psi[b]);
             ph[(eep_u64)q * M + a] = best;
         }
         __syncthreads();
@@ -134,12 +78,8 @@ __global__ void eep_bounds(SearchView v, double* phi, double* acc_ub) {
         for (int q = N - 1; q >= 1; --q) {
             const double Sq = 1.0 - c[q];
             double best = 0.0;
-            for (int q2 = q + 1; q2 <= N; ++q2) {
-                const double aq2 = v.acc[(eep_u64)t * N + q2 - 1];
-                double x = Sq * aq2;
-                if (q2 < N) x = eep_max(x, (c[q2] - c[q]) * aq2 + ub[q2]);
-                best = eep_max(best, x);
-            }
+            for (int q2 = q + 1; q2 <= N; ++q2)
+                best = acc_ub_step(best, Sq, c[q2] - c[q], v.acc[(eep_u64)t * N + q2 - 1], ub[q2], q2 == N);
             ub[q] = best;
         }
     }

@@ -1,6 +1,8 @@
 // Records the GPU Pareto search keeps in device memory; plain data shared by host and device code.
 #pragma once
 
+#include "host_device.hpp"
+
 namespace eepart {
 namespace gpu {
 
@@ -60,12 +62,6 @@ struct SearchView {
     double min_acc, max_lat;
 };
 
-
-#if defined(__CUDACC__)
-#define EEP_HD __host__ __device__
-#else
-#define EEP_HD
-#endif
 
 // Sort orders: labels by state, then latency rising, accuracy falling; complete plans by latency
 // rising, accuracy falling. Ties end on (key, parent), so the order is total and the result does not

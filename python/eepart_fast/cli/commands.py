@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._core import DEFAULT_MAX_MEMORY
 from .._extras import MissingExtra, extra_of, require
 from ..engine.registry import backends, get_backend, resolve
+from ..errors import RowLimitError
 from ..io.atomic import atomic_path
 from ..io.format import decimals, digits
 from ..io.results import SweepResult
@@ -478,10 +480,7 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
                                          max_rows=max_rows - kept, **limit))
             except TimeoutError:
                 raise clock.timed_out() from None
-            except ValueError as exc:
-                # TODO: catch eepart_fast.errors.RowLimitError once the engine raises it (not the message).
-                if "would keep more than" not in str(exc):
-                    raise
+            except RowLimitError:
                 raise UsageError(f"the sweep would keep more than {max_rows:,} rows, more than --max-memory-gb "
                                  f"{max_memory_gb:g} holds: tighten --max-latency-ms / --min-accuracy or raise "
                                  "--max-memory-gb") from None
@@ -597,9 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",
                     help="where to write the rows (the file appears only once complete)")
     add_progress(sw)
-    sw.add_argument("--max-memory-gb", type=memory_arg, default=2.0, metavar="GB",
+    sw.add_argument("--max-memory-gb", type=memory_arg, default=DEFAULT_MAX_MEMORY / 1024**3, metavar="GB",
                     help="cap on the kept rows' memory in GiB, 2^30 bytes (the Python API's max_memory is in "
-                         "bytes; default 2)")
+                         "bytes; default %(default)g)")
     _time_limit(sw, "the sweep")
     sw.set_defaults(run=cmd_sweep)
 

@@ -8,13 +8,11 @@ at least as accurate as any configuration, so nothing slower than it can be on t
 """
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
-from ..model.configs import row_bytes
+import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
 from .frontier import frontier_indices
-from .reference import FRONTIER_BYTES, least_mean_ties
+from .reference import least_mean_ties, rows_in_memory
 
 
 def single_partition_bound(tables) -> float:
@@ -28,18 +26,10 @@ def single_partition_bound(tables) -> float:
 
 
 def max_rows_for(max_memory, N: int, M: int) -> int:
-    """The swept rows that max_memory bytes hold with the frontier's work on them (as reference.pareto)."""
+    """The swept rows that max_memory bytes hold with the frontier's work on them (None: no cap)."""
     if max_memory is None:
-        return 2**62
-    if isinstance(max_memory, bool):
-        raise TypeError(f"max_memory: expected a number of bytes, got {max_memory!r}")
-    try:
-        cap = operator.index(max_memory)
-    except TypeError:
-        raise TypeError(f"max_memory: expected a number of bytes, got {max_memory!r}") from None
-    if cap <= 0:
-        raise ValueError(f"max_memory = {cap}: must be a positive number of bytes")
-    return max(1, cap // (row_bytes(N, M) + FRONTIER_BYTES))
+        return _core.DEFAULT_MAX_ROWS
+    return max(1, rows_in_memory(max_memory, N, M))
 
 
 def pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile, max_memory=None, **sweep_kw) -> dict:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import FRONTIER_RTOL as RTOL  # the searches' (cpp/core/search/constants.hpp): one definition
 from .._deprecated import positional
-
-RTOL = 1e-12
 
 
 def _close(a: float, b: float, rtol: float) -> bool:

@@ -11,8 +11,10 @@ from math import perm
 
 import numpy as np
 
+import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
 from .._checks import time_limit as check_time_limit
 from .._checks import timed_out
+from ..errors import RowLimitError
 from ..model.configs import count_configurations, row_bytes
 from .frontier import frontier_indices
 from ..model.quantile import QUANTILE_SLACK, check_quantile
@@ -183,7 +185,7 @@ def _empty(lmax: int) -> dict:
             "placement": np.zeros((0, lmax), np.int32)}
 
 
-def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, chunk=1 << 20,
+def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, chunk=1 << 20,
           time_limit=np.inf, quantile=None):
     """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
     keeping rows with latency <= max_latency and accuracy >= min_accuracy.
@@ -227,7 +229,7 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
         chunk = min(chunk, TIMED_CHUNK)
     N, M, K = tables.N, tables.M, tables.K
     lmax = min(M, N)
-    cap_bytes = min(max_rows, 2**62) * row_bytes(N, M)
+    cap_bytes = min(max_rows, _core.DEFAULT_MAX_ROWS) * row_bytes(N, M)
     parts = []
     kept = 0
     for t in range(K):
@@ -242,9 +244,7 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
                 k = int(keep.sum())
                 kept += k
                 if kept > max_rows:
-                    total = count_configurations(N, M, K)
-                    raise ValueError(f"sweep would keep more than {max_rows} rows of {total} configurations: "
-                                     "tighten max_latency / min_accuracy or raise the memory cap")
+                    raise RowLimitError(max_rows, count_configurations(N, M, K))
                 if k:
                     Pk = np.full((k, lmax), -1, np.int32)
                     Ak = np.full((k, lmax), -1, np.int32)
@@ -268,8 +268,14 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
 FRONTIER_BYTES = 48
 
 
-def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=2**31, time_limit=np.inf,
-           quantile=None):
+def rows_in_memory(max_memory, N: int, M: int) -> int:
+    """The swept rows that max_memory bytes (checked as the engines check it) hold with the frontier's work
+    on them: the one rule of every pareto by sweep."""
+    return _core.check_max_memory(max_memory) // (row_bytes(N, M) + FRONTIER_BYTES)
+
+
+def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=_core.DEFAULT_MAX_MEMORY,
+           time_limit=np.inf, quantile=None):
     """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
 
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
@@ -298,7 +304,7 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
     time_limit = check_time_limit(time_limit)
     quantile = None if quantile is None else check_quantile(quantile)
     start = time.monotonic()
-    max_rows = max_memory // (row_bytes(tables.N, tables.M) + FRONTIER_BYTES)
+    max_rows = rows_in_memory(max_memory, tables.N, tables.M)
     rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile)
     if time.monotonic() - start > time_limit:
         raise timed_out("pareto", time_limit)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 
-QUANTILE_SLACK = 1e-12
+from .._core import QUANTILE_SLACK  # the engine's (core/quantile.hpp); one definition
 
 
 def check_quantile(quantile) -> float:

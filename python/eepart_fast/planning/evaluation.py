@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 
+import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
+
 from .._checks import bound
 from .._checks import threads as _threads
 from .._checks import time_limit as check_time_limit
@@ -18,7 +20,7 @@ from ..model.tables import CostTables, check_tables, cost_tables
 from ..model.topology import Topology
 from ._state import _check_models, _takes
 
-DEFAULT_MAX_MEMORY = 2 * 1024**3  # bytes of kept rows a sweep may hold
+DEFAULT_MAX_MEMORY = _core.DEFAULT_MAX_MEMORY  # bytes of kept rows a sweep may hold
 
 
 def _tables(profile, topology, source, destination):
@@ -157,11 +159,10 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
     min_accuracy = bound("min_accuracy", min_accuracy, default=-np.inf)
     time_limit = check_time_limit(time_limit)
     threads = _threads(threads)
-    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, np.integer)) or max_memory <= 0:
-        raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
+    max_memory = _core.check_max_memory(max_memory)
     tables, thresholds, names, _ = _tables(profile, topology, source, destination)
     name = resolve(backend, "sweep")
-    max_rows = int(max_memory) // row_bytes(tables)
+    max_rows = max_memory // row_bytes(tables)
     module = get_backend(name)
     extra = {"threads": threads} if threads and _takes(module.sweep, "threads") else {}
     columns = module.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,

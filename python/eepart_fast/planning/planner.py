@@ -14,11 +14,12 @@ never filed under a network state it was not computed on.
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 import warnings
 
 import numpy as np
+
+import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
 
 from .._checks import bound
 from .._checks import threads as check_threads
@@ -36,10 +37,7 @@ from ._state import _check_models, _search_rows, _State
 __all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
 
 def _max_memory(max_memory) -> int | None:
-    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral)
-                                   or max_memory <= 0):
-        raise ValueError(f"max_memory = {max_memory!r}: must be a positive number of bytes")
-    return None if max_memory is None else int(max_memory)
+    return None if max_memory is None else _core.check_max_memory(max_memory)
 
 
 class _Frontier:

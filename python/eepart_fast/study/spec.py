@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import float_array, read_text
+from .._core import DEFAULT_MAX_MEMORY
 from .._deprecated import positional
 from ..engine.registry import ORDER as BACKENDS
 from ..model.profile import Profile
@@ -169,7 +170,7 @@ class StudySpec:
     compute: list  # subset of COMPUTE, in COMPUTE's order
     backend: str = "auto"
     batch_size: int | None = None
-    max_memory: int = 2 * 1024**3
+    max_memory: int = DEFAULT_MAX_MEMORY
     groups: list = field(default_factory=list)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 

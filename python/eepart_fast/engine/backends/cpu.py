@@ -29,13 +29,17 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
                           quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
-          quantile=None):
+_DEFAULT_MAX_ROWS = None if _core is None else _core.DEFAULT_MAX_ROWS
+_DEFAULT_MAX_MEMORY = None if _core is None else _core.DEFAULT_MAX_MEMORY
+
+
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_DEFAULT_MAX_ROWS, threads=0,
+          time_limit=np.inf, quantile=None):
     return _core.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
                        time_limit=time_limit, quantile=quantile)
 
 
-def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=2**31, time_limit=np.inf,
-           quantile=None):
+def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=_DEFAULT_MAX_MEMORY,
+           time_limit=np.inf, quantile=None):
     return _core.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit, quantile=quantile)

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+import eepart_fast._core as _core  # by name: `from ... import` reads as importing the whole package
 from .._pareto_by_sweep import pareto_by_sweep
 
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
@@ -34,7 +35,7 @@ else:
     except ImportError as exc:
         _error = f"eepart_fast.{_NAME} failed to load: {exc}"
 
-DEFAULT_MAX_MEMORY = 4 * 1024**3  # device bytes the pareto search may hold
+DEFAULT_MAX_MEMORY = _core.DEFAULT_DEVICE_MEMORY  # device bytes the pareto search may hold
 
 
 def available():
@@ -59,8 +60,8 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
                           quantile=quantile)
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
-          quantile=None):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
+          time_limit=np.inf, quantile=None):
     return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
                        time_limit=time_limit, quantile=quantile)
 

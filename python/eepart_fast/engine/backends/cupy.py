@@ -1,7 +1,8 @@
 """The `cupy` backend: evaluate and sweep on a GPU through CuPy, for installs built without nvcc.
 
 The kernels are the compiled engine's own (cpp/cuda/kernels/kernels.cuh, installed as eepart_fast/cuda/kernels.cuh),
-compiled by NVRTC at first use and cached by CuPy; the host side below mirrors cpp/cuda/host/cuda_sweep.cpp.
+compiled by NVRTC at first use and cached by CuPy; the host side below follows cpp/cuda/host/cuda_sweep.cpp,
+with the same plan of items and chunks (_core.plan_sweep: core/sweep_plan.hpp, one copy for both).
 So rows, their order and every bit of their latency and accuracy are those of the `cpu` and `cuda`
 backends. `pareto` has no search here: it sweeps (bounds applied on the device) and cuts each window of
 rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations;
@@ -14,28 +15,22 @@ from __future__ import annotations
 import operator
 import time
 from importlib import resources
-from math import comb, perm
 
 import numpy as np
 
-from ..._checks import timed_out
-from .._pareto_by_sweep import pareto_by_sweep
-from ...model.configs import count_configurations
-from ..frontier import frontier_indices
-from ...model.quantile import QUANTILE_SLACK, check_quantile
+import eepart_fast._core as _core  # by name: `from ... import` reads as importing the whole package
 
-SPLIT = 2048            # EEP_SPLIT of kernels.cuh: placements per warp item when a P has more
-MAX_CODES = 1 << 16     # placements of one L tabulated at most; beyond, unranked in the kernel
-CHUNK_ITEMS = 1 << 20   # warp items per chunk: bounds device memory, and Ctrl-C is seen between chunks
-WINDOW_ROWS = 1 << 23   # rows written to the device per window
-MAX_TOTAL = 1 << 63
+from ..._checks import timed_out
+from ...errors import RowLimitError
+from ...model.configs import count_configurations
+from ...model.quantile import QUANTILE_SLACK, check_quantile
+from .._pareto_by_sweep import pareto_by_sweep
+from ..frontier import frontier_indices
+
 MAX_PARETO_CONFIGS = 1 << 36
-IP_SIZE = 16            # EEP_IP_SIZE
-WARPS_PER_BLOCK = 8
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 
 _state: dict = {}
-MAX_THREADS = 1024      # as the compiled modules: threads is checked alike everywhere (the device needs none)
 
 
 def _check_call(threads, time_limit) -> float:
@@ -46,8 +41,8 @@ def _check_call(threads, time_limit) -> float:
         threads = operator.index(threads)
     except TypeError:
         raise TypeError(f"threads: expected an integer, got {threads!r}") from None
-    if not 0 <= threads <= MAX_THREADS:
-        raise ValueError(f"threads = {threads}: must be in 0..{MAX_THREADS} (0: one per core)")
+    if not 0 <= threads <= _core.MAX_THREADS:
+        raise ValueError(f"threads = {threads}: must be in 0..{_core.MAX_THREADS} (0: one per core)")
     if isinstance(time_limit, (bool, str)) or not float(time_limit) > 0:
         raise ValueError(f"time_limit = {time_limit}: must be > 0 seconds (inf: none)")
     return time.monotonic() + float(time_limit)
@@ -137,56 +132,6 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
     return lat, acc
 
 
-def _placements(M: int, L: int) -> list:
-    """4-bit codes of the L-permutations of range(M), in itertools.permutations order."""
-    from itertools import permutations
-    return [sum(a << (4 * k) for k, a in enumerate(p)) for p in permutations(range(M), L)]
-
-
-def _segments(N: int, M: int, Lmax: int, table_limit: int):
-    """Per L: (L, nperm, ncomb, W, splits, items, codes or None, radix, offset), as cuda_sweep.cpp plans them."""
-    segs, per_t = [], 0
-    for L in range(1, Lmax + 1):
-        nperm, ncomb = perm(M, L), comb(N, L)
-        if nperm <= 16:
-            g = 1
-            while g < nperm:
-                g <<= 1
-            W, splits = 64 * (32 // g), 1
-        elif nperm <= SPLIT:
-            W, splits = max(1, SPLIT // nperm), 1
-        else:
-            W, splits = 1, -(-nperm // SPLIT)
-        items = -(-ncomb // W) * splits
-        codes = np.array(_placements(M, L), dtype=np.uint64) if nperm <= table_limit else None
-        radix = np.array([perm(M - k - 1, L - k - 1) for k in range(L)], dtype=np.uint64)
-        segs.append((L, nperm, ncomb, W, splits, items, codes, radix, per_t))
-        per_t += items
-    return segs, per_t
-
-
-def _chunks(segs, K: int, per_t: int, cap: int):
-    """Launches (L, t0, nt, w0, w1, cbase, cstride) per chunk, in canonical order."""
-    if per_t <= cap:
-        tc = min(cap // per_t, 65535)
-        for t0 in range(0, K, tc):
-            nt = min(tc, K - t0)
-            yield [(s[0], t0, nt, 0, s[5], s[8], per_t) for s in segs if s[5]], per_t * nt
-        return
-    launches, items = [], 0
-    for t in range(K):
-        for s in segs:
-            for w0 in range(0, s[5], cap):
-                w1 = min(s[5], w0 + cap)
-                if items + (w1 - w0) > cap:
-                    yield launches, items
-                    launches, items = [], 0
-                launches.append((s[0], t, 1, w0, w1, items, 0))
-                items += w1 - w0
-    if items:
-        yield launches, items
-
-
 def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit, stop=None,
              quantile=None):
     """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows.
@@ -195,24 +140,25 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
     cp = _cupy()
     N, M, K = tables.N, tables.M, tables.K
     Lmax = min(N, M)
-    total = count_configurations(N, M, K)
-    if total > MAX_TOTAL:
-        raise ValueError(f"sweep: N = {N}, M = {M}, K = {K} give more than 2^63 configurations, too many to enumerate")
-    segs, per_t = _segments(N, M, Lmax, table_limit)
+    plan = _core.plan_sweep(N, M, K, chunk_items, table_limit)
+    total = plan["total"]
     dt = _device_tables(tables)
-    binom = cp.asarray(np.array([[min(comb(n, k), MAX_TOTAL) for k in range(Lmax + 1)] for n in range(N + 1)],
-                                dtype=np.uint64))
-    dev_codes = {s[0]: cp.asarray(s[6]) if s[6] is not None else cp.zeros(1, dtype=np.uint64) for s in segs}
-    dev_radix = {s[0]: cp.asarray(s[7]) for s in segs}
-    by_L = {s[0]: s for s in segs}
+    binom = cp.asarray(plan["binom"])
+    codes = cp.asarray(plan["codes"]) if len(plan["codes"]) else cp.zeros(1, dtype=np.uint64)
+    radix = cp.asarray(plan["radix"])
+    # Per L, its placement table and radix as offsets into the plan's arrays (views: no copies).
+    segments = plan["segments"]
+    dev_codes = {int(s[0]): codes[int(s[6]):] if s[6] >= 0 else codes for s in segments}
+    dev_radix = {int(s[0]): radix[int(s[7]):] for s in segments}
+    ip_all, grid_y, first = plan["ip"], plan["grid_y"], plan["chunk_first"]
     kept_so_far = 0
-    for launches, items in _chunks(segs, K, per_t, chunk_items):
+    for k, items in enumerate(plan["chunk_items"].tolist()):
         if stop is not None:
             stop()
-        ip = np.zeros((len(launches), IP_SIZE), dtype=np.int64)
-        for i, (L, t0, nt, w0, w1, cbase, cstride) in enumerate(launches):
-            _, nperm, ncomb, W, splits, _, codes, _, _ = by_L[L]
-            ip[i, :14] = (N, M, Lmax, L, nperm, W, splits, ncomb, t0, w0, w1, cbase, cstride, codes is not None)
+        ip = ip_all[first[k]:first[k + 1]]
+        # (L, w0, w1, thresholds) of each launch: EEP_IP_L, EEP_IP_W0, EEP_IP_W1 of its descriptor, and grid y.
+        launches = [(int(row[3]), int(row[9]), int(row[10]), int(nt))
+                    for row, nt in zip(ip, grid_y[first[k]:first[k + 1]])]
         d_ip = cp.asarray(ip)
         counts = cp.empty(items, dtype=np.uint64)
 
@@ -220,10 +166,10 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
             dummy_f, dummy_i = cp.empty(1), cp.empty(1, dtype=np.int32)
             o = out or {"latency": dummy_f, "accuracy": dummy_f, "threshold_index": dummy_i,
                         "num_partitions": dummy_i, "partitions": dummy_i, "placement": dummy_i}
-            for i, (L, t0, nt, w0, w1, *_rest) in enumerate(launches):
-                gx = -(-(w1 - w0) // WARPS_PER_BLOCK)
+            for i, (L, w0, w1, nt) in enumerate(launches):
+                gx = -(-(w1 - w0) // _core.SWEEP_BLOCK_WARPS)
                 _sweep_kernel(L, write)(
-                    (gx, nt), (WARPS_PER_BLOCK * 32,),
+                    (gx, nt), (_core.SWEEP_BLOCK_WARPS * 32,),
                     (*dt, binom, dev_codes[L], dev_radix[L], d_ip[i], np.float64(max_latency), np.float64(min_accuracy),
                      *q_args, counts, offsets if offsets is not None else counts, np.uint64(lo), np.uint64(hi),
                      *(o[c] for c in COLUMNS)))
@@ -232,8 +178,7 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
         offsets = cp.cumsum(counts) - counts
         kept = int(offsets[-1].get() + counts[-1].get())
         if kept > max_rows - kept_so_far:
-            raise ValueError(f"sweep would keep more than {max_rows} rows of {total} configurations: "
-                             "tighten max_latency / min_accuracy or raise the memory cap")
+            raise RowLimitError(max_rows, total)
         kept_so_far += kept
         for lo in range(0, kept, window_rows):
             hi = min(kept, lo + window_rows)
@@ -257,8 +202,9 @@ def _concat(parts: list, Lmax: int) -> dict:
     return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=2**62, threads=0, time_limit=np.inf,
-          quantile=None, chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, table_limit=MAX_CODES):
+def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
+          time_limit=np.inf, quantile=None, chunk_items=_core.SWEEP_CHUNK_ITEMS, window_rows=_core.SWEEP_WINDOW_ROWS,
+          table_limit=_core.SWEEP_MAX_CODES):
     _quantile_args(quantile)
     deadline = _check_call(threads, time_limit)
     stop = lambda: _check_deadline(deadline, "sweep", time_limit)
@@ -277,7 +223,8 @@ def _running_max(x):
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, time_limit=np.inf,
-           quantile=None, chunk_items=CHUNK_ITEMS, window_rows=WINDOW_ROWS, max_configs=MAX_PARETO_CONFIGS):
+           quantile=None, chunk_items=_core.SWEEP_CHUNK_ITEMS, window_rows=_core.SWEEP_WINDOW_ROWS,
+           max_configs=MAX_PARETO_CONFIGS):
     """The model's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
     faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
     Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
@@ -297,7 +244,8 @@ def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memo
                                window_rows=window_rows)
     parts = []
     stop = lambda: _check_deadline(deadline, "pareto", time_limit)
-    for w in _windows(tables, max_latency, min_accuracy, 2**62, chunk_items, window_rows, MAX_CODES, stop):
+    for w in _windows(tables, max_latency, min_accuracy, _core.DEFAULT_MAX_ROWS, chunk_items, window_rows,
+                      _core.SWEEP_MAX_CODES, stop):
         lat, acc = w["latency"], w["accuracy"]
         order = cp.lexsort(cp.stack((-acc, lat)))  # latency rising, accuracy falling, canonical order last
         best = _running_max(acc[order])
