@@ -1,11 +1,10 @@
 """evaluate and sweep: the public front of the engine, on profiles and topologies or on CostTables."""
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
-
-import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
 
 from .._checks import bound
 from .._checks import threads as _threads
@@ -19,6 +18,10 @@ from ..model.quantile import check_quantile
 from ..model.tables import CostTables, check_tables, cost_tables
 from ..model.topology import Topology
 from ._state import _check_models, _takes
+
+# The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
+# loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
+_core = importlib.import_module("eepart_fast._core")
 
 DEFAULT_MAX_MEMORY = _core.DEFAULT_MAX_MEMORY  # bytes of kept rows a sweep may hold
 

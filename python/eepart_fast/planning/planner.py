@@ -13,13 +13,12 @@ never filed under a network state it was not computed on.
 """
 from __future__ import annotations
 
+import importlib
 import math
 import threading
 import warnings
 
 import numpy as np
-
-import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
 
 from .._checks import bound
 from .._checks import threads as check_threads
@@ -34,7 +33,12 @@ from .plan import Plan, breakdown
 from .plantable import PlanTable, build
 from ._state import _check_models, _search_rows, _State
 
+# The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
+# loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
+_core = importlib.import_module("eepart_fast._core")
+
 __all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
+
 
 def _max_memory(max_memory) -> int | None:
     return None if max_memory is None else _core.check_max_memory(max_memory)
