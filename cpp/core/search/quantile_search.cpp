@@ -33,6 +33,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "bounds_math.hpp"
 #include "exact_search.hpp"
 #include "quantile.hpp"
 
@@ -128,10 +129,8 @@ class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
         // acc_ub_[q]: the most accuracy a completion of a label ending at q adds (tiers relaxed).
         acc_ub_.assign(N_ + 1, -kInf);
         for (int q = N_ - 1; q >= 1; --q)
-            for (int r = q + 1; r <= N_; ++r) {
-                acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * S_[q]);
-                if (r < N_) acc_ub_[q] = std::max(acc_ub_[q], T_.acc(t_, r) * (c_[r] - c_[q]) + acc_ub_[r]);
-            }
+            for (int r = q + 1; r <= N_; ++r)
+                acc_ub_[q] = acc_ub_step(acc_ub_[q], S_[q], c_[r] - c_[q], T_.acc(t_, r), acc_ub_[r], r == N_);
         ell_.clear();
         share_.clear();
     }
