@@ -42,7 +42,10 @@ def _public():
     seen, out = set(), []
     for module in _modules():
         for name in module.__all__:
-            obj = getattr(module, name)
+            try:
+                obj = getattr(module, name)
+            except ImportError:  # loaded on first use and needs an extra this install lacks
+                continue
             if inspect.ismodule(obj) or id(obj) in seen:
                 continue
             seen.add(id(obj))
