@@ -7,7 +7,7 @@ when they are used.
 """
 import importlib as _importlib
 
-from . import _deprecated, engine, io, model, planning
+from . import _deprecated, engine, errors, io, model, planning
 from ._version import __version__
 from .engine import backends, frontier_indices
 from .io import Evaluation, SweepResult
@@ -45,6 +45,8 @@ __all__ = [
     "backends",
     "count_configurations",
     "frontier_indices",
+    # the typed errors
+    "errors",
     # the layers
     "model",
     "engine",
