@@ -570,11 +570,7 @@ def _bound(where: str, b) -> dict:
                          "quantile)")
     out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k != "quantile"}
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
-        try:
-            out["quantile"] = parse_quantile(b["quantile"])
-        except (TypeError, ValueError) as exc:
-            msg = str(exc)
-            raise type(exc)(f"{where}.{msg}" if msg.startswith("quantile") else f"{where}.quantile: {msg}") from None
+        out["quantile"] = parse_quantile(b["quantile"], field=f"{where}.quantile")
     return dict(sorted(out.items()))
 
 
