@@ -55,15 +55,14 @@ def device_name() -> str:
     return _cuda.device_name() if _cuda is not None else ""
 
 
-def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None):
-    return _cuda.evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=threads,
-                          quantile=quantile)
+# The compiled functions themselves (the Backend Protocol's arguments, by the same names), as in cpu.py;
+# a stand-in that says why when the module is absent.
+def _unavailable(*args, **kwargs):
+    raise RuntimeError(f"the cuda backend is unavailable: {_error}")
 
 
-def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
-          time_limit=np.inf, quantile=None):
-    return _cuda.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows, threads=threads,
-                       time_limit=time_limit, quantile=quantile)
+evaluate = _cuda.evaluate if _cuda is not None else _unavailable
+sweep = _cuda.sweep if _cuda is not None else _unavailable
 
 
 # The search engine the backend runs. "layered" has run on a GPU (bench/results/gpu_check_h100.*);
