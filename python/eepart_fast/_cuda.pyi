@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._core import Tables as _CoreTables
+from ._core import evaluate as evaluate  # the same signature: one copy
 
 EMULATED: bool
 
@@ -18,10 +19,6 @@ _Tables = Union[Tables, Sequence[_Array]]
 
 def device_count() -> int: ...
 def device_name() -> str: ...
-def evaluate(
-    tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
-    threads: int = 0, quantile: float | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def sweep(
     tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
     time_limit: float = ..., chunk_items: int = 0, window_rows: int = 0, table_limit: int = 0,
