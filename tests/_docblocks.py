@@ -88,7 +88,7 @@ def run_page(path: Path, tmp: Path, skip) -> int:
     """Runs every runnable block of one page, in order, in `tmp`; returns how many ran. `skip(reason)`
     is called (and the page stops there) when a block needs an extra that is not installed."""
     ran = 0
-    namespace: dict = {"__name__": "__docs__"}
+    namespace: dict = {"__name__": "__main__"}  # as a reader runs them: a block's main guard runs
     cwd = os.getcwd()
     os.chdir(tmp)
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -84,9 +86,19 @@ METHODS = _methods()
 def test_namespace_is_exactly_all():
     for module in _modules():
         public = {n for n in vars(module) if not n.startswith("_")}
-        lazy = set(getattr(module, "_APPLICATIONS", ()))
-        assert public - {"annotations"} <= set(module.__all__), module.__name__
+        lazy = set(getattr(module, "_APPLICATIONS", ()))  # imported on first use: there once used
+        assert public - lazy <= set(module.__all__), module.__name__
         assert set(module.__all__) - lazy <= public, module.__name__
+
+
+def test_star_import_needs_no_extra():
+    """`from eepart_fast import *` on a bare install: nothing in the layers' __all__ loads an extra."""
+    hide = "torch torchvision onnx onnxruntime onnxscript zmq pyarrow dask distributed cupy".split()
+    code = (f"import sys\nfor m in {hide!r}: sys.modules[m] = None\n"
+            "from eepart_fast import *\nfrom eepart_fast.model import *\nfrom eepart_fast.engine import *\n"
+            "from eepart_fast.io import *\nfrom eepart_fast.planning import *\nprint(Planner.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "Planner"), done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("qual,func", CALLABLES, ids=[q for q, _ in CALLABLES])

@@ -52,9 +52,6 @@ __all__ = [
     "engine",
     "io",
     "planning",
-    # the applications
-    "cli",
-    "nn",
-    "runtime",
-    "study",
 ]
+# The applications (cli, nn, runtime, study) are not in __all__: `from eepart_fast import *` must not load
+# their extras. `eepart_fast.study` and the others import on first use (__getattr__ above).

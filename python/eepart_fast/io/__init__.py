@@ -16,5 +16,5 @@ def __getattr__(name):
 
 
 __all__ = ["Evaluation", "SweepResult",
-           # the modules
-           "arrow", "atomic", "format", "records", "results"]
+           # the modules (arrow.py, which needs pyarrow, imports on first use and stays out of a star import)
+           "atomic", "format", "records", "results"]

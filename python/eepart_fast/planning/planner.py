@@ -108,7 +108,7 @@ class Planner:
     destination : int or str, default 0
         The tier where results must arrive.
     backend : str, default "auto"
-        The search's backend ("auto", "cpu", "cuda", "numpy"; engine.backends()).
+        The search's backend ("auto", "cpu", "cuda", "cupy", "numpy"; see ef.backends()).
     threads : int, default 0
         CPU threads of a search, where the backend takes them (cpu, cuda's host side); 0: one per core.
     max_memory : int, optional
@@ -599,6 +599,9 @@ def pareto(profile, topology: Topology | None = None, *, source=0, destination=0
 
     Raises
     ------
+    ValueError
+        An unknown or unavailable backend, a tier that does not exist, or a bad `quantile`, `threads`,
+        `max_memory` or `time_limit`.
     TimeoutError
         The search ran past `time_limit`.
 
@@ -649,6 +652,9 @@ def min_latency(profile, topology: Topology | None = None, *, source=0, destinat
     ------
     TypeError
         No `min_accuracy`, or one that is not a number.
+    ValueError
+        An unknown or unavailable backend, a tier that does not exist, or a bad `quantile`, `threads`,
+        `max_memory` or `time_limit`.
     TimeoutError
         The search ran past `time_limit`.
 
@@ -704,6 +710,9 @@ def max_accuracy(profile, topology: Topology | None = None, *, source=0, destina
     ------
     TypeError
         No `max_latency`, or one that is not a number.
+    ValueError
+        An unknown or unavailable backend, a tier that does not exist, or a bad `quantile`, `threads`,
+        `max_memory` or `time_limit`.
     TimeoutError
         The search ran past `time_limit`.
 
