@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
+from eepart_fast._extras import EXTRAS, missing
 
 # What a callable may take by position: the data it works on.
 DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "N", "M", "K", "path", "data",
@@ -26,6 +27,8 @@ DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "
 # The keyword names every callable shares, in the order each must list them.
 ORDER = ["source", "destination", "configs", "min_accuracy", "max_latency", "quantile", "backend", "threads",
          "max_memory", "time_limit", "progress"]
+# What an application's examples need beyond the package: its extra's modules.
+EXAMPLES_NEED = {"eepart_fast.runtime.": ("zmq", "onnxruntime"), "eepart_fast.study.": ("pyarrow", "dask", "distributed")}
 LAYERS = ["eepart_fast", "eepart_fast.model", "eepart_fast.engine", "eepart_fast.io", "eepart_fast.planning"]
 OPTIONAL = ["eepart_fast.runtime", "eepart_fast.study", "eepart_fast.cli"]
 
@@ -132,6 +135,11 @@ def test_methods_say_what_they_take(qual, func):
 
 @pytest.mark.parametrize("qual,obj", PUBLIC, ids=[q for q, _ in PUBLIC])
 def test_examples_run(qual, obj, tmp_path, monkeypatch):
+    # An application's examples use its extra (the runtime's open sockets): they run where it is installed.
+    needs = [m for prefix, modules in EXAMPLES_NEED.items() if qual.startswith(prefix) for m in modules]
+    absent = missing(*needs)
+    if absent:
+        pytest.skip(f"{qual}'s examples need {', '.join(absent)} (the {EXTRAS[absent[0]][0]} extra)")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     finder = doctest.DocTestFinder(recurse=inspect.isclass(obj))
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
