@@ -38,25 +38,16 @@ __all__ = [
     "open_transport",
     "receive_or_refuse",
     "run_local",
-    # the modules
-    "arguments",
-    "driver",
+    # the modules imported above
     "errors",
-    "executor",
-    "export",
     "manifest",
-    "netem",
     "network",
-    "ort_profile",
-    "protocol",
     "schema",
-    "security",
     "transport",
-    "worker",
-    "zmq_transport",
 ]
 # Loaded on first use, by __getattr__: the driver's names (it starts processes and needs the transport's
 # implementation) and the modules not imported above (onnxruntime, pyzmq or torch behind some of them).
+# The modules stay out of __all__, so a star import loads none of them (export.py would need torch).
 _DRIVER = ("RunResult", "run_local")
 _MODULES = ("arguments", "driver", "executor", "export", "netem", "ort_profile", "protocol", "security",
             "worker", "zmq_transport")
