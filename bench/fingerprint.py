@@ -6,13 +6,14 @@ refactor must not change one bit of a frontier, a label count or a kept row).
 
 Per instance: the exact search (the mean, and on the cpu the 0.5/0.9/0.99 quantiles; unbounded and bounded) with its
 label counts, and the bounded sweep's kept rows, on every available engine (cpu, and the host-emulated
-CUDA engines where built). Only `_core`, `_cuda_emu` and the instances' fillers are used, so the script
+CUDA engines where built, and the device's where one is present). Only `_core`, `_cuda_emu` and the instances' fillers are used, so the script
 runs unchanged on older checkouts.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import os
 import sys
@@ -49,12 +50,13 @@ def digest(columns: dict) -> str:
 
 def engines():
     out = {"cpu": _core}
-    try:
-        from eepart_fast import _cuda_emu
-
-        out["cuda-emu"] = _cuda_emu
-    except ImportError:
-        pass
+    for name, module in (("cuda-emu", "_cuda_emu"), ("cuda", "_cuda")):
+        try:
+            out[name] = importlib.import_module(f"eepart_fast.{module}")
+            if name == "cuda" and out[name].device_count() < 1:
+                del out[name]  # built, but no device here
+        except (ImportError, AttributeError):
+            out.pop(name, None)
     return out
 
 
