@@ -5,6 +5,8 @@
 - ``<!-- generated: quick-tour -->``: README's quick tour block;
 - ``<!-- generated: gpu-benchmarks -->``: the GPU run's tables, read from ``bench/results/gpu_check_h100.*``;
 - ``<!-- generated: bench-history -->``: the saved pytest-benchmark runs in ``bench/history/``;
+- ``<!-- bench: REGEX -->``: the tables of the benchmark groups matching REGEX in the newest saved run that
+  has them (``bench/report.py``, which also writes README's benchmark block);
 - ``<!-- table: experiments/results/X.md [i] -->``: the i-th table of a committed results file;
 - ``<!-- file: examples/study.yaml -->``: a committed file, whole, as a code block;
 - ``<!-- output: eepart ... -->``: that command's output, run at build time from the repository root;
@@ -38,6 +40,7 @@ MARKER = re.compile(r"<!-- generated: ([a-z-]+) -->")
 TABLE = re.compile(r"<!-- table: ([\w./-]+)(?: (\d+))? -->")
 FILE = re.compile(r"<!-- file: ([\w./-]+) -->")
 OUTPUT = re.compile(r"<!-- output: (eepart [^\n]*?) -->")
+BENCH = re.compile(r"<!-- bench: (?!begin|end)([^\n]+?) -->")
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -223,6 +226,19 @@ def render_history() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _report():
+    """bench/report.py, the one renderer of saved benchmark runs (loaded by path: bench/ is not a package)."""
+    import importlib.util
+    import sys
+
+    if "eepart_bench_report" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("eepart_bench_report", ROOT / "bench" / "report.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["eepart_bench_report"] = module
+    return sys.modules["eepart_bench_report"]
+
+
 def render_table(path: str, index: int = 0) -> str:
     """The index-th Markdown table of a committed results file (experiments/results/*.md), as it is."""
     tables, current = [], []
@@ -336,6 +352,7 @@ def on_page_markdown(markdown, page, config, files):
         return RENDERERS[name]()
 
     markdown = MARKER.sub(replace, markdown)
+    markdown = BENCH.sub(lambda m: _report().group_table(m.group(1)), markdown)
     markdown = FILE.sub(lambda m: render_file(m.group(1)), markdown)
     markdown = TABLE.sub(lambda m: render_table(m.group(1), int(m.group(2) or 0)), markdown)
     return OUTPUT.sub(lambda m: render_output(m.group(1)), markdown)
