@@ -17,6 +17,7 @@ distributed = pytest.importorskip("dask.distributed", reason="needs the study ex
 
 import eepart_fast as ef
 from _instances import random_profile
+from eepart_fast.io.arrow import ROW_WIDTH, plan_names
 from eepart_fast.study import StudyFailed, load_study, read_study, scenario
 from eepart_fast.study.runner import MANIFEST, done_scenarios
 
@@ -64,8 +65,13 @@ def plan_row(p):
     return (p.latency, p.accuracy, p.threshold_index, list(p.partitions), list(p.placement))
 
 
+def plan_list(row, letter):
+    """P or A of a study's row: its columns P1..P16 (A1..A16) up to the -1 pads."""
+    return [int(v) for v in (getattr(row, f"{letter}{k + 1}") for k in range(ROW_WIDTH)) if v >= 0]
+
+
 def table_rows(df):
-    return [(r.latency, r.accuracy, int(r.threshold_index), list(r.partitions), list(r.placement))
+    return [(r.latency, r.accuracy, int(r.threshold_index), plan_list(r, "P"), plan_list(r, "A"))
             for r in df.itertuples()]
 
 
@@ -223,8 +229,8 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
     assert written < total // 2, "the study finished before it was interrupted: nothing to resume"
     result = ef.study.run_study(study_file, out, client=client, progress=False)
     assert result.skipped >= written * 2 - 4 and result.ran > 0 and result.ran + result.skipped == total
-    table = read_study(out, columns=["scenario", "kind", "found", "latency", "accuracy", "partitions",
-                                     "placement", "bandwidth[0]", "bandwidth[1]"])
+    table = read_study(out, columns=["scenario", "kind", "found", "latency", "accuracy", "bandwidth[0]",
+                                     "bandwidth[1]", *plan_names(ROW_WIDTH)[0]])
     scenarios = np.sort(table.column("scenario").to_numpy())
     np.testing.assert_array_equal(scenarios, np.arange(total))  # each exactly once: no duplicate, none missing
     assert done_scenarios(out, total).all()
@@ -238,8 +244,8 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
         plan = (ef.min_latency(sc["profile"], sc["topology"], min_accuracy=b["min_accuracy"]) if "min_accuracy" in b else
                 ef.max_accuracy(sc["profile"], sc["topology"], max_latency=b["max_latency"]))
         assert row.kind == ("P_lat" if "min_accuracy" in b else "P_acc")
-        assert (row.latency, row.accuracy, list(row.partitions)) == (plan.latency, plan.accuracy,
-                                                                      list(plan.partitions))
+        assert (row.latency, row.accuracy, plan_list(row, "P")) == (plan.latency, plan.accuracy,
+                                                                     list(plan.partitions))
 
 
 def test_other_study_in_the_folder_is_refused(client, tmp_path):

@@ -165,7 +165,7 @@ class SweepResult:
         """
         return [self.row(i) for i in range(len(self))]
 
-    def take(self, index) -> "SweepResult":
+    def take(self, index) -> SweepResult:
         """The rows `index` selects, as a SweepResult of the same sweep.
 
         Parameters
@@ -180,7 +180,7 @@ class SweepResult:
         return SweepResult({k: v[index] for k, v in self.columns().items()}, self.thresholds, self.tier_names,
                            quantile=self.quantile, backend=self.backend, tables=self._tables)
 
-    def pareto(self) -> "SweepResult":
+    def pareto(self) -> SweepResult:
         """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once;
         of a quantile's rows reaching one point, the one of least mean latency (docs/model.md), as pareto().
 
@@ -193,11 +193,57 @@ class SweepResult:
             idx = least_mean_ties(self._tables, self.columns(), idx)
         return self.take(idx)
 
+    @classmethod
+    def load(cls, path) -> SweepResult:
+        """The rows `save` wrote to a `.parquet` (any schema version, docs/file-formats.md) or `.npz` file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file; its suffix picks the format.
+
+        Returns
+        -------
+        SweepResult
+            The rows, bit for bit (latency in s), with the file's thresholds, tier names and quantile.
+
+        Raises
+        ------
+        ValueError
+            Another suffix (a `.csv` holds latency rounded to 15 digits: not read back), a file that is not
+            a sweep's rows, or a Parquet schema version newer than this package reads.
+        eepart_fast._extras.MissingExtra
+            .parquet without pyarrow.
+
+        Examples
+        --------
+        >>> rows = ef.sweep(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"),
+        ...                 max_latency=0.02, backend="numpy")
+        >>> rows.save("rows.parquet", progress=False)
+        >>> back = ef.io.SweepResult.load("rows.parquet")
+        >>> back.configs() == rows.configs() and bool(np.array_equal(back.latency, rows.latency))
+        True
+        """
+        path = str(path)
+        if path.endswith(".parquet"):
+            require("pyarrow", what="reading rows from Parquet")
+            from .arrow import read_rows
+
+            return read_rows(path)
+        if not path.endswith(".npz"):
+            raise ValueError(f"path = {path!r}: the file name must end in .npz or .parquet")
+        with np.load(path, allow_pickle=False) as f:
+            columns = {k: f[k] for k in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions",
+                                         "placement")}
+            quantile = float(f["quantile"]) if "quantile" in f.files else None
+            return cls(columns, f["thresholds"], f["tier_names"].tolist(), quantile=quantile, backend="unknown")
+
     @positional("progress")
     def save(self, path, *, progress: bool | None = None) -> None:
         """Writes every row: `.npz` (the columns, no pickle, latency in s), `.csv` (latency_ms in ms, one column
         per partition slot, -1 pads)
-        or `.parquet` (P and A as list columns; thresholds and tier names in the file's metadata).
+        or `.parquet` (P and A as columns P1..PW and A1..AW, -1 pads, docs/file-formats.md; thresholds and tier
+        names in the file's metadata; `load` reads it back).
         Rows of a quantile sweep say so: the CSV's column is `latency_p99_ms`, the `.npz` holds `quantile`,
         the Parquet metadata `eepart.quantile` (the mean's files are as they always were).
 
@@ -267,21 +313,41 @@ class SweepResult:
                 bar.update(b - a)
 
     def _save_parquet(self, tmp, bar) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from .arrow import ROW_FIELDS, row_columns, writer_options
+        from .arrow import (
+            META_SCHEMA,
+            SCHEMA_VERSION,
+            row_columns,
+            row_fields,
+            writer_options,
+        )
 
         metadata = {"eepart.thresholds": json.dumps(self.thresholds.tolist()),
-                    "eepart.tier_names": json.dumps(self.tier_names)}
+                    "eepart.tier_names": json.dumps(self.tier_names), "eepart.backend": self.backend,
+                    META_SCHEMA: str(SCHEMA_VERSION)}
         if self.quantile is not None:  # the latency column holds this quantile, not the mean
             metadata["eepart.quantile"] = json.dumps(self.quantile)
-        schema = pa.schema(ROW_FIELDS, metadata=metadata)
-        with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
-            for a, b in self._chunks() or [(0, 0)]:
-                cols = row_columns(self.latency[a:b], self.accuracy[a:b], self.threshold_index[a:b], self.thresholds,
-                                   self.num_partitions[a:b], self.partitions[a:b], self.placement[a:b])
-                writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+        width = self.partitions.shape[1]
+        schema = pa.schema(row_fields(width, nullable=False), metadata=metadata)
+
+        def table(a, b):
+            return pa.Table.from_arrays(row_columns(
+                self.latency[a:b], self.accuracy[a:b], self.threshold_index[a:b], self.thresholds,
+                self.num_partitions[a:b], self.partitions[a:b], self.placement[a:b], width=width), schema=schema)
+
+        # The next chunk's columns are built (NumPy copies, GIL released) while Parquet encodes this one.
+        chunks = self._chunks() or [(0, 0)]
+        with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer, ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(table, *chunks[0])
+            for k, (a, b) in enumerate(chunks):
+                done = ahead.result()
+                if k + 1 < len(chunks):
+                    ahead = pool.submit(table, *chunks[k + 1])
+                writer.write_table(done)
                 bar.update(b - a)
 
     def __repr__(self) -> str:

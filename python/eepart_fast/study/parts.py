@@ -12,7 +12,9 @@ row's scenario inside the batch (the footer's column statistics). Anything else 
   writes (it would otherwise be read with the results);
 - empty: a file of no bytes, or of no rows where its task wrote some;
 - truncated: a footer that cannot be read (a copy cut short), or fewer or more rows than its task wrote;
-- unverifiable: a part without the row count (written by an older version), recomputed to be sure.
+- unverifiable: a part without the row count, or with P and A in an older schema (list columns: a folder
+  holds one schema, so that a dataset reader reads it as one table); written by an older version,
+  recomputed to be sure.
 
 Only the footers are read (a few kB a file), so checking a folder costs little next to the run.
 """
@@ -114,7 +116,7 @@ def _reason(path: Path, layout: Layout, fingerprint: str):
     if ranges != [[first, stop]]:
         return None, "foreign"
     rows = kv.get(META_ROWS)
-    if rows is None or not rows.isdigit():
+    if rows is None or not rows.isdigit() or "P1" not in meta.schema.names:
         return None, "empty" if meta.num_rows == 0 else "unverifiable"
     rows = int(rows)
     if meta.num_rows != rows:

@@ -6,7 +6,8 @@ profile, topology, source, destination (labels and tier names), one float column
 (the scenario's bound, null where absent), quantile (the latency statistic of the bound and of the latency
 column: null for the mean, q for the q-quantile), kind (frontier, P_lat, P_acc or row), point (the row's place
 among its scenario's rows of that kind), found (false: the one row of a scenario with no plan under its
-bound, its values null), then latency (s), accuracy, threshold_index, threshold, partitions, placement.
+bound, its values null), then latency (s), accuracy, threshold_index, threshold, and P1..P16, A1..A16 (P and
+A, -1 padded to ROW_WIDTH = MAX_TIERS slots: every part of a study has the same columns; io/arrow.py).
 """
 from __future__ import annotations
 
