@@ -19,6 +19,7 @@ EXTRAS = {
     "pyarrow": ("study", "pyarrow"),
     "dask": ("study", "dask[distributed]"),
     "distributed": ("study", "dask[distributed]"),
+    "pynvml": ("energy", "nvidia-ml-py"),
 }
 
 
