@@ -40,7 +40,7 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
     return np.broadcast_to(accuracy, (K, accuracy.shape[-1]))
 
 
-def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None):
+def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None, threads=0):
     """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form").
     The latency is the mean, or with `quantile` = q in (0, 1] its q-quantile (docs/model.md "Tail latency").
 
@@ -52,6 +52,8 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
         The configurations packed as the Backend Protocol's `evaluate` takes them (pack_configs).
     quantile : float, optional
         None: the mean latency; q in (0, 1]: its q-quantile.
+    threads : int
+        Taken, as the Backend Protocol declares, and ignored: the reference runs on one thread.
 
     Returns
     -------
@@ -186,7 +188,7 @@ def _empty(lmax: int) -> dict:
 
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, chunk=1 << 20,
-          time_limit=np.inf, quantile=None):
+          time_limit=np.inf, quantile=None, threads=0):
     """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
     keeping rows with latency <= max_latency and accuracy >= min_accuracy.
 
@@ -213,6 +215,8 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
         Seconds (inf or None: none); TimeoutError past it.
     quantile : float, optional
         As for `evaluate`.
+    threads : int
+        As for `evaluate` (ignored).
 
     Returns
     -------
@@ -275,7 +279,7 @@ def rows_in_memory(max_memory, N: int, M: int) -> int:
 
 
 def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=_core.DEFAULT_MAX_MEMORY,
-           time_limit=np.inf, quantile=None):
+           time_limit=np.inf, quantile=None, threads=0):
     """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
 
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
@@ -295,6 +299,8 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
         As for `sweep`.
     quantile : float, optional
         As for `evaluate`.
+    threads : int
+        As for `evaluate` (ignored).
 
     Returns
     -------

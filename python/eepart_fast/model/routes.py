@@ -128,20 +128,70 @@ def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward",
             path = routes[(a, b)]
             if len(path) < 2 or path[0] != a or path[-1] != b:
                 raise ValueError(f"routes[{a}->{b}] = {path}: must start at tier {a} and end at tier {b}")
-            hops = []
             for x, y in zip(path[:-1], path[1:]):
                 if (x, y) not in table:
                     raise ValueError(f"routes[{a}->{b}] = {path}: no link joins tiers {x} and {y}")
-                hops.append(table[(x, y)])
-            # Correctly rounded sums (fsum): no route loses digits, and a route and its reverse cost the
-            # same to the bit, whatever order their links are listed in.
-            path_latency[a][b] = math.fsum(lat for _, lat in hops)
-            if rule == "store_and_forward":
-                path_inv[a][b] = math.fsum(1.0 / bw for bw, _ in hops)
-            else:
-                slow = min(range(len(hops)), key=lambda i: hops[i][0])
-                path_inv[a][b] = 1.0 / hops[slow][0]
-                if mtu_bits is not None and len(hops) > 1:
-                    path_latency[a][b] = math.fsum([*(lat for _, lat in hops),
-                                                    *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+            hops = [table[(x, y)] for x, y in zip(path[:-1], path[1:])]
+            path_latency[a][b], path_inv[a][b] = route_cost(hops, rule, mtu_bits)
     return np.array(path_latency), np.array(path_inv)
+
+
+def route_cost(hops: list, rule: str, mtu_bits) -> tuple:
+    """(latency, 1/bandwidth) of one route, given the (bandwidth, latency) of its links in order: the one
+    rule that both the whole matrices and a change of one link (`update_routes`) apply."""
+    # Correctly rounded sums (fsum): no route loses digits, and a route and its reverse cost the
+    # same to the bit, whatever order their links are listed in.
+    latency = math.fsum([lat for _, lat in hops])
+    if rule == "store_and_forward":
+        return latency, math.fsum([1.0 / bw for bw, _ in hops])
+    slow = min(range(len(hops)), key=lambda i: hops[i][0])
+    if mtu_bits is not None and len(hops) > 1:
+        latency = math.fsum([*(lat for _, lat in hops), *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+    return latency, 1.0 / hops[slow][0]
+
+
+class Routing:
+    """The routes of a chain or graph, kept beside its route matrices so that a change of one link
+    re-sums only the routes that cross it (`update_routes`). Never changed in place: shared by the
+    topologies derived from one another while the routes stay."""
+
+    __slots__ = ("crossing", "paths", "table")
+
+    def __init__(self, paths: dict, links):
+        self.paths = paths  # (a, b) -> the tiers visited
+        self.table = _link_table(links)
+        # frozenset({x, y}) -> {the route's links: where it is in the matrices}: the routes crossing tiers
+        # x, y, a route and its reverse together (the same numbers summed, by fsum: the same bits).
+        self.crossing: dict = {}
+        for (a, b), path in paths.items():
+            route = min(tuple(path), tuple(path[::-1]))
+            for x, y in zip(path[:-1], path[1:]):
+                self.crossing.setdefault(frozenset((x, y)), {}).setdefault(route, []).append((a, b))
+        m = 1 + max((max(p) for p in paths.values()), default=0)
+        for groups in self.crossing.values():  # as update_routes reads them: links -> flat indices a*M + b
+            for route in list(groups):
+                groups[tuple(zip(route[:-1], route[1:]))] = tuple(a * m + b for a, b in groups.pop(route))
+
+    def with_links(self, links) -> Routing:
+        """The same routes with `links`, every link joining the same two tiers x, y, as they now are (their
+        best re-chosen as route_matrices chooses it)."""
+        new = Routing.__new__(Routing)
+        new.paths, new.crossing = self.paths, self.crossing
+        new.table = dict(self.table)
+        new.table.update(_link_table(links))
+        return new
+
+
+def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarray, x: int, y: int, rule: str,
+                  mtu_bits) -> tuple:
+    """Copies of the route matrices with the routes that cross tiers x, y re-summed over `routing`'s links
+    (route_cost: the same sums as route_matrices, so the same bits)."""
+    path_latency, path_inv = path_latency.copy(), path_inv.copy()
+    flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
+    table = routing.table
+    for links, where in routing.crossing.get(frozenset((x, y)), {}).items():
+        latency, inv = route_cost([table[k] for k in links], rule, mtu_bits)
+        for i in where:
+            flat_latency[i] = latency
+            flat_inv[i] = inv
+    return path_latency, path_inv

@@ -231,6 +231,63 @@ def serialisation(profile: Profile, topology: Topology):
 # no bit, so the paper's model comes out exactly as before; the (N, M, M) pass is skipped then.
 # Overflows are let through (errstate) and refused, with their place, by finite_costs.
 
+class MoveFiller:
+    """The three move tables' formulas for one profile and one topology's (de)serialisation: what does not
+    depend on the routes (bits, the (de)serialisation terms) is computed once, so that a Planner re-fills
+    the move tables after a route change from the route matrices alone. input_table, forward_table and
+    result_table are these formulas; there is no other copy.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profiled network.
+    topology : Topology
+        The tiers (their serialize, deserialize and devices are read; the routes are not).
+    ser : tuple, optional
+        serialisation(profile, topology), when the caller has it already.
+    """
+
+    def __init__(self, profile: Profile, topology: Topology, ser=None):
+        send, receive = ser or serialisation(profile, topology)
+        m, n = topology.M, profile.N
+        self.M = m
+        self.input_bits, self.result_bits = profile.input_bits, profile.result_bits
+        self.output_bits = profile.output_bits[:, None, None]
+        self.serialised = bool(send.any() or receive.any())
+        self._send, self._receive = send, receive
+        self._hop = None
+        if self.serialised:
+            with np.errstate(over="ignore"):
+                hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): a sends, b receives
+                self._hop = np.where(np.eye(m, dtype=bool)[None, :, :], 0.0, hop)
+        self._n = n
+
+    def input(self, path_latency, path_inv, source: int) -> np.ndarray:
+        """input_cost, (M,), from the route matrices."""
+        cost = path_latency[source, :] + self.input_bits * path_inv[source, :]
+        if self.serialised:
+            ser = np.where(np.arange(self.M) != source, self._send[source, 0] + self._receive[:, 0], 0.0)
+            cost = cost + ser
+        return np.ascontiguousarray(cost)
+
+    def forward(self, path_latency, path_inv) -> np.ndarray:
+        """forward_cost, (N, M, M), from the route matrices."""
+        cost = path_latency[None, :, :] + self.output_bits * path_inv[None, :, :]
+        if self.serialised:
+            cost = cost + self._hop
+        return np.ascontiguousarray(cost)
+
+    def result(self, path_latency, path_inv, destination: int) -> np.ndarray:
+        """result_cost, (M,), from the route matrices."""
+        n = self._n
+        cost = path_latency[:, destination] + self.result_bits * path_inv[:, destination]
+        if self.serialised:
+            ser = np.where(np.arange(self.M) != destination,
+                           self._send[:, n + 1] + self._receive[destination, n + 1], 0.0)
+            cost = cost + ser
+        return np.ascontiguousarray(cost)
+
+
 def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> np.ndarray:
     """input_cost; `ser` is serialisation(profile, topology) when the caller has it already.
 
@@ -250,12 +307,7 @@ def input_table(profile: Profile, topology: Topology, source: int, ser=None) -> 
     numpy.ndarray, shape (M,)
     """
     with np.errstate(over="ignore"):
-        pl, inv = topology.path_latency, topology.path_inv_bandwidth
-        cost = pl[source, :] + profile.input_bits * inv[source, :]
-        send, receive = ser or serialisation(profile, topology)
-        if send.any() or receive.any():
-            cost = cost + np.where(np.arange(topology.M) != source, send[source, 0] + receive[:, 0], 0.0)
-        return np.ascontiguousarray(cost)
+        return MoveFiller(profile, topology, ser).input(topology.path_latency, topology.path_inv_bandwidth, source)
 
 
 def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
@@ -275,14 +327,7 @@ def forward_table(profile: Profile, topology: Topology, ser=None) -> np.ndarray:
     numpy.ndarray, shape (N, M, M)
     """
     with np.errstate(over="ignore"):
-        pl, inv = topology.path_latency, topology.path_inv_bandwidth
-        cost = pl[None, :, :] + profile.output_bits[:, None, None] * inv[None, :, :]
-        send, receive = ser or serialisation(profile, topology)
-        if send.any() or receive.any():
-            n = profile.N
-            hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): sender a, receiver b
-            cost = cost + np.where(np.eye(topology.M, dtype=bool)[None, :, :], 0.0, hop)
-        return np.ascontiguousarray(cost)
+        return MoveFiller(profile, topology, ser).forward(topology.path_latency, topology.path_inv_bandwidth)
 
 
 def result_table(profile: Profile, topology: Topology, destination: int, ser=None) -> np.ndarray:
@@ -304,13 +349,8 @@ def result_table(profile: Profile, topology: Topology, destination: int, ser=Non
     numpy.ndarray, shape (M,)
     """
     with np.errstate(over="ignore"):
-        pl, inv = topology.path_latency, topology.path_inv_bandwidth
-        cost = pl[:, destination] + profile.result_bits * inv[:, destination]
-        send, receive = ser or serialisation(profile, topology)
-        if send.any() or receive.any():
-            n = profile.N
-            cost = cost + np.where(np.arange(topology.M) != destination, send[:, n + 1] + receive[destination, n + 1], 0.0)
-        return np.ascontiguousarray(cost)
+        return MoveFiller(profile, topology, ser).result(topology.path_latency, topology.path_inv_bandwidth,
+                                                         destination)
 
 
 def move_tables(profile: Profile, topology: Topology, source: int, destination: int):
@@ -331,9 +371,10 @@ def move_tables(profile: Profile, topology: Topology, source: int, destination: 
     tuple
         (input_cost, forward_cost, result_cost).
     """
-    ser = serialisation(profile, topology)
-    return (input_table(profile, topology, source, ser), forward_table(profile, topology, ser),
-            result_table(profile, topology, destination, ser))
+    fill = MoveFiller(profile, topology)
+    pl, inv = topology.path_latency, topology.path_inv_bandwidth
+    with np.errstate(over="ignore"):
+        return fill.input(pl, inv, source), fill.forward(pl, inv), fill.result(pl, inv, destination)
 
 
 @positional("source", "destination")

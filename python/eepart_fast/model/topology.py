@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import numbers
 import re
 from pathlib import Path
 
@@ -20,7 +22,7 @@ except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologie
 
 from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
 from .._deprecated import positional
-from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
+from .routes import ROUTE_BY, ROUTE_RULES, Routing, graph_routes, route_matrices, update_routes
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
@@ -190,6 +192,28 @@ class Topology:
                 raise ValueError("mtu_bits: only the bottleneck route rule pipelines fragments; "
                                  f"this topology's route_rule is {route_rule!r}")
         self.mtu_bits = mtu_bits
+        # The routes of a chain or graph (set by chain and from_graph), so that a changed link re-sums only
+        # the routes crossing it; and a token shared by topologies whose serialisation fields are the same,
+        # so that a Planner re-derives serialisation only when they change.
+        self._routing = None
+        self._serial = object()
+
+    def _derived(self, **fields) -> Topology:
+        """A copy with `fields` (checked by the caller) replaced, the rest copied as they are: a changed
+        link or ratio skips re-checking every other field (with_link, with_ratio)."""
+        new = object.__new__(Topology)
+        d = new.__dict__
+        d.update(self.__dict__)
+        d["names"], d["devices"] = list(self.names), list(self.devices)
+        for f in ("ratio", "path_latency", "path_inv_bandwidth", "serialize", "deserialize"):
+            if f not in fields:
+                d[f] = d[f].copy()
+        if self.links is not None and "links" not in fields:
+            d["links"] = {k: list(v) for k, v in self.links.items()}
+        if self.graph is not None and "graph" not in fields:
+            d["graph"] = {**self.graph, "links": [list(x) for x in self.graph["links"]]}
+        d.update(fields)
+        return new
 
     @staticmethod
     def _devices(devices, m: int) -> list:
@@ -284,8 +308,11 @@ class Topology:
                   for a in range(m) for b in range(m) if a != b}
         links = [(j, j + 1, float(bw[j]), float(pl[j])) for j in range(m - 1)]
         path_latency, path_inv = route_matrices(m, links, routes, route_rule, mtu_bits)
-        return cls(names, ratio, path_latency, path_inv, links={"bandwidth": bw.tolist(), "latency": pl.tolist()},
-                   route_rule=route_rule, mtu_bits=mtu_bits, **extras)
+        topology = cls(names, ratio, path_latency, path_inv,
+                       links={"bandwidth": bw.tolist(), "latency": pl.tolist()}, route_rule=route_rule,
+                       mtu_bits=mtu_bits, **extras)
+        topology._routing = Routing(routes, links)
+        return topology
 
     @classmethod
     @positional("routes", "route_by", "route_rule", "mtu_bits")
@@ -393,8 +420,10 @@ class Topology:
                  {f"{a}->{b}": list(p) for (a, b), p in sorted(table.items())}}
         if shortest:
             graph["route_by"] = route_by
-        return cls(names, ratio, path_latency, path_inv, graph=graph, route_rule=route_rule, mtu_bits=mtu_bits,
-                   **extras)
+        topology = cls(names, ratio, path_latency, path_inv, graph=graph, route_rule=route_rule, mtu_bits=mtu_bits,
+                       **extras)
+        topology._routing = Routing(table, parsed)
+        return topology
 
     @staticmethod
     def _link_of_dict(link: dict, where: str) -> list:
@@ -547,9 +576,14 @@ class Topology:
         [500.0, 10.0, 2.5, 0.5]
         """
         a = self.tier(tier, field="tier")
-        new = self.ratio.tolist()
-        new[a] = ratio
-        return self.replace(ratio=new)
+        value = _plain(ratio)
+        if value is None or not 0 < value < math.inf:  # refused as a whole rebuild refuses it, same words
+            new = self.ratio.tolist()
+            new[a] = ratio
+            return self.replace(ratio=new)
+        ratios = self.ratio.copy()
+        ratios[a] = value
+        return self._derived(ratio=ratios)
 
     def link_index(self, link) -> tuple:
         """Which link `link` names: ("chain", j), ("graph", i) or ("route", (a, b)).
@@ -640,7 +674,82 @@ class Topology:
         >>> t.to_dict()["bandwidth"]
         [1000000.0, 10000000.0, 500000000.0]
         """
+        return self._with_link(link, bandwidth, latency)
+
+    def _with_link(self, link, bandwidth, latency) -> Topology:
         kind, where = self.link_index(link)
+        fields = self._link_change(kind, where, bandwidth, latency)
+        if fields is None:
+            return self._rebuilt_with_link(kind, where, bandwidth, latency)  # its checks name a bad value
+        return self._derived(**fields)
+
+    def _link_change(self, kind: str, where, bandwidth, latency) -> dict | None:
+        """The fields that change when link `where` (link_index's) takes a new bandwidth or latency: the
+        route matrices with only the routes crossing it re-summed (a graph's shortest paths found again
+        only where its latency can move them), its links and routes. None where the quick path does not
+        apply (a value a rebuild would refuse or convert, a topology without its routes)."""
+        bw, lat = _plain(bandwidth), _plain(latency)
+        fast = (bandwidth is None or (bw is not None and 0 < bw < math.inf and 1.0 / bw < math.inf)) and \
+            (latency is None or (lat is not None and 0 <= lat < math.inf))
+        if not fast or (kind != "route" and getattr(self, "_routing", None) is None):
+            return None
+        if kind == "route":
+            a, b = where
+            pl, inv = self.path_latency.copy(), self.path_inv_bandwidth.copy()
+            if bandwidth is not None:
+                inv[a, b] = inv[b, a] = 1.0 / bw  # a route serves both directions
+            if latency is not None:
+                pl[a, b] = pl[b, a] = lat
+            return {"path_latency": pl, "path_inv_bandwidth": inv}
+        if kind == "chain":
+            links = {k: list(v) for k, v in self.links.items()}
+            for field, value in (("bandwidth", bw), ("latency", lat)):
+                if value is not None:
+                    links[field][where] = value
+            x, y = where, where + 1
+            joining = [(x, y, links["bandwidth"][where], links["latency"][where])]
+            changed = {"links": links}
+        else:
+            graph = {**self.graph, "links": [list(v) for v in self.graph["links"]]}
+            for i, value in ((2, bw), (3, lat)):
+                if value is not None:
+                    graph["links"][where][i] = value
+            x, y = graph["links"][where][:2]
+            joining = [v for v in graph["links"] if {v[0], v[1]} == {x, y}]
+            changed = {"graph": graph}
+            if latency is not None and graph["routes"] == "shortest" and graph.get("route_by") == "latency":
+                # A link's latency may move shortest paths: the routes are found again, then summed.
+                parsed = [tuple(v) for v in graph["links"]]
+                paths = graph_routes(self.M, parsed, "latency")
+                pl, inv = route_matrices(self.M, parsed, paths, self.route_rule, self.mtu_bits)
+                return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": Routing(paths, parsed), **changed}
+        routing = self._routing.with_links(joining)
+        pl, inv = update_routes(routing, self.path_latency, self.path_inv_bandwidth, x, y, self.route_rule,
+                                self.mtu_bits)
+        return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": routing, **changed}
+
+    def _scaled(self, factor: float) -> Topology | None:
+        """Every bandwidth times `factor`, routes kept and re-summed (None where the quick path does not
+        apply: a bandwidth whose inverse overflows, a topology given as routes or without its routes)."""
+        routing = getattr(self, "_routing", None)
+        if routing is None:
+            return None
+        if self.links is not None:
+            bw = [b * factor for b in self.links["bandwidth"]]
+            parsed = [(j, j + 1, bw[j], lat) for j, lat in enumerate(self.links["latency"])]
+            changed = {"links": {**self.links, "bandwidth": bw, "latency": list(self.links["latency"])}}
+        else:
+            parsed = [(a, b, bw * factor, lat) for a, b, bw, lat in self.graph["links"]]
+            changed = {"graph": {**self.graph, "links": [list(v) for v in parsed]}}
+        if not all(0 < v[2] < math.inf and 1.0 / v[2] < math.inf for v in parsed):
+            return None
+        pl, inv = route_matrices(self.M, parsed, routing.paths, self.route_rule, self.mtu_bits)
+        return self._derived(path_latency=pl, path_inv_bandwidth=inv, _routing=Routing(routing.paths, parsed),
+                             **changed)
+
+    def _rebuilt_with_link(self, kind, where, bandwidth, latency) -> Topology:
+        """with_link by a whole rebuild (to_dict, from_dict): for values the quick path does not take, so
+        that a bad one is refused with the message a topology file's would get."""
         if kind == "chain":
             bw, pl = list(self.links["bandwidth"]), list(self.links["latency"])
             if bandwidth is not None:
@@ -809,3 +918,14 @@ class Topology:
 
     def __repr__(self) -> str:
         return f"Topology({self.names})"
+
+
+def _plain(value):
+    """A new network value as a float where it is a plain real number (the quick path of with_link and
+    with_ratio), else None (the whole rebuild then checks it and names what is wrong)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except (OverflowError, ValueError):
+        return None

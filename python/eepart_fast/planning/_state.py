@@ -1,32 +1,33 @@
 """The search state shared by the Planner and plan tables: one network state's snapshot (`_State`: the
 models, their cost tables and the answers found on them) and one exact search on it (`_search_rows`).
 
-Thread safety: a snapshot is never changed once built, except its answer cache (guarded by its own lock);
-its tables are read-only arrays, so threads may search one snapshot at once.
+Thread safety: a snapshot is never changed once built, except its answer cache (guarded by its own lock)
+and its note that its costs were checked (written once, to the same value by any thread); its tables are
+read-only arrays, so threads may search one snapshot at once.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import threading
 
 import numpy as np
 
-from .._checks import finite_costs
+from .._checks import MAX_COST, finite_costs
 from ..engine.frontier import frontier_indices
 from ..engine.registry import get_backend
 from ..model.profile import Profile
 from ..model.tables import (
     CostTables,
+    MoveFiller,
     block_sums,
     compute_row,
     compute_table,
-    forward_table,
-    input_table,
-    result_table,
-    serialisation,
 )
 from ..model.topology import Topology
+
+_MOVES = ("input", "forward", "result")
+_largest = np.maximum.reduce  # nan propagates: a nan cost is caught as one over MAX_COST
+_COSTS = ("input_cost", "compute_cost", "forward_cost", "result_cost")  # what finite_costs checks
 
 
 def _frozen(tables: CostTables) -> CostTables:
@@ -38,19 +39,28 @@ def _frozen(tables: CostTables) -> CostTables:
 
 class _State:
     """One network state: the models (None when planned on bare CostTables), the tables, and the answers
-    found on them. Never changed once built, except its answer cache (guarded by its own lock)."""
+    found on them. Never changed once built, except its answer cache and its note that its costs were
+    checked (guarded by its own lock, and written once).
+
+    What a state derives from its models is kept with it and handed on by `derive` while the models it
+    comes from stay: the reference's block sums, the move tables' (de)serialisation terms (`filler`,
+    computed once per profile and topology serialisation fields), which tables are new since the last
+    check of the model's cost rule (`_unchecked`)."""
 
     __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
-                 "version", "_cache", "_lock")
+                 "version", "filler", "_unchecked", "_cache", "_lock")
 
-    def __init__(self, profile, topology, source, destination, tables, base=None, version=0):
+    def __init__(self, profile, topology, source, destination, tables, base=None, version=0, filler=None,
+                 unchecked=_COSTS):
         self.profile, self.topology = profile, topology
         self.source, self.destination = source, destination
         self.tables = tables
-        self.names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
+        self.names = topology.names if topology is not None else [f"tier {j}" for j in range(tables.M)]
         self.thresholds = profile.thresholds if profile is not None else None
         self.base = base
         self.version = version  # the Planner's count of changes when this state was made
+        self.filler = filler
+        self._unchecked = unchecked  # the tables not yet checked by finite_costs' rule (none: checked)
         self._cache: dict = {}
         self._lock = threading.Lock()
 
@@ -60,14 +70,21 @@ class _State:
         source = topology.tier(source, field="source")
         destination = topology.tier(destination, field="destination")
         base = block_sums(profile)
-        tables = CostTables(input_table(profile, topology, source), compute_table(profile, topology, base),
-                            forward_table(profile, topology), result_table(profile, topology, destination),
-                            profile.cum_exit(), profile.accuracy.copy())
-        return cls(profile, topology, source, destination, _frozen(tables), base)
+        fill = MoveFiller(profile, topology)
+        pl, inv = topology.path_latency, topology.path_inv_bandwidth
+        with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+            tables = CostTables(fill.input(pl, inv, source), compute_table(profile, topology, base),
+                                fill.forward(pl, inv), fill.result(pl, inv, destination), profile.cum_exit(),
+                                profile.accuracy.copy())
+        return cls(profile, topology, source, destination, _frozen(tables), base, filler=fill)
 
     def derive(self, topology=None, source=None, destination=None, compute=None, moves=None) -> "_State":
         """A new state with some models changed: `compute` / `moves` say which tables to re-derive
-        ("all" or a list of tiers for compute; a set of "input", "forward", "result" for moves)."""
+        ("all" or a list of tiers for compute; a set of "input", "forward", "result" for moves).
+
+        Only those tables are made anew (never written in place: other threads may be reading the old
+        ones); the (de)serialisation terms are recomputed only if `topology` changes its serialisation
+        fields (serialize, deserialize, devices), and the move tables are filled from its route matrices."""
         topo = self.topology if topology is None else topology
         src = self.source if source is None else source
         dst = self.destination if destination is None else destination
@@ -76,16 +93,44 @@ class _State:
         if compute == "all":
             comp = compute_table(self.profile, topo, self.base)
         elif compute:
-            comp = comp.copy()  # never written in place: other threads may be reading the old one
+            comp = comp.copy()
             for a in compute:
                 comp[a] = compute_row(self.profile, topo, a, self.base)
-        moves = moves or set()
-        ser = serialisation(self.profile, topo) if moves else None
-        tables = CostTables(input_table(self.profile, topo, src, ser) if "input" in moves else t.input_cost, comp,
-                            forward_table(self.profile, topo, ser) if "forward" in moves else t.forward_cost,
-                            result_table(self.profile, topo, dst, ser) if "result" in moves else t.result_cost,
-                            t.cum_exit, t.accuracy)
-        return _State(self.profile, topo, src, dst, _frozen(tables), self.base, self.version + 1)
+        moves = moves or ()
+        fill = self.filler
+        inp, fwd, res = t.input_cost, t.forward_cost, t.result_cost
+        new = ["compute_cost"] if compute else []
+        if moves:
+            if getattr(topo, "_serial", topo) is not getattr(self.topology, "_serial", self.topology):
+                fill = MoveFiller(self.profile, topo)
+            inp, fwd, res = _moved(fill, topo.path_latency, topo.path_inv_bandwidth, src, dst, moves, t)
+            new += [name for name, move in (("input_cost", "input"), ("forward_cost", "forward"),
+                                            ("result_cost", "result")) if move in moves]
+        tables = CostTables(inp, comp, fwd, res, t.cum_exit, t.accuracy)
+        for name in new:
+            getattr(tables, name).flags.writeable = False
+        unchecked = tuple(set(self._unchecked).union(new)) if self._unchecked else tuple(new)
+        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked)
+
+    def tables_with_routes(self, path_latency, path_inv) -> CostTables:
+        """This state's tables with the move tables filled from other route matrices of the same tiers
+        (what derive would hold for a topology with those routes and this one's serialisation), without a
+        Topology or a snapshot: plan tables evaluate a plan at many values of a link this way."""
+        t = self.tables
+        inp, fwd, res = _moved(self.filler, path_latency, path_inv, self.source, self.destination, _MOVES, t)
+        return CostTables(inp, t.compute_cost, fwd, res, t.cum_exit, t.accuracy)
+
+    def check_costs(self) -> None:
+        """The model's cost rule (finite_costs) on this snapshot, before any backend sees it: checked once
+        per state, on the tables that are new since the last state checked."""
+        unchecked = self._unchecked
+        if unchecked:
+            tables = self.tables
+            for name in unchecked:
+                arr = getattr(tables, name)
+                if arr.size and not _largest(arr, axis=None) <= MAX_COST:  # nan fails too
+                    finite_costs(tables)  # raises, naming the place
+            self._unchecked = ()
 
     def cached(self, key):
         with self._lock:
@@ -98,30 +143,34 @@ class _State:
             return self._cache.setdefault(key, value)
 
 
-def _takes(function, name: str) -> bool:
-    """Whether a backend's operation takes the keyword `name` (the numpy reference takes no threads)."""
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):  # a compiled function without a signature: it takes what cpu's does
-        return True
+def _moved(fill: MoveFiller, path_latency, path_inv, source: int, destination: int, moves, tables) -> tuple:
+    """(input, forward, result) with the tables named in `moves` filled from the route matrices, the others
+    those of `tables`."""
+    with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
+        return (fill.input(path_latency, path_inv, source) if "input" in moves else tables.input_cost,
+                fill.forward(path_latency, path_inv) if "forward" in moves else tables.forward_cost,
+                fill.result(path_latency, path_inv, destination) if "result" in moves else tables.result_cost)
 
 
 def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float,
                  time_limit: float = math.inf, quantile: float | None = None, threads: int = 0) -> dict:
     """One exact search on a snapshot's tables: the frontier's rows as columns (latency: the mean, or the
-    `quantile`-quantile). `threads` (0: one per core) goes to the backends that take it."""
+    `quantile`-quantile). `threads` (0: one per core) goes to every backend (the Backend Protocol takes it;
+    the reference ignores it)."""
     module = get_backend(backend)
-    extra = {} if max_memory is None else {"max_memory": max_memory}
-    if threads and _takes(module.pareto, "threads"):
-        extra["threads"] = threads
-    finite_costs(state.tables)  # the model's rule, on the snapshot searched, before any backend sees it
-    rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
-                         quantile=quantile, **extra)
+    state.check_costs()  # the model's rule, on the snapshot searched, before any backend sees it
+    if max_memory is None:
+        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+                             quantile=quantile, threads=threads)
+    else:
+        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+                             quantile=quantile, threads=threads, max_memory=max_memory)
+    rows.pop("stats", None)
     if backend not in ("cpu", "numpy"):
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
         idx = frontier_indices(rows["latency"], rows["accuracy"])
-        rows = {k: np.asarray(v)[idx] for k, v in rows.items() if k != "stats"}
-    return {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
+        rows = {k: np.asarray(v)[idx] for k, v in rows.items()}
+    return rows
 
 
 def _check_models(profile, topology) -> None:

@@ -17,7 +17,7 @@ from ..model.configs import row_bytes as configs_row_bytes
 from ..model.quantile import check_quantile
 from ..model.tables import CostTables, check_tables, cost_tables
 from ..model.topology import Topology
-from ._state import _check_models, _takes
+from ._state import _check_models
 
 # The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
 # loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
@@ -94,8 +94,7 @@ def evaluate(profile, topology=None, *, source=0, destination=0, configs=None, q
     if packed[0].shape[0] == 0:
         return Evaluation(np.zeros(0), np.zeros(0), quantile=q, backend=name)
     module = get_backend(name)
-    extra = {"threads": threads} if threads and _takes(module.evaluate, "threads") else {}
-    latency, accuracy = module.evaluate(tables, *packed, quantile=q, **extra)
+    latency, accuracy = module.evaluate(tables, *packed, quantile=q, threads=threads)
     return Evaluation(np.asarray(latency), np.asarray(accuracy), quantile=q, backend=name)
 
 
@@ -167,9 +166,8 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
     name = resolve(backend, "sweep")
     max_rows = max_memory // row_bytes(tables)
     module = get_backend(name)
-    extra = {"threads": threads} if threads and _takes(module.sweep, "threads") else {}
     columns = module.sweep(tables, max_latency=max_latency, min_accuracy=min_accuracy, max_rows=max_rows,
-                           time_limit=time_limit, quantile=q, **extra)
+                           time_limit=time_limit, quantile=q, threads=threads)
     if thresholds is None:  # bare tables: thresholds known by index only
         thresholds = np.arange(tables.K, dtype=np.float64)
     return SweepResult(columns, thresholds, names, quantile=q, backend=name, tables=tables)

@@ -139,6 +139,17 @@ class Plan:
         else:
             _check_models(profile, topology)
             state = _State.of(profile, topology, source, destination)
+        self._set(state, latency, accuracy, threshold_index, partitions, placement, quantile)
+
+    @classmethod
+    def _on_state(cls, state: _State, latency, accuracy, threshold_index, partitions, placement,
+                  quantile=None) -> Plan:
+        """A plan found on a Planner's snapshot (no models to check: the snapshot's were)."""
+        self = cls.__new__(cls)
+        self._set(state, latency, accuracy, threshold_index, partitions, placement, quantile)
+        return self
+
+    def _set(self, state, latency, accuracy, threshold_index, partitions, placement, quantile) -> None:
         self.latency = float(latency)
         self.accuracy = float(accuracy)
         self.threshold_index = int(threshold_index)

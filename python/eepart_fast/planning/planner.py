@@ -18,8 +18,6 @@ import math
 import threading
 import warnings
 
-import numpy as np
-
 from .._checks import bound
 from .._checks import threads as check_threads
 from .._checks import time_limit as check_time_limit
@@ -45,26 +43,28 @@ def _max_memory(max_memory) -> int | None:
 
 
 class _Frontier:
-    """A backend's frontier rows, made into Plans only when asked for (P_lat and P_acc need one)."""
+    """A backend's frontier rows (columns), made into Plans only when asked for: P_lat and P_acc need one,
+    made from the columns' entries alone."""
 
     def __init__(self, rows: dict, state: _State, quantile: float | None = None):
-        self._rows = {k: np.asarray(v) for k, v in rows.items() if k != "stats"}
+        self._rows = rows
         self._state = state
         self._quantile = quantile
         self._plans: dict = {}  # filled lazily; two threads making the same Plan make equal ones
-        self._n = int(self._rows["latency"].shape[0])
+        self._n = len(rows["latency"])
 
     def __len__(self) -> int:
         return self._n
 
     def plan(self, i: int) -> Plan:
-        if i not in self._plans:
+        plan = self._plans.get(i)
+        if plan is None:
             r = self._rows
             L = int(r["num_partitions"][i])
-            self._plans[i] = Plan(r["latency"][i], r["accuracy"][i], r["threshold_index"][i],
-                                  r["partitions"][i, :L].tolist(), r["placement"][i, :L].tolist(), self._state,
-                                  quantile=self._quantile)
-        return self._plans[i]
+            plan = self._plans[i] = Plan._on_state(self._state, r["latency"][i], r["accuracy"][i],
+                                                   r["threshold_index"][i], r["partitions"][i, :L].tolist(),
+                                                   r["placement"][i, :L].tolist(), self._quantile)
+        return plan
 
     def plans(self) -> list:
         if len(self._plans) < self._n:
@@ -73,7 +73,7 @@ class _Frontier:
                                                     "partitions", "placement")))
             for i, (lat, acc, t, L, P, A) in enumerate(columns):
                 if i not in self._plans:
-                    self._plans[i] = Plan(lat, acc, t, P[:L], A[:L], self._state, quantile=self._quantile)
+                    self._plans[i] = Plan._on_state(self._state, lat, acc, t, P[:L], A[:L], self._quantile)
         return [self._plans[i] for i in range(self._n)]
 
 
@@ -227,7 +227,7 @@ class Planner:
     # --- the three questions ----------------------------------------------------------------------
 
     def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> _Frontier:
-        time_limit = check_time_limit(time_limit)
+        time_limit = math.inf if time_limit is None else check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
         state = self._state  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
@@ -416,7 +416,7 @@ class Planner:
         value = bound(field, value, huge_is_infinite=False)
         with self._write:
             state = self._models()
-            topology = state.topology.with_link(link, **{field: value})
+            topology = state.topology._with_link(link, *((value, None) if field == "bandwidth" else (None, value)))
             self._state = state.derive(topology, moves={"input", "forward", "result"})
 
     def set_bandwidth(self, link, bits_per_s) -> None:

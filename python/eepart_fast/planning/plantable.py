@@ -153,6 +153,7 @@ class _Parameter:
             raise ValueError(f"scale: scales every bandwidth, takes no link (got {target!r})")
         self.inverse = parameter in ("bandwidth", "scale")
         self._states: dict = {}
+        self._tables: dict = {}
 
     def check_range(self, low, high) -> tuple:
         low, high = _number("low", low), _number("high", high)
@@ -212,7 +213,10 @@ class _Parameter:
             return topo.with_link(self._target(), latency=v)
         if self.parameter == "ratio":
             return topo.with_ratio(self.where, v)
-        if topo.links is not None:
+        scaled = topo._scaled(v)
+        if scaled is not None:
+            return scaled
+        if topo.links is not None:  # a value the quick path leaves to the rebuild's checks
             return topo.replace(bandwidth=[b * v for b in topo.links["bandwidth"]])
         if topo.graph is not None:
             return topo.replace(links=[[a, b, bw * v, lat] for a, b, bw, lat in topo.graph["links"]])
@@ -220,6 +224,26 @@ class _Parameter:
 
     def _target(self):
         return self.where[1]  # a link's index, or a route's (a, b)
+
+    def tables_at(self, v: float):
+        """The cost tables with the parameter at v, as state_at(v) holds them (the same fillers, so the
+        same bits), but for a link's value without building a Topology or a snapshot: only the route
+        matrices' entries that cross the link are re-summed, then the move tables filled. Evaluating a plan
+        at many values (the crossings placed to the ulp) costs this, not a rebuild of the network."""
+        state = self._states.get(v)
+        if state is not None:
+            return state.tables
+        tables = self._tables.get(v)
+        if tables is None:
+            fields = None
+            if self.parameter in ("bandwidth", "latency"):
+                kind, where = self.where
+                fields = self.topology._link_change(kind, where, *((v, None) if self.inverse else (None, v)))
+            if fields is None:
+                return self.state_at(v).tables
+            tables = self._tables[v] = self.state.tables_with_routes(fields["path_latency"],
+                                                                     fields["path_inv_bandwidth"])
+        return tables
 
     def state_at(self, v: float):
         """The Planner's snapshot with the parameter at v (cached: a table asks each value a few times)."""
@@ -277,7 +301,7 @@ class _Solver:
     def latency(self, p: _Pt, choice: _Choice) -> float:
         key = (p.v, choice.config)
         if key not in self._lat:
-            self._lat[key] = self._evaluate(self.param.state_at(p.v).tables, choice.config)
+            self._lat[key] = self._evaluate(self.param.tables_at(p.v), choice.config)
         return self._lat[key]
 
     # --- P_lat: the lower envelope ------------------------------------------------------------------
