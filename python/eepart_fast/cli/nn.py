@@ -14,6 +14,7 @@ from .._extras import require
 from ..io.records import load_accuracy_records, records_path
 from ..model.profile import Profile
 from ..nn.choices import BACKBONE_NAMES, DEFAULT_PROFILE_SIZE, GRANULARITIES, TRAIN_NEEDS
+from ..nn.energy import NAMES as ENERGY_READERS
 from .options import add_progress
 
 
@@ -77,6 +78,10 @@ def _add_profile_args(p: argparse.ArgumentParser) -> None:
                         "machine, one torch thread only) or wall time; auto: cpu with --threads 1, else wall")
     g.add_argument("--thresholds", type=int, default=20,
                    help="thresholds evenly from 0 to 1 on normalised entropy (default: 20)")
+    g.add_argument("--energy", default="none", choices=ENERGY_READERS,
+                   help="also measure the power of the timed samples and of 1 s at rest before them, into the "
+                        "profile's meta: powercap (Linux RAPL: CPU packages), nvml (NVIDIA GPUs, the energy "
+                        "extra), tegrastats (Jetson rails), auto (the first that works here); default: none")
     d = p.add_argument_group("per-device measurements (docs/model.md \"Measured compute\")")
     d.add_argument("--partitions", type=int, nargs="?", const=100, default=0, metavar="SAMPLES",
                    help="also time every contiguous partition (blocks p+1..q and branch q as one piece) on this "
@@ -123,6 +128,8 @@ def rebuild_command(spec, a) -> str:
         words += ["--threads", a.threads]
     words += ["--timing-samples", a.timing_samples, "--warmup", a.warmup, "--clock", a.clock,
               "--thresholds", a.thresholds]
+    if a.energy != "none":
+        words += ["--energy", a.energy]
     if a.partitions:
         words += ["--partitions", a.partitions, "--device-name", a.device_name]
     words += ["--run-dir", a.run_dir, "--out", a.out]
@@ -157,7 +164,29 @@ def run_profile(a) -> int:
         return 0
     if not a.run_dir:
         raise ValueError("--run-dir: required (except with --merge-device)")
+    if a.energy == "nvml":
+        require("pynvml", what="eepart profile --energy nvml")
+    from ..nn.energy import reader
+    energy = reader(a.energy)  # a machine without it is told now, not after training
+    try:
+        profile = _profile(a, energy)
+    finally:
+        if energy is not None:
+            energy.close()
+    m = profile.meta
+    print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
+          f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "
+          f"{' '.join(f'{v:.4f}' for v in m['joint_test_accuracy'])}")
+    if "energy" in m:
+        e = m["energy"]
+        print(f"energy ({e['reader']}: {', '.join(e['domains'])}): {e['active_power_w']:.3f} W over the timed "
+              f"samples, {e['idle_power_w']:.3f} W at rest")
+    return 0
+
+
+def _profile(a, energy):
     import torch
+
     from ..nn.profiling import profile_run
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -165,14 +194,9 @@ def run_profile(a) -> int:
     if a.train:
         train_run(a.run_dir, _spec(a), progress=a.progress)
     command = rebuild_command(open_run(a.run_dir), a)
-    profile = profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
-                          n_thresholds=a.thresholds, command=command, progress=a.progress, clock=a.clock,
-                          partitions=a.partitions, device_name=a.device_name)
-    m = profile.meta
-    print(f"wrote {a.out} (N={profile.N}, K={profile.K}); separate accuracy "
-          f"{' '.join(f'{v:.4f}' for v in profile.accuracy)}; joint accuracy "
-          f"{' '.join(f'{v:.4f}' for v in m['joint_test_accuracy'])}")
-    return 0
+    return profile_run(a.run_dir, a.out, name=a.name, timing_samples=a.timing_samples, warmup=a.warmup,
+                       n_thresholds=a.thresholds, command=command, progress=a.progress, clock=a.clock,
+                       partitions=a.partitions, device_name=a.device_name, energy=energy)
 
 
 def run_validate(a) -> int:

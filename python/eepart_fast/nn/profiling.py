@@ -22,6 +22,7 @@ from .._checks import read_json
 from ..io.atomic import atomic_path
 from ..io.records import exit_rates, normalised_entropy, records_path, save_records
 from ..model.profile import Profile
+from .energy import measure
 from .train import accuracy, predict
 
 PERCENTILE = 99.0
@@ -72,13 +73,17 @@ def _timing_setup(net, clock: str):
 
 
 @torch.inference_mode()
-def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto"):
-    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed."""
+def time_single_samples(net, split, samples: int, warmup: int, progress: bool = True, clock: str = "auto",
+                        energy=None):
+    """Seconds per block and per branch for single samples, shape (samples, N) each; warm-up untimed.
+    `energy` (an energy.measure.Span) is started after the warm-up and stopped after the last sample."""
     clock, blocks, branches = _timing_setup(net, clock)
     n = net.N
     block_s = np.empty((samples, n))
     branch_s = np.empty((samples, n))
     for s in tqdm(range(warmup + samples), desc="timing", disable=None if progress else True, mininterval=2.0):
+        if s == warmup and energy is not None:
+            energy.start()
         h, _ = split.batch(torch.tensor([s % len(split)]))
         for i in range(n):
             t0 = clock()
@@ -89,6 +94,8 @@ def time_single_samples(net, split, samples: int, warmup: int, progress: bool = 
             if s >= warmup:
                 block_s[s - warmup, i] = (t1 - t0) * 1e-9
                 branch_s[s - warmup, i] = (t2 - t1) * 1e-9
+    if energy is not None:
+        energy.stop()
     return block_s, branch_s
 
 
@@ -138,14 +145,39 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _measure_energy(reader, idle_seconds: float, timing):
+    """timing(span) under `reader`, after `idle_seconds` at rest: (timing's result, the meta's energy entry)."""
+    rest = measure.idle(reader, idle_seconds)
+    span = measure.Span(reader)
+    try:
+        result = timing(span)
+    finally:
+        span.abandon()  # no-op once timing stopped it
+    entry = {"reader": reader.name, "domains": list(reader.domains), "how": reader.describe(),
+             "active_power_w": span.watts, "idle_power_w": rest.watts, "seconds": span.seconds,
+             "joules": span.joules, "idle_seconds": rest.seconds, "idle_joules": rest.joules,
+             "window": "the timed single samples (after the warm-up); idle: a sleep just before them"}
+    return result, entry
+
+
 def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: int = 50,
-                n_thresholds: int = 20, progress: bool = True, clock: str = "auto"):
-    """(Profile fields, meta, records) of a trained full-configuration net and its separate models."""
+                n_thresholds: int = 20, progress: bool = True, clock: str = "auto", energy=None,
+                idle_seconds: float = 1.0):
+    """(Profile fields, meta, records) of a trained full-configuration net and its separate models.
+    With `energy` (an energy reader), meta["energy"] holds the mean power over the timed single samples and
+    over `idle_seconds` of rest before them."""
     if timing_samples < 1 or warmup < 0 or n_thresholds < 1:
         raise ValueError(f"timing_samples >= 1, warmup >= 0, thresholds >= 1 needed; got "
                          f"{timing_samples}, {warmup}, {n_thresholds}")
     clock = pick_clock(clock)
-    block_s, branch_s = time_single_samples(net, data.profile, timing_samples, warmup, progress, clock)
+
+    def timing(span=None):
+        return time_single_samples(net, data.profile, timing_samples, warmup, progress, clock, energy=span)
+
+    if energy is None:
+        (block_s, branch_s), energy_entry = timing(), None
+    else:
+        (block_s, branch_s), energy_entry = _measure_energy(energy, idle_seconds, timing)
     output_bits, input_bits, result_bits = tensor_sizes(net, data.input_shape)
     probs, labels = predict(net, data.profile)
     probs, labels = probs.numpy(), labels.numpy()
@@ -194,6 +226,8 @@ def profile_net(net, separate: dict, data, timing_samples: int = 1000, warmup: i
         "host": platform.platform(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if energy_entry is not None:
+        meta["energy"] = energy_entry
     try:
         import torchvision
         meta["torchvision"] = torchvision.__version__
@@ -211,14 +245,15 @@ def make_profile(fields: dict, name=None, meta=None):
 
 def profile_run(run_dir, out, name=None, timing_samples: int = 1000, warmup: int = 50, n_thresholds: int = 20,
                 command: str | None = None, progress: bool = True, data=None, clock: str = "auto",
-                partitions: int = 0, device_name: str = "local"):
+                partitions: int = 0, device_name: str = "local", energy=None):
     """Profile the trained run in `run_dir`; write the profile JSON to `out` and the records beside it.
     With `partitions` > 0, also time every contiguous partition on that many samples, stored as device
-    `device_name`'s partition_time."""
+    `device_name`'s partition_time. With `energy` (an energy reader), measure the power of the timing too."""
     from .run import load_trained
     out = Path(out)
     spec, data, net, separate, seconds = load_trained(run_dir, data)
-    fields, meta, records = profile_net(net, separate, data, timing_samples, warmup, n_thresholds, progress, clock)
+    fields, meta, records = profile_net(net, separate, data, timing_samples, warmup, n_thresholds, progress, clock,
+                                        energy=energy)
     if partitions:
         rows = time_partitions(net, data.profile, partitions, min(warmup, partitions), progress, clock)
         fields["devices"] = {device_name: {"partition_time": rows}}
