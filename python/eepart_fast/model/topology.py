@@ -728,6 +728,15 @@ class Topology:
                                 self.mtu_bits)
         return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": routing, **changed}
 
+    def _chain_routes(self, j: int, bandwidth: float | None, latency: float | None) -> tuple:
+        """(path_latency, path_inv_bandwidth) with chain link j at a valid new bandwidth or latency: what
+        with_link's topology holds, without the topology (plan tables evaluate plans at many values)."""
+        bw = self.links["bandwidth"][j] if bandwidth is None else bandwidth
+        lat = self.links["latency"][j] if latency is None else latency
+        routing = self._routing.with_links([(j, j + 1, bw, lat)])
+        return update_routes(routing, self.path_latency, self.path_inv_bandwidth, j, j + 1, self.route_rule,
+                             self.mtu_bits)
+
     def _scaled(self, factor: float) -> Topology | None:
         """Every bandwidth times `factor`, routes kept and re-summed (None where the quick path does not
         apply: a bandwidth whose inverse overflows, a topology given as routes or without its routes)."""

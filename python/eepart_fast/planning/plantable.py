@@ -235,14 +235,18 @@ class _Parameter:
             return state.tables
         tables = self._tables.get(v)
         if tables is None:
-            fields = None
-            if self.parameter in ("bandwidth", "latency"):
-                kind, where = self.where
-                fields = self.topology._link_change(kind, where, *((v, None) if self.inverse else (None, v)))
-            if fields is None:
+            change = (v, None) if self.inverse else (None, v)
+            if self.parameter in ("bandwidth", "latency") and self.where[0] == "chain" and \
+                    getattr(self.topology, "_routing", None) is not None and 1.0 / v < math.inf:
+                routes = self.topology._chain_routes(self.where[1], *change)
+            elif self.parameter in ("bandwidth", "latency"):
+                fields = self.topology._link_change(*self.where, *change)
+                if fields is None:
+                    return self.state_at(v).tables
+                routes = fields["path_latency"], fields["path_inv_bandwidth"]
+            else:
                 return self.state_at(v).tables
-            tables = self._tables[v] = self.state.tables_with_routes(fields["path_latency"],
-                                                                     fields["path_inv_bandwidth"])
+            tables = self._tables[v] = self.state.tables_with_routes(*routes)
         return tables
 
     def state_at(self, v: float):
@@ -671,10 +675,15 @@ def _plain(v):
 
 
 def _evaluator(module):
+    packed: dict = {}  # config -> its arrays: a table evaluates a few plans at many values
+
     def evaluate(tables, config, both=False):
-        t, P, A = config
-        lat, acc = module.evaluate(tables, np.array([t], np.int64), np.array([len(P)], np.int64),
-                                   np.array([P], np.int64), np.array([A], np.int64))
+        arrays = packed.get(config)
+        if arrays is None:
+            t, P, A = config
+            arrays = packed[config] = (np.array([t], np.int64), np.array([len(P)], np.int64),
+                                       np.array([P], np.int64), np.array([A], np.int64))
+        lat, acc = module.evaluate(tables, *arrays)
         return (float(lat[0]), float(acc[0])) if both else float(lat[0])
     return evaluate
 

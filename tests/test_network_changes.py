@@ -1,0 +1,242 @@
+"""In-place network changes (issue 21): after random sequences of set_bandwidth / set_latency / set_ratio /
+set_source / set_destination, a Planner's tables are exactly those of the same network built from scratch
+(ef.cost_tables on Topology.chain / from_graph / the route matrices), on chains (both route rules, with
+fragments and serialisation), graphs (shortest by latency or hops, given routes, parallel links) and
+topologies given as routes; with_link's and with_ratio's topologies are the ones built from scratch; bad
+values are refused with the words a topology built from scratch uses; plan tables' quick evaluation gives
+the tables of the rebuilt network at many values."""
+import math
+
+import eepart_fast as ef
+import numpy as np
+import pytest
+from _instances import random_profile
+
+NAMES = ["t0", "t1", "t2", "t3", "t4"]
+
+
+class Network:
+    """One network's raw fields, changed by hand and built from scratch on demand."""
+
+    def __init__(self, form, rng, rule="store_and_forward", mtu_bits=None, serialised=False):
+        self.form, self.rule, self.mtu_bits = form, rule, mtu_bits
+        m = len(NAMES)
+        self.ratio = rng.uniform(0.5, 50.0, m).tolist()
+        self.extras = {}
+        if serialised:
+            self.extras = {"serialize": rng.uniform(0, 1e-8, m).tolist(), "deserialize": rng.uniform(0, 1e-8, m).tolist()}
+        if form == "chain":
+            self.links = [[j, j + 1, float(rng.uniform(1e5, 1e9)), float(rng.uniform(0, 0.05))] for j in range(m - 1)]
+        elif form.startswith("graph"):
+            pairs = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 2), (1, 3), (0, 4), (2, 4), (1, 2)]  # (1, 2) twice: parallel
+            self.links = [[a, b, float(rng.uniform(1e5, 1e9)), float(rng.uniform(0, 0.05))] for a, b in pairs]
+            self.routes = "shortest"
+            if form == "graph-given":
+                self.routes = {f"{a}->{b}": list(range(a, b + 1)) if a < b else list(range(a, b - 1, -1))
+                               for a in range(m) for b in range(m) if a != b}
+        else:
+            chain = ef.Topology.chain(NAMES, self.ratio, rng.uniform(1e5, 1e9, m - 1), rng.uniform(0, 0.05, m - 1))
+            self.pl, self.inv = chain.path_latency.copy(), chain.path_inv_bandwidth.copy()
+
+    def build(self):
+        if self.form == "chain":
+            return ef.Topology.chain(NAMES, self.ratio, [x[2] for x in self.links], [x[3] for x in self.links],
+                                     route_rule=self.rule, mtu_bits=self.mtu_bits, **self.extras)
+        if self.form.startswith("graph"):
+            by = "hops" if self.form == "graph-hops" else "latency"
+            return ef.Topology.from_graph(NAMES, self.ratio, self.links, routes=self.routes, route_by=by,
+                                          route_rule=self.rule, mtu_bits=self.mtu_bits, **self.extras)
+        return ef.Topology(NAMES, self.ratio, self.pl, self.inv, **self.extras)
+
+    def copy(self):
+        new = Network.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.ratio = list(self.ratio)
+        if self.form == "routes":
+            new.pl, new.inv = self.pl.copy(), self.inv.copy()
+        else:
+            new.links = [list(x) for x in self.links]
+        return new
+
+    def link(self, rng):
+        """A link (as set_bandwidth names it) and where its values are kept here."""
+        if self.form == "routes":
+            a, b = rng.choice(len(NAMES), 2, replace=False)
+            return (int(a), int(b))
+        return int(rng.integers(len(self.links)))
+
+    def set(self, link, field, value):
+        if self.form == "routes":
+            a, b = link
+            if field == "bandwidth":
+                self.inv[a, b] = self.inv[b, a] = 1.0 / value
+            else:
+                self.pl[a, b] = self.pl[b, a] = value
+        else:
+            self.links[link][2 if field == "bandwidth" else 3] = value
+
+
+FORMS = [("chain", {}), ("chain", {"rule": "bottleneck", "mtu_bits": 12000.0}), ("chain", {"serialised": True}),
+         ("graph", {}), ("graph-hops", {"rule": "bottleneck"}), ("graph-given", {"serialised": True}), ("routes", {})]
+
+
+def same_tables(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize(("form", "options"), FORMS, ids=[f"{f}-{'-'.join(o) or 'plain'}" for f, o in FORMS])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_planner_after_random_changes_holds_the_tables_of_the_network_built_from_scratch(form, options, seed):
+    rng = np.random.default_rng(seed)
+    profile = random_profile(rng, 6, 4)
+    net = Network(form, rng, **options)
+    planner = ef.Planner(profile, net.build())
+    source = destination = 0
+    for _ in range(25):
+        op = rng.integers(5)
+        if op == 0:
+            link, v = net.link(rng), float(10 ** rng.uniform(5, 9))
+            planner.set_bandwidth(link, v)
+            net.set(link, "bandwidth", v)
+        elif op == 1:
+            link, v = net.link(rng), float(rng.choice([0.0, rng.uniform(0, 0.08)]))
+            planner.set_latency(link, v)
+            net.set(link, "latency", v)
+        elif op == 2:
+            a, v = int(rng.integers(len(NAMES))), float(10 ** rng.uniform(-1, 2))
+            planner.set_ratio(a, v)
+            net.ratio[a] = v
+        elif op == 3:
+            source = int(rng.integers(len(NAMES)))
+            planner.set_source(source)
+        else:
+            destination = int(rng.integers(len(NAMES)))
+            planner.set_destination(destination)
+        scratch = net.build()
+        assert same_tables(planner.tables, ef.cost_tables(profile, scratch, source=source, destination=destination))
+        assert np.array_equal(planner.topology.path_latency, scratch.path_latency)
+        assert np.array_equal(planner.topology.path_inv_bandwidth, scratch.path_inv_bandwidth)
+        assert planner.topology.to_dict() == scratch.to_dict()
+    fresh = ef.Planner(profile, net.build(), source=source, destination=destination)
+    assert [p.config() for p in planner.pareto()] == [p.config() for p in fresh.pareto()]
+
+
+@pytest.mark.parametrize(("form", "options"), FORMS, ids=[f"{f}-{'-'.join(o) or 'plain'}" for f, o in FORMS])
+def test_with_link_and_with_ratio_give_the_topology_built_from_scratch(form, options):
+    rng = np.random.default_rng(7)
+    net = Network(form, rng, **options)
+    topology = net.build()
+    for _ in range(10):
+        link = net.link(rng)
+        field = "bandwidth" if rng.random() < 0.5 else "latency"
+        v = float(10 ** rng.uniform(5, 9)) if field == "bandwidth" else float(rng.uniform(0, 0.08))
+        changed = topology.with_link(link, **{field: v})
+        net.set(link, field, v)
+        a, r = int(rng.integers(len(NAMES))), float(rng.uniform(0.5, 50))
+        changed = changed.with_ratio(a, r)
+        net.ratio[a] = r
+        scratch = net.build()
+        assert np.array_equal(changed.path_latency, scratch.path_latency)
+        assert np.array_equal(changed.path_inv_bandwidth, scratch.path_inv_bandwidth)
+        assert np.array_equal(changed.ratio, scratch.ratio)
+        assert changed.to_dict() == scratch.to_dict()
+        assert changed is not topology and topology.to_dict() != changed.to_dict()  # the old one is untouched
+        topology = changed
+
+
+def test_a_derived_topology_shares_nothing_that_can_be_written():
+    t = ef.Topology.preset("mobile")
+    u = t.with_link(1, bandwidth=5e6).with_ratio(0, 400.0)
+    for field in ("ratio", "path_latency", "path_inv_bandwidth", "serialize", "deserialize"):
+        assert not np.shares_memory(getattr(t, field), getattr(u, field)), field
+    assert t.links["bandwidth"] is not u.links["bandwidth"] and t.names is not u.names
+    u.links["bandwidth"][0] = 1.0
+    assert t.links["bandwidth"][0] == 500e3
+
+
+@pytest.mark.parametrize(("field", "value", "error", "message"), [
+    ("bandwidth", -1.0, ValueError, "bandwidth[1] = -1.0: must be > 0.0"),
+    ("bandwidth", 0, ValueError, "bandwidth[1] = 0.0: must be > 0.0"),
+    ("bandwidth", math.inf, ValueError, "bandwidth[1] = inf: must be finite"),
+    ("bandwidth", 1e-320, ValueError, "bandwidth[1] = 1e-320: so small that 1/bandwidth overflows (bit/s expected)"),
+    ("bandwidth", "fast", TypeError, "bandwidth[1] = 'fast': expected a number, got str"),
+    ("bandwidth", True, TypeError, "bandwidth[1] = True: expected a number, got bool"),
+    ("latency", -0.5, ValueError, "latency[1] = -0.5: must be >= 0.0"),
+    ("latency", math.nan, ValueError, "latency[1] = nan: must be finite"),
+    ("latency", 10**400, ValueError, "latency[1] = an integer of 401 digits: too large for a float64"),
+])
+def test_bad_values_are_refused_as_a_chain_built_from_scratch_refuses_them(field, value, error, message):
+    t = ef.Topology.preset("mobile")
+    with pytest.raises(error) as got:
+        t.with_link(1, **{field: value})
+    assert str(got.value) == message
+    values = t.to_dict()
+    values[field] = [*values[field][:1], value, *values[field][2:]]
+    with pytest.raises(error) as scratch:
+        ef.Topology.from_dict(values)
+    assert str(scratch.value) == message
+
+
+@pytest.mark.parametrize(("ratio", "message"), [(-2.0, "ratio[1] = -2.0: must be > 0.0"),
+                                                (math.inf, "ratio[1] = inf: must be finite")])
+def test_a_bad_ratio_is_refused_by_name(ratio, message):
+    with pytest.raises(ValueError, match=r"^" + message.replace("[", r"\[").replace("]", r"\]") + "$"):
+        ef.Topology.preset("mobile").with_ratio(1, ratio)
+
+
+def test_a_graph_link_refused_by_its_entry_and_a_route_by_its_rebuild():
+    graph = ef.Topology.from_graph(["a", "b", "c"], [10.0, 2.0, 1.0], [[0, 1, 1e6, 0.01], [1, 2, 1e7, 0.02]])
+    with pytest.raises(ValueError, match=r"^links\[1\]\.bandwidth = -3\.0: must be > 0\.0$"):
+        graph.with_link(1, bandwidth=-3.0)
+    routes = ef.Topology(["a", "b"], [2.0, 1.0], [[0, 0.01], [0.01, 0]], [[0, 1e-6], [1e-6, 0]])
+    with pytest.raises(ValueError, match=r"^bandwidth = -1\.0: must be > 0 bit/s$"):
+        routes.with_link((0, 1), bandwidth=-1.0)
+
+
+def test_a_latency_change_moves_a_graphs_shortest_paths():
+    links = [[0, 1, 1e7, 0.01], [1, 2, 1e7, 0.01], [0, 2, 1e6, 0.05]]
+    graph = ef.Topology.from_graph(["a", "b", "c"], [10.0, 2.0, 1.0], links)
+    assert graph.path_latency[0, 2] == 0.02  # a -> b -> c
+    slower = graph.with_link(0, latency=0.1)  # now a -> c directly: 0.05 s
+    assert slower.path_latency[0, 2] == 0.05 and slower.path_inv_bandwidth[0, 2] == 1e-6
+    links[0][3] = 0.1
+    scratch = ef.Topology.from_graph(["a", "b", "c"], [10.0, 2.0, 1.0], links)
+    assert np.array_equal(slower.path_latency, scratch.path_latency)
+    assert np.array_equal(slower.path_inv_bandwidth, scratch.path_inv_bandwidth)
+
+
+@pytest.mark.parametrize(("form", "options"), [f for f in FORMS if f[0] != "graph"])
+@pytest.mark.parametrize("parameter", ["bandwidth", "latency", "ratio", "scale"])
+def test_a_plan_tables_quick_evaluation_holds_the_tables_of_the_rebuilt_network(form, options, parameter):
+    rng = np.random.default_rng(3)
+    profile = random_profile(rng, 6, 4)
+    net = Network(form, rng, **options)
+    topology = net.build()
+    planner = ef.Planner(profile, topology, source=1, destination=3)
+    link = (1, 2) if form == "routes" else 0
+    target = {"bandwidth": link, "latency": link, "ratio": 2, "scale": None}[parameter]
+    low, high = {"bandwidth": (1e5, 1e9), "latency": (0.0, 0.2), "ratio": (0.5, 50.0), "scale": (0.01, 100.0)}[parameter]
+    table = planner.plan_table(parameter, target, low, high, max_latency=0.05)
+    values = rng.uniform(low, high, 60) if parameter in ("latency", "ratio") else \
+        np.exp(rng.uniform(math.log(low), math.log(high), 60))
+    for v in [low, high, *table.breakpoints, *values.tolist()]:
+        if parameter in ("bandwidth", "latency"):
+            at_v = net.copy()
+            at_v.set(target, parameter, v)
+            rebuilt = at_v.build()
+        elif parameter == "ratio":
+            d = topology.to_dict()
+            d["ratio"] = [*d["ratio"][:2], v, *d["ratio"][3:]]
+            rebuilt = ef.Topology.from_dict(d)
+        else:
+            d = topology.to_dict()
+            if "bandwidth" in d:
+                d["bandwidth"] = [b * v for b in d["bandwidth"]]
+            elif "links" in d:
+                d["links"] = [[a, b, bw * v, lat] for a, b, bw, lat in d["links"]]
+            else:
+                d["path_inv_bandwidth"] = (np.asarray(d["path_inv_bandwidth"]) / v).tolist()
+            rebuilt = ef.Topology.from_dict(d)
+        want = ef.cost_tables(profile, rebuilt, source=1, destination=3)
+        assert same_tables(table._param.tables_at(v), want), v
+        assert same_tables(table._param.state_at(v).tables, want), v
