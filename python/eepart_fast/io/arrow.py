@@ -256,8 +256,9 @@ def _widen(a: np.ndarray, width: int) -> np.ndarray:
     return a if a.shape[1] >= width else np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=-1)
 
 
-def read_rows(path):
-    """A sweep's rows from a Parquet file `SweepResult.save` wrote (this schema version or an older one).
+def read_rows(path) -> dict:
+    """A sweep's rows from a Parquet file `SweepResult.save` wrote (this schema version or an older one), as
+    `SweepResult.load` takes them.
 
     Parameters
     ----------
@@ -266,10 +267,10 @@ def read_rows(path):
 
     Returns
     -------
-    SweepResult
-        Its rows; backend as the file records it ("unknown" for files before schema version 2). A version 1
-        file does not record N: its rows are min(M, its largest end block) wide, which is min(M, N) unless
-        no row reaches block N.
+    dict
+        columns (SweepResult's six), thresholds, tier_names, quantile, and backend as the file records it
+        ("unknown" before schema version 2). A version 1 file does not record N: its rows are
+        min(M, its largest end block) wide, which is min(M, N) unless no row reaches block N.
 
     Raises
     ------
@@ -278,8 +279,6 @@ def read_rows(path):
         package does not read.
     """
     import pyarrow.parquet as pq
-
-    from .results import SweepResult
 
     table = pq.read_table(path)
     meta = table.schema.metadata or {}
@@ -290,7 +289,6 @@ def read_rows(path):
         version = schema_version(meta, table.column_names)
     except ValueError as exc:
         raise ValueError(f"{str(path)!r}: {exc}") from None
-    thresholds = np.asarray(json.loads(meta[b"eepart.thresholds"]), dtype=np.float64)
     tier_names = json.loads(meta[b"eepart.tier_names"])
     P, A = partitions_placement(table, version)
     if version == 1:
@@ -298,8 +296,10 @@ def read_rows(path):
         P, A = _widen(P, width), _widen(A, width)
     columns = {c: table.column(c).to_numpy() for c in SCALAR_NAMES[:3]}
     columns.update(num_partitions=(P >= 0).sum(axis=1, dtype=np.int32), partitions=P, placement=A)
-    return SweepResult(columns, thresholds, tier_names, quantile=json.loads(meta.get(b"eepart.quantile", b"null")),
-                       backend=meta.get(b"eepart.backend", b"unknown").decode())
+    return {"columns": columns, "tier_names": tier_names,
+            "thresholds": np.asarray(json.loads(meta[b"eepart.thresholds"]), dtype=np.float64),
+            "quantile": json.loads(meta.get(b"eepart.quantile", b"null")),
+            "backend": meta.get(b"eepart.backend", b"unknown").decode()}
 
 
 def constant(value, n: int, type_: pa.DataType) -> pa.Array:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -229,7 +230,8 @@ class SweepResult:
             require("pyarrow", what="reading rows from Parquet")
             from .arrow import read_rows
 
-            return read_rows(path)
+            d = read_rows(path)
+            return cls(d["columns"], d["thresholds"], d["tier_names"], quantile=d["quantile"], backend=d["backend"])
         if not path.endswith(".npz"):
             raise ValueError(f"path = {path!r}: the file name must end in .npz or .parquet")
         with np.load(path, allow_pickle=False) as f:
@@ -313,8 +315,6 @@ class SweepResult:
                 bar.update(b - a)
 
     def _save_parquet(self, tmp, bar) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         import pyarrow as pa
         import pyarrow.parquet as pq
 
