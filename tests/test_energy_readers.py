@@ -581,3 +581,33 @@ def test_eepart_profile_energy_refused_before_any_work(tmp_path, capsys, monkeyp
     assert not (tmp_path / "p.json").exists() and list(run.iterdir()) == []
     assert main([*argv, "--energy", "rapl"]) == 2
     assert "invalid choice: 'rapl'" in capsys.readouterr().err
+
+
+def test_eepart_profile_energy_end_to_end(tmp_path, capsys, monkeypatch):
+    torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+    from eepart_fast.cli import nn as cli
+    from eepart_fast.model.profile import Profile
+    from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist
+    try:
+        load_fashion_mnist(train_limit=1, profile_limit=1, test_limit=1)
+    except DatasetMissing as exc:
+        pytest.skip(f"Fashion-MNIST missing (apt-get install -y dataset-fashion-mnist): {exc}")
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # leave the process's torch as it was
+    zone(tmp_path / "powercap", "intel-rapl:0", "package-0", 0)
+    reads = iter(range(0, 10**12, 250_000))
+
+    def counter(path):  # the package counter goes up 0.25 J at each read
+        return f"{next(reads)}\n" if path.name == "energy_uj" else path.read_text()
+    monkeypatch.setattr(energy, "READERS", {"powercap": lambda: PowercapReader(root=tmp_path / "powercap",
+                                                                               read=counter)})
+    tiny = ["--backbone", "resnet8", "--limit", "160", "--epochs", "1", "--max-batches", "1", "--batch-size", "32",
+            "--separate", "none", "--no-progress"]
+    out = tmp_path / "p.json"
+    assert cli.main(["profile", "--train", *tiny, "--run-dir", str(tmp_path / "run"), "--out", str(out),
+                     "--timing-samples", "3", "--warmup", "1", "--energy", "auto"]) == 0
+    e = Profile.load(out).meta["energy"]
+    assert e["reader"] == "powercap" and e["domains"] == ["package-0 (intel-rapl:0)"]
+    assert e["idle_joules"] == e["joules"] == 0.25  # one read at start, one at stop, for each window
+    assert "--energy auto" in Profile.load(out).meta["command"]
+    printed = capsys.readouterr().out
+    assert f"energy (powercap: package-0 (intel-rapl:0)): {e['active_power_w']:.3f} W over the timed" in printed
