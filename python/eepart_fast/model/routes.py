@@ -160,13 +160,13 @@ class Routing:
     def __init__(self, paths: dict, links):
         self.paths = paths  # (a, b) -> the tiers visited
         self.table = _link_table(links)
-        # frozenset({x, y}) -> {the route's links: where it is in the matrices}: the routes crossing tiers
-        # x, y, a route and its reverse together (the same numbers summed, by fsum: the same bits).
+        # (x, y), x < y -> {the route's links: where it is in the matrices}: the routes crossing tiers x, y,
+        # a route and its reverse together (the same numbers summed, by fsum: the same bits).
         self.crossing: dict = {}
         for (a, b), path in paths.items():
             route = min(tuple(path), tuple(path[::-1]))
             for x, y in zip(path[:-1], path[1:]):
-                self.crossing.setdefault(frozenset((x, y)), {}).setdefault(route, []).append((a, b))
+                self.crossing.setdefault((min(x, y), max(x, y)), {}).setdefault(route, []).append((a, b))
         m = 1 + max((max(p) for p in paths.values()), default=0)
         for groups in self.crossing.values():  # as update_routes reads them: links -> flat indices a*M + b
             for route in list(groups):
@@ -189,7 +189,7 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
     path_latency, path_inv = path_latency.copy(), path_inv.copy()
     flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
     table = routing.table
-    for links, where in routing.crossing.get(frozenset((x, y)), {}).items():
+    for links, where in routing.crossing.get((x, y) if x < y else (y, x), {}).items():
         latency, inv = route_cost([table[k] for k in links], rule, mtu_bits)
         for i in where:
             flat_latency[i] = latency

@@ -272,7 +272,7 @@ class MoveFiller:
 
     def forward(self, path_latency, path_inv) -> np.ndarray:
         """forward_cost, (N, M, M), from the route matrices."""
-        cost = path_latency[None, :, :] + self.output_bits * path_inv[None, :, :]
+        cost = path_latency + self.output_bits * path_inv  # (M, M) against (N, 1, 1): (N, M, M)
         if self.serialised:
             cost = cost + self._hop
         return np.ascontiguousarray(cost)

@@ -932,6 +932,8 @@ class Topology:
 def _plain(value):
     """A new network value as a float where it is a plain real number (the quick path of with_link and
     with_ratio), else None (the whole rebuild then checks it and names what is wrong)."""
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         return None
     try:
