@@ -80,7 +80,7 @@ class NvmlReader:
             try:
                 nv.nvmlDeviceGetTotalEnergyConsumption(h)
                 self._counted.append(h)
-                how = "energy counter"
+                how = "energy counter (nvmlDeviceGetTotalEnergyConsumption, mJ, read at start and stop)"
             except nv.NVMLError:
                 try:
                     nv.nvmlDeviceGetPowerUsage(h)
@@ -88,7 +88,8 @@ class NvmlReader:
                     raise ReaderUnavailable(f"nvml: GPU {i} ({name}) reports neither energy nor power "
                                             f"({exc})") from None
                 self._sampled.append(h)
-                how = f"power sampled every {self._sampler_options['interval']:g} s"
+                how = (f"power sampled every {self._sampler_options['interval']:g} s (nvmlDeviceGetPowerUsage, "
+                       "mW, integrated by the trapezoid rule)")
             self._labels.append(f"GPU {i} ({name}): {how}")
         self.domains = [f"gpu{i}" for i in indices]
 
@@ -96,9 +97,7 @@ class NvmlReader:
         return sum(self._nv.nvmlDeviceGetPowerUsage(h) for h in self._sampled) / 1e3
 
     def describe(self) -> str:
-        return ("NVML, summed over " + "; ".join(self._labels) + " (energy counter: "
-                "nvmlDeviceGetTotalEnergyConsumption, mJ, read at start and stop; power: nvmlDeviceGetPowerUsage, "
-                "mW, integrated by the trapezoid rule)")
+        return "NVML, summed over " + "; ".join(self._labels)
 
     def start(self):
         counters = tuple(self._nv.nvmlDeviceGetTotalEnergyConsumption(h) for h in self._counted)
