@@ -530,22 +530,16 @@ class LoggedSplit:
 
 
 def test_profile_records_the_energy_of_the_timed_samples(tmp_path):
-    torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+    import dataclasses
+
+    from _tiny_net import tiny_net_and_data
     from eepart_fast.model.profile import Profile
-    from eepart_fast.nn.data import ArraySplit, Data
-    from eepart_fast.nn.earlyexit import EarlyExitNet
     from eepart_fast.nn.profiling import make_profile, profile_net
-    from eepart_fast.nn.resnet_cifar import cifar_resnet
 
-    torch.manual_seed(0)
-    net = EarlyExitNet.full(cifar_resnet(8, in_channels=1, classes=10, width=4), (1, 8, 8))
-    gen = torch.Generator().manual_seed(0)
-
-    def split(n):
-        return ArraySplit(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=gen),
-                          torch.randint(0, 10, (n,), generator=gen), (0.5,), (0.25,))
     events = []
-    data = Data("random", split(4), LoggedSplit(split(6), events), split(6), 1, (8, 8), 10)
+    net, data = tiny_net_and_data()
+    data = dataclasses.replace(data, profile=LoggedSplit(data.profile, events))
     fields, meta, _ = profile_net(net, {}, data, timing_samples=3, warmup=2, n_thresholds=3, progress=False,
                                   energy=RecordedReader([2.0, 9.0], events), idle_seconds=0.01)
     # idle first, then the meter runs over exactly the timed samples, not the warm-up, nor what follows

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # _tiny_net.py
+
 
 def busy(torch, seconds: float) -> int:
     """Matrix products on the GPU for about `seconds`; the number of products."""
@@ -58,12 +60,10 @@ def main() -> int:
     import pynvml
     import torch
 
+    from _tiny_net import tiny_net_and_data
     from eepart_fast.model.profile import Profile
-    from eepart_fast.nn.data import ArraySplit, Data
-    from eepart_fast.nn.earlyexit import EarlyExitNet
     from eepart_fast.nn.energy import reader
     from eepart_fast.nn.profiling import make_profile, profile_net
-    from eepart_fast.nn.resnet_cifar import cifar_resnet
 
     r = reader("nvml", gpus=[0])
     handle = pynvml.nvmlDeviceGetHandleByIndex(0)
@@ -77,14 +77,7 @@ def main() -> int:
     report["rest"] = both(r, watts, lambda: time.sleep(1.0))
     report["busy"] = both(r, watts, lambda: report.setdefault("products", busy(torch, 2.0)))
 
-    torch.manual_seed(0)
-    net = EarlyExitNet.full(cifar_resnet(8, in_channels=1, classes=10, width=4), (1, 8, 8))
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        return ArraySplit(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
-                          torch.randint(0, 10, (n,), generator=g), (0.5,), (0.25,))
-    data = Data("random", split(8), split(64), split(8), 1, (8, 8), 10)
+    net, data = tiny_net_and_data(profile_size=64)
     fields, meta, _ = profile_net(net, {}, data, timing_samples=50, warmup=5, n_thresholds=3, progress=False,
                                   energy=r)
     with tempfile.TemporaryDirectory() as tmp:
