@@ -22,29 +22,9 @@ from eepart_fast.planning._state import _frozen, _State
 
 
 def _with_link(topo, where, bandwidth=None, latency=None):
-    """Topology.with_link before issue 21: a change of one link was a whole rebuild from the dict form."""
-    kind, i = where
-    if kind == "chain":
-        bw, pl = list(topo.links["bandwidth"]), list(topo.links["latency"])
-        if bandwidth is not None:
-            bw[i] = bandwidth
-        if latency is not None:
-            pl[i] = latency
-        return topo.replace(bandwidth=bw, latency=pl)
-    if kind == "graph":
-        links = [list(x) for x in topo.graph["links"]]
-        if bandwidth is not None:
-            links[i][2] = bandwidth
-        if latency is not None:
-            links[i][3] = latency
-        return topo.replace(links=links)
-    a, b = i
-    pl, inv = topo.path_latency.copy(), topo.path_inv_bandwidth.copy()
-    if bandwidth is not None:
-        inv[a, b] = inv[b, a] = 1.0 / bandwidth
-    if latency is not None:
-        pl[a, b] = pl[b, a] = latency
-    return topo.replace(path_latency=pl.tolist(), path_inv_bandwidth=inv.tolist())
+    """Topology.with_link before issue 21: a change of one link was a whole rebuild from the dict form
+    (kept, as Topology._rebuilt_with_link, for the values the quick path leaves to the rebuild's checks)."""
+    return topo._rebuilt_with_link(*where, bandwidth, latency)
 
 
 def _topology(param, v: float):
