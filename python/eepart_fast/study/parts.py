@@ -12,9 +12,9 @@ row's scenario inside the batch (the footer's column statistics). Anything else 
   writes (it would otherwise be read with the results);
 - empty: a file of no bytes, or of no rows where its task wrote some;
 - truncated: a footer that cannot be read (a copy cut short), or fewer or more rows than its task wrote;
-- unverifiable: a part without the row count, or with P and A in an older schema (list columns: a folder
-  holds one schema, so that a dataset reader reads it as one table); written by an older version,
-  recomputed to be sure.
+- unverifiable: a part without the row count, or of another schema version (P and A as list columns, or
+  `eepart.schema` not this version's: a folder holds one schema, so that a dataset reader reads it as one
+  table); written by another version, recomputed to be sure.
 
 Only the footers are read (a few kB a file), so checking a folder costs little next to the run.
 """
@@ -30,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.arrow import META_SCHEMA, SCHEMA_VERSION
 from .schema import FILE_PREFIX, META_ROWS, META_SCENARIOS, META_STUDY
 
 PART = re.compile(rf"^{re.escape(FILE_PREFIX)}(\d+)\.parquet$")
 REASONS = ("foreign", "empty", "truncated", "unverifiable")
+CURRENT_SCHEMA = str(SCHEMA_VERSION).encode()
 
 
 def part_name(start: int) -> str:
@@ -116,7 +118,8 @@ def _reason(path: Path, layout: Layout, fingerprint: str):
     if ranges != [[first, stop]]:
         return None, "foreign"
     rows = kv.get(META_ROWS)
-    if rows is None or not rows.isdigit() or "P1" not in meta.schema.names:
+    if (rows is None or not rows.isdigit() or "P1" not in meta.schema.names
+            or kv.get(META_SCHEMA, CURRENT_SCHEMA) != CURRENT_SCHEMA):
         return None, "empty" if meta.num_rows == 0 else "unverifiable"
     rows = int(rows)
     if meta.num_rows != rows:
