@@ -240,3 +240,23 @@ def test_a_plan_tables_quick_evaluation_holds_the_tables_of_the_rebuilt_network(
         want = ef.cost_tables(profile, rebuilt, source=1, destination=3)
         assert same_tables(table._param.tables_at(v), want), v
         assert same_tables(table._param.state_at(v).tables, want), v
+
+
+@pytest.mark.parametrize(("form", "options"), FORMS, ids=[f"{f}-{'-'.join(o) or 'plain'}" for f, o in FORMS])
+def test_a_states_tables_with_one_link_changed_are_those_of_the_derived_state(form, options):
+    rng = np.random.default_rng(11)
+    profile = random_profile(rng, 6, 4)
+    net = Network(form, rng, **options)
+    state = ef.Planner(profile, net.build(), source=2, destination=1)._state
+    for _ in range(8):
+        link = net.link(rng)
+        change = {"bandwidth": float(10 ** rng.uniform(5, 9))} if rng.random() < 0.5 else \
+            {"latency": float(rng.uniform(0, 0.08))}
+        quick = state.tables_with_link(link, **change)
+        derived = state.derive(state.topology.with_link(link, **change), moves={"input", "forward", "result"})
+        assert same_tables(quick, derived.tables)
+        at_v = net.copy()
+        at_v.set(link, *next(iter(change.items())))
+        assert same_tables(quick, ef.cost_tables(profile, at_v.build(), source=2, destination=1))
+    with pytest.raises(ValueError, match="must be > 0"):
+        state.tables_with_link(net.link(rng), bandwidth=-1.0)

@@ -55,7 +55,7 @@ class _State:
         self.profile, self.topology = profile, topology
         self.source, self.destination = source, destination
         self.tables = tables
-        self.names = topology.names if topology is not None else [f"tier {j}" for j in range(tables.M)]
+        self.names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
         self.thresholds = profile.thresholds if profile is not None else None
         self.base = base
         self.version = version  # the Planner's count of changes when this state was made
@@ -119,6 +119,18 @@ class _State:
         t = self.tables
         inp, fwd, res = _moved(self.filler, path_latency, path_inv, self.source, self.destination, _MOVES, t)
         return CostTables(inp, t.compute_cost, fwd, res, t.cum_exit, t.accuracy)
+
+    def tables_with_link(self, link, bandwidth=None, latency=None) -> CostTables:
+        """The tables of this state with one link (as Topology.link_index names it) at a new bandwidth or
+        latency: the tables `derive(topology.with_link(...), moves=all three)` holds, to the bit, without
+        the topology or the snapshot (for many scenarios of one state). Not checked by the cost rule: a
+        caller searching them runs finite_costs first, as _search_rows does for a state."""
+        kind, where = self.topology.link_index(link)
+        fields = self.topology._link_change(kind, where, bandwidth, latency)
+        if fields is None:  # a value the quick path leaves to the whole rebuild's checks
+            topology = self.topology.with_link(link, bandwidth=bandwidth, latency=latency)
+            return self.derive(topology, moves=_MOVES).tables
+        return self.tables_with_routes(fields["path_latency"], fields["path_inv_bandwidth"])
 
     def check_costs(self) -> None:
         """The model's cost rule (finite_costs) on this snapshot, before any backend sees it: checked once

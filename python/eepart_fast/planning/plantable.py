@@ -235,18 +235,15 @@ class _Parameter:
             return state.tables
         tables = self._tables.get(v)
         if tables is None:
-            change = (v, None) if self.inverse else (None, v)
-            if self.parameter in ("bandwidth", "latency") and self.where[0] == "chain" and \
-                    getattr(self.topology, "_routing", None) is not None and 1.0 / v < math.inf:
-                routes = self.topology._chain_routes(self.where[1], *change)
-            elif self.parameter in ("bandwidth", "latency"):
-                fields = self.topology._link_change(*self.where, *change)
-                if fields is None:
-                    return self.state_at(v).tables
-                routes = fields["path_latency"], fields["path_inv_bandwidth"]
-            else:
+            if self.parameter not in ("bandwidth", "latency"):
                 return self.state_at(v).tables
-            tables = self._tables[v] = self.state.tables_with_routes(*routes)
+            change = (v, None) if self.inverse else (None, v)
+            if self.where[0] == "chain" and getattr(self.topology, "_routing", None) is not None and \
+                    (not self.inverse or 1.0 / v < math.inf):  # a value with_link takes as it is
+                tables = self.state.tables_with_routes(*self.topology._chain_routes(self.where[1], *change))
+            else:
+                tables = self.state.tables_with_link(self._target(), *change)
+            self._tables[v] = tables
         return tables
 
     def state_at(self, v: float):
