@@ -154,7 +154,7 @@ def test_powercap_domains_by_name_take_every_zone_of_that_name(rapl):
     set_energy(z["dram0"], 57_000)
     set_energy(z["core1"], 270_000)
     assert r.stop(token) == (100_000 + 50_000 + 250_000) / 1e6 == 0.4
-    assert PowercapReader(root=root, domains=["psys"]).domains == ["psys (intel-rapl:2)"]
+    assert PowercapReader(root=root, domains="psys").domains == ["psys (intel-rapl:2)"]
 
 
 def test_powercap_refuses_unknown_and_overlapping_domains(rapl):
@@ -163,6 +163,8 @@ def test_powercap_refuses_unknown_and_overlapping_domains(rapl):
         PowercapReader(root=root, domains=["gpu"])
     with pytest.raises(ValueError, match=r"core \(intel-rapl:0:0\) lies inside package-0 \(intel-rapl:0\)"):
         PowercapReader(root=root, domains=["package-0", "core"])
+    with pytest.raises(ValueError, match="empty list"):
+        PowercapReader(root=root, domains=[])
 
 
 def test_powercap_missing_tree_or_counter(tmp_path):
@@ -274,10 +276,12 @@ def test_nvml_energy_counters_summed_over_gpus(monkeypatch):
 
 def test_nvml_chosen_gpus_and_a_bad_index(monkeypatch):
     nv = fake_nvml(monkeypatch, ["a", "b"], energy={0: [], 1: [5, 1_005, 3_005]})
-    r = NvmlReader(gpus=[1])
+    r = NvmlReader(gpus=1)
     assert r.domains == ["gpu1"] and r.stop(r.start()) == 2.0
     with pytest.raises(ValueError, match=r"gpus has index 2; NVML sees 2 GPU\(s\), 0 to 1"):
         NvmlReader(gpus=[2])
+    with pytest.raises(ValueError, match="empty list"):
+        NvmlReader(gpus=[])
     assert nv.shutdowns == nv.inits - 1  # the refused reader shut NVML down; r still holds it
 
 
@@ -422,6 +426,9 @@ def test_tegrastats_unavailable_or_refused(tmp_path, monkeypatch):
     exe = fake_tegrastats(tmp_path, [XAVIER_NX])
     with pytest.raises(ValueError, match=r"rail 'VDD_GPU': this board reports VDD_IN, VDD_CPU_GPU_CV, VDD_SOC"):
         TegrastatsReader(executable=str(exe), rails=["VDD_GPU"])
+    with pytest.raises(ValueError, match="empty list"):
+        TegrastatsReader(executable=str(exe), rails=[])
+    assert TegrastatsReader(executable=str(exe), rails="VDD_SOC").domains == ["VDD_SOC"]
     for bad in (0, 1001, 0.5):
         with pytest.raises(ValueError, match="interval_ms"):
             TegrastatsReader(executable=str(exe), interval_ms=bad)

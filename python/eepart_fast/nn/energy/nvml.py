@@ -68,7 +68,11 @@ class NvmlReader:
         count = nv.nvmlDeviceGetCount()
         if count == 0:
             raise ReaderUnavailable("nvml: NVML sees no GPU")
+        if isinstance(gpus, int):
+            gpus = [gpus]
         indices = list(range(count)) if gpus is None else [int(i) for i in dict.fromkeys(gpus)]
+        if not indices:
+            raise ValueError("nvml: gpus is an empty list (leave it out for every GPU)")
         for i in indices:
             if not 0 <= i < count:
                 raise ValueError(f"nvml: gpus has index {i}; NVML sees {count} GPU(s), 0 to {count - 1}")

@@ -51,6 +51,9 @@ class PowercapReader:
         if domains is None:
             chosen = [z for z in zones if z["name"].startswith("package-")] or [z for z in zones if not z["parent"]]
         else:
+            domains = [domains] if isinstance(domains, str) else list(domains)
+            if not domains:
+                raise ValueError("powercap domains: an empty list (leave it out for the CPU packages)")
             chosen = []
             for d in dict.fromkeys(domains):
                 found = [z for z in zones if z["name"] == d]

@@ -17,6 +17,7 @@ class Reader(Protocol):
     independent, so measurements may overlap. ``domains`` names what is summed (powercap zones, GPUs,
     tegrastats rails) and ``describe()`` says in one line how it is measured, for a profile's provenance.
     ``close()`` releases what the reader holds (a library handle); a closed reader is not used again.
+    A reader may be shared between threads: each token is a measurement of its own.
     """
 
     name: str

@@ -129,7 +129,9 @@ class TegrastatsReader:
         if rails is None:
             rails = [r for r in INPUT_RAILS if r in seen][:1] or list(seen)
         else:
-            rails = list(dict.fromkeys(rails))
+            rails = list(dict.fromkeys([rails] if isinstance(rails, str) else rails))
+            if not rails:
+                raise ValueError("tegrastats rails: an empty list (leave it out for the board's input)")
             for r in rails:
                 if r not in seen:
                     raise ValueError(f"tegrastats rail {r!r}: this board reports {', '.join(seen)}")
