@@ -101,7 +101,7 @@ class _State:
         inp, fwd, res = t.input_cost, t.forward_cost, t.result_cost
         new = ["compute_cost"] if compute else []
         if moves:
-            if getattr(topo, "_serial", topo) is not getattr(self.topology, "_serial", self.topology):
+            if fill is None or getattr(topo, "_serial", topo) is not getattr(self.topology, "_serial", self.topology):
                 fill = MoveFiller(self.profile, topo)
             inp, fwd, res = _moved(fill, topo.path_latency, topo.path_inv_bandwidth, src, dst, moves, t)
             new += [name for name, move in (("input_cost", "input"), ("forward_cost", "forward"),
@@ -117,7 +117,8 @@ class _State:
         (what derive would hold for a topology with those routes and this one's serialisation), without a
         Topology or a snapshot: plan tables evaluate a plan at many values of a link this way."""
         t = self.tables
-        inp, fwd, res = _moved(self.filler, path_latency, path_inv, self.source, self.destination, _MOVES, t)
+        fill = self.filler or MoveFiller(self.profile, self.topology)
+        inp, fwd, res = _moved(fill, path_latency, path_inv, self.source, self.destination, _MOVES, t)
         return CostTables(inp, t.compute_cost, fwd, res, t.cum_exit, t.accuracy)
 
     def tables_with_link(self, link, bandwidth=None, latency=None) -> CostTables:
