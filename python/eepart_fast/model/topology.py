@@ -192,11 +192,20 @@ class Topology:
                 raise ValueError("mtu_bits: only the bottleneck route rule pipelines fragments; "
                                  f"this topology's route_rule is {route_rule!r}")
         self.mtu_bits = mtu_bits
-        # The routes of a chain or graph (set by chain and from_graph), so that a changed link re-sums only
-        # the routes crossing it; and a token shared by topologies whose serialisation fields are the same,
-        # so that a Planner re-derives serialisation only when they change.
+        # The routes of a chain or graph (set by chain and from_graph: (routes, links) until a first change
+        # of a link makes them a Routing), so that a changed link re-sums only the routes crossing it; and a
+        # token shared by topologies whose serialisation fields are the same, so that a Planner re-derives
+        # serialisation only when they change.
         self._routing = None
         self._serial = object()
+
+    def _routes(self) -> Routing | None:
+        """The Routing of a chain or graph (made on first use, then shared by the topologies derived from
+        this one), or None (a topology given as routes)."""
+        routing = getattr(self, "_routing", None)
+        if isinstance(routing, tuple):
+            routing = self._routing = Routing(*routing)  # two threads may both make it: equal ones
+        return routing
 
     def _derived(self, **fields) -> Topology:
         """A copy with `fields` (checked by the caller) replaced, the rest copied as they are: a changed
@@ -311,7 +320,7 @@ class Topology:
         topology = cls(names, ratio, path_latency, path_inv,
                        links={"bandwidth": bw.tolist(), "latency": pl.tolist()}, route_rule=route_rule,
                        mtu_bits=mtu_bits, **extras)
-        topology._routing = Routing(routes, links)
+        topology._routing = (routes, links)
         return topology
 
     @classmethod
@@ -422,7 +431,7 @@ class Topology:
             graph["route_by"] = route_by
         topology = cls(names, ratio, path_latency, path_inv, graph=graph, route_rule=route_rule, mtu_bits=mtu_bits,
                        **extras)
-        topology._routing = Routing(table, parsed)
+        topology._routing = (table, parsed)
         return topology
 
     @staticmethod
@@ -691,7 +700,7 @@ class Topology:
         bw, lat = _plain(bandwidth), _plain(latency)
         fast = (bandwidth is None or (bw is not None and 0 < bw < math.inf and 1.0 / bw < math.inf)) and \
             (latency is None or (lat is not None and 0 <= lat < math.inf))
-        if not fast or (kind != "route" and getattr(self, "_routing", None) is None):
+        if not fast or (kind != "route" and self._routes() is None):
             return None
         if kind == "route":
             a, b = where
@@ -722,8 +731,8 @@ class Topology:
                 parsed = [tuple(v) for v in graph["links"]]
                 paths = graph_routes(self.M, parsed, "latency")
                 pl, inv = route_matrices(self.M, parsed, paths, self.route_rule, self.mtu_bits)
-                return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": Routing(paths, parsed), **changed}
-        routing = self._routing.with_links(joining)
+                return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": (paths, parsed), **changed}
+        routing = self._routes().with_links(joining)
         pl, inv = update_routes(routing, self.path_latency, self.path_inv_bandwidth, x, y, self.route_rule,
                                 self.mtu_bits)
         return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": routing, **changed}
@@ -733,14 +742,14 @@ class Topology:
         with_link's topology holds, without the topology (plan tables evaluate plans at many values)."""
         bw = self.links["bandwidth"][j] if bandwidth is None else bandwidth
         lat = self.links["latency"][j] if latency is None else latency
-        routing = self._routing.with_links([(j, j + 1, bw, lat)])
+        routing = self._routes().with_links([(j, j + 1, bw, lat)])
         return update_routes(routing, self.path_latency, self.path_inv_bandwidth, j, j + 1, self.route_rule,
                              self.mtu_bits)
 
     def _scaled(self, factor: float) -> Topology | None:
         """Every bandwidth times `factor`, routes kept and re-summed (None where the quick path does not
         apply: a bandwidth whose inverse overflows, a topology given as routes or without its routes)."""
-        routing = getattr(self, "_routing", None)
+        routing = self._routes()
         if routing is None:
             return None
         if self.links is not None:
@@ -753,7 +762,7 @@ class Topology:
         if not all(0 < v[2] < math.inf and 1.0 / v[2] < math.inf for v in parsed):
             return None
         pl, inv = route_matrices(self.M, parsed, routing.paths, self.route_rule, self.mtu_bits)
-        return self._derived(path_latency=pl, path_inv_bandwidth=inv, _routing=Routing(routing.paths, parsed),
+        return self._derived(path_latency=pl, path_inv_bandwidth=inv, _routing=(routing.paths, parsed),
                              **changed)
 
     def _rebuilt_with_link(self, kind, where, bandwidth, latency) -> Topology:

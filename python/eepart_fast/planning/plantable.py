@@ -238,7 +238,7 @@ class _Parameter:
             if self.parameter not in ("bandwidth", "latency"):
                 return self.state_at(v).tables
             change = (v, None) if self.inverse else (None, v)
-            if self.where[0] == "chain" and getattr(self.topology, "_routing", None) is not None and \
+            if self.where[0] == "chain" and self.topology._routes() is not None and \
                     (not self.inverse or 1.0 / v < math.inf):  # a value with_link takes as it is
                 tables = self.state.tables_with_routes(*self.topology._chain_routes(self.where[1], *change))
             else:
