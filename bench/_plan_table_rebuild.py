@@ -87,10 +87,13 @@ def _search_rows(backend, max_memory, state, *args, **kwargs):
 @contextlib.contextmanager
 def rebuilt():
     """Plan tables built as before issue 21 inside the block."""
-    saved = (plantable._Parameter.state_at, plantable._Parameter.tables_at, plantable._search_rows)
+    saved = (plantable._Parameter.state_at, plantable._Parameter.tables_at, plantable._Parameter.line,
+             plantable._search_rows)
     plantable._Parameter.state_at, plantable._Parameter.tables_at = _state_at, _tables_at
+    plantable._Parameter.line = lambda self, config: None  # no plan's line: every plan evaluated on tables
     plantable._search_rows = _search_rows
     try:
         yield
     finally:
-        plantable._Parameter.state_at, plantable._Parameter.tables_at, plantable._search_rows = saved
+        (plantable._Parameter.state_at, plantable._Parameter.tables_at, plantable._Parameter.line,
+         plantable._search_rows) = saved

@@ -255,36 +255,42 @@ class MoveFiller:
         self.output_bits = profile.output_bits[:, None, None]
         self.serialised = bool(send.any() or receive.any())
         self._send, self._receive = send, receive
-        self._hop = None
+        self.hop = None  # (N, M, M): what forward_cost adds to the route's time (a sends, b receives)
         if self.serialised:
             with np.errstate(over="ignore"):
-                hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]  # (N, M, M): a sends, b receives
-                self._hop = np.where(np.eye(m, dtype=bool)[None, :, :], 0.0, hop)
+                hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]
+                self.hop = np.where(np.eye(m, dtype=bool)[None, :, :], 0.0, hop)
         self._n = n
+
+    def input_serialisation(self, source: int) -> np.ndarray:
+        """(M,): what input_cost adds to the route's time (source serialises, a deserialises; 0 at a = source)."""
+        return np.where(np.arange(self.M) != source, self._send[source, 0] + self._receive[:, 0], 0.0)
+
+    def result_serialisation(self, destination: int) -> np.ndarray:
+        """(M,): what result_cost adds to the route's time (a serialises, the destination deserialises)."""
+        n = self._n
+        return np.where(np.arange(self.M) != destination, self._send[:, n + 1] + self._receive[destination, n + 1],
+                        0.0)
 
     def input(self, path_latency, path_inv, source: int) -> np.ndarray:
         """input_cost, (M,), from the route matrices."""
         cost = path_latency[source, :] + self.input_bits * path_inv[source, :]
         if self.serialised:
-            ser = np.where(np.arange(self.M) != source, self._send[source, 0] + self._receive[:, 0], 0.0)
-            cost = cost + ser
+            cost = cost + self.input_serialisation(source)
         return np.ascontiguousarray(cost)
 
     def forward(self, path_latency, path_inv) -> np.ndarray:
         """forward_cost, (N, M, M), from the route matrices."""
         cost = path_latency + self.output_bits * path_inv  # (M, M) against (N, 1, 1): (N, M, M)
         if self.serialised:
-            cost = cost + self._hop
+            cost = cost + self.hop
         return np.ascontiguousarray(cost)
 
     def result(self, path_latency, path_inv, destination: int) -> np.ndarray:
         """result_cost, (M,), from the route matrices."""
-        n = self._n
         cost = path_latency[:, destination] + self.result_bits * path_inv[:, destination]
         if self.serialised:
-            ser = np.where(np.arange(self.M) != destination,
-                           self._send[:, n + 1] + self._receive[destination, n + 1], 0.0)
-            cost = cost + ser
+            cost = cost + self.result_serialisation(destination)
         return np.ascontiguousarray(cost)
 
 

@@ -39,6 +39,7 @@ from .._deprecated import positional
 from ..engine.frontier import RTOL
 from ..engine.registry import get_backend
 from ..io.format import digits
+from ..model.routes import route_cost
 from ..model.tables import measured_tiers
 from .plan import Plan
 from .plot import display_unit, plot_plan_table
@@ -246,6 +247,13 @@ class _Parameter:
             self._tables[v] = tables
         return tables
 
+    def line(self, config):
+        """The plan's _PlanLine, or None where the tables are needed (scale, a topology without routes)."""
+        if self.parameter == "ratio" or (self.parameter in ("bandwidth", "latency") and
+                                         (self.where[0] == "route" or self.topology._routes() is not None)):
+            return _PlanLine(self, config)
+        return None
+
     def state_at(self, v: float):
         """The Planner's snapshot with the parameter at v (cached: a table asks each value a few times)."""
         if v not in self._states:
@@ -255,6 +263,99 @@ class _Parameter:
             else:
                 self._states[v] = self.state.derive(topo, moves={"input", "forward", "result"})
         return self._states[v]
+
+
+class _PlanLine:
+    """One plan's latency at any value of a link's bandwidth or latency, or of a tier's ratio, without
+    building tables: its terms in the engine form's order (the input's trip, then per partition its compute,
+    result and forward terms, each a share times a table entry; engine/reference.py `evaluate`), the entries
+    the parameter does not reach read once from the snapshot's tables, the others recomputed at each value
+    as the fillers compute them (a route crossing the link re-summed by route_cost, then route time plus
+    bits x 1/bandwidth plus (de)serialisation; ratio x the block sums). The same operations in the same
+    order as the engine's evaluation on the network rebuilt at that value, so the same bits
+    (tests/test_network_changes.py): the plan's affine line, evaluated exactly."""
+
+    def __init__(self, param, config):
+        state, topo = param.state, param.topology
+        tables, fill = state.tables, state.filler
+        self.param, self.rule, self.mtu_bits = param, topo.route_rule, topo.mtu_bits
+        t, P, A = config
+        c = tables.cum_exit[t].tolist()
+        s, d = state.source, state.destination
+        self.ratio_of = param.where if param.parameter == "ratio" else None
+        self.routing = None
+        if self.ratio_of is None:
+            kind, where = param.where
+            if kind == "route":
+                a, b = where
+                self.link, crossing = None, {a * topo.M + b, b * topo.M + a}
+            else:
+                self.routing = topo._routes()
+                x, y = (where, where + 1) if kind == "chain" else topo.graph["links"][where][:2]
+                self.link = (x, y)
+                crossing = {i for group in self.routing.crossing.get((min(x, y), max(x, y)), {}).values()
+                            for i in group}
+        pl, inv = topo.path_latency, topo.path_inv_bandwidth
+        add_in = fill.input_serialisation(s).tolist() if fill.serialised else None
+        add_out = fill.result_serialisation(d).tolist() if fill.serialised else None
+        out_bits = fill.output_bits.ravel().tolist()
+        # Each term: (share, entry); an entry is a number, or what it is made of at a value:
+        # ("route", a, b, bits, added) or ("compute", block sum).
+        terms = []
+
+        def route(a, b, bits, added, fixed):
+            if self.ratio_of is not None or a * topo.M + b not in crossing:
+                return fixed
+            return ("route", a, b, bits, added)
+
+        terms.append((None, route(s, A[0], fill.input_bits, add_in and add_in[A[0]], float(tables.input_cost[A[0]]))))
+        p = 0
+        for k, (q, a) in enumerate(zip(P, A)):
+            last = k == len(P) - 1
+            comp = float(tables.compute_cost[a, p, q])
+            if a == self.ratio_of:
+                comp = ("compute", float(state.base[p, q]))
+            terms.append((1.0 - c[p], comp))
+            terms.append((1.0 - c[p] if last else c[q] - c[p],
+                          route(a, d, fill.result_bits, add_out and add_out[a], float(tables.result_cost[a]))))
+            if not last:
+                b = A[k + 1]
+                hop = float(fill.hop[q - 1, a, b]) if fill.serialised else None
+                terms.append((1.0 - c[q], route(a, b, out_bits[q - 1], hop, float(tables.forward_cost[q - 1, a, b]))))
+            p = q
+        self.terms = terms
+        self.pl, self.inv = pl, inv
+
+    def __call__(self, v: float) -> float:
+        param = self.param
+        if self.routing is not None:
+            table = self.routing.table
+            bw, lat = table[self.link]
+            bw, lat = (v, lat) if param.inverse else (bw, v)
+            x, y = self.link
+            changed = {(x, y): (bw, lat), (y, x): (bw, lat)}
+        latency = None
+        for share, entry in self.terms:
+            if type(entry) is tuple:
+                if entry[0] == "compute":
+                    value = v * entry[1]  # compute_row: ratio x the reference's block sums
+                else:
+                    _, a, b, bits, added = entry
+                    if self.routing is not None:
+                        path = self.routing.paths[(a, b)]
+                        hops = [changed.get(k) or table[k] for k in zip(path[:-1], path[1:])]
+                        route_latency, route_inv = route_cost(hops, self.rule, self.mtu_bits)
+                    elif param.inverse:
+                        route_latency, route_inv = float(self.pl[a, b]), 1.0 / v
+                    else:
+                        route_latency, route_inv = v, float(self.inv[a, b])
+                    value = route_latency + bits * route_inv  # the move tables' fillers (MoveFiller)
+                    if added is not None:
+                        value = value + added
+            else:
+                value = entry
+            latency = value if share is None else latency + share * value
+        return latency
 
 
 class _Rows:
@@ -284,6 +385,7 @@ class _Solver:
         self._steps = 0  # every loop below counts here, and stops at a bound
         self._fronts: dict = {}
         self._lat: dict = {}
+        self._lines: dict = {}  # config -> its _PlanLine (None: evaluated on tables)
         self.points: dict = {}  # x -> the engine's choice at that value (None: nothing meets the bound)
 
     def frontier(self, v: float, min_accuracy=-math.inf, max_latency=math.inf) -> _Rows:
@@ -302,7 +404,13 @@ class _Solver:
     def latency(self, p: _Pt, choice: _Choice) -> float:
         key = (p.v, choice.config)
         if key not in self._lat:
-            self._lat[key] = self._evaluate(self.param.tables_at(p.v), choice.config)
+            line = self._lines.get(choice.config, False)
+            if line is False:
+                line = self._lines[choice.config] = self.param.line(choice.config)
+            if line is not None and (not self.param.inverse or 1.0 / p.v < math.inf):
+                self._lat[key] = line(p.v)
+            else:
+                self._lat[key] = self._evaluate(self.param.tables_at(p.v), choice.config)
         return self._lat[key]
 
     # --- P_lat: the lower envelope ------------------------------------------------------------------
