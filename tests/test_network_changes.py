@@ -283,7 +283,6 @@ def test_a_plans_line_is_the_engines_evaluation_on_the_rebuilt_network(form, opt
     for config in configs:
         line = param.line(config)
         assert line is not None
-        t, P, A = config
         for v in values:
             if parameter in ("bandwidth", "latency"):
                 at_v = net.copy()
