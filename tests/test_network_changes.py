@@ -205,39 +205,48 @@ def test_a_latency_change_moves_a_graphs_shortest_paths():
     assert np.array_equal(slower.path_inv_bandwidth, scratch.path_inv_bandwidth)
 
 
+RANGES = {"bandwidth": (1e5, 1e9), "latency": (0.0, 0.2), "ratio": (0.5, 50.0), "scale": (0.01, 100.0)}
+
+
+def table_case(seed, form, options, parameter):
+    """A random profile and network, a Planner (source 1, destination 3) and a P_acc table over parameter."""
+    rng = np.random.default_rng(seed)
+    profile = random_profile(rng, 6, 4)
+    net = Network(form, rng, **options)
+    planner = ef.Planner(profile, net.build(), source=1, destination=3)
+    link = (1, 2) if form == "routes" else 0
+    target = {"bandwidth": link, "latency": link, "ratio": 2, "scale": None}[parameter]
+    table = planner.plan_table(parameter, target, *RANGES[parameter], max_latency=0.05)
+    return rng, profile, net, planner, target, table
+
+
+def network_at(net, parameter, target, v):
+    """The network with the parameter at v, built from scratch."""
+    if parameter in ("bandwidth", "latency"):
+        at_v = net.copy()
+        at_v.set(target, parameter, v)
+        return at_v.build()
+    d = net.build().to_dict()
+    if parameter == "ratio":
+        d["ratio"] = [*d["ratio"][:target], v, *d["ratio"][target + 1:]]
+    elif "bandwidth" in d:
+        d["bandwidth"] = [b * v for b in d["bandwidth"]]
+    elif "links" in d:
+        d["links"] = [[a, b, bw * v, lat] for a, b, bw, lat in d["links"]]
+    else:
+        d["path_inv_bandwidth"] = (np.asarray(d["path_inv_bandwidth"]) / v).tolist()
+    return ef.Topology.from_dict(d)
+
+
 @pytest.mark.parametrize(("form", "options"), [f for f in FORMS if f[0] != "graph"])
 @pytest.mark.parametrize("parameter", ["bandwidth", "latency", "ratio", "scale"])
 def test_a_plan_tables_quick_evaluation_holds_the_tables_of_the_rebuilt_network(form, options, parameter):
-    rng = np.random.default_rng(3)
-    profile = random_profile(rng, 6, 4)
-    net = Network(form, rng, **options)
-    topology = net.build()
-    planner = ef.Planner(profile, topology, source=1, destination=3)
-    link = (1, 2) if form == "routes" else 0
-    target = {"bandwidth": link, "latency": link, "ratio": 2, "scale": None}[parameter]
-    low, high = {"bandwidth": (1e5, 1e9), "latency": (0.0, 0.2), "ratio": (0.5, 50.0), "scale": (0.01, 100.0)}[parameter]
-    table = planner.plan_table(parameter, target, low, high, max_latency=0.05)
+    rng, profile, net, _, target, table = table_case(3, form, options, parameter)
+    low, high = RANGES[parameter]
     values = rng.uniform(low, high, 60) if parameter in ("latency", "ratio") else \
         np.exp(rng.uniform(math.log(low), math.log(high), 60))
     for v in [low, high, *table.breakpoints, *values.tolist()]:
-        if parameter in ("bandwidth", "latency"):
-            at_v = net.copy()
-            at_v.set(target, parameter, v)
-            rebuilt = at_v.build()
-        elif parameter == "ratio":
-            d = topology.to_dict()
-            d["ratio"] = [*d["ratio"][:2], v, *d["ratio"][3:]]
-            rebuilt = ef.Topology.from_dict(d)
-        else:
-            d = topology.to_dict()
-            if "bandwidth" in d:
-                d["bandwidth"] = [b * v for b in d["bandwidth"]]
-            elif "links" in d:
-                d["links"] = [[a, b, bw * v, lat] for a, b, bw, lat in d["links"]]
-            else:
-                d["path_inv_bandwidth"] = (np.asarray(d["path_inv_bandwidth"]) / v).tolist()
-            rebuilt = ef.Topology.from_dict(d)
-        want = ef.cost_tables(profile, rebuilt, source=1, destination=3)
+        want = ef.cost_tables(profile, network_at(net, parameter, target, v), source=1, destination=3)
         assert same_tables(table._param.tables_at(v), want), v
         assert same_tables(table._param.state_at(v).tables, want), v
 
@@ -267,29 +276,13 @@ def test_a_states_tables_with_one_link_changed_are_those_of_the_derived_state(fo
 def test_a_plans_line_is_the_engines_evaluation_on_the_rebuilt_network(form, options, parameter):
     if form == "graph" and parameter == "latency":
         pytest.skip("routes chosen by latency: a plan table refuses a link's latency there")
-    rng = np.random.default_rng(5)
-    profile = random_profile(rng, 6, 4)
-    net = Network(form, rng, **options)
-    topology = net.build()
-    planner = ef.Planner(profile, topology, source=1, destination=3)
-    link = (1, 2) if form == "routes" else 0
-    target = {"bandwidth": link, "latency": link, "ratio": 2}[parameter]
-    table = planner.plan_table(parameter, target, *{"bandwidth": (1e5, 1e9), "latency": (0.0, 0.2),
-                                                    "ratio": (0.5, 50.0)}[parameter], max_latency=0.05)
-    param = table._param
+    rng, profile, net, planner, target, table = table_case(5, form, options, parameter)
     configs = {p.config() for p in planner.pareto()[::7]}  # plans of every shape: L partitions, tiers
-    values = {"bandwidth": 10 ** rng.uniform(5, 9, 25), "latency": rng.uniform(0, 0.2, 25),
-              "ratio": 10 ** rng.uniform(-0.3, 1.7, 25)}[parameter].tolist()
+    low, high = RANGES[parameter]
+    values = rng.uniform(low, high, 25).tolist()
     for config in configs:
-        line = param.line(config)
+        line = table._param.line(config)
         assert line is not None
         for v in values:
-            if parameter in ("bandwidth", "latency"):
-                at_v = net.copy()
-                at_v.set(target, parameter, v)
-            else:
-                at_v = net.copy()
-                at_v.ratio[2] = v
-            tables = ef.cost_tables(profile, at_v.build(), source=1, destination=3)
-            want = ef.evaluate(tables, configs=[config], backend="cpu").latency[0]
-            assert line(v) == want, (config, v)  # to the bit
+            tables = ef.cost_tables(profile, network_at(net, parameter, target, v), source=1, destination=3)
+            assert line(v) == ef.evaluate(tables, configs=[config], backend="cpu").latency[0], (config, v)
