@@ -15,7 +15,7 @@ import eepart_fast as ef
 from eepart_fast import _core
 
 BANDWIDTHS = (5e6, 6e6)
-GROUP = "re-plan after a bandwidth change, shipped ResNet-20 on mobile, 1 thread"
+GROUP = "replan: set_bandwidth + min_latency beside the raw engine, shipped ResNet-20 on mobile, 1 thread"
 
 
 def planner():
