@@ -253,6 +253,8 @@ class MoveFiller:
         self.M = m
         self.input_bits, self.result_bits = profile.input_bits, profile.result_bits
         self.output_bits = profile.output_bits[:, None, None]
+        # Every tensor's bits, as `all` fills the three tables in one pass: outputs, input, result.
+        self._bits = np.concatenate([profile.output_bits, [profile.input_bits, profile.result_bits]])[:, None, None]
         self.serialised = bool(send.any() or receive.any())
         self._send, self._receive = send, receive
         self.hop = None  # (N, M, M): what forward_cost adds to the route's time (a sends, b receives)
@@ -272,23 +274,40 @@ class MoveFiller:
         return np.where(np.arange(self.M) != destination, self._send[:, n + 1] + self._receive[destination, n + 1],
                         0.0)
 
+    @staticmethod
+    def _transfer(path_latency, path_inv, bits):
+        """A message of `bits` over the routes: route time plus bits x 1/bandwidth (the move tables' sum)."""
+        return path_latency + bits * path_inv
+
+    def all(self, path_latency, path_inv, source: int, destination: int) -> tuple:
+        """(input_cost, forward_cost, result_cost) from the route matrices in one pass over every tensor's
+        bits: the same sums as the three methods, so the same bits."""
+        n = self._n
+        cost = self._transfer(path_latency, path_inv, self._bits)  # (N+2, M, M)
+        inp, forward, result = cost[n, source, :], cost[:n], cost[n + 1, :, destination]
+        if self.serialised:
+            inp = inp + self.input_serialisation(source)
+            forward = forward + self.hop
+            result = result + self.result_serialisation(destination)
+        return np.ascontiguousarray(inp), np.ascontiguousarray(forward), np.ascontiguousarray(result)
+
     def input(self, path_latency, path_inv, source: int) -> np.ndarray:
         """input_cost, (M,), from the route matrices."""
-        cost = path_latency[source, :] + self.input_bits * path_inv[source, :]
+        cost = self._transfer(path_latency[source, :], path_inv[source, :], self.input_bits)
         if self.serialised:
             cost = cost + self.input_serialisation(source)
         return np.ascontiguousarray(cost)
 
     def forward(self, path_latency, path_inv) -> np.ndarray:
         """forward_cost, (N, M, M), from the route matrices."""
-        cost = path_latency + self.output_bits * path_inv  # (M, M) against (N, 1, 1): (N, M, M)
+        cost = self._transfer(path_latency, path_inv, self.output_bits)  # (N, M, M)
         if self.serialised:
             cost = cost + self.hop
         return np.ascontiguousarray(cost)
 
     def result(self, path_latency, path_inv, destination: int) -> np.ndarray:
         """result_cost, (M,), from the route matrices."""
-        cost = path_latency[:, destination] + self.result_bits * path_inv[:, destination]
+        cost = self._transfer(path_latency[:, destination], path_inv[:, destination], self.result_bits)
         if self.serialised:
             cost = cost + self.result_serialisation(destination)
         return np.ascontiguousarray(cost)
