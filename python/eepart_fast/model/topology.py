@@ -711,10 +711,11 @@ class Topology:
                 pl[a, b] = pl[b, a] = lat
             return {"path_latency": pl, "path_inv_bandwidth": inv}
         if kind == "chain":
-            links = {k: list(v) for k, v in self.links.items()}
-            for field, value in (("bandwidth", bw), ("latency", lat)):
-                if value is not None:
-                    links[field][where] = value
+            links = {"bandwidth": list(self.links["bandwidth"]), "latency": list(self.links["latency"])}
+            if bandwidth is not None:
+                links["bandwidth"][where] = bw
+            if latency is not None:
+                links["latency"][where] = lat
             x, y = where, where + 1
             joining = [(x, y, links["bandwidth"][where], links["latency"][where])]
             changed = {"links": links}
