@@ -160,7 +160,7 @@ def _moved(fill: MoveFiller, path_latency, path_inv, source: int, destination: i
     """(input, forward, result) with the tables named in `moves` filled from the route matrices, the others
     those of `tables`."""
     with np.errstate(over="ignore"):  # an overflow is refused, with its place, by finite_costs
-        if len(moves) == 3:
+        if "input" in moves and "forward" in moves and "result" in moves:
             return fill.all(path_latency, path_inv, source, destination)
         return (fill.input(path_latency, path_inv, source) if "input" in moves else tables.input_cost,
                 fill.forward(path_latency, path_inv) if "forward" in moves else tables.forward_cost,
