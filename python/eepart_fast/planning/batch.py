@@ -254,6 +254,7 @@ class _Scenarios:
     def __init__(self, base: _State, scenarios, problem: str):
         n = self.n = _count(scenarios)
         cols = _as_columns(scenarios, n)
+        listed = not isinstance(scenarios, dict)
         topo, profile = base.topology, base.profile
         # Each column of the network: (kind, key, values): a link's bandwidth or latency, a tier's ratio.
         self.network: list = []
@@ -279,7 +280,9 @@ class _Scenarios:
                     raise ValueError(f"scenarios: {where} and {field}[{seen[field, norm]!r}] name the same "
                                      f"{'tier' if field == 'ratio' else 'link'}")
                 seen[field, norm] = key
-                arr = _floats(where, column, n, math.nan)
+                # From a list of dicts NaN marks a scenario that keeps the topology's value (each given
+                # value was checked as it was read); in a column it is an error.
+                arr = np.asarray(column, dtype=np.float64) if listed else _floats(where, column, n, math.nan)
                 _network_value(where, arr, ">= 0" if field == "latency" else "> 0")
                 self.network.append((field, key, arr))
         self.source = _tiers("source", cols.get("source"), n, topo, base.source)
