@@ -1,10 +1,16 @@
-"""plan_many: every scenario's answer is exactly a Planner's given the same changes (same tables, same
+"""plan_many and _core.pareto_many: every scenario's answer is exactly a Planner's given the same changes (same tables, same
 engine: latencies equal bit for bit), on random chains and route matrices and the shipped presets, with
-bounds that some scenarios cannot meet; the numpy reference agrees; bad scenarios are named; threads."""
+bounds that some scenarios cannot meet; the numpy reference agrees; bad scenarios are named; threads; Ctrl-C
+and time limits stop a long batch."""
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -235,3 +241,44 @@ def test_threads_share_the_models():
     for k in range(2):
         for name, v in serial[k].items():
             assert np.array_equal(v, got[k][name]), (k, name)
+
+
+LONG_BATCH = r"""
+import sys, numpy as np, eepart_fast as ef
+from eepart_fast import _core
+tables = _core.Tables(*ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).tables)
+n = 2_000_000  # distinct bounds: every scenario searched, minutes in all
+print("start", flush=True)
+try:
+    _core.pareto_many([tables], np.zeros(n, np.int64), np.linspace(0, 0.5, n), np.full(n, np.inf), threads=1)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_long_batch():
+    proc = subprocess.Popen([sys.executable, "-c", LONG_BATCH], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(1.0)  # inside the engine by now
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        out, _ = proc.communicate(timeout=60)  # generous: it stops within a second
+    finally:
+        proc.kill()
+    assert "interrupted" in out and proc.returncode == 130
+    assert time.monotonic() - started < 30
+
+
+def test_time_limit_stops_a_long_batch():
+    tables = [_core.Tables(*ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).tables)]
+    n = 1_000_000
+    with pytest.raises(TimeoutError, match="batch search: stopped at its time limit"):
+        _core.pareto_many(tables, np.zeros(n, np.int64), np.linspace(0, 0.5, n), np.full(n, np.inf), threads=1,
+                          time_limit=0.3)
+    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    with pytest.raises(TimeoutError, match="plan_many|batch search"):
+        ef.plan_many(profile, topology, {"min_accuracy": np.linspace(0, 0.5, 200_000)}, threads=1, time_limit=0.3)
