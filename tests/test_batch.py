@@ -1,5 +1,5 @@
-"""plan_many and _core.pareto_many: every scenario's answer is exactly a Planner's given the same changes (same tables, same
-engine: latencies equal bit for bit), on random chains and route matrices and the shipped presets, with
+"""plan_many and _core.pareto_many: every scenario's answer is exactly a Planner's given the same changes
+(same tables, same engine: latencies equal bit for bit), on random chains and route matrices and the shipped presets, with
 bounds that some scenarios cannot meet; the numpy reference agrees; bad scenarios are named; threads; Ctrl-C
 and time limits stop a long batch."""
 from __future__ import annotations
@@ -274,11 +274,11 @@ def test_ctrl_c_stops_a_long_batch():
 
 
 def test_time_limit_stops_a_long_batch():
-    tables = [_core.Tables(*ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")).tables)]
+    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    tables = [_core.Tables(*ef.Planner(profile, topology).tables)]
     n = 1_000_000
     with pytest.raises(TimeoutError, match="batch search: stopped at its time limit"):
         _core.pareto_many(tables, np.zeros(n, np.int64), np.linspace(0, 0.5, n), np.full(n, np.inf), threads=1,
                           time_limit=0.3)
-    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
     with pytest.raises(TimeoutError, match="plan_many|batch search"):
         ef.plan_many(profile, topology, {"min_accuracy": np.linspace(0, 0.5, 200_000)}, threads=1, time_limit=0.3)
