@@ -1,7 +1,7 @@
 """plan_many and _core.pareto_many: every scenario's answer is exactly a Planner's given the same changes
-(same tables, same engine: latencies equal bit for bit), on random chains and route matrices and the shipped presets, with
-bounds that some scenarios cannot meet; the numpy reference agrees; bad scenarios are named; threads; Ctrl-C
-and time limits stop a long batch."""
+(same tables, same engine: latencies equal bit for bit), on random chains and route matrices and the shipped
+presets, with bounds that some scenarios cannot meet; the numpy reference agrees; bad scenarios are named;
+threads; Ctrl-C and time limits stop a long batch."""
 from __future__ import annotations
 
 import math
