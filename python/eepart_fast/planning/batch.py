@@ -306,14 +306,16 @@ class _Scenarios:
         self.inverse = self.inverse.reshape(-1).astype(np.int64)
 
 
-def _network_state(base: _State, network: list, row: np.ndarray) -> _State:
-    """The state of one network: the base's topology with the row's links and ratios, source and
-    destination (row's last two entries), its tables derived by the Planner's rules. Every table a change
-    can touch is re-derived: the same tables as a Planner given the same changes."""
+def _network_state(base: _State, network: list, row: np.ndarray, since: np.ndarray | None = None) -> _State:
+    """The state of one network: `base` with the row's links and ratios, source and destination (the row's
+    last two entries), its tables derived by the Planner's rules, as a Planner given the same changes holds
+    them. `since`: the row `base` was built for (a neighbouring network with the same fields given), so only
+    the entries that differ are changed, as a Planner re-planning from one to the other would; None: `base`
+    is the batch's own, and every given entry is applied."""
     topo = base.topology
     links, ratios = {}, []
-    for (field, key, _), v in zip(network, row):
-        if math.isnan(v):
+    for j, ((field, key, _), v) in enumerate(zip(network, row)):
+        if math.isnan(v) or (since is not None and since[j] == v):
             continue
         if field == "ratio":
             ratios.append((key, float(v)))
@@ -332,6 +334,8 @@ def _network_state(base: _State, network: list, row: np.ndarray) -> _State:
         moves.add("input")
     if destination != base.destination:
         moves.add("result")
+    if since is not None and not (links or ratios or moves):
+        return base
     state = base.derive(topo, source=source, destination=destination, compute=compute, moves=moves)
     finite_costs(state.tables)  # the model's rule, as a single search checks it (_search_rows)
     return state
@@ -425,8 +429,14 @@ class _Batch:
         self.lmax = min(profile.N, topology.M)
 
     def state(self, u: int) -> _State:
+        """Network u's state, built from network u - 1's where that one is built and gives the same fields
+        (the networks are sorted: neighbours mostly differ in one link), else from the base."""
         if self.states[u] is None:
-            self.states[u] = _network_state(self.base, self.sc.network, self.sc.keys[u])
+            keys = self.sc.keys
+            near = u > 0 and self.states[u - 1] is not None and \
+                np.array_equal(np.isnan(keys[u]), np.isnan(keys[u - 1]))
+            self.states[u] = _network_state(self.states[u - 1], self.sc.network, keys[u], keys[u - 1]) if near \
+                else _network_state(self.base, self.sc.network, keys[u])
         return self.states[u]
 
     def engine_tables(self, u: int):
