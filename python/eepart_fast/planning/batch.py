@@ -314,19 +314,21 @@ def _network_state(base: _State, network: list, row: np.ndarray, since: np.ndarr
     is the batch's own, and every given entry is applied."""
     topo = base.topology
     links, ratios = {}, []
-    for j, ((field, key, _), v) in enumerate(zip(network, row)):
-        if math.isnan(v) or (since is not None and since[j] == v):
+    values = row.tolist()  # Python floats: numpy scalars cost more to compare and convert
+    before = since.tolist() if since is not None else None
+    for j, ((field, key, _), v) in enumerate(zip(network, values)):
+        if v != v or (before is not None and before[j] == v):  # NaN: not given
             continue
         if field == "ratio":
-            ratios.append((key, float(v)))
+            ratios.append((key, v))
         else:
-            links.setdefault(key, {})[field] = float(v)
+            links.setdefault(key, {})[field] = v
     for key, change in links.items():
         topo = topo.with_link(key, **change)
     for key, v in ratios:
         topo = topo.with_ratio(key, v)
-    source, destination = int(row[-2]), int(row[-1])
-    compute = sorted({topo.tier(k) for k, _ in ratios}) or None
+    source, destination = int(values[-2]), int(values[-1])
+    compute = sorted({topo.tier(k) for k, _ in ratios}) if ratios else None
     moves = set()
     if links:
         moves |= {"input", "forward", "result"}
@@ -337,8 +339,18 @@ def _network_state(base: _State, network: list, row: np.ndarray, since: np.ndarr
     if since is not None and not (links or ratios or moves):
         return base
     state = base.derive(topo, source=source, destination=destination, compute=compute, moves=moves)
-    finite_costs(state.tables)  # the model's rule, as a single search checks it (_search_rows)
+    _check_costs(state)
     return state
+
+
+def _check_costs(state: _State) -> None:
+    """The model's cost rule on a network's tables, as a single search checks it (_search_rows): through the
+    snapshot's own check where it has one (it checks only the tables new since its parent), else in full."""
+    check = getattr(state, "check_costs", None)
+    if check is not None:
+        check()
+    else:
+        finite_costs(state.tables)
 
 
 # --- the searches --------------------------------------------------------------------------------
