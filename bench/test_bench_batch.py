@@ -19,10 +19,9 @@ import importlib
 import os
 import threading
 
+import eepart_fast as ef
 import numpy as np
 import pytest
-
-import eepart_fast as ef
 from eepart_fast import _core
 
 PROFILE, TOPOLOGY = "resnet20-fashionmnist", "mobile"
@@ -66,7 +65,7 @@ def record(benchmark, name, n, latency):
 
 
 def test_floor_batch_entry_point(benchmark, case):
-    _, _, bw, tables = case
+    tables = case[3]
     benchmark.group = GROUP
     n = len(tables)
     index, lo, hi = np.arange(n), np.full(n, MIN_ACCURACY), np.full(n, np.inf)
@@ -78,7 +77,7 @@ def test_floor_batch_entry_point(benchmark, case):
 
 
 def test_floor_single_calls_on_threads(benchmark, case):
-    _, _, bw, tables = case
+    tables = case[3]
     benchmark.group = GROUP
     n = len(tables)
     latency = np.full(n, np.nan)

@@ -317,7 +317,7 @@ def _network_state(base: _State, network: list, row: np.ndarray, since: np.ndarr
     values = row.tolist()  # Python floats: numpy scalars cost more to compare and convert
     before = since.tolist() if since is not None else None
     for j, ((field, key, _), v) in enumerate(zip(network, values)):
-        if v != v or (before is not None and before[j] == v):  # NaN: not given
+        if math.isnan(v) or (before is not None and before[j] == v):  # NaN: not given
             continue
         if field == "ratio":
             ratios.append((key, v))

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from ..io.arrow import constant, row_columns, writer_options
 from ..io.atomic import atomic_path
-from ..planning.evaluation import sweep
 from ..planning.batch import _Batch
+from ..planning.evaluation import sweep
 from .schema import (
     FILE_PREFIX,
     LABEL,
@@ -132,7 +132,7 @@ def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memo
         group = (table.quantile == q) if quantile is not None else ~table.has_q
         which = np.flatnonzero(group)
         if "frontier" in compute:
-            cols, counts = planned.search("frontier", which=which, min_accuracy=-inf, max_latency=inf,
+            cols, _ = planned.search("frontier", which=which, min_accuracy=-inf, max_latency=inf,
                                           quantile=quantile, **extra)
             s = cols["scenario"]
             keep = (~has_lo[s] | (cols["accuracy"] >= lo[s])) & (~has_hi[s] | (cols["latency"] <= hi[s]))
