@@ -33,7 +33,7 @@ GROUP = "batch: 10,000 scenarios (P_lat), per scenario"
 _seconds: dict = {}
 
 
-def _axis(spec):
+def _grid():
     v = [np.geomspace(*GRID[f"bandwidth[{j}]"]["geomspace"]) for j in range(3)]
     grid = np.array(np.meshgrid(*v, indexing="ij")).reshape(3, -1).T  # the study's order: the last link fastest
     return grid
@@ -42,7 +42,7 @@ def _axis(spec):
 @pytest.fixture(scope="module")
 def case():
     profile, topology = ef.Profile.preset(PROFILE), ef.Topology.preset(TOPOLOGY)
-    bw = _axis(None)
+    bw = _grid()
     assert bw.shape[0] == 10_000
     planner = ef.Planner(profile, topology, backend="cpu")
     tables = []
