@@ -52,6 +52,28 @@ def test_sweep_every_row(benchmark, N, backend):
     record(benchmark, f"all{N}", backend, total, total)
 
 
+# The counting pass first, so that the closed form quotes its ratio to it.
+@pytest.mark.parametrize("counted", [True, False], ids=["counting-pass", "closed-form"])
+@pytest.mark.parametrize("N", [10, 20])
+def test_sweep_every_row_counting_pass(benchmark, N, counted):
+    """Every row kept, with and without the counting pass: no bound (the row count in closed form), and a
+    latency bound just above the largest latency (the tables cannot prove it: the rows are counted first)."""
+    M, K = 4, 20
+    tables = seeded_tables(N, M, K)
+    total = ef.count_configurations(N, M, K)
+    bounds = {}
+    if counted:
+        bounds["max_latency"] = float(np.nextafter(_core.sweep(tables)["latency"].max(), np.inf))
+    benchmark.group = f"sweep N={N} M={M} K={K}, every row: counting pass or not"
+    rows = benchmark.pedantic(_core.sweep, args=(tables,), kwargs=bounds, rounds=10, iterations=1, warmup_rounds=1)
+    assert len(rows["latency"]) == total
+    seconds = benchmark.stats.stats.median
+    _seconds["counted" if counted else "closed", N] = seconds
+    benchmark.extra_info.update(configurations=total, load_average=os.getloadavg())
+    if not counted and ("counted", N) in _seconds:
+        benchmark.extra_info["speedup_vs_counting_pass"] = _seconds["counted", N] / seconds
+
+
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
 @pytest.mark.parametrize("N", [10, 20])
 def test_sweep_bounded(benchmark, N, backend):

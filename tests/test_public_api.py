@@ -20,7 +20,7 @@ DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "
         "name", "spec", "study", "out", "folder", "deploy_dir", "images", "labels", "link", "tier", "value",
         "bits_per_s", "seconds", "ratio", "plan", "table", "index", "i", "q", "records", "other", "names",
         "parameter", "target", "low", "high", "text", "obj", "columns", "configs_", "mapping", "address",
-        "header", "payload", "transport", "role", "bind", "message", "args", "kwargs",
+        "header", "payload", "scenarios", "transport", "role", "bind", "message", "args", "kwargs",
         # the network's and the engine's arrays: a chain's bandwidths, a graph's links, a device's measured
         # times, a threshold index t, and configurations packed as the backends take them
         "bandwidth", "links", "times", "t", "threshold_index", "num_partitions", "partitions", "placement"}

@@ -15,6 +15,7 @@ namespace py = pybind11;
 namespace eepart {
 void bind_engine(py::module_& m);
 void bind_search(py::module_& m);
+void bind_batch(py::module_& m);
 void bind_sweep_plan(py::module_& m);
 
 namespace {
@@ -50,6 +51,7 @@ PYBIND11_MODULE(_core, m) {
     eepart::bind_options(m);
     eepart::bind_engine(m);
     eepart::bind_search(m);
+    eepart::bind_batch(m);
     eepart::bind_sweep_plan(m);
     eepart::bind_constants(m);
     m.def("check_max_memory", [](py::object max_memory) { return eepart::as_memory(max_memory); },

@@ -6,20 +6,15 @@
 #include <string>
 
 #include "options.hpp"
+#include "points.hpp"
 #include "search/search.hpp"
 #include "tables.hpp"
 
 namespace eepart {
-namespace {
 
-py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
-    const TablesHandle tables = as_tables(tables_arg);
-    const Tables& T = tables->view();
-    SearchStats st;
-    std::vector<SearchPoint> pts = without_gil([&] { return pareto_search(T, opt, poll_python, &st); });
-
-    const py::ssize_t n = static_cast<py::ssize_t>(pts.size());
-    const py::ssize_t lmax = T.max_partitions();
+py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partitions) {
+    const auto n = static_cast<py::ssize_t>(count);
+    const py::ssize_t lmax = max_partitions;
     py::array_t<double> lat(n), acc(n);
     py::array_t<std::int32_t> thr(n), num(n), parts({n, lmax}), place({n, lmax});
     auto L = lat.mutable_unchecked<1>();
@@ -39,7 +34,17 @@ py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
             A(i, k) = k < p.num_partitions ? p.placement[k] : -1;
         }
     }
-    py::dict out = row_columns(lat, acc, thr, num, parts, place);
+    return row_columns(lat, acc, thr, num, parts, place);
+}
+
+namespace {
+
+py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
+    const TablesHandle tables = as_tables(tables_arg);
+    const Tables& T = tables->view();
+    SearchStats st;
+    std::vector<SearchPoint> pts = without_gil([&] { return pareto_search(T, opt, poll_python, &st); });
+    py::dict out = point_columns(pts.data(), pts.size(), T.max_partitions());
     if (stats) {
         py::dict s;
         s["labels"] = st.labels;

@@ -78,8 +78,12 @@ class Sweep {
 
     int max_partitions() const;
     std::uint64_t configurations() const;
-    // Rows kept; throws std::invalid_argument when more than options.max_rows would be kept.
+    // Rows kept; throws std::invalid_argument when more than options.max_rows would be kept. Where no bound
+    // can drop a row (keeps_every_row) the count is every configuration's, in closed form: no first pass.
     std::uint64_t count();
+    // Whether the bounds keep every configuration: none given, or ones every configuration meets as the
+    // tables' own bounds prove (accuracy >= 0; a mean latency <= Tables::latency_bound).
+    bool keeps_every_row() const;
     // After count(): fills the columns, which hold count() rows.
     void write(const SweepColumns& out);
 

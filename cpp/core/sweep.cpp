@@ -522,10 +522,31 @@ int Sweep::max_partitions() const { return plan_->Lmax; }
 
 std::uint64_t Sweep::configurations() const { return plan_->total; }
 
+bool Sweep::keeps_every_row() const {
+    const Plan& pl = *plan_;
+    const SweepOptions& o = pl.opt;
+    // Accuracy is a sum of products of numbers >= 0: never below 0. A mean latency is at most the tables'
+    // latency_bound (each term at most its table's largest, shares at most 1); the margin covers the
+    // rounding of both sums. A quantile is held to the trivial bound only.
+    const bool accuracy_met = o.min_accuracy <= 0.0;
+    const bool latency_met = o.max_latency == kInf ||
+                             (!(o.quantile > 0) && o.max_latency >= pl.tb.latency_bound * (1.0 + 1e-9));
+    return accuracy_met && latency_met;
+}
+
 std::uint64_t Sweep::count() {
     Plan& pl = *plan_;
     pl.counts.assign(pl.items.size(), 0);
     pl.kept = 0;
+    if (keeps_every_row()) {  // the row count in closed form: no counting pass
+        for (std::size_t i = 0; i < pl.items.size(); ++i) {
+            const Item& it = pl.items[i];
+            pl.counts[i] = (it.end - it.begin) * pl.n_placements[it.L];
+        }
+        if (pl.total > pl.opt.max_rows) throw RowLimitExceeded(pl.opt.max_rows, pl.total);
+        pl.kept = pl.total;
+        return pl.total;
+    }
     for_items(pl.items.size(), [&](std::size_t i, const std::atomic<bool>& cancel) {
         ItemRun<false> run(pl, i, cancel, nullptr, 0, 0);
         if (run.run()) pl.counts[i] = run.kept();

@@ -12,7 +12,19 @@ from ._version import __version__
 from .engine import backends, frontier_indices
 from .io import Evaluation, SweepResult
 from .model import CostTables, Profile, Topology, cost_tables, count_configurations
-from .planning import Plan, Planner, PlanTable, PlanTableRow, evaluate, max_accuracy, min_latency, pareto, sweep
+from .planning import (
+    Plan,
+    PlanBatch,
+    Planner,
+    PlanTable,
+    PlanTableRow,
+    evaluate,
+    max_accuracy,
+    min_latency,
+    pareto,
+    plan_many,
+    sweep,
+)
 
 _deprecated.install()
 
@@ -36,7 +48,9 @@ __all__ = [
     "pareto",
     "min_latency",
     "max_accuracy",
+    "plan_many",
     "Plan",
+    "PlanBatch",
     "Planner",
     "PlanTable",
     "PlanTableRow",

@@ -149,10 +149,12 @@ class ThresholdSearch {
 // A search, one Worker per threshold after the single-partition seeds. The Worker (a ThresholdSearch
 // policy) also supplies Shared, whose constructor prepares what its workers share; kSeedsCarryMean, whether
 // the frontier's points carry their mean latency (tie_less); on_this_thread(T), whether the search is too
-// small to pay for a thread and a Ctrl-C poll (then time_limit is not enforced either).
+// small to pay for a thread and a Ctrl-C poll (then time_limit is not enforced either). `here` (a batch's
+// worker): every threshold on this thread, stopping when *here is set; the batch's pool polls and keeps the
+// time (the answer is then dropped).
 template <class Worker>
 std::vector<SearchPoint> exact_pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
-                                             SearchStats* stats) {
+                                             SearchStats* stats, const std::atomic<bool>* here = nullptr) {
     Control control;
     control.interrupted = poll;
     control.time_limit = opt.time_limit;
@@ -160,7 +162,9 @@ std::vector<SearchPoint> exact_pareto_search(const Tables& T, const SearchOption
 
     typename Worker::Shared sh(T, opt);
     seed_single_partitions(T, opt, sh.found.frontier, Worker::kSeedsCarryMean);
-    run_thresholds<Worker>(sh, T.K, std::min(resolve_threads(opt.threads), T.K), Worker::on_this_thread(T), control);
+    const std::atomic<bool> never{false};
+    if (here == nullptr && Worker::on_this_thread(T)) here = &never;
+    run_thresholds<Worker>(sh, T.K, here ? 1 : std::min(resolve_threads(opt.threads), T.K), here, control);
     sh.counters.report(stats, sh.budget);
     return apply_tolerance(sh.found.frontier.pts);
 }

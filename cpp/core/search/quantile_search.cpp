@@ -369,11 +369,11 @@ class QuantileSearch : public ThresholdSearch<QuantileSearch, QLabel, QShared> {
 }  // namespace
 
 std::vector<SearchPoint> quantile_pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
-                                                SearchStats* stats) {
+                                                SearchStats* stats, const std::atomic<bool>* here) {
     opt.check();
     if (!(opt.quantile > 0))  // 0 asks for the mean: pareto_search's own search
         throw std::invalid_argument("quantile = 0: the quantile search needs a quantile in (0, 1]");
-    return exact_pareto_search<QuantileSearch>(T, opt, poll, stats);
+    return exact_pareto_search<QuantileSearch>(T, opt, poll, stats, here);
 }
 
 }  // namespace eepart

@@ -294,10 +294,10 @@ void SearchOptions::check() const {
 }
 
 std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
-                                       SearchStats* stats) {
+                                       SearchStats* stats, const std::atomic<bool>* here) {
     opt.check();
-    if (opt.quantile > 0) return quantile_pareto_search(T, opt, poll, stats);
-    return exact_pareto_search<MeanSearch>(T, opt, poll, stats);
+    if (opt.quantile > 0) return quantile_pareto_search(T, opt, poll, stats, here);
+    return exact_pareto_search<MeanSearch>(T, opt, poll, stats, here);
 }
 
 }  // namespace eepart

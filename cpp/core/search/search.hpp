@@ -1,5 +1,6 @@
 // Exact Pareto search over every configuration without enumerating them.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,8 +38,10 @@ struct SearchStats {
 // what `evaluate` gives for the returned configurations.
 // Call without the GIL; `poll` (every 100 ms, may be empty) stops it with Interrupted. Throws
 // std::invalid_argument when the search would need more than max_memory bytes (memory_budget.hpp), and
-// TimeLimitExceeded past time_limit.
+// TimeLimitExceeded past time_limit. `here` (a batch's worker, batch.hpp): the search runs on the calling
+// thread only, whatever options.threads says, without polls or a clock, and gives up when *here is set.
 std::vector<SearchPoint> pareto_search(const Tables& tables, const SearchOptions& options,
-                                       const Poll& poll, SearchStats* stats = nullptr);
+                                       const Poll& poll, SearchStats* stats = nullptr,
+                                       const std::atomic<bool>* here = nullptr);
 
 }  // namespace eepart

@@ -125,10 +125,11 @@ inline void seed_single_partitions(const Tables& T, const SearchOptions& opt, St
 }
 
 // Runs Worker(shared).run(t, cancel) for every threshold t < K, on `threads` threads through parallel_for
-// (which enforces `control`), or on this thread without polls (`on_this_thread`: too small to pay for a
-// thread). Workers are reused from threshold to threshold, so their buffers keep their capacity.
+// (which enforces `control`), or, given `here`, on this thread without polls, stopping when *here is set
+// (too small to pay for a thread, or one scenario of a batch whose pool polls). Workers are reused from
+// threshold to threshold, so their buffers keep their capacity.
 template <class Worker, class Shared>
-void run_thresholds(Shared& shared, int K, int threads, bool on_this_thread, const Control& control) {
+void run_thresholds(Shared& shared, int K, int threads, const std::atomic<bool>* here, const Control& control) {
     std::vector<std::unique_ptr<Worker>> idle;
     std::mutex idle_mu;
     auto body = [&](std::size_t t, const std::atomic<bool>& cancel) {
@@ -145,9 +146,8 @@ void run_thresholds(Shared& shared, int K, int threads, bool on_this_thread, con
         std::lock_guard<std::mutex> lock(idle_mu);
         idle.push_back(std::move(w));
     };
-    if (on_this_thread) {
-        std::atomic<bool> never{false};
-        for (int t = 0; t < K; ++t) body(t, never);
+    if (here != nullptr) {
+        for (int t = 0; t < K && !here->load(std::memory_order_relaxed); ++t) body(t, *here);
     } else {
         parallel_for(static_cast<std::size_t>(K), threads, body, control);
     }

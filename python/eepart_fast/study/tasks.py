@@ -1,5 +1,6 @@
-"""One task of a study: a batch of scenarios sharing (profile, topology, source, destination), run on one
-Planner whose links change from scenario to scenario, written to one Parquet file at once (or not at all).
+"""One task of a study: a batch of scenarios sharing (profile, topology, source, destination), their plans
+found by the batch entry point (planning/batch.py: each distinct network built once, every search in one
+engine call per kind), written to one Parquet file at once (or not at all).
 
 The file's name comes from its first scenario, so a retried task replaces its own file and never adds a
 second copy; its metadata lists the scenarios it holds, which is how a rerun knows what is done.
@@ -7,6 +8,7 @@ second copy; its metadata lists the scenarios it holds, which is how a rerun kno
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,8 @@ import pyarrow.parquet as pq
 
 from ..io.arrow import constant, row_columns, writer_options
 from ..io.atomic import atomic_path
+from ..planning.batch import _Batch
 from ..planning.evaluation import sweep
-from ..planning.planner import Planner
 from .schema import (
     FILE_PREFIX,
     LABEL,
@@ -90,55 +92,71 @@ def scenario_id(profile_hash: str, topology, source: int, destination: int, boun
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-class _Rows:
-    """Plans gathered row by row (frontier points, P_lat, P_acc), turned into columns at the end."""
-
-    def __init__(self, lmax: int):
-        self.lmax = lmax
-        self.pos, self.kind, self.point, self.found = [], [], [], []
-        self.latency, self.accuracy, self.t, self.L, self.P, self.A = [], [], [], [], [], []
-
-    def __len__(self):
-        return len(self.pos)
-
-    def add(self, pos: int, kind: str, point: int, plan) -> None:
-        self.pos.append(pos)
-        self.kind.append(kind)
-        self.point.append(point)
-        self.found.append(plan is not None)
-        pad = [-1] * self.lmax
-        if plan is None:
-            self.latency.append(np.nan)
-            self.accuracy.append(np.nan)
-            self.t.append(0)
-            self.L.append(0)
-            self.P.append(pad)
-            self.A.append(pad)
-            return
-        L = plan.num_partitions
-        self.latency.append(plan.latency)
-        self.accuracy.append(plan.accuracy)
-        self.t.append(plan.threshold_index)
-        self.L.append(L)
-        self.P.append(list(plan.partitions) + pad[L:])
-        self.A.append(list(plan.placement) + pad[L:])
+def _network_columns(b: Batch, variant: np.ndarray) -> dict:
+    """The batch's scenarios as plan_many's columns: each parameter's value by scenario."""
+    cols: dict = {"source": np.full(variant.shape[0], b.source)}  # says how many, with no parameter at all
+    for j, p in enumerate(b.params):
+        cols.setdefault(p.field, {})[p.key] = b.values[variant, j]
+    return cols
 
 
-def _plans(planner: Planner, compute: list, bound: dict, pos: int, rows: _Rows) -> None:
-    lo, hi, q = bound.get("min_accuracy"), bound.get("max_latency"), bound.get("quantile")
-    if "frontier" in compute:
-        front = [p for p in planner.pareto(quantile=q) if (lo is None or p.accuracy >= lo) and (hi is None or p.latency <= hi)]
-        for i, plan in enumerate(front):
-            rows.add(pos, "frontier", i, plan)
-        if not front:
-            rows.add(pos, "frontier", 0, None)
-    if "plans" in compute:
-        if lo is not None:
-            best = planner.min_latency(min_accuracy=lo, quantile=q)
-            rows.add(pos, "P_lat", 0, best if best is None or hi is None or best.latency <= hi else None)
-        if hi is not None:
-            best = planner.max_accuracy(max_latency=hi, quantile=q)
-            rows.add(pos, "P_acc", 0, best if best is None or lo is None or best.accuracy >= lo else None)
+def _found_rows(pos, kind: str, point, columns: dict, keep, lmax: int) -> dict:
+    """Rows of one kind: the plans kept (`keep` over the columns' rows) and, for each of `pos`'s scenarios
+    without one, a row that says so."""
+    n = keep.sum()
+    rows = {"pos": columns["scenario"][keep], "point": point[keep], "found": np.ones(n, bool)}
+    for k in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+        rows[k] = columns[k][keep]
+    missing = np.setdiff1d(pos, rows["pos"])
+    m = missing.shape[0]
+    none = {"pos": missing, "point": np.zeros(m, np.int64), "found": np.zeros(m, bool), "latency": np.full(m, np.nan),
+            "accuracy": np.full(m, np.nan), "threshold_index": np.zeros(m, np.int32),
+            "num_partitions": np.zeros(m, np.int32), "partitions": np.full((m, lmax), -1, np.int32),
+            "placement": np.full((m, lmax), -1, np.int32)}
+    out = {k: np.concatenate([rows[k], none[k]]) for k in rows}
+    out["kind"] = np.full(out["pos"].shape[0], kind, dtype=object)
+    return out
+
+
+def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memory, lmax: int) -> list:
+    """Every scenario's plans (frontier points, P_lat, P_acc) by the batch entry point, a search per kind
+    and quantile: the rows a Planner per scenario gave (the frontier unbounded, then cut by the bounds;
+    P_lat under min_accuracy alone, P_acc under max_latency alone, each then held to the other bound)."""
+    n = planned.sc.n
+    inf = np.full(n, math.inf)
+    lo, hi, has_lo, has_hi = table.min_acc, table.max_lat, table.has_lo, table.has_hi
+    extra = {"backend": backend, "threads": 1, "max_memory": max_memory}
+    parts = []
+    for q in np.unique(np.where(table.has_q, table.quantile, -1.0)):
+        quantile = None if q < 0 else float(q)
+        group = (table.quantile == q) if quantile is not None else ~table.has_q
+        which = np.flatnonzero(group)
+        if "frontier" in compute:
+            cols, _ = planned.search("frontier", which=which, min_accuracy=-inf, max_latency=inf,
+                                          quantile=quantile, **extra)
+            s = cols["scenario"]
+            keep = (~has_lo[s] | (cols["accuracy"] >= lo[s])) & (~has_hi[s] | (cols["latency"] <= hi[s]))
+            # each kept point's place among its scenario's kept points
+            first = np.searchsorted(s[keep], s[keep])
+            point = np.zeros(s.shape[0], np.int64)
+            point[keep] = np.arange(int(keep.sum())) - first
+            parts.append(_found_rows(which, "frontier", point, cols, keep, lmax))
+        if "plans" in compute:
+            w = which[has_lo[which]]
+            if w.size:
+                cols, _ = planned.search("min_latency", which=w, min_accuracy=lo, max_latency=inf, quantile=quantile,
+                                         **extra)
+                s = cols["scenario"]
+                keep = ~has_hi[s] | (cols["latency"] <= hi[s])
+                parts.append(_found_rows(w, "P_lat", np.zeros(s.shape[0], np.int64), cols, keep, lmax))
+            w = which[has_hi[which]]
+            if w.size:
+                cols, _ = planned.search("max_accuracy", which=w, min_accuracy=-inf, max_latency=hi, quantile=quantile,
+                                         **extra)
+                s = cols["scenario"]
+                keep = ~has_lo[s] | (cols["accuracy"] >= lo[s])
+                parts.append(_found_rows(w, "P_acc", np.zeros(s.shape[0], np.int64), cols, keep, lmax))
+    return parts
 
 
 class _Table:
@@ -192,62 +210,62 @@ def run_batch(batch: Batch) -> dict:
                                 "cluster needs --out on a filesystem every worker shares")
     b = batch
     n = b.count
-    planner = Planner(b.profile, b.topology, source=b.source, destination=b.destination, backend=b.backend)
     table = _Table(b)
     lmax = min(b.profile.N, b.topology.M)
     schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(range(b.first, b.first + n)),
                                          META_STUDY: b.study.encode()})
     variant, bound_index = table.variant, table.bound
+    planned = _Batch(b.profile, b.topology, _network_columns(b, variant), source=b.source,
+                     destination=b.destination, problem="frontier")
+    digests: dict = {}  # a network's topology hash, once per distinct network (bounds run fastest)
+    for i in range(n):
+        u = int(planned.sc.inverse[i])
+        if u not in digests:
+            digests[u] = topology_hash(planned.topology(i))
+        table.ids[i] = scenario_id(b.profile_hash, planned.topology(i), b.source, b.destination,
+                                   b.bounds[bound_index[i]], digests[u])
     plan_kinds = [c for c in b.compute if c != "sweep"]
-    rows = _Rows(lmax)
+    parts = _plans(planned, table, plan_kinds, b.backend, b.max_memory, lmax) if plan_kinds else []
     pending, pending_rows, written_rows = [], 0, 0
-    current = [None] * len(b.params)
-    digest = None  # the topology's hash, recomputed only when a parameter changes (bounds run fastest)
     with atomic_path(out / b.file) as tmp:
         with pq.ParquetWriter(tmp, schema, **writer_options(schema)) as writer:
-            for i in range(n):
-                for j, p in enumerate(b.params):
-                    v = float(b.values[variant[i], j])
-                    if current[j] != v:
-                        if p.field == "ratio":
-                            planner.set_ratio(p.key, v)
-                        elif p.field == "bandwidth":
-                            planner.set_bandwidth(p.key, v)
-                        else:
-                            planner.set_latency(p.key, v)
-                        current[j] = v
-                        digest = None
-                if digest is None:
-                    digest = topology_hash(planner.topology)
+            empty = []  # scenarios whose sweep kept no row
+            for i in range(n) if "sweep" in b.compute else ():
                 bound = b.bounds[bound_index[i]]
-                table.ids[i] = scenario_id(b.profile_hash, planner.topology, b.source, b.destination, bound, digest)
-                if plan_kinds:
-                    _plans(planner, plan_kinds, bound, i, rows)
-                if "sweep" in b.compute:
-                    r = sweep(b.profile, planner.topology, source=b.source, destination=b.destination,
-                              max_latency=bound.get("max_latency"), min_accuracy=bound.get("min_accuracy"),
-                              backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"))
-                    k = len(r)
-                    if k:
-                        pending.append(table.build(
-                            np.full(k, i, dtype=np.int64), constant("row", k, LABEL), np.arange(k), np.ones(k, bool),
-                            row_columns(r.latency, r.accuracy, r.threshold_index, b.profile.thresholds,
-                                        r.num_partitions, r.partitions, r.placement)))
-                    else:
-                        rows.add(i, "row", 0, None)
-                    pending_rows += k
-                    if pending_rows >= FLUSH_ROWS:
-                        writer.write_table(pa.concat_tables(pending))
-                        written_rows += pending_rows
-                        pending, pending_rows = [], 0
-            if len(rows):
-                pos = np.asarray(rows.pos, dtype=np.int64)
-                P = np.asarray(rows.P, dtype=np.int32).reshape(len(rows), lmax)
-                A = np.asarray(rows.A, dtype=np.int32).reshape(len(rows), lmax)
-                pending.append(table.build(pos, rows.kind, rows.point, rows.found,
-                                           row_columns(rows.latency, rows.accuracy, rows.t, b.profile.thresholds,
-                                                       rows.L, P, A)))
-                pending_rows += len(rows)
+                r = sweep(b.profile, planned.topology(i), source=b.source, destination=b.destination,
+                          max_latency=bound.get("max_latency"), min_accuracy=bound.get("min_accuracy"),
+                          backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"))
+                k = len(r)
+                if k:
+                    pending.append(table.build(
+                        np.full(k, i, dtype=np.int64), constant("row", k, LABEL), np.arange(k), np.ones(k, bool),
+                        row_columns(r.latency, r.accuracy, r.threshold_index, b.profile.thresholds,
+                                    r.num_partitions, r.partitions, r.placement)))
+                else:
+                    empty.append(i)
+                pending_rows += k
+                if pending_rows >= FLUSH_ROWS:
+                    writer.write_table(pa.concat_tables(pending))
+                    written_rows += pending_rows
+                    pending, pending_rows = [], 0
+            if empty:
+                none = np.zeros(0, bool)
+                parts.append(_found_rows(np.asarray(empty, np.int64), "row", np.zeros(0, np.int64),
+                                         {"scenario": np.zeros(0, np.int64), "latency": np.zeros(0),
+                                          "accuracy": np.zeros(0), "threshold_index": np.zeros(0, np.int32),
+                                          "num_partitions": np.zeros(0, np.int32),
+                                          "partitions": np.zeros((0, lmax), np.int32),
+                                          "placement": np.zeros((0, lmax), np.int32)}, none, lmax))
+            if parts:
+                rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+                order = np.argsort(rows["pos"], kind="stable")  # a scenario's rows: its kinds in order
+                rows = {k: v[order] for k, v in rows.items()}
+                m = rows["pos"].shape[0]
+                pending.append(table.build(rows["pos"], rows["kind"].tolist(), rows["point"], rows["found"],
+                                           row_columns(rows["latency"], rows["accuracy"], rows["threshold_index"],
+                                                       b.profile.thresholds, rows["num_partitions"],
+                                                       rows["partitions"], rows["placement"])))
+                pending_rows += m
             if pending:
                 whole = pa.concat_tables(pending)
                 writer.write_table(whole.sort_by([("scenario", "ascending")]) if "sweep" not in b.compute else whole)
