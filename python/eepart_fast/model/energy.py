@@ -23,8 +23,8 @@ from .topology import Topology
 class EnergyTables(NamedTuple):
     """Joules per sample that takes each step (docs/model.md "Energy"), with the shapes of the cost tables.
 
-    energy = input_energy[A_1] + sum_k (in_k compute_energy[A_k][P_k-1][P_k] + S_k forward_energy[P_k - 1][A_k][A_k+1]
-    + E_k result_energy[A_k]): the latency's formula on these tables (`reference.evaluate_energy`).
+    A configuration's energy is the latency's formula (docs/model.md "Engine form") with these four tables
+    in place of the four cost tables, term for term (`reference.evaluate_energy`).
 
     Parameters
     ----------
