@@ -241,3 +241,27 @@ def test_brute_force_frontier_on_the_worked_example():
         assert covered.any()
     two_d = ef.frontier_indices(lat, acc)
     assert set(two_d.tolist()) <= set(front.tolist()) and len(front) > len(two_d)
+
+
+def test_mobile_energy_preset_numbers():
+    """The preset is the paper's mobile chain plus the radio models of docs/model.md "Energy presets",
+    converted from ARO's units: mW/Mbps -> J/bit, promotion and tail time x power -> J per message."""
+    energy, mobile = ef.Topology.preset("mobile-energy"), ef.Topology.preset("mobile")
+    d = energy.to_dict()
+    assert {k: v for k, v in d.items() if k != "link_energy"} == mobile.to_dict()
+    lte_send = d["link_energy"][1]["send"][0]
+    assert lte_send["energy_per_bit_j"] == pytest.approx(438.39e-9, rel=1e-15)
+    assert lte_send["power_w"] == 1.2
+    assert lte_send["energy_per_transfer_j"] == pytest.approx(0.26 * 1.21 + 10.12 * 1.06, rel=1e-15)
+    assert d["link_energy"][1]["receive"][0] == {"energy_per_bit_j": pytest.approx(51.97e-9, rel=1e-15),
+                                                 "power_w": 1.2, "energy_per_transfer_j": 0.0}
+    assert d["link_energy"][0]["send"] == [{"energy_per_bit_j": 0.0, "power_w": 0.761, "energy_per_transfer_j": 0.0}] * 2
+    assert d["link_energy"][2] == {"send": [{"energy_per_bit_j": 0.0, "power_w": 0.0, "energy_per_transfer_j": 0.0}] * 2,
+                                   "receive": [{"energy_per_bit_j": 0.0, "power_w": 0.0,
+                                                "energy_per_transfer_j": 0.0}] * 2}
+    # The phone's battery pays the LTE tail on an input it forwards to the edge; the watch's does not.
+    p = spec_profile()
+    phone = energy_tables(p, energy, source="smartphone", destination="smartphone")
+    assert phone.input_energy[2] == pytest.approx(98304 * 438.39e-9 + 1.2 * 98304 / 10e6 + 11.0418, rel=1e-12)
+    watch = energy_tables(p, energy)
+    assert watch.input_energy[2] == pytest.approx(0.761 * 98304 / 500e3, rel=1e-12)
