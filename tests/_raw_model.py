@@ -116,20 +116,30 @@ def move(profile, topology, i, a, b):
             + serialise(profile, topology, b, i, receive=True))
 
 
-def latency_accuracy(profile, topology, source, destination, t, P, A):
-    n, L = profile.N, len(P)
+def _cumulative_exits(profile, t):
+    """c_0..c_N at threshold t: running sums of the exit rates, capped at 1, c_N = 1 exactly."""
     c = [0.0]
-    for i in range(n):
+    for i in range(profile.N):
         c.append(min(c[-1] + profile.exit_rate[t][i], 1.0))
-    c[n] = 1.0
+    c[profile.N] = 1.0
+    return c
+
+
+def _partitions(c, P, A):
+    """Per partition k: (k, p, q, its tier, whether last, in_k, E_k, S_k) (docs/model.md "Formulas")."""
+    L = len(P)
+    for k in range(L):
+        p, q = (P[k - 1] if k else 0), P[k]
+        last = k == L - 1
+        yield k, p, q, A[k], last, 1.0 - c[p], (1.0 - c[p] if last else c[q] - c[p]), (0.0 if last else 1.0 - c[q])
+
+
+def latency_accuracy(profile, topology, source, destination, t, P, A):
+    n = profile.N
+    c = _cumulative_exits(profile, t)
     latency = move(profile, topology, 0, source, A[0])
     accuracy = 0.0
-    for k in range(L):
-        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
-        last = k == L - 1
-        in_k = 1.0 - c[p]
-        E_k = 1.0 - c[p] if last else c[q] - c[p]
-        S_k = 0.0 if last else 1.0 - c[q]
+    for k, p, q, a, last, in_k, E_k, S_k in _partitions(c, P, A):
         latency += in_k * compute(profile, topology, a, p, q)
         if not last:
             latency += S_k * move(profile, topology, q, a, A[k + 1])
@@ -214,18 +224,10 @@ def energy(profile, topology, source, destination, t, P, A, tiers="source"):
     """Joules per sample of one configuration; `tiers`: "source", "all" or a list of tier indices."""
     counted = {source} if tiers == "source" else set(range(topology.M)) if tiers == "all" else set(tiers)
     form = topology.to_dict().get("link_energy")
-    n, L = profile.N, len(P)
-    c = [0.0]
-    for i in range(n):
-        c.append(min(c[-1] + profile.exit_rate[t][i], 1.0))
-    c[n] = 1.0
+    n = profile.N
+    c = _cumulative_exits(profile, t)
     total = move_energy(profile, topology, form, counted, destination, 0, source, A[0])
-    for k in range(L):
-        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
-        last = k == L - 1
-        in_k = 1.0 - c[p]
-        E_k = 1.0 - c[p] if last else c[q] - c[p]
-        S_k = 0.0 if last else 1.0 - c[q]
+    for k, p, q, a, last, in_k, E_k, S_k in _partitions(c, P, A):
         tau = compute(profile, topology, a, p, q)
         watts = (topology.active_power_w[a] if a in counted else 0.0) + \
             (topology.idle_power_w[destination] if destination in counted and a != destination else 0.0)

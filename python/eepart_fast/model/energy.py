@@ -51,16 +51,6 @@ class EnergyTables(NamedTuple):
     forward_energy: np.ndarray  # (N, M, M)
     result_energy: np.ndarray  # (M,)
 
-    @property
-    def N(self) -> int:
-        """The number of blocks."""
-        return self.forward_energy.shape[0]
-
-    @property
-    def M(self) -> int:
-        """The number of tiers."""
-        return self.input_energy.shape[0]
-
 
 def counted_tiers(topology: Topology, energy_tiers, source: int) -> np.ndarray:
     """(M,) of 1.0 where a tier's energy counts, else 0.0.

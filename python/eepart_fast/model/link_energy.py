@@ -18,18 +18,23 @@ ROLES = ("send", "receive")  # the first axis; the second is the end (0, 1)
 MAX_ENTRIES = 1024 * 1024  # a route per ordered pair of MAX_TIERS tiers, checked before any entry is read
 
 
+def _mapping(value, known: tuple, where: str, what: str) -> None:
+    """`value` a mapping of `known` keys only; an unknown one is named, with the closest known key."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{where} = {value!r:.60}: expected a mapping of {', '.join(known)} (or null)")
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{where}: unknown field {key!r:.60}{hint}; {what} has {', '.join(known)}")
+
+
 def _end(value, where: str) -> np.ndarray:
     """One end's (energy_per_bit_j, power_w, energy_per_transfer_j); a field left out, or a null end, is 0."""
     out = np.zeros(len(FIELDS))
     if value is None:
         return out
-    if not isinstance(value, dict):
-        raise TypeError(f"{where} = {value!r:.60}: expected a mapping of {', '.join(FIELDS)} (or null)")
-    for key in value:
-        if key not in FIELDS:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{where}: unknown field {key!r:.60}{hint}; an end has {', '.join(FIELDS)}")
+    _mapping(value, FIELDS, where, "an end")
     for i, field in enumerate(FIELDS):
         if field in value:
             x = float_array(f"{where}.{field}", value[field], ())
@@ -43,13 +48,7 @@ def _entry(value, where: str) -> np.ndarray:
     out = np.zeros((len(ROLES), 2, len(FIELDS)))
     if value is None:
         return out
-    if not isinstance(value, dict):
-        raise TypeError(f"{where} = {value!r:.60}: expected a mapping with send and/or receive (or null)")
-    for key in value:
-        if key not in ROLES:
-            close = difflib.get_close_matches(str(key), ROLES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{where}: unknown field {key!r:.60}{hint}; a link's energy has send and receive")
+    _mapping(value, ROLES, where, "a link's energy")
     for r, role in enumerate(ROLES):
         ends = value.get(role)
         if ends is None:
