@@ -19,9 +19,9 @@ except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologie
     yaml = None
 
 from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
-from .._deprecated import positional
-from . import link_energy as _link_energy
+from . import link_energy as _link_energy  # the energy inputs (kept apart from the routes' import line)
 from .power_presets import PRESET_ENERGY
+from .._deprecated import positional
 from .routes import ROUTE_BY, ROUTE_RULES, graph_routes, route_matrices
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
@@ -193,6 +193,10 @@ class Topology:
         self.devices = self._devices(devices, m)
         self.serialize = self._per_bit("serialize", serialize, m)
         self.deserialize = self._per_bit("deserialize", deserialize, m)
+        self.active_power_w = self._per_bit("active_power_w", active_power_w, m)
+        self.idle_power_w = self._per_bit("idle_power_w", idle_power_w, m)
+        n_links = m - 1 if links is not None else len(graph["links"]) if graph is not None else None
+        self.link_energy = _link_energy.parse(link_energy, self.names, n_links)
         if not isinstance(route_rule, str) or route_rule not in ROUTE_RULES:
             raise ValueError(f"route_rule = {route_rule!r:.60}: must be one of {', '.join(ROUTE_RULES)}")
         self.route_rule = route_rule
@@ -203,10 +207,6 @@ class Topology:
                 raise ValueError("mtu_bits: only the bottleneck route rule pipelines fragments; "
                                  f"this topology's route_rule is {route_rule!r}")
         self.mtu_bits = mtu_bits
-        self.active_power_w = self._per_bit("active_power_w", active_power_w, m)
-        self.idle_power_w = self._per_bit("idle_power_w", idle_power_w, m)
-        n_links = m - 1 if links is not None else len(graph["links"]) if graph is not None else None
-        self.link_energy = _link_energy.parse(link_energy, self.names, n_links)
 
     @staticmethod
     def _devices(devices, m: int) -> list:
