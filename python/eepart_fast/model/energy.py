@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import MAX_BLOCKS, MAX_TIERS, count, finite_energy
-from .._deprecated import positional
 from .link_energy import route_entry
 from .profile import Profile
 from .routes import chain_routes, graph_routes, link_choice
@@ -239,7 +238,6 @@ def compute_energy_table(profile: Profile, topology: Topology, weight: np.ndarra
         return np.ascontiguousarray(watts[:, None, None] * compute_table(profile, topology))
 
 
-@positional("source", "destination", "energy_tiers")
 def energy_tables(profile: Profile, topology: Topology, *, source=0, destination=0,
                   energy_tiers="source") -> EnergyTables:
     """The energy model in engine form, for samples produced at `source` and results due at `destination`.
