@@ -1,7 +1,8 @@
 """Brute force straight from the raw model (docs/model.md "Formulas" and "Fillers"): one configuration's
 latency and accuracy from the profile's and topology's own fields (links, routes, devices, serialisation),
 in plain Python floats, without tables.py or routes.py. Routes of a graph are found here by Floyd-Warshall,
-so the tests must use graphs whose shortest routes are unique."""
+so the tests must use graphs whose shortest routes are unique. `energy` is docs/model.md "Energy" the same
+way: from the topology's dict form (links, powers, link_energy), without model/energy.py."""
 from __future__ import annotations
 
 import math
@@ -115,20 +116,30 @@ def move(profile, topology, i, a, b):
             + serialise(profile, topology, b, i, receive=True))
 
 
-def latency_accuracy(profile, topology, source, destination, t, P, A):
-    n, L = profile.N, len(P)
+def _cumulative_exits(profile, t):
+    """c_0..c_N at threshold t: running sums of the exit rates, capped at 1, c_N = 1 exactly."""
     c = [0.0]
-    for i in range(n):
+    for i in range(profile.N):
         c.append(min(c[-1] + profile.exit_rate[t][i], 1.0))
-    c[n] = 1.0
+    c[profile.N] = 1.0
+    return c
+
+
+def _partitions(c, P, A):
+    """Per partition k: (k, p, q, its tier, whether last, in_k, E_k, S_k) (docs/model.md "Formulas")."""
+    L = len(P)
+    for k in range(L):
+        p, q = (P[k - 1] if k else 0), P[k]
+        last = k == L - 1
+        yield k, p, q, A[k], last, 1.0 - c[p], (1.0 - c[p] if last else c[q] - c[p]), (0.0 if last else 1.0 - c[q])
+
+
+def latency_accuracy(profile, topology, source, destination, t, P, A):
+    n = profile.N
+    c = _cumulative_exits(profile, t)
     latency = move(profile, topology, 0, source, A[0])
     accuracy = 0.0
-    for k in range(L):
-        p, q, a = (P[k - 1] if k else 0), P[k], A[k]
-        last = k == L - 1
-        in_k = 1.0 - c[p]
-        E_k = 1.0 - c[p] if last else c[q] - c[p]
-        S_k = 0.0 if last else 1.0 - c[q]
+    for k, p, q, a, last, in_k, E_k, S_k in _partitions(c, P, A):
         latency += in_k * compute(profile, topology, a, p, q)
         if not last:
             latency += S_k * move(profile, topology, q, a, A[k + 1])
@@ -136,3 +147,92 @@ def latency_accuracy(profile, topology, source, destination, t, P, A):
         acc = profile.accuracy[t] if profile.accuracy.ndim == 2 else profile.accuracy
         accuracy += acc[q - 1] * E_k
     return latency, accuracy
+
+
+def _link_of_hops(topology):
+    """(routes, {frozenset(a, b): link index}) of a chain or graph: of parallel links, least latency, then
+    the fastest, then the first listed (as for `_hops`)."""
+    if topology.links is not None:
+        links = [(j, j + 1, bw, lat) for j, (bw, lat) in
+                 enumerate(zip(topology.links["bandwidth"], topology.links["latency"]))]
+    else:
+        links = [tuple(x) for x in topology.graph["links"]]
+    routes, _ = _hops(topology)
+    index = {}
+    for i, (a, b, bw, lat) in enumerate(links):
+        key = frozenset((a, b))
+        if key not in index or (lat, -bw) < (links[index[key]][3], -links[index[key]][2]):
+            index[key] = i
+    return routes, index, links
+
+
+def _end(entry, role, end):
+    """(J/bit, W, J/message) of one end of a hand-form link_energy entry."""
+    if entry is None or entry.get(role) is None or entry[role][end] is None:
+        return 0.0, 0.0, 0.0
+    values = entry[role][end]
+    return (values.get("energy_per_bit_j", 0.0), values.get("power_w", 0.0), values.get("energy_per_transfer_j", 0.0))
+
+
+def _radio(topology, form, counted, bits, a, b):
+    """Joules of the counted tiers' radios for a message of `bits` from a to b."""
+    if form is None:
+        return 0.0
+    total = 0.0
+    if topology.links is None and topology.graph is None:
+        entry, ends = form.get(f"{a}->{b}"), (0, 1)
+        if entry is None:
+            entry, ends = form.get(f"{b}->{a}"), (1, 0)
+        t = bits * topology.path_inv_bandwidth[a][b]
+        for role, who, end in (("send", a, ends[0]), ("receive", b, ends[1])):
+            if who in counted:
+                per_bit, power, per_transfer = _end(entry, role, end)
+                total += bits * per_bit + power * t + per_transfer
+        return total
+    routes, index, links = _link_of_hops(topology)
+    path = routes[(a, b)]
+    slowest = min(links[index[frozenset((x, y))]][2] for x, y in zip(path[:-1], path[1:]))
+    for x, y in zip(path[:-1], path[1:]):
+        i = index[frozenset((x, y))]
+        first, bw = links[i][0], links[i][2]
+        t = bits / bw if topology.route_rule == "store_and_forward" else bits / slowest
+        for role, who in (("send", x), ("receive", y)):
+            if who in counted:
+                per_bit, power, per_transfer = _end(form[i], role, 0 if who == first else 1)
+                total += bits * per_bit + power * t + per_transfer
+    return total
+
+
+def move_energy(profile, topology, form, counted, destination, i, a, b):
+    if a == b:
+        return 0.0
+    bits = _tensor_bits(profile, i)
+    ser, des = serialise(profile, topology, a, i), serialise(profile, topology, b, i, receive=True)
+    e = _radio(topology, form, counted, bits, a, b)
+    if a in counted:
+        e += topology.active_power_w[a] * ser
+    if b in counted:
+        e += topology.active_power_w[b] * des
+    if destination in counted:
+        waiting = transfer(topology, bits, a, b) + (ser if a != destination else 0.0) + \
+            (des if b != destination else 0.0)
+        e += topology.idle_power_w[destination] * waiting
+    return e
+
+
+def energy(profile, topology, source, destination, t, P, A, tiers="source"):
+    """Joules per sample of one configuration; `tiers`: "source", "all" or a list of tier indices."""
+    counted = {source} if tiers == "source" else set(range(topology.M)) if tiers == "all" else set(tiers)
+    form = topology.to_dict().get("link_energy")
+    n = profile.N
+    c = _cumulative_exits(profile, t)
+    total = move_energy(profile, topology, form, counted, destination, 0, source, A[0])
+    for k, p, q, a, last, in_k, E_k, S_k in _partitions(c, P, A):
+        tau = compute(profile, topology, a, p, q)
+        watts = (topology.active_power_w[a] if a in counted else 0.0) + \
+            (topology.idle_power_w[destination] if destination in counted and a != destination else 0.0)
+        total += in_k * watts * tau
+        total += E_k * move_energy(profile, topology, form, counted, destination, n + 1, a, destination)
+        if not last:
+            total += S_k * move_energy(profile, topology, form, counted, destination, q, a, A[k + 1])
+    return total

@@ -248,6 +248,23 @@ def finite_costs(tables) -> None:
                              "ratio, overflowed)")
 
 
+ENERGY_TABLES = ("input_energy", "compute_energy", "forward_energy", "result_energy")
+
+
+def finite_energy(energy) -> None:
+    """The cost tables' rule (finite_costs) for the energy tables: each entry finite, >= 0 and at most
+    MAX_COST joules, so that no energy sum of accepted entries overflows either.
+    """
+    for name in ENERGY_TABLES:
+        arr = np.asarray(getattr(energy, name))
+        bad = ~((arr >= 0) & (arr <= MAX_COST))  # NaN fails both comparisons
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{_where(name, i, arr.shape)} = {show(arr.flat[i])} J: energies must be finite, >= 0 "
+                             f"and at most {MAX_COST:g} J (a power times a long time, or bits times J/bit, "
+                             "overflowed)")
+
+
 def time_limit(value) -> float:
     """A call's `time_limit` in seconds: None or inf for none, else a finite number > 0."""
     if value is None:

@@ -342,3 +342,48 @@ def least_mean_ties(tables: CostTables, rows: dict, idx, backend_evaluate=None) 
         if j not in best or m < best[j][0]:
             best[j] = (m, r)
     return np.array([best[j][1] for j in range(idx.size)], dtype=np.int64)
+
+
+def evaluate_energy(energy, cum_exit, threshold_index, num_partitions, partitions, placement):
+    """Joules per sample of each configuration (docs/model.md "Energy"): the latency's formula, term for term
+    and in its order, on the energy tables.
+
+    Parameters
+    ----------
+    energy : EnergyTables
+        The energy model in engine form (model.energy.energy_tables).
+    cum_exit : array_like, shape (K, N+1)
+        The cost tables' cum_exit: the shares that weight the steps.
+    threshold_index, num_partitions, partitions, placement : array_like of int
+        The configurations, packed as for `evaluate`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape (n,).
+    """
+    cum_exit = np.asarray(cum_exit, dtype=np.float64)
+    as_costs = CostTables(*energy, cum_exit, np.zeros(energy.forward_energy.shape[0]))
+    return evaluate(as_costs, threshold_index, num_partitions, partitions, placement)[0]
+
+
+def every_configuration_energy(tables: CostTables, energy) -> dict:
+    """Brute force for tests: every configuration in canonical order with its latency, accuracy and energy
+    columns (the sweep's columns and "energy").
+
+    Parameters
+    ----------
+    tables : CostTables
+        The model in engine form.
+    energy : EnergyTables
+        Its energy tables (same M and N).
+
+    Returns
+    -------
+    dict
+        The sweep's columns and "energy", float64.
+    """
+    rows = sweep(tables)
+    rows["energy"] = evaluate_energy(energy, tables.cum_exit, *(rows[k] for k in (
+        "threshold_index", "num_partitions", "partitions", "placement")))
+    return rows

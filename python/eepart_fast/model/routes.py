@@ -76,14 +76,48 @@ def graph_routes(m: int, links, route_by: str = "latency") -> dict:
     return routes
 
 
-def _link_table(links) -> dict:
-    """{(a, b): (bandwidth, latency)} both ways; of parallel links, the one with least latency, then the fastest."""
-    table = {}
-    for a, b, bw, lat in links:
+def link_choice(links) -> dict:
+    """{(a, b): index in `links`} both ways: the link a route's hop between a and b takes. Of parallel links,
+    the one with least latency, then the fastest, then the first listed.
+
+    Parameters
+    ----------
+    links : list of tuple
+        (a, b, bandwidth, latency) per link, tier indices.
+
+    Returns
+    -------
+    dict
+        (a, b) -> the index of the link taken, for both directions of every linked pair.
+    """
+    chosen = {}
+    for i, (a, b, bw, lat) in enumerate(links):
         for key in ((a, b), (b, a)):
-            if key not in table or (lat, -bw) < (table[key][1], -table[key][0]):
-                table[key] = (bw, lat)
-    return table
+            if key not in chosen or (lat, -bw) < (links[chosen[key]][3], -links[chosen[key]][2]):
+                chosen[key] = i
+    return chosen
+
+
+def _link_table(links) -> dict:
+    """{(a, b): (bandwidth, latency)} both ways, of the link `link_choice` takes."""
+    return {key: (links[i][2], links[i][3]) for key, i in link_choice(links).items()}
+
+
+def chain_routes(m: int) -> dict:
+    """(a, b) -> [a, ..., b] on a chain: link j joins tiers j and j+1, so a route visits every tier between.
+
+    Parameters
+    ----------
+    m : int
+        The number of tiers.
+
+    Returns
+    -------
+    dict
+        (a, b) -> the tiers visited, for every ordered pair of distinct tiers.
+    """
+    return {(a, b): list(range(a, b + 1) if a < b else range(a, b - 1, -1))
+            for a in range(m) for b in range(m) if a != b}
 
 
 def route_matrices(m: int, links, routes: dict, rule: str = "store_and_forward", mtu_bits=None):

@@ -21,12 +21,17 @@ except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologie
     yaml = None
 
 from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from . import link_energy as _link_energy  # the energy inputs (kept apart from the routes' import line)
+from .power_presets import PRESET_ENERGY
 from .._deprecated import positional
 from .routes import ROUTE_BY, ROUTE_RULES, Routing, graph_routes, route_matrices, update_routes
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
 # anything deriving a changed topology from the dict form (the Planner) keeps them.
 EXTRA_FIELDS = ("devices", "serialize", "deserialize", "route_rule", "mtu_bits")
+# The energy inputs (docs/model.md "Energy"): optional, default 0, carried like the fields above.
+ENERGY_FIELDS = ("active_power_w", "idle_power_w", "link_energy")
+EXTRA_FIELDS = EXTRA_FIELDS + ENERGY_FIELDS
 MAX_LINKS = 1024  # links of a graph topology (parallel links allowed), checked before any is read
 
 # The paper's two chains (the paper's Table 1): names, ratio, bandwidth (bit/s), latency (s).
@@ -36,6 +41,7 @@ PRESETS = {
     "iot": (["raspberry pi", "micro datacenter", "local cloud", "global cloud"], [100.0, 5.0, 2.5, 1.0],
             [10e6, 40e6, 500e6], [0.010, 0.010, 0.050]),
 }
+PRESETS["mobile-energy"] = PRESETS["mobile"]  # with the published powers of power_presets.PRESET_ENERGY
 
 
 def _names(names) -> list:
@@ -130,6 +136,12 @@ class Topology:
         Fragment size (bits, > 0) pipelined over a route; only with route_rule="bottleneck".
     graph : dict, optional
         For a graph, its links and routes (set by `from_graph`).
+    active_power_w, idle_power_w : array_like, shape (M,), optional
+        Watts each tier draws while it computes or (de)serialises, and while it waits for a result it
+        must receive (>= 0; default 0: no energy). docs/model.md "Energy".
+    link_energy : list or dict, optional
+        Radio energy per link end, sending and receiving: one entry per link of a chain or graph, in link
+        order, or a mapping "a->b" for a topology given as routes (docs/model.md "Energy").
 
     Raises
     ------
@@ -154,7 +166,8 @@ class Topology:
 
     @positional("links", "devices", "serialize", "deserialize", "route_rule", "mtu_bits", "graph")
     def __init__(self, names, ratio, path_latency, path_inv_bandwidth, *, links=None, devices=None,
-                 serialize=None, deserialize=None, route_rule="store_and_forward", mtu_bits=None, graph=None):
+                 serialize=None, deserialize=None, route_rule="store_and_forward", mtu_bits=None, graph=None,
+                 active_power_w=None, idle_power_w=None, link_energy=None):
         self.names = _names(names)
         m = len(self.names)
         if m < 1:
@@ -182,6 +195,10 @@ class Topology:
         self.devices = self._devices(devices, m)
         self.serialize = self._per_bit("serialize", serialize, m)
         self.deserialize = self._per_bit("deserialize", deserialize, m)
+        self.active_power_w = self._per_bit("active_power_w", active_power_w, m)
+        self.idle_power_w = self._per_bit("idle_power_w", idle_power_w, m)
+        n_links = m - 1 if links is not None else len(graph["links"]) if graph is not None else None
+        self.link_energy = _link_energy.parse(link_energy, self.names, n_links)
         if not isinstance(route_rule, str) or route_rule not in ROUTE_RULES:
             raise ValueError(f"route_rule = {route_rule!r:.60}: must be one of {', '.join(ROUTE_RULES)}")
         self.route_rule = route_rule
@@ -255,6 +272,11 @@ class Topology:
             d["route_rule"] = self.route_rule
         if self.mtu_bits is not None:
             d["mtu_bits"] = self.mtu_bits
+        for f in ("active_power_w", "idle_power_w"):
+            if getattr(self, f).any():
+                d[f] = getattr(self, f).tolist()
+        if (form := _link_energy.to_form(self.link_energy)) is not None:
+            d["link_energy"] = form
         return d
 
     @property
@@ -482,7 +504,7 @@ class Topology:
         """
         if name not in PRESETS:
             raise ValueError(f"topology preset {name!r} is unknown; presets: {', '.join(PRESETS)}")
-        return cls.chain(*PRESETS[name])
+        return cls.chain(*PRESETS[name], **PRESET_ENERGY.get(name, {}))
 
     @positional("field")
     def tier(self, tier, *, field: str = "tier") -> int:

@@ -1,0 +1,51 @@
+"""Published power measurements behind the energy presets (docs/model.md "Energy presets"), each number with
+where it was read. A number that could not be read from a source text is not here (left 0: no energy).
+
+The radio models are AT&T ARO's defaults (github.com/attdevsupport/ARO, ARODataAnalyzer/src/lte.conf,
+WiFi.conf, and its profile factory's energy rules), the tool of the group of Huang et al., "A Close
+Examination of Performance and Power Characteristics of 4G LTE Networks" (MobiSys 2012), whose LTE power
+model (their Table 3: power linear in uplink and downlink throughput plus a base power, and the tail) ARO
+implements. The paper's own Table 3 could not be read from a stored text here; ARO's files could.
+"""
+from __future__ import annotations
+
+MW_PER_MBPS = 1e-9  # 1 mW per Mbit/s is 1e-3 W / 1e6 bit/s = 1e-9 J/bit
+
+# LTE (ARO lte.conf): LTE_ALPHA_UP 438.39 and LTE_ALPHA_DOWN 51.97 mW/Mbps, LTE_BETA 1.2 W (ARO rounds the
+# base power), P_PROMOTION 1.21 W for T_PROMOTION 0.26 s, P_TAIL 1.06 W over the tail INACTIVITY_TIMER 0.1 s +
+# T_SHORT_DRX 0.02 s + T_LONG_DRX 10 s.
+LTE_PROMOTION_J = 0.26 * 1.21
+LTE_TAIL_J = (0.1 + 0.02 + 10.0) * 1.06
+LTE_SEND = {"energy_per_bit_j": 438.39 * MW_PER_MBPS, "power_w": 1.2,
+            "energy_per_transfer_j": LTE_PROMOTION_J + LTE_TAIL_J}
+# The answer comes back within the request's tail (seconds of it left): its promotion and tail are the
+# request's, so receiving is charged per bit and per second only.
+LTE_RECEIVE = {"energy_per_bit_j": 51.97 * MW_PER_MBPS, "power_w": 1.2, "energy_per_transfer_j": 0.0}
+
+# WiFi (ARO WiFi.conf / lte.conf): POWER_WIFI_ACTIVE 0.403 W while active and during the tail, WIFI_TAIL_TIME
+# 0.25 s (ARO charges the tail at the active power). ARO's WiFi model has no per-bit term.
+WIFI_SEND = {"energy_per_bit_j": 0.0, "power_w": 0.403, "energy_per_transfer_j": 0.25 * 0.403}
+WIFI_RECEIVE = {"energy_per_bit_j": 0.0, "power_w": 0.403, "energy_per_transfer_j": 0.0}
+
+# Bluetooth (ARO lte.conf): POWER_BLUETOOTH_ACTIVE 0.761 W, a phone's; used for both ends of a watch's link
+# (no watch measurement could be read). No per-bit or tail term in ARO.
+BLUETOOTH = {"energy_per_bit_j": 0.0, "power_w": 0.761, "energy_per_transfer_j": 0.0}
+
+# Compute power per device class, (idle W, under load W), with what was measured. Only what could be read
+# from a source text: the Raspberry Pi 4 B from the Pi Dramble power table (Jeff Geerling; read from a copy
+# quoting it): 540 mA (2.7 W) idle, 1280 mA (6.4 W) under `stress --cpu 4` (400 % CPU). A phone-class,
+# Jetson-class and server-class measurement could not be read here (docs/model.md "Energy presets").
+DEVICE_POWER = {"raspberry-pi-4": (2.7, 6.4)}
+
+# The paper's mobile chain (watch, phone, edge, cloud) with its radios: watch-phone Bluetooth (link 0,
+# 500 kbit/s), phone-edge LTE at the phone's end (link 1; the edge's end is not a battery and unmeasured),
+# edge-cloud wired, no radio model (link 2). Compute powers: none verified for these tiers, left 0.
+PRESET_ENERGY = {
+    "mobile-energy": {
+        "link_energy": [
+            {"send": [BLUETOOTH, BLUETOOTH], "receive": [BLUETOOTH, BLUETOOTH]},
+            {"send": [LTE_SEND, None], "receive": [LTE_RECEIVE, None]},
+            None,
+        ],
+    },
+}
