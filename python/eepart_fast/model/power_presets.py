@@ -31,17 +31,26 @@ WIFI_RECEIVE = {"energy_per_bit_j": 0.0, "power_w": 0.403, "energy_per_transfer_
 # (no watch measurement could be read). No per-bit or tail term in ARO.
 BLUETOOTH = {"energy_per_bit_j": 0.0, "power_w": 0.761, "energy_per_transfer_j": 0.0}
 
-# Compute power per device class, (idle W, under load W), with what was measured. Only what could be read
-# from a source text: the Raspberry Pi 4 B from the Pi Dramble power table (Jeff Geerling; read from a copy
-# quoting it): 540 mA (2.7 W) idle, 1280 mA (6.4 W) under `stress --cpu 4` (400 % CPU). A phone-class,
-# Jetson-class and server-class measurement could not be read here (docs/model.md "Energy presets").
-DEVICE_POWER = {"raspberry-pi-4": (2.7, 6.4)}
+# Compute power per device class, (idle W, under load W); None where no source text could be read. Read with
+# the search tool in the stored pages (December 2026); what was looked for and not found is in docs/model.md
+# "Energy presets".
+# - raspberry-pi-4: the Pi Dramble power table (Jeff Geerling; read from a copy quoting it): 540 mA (2.7 W)
+#   idle, 1280 mA (6.4 W) under `stress --cpu 4` (400 % CPU). A measurement.
+# - jetson-nano: NVIDIA Jetson Linux Developer Guide, "Power Management for Jetson Nano", "Supported Modes and
+#   Power Efficiency" table (read from a copy, xiaopingtou.net/article-89752.html): power budget 10 W in MaxN
+#   (mode 0: 4 CPUs up to 1479 MHz, GPU up to 921.6 MHz; the default) and 5 W in mode 1. A budget the module
+#   is capped at, so an upper bound on its draw under load, not a measurement; no idle figure was read.
+# A phone-class (Carroll and Heiser, USENIX ATC 2010) and a server-class (SPECpower_ssj2008 results) pair
+# could not be read: only the papers' and pages' openings are stored, not their tables.
+DEVICE_POWER = {"raspberry-pi-4": (2.7, 6.4), "jetson-nano": (None, 10.0), "jetson-nano-5w": (None, 5.0)}
 
 # The paper's mobile chain (watch, phone, edge, cloud) with its radios: watch-phone Bluetooth (link 0,
 # 500 kbit/s), phone-edge LTE at the phone's end (link 1; the edge's end is not a battery and unmeasured),
-# edge-cloud wired, no radio model (link 2). Compute powers: none verified for these tiers, left 0.
+# edge-cloud wired, no radio model (link 2). Compute powers, where read: the edge server as a Jetson Nano at
+# its MaxN budget (active 10 W, an upper bound; idle unread, 0); the watch, the phone and the cloud unread, 0.
 PRESET_ENERGY = {
     "mobile-energy": {
+        "active_power_w": [0.0, 0.0, DEVICE_POWER["jetson-nano"][1], 0.0],
         "link_energy": [
             {"send": [BLUETOOTH, BLUETOOTH], "receive": [BLUETOOTH, BLUETOOTH]},
             {"send": [LTE_SEND, None], "receive": [LTE_RECEIVE, None]},
