@@ -137,6 +137,8 @@ def test_scenario_ids_name_what_is_planned(tmp_path):
     for batch in make_batches(spec, out, np.zeros(spec.scenarios, bool), 3):
         run_batch(batch)
     ids = pq.read_table(out).to_pandas().groupby("scenario").scenario_id.first()
+    for part in out.glob("part-*"):  # each part names its schema version, as a sweep's file does
+        assert pq.read_schema(part).metadata[b"eepart.schema"] == b"2"
     # scenarios: mobile 1e7 (0.9, 0.8), mobile 2e7 (0.9, 0.8), file (0.9, 0.8)
     assert ids[2] == ids[4] and ids[3] == ids[5]
     assert len({ids[0], ids[1], ids[2], ids[3]}) == 4

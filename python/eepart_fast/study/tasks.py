@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..io import arrow
 from ..io.arrow import constant, row_columns, writer_options
 from ..io.atomic import atomic_path
 from ..planning.batch import _Batch
@@ -213,7 +214,8 @@ def run_batch(batch: Batch) -> dict:
     table = _Table(b)
     lmax = min(b.profile.N, b.topology.M)
     schema = table.schema.with_metadata({META_SCENARIOS: encode_ranges(range(b.first, b.first + n)),
-                                         META_STUDY: b.study.encode()})
+                                         META_STUDY: b.study.encode(),
+                                         arrow.META_SCHEMA: str(arrow.SCHEMA_VERSION).encode()})
     variant, bound_index = table.variant, table.bound
     planned = _Batch(b.profile, b.topology, _network_columns(b, variant), source=b.source,
                      destination=b.destination, problem="frontier")
