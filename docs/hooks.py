@@ -35,6 +35,7 @@ FIGURES = {  # site path -> file in the repository
     "figures/case_2_partitions.png": "experiments/results/case_2_partitions.png",
     "figures/case_3_placement.png": "experiments/results/case_3_placement.png",
     "figures/case_4_destination.png": "experiments/results/case_4_destination.png",
+    "figures/energy_frontier.png": "experiments/results/energy/energy_frontier.png",
 }
 MARKER = re.compile(r"<!-- generated: ([a-z-]+) -->")
 TABLE = re.compile(r"<!-- table: ([\w./-]+)(?: (\d+))? -->")
