@@ -64,6 +64,18 @@ def config_of(rows, i: int) -> tuple:
             tuple(int(x) for x in rows["placement"][i][:L]))
 
 
+def row_of(rows, plan) -> int:
+    """The row of a Plan's configuration; its latency and accuracy agree with the engine's to 1e-12."""
+    L = len(plan.partitions)
+    hit = ((rows["threshold_index"] == plan.threshold_index) & (rows["num_partitions"] == L)
+           & np.all(rows["partitions"][:, :L] == plan.partitions, axis=1)
+           & np.all(rows["placement"][:, :L] == plan.placement, axis=1))
+    i = int(np.flatnonzero(hit)[0])
+    assert abs(rows["latency"][i] - plan.latency) <= 1e-12 * plan.latency, (plan, rows["latency"][i])
+    assert abs(rows["accuracy"][i] - plan.accuracy) <= 1e-12, (plan, rows["accuracy"][i])
+    return i
+
+
 def feasible(rows, min_accuracy: float, max_latency: float, mask=None) -> np.ndarray:
     ok = (rows["accuracy"] >= min_accuracy) & (rows["latency"] <= max_latency)
     return ok if mask is None else ok & mask
@@ -184,8 +196,7 @@ def study(radio: str, profile, lines: list, out: Path, draw: bool):
         plan = ef.min_latency(profile, topo, source=device, destination=device, min_accuracy=amin)
         i_lat = None
         if plan is not None:
-            i_lat = int(np.flatnonzero(np.isclose(lat, plan.latency, rtol=1e-12, atol=0)
-                                       & np.isclose(acc, plan.accuracy, rtol=0, atol=1e-12))[0])
+            i_lat = row_of(rows, plan)
             i_lat = i_lat if lat[i_lat] <= lmax else None  # the latency-only plan misses the latency bound
         best = min_energy(rows, amin, lmax)
         dev = min_energy(rows, amin, lmax, on_one_tier(rows, device))
@@ -264,8 +275,7 @@ def watch_study(profile, lines: list):
         bound = f"acc >= {amin:.2f}, lat <= {lmax * 1e3:g} ms"
         ok = feasible(radio, amin, lmax)
         plan = ef.min_latency(profile, topo, source=watch, destination=watch, min_accuracy=amin)
-        i_lat = int(np.flatnonzero(np.isclose(radio["latency"], plan.latency, rtol=1e-12, atol=0)
-                                   & np.isclose(radio["accuracy"], plan.accuracy, rtol=0, atol=1e-12))[0])
+        i_lat = row_of(radio, plan)
         if not ok.any():
             lines.append(f"| {bound} | no plan | | | | | | |")
             continue

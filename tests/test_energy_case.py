@@ -128,3 +128,15 @@ def test_envelope_is_the_least_energy_at_every_power(seed):
         piece = env[int(np.searchsorted(starts, x, side="right")) - 1][1]
         assert ok[piece]
         assert a[piece] + b[piece] * x == pytest.approx((a[ok] + b[ok] * x).min(), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_latency_only_plan_row(seed):
+    """The latency-only planner's plan, found among the rows, is the fastest row at its accuracy floor."""
+    profile, topo = small_case(seed)
+    rows = energy_case.every_configuration(profile, topo, DEVICE)
+    amin = between(rows["accuracy"], 0.6)
+    plan = ef.min_latency(profile, topo, source=DEVICE, destination=DEVICE, min_accuracy=amin)
+    i = energy_case.row_of(rows, plan)
+    assert energy_case.config_of(rows, i) == (plan.threshold_index, tuple(plan.partitions), tuple(plan.placement))
+    assert rows["latency"][i] == pytest.approx(rows["latency"][rows["accuracy"] >= amin].min(), rel=1e-12)
