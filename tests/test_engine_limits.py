@@ -206,6 +206,35 @@ def test_tables_object_is_a_copy():
         _core.pareto([1, 2, 3])
 
 
+def test_tables_with_moves_share_the_rest_and_check_the_new_tables():
+    """`Tables.with_moves`: the answers of a Tables built from all six arrays, on every compiled module; the
+    shared tables are the base's (no copy), the new ones copied and checked by the constructor's rules."""
+    rng = np.random.default_rng(8)
+    base, moved = small_tables(seed=8), small_tables(seed=9)
+    new = [rng.uniform(0, 0.01, a.shape) for a in (base.input_cost, base.forward_cost, base.result_cost)]
+    for module in compiled_modules():
+        t = module.Tables(*base)
+        derived = t.with_moves(*new).with_moves(moved.input_cost, moved.forward_cost, moved.result_cost)
+        whole = module.Tables(*base._replace(input_cost=moved.input_cost, forward_cost=moved.forward_cost,
+                                             result_cost=moved.result_cost))
+        for name in ("pareto", "sweep"):
+            got, want = getattr(module, name)(derived), getattr(module, name)(whole)
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k])
+        np.testing.assert_array_equal(derived.forward_cost, whole.forward_cost)  # ignored entries are 0 in both
+        assert np.shares_memory(derived.compute_cost, t.compute_cost)
+        del t  # the derived tables keep the shared ones alive
+        np.testing.assert_array_equal(derived.compute_cost, whole.compute_cost)
+        bad = moved.forward_cost.copy()
+        bad[0, 0, 1] = -1.0
+        with pytest.raises(ValueError, match=r"forward_cost\[0\]\[0\]\[1\] = -1: costs must be finite and >= 0"):
+            derived.with_moves(moved.input_cost, bad, moved.result_cost)
+        with pytest.raises(ValueError, match=rf"input_cost: expected shape \({base.M},\), got \(2,\)"):
+            derived.with_moves(np.zeros(2), moved.forward_cost, moved.result_cost)
+        with pytest.raises(ValueError, match="costs too large for float64"):
+            derived.with_moves(np.full(base.M, 1e308), moved.forward_cost, moved.result_cost)
+
+
 # --- the cost rule: entries no configuration reads, and overflow --------------------------------
 
 def test_entries_no_configuration_reads_are_ignored_on_every_backend():

@@ -120,6 +120,19 @@ void bind_tables_class(py::module_& m) {
             std::vector<py::ssize_t> shape(t.accuracy_shape().begin(), t.accuracy_shape().end());
             return shown(self, t.accuracy(), shape);
         })
+        .def(
+            "with_moves",
+            [](std::shared_ptr<TableData> self, py::object ic, py::object fc, py::object rc) {
+                const DoubleArray a[3] = {as_array(ic, "input_cost"), as_array(fc, "forward_cost"),
+                                          as_array(rc, "result_cost")};
+                // The GIL kept: three small tables are checked in less time than a release and re-take.
+                return std::make_shared<TableData>(std::move(self), input_of(a[0]), input_of(a[1]), input_of(a[2]));
+            },
+            py::arg("input_cost"), py::arg("forward_cost"), py::arg("result_cost"),
+            "with_moves(input_cost, forward_cost, result_cost) -> Tables\n\n"
+            "These tables with new move tables (copied and checked as the constructor checks them), sharing\n"
+            "this object's compute_cost, cum_exit and accuracy (kept alive; neither copied nor checked again):\n"
+            "what a change of links, bandwidths or latencies needs. Raises ValueError as the constructor does.")
         .def("__repr__", [](const TableData& t) {
             return "Tables(N=" + std::to_string(t.view().N) + ", M=" + std::to_string(t.view().M) +
                    ", K=" + std::to_string(t.view().K) + ")";

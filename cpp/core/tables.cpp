@@ -69,6 +69,43 @@ double checked_max(const std::vector<double>& v, const char* name, const std::ve
     return m;
 }
 
+// The largest input, forward and result cost, each table checked (forward_cost: rows of blocks 1..N-1,
+// between two different tiers; the entries never read set to 0).
+struct MoveMax {
+    double input, forward, result;
+};
+
+MoveMax checked_moves(const std::vector<double>& input, const std::vector<std::int64_t>& input_shape,
+                      std::vector<double>& forward, const std::vector<std::int64_t>& forward_shape,
+                      const std::vector<double>& result, const std::vector<std::int64_t>& result_shape,
+                      std::size_t N, std::size_t M) {
+    MoveMax m{checked_max(input, "input_cost", input_shape), 0.0, 0.0};
+    for (std::size_t i = 0; i < forward.size(); ++i) {
+        const std::size_t q = i / (M * M), a = i / M % M, b = i % M;
+        if (q + 1 == N || a == b) {
+            forward[i] = 0.0;
+            continue;
+        }
+        if (!is_cost(forward[i])) bad_cost("forward_cost", i, forward_shape, forward[i]);
+        m.forward = forward[i] > m.forward ? forward[i] : m.forward;
+    }
+    m.result = checked_max(result, "result_cost", result_shape);
+    return m;
+}
+
+// No plan's latency exceeds the bound returned; costs that could overflow float64 are refused.
+double latency_bound(const MoveMax& m, double max_comp, int Lmax) {
+    const double bound = m.input + Lmax * (max_comp + m.result + m.forward);
+    if (!(bound < std::ldexp(1.0, 1021))) {
+        std::ostringstream s;
+        s << "cost tables: costs too large for float64 (the largest input " << m.input << ", compute " << max_comp
+          << ", forward " << m.forward << " and result " << m.result << " s over " << Lmax
+          << " partitions could reach " << bound << " s); latencies must stay below 2^1021 s (about 4e307)";
+        throw std::invalid_argument(s.str());
+    }
+    return bound;
+}
+
 }  // namespace
 
 TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
@@ -106,7 +143,8 @@ TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput 
     acc_ = taken(accuracy, "accuracy");
     acc_shape_ = accuracy.shape;
 
-    const double max_in = checked_max(input_, "input_cost", input_cost.shape);
+    const MoveMax moves = checked_moves(input_, input_cost.shape, forward_, forward_cost.shape, result_,
+                                        result_cost.shape, static_cast<std::size_t>(N), static_cast<std::size_t>(M));
     // compute_cost: partitions p < q only. Row by row, each entry tested without a branch (the table has
     // M (N+1)^2 entries); only a table that fails is walked again to name the entry.
     double max_comp = 0;
@@ -128,27 +166,7 @@ TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput 
             for (std::size_t i = 0; i < compute_.size(); ++i)
                 if (!is_cost(compute_[i])) bad_cost("compute_cost", i, compute_cost.shape, compute_[i]);
     }
-    // forward_cost: rows of blocks 1..N-1, between two different tiers.
-    double max_fwd = 0;
-    for (std::size_t i = 0; i < forward_.size(); ++i) {
-        const std::size_t q = i / (M * M), a = i / M % M, b = i % M;
-        if (q + 1 == static_cast<std::size_t>(N) || a == b) {
-            forward_[i] = 0.0;
-            continue;
-        }
-        if (!is_cost(forward_[i])) bad_cost("forward_cost", i, forward_cost.shape, forward_[i]);
-        max_fwd = forward_[i] > max_fwd ? forward_[i] : max_fwd;
-    }
-    const double max_res = checked_max(result_, "result_cost", result_cost.shape);
-    const int Lmax = static_cast<int>(std::min(M, N));
-    const double bound = max_in + Lmax * (max_comp + max_res + max_fwd);
-    if (!(bound < std::ldexp(1.0, 1021))) {
-        std::ostringstream s;
-        s << "cost tables: costs too large for float64 (the largest input " << max_in << ", compute " << max_comp
-          << ", forward " << max_fwd << " and result " << max_res << " s over " << Lmax
-          << " partitions could reach " << bound << " s); latencies must stay below 2^1021 s (about 4e307)";
-        throw std::invalid_argument(s.str());
-    }
+    const double bound = latency_bound(moves, max_comp, static_cast<int>(std::min(M, N)));
 
     for (std::size_t i = 0; i < acc_.size(); ++i) {
         if (!(acc_[i] >= 0.0 && acc_[i] <= 1.0)) {
@@ -187,6 +205,26 @@ TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput 
     v.acc_stride = per_threshold ? static_cast<std::size_t>(N) : 0;
     v.max_compute = max_comp;
     v.latency_bound = bound;
+}
+
+TableData::TableData(std::shared_ptr<const TableData> base, TableInput input_cost, TableInput forward_cost,
+                     TableInput result_cost) {
+    if (!base) throw std::invalid_argument("tables: no base tables to share");
+    base_ = base->base_ ? base->base_ : std::move(base);  // the owner of the shared tables: no chains
+    const Tables& b = base_->view();
+    check_shape(input_cost, "input_cost", {b.M});
+    check_shape(forward_cost, "forward_cost", {b.N, b.M, b.M});
+    check_shape(result_cost, "result_cost", {b.M});
+    input_ = taken(input_cost, "input_cost");
+    forward_ = taken(forward_cost, "forward_cost");
+    result_ = taken(result_cost, "result_cost");
+    const MoveMax moves = checked_moves(input_, input_cost.shape, forward_, forward_cost.shape, result_,
+                                        result_cost.shape, static_cast<std::size_t>(b.N), static_cast<std::size_t>(b.M));
+    view_ = b;
+    view_.input_cost = input_.data();
+    view_.forward_cost = forward_.data();
+    view_.result_cost = result_.data();
+    view_.latency_bound = latency_bound(moves, b.max_compute, b.max_partitions());
 }
 
 }  // namespace eepart

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace eepart {
@@ -77,20 +78,31 @@ class TableData {
    public:
     TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
               TableInput cum_exit, TableInput accuracy);
+    // `base`'s tables with new move tables (input, forward, result: copied and checked here, by the same
+    // rules), sharing base's compute_cost, cum_exit and accuracy (kept alive, never copied or checked
+    // again): a network change re-derives only these three.
+    TableData(std::shared_ptr<const TableData> base, TableInput input_cost, TableInput forward_cost,
+              TableInput result_cost);
     TableData(const TableData&) = delete;
     TableData& operator=(const TableData&) = delete;
 
     const Tables& view() const { return view_; }
     // The engine's copies, for the bindings to show (shape as given).
     const std::vector<double>& input_cost() const { return input_; }
-    const std::vector<double>& compute_cost() const { return compute_; }
+    const std::vector<double>& compute_cost() const { return shared().compute_; }
     const std::vector<double>& forward_cost() const { return forward_; }
     const std::vector<double>& result_cost() const { return result_; }
-    const std::vector<double>& cum_exit() const { return cum_; }
-    const std::vector<double>& accuracy() const { return acc_; }
-    const std::vector<std::int64_t>& accuracy_shape() const { return acc_shape_; }
+    const std::vector<double>& cum_exit() const { return shared().cum_; }
+    const std::vector<double>& accuracy() const { return shared().acc_; }
+    const std::vector<std::int64_t>& accuracy_shape() const { return shared().acc_shape_; }
 
    private:
+    const TableData& shared() const { return base_ ? *base_ : *this; }
+    // The checks and the latency bound of the move tables (moved into input_, forward_, result_), given
+    // the view's N, M and max_compute.
+    void take_moves(TableInput& input_cost, TableInput& forward_cost, TableInput& result_cost);
+
+    std::shared_ptr<const TableData> base_;  // owns compute_, cum_, acc_ when set (never itself derived)
     std::vector<double> input_, compute_, forward_, result_, cum_, acc_;
     std::vector<std::int64_t> acc_shape_;
     Tables view_;

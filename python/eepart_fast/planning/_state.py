@@ -3,10 +3,12 @@ models, their cost tables and the answers found on them) and one exact search on
 
 Thread safety: a snapshot is never changed once built, except its answer cache (guarded by its own lock)
 and its note that its costs were checked (written once, to the same value by any thread); its tables are
-read-only arrays, so threads may search one snapshot at once.
+read-only arrays, so threads may search one snapshot at once. Its engine form (`engine_tables`) is built on
+first use; two threads building it at once build equal objects, and either is kept.
 """
 from __future__ import annotations
 
+import importlib
 import math
 import threading
 
@@ -24,6 +26,8 @@ from ..model.tables import (
     compute_table,
 )
 from ..model.topology import Topology
+
+_core = importlib.import_module("eepart_fast._core")  # by name, as planner.py loads it
 
 _MOVES = ("input", "forward", "result")
 _largest = np.maximum.reduce  # nan propagates: a nan cost is caught as one over MAX_COST
@@ -45,13 +49,15 @@ class _State:
     What a state derives from its models is kept with it and handed on by `derive` while the models it
     comes from stay: the reference's block sums, the move tables' (de)serialisation terms (`filler`,
     computed once per profile and topology serialisation fields), which tables are new since the last
-    check of the model's cost rule (`_unchecked`)."""
+    check of the model's cost rule (`_unchecked`), and the engine form of the tables (`engine_tables`):
+    a state whose compute, cum_exit and accuracy tables are its parent's shares the parent's copy of them
+    in the engine (`_engine_base`) and has only its move tables copied."""
 
     __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
-                 "version", "filler", "_unchecked", "_cache", "_lock")
+                 "version", "filler", "_unchecked", "_cache", "_lock", "_engine", "_engine_base")
 
     def __init__(self, profile, topology, source, destination, tables, base=None, version=0, filler=None,
-                 unchecked=_COSTS):
+                 unchecked=_COSTS, engine_base=None):
         self.profile, self.topology = profile, topology
         self.source, self.destination = source, destination
         self.tables = tables
@@ -63,6 +69,8 @@ class _State:
         self._unchecked = unchecked  # the tables not yet checked by finite_costs' rule (none: checked)
         self._cache: dict = {}
         self._lock = threading.Lock()
+        self._engine = None
+        self._engine_base = engine_base  # an engine Tables with this state's compute, cum_exit, accuracy
 
     @classmethod
     def of(cls, profile, topology, source, destination) -> "_State":
@@ -110,7 +118,8 @@ class _State:
         for name in new:
             getattr(tables, name).flags.writeable = False
         unchecked = tuple(set(self._unchecked).union(new)) if self._unchecked else tuple(new)
-        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked)
+        shared = None if compute else (self._engine or self._engine_base)
+        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked, shared)
 
     def tables_with_routes(self, path_latency, path_inv) -> CostTables:
         """This state's tables with the move tables filled from other route matrices of the same tiers
@@ -132,6 +141,19 @@ class _State:
             topology = self.topology.with_link(link, bandwidth=bandwidth, latency=latency)
             return self.derive(topology, moves=_MOVES).tables
         return self.tables_with_routes(fields["path_latency"], fields["path_inv_bandwidth"])
+
+    def engine_tables(self):
+        """The tables in the compiled engine's form (`_core.Tables`), built once per state: from the shared
+        tables of the state it was derived from where it has them, copying only its move tables."""
+        engine = self._engine
+        if engine is None:
+            t = self.tables
+            if self._engine_base is not None:
+                engine = self._engine_base.with_moves(t.input_cost, t.forward_cost, t.result_cost)
+            else:
+                engine = _core.Tables(*t)
+            self._engine = engine
+        return engine
 
     def check_costs(self) -> None:
         """The model's cost rule (finite_costs) on this snapshot, before any backend sees it: checked once
@@ -174,11 +196,12 @@ def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, m
     the reference ignores it)."""
     module = get_backend(backend)
     state.check_costs()  # the model's rule, on the snapshot searched, before any backend sees it
+    tables = state.engine_tables() if backend == "cpu" else state.tables
     if max_memory is None:
-        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+        rows = module.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
                              quantile=quantile, threads=threads)
     else:
-        rows = module.pareto(state.tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+        rows = module.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
                              quantile=quantile, threads=threads, max_memory=max_memory)
     rows.pop("stats", None)
     if backend not in ("cpu", "numpy"):

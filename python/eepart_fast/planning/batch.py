@@ -454,7 +454,7 @@ class _Batch:
     def engine_tables(self, u: int):
         """Network u's tables in the engine's form, built and checked once (the GIL released for the check)."""
         if u not in self._tables:
-            self._tables[u] = _core.Tables(*self.state(u).tables)
+            self._tables[u] = self.state(u).engine_tables()
         return self._tables[u]
 
     def topology(self, i: int):
