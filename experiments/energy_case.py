@@ -4,9 +4,8 @@ results back to it, the phone's battery counted (energy_tiers="source").
 Every configuration's (latency, accuracy, energy) by the NumPy reference and the exact 3-objective frontier;
 at a few bounds, the plan a latency-only planner picks (ef.min_latency) beside the least-energy plan meeting
 the same bounds (brute force), the device-only and cloud-only plans, and a random-restart local search of the
-literature's kind with its exact optimality gap. The phone draws the Raspberry Pi 4 B's measured powers
-(power_presets.DEVICE_POWER, a stand-in: no phone measurement could be read); the LTE and WiFi radios are
-AT&T ARO's defaults (docs/model.md "Energy presets").
+literature's kind with its exact optimality gap; then the watch, the paper's source, whose power no source
+gave, with its energy exact in that power. Every power is the preset's (docs/model.md "Energy presets").
 
     python experiments/energy_case.py   ->  experiments/results/energy/energy_case.md, energy_frontier.png
 """
@@ -32,21 +31,14 @@ MAX_STEPS = 200  # descent steps per restart; every descent here ends well befor
 
 
 def case_topology(radio: str = "lte") -> ef.Topology:
-    """mobile-energy with the phone at the Raspberry Pi 4 B's powers; radio "wifi" swaps the phone's end of
-    link 1 for ARO's WiFi model (bandwidth and latency stay the chain's)."""
-    idle, active = power_presets.DEVICE_POWER["raspberry-pi-4"]
+    """mobile-energy; radio "wifi" swaps the phone's end of link 1 for ARO's WiFi model (the link's bandwidth
+    and latency stay the chain's)."""
     topo = ef.Topology.preset("mobile-energy")
-    powers = np.asarray(topo.active_power_w, dtype=float).copy()
-    phone = topo.tier(DEVICE)
-    powers[phone] = active
-    idles = np.zeros(topo.M)
-    idles[phone] = idle
-    changes = {"active_power_w": powers.tolist(), "idle_power_w": idles.tolist()}
     if radio == "wifi":
         link = topo.to_dict()["link_energy"]
         link[1] = {"send": [power_presets.WIFI_SEND, None], "receive": [power_presets.WIFI_RECEIVE, None]}
-        changes["link_energy"] = link
-    return topo.replace(**changes)
+        topo = topo.replace(link_energy=link)
+    return topo
 
 
 def every_configuration(profile, topology, device) -> dict:
@@ -330,13 +322,13 @@ def main():
     p.add_argument("--out-dir", default=str(here / "results" / "energy"), help="where the PNG and table go")
     out = Path(p.parse_args().out_dir)
     profile = ef.Profile.preset(PROFILE)
-    idle, active = power_presets.DEVICE_POWER["raspberry-pi-4"]
+    idle, active = power_presets.DEVICE_POWER["htc-dream-cpu"]
     lines = ["# Energy case study: ResNet-20 on mobile-energy, the phone's battery", "",
              ("Regenerate: `python experiments/energy_case.py`. Samples from the smartphone, results back to it, "
              "its energy counted (energy_tiers=\"source\"); every number by the NumPy reference "
              "(`every_configuration_energy`) over every configuration, the frontier by `frontier3_indices`. "
-             f"The phone draws {active} W computing and {idle} W waiting (the Raspberry Pi 4 B's measured "
-             "powers, a stand-in: no phone measurement could be read); its LTE radio is ARO's model "
+             f"The phone's CPU draws {active} W computing and {idle} W waiting (the HTC Dream's, by "
+             "PowerTutor's model: its power above idle, the phone's base power not counted); its LTE radio is ARO's model "
              "(438.39 mW/Mbps up, 51.97 mW/Mbps down, 1.2 W base, 11.04 J promotion and tail per request), "
              "the WiFi rows ARO's (0.403 W, 0.10 J tail). Latency in ms, energy in J per sample."), ""]
     for radio in ("lte", "wifi"):

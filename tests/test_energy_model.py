@@ -245,12 +245,16 @@ def test_brute_force_frontier_on_the_worked_example():
 
 def test_mobile_energy_preset_numbers():
     """The preset is the paper's mobile chain plus the radio models of docs/model.md "Energy presets",
-    converted from ARO's units: mW/Mbps -> J/bit, promotion and tail time x power -> J per message; the edge
-    server's active power is the Jetson Nano's MaxN budget (10 W), every other power unread (0)."""
+    converted from ARO's units: mW/Mbps -> J/bit, promotion and tail time x power -> J per message; the
+    compute powers (active, idle): the phone the HTC Dream's CPU (PowerTutor: 4.3388 mW/% x 100 %, 0), the
+    edge the Jetson Nano's MaxN budget (10 W, 0), the cloud the IBM x3550's SPECpower figures (222 W,
+    58.4 W), the watch unread (0, 0)."""
     energy, mobile = ef.Topology.preset("mobile-energy"), ef.Topology.preset("mobile")
     d = energy.to_dict()
-    assert {k: v for k, v in d.items() if k not in ("link_energy", "active_power_w")} == mobile.to_dict()
-    assert d["active_power_w"] == [0.0, 0.0, 10.0, 0.0] and "idle_power_w" not in d
+    powers = ("link_energy", "active_power_w", "idle_power_w")
+    assert {k: v for k, v in d.items() if k not in powers} == mobile.to_dict()
+    assert d["active_power_w"] == [0.0, pytest.approx(4.3388e-3 * 100, rel=1e-15), 10.0, 222.0]
+    assert d["idle_power_w"] == [0.0, 0.0, 0.0, 58.4]
     lte_send = d["link_energy"][1]["send"][0]
     assert lte_send["energy_per_bit_j"] == pytest.approx(438.39e-9, rel=1e-15)
     assert lte_send["power_w"] == 1.2

@@ -31,26 +31,37 @@ WIFI_RECEIVE = {"energy_per_bit_j": 0.0, "power_w": 0.403, "energy_per_transfer_
 # (no watch measurement could be read). No per-bit or tail term in ARO.
 BLUETOOTH = {"energy_per_bit_j": 0.0, "power_w": 0.761, "energy_per_transfer_j": 0.0}
 
-# Compute power per device class, (idle W, under load W); None where no source text could be read. Read with
-# the search tool in the stored pages (December 2026); what was looked for and not found is in docs/model.md
-# "Energy presets".
+# Compute power per device class, (idle W, under load W); None where no source text could be read.
 # - raspberry-pi-4: the Pi Dramble power table (Jeff Geerling; read from a copy quoting it): 540 mA (2.7 W)
-#   idle, 1280 mA (6.4 W) under `stress --cpu 4` (400 % CPU). A measurement.
+#   idle, 1280 mA (6.4 W) under `stress --cpu 4` (400 % CPU). A measurement of the whole board.
+# - htc-dream-cpu (phone class): PowerTutor's power model of the HTC Dream (Zhang et al., "Accurate Online
+#   Power Estimation and Automatic Battery Behavior Based Power Model Generation for Smartphones",
+#   CODES+ISSS 2010; its code, University of Michigan, read in github.com/sloanyang/PowerTutor,
+#   src/edu/umich/PowerTutor/phone/DreamConstants.java and DreamPowerCalculator.java): the CPU draws
+#   cpuPowerRatios x utilisation (%), 4.3388 mW/% at 383.38 MHz, so 433.88 mW at 100 % (the model's own
+#   maximum, getMaxPower("CPU")) and 0 at 0 %. The CPU's power above idle: the phone's base power (screen,
+#   idle radio) is drawn with or without inference and is not in this component.
 # - jetson-nano: NVIDIA Jetson Linux Developer Guide, "Power Management for Jetson Nano", "Supported Modes and
 #   Power Efficiency" table (read from a copy, xiaopingtou.net/article-89752.html): power budget 10 W in MaxN
 #   (mode 0: 4 CPUs up to 1479 MHz, GPU up to 921.6 MHz; the default) and 5 W in mode 1. A budget the module
 #   is capped at, so an upper bound on its draw under load, not a measurement; no idle figure was read.
-# A phone-class (Carroll and Heiser, USENIX ATC 2010) and a server-class (SPECpower_ssj2008 results) pair
-# could not be read: only the papers' and pages' openings are stored, not their tables.
-DEVICE_POWER = {"raspberry-pi-4": (2.7, 6.4), "jetson-nano": (None, 10.0), "jetson-nano-5w": (None, 5.0)}
+# - ibm-x3550-x5675 (server class): SPECpower_ssj2008 result power_ssj2008-20110406-00368 (IBM x3550,
+#   2 x Xeon X5675 3067 MHz, 6 cores each, 16 GB), as transcribed in CloudSim (github.com/Cloudslab/cloudsim,
+#   PowerModelSpecPowerIbmX3550XeonX5675.java; Beloglazov and Buyya, CCPE 24(13), 2012): 58.4 W at active
+#   idle, 222 W at 100 % target load.
+DEVICE_POWER = {"raspberry-pi-4": (2.7, 6.4), "htc-dream-cpu": (0.0, 0.43388), "jetson-nano": (None, 10.0),
+                "jetson-nano-5w": (None, 5.0), "ibm-x3550-x5675": (58.4, 222.0)}
 
 # The paper's mobile chain (watch, phone, edge, cloud) with its radios: watch-phone Bluetooth (link 0,
 # 500 kbit/s), phone-edge LTE at the phone's end (link 1; the edge's end is not a battery and unmeasured),
-# edge-cloud wired, no radio model (link 2). Compute powers, where read: the edge server as a Jetson Nano at
-# its MaxN budget (active 10 W, an upper bound; idle unread, 0); the watch, the phone and the cloud unread, 0.
+# edge-cloud wired, no radio model (link 2). Compute powers (active, idle): the phone the HTC Dream's CPU
+# (0.43388 W, 0), the edge server a Jetson Nano at its MaxN budget (10 W, an upper bound; idle unread, 0), the
+# cloud the IBM x3550's SPECpower figures (222 W, 58.4 W); the watch unread, 0.
 PRESET_ENERGY = {
     "mobile-energy": {
-        "active_power_w": [0.0, 0.0, DEVICE_POWER["jetson-nano"][1], 0.0],
+        "active_power_w": [0.0, DEVICE_POWER["htc-dream-cpu"][1], DEVICE_POWER["jetson-nano"][1],
+                           DEVICE_POWER["ibm-x3550-x5675"][1]],
+        "idle_power_w": [0.0, DEVICE_POWER["htc-dream-cpu"][0], 0.0, DEVICE_POWER["ibm-x3550-x5675"][0]],
         "link_energy": [
             {"send": [BLUETOOTH, BLUETOOTH], "receive": [BLUETOOTH, BLUETOOTH]},
             {"send": [LTE_SEND, None], "receive": [LTE_RECEIVE, None]},
