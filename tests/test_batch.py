@@ -92,6 +92,81 @@ def _planner_topology(topology, sc):
     return t.to_dict()
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_link_changes_on_a_chain_stacked_match_a_planner_per_scenario(seed):
+    """Scenarios that change only links of a chain have their move tables filled stacked (no Topology per
+    network): on both route rules (with and without mtu_bits), with serialisation terms, several links,
+    latencies, sources and destinations, each answer is a Planner's to the bit, and so is each network's
+    move tables."""
+    rng = np.random.default_rng(100 + seed)
+    N, M, K = int(rng.integers(2, 7)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    profile = random_profile(rng, N, K)
+    rule = ["store_and_forward", "bottleneck", "bottleneck"][seed % 3]
+    extras = {"mtu_bits": 12000.0} if seed % 3 == 2 else {}
+    if seed % 2:
+        extras["serialize"] = rng.uniform(0, 1e-8, M).tolist()
+    topology = ef.Topology.chain([f"t{j}" for j in range(M)], rng.uniform(0.5, 100.0, M),
+                                 rng.uniform(1e5, 1e9, M - 1), rng.uniform(0, 0.05, M - 1), route_rule=rule,
+                                 **extras)
+    S = 40
+    # Few values per link, so that bandwidths tie across links (the bottleneck's first slowest link).
+    values = [1e5, 3e5, 1e6, 1e6, 2e7, 1e9]
+    cols = {"bandwidth": {j: rng.choice(values, S) for j in range(M - 1)},
+            "latency": {0: [None if r < 0.5 else v for r, v in zip(rng.random(S), rng.uniform(0, 0.05, S))]},
+            "source": rng.integers(0, M, S), "destination": rng.integers(0, M, S),
+            "min_accuracy": rng.uniform(0.0, 1.0, S)}
+    batch = ef.plan_many(profile, topology, cols, backend="cpu", threads=2)
+    assert batch_module._Batch(profile, topology, cols, source=0, destination=0,
+                               problem="min_latency")._links is not None  # the stacked fill ran
+    for i in range(S):
+        sc = {"bandwidth": {j: cols["bandwidth"][j][i] for j in range(M - 1)},
+              "source": int(cols["source"][i]), "destination": int(cols["destination"][i]),
+              "min_accuracy": cols["min_accuracy"][i]}
+        if cols["latency"][0][i] is not None:
+            sc["latency"] = {0: cols["latency"][0][i]}
+        assert _config(batch.plan(i)) == _config(_planner_answer(profile, topology, sc, "min_latency")[0]), i
+
+
+def test_stacked_move_tables_equal_the_planners_bits():
+    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    rng = np.random.default_rng(5)
+    S = 30
+    cols = {"bandwidth": {j: 10 ** rng.uniform(4, 10, S) for j in range(3)},
+            "latency": {1: rng.uniform(0, 0.1, S)}, "min_accuracy": np.full(S, 0.9)}
+    b = batch_module._Batch(profile, topology, cols, source=0, destination=0, problem="min_latency")
+    stacked = b.engine_tables_many(list(range(len(b.sc.keys))))
+    planner = ef.Planner(profile, topology, backend="cpu")
+    for u, k in enumerate(b.sc.keys.tolist()):
+        for j in range(3):
+            planner.set_bandwidth(j, k[j])
+        planner.set_latency(1, k[3])
+        for name in ("input_cost", "forward_cost", "result_cost"):
+            got, want = getattr(stacked[u], name), np.asarray(getattr(planner.tables, name))
+            if name == "forward_cost":  # the engine's copy zeroes the entries no configuration reads
+                want = _core.Tables(*planner.tables).forward_cost
+            assert np.array_equal(got.view(np.int64), want.view(np.int64)), (u, name)
+
+
+def test_stacked_networks_a_planner_refuses_fail_as_it_does():
+    """A network whose move costs overflow the rule is left to the one-at-a-time path: the Planner's error,
+    naming the place; a latency of -0.0 (which with_link keeps as given) gives the Planner's answer."""
+    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    cols = {"bandwidth": {0: [1e6, 1e6, 1e-300]}, "latency": {2: [-0.0, 0.01, 0.01]}, "min_accuracy": [0.9] * 3}
+    planner = ef.Planner(profile, topology)
+    planner.set_bandwidth(0, 1e-300)
+    with pytest.raises(ValueError) as want:
+        planner.min_latency(min_accuracy=0.9)
+    with pytest.raises(ValueError) as got:
+        ef.plan_many(profile, topology, cols, backend="cpu")
+    assert str(got.value) == str(want.value) and "costs must be finite" in str(got.value)
+    batch = ef.plan_many(profile, topology, {k: {j: v[:2] for j, v in c.items()} if isinstance(c, dict) else c[:2]
+                                             for k, c in cols.items()}, backend="cpu")
+    planner = ef.Planner(profile, topology)
+    planner.set_bandwidth(0, 1e6)
+    planner.set_latency(2, -0.0)
+    assert _config(batch.plan(0)) == _config(planner.min_latency(min_accuracy=0.9))
+
+
 def test_some_scenarios_have_no_plan():
     profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
     batch = ef.plan_many(profile, topology, {"min_accuracy": [0.9, 0.99, 0.5], "bandwidth": {0: [1e6, 1e6, 1e8]}})

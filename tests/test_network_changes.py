@@ -286,3 +286,19 @@ def test_a_plans_line_is_the_engines_evaluation_on_the_rebuilt_network(form, opt
         for v in values:
             tables = ef.cost_tables(profile, network_at(net, parameter, target, v), source=1, destination=3)
             assert line(v) == ef.evaluate(tables, configs=[config], backend="cpu").latency[0], (config, v)
+
+
+def test_route_sums_of_many_rows_are_fsums_to_the_bit():
+    """fsum_rows (the stacked routes' sums) against math.fsum: random magnitudes, cancellation, and the
+    halfway cases that need fsum's half-even correction across partials."""
+    from eepart_fast.model.routes import fsum_rows
+
+    rng = np.random.default_rng(11)
+    halfway = [1.0, 2.0 ** -53, 2.0 ** -54, 2.0 ** -106, 1e16, -1e16, 0.1, 3.0, 0.0]
+    for k in range(1, 8):
+        rows = np.concatenate([rng.uniform(0, 1, (500, k)), np.exp(rng.uniform(-60, 60, (500, k))),
+                               rng.normal(size=(500, k)) * np.exp(rng.uniform(-40, 40, (500, k))),
+                               rng.choice(halfway, (2000, k))])
+        want = np.array([math.fsum(r) for r in rows.tolist()])
+        np.testing.assert_array_equal(fsum_rows(rows).view(np.int64), want.view(np.int64))
+    assert fsum_rows(np.array([[1.0, 2.0 ** -53, 2.0 ** -106]]))[0] == 1.0 + 2.0 ** -52  # not 1.0: the correction

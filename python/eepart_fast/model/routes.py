@@ -229,3 +229,71 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
             flat_latency[i] = latency
             flat_inv[i] = inv
     return path_latency, path_inv
+
+
+def fsum_rows(terms) -> np.ndarray:
+    """math.fsum of each row of `terms` (S, k), for many routes at once: the same correctly rounded sums
+    (so the same bits) as route_cost's, by fsum's own algorithm (Shewchuk's partials, then its half-even
+    correction) run on whole columns. Finite terms only: a row whose sum overflows is inf (fsum raises).
+
+    Parameters
+    ----------
+    terms : numpy.ndarray
+        (S, k) float64, finite.
+
+    Returns
+    -------
+    numpy.ndarray
+        (S,) each row's correctly rounded sum.
+
+    Examples
+    --------
+    >>> fsum_rows(np.array([[0.1] * 10, [1e100, 1.0, -1e100, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])).tolist()
+    [1.0, 1.0]
+    """
+    terms = np.asarray(terms, dtype=np.float64)
+    partials: list = []  # kept at a fixed count (zeros where fsum drops one): the same non-zero partials
+    with np.errstate(over="ignore", invalid="ignore"):
+        for x in terms.T:
+            for j, y in enumerate(partials):
+                swap = np.abs(x) < np.abs(y)
+                big, small = np.where(swap, y, x), np.where(swap, x, y)
+                hi = big + small
+                partials[j] = small - (hi - big)
+                x = hi
+            partials.append(x)
+        hi = np.zeros(terms.shape[0])
+        lo = np.zeros(terms.shape[0])
+        stopped = np.zeros(terms.shape[0], dtype=bool)  # the top-down sum met its first inexact addition
+        below = np.zeros(terms.shape[0])  # then: the first non-zero partial under it
+        for y in reversed(partials):
+            seek = stopped & (below == 0)
+            below = np.where(seek, y, below)
+            s = hi + y
+            d = y - (s - hi)
+            hi, lo = np.where(stopped, hi, s), np.where(stopped, lo, d)
+            stopped |= d != 0
+        # Half-even rounding across partials: fsum's correction where the rest pushes past the halfway point.
+        twice = lo * 2.0
+        up = hi + twice
+        fix = ((lo < 0) & (below < 0)) | ((lo > 0) & (below > 0))
+        hi = np.where(fix & (up - hi == twice), up, hi)
+    return hi
+
+
+def route_costs(hops: list, rule: str, mtu_bits) -> tuple:
+    """route_cost for many values of one route's links at once: `hops` lists the route's links in order,
+    each (bandwidths, latencies) as (S,) arrays; returns (latency, 1/bandwidth), each (S,), to the bit
+    route_cost's on every row (fsum_rows)."""
+    latency = np.stack([lat for _, lat in hops], axis=1)
+    inv = np.stack([1.0 / bw for bw, _ in hops], axis=1)
+    if rule == "store_and_forward":
+        return fsum_rows(latency), fsum_rows(inv)
+    bw = np.stack([b for b, _ in hops], axis=1)
+    slow = np.argmin(bw, axis=1)  # the first slowest, as route_cost's min
+    rows = np.arange(bw.shape[0])
+    if mtu_bits is not None and len(hops) > 1:
+        extra = mtu_bits / bw
+        extra[rows, slow] = 0.0  # a zero term leaves a correctly rounded sum as it is
+        latency = np.concatenate([latency, extra], axis=1)
+    return fsum_rows(latency), inv[rows, slow]

@@ -281,10 +281,11 @@ class MoveFiller:
 
     def all(self, path_latency, path_inv, source: int, destination: int) -> tuple:
         """(input_cost, forward_cost, result_cost) from the route matrices in one pass over every tensor's
-        bits: the same sums as the three methods, so the same bits."""
+        bits: the same sums as the three methods, so the same bits. Route matrices stacked (S, M, M) give
+        tables stacked the same way ((S, M), (S, N, M, M), (S, M)), each to the bit a single call's."""
         n = self._n
-        cost = self._transfer(path_latency, path_inv, self._bits)  # (N+2, M, M)
-        inp, forward, result = cost[n, source, :], cost[:n], cost[n + 1, :, destination]
+        cost = self._transfer(path_latency[..., None, :, :], path_inv[..., None, :, :], self._bits)  # (..., N+2, M, M)
+        inp, forward, result = cost[..., n, source, :], cost[..., :n, :, :], cost[..., n + 1, :, destination]
         if self.serialised:
             inp = inp + self.input_serialisation(source)
             forward = forward + self.hop

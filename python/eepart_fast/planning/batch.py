@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 
-from .._checks import finite_costs, show
+from .._checks import MAX_COST, finite_costs, show
 from .._checks import threads as check_threads
 from .._checks import time_limit as check_time_limit
 from ..engine.registry import resolve
 from ..model.quantile import check_quantile
+from ..model.routes import route_costs
 from ..model.tables import measured_tiers
 from ._state import _check_models, _search_rows, _State
 from .plan import Plan
@@ -343,6 +344,66 @@ def _network_state(base: _State, network: list, row: np.ndarray, since: np.ndarr
     return state
 
 
+def _chain_links(base: _State, network: list) -> list | None:
+    """[(field, link j)] per network column where every column is a link's bandwidth or latency on a chain
+    with its routes (what _stacked_moves fills), else None."""
+    topo = base.topology
+    if topo.links is None or topo._routes() is None or base.filler is None:
+        return None
+    compute = base.tables.compute_cost
+    if compute.size and not np.max(compute) <= MAX_COST:  # a refused table: each network says so, one at a time
+        return None
+    out = []
+    for field, key, _ in network:
+        if field not in _LINK_FIELDS:
+            return None
+        out.append((field, topo.link_index(key)[1]))
+    return out
+
+
+def _stacked_moves(base: _State, links: list, keys: np.ndarray) -> tuple:
+    """((input, forward, result) stacked over the networks `keys` (rows of _Scenarios.keys), ok): each
+    network's move tables as `base.derive` fills them after `with_link` on each given link, to the bit,
+    without a Topology or a state per network: the crossed routes re-summed by route_costs (fsum's
+    correctly rounded sums, as route_cost's), the tables by MoveFiller.all on the stacked route matrices.
+    ok[k] is False where network k needs the one-at-a-time path: a value with_link checks or converts (not
+    a finite bandwidth > 0 with a finite inverse, a latency not in [0, inf), -0.0), a route that
+    overflows, or a move cost over the rule's MAX_COST (that path raises the error, naming the place)."""
+    topo = base.topology
+    U = keys.shape[0]
+    bw = np.tile(np.asarray(topo.links["bandwidth"], dtype=np.float64), (U, 1))
+    lat = np.tile(np.asarray(topo.links["latency"], dtype=np.float64), (U, 1))
+    given = np.zeros(bw.shape, dtype=bool)
+    for c, (field, j) in enumerate(links):
+        v = keys[:, c]
+        has = ~np.isnan(v)
+        (bw if field == "bandwidth" else lat)[has, j] = v[has]
+        given[has, j] = True
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ok = np.all((bw > 0) & (bw < math.inf) & (1.0 / bw < math.inf) & (lat >= 0) & (lat < math.inf)
+                    & ~np.signbit(lat), axis=1)
+        bw[~ok], lat[~ok] = 1.0, 0.0  # filled below like the others, then left to the one-at-a-time path
+        pl = np.repeat(topo.path_latency[None], U, axis=0)
+        inv = np.repeat(topo.path_inv_bandwidth[None], U, axis=0)
+        for (a, b), path in topo._routes().paths.items():
+            js = [min(x, y) for x, y in zip(path[:-1], path[1:])]
+            crossed = given[:, js].any(axis=1)
+            if crossed.any():
+                latency, inverse = route_costs([(bw[:, j], lat[:, j]) for j in js], topo.route_rule, topo.mtu_bits)
+                pl[:, a, b] = np.where(crossed, latency, pl[:, a, b])
+                inv[:, a, b] = np.where(crossed, inverse, inv[:, a, b])
+        ok &= np.isfinite(pl).all(axis=(1, 2)) & np.isfinite(inv).all(axis=(1, 2))
+        source, destination = keys[:, -2].astype(np.int64), keys[:, -1].astype(np.int64)
+        M, N = topo.M, base.profile.N
+        inp, fwd, res = np.empty((U, M)), np.empty((U, N, M, M)), np.empty((U, M))
+        for src, dst in np.unique(np.column_stack([source, destination]), axis=0).tolist():
+            g = (source == src) & (destination == dst)
+            inp[g], fwd[g], res[g] = base.filler.all(pl[g], inv[g], src, dst)
+        largest = np.maximum(np.maximum(inp.max(axis=1), fwd.reshape(U, -1).max(axis=1)), res.max(axis=1))
+    ok &= largest <= MAX_COST  # nan fails too
+    return (inp, fwd, res), ok
+
+
 def _check_costs(state: _State) -> None:
     """The model's cost rule on a network's tables, as a single search checks it (_search_rows): through the
     snapshot's own check where it has one (it checks only the tables new since its parent), else in full."""
@@ -393,12 +454,7 @@ def _batched(batch: _Batch, which: np.ndarray, lo, hi, problem, quantile, thread
     stop = threading.Event()
 
     def build(k: int) -> list:
-        out = []
-        for u in nets[bounds[k]:bounds[k + 1]].tolist():
-            if stop.is_set():
-                return []
-            out.append(batch.engine_tables(u))
-        return out
+        return batch.engine_tables_many(nets[bounds[k]:bounds[k + 1]].tolist(), stop)
 
     extra = {} if max_memory is None else {"max_memory": max_memory}
     deadline = time.monotonic() + time_limit
@@ -439,6 +495,8 @@ class _Batch:
         self.states: list = [None] * len(self.sc.keys)
         self._tables: dict = {}
         self.lmax = min(profile.N, topology.M)
+        self._links = _chain_links(self.base, self.sc.network)
+        self._root = None  # the engine tables the stacked networks share compute, cum_exit and accuracy with
 
     def state(self, u: int) -> _State:
         """Network u's state, built from network u - 1's where that one is built and gives the same fields
@@ -456,6 +514,29 @@ class _Batch:
         if u not in self._tables:
             self._tables[u] = self.state(u).engine_tables()
         return self._tables[u]
+
+    def engine_tables_many(self, us: list, stop: threading.Event | None = None) -> list:
+        """engine_tables of each network in `us`: on a chain whose networks change only links, their move
+        tables filled at once, stacked (_stacked_moves: no Topology or state per network; the same bits);
+        a network the stacked fill leaves out (a value it does not take, a cost the rule refuses) is built
+        one at a time, so that its error is the one a Planner gives. `stop` set: [] (the caller stopped)."""
+        todo = [u for u in us if u not in self._tables]
+        if self._links is not None and len(todo) > 1:
+            moved, ok = _stacked_moves(self.base, self._links, self.sc.keys[todo])
+            base = self.base.tables
+            for k in np.flatnonzero(ok).tolist():
+                if self._root is None:
+                    self._root = _core.Tables(moved[0][k], base.compute_cost, moved[1][k], moved[2][k],
+                                              base.cum_exit, base.accuracy)
+                    self._tables[todo[k]] = self._root
+                else:
+                    self._tables[todo[k]] = self._root.with_moves(moved[0][k], moved[1][k], moved[2][k])
+        out = []
+        for u in us:
+            if stop is not None and stop.is_set():
+                return []
+            out.append(self.engine_tables(u))
+        return out
 
     def topology(self, i: int):
         return self.state(self.sc.inverse[i]).topology
