@@ -144,6 +144,24 @@ def test_scenario_ids_name_what_is_planned(tmp_path):
     assert len({ids[0], ids[1], ids[2], ids[3]}) == 4
 
 
+
+def test_network_digests_are_the_topology_hashes_of_the_networks_planned():
+    """A task hashes a chain's networks from their links, with no Topology made: the hash of the topology
+    plan_many plans each on, a -0.0 latency (kept as given) included."""
+    from eepart_fast.planning.batch import _Batch
+    from eepart_fast.study.spec import topology_hash
+    from eepart_fast.study.tasks import _network_digests
+
+    profile, topology = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    cols = {"bandwidth": {0: [1e5, 2e5, 2e5, 3e5], 2: [1e9, 1e9, 2e9, 1e9]}, "latency": {1: [0.01, -0.0, 0.02, 0.0]}}
+    planned = _Batch(profile, topology, cols, source=0, destination=0, problem="frontier")
+    digests = _network_digests(planned)
+    assert digests.count(None) == 1  # the -0.0 one: left to topology_hash
+    for i in range(4):
+        u = planned.sc.inverse[i]
+        assert digests[u] in (None, topology_hash(planned.topology(i)))
+    assert len(set(digests)) == 4
+
 def measured_network(tmp_path):
     """A profile with one measured device and a graph topology that uses it, with serialisation and
     PORTEND's bottleneck routes: every field apply_params must keep."""

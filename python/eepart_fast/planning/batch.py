@@ -361,14 +361,11 @@ def _chain_links(base: _State, network: list) -> list | None:
     return out
 
 
-def _stacked_moves(base: _State, links: list, keys: np.ndarray) -> tuple:
-    """((input, forward, result) stacked over the networks `keys` (rows of _Scenarios.keys), ok): each
-    network's move tables as `base.derive` fills them after `with_link` on each given link, to the bit,
-    without a Topology or a state per network: the crossed routes re-summed by route_costs (fsum's
-    correctly rounded sums, as route_cost's), the tables by MoveFiller.all on the stacked route matrices.
-    ok[k] is False where network k needs the one-at-a-time path: a value with_link checks or converts (not
-    a finite bandwidth > 0 with a finite inverse, a latency not in [0, inf), -0.0), a route that
-    overflows, or a move cost over the rule's MAX_COST (that path raises the error, naming the place)."""
+def _chain_values(base: _State, links: list, keys: np.ndarray) -> tuple:
+    """(bandwidth, latency, given, ok) of the chain's links in the networks `keys` (rows of _Scenarios.keys):
+    (U, M-1) each, the base's value where a network gives none; ok[k] is False where network k has a value
+    with_link checks or converts (not a finite bandwidth > 0 with a finite inverse, a latency not in
+    [0, inf), -0.0): with_link makes such a network, one at a time."""
     topo = base.topology
     U = keys.shape[0]
     bw = np.tile(np.asarray(topo.links["bandwidth"], dtype=np.float64), (U, 1))
@@ -382,6 +379,21 @@ def _stacked_moves(base: _State, links: list, keys: np.ndarray) -> tuple:
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         ok = np.all((bw > 0) & (bw < math.inf) & (1.0 / bw < math.inf) & (lat >= 0) & (lat < math.inf)
                     & ~np.signbit(lat), axis=1)
+    return bw, lat, given, ok
+
+
+def _stacked_moves(base: _State, links: list, keys: np.ndarray) -> tuple:
+    """((input, forward, result) stacked over the networks `keys` (rows of _Scenarios.keys), ok): each
+    network's move tables as `base.derive` fills them after `with_link` on each given link, to the bit,
+    without a Topology or a state per network: the crossed routes re-summed by route_costs (fsum's
+    correctly rounded sums, as route_cost's), the tables by MoveFiller.all on the stacked route matrices.
+    ok[k] is False where network k needs the one-at-a-time path: a value _chain_values leaves to it, a
+    route that overflows, or a move cost over the rule's MAX_COST (that path raises the error, naming the
+    place)."""
+    topo = base.topology
+    U = keys.shape[0]
+    bw, lat, given, ok = _chain_values(base, links, keys)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         bw[~ok], lat[~ok] = 1.0, 0.0  # filled below like the others, then left to the one-at-a-time path
         pl = np.repeat(topo.path_latency[None], U, axis=0)
         inv = np.repeat(topo.path_inv_bandwidth[None], U, axis=0)
@@ -540,6 +552,15 @@ class _Batch:
 
     def topology(self, i: int):
         return self.state(self.sc.inverse[i]).topology
+
+    def chain_links(self) -> tuple | None:
+        """(bandwidth, latency, ok) of every network's chain links, (networks, M-1) each, where the networks
+        change only links of a chain (else None): the links `topology(i)` holds where ok (a study hashes
+        the networks from them, with no Topology made)."""
+        if self._links is None:
+            return None
+        bw, lat, _, ok = _chain_values(self.base, self._links, self.sc.keys)
+        return bw, lat, ok
 
     def search(self, problem: str, *, which=None, min_accuracy=None, max_latency=None, quantile=None,
                backend: str = "cpu", threads: int = 0, max_memory=None, time_limit=math.inf) -> tuple:

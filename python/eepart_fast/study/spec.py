@@ -225,7 +225,12 @@ def profile_hash(profile: Profile) -> str:
 
 
 def topology_hash(topology: Topology) -> str:
-    return hashlib.sha256(json.dumps(topology.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
+    return topology_dict_hash(topology.to_dict())
+
+
+def topology_dict_hash(form: dict) -> str:
+    """topology_hash of the topology whose to_dict() is `form`."""
+    return hashlib.sha256(json.dumps(form, sort_keys=True).encode()).hexdigest()[:32]
 
 
 # --- reading -------------------------------------------------------------------------------------------

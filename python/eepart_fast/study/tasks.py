@@ -30,7 +30,7 @@ from .schema import (
     encode_ranges,
     result_schema,
 )
-from .spec import topology_hash
+from .spec import topology_dict_hash, topology_hash
 
 FLUSH_ROWS = 1 << 20  # rows held before a row group is written: a task's memory stays bounded
 
@@ -91,6 +91,19 @@ def scenario_id(profile_hash: str, topology, source: int, destination: int, boun
     text = "|".join([profile_hash, topology_digest or topology_hash(topology), str(source), str(destination),
                      ";".join(f"{k}={bound[k]!r}" for k in sorted(bound))])
     return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _network_digests(planned: _Batch) -> list:
+    """topology_hash of each network where the batch has its chain links (no Topology made: the base's
+    to_dict with the network's links), None for the others."""
+    links = planned.chain_links()
+    if links is None:
+        return [None] * len(planned.sc.keys)
+    form = planned.base.topology.to_dict()
+    if not all(type(v) is float for v in form["bandwidth"] + form["latency"]):  # as given: kept where not changed
+        return [None] * len(planned.sc.keys)
+    return [topology_dict_hash({**form, "bandwidth": bw, "latency": lat}) if ok else None
+            for bw, lat, ok in zip(links[0].tolist(), links[1].tolist(), links[2].tolist())]
 
 
 def _network_columns(b: Batch, variant: np.ndarray) -> dict:
@@ -219,13 +232,12 @@ def run_batch(batch: Batch) -> dict:
     variant, bound_index = table.variant, table.bound
     planned = _Batch(b.profile, b.topology, _network_columns(b, variant), source=b.source,
                      destination=b.destination, problem="frontier")
-    digests: dict = {}  # a network's topology hash, once per distinct network (bounds run fastest)
-    for i in range(n):
-        u = int(planned.sc.inverse[i])
-        if u not in digests:
+    digests = _network_digests(planned)  # a network's topology hash, once per distinct network
+    for i, u in enumerate(planned.sc.inverse.tolist()):
+        if digests[u] is None:
             digests[u] = topology_hash(planned.topology(i))
-        table.ids[i] = scenario_id(b.profile_hash, planned.topology(i), b.source, b.destination,
-                                   b.bounds[bound_index[i]], digests[u])
+        table.ids[i] = scenario_id(b.profile_hash, None, b.source, b.destination, b.bounds[bound_index[i]],
+                                   digests[u])
     plan_kinds = [c for c in b.compute if c != "sweep"]
     parts = _plans(planned, table, plan_kinds, b.backend, b.max_memory, lmax) if plan_kinds else []
     pending, pending_rows, written_rows = [], 0, 0
