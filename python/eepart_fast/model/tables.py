@@ -284,7 +284,9 @@ class MoveFiller:
         bits: the same sums as the three methods, so the same bits. Route matrices stacked (S, M, M) give
         tables stacked the same way ((S, M), (S, N, M, M), (S, M)), each to the bit a single call's."""
         n = self._n
-        cost = self._transfer(path_latency[..., None, :, :], path_inv[..., None, :, :], self._bits)  # (..., N+2, M, M)
+        if path_latency.ndim == 3:  # stacked: a tensor axis after the stack's
+            path_latency, path_inv = path_latency[:, None], path_inv[:, None]
+        cost = self._transfer(path_latency, path_inv, self._bits)  # (..., N+2, M, M)
         inp, forward, result = cost[..., n, source, :], cost[..., :n, :, :], cost[..., n + 1, :, destination]
         if self.serialised:
             inp = inp + self.input_serialisation(source)
