@@ -3,8 +3,11 @@ latencies, tier ratios, source, destination, bounds), their cost tables built on
 and every search run by the compiled engine in one call per chunk, the GIL released, across threads.
 
 The tables of a network are derived by the Planner's own rules (`_State.derive` on `Topology.with_link` /
-`with_ratio`), in one function (`_network_state`); the cpu backend searches a chunk of scenarios while the
-next chunk's tables are built on a second thread. The other backends search one scenario at a time (the
+`with_ratio`), in one function (`_network_state`); where the networks change only links of a chain, a
+chunk's move tables are filled at once instead (`_stacked_moves`: the same formulas on stacked route
+matrices, the same bits, no Topology or state per network), and each network's engine tables share the
+compute, cum_exit and accuracy tables (`Tables.with_moves`). The cpu backend searches a chunk of scenarios
+while the next chunk's tables are built on a second thread. The other backends search one scenario at a time (the
 numpy reference is the specification the batch is tested against).
 
 Thread safety: plan_many keeps no state between calls; threads may call it at once, on the same models.
