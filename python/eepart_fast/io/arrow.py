@@ -101,6 +101,66 @@ def writer_options(schema: pa.Schema) -> dict:
             "write_batch_size": WRITE_BATCH_ROWS}
 
 
+def from_numpy(values, mask=None) -> pa.Array:
+    """pyarrow.array(values, mask=mask) for a 1-D numpy array of numbers or bools, made from its buffers:
+    pyarrow.array asks pandas about every input, which imports pandas (about a quarter second) in each
+    process that writes, a study's workers included.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D, numbers or bools.
+    mask : numpy.ndarray of bool, optional
+        True where the entry is null.
+
+    Returns
+    -------
+    pyarrow.Array
+
+    Examples
+    --------
+    >>> from eepart_fast.io.arrow import from_numpy
+    >>> from_numpy(np.array([1.5, 2.0, 3.0]), mask=np.array([False, True, False])).to_pylist()
+    [1.5, None, 3.0]
+    """
+    values = np.ascontiguousarray(values)
+    n = values.shape[0]
+    if values.dtype == np.bool_:
+        type_, data = pa.bool_(), pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        type_, data = pa.from_numpy_dtype(values.dtype), pa.py_buffer(values)
+    if mask is None:
+        return pa.Array.from_buffers(type_, n, [None, data], null_count=0)
+    mask = np.asarray(mask, dtype=bool)
+    valid = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    return pa.Array.from_buffers(type_, n, [valid, data], null_count=int(np.count_nonzero(mask)))
+
+
+def strings(values) -> pa.Array:
+    """pyarrow.array(values, type=pyarrow.string()) for a list of str, made from its buffers (from_numpy
+    says why).
+
+    Parameters
+    ----------
+    values : list of str
+
+    Returns
+    -------
+    pyarrow.Array
+
+    Examples
+    --------
+    >>> from eepart_fast.io.arrow import strings
+    >>> strings(["P_lat", "", "é"]).to_pylist()
+    ['P_lat', '', 'é']
+    """
+    encoded = [v.encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets),
+                                                             pa.py_buffer(b"".join(encoded))], null_count=0)
+
+
 def row_columns(latency, accuracy, threshold_index, thresholds, num_partitions, partitions, placement, *,
                 width: int = ROW_WIDTH) -> list:
     """The row columns' arrays for n rows (sweep columns, or plans gathered into the same shape), W wide.
@@ -141,10 +201,10 @@ def row_columns(latency, accuracy, threshold_index, thresholds, num_partitions, 
     # One transposing copy each: P1..PW are then rows of a C array, handed to Arrow without another copy.
     P, A = np.array(partitions.T, dtype=np.int16), np.array(placement.T, dtype=np.int8)
     p_pad, a_pad = np.full(n, -1, dtype=np.int16), np.full(n, -1, dtype=np.int8)
-    return ([pa.array(np.asarray(latency, dtype=np.float64)), pa.array(np.asarray(accuracy, dtype=np.float64)),
-             pa.array(threshold_index), pa.array(threshold)]
-            + [pa.array(P[k] if k < lmax else p_pad) for k in range(width)]
-            + [pa.array(A[k] if k < lmax else a_pad) for k in range(width)])
+    return ([from_numpy(np.asarray(latency, dtype=np.float64)), from_numpy(np.asarray(accuracy, dtype=np.float64)),
+             from_numpy(threshold_index), from_numpy(threshold)]
+            + [from_numpy(P[k] if k < lmax else p_pad) for k in range(width)]
+            + [from_numpy(A[k] if k < lmax else a_pad) for k in range(width)])
 
 
 def schema_version(metadata, names) -> int:
@@ -319,10 +379,10 @@ def constant(value, n: int, type_: pa.DataType) -> pa.Array:
     pyarrow.Array
     """
     if pa.types.is_dictionary(type_):
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
-                                              pa.array([value], type=type_.value_type))
+        one = strings([value]) if pa.types.is_string(type_.value_type) else pa.array([value], type=type_.value_type)
+        return pa.DictionaryArray.from_arrays(from_numpy(np.zeros(n, dtype=np.int32)), one)
     if value is None:
         return pa.nulls(n, type_)
     if pa.types.is_floating(type_) or pa.types.is_integer(type_):
-        return pa.array(np.full(n, value, dtype=type_.to_pandas_dtype()))
+        return from_numpy(np.full(n, value, dtype=type_.to_pandas_dtype()))
     return pa.array([value] * n, type=type_)

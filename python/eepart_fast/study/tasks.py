@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io import arrow
-from ..io.arrow import constant, row_columns, writer_options
+from ..io.arrow import constant, from_numpy, row_columns, strings, writer_options
 from ..io.atomic import atomic_path
 from ..planning.batch import _Batch
 from ..planning.evaluation import sweep
@@ -194,25 +194,24 @@ class _Table:
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
         b, n = self.batch, pos.shape[0]
-        cols = [pa.array(self.scenario[pos]), pa.array(self.ids, type=pa.string()).take(pa.array(pos)),
+        cols = [from_numpy(self.scenario[pos]), strings(self.ids).take(from_numpy(pos)),
                 constant(b.profile_label, n, LABEL), constant(b.topology_label, n, LABEL),
                 constant(self.names[b.source], n, LABEL), constant(self.names[b.destination], n, LABEL)]
         varied = {p.column: j for j, p in enumerate(b.params)}
         for c in b.param_columns:
-            cols.append(pa.array(b.values[self.variant[pos], varied[c]]) if c in varied else pa.nulls(n, pa.float64()))
+            cols.append(from_numpy(b.values[self.variant[pos], varied[c]]) if c in varied else pa.nulls(n, pa.float64()))
         if b.has_time:
-            cols.append(pa.nulls(n, pa.float64()) if b.time is None else pa.array(b.time[self.variant[pos]]))
-        cols.append(pa.array(self.min_acc[pos], mask=~self.has_lo[pos]))
-        cols.append(pa.array(self.max_lat[pos], mask=~self.has_hi[pos]))
-        cols.append(pa.array(self.quantile[pos], mask=~self.has_q[pos]))
-        cols.append(kind if isinstance(kind, pa.Array) else
-                    pa.array(kind, type=pa.string()).dictionary_encode().cast(LABEL))
-        cols.append(pa.array(np.asarray(point, dtype=np.int32)))
+            cols.append(pa.nulls(n, pa.float64()) if b.time is None else from_numpy(b.time[self.variant[pos]]))
+        cols.append(from_numpy(self.min_acc[pos], mask=~self.has_lo[pos]))
+        cols.append(from_numpy(self.max_lat[pos], mask=~self.has_hi[pos]))
+        cols.append(from_numpy(self.quantile[pos], mask=~self.has_q[pos]))
+        cols.append(kind if isinstance(kind, pa.Array) else strings(kind).dictionary_encode().cast(LABEL))
+        cols.append(from_numpy(np.asarray(point, dtype=np.int32)))
         found = np.asarray(found, dtype=bool)
-        cols.append(pa.array(found))
+        cols.append(from_numpy(found))
         missing = ~found
         if missing.any():  # a scenario without a plan: its values are null, its lists empty
-            result = [pa.array(c.to_numpy(zero_copy_only=False), mask=missing) for c in result[:4]] + list(result[4:])
+            result = [from_numpy(c.to_numpy(zero_copy_only=False), mask=missing) for c in result[:4]] + list(result[4:])
         return pa.Table.from_arrays(cols + result, schema=self.schema)
 
 
