@@ -211,8 +211,12 @@ class Routing:
         best re-chosen as route_matrices chooses it)."""
         new = Routing.__new__(Routing)
         new.paths, new.crossing = self.paths, self.crossing
-        new.table = dict(self.table)
-        new.table.update(_link_table(links))
+        new.table = table = dict(self.table)
+        if len(links) == 1:  # a chain's link: the only one joining its tiers, no choice to make
+            a, b, bw, lat = links[0]
+            table[(a, b)] = table[(b, a)] = (bw, lat)
+        else:
+            table.update(_link_table(links))
         return new
 
 
@@ -222,9 +226,13 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
     (route_cost: the same sums as route_matrices, so the same bits)."""
     path_latency, path_inv = path_latency.copy(), path_inv.copy()
     flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
-    table = routing.table
+    table, fsum = routing.table, math.fsum
     for links, where in routing.crossing.get((x, y) if x < y else (y, x), {}).items():
-        latency, inv = route_cost([table[k] for k in links], rule, mtu_bits)
+        hops = [table[k] for k in links]
+        if rule == "store_and_forward":  # route_cost's sums, inline: a re-plan runs this per route crossing
+            latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
+        else:
+            latency, inv = route_cost(hops, rule, mtu_bits)
         for i in where:
             flat_latency[i] = latency
             flat_inv[i] = inv

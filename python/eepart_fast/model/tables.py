@@ -285,9 +285,11 @@ class MoveFiller:
         tables stacked the same way ((S, M), (S, N, M, M), (S, M)), each to the bit a single call's."""
         n = self._n
         if path_latency.ndim == 3:  # stacked: a tensor axis after the stack's
-            path_latency, path_inv = path_latency[:, None], path_inv[:, None]
-        cost = self._transfer(path_latency, path_inv, self._bits)  # (..., N+2, M, M)
-        inp, forward, result = cost[..., n, source, :], cost[..., :n, :, :], cost[..., n + 1, :, destination]
+            cost = self._transfer(path_latency[:, None], path_inv[:, None], self._bits)  # (S, N+2, M, M)
+            inp, forward, result = cost[:, n, source, :], cost[:, :n], cost[:, n + 1, :, destination]
+        else:  # one network state (a re-plan): plain indices, cheaper than an Ellipsis
+            cost = self._transfer(path_latency, path_inv, self._bits)  # (N+2, M, M)
+            inp, forward, result = cost[n, source], cost[:n], cost[n + 1, :, destination]
         if self.serialised:
             inp = inp + self.input_serialisation(source)
             forward = forward + self.hop

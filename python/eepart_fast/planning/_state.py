@@ -163,7 +163,11 @@ class _State:
             tables = self.tables
             for name in unchecked:
                 arr = getattr(tables, name)
-                if arr.size and not _largest(arr, axis=None) <= MAX_COST:  # nan fails too
+                if arr.ndim == 1 and arr.size <= 64:  # a row of M: a list is cheaper than a numpy reduction
+                    within = all([v <= MAX_COST for v in arr.tolist()])  # noqa: C419 - a list: faster; nan fails
+                else:
+                    within = not arr.size or _largest(arr, axis=None) <= MAX_COST  # nan fails too
+                if not within:
                     finite_costs(tables)  # raises, naming the place
             self._unchecked = ()
 
