@@ -116,7 +116,7 @@ class _State:
                                             ("result_cost", "result")) if move in moves]
         tables = CostTables(inp, comp, fwd, res, t.cum_exit, t.accuracy)
         for name in new:
-            getattr(tables, name).flags.writeable = False
+            getattr(tables, name).setflags(write=False)  # cheaper than through .flags
         unchecked = tuple(set(self._unchecked).union(new)) if self._unchecked else tuple(new)
         shared = None if compute else (self._engine or self._engine_base)
         return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked, shared)
