@@ -6,8 +6,9 @@ by hand, so a claim can always be traced to the run that made it and rerun.
     python bench/report.py --readme         # rewrite README's "Performance in brief" block from it
     python bench/report.py --check-readme   # exit 1 if README's block is not what the saved runs give
 
-A number is a benchmark's median over its rounds; `spread` is (max - min) / median over the same rounds: how
-far a rerun on the same machine may land (a benchmark of one round has none: "–"). A ratio is taken between two benchmarks of one group, measured side
+A number is a benchmark's median over its rounds; `spread` is the interquartile range over the median, over the
+same rounds: how far a rerun on the same machine may land (a benchmark of one round has none: "–"). The range
+(max - min) is not used: on a shared machine one preempted round of thousands would dominate it. A ratio is taken between two benchmarks of one group, measured side
 by side in the same run. The docs site (docs/hooks.py) renders its tables with `group_table`.
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ def seconds(s: float) -> str:
 
 
 def spread(stats: dict) -> float:
-    return (stats["max"] - stats["min"]) / stats["median"] if stats["median"] > 0 else 0.0
+    return stats["iqr"] / stats["median"] if stats["median"] > 0 else 0.0
 
 
 def describe(run_id: str, data: dict) -> str:
@@ -98,14 +99,14 @@ def group_table(pattern: str, run: tuple[str, dict] | None = None) -> str:
         fastest = min(b["stats"]["median"] for b in bench)
         cols = [c for c in COLUMNS if any(c[0] in (b.get("extra_info") or {}) for b in bench)]
         out += [f"**{group}**", "",
-                "| benchmark | median | spread | ÷ fastest | rounds | " + " | ".join(h for _, h, _ in cols) + " |",
-                "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |"]
+                "| " + " | ".join(["benchmark", "median", "spread", "÷ fastest", "rounds"] + [h for _, h, _ in cols]) + " |",
+                "| --- |" + " ---: |" * (4 + len(cols))]
         for b in sorted(bench, key=lambda b: b["stats"]["median"]):
             s, info = b["stats"], b.get("extra_info") or {}
             cells = [f(info[k]) if k in info else "–" for k, _, f in cols]
-            out.append(f"| `{_short(b['name'])}` | {seconds(s['median'])} | "
-                       f"{f'{spread(s):.0%}' if s['rounds'] > 1 else '–'} | "
-                       f"{s['median'] / fastest:.2f}× | {s['rounds']} | " + " | ".join(cells) + " |")
+            row = [f"`{_short(b['name'])}`", seconds(s["median"]), f"{spread(s):.0%}" if s["rounds"] > 1 else "–",
+                   f"{s['median'] / fastest:.2f}×", str(s["rounds"]), *cells]
+            out.append("| " + " | ".join(row) + " |")
         out.append("")
     return "\n".join(out)
 

@@ -23,8 +23,9 @@ def _bench(group, name, times, **info):
     s = sorted(times)
     n = len(s)
     median = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    q1, q3 = s[n // 4], s[(3 * n) // 4]  # crude quartiles: the tests only need a known value
     return {"group": group, "name": name, "extra_info": info,
-            "stats": {"min": s[0], "max": s[-1], "median": median, "rounds": n}}
+            "stats": {"min": s[0], "max": s[-1], "median": median, "iqr": q3 - q1, "rounds": n}}
 
 
 def _save(history, run_id, benchmarks, commit="0123456789abcdef"):
@@ -44,7 +45,7 @@ def test_group_table_medians_spreads_and_ratios(report, tmp_path):
         _bench("other", "test_other", [1.0, 1.0]),
     ])
     text = report.group_table(r"^N30")
-    # 5 ms median, (6 - 4) / 5 = 40 % spread; 80 ms / 5 ms = 16x; one round has no spread
+    # 5 ms median, IQR (6 - 4) = 2 ms over 5 ms = 40 % spread; 80 ms / 5 ms = 16x; one round has no spread
     assert "| `pareto[N30-M5-K20]` | 5 ms | 40% | 1.00× | 3 | 412,835,400 |" in text
     assert "| `sweep_and_frontier[N30-M5-K20]` | 80 ms | – | 16.00× | 1 | – |" in text
     assert "test_other" not in text and "other" not in text.split("**")[1]
