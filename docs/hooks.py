@@ -215,7 +215,9 @@ def render_history() -> str:
                 if "scenarios_per_cpu_s" in info:
                     rate += f", {info['scenarios_per_cpu_s']:,.0f} per CPU second"
             elif "rows_per_s" in info:
-                rate = f"{info['rows_per_s'] / 1e6:.2f} M rows/s, {info['file_bytes_per_s'] / 1e6:.0f} MB/s of file"
+                rate = f"{info['rows_per_s'] / 1e6:.2f} M rows/s"
+                if "file_bytes_per_s" in info:
+                    rate += f", {info['file_bytes_per_s'] / 1e6:.0f} MB/s of file"
             elif "bytes_per_s" in info:
                 rate = f"{info['bytes_per_s'] / 1e9:.2f} GB/s"
             else:
@@ -274,40 +276,6 @@ def render_output(command: str) -> str:
     return "```console\n$ " + command + "\n" + done.stdout.rstrip() + "\n```"
 
 
-def render_latest() -> str:
-    """The latest saved run, study and Parquet benchmarks, with the figures each one recorded."""
-    runs = _history_runs()
-    if not runs:
-        return "No saved runs in `bench/history/`.\n"
-    run, d = runs[-1]
-    brand = d["machine_info"].get("cpu", {}).get("brand_raw", "?")
-    lines = [f"Run {run} ({d['datetime'][:10]}, {brand}, {d['machine_info'].get('cpu', {}).get('count', '?')} cores):", "",
-             "| benchmark | seconds (median) | scenarios/s | CPU seconds | scenarios per CPU second | load average |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    writes = ["", "| write | seconds (median) | rows/s | file MB/s | fraction of a sequential write | load average |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for b in d["benchmarks"]:
-        info = b.get("extra_info") or {}
-        load = info.get("load_average")
-        load_s = f"{load[0]:.1f}" if load else "–"
-        med = b["stats"]["median"]
-        if "scenarios_per_s" in info:
-            cpu = info.get("cpu_seconds")
-            per = info.get("scenarios_per_cpu_s")
-            lines.append(f"| `{b['name']}` | {med:.1f} | {info['scenarios_per_s']:,.0f} | "
-                         f"{f'{cpu:.1f}' if cpu else '–'} | {f'{per:,.0f}' if per else '–'} | {load_s} |")
-        elif "rows_per_s" in info:
-            writes.append(f"| `{b['name']}` ({info['file_bytes'] / 1e6:.1f} MB file) | {med:.3g} | "
-                          f"{info['rows_per_s'] / 1e6:.2f} M | {info['file_bytes_per_s'] / 1e6:.0f} | "
-                          f"{info['fraction_of_sequential'] * 100:.1f} % | {load_s} |")
-        elif "bytes_per_s" in info:
-            writes.append(f"| `{b['name']}` ({info['bytes'] / 1e6:.1f} MB) | {med:.3g} | – | "
-                          f"{info['bytes_per_s'] / 1e6:,.0f} | 100 % | {load_s} |")
-    if len(writes) > 3:
-        lines += writes
-    return "\n".join(lines) + "\n"
-
-
 def render_quick_tour() -> str:
     """README's quick tour block, as README has it (tools/quick_tour.sh runs the same lines)."""
     text = (ROOT / "README.md").read_text()
@@ -317,8 +285,7 @@ def render_quick_tour() -> str:
     return m.group(1)
 
 
-RENDERERS = {"quick-tour": render_quick_tour, "cli-reference": render_cli, "gpu-benchmarks": render_gpu, "bench-history": render_history,
-             "bench-latest": render_latest}
+RENDERERS = {"quick-tour": render_quick_tour, "cli-reference": render_cli, "gpu-benchmarks": render_gpu, "bench-history": render_history}
 
 
 # ------------------------------------------------------------------------------------------- hooks
