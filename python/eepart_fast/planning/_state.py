@@ -1,10 +1,11 @@
 """The search state shared by the Planner and plan tables: one network state's snapshot (`_State`: the
 models, their cost tables and the answers found on them) and one exact search on it (`_search_rows`).
 
-Thread safety: a snapshot is never changed once built, except its answer cache (guarded by its own lock)
-and its note that its costs were checked (written once, to the same value by any thread); its tables are
-read-only arrays, so threads may search one snapshot at once. Its engine form (`engine_tables`) is built on
-first use; two threads building it at once build equal objects, and either is kept.
+Thread safety: a snapshot is never changed once built, except its note that its costs were checked
+(written once, to the same value by any thread); its tables are read-only arrays, so threads may search one
+snapshot at once. Its engine form (`engine_tables`) is built on first use; two threads building it at once
+build equal objects, and either is kept. The answers found on a snapshot (`_Answers`) are guarded by their
+own lock.
 """
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ def _frozen(tables: CostTables) -> CostTables:
 
 
 class _State:
-    """One network state: the models (None when planned on bare CostTables), the tables, and the answers
-    found on them. Never changed once built, except its answer cache and its note that its costs were
-    checked (guarded by its own lock, and written once).
+    """One network state: the models (None when planned on bare CostTables) and the tables. Never changed
+    once built, except its note that its costs were checked (written once). The answers found on it are
+    kept beside it (`_Answers`), not in it.
 
     What a state derives from its models is kept with it and handed on by `derive` while the models it
     comes from stay: the reference's block sums, the move tables' (de)serialisation terms (`filler`,
@@ -54,7 +55,7 @@ class _State:
     in the engine (`_engine_base`) and has only its move tables copied."""
 
     __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
-                 "version", "filler", "_unchecked", "_cache", "_lock", "_engine", "_engine_base")
+                 "version", "filler", "_unchecked", "_engine", "_engine_base")
 
     def __init__(self, profile, topology, source, destination, tables, base=None, version=0, filler=None,
                  unchecked=_COSTS, engine_base=None):
@@ -67,8 +68,6 @@ class _State:
         self.version = version  # the Planner's count of changes when this state was made
         self.filler = filler
         self._unchecked = unchecked  # the tables not yet checked by finite_costs' rule (none: checked)
-        self._cache: dict = {}
-        self._lock = threading.Lock()
         self._engine = None
         self._engine_base = engine_base  # an engine Tables with this state's compute, cum_exit, accuracy
 
@@ -170,6 +169,23 @@ class _State:
                 if not within:
                     finite_costs(tables)  # raises, naming the place
             self._unchecked = ()
+
+
+
+class _Answers:
+    """A snapshot (`state`) and the answers found on it, by question: what a Planner holds, swapped in with
+    one assignment so that an answer is never filed under a state it was not computed on.
+
+    The answers are kept here, not in the state: a Plan holds its state, and a state holding the answers that
+    hold its plans would make a reference cycle, so every state a re-plan swaps out would wait, with its
+    tables and engine copy, for the next garbage collection; this way it is freed at once (issue 21)."""
+
+    __slots__ = ("state", "_cache", "_lock")
+
+    def __init__(self, state: _State):
+        self.state = state
+        self._cache: dict = {}
+        self._lock = threading.Lock()
 
     def cached(self, key):
         with self._lock:
