@@ -413,7 +413,7 @@ class Planner:
 
     def _models(self) -> _State:
         state = self._state
-        if state.topology is None:
+        if state.profile is None:  # not .topology: a state may leave it unbuilt until read
             raise ValueError("this Planner plans on CostTables: there is no topology to change; "
                              "give it new tables with set_tables")
         return state
@@ -422,8 +422,7 @@ class Planner:
         value = bound(field, value, huge_is_infinite=False)
         with self._write:
             state = self._models()
-            topology = state.topology._with_link(link, *((value, None) if field == "bandwidth" else (None, value)))
-            self._now = _Answers(state.derive(topology, moves={"input", "forward", "result"}))
+            self._now = _Answers(state.with_link(link, *((value, None) if field == "bandwidth" else (None, value))))
 
     def set_bandwidth(self, link, bits_per_s) -> None:
         """A link's bandwidth. Re-derives the move tables only.
