@@ -60,10 +60,10 @@ class _Frontier:
         plan = self._plans.get(i)
         if plan is None:
             r = self._rows
-            L = int(r["num_partitions"][i])
-            plan = self._plans[i] = Plan._on_state(self._state, r["latency"][i], r["accuracy"][i],
-                                                   r["threshold_index"][i], r["partitions"][i, :L].tolist(),
-                                                   r["placement"][i, :L].tolist(), self._quantile)
+            L = r["num_partitions"].item(i)  # .item: Python numbers, as Plan._on_state takes them
+            plan = self._plans[i] = Plan._on_state(self._state, r["latency"].item(i), r["accuracy"].item(i),
+                                                   r["threshold_index"].item(i), r["partitions"][i].tolist()[:L],
+                                                   r["placement"][i].tolist()[:L], self._quantile)
         return plan
 
     def plans(self) -> list:
