@@ -304,6 +304,41 @@ def test_route_sums_of_many_rows_are_fsums_to_the_bit():
     assert fsum_rows(np.array([[1.0, 2.0 ** -53, 2.0 ** -106]]))[0] == 1.0 + 2.0 ** -52  # not 1.0: the correction
 
 
+def test_a_changed_links_short_routes_are_summed_to_the_bits_of_the_whole_matrices():
+    """update_routes sums routes of one or two links with one addition, where that is fsum's answer: zero
+    and negative-zero latencies, subnormal and huge values, and halfway cases give the bits of the whole
+    route matrices (fsum over every route) on a chain of four tiers."""
+    from eepart_fast.model.routes import Routing, route_matrices, update_routes
+
+    rng = np.random.default_rng(5)
+    odd = [0.0, -0.0, 5e-324, 1e-300, 0.1, 0.2, 0.3, 1.0, 2.0 ** -53, 1e300, 8e307]
+    odd_bw = [1e-300, 3.0, 7.0, 1e6, 2.0 ** 53, 1e300]
+    paths = {(a, b): list(range(a, b + 1)) if a < b else list(range(a, b - 1, -1))
+             for a in range(4) for b in range(4) if a != b}
+    fixed = [([-0.0] * 3, -0.0), ([0.0, -0.0, 0.0], -0.0), ([1e308, 0.0, 0.0], 1e308), ([0.1, 0.2, 0.3], 0.2)]
+    for i in range(400):
+        if i < len(fixed):
+            lat, new_lat = fixed[i]
+            bw, new_bw = [3.0] * 3, 7.0
+        else:
+            lat = [float(rng.choice(odd)) if rng.random() < 0.6 else float(rng.uniform(0, 0.05)) for _ in range(3)]
+            bw = [float(rng.choice(odd_bw)) if rng.random() < 0.6 else float(10 ** rng.uniform(5, 9)) for _ in range(3)]
+            new_bw, new_lat = float(rng.choice(odd_bw)), float(rng.choice(odd))
+        links = [(j, j + 1, bw[j], lat[j]) for j in range(3)]
+        pl, inv = route_matrices(4, links, paths)
+        j = 1 if i < len(fixed) else int(rng.integers(3))
+        links[j] = (j, j + 1, new_bw, new_lat)
+        try:
+            want = route_matrices(4, links, paths)
+        except OverflowError:  # fsum's intermediate overflow: the quick path must not answer either
+            with pytest.raises(OverflowError):
+                update_routes(Routing(paths, links), pl, inv, j, j + 1, "store_and_forward", None)
+            continue
+        got = update_routes(Routing(paths, links), pl, inv, j, j + 1, "store_and_forward", None)
+        for w, g in zip(want, got):
+            np.testing.assert_array_equal(w.view(np.int64), g.view(np.int64))
+
+
 @pytest.mark.parametrize(("form", "options"), FORMS, ids=[f"{f}-{'-'.join(o) or 'plain'}" for f, o in FORMS])
 def test_link_changes_with_the_topology_never_read_between_them_hold_the_network_built_from_scratch(form, options):
     """A re-plan leaves its topology unbuilt (issue 21): many link changes in a row, each on a state whose

@@ -18,6 +18,7 @@ import numpy as np
 from .._checks import MAX_TIERS, at_least, count, float_array
 
 ROUTE_RULES = ("store_and_forward", "bottleneck")
+_INF = math.inf
 ROUTE_BY = ("latency", "hops")
 
 
@@ -228,10 +229,24 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
     flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
     table, fsum = routing.table, math.fsum
     for links, where in routing.crossing.get((x, y) if x < y else (y, x), {}).items():
-        hops = [table[k] for k in links]
-        if rule == "store_and_forward":  # route_cost's sums, inline: a re-plan runs this per route crossing
+        if rule == "store_and_forward" and len(links) <= 2:
+            # One or two terms: one rounding is the correctly rounded sum, fsum's bits. A zero sum (fsum's
+            # sign of zero) or an overflow (fsum raises) goes to fsum itself.
+            (bw, latency), *more = [table[k] for k in links]
+            inv = 1.0 / bw
+            if more:
+                bw2, lat2 = more[0]
+                latency, inv = latency + lat2, inv + 1.0 / bw2
+                if not (0 < latency < _INF and inv < _INF):
+                    hops = [table[k] for k in links]
+                    latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
+            elif latency == 0:
+                latency = fsum([latency])
+        elif rule == "store_and_forward":  # route_cost's sums, inline: a re-plan runs this per route crossing
+            hops = [table[k] for k in links]
             latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
         else:
+            hops = [table[k] for k in links]
             latency, inv = route_cost(hops, rule, mtu_bits)
         for i in where:
             flat_latency[i] = latency
