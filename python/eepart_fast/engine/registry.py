@@ -66,8 +66,8 @@ class Backend(Protocol):
         """
 
     def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, *, quantile=None,
-                 threads=0) -> tuple:
-        """(latency, accuracy) of each configuration.
+                 threads=0, energy=None) -> tuple:
+        """(latency, accuracy) of each configuration, and its energy with `energy`.
 
         Parameters
         ----------
@@ -82,15 +82,18 @@ class Backend(Protocol):
             None: the mean latency; q in (0, 1]: its q-quantile (docs/model.md "Tail latency").
         threads : int
             CPU threads (0: all); a backend without threads does not take it.
+        energy : EnergyTables, optional
+            The energy tables (docs/model.md "Energy"); cuda and cupy refuse them (NotImplementedError).
 
         Returns
         -------
         tuple
-            (latency, accuracy), two float64 arrays of shape (n,), latency in seconds.
+            (latency, accuracy), or (latency, accuracy, energy) with `energy`: float64 arrays of shape (n,),
+            latency in seconds, energy in joules.
         """
 
     def sweep(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_rows=...,
-              time_limit=...) -> dict:
+              time_limit=..., max_energy=..., energy=None) -> dict:
         """Every configuration meeting the bounds, in canonical order.
 
         Parameters
@@ -109,11 +112,16 @@ class Backend(Protocol):
             More kept rows than this: ValueError.
         time_limit : float
             Seconds (inf: none); TimeoutError once past it.
+        max_energy : float
+            Keep rows of at most this energy in joules (inf: no bound); needs `energy`.
+        energy : EnergyTables, optional
+            As for `evaluate`: the rows then have an energy column.
 
         Returns
         -------
         dict
-            The columns latency, accuracy, threshold_index, num_partitions, partitions, placement.
+            The columns latency, accuracy, threshold_index, num_partitions, partitions, placement (and
+            energy with `energy`).
         """
 
     def pareto(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_memory=...,
