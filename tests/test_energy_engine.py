@@ -227,6 +227,20 @@ def test_with_moves_keeps_or_replaces_the_energy():
                                          result_energy=other.result_energy)
 
 
+def test_auto_asked_for_energy_skips_the_gpu_backends(monkeypatch):
+    """With every backend available (the GPU ones faked), auto picks cuda, and cpu when energy is asked."""
+    from eepart_fast.engine import registry
+
+    real = registry._probe
+    monkeypatch.setattr(registry, "_probe", lambda name: (None, True, "faked") if name in ("cuda", "cupy")
+                        else real(name))
+    monkeypatch.delenv(registry.ENV, raising=False)
+    assert registry.resolve("auto", "sweep") == "cuda"
+    assert registry.resolve("auto", "sweep", energy=True) == "cpu"
+    assert registry.resolve("auto", "evaluate", energy=True) == "cpu"
+    assert registry.resolve("numpy", "sweep", energy=True) == "numpy"
+
+
 @pytest.mark.parametrize("module", [cuda_backend, cupy_backend], ids=["cuda", "cupy"])
 def test_gpu_backends_refuse_energy(module):
     tables = ef.cost_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy"))

@@ -21,6 +21,9 @@ AUTO_ORDER = {
     "pareto": ("cpu", "cuda", "numpy"),
 }
 ENV = "EEPART_FAST_BACKEND"
+# The backends whose evaluate and sweep take energy tables (docs/backends.md); auto asked for energy picks
+# among these.
+ENERGY = ("cpu", "numpy")
 _cache: dict = {}
 
 
@@ -191,11 +194,11 @@ def backends() -> dict:
                    "auto_for": [op for op in OPERATIONS if auto[op] == name]} for name in ORDER}
 
 
-def _auto(operation: str) -> str:
-    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1])
+def _auto(operation: str, energy: bool = False) -> str:
+    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1] and (not energy or name in ENERGY))
 
 
-def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
+def resolve(backend: str = "auto", operation: str = "evaluate", energy: bool = False) -> str:
     """The backend name that `backend` stands for here for `operation`; a requested backend that cannot
     run is an error.
 
@@ -206,6 +209,8 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
         cuda, cupy, cpu, numpy.
     operation : {"evaluate", "sweep", "pareto"}
         Which operation auto chooses for.
+    energy : bool
+        Whether the call asks for energy: auto then picks among the backends that have it (ENERGY).
 
     Returns
     -------
@@ -229,7 +234,7 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
                 raise ValueError(f"{ENV} = {forced!r}: unknown backend; choose one of auto, {', '.join(ORDER)}")
             backend = forced
         else:
-            return _auto(operation)
+            return _auto(operation, energy)
     if backend not in ORDER:
         raise ValueError(f"backend = {backend!r}: unknown; choose one of auto, {', '.join(ORDER)}")
     module, ok, reason = _probe(backend)

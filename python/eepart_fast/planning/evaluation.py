@@ -73,7 +73,7 @@ def evaluate(profile, topology=None, *, source=0, destination=0, configs=None, q
         None: the latency is the mean over samples; q in (0, 1]: its q-quantile (0.99: p99;
         docs/model.md "Tail latency").
     backend : str, default "auto"
-        The backend that evaluates.
+        The backend that evaluates (auto with energy: the fastest of those that have it, cpu or numpy).
     threads : int, default 0
         CPU threads, where the backend takes them (0: one per core).
     energy : EnergyTables, optional
@@ -121,7 +121,7 @@ def evaluate(profile, topology=None, *, source=0, destination=0, configs=None, q
     tables, _, _, tier = _tables(profile, topology, source, destination)
     joules = _energy(profile, topology, tables, source, destination, energy, energy_tiers)
     packed = pack_configs(configs, tables.N, tables.M, tables.K, tier=tier)
-    name = resolve(backend, "evaluate")
+    name = resolve(backend, "evaluate", energy=joules is not None)
     if packed[0].shape[0] == 0:
         return Evaluation(np.zeros(0), np.zeros(0), quantile=q, backend=name,
                           energy=None if joules is None else np.zeros(0))
@@ -165,7 +165,7 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
         None: the latency column and max_latency are the mean; q in (0, 1]: the q-quantile of each
         configuration's latency.
     backend : str, default "auto"
-        The backend that sweeps.
+        The backend that sweeps (auto with energy: the fastest of those that have it, cpu or numpy).
     threads : int, default 0
         CPU threads, where the backend takes them (0: one per core).
     max_memory : int, default 2 GiB
@@ -217,7 +217,7 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
     joules = _energy(profile, topology, tables, source, destination, energy, energy_tiers)
     if joules is None and max_energy != np.inf:
         raise ValueError(f"max_energy = {max_energy:g}: needs energy tables (energy= or energy_tiers=)")
-    name = resolve(backend, "sweep")
+    name = resolve(backend, "sweep", energy=joules is not None)
     max_rows = max_memory // row_bytes(tables, energy=joules is not None)
     module = get_backend(name)
     extra = {} if joules is None else {"energy": joules, "max_energy": max_energy}
