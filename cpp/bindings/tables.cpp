@@ -70,10 +70,20 @@ std::unique_ptr<EnergyInput> energy_input(py::object energy) {
     return in;
 }
 
-// A table of the engine's copy shown, or None where the tables carry no energy.
-py::object shown_energy(py::object self, const std::vector<double>& v, std::vector<py::ssize_t> shape) {
-    if (!self.cast<const TableData&>().view().has_energy()) return py::none();
-    return shown(self, v, std::move(shape));
+// The shapes of the cost (and energy) tables: per tier (M,), compute (M, N+1, N+1), forward (N, M, M).
+enum class Shape { kTier, kCompute, kForward };
+
+// A property showing one of the engine's tables; an energy table is None where the tables carry none.
+auto table_property(const std::vector<double>& (TableData::*table)() const, Shape shape, bool energy = false) {
+    return [=](py::object self) -> py::object {
+        const auto& t = self.cast<const TableData&>();
+        const Tables& v = t.view();
+        if (energy && !v.has_energy()) return py::none();
+        const std::vector<py::ssize_t> dims = shape == Shape::kTier      ? std::vector<py::ssize_t>{v.M}
+                                              : shape == Shape::kCompute ? std::vector<py::ssize_t>{v.M, v.N + 1, v.N + 1}
+                                                                         : std::vector<py::ssize_t>{v.N, v.M, v.M};
+        return shown(self, (t.*table)(), dims);
+    };
 }
 
 constexpr const char* kTablesDoc =
@@ -130,41 +140,17 @@ void bind_tables_class(py::module_& m) {
              py::arg("input_cost"), py::arg("compute_cost"), py::arg("forward_cost"), py::arg("result_cost"),
              py::arg("cum_exit"), py::arg("accuracy"), py::kw_only(), py::arg("energy") = py::none())
         .def_property_readonly("has_energy", [](const TableData& t) { return t.view().has_energy(); })
-        .def_property_readonly("input_energy", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown_energy(self, t.input_energy(), {t.view().M});
-        })
-        .def_property_readonly("compute_energy", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown_energy(self, t.compute_energy(), {t.view().M, t.view().N + 1, t.view().N + 1});
-        })
-        .def_property_readonly("forward_energy", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown_energy(self, t.forward_energy(), {t.view().N, t.view().M, t.view().M});
-        })
-        .def_property_readonly("result_energy", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown_energy(self, t.result_energy(), {t.view().M});
-        })
+        .def_property_readonly("input_energy", table_property(&TableData::input_energy, Shape::kTier, true))
+        .def_property_readonly("compute_energy", table_property(&TableData::compute_energy, Shape::kCompute, true))
+        .def_property_readonly("forward_energy", table_property(&TableData::forward_energy, Shape::kForward, true))
+        .def_property_readonly("result_energy", table_property(&TableData::result_energy, Shape::kTier, true))
         .def_property_readonly("N", [](const TableData& t) { return t.view().N; })
         .def_property_readonly("M", [](const TableData& t) { return t.view().M; })
         .def_property_readonly("K", [](const TableData& t) { return t.view().K; })
-        .def_property_readonly("input_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.input_cost(), {t.view().M});
-        })
-        .def_property_readonly("compute_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.compute_cost(), {t.view().M, t.view().N + 1, t.view().N + 1});
-        })
-        .def_property_readonly("forward_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.forward_cost(), {t.view().N, t.view().M, t.view().M});
-        })
-        .def_property_readonly("result_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.result_cost(), {t.view().M});
-        })
+        .def_property_readonly("input_cost", table_property(&TableData::input_cost, Shape::kTier))
+        .def_property_readonly("compute_cost", table_property(&TableData::compute_cost, Shape::kCompute))
+        .def_property_readonly("forward_cost", table_property(&TableData::forward_cost, Shape::kForward))
+        .def_property_readonly("result_cost", table_property(&TableData::result_cost, Shape::kTier))
         .def_property_readonly("cum_exit", [](py::object self) {
             const auto& t = self.cast<const TableData&>();
             return shown(self, t.cum_exit(), {t.view().K, t.view().N + 1});
