@@ -1,6 +1,8 @@
 """Random instances for the differential tests: realistic shapes, random everything else."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -48,6 +50,19 @@ def instances(draw, max_N=12, max_M=5, max_K=5):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return (random_profile(rng, N, K, rising_accuracy=draw(st.booleans())), random_topology(rng, M),
             draw(st.integers(0, M - 1)), draw(st.integers(0, M - 1)))
+
+
+# The host emulator of the GPU kernels (EEPART_FAST_CUDA_MODULE=_cuda_emu) runs every kernel thread in turn:
+# an instance a device sweeps in milliseconds takes it seconds, and CI's time is bounded. There the GPU tests
+# draw smaller instances; their small chunks and windows still cross every seam.
+EMULATED_GPU = os.environ.get("EEPART_FAST_CUDA_MODULE", "").strip() == "_cuda_emu"
+
+
+def gpu_instances(max_N: int, max_M: int, max_K: int):
+    """instances() of the given sizes on a device, smaller on the host emulator (EMULATED_GPU)."""
+    if EMULATED_GPU:
+        return instances(max_N=min(max_N, 7), max_M=min(max_M, 4), max_K=min(max_K, 2))
+    return instances(max_N=max_N, max_M=max_M, max_K=max_K)
 
 
 def drawn_bounds(tables, data) -> dict:

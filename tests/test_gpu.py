@@ -17,7 +17,7 @@ from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.planning.plot import sample_configs
-from _instances import assert_close, drawn_bounds, instances, random_profile, random_topology
+from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 GPU = [name for name in ("cuda", "cupy") if ef.backends()[name]["available"]]
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -104,7 +104,7 @@ def test_an_unavailable_gpu_backend_is_an_error_not_a_fallback(name):
 
 @pytest.mark.gpu
 @SETTINGS
-@given(inst=instances(max_N=12, max_M=5, max_K=4), data=st.data())
+@given(inst=gpu_instances(12, 5, 4), data=st.data())
 def test_evaluate_matches_cpu_and_reference(gpu, inst, data):
     tables = tables_of(inst)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -121,7 +121,7 @@ def test_evaluate_matches_cpu_and_reference(gpu, inst, data):
 
 @pytest.mark.gpu
 @SETTINGS
-@given(inst=instances(max_N=9, max_M=5, max_K=3), data=st.data())
+@given(inst=gpu_instances(9, 5, 3), data=st.data())
 def test_every_sweep_row_matches_cpu_and_reference(gpu, inst, data):
     tables = tables_of(inst)
     ref = reference.sweep(tables)
@@ -133,7 +133,7 @@ def test_every_sweep_row_matches_cpu_and_reference(gpu, inst, data):
 
 @pytest.mark.gpu
 @SETTINGS
-@given(inst=instances(max_N=9, max_M=5, max_K=3), data=st.data())
+@given(inst=gpu_instances(9, 5, 3), data=st.data())
 def test_bounds_on_the_device_keep_exactly_the_rows_that_meet_them(gpu, inst, data):
     tables = tables_of(inst)
     every = reference.sweep(tables)
@@ -175,7 +175,7 @@ def test_sweep_past_max_rows_names_the_count(gpu):
 
 @pytest.mark.gpu
 @SETTINGS
-@given(inst=instances(max_N=10, max_M=5, max_K=4), bounded=st.booleans(), data=st.data())
+@given(inst=gpu_instances(10, 5, 4), bounded=st.booleans(), data=st.data())
 def test_frontier_matches_cpu_search_and_the_reference(gpu, inst, bounded, data):
     tables = tables_of(inst)
     bounds = drawn_bounds(tables, data) if bounded else {}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
-from _instances import assert_close, drawn_bounds, instances, random_profile, random_topology
+from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 pytestmark = pytest.mark.gpu
 INTS = ("threshold_index", "num_partitions", "partitions", "placement")
@@ -44,7 +44,7 @@ def tables_of(inst):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(inst=instances(max_N=10, max_M=5, max_K=3), bounded=st.booleans(), room=st.sampled_from([0, 16, 64, 128]),
+@given(inst=gpu_instances(10, 5, 3), bounded=st.booleans(), room=st.sampled_from([0, 16, 64, 128]),
        data=st.data())
 def test_fused_frontier_is_the_cpu_one(cuda, inst, bounded, room, data):
     """Small rooms make a layer's candidates compacted while they are gathered, and plans merged in
@@ -59,7 +59,7 @@ def test_fused_frontier_is_the_cpu_one(cuda, inst, bounded, room, data):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(inst=instances(max_N=7, max_M=4, max_K=2), degenerate=st.sampled_from(["flat", "free", "ties"]),
+@given(inst=gpu_instances(7, 4, 2), degenerate=st.sampled_from(["flat", "free", "ties"]),
        engine=st.sampled_from(["fused", "layered"]))
 def test_exact_ties_give_the_cpu_points_to_the_bit(cuda, inst, degenerate, engine):
     """Equal accuracies, free compute, or values on a coarse grid: many exact ties in labels and plans."""

@@ -302,3 +302,48 @@ def test_route_sums_of_many_rows_are_fsums_to_the_bit():
         want = np.array([math.fsum(r) for r in rows.tolist()])
         np.testing.assert_array_equal(fsum_rows(rows).view(np.int64), want.view(np.int64))
     assert fsum_rows(np.array([[1.0, 2.0 ** -53, 2.0 ** -106]]))[0] == 1.0 + 2.0 ** -52  # not 1.0: the correction
+
+
+@pytest.mark.parametrize(("form", "options"), FORMS, ids=[f"{f}-{'-'.join(o) or 'plain'}" for f, o in FORMS])
+def test_link_changes_with_the_topology_never_read_between_them_hold_the_network_built_from_scratch(form, options):
+    """A re-plan leaves its topology unbuilt (issue 21): many link changes in a row, each on a state whose
+    topology was never built, give the tables of the network built from scratch, and the topology read
+    after them (and at any state before, through its plan) is that network's."""
+    rng = np.random.default_rng(21)
+    profile = random_profile(rng, 6, 4)
+    net = Network(form, rng, **options)
+    planner = ef.Planner(profile, net.build(), source=1, destination=3)
+    earlier = []
+    for step in range(12):
+        link = net.link(rng)
+        field, value = ("bandwidth", float(10 ** rng.uniform(5, 9))) if rng.random() < 0.5 else \
+            ("latency", float(rng.choice([0.0, rng.uniform(0, 0.08)])))
+        getattr(planner, f"set_{field}")(link, value)
+        net.set(link, field, value)
+        assert same_tables(planner.tables, ef.cost_tables(profile, net.build(), source=1, destination=3)), step
+        if step in (3, 7):
+            earlier.append((planner.min_latency(min_accuracy=0.0), net.copy().build()))
+    for plan, scratch in [*earlier, (planner.min_latency(min_accuracy=0.0), net.build())]:
+        assert plan.topology.to_dict() == scratch.to_dict()
+        assert np.array_equal(plan.topology.path_latency, scratch.path_latency)
+        assert np.array_equal(plan.topology.path_inv_bandwidth, scratch.path_inv_bandwidth)
+    assert planner.topology is planner.topology is plan.topology  # built once per state
+
+
+def test_a_replaced_state_is_freed_at_once_and_keeps_no_state_before_it():
+    """No reference cycle holds a state a re-plan replaced (it would wait, with its tables, for the garbage
+    collector), and a state whose topology is unbuilt keeps no state before it alive."""
+    import gc
+    import weakref
+
+    planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    gc.disable()
+    try:
+        gone = []
+        for v in (5e6, 6e6, 7e6, 8e6):
+            planner.min_latency(min_accuracy=0.9)  # answers and their plans, cached with the state
+            gone.append(weakref.ref(planner._state.tables.forward_cost))  # a state's own (a link change re-fills it)
+            planner.set_bandwidth(1, v)
+        assert [ref() for ref in gone] == [None] * 4
+    finally:
+        gc.enable()

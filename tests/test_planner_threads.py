@@ -136,3 +136,25 @@ def test_replanning_keeps_every_topology_field():
         if measured:
             with pytest.raises(ValueError, match="own measurements"):
                 planner.set_ratio(measured[0], 2.0)
+
+
+def test_threads_reading_an_unbuilt_topology_get_one_object():
+    """A re-plan's topology is built on first read (issue 21): threads reading it at once all get the same
+    Topology, equal to the one with_link builds."""
+    profile, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    for v in (2e6, 3e6, 4e6, 5e6):
+        planner = Planner(profile, topo)
+        planner.set_bandwidth(1, v)
+        seen, start = [], threading.Barrier(8)
+
+        def read(planner=planner, seen=seen, start=start):
+            start.wait()
+            seen.append(planner.topology)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert len(seen) == 8 and all(t is seen[0] for t in seen)
+        assert seen[0].to_dict() == topo.with_link(1, bandwidth=v).to_dict()

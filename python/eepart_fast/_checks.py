@@ -293,6 +293,10 @@ def bound(name: str, value, default: float | None = None, huge_is_infinite: bool
     min_accuracy=10**400: no plan). Where it is a value of the network (`huge_is_infinite` False) it is
     refused by name (ValueError).
     """
+    if type(value) is float:  # the common case, without the checks below (an ABC isinstance is slow)
+        if value != value:
+            raise ValueError(f"{name} = nan: must be a number")
+        return value
     if value is None and default is not None:
         return default
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

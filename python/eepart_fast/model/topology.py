@@ -714,26 +714,38 @@ class Topology:
             return self._rebuilt_with_link(kind, where, bandwidth, latency)  # its checks name a bad value
         return self._derived(**fields)
 
-    def _link_change(self, kind: str, where, bandwidth, latency) -> dict | None:
+    def _link_change(self, kind: str, where, bandwidth, latency, now: dict | None = None) -> dict | None:
         """The fields that change when link `where` (link_index's) takes a new bandwidth or latency: the
         route matrices with only the routes crossing it re-summed (a graph's shortest paths found again
         only where its latency can move them), its links and routes. None where the quick path does not
-        apply (a value a rebuild would refuse or convert, a topology without its routes)."""
+        apply (a value a rebuild would refuse or convert, a topology without its routes).
+
+        `now`: fields this method returned earlier, for a topology derived from this one with them and not
+        built (a Planner's state builds it only when read): the change is made to that topology. What a
+        link change leaves (names, the links' tiers, the route rule) is the same in both."""
         bw, lat = _plain(bandwidth), _plain(latency)
         fast = (bandwidth is None or (bw is not None and 0 < bw < math.inf and 1.0 / bw < math.inf)) and \
             (latency is None or (lat is not None and 0 <= lat < math.inf))
-        if not fast or (kind != "route" and self._routes() is None):
+        if now is None:
+            path_latency, path_inv, links, graph = self.path_latency, self.path_inv_bandwidth, self.links, self.graph
+            routing = self._routes() if fast and kind != "route" else None
+        else:  # the keys a link change of this kind of topology returns, so all of them are there
+            path_latency, path_inv = now["path_latency"], now["path_inv_bandwidth"]
+            links, graph, routing = now.get("links"), now.get("graph"), now.get("_routing")
+            if isinstance(routing, tuple):
+                routing = Routing(*routing)
+        if not fast or (kind != "route" and routing is None):
             return None
         if kind == "route":
             a, b = where
-            pl, inv = self.path_latency.copy(), self.path_inv_bandwidth.copy()
+            pl, inv = path_latency.copy(), path_inv.copy()
             if bandwidth is not None:
                 inv[a, b] = inv[b, a] = 1.0 / bw  # a route serves both directions
             if latency is not None:
                 pl[a, b] = pl[b, a] = lat
             return {"path_latency": pl, "path_inv_bandwidth": inv}
         if kind == "chain":
-            links = {"bandwidth": list(self.links["bandwidth"]), "latency": list(self.links["latency"])}
+            links = {"bandwidth": list(links["bandwidth"]), "latency": list(links["latency"])}
             if bandwidth is not None:
                 links["bandwidth"][where] = bw
             if latency is not None:
@@ -742,7 +754,7 @@ class Topology:
             joining = [(x, y, links["bandwidth"][where], links["latency"][where])]
             changed = {"links": links}
         else:
-            graph = {**self.graph, "links": [list(v) for v in self.graph["links"]]}
+            graph = {**graph, "links": [list(v) for v in graph["links"]]}
             for i, value in ((2, bw), (3, lat)):
                 if value is not None:
                     graph["links"][where][i] = value
@@ -755,9 +767,8 @@ class Topology:
                 paths = graph_routes(self.M, parsed, "latency")
                 pl, inv = route_matrices(self.M, parsed, paths, self.route_rule, self.mtu_bits)
                 return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": (paths, parsed), **changed}
-        routing = self._routes().with_links(joining)
-        pl, inv = update_routes(routing, self.path_latency, self.path_inv_bandwidth, x, y, self.route_rule,
-                                self.mtu_bits)
+        routing = routing.with_links(joining)
+        pl, inv = update_routes(routing, path_latency, path_inv, x, y, self.route_rule, self.mtu_bits)
         return {"path_latency": pl, "path_inv_bandwidth": inv, "_routing": routing, **changed}
 
     def _chain_routes(self, j: int, bandwidth: float | None, latency: float | None) -> tuple:

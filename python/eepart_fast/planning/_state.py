@@ -1,10 +1,11 @@
 """The search state shared by the Planner and plan tables: one network state's snapshot (`_State`: the
 models, their cost tables and the answers found on them) and one exact search on it (`_search_rows`).
 
-Thread safety: a snapshot is never changed once built, except its answer cache (guarded by its own lock)
-and its note that its costs were checked (written once, to the same value by any thread); its tables are
-read-only arrays, so threads may search one snapshot at once. Its engine form (`engine_tables`) is built on
-first use; two threads building it at once build equal objects, and either is kept.
+Thread safety: a snapshot is never changed once built, except its note that its costs were checked
+(written once, to the same value by any thread); its tables are read-only arrays, so threads may search one
+snapshot at once. Its engine form (`engine_tables`) is built on first use; two threads building it at once
+build equal objects, and either is kept. The answers found on a snapshot (`_Answers`) are guarded by their
+own lock.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from ..model.topology import Topology
 _core = importlib.import_module("eepart_fast._core")  # by name, as planner.py loads it
 
 _MOVES = ("input", "forward", "result")
+_BUILDING = threading.Lock()  # a state's unbuilt topology is built once (rare: a lock for all states)
 _largest = np.maximum.reduce  # nan propagates: a nan cost is caught as one over MAX_COST
 _COSTS = ("input_cost", "compute_cost", "forward_cost", "result_cost")  # what finite_costs checks
 
@@ -42,33 +44,37 @@ def _frozen(tables: CostTables) -> CostTables:
 
 
 class _State:
-    """One network state: the models (None when planned on bare CostTables), the tables, and the answers
-    found on them. Never changed once built, except its answer cache and its note that its costs were
-    checked (guarded by its own lock, and written once).
+    """One network state: the models (None when planned on bare CostTables) and the tables. Never changed
+    once built, except its note that its costs were checked (written once). The answers found on it are
+    kept beside it (`_Answers`), not in it.
 
     What a state derives from its models is kept with it and handed on by `derive` while the models it
     comes from stay: the reference's block sums, the move tables' (de)serialisation terms (`filler`,
     computed once per profile and topology serialisation fields), which tables are new since the last
     check of the model's cost rule (`_unchecked`), and the engine form of the tables (`engine_tables`):
     a state whose compute, cum_exit and accuracy tables are its parent's shares the parent's copy of them
-    in the engine (`_engine_base`) and has only its move tables copied."""
+    in the engine (`_engine_base`) and has only its move tables copied.
 
-    __slots__ = ("profile", "topology", "source", "destination", "tables", "names", "thresholds", "base",
-                 "version", "filler", "_unchecked", "_cache", "_lock", "_engine", "_engine_base")
+    A state made by a link change (`with_link`) keeps its topology unbuilt: a built one (`_pending[0]`, the
+    first of the states before it that was read) and the fields the change gives it; `topology` builds it on
+    first read. A re-plan that never reads it makes no Topology, and no state keeps the states before it."""
+
+    __slots__ = ("profile", "_topology", "_pending", "source", "destination", "tables", "names", "thresholds",
+                 "base", "version", "filler", "_unchecked", "_engine", "_engine_base")
 
     def __init__(self, profile, topology, source, destination, tables, base=None, version=0, filler=None,
-                 unchecked=_COSTS, engine_base=None):
-        self.profile, self.topology = profile, topology
+                 unchecked=_COSTS, engine_base=None, pending=None, names=None):
+        self.profile, self._topology, self._pending = profile, topology, pending
         self.source, self.destination = source, destination
         self.tables = tables
-        self.names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
+        if names is None:
+            names = list(topology.names) if topology is not None else [f"tier {j}" for j in range(tables.M)]
+        self.names = names
         self.thresholds = profile.thresholds if profile is not None else None
         self.base = base
         self.version = version  # the Planner's count of changes when this state was made
         self.filler = filler
         self._unchecked = unchecked  # the tables not yet checked by finite_costs' rule (none: checked)
-        self._cache: dict = {}
-        self._lock = threading.Lock()
         self._engine = None
         self._engine_base = engine_base  # an engine Tables with this state's compute, cum_exit, accuracy
 
@@ -86,14 +92,57 @@ class _State:
                                 profile.accuracy.copy())
         return cls(profile, topology, source, destination, _frozen(tables), base, filler=fill)
 
-    def derive(self, topology=None, source=None, destination=None, compute=None, moves=None) -> "_State":
+    @property
+    def topology(self) -> Topology | None:
+        """The topology (None on CostTables); one left unbuilt by a link change is built here, once."""
+        topology = self._topology
+        if topology is None and self._pending is not None:
+            with _BUILDING:
+                topology = self._topology
+                if topology is None:
+                    base, fields = self._pending
+                    topology = self._topology = base._derived(**fields)
+        return topology
+
+    def _built(self) -> Topology | None:
+        """A built topology with this state's tiers, links' ends and serialisation fields (all that a link
+        change leaves): its own, or the one its unbuilt topology is made from."""
+        topology = self._topology
+        return topology if topology is not None or self._pending is None else self._pending[0]
+
+    def _link_fields(self, link, bandwidth, latency) -> tuple:
+        """(kind, where, base, fields): link_index's answer, and the new topology after the change as a
+        built topology `base` with `fields` (Topology._link_change's; None where the quick path does not
+        apply), found without building this state's topology."""
+        base = self._topology
+        now = None
+        if base is None:
+            base, now = self._pending
+        kind, where = base.link_index(link)
+        return kind, where, base, base._link_change(kind, where, bandwidth, latency, now)
+
+    def with_link(self, link, bandwidth=None, latency=None) -> _State:
+        """derive(topology.with_link(link, ...), moves=all three), to the bit, with the new topology left
+        unbuilt until read: what a re-plan after a link change makes."""
+        kind, where, base, fields = self._link_fields(link, bandwidth, latency)
+        if fields is None:  # a value the quick path leaves to the whole rebuild's checks
+            return self.derive(self.topology._rebuilt_with_link(kind, where, bandwidth, latency), moves=_MOVES)
+        return self.derive(moves=_MOVES, pending=(base, fields))
+
+    def derive(self, topology=None, source=None, destination=None, compute=None, moves=None,
+               pending=None) -> _State:
         """A new state with some models changed: `compute` / `moves` say which tables to re-derive
         ("all" or a list of tiers for compute; a set of "input", "forward", "result" for moves).
 
         Only those tables are made anew (never written in place: other threads may be reading the old
         ones); the (de)serialisation terms are recomputed only if `topology` changes its serialisation
-        fields (serialize, deserialize, devices), and the move tables are filled from its route matrices."""
-        topo = self.topology if topology is None else topology
+        fields (serialize, deserialize, devices), and the move tables are filled from its route matrices.
+        `pending` (base, fields), instead of `topology`: a link change's topology, left unbuilt."""
+        if pending is None:
+            topo = self.topology if topology is None else topology
+            serial = topo
+        else:
+            topo, serial = None, pending[0]
         src = self.source if source is None else source
         dst = self.destination if destination is None else destination
         t = self.tables
@@ -109,9 +158,14 @@ class _State:
         inp, fwd, res = t.input_cost, t.forward_cost, t.result_cost
         new = ["compute_cost"] if compute else []
         if moves:
-            if fill is None or getattr(topo, "_serial", topo) is not getattr(self.topology, "_serial", self.topology):
-                fill = MoveFiller(self.profile, topo)
-            inp, fwd, res = _moved(fill, topo.path_latency, topo.path_inv_bandwidth, src, dst, moves, t)
+            before = self._built()
+            if fill is None or getattr(serial, "_serial", serial) is not getattr(before, "_serial", before):
+                fill = MoveFiller(self.profile, serial)
+            if pending is None:
+                pl, inv = topo.path_latency, topo.path_inv_bandwidth
+            else:
+                pl, inv = pending[1]["path_latency"], pending[1]["path_inv_bandwidth"]
+            inp, fwd, res = _moved(fill, pl, inv, src, dst, moves, t)
             new += [name for name, move in (("input_cost", "input"), ("forward_cost", "forward"),
                                             ("result_cost", "result")) if move in moves]
         tables = CostTables(inp, comp, fwd, res, t.cum_exit, t.accuracy)
@@ -119,7 +173,8 @@ class _State:
             getattr(tables, name).setflags(write=False)  # cheaper than through .flags
         unchecked = tuple(set(self._unchecked).union(new)) if self._unchecked else tuple(new)
         shared = None if compute else (self._engine or self._engine_base)
-        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked, shared)
+        return _State(self.profile, topo, src, dst, tables, self.base, self.version + 1, fill, unchecked, shared,
+                      pending, self.names if pending is not None else None)
 
     def tables_with_routes(self, path_latency, path_inv) -> CostTables:
         """This state's tables with the move tables filled from other route matrices of the same tiers
@@ -135,11 +190,9 @@ class _State:
         latency: the tables `derive(topology.with_link(...), moves=all three)` holds, to the bit, without
         the topology or the snapshot (for many scenarios of one state). Not checked by the cost rule: a
         caller searching them runs finite_costs first, as _search_rows does for a state."""
-        kind, where = self.topology.link_index(link)
-        fields = self.topology._link_change(kind, where, bandwidth, latency)
+        kind, where, _, fields = self._link_fields(link, bandwidth, latency)
         if fields is None:  # a value the quick path leaves to the whole rebuild's checks
-            topology = self.topology.with_link(link, bandwidth=bandwidth, latency=latency)
-            return self.derive(topology, moves=_MOVES).tables
+            return self.derive(self.topology._rebuilt_with_link(kind, where, bandwidth, latency), moves=_MOVES).tables
         return self.tables_with_routes(fields["path_latency"], fields["path_inv_bandwidth"])
 
     def engine_tables(self):
@@ -170,6 +223,23 @@ class _State:
                 if not within:
                     finite_costs(tables)  # raises, naming the place
             self._unchecked = ()
+
+
+
+class _Answers:
+    """A snapshot (`state`) and the answers found on it, by question: what a Planner holds, swapped in with
+    one assignment so that an answer is never filed under a state it was not computed on.
+
+    The answers are kept here, not in the state: a Plan holds its state, and a state holding the answers that
+    hold its plans would make a reference cycle, so every state a re-plan swaps out would wait, with its
+    tables and engine copy, for the next garbage collection; this way it is freed at once (issue 21)."""
+
+    __slots__ = ("_cache", "_lock", "state")
+
+    def __init__(self, state: _State):
+        self.state = state
+        self._cache: dict = {}
+        self._lock = threading.Lock()
 
     def cached(self, key):
         with self._lock:

@@ -144,9 +144,20 @@ class Plan:
     @classmethod
     def _on_state(cls, state: _State, latency, accuracy, threshold_index, partitions, placement,
                   quantile=None) -> Plan:
-        """A plan found on a Planner's snapshot (no models to check: the snapshot's were)."""
+        """A plan found on a Planner's snapshot, from a search's columns as Python numbers (float, float,
+        int, lists of int) and its checked quantile: no models to check (the snapshot's were), nothing to
+        convert (a re-plan makes one per search)."""
         self = cls.__new__(cls)
-        self._set(state, latency, accuracy, threshold_index, partitions, placement, quantile)
+        self.latency, self.accuracy, self.threshold_index = latency, accuracy, threshold_index
+        th = state.thresholds
+        self.threshold = None if th is None else th.item(threshold_index)
+        self.partitions, self.placement = tuple(partitions), tuple(placement)
+        names = state.names
+        self.tier_names = tuple([names[a] for a in placement])
+        self.source, self.destination = state.source, state.destination  # ints (Topology.tier's) or None
+        self.quantile = quantile
+        self._state = state
+        self._breakdown = self._exits = self._mean = None
         return self
 
     def _set(self, state, latency, accuracy, threshold_index, partitions, placement, quantile) -> None:

@@ -29,7 +29,7 @@ from ..model.tables import CostTables, check_tables, measured_tiers
 from ..model.topology import Topology
 from .plan import Plan, breakdown
 from .plantable import PlanTable, build
-from ._state import _check_models, _search_rows, _State
+from ._state import _Answers, _check_models, _search_rows, _State
 
 # The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
 # loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
@@ -60,10 +60,10 @@ class _Frontier:
         plan = self._plans.get(i)
         if plan is None:
             r = self._rows
-            L = int(r["num_partitions"][i])
-            plan = self._plans[i] = Plan._on_state(self._state, r["latency"][i], r["accuracy"][i],
-                                                   r["threshold_index"][i], r["partitions"][i, :L].tolist(),
-                                                   r["placement"][i, :L].tolist(), self._quantile)
+            L = r["num_partitions"].item(i)  # .item: Python numbers, as Plan._on_state takes them
+            plan = self._plans[i] = Plan._on_state(self._state, r["latency"].item(i), r["accuracy"].item(i),
+                                                   r["threshold_index"].item(i), r["partitions"][i].tolist()[:L],
+                                                   r["placement"][i].tolist()[:L], self._quantile)
         return plan
 
     def plans(self) -> list:
@@ -142,10 +142,10 @@ class Planner:
                 raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
             warnings.warn("Planner(tables): use Planner.from_tables(tables); planning on CostTables through "
                           f"Planner() is removed in {REMOVED_IN}", DeprecationWarning, stacklevel=3)
-            self._state = _State(None, None, None, None, check_tables(profile))
+            self._now = _Answers(_State(None, None, None, None, check_tables(profile)))
             return
         _check_models(profile, topology)
-        self._state = _State.of(profile, topology, source, destination)
+        self._now = _Answers(_State.of(profile, topology, source, destination))
 
     def _setup(self, backend, threads, max_memory) -> None:
         self.backend = resolve(backend, "pareto")
@@ -188,10 +188,15 @@ class Planner:
         """
         self = cls.__new__(cls)
         self._setup(backend, threads, max_memory)
-        self._state = _State(None, None, None, None, check_tables(tables))
+        self._now = _Answers(_State(None, None, None, None, check_tables(tables)))
         return self
 
     # --- the models (of the current state) -------------------------------------------------------
+
+    @property
+    def _state(self) -> _State:
+        """The current snapshot (its answers are `self._now`'s)."""
+        return self._now.state
 
     @property
     def profile(self) -> Profile | None:
@@ -229,14 +234,15 @@ class Planner:
     def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> _Frontier:
         time_limit = math.inf if time_limit is None else check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
-        state = self._state  # one read: everything below works on this snapshot
+        now = self._now  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
-        found = state.cached(key)
+        found = now.cached(key)
         if found is not None:
             return found
+        state = now.state
         rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile,
                             self.threads)
-        return state.store(key, _Frontier(rows, state, quantile))
+        return now.store(key, _Frontier(rows, state, quantile))
 
     @positional("time_limit", "quantile")
     def pareto(self, *, quantile=None, time_limit=None) -> list:
@@ -407,7 +413,7 @@ class Planner:
 
     def _models(self) -> _State:
         state = self._state
-        if state.topology is None:
+        if state.profile is None:  # not .topology: a state may leave it unbuilt until read
             raise ValueError("this Planner plans on CostTables: there is no topology to change; "
                              "give it new tables with set_tables")
         return state
@@ -416,8 +422,7 @@ class Planner:
         value = bound(field, value, huge_is_infinite=False)
         with self._write:
             state = self._models()
-            topology = state.topology._with_link(link, *((value, None) if field == "bandwidth" else (None, value)))
-            self._state = state.derive(topology, moves={"input", "forward", "result"})
+            self._now = _Answers(state.with_link(link, *((value, None) if field == "bandwidth" else (None, value))))
 
     def set_bandwidth(self, link, bits_per_s) -> None:
         """A link's bandwidth. Re-derives the move tables only.
@@ -477,7 +482,7 @@ class Planner:
             if a in measured_tiers(state.profile, state.topology):
                 raise ValueError(f"tier {state.topology.names[a]!r} computes with device "
                                  f"{state.topology.devices[a]!r}'s own measurements; its ratio is not used")
-            self._state = state.derive(state.topology.with_ratio(a, ratio), compute=[a])
+            self._now = _Answers(state.derive(state.topology.with_ratio(a, ratio), compute=[a]))
 
     def set_destination(self, tier) -> None:
         """Where results must arrive. Re-derives the result table only.
@@ -490,7 +495,7 @@ class Planner:
         with self._write:
             state = self._models()
             destination = state.topology.tier(tier, field="destination")
-            self._state = state.derive(destination=destination, moves={"result"})
+            self._now = _Answers(state.derive(destination=destination, moves={"result"}))
 
     def set_source(self, tier) -> None:
         """Where samples are produced. Re-derives the input table only.
@@ -502,7 +507,7 @@ class Planner:
         """
         with self._write:
             state = self._models()
-            self._state = state.derive(source=state.topology.tier(tier, field="source"), moves={"input"})
+            self._now = _Answers(state.derive(source=state.topology.tier(tier, field="source"), moves={"input"}))
 
     def set_topology(self, topology: Topology) -> None:
         """A new topology altogether (source and destination keep their indices).
@@ -518,7 +523,7 @@ class Planner:
             state = self._models()
             topology.tier(state.source, field="source")
             topology.tier(state.destination, field="destination")
-            self._state = state.derive(topology, compute="all", moves={"input", "forward", "result"})
+            self._now = _Answers(state.derive(topology, compute="all", moves={"input", "forward", "result"}))
 
     def set_tables(self, tables: CostTables) -> None:
         """New cost tables for a Planner made on CostTables (Planner.from_tables).
@@ -537,7 +542,7 @@ class Planner:
         with self._write:
             if self._state.topology is not None:
                 raise ValueError("this Planner derives its tables from a profile and a topology; change those")
-            self._state = _State(None, None, None, None, tables, version=self._state.version + 1)
+            self._now = _Answers(_State(None, None, None, None, tables, version=self._state.version + 1))
 
     def __repr__(self) -> str:
         s = self._state
