@@ -24,11 +24,11 @@
 // This file is the mean's policy of the exact searches' skeleton (exact_search.hpp: the layers, the
 // threads sharing the frontier, the memory count).
 //
-// With energy (docs/model.md "Energy": a bound max_energy, the 3-objective frontier, min_energy) a label
+// With energy (docs/model.md "Energy": a bound max_energy, the 3-objective frontier) a label
 // also carries its energy's terms so far, summed as the latency's on the energy view of the tables, and
 // dominance within a state is on all three (labels.hpp). A label is pruned when its energy plus a lower
 // bound on what its completions add (the same relaxed programme on the energy view) passes max_energy; for
-// the 2-D frontier as above against the staircase; for the 3-D frontier and min_energy when a point found
+// the 2-D frontier as above against the staircase; for the 3-D frontier when a point found
 // (front3.hpp) is at or beyond the corner (latency lower bound, accuracy upper bound, energy lower bound)
 // of its completions.
 //
@@ -41,9 +41,11 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <limits>
 #include <string>
 
 #include <type_traits>
+#include <utility>
 
 #include "bounds.hpp"
 #include "engine.hpp"
@@ -59,13 +61,12 @@ namespace {
 struct MeanShared : SearchShared {
     std::vector<double> lam;  // the lambdas of the scalarised bounds
     const Tables E;           // the energy view (the tables themselves where they carry no energy)
-    SharedFront3 found3;      // the 3-D frontier, or min_energy's plan, found so far
+    SharedFront3 found3;      // the 3-D frontier found so far
 
     MeanShared(const Tables& t, const SearchOptions& o)
-        : SearchShared(t, o, "search"), E(t.has_energy() ? t.energy_view() : t),
-          found3(o.goal == SearchGoal::MinEnergy) {
+        : SearchShared(t, o, "search"), E(t.has_energy() ? t.energy_view() : t) {
         // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
-        // The scalarised bounds are the 2-D frontier's: the 3-D one and min_energy test corners.
+        // The scalarised bounds are the 2-D frontier's: the 3-D one tests corners.
         if (lmax > 1 && o.goal == SearchGoal::Frontier) {
             const double per_lambda = static_cast<double>(t.N) * t.N * t.M * t.K;
             int most = 0;
@@ -118,13 +119,12 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     static std::vector<SearchPoint> answer(Shared& sh) {
         switch (sh.opt.goal) {
             case SearchGoal::Frontier3: return apply_tolerance3(sh.found3.front.pts);
-            case SearchGoal::MinEnergy: return sh.found3.front.pts;
             default: return Base::answer(sh);
         }
     }
 
    private:
-    const bool three_;     // the 3-D frontier or min_energy: front_ in place of the staircase
+    const bool three_;     // the 3-D frontier: front_ in place of the staircase
     const double eslack_;  // the energy bound's slack
     RelaxedBounds bounds_;
     RelaxedBounds ebounds_;  // with energy: the same programmes on the energy view (lane 0, no lambdas)
@@ -145,7 +145,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
             static const std::vector<double> no_lambdas;  // the energy's bound is lane 0 alone
             ebounds_.compute(sh_.E, t_, c_, S_, no_lambdas);
             if (three_) {
-                front_.reset(sh_.opt.goal == SearchGoal::MinEnergy);
+                front_.reset();
                 front_.sync(sh_.found3);
             }
         }
@@ -163,7 +163,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
 
     // With energy, whether the completions of a label at (q, a) that add at least `lat_add` latency and
     // `en_add` energy (lower bounds, before slack) and at most acc_ub(q) accuracy are all out of bounds, or
-    // (3-D frontier, min_energy) all dominated by a point found. `two_d`: the 2-D frontier's own test.
+    // (3-D frontier) all dominated by a point found. `two_d`: the 2-D frontier's own test.
     template <class TwoD>
     bool energy_dominated(const L& l, double lat_add, double en_add, TwoD two_d) const {
         const double e0 = l.en + en_add - eslack_;
@@ -210,7 +210,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     }
 
     // The latency is the mean itself: the points carry no other (SearchPoint::mean 0). With energy, a plan
-    // over max_energy is no answer; the 3-D frontier and min_energy offer the others to front_.
+    // over max_energy is no answer; the 3-D frontier offers the others to front_.
     void terminal(double lat, double acc, std::int32_t parent, int q, int b, int& hint, double en) {
         if constexpr (kEnergy) {
             if (!(en <= sh_.opt.max_energy)) {
@@ -455,6 +455,23 @@ const char* energy_goal_name(const SearchOptions& opt) {
     }
 }
 
+// min_energy is P_lat with energy for latency: the first point of the frontier of (energy, accuracy) with
+// accuracy >= min_accuracy and latency <= max_latency, found by the 2-D search bounded in its third
+// coordinate on the tables with energy and latency swapped (so it has the scalarised bounds and the
+// staircase of the 2-D frontier); max_energy then cuts that one plan.
+std::vector<SearchPoint> min_energy_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
+                                           SearchStats* stats, const std::atomic<bool>* here) {
+    SearchOptions o = opt;
+    o.goal = SearchGoal::Frontier;
+    o.max_energy = opt.max_latency;
+    o.max_latency = std::numeric_limits<double>::infinity();
+    std::vector<SearchPoint> pts = exact_pareto_search<MeanSearch<true>>(T.swapped_view(), o, poll, stats, here);
+    if (pts.size() > 1) pts.resize(1);
+    for (SearchPoint& p : pts) std::swap(p.latency, p.energy);
+    if (!pts.empty() && !(pts[0].energy <= opt.max_energy)) pts.clear();
+    return pts;
+}
+
 }  // namespace
 
 void SearchOptions::check() const {
@@ -477,6 +494,7 @@ std::vector<SearchPoint> pareto_search(const Tables& T, const SearchOptions& opt
         if (opt.quantile > 0)
             throw std::invalid_argument("quantile = " + std::to_string(opt.quantile) + ": " + energy_goal_name(opt) +
                                         " takes the mean latency only (the quantile search carries no energy)");
+        if (opt.goal == SearchGoal::MinEnergy) return min_energy_search(T, opt, poll, stats, here);
         return exact_pareto_search<MeanSearch<true>>(T, opt, poll, stats, here);
     }
     std::vector<SearchPoint> pts = opt.quantile > 0 ? quantile_pareto_search(T, opt, poll, stats, here)
