@@ -223,3 +223,42 @@ def test_a_large_3d_frontier_through_the_snapshots():
     assert want.size > 300
     for threads in (1, 2):
         assert_rows(_core.pareto(tables, energy=energy, objectives=3, threads=threads), every, want)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances(max_N=7, max_M=4, max_K=2), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_every_backend_with_the_search_agrees(inst, seed, data):
+    """The backends' pareto (max_energy, objectives=3) and min_energy: the reference's (by sweep) and the
+    compiled search's, row for row and bit for bit."""
+    from eepart_fast.engine.registry import get_backend
+
+    tables, energy, _ = case(inst, seed)
+    every = reference.every_configuration_energy(tables, energy)
+    bounds = {"min_accuracy": drawn(every, data, "accuracy", 0, 0.5), "max_latency": drawn(every, data, "latency")}
+    cap = drawn(every, data, "energy")
+    numpy_backend, cpu_backend = get_backend("numpy"), get_backend("cpu")
+    for call in ({"max_energy": cap}, {"objectives": 3}, {"objectives": 3, "max_energy": cap}):
+        want = numpy_backend.pareto(tables, energy=energy, **bounds, **call)
+        got = cpu_backend.pareto(tables, energy=energy, **bounds, **call)
+        assert set(got) == set(want)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{call} {key}")
+    want = numpy_backend.min_energy(tables, energy=energy, **bounds)
+    got = cpu_backend.min_energy(tables, energy=energy, **bounds)
+    for key in want:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", ["cuda", "cupy"])
+def test_gpu_backends_refuse_the_energy_search(name):
+    """Refused before anything runs, whether or not the backend is available here."""
+    import importlib
+
+    module = importlib.import_module(f"eepart_fast.engine.backends.{name}")
+    p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy")
+    tables, energy = ef.cost_tables(p, topo), energy_tables(p, topo)
+    for call in ({"energy": energy}, {"max_energy": 1.0}, {"objectives": 3}):
+        with pytest.raises(NotImplementedError, match=f"the {name} backend has no energy yet"):
+            module.pareto(tables, **call)
+    with pytest.raises(NotImplementedError, match="min_energy and the 3-objective frontier"):
+        module.min_energy(tables, energy=energy)
