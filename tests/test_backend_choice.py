@@ -25,7 +25,7 @@ def test_auto_per_operation(monkeypatch):
     assert B.resolve("auto", "pareto") == "numpy"
     monkeypatch.setenv(B.ENV, "numpy")
     assert B.resolve("auto", "pareto") == "numpy" and B.resolve("auto", "evaluate") == "numpy"
-    assert B.backends()["numpy"]["auto_for"] == ["evaluate", "sweep", "pareto"]
+    assert B.backends()["numpy"]["auto_for"] == ["evaluate", "sweep", "pareto", "min_energy"]
 
 
 def test_incomplete_backend_is_unavailable(monkeypatch):

@@ -21,6 +21,16 @@ double as_bound(py::object v, const char* name) {
     return x;
 }
 
+SearchGoal as_objectives(py::object v) {
+    if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr()))
+        throw py::type_error("objectives: expected 2 or 3, got " + std::string(py::repr(v)));
+    const long n = v.cast<long>();
+    if (n == 2) return SearchGoal::Frontier;
+    if (n == 3) return SearchGoal::Frontier3;
+    throw std::invalid_argument("objectives = " + std::to_string(n) +
+                                ": must be 2 (latency, accuracy) or 3 (latency, accuracy, energy)");
+}
+
 // 0 (the mean) shows as None, as it is given.
 py::object quantile_of(double q) { return q > 0 ? py::object(py::float_(q)) : py::object(py::none()); }
 
@@ -77,12 +87,13 @@ void bind_options(py::module_& m) {
     py::class_<SearchOptions>(m, "SearchOptions", py::module_local(),
                               "The options of pareto, each checked when set (ValueError/TypeError naming it).")
         .def(py::init([](py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
-                         py::object time_limit, py::object quantile) {
+                         py::object time_limit, py::object quantile, py::object max_energy, py::object objectives) {
                  return search_options(py::none(), min_accuracy, max_latency, threads, max_memory, time_limit,
-                                       quantile);
+                                       quantile, max_energy, objectives);
              }),
              py::kw_only(), py::arg("min_accuracy") = -inf, py::arg("max_latency") = inf, py::arg("threads") = 0,
-             py::arg("max_memory") = py::int_(SearchOptions{}.max_memory), py::arg("time_limit") = inf, py::arg("quantile") = py::none())
+             py::arg("max_memory") = py::int_(SearchOptions{}.max_memory), py::arg("time_limit") = inf,
+             py::arg("quantile") = py::none(), py::arg("max_energy") = inf, py::arg("objectives") = 2)
         .def_property("min_accuracy", [](const SearchOptions& o) { return o.min_accuracy; },
                       [](SearchOptions& o, py::object v) { o.min_accuracy = as_bound(v, "min_accuracy"); })
         .def_property("max_latency", [](const SearchOptions& o) { return o.max_latency; },
@@ -95,11 +106,17 @@ void bind_options(py::module_& m) {
                       [](SearchOptions& o, py::object v) { o.time_limit = as_time_limit(v); })
         .def_property("quantile", [](const SearchOptions& o) { return quantile_of(o.quantile); },
                       [](SearchOptions& o, py::object v) { o.quantile = as_quantile(v); })
+        .def_property("max_energy", [](const SearchOptions& o) { return o.max_energy; },
+                      [](SearchOptions& o, py::object v) { o.max_energy = as_bound(v, "max_energy"); })
+        .def_property("objectives", [](const SearchOptions& o) { return o.goal == SearchGoal::Frontier3 ? 3 : 2; },
+                      [](SearchOptions& o, py::object v) { o.goal = as_objectives(v); })
         .def("__repr__", [](const SearchOptions& o) {
             return "SearchOptions(min_accuracy=" + str(o.min_accuracy) + ", max_latency=" + str(o.max_latency) +
                    ", threads=" + std::to_string(o.threads) + ", max_memory=" + std::to_string(o.max_memory) +
                    ", time_limit=" + str(o.time_limit) +
-                   ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) + ")";
+                   ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) +
+                   ", max_energy=" + str(o.max_energy) +
+                   ", objectives=" + (o.goal == SearchGoal::Frontier3 ? "3" : "2") + ")";
         });
 }
 
@@ -121,7 +138,8 @@ SweepOptions sweep_options(py::object options, py::object max_latency, py::objec
 }
 
 SearchOptions search_options(py::object options, py::object min_accuracy, py::object max_latency, py::object threads,
-                             py::object max_memory, py::object time_limit, py::object quantile) {
+                             py::object max_memory, py::object time_limit, py::object quantile, py::object max_energy,
+                             py::object objectives) {
     const bool given = !options.is_none();
     if (given && !py::isinstance<SearchOptions>(options))
         throw py::type_error("options: expected a SearchOptions, got " + std::string(py::repr(options)));
@@ -132,6 +150,8 @@ SearchOptions search_options(py::object options, py::object min_accuracy, py::ob
     lay(given, max_memory, "max_memory", [&](py::object v) { o.max_memory = as_memory(v); });
     lay(given, time_limit, "time_limit", [&](py::object v) { o.time_limit = as_time_limit(v); });
     lay(given, quantile, "quantile", [&](py::object v) { o.quantile = as_quantile(v); });
+    lay(given, max_energy, "max_energy", [&](py::object v) { o.max_energy = as_bound(v, "max_energy"); });
+    lay(given, objectives, "objectives", [&](py::object v) { o.goal = as_objectives(v); });
     o.check();
     return o;
 }

@@ -19,6 +19,7 @@ SweepOptions sweep_options(py::object options, py::object max_latency, py::objec
                            py::object threads, py::object time_limit, py::object quantile = py::none(),
                            py::object max_energy = py::none());
 SearchOptions search_options(py::object options, py::object min_accuracy, py::object max_latency, py::object threads,
-                             py::object max_memory, py::object time_limit, py::object quantile = py::none());
+                             py::object max_memory, py::object time_limit, py::object quantile = py::none(),
+                             py::object max_energy = py::none(), py::object objectives = py::none());
 
 }  // namespace eepart

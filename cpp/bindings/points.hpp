@@ -11,7 +11,7 @@ namespace eepart {
 namespace py = pybind11;
 
 // latency, accuracy, threshold_index, num_partitions and the (count, max_partitions) partitions and
-// placement, padded with -1.
-py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partitions);
+// placement, padded with -1; with `energy`, the points' energy column too.
+py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partitions, bool energy = false);
 
 }  // namespace eepart

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "options.hpp"
@@ -12,7 +13,7 @@
 
 namespace eepart {
 
-py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partitions) {
+py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partitions, bool energy) {
     const auto n = static_cast<py::ssize_t>(count);
     const py::ssize_t lmax = max_partitions;
     py::array_t<double> lat(n), acc(n);
@@ -34,17 +35,24 @@ py::dict point_columns(const SearchPoint* pts, std::size_t count, int max_partit
             A(i, k) = k < p.num_partitions ? p.placement[k] : -1;
         }
     }
-    return row_columns(lat, acc, thr, num, parts, place);
+    py::dict out = row_columns(lat, acc, thr, num, parts, place);
+    if (energy) {
+        py::array_t<double> en(n);
+        auto E = en.mutable_unchecked<1>();
+        for (py::ssize_t i = 0; i < n; ++i) E(i) = pts[i].energy;
+        out["energy"] = en;
+    }
+    return out;
 }
 
 namespace {
 
-py::dict pareto(py::object tables_arg, const SearchOptions& opt, bool stats) {
-    const TablesHandle tables = as_tables(tables_arg);
+py::dict pareto(py::object tables_arg, py::object energy, const SearchOptions& opt, bool stats) {
+    const TablesHandle tables = as_tables(tables_arg, energy);
     const Tables& T = tables->view();
     SearchStats st;
     std::vector<SearchPoint> pts = without_gil([&] { return pareto_search(T, opt, poll_python, &st); });
-    py::dict out = point_columns(pts.data(), pts.size(), T.max_partitions());
+    py::dict out = point_columns(pts.data(), pts.size(), T.max_partitions(), T.has_energy());
     if (stats) {
         py::dict s;
         s["labels"] = st.labels;
@@ -64,23 +72,50 @@ void bind_search(py::module_& m) {
     m.def(
         "pareto",
         [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
-           py::object time_limit, py::object quantile, py::object options, bool stats) {
-            return pareto(tables,
-                          search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit, quantile),
+           py::object time_limit, py::object quantile, py::object max_energy, py::object objectives,
+           py::object energy, py::object options, bool stats) {
+            return pareto(tables, energy,
+                          search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit, quantile,
+                                         max_energy, objectives),
                           stats);
         },
         py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
         py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
-        py::arg("quantile") = unset, py::arg("options") = unset, py::arg("stats") = false,
+        py::arg("quantile") = unset, py::arg("max_energy") = unset, py::arg("objectives") = unset,
+        py::arg("energy") = unset, py::arg("options") = unset, py::arg("stats") = false,
         "pareto(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31, time_limit=inf,\n"
-        "quantile=None, options=None, stats=False) -> dict\n\n"
-        "The frontier of the configurations with accuracy >= min_accuracy and latency <= max_latency, by\n"
-        "exact search (no sweep). Returns the columns of _core.sweep for the frontier rows, latency rising;\n"
-        "'stats' adds the search's counters. Raises ValueError when the search would need more than\n"
-        "max_memory bytes (its buffers, counted before they grow), TimeoutError past time_limit seconds.\n"
+        "quantile=None, max_energy=inf, objectives=2, energy=None, options=None, stats=False) -> dict\n\n"
+        "The frontier of the configurations with accuracy >= min_accuracy, latency <= max_latency and\n"
+        "energy <= max_energy, by exact search (no sweep). Returns the columns of _core.sweep for the\n"
+        "frontier rows, latency rising (and 'energy' where the tables carry energy tables); 'stats' adds the\n"
+        "search's counters. Raises ValueError when the search would need more than max_memory bytes (its\n"
+        "buffers, counted before they grow), TimeoutError past time_limit seconds.\n"
         "quantile: None for the mean latency, q in (0, 1] for its q-quantile (the frontier of (q-quantile,\n"
-        "accuracy), by the quantile search).\n"
+        "accuracy), by the quantile search; not with max_energy or objectives=3).\n"
+        "objectives: 2, the frontier of (latency, accuracy); 3, of (latency, accuracy, energy), as\n"
+        "engine.frontier.frontier3_indices gives it over the sweep, in its order. max_energy and objectives=3\n"
+        "need energy tables: Tables built with energy=, or energy= (an EnergyTables) here.\n"
         "options: a SearchOptions holding the same fields (then give none of them as keywords).");
+    m.def(
+        "min_energy",
+        [](py::object tables, py::object min_accuracy, py::object max_latency, py::object threads, py::object max_memory,
+           py::object time_limit, py::object energy, py::object options, bool stats) {
+            SearchOptions o =
+                search_options(options, min_accuracy, max_latency, threads, max_memory, time_limit, py::none());
+            if (o.goal == SearchGoal::Frontier3)
+                throw std::invalid_argument("objectives = 3: min_energy finds one plan; give options with objectives=2");
+            o.goal = SearchGoal::MinEnergy;
+            return pareto(tables, energy, o, stats);
+        },
+        py::arg("tables"), py::kw_only(), py::arg("min_accuracy") = unset, py::arg("max_latency") = unset,
+        py::arg("threads") = unset, py::arg("max_memory") = unset, py::arg("time_limit") = unset,
+        py::arg("energy") = unset, py::arg("options") = unset, py::arg("stats") = false,
+        "min_energy(tables, *, min_accuracy=-inf, max_latency=inf, threads=0, max_memory=2**31,\n"
+        "time_limit=inf, energy=None, options=None, stats=False) -> dict\n\n"
+        "The plan of least energy with accuracy >= min_accuracy and (mean) latency <= max_latency, by exact\n"
+        "search: _core.pareto's columns with one row, or none when no plan meets the bounds. Of plans of\n"
+        "equal energy, the least latency, then the most accuracy, then the first in canonical order. Needs\n"
+        "energy tables (Tables built with energy=, or energy= here); the options' max_energy applies too.");
 }
 
 }  // namespace eepart

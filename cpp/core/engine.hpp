@@ -24,6 +24,12 @@ namespace eepart {
 void evaluate(const Tables& tables, const ConfigView& configs, double* latency, double* accuracy, int threads,
               const Poll& poll, double quantile = 0, double* energy = nullptr);
 
+// The mean latency and the accuracy of one checked configuration (t, P as block counts, A as tiers; L
+// partitions), summed in the canonical order: what evaluate gives for it. On the energy view of the tables
+// (Tables::energy_view) the latency is its energy.
+void evaluate_row(const Tables& tables, int t, int L, const std::int64_t* P, const std::int64_t* A,
+                  double& latency, double& accuracy);
+
 // What every sweep (CPU, CUDA) throws when it would keep more than max_rows rows: an
 // std::invalid_argument that keeps its numbers, so that the bindings raise eepart_fast.errors.RowLimitError
 // from them. Its message is row_limit_message's, which the Python backends' RowLimitError reads too.

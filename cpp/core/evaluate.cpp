@@ -10,7 +10,6 @@
 #include "quantile.hpp"
 
 namespace eepart {
-namespace {
 
 // The order of the additions is the model's canonical one (docs/model.md), so that every backend agrees
 // to the last bits.
@@ -37,8 +36,6 @@ void evaluate_row(const Tables& tb, int t, int L, const std::int64_t* P, const s
     latency = lat;
     accuracy = acc;
 }
-
-}  // namespace
 
 void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, int threads,
               const Poll& poll, double quantile, double* energy) {

@@ -66,6 +66,18 @@ struct Tables {
         e.input_energy = e.compute_energy = e.forward_energy = e.result_energy = nullptr;
         return e;
     }
+    // The energy in the latency's place and the latency in the energy's: a search of (latency, accuracy)
+    // bounded in energy, run on this view, is one of (energy, accuracy) bounded in latency (min_energy).
+    Tables swapped_view() const {
+        Tables s = energy_view();
+        s.input_energy = input_cost;
+        s.compute_energy = compute_cost;
+        s.forward_energy = forward_cost;
+        s.result_energy = result_cost;
+        s.max_compute_energy = max_compute;
+        s.energy_bound = latency_bound;
+        return s;
+    }
     // The (K, N) table, a row per threshold, whichever shape the caller gave (the devices take this one).
     std::vector<double> accuracy_rows() const {
         std::vector<double> rows(static_cast<std::size_t>(K) * N);

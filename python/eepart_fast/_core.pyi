@@ -89,8 +89,11 @@ class SearchOptions:
     max_memory: int
     time_limit: float
     quantile: float | None  # None: the mean; q in (0, 1]: the q-quantile of the latency
+    max_energy: float  # J; anything but inf needs energy tables
+    objectives: int  # 2: (latency, accuracy); 3: (latency, accuracy, energy)
     def __init__(self, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
-                 max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None) -> None: ...
+                 max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None,
+                 max_energy: float = ..., objectives: int = 2) -> None: ...
 
 def evaluate(
     tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
@@ -104,8 +107,14 @@ def sweep(
 def pareto(
     tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
     max_memory: int = 2147483648, time_limit: float = ..., quantile: float | None = None,
+    max_energy: float = ..., objectives: int = 2, energy: Any = None,
     options: SearchOptions | None = None, stats: bool = False,
-) -> dict[str, Any]: ...
+) -> dict[str, Any]: ...  # and "energy" when the tables carry energy
+def min_energy(
+    tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,
+    max_memory: int = 2147483648, time_limit: float = ..., energy: Any = None,
+    options: SearchOptions | None = None, stats: bool = False,
+) -> dict[str, Any]: ...  # pareto's columns, one row or none
 def pareto_many(
     tables: Sequence[_Tables], table_index: np.ndarray, min_accuracy: np.ndarray, max_latency: np.ndarray, *,
     answer: str = "frontier", threads: int = 0, max_memory: int = 2147483648, time_limit: float = ...,

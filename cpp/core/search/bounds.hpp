@@ -40,6 +40,10 @@ class RelaxedBounds {
     // adds, and an upper bound on the accuracy it adds.
     double added_latency_lower(int q, int a) const { return phi_[(static_cast<std::size_t>(q) * M_ + a) * (J_ + 1)]; }
     double added_accuracy_upper(int q) const { return acc_ub_[q]; }
+    // The latency bound of the completions whose next partition is on tier b, less the move there.
+    double added_latency_lower_next(int q, int b) const { return psi_[(static_cast<std::size_t>(q) * M_ + b) * (J_ + 1)]; }
+    // The slack of the latency bound (bound_slack's, lambda 0).
+    double latency_slack() const { return slack_[0]; }
 
    private:
     // Are all completions dominated, given lower bounds `bound` (one per lambda lane) on what they add?

@@ -88,6 +88,13 @@ class ThresholdSearch {
         sh_.counters.add(labels_, candidates_, pruned_, terminals_);
     }
 
+    // The frontier's seeds and the answer from the frontier found, where a policy has no others: every
+    // single-partition plan meeting the bounds, and the staircase cut to the tolerance.
+    static void seed(const Tables& T, const SearchOptions& opt, Shared& sh) {
+        seed_single_partitions(T, opt, sh.found.frontier, Policy::kSeedsCarryMean);
+    }
+    static std::vector<SearchPoint> answer(Shared& sh) { return apply_tolerance(sh.found.frontier.pts); }
+
    protected:
     Shared& sh_;
     const Tables& T_;
@@ -100,20 +107,26 @@ class ThresholdSearch {
 
     bool cancelled() const { return cancel_->load(std::memory_order_relaxed); }
 
-    Move move(int p, int a, int b, int q, double accq) const {
+    Move move(int p, int a, int b, int q, double accq) const { return move(T_, p, a, b, q, accq); }
+    Move first_move(int q, int b, double accq) const { return first_move(T_, q, b, accq); }
+    // The same on other tables of the latency's form (the energy view: its arrive, compute and result are
+    // the energy's terms, summed as the latency's).
+    Move move(const Tables& tb, int p, int a, int b, int q, double accq) const {
         const double Sp = S_[p], E = c_[q] - c_[p];
-        return {Sp * T_.forward(p, a, b), Sp * T_.compute(b, p, q), Sp * T_.result(b), E * T_.result(b), accq * Sp,
+        return {Sp * tb.forward(p, a, b), Sp * tb.compute(b, p, q), Sp * tb.result(b), E * tb.result(b), accq * Sp,
                 accq * E};
     }
-    Move first_move(int q, int b, double accq) const {
+    Move first_move(const Tables& tb, int q, int b, double accq) const {
         const double S0 = S_[0], E = c_[q] - c_[0];
-        return {T_.input(b), S0 * T_.compute(b, 0, q), S0 * T_.result(b), E * T_.result(b), accq * S0, accq * E};
+        return {tb.input(b), S0 * tb.compute(b, 0, q), S0 * tb.result(b), E * tb.result(b), accq * S0, accq * E};
     }
 
     // A complete plan (lat, acc), its last partition (.., q] on tier b after the label `parent`; `mean` its
-    // mean latency where lat is a quantile (the staircase's tie rule), else 0. `hint` is last_at_or_before of
-    // a latency no larger than this one (or -2: unknown) and comes back updated for this latency.
-    void terminal(double lat, double acc, double mean, std::int32_t parent, int q, int b, int& hint) {
+    // mean latency where lat is a quantile (the staircase's tie rule), else 0; `energy` its energy where the
+    // search carries it. `hint` is last_at_or_before of a latency no larger than this one (or -2: unknown)
+    // and comes back updated for this latency.
+    void terminal(double lat, double acc, double mean, std::int32_t parent, int q, int b, int& hint,
+                  double energy = 0) {
         ++terminals_;
         if (!(lat <= sh_.opt.max_latency && acc >= sh_.opt.min_accuracy)) return;
         const int i = hint == -2 ? local_.stair.last_at_or_before(lat) : local_.stair.seek(hint, lat);
@@ -121,6 +134,7 @@ class ThresholdSearch {
         if (local_.beaten(i, lat, acc)) return;
         SearchPoint p = chain_point(arena_, t_, lat, acc, parent, q, b);
         p.mean = mean;
+        p.energy = energy;
         hint = local_.stair.insert(p, i);
         local_.dirty = true;
     }
@@ -161,12 +175,12 @@ std::vector<SearchPoint> exact_pareto_search(const Tables& T, const SearchOption
     control.what = "pareto";
 
     typename Worker::Shared sh(T, opt);
-    seed_single_partitions(T, opt, sh.found.frontier, Worker::kSeedsCarryMean);
+    Worker::seed(T, opt, sh);
     const std::atomic<bool> never{false};
     if (here == nullptr && Worker::on_this_thread(T)) here = &never;
     run_thresholds<Worker>(sh, T.K, here ? 1 : std::min(resolve_threads(opt.threads), T.K), here, control);
     sh.counters.report(stats, sh.budget);
-    return apply_tolerance(sh.found.frontier.pts);
+    return Worker::answer(sh);
 }
 
 }  // namespace eepart

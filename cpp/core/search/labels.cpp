@@ -69,4 +69,40 @@ void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label
     cands.resize(w);
 }
 
+// In cand_less order a candidate can only be dominated by one before it: it stays unless a kept one is at
+// least as accurate and spends no more energy. The kept labels of a state are few beside its candidates
+// (most fall to the first few), so a scan of them costs less than a structure over them.
+void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged) {
+    auto less = [](const Cand3& x, const Cand3& y) {
+        if (x.lat != y.lat) return x.lat < y.lat;
+        if (x.acc != y.acc) return x.acc > y.acc;
+        if (x.en != y.en) return x.en < y.en;
+        return x.parent < y.parent;
+    };
+    std::sort(cands.begin(), cands.end(), less);
+    merged.clear();
+    for (const Cand3& c : cands) {
+        bool dominated = false;
+        for (const Cand3& k : merged)
+            if (k.acc >= c.acc && k.en <= c.en) {
+                dominated = true;
+                break;
+            }
+        if (!dominated) merged.push_back(c);
+    }
+    cands.swap(merged);
+    runs.assign({0, cands.size()});
+}
+
+void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end) {
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        bool dominated = false;
+        for (const Label3* l = begin; l < end && l->lat <= cands[i].lat && !dominated; ++l)
+            dominated = l->acc >= cands[i].acc && l->en <= cands[i].en;
+        if (!dominated) cands[w++] = cands[i];
+    }
+    cands.resize(w);
+}
+
 }  // namespace eepart

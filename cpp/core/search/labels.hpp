@@ -29,6 +29,23 @@ struct Cand {
     std::int32_t parent;
 };
 
+// With energy (docs/model.md "Energy"), a label carries a third coordinate, the energy's terms so far,
+// and dominance within a state is on all three: a label of less latency and more accuracy but more energy
+// may be the one whose completions meet max_energy, or reach the 3-D frontier.
+struct Label3 {
+    double lat, acc;
+    std::int32_t parent;
+    std::int16_t q;
+    std::int8_t tier;
+    double en;
+};
+
+struct Cand3 {
+    double lat, acc;
+    std::int32_t parent;
+    double en;
+};
+
 // Candidate order within a state: latency rising, accuracy falling on ties, then parent.
 inline bool cand_less(const Cand& x, const Cand& y) {
     if (x.lat != y.lat) return x.lat < y.lat;
@@ -44,5 +61,14 @@ void keep_nondominated(std::vector<Cand>& cands, std::vector<std::size_t>& runs,
 // Drops the candidates (latency and accuracy rising) that a label of [begin, end) (likewise rising)
 // weakly dominates.
 void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label* end);
+
+// The same on (latency, accuracy, energy): keeps the candidates no other weakly dominates in all three
+// (of exact ties, the first in cand_less order), latency rising. `runs` and `merged` as above (the runs
+// are merged by one sort here).
+void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged);
+
+// Drops the candidates (latency rising) that a label of [begin, end) (latency rising) weakly dominates
+// in all three.
+void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end);
 
 }  // namespace eepart

@@ -19,6 +19,8 @@ struct SearchPoint {
     // The mean latency, where `latency` is a quantile (the quantile search); 0 otherwise. Of the
     // configurations reaching one point, the one of least mean is kept.
     double mean = 0;
+    // Its energy (J), where the tables carry energy tables; 0 otherwise.
+    double energy = 0;
     int threshold_index = 0, num_partitions = 0;
     std::int16_t partitions[kMaxTiers] = {};
     std::int8_t placement[kMaxTiers] = {};

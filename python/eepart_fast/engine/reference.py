@@ -16,7 +16,7 @@ from .._checks import time_limit as check_time_limit
 from .._checks import timed_out
 from ..errors import RowLimitError
 from ..model.configs import count_configurations, row_bytes
-from .frontier import frontier_indices
+from .frontier import frontier3_indices, frontier_indices
 from ..model.quantile import QUANTILE_SLACK, check_quantile
 from ..model.tables import CostTables
 
@@ -299,7 +299,7 @@ def rows_in_memory(max_memory, N: int, M: int) -> int:
 
 
 def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=_core.DEFAULT_MAX_MEMORY,
-           time_limit=np.inf, quantile=None, threads=0):
+           time_limit=np.inf, quantile=None, threads=0, max_energy=np.inf, objectives=2, energy=None):
     """The frontier (docs/model.md) of the configurations meeting the bounds, by sweep: exact and slow.
 
     `max_memory` caps the bytes of the swept rows together with the frontier's work on them, so that the
@@ -321,23 +321,81 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
         As for `evaluate`.
     threads : int
         As for `evaluate` (ignored).
+    max_energy : float
+        Keep plans of at most this energy (J; inf: none); anything else needs `energy`.
+    objectives : {2, 3}
+        2: the frontier of (latency, accuracy); 3: of (latency, accuracy, energy) (frontier3_indices),
+        which needs `energy`.
+    energy : EnergyTables, optional
+        The energy tables: the rows then have an energy column.
 
     Returns
     -------
     dict
-        The frontier's rows, latency rising, as `sweep`'s columns.
+        The frontier's rows, latency rising, as `sweep`'s columns (and "energy" with `energy`).
     """
     time_limit = check_time_limit(time_limit)
     quantile = None if quantile is None else check_quantile(quantile)
+    if objectives not in (2, 3) or isinstance(objectives, bool):
+        raise ValueError(f"objectives = {objectives!r}: must be 2 (latency, accuracy) or 3 (latency, accuracy, "
+                         "energy)")
+    if objectives == 3 or max_energy != np.inf:
+        _need_energy("the 3-objective frontier" if objectives == 3 else "max_energy", quantile, energy)
     start = time.monotonic()
     max_rows = rows_in_memory(max_memory, tables.N, tables.M)
-    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile)
+    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile, max_energy,
+                  energy)
     if time.monotonic() - start > time_limit:
         raise timed_out("pareto", time_limit)
-    idx = frontier_indices(rows["latency"], rows["accuracy"])
+    if objectives == 3:
+        idx = frontier3_indices(rows["latency"], rows["accuracy"], rows["energy"])
+    else:
+        idx = frontier_indices(rows["latency"], rows["accuracy"])
     if quantile is not None:
         idx = least_mean_ties(tables, rows, idx)
     return {k: v[idx] for k, v in rows.items()}
+
+
+def min_energy(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_memory=_core.DEFAULT_MAX_MEMORY,
+               time_limit=np.inf, threads=0, energy=None):
+    """The plan of least energy meeting the bounds, by sweep: the first point of the frontier of (energy,
+    accuracy) (frontier_indices) of the configurations with accuracy >= min_accuracy and mean latency <=
+    max_latency, as min_latency is the first of (latency, accuracy)'s (docs/model.md "Energy").
+
+    Parameters
+    ----------
+    tables : CostTables
+        The model in engine form.
+    min_accuracy, max_latency : float
+        The bounds (-inf, inf: none).
+    max_memory, time_limit, threads
+        As for `pareto`.
+    energy : EnergyTables
+        The energy tables (required).
+
+    Returns
+    -------
+    dict
+        `pareto`'s columns with "energy": one row, or none when no plan meets the bounds.
+    """
+    time_limit = check_time_limit(time_limit)
+    _need_energy("min_energy", None, energy)
+    start = time.monotonic()
+    rows = _sweep(tables, max_latency, min_accuracy, rows_in_memory(max_memory, tables.N, tables.M), 1 << 20,
+                  time_limit, "min_energy", None, np.inf, energy)
+    if time.monotonic() - start > time_limit:
+        raise timed_out("min_energy", time_limit)
+    idx = frontier_indices(rows["energy"], rows["accuracy"])[:1]
+    return {k: v[idx] for k, v in rows.items()}
+
+
+def _need_energy(goal: str, quantile, energy) -> None:
+    """The energy search's rules, with the compiled search's messages."""
+    if energy is None:
+        raise ValueError(f"{goal}: the tables carry no energy tables (give energy= with them)")
+    if quantile is not None:
+        raise ValueError(f"quantile = {quantile}: {goal} takes the mean latency only (the quantile search carries "
+                         "no energy)")
 
 
 def least_mean_ties(tables: CostTables, rows: dict, idx, backend_evaluate=None) -> np.ndarray:

@@ -13,12 +13,13 @@ import os
 from typing import Protocol, runtime_checkable
 
 ORDER = ("cuda", "cupy", "cpu", "numpy")
-OPERATIONS = ("evaluate", "sweep", "pareto")
-# Fastest measured first, per operation (bench/results/gpu_check_h100.md).
+OPERATIONS = ("evaluate", "sweep", "pareto", "min_energy")
+# Fastest measured first, per operation (bench/results/gpu_check_h100.md); min_energy only where it runs.
 AUTO_ORDER = {
     "evaluate": ("cuda", "cupy", "cpu", "numpy"),
     "sweep": ("cuda", "cupy", "cpu", "numpy"),
     "pareto": ("cpu", "cuda", "numpy"),
+    "min_energy": ("cpu", "numpy"),
 }
 ENV = "EEPART_FAST_BACKEND"
 # The backends whose evaluate and sweep take energy tables (docs/backends.md); auto asked for energy picks
@@ -43,7 +44,7 @@ class Backend(Protocol):
     ----------
     *args, **kwargs
         None: a Protocol is never instantiated; ``isinstance(module, Backend)`` checks that a module
-        provides available, evaluate, sweep and pareto.
+        provides available, evaluate, sweep, pareto and min_energy.
 
     Examples
     --------
@@ -128,7 +129,7 @@ class Backend(Protocol):
         """
 
     def pareto(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_memory=...,
-               time_limit=...) -> dict:
+               time_limit=..., max_energy=..., objectives=2, energy=None) -> dict:
         """The frontier of the configurations meeting the bounds.
 
         Parameters
@@ -146,11 +147,42 @@ class Backend(Protocol):
             by its window whatever it says).
         time_limit : float
             As for `sweep`.
+        max_energy : float
+            Plans of at most this energy in joules only (inf: no bound); needs `energy`, and the mean latency.
+        objectives : {2, 3}
+            2: the frontier of (latency, accuracy); 3: of (latency, accuracy, energy), as
+            `frontier.frontier3_indices` gives it over the sweep, in its order (needs `energy`; the mean).
+        energy : EnergyTables, optional
+            The energy tables: the rows then have an energy column. cuda and cupy refuse energy
+            (NotImplementedError).
 
         Returns
         -------
         dict
-            The frontier's rows, latency rising, as `sweep`'s columns.
+            The frontier's rows, latency rising, as `sweep`'s columns (and "energy" with `energy`).
+        """
+
+    def min_energy(self, tables, *, min_accuracy=..., max_latency=..., threads=0, max_memory=..., time_limit=...,
+                   energy=None) -> dict:
+        """The plan of least energy meeting the bounds (docs/model.md "Energy"): the first point of the
+        frontier of (energy, accuracy) of the plans with accuracy >= min_accuracy and mean latency <=
+        max_latency.
+
+        Parameters
+        ----------
+        tables : CostTables
+            The model in engine form.
+        min_accuracy, max_latency : float
+            The bounds, as for `sweep` (the latency is the mean).
+        threads, max_memory, time_limit
+            As for `pareto`.
+        energy : EnergyTables
+            The energy tables (required; cuda and cupy refuse them: NotImplementedError).
+
+        Returns
+        -------
+        dict
+            `pareto`'s columns with "energy": one row, or none when no plan meets the bounds.
         """
 
 
@@ -207,7 +239,7 @@ def resolve(backend: str = "auto", operation: str = "evaluate", energy: bool = F
     backend : str
         "auto" (EEPART_FAST_BACKEND if set, else the fastest that runs here for `operation`), or one of
         cuda, cupy, cpu, numpy.
-    operation : {"evaluate", "sweep", "pareto"}
+    operation : {"evaluate", "sweep", "pareto", "min_energy"}
         Which operation auto chooses for.
     energy : bool
         Whether the call asks for energy: auto then picks among the backends that have it (ENERGY).
@@ -250,7 +282,7 @@ def get_backend(backend: str = "auto", operation: str = "evaluate") -> Backend:
     ----------
     backend : str
         As for `resolve`.
-    operation : {"evaluate", "sweep", "pareto"}
+    operation : {"evaluate", "sweep", "pareto", "min_energy"}
         As for `resolve`.
 
     Returns

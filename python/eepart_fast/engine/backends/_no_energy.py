@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def refuse_energy(backend: str, tables, energy=None, max_energy=np.inf) -> None:
+def refuse_energy(backend: str, tables, energy=None, max_energy=np.inf, objectives=2) -> None:
     """NotImplementedError when energy is asked: energy tables given, carried by `tables` (a _core.Tables
-    built with energy=), or a max_energy bound."""
-    if energy is None and max_energy == np.inf and not getattr(tables, "has_energy", False):
+    built with energy=), a max_energy bound, or an energy goal (objectives 3, the 3-objective frontier; 1,
+    min_energy)."""
+    if energy is None and max_energy == np.inf and objectives == 2 and not getattr(tables, "has_energy", False):
         return
     raise NotImplementedError(f"the {backend} backend has no energy yet (docs/backends.md): use backend='cpu' or "
-                              "'numpy' for energy= and max_energy")
+                              "'numpy' for energy=, max_energy, min_energy and the 3-objective frontier")

@@ -1,6 +1,6 @@
 """The `cpu` backend: the compiled C++ engine (eepart_fast._core), multithreaded, GIL released.
 
-Its evaluate, sweep and pareto are the compiled functions themselves: they take the Backend Protocol's
+Its evaluate, sweep, pareto and min_energy are the compiled functions themselves: they take the Backend Protocol's
 arguments (engine/registry.py) by the same names, so nothing is forwarded or written twice. `tables` is a
 CostTables (copied into the engine and checked per call) or an `eepart_fast._core.Tables` (built and
 checked once, for callers that ask many questions of the same tables).
@@ -12,6 +12,7 @@ import eepart_fast._core as _core  # by name: `from ... import` reads as importi
 evaluate = _core.evaluate
 sweep = _core.sweep
 pareto = _core.pareto
+min_energy = _core.min_energy
 
 
 def available():

@@ -85,12 +85,18 @@ PARETO_ENGINE = "layered"
 
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=DEFAULT_MAX_MEMORY,
-           time_limit=np.inf, quantile=None):
+           time_limit=np.inf, quantile=None, max_energy=np.inf, objectives=2, energy=None):
     """The device search; with `quantile`, no device search: this backend's sweep bounded a priori by the
     most accurate single-partition plan, then frontier_indices (_pareto_by_sweep). Exact either way;
-    max_memory then caps the swept rows held on the host."""
+    max_memory then caps the swept rows held on the host. Energy refused (docs/backends.md)."""
+    refuse_energy("cuda", tables, energy, max_energy, objectives)
     if quantile is not None:
         return pareto_by_sweep(sweep, evaluate, tables, min_accuracy, max_latency, quantile, max_memory=max_memory,
                                threads=threads, time_limit=time_limit)
     return _cuda.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, threads=threads,
                         max_memory=max_memory, time_limit=time_limit, engine=PARETO_ENGINE)
+
+
+def min_energy(tables, *args, energy=None, **kwargs):
+    """Refused: the device search carries no energy (docs/backends.md)."""
+    refuse_energy("cuda", tables, energy, objectives=1)

@@ -227,12 +227,14 @@ def _running_max(x):
 
 def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memory=None, time_limit=np.inf,
            quantile=None, chunk_items=_core.SWEEP_CHUNK_ITEMS, window_rows=_core.SWEEP_WINDOW_ROWS,
-           max_configs=MAX_PARETO_CONFIGS):
+           max_configs=MAX_PARETO_CONFIGS, max_energy=np.inf, objectives=2, energy=None):
     """The model's frontier by sweep: each window of rows is cut on the device to the rows more accurate than every
     faster row of the window (first of equal rows kept), then frontier_indices runs on what is left.
     Its memory is bounded by the window and chunk sizes, whatever `max_memory` says (accepted so that every
     backend takes the same arguments). With `quantile`: this backend's sweep bounded a priori by the most
-    accurate single-partition plan, then frontier_indices (_pareto_by_sweep); max_memory caps its rows."""
+    accurate single-partition plan, then frontier_indices (_pareto_by_sweep); max_memory caps its rows.
+    Energy refused (docs/backends.md)."""
+    refuse_energy("cupy", tables, energy, max_energy, objectives)
     _quantile_args(quantile)
     cp = _cupy()
     deadline = _check_call(threads, time_limit)
@@ -258,3 +260,8 @@ def pareto(tables, min_accuracy=-np.inf, max_latency=np.inf, threads=0, max_memo
     rows = _concat(parts, min(tables.N, tables.M))
     idx = frontier_indices(rows["latency"], rows["accuracy"])
     return {c: v[idx] for c, v in rows.items()}
+
+
+def min_energy(tables, *args, energy=None, **kwargs):
+    """Refused: this backend's sweep carries no energy (docs/backends.md)."""
+    refuse_energy("cupy", tables, energy, objectives=1)

@@ -1,2 +1,2 @@
 """The `numpy` backend is the reference itself."""
-from ..reference import available, evaluate, pareto, sweep  # noqa: F401
+from ..reference import available, evaluate, min_energy, pareto, sweep  # noqa: F401
