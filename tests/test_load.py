@@ -214,3 +214,17 @@ def test_max_rate_is_the_best_plans_capacity(seed):
     mine = plan_max_rate(p, topo, (cap.point.threshold_index, cap.point.partitions, cap.point.placement),
                          load=load, max_latency=bound, rtol=1e-12)
     assert mine.rate >= cap.rate * (1 - 1e-12)
+
+
+def test_worked_example_best_plan_moves_with_the_rate():
+    """docs/model.md "Load": the plan optimal for one sample is not the one under load."""
+    p, topo = worked()
+    at = {rate: load_min_latency(p, topo, load=Load(rate), min_accuracy=0.8) for rate in (0.0, 20.0, 35.0)}
+    assert (at[0.0].partitions, at[0.0].placement, round(at[0.0].latency * 1e3, 1)) == ([3], [1], 309.2)
+    assert (at[20.0].partitions, at[20.0].placement, round(at[20.0].latency * 1e3, 1)) == ([3], [2], 336.6)
+    assert (at[35.0].threshold_index, at[35.0].partitions, at[35.0].placement) == (1, [2, 3], [2, 3])
+    assert round(at[35.0].latency * 1e3, 1) == 372.0
+    # The idle optimum loads the phone to 2 at 20/s: infeasible.
+    assert ef.model.evaluate_load(p, topo, (0, [3], [1]), load=Load(20.0), link_queues=False).latency == np.inf
+    with_links = plan_max_rate(p, topo, ROW, load=Load(0.0), max_latency=0.4, link_queues=True)
+    assert round(with_links.rate, 3) == 0.676

@@ -196,8 +196,8 @@ def wait(arrival, mean, second, background=0.0, residual=0.0):
 
 
 def load_tables(tables: CostTables, *, load: Load, source=0) -> list:
-    """The cost tables under `load`, one CostTables per threshold (K = 1 each): compute_cost[a][p][q] +=
-    the wait at tier a of the partition p+1..q, whose arrivals are arrival[a] x (1 - c_p) at that threshold.
+    """The cost tables under `load`, one CostTables per threshold (K = 1 each): `compute_cost[a, p, q]` +=
+    the wait at tier a of the partition p+1..q, whose arrivals are `arrival[a]` x (1 - c_p) at that threshold.
 
     The mean latency the engine computes on table t is then the model's latency plus the compute waits
     (docs/model.md "Load"). An entry whose tier would be loaded to 1 or more is INFEASIBLE / (1 - c_p), so
