@@ -349,9 +349,23 @@ class LoadModel:
         self.background, self.residual, self.cv2 = load.per_tier(M)
         self.routes = _link_servers(topology) if link_queues else {}
 
-    def _arrival(self, key, rate: float) -> float:
-        # A server is the fleet's to share unless it is, or a link ends at, a source's own tier.
-        ends = key[1:2] if key[0] == "tier" else key[-2:]
+    def arrival(self, server, *, rate=None) -> float:
+        """Samples per second a server would get if every sample visited it: `rate` where it is a source's
+        own (a private tier, or a link ending at one), rate x fleet where the fleet shares it.
+
+        Parameters
+        ----------
+        server : tuple
+            ("tier", a), ("link", index, from, to) or ("route", from, to).
+        rate : float, optional
+            Samples per second per source (default: the load's).
+
+        Returns
+        -------
+        float
+        """
+        rate = self.load.rate if rate is None else rate
+        ends = server[1:2] if server[0] == "tier" else server[-2:]
         own = any(x in self.private for x in ends)
         return rate if own else rate * self.load.fleet
 
@@ -410,7 +424,7 @@ class LoadModel:
             if s <= 0:
                 continue
             bg, res = (self.background[key[1]], self.residual[key[1]]) if key[0] == "tier" else (0.0, 0.0)
-            arrival = self._arrival(key, rate)
+            arrival = self.arrival(key, rate=rate)
             # Per sample the server does B seconds of work: utilisation arrival x B, wait from arrival x A.
             w = float(wait(arrival, B, A2, bg, res))
             out[key] = Server(float(s), float(arrival * B + bg), w)

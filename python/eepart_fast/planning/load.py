@@ -4,8 +4,7 @@ capacity, the largest rate a plan (or the best plan) carries within a latency bo
 The search is the engine's, once per threshold on the tables `model.load_tables` fills for the rate (the
 compute waits are per-partition entries, so the engine's dominance stays exact), the thresholds' frontiers
 merged. With `link_queues` the links' waits depend on the whole plan (results converge on the destination's
-links), which the tables cannot carry: then every configuration is priced by `model.LoadModel`, up to
-`max_configurations`.
+links), which the tables cannot carry: then partial plans carry each link's sums (`_load_labels.py`).
 """
 from __future__ import annotations
 
@@ -18,16 +17,15 @@ import numpy as np
 from .._checks import bound, integer, number
 from ..engine.frontier import frontier_indices
 from ..engine.registry import get_backend
-from ..model.configs import count_configurations
 from ..model.load import INFEASIBLE, Load, LoadModel, load_tables
 from ..model.profile import Profile
 from ..model.tables import CostTables
+from ._load_labels import frontier_rows
 from .evaluation import _tables
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 # Below the mark of an overloaded server (model.load.INFEASIBLE), above every feasible latency.
 FEASIBLE = math.nextafter(INFEASIBLE, 0.0)
-MAX_CONFIGURATIONS = 200_000  # priced one by one with link_queues (about 60 us each)
 BISECTIONS = 2200  # enough to halve any float64 bracket to rtol
 
 
@@ -105,20 +103,8 @@ def configurations(N: int, M: int, K: int):
                     yield t, P, A
 
 
-def _by_enumeration(model: LoadModel, min_accuracy: float, max_latency: float, max_configurations: int,
-                    rate=None) -> dict:
-    tables = model.tables
-    N, M, K = tables.N, tables.M, tables.K
-    n = count_configurations(N, M, K)
-    if n > max_configurations:
-        raise ValueError(f"link_queues: {n} configurations to price one by one, above max_configurations = "
-                         f"{max_configurations} (link waits depend on the whole plan; see docs/model.md \"Load\")")
-    lmax = min(M, N)
-    rows = []
-    for t, P, A in configurations(N, M, K):
-        r = model.evaluate((t, P, A), rate=rate)
-        if r.latency <= min(max_latency, FEASIBLE) and r.accuracy >= min_accuracy:
-            rows.append((r.latency, r.accuracy, t, P, A))
+def _columns(rows: list, lmax: int) -> dict:
+    """The frontier of (latency, accuracy, t, P, A) rows given in canonical order, as columns."""
     if not rows:
         return _empty(lmax)
     out = {"latency": np.array([r[0] for r in rows]), "accuracy": np.array([r[1] for r in rows]),
@@ -129,11 +115,17 @@ def _by_enumeration(model: LoadModel, min_accuracy: float, max_latency: float, m
     return _merge([out], lmax)
 
 
+def _by_labels(model: LoadModel, min_accuracy: float, max_latency: float, rate: float) -> dict:
+    lmax = min(model.tables.M, model.tables.N)
+    rows = frontier_rows(model, rate, min_accuracy, min(max_latency, FEASIBLE))
+    rows.sort(key=lambda r: (r[2], len(r[3]), r[3], r[4]))  # canonical order: the first of a point wins
+    return _columns(rows, lmax)
+
+
 class _Question:
     """One network under one Load: the frontier at any rate, by tables or (link_queues) by enumeration."""
 
-    def __init__(self, profile, topology, load, source, destination, backend, threads, link_queues,
-                 max_configurations):
+    def __init__(self, profile, topology, load, source, destination, backend, threads, link_queues):
         self.load = _load(load)
         self.tables, _, _, tier = _tables(profile, topology, source, destination)
         self.source = tier(source, field="source") if tier is not None else integer("source", source)
@@ -143,11 +135,10 @@ class _Question:
             if not isinstance(profile, Profile):
                 raise TypeError("link_queues: needs a Profile and a Topology (the links), not CostTables")
             self.model = LoadModel(profile, topology, load=self.load, source=source, destination=destination)
-            self.max_configurations = integer("max_configurations", max_configurations)
 
     def frontier(self, rate: float, min_accuracy: float, max_latency: float) -> dict:
         if self.model is not None:
-            return _by_enumeration(self.model, min_accuracy, max_latency, self.max_configurations, rate)
+            return _by_labels(self.model, min_accuracy, max_latency, rate)
         return _by_tables(self.tables, self.load.replace(rate=rate), self.source, min_accuracy, max_latency,
                           self.backend, self.threads)
 
@@ -159,8 +150,7 @@ def _point(rows: dict, i: int) -> LoadPoint:
 
 
 def load_pareto(profile, topology=None, *, load, source=0, destination=0, min_accuracy=None, max_latency=None,
-                backend: str = "auto", threads: int = 0, link_queues: bool = False,
-                max_configurations: int = MAX_CONFIGURATIONS) -> dict:
+                backend: str = "auto", threads: int = 0, link_queues: bool = False) -> dict:
     """The exact (mean latency under load, accuracy) frontier (docs/model.md "Load").
 
     Parameters
@@ -180,9 +170,7 @@ def load_pareto(profile, topology=None, *, load, source=0, destination=0, min_ac
     threads : int, default 0
         CPU threads, where the backend takes them.
     link_queues : bool, default False
-        Whether links queue too; then every configuration is priced, up to `max_configurations`.
-    max_configurations : int
-        With `link_queues`, more configurations than this: ValueError (checked before any is priced).
+        Whether links queue too; then the search carries each link's sums (planning/_load_labels.py).
 
     Returns
     -------
@@ -198,19 +186,18 @@ def load_pareto(profile, topology=None, *, load, source=0, destination=0, min_ac
     >>> len(idle["latency"]) == len(ef.pareto(p, topo)), bool(busy["latency"][0] > idle["latency"][0])
     (True, True)
     """
-    q = _Question(profile, topology, load, source, destination, backend, threads, link_queues, max_configurations)
+    q = _Question(profile, topology, load, source, destination, backend, threads, link_queues)
     return q.frontier(q.load.rate, bound("min_accuracy", min_accuracy, -math.inf),
                       bound("max_latency", max_latency, math.inf))
 
 
 def load_min_latency(profile, topology=None, *, load, source=0, destination=0, min_accuracy=None,
-                     backend: str = "auto", threads: int = 0, link_queues: bool = False,
-                     max_configurations: int = MAX_CONFIGURATIONS) -> LoadPoint | None:
+                     backend: str = "auto", threads: int = 0, link_queues: bool = False) -> LoadPoint | None:
     """P_lat under load: the least mean latency with accuracy >= min_accuracy (None: nothing meets it).
 
     Parameters
     ----------
-    profile, topology, load, source, destination, backend, threads, link_queues, max_configurations
+    profile, topology, load, source, destination, backend, threads, link_queues
         As for `load_pareto`.
     min_accuracy : float
         The accuracy bound.
@@ -227,19 +214,17 @@ def load_min_latency(profile, topology=None, *, load, source=0, destination=0, m
     True
     """
     rows = load_pareto(profile, topology, load=load, source=source, destination=destination,
-                       min_accuracy=min_accuracy, backend=backend, threads=threads, link_queues=link_queues,
-                       max_configurations=max_configurations)
+                       min_accuracy=min_accuracy, backend=backend, threads=threads, link_queues=link_queues)
     return _point(rows, 0) if len(rows["latency"]) else None
 
 
 def load_max_accuracy(profile, topology=None, *, load, source=0, destination=0, max_latency=None,
-                      backend: str = "auto", threads: int = 0, link_queues: bool = False,
-                      max_configurations: int = MAX_CONFIGURATIONS) -> LoadPoint | None:
+                      backend: str = "auto", threads: int = 0, link_queues: bool = False) -> LoadPoint | None:
     """P_acc under load: the highest accuracy with mean latency <= max_latency (None: nothing meets it).
 
     Parameters
     ----------
-    profile, topology, load, source, destination, backend, threads, link_queues, max_configurations
+    profile, topology, load, source, destination, backend, threads, link_queues
         As for `load_pareto`.
     max_latency : float
         The latency bound, seconds.
@@ -256,8 +241,7 @@ def load_max_accuracy(profile, topology=None, *, load, source=0, destination=0, 
     True
     """
     rows = load_pareto(profile, topology, load=load, source=source, destination=destination,
-                       max_latency=max_latency, backend=backend, threads=threads, link_queues=link_queues,
-                       max_configurations=max_configurations)
+                       max_latency=max_latency, backend=backend, threads=threads, link_queues=link_queues)
     return _point(rows, len(rows["latency"]) - 1) if len(rows["latency"]) else None
 
 
@@ -341,7 +325,7 @@ def plan_max_rate(profile, topology, config, *, load, source=0, destination=0, m
 
 def max_rate(profile, topology=None, *, load, source=0, destination=0, min_accuracy=None, max_latency,
              backend: str = "auto", threads: int = 0, link_queues: bool = False,
-             max_configurations: int = MAX_CONFIGURATIONS, rtol: float = 1e-6) -> Capacity | None:
+             rtol: float = 1e-6) -> Capacity | None:
     """The plan that carries the most load: the largest rate per source at which some configuration has
     accuracy >= min_accuracy and mean latency under load <= max_latency, and that configuration.
 
@@ -352,7 +336,7 @@ def max_rate(profile, topology=None, *, load, source=0, destination=0, min_accur
 
     Parameters
     ----------
-    profile, topology, source, destination, backend, threads, link_queues, max_configurations
+    profile, topology, source, destination, backend, threads, link_queues
         As for `load_pareto`.
     load : eepart_fast.model.Load
         The load's other inputs (fleet, background, ...); its rate is what is sought.
@@ -375,7 +359,7 @@ def max_rate(profile, topology=None, *, load, source=0, destination=0, min_accur
     >>> cap.point.accuracy >= 0.9 and cap.point.latency <= 0.2
     True
     """
-    q = _Question(profile, topology, load, source, destination, backend, threads, link_queues, max_configurations)
+    q = _Question(profile, topology, load, source, destination, backend, threads, link_queues)
     min_accuracy = bound("min_accuracy", min_accuracy, -math.inf)
     max_latency = bound("max_latency", max_latency)
 
