@@ -149,6 +149,28 @@ def _point(rows: dict, i: int) -> LoadPoint:
                      rows["partitions"][i][:L].tolist(), rows["placement"][i][:L].tolist())
 
 
+def points(rows: dict) -> list:
+    """`load_pareto`'s columns as a list of LoadPoint, latency rising.
+
+    Parameters
+    ----------
+    rows : dict
+        The columns `load_pareto` returns.
+
+    Returns
+    -------
+    list of LoadPoint
+
+    Examples
+    --------
+    >>> p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    >>> front = ef.planning.load.points(ef.planning.load.load_pareto(p, topo, load=ef.model.Load(30.0)))
+    >>> front[0].latency < front[-1].latency
+    True
+    """
+    return [_point(rows, i) for i in range(len(rows["latency"]))]
+
+
 def load_pareto(profile, topology=None, *, load, source=0, destination=0, min_accuracy=None, max_latency=None,
                 backend: str = "auto", threads: int = 0, link_queues: bool = False) -> dict:
     """The exact (mean latency under load, accuracy) frontier (docs/model.md "Load").
