@@ -23,7 +23,9 @@ DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "
         "header", "payload", "scenarios", "transport", "role", "bind", "message", "args", "kwargs",
         # the network's and the engine's arrays: a chain's bandwidths, a graph's links, a device's measured
         # times, a threshold index t, and configurations packed as the backends take them
-        "bandwidth", "links", "times", "t", "threshold_index", "num_partitions", "partitions", "placement"}
+        "bandwidth", "links", "times", "t", "threshold_index", "num_partitions", "partitions", "placement",
+        # a load's arrival rate, one configuration (t, P, A), one server of the load model
+        "rate", "config", "server"}
 # The keyword names every callable shares, in the order each must list them.
 ORDER = ["source", "destination", "configs", "min_accuracy", "max_latency", "quantile", "backend", "threads",
          "max_memory", "time_limit", "progress"]

@@ -21,10 +21,12 @@ from ..io.atomic import atomic_path
 from ..io.format import decimals, digits
 from ..io.results import SweepResult
 from ..model.configs import count_configurations, row_bytes
+from ..model.load import Load, LoadModel
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile, quantile_label
 from ..model.tables import cost_tables
 from ..model.topology import PRESETS, Topology
+from ..planning import load as under_load
 from ..planning.planner import Planner
 from .nn import add_subcommands as add_training_subcommands
 from .options import add_progress
@@ -44,6 +46,7 @@ examples:
   eepart plan --topology iot --min-accuracy 0.9
   eepart plan --profile my.json --topology my.yaml --max-latency-ms 150 --plot frontier.png
   eepart plan --quantile p99 --max-latency-ms 100      # the bound on the 99th percentile of the latency
+  eepart plan --rate 30 --fleet 4 --min-accuracy 0.9   # under load: 30 samples/s from each of 4 sources
   eepart sweep --profile my.json --topology mobile --max-latency-ms 200 --out rows.parquet
   eepart study study.yaml --out results/        # many scenarios on Dask (docs/studies.md)
   eepart backends
@@ -152,6 +155,13 @@ def positive_arg(text: str) -> float:
     value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must be > 0")
+    return value
+
+
+def nonnegative_arg(text: str) -> float:
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be >= 0")
     return value
 
 
@@ -317,6 +327,10 @@ def cmd_plan(args) -> int:
         raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
     clock = Clock(args.time_limit)
     q = args.quantile
+    if args.rate is not None:
+        return cmd_plan_load(args)
+    if args.fleet != 1 or args.link_queues:
+        raise UsageError("--fleet, --link-queues: only with --rate (the load they describe)")
     if args.over:
         if q is not None:
             raise UsageError("--quantile: not with --over: plan tables are for the mean latency only (a quantile "
@@ -364,6 +378,117 @@ def cmd_plan(args) -> int:
     if args.plot:
         print(f"\nplot written to {args.plot}")
     return code
+
+
+class _LoadRow:
+    """A frontier point under load, shaped as frontier_table reads a Plan."""
+
+    def __init__(self, point, profile, topology):
+        self.latency, self.accuracy = point.latency, point.accuracy
+        self.threshold = float(profile.thresholds[point.threshold_index])
+        bounds = zip((0, *point.partitions), point.partitions)
+        self.breakdown = [{"blocks": (p + 1, q), "tier_name": topology.names[a]}
+                          for (p, q), a in zip(bounds, point.placement)]
+        self.point = point
+
+    def to_dict(self, load: Load) -> dict:
+        pt = self.point
+        return {"latency": pt.latency, "accuracy": pt.accuracy, "threshold_index": pt.threshold_index,
+                "threshold": self.threshold, "partitions": pt.partitions, "placement": pt.placement,
+                "tier_names": [b["tier_name"] for b in self.breakdown], "rate": load.rate, "fleet": load.fleet}
+
+
+def cmd_plan_load(args) -> int:
+    """`eepart plan --rate R`: the frontier and the best plan under load (docs/model.md "Load")."""
+    for option, why in (("quantile", "the load model is for the mean latency"), ("over", "no plan tables over a "
+                        "parameter under load yet"), ("plot", "draws the unloaded configurations")):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option.replace('_', '-')}: not with --rate ({why})")
+    if args.fleet < 1:
+        raise UsageError(f"--fleet {args.fleet}: a number of sources >= 1")
+    profile, topology, source, destination = load_models(args)
+    load = Load(args.rate, fleet=args.fleet)
+    common = {"load": load, "source": source, "destination": destination, "backend": args.backend,
+              "link_queues": args.link_queues}
+    rows = under_load.load_pareto(profile, topology, **common)
+    frontier = [_LoadRow(pt, profile, topology) for pt in under_load.points(rows)]
+    best, bound = None, None
+    if args.min_accuracy is not None:
+        bound = f"accuracy >= {args.min_accuracy}"
+        best = under_load.load_min_latency(profile, topology, min_accuracy=args.min_accuracy, **common)
+    elif args.max_latency_ms is not None:
+        bound = f"mean latency <= {args.max_latency_ms} ms"
+        best = under_load.load_max_accuracy(profile, topology, max_latency=args.max_latency_ms / 1e3, **common)
+    details = None
+    if best is not None:
+        model = LoadModel(profile, topology, load=load, source=source, destination=destination,
+                          link_queues=args.link_queues)
+        at = model.evaluate((best.threshold_index, best.partitions, best.placement))
+        details = {"unloaded_latency": at.base,
+                   "servers": [{"server": _server_name(key, topology.names), "visits": s.visits,
+                                "utilisation": s.utilisation, "wait": s.wait} for key, s in at.servers.items()]}
+        if args.max_latency_ms is not None:
+            cap = under_load.plan_max_rate(profile, topology, (best.threshold_index, best.partitions, best.placement),
+                                load=load, source=source, destination=destination,
+                                max_latency=args.max_latency_ms / 1e3, link_queues=args.link_queues)
+            details["max_rate"] = None if cap is None else [cap.rate, cap.upper]
+    if args.frontier_out:
+        write_load_frontier(args.frontier_out, frontier, load)
+    code = EXIT_NO_PLAN if bound is not None and best is None else 0
+    if args.json:
+        print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
+                          "destination": destination, "rate": load.rate, "fleet": load.fleet,
+                          "link_queues": args.link_queues, "bound": bound,
+                          "best": None if best is None else {**_LoadRow(best, profile, topology).to_dict(load),
+                                                              **details},
+                          "frontier": [r.to_dict(load) for r in frontier]}, indent=1))
+        return code
+    print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
+          f"source {topology.names[source]}, destination {topology.names[destination]}")
+    print(f"load: {load.rate:g} samples/s from each of {load.fleet} source(s); tiers "
+          f"{'and links ' if args.link_queues else ''}queue (M/G/1 waits, docs/model.md \"Load\")")
+    if bound is not None:
+        print(f"\nbest plan under {bound}:")
+        if best is None:
+            print(f"  none: no configuration meets the bound at this rate (exit code {EXIT_NO_PLAN})")
+        else:
+            row = _LoadRow(best, profile, topology)
+            parts = "  ".join(f"{b['blocks'][0]}-{b['blocks'][1]}@{b['tier_name']}" for b in row.breakdown)
+            print(f"  mean latency {best.latency * 1e3:.3f} ms under load ({details['unloaded_latency'] * 1e3:.3f} "
+                  f"ms idle), accuracy {best.accuracy:.4f}, threshold {row.threshold:g}: {parts}")
+            for s in details["servers"]:
+                print(f"  {s['server']}: utilisation {s['utilisation']:.3f}, wait {s['wait'] * 1e3:.3f} ms, "
+                      f"{s['visits']:.1%} of samples")
+            if details.get("max_rate"):
+                lo, hi = details["max_rate"]
+                print(f"  this plan meets the bound up to {lo:.9g} samples/s per source (not at {hi:.9g})")
+    print()
+    print(frontier_summary(frontier, args.frontier, None).replace("Pareto frontier", "Pareto frontier under load", 1))
+    return code
+
+
+def _server_name(key: tuple, names: list) -> str:
+    if key[0] == "tier":
+        return f"{names[key[1]]} compute"
+    return f"{key[0]} {'' if key[0] == 'route' else str(key[1]) + ' '}{names[key[-2]]} -> {names[key[-1]]}"
+
+
+def write_load_frontier(path: str, frontier, load: Load) -> None:
+    """The frontier under load as JSON or CSV, each row with the rate and fleet it holds for."""
+    if path.endswith(".json"):
+        text = json.dumps([r.to_dict(load) for r in frontier], indent=1) + "\n"
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        return
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tiers",
+                    "rate", "fleet"])
+        for r in frontier:
+            d = r.to_dict(load)
+            w.writerow([repr(d["latency"] * 1e3), repr(d["accuracy"]), d["threshold_index"], repr(d["threshold"]),
+                        " ".join(map(str, d["partitions"])), " ".join(map(str, d["placement"])),
+                        " | ".join(d["tier_names"]), repr(load.rate), load.fleet])
 
 
 OVER_UNITS = {"bandwidth": "bit/s (k, M, G suffixes allowed)", "latency": "ms", "ratio": "", "scale": ""}
@@ -586,6 +711,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "draws the table")
     plan.add_argument("--frontier", type=frontier_arg, default=FRONTIER_ROWS, metavar="N|all",
                       help=f"frontier points to print, evenly spaced (default: {FRONTIER_ROWS}; all: every point)")
+    g = plan.add_argument_group("load (docs/model.md \"Load\")")
+    g.add_argument("--rate", type=nonnegative_arg, metavar="R",
+                   help="samples per second from each source (Poisson): plan under load, each tier a queue "
+                        "(M/G/1 waits); the latency bound is on the mean")
+    g.add_argument("--fleet", type=int, default=1, metavar="F",
+                   help="with --rate: identical sources sharing every tier but their own (default 1)")
+    g.add_argument("--link-queues", action="store_true",
+                   help="with --rate: links queue too, one server per link and direction (a slower exact search)")
     _time_limit(plan, "the searches")
     plan.set_defaults(run=cmd_plan)
 
