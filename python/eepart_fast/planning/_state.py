@@ -18,6 +18,7 @@ import numpy as np
 from .._checks import MAX_COST, finite_costs
 from ..engine.frontier import frontier_indices
 from ..engine.registry import get_backend
+from ..model.energy import energy_tables
 from ..model.profile import Profile
 from ..model.tables import (
     CostTables,
@@ -60,7 +61,7 @@ class _State:
     first read. A re-plan that never reads it makes no Topology, and no state keeps the states before it."""
 
     __slots__ = ("profile", "_topology", "_pending", "source", "destination", "tables", "names", "thresholds",
-                 "base", "version", "filler", "_unchecked", "_engine", "_engine_base")
+                 "base", "version", "filler", "_unchecked", "_engine", "_engine_base", "energy", "_energy")
 
     def __init__(self, profile, topology, source, destination, tables, base=None, version=0, filler=None,
                  unchecked=_COSTS, engine_base=None, pending=None, names=None):
@@ -77,6 +78,8 @@ class _State:
         self._unchecked = unchecked  # the tables not yet checked by finite_costs' rule (none: checked)
         self._engine = None
         self._engine_base = engine_base  # an engine Tables with this state's compute, cum_exit, accuracy
+        self.energy = None  # EnergyTables given (Planner.from_tables(energy=...), ef.pareto(energy=...))
+        self._energy = {}  # the energy tables filled from the models, by energy_tiers (energy_tables)
 
     @classmethod
     def of(cls, profile, topology, source, destination) -> "_State":
@@ -208,6 +211,29 @@ class _State:
             self._engine = engine
         return engine
 
+    def energy_tables(self, energy_tiers):
+        """The energy tables of this snapshot (docs/model.md "Energy"): those given with bare CostTables, or
+        filled from the models counting `energy_tiers`, once per state and energy_tiers. They are filled
+        whole on each state a change makes, not carried along as the move tables are: the energy filler has
+        no per-table path yet (a state's first energy question pays one fill; `Tables.with_moves` could
+        then take the new move energies)."""
+        if self.energy is not None:
+            return self.energy
+        if self.profile is None:
+            if self.energy is None:
+                raise ValueError("this Planner plans on CostTables without energy tables: give energy= (an "
+                                 "EnergyTables) to Planner.from_tables or set_tables")
+            return self.energy
+        if energy_tiers is None:
+            raise ValueError("this Planner has no energy model: give energy_tiers= ('source', 'all' or a list of "
+                             "tiers: whose energy counts) to the Planner")
+        key = energy_tiers if isinstance(energy_tiers, str) else tuple(energy_tiers)
+        found = self._energy.get(key)
+        if found is None:  # two threads may both fill them: equal tables, either is kept
+            found = self._energy[key] = energy_tables(self.profile, self.topology, source=self.source,
+                                                      destination=self.destination, energy_tiers=energy_tiers)
+        return found
+
     def check_costs(self) -> None:
         """The model's cost rule (finite_costs) on this snapshot, before any backend sees it: checked once
         per state, on the tables that are new since the last state checked."""
@@ -264,21 +290,27 @@ def _moved(fill: MoveFiller, path_latency, path_inv, source: int, destination: i
 
 
 def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, max_latency: float,
-                 time_limit: float = math.inf, quantile: float | None = None, threads: int = 0) -> dict:
+                 time_limit: float = math.inf, quantile: float | None = None, threads: int = 0,
+                 energy=None, max_energy: float = math.inf, goal: str = "frontier") -> dict:
     """One exact search on a snapshot's tables: the frontier's rows as columns (latency: the mean, or the
     `quantile`-quantile). `threads` (0: one per core) goes to every backend (the Backend Protocol takes it;
-    the reference ignores it)."""
+    the reference ignores it). With `energy` (EnergyTables): the rows have an energy column, `max_energy`
+    bounds them and `goal` is "frontier", "frontier3" (latency, accuracy, energy) or "min_energy"."""
     module = get_backend(backend)
     state.check_costs()  # the model's rule, on the snapshot searched, before any backend sees it
     tables = state.engine_tables() if backend == "cpu" else state.tables
-    if max_memory is None:
-        rows = module.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
-                             quantile=quantile, threads=threads)
+    options = {"min_accuracy": min_accuracy, "max_latency": max_latency, "time_limit": time_limit, "threads": threads}
+    if max_memory is not None:
+        options["max_memory"] = max_memory
+    if goal == "min_energy":
+        rows = module.min_energy(tables, energy=energy, **options)
+    elif energy is not None:
+        rows = module.pareto(tables, quantile=quantile, energy=energy, max_energy=max_energy,
+                             objectives=3 if goal == "frontier3" else 2, **options)
     else:
-        rows = module.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
-                             quantile=quantile, threads=threads, max_memory=max_memory)
+        rows = module.pareto(tables, quantile=quantile, **options)
     rows.pop("stats", None)
-    if backend not in ("cpu", "numpy"):
+    if backend not in ("cpu", "numpy") and energy is None:
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).
         idx = frontier_indices(rows["latency"], rows["accuracy"])
         rows = {k: np.asarray(v)[idx] for k, v in rows.items()}

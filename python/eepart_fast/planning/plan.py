@@ -84,8 +84,10 @@ class Plan:
     there (docs/model.md "Tail latency").
 
     `partitions` are end blocks P_1 < ... < P_L, `placement` the tier index of each partition,
-    `tier_names` their names. `breakdown` lists, per partition: blocks (first, last), tier, tier_name,
-    the entering, exit and stay fractions, and its compute, forward and result latency (s);
+    `tier_names` their names. `energy` is its energy (J per sample) where an energy question found it
+    (max_energy, min_energy, the 3-objective frontier; docs/model.md "Energy"), else None. `breakdown`
+    lists, per partition: blocks (first, last), tier, tier_name, the entering, exit and stay fractions, and
+    its compute, forward and result latency (s);
     `input_latency` is the input's trip from the source to the first tier. `threshold` is None when the
     plan was made on bare CostTables (no profile to name the thresholds).
 
@@ -124,7 +126,7 @@ class Plan:
     """
 
     __slots__ = ("latency", "accuracy", "threshold_index", "threshold", "partitions", "placement", "tier_names",
-                 "source", "destination", "quantile", "_state", "_breakdown", "_exits", "_mean")
+                 "source", "destination", "quantile", "energy", "_state", "_breakdown", "_exits", "_mean")
 
     @positional("source", "destination", "quantile")
     def __init__(self, latency, accuracy, threshold_index, partitions, placement, profile, topology=None, *,
@@ -143,11 +145,12 @@ class Plan:
 
     @classmethod
     def _on_state(cls, state: _State, latency, accuracy, threshold_index, partitions, placement,
-                  quantile=None) -> Plan:
+                  quantile=None, energy=None) -> Plan:
         """A plan found on a Planner's snapshot, from a search's columns as Python numbers (float, float,
-        int, lists of int) and its checked quantile: no models to check (the snapshot's were), nothing to
-        convert (a re-plan makes one per search)."""
+        int, lists of int; its energy, float or None) and its checked quantile: no models to check (the
+        snapshot's were), nothing to convert (a re-plan makes one per search)."""
         self = cls.__new__(cls)
+        self.energy = energy
         self.latency, self.accuracy, self.threshold_index = latency, accuracy, threshold_index
         th = state.thresholds
         self.threshold = None if th is None else th.item(threshold_index)
@@ -161,6 +164,7 @@ class Plan:
         return self
 
     def _set(self, state, latency, accuracy, threshold_index, partitions, placement, quantile) -> None:
+        self.energy = None
         self.latency = float(latency)
         self.accuracy = float(accuracy)
         self.threshold_index = int(threshold_index)
@@ -339,8 +343,8 @@ class Plan:
         -------
         dict
             latency, accuracy, threshold_index, threshold, partitions, placement, tier_names, source,
-            destination, input_latency, breakdown, latency_statistic, quantile, mean_latency, quantiles and
-            exit_latencies.
+            destination, input_latency, breakdown, latency_statistic, quantile, mean_latency, quantiles,
+            exit_latencies and energy (J, or None).
         """
         parts = [{"blocks": list(b["blocks"]), "tier": int(b["tier"]), "tier_name": b["tier_name"],
                   "entering": b["entering"], "exit": b["exit"], "stay": b["stay"],
@@ -352,7 +356,8 @@ class Plan:
                 "tier_names": list(self.tier_names), "source": self._end(self.source),
                 "destination": self._end(self.destination), "input_latency": float(self.input_latency),
                 "breakdown": parts, "latency_statistic": self.latency_statistic, "quantile": self.quantile,
-                "mean_latency": self.mean_latency, "quantiles": self.quantiles, "exit_latencies": exits}
+                "mean_latency": self.mean_latency, "quantiles": self.quantiles, "exit_latencies": exits,
+                "energy": self.energy}
 
     def __str__(self) -> str:
         names = self._state.names
@@ -367,7 +372,8 @@ class Plan:
             other = "" if self.quantile == 0.99 else f", p99 {self.latency_quantile(0.99) * 1e3:.3f} ms"
             latency = (f"{self.latency_statistic} latency {self.latency * 1e3:.3f} ms "
                        f"(mean {self.mean_latency * 1e3:.3f} ms{other})")
-        lines = [f"{latency}, accuracy {self.accuracy:.4f}, {th}{ends}",
+        energy = "" if self.energy is None else f", energy {self.energy * 1e3:.3f} mJ"
+        lines = [f"{latency}, accuracy {self.accuracy:.4f}{energy}, {th}{ends}",
                  f"  input {first} -> {self.tier_names[0]}: {self.input_latency * 1e3:.3f} ms"]
         for b in self.breakdown:
             first, last = b["blocks"]
@@ -380,5 +386,7 @@ class Plan:
 
     def __repr__(self) -> str:
         stat = "" if self.quantile is None else f", quantile={self.quantile!r}"
+        if self.energy is not None:
+            stat += f", energy={self.energy!r}"
         return (f"Plan(latency={self.latency!r}{stat}, accuracy={self.accuracy!r}, t={self.threshold_index}, "
                 f"P={list(self.partitions)}, A={list(self.tier_names)})")

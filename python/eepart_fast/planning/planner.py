@@ -23,6 +23,7 @@ from .._checks import threads as check_threads
 from .._checks import time_limit as check_time_limit
 from .._deprecated import REMOVED_IN, positional
 from ..engine.registry import resolve
+from ..model.energy import check_energy_tables
 from ..model.profile import Profile
 from ..model.quantile import check_quantile
 from ..model.tables import CostTables, check_tables, measured_tiers
@@ -35,7 +36,7 @@ from ._state import _Answers, _check_models, _search_rows, _State
 # loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
 _core = importlib.import_module("eepart_fast._core")
 
-__all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "breakdown"]
+__all__ = ["Plan", "Planner", "pareto", "min_latency", "max_accuracy", "min_energy", "breakdown"]
 
 
 def _max_memory(max_memory) -> int | None:
@@ -61,19 +62,21 @@ class _Frontier:
         if plan is None:
             r = self._rows
             L = r["num_partitions"].item(i)  # .item: Python numbers, as Plan._on_state takes them
+            energy = r["energy"].item(i) if "energy" in r else None
             plan = self._plans[i] = Plan._on_state(self._state, r["latency"].item(i), r["accuracy"].item(i),
                                                    r["threshold_index"].item(i), r["partitions"][i].tolist()[:L],
-                                                   r["placement"][i].tolist()[:L], self._quantile)
+                                                   r["placement"][i].tolist()[:L], self._quantile, energy)
         return plan
 
     def plans(self) -> list:
         if len(self._plans) < self._n:
             r = self._rows
             columns = zip(*(r[k].tolist() for k in ("latency", "accuracy", "threshold_index", "num_partitions",
-                                                    "partitions", "placement")))
-            for i, (lat, acc, t, L, P, A) in enumerate(columns):
+                                                    "partitions", "placement")),
+                          r["energy"].tolist() if "energy" in r else [None] * self._n)
+            for i, (lat, acc, t, L, P, A, energy) in enumerate(columns):
                 if i not in self._plans:
-                    self._plans[i] = Plan._on_state(self._state, lat, acc, t, P[:L], A[:L], self._quantile)
+                    self._plans[i] = Plan._on_state(self._state, lat, acc, t, P[:L], A[:L], self._quantile, energy)
         return [self._plans[i] for i in range(self._n)]
 
 
@@ -85,6 +88,13 @@ class Planner:
     compute, serialisation, routes: whatever the models carry); `Planner.from_tables(tables)` plans on a
     CostTables of one's own (then only `set_tables` changes it). Tiers may be given by index or name
     everywhere. `tables` is the current CostTables; its arrays are never changed in place.
+
+    Energy (docs/model.md "Energy"): `min_energy` answers the least-energy plan within an accuracy and a
+    latency bound, `max_energy` bounds the other questions' plans, and `pareto(objectives=3)` is the exact
+    frontier of (latency, accuracy, energy); their plans carry `energy` (J per sample). The energy tables
+    are filled from the models counting `energy_tiers` (whose energy counts: "source", "all" or a list of
+    tiers), once per network state, or given with bare CostTables (`from_tables(energy=...)`). Energy
+    questions take the mean latency only (a quantile with them is refused: ValueError).
 
     Every question takes `quantile` (None: the mean latency; q in (0, 1]: its q-quantile, 0.99 for p99,
     docs/model.md "Tail latency"): the plans' latency and the latency bound are then that quantile, and
@@ -114,6 +124,9 @@ class Planner:
     max_memory : int, optional
         Bytes the search's partial plans may take, where the backend takes it (cpu: 2 GiB unless given);
         a search that needs more raises ValueError.
+    energy_tiers : "source", "all" or list of (int or str), optional
+        Whose energy the energy questions count (`eepart_fast.model.energy_tables`); None: the Planner
+        answers no energy question (ValueError naming this argument).
 
     Raises
     ------
@@ -135,8 +148,9 @@ class Planner:
 
     @positional("source", "destination", "backend", "max_memory")
     def __init__(self, profile, topology: Topology | None = None, *, source=0, destination=0,
-                 backend: str = "auto", threads: int = 0, max_memory: int | None = None):
+                 backend: str = "auto", threads: int = 0, max_memory: int | None = None, energy_tiers=None):
         self._setup(backend, threads, max_memory)
+        self.energy_tiers = energy_tiers
         if isinstance(profile, CostTables):
             if topology is not None:
                 raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
@@ -155,7 +169,7 @@ class Planner:
 
     @classmethod
     def from_tables(cls, tables: CostTables, *, backend: str = "auto", threads: int = 0,
-                    max_memory: int | None = None) -> "Planner":
+                    max_memory: int | None = None, energy=None) -> "Planner":
         """A Planner on a CostTables of one's own: the tables hold the routes, so there is no topology to
         change; only `set_tables` changes it.
 
@@ -169,6 +183,8 @@ class Planner:
             As for Planner (0: one per core).
         max_memory : int, optional
             As for Planner (bytes).
+        energy : EnergyTables, optional
+            Energy tables of the same tiers and blocks, for the energy questions (docs/model.md "Energy").
 
         Returns
         -------
@@ -177,7 +193,7 @@ class Planner:
         Raises
         ------
         TypeError, ValueError
-            `tables` is not a valid CostTables.
+            `tables` is not a valid CostTables, or `energy` not valid energy tables for them.
 
         Examples
         --------
@@ -188,7 +204,8 @@ class Planner:
         """
         self = cls.__new__(cls)
         self._setup(backend, threads, max_memory)
-        self._now = _Answers(_State(None, None, None, None, check_tables(tables)))
+        self.energy_tiers = None
+        self._now = _Answers(_state_on_tables(check_tables(tables), energy))
         return self
 
     # --- the models (of the current state) -------------------------------------------------------
@@ -231,22 +248,31 @@ class Planner:
 
     # --- the three questions ----------------------------------------------------------------------
 
-    def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None) -> _Frontier:
+    def _search(self, min_accuracy: float, max_latency: float, time_limit, quantile=None, max_energy=None,
+                goal: str = "frontier") -> _Frontier:
         time_limit = math.inf if time_limit is None else check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
+        max_energy = bound("max_energy", max_energy, default=math.inf)
         now = self._now  # one read: everything below works on this snapshot
-        key = (min_accuracy, max_latency, quantile)  # a mean's answer is never served for a quantile's
+        key = (min_accuracy, max_latency, quantile, max_energy, goal)  # a mean's answer is never a quantile's
         found = now.cached(key)
         if found is not None:
             return found
         state = now.state
+        energy = None
+        if goal != "frontier" or max_energy != math.inf:
+            if quantile is not None:
+                raise ValueError(f"quantile = {quantile}: the energy questions (max_energy, min_energy, objectives=3) "
+                                 "take the mean latency only")
+            energy = state.energy_tables(self.energy_tiers)
         rows = _search_rows(self.backend, self.max_memory, state, min_accuracy, max_latency, time_limit, quantile,
-                            self.threads)
+                            self.threads, energy, max_energy, goal)
         return now.store(key, _Frontier(rows, state, quantile))
 
     @positional("time_limit", "quantile")
-    def pareto(self, *, quantile=None, time_limit=None) -> list:
-        """The Pareto frontier: one Plan per point, latency and accuracy rising.
+    def pareto(self, *, quantile=None, time_limit=None, max_energy=None, objectives: int = 2) -> list:
+        """The Pareto frontier: one Plan per point, latency and accuracy rising; with objectives=3 the exact
+        frontier of (latency, accuracy, energy) (`engine.frontier.frontier3_indices`' points and order).
 
         Parameters
         ----------
@@ -254,6 +280,10 @@ class Planner:
             None: the plans' latency is the mean; q in (0, 1]: the q-quantile (0.99: p99).
         time_limit : float, optional
             Seconds (None: no limit).
+        max_energy : float, optional
+            Only plans spending at most this many joules per sample (None: no bound).
+        objectives : {2, 3}
+            2: (latency, accuracy); 3: (latency, accuracy, energy).
 
         Returns
         -------
@@ -261,6 +291,9 @@ class Planner:
 
         Raises
         ------
+        ValueError
+            An energy question on a Planner without energy_tiers (or energy tables), or with a quantile;
+            `objectives` not 2 or 3.
         TimeoutError
             The search ran past `time_limit`.
 
@@ -270,11 +303,23 @@ class Planner:
         >>> front = planner.pareto()
         >>> all(a.latency <= b.latency and a.accuracy <= b.accuracy for a, b in zip(front, front[1:]))
         True
+
+        The frontier of the watch's battery, latency and accuracy, on the chain with radio and power presets:
+
+        >>> watch = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy"),
+        ...                    energy_tiers="source")
+        >>> front3 = watch.pareto(objectives=3)
+        >>> len(front3) > len(watch.pareto()), all(p.energy is not None for p in front3)
+        (True, True)
         """
-        return self._search(-math.inf, math.inf, time_limit, quantile).plans()
+        if objectives not in (2, 3) or isinstance(objectives, bool):
+            raise ValueError(f"objectives = {objectives!r}: must be 2 (latency, accuracy) or 3 (latency, accuracy, "
+                             "energy)")
+        goal = "frontier3" if objectives == 3 else "frontier"
+        return self._search(-math.inf, math.inf, time_limit, quantile, max_energy, goal).plans()
 
     @positional("min_accuracy", "time_limit", "quantile")
-    def min_latency(self, *, min_accuracy, quantile=None, time_limit=None) -> Plan | None:
+    def min_latency(self, *, min_accuracy, quantile=None, time_limit=None, max_energy=None) -> Plan | None:
         """P_lat: the fastest plan with accuracy >= min_accuracy, fastest by the mean or by the
         `quantile`-quantile (0.99: the least p99).
 
@@ -287,6 +332,8 @@ class Planner:
             None: the mean latency; q in (0, 1]: its q-quantile.
         time_limit : float, optional
             Seconds (None: no limit).
+        max_energy : float, optional
+            Only plans spending at most this many joules per sample (None: no bound; needs energy_tiers).
 
         Returns
         -------
@@ -308,11 +355,11 @@ class Planner:
         >>> planner.min_latency(min_accuracy=0.99) is None
         True
         """
-        front = self._search(bound("min_accuracy", min_accuracy), math.inf, time_limit, quantile)
+        front = self._search(bound("min_accuracy", min_accuracy), math.inf, time_limit, quantile, max_energy)
         return front.plan(0) if len(front) else None
 
     @positional("max_latency", "time_limit", "quantile")
-    def max_accuracy(self, *, max_latency, quantile=None, time_limit=None) -> Plan | None:
+    def max_accuracy(self, *, max_latency, quantile=None, time_limit=None, max_energy=None) -> Plan | None:
         """P_acc: the most accurate plan with latency <= max_latency (s); with `quantile` = q the bound is
         on the q-quantile (0.99: p99 <= max_latency).
 
@@ -325,6 +372,8 @@ class Planner:
             None: the mean latency; q in (0, 1]: its q-quantile.
         time_limit : float, optional
             Seconds (None: no limit).
+        max_energy : float, optional
+            Only plans spending at most this many joules per sample (None: no bound; needs energy_tiers).
 
         Returns
         -------
@@ -346,8 +395,49 @@ class Planner:
         >>> planner.max_accuracy(max_latency=0.01) is None
         True
         """
-        front = self._search(-math.inf, bound("max_latency", max_latency), time_limit, quantile)
+        front = self._search(-math.inf, bound("max_latency", max_latency), time_limit, quantile, max_energy)
         return front.plan(len(front) - 1) if len(front) else None
+
+    def min_energy(self, *, min_accuracy=None, max_latency=None, time_limit=None) -> Plan | None:
+        """The plan of least energy (J per sample, counting the Planner's energy_tiers) with accuracy >=
+        min_accuracy and mean latency <= max_latency (s), either bound optional: P_lat with energy for
+        latency, so of plans of equal energy the most accurate (docs/model.md "Energy").
+
+        Parameters
+        ----------
+        min_accuracy : float, optional
+            The accuracy bound (None: none).
+        max_latency : float, optional
+            The mean latency bound, s (None: none).
+        time_limit : float, optional
+            Seconds (None: no limit).
+
+        Returns
+        -------
+        Plan or None
+            None when no plan meets the bounds.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bound that is not a number, or nan; a Planner without energy_tiers (or energy tables).
+        TimeoutError
+            The search ran past `time_limit`.
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy"),
+        ...                      energy_tiers="source")
+        >>> frugal = planner.min_energy(min_accuracy=0.9, max_latency=0.2)
+        >>> frugal.accuracy >= 0.9 and frugal.latency <= 0.2
+        True
+        >>> fastest = planner.min_latency(min_accuracy=0.9, max_energy=1e9)  # 94 ms: within both bounds too
+        >>> bool(frugal.energy <= fastest.energy)
+        True
+        """
+        front = self._search(bound("min_accuracy", min_accuracy, default=-math.inf),
+                             bound("max_latency", max_latency, default=math.inf), time_limit, goal="min_energy")
+        return front.plan(0) if len(front) else None
 
     def plan_table(self, parameter: str, target=None, low=None, high=None, *, min_accuracy=None,
                    max_latency=None, quantile=None, time_limit=None) -> PlanTable:
@@ -525,13 +615,15 @@ class Planner:
             topology.tier(state.destination, field="destination")
             self._now = _Answers(state.derive(topology, compute="all", moves={"input", "forward", "result"}))
 
-    def set_tables(self, tables: CostTables) -> None:
+    def set_tables(self, tables: CostTables, *, energy=None) -> None:
         """New cost tables for a Planner made on CostTables (Planner.from_tables).
 
         Parameters
         ----------
         tables : CostTables
             The new tables.
+        energy : EnergyTables, optional
+            Their energy tables (None: the energy questions are refused until given).
 
         Raises
         ------
@@ -542,7 +634,7 @@ class Planner:
         with self._write:
             if self._state.topology is not None:
                 raise ValueError("this Planner derives its tables from a profile and a topology; change those")
-            self._now = _Answers(_State(None, None, None, None, tables, version=self._state.version + 1))
+            self._now = _Answers(_state_on_tables(tables, energy, version=self._state.version + 1))
 
     def __repr__(self) -> str:
         s = self._state
@@ -552,14 +644,32 @@ class Planner:
                 f"source={s.source}, destination={s.destination}, backend={self.backend!r})")
 
 
-def _planner(profile, topology, source, destination, backend, threads, max_memory) -> Planner:
-    """A one-question Planner on (profile, topology) or on a CostTables."""
+def _state_on_tables(tables: CostTables, energy, version: int = 0) -> _State:
+    """A snapshot of bare CostTables, with their energy tables (checked against them) where given."""
+    state = _State(None, None, None, None, tables, version=version)
+    if energy is not None:
+        state.energy = check_energy_tables(energy, tables.M, tables.N)
+    return state
+
+
+def _planner(profile, topology, source, destination, backend, threads, max_memory, energy=None,
+             energy_tiers=None) -> Planner:
+    """A one-question Planner on (profile, topology) or on a CostTables, with the energy model asked for:
+    energy tables given (`energy`), or whose energy the filler counts (`energy_tiers`, models only)."""
+    if energy is not None and energy_tiers is not None:
+        raise TypeError("energy and energy_tiers: give one (the energy tables, or whose energy the filler counts)")
     if isinstance(profile, CostTables):
         if topology is not None:
             raise TypeError("topology: not used when planning on CostTables (the tables hold the routes)")
-        return Planner.from_tables(profile, backend=backend, threads=threads, max_memory=max_memory)
-    return Planner(profile, topology, source=source, destination=destination, backend=backend, threads=threads,
-                   max_memory=max_memory)
+        if energy_tiers is not None:
+            raise TypeError("energy_tiers: needs a Profile and a Topology; with CostTables give energy= (EnergyTables)")
+        return Planner.from_tables(profile, backend=backend, threads=threads, max_memory=max_memory, energy=energy)
+    planner = Planner(profile, topology, source=source, destination=destination, backend=backend, threads=threads,
+                      max_memory=max_memory, energy_tiers=energy_tiers)
+    if energy is not None:
+        tables = planner.tables
+        planner._state.energy = check_energy_tables(energy, tables.M, tables.N)
+    return planner
 
 
 def _bound_in_topology_slot(profile, topology, value, field: str):
@@ -576,8 +686,10 @@ def _bound_in_topology_slot(profile, topology, value, field: str):
 
 @positional("source", "destination", "backend", "max_memory", "time_limit", "quantile")
 def pareto(profile, topology: Topology | None = None, *, source=0, destination=0, quantile=None,
-           backend: str = "auto", threads: int = 0, max_memory: int | None = None, time_limit=None) -> list:
-    """The Pareto frontier as a list of Plans, latency rising (exact search).
+           backend: str = "auto", threads: int = 0, max_memory: int | None = None, time_limit=None,
+           max_energy=None, objectives: int = 2, energy=None, energy_tiers=None) -> list:
+    """The Pareto frontier as a list of Plans, latency rising (exact search); with objectives=3 that of
+    (latency, accuracy, energy).
 
     Parameters
     ----------
@@ -597,6 +709,15 @@ def pareto(profile, topology: Topology | None = None, *, source=0, destination=0
         Bytes the search may take, where the backend takes it.
     time_limit : float, optional
         Seconds (None: no limit).
+    max_energy : float, optional
+        Only plans spending at most this many joules per sample (None: no bound); needs energy tables.
+    energy : EnergyTables, optional
+        Energy tables of the same tiers and blocks (docs/model.md "Energy").
+    energy_tiers : "source", "all" or list of (int or str), optional
+        With a Profile and Topology: fill the energy tables from the topology's powers and radios, counting
+        these tiers' energy (`eepart_fast.model.energy_tables`). Give `energy` or this, not both.
+    objectives : {2, 3}
+        2: the frontier of (latency, accuracy); 3: of (latency, accuracy, energy), needing energy tables.
 
     Returns
     -------
@@ -617,14 +738,14 @@ def pareto(profile, topology: Topology | None = None, *, source=0, destination=0
     (185, 0.9248)
     """
     quantile = None if quantile is None else check_quantile(quantile)
-    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
-    return planner.pareto(quantile=quantile, time_limit=time_limit)
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory, energy, energy_tiers)
+    return planner.pareto(quantile=quantile, time_limit=time_limit, max_energy=max_energy, objectives=objectives)
 
 
 @positional("min_accuracy", "source", "destination", "backend", "max_memory", "time_limit", "quantile")
 def min_latency(profile, topology: Topology | None = None, *, source=0, destination=0, min_accuracy=None,
                 quantile=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
-                time_limit=None) -> Plan | None:
+                time_limit=None, max_energy=None, energy=None, energy_tiers=None) -> Plan | None:
     """P_lat: the fastest plan with accuracy >= min_accuracy (exact search).
 
     Parameters
@@ -647,6 +768,13 @@ def min_latency(profile, topology: Topology | None = None, *, source=0, destinat
         Bytes the search may take, where the backend takes it.
     time_limit : float, optional
         Seconds (None: no limit).
+    max_energy : float, optional
+        Only plans spending at most this many joules per sample (None: no bound); needs energy tables.
+    energy : EnergyTables, optional
+        Energy tables of the same tiers and blocks (docs/model.md "Energy").
+    energy_tiers : "source", "all" or list of (int or str), optional
+        With a Profile and Topology: fill the energy tables from the topology's powers and radios, counting
+        these tiers' energy (`eepart_fast.model.energy_tables`). Give `energy` or this, not both.
 
     Returns
     -------
@@ -674,14 +802,15 @@ def min_latency(profile, topology: Topology | None = None, *, source=0, destinat
     topology, min_accuracy = _bound_in_topology_slot(profile, topology, min_accuracy, "min_accuracy")
     if min_accuracy is None:
         raise TypeError("min_accuracy: required")
-    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
-    return planner.min_latency(min_accuracy=min_accuracy, quantile=quantile, time_limit=time_limit)
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory, energy, energy_tiers)
+    return planner.min_latency(min_accuracy=min_accuracy, quantile=quantile, time_limit=time_limit,
+                               max_energy=max_energy)
 
 
 @positional("max_latency", "source", "destination", "backend", "max_memory", "time_limit", "quantile")
 def max_accuracy(profile, topology: Topology | None = None, *, source=0, destination=0, max_latency=None,
                  quantile=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
-                 time_limit=None) -> Plan | None:
+                 time_limit=None, max_energy=None, energy=None, energy_tiers=None) -> Plan | None:
     """P_acc: the most accurate plan with latency <= max_latency (s) (exact search).
 
     Parameters
@@ -705,6 +834,13 @@ def max_accuracy(profile, topology: Topology | None = None, *, source=0, destina
         Bytes the search may take, where the backend takes it.
     time_limit : float, optional
         Seconds (None: no limit).
+    max_energy : float, optional
+        Only plans spending at most this many joules per sample (None: no bound); needs energy tables.
+    energy : EnergyTables, optional
+        Energy tables of the same tiers and blocks (docs/model.md "Energy").
+    energy_tiers : "source", "all" or list of (int or str), optional
+        With a Profile and Topology: fill the energy tables from the topology's powers and radios, counting
+        these tiers' energy (`eepart_fast.model.energy_tables`). Give `energy` or this, not both.
 
     Returns
     -------
@@ -732,5 +868,67 @@ def max_accuracy(profile, topology: Topology | None = None, *, source=0, destina
     topology, max_latency = _bound_in_topology_slot(profile, topology, max_latency, "max_latency")
     if max_latency is None:
         raise TypeError("max_latency: required")
-    planner = _planner(profile, topology, source, destination, backend, threads, max_memory)
-    return planner.max_accuracy(max_latency=max_latency, quantile=quantile, time_limit=time_limit)
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory, energy, energy_tiers)
+    return planner.max_accuracy(max_latency=max_latency, quantile=quantile, time_limit=time_limit,
+                                max_energy=max_energy)
+
+
+def min_energy(profile, topology: Topology | None = None, *, source=0, destination=0, min_accuracy=None,
+               max_latency=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
+               time_limit=None, energy=None, energy_tiers=None) -> Plan | None:
+    """The plan of least energy with accuracy >= min_accuracy and mean latency <= max_latency, either bound
+    optional (exact search; docs/model.md "Energy"): P_lat with energy for latency, so of plans of equal
+    energy the most accurate. Needs energy tables: `energy`, or `energy_tiers` to fill them.
+
+    Parameters
+    ----------
+    profile : Profile or CostTables
+        The profile, or the cost tables (then `topology` is omitted).
+    topology : Topology, optional
+        The tiers and links (required with a Profile).
+    source, destination : int or str, default 0
+        Where samples are produced and results must arrive (tier index or name).
+    min_accuracy : float, optional
+        The accuracy bound (None: none).
+    max_latency : float, optional
+        The mean latency bound in seconds (None: none).
+    backend : str, default "auto"
+        The search's backend (cpu or numpy: the GPU backends have no energy).
+    threads : int, default 0
+        CPU threads, where the backend takes them (0: one per core).
+    max_memory : int, optional
+        Bytes the search may take, where the backend takes it.
+    time_limit : float, optional
+        Seconds (None: no limit).
+    energy : EnergyTables, optional
+        Energy tables of the same tiers and blocks.
+    energy_tiers : "source", "all" or list of (int or str), optional
+        With a Profile and Topology: fill the energy tables counting these tiers' energy. Give `energy` or
+        this, not both.
+
+    Returns
+    -------
+    Plan or None
+        None when no plan meets the bounds.
+
+    Raises
+    ------
+    TypeError
+        A bound that is not a number; `energy` and `energy_tiers` together.
+    ValueError
+        No energy tables, bad ones, an unknown or unavailable backend, or a tier that does not exist.
+    TimeoutError
+        The search ran past `time_limit`.
+
+    Examples
+    --------
+    The least the watch's battery spends per sample for 90 % accuracy within 200 ms, on the mobile chain
+    with radio and power presets:
+
+    >>> profile, watch = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy")
+    >>> plan = ef.min_energy(profile, watch, min_accuracy=0.9, max_latency=0.2, energy_tiers="source")
+    >>> round(plan.energy, 4), plan.accuracy >= 0.9, plan.latency <= 0.2
+    (0.0387, True, True)
+    """
+    planner = _planner(profile, topology, source, destination, backend, threads, max_memory, energy, energy_tiers)
+    return planner.min_energy(min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit)
