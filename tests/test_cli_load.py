@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
-
 import eepart_fast as ef
+import pytest
 from eepart_fast.cli import main
 from eepart_fast.model.load import Load
 from eepart_fast.planning.load import load_min_latency, load_pareto, plan_max_rate
@@ -38,7 +37,8 @@ def test_plan_under_load_capacity_and_files(capsys, tmp_path):
     code, out, _ = run(capsys, "--rate", "20", "--max-latency-ms", "150", "--frontier-out", str(out_csv))
     assert code == 0
     assert "this plan meets the bound up to" in out
-    rows = list(csv.DictReader(open(out_csv)))
+    with open(out_csv) as f:
+        rows = list(csv.DictReader(f))
     assert rows and all(r["rate"] == "20.0" and r["fleet"] == "1" for r in rows)
     p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
     front = load_pareto(p, topo, load=Load(20.0))
@@ -64,3 +64,23 @@ def test_no_plan_at_an_overloading_rate(capsys):
     # At 100,000/s every tier is overloaded by any partition: nothing meets the bound (exit code 3).
     code, out, _ = run(capsys, "--rate", "1e5", "--min-accuracy", "0.5")
     assert code == 3 and "none: no configuration meets the bound at this rate" in out
+
+
+def test_plan_over_rate(capsys):
+    code, out, _ = run(capsys, "--over", "rate:0:40", "--min-accuracy", "0.9", "--json")
+    assert code == 0
+    pieces = json.loads(out)["pieces"]
+    assert [p["plan"]["placement"] for p in pieces if p["certified"]] == [[1], [1, 2], [2]]
+    assert pieces[0]["low"] == 0.0 and pieces[-1]["high"] == 40.0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--over", "rate:0:40"], "needs --min-accuracy"),
+    (["--over", "rate:0:40", "--max-latency-ms", "100"], "--max-latency-ms: not with --over rate"),
+    (["--over", "rate:0:40", "--min-accuracy", "0.9", "--rate", "3"], "--rate: not with --over rate"),
+    (["--over", "rate:0", "--min-accuracy", "0.9"], "expected rate:LOW:HIGH"),
+    (["--over", "rate:5:1", "--min-accuracy", "0.9"], "0 <= low < high"),
+])
+def test_plan_over_rate_refusals(capsys, args, message):
+    code, _, err = run(capsys, *args)
+    assert code == 2 and message in err

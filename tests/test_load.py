@@ -234,3 +234,26 @@ def test_worked_example_best_plan_moves_with_the_rate():
     assert ef.model.evaluate_load(p, topo, (0, [3], [1]), load=Load(20.0), link_queues=False).latency == np.inf
     with_links = plan_max_rate(p, topo, ROW, load=Load(0.0), max_latency=0.4, link_queues=True)
     assert round(with_links.rate, 3) == 0.676
+
+
+def test_the_runtime_experiments_estimate_and_measurement():
+    """experiments/runtime_vs_model.py's open loop (plan 1, one FIFO per link direction, as the load model):
+    the load model gives its stored per-server estimate, and is within 4 % of the measured mean up to 0.8 of
+    the edge's capacity (docs/model.md "Load")."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "experiments" / "results" / "runtime"
+    d = json.loads((folder / "results.json").read_text())
+    topo = ef.Topology.chain(*(d["topology"][k] for k in ("names", "ratio", "bandwidth", "latency")))
+    profile = ef.Profile.load(folder / "profile-ort-mean.json")
+    plan = d["plans"][1]
+    t = int(np.argmin(abs(profile.thresholds - plan["threshold"])))
+    model = LoadModel(profile, topo, load=Load(0.0))
+    config = (t, plan["partitions"], [topo.names.index(x) for x in plan["tiers"]])
+    assert model.evaluate(config).latency == pytest.approx(plan["predicted"], rel=1e-12)
+    for run in d["open_loop"]["runs"]:
+        got = model.evaluate(config, rate=run["rate"]).latency
+        assert got == pytest.approx(run["pollaczek_khinchine"], rel=1e-9)
+        if run["utilisation"] <= 0.8:
+            assert got == pytest.approx(run["mean"], rel=0.04)

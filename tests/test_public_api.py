@@ -25,7 +25,7 @@ DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "
         # times, a threshold index t, and configurations packed as the backends take them
         "bandwidth", "links", "times", "t", "threshold_index", "num_partitions", "partitions", "placement",
         # a load's arrival rate, one configuration (t, P, A), one server of the load model
-        "rate", "config", "server"}
+        "rate", "config", "server", "loads"}
 # The keyword names every callable shares, in the order each must list them.
 ORDER = ["source", "destination", "configs", "min_accuracy", "max_latency", "quantile", "backend", "threads",
          "max_memory", "time_limit", "progress"]

@@ -28,6 +28,7 @@ from ..model.tables import cost_tables
 from ..model.topology import PRESETS, Topology
 from ..planning import load as under_load
 from ..planning.planner import Planner
+from ..planning.rate_table import rate_table
 from .nn import add_subcommands as add_training_subcommands
 from .options import add_progress
 from .runtime import add_subcommands as add_runtime_subcommands
@@ -327,6 +328,8 @@ def cmd_plan(args) -> int:
         raise UsageError(f"--frontier-out {args.frontier_out!r}: the file name must end in .csv or .json")
     clock = Clock(args.time_limit)
     q = args.quantile
+    if args.over is not None and args.over.startswith("rate:"):
+        return cmd_plan_rate_table(args)
     if args.rate is not None:
         return cmd_plan_load(args)
     if args.fleet != 1 or args.link_queues:
@@ -400,8 +403,10 @@ class _LoadRow:
 
 def cmd_plan_load(args) -> int:
     """`eepart plan --rate R`: the frontier and the best plan under load (docs/model.md "Load")."""
-    for option, why in (("quantile", "the load model is for the mean latency"), ("over", "no plan tables over a "
-                        "parameter under load yet"), ("plot", "draws the unloaded configurations")):
+    refused = (("quantile", "the load model is for the mean latency"),
+               ("over", "plan tables under load are over the rate: --over rate:LOW:HIGH without --rate"),
+               ("plot", "draws the unloaded configurations"))
+    for option, why in refused:
         if getattr(args, option) is not None:
             raise UsageError(f"--{option.replace('_', '-')}: not with --rate ({why})")
     if args.fleet < 1:
@@ -465,6 +470,57 @@ def cmd_plan_load(args) -> int:
     print()
     print(frontier_summary(frontier, args.frontier, None).replace("Pareto frontier", "Pareto frontier under load", 1))
     return code
+
+
+def cmd_plan_rate_table(args) -> int:
+    """`eepart plan --over rate:LOW:HIGH --min-accuracy X`: P_lat under load for every rate in the range, in
+    certified pieces with each change of plan bracketed (planning/rate_table.py)."""
+    parts = args.over.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"--over {args.over!r}: expected rate:LOW:HIGH (samples per second per source)")
+    try:
+        low, high = float(parts[1]), float(parts[2])
+    except ValueError:
+        raise UsageError(f"--over {args.over!r}: LOW and HIGH must be numbers") from None
+    for option, why in (("rate", "the rate is what varies"), ("quantile", "the load model is for the mean latency"),
+                        ("max_latency_ms", "a rate table is of P_lat: give --min-accuracy"),
+                        ("plot", "no drawing of rate tables yet")):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option.replace('_', '-')}: not with --over rate ({why})")
+    if args.link_queues:
+        raise UsageError("--link-queues: not with --over rate (rate tables have compute queues only)")
+    if args.min_accuracy is None:
+        raise UsageError("--over rate: needs --min-accuracy (the table gives P_lat at every rate)")
+    if args.fleet < 1:
+        raise UsageError(f"--fleet {args.fleet}: a number of sources >= 1")
+    profile, topology, source, destination = load_models(args)
+    load = Load(0.0, fleet=args.fleet)
+    table = rate_table(profile, topology, load=load, low=low, high=high, source=source, destination=destination,
+                       min_accuracy=args.min_accuracy, backend=args.backend)
+
+    def plan_text(pt):
+        if pt is None:
+            return "none meets the bound"
+        return "  ".join(f"{p + 1}-{q}@{topology.names[a]}"
+                         for (p, q), a in zip(zip((0, *pt.partitions), pt.partitions), pt.placement))
+
+    if args.json:
+        print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
+                          "destination": destination, "fleet": load.fleet, "min_accuracy": args.min_accuracy,
+                          "pieces": [{"low": x.low, "high": x.high, "certified": x.certified,
+                                      "plan": None if x.point is None else x.point._asdict(),
+                                      "then": None if x.then is None else x.then._asdict()} for x in table]},
+                         indent=1))
+        return 0
+    print(f"P_lat under load, accuracy >= {args.min_accuracy}, rate {low:g} to {high:g} samples/s per source, "
+          f"fleet {load.fleet} (docs/model.md \"Load\")")
+    for x in table:
+        if x.certified:
+            print(f"  {x.low:.9g} .. {x.high:.9g}: {plan_text(x.point)}")
+        else:
+            print(f"  {x.low:.9g} .. {x.high:.9g}: the plan changes inside (from {plan_text(x.point)} to "
+                  f"{plan_text(x.then)})")
+    return 0
 
 
 def _server_name(key: tuple, names: list) -> str:
@@ -708,7 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the exact plan table over a range: bandwidth:LINK:LOW:HIGH (bit/s; k, M, G allowed), "
                            "latency:LINK:LOW:HIGH (ms), ratio:TIER:LOW:HIGH or scale:LOW:HIGH (every bandwidth "
                            "times a factor); LINK is a link index or its two tiers 'a,b'. Needs a bound; --plot "
-                           "draws the table")
+                           "draws the table. rate:LOW:HIGH (samples/s per source, with --min-accuracy): P_lat "
+                           "under load at every rate, changes of plan bracketed")
     plan.add_argument("--frontier", type=frontier_arg, default=FRONTIER_ROWS, metavar="N|all",
                       help=f"frontier points to print, evenly spaced (default: {FRONTIER_ROWS}; all: every point)")
     g = plan.add_argument_group("load (docs/model.md \"Load\")")

@@ -279,6 +279,15 @@ class Server(NamedTuple):
     wait: float
 
 
+class Loads(NamedTuple):
+    """A configuration's demands, the same at every rate: its unloaded latency and accuracy, and per server
+    its (visits, work B, second moment A) per sample."""
+
+    base: float
+    accuracy: float
+    servers: dict
+
+
 class LoadedLatency(NamedTuple):
     """A configuration under load: the mean latency (inf when a server is loaded to 1 or more), the
     unloaded model's latency, the accuracy, and per server (("tier", a), ("link", index, from, to) or
@@ -369,21 +378,19 @@ class LoadModel:
         own = any(x in self.private for x in ends)
         return rate if own else rate * self.load.fleet
 
-    def evaluate(self, config, *, rate=None) -> LoadedLatency:
-        """The configuration (threshold index, end blocks P, tiers A) at `rate` (default: the load's).
+    def loads(self, config) -> Loads:
+        """What a configuration asks of each server, at any rate: its unloaded latency and accuracy, and per
+        server its visits s, work B and second moment A per sample (the rate enters only the waits).
 
         Parameters
         ----------
         config : tuple
             (t, P, A).
-        rate : float, optional
-            Samples per second per source, instead of the load's.
 
         Returns
         -------
-        LoadedLatency
+        Loads
         """
-        rate = self.load.rate if rate is None else number("rate", rate)
         tables, profile = self.tables, self.profile
         t, P, A = int(config[0]), [int(x) for x in config[1]], [int(x) for x in config[2]]
         c = tables.cum_exit[t]
@@ -418,18 +425,71 @@ class LoadModel:
                 move(a, A[k + 1], profile.output_bits[q - 1], stay)
             accuracy += float(acc[q - 1]) * exit_share
             p = q
-        latency = base
+        # A server no sample visits does not count.
+        return Loads(float(base), float(accuracy),
+                     {key: tuple(map(float, row)) for key, row in servers.items() if row[0] > 0})
+
+    def signature(self, loads: Loads) -> tuple:
+        """What decides the latency at every rate: the unloaded latency and the sorted (visits, work, second
+        moment, arrivals per unit rate, background, residual) of the servers. Two configurations with the
+        same signature have the same latency at every rate.
+
+        Parameters
+        ----------
+        loads : Loads
+            From `loads`.
+
+        Returns
+        -------
+        tuple
+        """
+        rows = []
+        for key, (s, B, A2) in loads.servers.items():
+            bg, res = (self.background[key[1]], self.residual[key[1]]) if key[0] == "tier" else (0.0, 0.0)
+            rows.append((s, B, A2, self.arrival(key, rate=1.0), float(bg), float(res)))
+        return loads.base, tuple(sorted(rows))
+
+    def price(self, loads: Loads, *, rate=None) -> LoadedLatency:
+        """The latency of `loads` at `rate`: the unloaded latency plus every server's visits x its wait.
+
+        Parameters
+        ----------
+        loads : Loads
+            From `loads`.
+        rate : float, optional
+            Samples per second per source, instead of the load's.
+
+        Returns
+        -------
+        LoadedLatency
+        """
+        rate = self.load.rate if rate is None else number("rate", rate)
+        latency = loads.base
         out = {}
-        for key, (s, B, A2) in servers.items():
-            if s <= 0:
-                continue
+        for key, (s, B, A2) in loads.servers.items():
             bg, res = (self.background[key[1]], self.residual[key[1]]) if key[0] == "tier" else (0.0, 0.0)
             arrival = self.arrival(key, rate=rate)
             # Per sample the server does B seconds of work: utilisation arrival x B, wait from arrival x A.
             w = float(wait(arrival, B, A2, bg, res))
-            out[key] = Server(float(s), float(arrival * B + bg), w)
+            out[key] = Server(s, float(arrival * B + bg), w)
             latency += s * w
-        return LoadedLatency(float(latency), float(base), float(accuracy), out)
+        return LoadedLatency(float(latency), loads.base, loads.accuracy, out)
+
+    def evaluate(self, config, *, rate=None) -> LoadedLatency:
+        """The configuration (threshold index, end blocks P, tiers A) at `rate` (default: the load's).
+
+        Parameters
+        ----------
+        config : tuple
+            (t, P, A).
+        rate : float, optional
+            Samples per second per source, instead of the load's.
+
+        Returns
+        -------
+        LoadedLatency
+        """
+        return self.price(self.loads(config), rate=rate)
 
 
 def evaluate_load(profile: Profile, topology: Topology, config, *, load: Load, source=0, destination=0,
