@@ -4,13 +4,16 @@
 
 `fill`: energy_tables (every tier counted, radios on every link, serialisation) against cost_tables on
 the same profile and topology. `evaluate`: the NumPy reference's evaluate_energy (the latency's code on
-the energy tables) against its evaluate, on the same 100,000 configurations drawn uniformly.
+the energy tables) against its evaluate, on the same 100,000 configurations drawn uniformly. `sweep`:
+the compiled sweep of every configuration with and without the energy column (and with max_energy), and
+the reference's with energy.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.model.energy import energy_tables
 from eepart_fast.model.tables import cost_tables
@@ -70,3 +73,31 @@ def test_evaluate_energy(benchmark, name):
     out = benchmark.pedantic(lambda: reference.evaluate_energy(energy, tables.cum_exit, *packed), rounds=10,
                              warmup_rounds=1)
     assert (out > 0).all()
+
+
+def _sweep_case(name):
+    profile, topology = instance(name)
+    tables = cost_tables(profile, topology)
+    return tables, energy_tables(profile, topology, energy_tiers="all")
+
+
+@pytest.mark.parametrize("name", ["N10-M4-K20"])
+@pytest.mark.parametrize("what", ["latency", "energy", "energy bounded"])
+def test_sweep_cpu(benchmark, name, what):
+    """The compiled sweep of every configuration: the latency alone, with the energy column, and with
+    max_energy at the median energy (half the rows, pruned placement prefixes)."""
+    tables, energy = _sweep_case(name)
+    built = _core.Tables(*tables, energy=None if what == "latency" else energy)
+    bound = {"max_energy": float(np.median(reference.sweep(tables, energy=energy)["energy"]))} \
+        if what == "energy bounded" else {}
+    benchmark.group = f"sweep {name}"
+    rows = benchmark.pedantic(lambda: _core.sweep(built, **bound), rounds=20, warmup_rounds=2)
+    assert ("energy" in rows) == (what != "latency")
+
+
+@pytest.mark.parametrize("name", ["N10-M4-K20"])
+def test_sweep_reference_energy(benchmark, name):
+    tables, energy = _sweep_case(name)
+    benchmark.group = f"sweep {name}"
+    rows = benchmark.pedantic(lambda: reference.sweep(tables, energy=energy), rounds=3, warmup_rounds=1)
+    assert rows["energy"].size == 170_000

@@ -46,16 +46,19 @@ void bind_options(py::module_& m) {
     py::class_<SweepOptions>(m, "SweepOptions", py::module_local(),
                              "The options of sweep, each checked when set (ValueError/TypeError naming it).")
         .def(py::init([](py::object max_latency, py::object min_accuracy, py::object max_rows, py::object threads,
-                         py::object time_limit, py::object quantile) {
-                 return sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit, quantile);
+                         py::object time_limit, py::object quantile, py::object max_energy) {
+                 return sweep_options(py::none(), max_latency, min_accuracy, max_rows, threads, time_limit, quantile,
+                                      max_energy);
              }),
              py::kw_only(), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
              py::arg("max_rows") = py::int_(SweepOptions{}.max_rows), py::arg("threads") = 0, py::arg("time_limit") = inf,
-             py::arg("quantile") = py::none())
+             py::arg("quantile") = py::none(), py::arg("max_energy") = inf)
         .def_property("max_latency", [](const SweepOptions& o) { return o.max_latency; },
                       [](SweepOptions& o, py::object v) { o.max_latency = as_bound(v, "max_latency"); })
         .def_property("min_accuracy", [](const SweepOptions& o) { return o.min_accuracy; },
                       [](SweepOptions& o, py::object v) { o.min_accuracy = as_bound(v, "min_accuracy"); })
+        .def_property("max_energy", [](const SweepOptions& o) { return o.max_energy; },
+                      [](SweepOptions& o, py::object v) { o.max_energy = as_bound(v, "max_energy"); })
         .def_property("max_rows", [](const SweepOptions& o) { return o.max_rows; },
                       [](SweepOptions& o, py::object v) { o.max_rows = as_count(v, "max_rows"); })
         .def_property("threads", [](const SweepOptions& o) { return o.threads; },
@@ -68,7 +71,8 @@ void bind_options(py::module_& m) {
             return "SweepOptions(max_latency=" + str(o.max_latency) + ", min_accuracy=" + str(o.min_accuracy) +
                    ", max_rows=" + std::to_string(o.max_rows) + ", threads=" + std::to_string(o.threads) +
                    ", time_limit=" + str(o.time_limit) +
-                   ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) + ")";
+                   ", quantile=" + std::string(py::repr(quantile_of(o.quantile))) +
+                   ", max_energy=" + str(o.max_energy) + ")";
         });
     py::class_<SearchOptions>(m, "SearchOptions", py::module_local(),
                               "The options of pareto, each checked when set (ValueError/TypeError naming it).")
@@ -100,7 +104,7 @@ void bind_options(py::module_& m) {
 }
 
 SweepOptions sweep_options(py::object options, py::object max_latency, py::object min_accuracy, py::object max_rows,
-                           py::object threads, py::object time_limit, py::object quantile) {
+                           py::object threads, py::object time_limit, py::object quantile, py::object max_energy) {
     const bool given = !options.is_none();
     if (given && !py::isinstance<SweepOptions>(options))
         throw py::type_error("options: expected a SweepOptions, got " + std::string(py::repr(options)));
@@ -111,6 +115,7 @@ SweepOptions sweep_options(py::object options, py::object max_latency, py::objec
     lay(given, threads, "threads", [&](py::object v) { o.threads = as_threads(v); });
     lay(given, time_limit, "time_limit", [&](py::object v) { o.time_limit = as_time_limit(v); });
     lay(given, quantile, "quantile", [&](py::object v) { o.quantile = as_quantile(v); });
+    lay(given, max_energy, "max_energy", [&](py::object v) { o.max_energy = as_bound(v, "max_energy"); });
     o.check();
     return o;
 }

@@ -16,7 +16,8 @@ void bind_options(py::module_& m);
 // both an options object and a keyword is a TypeError naming the keyword. Checked (std::invalid_argument).
 // `quantile` None leaves the options' own (0, the mean, unless set).
 SweepOptions sweep_options(py::object options, py::object max_latency, py::object min_accuracy, py::object max_rows,
-                           py::object threads, py::object time_limit, py::object quantile = py::none());
+                           py::object threads, py::object time_limit, py::object quantile = py::none(),
+                           py::object max_energy = py::none());
 SearchOptions search_options(py::object options, py::object min_accuracy, py::object max_latency, py::object threads,
                              py::object max_memory, py::object time_limit, py::object quantile = py::none());
 

@@ -44,34 +44,80 @@ py::array shown(py::object self, const std::vector<double>& v, std::vector<py::s
     return a;
 }
 
+// The four energy tables of an EnergyTables-like object: a sequence in EnergyTables' order or an object
+// with them by name; nullptr for None.
+std::unique_ptr<EnergyInput> energy_input(py::object energy) {
+    if (energy.is_none()) return nullptr;
+    static const char* names[4] = {"input_energy", "compute_energy", "forward_energy", "result_energy"};
+    py::object t[4];
+    if (py::isinstance<py::sequence>(energy) && !py::isinstance<py::str>(energy) && py::len(energy) == 4) {
+        py::sequence s = py::reinterpret_borrow<py::sequence>(energy);
+        for (int i = 0; i < 4; ++i) t[i] = s[i];
+    } else {
+        for (int i = 0; i < 4; ++i) {
+            if (!py::hasattr(energy, names[i]))
+                throw py::type_error("energy: expected an EnergyTables (input_energy, compute_energy, "
+                                     "forward_energy, result_energy), got " +
+                                     std::string(py::str(py::type::handle_of(energy).attr("__name__"))));
+            t[i] = energy.attr(names[i]);
+        }
+    }
+    auto in = std::make_unique<EnergyInput>();
+    in->input = input_of(as_array(t[0], names[0]));
+    in->compute = input_of(as_array(t[1], names[1]));
+    in->forward = input_of(as_array(t[2], names[2]));
+    in->result = input_of(as_array(t[3], names[3]));
+    return in;
+}
+
+// The shapes of the cost (and energy) tables: per tier (M,), compute (M, N+1, N+1), forward (N, M, M).
+enum class Shape { kTier, kCompute, kForward };
+
+// A property showing one of the engine's tables; an energy table is None where the tables carry none.
+auto table_property(const std::vector<double>& (TableData::*table)() const, Shape shape, bool energy = false) {
+    return [=](py::object self) -> py::object {
+        const auto& t = self.cast<const TableData&>();
+        const Tables& v = t.view();
+        if (energy && !v.has_energy()) return py::none();
+        const std::vector<py::ssize_t> dims = shape == Shape::kTier      ? std::vector<py::ssize_t>{v.M}
+                                              : shape == Shape::kCompute ? std::vector<py::ssize_t>{v.M, v.N + 1, v.N + 1}
+                                                                         : std::vector<py::ssize_t>{v.N, v.M, v.M};
+        return shown(self, (t.*table)(), dims);
+    };
+}
+
 constexpr const char* kTablesDoc =
-    "Tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy)\n\n"
+    "Tables(input_cost, compute_cost, forward_cost, result_cost, cum_exit, accuracy, energy=None)\n\n"
     "The six cost tables of the engine form (docs/model.md), copied into the engine's memory and checked\n"
     "once: later changes to the arrays given do not reach it. Immutable, so one object serves any number of\n"
     "calls and threads. accuracy is (N,) or (K, N) (a row per threshold). Entries no configuration reads\n"
     "(compute_cost[a][p][q] with p >= q, forward_cost[q][a][a], forward_cost[N-1]) are ignored and 0 in the\n"
     "copy; every other cost must be finite and >= 0, and small enough that no latency overflows float64.\n"
-    "Raises ValueError naming the table, the index and the value.";
+    "energy: an EnergyTables (input_energy, compute_energy, forward_energy, result_energy; docs/model.md\n"
+    "\"Energy\"), the cost tables' shapes and ignored entries, every other entry finite, >= 0 and at most\n"
+    "1e300 J; evaluate and sweep then return an energy column. Raises ValueError naming the table, the index\n"
+    "and the value.";
 
 }  // namespace
 
 TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
-                         py::object result_cost, py::object cum_exit, py::object accuracy) {
+                         py::object result_cost, py::object cum_exit, py::object accuracy, py::object energy) {
     const DoubleArray a[6] = {as_array(input_cost, "input_cost"),   as_array(compute_cost, "compute_cost"),
                               as_array(forward_cost, "forward_cost"), as_array(result_cost, "result_cost"),
                               as_array(cum_exit, "cum_exit"),         as_array(accuracy, "accuracy")};
     TableInput in[6];
     for (int i = 0; i < 6; ++i) in[i] = input_of(a[i]);
+    std::unique_ptr<EnergyInput> e = energy_input(energy);
     py::gil_scoped_release release;  // the checks read the engine's copies only
     return std::make_shared<const TableData>(std::move(in[0]), std::move(in[1]), std::move(in[2]), std::move(in[3]),
-                                             std::move(in[4]), std::move(in[5]));
+                                             std::move(in[4]), std::move(in[5]), std::move(e));
 }
 
-TablesHandle as_tables(py::handle obj) {
-    if (py::isinstance<TableData>(obj)) return obj.cast<std::shared_ptr<TableData>>();
+TablesHandle as_tables(py::handle obj, py::object energy) {
+    if (py::isinstance<TableData>(obj) && energy.is_none()) return obj.cast<std::shared_ptr<TableData>>();
     if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj) && py::len(obj) == 6) {
         py::sequence s = py::reinterpret_borrow<py::sequence>(obj);
-        return make_tables(s[0], s[1], s[2], s[3], s[4], s[5]);
+        return make_tables(s[0], s[1], s[2], s[3], s[4], s[5], energy);
     }
     // Another module's Tables (say _cuda's given to _core), or any object with the six tables by name.
     static const char* names[6] = {"input_cost", "compute_cost", "forward_cost", "result_cost", "cum_exit", "accuracy"};
@@ -79,7 +125,7 @@ TablesHandle as_tables(py::handle obj) {
     for (const char* n : names) named = named && py::hasattr(obj, n);
     if (named)
         return make_tables(obj.attr(names[0]), obj.attr(names[1]), obj.attr(names[2]), obj.attr(names[3]),
-                           obj.attr(names[4]), obj.attr(names[5]));
+                           obj.attr(names[4]), obj.attr(names[5]), energy);
     throw py::type_error("tables: expected a Tables object or the six tables (input_cost, compute_cost, "
                          "forward_cost, result_cost, cum_exit, accuracy), got " +
                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
@@ -87,30 +133,24 @@ TablesHandle as_tables(py::handle obj) {
 
 void bind_tables_class(py::module_& m) {
     py::class_<TableData, std::shared_ptr<TableData>>(m, "Tables", py::module_local(), kTablesDoc)
-        .def(py::init([](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac) {
-                 return std::const_pointer_cast<TableData>(make_tables(ic, cc, fc, rc, ce, ac));
+        .def(py::init([](py::object ic, py::object cc, py::object fc, py::object rc, py::object ce, py::object ac,
+                         py::object energy) {
+                 return std::const_pointer_cast<TableData>(make_tables(ic, cc, fc, rc, ce, ac, energy));
              }),
              py::arg("input_cost"), py::arg("compute_cost"), py::arg("forward_cost"), py::arg("result_cost"),
-             py::arg("cum_exit"), py::arg("accuracy"))
+             py::arg("cum_exit"), py::arg("accuracy"), py::kw_only(), py::arg("energy") = py::none())
+        .def_property_readonly("has_energy", [](const TableData& t) { return t.view().has_energy(); })
+        .def_property_readonly("input_energy", table_property(&TableData::input_energy, Shape::kTier, true))
+        .def_property_readonly("compute_energy", table_property(&TableData::compute_energy, Shape::kCompute, true))
+        .def_property_readonly("forward_energy", table_property(&TableData::forward_energy, Shape::kForward, true))
+        .def_property_readonly("result_energy", table_property(&TableData::result_energy, Shape::kTier, true))
         .def_property_readonly("N", [](const TableData& t) { return t.view().N; })
         .def_property_readonly("M", [](const TableData& t) { return t.view().M; })
         .def_property_readonly("K", [](const TableData& t) { return t.view().K; })
-        .def_property_readonly("input_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.input_cost(), {t.view().M});
-        })
-        .def_property_readonly("compute_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.compute_cost(), {t.view().M, t.view().N + 1, t.view().N + 1});
-        })
-        .def_property_readonly("forward_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.forward_cost(), {t.view().N, t.view().M, t.view().M});
-        })
-        .def_property_readonly("result_cost", [](py::object self) {
-            const auto& t = self.cast<const TableData&>();
-            return shown(self, t.result_cost(), {t.view().M});
-        })
+        .def_property_readonly("input_cost", table_property(&TableData::input_cost, Shape::kTier))
+        .def_property_readonly("compute_cost", table_property(&TableData::compute_cost, Shape::kCompute))
+        .def_property_readonly("forward_cost", table_property(&TableData::forward_cost, Shape::kForward))
+        .def_property_readonly("result_cost", table_property(&TableData::result_cost, Shape::kTier))
         .def_property_readonly("cum_exit", [](py::object self) {
             const auto& t = self.cast<const TableData&>();
             return shown(self, t.cum_exit(), {t.view().K, t.view().N + 1});
@@ -122,20 +162,38 @@ void bind_tables_class(py::module_& m) {
         })
         .def(
             "with_moves",
-            [](std::shared_ptr<TableData> self, py::object ic, py::object fc, py::object rc) {
+            [](std::shared_ptr<TableData> self, py::object ic, py::object fc, py::object rc, py::object ie,
+               py::object fe, py::object re) {
                 const DoubleArray a[3] = {as_array(ic, "input_cost"), as_array(fc, "forward_cost"),
                                           as_array(rc, "result_cost")};
+                const int given = !ie.is_none() + !fe.is_none() + !re.is_none();
+                if (given != 0 && given != 3)
+                    throw py::type_error("with_moves: give input_energy, forward_energy and result_energy together, "
+                                         "or none of them (the tables' own are kept)");
+                std::unique_ptr<EnergyInput> e;
+                if (given) {
+                    e = std::make_unique<EnergyInput>();
+                    e->input = input_of(as_array(ie, "input_energy"));
+                    e->forward = input_of(as_array(fe, "forward_energy"));
+                    e->result = input_of(as_array(re, "result_energy"));
+                }
                 // The GIL kept: three small tables are checked in less time than a release and re-take.
-                return std::make_shared<TableData>(std::move(self), input_of(a[0]), input_of(a[1]), input_of(a[2]));
+                return std::make_shared<TableData>(std::move(self), input_of(a[0]), input_of(a[1]), input_of(a[2]),
+                                                   std::move(e));
             },
-            py::arg("input_cost"), py::arg("forward_cost"), py::arg("result_cost"),
-            "with_moves(input_cost, forward_cost, result_cost) -> Tables\n\n"
+            py::arg("input_cost"), py::arg("forward_cost"), py::arg("result_cost"), py::kw_only(),
+            py::arg("input_energy") = py::none(), py::arg("forward_energy") = py::none(),
+            py::arg("result_energy") = py::none(),
+            "with_moves(input_cost, forward_cost, result_cost, *, input_energy=None, forward_energy=None,\n"
+            "result_energy=None) -> Tables\n\n"
             "These tables with new move tables (copied and checked as the constructor checks them), sharing\n"
             "this object's compute_cost, cum_exit and accuracy (kept alive; neither copied nor checked again):\n"
-            "what a change of links, bandwidths or latencies needs. Raises ValueError as the constructor does.")
+            "what a change of links, bandwidths or latencies needs. The energy tables are kept, or their three\n"
+            "move tables replaced when given (all three; the compute_energy is shared). Raises ValueError as the\n"
+            "constructor does.")
         .def("__repr__", [](const TableData& t) {
             return "Tables(N=" + std::to_string(t.view().N) + ", M=" + std::to_string(t.view().M) +
-                   ", K=" + std::to_string(t.view().K) + ")";
+                   ", K=" + std::to_string(t.view().K) + (t.view().has_energy() ? ", energy" : "") + ")";
         });
     py::register_local_exception_translator([](std::exception_ptr p) {
         try {

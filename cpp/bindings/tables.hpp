@@ -23,12 +23,15 @@ using TablesHandle = std::shared_ptr<const TableData>;
 // translations (TimeLimitExceeded: TimeoutError).
 void bind_tables_class(py::module_& m);
 
-// The six tables copied into a TableData and checked (without the GIL).
+// The six tables copied into a TableData and checked (without the GIL), with the energy tables when
+// `energy` is not None (an EnergyTables: the four tables in order, or an object holding them by name).
 TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
-                         py::object result_cost, py::object cum_exit, py::object accuracy);
+                         py::object result_cost, py::object cum_exit, py::object accuracy,
+                         py::object energy = py::none());
 
 // An engine's `tables` argument: a Tables object, or the six arrays in order (a CostTables), built now.
-TablesHandle as_tables(py::handle obj);
+// With `energy` (not None), the tables are built again with those energy tables.
+TablesHandle as_tables(py::handle obj, py::object energy = py::none());
 
 // Given configurations as int64 arrays, kept alive here, shapes checked; the engines copy them a chunk
 // at a time and check each row there (ConfigRows).

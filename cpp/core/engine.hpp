@@ -16,12 +16,13 @@
 
 namespace eepart {
 
-// latency[i], accuracy[i] of every row of `configs`. The rows are copied, a chunk at a time, into the
-// engine's memory and checked there (ConfigRows) before they are read: a bad row is
-// std::invalid_argument naming the first bad entry. `quantile` 0: the latency is the mean; q in (0, 1]:
-// its q-quantile (quantile.hpp); the accuracy is the same either way. Call without the GIL.
+// latency[i], accuracy[i] of every row of `configs`, and energy[i] when `energy` is given (the tables must
+// carry energy tables). The rows are copied, a chunk at a time, into the engine's memory and checked there
+// (ConfigRows) before they are read: a bad row is std::invalid_argument naming the first bad entry.
+// `quantile` 0: the latency is the mean; q in (0, 1]: its q-quantile (quantile.hpp); the accuracy and the
+// energy (an expectation) are the same either way. Call without the GIL.
 void evaluate(const Tables& tables, const ConfigView& configs, double* latency, double* accuracy, int threads,
-              const Poll& poll, double quantile = 0);
+              const Poll& poll, double quantile = 0, double* energy = nullptr);
 
 // What every sweep (CPU, CUDA) throws when it would keep more than max_rows rows: an
 // std::invalid_argument that keeps its numbers, so that the bindings raise eepart_fast.errors.RowLimitError
@@ -40,6 +41,8 @@ constexpr std::size_t kDefaultDeviceMemory = std::size_t(4) << 30;
 struct SweepOptions {
     double max_latency = std::numeric_limits<double>::infinity();
     double min_accuracy = -std::numeric_limits<double>::infinity();
+    // Keeps rows of at most this energy (J); anything but inf needs tables that carry energy.
+    double max_energy = std::numeric_limits<double>::infinity();
     std::uint64_t max_rows = std::uint64_t(1) << 62;
     int threads = 0;                                          // 0..kMaxThreads, 0: one per core
     double time_limit = std::numeric_limits<double>::infinity();  // seconds
@@ -55,7 +58,8 @@ struct SweepOptions {
     void check() const;  // std::invalid_argument naming the option
 };
 
-// Output columns of a sweep; the last two are rows × Lmax, -1 pads.
+// Output columns of a sweep; the last two are rows × Lmax, -1 pads; energy written when the tables carry
+// energy tables (then it must be given).
 struct SweepColumns {
     double* latency;
     double* accuracy;
@@ -63,10 +67,11 @@ struct SweepColumns {
     std::int32_t* num_partitions;
     std::int32_t* partitions;
     std::int32_t* placement;
+    double* energy = nullptr;
 };
 
-// Every configuration in canonical order, keeping rows with latency <= max_latency and
-// accuracy >= min_accuracy. Two passes: count() finds how many rows each work item keeps (nothing is
+// Every configuration in canonical order, keeping rows with latency <= max_latency,
+// accuracy >= min_accuracy and (tables with energy) energy <= max_energy. Two passes: count() finds how many rows each work item keeps (nothing is
 // stored, so the row cap is checked before any memory is taken), write() computes the kept rows again
 // and writes each straight to its final place. Call both without the GIL. The time limit covers both.
 class Sweep {
@@ -82,7 +87,8 @@ class Sweep {
     // can drop a row (keeps_every_row) the count is every configuration's, in closed form: no first pass.
     std::uint64_t count();
     // Whether the bounds keep every configuration: none given, or ones every configuration meets as the
-    // tables' own bounds prove (accuracy >= 0; a mean latency <= Tables::latency_bound).
+    // tables' own bounds prove (accuracy >= 0; a mean latency <= Tables::latency_bound; an energy <=
+    // Tables::energy_bound).
     bool keeps_every_row() const;
     // After count(): fills the columns, which hold count() rows.
     void write(const SweepColumns& out);

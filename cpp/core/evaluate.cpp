@@ -41,8 +41,10 @@ void evaluate_row(const Tables& tb, int t, int L, const std::int64_t* P, const s
 }  // namespace
 
 void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, int threads,
-              const Poll& poll, double quantile) {
+              const Poll& poll, double quantile, double* energy) {
     check_quantile(quantile);
+    if (energy && !tb.has_energy()) throw std::invalid_argument("evaluate: energy asked of tables without energy tables");
+    const Tables energy_tables = energy ? tb.energy_view() : tb;
     const double theta = quantile_theta(quantile);
     constexpr std::size_t kChunk = 1 << 14;
     const std::size_t n_chunks = (c.n + kChunk - 1) / kChunk;
@@ -73,6 +75,8 @@ void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* ac
             const std::int64_t* A = v.placement + r * v.width;
             evaluate_row(tb, t, L, P, A, latency[begin + r], accuracy[begin + r]);
             if (quantile > 0) latency[begin + r] = latency_quantile(tb, t, L, P, A, theta);
+            double same_accuracy;
+            if (energy) evaluate_row(energy_tables, t, L, P, A, energy[begin + r], same_accuracy);
         }
     };
     if (n_chunks == 1) {

@@ -13,6 +13,12 @@
 // (quantile.hpp), not a sum of terms: every placement is walked depth first, the clock of the exits
 // carried down the walk (see walk_quantile for what it prunes and why that is safe).
 //
+// With energy tables (Tables::has_energy) the sweep carries (latency, energy) in place of the latency
+// (V = LatencyEnergy, step_sums.hpp): every sum, prefix and bound test above is the same code on both
+// coordinates, so max_energy prunes placement prefixes exactly as max_latency does, and the energy column
+// has the bits of evaluate's straight loop on the energy tables. With a quantile, the walk carries the
+// energy's sum beside the exits' clock and prunes on it likewise.
+//
 // Rows are kept in two passes over the same code (Sweep::count, then Sweep::write for the items that keep
 // any): computing a row again costs a few nanoseconds, storing it twice costs far more.
 #include <algorithm>
@@ -27,6 +33,7 @@
 #include "engine.hpp"
 #include "exact_sums.hpp"
 #include "quantile.hpp"
+#include "step_sums.hpp"
 
 namespace eepart {
 namespace {
@@ -94,16 +101,20 @@ struct Sweep::Plan {
 namespace {
 
 // One work item: partitionings begin..end-1 of one (t, L), all their placements. kWrite = false counts
-// the kept rows, kWrite = true writes them from row `first` on.
-template <bool kWrite>
+// the kept rows, kWrite = true writes them from row `first` on. V: the sums carried (step_sums.hpp).
+template <bool kWrite, class V>
 class ItemRun {
+    static constexpr bool kEnergy = kCarriesEnergy<V>;
+
    public:
     ItemRun(Sweep::Plan& plan, std::size_t index, const std::atomic<bool>& cancel, const SweepColumns* out,
             std::uint64_t first, std::uint64_t end)
         : pl_(plan), tb_(plan.tb), item_(plan.items[index]), t_(item_.t), L_(item_.L), M_(plan.tb.M),
           Lmax_(plan.Lmax), cancel_(cancel),
           cum_(plan.tb.cum_exit + static_cast<std::size_t>(item_.t) * (plan.tb.N + 1)),
-          max_lat_(plan.opt.max_latency), min_acc_(plan.opt.min_accuracy), quantile_(plan.opt.quantile > 0),
+          energy_tb_(kEnergy ? plan.tb.energy_view() : plan.tb), max_lat_(plan.opt.max_latency),
+          min_acc_(plan.opt.min_accuracy), bound_(bounds<V>(plan.opt.max_latency, plan.opt.max_energy)),
+          quantile_(plan.opt.quantile > 0),
           theta_(quantile_theta(plan.opt.quantile)), n_(plan.n_placements[item_.L]),
           table_(plan.placements[item_.L].data()), last_(plan.last_tier[item_.L].data()),
           tabulated_(!plan.placements[item_.L].empty()), out_(out), first_(first), row_(first), end_(end) {
@@ -181,19 +192,34 @@ class ItemRun {
             const int p = k ? P_[k - 1] : 0, q = P_[k];
             const double in = 1.0 - cum_[p], stay = 1.0 - cum_[q];
             exit_[k] = cum_[q] - cum_[p];
+            const double exit = exit_[k];
             for (int a = 0; a < M_; ++a) {
-                cterm_[k][a] = in * tb_.compute(a, p, q);
-                rterm_[k][a] = exit_[k] * tb_.result(a);
-                for (int b = 0; b < M_; ++b) fterm_[k][a * M_ + b] = stay * tb_.forward(q, a, b);
+                cterm_[k][a] = term([&](const Tables& t) { return in * t.compute(a, p, q); });
+                rterm_[k][a] = term([&](const Tables& t) { return exit * t.result(a); });
+                for (int b = 0; b < M_; ++b)
+                    fterm_[k][a * M_ + b] = term([&](const Tables& t) { return stay * t.forward(q, a, b); });
             }
         }
         acc_prefix_ = 0.0;
         for (int k = 0; k <= L_ - 2; ++k) acc_prefix_ += tb_.acc(t_, P_[k]) * exit_[k];
         // The last partition takes, and lets leave, every sample still in the network.
         e_last_ = 1.0 - cum_[L_ >= 2 ? P_[L_ - 2] : 0];
-        for (int a = 0; a < M_; ++a) r_last_[a] = e_last_ * tb_.result(a);
+        const double e_last = e_last_;
+        for (int a = 0; a < M_; ++a) r_last_[a] = term([&](const Tables& t) { return e_last * t.result(a); });
         levels_ok_ = std::min(levels_ok_, from);
         x_ready_ = false;
+    }
+
+    // One step's term of each objective carried, formed by `f` on its tables.
+    template <class F>
+    V term(F f) const {
+        return step_term<V>(tb_, energy_tb_, f);
+    }
+
+    void last_compute_terms() {
+        const int p = L_ >= 2 ? P_[L_ - 2] : 0, q = P_[L_ - 1];
+        const double e_last = e_last_;
+        for (int a = 0; a < M_; ++a) c_last_[a] = term([&](const Tables& t) { return e_last * t.compute(a, p, q); });
     }
 
     void visit() {
@@ -201,9 +227,8 @@ class ItemRun {
         if (!(acc_now_ >= min_acc_)) return;
         if (quantile_) return visit_quantile();
         if (tabulated_ && !x_ready_) build_prefixes();
-        if (tabulated_ && x_min_ > max_lat_) return;
-        const int p = L_ >= 2 ? P_[L_ - 2] : 0, q = P_[L_ - 1];
-        for (int a = 0; a < M_; ++a) c_last_[a] = e_last_ * tb_.compute(a, p, q);
+        if (tabulated_ && above(x_min_, bound_)) return;
+        last_compute_terms();
         if (tabulated_) {
             if (kWrite)
                 write_leaves();
@@ -212,19 +237,19 @@ class ItemRun {
         } else {
             for (int a = 0; a < M_; ++a) {
                 stack_[0] = a;
-                walk(0, a, 1u << a, tb_.input(a));
+                walk(0, a, 1u << a, term([&](const Tables& t) { return t.input(a); }));
             }
         }
     }
 
     // Branch-free: whether a leaf is kept is data, not control flow.
     void count_leaves() {
-        const double* x = x_.data();
+        const V* x = x_.data();
         std::uint64_t n = 0;
         for (std::uint64_t j = 0; j < n_; ++j) {
             const int a = last_[j];
-            const double lat = (x[j] + c_last_[a]) + r_last_[a];
-            n += lat <= max_lat_;
+            const V sums = (x[j] + c_last_[a]) + r_last_[a];
+            n += within(sums, bound_);
         }
         pending_ += n;
         if (pending_ >= kFlushEvery) flush();
@@ -247,18 +272,20 @@ class ItemRun {
     template <int W>
     void write_leaves_w() {
         const SweepColumns& o = *out_;
-        const double* x = x_.data();
-        const double max_lat = max_lat_, acc = acc_now_;
+        const V* x = x_.data();
+        const V bound = bound_;
+        const double acc = acc_now_;
         std::int32_t P[W];  // a local copy: the output cannot alias it
         std::memcpy(P, P_, sizeof P);
         std::uint64_t row = row_;
         for (std::uint64_t j = 0; j < n_; ++j) {
             const int a = last_[j];
-            const double lat = (x[j] + c_last_[a]) + r_last_[a];
-            if (!(lat <= max_lat)) continue;
+            const V sums = (x[j] + c_last_[a]) + r_last_[a];
+            if (!within(sums, bound)) continue;
             // Same code, same inputs, same rows; a difference would mean the passes' arithmetic differs.
             if (row == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
-            o.latency[row] = lat;
+            o.latency[row] = latency_of(sums);
+            if constexpr (kEnergy) o.energy[row] = sums.energy;
             o.accuracy[row] = acc;
             std::memcpy(o.partitions + row * W, P, sizeof P);
             std::memcpy(o.placement + row * W, table_ + j * W, sizeof P);
@@ -274,53 +301,54 @@ class ItemRun {
     void build_prefixes() {
         const int M = M_;
         x_ready_ = true;
-        x_min_ = kInf;
+        x_min_ = infinite_;
         // Each level's values are >= their parents', so the deepest level above the bound settles it.
-        if (levels_ok_ > 0 && level_min_[levels_ok_] > max_lat_) return;
+        if (levels_ok_ > 0 && above(level_min_[levels_ok_], bound_)) return;
         for (int d = levels_ok_ + 1; d <= L_ - 1; ++d) {
-            double* w = w_.data() + w_offset_[d];
+            V* w = w_.data() + w_offset_[d];
             const std::uint8_t* tier = pl_.last_tier[d].data();
-            const double* c = cterm_[d - 1];
-            const double* r = rterm_[d - 1];
-            double lo = kInf;
+            const V* c = cterm_[d - 1];
+            const V* r = rterm_[d - 1];
+            V lo = infinite_;
             if (d == 1) {
-                for (int a = 0; a < M; ++a) lo = std::min(lo, w[a] = (tb_.input(a) + c[a]) + r[a]);
+                for (int a = 0; a < M; ++a)
+                    lo = least(lo, w[a] = (term([&](const Tables& t) { return t.input(a); }) + c[a]) + r[a]);
                 level_min_[d] = lo;
                 levels_ok_ = d;
-                if (lo > max_lat_) return;
+                if (above(lo, bound_)) return;
                 continue;
             }
-            const double* parent = w_.data() + w_offset_[d - 1];
+            const V* parent = w_.data() + w_offset_[d - 1];
             const std::uint8_t* parent_tier = pl_.last_tier[d - 1].data();
             const std::uint64_t n_parents = pl_.n_placements[d - 1];
             const int children = M - d + 1;
             std::uint64_t i = 0;
             for (std::uint64_t q = 0; q < n_parents; ++q) {
-                const double v = parent[q];
-                const double* f = fterm_[d - 2] + parent_tier[q] * M;
+                const V v = parent[q];
+                const V* f = fterm_[d - 2] + parent_tier[q] * M;
                 for (int ch = 0; ch < children; ++ch, ++i) {
                     const int b = tier[i];
-                    lo = std::min(lo, w[i] = ((v + f[b]) + c[b]) + r[b]);
+                    lo = least(lo, w[i] = ((v + f[b]) + c[b]) + r[b]);
                 }
             }
             level_min_[d] = lo;
             levels_ok_ = d;
-            if (lo > max_lat_) return;
+            if (above(lo, bound_)) return;
         }
-        double* x = x_.data();
-        double lo = kInf;
+        V* x = x_.data();
+        V lo = infinite_;
         if (L_ == 1) {
-            for (int a = 0; a < M; ++a) lo = std::min(lo, x[a] = tb_.input(a));
+            for (int a = 0; a < M; ++a) lo = least(lo, x[a] = term([&](const Tables& t) { return t.input(a); }));
         } else {
-            const double* parent = w_.data() + w_offset_[L_ - 1];
+            const V* parent = w_.data() + w_offset_[L_ - 1];
             const std::uint8_t* parent_tier = pl_.last_tier[L_ - 1].data();
             const std::uint64_t n_parents = pl_.n_placements[L_ - 1];
             const int children = M - L_ + 1;
             std::uint64_t i = 0;
             for (std::uint64_t q = 0; q < n_parents; ++q) {
-                const double v = parent[q];
-                const double* f = fterm_[L_ - 2] + parent_tier[q] * M;
-                for (int ch = 0; ch < children; ++ch, ++i) lo = std::min(lo, x[i] = v + f[last_[i]]);
+                const V v = parent[q];
+                const V* f = fterm_[L_ - 2] + parent_tier[q] * M;
+                for (int ch = 0; ch < children; ++ch, ++i) lo = least(lo, x[i] = v + f[last_[i]]);
             }
         }
         x_min_ = lo;
@@ -330,9 +358,10 @@ class ItemRun {
     void visit_quantile() {
         for (int k = 0; k + 1 < L_; ++k) share_[k] = exit_[k];
         share_[L_ - 1] = e_last_;
+        if (kEnergy) last_compute_terms();
         for (int a = 0; a < M_; ++a) {
             stack_[0] = a;
-            walk_quantile(0, a, 1u << a, tb_.input(a));
+            walk_quantile(0, a, 1u << a, tb_.input(a), term([&](const Tables& t) { return t.input(a); }));
         }
     }
 
@@ -346,46 +375,61 @@ class ItemRun {
     // order). So when no exit so far qualifies with ell_j <= max_latency on its tally so far (the
     // quantile of exits 0..k, quantile_of_exits, is above max_latency), no placement extending this one
     // is kept.
-    void walk_quantile(int k, int a, unsigned used, double d) {
+    //
+    // With energy, `s` is the energy's sum (the mean's form, V's energy coordinate) up to arriving at
+    // partition k, pruned on max_energy as the mean's walk prunes; without, s is not formed.
+    void walk_quantile(int k, int a, unsigned used, double d, V s) {
         const int p = k ? P_[k - 1] : 0, q = P_[k];
         d += tb_.compute(a, p, q);
         ell_[k] = d + tb_.result(a);
         if (k == L_ - 1) {
+            if constexpr (kEnergy) s = (s + c_last_[a]) + r_last_[a];
             const double lat = quantile_of_exits(ell_, share_, L_, theta_);
-            if (lat <= max_lat_) keep(lat, stack_);
+            if (lat <= max_lat_ && energy_within(s)) keep(lat, s, stack_);
             if (++work_ >= kCancelEvery) check_cancel();
             return;
         }
+        if constexpr (kEnergy) s = (s + cterm_[k][a]) + rterm_[k][a];
         int past_may_keep = -1;  // whether exits 0..k alone can still give a kept quantile; -1: not asked yet
         for (int b = 0; b < M_; ++b) {
             if (used >> b & 1u) continue;
+            V next_s = s;
+            if constexpr (kEnergy) {
+                next_s = s + fterm_[k][a * M_ + b];
+                if (!energy_within(next_s)) continue;
+            }
             const double next = d + tb_.forward(q, a, b);
             if (next > max_lat_) {
                 if (past_may_keep < 0) past_may_keep = quantile_of_exits(ell_, share_, k + 1, theta_) <= max_lat_;
                 if (!past_may_keep) continue;
             }
             stack_[k + 1] = b;
-            walk_quantile(k + 1, b, used | 1u << b, next);
+            walk_quantile(k + 1, b, used | 1u << b, next, next_s);
         }
     }
 
+    bool energy_within(const V& s) const {
+        if constexpr (kEnergy) return s.energy <= pl_.opt.max_energy;
+        else return true;
+    }
+
     // The same walk without a table (too many placements to tabulate), testing leaves as it goes.
-    void walk(int k, int a, unsigned used, double v) {
-        if (v > max_lat_) return;
+    void walk(int k, int a, unsigned used, V v) {
+        if (above(v, bound_)) return;
         if (k == L_ - 1) {  // L = 1
-            const double lat = (v + c_last_[a]) + r_last_[a];
-            if (lat <= max_lat_) keep(lat, stack_);
+            const V sums = (v + c_last_[a]) + r_last_[a];
+            if (within(sums, bound_)) keep(latency_of(sums), sums, stack_);
             return;
         }
-        const double w = (v + cterm_[k][a]) + rterm_[k][a];
-        const double* f = fterm_[k] + a * M_;
+        const V w = (v + cterm_[k][a]) + rterm_[k][a];
+        const V* f = fterm_[k] + a * M_;
         if (k + 2 == L_) {
             for (int b = 0; b < M_; ++b) {
                 if (used >> b & 1u) continue;
-                const double lat = ((w + f[b]) + c_last_[b]) + r_last_[b];
-                if (lat <= max_lat_) {
+                const V sums = ((w + f[b]) + c_last_[b]) + r_last_[b];
+                if (within(sums, bound_)) {
                     stack_[k + 1] = b;
-                    keep(lat, stack_);
+                    keep(latency_of(sums), sums, stack_);
                 }
             }
             work_ += static_cast<std::uint64_t>(M_);
@@ -399,14 +443,16 @@ class ItemRun {
         }
     }
 
-    // tiers: the placement padded with -1 to Lmax (entries past L_ are -1).
-    void keep(double lat, const std::int32_t* tiers) {
+    // tiers: the placement padded with -1 to Lmax (entries past L_ are -1); lat the row's latency (the
+    // mean's or the quantile), sums the sums carried (their energy written when V carries one).
+    void keep(double lat, const V& sums, const std::int32_t* tiers) {
         if (kWrite) {
             // Same code, same inputs, same rows; a difference would mean the two passes' arithmetic differs.
             if (row_ == end_) throw std::logic_error("sweep: the second pass kept more rows than the first");
             const SweepColumns& o = *out_;
             const std::size_t row = row_++;
             o.latency[row] = lat;
+            if constexpr (kEnergy) o.energy[row] = sums.energy;
             o.accuracy[row] = acc_now_;
             copy_row(o.partitions + row * Lmax_, P_, Lmax_);
             copy_row(o.placement + row * Lmax_, tiers, Lmax_);
@@ -430,7 +476,10 @@ class ItemRun {
     const int t_, L_, M_, Lmax_;
     const std::atomic<bool>& cancel_;
     const double* cum_;
+    const Tables energy_tb_;  // the energy view when V carries energy (else unused)
     const double max_lat_, min_acc_;
+    const V bound_;  // max_latency (and max_energy)
+    const V infinite_ = bounds<V>(kInf, kInf);
     const bool quantile_;  // the latency is the quantile of the exits' latencies (theta_ its level)
     const double theta_;
     const std::uint64_t n_;
@@ -445,19 +494,19 @@ class ItemRun {
     // Terms of partitions 0..L-2 (set in prefix_terms before any read; left uninitialised on purpose:
     // items are many and short).
     double exit_[kMaxTiers];
-    double cterm_[kMaxTiers][kMaxTiers];
-    double rterm_[kMaxTiers][kMaxTiers];
-    double fterm_[kMaxTiers][kMaxTiers * kMaxTiers];
-    double c_last_[kMaxTiers];
+    V cterm_[kMaxTiers][kMaxTiers];
+    V rterm_[kMaxTiers][kMaxTiers];
+    V fterm_[kMaxTiers][kMaxTiers * kMaxTiers];
+    V c_last_[kMaxTiers];
     double ell_[kMaxTiers], share_[kMaxTiers];  // with a quantile: exit latencies and shares of the walk
-    double r_last_[kMaxTiers];
-    std::vector<double> w_;  // prefix levels 1..L-1, level d at w_offset_[d]
+    V r_last_[kMaxTiers];
+    std::vector<V> w_;  // prefix levels 1..L-1, level d at w_offset_[d]
     std::uint64_t w_offset_[kMaxTiers] = {};
-    double level_min_[kMaxTiers] = {};
+    V level_min_[kMaxTiers] = {};
     int levels_ok_ = 0;
     double acc_prefix_ = 0.0, e_last_ = 0.0, acc_now_ = 0.0;
-    std::vector<double> x_;
-    double x_min_ = kInf;
+    std::vector<V> x_;
+    V x_min_ = infinite_;
     bool x_ready_ = false;
     std::uint64_t pending_ = 0, kept_ = 0, work_ = 0;
 };
@@ -467,6 +516,7 @@ class ItemRun {
 void SweepOptions::check() const {
     if (std::isnan(max_latency)) throw std::invalid_argument("max_latency = nan: must be a number (or +-inf)");
     if (std::isnan(min_accuracy)) throw std::invalid_argument("min_accuracy = nan: must be a number (or +-inf)");
+    if (std::isnan(max_energy)) throw std::invalid_argument("max_energy = nan: must be a number (or +-inf)");
     check_threads(threads);
     check_time_limit(time_limit);
     check_quantile(quantile);
@@ -474,6 +524,8 @@ void SweepOptions::check() const {
 
 Sweep::Sweep(const Tables& tb, const SweepOptions& opt, Poll poll) : plan_(new Plan(tb, opt)) {
     opt.check();
+    if (opt.max_energy != kInf && !tb.has_energy())
+        throw std::invalid_argument("max_energy: the tables carry no energy tables (give energy= with them)");
     Plan& pl = *plan_;
     pl.control.interrupted = std::move(poll);
     pl.control.time_limit = opt.time_limit;
@@ -531,7 +583,8 @@ bool Sweep::keeps_every_row() const {
     const bool accuracy_met = o.min_accuracy <= 0.0;
     const bool latency_met = o.max_latency == kInf ||
                              (!(o.quantile > 0) && o.max_latency >= pl.tb.latency_bound * (1.0 + 1e-9));
-    return accuracy_met && latency_met;
+    const bool energy_met = o.max_energy == kInf || o.max_energy >= pl.tb.energy_bound * (1.0 + 1e-9);
+    return accuracy_met && latency_met && energy_met;
 }
 
 std::uint64_t Sweep::count() {
@@ -547,10 +600,16 @@ std::uint64_t Sweep::count() {
         pl.kept = pl.total;
         return pl.total;
     }
-    for_items(pl.items.size(), [&](std::size_t i, const std::atomic<bool>& cancel) {
-        ItemRun<false> run(pl, i, cancel, nullptr, 0, 0);
-        if (run.run()) pl.counts[i] = run.kept();
-    });
+    const auto count_item = [&](auto sums) {
+        for_items(pl.items.size(), [&](std::size_t i, const std::atomic<bool>& cancel) {
+            ItemRun<false, decltype(sums)> run(pl, i, cancel, nullptr, 0, 0);
+            if (run.run()) pl.counts[i] = run.kept();
+        });
+    };
+    if (pl.tb.has_energy())
+        count_item(LatencyEnergy{});
+    else
+        count_item(0.0);
     return pl.kept.load();
 }
 
@@ -565,12 +624,20 @@ void Sweep::write(const SweepColumns& out) {
         first.push_back(row);
         row += pl.counts[i];
     }
-    for_items(busy.size(), [&](std::size_t b, const std::atomic<bool>& cancel) {
-        const std::uint64_t end = first[b] + pl.counts[busy[b]];
-        ItemRun<true> run(pl, busy[b], cancel, &out, first[b], end);
-        if (run.run() && run.next_row() != end)
-            throw std::logic_error("sweep: the second pass kept fewer rows than the first");
-    });
+    if (pl.tb.has_energy() && out.energy == nullptr)
+        throw std::logic_error("sweep: the tables carry energy and no energy column was given");
+    const auto write_items = [&](auto sums) {
+        for_items(busy.size(), [&](std::size_t b, const std::atomic<bool>& cancel) {
+            const std::uint64_t end = first[b] + pl.counts[busy[b]];
+            ItemRun<true, decltype(sums)> run(pl, busy[b], cancel, &out, first[b], end);
+            if (run.run() && run.next_row() != end)
+                throw std::logic_error("sweep: the second pass kept fewer rows than the first");
+        });
+    };
+    if (pl.tb.has_energy())
+        write_items(LatencyEnergy{});
+    else
+        write_items(0.0);
 }
 
 }  // namespace eepart

@@ -49,48 +49,90 @@ std::vector<double> taken(TableInput& a, const char* name) {
     return std::move(a.values);
 }
 
-[[noreturn]] void bad_cost(const char* name, std::size_t flat, const std::vector<std::int64_t>& shape, double v) {
+// What a table's entries must be, and how its errors say so: the cost tables (seconds, up to the
+// largest double; the latency bound then rules out overflow) and the energy tables (joules, <= 1e300).
+struct Rule {
+    const char* must;  // the error's reason
+    double max;
+};
+constexpr Rule kCost{"costs must be finite and >= 0", std::numeric_limits<double>::max()};
+constexpr Rule kEnergy{"energies must be finite, >= 0 and at most 1e+300 J", 1e300};
+
+[[noreturn]] void bad_entry(const char* name, std::size_t flat, const std::vector<std::int64_t>& shape, double v,
+                            const Rule& rule) {
     std::ostringstream s;
-    s << name << index_str(flat, shape) << " = " << v << ": costs must be finite and >= 0";
+    s << name << index_str(flat, shape) << " = " << v << ": " << rule.must;
     throw std::invalid_argument(s.str());
 }
 
-bool is_cost(double v) {
-    return v >= 0.0 && v <= std::numeric_limits<double>::max();  // false for NaN and inf
+bool is_entry(double v, const Rule& rule) {
+    return v >= 0.0 && v <= rule.max;  // false for NaN and inf
 }
 
 // The largest entry of a table (all >= 0), checking each; the first bad one is named.
-double checked_max(const std::vector<double>& v, const char* name, const std::vector<std::int64_t>& shape) {
+double checked_max(const std::vector<double>& v, const char* name, const std::vector<std::int64_t>& shape,
+                   const Rule& rule) {
     double m = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
-        if (!is_cost(v[i])) bad_cost(name, i, shape, v[i]);
+        if (!is_entry(v[i], rule)) bad_entry(name, i, shape, v[i], rule);
         m = v[i] > m ? v[i] : m;
     }
     return m;
 }
 
-// The largest input, forward and result cost, each table checked (forward_cost: rows of blocks 1..N-1,
+// The largest input, forward and result entry, each table checked (forward: rows of blocks 1..N-1,
 // between two different tiers; the entries never read set to 0).
 struct MoveMax {
     double input, forward, result;
 };
 
+// The names of one kind's four tables, for its errors.
+struct Names {
+    const char *input, *compute, *forward, *result;
+};
+constexpr Names kCostNames{"input_cost", "compute_cost", "forward_cost", "result_cost"};
+constexpr Names kEnergyNames{"input_energy", "compute_energy", "forward_energy", "result_energy"};
+
 MoveMax checked_moves(const std::vector<double>& input, const std::vector<std::int64_t>& input_shape,
                       std::vector<double>& forward, const std::vector<std::int64_t>& forward_shape,
                       const std::vector<double>& result, const std::vector<std::int64_t>& result_shape,
-                      std::size_t N, std::size_t M) {
-    MoveMax m{checked_max(input, "input_cost", input_shape), 0.0, 0.0};
+                      std::size_t N, std::size_t M, const Names& names = kCostNames, const Rule& rule = kCost) {
+    MoveMax m{checked_max(input, names.input, input_shape, rule), 0.0, 0.0};
     for (std::size_t i = 0; i < forward.size(); ++i) {
         const std::size_t q = i / (M * M), a = i / M % M, b = i % M;
         if (q + 1 == N || a == b) {
             forward[i] = 0.0;
             continue;
         }
-        if (!is_cost(forward[i])) bad_cost("forward_cost", i, forward_shape, forward[i]);
+        if (!is_entry(forward[i], rule)) bad_entry(names.forward, i, forward_shape, forward[i], rule);
         m.forward = forward[i] > m.forward ? forward[i] : m.forward;
     }
-    m.result = checked_max(result, "result_cost", result_shape);
+    m.result = checked_max(result, names.result, result_shape, rule);
     return m;
+}
+
+// compute tables: partitions p < q only. Row by row, each entry tested without a branch (the table has
+// M (N+1)^2 entries); only a table that fails is walked again to name the entry. Returns the largest.
+double checked_compute(std::vector<double>& compute, const std::vector<std::int64_t>& shape, std::size_t N,
+                       std::size_t M, const char* name, const Rule& rule) {
+    double max_comp = 0;
+    const std::size_t n1 = N + 1;
+    bool ok = true;
+    for (std::size_t row = 0; row < M * n1; ++row) {
+        double* r = compute.data() + row * n1;
+        const std::size_t p = row % n1;
+        std::fill(r, r + p + 1, 0.0);  // q <= p: never read
+        double m = 0;
+        for (std::size_t q = p + 1; q < n1; ++q) {
+            ok &= is_entry(r[q], rule);
+            m = r[q] > m ? r[q] : m;
+        }
+        max_comp = m > max_comp ? m : max_comp;
+    }
+    if (!ok)
+        for (std::size_t i = 0; i < compute.size(); ++i)
+            if (!is_entry(compute[i], rule)) bad_entry(name, i, shape, compute[i], rule);
+    return max_comp;
 }
 
 // No plan's latency exceeds the bound returned; costs that could overflow float64 are refused.
@@ -109,7 +151,7 @@ double latency_bound(const MoveMax& m, double max_comp, int Lmax) {
 }  // namespace
 
 TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
-                     TableInput cum_exit, TableInput accuracy) {
+                     TableInput cum_exit, TableInput accuracy, std::unique_ptr<EnergyInput> energy) {
     if (input_cost.shape.size() != 1)
         throw std::invalid_argument("input_cost: expected shape (M,), got " + shape_str(input_cost.shape));
     if (accuracy.shape.size() != 1 && accuracy.shape.size() != 2)
@@ -145,27 +187,8 @@ TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput 
 
     const MoveMax moves = checked_moves(input_, input_cost.shape, forward_, forward_cost.shape, result_,
                                         result_cost.shape, static_cast<std::size_t>(N), static_cast<std::size_t>(M));
-    // compute_cost: partitions p < q only. Row by row, each entry tested without a branch (the table has
-    // M (N+1)^2 entries); only a table that fails is walked again to name the entry.
-    double max_comp = 0;
-    {
-        const std::size_t n1 = static_cast<std::size_t>(N) + 1;
-        bool ok = true;
-        for (std::size_t row = 0; row < static_cast<std::size_t>(M) * n1; ++row) {
-            double* r = compute_.data() + row * n1;
-            const std::size_t p = row % n1;
-            std::fill(r, r + p + 1, 0.0);  // q <= p: never read
-            double m = 0;
-            for (std::size_t q = p + 1; q < n1; ++q) {
-                ok &= is_cost(r[q]);
-                m = r[q] > m ? r[q] : m;
-            }
-            max_comp = m > max_comp ? m : max_comp;
-        }
-        if (!ok)
-            for (std::size_t i = 0; i < compute_.size(); ++i)
-                if (!is_cost(compute_[i])) bad_cost("compute_cost", i, compute_cost.shape, compute_[i]);
-    }
+    const double max_comp = checked_compute(compute_, compute_cost.shape, static_cast<std::size_t>(N),
+                                            static_cast<std::size_t>(M), "compute_cost", kCost);
     const double bound = latency_bound(moves, max_comp, static_cast<int>(std::min(M, N)));
 
     for (std::size_t i = 0; i < acc_.size(); ++i) {
@@ -205,11 +228,45 @@ TableData::TableData(TableInput input_cost, TableInput compute_cost, TableInput 
     v.acc_stride = per_threshold ? static_cast<std::size_t>(N) : 0;
     v.max_compute = max_comp;
     v.latency_bound = bound;
+    if (energy) take_energy(*energy);
+}
+
+void TableData::take_energy(EnergyInput& e) {
+    const std::int64_t N = view_.N, M = view_.M;
+    const bool own_compute = !base_;
+    check_shape(e.input, "input_energy", {M});
+    if (own_compute) check_shape(e.compute, "compute_energy", {M, N + 1, N + 1});
+    check_shape(e.forward, "forward_energy", {N, M, M});
+    check_shape(e.result, "result_energy", {M});
+    input_e_ = taken(e.input, "input_energy");
+    forward_e_ = taken(e.forward, "forward_energy");
+    result_e_ = taken(e.result, "result_energy");
+    const MoveMax moves = checked_moves(input_e_, e.input.shape, forward_e_, e.forward.shape, result_e_, e.result.shape,
+                                        static_cast<std::size_t>(N), static_cast<std::size_t>(M), kEnergyNames, kEnergy);
+    if (own_compute) {
+        compute_e_ = taken(e.compute, "compute_energy");
+        view_.max_compute_energy = checked_compute(compute_e_, e.compute.shape, static_cast<std::size_t>(N),
+                                                   static_cast<std::size_t>(M), "compute_energy", kEnergy);
+    }
+    // Each entry at most 1e300 J and at most 3 * 16 + 1 terms: the bound is finite, no check needed.
+    view_.energy_bound = moves.input + view_.max_partitions() * (view_.max_compute_energy + moves.result + moves.forward);
+    view_.input_energy = input_e_.data();
+    view_.compute_energy = shared().compute_e_.data();
+    view_.forward_energy = forward_e_.data();
+    view_.result_energy = result_e_.data();
 }
 
 TableData::TableData(std::shared_ptr<const TableData> base, TableInput input_cost, TableInput forward_cost,
-                     TableInput result_cost) {
+                     TableInput result_cost, std::unique_ptr<EnergyInput> move_energy) {
     if (!base) throw std::invalid_argument("tables: no base tables to share");
+    if (move_energy && !base->view().has_energy())
+        throw std::invalid_argument("input_energy: move energies given, but these tables carry no energy tables "
+                                    "(build them with energy= first)");
+    // Kept as they are unless replaced: small tables, copied (the base given may itself be derived).
+    input_e_ = base->input_e_;
+    forward_e_ = base->forward_e_;
+    result_e_ = base->result_e_;
+    const Tables given = base->view();
     base_ = base->base_ ? base->base_ : std::move(base);  // the owner of the shared tables: no chains
     const Tables& b = base_->view();
     check_shape(input_cost, "input_cost", {b.M});
@@ -225,6 +282,14 @@ TableData::TableData(std::shared_ptr<const TableData> base, TableInput input_cos
     view_.forward_cost = forward_.data();
     view_.result_cost = result_.data();
     view_.latency_bound = latency_bound(moves, b.max_compute, b.max_partitions());
+    if (move_energy) {
+        take_energy(*move_energy);
+    } else if (given.has_energy()) {
+        view_.input_energy = input_e_.data();
+        view_.forward_energy = forward_e_.data();
+        view_.result_energy = result_e_.data();
+        view_.energy_bound = given.energy_bound;
+    }
 }
 
 }  // namespace eepart

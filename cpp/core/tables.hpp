@@ -30,6 +30,14 @@ struct Tables {
     std::size_t acc_stride = 0;
     double max_compute = 0;    // the largest compute cost of a partition (p < q)
     double latency_bound = 0;  // no plan's latency exceeds it (see TableData): the scale of the searches' slack
+    // The optional energy tables (docs/model.md "Energy"): the cost tables' shapes, joules per sample that
+    // takes the step; all null when the tables carry none.
+    const double* input_energy = nullptr;
+    const double* compute_energy = nullptr;
+    const double* forward_energy = nullptr;
+    const double* result_energy = nullptr;
+    double max_compute_energy = 0;  // as max_compute, of compute_energy
+    double energy_bound = 0;        // no plan's energy exceeds it
 
     double input(int a) const { return input_cost[a]; }
     double compute(int a, int p, int q) const {
@@ -44,6 +52,20 @@ struct Tables {
     const double* acc_row(int t) const { return accuracy + static_cast<std::size_t>(t) * acc_stride; }
     double acc(int t, int q) const { return acc_row(t)[q - 1]; }
     int max_partitions() const { return N < M ? N : M; }
+    bool has_energy() const { return input_energy != nullptr; }
+    // The energy tables in the cost tables' places (and their bounds in the latency's): the energy has the
+    // latency's engine form, so the latency's code run on this view computes it, term for term.
+    Tables energy_view() const {
+        Tables e = *this;
+        e.input_cost = input_energy;
+        e.compute_cost = compute_energy;
+        e.forward_cost = forward_energy;
+        e.result_cost = result_energy;
+        e.max_compute = max_compute_energy;
+        e.latency_bound = energy_bound;
+        e.input_energy = e.compute_energy = e.forward_energy = e.result_energy = nullptr;
+        return e;
+    }
     // The (K, N) table, a row per threshold, whichever shape the caller gave (the devices take this one).
     std::vector<double> accuracy_rows() const {
         std::vector<double> rows(static_cast<std::size_t>(K) * N);
@@ -56,6 +78,12 @@ struct Tables {
 struct TableInput {
     std::vector<double> values;
     std::vector<std::int64_t> shape;
+};
+
+// The four energy tables as given (input_energy, compute_energy, forward_energy, result_energy), or the
+// three move tables of a network change (compute empty: kept from the base).
+struct EnergyInput {
+    TableInput input, compute, forward, result;
 };
 
 // The six tables in memory the engine owns, checked there: what is checked is what every engine reads,
@@ -73,16 +101,20 @@ struct TableInput {
 // - the costs are small enough that no plan's latency can overflow: input + min(M, N) * (compute +
 //   forward + result), each term its table's largest, must stay below 2^1021 s (about 4e307). So every
 //   latency an engine returns is finite, never inf or NaN;
-// - accuracy in [0, 1]; each cum_exit row starts at 0, ends at 1, and never falls.
+// - accuracy in [0, 1]; each cum_exit row starts at 0, ends at 1, and never falls;
+// - the optional energy tables (input_energy, compute_energy, forward_energy, result_energy) have the
+//   shapes of the four cost tables, the same entries ignored, and every other entry finite, >= 0 and at
+//   most 1e300 J (the Python layer's rule: no energy sum of min(M, N) partitions' terms can overflow).
 class TableData {
    public:
     TableData(TableInput input_cost, TableInput compute_cost, TableInput forward_cost, TableInput result_cost,
-              TableInput cum_exit, TableInput accuracy);
+              TableInput cum_exit, TableInput accuracy, std::unique_ptr<EnergyInput> energy = nullptr);
     // `base`'s tables with new move tables (input, forward, result: copied and checked here, by the same
     // rules), sharing base's compute_cost, cum_exit and accuracy (kept alive, never copied or checked
-    // again): a network change re-derives only these three.
+    // again): a network change re-derives only these three. Base's energy tables are kept, or with
+    // `move_energy` (its compute left empty) its move energies replaced, checked likewise.
     TableData(std::shared_ptr<const TableData> base, TableInput input_cost, TableInput forward_cost,
-              TableInput result_cost);
+              TableInput result_cost, std::unique_ptr<EnergyInput> move_energy = nullptr);
     TableData(const TableData&) = delete;
     TableData& operator=(const TableData&) = delete;
 
@@ -95,15 +127,22 @@ class TableData {
     const std::vector<double>& cum_exit() const { return shared().cum_; }
     const std::vector<double>& accuracy() const { return shared().acc_; }
     const std::vector<std::int64_t>& accuracy_shape() const { return shared().acc_shape_; }
+    const std::vector<double>& input_energy() const { return input_e_; }
+    const std::vector<double>& compute_energy() const { return shared().compute_e_; }
+    const std::vector<double>& forward_energy() const { return forward_e_; }
+    const std::vector<double>& result_energy() const { return result_e_; }
 
    private:
     const TableData& shared() const { return base_ ? *base_ : *this; }
     // The checks and the latency bound of the move tables (moved into input_, forward_, result_), given
     // the view's N, M and max_compute.
     void take_moves(TableInput& input_cost, TableInput& forward_cost, TableInput& result_cost);
+    // The energy tables' checks and bound; compute_energy from `energy` when it has one (else shared).
+    void take_energy(EnergyInput& energy);
 
-    std::shared_ptr<const TableData> base_;  // owns compute_, cum_, acc_ when set (never itself derived)
+    std::shared_ptr<const TableData> base_;  // owns compute_, cum_, acc_, compute_e_ when set (never derived)
     std::vector<double> input_, compute_, forward_, result_, cum_, acc_;
+    std::vector<double> input_e_, compute_e_, forward_e_, result_e_;  // empty: no energy tables
     std::vector<std::int64_t> acc_shape_;
     Tables view_;
 };

@@ -1,5 +1,5 @@
 // Tests of the core's parts, each alone, against brute force: the staircase, label dominance, the memory
-// budget, the relaxed bounds, the thread pool, the table rules, counting and placements. No framework:
+// budget, the relaxed bounds, the thread pool, the table rules, counting and placements, energy tables. No framework:
 // each CHECK that fails prints where and the test ends with exit status 1.
 // Built by CMake (EEPART_FAST_CPP_TESTS=ON, ctest) or by tests/test_cpp_core.py.
 #include <algorithm>
@@ -438,6 +438,83 @@ void test_quantile_sweep() {
     }
 }
 
+// Energy tables (another instance's four cost tables) on an instance's tables: evaluate's and the sweep's
+// energy (tabulated and walked, with max_energy) are, bit for bit, the latency of those four tables used
+// as cost tables with the instance's shares; a bad entry is named.
+void test_energy_tables() {
+    for (int seed = 0; seed < 4; ++seed) {
+        const auto base = random_tables(500 + seed, 6, 3, 2), other = random_tables(600 + seed, 6, 3, 2);
+        const Tables& B = base->view();
+        const std::int64_t N = B.N, M = B.M, K = B.K;
+        const auto six = [&](const TableData& costs) {
+            return std::vector<TableInput>{{costs.input_cost(), {M}}, {costs.compute_cost(), {M, N + 1, N + 1}},
+                                           {costs.forward_cost(), {N, M, M}}, {costs.result_cost(), {M}},
+                                           {base->cum_exit(), {K, N + 1}}, {base->accuracy(), {N}}};
+        };
+        const auto build = [&](const TableData& costs, const TableData* energy) {
+            std::vector<TableInput> t = six(costs);
+            std::unique_ptr<EnergyInput> e;
+            if (energy) {
+                std::vector<TableInput> x = six(*energy);
+                e = std::make_unique<EnergyInput>(EnergyInput{x[0], x[1], x[2], x[3]});
+            }
+            return std::make_shared<TableData>(t[0], t[1], t[2], t[3], t[4], t[5], std::move(e));
+        };
+        const auto with_energy = build(*base, other.get()), as_costs = build(*other, nullptr);
+        CHECK(with_energy->view().has_energy() && !as_costs->view().has_energy());
+        const auto sweep = [](const Tables& T, double max_energy, std::uint64_t table_limit, std::vector<double>& lat,
+                              std::vector<double>& energy) {
+            SweepOptions so;
+            so.max_energy = max_energy;
+            so.table_limit = table_limit;
+            Sweep sw(T, so, {});
+            const std::uint64_t n = sw.count();
+            std::vector<double> acc(n);
+            std::vector<std::int32_t> P(n * 3), A(n * 3), ti(n), Li(n);
+            lat.resize(n), energy.resize(T.has_energy() ? n : 0);
+            SweepColumns out{lat.data(), acc.data(), ti.data(), Li.data(), P.data(), A.data()};
+            out.energy = T.has_energy() ? energy.data() : nullptr;
+            sw.write(out);
+        };
+        std::vector<double> want, unused, lat, energy;
+        sweep(as_costs->view(), std::numeric_limits<double>::infinity(), 1u << 16, want, unused);
+        sweep(with_energy->view(), std::numeric_limits<double>::infinity(), 1u << 16, lat, energy);
+        CHECK(energy == want);
+        std::vector<double> sorted = want;
+        std::sort(sorted.begin(), sorted.end());
+        const double bound = sorted[sorted.size() / 3];
+        std::vector<double> kept;
+        for (double x : want)
+            if (x <= bound) kept.push_back(x);
+        for (const std::uint64_t table_limit : {std::uint64_t(1) << 16, std::uint64_t(0)}) {
+            sweep(with_energy->view(), bound, table_limit, lat, energy);
+            CHECK(energy == kept);
+        }
+        std::vector<std::int64_t> t = {1, 0}, L = {2, 3}, P = {2, 5, -1, 1, 3, 6}, A = {2, 0, -1, 1, 0, 2};
+        const ConfigView v{2, 3, t.data(), L.data(), P.data(), A.data()};
+        double l[2], a[2], e[2], l2[2], a2[2];
+        evaluate(with_energy->view(), v, l, a, 1, {}, 0, e);
+        evaluate(as_costs->view(), v, l2, a2, 1, {});
+        CHECK(e[0] == l2[0] && e[1] == l2[1] && a[0] == a2[0]);
+    }
+    const auto base = random_tables(700, 3, 2, 1);
+    const auto bad = [&](double value) {
+        const Tables& B = base->view();
+        std::vector<double> compute = base->compute_cost();
+        compute[1] = value;  // [0][0][1]: read
+        auto e = std::make_unique<EnergyInput>(EnergyInput{{base->input_cost(), {B.M}},
+                                                           {compute, {B.M, B.N + 1, B.N + 1}},
+                                                           {base->forward_cost(), {B.N, B.M, B.M}},
+                                                           {base->result_cost(), {B.M}}});
+        TableData(TableInput{base->input_cost(), {B.M}}, TableInput{base->compute_cost(), {B.M, B.N + 1, B.N + 1}},
+                  TableInput{base->forward_cost(), {B.N, B.M, B.M}}, TableInput{base->result_cost(), {B.M}},
+                  TableInput{base->cum_exit(), {B.K, B.N + 1}}, TableInput{base->accuracy(), {B.N}}, std::move(e));
+    };
+    CHECK(throws<std::invalid_argument>([&] { bad(2e300); }, "compute_energy[0][0][1] = 2e+300: energies must be"));
+    CHECK(throws<std::invalid_argument>([&] { bad(-1.0); }, "compute_energy[0][0][1] = -1: energies must be"));
+    bad(1e300);
+}
+
 }  // namespace
 
 int main() {
@@ -451,6 +528,7 @@ int main() {
     test_search_is_the_sweep_frontier();
     test_quantile_by_hand();
     test_quantile_sweep();
+    test_energy_tables();
     if (failures) {
         std::fprintf(stderr, "%d checks failed\n", failures);
         return 1;

@@ -28,10 +28,24 @@ SWEEP_MAX_TOTAL: int
 _Array = npt.ArrayLike
 
 class Tables:
-    """The six cost tables, copied into the engine's memory and checked once; immutable."""
+    """The six cost tables, and optionally the four energy tables (an EnergyTables), copied into the engine's
+    memory and checked once; immutable."""
 
     def __init__(self, input_cost: _Array, compute_cost: _Array, forward_cost: _Array, result_cost: _Array,
-                 cum_exit: _Array, accuracy: _Array) -> None: ...
+                 cum_exit: _Array, accuracy: _Array, *, energy: Any = None) -> None: ...
+    def with_moves(self, input_cost: _Array, forward_cost: _Array, result_cost: _Array, *,
+                   input_energy: _Array | None = None, forward_energy: _Array | None = None,
+                   result_energy: _Array | None = None) -> Tables: ...
+    @property
+    def has_energy(self) -> bool: ...
+    @property
+    def input_energy(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def compute_energy(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def forward_energy(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def result_energy(self) -> npt.NDArray[np.float64] | None: ...
     @property
     def N(self) -> int: ...
     @property
@@ -62,8 +76,9 @@ class SweepOptions:
     threads: int
     time_limit: float
     quantile: float | None  # None: the mean; q in (0, 1]: the q-quantile of the latency
+    max_energy: float  # J; anything but inf needs tables with energy tables
     def __init__(self, *, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
-                 time_limit: float = ..., quantile: float | None = None) -> None: ...
+                 time_limit: float = ..., quantile: float | None = None, max_energy: float = ...) -> None: ...
 
 class SearchOptions:
     """The options of pareto, each checked when set."""
@@ -79,11 +94,12 @@ class SearchOptions:
 
 def evaluate(
     tables: _Tables, threshold_index: _Array, num_partitions: _Array, partitions: _Array, placement: _Array,
-    threads: int = 0, quantile: float | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    threads: int = 0, quantile: float | None = None, energy: Any = None,
+) -> tuple[npt.NDArray[np.float64], ...]: ...  # (latency, accuracy), and energy when the tables carry energy
 def sweep(
     tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
     time_limit: float = ..., quantile: float | None = None, options: SweepOptions | None = None,
+    max_energy: float = ..., energy: Any = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def pareto(
     tables: _Tables, *, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,

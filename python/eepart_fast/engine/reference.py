@@ -40,9 +40,11 @@ def accuracy_rows(accuracy, K: int) -> np.ndarray:
     return np.broadcast_to(accuracy, (K, accuracy.shape[-1]))
 
 
-def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None, threads=0):
+def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, placement, quantile=None, threads=0,
+             energy=None):
     """Latency (s) and accuracy of each configuration, from the cost tables (docs/model.md "Engine form").
     The latency is the mean, or with `quantile` = q in (0, 1] its q-quantile (docs/model.md "Tail latency").
+    With `energy`, each configuration's energy (J) too (evaluate_energy).
 
     Parameters
     ----------
@@ -54,12 +56,18 @@ def evaluate(tables: CostTables, threshold_index, num_partitions, partitions, pl
         None: the mean latency; q in (0, 1]: its q-quantile.
     threads : int
         Taken, as the Backend Protocol declares, and ignored: the reference runs on one thread.
+    energy : EnergyTables, optional
+        The energy tables (same M and N): an energy column is returned too.
 
     Returns
     -------
     tuple
-        (latency, accuracy), float64 arrays of shape (n,).
+        (latency, accuracy), or (latency, accuracy, energy) with `energy`, float64 arrays of shape (n,).
     """
+    if energy is not None:
+        columns = evaluate(tables, threshold_index, num_partitions, partitions, placement, quantile=quantile)
+        return (*columns, evaluate_energy(energy, tables.cum_exit, threshold_index, num_partitions, partitions,
+                                          placement))
     if quantile is not None:
         q = check_quantile(quantile)
         _, accuracy = evaluate(tables, threshold_index, num_partitions, partitions, placement)
@@ -188,9 +196,10 @@ def _empty(lmax: int) -> dict:
 
 
 def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, chunk=1 << 20,
-          time_limit=np.inf, quantile=None, threads=0):
+          time_limit=np.inf, quantile=None, threads=0, max_energy=np.inf, energy=None):
     """Every configuration (docs/model.md) in canonical order (t, then L, then P, then A, each lexicographic),
-    keeping rows with latency <= max_latency and accuracy >= min_accuracy.
+    keeping rows with latency <= max_latency and accuracy >= min_accuracy, and with `energy` tables an
+    energy column, keeping rows with energy <= max_energy.
 
     Memory: the kept rows are held in their final dtypes and joined column by column, and the chunk of
     configurations evaluated at once shrinks to a quarter of the cap (max_rows rows), so that the peak
@@ -217,17 +226,24 @@ def sweep(tables: CostTables, max_latency=np.inf, min_accuracy=-np.inf, max_rows
         As for `evaluate`.
     threads : int
         As for `evaluate` (ignored).
+    max_energy : float
+        Keep rows of at most this energy (J; inf: none); anything else needs `energy`.
+    energy : EnergyTables, optional
+        The energy tables: the rows have an energy column (evaluate_energy).
 
     Returns
     -------
     dict
-        The columns of the Backend Protocol's `sweep`.
+        The columns of the Backend Protocol's `sweep` (and "energy" with `energy`).
     """
+    if energy is None and max_energy != np.inf:
+        raise ValueError(f"max_energy = {max_energy}: needs energy tables (energy=)")
     return _sweep(tables, max_latency, min_accuracy, max_rows, chunk, check_time_limit(time_limit), "sweep",
-                  None if quantile is None else check_quantile(quantile))
+                  None if quantile is None else check_quantile(quantile), max_energy, energy)
 
 
-def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float, what: str, quantile=None):
+def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float, what: str, quantile=None,
+           max_energy=np.inf, energy=None):
     deadline = time.monotonic() + time_limit
     if time_limit < np.inf:
         chunk = min(chunk, TIMED_CHUNK)
@@ -243,8 +259,11 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
                 if time.monotonic() > deadline:
                     raise timed_out(what, time_limit)
                 n = len(P)
-                lat, acc = evaluate(tables, np.full(n, t), np.full(n, L), P, A, quantile=quantile)
+                lat, acc, *joules = evaluate(tables, np.full(n, t), np.full(n, L), P, A, quantile=quantile,
+                                             energy=energy)
                 keep = (lat <= max_latency) & (acc >= min_accuracy)
+                if joules:
+                    keep &= joules[0] <= max_energy
                 k = int(keep.sum())
                 kept += k
                 if kept > max_rows:
@@ -256,12 +275,13 @@ def _sweep(tables, max_latency, min_accuracy, max_rows, chunk, time_limit: float
                     Ak[:, :L] = A[keep]
                     parts.append({"latency": lat[keep], "accuracy": acc[keep],
                                   "threshold_index": np.full(k, t, np.int32), "num_partitions": np.full(k, L, np.int32),
-                                  "partitions": Pk, "placement": Ak})
-                del P, A, lat, acc, keep
+                                  "partitions": Pk, "placement": Ak, **({"energy": joules[0][keep]} if joules else {})})
+                del P, A, lat, acc, keep, joules
+    columns = COLUMNS if energy is None else (*COLUMNS, "energy")
     if not parts:
-        return _empty(lmax)
+        return {**_empty(lmax), "energy": np.zeros(0)} if energy is not None else _empty(lmax)
     out = {}
-    for key in COLUMNS:  # one column at a time, freeing its parts: never two copies of every row
+    for key in columns:  # one column at a time, freeing its parts: never two copies of every row
         out[key] = np.concatenate([p.pop(key) for p in parts])
     return out
 
@@ -383,7 +403,4 @@ def every_configuration_energy(tables: CostTables, energy) -> dict:
     dict
         The sweep's columns and "energy", float64.
     """
-    rows = sweep(tables)
-    rows["energy"] = evaluate_energy(energy, tables.cum_exit, *(rows[k] for k in (
-        "threshold_index", "num_partitions", "partitions", "placement")))
-    return rows
+    return sweep(tables, energy=energy)

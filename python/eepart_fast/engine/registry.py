@@ -21,6 +21,9 @@ AUTO_ORDER = {
     "pareto": ("cpu", "cuda", "numpy"),
 }
 ENV = "EEPART_FAST_BACKEND"
+# The backends whose evaluate and sweep take energy tables (docs/backends.md); auto asked for energy picks
+# among these.
+ENERGY = ("cpu", "numpy")
 _cache: dict = {}
 
 
@@ -66,8 +69,8 @@ class Backend(Protocol):
         """
 
     def evaluate(self, tables, threshold_index, num_partitions, partitions, placement, *, quantile=None,
-                 threads=0) -> tuple:
-        """(latency, accuracy) of each configuration.
+                 threads=0, energy=None) -> tuple:
+        """(latency, accuracy) of each configuration, and its energy with `energy`.
 
         Parameters
         ----------
@@ -82,15 +85,18 @@ class Backend(Protocol):
             None: the mean latency; q in (0, 1]: its q-quantile (docs/model.md "Tail latency").
         threads : int
             CPU threads (0: all); a backend without threads does not take it.
+        energy : EnergyTables, optional
+            The energy tables (docs/model.md "Energy"); cuda and cupy refuse them (NotImplementedError).
 
         Returns
         -------
         tuple
-            (latency, accuracy), two float64 arrays of shape (n,), latency in seconds.
+            (latency, accuracy), or (latency, accuracy, energy) with `energy`: float64 arrays of shape (n,),
+            latency in seconds, energy in joules.
         """
 
     def sweep(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_rows=...,
-              time_limit=...) -> dict:
+              time_limit=..., max_energy=..., energy=None) -> dict:
         """Every configuration meeting the bounds, in canonical order.
 
         Parameters
@@ -109,11 +115,16 @@ class Backend(Protocol):
             More kept rows than this: ValueError.
         time_limit : float
             Seconds (inf: none); TimeoutError once past it.
+        max_energy : float
+            Keep rows of at most this energy in joules (inf: no bound); needs `energy`.
+        energy : EnergyTables, optional
+            As for `evaluate`: the rows then have an energy column.
 
         Returns
         -------
         dict
-            The columns latency, accuracy, threshold_index, num_partitions, partitions, placement.
+            The columns latency, accuracy, threshold_index, num_partitions, partitions, placement (and
+            energy with `energy`).
         """
 
     def pareto(self, tables, *, min_accuracy=..., max_latency=..., quantile=None, threads=0, max_memory=...,
@@ -183,11 +194,11 @@ def backends() -> dict:
                    "auto_for": [op for op in OPERATIONS if auto[op] == name]} for name in ORDER}
 
 
-def _auto(operation: str) -> str:
-    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1])
+def _auto(operation: str, energy: bool = False) -> str:
+    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1] and (not energy or name in ENERGY))
 
 
-def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
+def resolve(backend: str = "auto", operation: str = "evaluate", energy: bool = False) -> str:
     """The backend name that `backend` stands for here for `operation`; a requested backend that cannot
     run is an error.
 
@@ -198,6 +209,8 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
         cuda, cupy, cpu, numpy.
     operation : {"evaluate", "sweep", "pareto"}
         Which operation auto chooses for.
+    energy : bool
+        Whether the call asks for energy: auto then picks among the backends that have it (ENERGY).
 
     Returns
     -------
@@ -221,7 +234,7 @@ def resolve(backend: str = "auto", operation: str = "evaluate") -> str:
                 raise ValueError(f"{ENV} = {forced!r}: unknown backend; choose one of auto, {', '.join(ORDER)}")
             backend = forced
         else:
-            return _auto(operation)
+            return _auto(operation, energy)
     if backend not in ORDER:
         raise ValueError(f"backend = {backend!r}: unknown; choose one of auto, {', '.join(ORDER)}")
     module, ok, reason = _probe(backend)

@@ -29,6 +29,8 @@ class Evaluation:
         None when `latency` is the mean over samples, q when it is the q-quantile.
     backend : str
         The backend that computed them.
+    energy : numpy.ndarray, shape (n,), optional
+        Each configuration's energy in joules per sample, when energy tables were given (else None).
 
     Examples
     --------
@@ -44,9 +46,10 @@ class Evaluation:
 
     @positional("backend", "quantile")
     def __init__(self, latency: np.ndarray, accuracy: np.ndarray, *, quantile: float | None = None,
-                 backend: str):
+                 backend: str, energy: np.ndarray | None = None):
         self.latency = latency
         self.accuracy = accuracy
+        self.energy = energy
         self.backend = backend
         self.quantile = quantile
 
@@ -70,7 +73,9 @@ class SweepResult:
     ----------
     columns : dict
         latency (s, float64), accuracy (float64), threshold_index and num_partitions (int32, (n,)),
-        partitions and placement (int32, (n, min(M, N)), -1 padded), as the backends return them.
+        partitions and placement (int32, (n, min(M, N)), -1 padded), as the backends return them; and
+        energy (J, float64) when the sweep had energy tables (then `energy`, else None; not yet written by
+        `save`).
     thresholds : numpy.ndarray, shape (K,)
         The profile's thresholds, which threshold_index indexes.
     tier_names : list of str
@@ -106,6 +111,7 @@ class SweepResult:
         self.num_partitions = np.asarray(columns["num_partitions"], dtype=np.int32)
         self.partitions = np.asarray(columns["partitions"], dtype=np.int32)
         self.placement = np.asarray(columns["placement"], dtype=np.int32)
+        self.energy = np.asarray(columns["energy"], dtype=np.float64) if "energy" in columns else None
         self.thresholds = thresholds
         self.tier_names = list(tier_names)
         self.backend = backend
@@ -178,8 +184,11 @@ class SweepResult:
         -------
         SweepResult
         """
-        return SweepResult({k: v[index] for k, v in self.columns().items()}, self.thresholds, self.tier_names,
-                           quantile=self.quantile, backend=self.backend, tables=self._tables)
+        columns = {k: v[index] for k, v in self.columns().items()}
+        if self.energy is not None:
+            columns["energy"] = self.energy[index]
+        return SweepResult(columns, self.thresholds, self.tier_names, quantile=self.quantile, backend=self.backend,
+                           tables=self._tables)
 
     def pareto(self) -> SweepResult:
         """The frontier (docs/model.md) of these rows: latency rising, accuracy strictly rising, equal points once;

@@ -26,6 +26,7 @@ from ...model.configs import count_configurations
 from ...model.quantile import QUANTILE_SLACK, check_quantile
 from .._pareto_by_sweep import pareto_by_sweep
 from ..frontier import frontier_indices
+from ._no_energy import refuse_energy
 
 MAX_PARETO_CONFIGS = 1 << 36
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
@@ -113,7 +114,8 @@ def _device_tables(tables):
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None,
-             chunk=1 << 22):
+             chunk=1 << 22, energy=None):
+    refuse_energy("cupy", tables, energy)
     q_args = _quantile_args(quantile)
     cp = _cupy()
     dt = _device_tables(tables)
@@ -204,7 +206,8 @@ def _concat(parts: list, Lmax: int) -> dict:
 
 def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
           time_limit=np.inf, quantile=None, chunk_items=_core.SWEEP_CHUNK_ITEMS, window_rows=_core.SWEEP_WINDOW_ROWS,
-          table_limit=_core.SWEEP_MAX_CODES):
+          table_limit=_core.SWEEP_MAX_CODES, max_energy=np.inf, energy=None):
+    refuse_energy("cupy", tables, energy, max_energy)
     _quantile_args(quantile)
     deadline = _check_call(threads, time_limit)
     stop = lambda: _check_deadline(deadline, "sweep", time_limit)
