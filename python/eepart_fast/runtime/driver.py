@@ -32,7 +32,7 @@ from . import protocol as proto
 from . import security
 from .errors import AddressError, Malformed, ManifestError, RunFailed, TransportError
 from .manifest import load_manifest
-from .netem import topology_dict
+from .netem import resolve_traces, topology_dict
 from .network import open_transport
 from .schema import MAX_NAME
 
@@ -113,8 +113,10 @@ class _Control:
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
                  remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None,
-                 advertise: str | None = None, ident: security.Identity | None = None, insecure: bool = False):
+                 advertise: str | None = None, ident: security.Identity | None = None, insecure: bool = False,
+                 traces: dict | None = None, trace_speed: float = 1.0):
         self.service = service
+        self.traces, self.trace_speed = traces, trace_speed  # {link index: {kind: file}} for the emulator
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.insecure = insecure
@@ -189,7 +191,9 @@ class _Run:
         if self.emulate:
             self._spawn("netem", ["eepart_fast.runtime.netem", "--bind", "tcp://127.0.0.1:*", "--announce", self.addr,
                                   "--topology", json.dumps(self.topology), "--idle-timeout", idle,
-                                  "--max-message", str(proto.max_message(self.m))],
+                                  "--max-message", str(proto.max_message(self.m)),
+                                  *(["--traces", json.dumps(self.traces), "--trace-speed", repr(self.trace_speed)]
+                                    if self.traces else [])],
                         {"token": self.token, "keys": self._child_keys("netem"), "driver": driver_key})
         for tier in self.m.tiers:
             if tier in self.remote:
@@ -395,6 +399,13 @@ class _Run:
                 raise RunFailed(f"sample {i} has no result after {waited:.1f} s (timeout {self.timeout:g} s); "
                                 f"it was {where}", self.records, tier=tier)
 
+    def start_traces(self) -> float:
+        """Trace time 0 is now (the first sample): the emulator is told, the driver keeps it for the records."""
+        t0 = proto.now()
+        if self.netem and self.traces:
+            self.out.send(self.netem, {"kind": "start", "t0": t0, "token": self.token}, key=self.keys.get("netem"))
+        return t0
+
     def send(self, i: int, image: np.ndarray, label) -> None:
         header = {"kind": "input", "sample": i, "label": None if label is None else int(label)}
         self.pending[i] = proto.now()
@@ -418,7 +429,7 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
               progress: bool = False, profile=None, advertise: str | None = None, key=None, allow=None,
-              insecure: bool = False) -> RunResult:
+              insecure: bool = False, traces: dict | None = None, trace_speed: float = 1.0) -> RunResult:
     """Run an exported plan on `images` and return the per-sample records.
 
     Starts one worker per tier and the link emulator on 127.0.0.1 (or uses the `remote` workers already
@@ -477,6 +488,12 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
     insecure : bool, default False, keyword-only
         No authentication, no encryption: anyone who reaches a port controls the run (records and errors
         say so). Excludes `key` and `allow`.
+    traces : dict, optional, keyword-only
+        Links whose bandwidth (or delay) follows a trace: {"LINK": file or Trace} for bandwidth,
+        {"LINK:latency": ...} for delay; LINK a chain link's index or its tiers "a-b" (runtime/trace.py has
+        the CSV). Trace time 0 is the first sample; the topology's value is not used on that link.
+    trace_speed : float, default 1.0, keyword-only
+        Trace seconds per real second (2.0 replays a trace twice as fast).
 
     Returns
     -------
@@ -547,8 +564,19 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
                          "(the workers' public keys, TIER.key), or insecure=True to run unauthenticated and "
                          "unencrypted")
     ident = None if key is None else security.Identity.from_files(key, allow)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service=service,
-               advertise=advertise, ident=ident, insecure=insecure)
+    trace_dir = tempfile.TemporaryDirectory(prefix="eepart-traces-") if traces else None
+    try:
+        link_traces = resolve_traces(traces, topo, trace_dir.name) if traces else None
+        if traces and not emulate:
+            raise ValueError("traces: they are replayed by the link emulator; not with emulate=False")
+        if not (isinstance(trace_speed, (int, float)) and 0 < trace_speed <= 1e6):
+            raise ValueError(f"trace_speed = {trace_speed!r}: expected a number in (0, 1e6]")
+        run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service=service,
+                   advertise=advertise, ident=ident, insecure=insecure, traces=link_traces, trace_speed=trace_speed)
+    except BaseException:
+        if trace_dir:
+            trace_dir.cleanup()
+        raise
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)
@@ -557,7 +585,7 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
         n = len(images)
         rng = np.random.default_rng(seed)
         arrivals = np.cumsum(rng.exponential(1.0 / rate, n)) if mode == "open" else None
-        t_start = proto.now()
+        t_start = run.start_traces()
         bar = progress_bar(n, progress)
         for i in range(n):
             label = None if labels is None else labels[i]
@@ -584,6 +612,8 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
                     "security": "insecure" if insecure else "curve",
                     "partitions": len(m.partitions), "tiers": m.tiers, "threshold": m.threshold,
                     "load_average": list(os.getloadavg())}
+        if link_traces:
+            settings.update(traces=link_traces, trace_speed=trace_speed, trace_t0=t_start)
         return RunResult(sorted(run.records, key=lambda r: r["sample"]), settings)
     except RunFailed as exc:
         records = sorted(run.records, key=lambda r: r["sample"])
@@ -595,3 +625,5 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
         run.stop()
         if run.sink:
             run.sink.close()
+        if trace_dir:
+            trace_dir.cleanup()

@@ -327,6 +327,7 @@ NETEM = {
     "stall": {"link": (_link, True), "token": (_token, True)},
     "stop": {"token": (_token, True)},
     "ping": {"token": (_token, True)},
+    "start": {"t0": (_time, True), "token": (_token, True)},
     "tensor": {**_TENSOR_FIELDS, "src": (_name, True), "dst": (_name, True), "t_send": (_time, True)},
     "result": {**_RESULT_FIELDS, "src": (_name, True), "dst": (_name, True), "t_send": (_time, True)},
 }
