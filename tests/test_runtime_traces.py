@@ -26,7 +26,7 @@ def test_trace_roundtrip_and_step_values(tmp_path):
     assert t.times == (0.0, 2.5, 4.0) and t.values == (1e6, 3e6, 5e5)
     assert [t.value_at(x) for x in (-1, 0, 2.4999, 2.5, 3.9, 4, 1e6)] == [1e6, 1e6, 1e6, 3e6, 3e6, 5e5, 5e5]
     # time-weighted mean over [0, 6]: (2.5 * 1e6 + 1.5 * 3e6 + 2 * 5e5) / 6
-    assert t.mean(6.0) == pytest.approx((2.5e6 + 4.5e6 + 1e6) / 6, rel=1e-12)
+    assert t.mean(duration=6.0) == pytest.approx((2.5e6 + 4.5e6 + 1e6) / 6, rel=1e-12)
     save_trace(t, tmp_path / "back.csv")
     assert load_trace(tmp_path / "back.csv") == Trace(t.times, t.values, "bandwidth", str(tmp_path / "back.csv"))
     d = load_trace(write(tmp_path, "time_s,value\n0,0.01\n1,0\n", "d.csv"), kind="latency")
@@ -62,14 +62,14 @@ def test_bad_trace_files_and_kinds(tmp_path):
 
 def test_transfer_time_over_a_step_by_hand():
     t = Trace((0.0, 10.0, 12.0), (1e6, 4e6, 2e6), "bandwidth")
-    assert t.finish(1.0, 5e5) == 1.5                       # inside one step
-    assert t.finish(9.0, 3e6) == 10.5                      # 1e6 bits before 10 s, 2e6 at 4 Mbit/s
-    assert t.finish(9.0, 1e6 + 8e6 + 2e6) == 13.0          # across two steps, then the last value holds
-    assert t.finish(100.0, 2e6) == 101.0
+    assert t.finish(1.0, bits=5e5) == 1.5                       # inside one step
+    assert t.finish(9.0, bits=3e6) == 10.5                      # 1e6 bits before 10 s, 2e6 at 4 Mbit/s
+    assert t.finish(9.0, bits=1e6 + 8e6 + 2e6) == 13.0          # across two steps, then the last value holds
+    assert t.finish(100.0, bits=2e6) == 101.0
     # time-scaled: trace time = 2 x (real - t0); the step at trace 10 s is at real 5 + 100 = 105 s
-    assert t.finish(104.5, 2.5e6, speed=2.0, t0=100.0) == 105.5     # 5e5 bits at 1 Mbit/s, 2e6 at 4
+    assert t.finish(104.5, bits=2.5e6, speed=2.0, t0=100.0) == 105.5     # 5e5 bits at 1 Mbit/s, 2e6 at 4
     with pytest.raises(ValueError, match="latency trace has no transfer time"):
-        Trace((0.0,), (0.01,), "latency").finish(0.0, 1.0)
+        Trace((0.0,), (0.01,), "latency").finish(0.0, bits=1.0)
 
 
 def test_link_emulator_follows_its_traces_both_ways():

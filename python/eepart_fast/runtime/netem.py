@@ -188,7 +188,7 @@ class LinkEmulator:
             transfer = bits * inv_bw
             if "bandwidth" in trace:
                 t0 = self.t0 if self.t0 < math.inf else start
-                done = trace["bandwidth"].finish(start, bits, self.speed, t0)
+                done = trace["bandwidth"].finish(start, bits=bits, speed=self.speed, t0=t0)
                 transfer = done - start
             else:
                 done = start + transfer

@@ -7,7 +7,7 @@ at 0 and rise strictly. Replayed at ``speed`` s, trace time = speed x (seconds s
 
     trace = load_trace("traces/step.csv", kind="bandwidth")
     trace.value_at(12.5)                       # bit/s at trace time 12.5 s
-    trace.finish(t_start=1.0, bits=8e5, speed=1.0)  # when 8e5 bits that start at 1.0 s are through
+    trace.finish(1.0, bits=8e5, speed=1.0)    # when 8e5 bits that start at 1.0 s are through
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class Trace:
     >>> t = Trace((0.0, 10.0), (1e6, 4e6), "bandwidth", "step")
     >>> t.value_at(5.0), t.value_at(10.0), t.value_at(99.0)
     (1000000.0, 4000000.0, 4000000.0)
-    >>> t.finish(9.0, 3e6)  # 1e6 bits in the first second, 2e6 at 4 Mbit/s: 0.5 s more
+    >>> t.finish(9.0, bits=3e6)  # 1e6 bits in the first second, 2e6 at 4 Mbit/s: 0.5 s more
     10.5
     """
     times: tuple
@@ -69,12 +69,12 @@ class Trace:
         """
         return self.values[max(0, bisect.bisect_right(self.times, t) - 1)]
 
-    def mean(self, duration: float | None = None) -> float:
+    def mean(self, *, duration: float | None = None) -> float:
         """The time-weighted mean over [0, duration] (default: up to the last row, or the one value).
 
         Parameters
         ----------
-        duration : float, optional
+        duration : float, optional, keyword-only
             Trace seconds to average over.
         """
         end = self.times[-1] if duration is None else float(duration)
@@ -91,26 +91,26 @@ class Trace:
                 break
         return total / end if t >= end else self.values[-1]
 
-    def finish(self, t_start: float, bits: float, speed: float = 1.0, t0: float = 0.0) -> float:
-        """When `bits` that start serialising at real time `t_start` are through, the bandwidth following
-        this trace (exact for the step function: bits are summed segment by segment).
+    def finish(self, t: float, *, bits: float, speed: float = 1.0, t0: float = 0.0) -> float:
+        """When `bits` that start serialising at real time `t` are through, the bandwidth following this
+        trace (exact for the step function: bits are summed segment by segment).
 
         Parameters
         ----------
-        t_start : float
+        t : float
             Real time (s) the transmission starts.
-        bits : float
+        bits : float, keyword-only
             The message's size.
-        speed : float, default 1.0
+        speed : float, default 1.0, keyword-only
             Trace seconds per real second.
-        t0 : float, default 0.0
+        t0 : float, default 0.0, keyword-only
             The real time of trace time 0.
         """
         if self.kind != "bandwidth":
             raise ValueError(f"{self.name}: a {self.kind} trace has no transfer time")
-        tau = max(0.0, (t_start - t0) * speed)
+        tau = max(0.0, (t - t0) * speed)
         i = max(0, bisect.bisect_right(self.times, tau) - 1)
-        t, left = t_start, float(bits)
+        left = float(bits)
         # Bounded: one step per row of the trace, then the last value holds.
         for j in range(i, len(self.times)):
             rate = self.values[j]
@@ -216,15 +216,31 @@ def load_trace(path, *, kind: str = "bandwidth") -> Trace:
     return Trace(tuple(times), tuple(values), kind, str(path))
 
 
-def save_trace(trace: Trace, path) -> None:
+def save_trace(data: Trace, path) -> None:
     """Write a trace as the CSV load_trace reads (values as repr: read back exactly).
 
     Parameters
     ----------
-    trace : Trace
-        What to write.
+    data : Trace
+        The trace to write.
     path : str or Path
         Where.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    OSError
+        The file cannot be written.
+
+    Examples
+    --------
+    >>> from eepart_fast.runtime.trace import Trace, load_trace, save_trace
+    >>> save_trace(Trace((0.0, 1.5), (2e6, 1e6), "bandwidth"), "t.csv")
+    >>> load_trace("t.csv").values
+    (2000000.0, 1000000.0)
     """
-    lines = [",".join(HEADER)] + [f"{t!r},{v!r}" for t, v in zip(trace.times, trace.values)]
+    lines = [",".join(HEADER)] + [f"{t!r},{v!r}" for t, v in zip(data.times, data.values)]
     Path(path).write_text("\n".join(lines) + "\n")
