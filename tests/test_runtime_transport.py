@@ -195,7 +195,8 @@ def _public():
 def test_public_functions_take_their_data_first_and_the_rest_by_keyword():
     api = _public()
     data = {"run_local": ["deploy_dir", "topology", "images", "labels"], "load_manifest": ["folder"],
-            "open_transport": ["bind"], "receive_or_refuse": ["transport", "role"]}
+            "open_transport": ["bind"], "receive_or_refuse": ["transport", "role"], "load_trace": ["path"],
+            "save_trace": ["data", "path"], "table_spec": ["table"]}
     functions = {n: f for n, f in api.items() if inspect.isfunction(f)}
     assert set(functions) == set(data)
     for name, f in functions.items():

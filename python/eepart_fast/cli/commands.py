@@ -602,7 +602,8 @@ def cmd_plan_over(args, clock: Clock) -> int:
     code = EXIT_NO_PLAN if all(r.config is None for r in table.rows) else 0
     if args.json:
         print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
-                          "destination": destination, **table.to_dict()}, indent=1))
+                          "destination": destination, "thresholds": profile.thresholds.tolist(),
+                          **table.to_dict()}, indent=1))
         return code
     print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
           f"source {topology.names[source]}, destination {topology.names[destination]}")

@@ -72,17 +72,45 @@ def _images(path: str, n: int):
                              + (msg if plain else f"damaged archive ({type(exc).__name__}: {msg})")) from None
 
 
+def _load_table(path: str) -> dict:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--table {path}: not JSON ({exc})") from None
+    except FileNotFoundError:
+        raise ValueError(f"--table {path}: no such file") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"--table {path}: expected `eepart plan --over ... --json` output (an object)")
+    return raw
+
+
 def cmd_export(a) -> int:
     require(*EXPORT_NEEDS, what="eepart export")
     from ..runtime.export import export_run
     _count("--check-samples", a.check_samples, 0)
-    m = export_run(a.run_dir, _load_plan(a.plan, a.index), a.out, check_samples=a.check_samples,
-                   allow_partial=a.allow_partial)
-    for p in m.partitions:
-        check = m.data["partitions"][p.index - 1].get("check")
-        diff = "" if not check else f", |onnx - torch| <= {max(check['max_abs_diff'].values()):.2g}"
-        print(f"partition {p.index}: blocks {p.blocks[0]}-{p.blocks[1]} on {p.tier} -> {p.file}{diff}")
-    print(f"wrote {Path(a.out) / 'manifest.json'} (threshold {m.threshold:g}, source {m.source}, destination {m.destination})")
+    if (a.plan is None) == (a.table is None):
+        raise ValueError("give --plan FILE (one plan) or --table FILE (a plan table: eepart plan --over ... --json)")
+    what = _load_plan(a.plan, a.index) if a.plan is not None else _load_table(a.table)
+    m = export_run(a.run_dir, what, a.out, check_samples=a.check_samples, allow_partial=a.allow_partial,
+                   table=a.table is not None)
+    seen = set()
+    for j, plan in enumerate(m.plans or [m]):
+        for p in plan.partitions:
+            entry = next(e for e in (m.data["table"]["plans"][j]["partitions"] if m.table else m.data["partitions"])
+                         if e["index"] == p.index)
+            check = entry.get("check")
+            diff = "" if not check else f", |onnx - torch| <= {max(check['max_abs_diff'].values()):.2g}"
+            again = " (exported above)" if p.file in seen else diff
+            seen.add(p.file)
+            head = f"plan {j} " if m.table else ""
+            print(f"{head}partition {p.index}: blocks {p.blocks[0]}-{p.blocks[1]} on {p.tier} -> {p.file}{again}")
+    if m.table:
+        t = m.table
+        print(f"wrote {Path(a.out) / 'manifest.json'}: a table of {len(t['rows'])} intervals of link {t['link']}'s "
+              f"{t['parameter']}, {len(m.plans)} plans, {len(seen)} files")
+    else:
+        print(f"wrote {Path(a.out) / 'manifest.json'} (threshold {m.threshold:g}, source {m.source}, "
+              f"destination {m.destination})")
     return 0
 
 
@@ -102,21 +130,26 @@ def _profile(ref: str):
 
 def cmd_run(a) -> int:
     require(*SERVE_NEEDS, what="eepart run")
-    if a.plan is not None:
-        require(*EXPORT_NEEDS, what="eepart run --plan (it exports the plan first)")
+    if a.plan is not None or a.table is not None:
+        require(*EXPORT_NEEDS, what="eepart run --plan/--table (it exports the plan or table first)")
     elif a.run_dir is not None and a.images is None:
         require("torch", what="eepart run --run-dir (its test images)")
     from ..runtime.driver import run_local, summarize
     from ..runtime.errors import RunFailed
     from ..runtime.manifest import load_manifest
     _count("--samples", a.samples, 1)
-    if a.deploy is None and (a.plan is None or a.run_dir is None):
-        raise ValueError("give --deploy DIR (an exported plan), or --plan and --run-dir to export one first")
+    if a.plan is not None and a.table is not None:
+        raise ValueError("--plan and --table: give one (a plan, or a plan table to adapt over)")
+    source = a.plan if a.plan is not None else a.table
+    if a.deploy is None and (source is None or a.run_dir is None):
+        raise ValueError("give --deploy DIR (an exported plan or table), or --plan/--table and --run-dir to export "
+                         "one first")
     deploy = a.deploy
-    if a.plan is not None:
+    if source is not None:
         from ..runtime.export import export_run
         deploy = deploy or str(Path(a.run_dir) / "deploy")
-        export_run(a.run_dir, _load_plan(a.plan, a.index), deploy, allow_partial=a.allow_partial)
+        what = _load_plan(a.plan, a.index) if a.plan is not None else _load_table(a.table)
+        export_run(a.run_dir, what, deploy, allow_partial=a.allow_partial, table=a.table is not None)
     m = load_manifest(deploy)
     if a.run_dir is None and a.images is None:
         raise ValueError("samples: give --run-dir (its dataset's test split) or --images FILE.npz (arrays x, y)")
@@ -145,12 +178,25 @@ def cmd_run(a) -> int:
         raise ValueError("--key and --allow go together (this driver's secret key, the workers' public keys)")
     if a.insecure:
         print(f"eepart run: {INSECURE_WARNING}", file=sys.stderr)
+    traces = {}
+    for spec in a.trace or []:
+        link, _, path = spec.partition("=")
+        if not path:
+            raise ValueError(f"--trace {spec!r}: expected LINK=FILE or LINK:latency=FILE (LINK an index or 'a-b')")
+        traces[link] = path
+    adapt = {}
+    if m.table is not None:
+        switch = a.switch if a.switch in (None, "adaptive", "oracle") else _switch_index(a.switch)
+        adapt = {"switch": switch, "window": a.window, "hysteresis": a.hysteresis}
+    elif a.switch is not None:
+        raise ValueError(f"--switch {a.switch}: {deploy} holds one plan, not a table (export with --table)")
     try:
         result = run_local(deploy, _topology(a.topology), x, y, mode=a.mode, rate=a.rate, timeout=a.timeout,
                            clock=a.clock, emulate=not a.no_emulation, records_path=a.records, remote=remote,
                            seed=a.seed, bind=a.bind, progress=a.progress,
                            profile=_profile(a.profile) if a.profile else None, advertise=a.advertise,
-                           key=a.key, allow=a.allow, insecure=a.insecure)
+                           key=a.key, allow=a.allow, insecure=a.insecure, traces=traces or None,
+                           trace_speed=a.trace_speed, **adapt)
     except RunFailed as exc:
         s = summarize(exc.records, partitions=len(m.partitions))
         print(f"eepart run: {exc}", file=sys.stderr)
@@ -170,9 +216,24 @@ def cmd_run(a) -> int:
     if "latency" in plan:
         print(f"model: latency {plan['latency'] * 1e3:.3f} ms, accuracy {plan.get('accuracy', float('nan')):.4f} "
               f"(measured mean / model = {s['mean'] / plan['latency']:.3f})")
+    if m.table is not None:
+        st = result.settings
+        used = np.bincount([r["plan"] for r in result.records], minlength=len(m.plans))
+        print(f"table over link {m.table['link']}'s {m.table['parameter']}: {st['adapt']['switch']}, "
+              f"{len(st['switches'])} switches, {st['adapt']['probes']} probes; samples per plan "
+              + " ".join(f"{j}:{n}" for j, n in enumerate(used) if n))
+        for sw in st["switches"][:20]:
+            print(f"  switch at sample {sw['sample']}: estimate {sw['estimate']:.6g}, plan {sw['old']} -> {sw['new']}")
     if a.summary:
         Path(a.summary).write_text(json.dumps({"summary": s, "settings": result.settings, "plan": plan}, indent=1))
     return 0
+
+
+def _switch_index(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--switch {text!r}: expected adaptive, oracle or a plan index") from None
 
 
 def cmd_keys(a) -> int:
@@ -200,8 +261,10 @@ def add_subcommands(sub) -> None:
                                     "partition (its blocks and the exit after them), checked against torch, and "
                                     "manifest.json (tiers, threshold, tensor shapes and dtypes, sha256).")
     ex.add_argument("--run-dir", required=True, help="a trained run folder (run.json, joint.pt)")
-    ex.add_argument("--plan", required=True, help="plan JSON: a Plan's to_dict(), `eepart plan --json` output "
+    ex.add_argument("--plan", default=None, help="plan JSON: a Plan's to_dict(), `eepart plan --json` output "
                     "(its best plan), or a frontier list (--frontier-out F.json) with --index")
+    ex.add_argument("--table", default=None, help="a plan table instead (`eepart plan --over bandwidth:LINK:... "
+                    "--json` output): every distinct partition of its plans once, the table in the manifest")
     ex.add_argument("--index", type=int, default=None, help="which plan of a frontier list")
     ex.add_argument("--out", required=True, help="folder to write")
     ex.add_argument("--check-samples", type=int, default=16, help="test images compared with torch (default 16)")
@@ -236,6 +299,17 @@ def add_subcommands(sub) -> None:
                                     "TIER.key), see `eepart worker --help`; they keep running after the run.")
     rn.add_argument("--deploy", default=None, help="an exported folder (eepart export --out)")
     rn.add_argument("--plan", default=None, help="export this plan first (with --run-dir)")
+    rn.add_argument("--table", default=None, help="export this plan table first (with --run-dir; `eepart plan "
+                    "--over bandwidth:LINK:... --json` output) and adapt over it")
+    rn.add_argument("--trace", action="append", metavar="LINK=FILE", help="the link's bandwidth follows this CSV "
+                    "(time_s,value; LINK an index or 'a-b'); LINK:latency=FILE for its delay; repeatable")
+    rn.add_argument("--trace-speed", type=float, default=1.0, help="trace seconds per real second (default 1)")
+    rn.add_argument("--switch", default=None, help="a deployed table: adaptive (default: measure the link and "
+                    "switch), oracle (the table's plan at the trace's true value) or a plan index (pinned)")
+    rn.add_argument("--window", type=int, default=4, help="observations in the link estimate (windowed "
+                    "harmonic mean; default 4)")
+    rn.add_argument("--hysteresis", type=float, default=0.05, help="relative margin past a breakpoint before a "
+                    "switch (default 0.05)")
     rn.add_argument("--index", type=int, default=None, help="which plan of a frontier list")
     rn.add_argument("--run-dir", default=None, help="trained run folder: weights to export and test images")
     rn.add_argument("--allow-partial", action="store_true", help="export weights whose training is unfinished")

@@ -6,6 +6,9 @@ one machine (or real, across hosts).
     result = run_local("deploy/", topology, images, labels)      # workers + link emulator on 127.0.0.1
     result.records[0]["latency"], result.summary()
 
+    export_table(net, planner.plan_table("bandwidth", 1, 1e6, 50e6, min_accuracy=0.9), "deploy/", input_shape)
+    run_local("deploy/", topology, images, labels, traces={"1": "step.csv"})  # measures link 1, switches plans
+
 Public functions take their data first (a deployment folder, a manifest, a transport) and everything else
 by keyword only. Errors are typed (errors.py): tell them apart by class, never by message.
 
@@ -19,30 +22,42 @@ and pyzmq only.
 import importlib as _importlib
 
 from .. import _extras
+from .adapt import LinkEstimator, Switcher
 from .errors import Malformed, ManifestError, RunFailed, TensorMismatch, TransportError
 from .manifest import Manifest, load_manifest
 from .network import open_transport
+from .tablespec import table_spec
+from .trace import Trace, load_trace, save_trace
 from .transport import Sender, Transport, receive_or_refuse
 
 __all__ = [
+    "LinkEstimator",
     "Malformed",
     "Manifest",
     "ManifestError",
     "RunFailed",
     "RunResult",
     "Sender",
+    "Switcher",
     "TensorMismatch",
+    "Trace",
     "Transport",
     "TransportError",
     "load_manifest",
+    "load_trace",
     "open_transport",
     "receive_or_refuse",
     "run_local",
+    "save_trace",
+    "table_spec",
     # the modules imported above
+    "adapt",
     "errors",
     "manifest",
     "network",
     "schema",
+    "tablespec",
+    "trace",
     "transport",
 ]
 # Loaded on first use, by __getattr__: the driver's names (it starts processes and needs the transport's

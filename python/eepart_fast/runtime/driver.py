@@ -30,11 +30,13 @@ import numpy as np
 from ..model.topology import Topology
 from . import protocol as proto
 from . import security
+from .adapt import Switcher
 from .errors import AddressError, Malformed, ManifestError, RunFailed, TransportError
 from .manifest import load_manifest
-from .netem import topology_dict
+from .netem import link_ids, resolve_traces, topology_dict
 from .network import open_transport
 from .schema import MAX_NAME
+from .trace import load_trace
 
 MODES = ("closed", "open")
 
@@ -113,8 +115,10 @@ class _Control:
 class _Run:
     def __init__(self, manifest, topology: dict, clock: str, timeout: float, heartbeat_timeout: float,
                  remote: dict, emulate: bool, bind: str, startup_timeout: float, service: dict | None = None,
-                 advertise: str | None = None, ident: security.Identity | None = None, insecure: bool = False):
+                 advertise: str | None = None, ident: security.Identity | None = None, insecure: bool = False,
+                 traces: dict | None = None, trace_speed: float = 1.0):
         self.service = service
+        self.traces, self.trace_speed = traces, trace_speed  # {link index: {kind: file}} for the emulator
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
         self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
         self.insecure = insecure
@@ -133,6 +137,11 @@ class _Run:
         self.done, self.pending, self.records = {}, {}, []
         self.last_ping = 0.0
         self.sink = None
+        self.switcher = None     # adapt.Switcher of a deployed table, when the run adapts
+        self.link_ids = ()       # the table's link, both directions (its hops feed the switcher)
+        self.probes = 0
+        self.sample_observations = 0  # observations the samples' own crossings gave (probes not counted)
+        self.probe_out = None    # (probe number, time sent) of the probe not yet reported
 
     # --- processes --------------------------------------------------------------------------------
 
@@ -189,7 +198,9 @@ class _Run:
         if self.emulate:
             self._spawn("netem", ["eepart_fast.runtime.netem", "--bind", "tcp://127.0.0.1:*", "--announce", self.addr,
                                   "--topology", json.dumps(self.topology), "--idle-timeout", idle,
-                                  "--max-message", str(proto.max_message(self.m))],
+                                  "--max-message", str(proto.max_message(self.m)),
+                                  *(["--traces", json.dumps(self.traces), "--trace-speed", repr(self.trace_speed)]
+                                    if self.traces else [])],
                         {"token": self.token, "keys": self._child_keys("netem"), "driver": driver_key})
         for tier in self.m.tiers:
             if tier in self.remote:
@@ -214,7 +225,7 @@ class _Run:
                     self.netem = header["endpoint"]
                 else:
                     self.peers[header["tier"]] = header["endpoint"]
-        checksums = {str(k): v for k, v in self.m.checksums().items()}
+        checksums = self.m.checksums()
         ratio = dict(zip(self.topology["names"], self.topology["ratio"]))
         secure = {} if self.ident is None else {"keys": dict(self.keys)}
         if self.netem:
@@ -316,6 +327,10 @@ class _Run:
                 self.seen[header["tier"]] = header
             elif kind == "done":
                 self._finish(header)
+            elif kind == "probed":
+                if self.probe_out is not None and header["probe"] == self.probe_out[0]:
+                    self.probe_out = None
+                self._observe(header["hops"])
         except (KeyError, TypeError, ValueError) as exc:  # a faulty or foreign peer: stop by name, not a traceback
             tier = header.get("tier")
             raise RunFailed(f"malformed {kind!r} message from tier {tier!r}: {type(exc).__name__}: {exc}",
@@ -336,6 +351,9 @@ class _Run:
                "exit_partition": h["exit_partition"], "exit_block": h["exit_block"],
                "latency": h["t_end"] - h["t0"], "app_latency": proto.now() - t_sent, "t_sent": t_sent,
                "hops": h.get("hops", [])}
+        if self.m.table is not None:
+            rec["plan"] = h.get("plan", 0)
+        self.sample_observations += self._observe(rec["hops"])
         if self.insecure:
             rec["insecure"] = True  # unauthenticated and unencrypted: any host that reached a port could forge it
         if error:
@@ -344,6 +362,40 @@ class _Run:
         if self.sink:
             self.sink.write(json.dumps(rec) + "\n")
             self.sink.flush()
+
+    def _observe(self, hops: list) -> int:
+        """Each crossing of the table's link, as its switcher's observation (see adapt.py); how many."""
+        if self.switcher is None:
+            return 0
+        n = 0
+        for hop in hops:
+            if hop.get("kind") != "link" or hop.get("link") not in self.link_ids:
+                continue
+            try:
+                if self.switcher.parameter == "bandwidth":
+                    transfer = float(hop["sent"]) - float(hop["start"])
+                    if transfer > 0:
+                        self.switcher.observe(float(hop["bits"]) / transfer, t=float(hop["sent"]))
+                        n += 1
+                else:
+                    self.switcher.observe(float(hop["propagation"]), t=float(hop["arrive"]))
+                    n += 1
+            except (KeyError, TypeError, ValueError):
+                continue  # a hop without its times observes nothing
+        return n
+
+    def probe(self, size: int) -> None:
+        """Send `size` bytes over the table's link (from its first tier to its second), unless a probe is
+        out (one at a time; one unanswered for a second is given up)."""
+        if self.probe_out is not None and proto.now() - self.probe_out[1] < 1.0:
+            return
+        a, b = self.link_ids[0].split("-", 1) if self.link_ids else (None, None)
+        if a not in self.peers or b not in self.peers:
+            return
+        self.probes += 1
+        self.probe_out = (self.probes, proto.now())
+        self.out.send(self.peers[a], {"kind": "probe", "probe": self.probes, "to": b, "bytes": int(size)},
+                      key=self.keys.get(a))
 
     def _where(self, i: int) -> tuple:
         net = self.seen.get("netem", {})
@@ -395,12 +447,45 @@ class _Run:
                 raise RunFailed(f"sample {i} has no result after {waited:.1f} s (timeout {self.timeout:g} s); "
                                 f"it was {where}", self.records, tier=tier)
 
-    def send(self, i: int, image: np.ndarray, label) -> None:
+    def start_traces(self) -> float:
+        """Trace time 0 is now (the first sample): the emulator is told, the driver keeps it for the records."""
+        t0 = proto.now()
+        if self.netem and self.traces:
+            self.out.send(self.netem, {"kind": "start", "t0": t0, "token": self.token}, key=self.keys.get("netem"))
+        return t0
+
+    def send(self, i: int, image: np.ndarray, label, plan: int | None = None) -> None:
         header = {"kind": "input", "sample": i, "label": None if label is None else int(label)}
+        if plan is not None:
+            header["plan"] = plan
+        source = self.m.plan(plan or 0).source
         self.pending[i] = proto.now()
         header["t_app"] = self.pending[i]
-        self.out.send(self.peers[self.m.source], header, np.ascontiguousarray(image).tobytes(),
-                      key=self.keys.get(self.m.source))
+        self.out.send(self.peers[source], header, np.ascontiguousarray(image).tobytes(), key=self.keys.get(source))
+
+
+def _policy(m, switch, window, hysteresis, probe_bytes):
+    """None (one plan), 'fixed', 'adaptive' or 'oracle'; the arguments refused by name."""
+    if m.table is None:
+        if switch is not None:
+            raise ValueError(f"switch = {switch!r}: this deployment holds one plan, not a table (export_table)")
+        return None
+    if switch is None or switch == "adaptive":
+        policy = "adaptive"
+    elif switch == "oracle":
+        policy = "oracle"
+    elif isinstance(switch, int) and not isinstance(switch, bool):
+        m.plan(switch)  # ManifestError naming the plans there are
+        policy = "fixed"
+    else:
+        raise ValueError(f"switch = {switch!r}: expected 'adaptive', 'oracle' or a plan index")
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 10_000:
+        raise ValueError(f"window = {window!r}: expected an integer in 1..10000")
+    if not (isinstance(hysteresis, (int, float)) and 0 <= hysteresis < 10):
+        raise ValueError(f"hysteresis = {hysteresis!r}: expected a relative margin in [0, 10)")
+    if probe_bytes is not None and not (isinstance(probe_bytes, int) and 1 <= probe_bytes <= proto.max_message(m)):
+        raise ValueError(f"probe_bytes = {probe_bytes!r}: expected 1..{proto.max_message(m)} bytes")
+    return policy
 
 
 def progress_bar(total: int, progress: bool = True, file=None):
@@ -418,7 +503,9 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
               remote: dict | None = None, seed: int = 0, heartbeat_timeout: float | None = None,
               startup_timeout: float = 60.0, bind: str = "tcp://127.0.0.1:*", hook=None,
               progress: bool = False, profile=None, advertise: str | None = None, key=None, allow=None,
-              insecure: bool = False) -> RunResult:
+              insecure: bool = False, traces: dict | None = None, trace_speed: float = 1.0, switch=None,
+              window: int = 4, hysteresis: float = 0.05, probe: bool = True,
+              probe_bytes: int | None = None) -> RunResult:
     """Run an exported plan on `images` and return the per-sample records.
 
     Starts one worker per tier and the link emulator on 127.0.0.1 (or uses the `remote` workers already
@@ -477,6 +564,28 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
     insecure : bool, default False, keyword-only
         No authentication, no encryption: anyone who reaches a port controls the run (records and errors
         say so). Excludes `key` and `allow`.
+    traces : dict, optional, keyword-only
+        Links whose bandwidth (or delay) follows a trace: {"LINK": file or Trace} for bandwidth,
+        {"LINK:latency": ...} for delay; LINK a chain link's index or its tiers "a-b" (runtime/trace.py has
+        the CSV). Trace time 0 is the first sample; the topology's value is not used on that link.
+    trace_speed : float, default 1.0, keyword-only
+        Trace seconds per real second (2.0 replays a trace twice as fast).
+    switch : {None, 'adaptive', 'oracle'} or int, keyword-only
+        Which plan of a deployed table (`export_table`) each sample runs: 'adaptive' (the default for a
+        table) estimates the table's link from the transfers observed and switches plans (adapt.py); an
+        int pins that plan; 'oracle' takes the table's plan at the link's true value when the sample is sent
+        (needs the link's trace). Records then carry `plan`; settings `switches` (time, sample, estimate, old
+        and new plan). Not for a single-plan deployment.
+    window : int, default 4, keyword-only
+        Observations in the estimator's windowed harmonic mean.
+    hysteresis : float, default 0.05, keyword-only
+        Relative margin beyond the current plan's intervals before a switch.
+    probe : bool, default True, keyword-only
+        Adaptive runs: before a sample, when no sample crossed the table's link since the previous sample was
+        sent, a probe of `probe_bytes` crosses it (one at a time): a plan that stops using the link would
+        otherwise never see it recover.
+    probe_bytes : int, optional, keyword-only
+        A probe's size (default: one input sample's).
 
     Returns
     -------
@@ -533,8 +642,8 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
             raise ValueError("clock = 'profile' needs profile= (the Profile whose times the tiers take)")
         if profile.N != m.data["model"].get("N", profile.N):
             raise ValueError(f"profile: N = {profile.N}, the exported network has {m.data['model']['N']} blocks")
-        service = {str(p.index): float(profile.block_time[p.blocks[0] - 1:p.blocks[1]].sum()
-                                       + profile.branch_time[p.blocks[1] - 1]) for p in m.partitions}
+        service = {p.file: float(profile.block_time[p.blocks[0] - 1:p.blocks[1]].sum()
+                                 + profile.branch_time[p.blocks[1] - 1]) for p in m.all_partitions()}
     elif clock not in ("cpu", "wall", "none"):
         raise ValueError(f"clock = {clock!r}: expected cpu, wall, profile or none")
     hb = heartbeat_timeout if heartbeat_timeout is not None else max(1.0, timeout / 2)
@@ -547,8 +656,54 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
                          "(the workers' public keys, TIER.key), or insecure=True to run unauthenticated and "
                          "unencrypted")
     ident = None if key is None else security.Identity.from_files(key, allow)
-    run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service=service,
-               advertise=advertise, ident=ident, insecure=insecure)
+    policy = _policy(m, switch, window, hysteresis, probe_bytes)
+    if policy in ("adaptive", "oracle") and not emulate:
+        raise ValueError(f"switch = {policy!r}: the table's link is measured on the link emulator's hops (and an "
+                         "oracle reads its trace); with emulate=False pin a plan (switch=INDEX)")
+    trace_dir = tempfile.TemporaryDirectory(prefix="eepart-traces-") if traces else None
+    try:
+        link_traces = resolve_traces(traces, topo, trace_dir.name) if traces else None
+        if traces and not emulate:
+            raise ValueError("traces: they are replayed by the link emulator; not with emulate=False")
+        if not (isinstance(trace_speed, (int, float)) and 0 < trace_speed <= 1e6):
+            raise ValueError(f"trace_speed = {trace_speed!r}: expected a number in (0, 1e6]")
+        switcher, oracle = None, None
+        if policy is not None and policy != "fixed":
+            table = m.table
+            _, ids = link_ids(topo, table["link"])
+            nominal = topo["bandwidth" if table["parameter"] == "bandwidth" else "latency"][table["link"]]
+            switcher = Switcher(table, window=window, hysteresis=hysteresis)
+            switcher.plan = switcher.plan_at(nominal)
+            if policy == "oracle":
+                path = (link_traces or {}).get(str(table["link"]), {}).get(table["parameter"])
+                if path is None:
+                    raise ValueError(f"switch = 'oracle': needs the {table['parameter']} trace of the table's link "
+                                     f"{table['link']} (traces=)")
+                oracle = load_trace(path, kind=table["parameter"])
+        run = _Run(m, topo, clock, timeout, hb, dict(remote or {}), emulate, bind, startup_timeout, service=service,
+                   advertise=advertise, ident=ident, insecure=insecure, traces=link_traces, trace_speed=trace_speed)
+    except BaseException:
+        if trace_dir:
+            trace_dir.cleanup()
+        raise
+    if switcher is not None and oracle is None:
+        run.switcher, run.link_ids = switcher, ids
+    size = probe_bytes or int(np.prod(m.input_shape)) * 4
+    seen = [-1]  # observations from samples when the previous sample was sent
+
+    def choose(i: int):
+        if policy is None:
+            return None
+        if policy == "fixed":
+            return int(switch)
+        t = proto.now()
+        if oracle is not None:
+            return switcher.plan_at(oracle.value_at(max(0.0, (t - t_start) * trace_speed)))
+        if probe and run.sample_observations == seen[0]:
+            run.probe(size)
+        seen[0] = run.sample_observations
+        return switcher.decide(t=t, sample=i)
+
     if records_path:
         run.sink = open(records_path, "w")  # noqa: SIM115 (closed in the finally below)
     control = _Control(run)
@@ -557,18 +712,18 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
         n = len(images)
         rng = np.random.default_rng(seed)
         arrivals = np.cumsum(rng.exponential(1.0 / rate, n)) if mode == "open" else None
-        t_start = proto.now()
+        t_start = run.start_traces()
         bar = progress_bar(n, progress)
         for i in range(n):
             label = None if labels is None else labels[i]
             if mode == "closed":
-                run.send(i, images[i:i + 1], label)
+                run.send(i, images[i:i + 1], label, choose(i))
                 while i in run.pending:
                     run.watch()
             else:
                 while proto.now() - t_start < arrivals[i]:
                     run.watch(max(1, min(20, int((arrivals[i] - (proto.now() - t_start)) * 1000))))
-                run.send(i, images[i:i + 1], label)
+                run.send(i, images[i:i + 1], label, choose(i))
             if bar is not None:
                 bar.n = len(run.records)
                 bar.refresh()
@@ -584,6 +739,16 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
                     "security": "insecure" if insecure else "curve",
                     "partitions": len(m.partitions), "tiers": m.tiers, "threshold": m.threshold,
                     "load_average": list(os.getloadavg())}
+        if link_traces:
+            settings.update(traces=link_traces, trace_speed=trace_speed, trace_t0=t_start)
+        if policy is not None:
+            settings["adapt"] = {"switch": switch if policy == "fixed" else policy, "link": m.table["link"],
+                                 "parameter": m.table["parameter"], "window": window, "hysteresis": hysteresis,
+                                 "estimator": f"windowed {'harmonic' if m.table['parameter'] == 'bandwidth' else 'arithmetic'} mean of the last {window} observations",
+                                 "probe": probe, "probe_bytes": size, "probes": run.probes,
+                                 "initial_plan": None if switcher is None else
+                                 (switcher.switches[0]["old"] if switcher.switches else switcher.plan)}
+            settings["switches"] = [] if switcher is None or oracle is not None else list(switcher.switches)
         return RunResult(sorted(run.records, key=lambda r: r["sample"]), settings)
     except RunFailed as exc:
         records = sorted(run.records, key=lambda r: r["sample"])
@@ -595,3 +760,5 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
         run.stop()
         if run.sink:
             run.sink.close()
+        if trace_dir:
+            trace_dir.cleanup()

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..io.atomic import atomic_path
 from .manifest import FORMAT, MANIFEST, VERSION, load_manifest, sha256_file
+from .tablespec import MAX_FILES, table_spec
 
 
 class PartitionModule(nn.Module):
@@ -85,6 +86,74 @@ def _spec(name: str, t: torch.Tensor) -> dict:
     return {"name": name, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
 
 
+class _Exporter:
+    """Exports partitions of one network into one folder, each distinct (blocks, last) once, each checked
+    against torch on the check samples at its input (the prefix's output computed once per block)."""
+
+    def __init__(self, net, out: Path, input_shape, check, atol: float):
+        self.net, self.out, self.atol = net, out, atol
+        x = torch.zeros(1, *input_shape)
+        self.example = [x]           # example input of a partition starting after block b, b = 0..N
+        self.samples = None if check is None else [[check[i:i + 1].float() for i in range(len(check))]]
+        for block in net.blocks:
+            self.example.append(block(self.example[-1]))
+            if self.samples is not None:
+                self.samples.append([block(t) for t in self.samples[-1]])
+        self.done = {}               # (first, last block, last partition) -> the entry's file fields
+
+    def entry(self, first: int, q: int, last: bool, file: str) -> dict:
+        key = (first, q, last)
+        if key not in self.done:
+            module = PartitionModule(list(self.net.blocks[first - 1:q]), self.net.branches[str(q)], last)
+            x = self.example[first - 1]
+            result = module(x)
+            h, logits = (x, result) if last else result
+            names = ("logits",) if last else ("h", "logits")
+            export_onnx(module, x, self.out / file, "x", names)
+            entry = {"blocks": [first, q], "exit": q, "file": file, "sha256": sha256_file(self.out / file),
+                     "bytes": (self.out / file).stat().st_size, "inputs": [_spec("x", x)],
+                     "outputs": ([] if last else [_spec("h", h)]) + [_spec("logits", logits)]}
+            if self.samples is not None:
+                entry["check"] = _check(self.out / file, module, self.samples[first - 1], names, self.atol, file)
+            self.done[key] = entry
+        return self.done[key]
+
+    def plan(self, spec: dict, name) -> list:
+        """The manifest's partitions of one plan; `name(first, q, last, k)` names a new file."""
+        parts, prev = [], 0
+        P = spec["partitions"]
+        for k, q in enumerate(P, 1):
+            last = k == len(P)
+            entry = self.entry(prev + 1, q, last, name(prev + 1, q, last, k))
+            parts.append({"index": k, **{f: entry[f] for f in ("blocks", "exit")},
+                          "tier": spec["tier_names"][k - 1],
+                          **{f: v for f, v in entry.items() if f not in ("blocks", "exit")}})
+            prev = q
+        return parts
+
+
+def _check_fits(net, spec: dict, where: str = "plan") -> None:
+    P = spec["partitions"]
+    if P[-1] > net.N:
+        raise ValueError(f"{where}.partitions = {P}: the network has {net.N} blocks")
+    missing = [q for q in P if str(q) not in net.branches]
+    if missing:
+        raise ValueError(f"{where}.partitions: no exit branch after block {missing[0]} in this network "
+                         f"(exits {net.exits})")
+
+
+def _manifest_data(net, input_shape, model_meta, spec, parts) -> dict:
+    return {"format": FORMAT, "version": VERSION,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "opset": "torch.onnx.export(dynamo=True) default",
+            "model": {"N": net.N, "input_shape": list(input_shape),
+                      "classes": int(parts[-1]["outputs"][-1]["shape"][-1]), **(model_meta or {})},
+            "plan": spec,
+            "exit_rule": "exit at partition k when entropy(softmax(logits)) / log(classes) < threshold (strictly); "
+                         "the last partition takes every sample left",
+            "partitions": parts}
+
+
 @torch.inference_mode()
 def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None = None,
                       check: torch.Tensor | None = None, atol: float = 1e-4):
@@ -94,52 +163,52 @@ def export_partitions(net, plan, out_dir, input_shape, model_meta: dict | None =
     partition (max |difference| of h and logits recorded in the manifest; over `atol` is a ValueError).
     """
     spec = plan_spec(plan)
-    P = spec["partitions"]
-    if P[-1] > net.N:
-        raise ValueError(f"plan.partitions = {P}: the network has {net.N} blocks")
-    missing = [q for q in P if str(q) not in net.branches]
-    if missing:
-        raise ValueError(f"plan.partitions: no exit branch after block {missing[0]} in this network "
-                         f"(exits {net.exits})")
+    _check_fits(net, spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)  # no stale manifest over half-written files
     net.eval()
-    x = torch.zeros(1, *input_shape)
-    samples = None if check is None else [check[i:i + 1].float() for i in range(len(check))]
-    parts, prev = [], 0
-    for k, q in enumerate(P, 1):
-        last = k == len(P)
-        module = PartitionModule(list(net.blocks[prev:q]), net.branches[str(q)], last)
-        result = module(x)
-        h, logits = (x, result) if last else result
-        names = ("logits",) if last else ("h", "logits")
-        file = f"part-{k}.onnx"
-        export_onnx(module, x, out / file, "x", names)
-        entry = {"index": k, "blocks": [prev + 1, q], "exit": q, "tier": spec["tier_names"][k - 1], "file": file,
-                 "sha256": sha256_file(out / file), "bytes": (out / file).stat().st_size,
-                 "inputs": [_spec("x", x)],
-                 "outputs": ([] if last else [_spec("h", h)]) + [_spec("logits", logits)]}
-        if samples is not None:
-            entry["check"] = _check(out / file, module, samples, names, atol, k)
-            samples = [module(s)[0] for s in samples] if not last else None
-        parts.append(entry)
-        x, prev = h, q
-    data = {"format": FORMAT, "version": VERSION,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "torch": torch.__version__, "opset": "torch.onnx.export(dynamo=True) default",
-            "model": {"N": net.N, "input_shape": list(input_shape), "classes": int(parts[-1]["outputs"][-1]["shape"][-1]),
-                      **(model_meta or {})},
-            "plan": spec,
-            "exit_rule": "exit at partition k when entropy(softmax(logits)) / log(classes) < threshold (strictly); "
-                         "the last partition takes every sample left",
-            "partitions": parts}
+    parts = _Exporter(net, out, input_shape, check, atol).plan(spec, lambda first, q, last, k: f"part-{k}.onnx")
+    with atomic_path(out / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(_manifest_data(net, input_shape, model_meta, spec, parts), indent=1) + "\n")
+    return load_manifest(out)
+
+
+@torch.inference_mode()
+def export_table(net, table, out_dir, input_shape, model_meta: dict | None = None,
+                 check: torch.Tensor | None = None, atol: float = 1e-4):
+    """Export a plan table: every distinct partition its plans use, once (part-<first>-<last>.onnx, and
+    ...-last.onnx where it ends a plan: that one has no `h`), and manifest.json listing the table (the
+    parameter, the link, the intervals and their plans); plan 0 is also the manifest's plan. Returns the
+    Manifest.
+
+    `table`: a PlanTable, `eepart plan --over ... --json` output, or `table_spec`'s dict. `check` as in
+    export_partitions, each file checked once.
+    """
+    spec = table_spec(table)
+    spec["plans"] = [plan_spec(p) for p in spec["plans"]]
+    for j, p in enumerate(spec["plans"]):
+        _check_fits(net, p, f"table.plans[{j}]")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)
+    net.eval()
+    exporter = _Exporter(net, out, input_shape, check, atol)
+
+    def name(first, q, last, k):
+        return f"part-{first}-{q}{'-last' if last else ''}.onnx"
+
+    plans = [{"plan": p, "partitions": exporter.plan(p, name)} for p in spec["plans"]]
+    if len(exporter.done) > MAX_FILES:
+        raise ValueError(f"table: {len(exporter.done)} distinct partitions, more than a deployment's {MAX_FILES}")
+    data = _manifest_data(net, input_shape, model_meta, plans[0]["plan"], plans[0]["partitions"])
+    data["table"] = {**{k: v for k, v in spec.items() if k != "plans"}, "plans": plans}
     with atomic_path(out / MANIFEST) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
     return load_manifest(out)
 
 
-def _check(path, module, samples, names, atol, k) -> dict:
+def _check(path, module, samples, names, atol, what) -> dict:
     from .executor import open_session
     sess = open_session(path)
     worst = {n: 0.0 for n in names}
@@ -150,7 +219,7 @@ def _check(path, module, samples, names, atol, k) -> dict:
         for n, r, g in zip(names, ref, got):
             worst[n] = max(worst[n], float(np.abs(r.numpy() - g).max()))
     if max(worst.values()) > atol:
-        raise ValueError(f"partition {k}: onnxruntime differs from torch by {worst} (tolerance {atol})")
+        raise ValueError(f"partition {what}: onnxruntime differs from torch by {worst} (tolerance {atol})")
     return {"samples": len(samples), "max_abs_diff": worst, "tolerance": atol}
 
 
@@ -188,13 +257,15 @@ def load_run_net(run_dir, allow_partial: bool = False):
     return spec, data, net, meta
 
 
-def export_run(run_dir, plan, out_dir, check_samples: int = 16, allow_partial: bool = False):
-    """`eepart export`: a run folder's joint network cut as `plan` says, checked on test samples."""
+def export_run(run_dir, plan, out_dir, check_samples: int = 16, allow_partial: bool = False, table: bool = False):
+    """`eepart export`: a run folder's joint network cut as `plan` (or, with `table`, each plan of a plan
+    table) says, checked on test samples."""
     _, data, net, meta = load_run_net(run_dir, allow_partial)
     check = None
     if check_samples:
         check, _ = data.test.batch(torch.arange(min(check_samples, len(data.test))))
-    return export_partitions(net, plan, out_dir, data.input_shape, meta, check)
+    export = export_table if table else export_partitions
+    return export(net, plan, out_dir, data.input_shape, meta, check)
 
 
 def export_blocks(net, input_shape, out_dir) -> list:

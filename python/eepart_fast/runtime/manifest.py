@@ -8,6 +8,10 @@ manifest.json (written by export.py) holds:
         takes every sample still in the network;
   partitions[k]: index (1-based), blocks [first, last], exit (block q), tier, file, sha256, bytes,
         inputs / outputs as {name, shape, dtype}; output "h" (the block q output) only where a partition follows.
+  table (optional, a deployed plan table: `export_table`): parameter (bandwidth or latency), link (a chain
+        link's index), link_name, problem, bound, low, high, breakpoints, rows [{low, high, plan}], and
+        plans[j] {plan, partitions} as the top level's; plans[0] is the top level's plan, so a reader that
+        knows no tables runs plan 0. Plans share files: each distinct partition is one file.
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ VERSION = 1
 MANIFEST = "manifest.json"
 DTYPES = ("float32", "float16", "float64", "int64", "int32", "uint8")
 MAX_PARTITIONS = 16
+MAX_PLANS = 64           # plans of a deployed table
+MAX_ROWS = 4096          # intervals of a deployed table
+TABLE_PARAMETERS = ("bandwidth", "latency")
 
 
 def sha256_file(path) -> str:
@@ -207,6 +214,25 @@ class Manifest:
     destination: str
     input_shape: list
     classes: int
+    plans: list | None = None
+    table: dict | None = None
+
+    def plan(self, index: int) -> Manifest:
+        """Plan `index` of a deployed table (a Manifest of its own partitions); plan 0 of a single plan is itself.
+
+        Parameters
+        ----------
+        index : int
+            The plan's index in the table's plans.
+        """
+        plans = self.plans or [self]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(plans):
+            raise ManifestError(f"plan {index!r}: this deployment has plans 0..{len(plans) - 1}")
+        return plans[index]
+
+    def all_partitions(self) -> list:
+        """Every plan's partitions (a file may appear in several plans)."""
+        return [p for m in (self.plans or [self]) for p in m.partitions]
 
     def partition(self, index: int) -> PartitionSpec:
         """Partition `index` (1-based, as the manifest numbers them).
@@ -230,16 +256,18 @@ class Manifest:
 
     @property
     def tiers(self) -> list:
-        """The tiers a run needs: source, every partition's, destination (first appearance order)."""
+        """The tiers a run needs: source, every partition's, destination (first appearance order), over
+        every plan of a deployed table."""
         out = []
-        for t in [self.source, *self.tier_names, self.destination]:
-            if t not in out:
-                out.append(t)
+        for m in self.plans or [self]:
+            for t in [m.source, *m.tier_names, m.destination]:
+                if t not in out:
+                    out.append(t)
         return out
 
     def checksums(self) -> dict:
-        """{partition number: its file's sha256} as the manifest records them."""
-        return {p.index: p.sha256 for p in self.partitions}
+        """{file: its sha256} as the manifest records them, every file of every plan once."""
+        return {p.file: p.sha256 for p in self.all_partitions()}
 
 
 def load_manifest(folder, *, verify: bool = True) -> Manifest:
@@ -302,23 +330,93 @@ def load_manifest(folder, *, verify: bool = True) -> Manifest:
     for name, value in (("plan", plan), ("model", model)):
         if not isinstance(value, dict):
             raise ManifestError(f"{path}: {name} = {str(value)[:60]}: expected an object")
-    thr = plan.get("threshold")
-    if (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr)
-            or not 0 <= thr <= 1):
-        raise ManifestError(f"plan.threshold = {thr!r}: expected a normalised entropy in [0, 1]")
     shape, classes = model.get("input_shape"), model.get("classes")
     if (not isinstance(shape, list) or not 1 <= len(shape) <= 7
             or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 1 << 24 for d in shape)):
         raise ManifestError(f"model.input_shape = {shape!r}: expected 1..7 positive integers")
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
         raise ManifestError(f"model.classes: expected an integer >= 2, got {classes!r}")
-    raw = data.get("partitions")
+    m = _plan_manifest(folder, data, plan, data.get("partitions"), shape, classes, model, "")
+    if data.get("table") is not None:
+        m.plans, m.table = _table(folder, data, data["table"], shape, classes, model), data["table"]
+    if verify:
+        seen = {}
+        for p in m.all_partitions():
+            if p.file in seen:
+                if seen[p.file] != p.sha256:
+                    raise ManifestError(f"{p.file}: two sha256 in one manifest ({seen[p.file][:16]}..., "
+                                        f"{p.sha256[:16]}...)")
+                continue
+            seen[p.file] = p.sha256
+            h = hashlib.sha256()
+            with open_regular(m.path(p), f"partitions[{p.index - 1}].file = {p.file!r} ({p.tier})") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):  # noqa: B023 (f is this loop's file)
+                    h.update(chunk)
+            digest = h.hexdigest()
+            if digest != p.sha256:
+                raise ManifestError(f"partition {p.index} ({p.tier}): {p.file} has sha256 {digest[:16]}..., "
+                                    f"the manifest says {p.sha256[:16]}... (file changed or corrupt)")
+    return m
+
+
+def _table(folder, data, table, shape, classes, model) -> list:
+    """A deployed table's plans (Manifests), its fields refused by name."""
+    if not isinstance(table, dict):
+        raise ManifestError(f"table = {str(table)[:60]}: expected an object")
+    if table.get("parameter") not in TABLE_PARAMETERS:
+        raise ManifestError(f"table.parameter = {table.get('parameter')!r}: a deployed table follows a link's "
+                            f"{' or '.join(TABLE_PARAMETERS)}")
+    link = table.get("link")
+    if isinstance(link, bool) or not isinstance(link, int) or not 0 <= link < 64:
+        raise ManifestError(f"table.link = {link!r}: expected a chain link's index")
+    for field in ("low", "high", "bound"):
+        v = table.get(field)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ManifestError(f"table.{field} = {v!r}: expected a finite number >= 0")
+    raw = table.get("plans")
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PLANS:
+        raise ManifestError(f"table.plans: expected a list of 1..{MAX_PLANS} plans")
+    plans = []
+    for j, entry in enumerate(raw):
+        where = f"table.plans[{j}]."
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{where[:-1]}: expected an object {{plan, partitions}}")
+        plan = entry.get("plan")
+        if not isinstance(plan, dict):
+            raise ManifestError(f"{where}plan = {str(plan)[:60]}: expected an object")
+        plans.append(_plan_manifest(folder, data, plan, entry.get("partitions"), shape, classes, model, where))
+    rows = table.get("rows")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
+        raise ManifestError(f"table.rows: expected a list of 1..{MAX_ROWS} intervals")
+    prev = None
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise ManifestError(f"table.rows[{i}]: expected {{low, high, plan}}")
+        lo, hi, j = r.get("low"), r.get("high"), r.get("plan")
+        ok = all(not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi))
+        if not ok or lo > hi or (prev is not None and lo != prev):
+            raise ManifestError(f"table.rows[{i}] = [{lo!r}, {hi!r}]: expected low <= high, rising, each row "
+                                f"starting where the previous ends ({prev!r})")
+        if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < len(plans):
+            raise ManifestError(f"table.rows[{i}].plan = {j!r}: expected a plan index 0..{len(plans) - 1}")
+        prev = hi
+    return plans
+
+
+def _plan_manifest(folder, data, plan, raw, shape, classes, model, prefix) -> Manifest:
+    """One plan and its partitions as a Manifest, refused by field (under `prefix`, e.g. 'table.plans[2].')."""
+    if not isinstance(plan, dict):
+        raise ManifestError(f"{prefix}plan = {str(plan)[:60]}: expected an object")
+    thr = plan.get("threshold")
+    if (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr)
+            or not 0 <= thr <= 1):
+        raise ManifestError(f"{prefix}plan.threshold = {thr!r}: expected a normalised entropy in [0, 1]")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PARTITIONS:
-        raise ManifestError(f"partitions: expected a list of 1..{MAX_PARTITIONS}, got {type(raw).__name__}"
+        raise ManifestError(f"{prefix}partitions: expected a list of 1..{MAX_PARTITIONS}, got {type(raw).__name__}"
                             f"{'' if not isinstance(raw, list) else f' of {len(raw)}'}")
     parts, prev_last = [], 0
     for k, p in enumerate(raw, 1):
-        where = f"partitions[{k - 1}]"
+        where = f"{prefix}partitions[{k - 1}]"
         if not isinstance(p, dict):
             raise ManifestError(f"{where}: expected an object")
         if isinstance(p.get("index"), bool) or p.get("index") != k:
@@ -359,32 +457,22 @@ def load_manifest(folder, *, verify: bool = True) -> Manifest:
             raise ManifestError(f"{where}: logits shape {logits['shape']} does not end in {classes} classes")
         parts.append(PartitionSpec(k, tuple(blocks), p["tier"], file, p["sha256"], inputs, outputs, last))
     if parts[0].inputs[0]["shape"][1:] != shape:
-        raise ManifestError(f"partitions[0].inputs[0].shape = {parts[0].inputs[0]['shape']}: expected "
+        raise ManifestError(f"{prefix}partitions[0].inputs[0].shape = {parts[0].inputs[0]['shape']}: expected "
                             f"[1, *model.input_shape] = {[1, *shape]}")
     tiers = [p.tier for p in parts]
     if len(set(tiers)) != len(tiers):
-        raise ManifestError(f"partitions: tiers {tiers} repeat; a plan places each partition on its own tier")
+        raise ManifestError(f"{prefix}partitions: tiers {tiers} repeat; a plan places each partition on its own "
+                            "tier")
     for field in ("source", "destination"):
         if not isinstance(plan.get(field), str) or not plan[field]:
-            raise ManifestError(f"plan.{field} = {plan.get(field)!r}: expected a tier name (a non-empty string)")
+            raise ManifestError(f"{prefix}plan.{field} = {plan.get(field)!r}: expected a tier name (a non-empty string)")
     for field in ("latency", "accuracy"):  # optional: the model's prediction, printed beside the measurement
         v = plan.get(field)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
-            raise ManifestError(f"plan.{field} = {v!r}: expected a finite number >= 0 (or no such field)")
+            raise ManifestError(f"{prefix}plan.{field} = {v!r}: expected a finite number >= 0 (or no such field)")
     n = model.get("N")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < parts[-1].blocks[1]):
         raise ManifestError(f"model.N = {n!r}: expected the network's block count, an integer >= "
                             f"{parts[-1].blocks[1]} (the last partition's last block)")
-    m = Manifest(folder, data, parts, float(thr), tiers, plan["source"], plan["destination"], list(shape),
-                 int(classes))
-    if verify:
-        for p in parts:
-            h = hashlib.sha256()
-            with open_regular(m.path(p), f"partitions[{p.index - 1}].file = {p.file!r} ({p.tier})") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):  # noqa: B023 (f is this loop's file)
-                    h.update(chunk)
-            digest = h.hexdigest()
-            if digest != p.sha256:
-                raise ManifestError(f"partition {p.index} ({p.tier}): {p.file} has sha256 {digest[:16]}..., "
-                                    f"the manifest says {p.sha256[:16]}... (file changed or corrupt)")
-    return m
+    return Manifest(folder, data, parts, float(thr), tiers, plan["source"], plan["destination"], list(shape),
+                    int(classes))

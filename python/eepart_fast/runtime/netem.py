@@ -20,18 +20,22 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import protocol as proto
 from . import security
 from .errors import AddressError, TransportError
 from .schema import MAX_NAME, MAX_STR
 from .network import open_transport
+from .trace import KINDS as TRACE_KINDS
+from .trace import load_trace
 from .transport import Received, receive_or_refuse
 
 MAX_TIERS = 64
 MAX_STALLED = 1024           # messages a stalled link holds (the rest are refused)
 REPORTS_PER_S = 20
-CONTROL = ("ping", "config", "stall", "stop")  # taken from the run's driver only
+CONTROL = ("ping", "config", "stall", "stop", "start")  # taken from the run's driver only
+MAX_SPEED = 1e6
 
 
 def check_topology(topology) -> dict:
@@ -96,6 +100,33 @@ def routes_of(topology: dict) -> dict:
     return routes
 
 
+def link_ids(topology: dict, link) -> tuple:
+    """(index, (id one way, id the other way)) of a chain topology's link, given as its index (int or digits),
+    or its two tiers as "a-b" or "a,b" (either order); ValueError naming the link otherwise."""
+    names = topology["names"]
+    if topology.get("bandwidth") is None:
+        raise ValueError(f"link {link!r}: this topology is given as routes (path matrices), not links; traces "
+                         "follow the links of a chain topology")
+    if isinstance(link, str) and link.strip().isdigit():
+        link = int(link)
+    if isinstance(link, int) and not isinstance(link, bool):
+        if not 0 <= link < len(names) - 1:
+            raise ValueError(f"link {link}: expected an index 0..{len(names) - 2} (link i joins tiers i and i+1)")
+        i = link
+    else:
+        text = str(link)
+        pair = None
+        for sep in (",", "-"):
+            a, found, b = text.partition(sep)
+            if found and a.strip() in names and b.strip() in names:
+                pair = sorted((names.index(a.strip()), names.index(b.strip())))
+                break
+        if pair is None or pair[1] != pair[0] + 1:
+            raise ValueError(f"link {text[:80]!r}: expected an index or two neighbouring tiers 'a-b' of {names}")
+        i = pair[0]
+    return i, (f"{names[i]}-{names[i + 1]}", f"{names[i + 1]}-{names[i]}")
+
+
 def topology_dict(topology) -> dict:
     """A Topology as the plain lists the emulator takes."""
     d = {"names": list(topology.names), "ratio": [float(r) for r in topology.ratio]}
@@ -116,12 +147,29 @@ class LinkEmulator:
     exact in closed loop, an approximation under open-loop load on multi-link routes).
     """
 
-    def __init__(self, topology: dict):
+    def __init__(self, topology: dict, traces: dict | None = None, speed: float = 1.0):
         self.routes = routes_of(check_topology(topology))
         self.links = {link for route in self.routes.values() for link, _, _ in route}
         self.free = {}             # link id -> time it finishes its last accepted message
         self.stalled = set()       # link ids that hold every message (fault injection)
         self.held = []             # (time, link, header) held by a stalled link
+        # link id -> {kind: Trace}; both directions of a chain link follow its traces
+        self.traces = {}
+        for link, by_kind in (traces or {}).items():
+            _, ids = link_ids(topology, link)
+            for lid in ids:
+                self.traces.setdefault(lid, {}).update(by_kind)
+        if not (isinstance(speed, (int, float)) and 0 < speed <= MAX_SPEED):
+            raise ValueError(f"trace speed = {speed!r}: expected a number in (0, {MAX_SPEED:g}]")
+        self.speed = float(speed)
+        self.t0 = math.inf         # real time of trace time 0 (set by `start`); before it, each trace's first value
+
+    def start(self, t0: float) -> None:
+        """Trace time 0 is real time `t0` (the run's first sample)."""
+        self.t0 = float(t0)
+
+    def trace_time(self, t: float) -> float:
+        return max(0.0, (t - self.t0) * self.speed) if self.t0 < math.inf else 0.0
 
     def schedule(self, src: str, dst: str, bits: float, t_send: float, header: dict):
         """(arrival time, link hops) of a message sent at t_send; None when a stalled link holds it."""
@@ -136,10 +184,19 @@ class LinkEmulator:
                 self.held.append((t, link, header))
                 return None
             start = max(t, self.free.get(link, 0.0))
-            done = start + bits * inv_bw
+            trace = self.traces.get(link, {})
+            transfer = bits * inv_bw
+            if "bandwidth" in trace:
+                t0 = self.t0 if self.t0 < math.inf else start
+                done = trace["bandwidth"].finish(start, bits=bits, speed=self.speed, t0=t0)
+                transfer = done - start
+            else:
+                done = start + transfer
+            if "latency" in trace:
+                prop = trace["latency"].value_at(self.trace_time(done))
             self.free[link] = done
             hops.append({"kind": "link", "link": link, "enter": t, "start": start, "sent": done,
-                         "arrive": done + prop, "bits": bits, "transfer": bits * inv_bw, "propagation": prop})
+                         "arrive": done + prop, "bits": bits, "transfer": transfer, "propagation": prop})
             t = done + prop
         return t, hops
 
@@ -153,10 +210,11 @@ class _Netem:
     Control (config, stall, ping, stop) is taken from its driver only: the run's token, and on a secure run
     the driver's key; anything else is refused by name and counted."""
 
-    def __init__(self, bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message):
+    def __init__(self, bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message,
+                 traces=None, speed=1.0):
         self.announce, self.idle_timeout, self.heartbeat = announce, idle_timeout, heartbeat
         self.ident, self.driver_key, self.token = ident, driver_key, token
-        self.emu = LinkEmulator(topology)
+        self.emu = LinkEmulator(topology, traces, speed)
         self.names = set(topology["names"])
         self.inbox = open_transport(bind, identity=ident, max_message=max_message)
         self.out = self.inbox.sender()
@@ -248,6 +306,8 @@ class _Netem:
                     if kind == "config":
                         self.configure(header)
                         self._tell({"kind": "ready"})
+                    elif kind == "start":
+                        self.emu.start(header["t0"])
                     elif kind == "stall":
                         if header["link"] not in self.emu.links:
                             raise ValueError(f"stall.link = {header['link']!r}: no such link "
@@ -259,12 +319,52 @@ class _Netem:
                 self.refuse(str(exc), type(exc).__name__, header.get("sample"))
 
 
+def resolve_traces(traces: dict, topology: dict, folder) -> dict:
+    """`run_local`'s traces ({"LINK" or "LINK:kind": file or Trace}) checked against the topology, as the
+    emulator's --traces: {link index: {kind: file}}; Trace objects are written into `folder`."""
+    from .trace import Trace, save_trace
+    if not isinstance(traces, dict):
+        raise ValueError(f"traces: expected {{link: file}}, got {type(traces).__name__}")
+    out = {}
+    for n, (spec, value) in enumerate(traces.items()):
+        link, _, kind = str(spec).rpartition(":") if str(spec).endswith(TRACE_KINDS) else (spec, "", "bandwidth")
+        if kind not in TRACE_KINDS:
+            raise ValueError(f"traces[{spec!r}]: kind {kind!r}, expected one of {TRACE_KINDS}")
+        i, _ = link_ids(topology, link)
+        if isinstance(value, Trace):
+            if value.kind != kind:
+                raise ValueError(f"traces[{spec!r}]: a {value.kind} trace given as {kind}")
+            path = Path(folder) / f"trace-{n}.csv"
+            save_trace(value, path)
+        else:
+            path = Path(value)
+            load_trace(path, kind=kind)  # refused here, by file and row, before any process starts
+        if kind in out.get(str(i), {}):
+            raise ValueError(f"traces[{spec!r}]: link {i} has a {kind} trace already")
+        out.setdefault(str(i), {})[kind] = str(path.resolve())
+    return out
+
+
+def load_traces(spec) -> dict:
+    """{link: {kind: file}} (as the driver passes it) -> {link: {kind: Trace}}, each file checked."""
+    if not isinstance(spec, dict) or len(spec) > MAX_TIERS:
+        raise ValueError(f"--traces: expected an object of at most {MAX_TIERS} links")
+    out = {}
+    for link, by_kind in spec.items():
+        if not isinstance(by_kind, dict) or not set(by_kind) <= set(TRACE_KINDS):
+            raise ValueError(f"--traces[{link!r}]: expected {{kind: file}} with kinds {TRACE_KINDS}")
+        out[link] = {kind: load_trace(path, kind=kind) for kind, path in by_kind.items()}
+    return out
+
+
 def serve(bind: str, announce: str, topology: dict, idle_timeout: float = 10.0, heartbeat: float = 0.1,
-          ident=None, driver_key=None, token: str = "", max_message: int | None = None) -> int:
+          ident=None, driver_key=None, token: str = "", max_message: int | None = None, traces=None,
+          speed: float = 1.0) -> int:
     """The emulator process (see _Netem)."""
     if len(token) < 16:
         raise ValueError("netem: a token of at least 16 characters is needed (the driver gives it on stdin)")
-    n = _Netem(bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message)
+    n = _Netem(bind, announce, topology, idle_timeout, heartbeat, ident, driver_key, token, max_message, traces,
+               speed)
     try:
         return n.serve()
     finally:
@@ -278,6 +378,8 @@ def main(argv=None) -> int:
     p.add_argument("--topology", required=True, help="JSON of names/ratio and bandwidth+latency or the path matrices")
     p.add_argument("--idle-timeout", type=float, default=10.0)
     p.add_argument("--max-message", type=int, default=None, help="largest frame taken (bytes)")
+    p.add_argument("--traces", default=None, help='JSON {"LINK": {"bandwidth": FILE, "latency": FILE}}')
+    p.add_argument("--trace-speed", type=float, default=1.0, help="trace seconds per real second")
     a = p.parse_args(argv)
     # The run's token, keys and the driver's key come on stdin (never on the command line, which others see).
     raw = sys.stdin.buffer.read(64 * 1024 + 1)
@@ -294,12 +396,13 @@ def main(argv=None) -> int:
             raise ValueError(f"--max-message {a.max_message}: expected 1..2^31 bytes")
         if not (math.isfinite(a.idle_timeout) and a.idle_timeout > 0):
             raise ValueError(f"--idle-timeout {a.idle_timeout}: expected a finite number > 0")
+        traces = load_traces(json.loads(a.traces)) if a.traces else None
     except ValueError as exc:
         print(f"netem: error: {exc}", file=sys.stderr)
         return 2
     try:
         return serve(a.bind, a.announce, topology, a.idle_timeout, ident=ident, driver_key=driver_key,
-                     token=d["token"], max_message=a.max_message)
+                     token=d["token"], max_message=a.max_message, traces=traces, speed=a.trace_speed)
     except AddressError as exc:
         print(f"netem: error: --bind {a.bind!r}: {exc.reason}", file=sys.stderr)
         return 2

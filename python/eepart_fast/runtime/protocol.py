@@ -43,7 +43,7 @@ def plain_sample(value):
 def max_message(manifest) -> int:
     """The largest frame a runtime inbox takes: the manifest's largest tensor, or a header."""
     largest = 0
-    for p in manifest.partitions:
+    for p in manifest.all_partitions():
         for t in [*p.inputs, *p.outputs]:
             largest = max(largest, int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize)
     return max(MAX_HEADER, largest)

@@ -27,6 +27,8 @@ MAX_LIST = 64                # entries of a list (hops, in-flight samples, stall
 MAX_KEYS = 64                # entries of an object
 MAX_INT_DIGITS = 18
 MAX_PARTITIONS = 16          # as the manifest
+MAX_PLANS = 64               # plans of a deployed table (as the manifest)
+MAX_FILES = 64               # distinct partition files of a deployment
 TIME_SKEW = 2 * 86400.0      # s: a time stamp further than this from the receiver's clock is refused
 HOLD_HORIZON = 3600.0        # s: hold_until within now +- this
 HEARTBEAT_MIN, HEARTBEAT_MAX = 0.01, 10.0
@@ -243,9 +245,12 @@ def _sha(v, where, now):
         _fail(where, v, "a sha256 (64 hex digits)")
 
 
-def _partition_key(v, where, now):
-    if not isinstance(v, str) or not v.isdigit() or not 1 <= int(v) <= MAX_PARTITIONS:
-        _fail(where, v, f"a partition number '1'..'{MAX_PARTITIONS}'")
+_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def _file_key(v, where, now):
+    if not isinstance(v, str) or not _FILE.fullmatch(v):
+        _fail(where, v, "a partition's file name (letters, digits, '._-', at most 128, not starting with '.')")
 
 
 _sample = _int(0, 2**53)
@@ -285,7 +290,8 @@ def _fields(v, where, now, spec):
 # --- the kinds, by receiver ---------------------------------------------------------------------------
 # {kind: {field: (check, required)}}; `kind` itself is implied.
 
-_SAMPLE_FIELDS = {"sample": (_sample, True), "label": (_label, False), "t_app": (_time, False)}
+_SAMPLE_FIELDS = {"sample": (_sample, True), "label": (_label, False), "t_app": (_time, False),
+                  "plan": (_int(0, MAX_PLANS - 1), False)}
 _TENSOR_FIELDS = {**_SAMPLE_FIELDS, "partition": (_int(1, MAX_PARTITIONS), True), "t0": (_time, True),
                   "src": (_name, False), "dst": (_name, False), "t_send": (_time, False),
                   "hops": (_list_of(_hop, MAX_HOPS), False)}
@@ -294,13 +300,15 @@ _RESULT_FIELDS = {**_TENSOR_FIELDS, "exit_partition": (_int(1, MAX_PARTITIONS), 
                   "exit_block": (_int(1, 10**6), True), "prediction": (_opt(_prediction), True),
                   "error": (_message, False)}
 _RUN = {"run": (_str(MAX_NAME), False)}
+_PROBE_FIELDS = {"probe": (_sample, True), "src": (_name, True), "dst": (_name, True), "t_send": (_time, True),
+                 "hops": (_list_of(_hop, MAX_HOPS), False)}
 
 WORKER = {
     "config": {"driver": (_addr, True), "peers": (_dict_of(_name, _addr), True), "via": (_opt(_addr), False),
                "ratio": (_num(0.0, RATIO_MAX, lo_open=True), True), "clock": (_enum(CLOCKS), True),
-               "checksums": (_dict_of(_partition_key, _sha, MAX_PARTITIONS), True),
+               "checksums": (_dict_of(_file_key, _sha, MAX_FILES), True),
                "heartbeat": (_num(HEARTBEAT_MIN, HEARTBEAT_MAX), True),
-               "service": (_opt(_dict_of(_partition_key, _num(0.0, SERVICE_MAX), MAX_PARTITIONS)), False),
+               "service": (_opt(_dict_of(_file_key, _num(0.0, SERVICE_MAX), MAX_FILES)), False),
                "keys": (_dict_of(_name, _key), False), **_RUN},
     "stop": {**_RUN},
     "end": {**_RUN},
@@ -308,6 +316,9 @@ WORKER = {
     "input": {**_SAMPLE_FIELDS},
     "tensor": {**_TENSOR_FIELDS, "hold_until": (_hold, False)},
     "result": {**_RESULT_FIELDS, "hold_until": (_hold, False)},
+    # A link probe: the driver asks the tier at one end to send `bytes` to the other; that one reports it.
+    "probe": {"probe": (_sample, True), "to": (_name, True), "bytes": (_int(1, 1 << 31), True), **_RUN},
+    "probe_data": {**_PROBE_FIELDS, "hold_until": (_hold, False)},
 }
 
 DRIVER = {
@@ -319,6 +330,7 @@ DRIVER = {
     "error": {"tier": (_name, True), "message": (_message, True), "error": (_name, True),
               "sample": (_sample_ref, False), "refused": (_int(0, 2**62), False)},
     "done": {**_RESULT_FIELDS, "tier": (_name, True), "t_end": (_time, True)},
+    "probed": {"tier": (_name, True), "probe": (_sample, True), "hops": (_list_of(_hop, MAX_HOPS), True)},
 }
 
 NETEM = {
@@ -327,13 +339,15 @@ NETEM = {
     "stall": {"link": (_link, True), "token": (_token, True)},
     "stop": {"token": (_token, True)},
     "ping": {"token": (_token, True)},
+    "start": {"t0": (_time, True), "token": (_token, True)},
     "tensor": {**_TENSOR_FIELDS, "src": (_name, True), "dst": (_name, True), "t_send": (_time, True)},
     "result": {**_RESULT_FIELDS, "src": (_name, True), "dst": (_name, True), "t_send": (_time, True)},
+    "probe_data": {**_PROBE_FIELDS},
 }
 
 ROLES = {"worker": WORKER, "driver": DRIVER, "netem": NETEM}
 # Kinds that carry a tensor; every other kind has an empty payload.
-PAYLOAD_KINDS = ("input", "tensor", "result")
+PAYLOAD_KINDS = ("input", "tensor", "result", "probe_data")
 
 
 def check(header: dict, role: str, payload_len: int = 0, now: float | None = None) -> dict:

@@ -43,7 +43,7 @@ MAX_HELD = 1024                  # messages held for their link's arrival time
 HELD_BYTES_MIN, HELD_BYTES_MAX = 16 << 20, 1 << 30
 REPORTS_PER_S = 20               # refusals reported to the driver (the rest are counted)
 MAX_STDIN = 64 * 1024
-CONTROL = ("config", "stop", "end")
+CONTROL = ("config", "stop", "end", "probe")
 
 
 class Worker:
@@ -172,15 +172,18 @@ class Worker:
         if self.tier not in manifest.tiers:
             raise ManifestError(f"{self.artifacts}: re-exported without tier {self.tier!r} (it has "
                                 f"{manifest.tiers}): restart this worker with its tier")
-        mine = [p for p in manifest.partitions if p.tier == self.tier]
-        theirs = {int(k): v for k, v in cfg["checksums"].items()}
-        for p in manifest.partitions:
-            if theirs.get(p.index) != p.sha256:
-                raise ManifestError(f"partition {p.index}: this worker's {p.file} has sha256 {p.sha256[:16]}..., "
-                                    f"the driver's manifest says {str(theirs.get(p.index))[:16]}...")
-        if len(theirs) != len(manifest.partitions):
-            raise ManifestError(f"config.checksums: {len(theirs)} partitions, this worker's manifest has "
-                                f"{len(manifest.partitions)}")
+        # Every partition this tier may run, in any plan of a deployed table: each file once.
+        mine = {}
+        for p in manifest.all_partitions():
+            if p.tier == self.tier:
+                mine.setdefault(p.file, p)
+        theirs, ours = cfg["checksums"], manifest.checksums()
+        for file, sha in ours.items():
+            if theirs.get(file) != sha:
+                raise ManifestError(f"{file}: this worker's has sha256 {sha[:16]}..., the driver's manifest says "
+                                    f"{str(theirs.get(file))[:16]}...")
+        if len(theirs) != len(ours):
+            raise ManifestError(f"config.checksums: {len(theirs)} files, this worker's manifest has {len(ours)}")
         missing = [t for t in manifest.tiers if t not in cfg["peers"]]
         if missing:
             raise ValueError(f"config.peers: no address for tier {missing[0]!r} (the plan uses {manifest.tiers})")
@@ -189,12 +192,12 @@ class Worker:
             unkeyed = [t for t in need if t not in keys]
             if unkeyed:
                 raise ValueError(f"config.keys: no public key for {unkeyed[0]!r}")
-        if cfg["clock"] == "profile" and not all(str(p.index) in (cfg.get("service") or {}) for p in mine):
+        if cfg["clock"] == "profile" and not all(f in (cfg.get("service") or {}) for f in mine):
             raise ValueError("config.clock = 'profile' needs a service time for every partition of this tier")
         runners = {}
-        for p in mine:
+        for file, p in mine.items():
             try:
-                runners[p.index] = PartitionRunner(manifest, p)
+                runners[file] = PartitionRunner(manifest, p)
             except TensorMismatch:
                 raise
             except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors (InvalidProtobuf, Fail, ...)
@@ -238,12 +241,22 @@ class Worker:
             self.out.send(self.config["peers"][dst], header, payload, key=self._key(dst))
         self.state["last"] = {"sample": header.get("sample"), "kind": header["kind"], "to": dst, "t": header["t_send"]}
 
+    def _plan(self, header: dict):
+        """The sample's plan (a deployed table's plan j, or the one plan), refused by name when unknown."""
+        j = header.get("plan", 0)
+        try:
+            return self.manifest.plan(j)
+        except ManifestError as exc:
+            raise TensorMismatch(f"sample {header.get('sample')}: {exc}") from None
+
     def _compute(self, header: dict, payload: bytes) -> None:
         k = header["partition"]
-        runner = self.runners.get(k)
+        plan = self._plan(header)
+        part = plan.partition(k) if k <= len(plan.partitions) else None
+        runner = self.runners.get(part.file) if part is not None and part.tier == self.tier else None
         if runner is None:
-            raise TensorMismatch(f"sample {header.get('sample')}: partition {k!r} does not run on tier "
-                                 f"{self.tier!r} (it serves {sorted(self.runners)})")
+            raise TensorMismatch(f"sample {header.get('sample')}: partition {k!r} of plan {header.get('plan', 0)} "
+                                 f"does not run on tier {self.tier!r} (it serves {sorted(self.runners)})")
         x = tensor_from_bytes(payload, runner.dtype.name, runner.shape,
                               f"partition {k} ({self.tier}), sample {header.get('sample')}")
         self.state.update(busy=header.get("sample"), since=proto.now())
@@ -254,7 +267,7 @@ class Worker:
             self.state.update(busy=None, since=None)
         ratio, clock = float(self.config["ratio"]), self.config["clock"]
         if clock == "profile":
-            target = ratio * float(self.config["service"][str(k)])
+            target = ratio * float(self.config["service"][part.file])
         else:
             target = ratio * cpu if clock == "cpu" else ratio * wall if clock == "wall" else 0.0
         proto.sleep_until(start + target)
@@ -265,18 +278,16 @@ class Worker:
         header.setdefault("hops", []).append({"kind": "compute", "tier": self.tier, "partition": k,
                                               "start": start, "end": end, "cpu": cpu, "wall": wall,
                                               "target": target, "entropy": None if error else entropy})
-        part = runner.part
         if error is not None:  # non-finite logits: the sample fails here, recorded as its error
             header.update(kind="result", exit_partition=k, exit_block=part.exit, prediction=None, error=error)
-            self._send(header, b"", self.manifest.destination)
-        elif part.last or entropy < self.manifest.threshold:
+            self._send(header, b"", plan.destination)
+        elif part.last or entropy < plan.threshold:
             header.update(kind="result", exit_partition=k, exit_block=part.exit,
                           prediction=int(np.asarray(logits)[0].argmax()))
-            self._send(header, np.ascontiguousarray(logits).tobytes(), self.manifest.destination)
+            self._send(header, np.ascontiguousarray(logits).tobytes(), plan.destination)
         else:
             header.update(partition=k + 1)
-            nxt = self.manifest.partition(k + 1).tier
-            self._send(header, np.ascontiguousarray(values["h"]).tobytes(), nxt)
+            self._send(header, np.ascontiguousarray(values["h"]).tobytes(), plan.partition(k + 1).tier)
 
     def _handle(self, header: dict, payload: bytes, peer: str | None) -> bool:
         kind = header["kind"]
@@ -304,12 +315,22 @@ class Worker:
             self._refuse(f"{kind}: this worker is not configured (no run)", "NotConfigured", header.get("sample"))
             return True
         try:
-            if kind == "input":
-                if self.tier != self.manifest.source:
+            if kind == "probe":
+                to, size = header["to"], header["bytes"]
+                if to == self.tier or to not in self.manifest.tiers:
+                    raise ValueError(f"probe.to = {to!r}: expected another tier of the plan ({self.manifest.tiers})")
+                if size > self.max_message:
+                    raise ValueError(f"probe.bytes = {size}: more than the largest message ({self.max_message})")
+                self._send({"kind": "probe_data", "probe": header["probe"]}, bytes(size), to)
+            elif kind == "probe_data":
+                self._report({"kind": "probed", "probe": header["probe"], "hops": header.get("hops", [])})
+            elif kind == "input":
+                plan = self._plan(header)
+                if self.tier != plan.source:
                     raise TensorMismatch(f"sample {header['sample']}: input sent to tier {self.tier!r}, the "
-                                         f"source is {self.manifest.source!r}")
+                                         f"source is {plan.source!r}")
                 header.update(kind="tensor", partition=1, t0=proto.now())
-                self._send(header, payload, self.manifest.partition(1).tier)
+                self._send(header, payload, plan.partition(1).tier)
             elif kind == "tensor":
                 self._compute(header, payload)
             elif kind == "result":
@@ -361,7 +382,7 @@ class Worker:
                     if got is None:
                         continue
                     header, payload, peer = got
-                    if header["kind"] in ("ping", "config", "input", "stop", "end"):
+                    if header["kind"] in ("ping", "config", "input", "stop", "end", "probe"):
                         heard = time.monotonic()
                     if "hold_until" in header:
                         self._hold(header, payload)
