@@ -6,7 +6,9 @@ refactor must not change one bit of a frontier, a label count or a kept row).
 
 Per instance: the exact search (the mean, and on the cpu the 0.5/0.9/0.99 quantiles; unbounded and bounded) with its
 label counts, and the bounded sweep's kept rows, on every available engine (cpu, and the host-emulated
-CUDA engines where built, and the device's where one is present). Only `_core`, `_cuda_emu` and the instances' fillers are used, so the script
+CUDA engines where built, and the device's where one is present); on the small instances, the sweep with energy
+tables (seeded) and max_energy on every engine, where the build has energy (its rows, energy column included, hash
+alike on every engine). Only `_core`, `_cuda_emu` and the instances' fillers are used, so the script
 runs unchanged on older checkouts.
 """
 from __future__ import annotations
@@ -70,6 +72,26 @@ def search(module, tables, **bounds):
     return {"points": int(front["latency"].size), "digest": digest(front), "stats": stats}
 
 
+def energy_of(tables, seed=7):
+    """Seeded energy tables of the cost tables' shapes (a plain 4-tuple: older checkouts have no EnergyTables)."""
+    rng = np.random.default_rng(seed)
+    return tuple(rng.uniform(0, 1e-2, np.shape(t)) for t in tables[:4])
+
+
+def energy_sweep(module, tables, **bounds):
+    """The bounded sweep with energy tables and max_energy at the kept rows' median energy (cpu's); None where
+    the engine has no energy (an older build)."""
+    energy = energy_of(tables)
+    try:
+        every = _core.sweep(tables, energy=energy, **bounds)
+        rows = module.sweep(tables, energy=energy, max_energy=float(np.median(every["energy"])), **bounds)
+    except TypeError:
+        return None
+    rows = {k: np.asarray(v, dtype=np.float64 if k in ("latency", "accuracy", "energy") else np.int32)
+            for k, v in rows.items()}  # the engines' dtypes alike, so that equal rows hash alike
+    return {"rows": int(rows["latency"].size), "digest": digest(rows)}
+
+
 def fingerprint() -> dict:
     out = {}
     for name, make in INSTANCES.items():
@@ -87,6 +109,9 @@ def fingerprint() -> dict:
         if tables.N <= 12:
             rows = _core.sweep(tables, max_latency=mid, min_accuracy=acc)
             out[f"{name}/cpu/sweep"] = {"rows": int(rows["latency"].size), "digest": digest(rows)}
+            for engine, module in engines().items():
+                if (answer := energy_sweep(module, tables, max_latency=mid)) is not None:
+                    out[f"{name}/{engine}/sweep-energy"] = answer
     return out
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check of issue 5, for a lent GPU machine without network, in one go and under 8 minutes:
-# builds the package with its CUDA module, runs the GPU tests (and the differential suite over every
-# backend), then the GPU benchmarks (sweep throughput of cpu / cupy / cuda, pareto time of cpu / cuda),
+# builds the package with its CUDA module, runs the GPU tests (energy on the GPU included, and the differential
+# suite over every backend), then the GPU benchmarks (sweep throughput of cpu / cupy / cuda, with and without
+# energy tables; pareto time of cpu / cuda),
 # and writes under $OUT: gpu_check.log (everything), build.log, tests.xml, bench.json (pytest-benchmark),
 # gpu_numbers.json (the numbers and the device) and gpu_table.md (the table for README.md).
 #
@@ -58,7 +59,7 @@ assert eepart_fast.backends()["cuda"]["available"]
 EOF
 
 stage "GPU tests"
-TESTS="tests/test_gpu.py tests/test_gpu_fused.py tests/test_quantile_backends.py"
+TESTS="tests/test_gpu.py tests/test_gpu_fused.py tests/test_quantile_backends.py tests/test_energy_gpu.py"
 [ -n "${QUICK:-}" ] || TESTS="$TESTS tests/test_differential.py tests/test_worked_example.py"
 timeout ${TEST_TIMEOUT:-200} $PYTHON -m pytest -q -p no:cacheprovider -rs $TESTS --junitxml="$OUT/tests.xml" \
   || fail "GPU tests"

@@ -1,5 +1,6 @@
 """GPU backends beside the CPU, in one run (issue 5): sweep throughput (configurations per second) of
-cpu, cupy and cuda on N=20, M=4, K=20 and N=30, M=5, K=20; pareto time of cpu and cuda on the search
+cpu, cupy and cuda on N=20, M=4, K=20 and N=30, M=5, K=20 (one case with energy tables and max_energy, issue
+22: beside the same bounds without energy, the energy's cost); pareto time of cpu and cuda on the search
 issue's instances: cuda-layered and cuda-fused are the two engines of the cuda search (fused: one
 launch, a thread block per threshold, the layered engine where a threshold outgrows its room).
 
@@ -69,7 +70,15 @@ SWEEPS = {  # case: (N, M, K, bounds)
     "N30-M5-K20 few rows": (30, 5, 20, "few"),
     "N30-M5-K20 latency bound only": (30, 5, 20, "latency"),
     "N30-M5-K20 nothing pruned": (30, 5, 20, "unpruned"),
+    "N30-M5-K20 few rows, energy": (30, 5, 20, "energy"),
 }
+COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement", "energy")
+
+
+def seeded_energy(tables, seed=7):
+    """Energy tables of the cost tables' shapes, seeded (joules of the order of the costs' seconds)."""
+    rng = np.random.default_rng(seed)
+    return tuple(rng.uniform(0, 1e-2, np.shape(t)) for t in tables[:4])
 
 
 def sweep_case(case):
@@ -77,8 +86,12 @@ def sweep_case(case):
         N, M, K, kind = SWEEPS[case]
         tables = unpruned_tables(N, M, K) if kind == "unpruned" else seeded_tables(N, M, K)
         bounds = {}
-        if kind in ("few", "latency"):
+        if kind in ("few", "latency", "energy"):
             bounds = few_rows_bounds(tables)
+            if kind == "energy":  # max_energy at the median energy of the rows the other bounds keep
+                energy = seeded_energy(tables)
+                kept = _probe("cpu")[0].sweep(tables, energy=energy, **bounds)["energy"]
+                bounds = {**bounds, "energy": energy, "max_energy": float(np.median(kept))}
             if kind == "latency":
                 bounds = {"max_latency": bounds["max_latency"]}
         elif kind == "unpruned":
@@ -104,7 +117,8 @@ def test_sweep(benchmark, case, name):
     if name != "cpu":  # exact: the same rows as the cpu engine, before any timing
         got, ref = mod.sweep(tables, **bounds), cpu_rows(case)
         assert len(got["latency"]) == len(ref["latency"])
-        for col in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+        assert set(got) == set(ref)
+        for col in (c for c in COLUMNS if c in ref):
             np.testing.assert_array_equal(np.asarray(got[col]), np.asarray(ref[col]), err_msg=col)
     rounds = 3 if name == "cpu" and total > 1e8 else 10
     rows = benchmark.pedantic(lambda: mod.sweep(tables, **bounds), rounds=rounds, iterations=1, warmup_rounds=1)
@@ -112,7 +126,7 @@ def test_sweep(benchmark, case, name):
         return
     seconds = benchmark.stats.stats.median
     info = {"configurations": total, "rows": int(len(rows["latency"])), "seconds": seconds,
-            "configs_per_s": total / seconds, "bounds": bounds}
+            "configs_per_s": total / seconds, "bounds": {k: v for k, v in bounds.items() if k != "energy"}}
     benchmark.extra_info.update(info)
     SUMMARY["sweep"].setdefault(case, {})[name] = info
     dump()

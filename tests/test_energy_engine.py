@@ -1,8 +1,8 @@
 """Energy in the engines (docs/model.md "Energy"): the compiled evaluate and sweep against the NumPy
 reference to the bit on random instances, max_energy keeping exactly the reference's rows (with the
 tabulated and the walked sweep, with a quantile), the raw model's energy through the public API, bad
-energy tables named by table and entry, with_moves keeping or replacing the energies, and the GPU
-backends refusing energy."""
+energy tables named by table and entry, with_moves keeping or replacing the energies, and auto's choice
+with energy (the GPU backends' energy: tests/test_energy_gpu.py)."""
 import eepart_fast as ef
 import numpy as np
 import pytest
@@ -10,8 +10,6 @@ from _instances import instances, random_profile
 from _raw_model import energy as raw_energy
 from eepart_fast import _core
 from eepart_fast.engine import reference
-from eepart_fast.engine.backends import cuda as cuda_backend
-from eepart_fast.engine.backends import cupy as cupy_backend
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import EnergyTables, energy_tables
@@ -227,28 +225,21 @@ def test_with_moves_keeps_or_replaces_the_energy():
                                          result_energy=other.result_energy)
 
 
-def test_auto_asked_for_energy_skips_the_gpu_backends(monkeypatch):
-    """With every backend available (the GPU ones faked), auto picks cuda, and cpu when energy is asked."""
+def test_auto_asked_for_energy(monkeypatch):
+    """With the GPU backends faked available, auto picks cuda for evaluate and sweep, energy or not (every
+    backend has it); the search with energy only where it runs (cpu, numpy: the GPU's is skipped)."""
     from eepart_fast.engine import registry
 
     real = registry._probe
     monkeypatch.setattr(registry, "_probe", lambda name: (None, True, "faked") if name in ("cuda", "cupy")
                         else real(name))
     monkeypatch.delenv(registry.ENV, raising=False)
-    assert registry.resolve("auto", "sweep") == "cuda"
-    assert registry.resolve("auto", "sweep", energy=True) == "cpu"
-    assert registry.resolve("auto", "evaluate", energy=True) == "cpu"
+    for operation in ("evaluate", "sweep"):
+        assert registry.resolve("auto", operation) == "cuda"
+        assert registry.resolve("auto", operation, energy=True) == "cuda"
     assert registry.resolve("numpy", "sweep", energy=True) == "numpy"
-
-
-@pytest.mark.parametrize("module", [cuda_backend, cupy_backend], ids=["cuda", "cupy"])
-def test_gpu_backends_refuse_energy(module):
-    tables = ef.cost_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy"))
-    energy = energy_tables(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy"))
-    name = module.__name__.rsplit(".", 1)[1]
-    with pytest.raises(NotImplementedError, match=f"the {name} backend has no energy yet"):
-        module.evaluate(tables, [0], [1], [[10]], [[0]], energy=energy)
-    with pytest.raises(NotImplementedError, match=f"the {name} backend has no energy yet"):
-        module.sweep(tables, max_energy=1.0)
-    with pytest.raises(NotImplementedError, match=f"the {name} backend has no energy yet"):
-        module.sweep(_core.Tables(*tables, energy=energy))
+    # The search: cpu first anyway; with cpu gone too, cuda for the latency's, numpy for energy's.
+    monkeypatch.setattr(registry, "_probe", lambda name: (None, name != "cpu", "faked") if name != "numpy"
+                        else real(name))
+    assert registry.resolve("auto", "pareto") == "cuda"
+    assert registry.resolve("auto", "pareto", energy=True) == "numpy"

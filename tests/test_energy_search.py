@@ -258,7 +258,7 @@ def test_gpu_backends_refuse_the_energy_search(name):
     p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile-energy")
     tables, energy = ef.cost_tables(p, topo), energy_tables(p, topo)
     for call in ({"energy": energy}, {"max_energy": 1.0}, {"objectives": 3}):
-        with pytest.raises(NotImplementedError, match=f"the {name} backend has no energy yet"):
+        with pytest.raises(NotImplementedError, match=f"the {name} backend's search has no energy yet"):
             module.pareto(tables, **call)
     with pytest.raises(NotImplementedError, match="min_energy and the 3-objective frontier"):
         module.min_energy(tables, energy=energy)

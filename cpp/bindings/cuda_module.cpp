@@ -72,36 +72,45 @@ py::array_t<T> to_numpy(eepart::gpu::HostArray<T>& a, std::vector<py::ssize_t> s
 py::dict to_dict(eepart::gpu::Rows&& r) {
     const auto n = static_cast<py::ssize_t>(r.rows);
     const auto w = static_cast<py::ssize_t>(r.Lmax);
-    return eepart::row_columns(to_numpy(r.latency, {n}), to_numpy(r.accuracy, {n}), to_numpy(r.threshold_index, {n}),
-                               to_numpy(r.num_partitions, {n}), to_numpy(r.partitions, {n, w}),
-                               to_numpy(r.placement, {n, w}));
+    py::dict columns = eepart::row_columns(to_numpy(r.latency, {n}), to_numpy(r.accuracy, {n}),
+                                           to_numpy(r.threshold_index, {n}), to_numpy(r.num_partitions, {n}),
+                                           to_numpy(r.partitions, {n, w}), to_numpy(r.placement, {n, w}));
+    if (r.with_energy) columns["energy"] = to_numpy(r.energy, {n});
+    return columns;
 }
 
+// As _core.evaluate: (latency, accuracy), and the energy when the tables carry energy tables.
 py::tuple evaluate_py(py::object tables_arg, py::object threshold_index, py::object num_partitions,
-                      py::object partitions, py::object placement, py::object threads, py::object quantile_arg) {
-    const TablesHandle tables = as_tables(tables_arg);
+                      py::object partitions, py::object placement, py::object threads, py::object quantile_arg,
+                      py::object energy_arg) {
+    const TablesHandle tables = as_tables(tables_arg, energy_arg);
     as_threads(threads);  // checked as everywhere; the device needs no host threads
     const double quantile = as_quantile(quantile_arg);
     ConfigArrays configs = make_configs(threshold_index, num_partitions, partitions, placement);
     const auto n = static_cast<py::ssize_t>(configs.view.n);
-    py::array_t<double> latency(n), accuracy(n);
+    const bool with_energy = tables->view().has_energy();
+    py::array_t<double> latency(n), accuracy(n), energy(with_energy ? n : 0);
     double* lat = latency.mutable_data();
     double* acc = accuracy.mutable_data();
+    double* spent = with_energy ? energy.mutable_data() : nullptr;
     eepart::Control control;
     control.what = "evaluate";
     without_gil([&] {
-        eepart::gpu::evaluate(tables->view(), configs.view, lat, acc, poll_of(control), quantile);
+        eepart::gpu::evaluate(tables->view(), configs.view, lat, acc, poll_of(control), quantile, spent);
         return 0;
     });
+    if (with_energy) return py::make_tuple(latency, accuracy, energy);
     return py::make_tuple(latency, accuracy);
 }
 
 py::dict sweep_py(py::object tables_arg, double max_latency, double min_accuracy, py::object max_rows,
                   py::object threads, py::object time_limit, py::object chunk_items, py::object window_rows,
-                  py::object table_limit, py::object quantile) {
-    const TablesHandle tables = as_tables(tables_arg);
+                  py::object table_limit, py::object quantile, double max_energy, py::object energy) {
+    const TablesHandle tables = as_tables(tables_arg, energy);
     const eepart::Control control = checked("sweep", max_latency, min_accuracy, threads, time_limit);
+    check_bound(max_energy, "max_energy");
     eepart::gpu::SweepOptions opt;
+    opt.max_energy = max_energy;
     opt.max_latency = max_latency;
     opt.min_accuracy = min_accuracy;
     opt.max_rows = as_count(max_rows, "max_rows");
@@ -165,21 +174,23 @@ PYBIND11_MODULE(EEPART_CUDA_MODULE, m) {
     m.def("device_count", &eepart::gpu::device_count, "CUDA devices visible (0 without a driver or a device).");
     m.def("device_name", &eepart::gpu::device_name, "Name of the current CUDA device (\"\" without one).");
     m.def("evaluate", &evaluate_py,
-          "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None)\n"
-          "-> (latency, accuracy): as _core.evaluate, on the device.",
+          "evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None,\n"
+          "energy=None) -> (latency, accuracy), or (latency, accuracy, energy) when the tables carry energy\n"
+          "tables: as _core.evaluate, on the device.",
           py::arg("tables"), py::arg("threshold_index"), py::arg("num_partitions"), py::arg("partitions"),
-          py::arg("placement"), py::arg("threads") = 0, py::arg("quantile") = py::none());
+          py::arg("placement"), py::arg("threads") = 0, py::arg("quantile") = py::none(),
+          py::arg("energy") = py::none());
     m.def("sweep", &sweep_py,
           "sweep(tables, max_latency=inf, min_accuracy=-inf, max_rows=2**62, threads=0, time_limit=inf,\n"
-          "quantile=None) -> dict\n"
-          "As _core.sweep (canonical order, bounds, max_rows, quantile), generated, filtered and compacted on\n"
-          "the device.\n"
+          "quantile=None, max_energy=inf, energy=None) -> dict\n"
+          "As _core.sweep (canonical order, bounds, max_rows, quantile, the energy column and max_energy),\n"
+          "generated, filtered and compacted on the device.\n"
           "chunk_items, window_rows and table_limit (0: defaults) size the device work, for tests. The time\n"
           "limit is checked between chunks.",
           py::arg("tables"), py::arg("max_latency") = inf, py::arg("min_accuracy") = -inf,
           py::arg("max_rows") = py::int_(eepart::SweepOptions{}.max_rows), py::arg("threads") = 0, py::arg("time_limit") = inf,
           py::arg("chunk_items") = 0, py::arg("window_rows") = 0, py::arg("table_limit") = 0,
-          py::arg("quantile") = py::none());
+          py::arg("quantile") = py::none(), py::arg("max_energy") = inf, py::arg("energy") = py::none());
     m.def("pareto",
           [](py::object tables, double min_accuracy, double max_latency, py::object threads, py::object max_memory,
              py::object time_limit, py::object chunk_slots, const std::string& engine, py::object fused_room) {

@@ -123,6 +123,9 @@ TablesHandle as_tables(py::handle obj, py::object energy) {
     static const char* names[6] = {"input_cost", "compute_cost", "forward_cost", "result_cost", "cum_exit", "accuracy"};
     bool named = true;
     for (const char* n : names) named = named && py::hasattr(obj, n);
+    // Another module's Tables keeps its energy tables (read by name, as an EnergyTables' are).
+    if (named && energy.is_none() && py::hasattr(obj, "has_energy") && py::bool_(obj.attr("has_energy")))
+        energy = py::reinterpret_borrow<py::object>(obj);
     if (named)
         return make_tables(obj.attr(names[0]), obj.attr(names[1]), obj.attr(names[2]), obj.attr(names[3]),
                            obj.attr(names[4]), obj.attr(names[5]), energy);

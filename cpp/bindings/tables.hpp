@@ -30,7 +30,8 @@ TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::obj
                          py::object energy = py::none());
 
 // An engine's `tables` argument: a Tables object, or the six arrays in order (a CostTables), built now.
-// With `energy` (not None), the tables are built again with those energy tables.
+// With `energy` (not None), the tables are built again with those energy tables; another module's Tables
+// (_core's given to _cuda) is built with its own energy tables, if it has them.
 TablesHandle as_tables(py::handle obj, py::object energy = py::none());
 
 // Given configurations as int64 arrays, kept alive here, shapes checked; the engines copy them a chunk

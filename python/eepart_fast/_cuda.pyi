@@ -22,7 +22,7 @@ def device_name() -> str: ...
 def sweep(
     tables: _Tables, max_latency: float = ..., min_accuracy: float = ..., max_rows: int = ..., threads: int = 0,
     time_limit: float = ..., chunk_items: int = 0, window_rows: int = 0, table_limit: int = 0,
-    quantile: float | None = None,
+    quantile: float | None = None, max_energy: float = ..., energy: Any = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def pareto(
     tables: _Tables, min_accuracy: float = ..., max_latency: float = ..., threads: int = 0,

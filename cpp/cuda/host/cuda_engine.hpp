@@ -27,22 +27,29 @@ namespace gpu {
 using Poll = std::function<void()>;
 using Interrupted = eepart::Interrupted;
 
-// The six tables copied to the device (compute_cost transposed, see kernels.cuh).
+// The six tables copied to the device (compute_cost transposed, see kernels.cuh), and the four energy
+// tables when tb has them (the same layout).
 class TablesOnDevice {
 public:
     explicit TablesOnDevice(const Tables& tb);
     const DeviceTables& view() const { return view_; }
+    // The energy tables in the cost tables' places, cum and acc shared (Tables::energy_view's device
+    // form); null when tb has no energy tables.
+    const DeviceTables* energy_view() const { return has_energy_ ? &energy_view_ : nullptr; }
 
 private:
     Buffer<double> input_, compT_, fwd_, res_, cum_, acc_;
-    DeviceTables view_{};
+    Buffer<double> e_input_, e_compT_, e_fwd_, e_res_;
+    bool has_energy_ = false;
+    DeviceTables view_{}, energy_view_{};
 };
 
 // Given configurations (the caller's memory): each chunk is copied and checked (ConfigRows) before it
 // goes to the device, so a bad index never reaches it. std::invalid_argument names the first bad entry.
-// quantile: 0, the mean latency; q in (0, 1], its q-quantile (core/quantile.hpp).
+// quantile: 0, the mean latency; q in (0, 1], its q-quantile (core/quantile.hpp). energy (not null, the
+// tables having energy tables): each row's energy, the CPU engine's bits (core/evaluate.cpp).
 void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* accuracy, const Poll& poll,
-              double quantile = 0);
+              double quantile = 0, double* energy = nullptr);
 
 // Host memory for result columns: not zeroed (the device overwrites all of it), grown with realloc
 // (which remaps large blocks instead of copying them), and handed over to numpy without a copy.
@@ -85,11 +92,13 @@ private:
     std::size_t n_ = 0, cap_ = 0;
 };
 
-// Rows in canonical order, columns as the sweep returns them (partitions, placement: rows x Lmax, -1 pads).
+// Rows in canonical order, columns as the sweep returns them (partitions, placement: rows x Lmax, -1 pads);
+// the energy column only with_energy.
 struct Rows {
     int Lmax = 0;
+    bool with_energy = false;
     std::uint64_t rows = 0;
-    HostArray<double> latency, accuracy;
+    HostArray<double> latency, accuracy, energy;
     HostArray<std::int32_t> threshold_index, num_partitions, partitions, placement;
     void resize(std::uint64_t n);
 };
@@ -102,7 +111,10 @@ struct SweepOptions {
     std::uint64_t window_rows = 0;  // rows written per device window (0: default); likewise
     std::uint64_t table_limit = 0;  // placements of one L tabulated at most (0: 65536); beyond, unranked
     double quantile = 0;            // 0: the latency is the mean; q in (0, 1]: its q-quantile
+    double max_energy = std::numeric_limits<double>::infinity();  // needs energy tables unless inf
 };
+// With energy tables (tb.has_energy()), the rows have the energy column, kept at most max_energy, with
+// the CPU engine's bits (core/sweep.cpp).
 Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll);
 
 // Which search runs: the one-launch search (each threshold's whole search in one thread block), the

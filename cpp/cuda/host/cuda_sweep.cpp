@@ -7,6 +7,8 @@
 // its place, in windows of at most window_rows rows, each copied back as soon as it is written. Only kept
 // rows cross the bus, already in canonical order: no sort, no host-side filtering.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -31,12 +33,16 @@ const u64* as_u64(const std::vector<std::uint64_t>& v) { return reinterpret_cast
 
 Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
     check_quantile(opt.quantile);
+    if (std::isnan(opt.max_energy)) throw std::invalid_argument("max_energy = nan: must be a number (or +-inf)");
+    if (opt.max_energy != std::numeric_limits<double>::infinity() && !tb.has_energy())
+        throw std::invalid_argument("max_energy: the tables carry no energy tables (give energy= with them)");
     const SweepPlan plan = plan_sweep(tb.N, tb.M, tb.K, opt.chunk_items, opt.table_limit);
     const int Lmax = plan.Lmax;
     const std::uint64_t total = plan.total;
     const std::vector<SweepChunk>& chunks = plan.chunks;
     Rows out;
     out.Lmax = Lmax;
+    out.with_energy = tb.has_energy();
 
     TablesOnDevice dt(tb);
     Buffer<u64> d_binom, d_codes, d_radix;
@@ -52,7 +58,7 @@ Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
     Buffer<u64> counts(max_items), offsets(max_items);
     Buffer<long long> ip(max_launches * kSweepIpSize);
     const std::uint64_t window = std::max<std::uint64_t>(1, opt.window_rows ? opt.window_rows : kSweepWindowRows);
-    Buffer<double> w_lat, w_acc;
+    Buffer<double> w_lat, w_acc, w_energy;
     Buffer<int> w_t, w_L, w_P, w_A;
 
     SweepArgs a{};
@@ -64,6 +70,8 @@ Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
     a.theta = quantile_theta(opt.quantile);
     a.counts = counts.data();
     a.offsets = offsets.data();
+    a.energy = dt.energy_view();
+    a.max_energy = opt.max_energy;
 
     std::vector<long long> host_ip;
     for (const auto& chunk : chunks) {
@@ -97,6 +105,8 @@ Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
             const std::uint64_t wn = std::min(window, kept);
             w_lat.reset(wn), w_acc.reset(wn), w_t.reset(wn), w_L.reset(wn);
             w_P.reset(wn * Lmax), w_A.reset(wn * Lmax);
+            if (out.with_energy) w_energy.reset(wn);
+            a.o_energy = w_energy.data();
             a.o_lat = w_lat.data(), a.o_acc = w_acc.data(), a.o_t = w_t.data(), a.o_L = w_L.data();
             a.o_P = w_P.data(), a.o_A = w_A.data();
             for (std::uint64_t lo = 0; lo < kept; lo += wn) {
@@ -106,6 +116,7 @@ Rows sweep(const Tables& tb, const SweepOptions& opt, const Poll& poll) {
                 run_pass(true);
                 w_lat.get(out.latency.data() + at, n);
                 w_acc.get(out.accuracy.data() + at, n);
+                if (out.with_energy) w_energy.get(out.energy.data() + at, n);
                 w_t.get(out.threshold_index.data() + at, n);
                 w_L.get(out.num_partitions.data() + at, n);
                 w_P.get(out.partitions.data() + at * Lmax, n * Lmax);

@@ -185,7 +185,9 @@ __device__ __forceinline__ double eep_latency_quantile(const int* P, const int* 
     return eep_quantile_of_exits<LC>(ell, E, L, theta);
 }
 
-// evaluate: one thread per given configuration (int64 rows, `width` columns, already validated).
+// evaluate: one thread per given configuration (int64 rows, `width` columns, already validated). The energy
+// (docs/model.md "Energy") is the mean latency's form on the energy tables: the host launches this kernel
+// again on them, quantile 0, o_acc null, as the CPU engine runs its straight loop again on them.
 extern "C" __global__ void eep_evaluate(const double* input, const double* compT, const double* fwd,
                                         const double* res, const double* cum, const double* acc, int N, int M,
                                         eep_u64 n, int width, const eep_i64* t_idx, const eep_i64* n_parts,
@@ -215,7 +217,7 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
     }
     if (quantile > 0.0) lat = eep_latency_quantile<16>(Pq, Aq, L, N, M, input, compT, fwd, res, Eq, theta);
     o_lat[i] = lat;
-    o_acc[i] = a_sum;
+    if (o_acc) o_acc[i] = a_sum;  // null: a second launch on the energy tables, whose accuracy is the first's
 }
 
 // Launch descriptor of the sweep kernels, int64 entries of `ip`.
@@ -245,13 +247,18 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
 // quantile > 0: each row's latency (and max_lat) is its q-quantile (eep_latency_quantile), theta from
 // the host. No prefix is pruned on latency here (every placement is computed anyway), so the bound needs
 // no argument beyond the per-row test.
-template <int LC, int WRITE>
+// ENERGY = 1: each row's energy too, the mean latency's sum (eep_latency) on the energy tables e_* (whatever
+// the quantile: docs/model.md "Energy"), kept when <= max_energy and written to o_energy. ENERGY = 0
+// compiles none of it (the e_* arguments are then unread): the latency-only kernels are unchanged.
+template <int LC, int WRITE, int ENERGY>
 __global__ void __launch_bounds__(256)
     eep_sweep(const double* input, const double* compT, const double* fwd, const double* res, const double* cum,
               const double* acc, const eep_u64* binom, const eep_u64* codes, const eep_u64* radix,
               const eep_i64* ip, double max_lat, double min_acc, double quantile, double theta, eep_u64* counts,
               const eep_u64* offsets,
-              eep_u64 lo, eep_u64 hi, double* o_lat, double* o_acc, int* o_t, int* o_L, int* o_P, int* o_A) {
+              eep_u64 lo, eep_u64 hi, double* o_lat, double* o_acc, int* o_t, int* o_L, int* o_P, int* o_A,
+              const double* e_input, const double* e_compT, const double* e_fwd, const double* e_res,
+              double max_energy, double* o_energy) {
     const int lane = (int)(threadIdx.x & 31u);
     const eep_u64 w = (eep_u64)ip[EEP_IP_W0] + (eep_u64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (w >= (eep_u64)ip[EEP_IP_W1]) return;  // whole warps only
@@ -309,13 +316,17 @@ __global__ void __launch_bounds__(256)
             for (eep_u64 ii = 0; ii < n_inner; ++ii) {
                 const eep_u64 a = G == 1 ? a_lo + ii * 32 + (eep_u64)lane : (eep_u64)sub;
                 bool keep = false;
-                double lat = 0.0;
+                double lat = 0.0, energy = 0.0;
                 if (acc_ok && a < a_hi) {
                     eep_placement<LC>(a, L, M, has_codes, codes, radix, A);
                     lat = quantile > 0.0
                               ? eep_latency_quantile<LC>(P, A, L, N, M, input, compT, fwd, res, E, theta)
                               : eep_latency<LC>(P, A, L, N, M, input, compT, fwd, res, in, E, S);
                     keep = lat <= max_lat;
+                    if (ENERGY) {
+                        energy = eep_latency<LC>(P, A, L, N, M, e_input, e_compT, e_fwd, e_res, in, E, S);
+                        keep = keep && energy <= max_energy;
+                    }
                 }
                 if (WRITE) {
                     const unsigned ballot = __ballot_sync(EEP_FULL_MASK, keep);
@@ -324,6 +335,7 @@ __global__ void __launch_bounds__(256)
                         if (row >= lo && row < hi) {
                             const eep_u64 o = row - lo;
                             o_lat[o] = lat;
+                            if (ENERGY) o_energy[o] = energy;
                             o_acc[o] = accuracy;
                             o_t[o] = t;
                             o_L[o] = L;

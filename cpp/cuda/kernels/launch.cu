@@ -29,25 +29,27 @@ void go(const char* name, Kernel kernel, dim3 grid, dim3 block, Args... args) {
 
 unsigned blocks_for(u64 n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
-template <int LC, int WRITE>
+template <int LC, int WRITE, int ENERGY>
 void sweep_at(unsigned gx, unsigned gy, const SweepArgs& a) {
-    go("sweep", eep_sweep<LC, WRITE>, dim3(gx, gy), dim3(kSweepWarpsPerBlock * 32), a.tb.input, a.tb.compT,
+    const DeviceTables& e = ENERGY ? *a.energy : a.tb;  // unread by the latency-only kernels
+    go("sweep", eep_sweep<LC, WRITE, ENERGY>, dim3(gx, gy), dim3(kSweepWarpsPerBlock * 32), a.tb.input, a.tb.compT,
        a.tb.fwd, a.tb.res, a.tb.cum, a.tb.acc, a.binom, a.codes, a.radix, a.ip, a.max_lat, a.min_acc, a.quantile,
-       a.theta, a.counts, a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A);
+       a.theta, a.counts, a.offsets, a.lo, a.hi, a.o_lat, a.o_acc, a.o_t, a.o_L, a.o_P, a.o_A, e.input, e.compT,
+       e.fwd, e.res, a.max_energy, a.o_energy);
 }
 
-template <int WRITE>
+template <int WRITE, int ENERGY>
 void sweep_dispatch(int L, unsigned gx, unsigned gy, const SweepArgs& a) {
     switch (L) {
-        case 1: return sweep_at<1, WRITE>(gx, gy, a);
-        case 2: return sweep_at<2, WRITE>(gx, gy, a);
-        case 3: return sweep_at<3, WRITE>(gx, gy, a);
-        case 4: return sweep_at<4, WRITE>(gx, gy, a);
-        case 5: return sweep_at<5, WRITE>(gx, gy, a);
-        case 6: return sweep_at<6, WRITE>(gx, gy, a);
-        case 7: return sweep_at<7, WRITE>(gx, gy, a);
-        case 8: return sweep_at<8, WRITE>(gx, gy, a);
-        default: return sweep_at<16, WRITE>(gx, gy, a);
+        case 1: return sweep_at<1, WRITE, ENERGY>(gx, gy, a);
+        case 2: return sweep_at<2, WRITE, ENERGY>(gx, gy, a);
+        case 3: return sweep_at<3, WRITE, ENERGY>(gx, gy, a);
+        case 4: return sweep_at<4, WRITE, ENERGY>(gx, gy, a);
+        case 5: return sweep_at<5, WRITE, ENERGY>(gx, gy, a);
+        case 6: return sweep_at<6, WRITE, ENERGY>(gx, gy, a);
+        case 7: return sweep_at<7, WRITE, ENERGY>(gx, gy, a);
+        case 8: return sweep_at<8, WRITE, ENERGY>(gx, gy, a);
+        default: return sweep_at<16, WRITE, ENERGY>(gx, gy, a);
     }
 }
 
@@ -60,8 +62,13 @@ void launch_evaluate(const DeviceTables& d, u64 n, int width, const long long* t
 }
 
 void launch_sweep(int L, bool write, unsigned grid_x, unsigned grid_y, const SweepArgs& a) {
-    if (write) sweep_dispatch<1>(L, grid_x, grid_y, a);
-    else sweep_dispatch<0>(L, grid_x, grid_y, a);
+    if (a.energy) {
+        if (write) sweep_dispatch<1, 1>(L, grid_x, grid_y, a);
+        else sweep_dispatch<0, 1>(L, grid_x, grid_y, a);
+    } else {
+        if (write) sweep_dispatch<1, 0>(L, grid_x, grid_y, a);
+        else sweep_dispatch<0, 0>(L, grid_x, grid_y, a);
+    }
 }
 
 void launch_bounds(const SearchView& v, double* phi, double* acc_ub) {

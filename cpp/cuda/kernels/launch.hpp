@@ -15,6 +15,7 @@ struct DeviceTables {
 };
 
 // quantile 0: the mean latency; q > 0: the q-quantile, its tallies reaching theta (core/quantile.hpp).
+// acc may be null (not written): the launch on the energy tables, which writes the energy into lat.
 void launch_evaluate(const DeviceTables& d, u64 n, int width, const long long* t, const long long* L,
                      const long long* P, const long long* A, double* lat, double* acc, double quantile, double theta);
 
@@ -29,6 +30,11 @@ struct SweepArgs {
     u64 lo, hi;
     double *o_lat, *o_acc;
     int *o_t, *o_L, *o_P, *o_A;
+    // The energy (the kernels' ENERGY instantiations) when energy is set: tb's cum and acc, energy tables
+    // in the cost tables' places (TablesOnDevice::energy_view); rows kept at most max_energy, into o_energy.
+    const DeviceTables* energy;
+    double max_energy;
+    double* o_energy;
 };
 // One launch of the count (write = false) or write pass for plans of L partitions: grid_x blocks of
 // eight warps over the warp items, grid_y thresholds.

@@ -22,9 +22,10 @@ AUTO_ORDER = {
     "min_energy": ("cpu", "numpy"),
 }
 ENV = "EEPART_FAST_BACKEND"
-# The backends whose evaluate and sweep take energy tables (docs/backends.md); auto asked for energy picks
-# among these.
-ENERGY = ("cpu", "numpy")
+# The operations that take energy tables on some backends only, and those backends (docs/backends.md); auto
+# asked for energy picks among them. Every backend's evaluate and sweep take energy tables; no search does
+# on the GPU.
+ENERGY = {"pareto": ("cpu", "numpy")}
 _cache: dict = {}
 
 
@@ -87,7 +88,7 @@ class Backend(Protocol):
         threads : int
             CPU threads (0: all); a backend without threads does not take it.
         energy : EnergyTables, optional
-            The energy tables (docs/model.md "Energy"); cuda and cupy refuse them (NotImplementedError).
+            The energy tables (docs/model.md "Energy"), on every backend.
 
         Returns
         -------
@@ -227,7 +228,8 @@ def backends() -> dict:
 
 
 def _auto(operation: str, energy: bool = False) -> str:
-    return next(name for name in AUTO_ORDER[operation] if _probe(name)[1] and (not energy or name in ENERGY))
+    return next(name for name in AUTO_ORDER[operation]
+                if _probe(name)[1] and (not energy or name in ENERGY.get(operation, ORDER)))
 
 
 def resolve(backend: str = "auto", operation: str = "evaluate", energy: bool = False) -> str:

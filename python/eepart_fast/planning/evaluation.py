@@ -73,7 +73,7 @@ def evaluate(profile, topology=None, *, source=0, destination=0, configs=None, q
         None: the latency is the mean over samples; q in (0, 1]: its q-quantile (0.99: p99;
         docs/model.md "Tail latency").
     backend : str, default "auto"
-        The backend that evaluates (auto with energy: the fastest of those that have it, cpu or numpy).
+        The backend that evaluates (every backend takes energy tables; docs/backends.md).
     threads : int, default 0
         CPU threads, where the backend takes them (0: one per core).
     energy : EnergyTables, optional
@@ -92,8 +92,6 @@ def evaluate(profile, topology=None, *, source=0, destination=0, configs=None, q
     TypeError, ValueError
         No `configs`, or a configuration that is not one of the model's; bad energy tables (named by table
         and entry), or `energy` and `energy_tiers` together.
-    NotImplementedError
-        Energy asked of the cuda or cupy backend (docs/backends.md).
 
     Examples
     --------
@@ -165,7 +163,7 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
         None: the latency column and max_latency are the mean; q in (0, 1]: the q-quantile of each
         configuration's latency.
     backend : str, default "auto"
-        The backend that sweeps (auto with energy: the fastest of those that have it, cpu or numpy).
+        The backend that sweeps (every backend takes energy tables; docs/backends.md).
     threads : int, default 0
         CPU threads, where the backend takes them (0: one per core).
     max_memory : int, default 2 GiB
@@ -190,8 +188,6 @@ def sweep(profile, topology=None, *, source=0, destination=0, min_accuracy=None,
         bad energy tables.
     TimeoutError
         The sweep ran past `time_limit`.
-    NotImplementedError
-        Energy asked of the cuda or cupy backend (docs/backends.md).
 
     Examples
     --------

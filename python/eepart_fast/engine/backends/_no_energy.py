@@ -1,5 +1,6 @@
-"""The GPU backends' refusal of energy (docs/backends.md): their kernels sum the latency only, so an energy
-column or bound asked of them is an error naming the backends that have it, never rows without it."""
+"""The GPU backends' refusal of the search with energy (docs/backends.md): their evaluate and sweep have the
+energy column and bound, their pareto does not (it has no labels carrying energy), so an energy bound or goal
+asked of it is an error naming the backends that have it, never rows without it."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,5 +12,6 @@ def refuse_energy(backend: str, tables, energy=None, max_energy=np.inf, objectiv
     min_energy)."""
     if energy is None and max_energy == np.inf and objectives == 2 and not getattr(tables, "has_energy", False):
         return
-    raise NotImplementedError(f"the {backend} backend has no energy yet (docs/backends.md): use backend='cpu' or "
-                              "'numpy' for energy=, max_energy, min_energy and the 3-objective frontier")
+    raise NotImplementedError(f"the {backend} backend's search has no energy yet (docs/backends.md): use "
+                              "backend='cpu' or 'numpy' for pareto with energy, min_energy and the 3-objective "
+                              "frontier")

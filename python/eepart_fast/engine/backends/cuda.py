@@ -1,7 +1,8 @@
 """The `cuda` backend: the compiled GPU engine `eepart_fast._cuda` (built when nvcc was found).
 
 Same evaluate / sweep / pareto as the `cpu` backend, on the cost tables, in float64, bit for bit the same
-sums. Availability: `available()` -> (bool, reason); it never raises, and never touches the device beyond
+sums; evaluate and sweep take energy tables (energy=, max_energy) as the `cpu` backend does, and the search
+does not (docs/backends.md). Availability: `available()` -> (bool, reason); it never raises, and never touches the device beyond
 counting devices.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 
 import eepart_fast._core as _core  # by name: `from ... import` reads as importing the whole package
 from .._pareto_by_sweep import pareto_by_sweep
-from ._no_energy import refuse_energy
 
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
 # (CMake option EEPART_FAST_EMULATOR), to run the GPU code paths on a machine without a GPU.
@@ -62,20 +62,8 @@ def _unavailable(*args, **kwargs):
     raise RuntimeError(f"the cuda backend is unavailable: {_error}")
 
 
-_evaluate = _cuda.evaluate if _cuda is not None else _unavailable
-_sweep = _cuda.sweep if _cuda is not None else _unavailable
-
-
-def evaluate(tables, *args, energy=None, **kwargs):
-    """The compiled evaluate (energy refused: docs/backends.md)."""
-    refuse_energy("cuda", tables, energy)
-    return _evaluate(tables, *args, **kwargs)
-
-
-def sweep(tables, *args, max_energy=np.inf, energy=None, **kwargs):
-    """The compiled sweep (energy refused: docs/backends.md)."""
-    refuse_energy("cuda", tables, energy, max_energy)
-    return _sweep(tables, *args, **kwargs)
+evaluate = _cuda.evaluate if _cuda is not None else _unavailable
+sweep = _cuda.sweep if _cuda is not None else _unavailable
 
 
 # The search engine the backend runs. "layered" has run on a GPU (bench/results/gpu_check_h100.*);

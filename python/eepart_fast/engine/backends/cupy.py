@@ -3,7 +3,8 @@
 The kernels are the compiled engine's own (cpp/cuda/kernels/kernels.cuh, installed as eepart_fast/cuda/kernels.cuh),
 compiled by NVRTC at first use and cached by CuPy; the host side below follows cpp/cuda/host/cuda_sweep.cpp,
 with the same plan of items and chunks (_core.plan_sweep: core/sweep_plan.hpp, one copy for both).
-So rows, their order and every bit of their latency and accuracy are those of the `cpu` and `cuda`
+So rows, their order and every bit of their latency and accuracy (and energy, with energy tables: energy=
+or carried by a Tables object, checked by the compiled engine's rules) are those of the `cpu` and `cuda`
 backends. `pareto` has no search here: it sweeps (bounds applied on the device) and cuts each window of
 rows to its own staircase on the device, which is exact, but limited to MAX_PARETO_CONFIGS configurations;
 with a quantile it is the sweep bounded a priori and frontier_indices (_pareto_by_sweep), as for `cuda`.
@@ -26,10 +27,10 @@ from ...model.configs import count_configurations
 from ...model.quantile import QUANTILE_SLACK, check_quantile
 from .._pareto_by_sweep import pareto_by_sweep
 from ..frontier import frontier_indices
-from ._no_energy import refuse_energy
 
 MAX_PARETO_CONFIGS = 1 << 36
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
+COST_TABLES = ("input_cost", "compute_cost", "forward_cost", "result_cost", "cum_exit", "accuracy")
 
 _state: dict = {}
 
@@ -100,43 +101,82 @@ def _kernel(name: str):
     return _state[name]
 
 
-def _sweep_kernel(L: int, write: bool):
+def _sweep_kernel(L: int, write: bool, energy: bool):
     lc = L if L <= 8 else 16
-    return _kernel(f"eep_sweep<{lc}, {1 if write else 0}>")
+    return _kernel(f"eep_sweep<{lc}, {int(write)}, {int(energy)}>")
 
 
-def _device_tables(tables):
+def _with_energy(tables, energy):
+    """The call's tables with their energy tables, built and checked as the compiled engine builds them (its
+    rules, its errors), when the call asks for energy (energy=, or a Tables object that carries them);
+    else None."""
+    if energy is None:
+        if not getattr(tables, "has_energy", False):
+            return None
+        energy = tables  # its energy tables, read by name
+    return _core.Tables(*(getattr(tables, name) for name in COST_TABLES), energy=energy)
+
+
+def _device_tables(tables, names=COST_TABLES[:4]):
+    """The tables on the device in the kernels' layout (kernels.cuh); `names`: the four tables in the cost
+    tables' places (the energy tables for the energy's launches)."""
     cp = _cupy()
-    compT = np.ascontiguousarray(np.transpose(tables.compute_cost, (1, 2, 0)))  # [p][q][a]
+    input_, compute, forward, result = (getattr(tables, name) for name in names)
+    compT = np.ascontiguousarray(np.transpose(compute, (1, 2, 0)))  # [p][q][a]
     accuracy = np.broadcast_to(tables.accuracy, (tables.K, tables.N))  # a row per threshold, as the kernels read it
     return tuple(cp.asarray(np.ascontiguousarray(a, dtype=np.float64)) for a in
-                 (tables.input_cost, compT, tables.forward_cost, tables.result_cost, tables.cum_exit, accuracy))
+                 (input_, compT, forward, result, tables.cum_exit, accuracy))
+
+
+def _device_energy(joules):
+    """The energy tables on the device (the first four of _device_tables' in their layout)."""
+    return _device_tables(joules, ("input_energy", "compute_energy", "forward_energy", "result_energy"))[:4]
 
 
 def evaluate(tables, threshold_index, num_partitions, partitions, placement, threads=0, quantile=None,
              chunk=1 << 22, energy=None):
-    refuse_energy("cupy", tables, energy)
     q_args = _quantile_args(quantile)
+    joules = _with_energy(tables, energy)
     cp = _cupy()
     dt = _device_tables(tables)
     n = len(threshold_index)
     width = np.asarray(partitions).shape[1]
     lat, acc = np.empty(n), np.empty(n)
+    spent = None if joules is None else np.empty(n)
+    de = None if joules is None else _device_energy(joules) + dt[4:]  # the energy tables in the cost tables' places
     kernel = _kernel("eep_evaluate")
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
         args = [cp.asarray(np.ascontiguousarray(a[s:e], dtype=np.int64))
                 for a in (threshold_index, num_partitions, partitions, placement)]
         out_l, out_a = cp.empty(e - s), cp.empty(e - s)
-        kernel(((e - s + 255) // 256,), (256,), (*dt, np.int32(tables.N), np.int32(tables.M), np.uint64(e - s),
-                                                np.int32(width), *args, *q_args, out_l, out_a))
+        shape = (np.int32(tables.N), np.int32(tables.M), np.uint64(e - s), np.int32(width))
+        kernel(((e - s + 255) // 256,), (256,), (*dt, *shape, *args, *q_args, out_l, out_a))
         lat[s:e], acc[s:e] = out_l.get(), out_a.get()
-    return lat, acc
+        if de is not None:  # the mean's form on the energy tables, whatever the quantile (as the cuda host)
+            out_e = cp.empty(e - s)
+            # The accuracy is written again, the same bits: cheaper than asking NVRTC's launcher for a null.
+            kernel(((e - s + 255) // 256,), (256,), (*de, *shape, *args, np.float64(0), np.float64(0), out_e, out_a))
+            spent[s:e] = out_e.get()
+    return (lat, acc) if joules is None else (lat, acc, spent)
+
+
+def _check_max_energy(max_energy, joules) -> np.float64:
+    """max_energy as the compiled sweep checks it: a number, never nan, and only with energy tables unless inf."""
+    if isinstance(max_energy, (bool, str)):
+        raise TypeError(f"max_energy: expected a number, got {max_energy!r}")
+    value = np.float64(max_energy)
+    if np.isnan(value):
+        raise ValueError("max_energy = nan: must be a number (or +-inf)")
+    if value != np.inf and joules is None:
+        raise ValueError("max_energy: the tables carry no energy tables (give energy= with them)")
+    return value
 
 
 def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit, stop=None,
-             quantile=None):
-    """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows.
+             quantile=None, joules=None, max_energy=np.inf):
+    """Yields the kept rows, in canonical order, as dicts of CuPy arrays of at most window_rows rows, with
+    the energy column when `joules` (_with_energy's tables) is given, rows kept at most max_energy.
     `stop()`, called between chunks, raises to end the sweep (the time limit)."""
     q_args = _quantile_args(quantile)
     cp = _cupy()
@@ -145,6 +185,9 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
     plan = _core.plan_sweep(N, M, K, chunk_items, table_limit)
     total = plan["total"]
     dt = _device_tables(tables)
+    with_energy = joules is not None
+    # The energy launches' arguments; the latency-only kernels never read them (dt's in their places).
+    energy_args = (*(_device_energy(joules) if with_energy else dt[:4]), np.float64(max_energy))
     binom = cp.asarray(plan["binom"])
     codes = cp.asarray(plan["codes"]) if len(plan["codes"]) else cp.zeros(1, dtype=np.uint64)
     radix = cp.asarray(plan["radix"])
@@ -167,14 +210,14 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
         def run(write, lo=0, hi=0, out=None, counts=counts, offsets=None, d_ip=d_ip, launches=launches):
             dummy_f, dummy_i = cp.empty(1), cp.empty(1, dtype=np.int32)
             o = out or {"latency": dummy_f, "accuracy": dummy_f, "threshold_index": dummy_i,
-                        "num_partitions": dummy_i, "partitions": dummy_i, "placement": dummy_i}
+                        "num_partitions": dummy_i, "partitions": dummy_i, "placement": dummy_i, "energy": dummy_f}
             for i, (L, w0, w1, nt) in enumerate(launches):
                 gx = -(-(w1 - w0) // _core.SWEEP_BLOCK_WARPS)
-                _sweep_kernel(L, write)(
+                _sweep_kernel(L, write, with_energy)(
                     (gx, nt), (_core.SWEEP_BLOCK_WARPS * 32,),
                     (*dt, binom, dev_codes[L], dev_radix[L], d_ip[i], np.float64(max_latency), np.float64(min_accuracy),
                      *q_args, counts, offsets if offsets is not None else counts, np.uint64(lo), np.uint64(hi),
-                     *(o[c] for c in COLUMNS)))
+                     *(o[c] for c in COLUMNS), *energy_args, o.get("energy", dummy_f)))
 
         run(False)
         offsets = cp.cumsum(counts) - counts
@@ -188,33 +231,39 @@ def _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_ro
             out = {"latency": cp.empty(n), "accuracy": cp.empty(n),
                    "threshold_index": cp.empty(n, dtype=np.int32), "num_partitions": cp.empty(n, dtype=np.int32),
                    "partitions": cp.empty((n, Lmax), dtype=np.int32), "placement": cp.empty((n, Lmax), dtype=np.int32)}
+            if with_energy:
+                out["energy"] = cp.empty(n)
             run(True, lo, hi, out, offsets=offsets)
             yield out
 
 
-def _empty(Lmax: int) -> dict:
-    return {"latency": np.zeros(0), "accuracy": np.zeros(0), "threshold_index": np.zeros(0, np.int32),
+def _empty(Lmax: int, with_energy: bool = False) -> dict:
+    rows = {"latency": np.zeros(0), "accuracy": np.zeros(0), "threshold_index": np.zeros(0, np.int32),
             "num_partitions": np.zeros(0, np.int32), "partitions": np.zeros((0, Lmax), np.int32),
             "placement": np.zeros((0, Lmax), np.int32)}
+    if with_energy:
+        rows["energy"] = np.zeros(0)
+    return rows
 
 
-def _concat(parts: list, Lmax: int) -> dict:
+def _concat(parts: list, Lmax: int, with_energy: bool = False) -> dict:
     if not parts:
-        return _empty(Lmax)
-    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
+        return _empty(Lmax, with_energy)
+    return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
 
 
 def sweep(tables, max_latency=np.inf, min_accuracy=-np.inf, max_rows=_core.DEFAULT_MAX_ROWS, threads=0,
           time_limit=np.inf, quantile=None, chunk_items=_core.SWEEP_CHUNK_ITEMS, window_rows=_core.SWEEP_WINDOW_ROWS,
           table_limit=_core.SWEEP_MAX_CODES, max_energy=np.inf, energy=None):
-    refuse_energy("cupy", tables, energy, max_energy)
     _quantile_args(quantile)
+    joules = _with_energy(tables, energy)
+    max_energy = _check_max_energy(max_energy, joules)
     deadline = _check_call(threads, time_limit)
     stop = lambda: _check_deadline(deadline, "sweep", time_limit)
-    parts = [{c: w[c].get() for c in COLUMNS}
+    parts = [{c: v.get() for c, v in w.items()}
              for w in _windows(tables, max_latency, min_accuracy, max_rows, chunk_items, window_rows, table_limit,
-                               stop, quantile)]
-    return _concat(parts, min(tables.N, tables.M))
+                               stop, quantile, joules, max_energy)]
+    return _concat(parts, min(tables.N, tables.M), joules is not None)
 
 
 def _running_max(x):
