@@ -2,8 +2,8 @@
 
 Same evaluate / sweep / pareto as the `cpu` backend, on the cost tables, in float64, bit for bit the same
 sums; evaluate and sweep take energy tables (energy=, max_energy) as the `cpu` backend does, and the search
-does not (docs/backends.md). Availability: `available()` -> (bool, reason); it never raises, and never touches the device beyond
-counting devices.
+does not (docs/backends.md). Availability: `available()` -> (bool, reason); it never raises, and never
+touches the device beyond counting devices.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 
 import eepart_fast._core as _core  # by name: `from ... import` reads as importing the whole package
 from .._pareto_by_sweep import pareto_by_sweep
+from ._no_energy import refuse_energy
 
 # Developer hook: EEPART_FAST_CUDA_MODULE=_cuda_emu loads the host-emulated build of the same engine
 # (CMake option EEPART_FAST_EMULATOR), to run the GPU code paths on a machine without a GPU.

@@ -27,6 +27,7 @@ from ...model.configs import count_configurations
 from ...model.quantile import QUANTILE_SLACK, check_quantile
 from .._pareto_by_sweep import pareto_by_sweep
 from ..frontier import frontier_indices
+from ._no_energy import refuse_energy
 
 MAX_PARETO_CONFIGS = 1 << 36
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
