@@ -69,38 +69,73 @@ void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label
     cands.resize(w);
 }
 
-// In cand_less order a candidate can only be dominated by one before it: it stays unless a kept one is at
-// least as accurate and spends no more energy. The kept labels of a state are few beside its candidates
-// (most fall to the first few), so a scan of them costs less than a structure over them.
-void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged) {
-    auto less = [](const Cand3& x, const Cand3& y) {
+namespace {
+
+// (accuracy, energy) pairs none of which another weakly beats (more accuracy, no more energy): accuracy and
+// energy both rising. What the labels of no more latency than a candidate offer it.
+class AccuracyEnergyStairs {
+   public:
+    void clear() { v_.clear(); }
+    // Is there a pair of accuracy >= acc and energy <= en? The first pair of accuracy >= acc has the least
+    // energy of those.
+    bool covers(double acc, double en) const {
+        auto it = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
+        return it != v_.end() && it->en <= en;
+    }
+    void add(double acc, double en) {
+        if (covers(acc, en)) return;
+        auto at = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
+        auto end = (at != v_.end() && at->acc == acc) ? at + 1 : at;  // an equal accuracy has more energy
+        // Before `at`, less accuracy: those of energy >= en (a suffix, energy rising) are beaten too.
+        auto from = std::lower_bound(v_.begin(), at, en, [](const Pair& p, double e) { return p.en < e; });
+        from = v_.erase(from, end);
+        v_.insert(from, Pair{acc, en});
+    }
+
+   private:
+    struct Pair {
+        double acc, en;
+    };
+    std::vector<Pair> v_;
+};
+
+}  // namespace
+
+// In cand_less order (energy rising on ties) a candidate can only be dominated by one before it: it stays
+// unless a kept one is at least as accurate and spends no more energy, which the kept ones' (accuracy,
+// energy) stairs answer by one search.
+void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged,
+                       double floor) {
+    auto less = [floor](const Cand3& x, const Cand3& y) {
         if (x.lat != y.lat) return x.lat < y.lat;
         if (x.acc != y.acc) return x.acc > y.acc;
-        if (x.en != y.en) return x.en < y.en;
+        const double ex = std::max(x.en, floor), ey = std::max(y.en, floor);
+        if (ex != ey) return ex < ey;
         return x.parent < y.parent;
     };
     std::sort(cands.begin(), cands.end(), less);
-    merged.clear();
-    for (const Cand3& c : cands) {
-        bool dominated = false;
-        for (const Cand3& k : merged)
-            if (k.acc >= c.acc && k.en <= c.en) {
-                dominated = true;
-                break;
-            }
-        if (!dominated) merged.push_back(c);
+    thread_local AccuracyEnergyStairs kept;
+    kept.clear();
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        const double en = std::max(cands[i].en, floor);
+        if (kept.covers(cands[i].acc, en)) continue;
+        kept.add(cands[i].acc, en);
+        cands[w++] = cands[i];
     }
-    cands.swap(merged);
+    cands.resize(w);
+    merged.clear();
     runs.assign({0, cands.size()});
 }
 
-void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end) {
+void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end, double floor) {
+    thread_local AccuracyEnergyStairs before;  // the labels of no more latency than the candidate
+    before.clear();
     std::size_t w = 0;
+    const Label3* l = begin;
     for (std::size_t i = 0; i < cands.size(); ++i) {
-        bool dominated = false;
-        for (const Label3* l = begin; l < end && l->lat <= cands[i].lat && !dominated; ++l)
-            dominated = l->acc >= cands[i].acc && l->en <= cands[i].en;
-        if (!dominated) cands[w++] = cands[i];
+        for (; l < end && l->lat <= cands[i].lat; ++l) before.add(l->acc, std::max(l->en, floor));
+        if (!before.covers(cands[i].acc, std::max(cands[i].en, floor))) cands[w++] = cands[i];
     }
     cands.resize(w);
 }

@@ -64,11 +64,14 @@ void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label
 
 // The same on (latency, accuracy, energy): keeps the candidates no other weakly dominates in all three
 // (of exact ties, the first in cand_less order), latency rising. `runs` and `merged` as above (the runs
-// are merged by one sort here).
-void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged);
+// are merged by one sort here). Energies are compared as max(energy, floor): where the energy is only
+// bounded (max_energy), a label at or under `floor` meets the bound with every completion, and then
+// dominates whatever its energy.
+void keep_nondominated(std::vector<Cand3>& cands, std::vector<std::size_t>& runs, std::vector<Cand3>& merged,
+                       double floor);
 
 // Drops the candidates (latency rising) that a label of [begin, end) (latency rising) weakly dominates
-// in all three.
-void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end);
+// in all three (energies compared as above).
+void drop_dominated_by(std::vector<Cand3>& cands, const Label3* begin, const Label3* end, double floor);
 
 }  // namespace eepart

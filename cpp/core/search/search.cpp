@@ -62,12 +62,30 @@ struct MeanShared : SearchShared {
     std::vector<double> lam;  // the lambdas of the scalarised bounds
     const Tables E;           // the energy view (the tables themselves where they carry no energy)
     SharedFront3 found3;      // the 3-D frontier found so far
+    // Where the energy is only bounded (the 2-D frontier with max_energy): the energy view with its
+    // compute, forward and result negated, whose relaxed programme's lower bound is minus an upper bound
+    // on the energy a completion adds (the same code, the max for the min).
+    const bool bounded;
+    std::vector<double> neg_compute, neg_forward, neg_result;
+    Tables Eneg;
 
     MeanShared(const Tables& t, const SearchOptions& o)
-        : SearchShared(t, o, "search"), E(t.has_energy() ? t.energy_view() : t) {
+        : SearchShared(t, o, "search"), E(t.has_energy() ? t.energy_view() : t),
+          bounded(t.has_energy() && o.goal != SearchGoal::Frontier3 && std::isfinite(o.max_energy)), Eneg(E) {
+        if (bounded) {
+            auto negated = [](const double* v, std::size_t n, std::vector<double>& out) {
+                out.resize(n);
+                for (std::size_t i = 0; i < n; ++i) out[i] = -v[i];
+                return out.data();
+            };
+            const std::size_t N1 = static_cast<std::size_t>(t.N) + 1, M = static_cast<std::size_t>(t.M);
+            Eneg.compute_cost = negated(E.compute_cost, M * N1 * N1, neg_compute);
+            Eneg.forward_cost = negated(E.forward_cost, static_cast<std::size_t>(t.N) * M * M, neg_forward);
+            Eneg.result_cost = negated(E.result_cost, M, neg_result);
+        }
         // Each lambda adds a lane to a relaxed programme of N^2 M per threshold; large instances take fewer.
         // The scalarised bounds are the 2-D frontier's: the 3-D one tests corners.
-        if (lmax > 1 && o.goal == SearchGoal::Frontier) {
+        if (lmax > 1 && o.goal != SearchGoal::Frontier3) {
             const double per_lambda = static_cast<double>(t.N) * t.N * t.M * t.K;
             int most = 0;
             while (most < kMaxLambdas && (most + 2) * per_lambda < 4e9) ++most;
@@ -95,7 +113,8 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     static bool on_this_thread(const Tables& T) { return static_cast<double>(T.K) * T.N * T.N * T.M * T.M < 2e5; }
 
     explicit MeanSearch(Shared& sh)
-        : Base(sh), three_(sh.opt.goal != SearchGoal::Frontier), eslack_(bound_slack(sh.E.latency_bound, 0.0)) {}
+        : Base(sh), three_(sh.opt.goal == SearchGoal::Frontier3), first_only_(sh.opt.goal == SearchGoal::MinEnergy),
+          eslack_(bound_slack(sh.E.latency_bound, 0.0)) {}
 
     // With energy: the single-partition plans meeting every bound seed the frontier (with their energy),
     // and the answer is the goal's.
@@ -109,7 +128,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
                     p.energy = single_partition(sh.E, q, b).latency;  // the same sums on the energy view
                     if (!(p.latency <= opt.max_latency && p.accuracy >= opt.min_accuracy && p.energy <= opt.max_energy))
                         continue;
-                    if (opt.goal == SearchGoal::Frontier)
+                    if (opt.goal != SearchGoal::Frontier3)
                         sh.found.frontier.insert(p, sh.found.frontier.last_at_or_before(p.latency));
                     else
                         sh.found3.front.insert(p);
@@ -124,10 +143,14 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     }
 
    private:
-    const bool three_;     // the 3-D frontier: front_ in place of the staircase
+    const bool three_;       // the 3-D frontier: front_ in place of the staircase
+    // min_energy (on the swapped tables): only the frontier's first point is asked, so a label none of
+    // whose completions can come first (latency bound past the staircase's first point) goes too.
+    const bool first_only_;
     const double eslack_;  // the energy bound's slack
     RelaxedBounds bounds_;
     RelaxedBounds ebounds_;  // with energy: the same programmes on the energy view (lane 0, no lambdas)
+    RelaxedBounds eubounds_;  // a bounded energy: on the negated energy view (MeanShared::Eneg)
     LocalFront3 front_;
     std::vector<std::uint16_t> skip_;     // per label of cur_: next tiers whose completions are dominated
     std::vector<Group> cur_, next_;  // a layer's states, sorted by (used, p)
@@ -144,6 +167,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
         if constexpr (kEnergy) {
             static const std::vector<double> no_lambdas;  // the energy's bound is lane 0 alone
             ebounds_.compute(sh_.E, t_, c_, S_, no_lambdas);
+            if (sh_.bounded) eubounds_.compute(sh_.Eneg, t_, c_, S_, no_lambdas);
             if (three_) {
                 front_.reset();
                 front_.sync(sh_.found3);
@@ -157,7 +181,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
         return (cands_.capacity() + merged_.capacity()) * sizeof(C) +
                (cur_.capacity() + next_.capacity()) * sizeof(Group) + skip_.capacity() * sizeof(std::uint16_t) +
                runs_.capacity() * sizeof(std::size_t) + layer_runs_.capacity() * sizeof(Run) + bounds_.bytes() +
-               ebounds_.bytes() + front_.front.bytes() + front_.fresh.capacity() * sizeof(SearchPoint) +
+               ebounds_.bytes() + eubounds_.bytes() + front_.front.bytes() + front_.fresh.capacity() * sizeof(SearchPoint) +
                (c_.capacity() + S_.capacity()) * sizeof(double);
     }
 
@@ -174,9 +198,15 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
         return x0 > sh_.opt.max_latency || y1 < sh_.opt.min_accuracy || front_.front.dominates_corner(x0, y1, e0);
     }
 
+    // min_energy: does a latency lower bound (before the slack) pass the first point found?
+    bool past_first(double lat_lower) const {
+        return first_only_ && local_.stair.size() > 0 && lat_lower - bounds_.latency_slack() > local_.stair.lat[0];
+    }
+
     bool label_dominated(const L& l) const {
         auto two_d = [&] {
-            return bounds_.label_dominated(local_.stair, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy,
+            return past_first(l.lat + bounds_.added_latency_lower(l.q, l.tier)) ||
+                   bounds_.label_dominated(local_.stair, l.lat, l.acc, l.q, l.tier, sh_.opt.min_accuracy,
                                            sh_.opt.max_latency);
         };
         if constexpr (kEnergy)
@@ -194,7 +224,8 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
             if (used >> b & 1u) continue;
             const double fwd = S * T_.forward(l.q, l.tier, b);
             auto two_d = [&] {
-                return bounds_.next_tier_dominated(local_.stair, l.lat, l.acc, l.q, b, fwd, sh_.opt.min_accuracy,
+                return past_first(l.lat + (fwd + bounds_.added_latency_lower_next(l.q, b))) ||
+                       bounds_.next_tier_dominated(local_.stair, l.lat, l.acc, l.q, b, fwd, sh_.opt.min_accuracy,
                                                    sh_.opt.max_latency);
             };
             bool dominated;
@@ -372,8 +403,14 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     void keep_state(int q, int b, std::uint32_t used) {
         if (cands_.empty()) return;
         candidates_ += cands_.size();
-        keep_nondominated(cands_, runs_, merged_);
-        drop_dominated_by_subsets(q, b, used);
+        if constexpr (kEnergy) {
+            const double floor = energy_floor(q, b);
+            keep_nondominated(cands_, runs_, merged_, floor);
+            drop_dominated_by_subsets(q, b, used, floor);
+        } else {
+            keep_nondominated(cands_, runs_, merged_);
+            drop_dominated_by_subsets(q, b, used);
+        }
         const std::size_t w = cands_.size();
         if (w == 0) return;
         make_room(arena_, arena_.size() + w);
@@ -399,11 +436,23 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
 
     // A label at (q, b, U) weakly dominates one at (q, b, U') with U inside U' as well: every completion
     // of the second is open to the first. Checked against the states of the layer before, U' less one tier.
-    void drop_dominated_by_subsets(int q, int b, std::uint32_t used) {
+    // `floor`, with energy: as keep_nondominated's.
+    template <class... Floor>
+    void drop_dominated_by_subsets(int q, int b, std::uint32_t used, Floor... floor) {
         for (std::uint32_t rest = used & ~(1u << b); rest != 0 && !cands_.empty(); rest &= rest - 1) {
             const Group* g = find_group(used & ~(rest & (~rest + 1u)), q, b);
-            if (g != nullptr) drop_dominated_by(cands_, arena_.data() + g->begin, arena_.data() + g->end);
+            if (g != nullptr) drop_dominated_by(cands_, arena_.data() + g->begin, arena_.data() + g->end, floor...);
         }
+    }
+
+    // The energy at or under which a label at (q, b) meets max_energy with every completion (an upper bound
+    // on what they add, with the slack); -inf where the energy is an objective, +inf where it is neither an
+    // objective nor bounded (min_energy without a latency bound: the 2-D dominance).
+    double energy_floor(int q, int b) const {
+        if (three_) return -kBoundInf;
+        if (sh_.opt.max_energy == kBoundInf) return kBoundInf;
+        if (!sh_.bounded) return -kBoundInf;
+        return (sh_.opt.max_energy + eubounds_.added_latency_lower(q, b)) - eslack_;
     }
 
     // Drops the labels of a layer whose completions the frontier already dominates. The groups must be
@@ -462,7 +511,6 @@ const char* energy_goal_name(const SearchOptions& opt) {
 std::vector<SearchPoint> min_energy_search(const Tables& T, const SearchOptions& opt, const Poll& poll,
                                            SearchStats* stats, const std::atomic<bool>* here) {
     SearchOptions o = opt;
-    o.goal = SearchGoal::Frontier;
     o.max_energy = opt.max_latency;
     o.max_latency = std::numeric_limits<double>::infinity();
     std::vector<SearchPoint> pts = exact_pareto_search<MeanSearch<true>>(T.swapped_view(), o, poll, stats, here);

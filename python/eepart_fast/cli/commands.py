@@ -284,12 +284,17 @@ def frontier_table(plans, quantile=None, least=(3, 4)) -> str:
     `least` decimals: ms, accuracy)."""
     lat = digits([p.latency * 1e3 for p in plans], least[0])
     acc = digits([p.accuracy for p in plans], least[1])
+    # Plans an energy question found carry their energy (mJ per sample): a column of its own.
+    en = digits([p.energy * 1e3 for p in plans], 3) if plans and getattr(plans[0], "energy", None) is not None else None
     head = f"{_latency_label(quantile)} (ms)"
     wl, wa = max([len(head), *map(len, lat)]), max([8, *map(len, acc)])
-    lines = [f"{head:>{wl}}  {'accuracy':>{wa}}  {'threshold':>9}  partitions (blocks @ tier)"]
-    for p, lt, ac in zip(plans, lat, acc):
+    we = 0 if en is None else max([11, *map(len, en)])
+    energy_head = "" if en is None else f"  {'energy (mJ)':>{we}}"
+    lines = [f"{head:>{wl}}  {'accuracy':>{wa}}{energy_head}  {'threshold':>9}  partitions (blocks @ tier)"]
+    for i, (p, lt, ac) in enumerate(zip(plans, lat, acc)):
         parts = "  ".join(f"{b['blocks'][0]}-{b['blocks'][1]}@{b['tier_name']}" for b in p.breakdown)
-        lines.append(f"{lt:>{wl}}  {ac:>{wa}}  {p.threshold:9.4g}  {parts}")
+        energy = "" if en is None else f"  {en[i]:>{we}}"
+        lines.append(f"{lt:>{wl}}  {ac:>{wa}}{energy}  {p.threshold:9.4g}  {parts}")
     return "\n".join(lines)
 
 
@@ -320,6 +325,27 @@ def frontier_summary(plans, shown, quantile=None) -> str:
             + frontier_table([plans[i] for i in idx], quantile, least))
 
 
+def _objective(args):
+    """What the best plan minimises or maximises: --objective, or the bound given (--min-accuracy: the
+    latency; --max-latency-ms: the accuracy); None for the frontier alone. Each objective takes the bounds
+    that make it a question: latency needs --min-accuracy alone, accuracy --max-latency-ms alone."""
+    given = {"--min-accuracy": args.min_accuracy is not None, "--max-latency-ms": args.max_latency_ms is not None}
+    objective = args.objective
+    if objective is None:
+        if all(given.values()):
+            raise UsageError("--min-accuracy and --max-latency-ms: give one (or both with --objective energy)")
+        return "latency" if given["--min-accuracy"] else "accuracy" if given["--max-latency-ms"] else None
+    need = {"latency": "--min-accuracy", "accuracy": "--max-latency-ms"}.get(objective)
+    if need is not None and (not given[need] or sum(given.values()) > 1):
+        raise UsageError(f"--objective {objective}: give {need} alone (the bound of that question)")
+    return objective
+
+
+def _energy_tiers(text: str):
+    """--energy-tiers: source, all, or tiers by name or index separated by commas."""
+    return text if text in ("source", "all") else [_tier(t.strip()) for t in text.split(",") if t.strip()]
+
+
 def cmd_plan(args) -> int:
     for option in ("plot", "frontier_out"):
         if getattr(args, option):
@@ -341,17 +367,36 @@ def cmd_plan(args) -> int:
         return cmd_plan_over(args, clock)
     if args.plot and q is not None:
         raise UsageError("--plot: draws mean latencies; not with --quantile (use --frontier-out or --json)")
+    objective = _objective(args)
+    energy = objective == "energy" or args.max_energy_mj is not None
+    if energy and q is not None:
+        raise UsageError("--quantile: not with --max-energy-mj or --objective energy (the energy search takes the "
+                         "mean latency only)")
     profile, topology, source, destination = load_models(args)
-    planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend)
+    planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend,
+                      energy_tiers=_energy_tiers(args.energy_tiers) if energy else None)
+    max_energy = None if args.max_energy_mj is None else args.max_energy_mj / 1e3
+    within = "" if max_energy is None else f", energy <= {args.max_energy_mj} mJ"
     best, bound = None, None
     try:
-        frontier = planner.pareto(quantile=q, time_limit=clock.left())
-        if args.min_accuracy is not None:
-            bound = f"accuracy >= {args.min_accuracy}"
-            best = planner.min_latency(min_accuracy=args.min_accuracy, quantile=q, time_limit=clock.left())
-        elif args.max_latency_ms is not None:
-            bound = f"{_latency_label(q)} <= {args.max_latency_ms} ms"
-            best = planner.max_accuracy(max_latency=args.max_latency_ms / 1e3, quantile=q, time_limit=clock.left())
+        frontier = planner.pareto(quantile=q, time_limit=clock.left(), max_energy=max_energy)
+        if objective == "energy":
+            bounds = [f"accuracy >= {args.min_accuracy}"] if args.min_accuracy is not None else []
+            if args.max_latency_ms is not None:
+                bounds.append(f"latency <= {args.max_latency_ms} ms")
+            bound = "least energy" + (f" with {', '.join(bounds)}" if bounds else "") + within
+            best = planner.min_energy(min_accuracy=args.min_accuracy, time_limit=clock.left(),
+                                      max_latency=None if args.max_latency_ms is None else args.max_latency_ms / 1e3)
+            if best is not None and max_energy is not None and best.energy > max_energy:
+                best = None
+        elif objective == "latency":
+            bound = f"accuracy >= {args.min_accuracy}{within}"
+            best = planner.min_latency(min_accuracy=args.min_accuracy, quantile=q, time_limit=clock.left(),
+                                       max_energy=max_energy)
+        elif objective == "accuracy":
+            bound = f"{_latency_label(q)} <= {args.max_latency_ms} ms{within}"
+            best = planner.max_accuracy(max_latency=args.max_latency_ms / 1e3, quantile=q, time_limit=clock.left(),
+                                        max_energy=max_energy)
     except TimeoutError:
         raise clock.timed_out() from None
     if args.frontier_out:
@@ -617,7 +662,8 @@ def cmd_plan_over(args, clock: Clock) -> int:
 
 def write_frontier(path: str, frontier, quantile=None) -> None:
     """The frontier as JSON or CSV, written whole or not at all (an interruption leaves the old file).
-    A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it)."""
+    A quantile's frontier: the CSV's latency column is `latency_p99_ms` (the mean's beside it); an energy
+    question's: an `energy_mj` column."""
     if path.endswith(".json"):
         text = json.dumps([p.to_dict() for p in frontier], indent=1) + "\n"
         with atomic_path(path) as tmp:
@@ -625,16 +671,19 @@ def write_frontier(path: str, frontier, quantile=None) -> None:
     elif path.endswith(".csv"):
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
+            # Plans an energy question found carry their energy: an energy_mj column after the accuracy.
+            energy = bool(frontier) and getattr(frontier[0], "energy", None) is not None
+            tail = ["threshold_index", "threshold", "partitions", "placement", "tiers"]
             if quantile is None:
-                w.writerow(["latency_ms", "accuracy", "threshold_index", "threshold", "partitions", "placement",
-                            "tiers"])
+                w.writerow(["latency_ms", "accuracy", *(["energy_mj"] if energy else []), *tail])
             else:
-                w.writerow([f"latency_{quantile_label(quantile)}_ms", "mean_latency_ms", "accuracy", "threshold_index",
-                            "threshold", "partitions", "placement", "tiers"])
+                w.writerow([f"latency_{quantile_label(quantile)}_ms", "mean_latency_ms", "accuracy", *tail])
             for p in frontier:
                 mean = [] if quantile is None else [repr(p.mean_latency * 1e3)]
-                w.writerow([repr(p.latency * 1e3), *mean, repr(p.accuracy), p.threshold_index, repr(p.threshold),
-                            " ".join(map(str, p.partitions)), " ".join(map(str, p.placement)), " | ".join(p.tier_names)])
+                joules = [repr(p.energy * 1e3)] if energy else []
+                w.writerow([repr(p.latency * 1e3), *mean, repr(p.accuracy), *joules, p.threshold_index,
+                            repr(p.threshold), " ".join(map(str, p.partitions)), " ".join(map(str, p.placement)),
+                            " | ".join(p.tier_names)])
     else:
         raise UsageError(f"--frontier-out {path!r}: the file name must end in .csv or .json")
 
@@ -755,9 +804,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="exact Pareto frontier and the best plan under a bound",
                           description="Finds the exact Pareto frontier of (latency, accuracy) over every threshold, "
-                                      "partitioning and placement, and the best plan under one bound.")
+                                      "partitioning and placement, and the best plan under one bound (or, with "
+                                      "--objective energy, the least-energy plan under both).")
     _model_args(plan)
-    _bounds(plan, exclusive=True)
+    _bounds(plan, exclusive=False)
+    plan.add_argument("--objective", choices=["latency", "accuracy", "energy"],
+                      help="what the best plan optimises: latency (the fastest with --min-accuracy; the default "
+                           "with it), accuracy (the most accurate with --max-latency-ms; the default with it) or "
+                           "energy (the least energy per sample with --min-accuracy and/or --max-latency-ms)")
+    plan.add_argument("--max-energy-mj", type=positive_arg, metavar="E",
+                      help="keep plans spending at most E millijoules per sample (the Python API's max_energy is "
+                           "in joules), counting --energy-tiers; the topology's powers and radios give the energy "
+                           "(the mobile-energy preset has published ones)")
+    plan.add_argument("--energy-tiers", default="source", metavar="source|all|TIERS",
+                      help="whose energy counts with --max-energy-mj or --objective energy: source (the device's "
+                           "battery, default), all (the system), or tiers by name or index, comma separated")
     plan.add_argument("--plot", metavar="OUT.png", help="draw the configurations and the frontier (paper Fig. 4)")
     plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     plan.add_argument("--frontier-out", metavar="FILE.csv|FILE.json", help="write the frontier to a file")

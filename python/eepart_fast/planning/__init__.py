@@ -1,6 +1,6 @@
 """Planning on the models: evaluate and sweep configurations, the exact frontier and the two constrained
-problems (Planner, pareto, min_latency, max_accuracy; min_energy with energy), plans over a range (PlanTable), tail latency from
-measured records, and plots.
+problems (Planner, pareto, min_latency, max_accuracy; min_energy with energy), plans over a range
+(PlanTable), tail latency from measured records, and plots.
 
 One idea per module: batch (plan_many: many scenarios in one call), evaluation (evaluate, sweep), load (plans
 under an arrival rate, and capacity), rate_table (P_lat over a range of rates), plan (Plan, breakdown), planner (Planner and the
