@@ -511,7 +511,7 @@ def cmd_plan_load(args) -> int:
                       f"{s['visits']:.1%} of samples")
             if details.get("max_rate"):
                 lo, hi = details["max_rate"]
-                print(f"  this plan meets the bound up to {lo:.9g} samples/s per source (not at {hi:.9g})")
+                print(f"  this plan meets the bound up to {lo:.12g} samples/s per source (not at {hi:.12g})")
     print()
     print(frontier_summary(frontier, args.frontier, None).replace("Pareto frontier", "Pareto frontier under load", 1))
     return code

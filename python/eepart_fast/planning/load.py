@@ -123,7 +123,7 @@ def _by_labels(model: LoadModel, min_accuracy: float, max_latency: float, rate: 
 
 
 class _Question:
-    """One network under one Load: the frontier at any rate, by tables or (link_queues) by enumeration."""
+    """One network under one Load: the frontier at any rate, by the loaded tables or (link_queues) by labels."""
 
     def __init__(self, profile, topology, load, source, destination, backend, threads, link_queues):
         self.load = _load(load)
