@@ -80,7 +80,7 @@ def _load_table(path: str) -> dict:
     except FileNotFoundError:
         raise ValueError(f"--table {path}: no such file") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"--table {path}: expected `eepart plan --over ... --json` output (an object)")
+        raise TypeError(f"--table {path}: expected `eepart plan --over ... --json` output (an object)")
     return raw
 
 
@@ -163,12 +163,7 @@ def cmd_run(a) -> int:
         n = min(a.samples, len(data.test))
         xt, yt = data.test.batch(torch.arange(n))
         x, y = xt.numpy(), yt.numpy()
-    remote = {}
-    for spec in a.worker or []:
-        tier, _, addr = spec.partition("=")
-        if not addr:
-            raise ValueError(f"--worker {spec!r}: expected TIER=ADDRESS (e.g. edge=tcp://10.0.0.2:5601)")
-        remote[tier] = addr
+    remote = _pairs(a.worker, "--worker", "TIER=ADDRESS (e.g. edge=tcp://10.0.0.2:5601)")
     if a.insecure and (a.key or a.allow):
         raise ValueError("--insecure with --key/--allow: choose one")
     if remote and not a.insecure and not (a.key and a.allow):
@@ -178,12 +173,7 @@ def cmd_run(a) -> int:
         raise ValueError("--key and --allow go together (this driver's secret key, the workers' public keys)")
     if a.insecure:
         print(f"eepart run: {INSECURE_WARNING}", file=sys.stderr)
-    traces = {}
-    for spec in a.trace or []:
-        link, _, path = spec.partition("=")
-        if not path:
-            raise ValueError(f"--trace {spec!r}: expected LINK=FILE or LINK:latency=FILE (LINK an index or 'a-b')")
-        traces[link] = path
+    traces = _pairs(a.trace, "--trace", "LINK=FILE or LINK:latency=FILE (LINK an index or 'a-b')")
     adapt = {}
     if m.table is not None:
         switch = a.switch if a.switch in (None, "adaptive", "oracle") else _switch_index(a.switch)
@@ -227,6 +217,17 @@ def cmd_run(a) -> int:
     if a.summary:
         Path(a.summary).write_text(json.dumps({"summary": s, "settings": result.settings, "plan": plan}, indent=1))
     return 0
+
+
+def _pairs(specs, option: str, expected: str) -> dict:
+    """Repeated NAME=VALUE options as a dict, refused by option and value when one lacks its value."""
+    out = {}
+    for spec in specs or []:
+        name, _, value = spec.partition("=")
+        if not value:
+            raise ValueError(f"{option} {spec!r}: expected {expected}")
+        out[name] = value
+    return out
 
 
 def _switch_index(text: str) -> int:

@@ -237,9 +237,11 @@ def save_trace(data: Trace, path) -> None:
 
     Examples
     --------
+    >>> import tempfile, pathlib
     >>> from eepart_fast.runtime.trace import Trace, load_trace, save_trace
-    >>> save_trace(Trace((0.0, 1.5), (2e6, 1e6), "bandwidth"), "t.csv")
-    >>> load_trace("t.csv").values
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> save_trace(Trace((0.0, 1.5), (2e6, 1e6), "bandwidth"), f)
+    >>> load_trace(f).values
     (2000000.0, 1000000.0)
     """
     lines = [",".join(HEADER)] + [f"{t!r},{v!r}" for t, v in zip(data.times, data.values)]
