@@ -82,9 +82,9 @@ void evaluate(const Tables& tb, const ConfigView& c, double* latency, double* ac
                         acc.data(), quantile, quantile_theta(quantile));
         lat.get(latency + s, n);
         acc.get(accuracy + s, n);
-        if (energy) {  // the mean's form on the energy tables, whatever the quantile
+        if (energy) {  // the mean's form on the energy tables, whatever the quantile (the accuracy again)
             launch_evaluate(*dt.energy_view(), n, static_cast<int>(c.width), t.data(), L.data(), P.data(), A.data(),
-                            lat.data(), nullptr, 0.0, 0.0);
+                            lat.data(), acc.data(), 0.0, 0.0);
             lat.get(energy + s, n);
         }
         poll();

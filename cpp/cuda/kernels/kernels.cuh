@@ -187,7 +187,8 @@ __device__ __forceinline__ double eep_latency_quantile(const int* P, const int* 
 
 // evaluate: one thread per given configuration (int64 rows, `width` columns, already validated). The energy
 // (docs/model.md "Energy") is the mean latency's form on the energy tables: the host launches this kernel
-// again on them, quantile 0, o_acc null, as the CPU engine runs its straight loop again on them.
+// again on them (cum and acc the same), quantile 0, as the CPU engine runs its straight loop again on them;
+// that launch writes the energy as its latency, and the accuracy again, the same bits.
 extern "C" __global__ void eep_evaluate(const double* input, const double* compT, const double* fwd,
                                         const double* res, const double* cum, const double* acc, int N, int M,
                                         eep_u64 n, int width, const eep_i64* t_idx, const eep_i64* n_parts,
@@ -217,7 +218,7 @@ extern "C" __global__ void eep_evaluate(const double* input, const double* compT
     }
     if (quantile > 0.0) lat = eep_latency_quantile<16>(Pq, Aq, L, N, M, input, compT, fwd, res, Eq, theta);
     o_lat[i] = lat;
-    if (o_acc) o_acc[i] = a_sum;  // null: a second launch on the energy tables, whose accuracy is the first's
+    o_acc[i] = a_sum;
 }
 
 // Launch descriptor of the sweep kernels, int64 entries of `ip`.

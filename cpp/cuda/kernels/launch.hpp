@@ -15,7 +15,6 @@ struct DeviceTables {
 };
 
 // quantile 0: the mean latency; q > 0: the q-quantile, its tallies reaching theta (core/quantile.hpp).
-// acc may be null (not written): the launch on the energy tables, which writes the energy into lat.
 void launch_evaluate(const DeviceTables& d, u64 n, int width, const long long* t, const long long* L,
                      const long long* P, const long long* A, double* lat, double* acc, double quantile, double theta);
 

@@ -156,7 +156,7 @@ def evaluate(tables, threshold_index, num_partitions, partitions, placement, thr
         lat[s:e], acc[s:e] = out_l.get(), out_a.get()
         if de is not None:  # the mean's form on the energy tables, whatever the quantile (as the cuda host)
             out_e = cp.empty(e - s)
-            # The accuracy is written again, the same bits: cheaper than asking NVRTC's launcher for a null.
+            # The accuracy is written again, the same bits (kernels.cuh, eep_evaluate).
             kernel(((e - s + 255) // 256,), (256,), (*de, *shape, *args, np.float64(0), np.float64(0), out_e, out_a))
             spent[s:e] = out_e.get()
     return (lat, acc) if joules is None else (lat, acc, spent)
