@@ -228,3 +228,33 @@ def test_step_trace_switches_to_the_tables_plan_within_a_few_samples(trained, sa
     assert len(switches) == 2 and all(s["old"] != s["new"] for s in switches)
     for s in switches:
         assert {"time", "sample", "estimate", "old", "new"} <= set(s)
+
+
+def test_cli_exports_a_table_from_a_run_folder_and_runs_it(threshold, tmp_path, capsys):
+    from eepart_fast.cli import main
+    from eepart_fast.nn.run import RunSpec, train_run
+    from eepart_fast.nn.train import TrainConfig
+    run_dir = tmp_path / "run"
+    spec = RunSpec(backbone="resnet8", limit=64, separate="none",
+                   joint=TrainConfig(epochs=1, batch_size=32, max_batches=1).as_dict())
+    train_run(run_dir, spec, progress=False, log=lambda m: None)
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps(hand_table(threshold)))
+    out = tmp_path / "d"
+    assert main(["export", "--run-dir", str(run_dir), "--table", str(table), "--out", str(out),
+                 "--check-samples", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "plan 1 partition 1: blocks 1-1 on device -> part-1-1.onnx (exported above)" in text
+    assert "a table of 3 intervals of link 1's bandwidth, 3 plans, 3 files" in text
+    assert load_manifest(out).table["rows"][2]["plan"] == 2
+    assert main(["export", "--run-dir", str(run_dir), "--table", str(table), "--plan", str(table),
+                 "--out", str(out)]) == 2
+    assert "give --plan FILE (one plan) or --table FILE" in capsys.readouterr().err
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": TIERS, "ratio": RATIO, "bandwidth": [200e6, 30e6], "latency": [1e-3, 1e-3]}))
+    assert main(["run", "--table", str(table), "--run-dir", str(run_dir), "--deploy", str(tmp_path / "e"),
+                 "--topology", str(topo), "--samples", "6", "--clock", "none", "--switch", "1",
+                 "--summary", str(tmp_path / "s.json"), "--no-progress"]) == 0
+    assert "table over link 1's bandwidth: 1, 0 switches" in capsys.readouterr().out
+    recs = json.loads((tmp_path / "s.json").read_text())
+    assert recs["settings"]["adapt"]["switch"] == 1 and recs["summary"]["samples"] == 6
