@@ -186,8 +186,8 @@ def test_step_trace_switches_to_the_tables_plan_within_a_few_samples(trained, sa
     assert table.config_at(v_high) != table.config_at(v_low)
     m = export_table(trained, table, tmp_path, (1, 28, 28))
     trace = Trace((0.0, 0.4, 0.8), (v_high, v_low, v_high), "bandwidth")
-    x = np.concatenate([samples[0].numpy()] * 6)[:150]
-    y = np.concatenate([samples[1].numpy()] * 6)[:150]
+    x = np.concatenate([samples[0].numpy()] * 5)[:200]
+    y = np.concatenate([samples[1].numpy()] * 5)[:200]
     result = run_local(tmp_path, topo, x, y, clock="profile", profile=profile, traces={"edge-cloud": trace},
                        window=WINDOW, hysteresis=HYSTERESIS, probe_bytes=500, timeout=10.0)
     recs, st = result.records, result.settings
