@@ -232,12 +232,7 @@ def test_step_trace_switches_to_the_tables_plan_within_a_few_samples(trained, sa
 
 def test_cli_exports_a_table_from_a_run_folder_and_runs_it(threshold, tmp_path, capsys):
     from eepart_fast.cli import main
-    from eepart_fast.nn.run import RunSpec, train_run
-    from eepart_fast.nn.train import TrainConfig
-    run_dir = tmp_path / "run"
-    spec = RunSpec(backbone="resnet8", limit=64, separate="none",
-                   joint=TrainConfig(epochs=1, batch_size=32, max_batches=1).as_dict())
-    train_run(run_dir, spec, progress=False, log=lambda m: None)
+    run_dir = _tiny.tiny_run_folder(tmp_path / "run")
     table = tmp_path / "table.json"
     table.write_text(json.dumps(hand_table(threshold)))
     out = tmp_path / "d"
