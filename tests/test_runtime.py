@@ -531,13 +531,18 @@ def test_cli_run_refuses_bad_sample_counts_and_image_files(deploy, tmp_path, cap
             run_local(deploy, topology(), np.zeros((1, 1, 28, 28), np.float32), timeout=bad)
 
 
-def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
-    from eepart_fast.cli import main
+def tiny_run_folder(run_dir):
+    """A run folder of a ResNet-8 trained on one batch: enough for `eepart export` and `eepart run`."""
     from eepart_fast.nn.run import RunSpec, train_run
-    run_dir = tmp_path / "run"
     spec = RunSpec(backbone="resnet8", limit=64, separate="none",
                    joint=TrainConfig(epochs=1, batch_size=32, max_batches=1).as_dict())
     train_run(run_dir, spec, progress=False, log=lambda m: None)
+    return run_dir
+
+
+def test_cli_export_from_a_run_folder(fmnist, tmp_path, capsys):
+    from eepart_fast.cli import main
+    run_dir = tiny_run_folder(tmp_path / "run")
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"best": {"partitions": [2, 4], "tier_names": ["edge", "cloud"], "threshold": 0.5,
                                          "source": "device", "destination": "device", "latency": 0.01}}))

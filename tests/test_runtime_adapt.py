@@ -46,3 +46,26 @@ def test_a_plan_is_kept_across_a_narrow_gap_and_the_ends_extend():
     assert sw.decide(t=3.0) == 2
     sw.observe(1e3, t=4.0)                        # below it: its first
     assert sw.plan_at(1e3) == 0 and sw.decide(t=4.0) == 0
+
+
+def test_a_plan_table_and_its_cli_json_deploy_alike(capsys):
+    import json
+
+    import eepart_fast as ef
+    from eepart_fast.cli import main
+    from eepart_fast.runtime.tablespec import table_spec
+    planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    table = planner.plan_table("bandwidth", 1, 1e6, 100e6, max_latency=0.08)
+    assert main(["plan", "--profile", "resnet20-fashionmnist", "--topology", "mobile", "--over",
+                 "bandwidth:1:1M:100M", "--max-latency-ms", "80", "--json"]) == 0
+    from_cli = table_spec(json.loads(capsys.readouterr().out))
+    spec = table_spec(table)
+    assert from_cli == spec
+    # each row's plan is the table's configuration there, each distinct plan once
+    assert len(spec["rows"]) == len(table.rows) and len(spec["plans"]) == len({r.config for r in table.rows})
+    for row, r in zip(spec["rows"], table.rows):
+        plan = spec["plans"][row["plan"]]
+        assert (plan["threshold_index"], tuple(plan["partitions"]), tuple(plan["tier_names"])) == \
+            (r.threshold_index, r.partitions, r.tier_names)
+        assert plan["threshold"] == planner.profile.thresholds[r.threshold_index]
+        assert (plan["source"], plan["destination"]) == ("smartwatch", "smartwatch")

@@ -186,8 +186,8 @@ def test_step_trace_switches_to_the_tables_plan_within_a_few_samples(trained, sa
     assert table.config_at(v_high) != table.config_at(v_low)
     m = export_table(trained, table, tmp_path, (1, 28, 28))
     trace = Trace((0.0, 0.4, 0.8), (v_high, v_low, v_high), "bandwidth")
-    x = np.concatenate([samples[0].numpy()] * 6)[:150]
-    y = np.concatenate([samples[1].numpy()] * 6)[:150]
+    x = np.concatenate([samples[0].numpy()] * 5)[:200]
+    y = np.concatenate([samples[1].numpy()] * 5)[:200]
     result = run_local(tmp_path, topo, x, y, clock="profile", profile=profile, traces={"edge-cloud": trace},
                        window=WINDOW, hysteresis=HYSTERESIS, probe_bytes=500, timeout=10.0)
     recs, st = result.records, result.settings
@@ -228,3 +228,28 @@ def test_step_trace_switches_to_the_tables_plan_within_a_few_samples(trained, sa
     assert len(switches) == 2 and all(s["old"] != s["new"] for s in switches)
     for s in switches:
         assert {"time", "sample", "estimate", "old", "new"} <= set(s)
+
+
+def test_cli_exports_a_table_from_a_run_folder_and_runs_it(threshold, tmp_path, capsys):
+    from eepart_fast.cli import main
+    run_dir = _tiny.tiny_run_folder(tmp_path / "run")
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps(hand_table(threshold)))
+    out = tmp_path / "d"
+    assert main(["export", "--run-dir", str(run_dir), "--table", str(table), "--out", str(out),
+                 "--check-samples", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "plan 1 partition 1: blocks 1-1 on device -> part-1-1.onnx (exported above)" in text
+    assert "a table of 3 intervals of link 1's bandwidth, 3 plans, 3 files" in text
+    assert load_manifest(out).table["rows"][2]["plan"] == 2
+    assert main(["export", "--run-dir", str(run_dir), "--table", str(table), "--plan", str(table),
+                 "--out", str(out)]) == 2
+    assert "give --plan FILE (one plan) or --table FILE" in capsys.readouterr().err
+    topo = tmp_path / "t.json"
+    topo.write_text(json.dumps({"names": TIERS, "ratio": RATIO, "bandwidth": [200e6, 30e6], "latency": [1e-3, 1e-3]}))
+    assert main(["run", "--table", str(table), "--run-dir", str(run_dir), "--deploy", str(tmp_path / "e"),
+                 "--topology", str(topo), "--samples", "6", "--clock", "none", "--switch", "1",
+                 "--summary", str(tmp_path / "s.json"), "--no-progress"]) == 0
+    assert "table over link 1's bandwidth: 1, 0 switches" in capsys.readouterr().out
+    recs = json.loads((tmp_path / "s.json").read_text())
+    assert recs["settings"]["adapt"]["switch"] == 1 and recs["summary"]["samples"] == 6

@@ -324,7 +324,7 @@ def resolve_traces(traces: dict, topology: dict, folder) -> dict:
     emulator's --traces: {link index: {kind: file}}; Trace objects are written into `folder`."""
     from .trace import Trace, save_trace
     if not isinstance(traces, dict):
-        raise ValueError(f"traces: expected {{link: file}}, got {type(traces).__name__}")
+        raise TypeError(f"traces: expected {{link: file}}, got {type(traces).__name__}")
     out = {}
     for n, (spec, value) in enumerate(traces.items()):
         link, _, kind = str(spec).rpartition(":") if str(spec).endswith(TRACE_KINDS) else (spec, "", "bandwidth")
