@@ -137,7 +137,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     }
     static std::vector<SearchPoint> answer(Shared& sh) {
         switch (sh.opt.goal) {
-            case SearchGoal::Frontier3: return apply_tolerance3(sh.found3.front.pts);
+            case SearchGoal::Frontier3: sh.found3.front.flush(); return apply_tolerance3(sh.found3.front.pts);
             default: return Base::answer(sh);
         }
     }
