@@ -7,28 +7,32 @@
 // the points are also kept in a snapshot for those questions: latency rising, in a merge-sort tree whose
 // nodes (aligned runs of 2^l blocks) hold their points by accuracy falling with the least energy so far,
 // so that the points of latency <= x split into a few nodes, each answered by one binary search. The
-// snapshot is rebuilt once kRecent points have been inserted since; those are scanned beside it. A
+// snapshot is rebuilt once kRecent points have been inserted since; those are scanned beside it, and only
+// then merged into the Pareto set (one sort and sweep for them all, not a pass over the set for each). A
 // point the snapshot holds that a later one has beaten still answers truly: what it dominates, its
 // dominator dominates too. The last point that answered is asked first: neighbouring questions share it.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <vector>
 
 #include "bounds_math.hpp"
 #include "constants.hpp"
+#include "labels.hpp"
 #include "staircase.hpp"
 
 namespace eepart {
 
 class Front3 {
    public:
-    std::vector<SearchPoint> pts;  // the exact Pareto set, latency rising (accuracy falling, energy rising)
+    // The exact Pareto set as of the last flush, latency rising (accuracy falling, energy rising).
+    std::vector<SearchPoint> pts;
 
     std::size_t bytes() const {
-        std::size_t b = pts.capacity() * sizeof(SearchPoint) +
+        std::size_t b = (pts.capacity() + fresh_.capacity() + all_.capacity()) * sizeof(SearchPoint) +
                         (lat_.capacity() + acc_.capacity() + en_.capacity() + recent_.capacity()) * sizeof(double);
         for (const Level& l : levels_)
             b += (l.acc.capacity() + l.least_en.capacity()) * sizeof(double) + l.idx.capacity() * sizeof(std::uint32_t);
@@ -81,26 +85,47 @@ class Front3 {
         return false;
     }
 
-    // Adds p unless a point beats it; an exact tie keeps the configuration tie_less picks.
+    // Adds p (unless a point beats it; an exact tie keeps the configuration tie_less picks) as of the next
+    // flush: until then it is a recent point, which the questions scan.
     void insert(const SearchPoint& p) {
-        std::size_t w = 0;
-        for (std::size_t i = 0; i < pts.size(); ++i) {
-            const SearchPoint& f = pts[i];
-            if (f.latency <= p.latency && f.accuracy >= p.accuracy && f.energy <= p.energy) {
-                // f weakly dominates p: only an exact tie can change anything, and nothing else does
-                if (same(f, p) && tie_less(p, f)) pts[i] = p;
-                return;
-            }
-            if (!(p.latency <= f.latency && p.accuracy >= f.accuracy && p.energy <= f.energy)) pts[w++] = pts[i];
-        }
-        pts.resize(w);
-        pts.insert(std::upper_bound(pts.begin(), pts.end(), p, order_less), p);
+        fresh_.push_back(p);
         recent_.insert(recent_.end(), {p.latency, p.accuracy, p.energy});
-        if (recent_.size() >= 3 * kRecent) snapshot();
+        if (fresh_.size() >= kRecent + pts.size() / 32) snapshot();
+    }
+
+    // `pts` made the Pareto set of itself and the points inserted since: both in order, merged, then in
+    // that order each kept unless one before it is as fast, as accurate and as frugal (an exact tie: the
+    // first by tie_less, which the order puts first).
+    void flush() {
+        if (fresh_.empty()) return;
+        auto less = [](const SearchPoint& x, const SearchPoint& y) {
+            return order_less(x, y) || (!order_less(y, x) && tie_less(x, y));
+        };
+        std::sort(fresh_.begin(), fresh_.end(), less);
+        all_.clear();
+        all_.reserve(pts.size() + fresh_.size());
+        std::merge(pts.begin(), pts.end(), fresh_.begin(), fresh_.end(), std::back_inserter(all_), less);
+        fresh_.clear();
+        pts.clear();
+        stairs_.clear();
+        for (const SearchPoint& p : all_) {
+            if (stairs_.covers(p.accuracy, p.energy)) continue;
+            stairs_.add(p.accuracy, p.energy);
+            pts.push_back(p);
+        }
+    }
+
+    // Another front's points (flushed) in place of this one's.
+    void assign(Front3& from) {
+        from.flush();
+        pts = from.pts;
+        fresh_.clear();
+        snapshot();
     }
 
     // The snapshot of the points as they are now.
     void snapshot() {
+        flush();
         const std::size_t n = pts.size();
         lat_.resize(n);
         acc_.resize(n);
@@ -155,7 +180,7 @@ class Front3 {
 
    private:
     static constexpr std::size_t kBlock = 16;   // the smallest node; shorter runs are scanned
-    static constexpr std::size_t kRecent = 48;  // points inserted between snapshots
+    static constexpr std::size_t kRecent = 48;  // points inserted between snapshots (and 1/32 of the front)
     struct Level {
         std::vector<std::uint32_t> idx;  // the points of each node, accuracy falling
         std::vector<double> acc, least_en;
@@ -163,6 +188,8 @@ class Front3 {
     std::vector<double> lat_, acc_, en_;  // the snapshot, latency rising
     std::vector<Level> levels_;
     std::vector<double> recent_;  // (lat, acc, en) of the points inserted since the snapshot
+    std::vector<SearchPoint> fresh_, all_;  // the points inserted since the last flush; flush's scratch
+    AccuracyEnergyStairs stairs_;
     // The last point (or corner) found beyond a corner: asked first.
     mutable double hit_[3] = {kBoundInf, -kBoundInf, kBoundInf};
 
@@ -171,10 +198,6 @@ class Front3 {
         hit_[1] = p[1];
         hit_[2] = p[2];
         return true;
-    }
-
-    static bool same(const SearchPoint& x, const SearchPoint& y) {
-        return x.latency == y.latency && x.accuracy == y.accuracy && x.energy == y.energy;
     }
 };
 
@@ -212,8 +235,10 @@ struct LocalFront3 {
             fresh.clear();
             ++shared.version;
         }
-        if (theirs) front.pts = shared.front.pts;
-        front.snapshot();
+        if (theirs)
+            front.assign(shared.front);
+        else
+            front.snapshot();
         seen = shared.version;
     }
 };

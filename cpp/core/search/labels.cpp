@@ -69,37 +69,6 @@ void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label
     cands.resize(w);
 }
 
-namespace {
-
-// (accuracy, energy) pairs none of which another weakly beats (more accuracy, no more energy): accuracy and
-// energy both rising. What the labels of no more latency than a candidate offer it.
-class AccuracyEnergyStairs {
-   public:
-    void clear() { v_.clear(); }
-    // Is there a pair of accuracy >= acc and energy <= en? The first pair of accuracy >= acc has the least
-    // energy of those.
-    bool covers(double acc, double en) const {
-        auto it = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
-        return it != v_.end() && it->en <= en;
-    }
-    void add(double acc, double en) {
-        if (covers(acc, en)) return;
-        auto at = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
-        auto end = (at != v_.end() && at->acc == acc) ? at + 1 : at;  // an equal accuracy has more energy
-        // Before `at`, less accuracy: those of energy >= en (a suffix, energy rising) are beaten too.
-        auto from = std::lower_bound(v_.begin(), at, en, [](const Pair& p, double e) { return p.en < e; });
-        from = v_.erase(from, end);
-        v_.insert(from, Pair{acc, en});
-    }
-
-   private:
-    struct Pair {
-        double acc, en;
-    };
-    std::vector<Pair> v_;
-};
-
-}  // namespace
 
 // In cand_less order (energy rising on ties) a candidate can only be dominated by one before it: it stays
 // unless a kept one is at least as accurate and spends no more energy, which the kept ones' (accuracy,

@@ -4,6 +4,7 @@
 // dominated by another of the same state (last block, tier, tiers used) can be dropped: exactly, not to a
 // tolerance; and likewise by a label of a state with a subset of its tiers.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -61,6 +62,34 @@ void keep_nondominated(std::vector<Cand>& cands, std::vector<std::size_t>& runs,
 // Drops the candidates (latency and accuracy rising) that a label of [begin, end) (likewise rising)
 // weakly dominates.
 void drop_dominated_by(std::vector<Cand>& cands, const Label* begin, const Label* end);
+
+// (accuracy, energy) pairs none of which another weakly beats (more accuracy, no more energy): accuracy and
+// energy both rising. What the labels (or points) of no more latency than a candidate offer it.
+class AccuracyEnergyStairs {
+   public:
+    void clear() { v_.clear(); }
+    // Is there a pair of accuracy >= acc and energy <= en? The first pair of accuracy >= acc has the least
+    // energy of those.
+    bool covers(double acc, double en) const {
+        auto it = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
+        return it != v_.end() && it->en <= en;
+    }
+    void add(double acc, double en) {
+        if (covers(acc, en)) return;
+        auto at = std::lower_bound(v_.begin(), v_.end(), acc, [](const Pair& p, double a) { return p.acc < a; });
+        auto end = (at != v_.end() && at->acc == acc) ? at + 1 : at;  // an equal accuracy has more energy
+        // Before `at`, less accuracy: those of energy >= en (a suffix, energy rising) are beaten too.
+        auto from = std::lower_bound(v_.begin(), at, en, [](const Pair& p, double e) { return p.en < e; });
+        from = v_.erase(from, end);
+        v_.insert(from, Pair{acc, en});
+    }
+
+   private:
+    struct Pair {
+        double acc, en;
+    };
+    std::vector<Pair> v_;
+};
 
 // The same on (latency, accuracy, energy): keeps the candidates no other weakly dominates in all three
 // (of exact ties, the first in cand_less order), latency rising. `runs` and `merged` as above (the runs

@@ -137,7 +137,7 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
     }
     static std::vector<SearchPoint> answer(Shared& sh) {
         switch (sh.opt.goal) {
-            case SearchGoal::Frontier3: return apply_tolerance3(sh.found3.front.pts);
+            case SearchGoal::Frontier3: sh.found3.front.flush(); return apply_tolerance3(sh.found3.front.pts);
             default: return Base::answer(sh);
         }
     }
@@ -388,7 +388,17 @@ class MeanSearch : public ThresholdSearch<MeanSearch<kEnergy>, std::conditional_
                                 en_cont = e + em.result_cont;
                             }
                             terminal(x + m.result_end, l.acc + m.acc_end, i, q, b, hint, en_end);
-                            if (cont) cands_.push_back(cand(x + m.result_cont, l.acc + m.acc_cont, i, en_cont));
+                            if (!cont) continue;
+                            const double lat_cont = x + m.result_cont, acc_cont = l.acc + m.acc_cont;
+                            // With energy most labels fall to the bounds, and their 3-D dominance costs more
+                            // than the 2-D one: the bounds are asked first, before the state's dominance.
+                            if constexpr (kEnergy) {
+                                if (label_dominated(label(lat_cont, acc_cont, i, q, b, en_cont))) {
+                                    ++pruned_;
+                                    continue;
+                                }
+                            }
+                            cands_.push_back(cand(lat_cont, acc_cont, i, en_cont));
                         }
                     }
                     if (cont) keep_state(q, b, used | 1u << b);

@@ -38,7 +38,8 @@ struct SearchOptions {
 struct SearchStats {
     std::uint64_t labels = 0;       // partial plans kept after dominance within their state
     std::uint64_t candidates = 0;   // partial plans generated
-    std::uint64_t pruned = 0;       // kept labels dropped by the bound against the frontier found so far
+    std::uint64_t pruned = 0;       // kept labels dropped by the bound against the frontier found so far (with
+                                    // energy also partial plans dropped so before their state's dominance)
     std::uint64_t terminals = 0;    // complete plans evaluated
     std::size_t peak_bytes = 0;
 };

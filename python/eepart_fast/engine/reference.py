@@ -341,12 +341,8 @@ def pareto(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max_mem
                          "energy)")
     if objectives == 3 or max_energy != np.inf:
         _need_energy("the 3-objective frontier" if objectives == 3 else "max_energy", quantile, energy)
-    start = time.monotonic()
-    max_rows = rows_in_memory(max_memory, tables.N, tables.M)
-    rows = _sweep(tables, max_latency, min_accuracy, max_rows, 1 << 20, time_limit, "pareto", quantile, max_energy,
-                  energy)
-    if time.monotonic() - start > time_limit:
-        raise timed_out("pareto", time_limit)
+    rows = _rows_in_bounds(tables, "pareto", min_accuracy, max_latency, max_memory, time_limit, quantile, max_energy,
+                           energy)
     if objectives == 3:
         idx = frontier3_indices(rows["latency"], rows["accuracy"], rows["energy"])
     else:
@@ -380,13 +376,21 @@ def min_energy(tables: CostTables, min_accuracy=-np.inf, max_latency=np.inf, max
     """
     time_limit = check_time_limit(time_limit)
     _need_energy("min_energy", None, energy)
-    start = time.monotonic()
-    rows = _sweep(tables, max_latency, min_accuracy, rows_in_memory(max_memory, tables.N, tables.M), 1 << 20,
-                  time_limit, "min_energy", None, np.inf, energy)
-    if time.monotonic() - start > time_limit:
-        raise timed_out("min_energy", time_limit)
+    rows = _rows_in_bounds(tables, "min_energy", min_accuracy, max_latency, max_memory, time_limit, energy=energy)
     idx = frontier_indices(rows["energy"], rows["accuracy"])[:1]
     return {k: v[idx] for k, v in rows.items()}
+
+
+def _rows_in_bounds(tables, what: str, min_accuracy, max_latency, max_memory, time_limit: float, quantile=None,
+                    max_energy=np.inf, energy=None) -> dict:
+    """The swept rows a frontier is taken from: max_memory caps them with the frontier's work on them, and
+    `time_limit` (checked) covers the sweep."""
+    start = time.monotonic()
+    rows = _sweep(tables, max_latency, min_accuracy, rows_in_memory(max_memory, tables.N, tables.M), 1 << 20,
+                  time_limit, what, quantile, max_energy, energy)
+    if time.monotonic() - start > time_limit:
+        raise timed_out(what, time_limit)
+    return rows
 
 
 def _need_energy(goal: str, quantile, energy) -> None:
