@@ -58,3 +58,21 @@ def test_no_plan_within_the_energy_bound_exits_with_its_code(capsys):
 def test_usage_errors_are_one_line(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_energy_on_a_topology_without_energy_inputs_is_refused_in_one_line(capsys):
+    """Every plan would cost 0 J there: a least-energy plan would be any plan, silently."""
+    for argv in (["--objective", "energy", "--min-accuracy", "0.9"], ["--min-accuracy", "0.9", "--max-energy-mj", "5"]):
+        code = main(["plan", "--profile", PROFILE, "--topology", "mobile", *argv])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and "has no energy inputs" in err and "mobile-energy" in err
+
+
+def test_a_source_without_active_power_is_noted(capsys):
+    """The preset's watch has no published power: computing on it is free, and the CLI says so."""
+    code, out, err = run(capsys, "--objective", "energy", "--min-accuracy", 0.9)
+    assert code == 0
+    assert "the source 'smartwatch' has no active power (0 W)" in err
+    code, out, err = run(capsys, "--objective", "energy", "--min-accuracy", 0.9, "--energy-tiers", "all")
+    assert code == 0 and "no active power" not in err

@@ -373,6 +373,15 @@ def cmd_plan(args) -> int:
         raise UsageError("--quantile: not with --max-energy-mj or --objective energy (the energy search takes the "
                          "mean latency only)")
     profile, topology, source, destination = load_models(args)
+    if energy and topology.link_energy is None and not (np.any(topology.active_power_w) or
+                                                        np.any(topology.idle_power_w)):
+        # Every plan would cost 0 J: a least-energy plan would be any plan, a bound would drop none.
+        raise UsageError(f"--objective energy, --max-energy-mj: topology {args.topology!r} has no energy inputs "
+                         "(active_power_w, idle_power_w, link_energy), so every plan costs 0 J; use --topology "
+                         "mobile-energy or add them (docs/energy.md)")
+    if energy and args.energy_tiers == "source" and not topology.active_power_w[topology.tier(source)]:
+        print(f"eepart: note: the source {topology.names[topology.tier(source)]!r} has no active power (0 W): "
+              "computing there costs no energy, only its radio and idle time do (docs/energy.md)", file=sys.stderr)
     planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend,
                       energy_tiers=_energy_tiers(args.energy_tiers) if energy else None)
     max_energy = None if args.max_energy_mj is None else args.max_energy_mj / 1e3
