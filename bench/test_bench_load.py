@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _bench_instances import chain, realistic_profile
+
 from eepart_fast import _core
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.configs import count_configurations
 from eepart_fast.model.load import Load, load_tables
 from eepart_fast.model.tables import cost_tables
 from eepart_fast.planning.load import FEASIBLE, load_pareto
+
+from _bench_instances import chain, realistic_profile
 
 CASES = {"load-N30-M5-K20": (30, 5, 20)}
 RATE = 8.0  # samples per second, one source

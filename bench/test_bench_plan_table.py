@@ -14,9 +14,11 @@ speed-ups.
 """
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
+
 from _plan_table_rebuild import rebuilt
 
 SAMPLES = 10_000

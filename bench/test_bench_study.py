@@ -17,13 +17,15 @@ import importlib
 import os
 import time
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _bench_instances import latency_quantile, seeded_tables
+
+import eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.model.configs import row_bytes
 from eepart_fast.io.results import SweepResult
+from eepart_fast.model.configs import row_bytes
+
+from _bench_instances import latency_quantile, seeded_tables
 
 pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")

@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import eepart_fast as ef
 import matplotlib
 import numpy as np
+
+import eepart_fast as ef
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import eepart_fast as ef
 import numpy as np
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices
 from eepart_fast.model import power_presets

@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
 from eepart_fast.nn.validate import build_report, load_report, plot_report, validate
 
 HERE = Path(__file__).resolve().parent
@@ -90,6 +91,7 @@ def committed(text: str, *paths: Path) -> str:
 def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
     """What repeating the figure needs: the run's profile and records, joint and final model weights."""
     import torch
+
     from eepart_fast.io.records import records_path
     dest = out / "figure_3_weights"
     dest.mkdir(parents=True, exist_ok=True)

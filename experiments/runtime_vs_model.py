@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 from eepart_fast import Planner, Profile, Topology, cost_tables
-from eepart_fast.nn.profiling import tensor_sizes
 from eepart_fast.io.records import exit_rates, normalised_entropy
+from eepart_fast.nn.profiling import tensor_sizes
 from eepart_fast.nn.train import predict
 from eepart_fast.runtime import RunFailed, load_manifest, run_local
 from eepart_fast.runtime.driver import summarize

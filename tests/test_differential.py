@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from _instances import assert_close, instances
 from eepart_fast.planning.plot import sample_configs
+
+from _instances import assert_close, instances
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -91,7 +92,7 @@ def brute_frontier(lat, acc, rtol=1e-12):
     """Non-dominated points by definition (O(n^2)), equal points once."""
     points = []
     for i in range(len(lat)):
-        dominated = np.any(((lat <= lat[i]) & (acc >= acc[i]) & ((lat < lat[i]) | (acc > acc[i]))))
+        dominated = np.any((lat <= lat[i]) & (acc >= acc[i]) & ((lat < lat[i]) | (acc > acc[i])))
         if not dominated:
             points.append((lat[i], acc[i]))
     points.sort()
@@ -120,9 +121,9 @@ def test_sweep_pareto_is_the_brute_force_frontier(backend, inst):
 
 
 def test_memory_cap_stops_with_count(backend):
-    from test_worked_example import spec_profile
-
     import pytest
+
+    from test_worked_example import spec_profile
 
     assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48  # 2 floats, 2 ints, 3 x 2 ints
     with pytest.raises(ValueError, match=r"more than 2 rows of 144 configurations.*max_latency / min_accuracy"):

@@ -3,19 +3,21 @@ reference to the bit on random instances, max_energy keeping exactly the referen
 tabulated and the walked sweep, with a quantile), the raw model's energy through the public API, bad
 energy tables named by table and entry, with_moves keeping or replacing the energies, and auto's choice
 with energy (the GPU backends' energy: tests/test_energy_gpu.py)."""
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import instances, random_profile
-from _raw_model import energy as raw_energy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import EnergyTables, energy_tables
 from eepart_fast.planning.plot import sample_configs
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from _instances import instances, random_profile
+from _raw_model import energy as raw_energy
 from test_energy_model import with_random_energy
 from test_fillers import instance
 

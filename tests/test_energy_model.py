@@ -3,15 +3,17 @@ energy on random chains, graphs and routes (serialisation, both route rules, eve
 inputs giving zero tables, bad inputs named, and the brute-force 3-objective frontier on a hand-made case."""
 import json
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
-from _raw_model import energy as raw_energy
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import EnergyTables, check_energy_tables, energy_tables
+
+from _instances import random_profile
+from _raw_model import energy as raw_energy
 from test_fillers import FILLERS, every_config, instance
 from test_worked_example import spec_profile
 

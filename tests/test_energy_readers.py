@@ -540,9 +540,10 @@ def test_profile_records_the_energy_of_the_timed_samples(tmp_path):
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     import dataclasses
 
-    from _tiny_net import tiny_net_and_data
     from eepart_fast.model.profile import Profile
     from eepart_fast.nn.profiling import make_profile, profile_net
+
+    from _tiny_net import tiny_net_and_data
 
     events = []
     net, data = tiny_net_and_data()

@@ -11,12 +11,14 @@ import textwrap
 import threading
 import time
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
+
+from _instances import random_profile, random_topology
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

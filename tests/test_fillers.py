@@ -4,13 +4,15 @@ routes under both route rules. On random instances of each: the tables against t
 brute force, every backend against the NumPy reference, the Planner against the sweep, and the files."""
 import json
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
-from _raw_model import latency_accuracy
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.planning.planner import Planner
+
+from _instances import random_profile
+from _raw_model import latency_accuracy
 
 FILLERS = ("partition_time", "block_time", "serialize_per_bit", "serialize_per_tensor", "graph_store_and_forward",
            "graph_bottleneck", "graph_bottleneck_mtu", "graph_hops", "graph_given_routes", "chain_bottleneck",

@@ -17,6 +17,7 @@ from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.planning.plot import sample_configs
+
 from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 GPU = [name for name in ("cuda", "cupy") if ef.backends()[name]["available"]]

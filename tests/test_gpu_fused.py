@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
+
 from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 pytestmark = pytest.mark.gpu

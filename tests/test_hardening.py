@@ -7,12 +7,14 @@ import subprocess
 import sys
 import tracemalloc
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast.cli import commands as cli
 from eepart_fast.engine import reference
 from eepart_fast.model.configs import count_configurations, row_bytes
+
 from test_cli import run
 from test_worked_example import spec_profile
 
@@ -381,8 +383,9 @@ def test_memory_cap_message_names_the_option(capsys, profile_file, tmp_path):
 @pytest.mark.parametrize("per_threshold", [False, True])
 @pytest.mark.parametrize("name", ["numpy", "cpu"])
 def test_sweep_by_threshold_is_one_sweep(name, per_threshold):
-    from _instances import random_profile, random_topology
     from eepart_fast.engine.registry import get_backend
+
+    from _instances import random_profile, random_topology
 
     rng = np.random.default_rng(5)
     profile, topology = random_profile(rng, 7, 4), random_topology(rng, 3)

@@ -390,6 +390,7 @@ def test_idx_decompression_is_bounded_by_the_header(tmp_path):
     pytest.importorskip("torch", reason=TRAIN)
     import gzip
     import tracemalloc
+
     from eepart_fast.nn.data import read_idx
     bomb = tmp_path / "bomb.gz"
     header = idx_bytes(np.zeros(0, np.uint8), shape=(10, 28, 28))

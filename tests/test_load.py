@@ -3,10 +3,10 @@ against brute force over every configuration priced from the servers' loads, and
 closed form and against every plan's own capacity."""
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.load import INFEASIBLE, Load, LoadModel, load_tables, wait
 from eepart_fast.planning.load import (
@@ -17,6 +17,8 @@ from eepart_fast.planning.load import (
     max_rate,
     plan_max_rate,
 )
+
+from _instances import random_profile, random_topology
 from test_worked_example import spec_profile as worked_profile
 
 ROW = (1, [1, 3], [1, 3])  # the worked example's first row: 384.5879296 ms unloaded

@@ -7,9 +7,11 @@ values are refused with the words a topology built from scratch uses; plan table
 the tables of the rebuilt network at many values."""
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
+
 from _instances import random_profile
 
 NAMES = ["t0", "t1", "t2", "t3", "t4"]

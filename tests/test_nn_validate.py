@@ -3,9 +3,10 @@ import json
 import os
 from pathlib import Path
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast import Profile, Topology, evaluate
 from eepart_fast.nn.estimators import (
     count_partitionings,
@@ -185,6 +186,7 @@ def _cli(*args):
 
 def test_validate_end_to_end_against_independent_computations(tiny_run):
     import torch
+
     from eepart_fast.nn.validate import final_net, load_joint
     folder, data = tiny_run
     out = folder / "val"

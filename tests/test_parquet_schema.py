@@ -12,10 +12,11 @@ pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install '
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
-from _instances import random_profile
 from eepart_fast.io import results
 from eepart_fast.io.arrow import ROW_WIDTH, partitions_placement, row_columns
 from eepart_fast.io.results import SweepResult
+
+from _instances import random_profile
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 

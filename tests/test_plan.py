@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from _instances import instances, random_profile, random_topology
-from eepart_fast.planning.planner import Plan, Planner, max_accuracy, min_latency, pareto
 from eepart_fast.model.tables import cost_tables
+from eepart_fast.planning.planner import Plan, Planner, max_accuracy, min_latency, pareto
+
+from _instances import instances, random_profile, random_topology
 from test_worked_example import spec_profile
 
 SETTINGS = settings(max_examples=25, deadline=None,

@@ -3,11 +3,13 @@ re-run at every breakpoint, just beside it and at many interior points, and agai
 full sweep; the searches they take; a hand-computed breakpoint; the errors."""
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
+
+from _instances import random_profile
 
 STEP = 1e-7  # relative step beside a breakpoint
 

@@ -7,15 +7,17 @@ from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
-import _raw_model as raw
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.engine.frontier import frontier_indices
-from eepart_fast.model.configs import pack_configs
 from eepart_fast.io.records import exit_points, exit_rates, load_records
+from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.quantile import quantile_label
+
+import _raw_model as raw
+from _instances import random_profile, random_topology
 from test_cli import run
 from test_quantile_backends import MODULES
 from test_worked_example import spec_profile
@@ -387,6 +389,7 @@ def test_the_profiler_writes_the_statistic(one_torch_thread):
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.nn import data as D
     from eepart_fast.nn.profiling import make_profile, profile_net
+
     from test_nn_pipeline import tiny_net
 
     try:

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from _instances import random_profile, random_topology
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.tables import CostTables, cost_tables
+
+from _instances import random_profile, random_topology
 
 _core = pytest.importorskip("eepart_fast._core")
 

@@ -270,8 +270,9 @@ def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
 
 def test_ctrl_c_while_workers_start_stops_within_a_second(deploy):
     # Interrupted before any worker has said hello: none has heard a stop, so none may be waited for.
-    import _thread
     import threading
+
+    import _thread
     fired = {}
 
     def interrupt():

@@ -12,12 +12,13 @@ pytest.importorskip("onnxscript", reason="needs the runtime extra: pip install '
 pytest.importorskip("zmq", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
 
 import eepart_fast as ef
-import test_runtime as _tiny
 from eepart_fast.runtime import ManifestError, load_manifest, run_local
 from eepart_fast.runtime.executor import normalised_entropy, run_plan_inline
 from eepart_fast.runtime.export import export_table
 from eepart_fast.runtime.tablespec import table_spec
 from eepart_fast.runtime.trace import Trace
+
+import test_runtime as _tiny
 
 pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 # test_runtime's tiny trained network and its samples, as this module's fixtures

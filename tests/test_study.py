@@ -16,10 +16,11 @@ pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip i
 distributed = pytest.importorskip("dask.distributed", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
-from _instances import random_profile
 from eepart_fast.io.arrow import ROW_WIDTH, plan_names
 from eepart_fast.study import StudyFailed, load_study, read_study, scenario
 from eepart_fast.study.runner import MANIFEST, done_scenarios
+
+from _instances import random_profile
 
 PYTHONPATH = os.pathsep.join(p for p in sys.path if p)
 

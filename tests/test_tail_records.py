@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from eepart_fast.planning import tail
 from eepart_fast.io.records import exit_points, exit_rates, load_records
+from eepart_fast.planning import tail
 
 PRESET = "resnet20-fashionmnist"
 

@@ -8,14 +8,16 @@ otherwise run for minutes or years. Measured overshoot is quoted in README, not 
 import time
 import tracemalloc
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.cli import commands as cli
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import get_backend
 from eepart_fast.model.configs import count_configurations, row_bytes
+
+from _instances import random_profile, random_topology
 
 GENEROUS = 20.0  # seconds past the limit that still count as "stopped": only a hang fails
 

@@ -47,8 +47,9 @@ def test_tier_names_in_configs(backend):
 
 def test_breakdown_matches_rows():
     """The plan breakdown, read from the cost tables, adds up to each row, as does the raw model."""
-    from _raw_model import latency_accuracy
     from eepart_fast.planning.plan import breakdown
+
+    from _raw_model import latency_accuracy
 
     topo = ef.Topology.preset("mobile")
     for t, P, A, D, latency_ms, accuracy in ROWS:

@@ -6,13 +6,12 @@ converted; values are printed with repr so that 1.0000001 does not read as 1.
 from __future__ import annotations
 
 import json
-
 import numbers
 
 import numpy as np
 
 # The engine's limits (cpp/core/tables.hpp, read from the engine), checked here before any table is built.
-from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS
+from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS  # noqa: F401  (model/ reads them from here)
 
 # Devices measured in one profile: each holds an (N+1, N+1) table (8 MB at N = MAX_BLOCKS).
 MAX_DEVICES = 64

@@ -1,6 +1,7 @@
 """The compiled CPU engine. Private: use the functions of `eepart_fast`. Tables as in docs/model.md's
 engine form; `tables` is a `Tables` or the six arrays in order (a `CostTables`), built into one per call."""
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt

@@ -1,9 +1,9 @@
 """The compiled GPU engine (built where nvcc is found). Private: use `eepart_fast` with backend='cuda'.
 Same Tables, evaluate / sweep / pareto as `_core`, on the device; device_count() and device_name() never
 raise."""
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
-import numpy as np
 import numpy.typing as npt
 
 from ._core import Tables as _CoreTables

@@ -141,6 +141,7 @@ def rebuild_command(spec, a) -> str:
 def run_train(a) -> int:
     require(*TRAIN_NEEDS, what="eepart train")
     import torch
+
     from ..nn.run import train_run
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -12,6 +12,7 @@ from .._checks import (
     MAX_BLOCKS,
     MAX_DEVICES,
     MAX_THRESHOLDS,
+    _nested_shape,
     agreed_length,
     at_least,
     claimed_length,
@@ -21,7 +22,6 @@ from .._checks import (
     strictly_increasing,
     within,
 )
-from .._checks import _nested_shape
 from .._deprecated import positional
 from .devices import DeviceTimes
 
@@ -311,7 +311,7 @@ class Profile:
             d["devices"] = {dev: m.to_dict() for dev, m in self.devices.items()}
         return d
 
-    def with_device(self, name: str, times) -> "Profile":
+    def with_device(self, name: str, times) -> Profile:
         """A copy with device `name`'s measurements added or replaced.
 
         Parameters
@@ -344,7 +344,7 @@ class Profile:
         return Profile.from_dict(d)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Profile":
+    def from_dict(cls, data: dict) -> Profile:
         """A profile from its dict form (`to_dict`, or a profile file's JSON object).
 
         Parameters
@@ -403,7 +403,7 @@ class Profile:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path) -> "Profile":
+    def load(cls, path) -> Profile:
         """Reads a profile file (JSON, as `save` writes it).
 
         Parameters
@@ -448,7 +448,7 @@ class Profile:
         return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
     @classmethod
-    def preset(cls, name: str) -> "Profile":
+    def preset(cls, name: str) -> Profile:
         """A profile shipped with the package.
 
         Parameters

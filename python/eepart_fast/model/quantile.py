@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from .._core import QUANTILE_SLACK  # the engine's (core/quantile.hpp); one definition
+from .._core import QUANTILE_SLACK  # noqa: F401  the engine's (core/quantile.hpp); one definition, re-exported
 
 
 def check_quantile(quantile, *, field: str = "quantile") -> float:

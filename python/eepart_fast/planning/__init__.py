@@ -10,8 +10,8 @@ from . import batch, evaluation, load, plan, planner, plantable, plot, rate_tabl
 from .batch import PlanBatch, plan_many
 from .evaluation import evaluate, sweep
 from .plan import Plan
-from .plantable import PlanTable, PlanTableRow
 from .planner import Planner, max_accuracy, min_energy, min_latency, pareto
+from .plantable import PlanTable, PlanTableRow
 
 __all__ = ["Plan", "PlanBatch", "PlanTable", "PlanTableRow", "Planner", "evaluate", "max_accuracy", "min_energy",
            "min_latency", "pareto", "plan_many", "sweep",

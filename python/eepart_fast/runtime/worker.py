@@ -33,8 +33,8 @@ from . import security
 from .errors import AddressError, LoadFailed, ManifestError, TensorMismatch, TransportError
 from .executor import PartitionRunner, logits_error, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
-from .schema import MAX_STR
 from .network import open_transport
+from .schema import MAX_STR
 from .transport import Received, receive_or_refuse
 
 CLOCKS = ("cpu", "wall", "profile", "none")

@@ -81,7 +81,7 @@ class FolderLock:
         self.info = {"study": study, "fingerprint": fingerprint}
         self.fd = None
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self) -> FolderLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             locked = _try_lock(fd)
