@@ -44,7 +44,7 @@ def sweep_frontier(tables, load):
     per_t = load_tables(tables, load=load)
     bound = a_priori_bound(per_t)
     parts = []
-    for t, table in enumerate(per_t):
+    for _t, table in enumerate(per_t):
         rows = _core.sweep(table, max_latency=bound)
         parts.append((rows["latency"], rows["accuracy"]))
     lat = np.concatenate([p[0] for p in parts])

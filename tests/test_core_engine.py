@@ -60,7 +60,7 @@ def mobile_tables(destination):
             inv[a, b] = sum(1.0 / bw[j] for j in links)
     CK = np.array([2e-3, 3e-3, 4e-3])
     CB = np.array([0.5e-3, 0.5e-3, 1e-3])
-    O = np.array([262144.0, 131072.0, 65536.0])
+    O = np.array([262144.0, 131072.0, 65536.0])  # noqa: E741  the model's O (output_bits, docs/model.md)
     N = 3
     compute = np.zeros((M, N + 1, N + 1))
     for a in range(M):

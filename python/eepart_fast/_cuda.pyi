@@ -2,7 +2,7 @@
 Same Tables, evaluate / sweep / pareto as `_core`, on the device; device_count() and device_name() never
 raise."""
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy.typing as npt
 
@@ -15,7 +15,7 @@ _Array = npt.ArrayLike
 
 class Tables(_CoreTables): ...
 
-_Tables = Union[Tables, Sequence[_Array]]
+_Tables = Tables | Sequence[_Array]
 
 def device_count() -> int: ...
 def device_name() -> str: ...
