@@ -39,7 +39,8 @@ def replan(p, bound):
     out = []
     for v in bandwidths():
         p.set_bandwidth(1, v)
-        plan = p.min_latency(min_accuracy=bound["min_accuracy"]) if "min_accuracy" in bound else p.max_accuracy(max_latency=bound["max_latency"])
+        plan = (p.min_latency(min_accuracy=bound["min_accuracy"]) if "min_accuracy" in bound
+                else p.max_accuracy(max_latency=bound["max_latency"]))
         out.append(None if plan is None else plan.config())
     return out
 

@@ -28,7 +28,8 @@ from eepart_fast.planning.planner import Planner
 
 from _bench_instances import chain, realistic_profile
 
-PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend", "resnet110-cifar10.json")
+PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend",
+                       "resnet110-cifar10.json")
 
 
 def portend_tables(M: int) -> CostTables:

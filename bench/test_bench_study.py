@@ -79,7 +79,8 @@ def plain_loop(benchmark, spec, loop_latency, when):
         cpu.append(time.process_time())
         for profile, axis in work:
             for values in axis.values:
-                plan = ef.min_latency(profile, apply_params(axis.topology, params=axis.params, values=values), min_accuracy=MIN_ACCURACY)
+                plan = ef.min_latency(profile, apply_params(axis.topology, params=axis.params, values=values),
+                                      min_accuracy=MIN_ACCURACY)
                 out.append(np.nan if plan is None else plan.latency)
         cpu.append(time.process_time())
         return np.array(out)

@@ -105,7 +105,8 @@ def plan_line(label: str, d: dict | None) -> str:
             f"{100 * d['accuracy']:.2f} % |")
 
 
-PLAN_HEADER = "| plan | P (block counts) | A (tiers) | threshold | latency (ms) | accuracy |\n| --- | --- | --- | --- | ---: | ---: |"
+PLAN_HEADER = ("| plan | P (block counts) | A (tiers) | threshold | latency (ms) | accuracy |\n"
+               "| --- | --- | --- | --- | ---: | ---: |")
 
 
 def figure(path, space: Space, marks, bound=None, xlim=None, ylim=None, title="", ax=None):

@@ -43,12 +43,14 @@ def table(report: dict) -> str:
              f"Training took {fm['train_seconds'] / 60:.1f} min and measuring on the 10,000 test images "
              f"{fm['measure_seconds'] / 60:.1f} min of one CPU thread"
              + (f" ({fm['wall']})" if fm.get("wall") else "") + ".", "",
-             "| accuracy estimator | R² | slope | intercept | MAE (points) | points |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| accuracy estimator | R² | slope | intercept | MAE (points) | points |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, st in s["accuracy"].items():
         mark = " (recommended)" if name == rec else ""
         lines.append(f"| {name}{mark} | {st['r2']:.4f} | {st['slope']:.3f} | {st['intercept']:.3f} | "
                      f"{100 * st['mae']:.2f} | {st['points']} |")
-    lines += ["", "| exit rate | R² | slope | intercept | MAE (points) | points |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "| exit rate | R² | slope | intercept | MAE (points) | points |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, key in (("every exit and threshold", "exit_rate"), ("per exit, mean over thresholds (paper's 3c)",
                                                                    "exit_rate_threshold_mean")):
         st = s[key]

@@ -10,7 +10,8 @@ from eepart_fast.planning.plot import sample_configs
 
 from _instances import assert_close, instances
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def all_configs(N, M, K):
@@ -83,7 +84,8 @@ def test_bounds_keep_exactly_the_rows_that_meet_them(backend, inst, data):
     j = data.draw(st.integers(0, max(len(acc) - 2, 0)))
     max_latency = (lat[i] + lat[i + 1]) / 2 if len(lat) > 1 else lat[0] * 2
     min_accuracy = (acc[j] + acc[j + 1]) / 2 if len(acc) > 1 else acc[0] / 2
-    got = ef.sweep(profile, topo, source=src, destination=dst, max_latency=max_latency, min_accuracy=min_accuracy, backend=backend)
+    got = ef.sweep(profile, topo, source=src, destination=dst, max_latency=max_latency, min_accuracy=min_accuracy,
+                   backend=backend)
     keep = (every.latency <= max_latency) & (every.accuracy >= min_accuracy)
     assert got.configs() == every.take(keep).configs()
 
@@ -125,7 +127,8 @@ def test_memory_cap_stops_with_count(backend):
 
     from test_worked_example import spec_profile
 
-    assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48  # 2 floats, 2 ints, 3 x 2 ints
+    # 2 floats, 2 ints, 3 x 2 ints
+    assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48
     with pytest.raises(ValueError, match=r"more than 2 rows of 144 configurations.*max_latency / min_accuracy"):
         ef.sweep(spec_profile(), ef.Topology.preset("mobile"), backend=backend, max_memory=2 * 48)
     assert len(ef.sweep(spec_profile(), ef.Topology.preset("mobile"), min_accuracy=0.9, backend=backend,

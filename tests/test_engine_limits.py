@@ -45,7 +45,8 @@ def run_python(code, timeout=300):
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(ef.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.path.join(ROOT, "tests"),
                                                        os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, check=False,
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout,
+                       check=False,
                        env=env, cwd=ROOT)
     return p.returncode, p.stdout + p.stderr
 

@@ -345,7 +345,8 @@ def test_no_plan_has_its_own_exit_code(capsys, profile_file):
     (["plan", "--max-latency-ms", "nan"], "must be a finite number"),
     (["sweep", "--out", "r.csv", "--min-accuracy", "-0.1"], "--min-accuracy"),
     (["plan", "--frontier", "ten"], "--frontier: 'ten'"),
-    (["plan", "--topology", "datacenter"], "--topology 'datacenter': no such file or preset (presets: mobile, iot, mobile-energy)"),
+    (["plan", "--topology", "datacenter"],
+     "--topology 'datacenter': no such file or preset (presets: mobile, iot, mobile-energy)"),
     (["plan", "--plot", "/no/dir/x.png"], "--plot '/no/dir/x.png': folder '/no/dir' does not exist"),
     (["sweep", "--out", "/no/dir/x.csv"], "folder '/no/dir' does not exist"),
 ])

@@ -40,7 +40,8 @@ def test_worked_example_by_hand():
     assert r.latency == pytest.approx(0.3845879296 + 0.0125 + 0.7 * cloud, rel=1e-12)
     assert r.latency == pytest.approx(0.3974410827531532, rel=1e-12)  # docs/model.md's number
     # Two sources sharing the phone load it to 1: infeasible.
-    assert ef.model.evaluate_load(p, topo, ROW, load=Load(20.0, fleet=2, private=[0]), link_queues=False).latency == np.inf
+    assert ef.model.evaluate_load(p, topo, ROW, load=Load(20.0, fleet=2, private=[0]),
+                                  link_queues=False).latency == np.inf
     # The source's own tier is not shared: a fleet of two does not change a plan computing there alone.
     alone = (1, [3], [0])
     assert (ef.model.evaluate_load(p, topo, alone, load=Load(0.1, fleet=2), link_queues=False).latency

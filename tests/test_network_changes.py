@@ -26,7 +26,8 @@ class Network:
         self.ratio = rng.uniform(0.5, 50.0, m).tolist()
         self.extras = {}
         if serialised:
-            self.extras = {"serialize": rng.uniform(0, 1e-8, m).tolist(), "deserialize": rng.uniform(0, 1e-8, m).tolist()}
+            self.extras = {"serialize": rng.uniform(0, 1e-8, m).tolist(),
+                           "deserialize": rng.uniform(0, 1e-8, m).tolist()}
         if form == "chain":
             self.links = [[j, j + 1, float(rng.uniform(1e5, 1e9)), float(rng.uniform(0, 0.05))] for j in range(m - 1)]
         elif form.startswith("graph"):

@@ -33,7 +33,8 @@ TALLY_BACKENDS = BACKENDS + (["cuda_emu"] if EMULATED is not None else [])
 def evaluate_on(backend, profile, topology, configs, source, destination, quantile=None):
     """ef.evaluate, or on "cuda_emu" the emulated cuda module's evaluate on the same tables."""
     if backend != "cuda_emu":
-        return ef.evaluate(profile, topology, configs=configs, source=source, destination=destination, backend=backend, quantile=quantile)
+        return ef.evaluate(profile, topology, configs=configs, source=source, destination=destination, backend=backend,
+                           quantile=quantile)
     tables = ef.cost_tables(profile, topology, source=source, destination=destination)
     latency, accuracy = EMULATED.evaluate(tables, *pack_configs(configs, tables.N, tables.M, tables.K),
                                           quantile=quantile)
@@ -442,7 +443,8 @@ def test_cli_sweep_quantile_files(capsys, profile_file, tmp_path):
                 assert float(z["quantile"]) == 0.9
                 np.testing.assert_array_equal(z["latency"], rows.latency)
         else:
-            pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
+            pq = pytest.importorskip("pyarrow.parquet",
+                                     reason="needs the study extra: pip install 'eepart_fast[study]'")
             meta = pq.read_schema(out).metadata
             assert json.loads(meta[b"eepart.quantile"]) == 0.9
     code, _, err = run(capsys, "sweep", "--profile", profile_file, "--no-progress", "--out", tmp_path / "m.npz")

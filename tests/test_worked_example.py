@@ -24,7 +24,8 @@ def spec_profile():
 @pytest.mark.parametrize("row", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
 def test_worked_example(backend, row):
     t, P, A, D, latency_ms, accuracy = row
-    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(t, P, A)], source=0, destination=D, backend=backend)
+    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(t, P, A)], source=0, destination=D,
+                    backend=backend)
     assert r.latency.dtype == np.float64
     assert abs(r.latency[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md rounds to 1e-6 ms
     assert abs(r.accuracy[0] - accuracy) < 1e-12

@@ -90,7 +90,8 @@ def _flatten(name: str, value, ndim: int, shape: list, prefix: str, out: list) -
         return
     if isinstance(value, np.ndarray):
         if value.ndim != ndim:
-            raise ValueError(f"{name}{prefix}: expected {ndim} nested level(s) of numbers, got an array of shape {value.shape}")
+            raise ValueError(f"{name}{prefix}: expected {ndim} nested level(s) of numbers, got an array of shape "
+                             f"{value.shape}")
         if not _kind_ok(value):
             raise TypeError(f"{name}{prefix}: expected numbers, got an array of {value.dtype}")
         level = len(shape) - ndim

@@ -25,7 +25,8 @@ from .._checks import (
 from .._deprecated import positional
 from .devices import DeviceTimes
 
-FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds",
+          "exit_rate")
 OPTIONAL_FIELDS = ("devices", "accuracy_estimator", "block_time_statistic")
 EXIT_RATE_ATOL = 1e-6
 # What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
@@ -190,7 +191,8 @@ class Profile:
         bad = np.flatnonzero(np.abs(sums - 1.0) > EXIT_RATE_ATOL)
         if bad.size:
             t = int(bad[0])
-            raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within {EXIT_RATE_ATOL})")
+            raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within "
+                             f"{EXIT_RATE_ATOL})")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a string, got {type(name).__name__}")
         if meta is not None and not isinstance(meta, dict):
@@ -204,7 +206,8 @@ class Profile:
         for dev, m in (devices or {}).items():
             if not isinstance(dev, str) or not dev:
                 raise TypeError(f"devices: a device name must be a non-empty string, got {dev!r:.60}")
-            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, where=f"devices[{dev!r}]")
+            self.devices[dev] = (m if isinstance(m, DeviceTimes)
+                                 else DeviceTimes.from_dict(m, n, where=f"devices[{dev!r}]"))
 
     @property
     def N(self) -> int:
@@ -474,7 +477,8 @@ class Profile:
         names = cls.presets()
         if name not in names:
             raise ValueError(f"profile preset {name!r} is unknown; shipped presets: {', '.join(names) or 'none'}")
-        return cls.from_dict(json.loads((resources.files("eepart_fast") / "presets" / "profiles" / f"{name}.json").read_text()))
+        path = resources.files("eepart_fast") / "presets" / "profiles" / f"{name}.json"
+        return cls.from_dict(json.loads(path.read_text()))
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""

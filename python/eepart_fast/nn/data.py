@@ -74,7 +74,8 @@ def read_idx(path, ndim: int | None = None, dims: tuple | None = None, dtype=Non
                 want = "[n" + "".join(f", {d}" for d in dims) + "]"
                 raise ValueError(f"{path}: shape {list(shape)} in the header, expected {want}")
             if dtype is not None and kind != np.dtype(dtype):
-                raise ValueError(f"{path}: elements of type {kind.name} (0x{code:02x}), expected {np.dtype(dtype).name}")
+                raise ValueError(f"{path}: elements of type {kind.name} (0x{code:02x}), expected "
+                                 f"{np.dtype(dtype).name}")
             if max_items is not None and shape[0] > max_items:
                 raise ValueError(f"{path}: {shape[0]} items in the header, more than {max_items}")
             claim = kind.itemsize

@@ -109,7 +109,8 @@ class Worker:
             return
         self._reports.append(t)
         if self.driver is not None and self.config is not None:
-            self._report({"kind": "error", "error": error, "message": what[:MAX_STR], "sample": proto.plain_sample(sample),
+            self._report({"kind": "error", "error": error, "message": what[:MAX_STR],
+                          "sample": proto.plain_sample(sample),
                           "refused": self.refused})
         else:
             self._log(f"refused message #{self.refused}: {error}: {what[:300]}")
