@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from eepart_fast.io.atomic import atomic_path
 from eepart_fast.io.results import SAVE_CHUNK_ROWS
 

@@ -23,10 +23,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _bench_instances import chain, realistic_profile, seeded_tables  # noqa: E402
-
 import eepart_fast as ef  # noqa: E402
 from eepart_fast import _core  # noqa: E402
+
+from _bench_instances import chain, realistic_profile, seeded_tables  # noqa: E402
 
 INSTANCES = {
     "seeded-N10-M3-K5": lambda: seeded_tables(10, 3, 5),

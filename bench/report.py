@@ -8,8 +8,9 @@ by hand, so a claim can always be traced to the run that made it and rerun.
 
 A number is a benchmark's median over its rounds; `spread` is the interquartile range over the median, over the
 same rounds: how far a rerun on the same machine may land (a benchmark of one round has none: "–"). The range
-(max - min) is not used: on a shared machine one preempted round of thousands would dominate it. A ratio is taken between two benchmarks of one group, measured side
-by side in the same run. The docs site (docs/hooks.py) renders its tables with `group_table`.
+(max - min) is not used: on a shared machine one preempted round of thousands would dominate it. A ratio is
+taken between two benchmarks of one group, measured side by side in the same run. The docs site (docs/hooks.py)
+renders its tables with `group_table`.
 """
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def spread(stats: dict) -> float:
 def describe(run_id: str, data: dict) -> str:
     """Which run: its id, date, commit, machine and load averages (1 minute, at each benchmark's start)."""
     cpu = data["machine_info"].get("cpu", {})
-    loads = [b["extra_info"]["load_average"][0] for b in data["benchmarks"] if "load_average" in (b.get("extra_info") or {})]
+    loads = [b["extra_info"]["load_average"][0] for b in data["benchmarks"]
+             if "load_average" in (b.get("extra_info") or {})]
     load = f", load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
     commit = (data.get("commit_info") or {}).get("id", "?")[:7]
     return (f"saved run {run_id} of `bench/run.sh` ({data['datetime'][:10]}, commit {commit}, "
@@ -99,7 +101,8 @@ def group_table(pattern: str, run: tuple[str, dict] | None = None) -> str:
         fastest = min(b["stats"]["median"] for b in bench)
         cols = [c for c in COLUMNS if any(c[0] in (b.get("extra_info") or {}) for b in bench)]
         out += [f"**{group}**", "",
-                "| " + " | ".join(["benchmark", "median", "spread", "÷ fastest", "rounds"] + [h for _, h, _ in cols]) + " |",
+                "| " + " | ".join(["benchmark", "median", "spread", "÷ fastest", "rounds"]
+                                  + [h for _, h, _ in cols]) + " |",
                 "| --- |" + " ---: |" * (4 + len(cols))]
         for b in sorted(bench, key=lambda b: b["stats"]["median"]):
             s, info = b["stats"], b.get("extra_info") or {}
@@ -136,7 +139,8 @@ def _gpu_sentence() -> str:
         return ""
     data = json.loads(GPU_RESULTS.read_text())
     rates = [by["cuda"]["configs_per_s"] for case, by in data["sweep"].items()
-             if "cuda" in by and by["cuda"]["configurations"] > 10**8 and by["cuda"]["rows"] < by["cuda"]["configurations"] / 100]
+             if "cuda" in by and by["cuda"]["configurations"] > 10**8
+             and by["cuda"]["rows"] < by["cuda"]["configurations"] / 100]
     if not rates:
         return ""
     return (f" On one {data['device']} ({data['cores']} CPU cores; `bench/gpu_check.sh`, "

@@ -92,8 +92,10 @@ def main(argv=None) -> int:
         "scenarios_per_s": round(result.ran / seconds), "rows": result.rows, "files": result.files,
         "bytes": result.bytes, "batch_size": json.loads((out / "_study.json").read_text())["batch_size"],
         "workers": args.workers or os.cpu_count(), "rss_after_load_mb": round(base, 1),
-        "peak_rss_mb": round(peak, 1), "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "rss_samples_quartiles": q, "samples": len(samples), "max_sample_mb": max((s[1] for s in samples), default=None),
+        "peak_rss_mb": round(peak, 1),
+        "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_samples_quartiles": q, "samples": len(samples),
+        "max_sample_mb": max((s[1] for s in samples), default=None),
         "load_average": os.getloadavg()}))
     return 0
 

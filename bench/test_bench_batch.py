@@ -19,9 +19,10 @@ import importlib
 import os
 import threading
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast import _core
 
 PROFILE, TOPOLOGY = "resnet20-fashionmnist", "mobile"

@@ -21,6 +21,7 @@ from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices
 from eepart_fast.model.energy import energy_tables
 from eepart_fast.model.tables import cost_tables
+
 from _bench_instances import chain, realistic_profile
 
 CASES = {"N10-M4-K20": (10, 4, 20), "N30-M5-K20": (30, 5, 20)}

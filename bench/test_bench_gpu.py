@@ -24,6 +24,7 @@ import eepart_fast as ef
 from eepart_fast.engine.registry import _probe
 from eepart_fast.model.configs import count_configurations
 from eepart_fast.model.tables import cost_tables
+
 from _bench_instances import chain, few_rows_bounds, realistic_profile, seeded_tables
 
 CORES = os.cpu_count() or 1

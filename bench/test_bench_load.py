@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _bench_instances import chain, realistic_profile
+
 from eepart_fast import _core
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.configs import count_configurations
 from eepart_fast.model.load import Load, load_tables
 from eepart_fast.model.tables import cost_tables
 from eepart_fast.planning.load import FEASIBLE, load_pareto
+
+from _bench_instances import chain, realistic_profile
 
 CASES = {"load-N30-M5-K20": (30, 5, 20)}
 RATE = 8.0  # samples per second, one source
@@ -42,7 +44,7 @@ def sweep_frontier(tables, load):
     per_t = load_tables(tables, load=load)
     bound = a_priori_bound(per_t)
     parts = []
-    for t, table in enumerate(per_t):
+    for _t, table in enumerate(per_t):
         rows = _core.sweep(table, max_latency=bound)
         parts.append((rows["latency"], rows["accuracy"]))
     lat = np.concatenate([p[0] for p in parts])

@@ -15,9 +15,11 @@ import time
 
 import numpy as np
 import pytest
-from _bench_instances import latency_quantile, seeded_tables
+
 from eepart_fast import _core
 from eepart_fast.io.results import SweepResult
+
+from _bench_instances import latency_quantile, seeded_tables
 
 pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
 from _parquet_v1 import save_v1

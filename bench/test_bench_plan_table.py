@@ -14,9 +14,11 @@ speed-ups.
 """
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
+
 from _plan_table_rebuild import rebuilt
 
 SAMPLES = 10_000
@@ -37,7 +39,8 @@ def replan(p, bound):
     out = []
     for v in bandwidths():
         p.set_bandwidth(1, v)
-        plan = p.min_latency(min_accuracy=bound["min_accuracy"]) if "min_accuracy" in bound else p.max_accuracy(max_latency=bound["max_latency"])
+        plan = (p.min_latency(min_accuracy=bound["min_accuracy"]) if "min_accuracy" in bound
+                else p.max_accuracy(max_latency=bound["max_latency"]))
         out.append(None if plan is None else plan.config())
     return out
 

@@ -10,10 +10,11 @@ plans. With -s it prints the plans beside PORTEND's Table III. Skipped where the
 """
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import portend
 import pytest
+
+import eepart_fast as ef
 
 pytestmark = pytest.mark.skipif(portend.data_dir() is None, reason="PORTEND's data are not in ../shared/peer-data")
 

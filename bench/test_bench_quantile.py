@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from eepart_fast import _core
-from eepart_fast.model.configs import count_configurations
 from eepart_fast.engine.frontier import frontier_indices
+from eepart_fast.model.configs import count_configurations
 from eepart_fast.model.tables import cost_tables
+
 from _bench_instances import chain, realistic_profile
 
 Q = 0.99

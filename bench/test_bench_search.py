@@ -21,13 +21,15 @@ import pytest
 
 import eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.model.configs import count_configurations
 from eepart_fast.engine.frontier import frontier_indices
-from eepart_fast.planning.planner import Planner
+from eepart_fast.model.configs import count_configurations
 from eepart_fast.model.tables import CostTables, cost_tables
+from eepart_fast.planning.planner import Planner
+
 from _bench_instances import chain, realistic_profile
 
-PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend", "resnet110-cifar10.json")
+PORTEND = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peer-data", "portend",
+                       "resnet110-cifar10.json")
 
 
 def portend_tables(M: int) -> CostTables:

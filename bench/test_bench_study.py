@@ -17,13 +17,15 @@ import importlib
 import os
 import time
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _bench_instances import latency_quantile, seeded_tables
+
+import eepart_fast as ef
 from eepart_fast import _core
-from eepart_fast.model.configs import row_bytes
 from eepart_fast.io.results import SweepResult
+from eepart_fast.model.configs import row_bytes
+
+from _bench_instances import latency_quantile, seeded_tables
 
 pa = pytest.importorskip("pyarrow", reason="needs the study extra: pip install 'eepart_fast[study]'")
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
@@ -77,7 +79,8 @@ def plain_loop(benchmark, spec, loop_latency, when):
         cpu.append(time.process_time())
         for profile, axis in work:
             for values in axis.values:
-                plan = ef.min_latency(profile, apply_params(axis.topology, params=axis.params, values=values), min_accuracy=MIN_ACCURACY)
+                plan = ef.min_latency(profile, apply_params(axis.topology, params=axis.params, values=values),
+                                      min_accuracy=MIN_ACCURACY)
                 out.append(np.nan if plan is None else plan.latency)
         cpu.append(time.process_time())
         return np.array(out)

@@ -14,6 +14,7 @@ import pytest
 import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
+
 from _bench_instances import few_rows_bounds, seeded_tables
 
 CORES = os.cpu_count() or 1

@@ -167,7 +167,8 @@ def render_gpu() -> str:
     data = json.loads((GPU_RESULTS / "gpu_check_h100.json").read_text())
     lines = [f"Machine: {_gpu_machine()} (`bench/results/gpu_check_h100.log`). The cpu columns are the C++ "
              f"engine on that machine's {data['cores']} cores.", "",
-             "| sweep | configurations | rows kept | cpu (configs/s) | cupy (configs/s) | cuda (configs/s) | cuda / cpu |",
+             "| sweep | configurations | rows kept | cpu (configs/s) | cupy (configs/s) | cuda (configs/s) "
+             "| cuda / cpu |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for case, by in data["sweep"].items():
         cpu, cuda = by.get("cpu"), by.get("cuda")
@@ -258,7 +259,8 @@ def render_table(path: str, index: int = 0) -> str:
 
 def render_file(path: str) -> str:
     """A committed file shown whole, as a code block titled with its path."""
-    lang = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".csv": "text", ".sh": "bash"}.get(Path(path).suffix, "text")
+    lang = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".csv": "text",
+            ".sh": "bash"}.get(Path(path).suffix, "text")
     return f'```{lang} title="{path}"\n' + (ROOT / path).read_text().rstrip() + "\n```"
 
 
@@ -285,7 +287,8 @@ def render_quick_tour() -> str:
     return m.group(1)
 
 
-RENDERERS = {"quick-tour": render_quick_tour, "cli-reference": render_cli, "gpu-benchmarks": render_gpu, "bench-history": render_history}
+RENDERERS = {"quick-tour": render_quick_tour, "cli-reference": render_cli, "gpu-benchmarks": render_gpu,
+             "bench-history": render_history}
 
 
 # ------------------------------------------------------------------------------------------- hooks

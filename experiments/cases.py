@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import eepart_fast as ef
 import matplotlib
 import numpy as np
+
+import eepart_fast as ef
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -104,7 +105,8 @@ def plan_line(label: str, d: dict | None) -> str:
             f"{100 * d['accuracy']:.2f} % |")
 
 
-PLAN_HEADER = "| plan | P (block counts) | A (tiers) | threshold | latency (ms) | accuracy |\n| --- | --- | --- | --- | ---: | ---: |"
+PLAN_HEADER = ("| plan | P (block counts) | A (tiers) | threshold | latency (ms) | accuracy |\n"
+               "| --- | --- | --- | --- | ---: | ---: |")
 
 
 def figure(path, space: Space, marks, bound=None, xlim=None, ylim=None, title="", ax=None):

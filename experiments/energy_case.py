@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import eepart_fast as ef
 import numpy as np
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices
 from eepart_fast.model import power_presets
@@ -328,8 +329,8 @@ def main():
              "its energy counted (energy_tiers=\"source\"); every number by the NumPy reference "
              "(`every_configuration_energy`) over every configuration, the frontier by `frontier3_indices`. "
              f"The phone's CPU draws {active} W computing and {idle} W waiting (the HTC Dream's, by "
-             "PowerTutor's model: its power above idle, the phone's base power not counted); its LTE radio is ARO's model "
-             "(438.39 mW/Mbps up, 51.97 mW/Mbps down, 1.2 W base, 11.04 J promotion and tail per request), "
+             "PowerTutor's model: its power above idle, the phone's base power not counted); its LTE radio is ARO's "
+             "model (438.39 mW/Mbps up, 51.97 mW/Mbps down, 1.2 W base, 11.04 J promotion and tail per request), "
              "the WiFi rows ARO's (0.403 W, 0.10 J tail). Latency in ms, energy in J per sample."), ""]
     for radio in ("lte", "wifi"):
         study(radio, profile, lines, out, draw=radio == "lte")

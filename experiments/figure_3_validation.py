@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
 from eepart_fast.nn.validate import build_report, load_report, plot_report, validate
 
 HERE = Path(__file__).resolve().parent
@@ -42,12 +43,14 @@ def table(report: dict) -> str:
              f"Training took {fm['train_seconds'] / 60:.1f} min and measuring on the 10,000 test images "
              f"{fm['measure_seconds'] / 60:.1f} min of one CPU thread"
              + (f" ({fm['wall']})" if fm.get("wall") else "") + ".", "",
-             "| accuracy estimator | R² | slope | intercept | MAE (points) | points |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| accuracy estimator | R² | slope | intercept | MAE (points) | points |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, st in s["accuracy"].items():
         mark = " (recommended)" if name == rec else ""
         lines.append(f"| {name}{mark} | {st['r2']:.4f} | {st['slope']:.3f} | {st['intercept']:.3f} | "
                      f"{100 * st['mae']:.2f} | {st['points']} |")
-    lines += ["", "| exit rate | R² | slope | intercept | MAE (points) | points |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "| exit rate | R² | slope | intercept | MAE (points) | points |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, key in (("every exit and threshold", "exit_rate"), ("per exit, mean over thresholds (paper's 3c)",
                                                                    "exit_rate_threshold_mean")):
         st = s[key]
@@ -90,6 +93,7 @@ def committed(text: str, *paths: Path) -> str:
 def export(run_dir: Path, work: Path, profile: Path, out: Path) -> None:
     """What repeating the figure needs: the run's profile and records, joint and final model weights."""
     import torch
+
     from eepart_fast.io.records import records_path
     dest = out / "figure_3_weights"
     dest.mkdir(parents=True, exist_ok=True)

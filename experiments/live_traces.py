@@ -98,7 +98,8 @@ def measured(records, deadlines: list, t_end: float) -> dict:
     plans = np.array([r["plan"] for r in recs])
     return {"samples": int(lat.size), "mean_ms": float(lat.mean() * 1e3),
             "p99_ms": float(np.quantile(lat, 0.99, method="inverted_cdf") * 1e3),
-            "over_deadline": {f"{d * 1e3:g}": float((lat > d).mean()) for d in deadlines}, "accuracy": float(np.mean([r["correct"] for r in recs])),
+            "over_deadline": {f"{d * 1e3:g}": float((lat > d).mean()) for d in deadlines},
+            "accuracy": float(np.mean([r["correct"] for r in recs])),
             "plan_share": {str(j): float((plans == j).mean()) for j in sorted(set(plans.tolist()))}}
 
 

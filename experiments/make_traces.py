@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     Path(a.out).mkdir(parents=True, exist_ok=True)
     for name, trace in traces().items():
         save_trace(trace, Path(a.out) / f"{name}.csv")
-        print(f"{name}: {len(trace.times)} rows, mean {trace.mean(duration=DURATION) / 1e6:.2f} Mbit/s over {DURATION:g} s, "
-              f"min {min(trace.values) / 1e6:.2f}, max {max(trace.values) / 1e6:.2f}")
+        print(f"{name}: {len(trace.times)} rows, mean {trace.mean(duration=DURATION) / 1e6:.2f} Mbit/s over "
+              f"{DURATION:g} s, min {min(trace.values) / 1e6:.2f}, max {max(trace.values) / 1e6:.2f}")
     return 0
 
 

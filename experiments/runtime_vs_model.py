@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 from eepart_fast import Planner, Profile, Topology, cost_tables
-from eepart_fast.nn.profiling import tensor_sizes
 from eepart_fast.io.records import exit_rates, normalised_entropy
+from eepart_fast.nn.profiling import tensor_sizes
 from eepart_fast.nn.train import predict
 from eepart_fast.runtime import RunFailed, load_manifest, run_local
 from eepart_fast.runtime.driver import summarize
@@ -273,7 +273,8 @@ def main() -> int:
               f"p99 {m['p99'] * 1e3:.2f} ms (model {plan.latency * 1e3:.2f})", flush=True)
     result = {"topology": TOPOLOGY, "profile": "profile-ort-mean.json", "samples_per_plan": a.samples * a.passes,
               "passes": a.passes, "load_average_end": list(os.getloadavg()),
-              "run_dir": committed_run_dir(a.run_dir), "joint_epochs_trained": load_manifest(work / "plan-0").data["model"].get(
+              "run_dir": committed_run_dir(a.run_dir),
+              "joint_epochs_trained": load_manifest(work / "plan-0").data["model"].get(
                   "joint_epochs_trained"),
               "clock": "compute stretched to ratio x the partition call's CPU time; links emulated in user space",
               "plans": rows, "open_loop": {"plan": plan_i, "bottleneck_busy_s": busy, "capacity_per_s": capacity,
@@ -309,9 +310,12 @@ def write_markdown(r: dict, path: Path) -> None:
         m = row["measured"]
         lines.append(f"| {row['plan']} | {', '.join(parts)} | {row['threshold']:.3f} | {row['predicted'] * 1e3:.2f} | "
                      f"{row['predicted_for_run_exits']['mean'] * 1e3:.2f} | {m['mean'] * 1e3:.2f} | "
-                     f"{row['ratio']:.3f} ({row['ratio_run_exits']:.3f}) | {' '.join(f'{v:.3f}' for v in row['pass_ratios'])} | "
-                     f"{m['p50'] * 1e3:.2f} | {m['p99'] * 1e3:.2f} | {row['predicted_for_run_exits']['p99'] * 1e3:.2f} | "
-                     f"{row['predicted_accuracy']:.4f} / {row['accuracy']:.4f} | {min(row['load_average']):.1f}-{max(row['load_average']):.1f} |")
+                     f"{row['ratio']:.3f} ({row['ratio_run_exits']:.3f}) | "
+                     f"{' '.join(f'{v:.3f}' for v in row['pass_ratios'])} | "
+                     f"{m['p50'] * 1e3:.2f} | {m['p99'] * 1e3:.2f} | "
+                     f"{row['predicted_for_run_exits']['p99'] * 1e3:.2f} | "
+                     f"{row['predicted_accuracy']:.4f} / {row['accuracy']:.4f} | "
+                     f"{min(row['load_average']):.1f}-{max(row['load_average']):.1f} |")
     lines += ["", ("Where the difference comes from (per sample, ms; measured mean minus the model for the run's exits "
               "= compute + runtime):"), "",
               ("| plan | CPU per call, run / profile (us) | compute: R x (run CPU - profile CPU) | runtime: "

@@ -36,7 +36,8 @@ def measured(records, deadline: float) -> dict:
     lat = np.array([r["latency"] for r in records])
     exits = np.array([r["exit_partition"] for r in records])
     return {"samples": int(lat.size), "mean": float(lat.mean()),
-            "p99": float(np.quantile(lat, 0.99, method="inverted_cdf")), "over_deadline": float((lat > deadline).mean()),
+            "p99": float(np.quantile(lat, 0.99, method="inverted_cdf")),
+            "over_deadline": float((lat > deadline).mean()),
             "accuracy": float(np.mean([r["correct"] for r in records])),
             "exit_fraction": [float((exits == k).mean()) for k in range(1, int(exits.max()) + 1)]}
 

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from cases import args, ef, write
 
 RUNTIME = Path(__file__).resolve().parent / "results" / "runtime"

@@ -7,15 +7,17 @@ The GPU ones (marker `gpu`) also run on the host emulator (EEPART_FAST_CUDA_MODU
 """
 import itertools
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import assert_close, random_profile, random_topology
-from eepart_fast.engine import reference
-from eepart_fast.engine.registry import _probe
-from eepart_fast.engine.frontier import frontier_indices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import eepart_fast as ef
+from eepart_fast.engine import reference
+from eepart_fast.engine.frontier import frontier_indices
+from eepart_fast.engine.registry import _probe
+
+from _instances import assert_close, random_profile, random_topology
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-B = importlib.import_module("eepart_fast.engine.registry")  # the module (eepart_fast.engine.registry is also a function)
+# the module (eepart_fast.engine.registry is also a function)
+B = importlib.import_module("eepart_fast.engine.registry")
 
 
 def test_every_available_backend_has_the_interface():

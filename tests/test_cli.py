@@ -8,6 +8,7 @@ import pytest
 
 import eepart_fast as ef
 from eepart_fast.cli import main
+
 from test_worked_example import spec_profile
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-import eepart_fast as ef
 import pytest
+
+import eepart_fast as ef
 from eepart_fast.cli import main
 from eepart_fast.model.load import Load
 from eepart_fast.planning.load import load_min_latency, load_pareto, plan_max_rate

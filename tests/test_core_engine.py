@@ -11,6 +11,7 @@ import pytest
 import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.model.tables import cost_tables
+
 from _instances import random_profile, random_topology
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
@@ -59,7 +60,7 @@ def mobile_tables(destination):
             inv[a, b] = sum(1.0 / bw[j] for j in links)
     CK = np.array([2e-3, 3e-3, 4e-3])
     CB = np.array([0.5e-3, 0.5e-3, 1e-3])
-    O = np.array([262144.0, 131072.0, 65536.0])
+    O = np.array([262144.0, 131072.0, 65536.0])  # noqa: E741  the model's O (output_bits, docs/model.md)
     N = 3
     compute = np.zeros((M, N + 1, N + 1))
     for a in range(M):
@@ -140,14 +141,14 @@ def brute_sweep(tables, max_latency=np.inf, min_accuracy=-np.inf):
             "placement": np.array(rows["placement"], dtype=np.int32).reshape(-1, lmax)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def random_tables(seed, N, M, K):
     rng = np.random.default_rng(seed)
     profile, topology = random_profile(rng, N, K), random_topology(rng, M)
     return cost_tables(profile, topology, source=int(rng.integers(M)), destination=int(rng.integers(M)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def brute_rows(seed, N, M, K, max_latency=np.inf, min_accuracy=-np.inf):
     return brute_sweep(random_tables(seed, N, M, K), max_latency, min_accuracy)
 

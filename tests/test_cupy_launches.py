@@ -9,9 +9,10 @@ import sys
 import types
 from importlib import resources
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine.backends import cupy as cupy_backend
 from eepart_fast.model.energy import energy_tables

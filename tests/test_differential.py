@@ -6,10 +6,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from _instances import assert_close, instances
 from eepart_fast.planning.plot import sample_configs
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+from _instances import assert_close, instances
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def all_configs(N, M, K):
@@ -82,7 +84,8 @@ def test_bounds_keep_exactly_the_rows_that_meet_them(backend, inst, data):
     j = data.draw(st.integers(0, max(len(acc) - 2, 0)))
     max_latency = (lat[i] + lat[i + 1]) / 2 if len(lat) > 1 else lat[0] * 2
     min_accuracy = (acc[j] + acc[j + 1]) / 2 if len(acc) > 1 else acc[0] / 2
-    got = ef.sweep(profile, topo, source=src, destination=dst, max_latency=max_latency, min_accuracy=min_accuracy, backend=backend)
+    got = ef.sweep(profile, topo, source=src, destination=dst, max_latency=max_latency, min_accuracy=min_accuracy,
+                   backend=backend)
     keep = (every.latency <= max_latency) & (every.accuracy >= min_accuracy)
     assert got.configs() == every.take(keep).configs()
 
@@ -91,7 +94,7 @@ def brute_frontier(lat, acc, rtol=1e-12):
     """Non-dominated points by definition (O(n^2)), equal points once."""
     points = []
     for i in range(len(lat)):
-        dominated = np.any(((lat <= lat[i]) & (acc >= acc[i]) & ((lat < lat[i]) | (acc > acc[i]))))
+        dominated = np.any((lat <= lat[i]) & (acc >= acc[i]) & ((lat < lat[i]) | (acc > acc[i])))
         if not dominated:
             points.append((lat[i], acc[i]))
     points.sort()
@@ -120,11 +123,12 @@ def test_sweep_pareto_is_the_brute_force_frontier(backend, inst):
 
 
 def test_memory_cap_stops_with_count(backend):
-    from test_worked_example import spec_profile
-
     import pytest
 
-    assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48  # 2 floats, 2 ints, 3 x 2 ints
+    from test_worked_example import spec_profile
+
+    # 2 floats, 2 ints, 3 x 2 ints
+    assert ef.planning.evaluation.row_bytes(spec_profile(), ef.Topology.preset("mobile")) == 48
     with pytest.raises(ValueError, match=r"more than 2 rows of 144 configurations.*max_latency / min_accuracy"):
         ef.sweep(spec_profile(), ef.Topology.preset("mobile"), backend=backend, max_memory=2 * 48)
     assert len(ef.sweep(spec_profile(), ef.Topology.preset("mobile"), min_accuracy=0.9, backend=backend,

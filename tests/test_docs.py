@@ -168,7 +168,8 @@ def site(tmp_path_factory):
     pytest.importorskip("mkdocstrings_handlers.python", reason=f"mkdocstrings[python] is not installed: {DOCS_EXTRA}")
     out = tmp_path_factory.mktemp("site")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, env={**command_env(), "NO_MKDOCS_2_WARNING": "1"})
+                          capture_output=True, text=True, timeout=600,
+                          env={**command_env(), "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stderr[-4000:]}"
     return out
 

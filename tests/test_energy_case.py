@@ -7,9 +7,11 @@ import itertools
 import sys
 from pathlib import Path
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
+
 from _instances import random_profile
 from _raw_model import energy as raw_energy
 from _raw_model import latency_accuracy

@@ -4,8 +4,9 @@ configuration), the frontier file's energy column, and one-line usage errors."""
 import csv
 import json
 
-import eepart_fast as ef
 import pytest
+
+import eepart_fast as ef
 from eepart_fast.cli import main
 
 PROFILE, TOPOLOGY = "resnet20-fashionmnist", "mobile-energy"

@@ -3,19 +3,21 @@ reference to the bit on random instances, max_energy keeping exactly the referen
 tabulated and the walked sweep, with a quantile), the raw model's energy through the public API, bad
 energy tables named by table and entry, with_moves keeping or replacing the energies, and auto's choice
 with energy (the GPU backends' energy: tests/test_energy_gpu.py)."""
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import instances, random_profile
-from _raw_model import energy as raw_energy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import EnergyTables, energy_tables
 from eepart_fast.planning.plot import sample_configs
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from _instances import instances, random_profile
+from _raw_model import energy as raw_energy
 from test_energy_model import with_random_energy
 from test_fillers import instance
 
@@ -189,7 +191,8 @@ def test_energy_shapes_and_ignored_entries():
     forward[3, 0, 1] = np.nan  # block N's output is never sent
     forward[0, 2, 2] = -1.0  # no move within a tier
     built = _core.Tables(*tables, energy=energy._replace(compute_energy=unread, forward_energy=forward))
-    assert built.compute_energy[0, 3, 1] == 0 and built.forward_energy[3, 0, 1] == 0 and built.forward_energy[0, 2, 2] == 0
+    assert built.compute_energy[0, 3, 1] == 0 and built.forward_energy[3, 0, 1] == 0
+    assert built.forward_energy[0, 2, 2] == 0
     assert built.has_energy and "energy" in repr(built)
     plain = _core.Tables(*tables)
     assert not plain.has_energy and plain.input_energy is None

@@ -6,18 +6,20 @@ object, max_energy with the other bounds, with a quantile, across the device swe
 seams; the latency-only rows keep their six columns; the errors are the cpu backend's. Marked `gpu`: run
 on a device, or on the host emulator with EEPART_FAST_CUDA_MODULE=_cuda_emu (smaller instances there).
 """
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import gpu_instances
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import energy_tables
 from eepart_fast.planning.plot import sample_configs
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from _instances import gpu_instances
 from test_energy_engine import assert_same_rows, case
 from test_energy_model import with_random_energy
 from test_fillers import instance

@@ -3,15 +3,17 @@ energy on random chains, graphs and routes (serialisation, both route rules, eve
 inputs giving zero tables, bad inputs named, and the brute-force 3-objective frontier on a hand-made case."""
 import json
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
-from _raw_model import energy as raw_energy
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.energy import EnergyTables, check_energy_tables, energy_tables
+
+from _instances import random_profile
+from _raw_model import energy as raw_energy
 from test_fillers import FILLERS, every_config, instance
 from test_worked_example import spec_profile
 
@@ -166,7 +168,8 @@ def test_files_and_derived_topologies_keep_the_energy(tmp_path):
      "link_energy[1].send[1].power_w = -2.0: must be >= 0"),
     ({"link_energy": [None, None, {"receive": [{"energy_per_bit": 1e-9}, None]}]},
      "link_energy[2].receive[0]: unknown field 'energy_per_bit' (did you mean 'energy_per_bit_j'?)"),
-    ({"link_energy": [{"sned": [None, None]}, None, None]}, "link_energy[0]: unknown field 'sned' (did you mean 'send'?)"),
+    ({"link_energy": [{"sned": [None, None]}, None, None]},
+     "link_energy[0]: unknown field 'sned' (did you mean 'send'?)"),
     ({"link_energy": [{"send": [None]}, None, None]}, "link_energy[0].send = [None]: expected a list of two ends"),
     ({"link_energy": [None, {"send": [{"energy_per_transfer_j": float("nan")}, None]}, None]},
      "link_energy[1].send[0].energy_per_transfer_j = nan: must be finite"),
@@ -201,7 +204,9 @@ def test_bad_route_keys_and_tiers_are_named():
 def test_overflow_is_refused_by_table_and_entry():
     """Each input finite, their product not: refused by the finiteness rule of the cost tables."""
     topo = ef.Topology.preset("mobile").replace(active_power_w=[1e300, 0, 0, 0])
-    with pytest.raises(ValueError, match=r"compute_energy\[0\]\[0\]\[1\] = 1.25e\+300 J: energies must be finite, >= 0 and at most 1e\+300 J"):
+    with pytest.raises(ValueError,
+                       match=r"compute_energy\[0\]\[0\]\[1\] = 1.25e\+300 J: energies must be finite, >= 0 and at most "
+                             r"1e\+300 J"):
         energy_tables(spec_profile(), topo)
     bad = EnergyTables(np.zeros(2), np.zeros((2, 2, 2)), np.full((1, 2, 2), -1.0), np.zeros(2))
     with pytest.raises(ValueError, match=r"forward_energy\[0\]\[0\]\[0\] = -1.0 J"):
@@ -261,10 +266,10 @@ def test_mobile_energy_preset_numbers():
     assert lte_send["energy_per_transfer_j"] == pytest.approx(0.26 * 1.21 + 10.12 * 1.06, rel=1e-15)
     assert d["link_energy"][1]["receive"][0] == {"energy_per_bit_j": pytest.approx(51.97e-9, rel=1e-15),
                                                  "power_w": 1.2, "energy_per_transfer_j": 0.0}
-    assert d["link_energy"][0]["send"] == [{"energy_per_bit_j": 0.0, "power_w": 0.761, "energy_per_transfer_j": 0.0}] * 2
-    assert d["link_energy"][2] == {"send": [{"energy_per_bit_j": 0.0, "power_w": 0.0, "energy_per_transfer_j": 0.0}] * 2,
-                                   "receive": [{"energy_per_bit_j": 0.0, "power_w": 0.0,
-                                                "energy_per_transfer_j": 0.0}] * 2}
+    assert d["link_energy"][0]["send"] == [{"energy_per_bit_j": 0.0, "power_w": 0.761,
+                                            "energy_per_transfer_j": 0.0}] * 2
+    idle = [{"energy_per_bit_j": 0.0, "power_w": 0.0, "energy_per_transfer_j": 0.0}] * 2
+    assert d["link_energy"][2] == {"send": idle, "receive": idle}
     # The phone's battery pays the LTE tail on an input it forwards to the edge; the watch's does not.
     p = spec_profile()
     phone = energy_tables(p, energy, source="smartphone", destination="smartphone")

@@ -5,15 +5,17 @@ and the errors."""
 import json
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import instances, random_profile, random_topology
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices, frontier_indices
 from eepart_fast.model.energy import energy_tables
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from _instances import instances, random_profile, random_topology
 from test_energy_model import with_random_energy
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -342,7 +342,8 @@ NANO = ("RAM 1393/3956MB (lfb 5x4MB) SWAP 0/1978MB (cached 0MB) IRAM 0/252kB(lfb
         "CPU [5%@102,3%@102,0%@102,0%@102] EMC_FREQ 0%@1600 GR3D_FREQ 0%@76 APE 25 PLL@23.5C CPU@26C PMIC@100C "
         "GPU@25C AO@31.5C thermal@25.5C POM_5V_IN 3221/3221 POM_5V_GPU 0/0 POM_5V_CPU 461/461")
 AGX_XAVIER = ("RAM 3069/31927MB (lfb 6880x4MB) SWAP 0/15963MB (cached 0MB) "
-              "CPU [1%@1190,0%@1190,off,off,off,off,off,off] EMC_FREQ 0%@2133 GR3D_FREQ 0%@1377 APE 150 MTS fg 0% bg 0% AO@39C GPU@38.5C Tdiode@41.5C PMIC@100C "
+              "CPU [1%@1190,0%@1190,off,off,off,off,off,off] EMC_FREQ 0%@2133 GR3D_FREQ 0%@1377 APE 150 MTS fg 0% bg "
+              "0% AO@39C GPU@38.5C Tdiode@41.5C PMIC@100C "
               "AUX@38C CPU@39.5C thermal@38.9C Tboard@39C GPU 0/0 CPU 311/311 SOC 1244/1244 CV 0/0 VDDRQ 155/155 "
               "SYS5V 1456/1456")
 
@@ -540,9 +541,10 @@ def test_profile_records_the_energy_of_the_timed_samples(tmp_path):
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     import dataclasses
 
-    from _tiny_net import tiny_net_and_data
     from eepart_fast.model.profile import Profile
     from eepart_fast.nn.profiling import make_profile, profile_net
+
+    from _tiny_net import tiny_net_and_data
 
     events = []
     net, data = tiny_net_and_data()

@@ -2,16 +2,18 @@
 3-objective frontier of the compiled search against every configuration of the NumPy reference
 (every_configuration_energy) on random instances and the shipped profiles, bit for bit; the energy column;
 the errors."""
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import instances, random_topology
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.engine.frontier import frontier3_indices, frontier_indices
 from eepart_fast.model.energy import energy_tables
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from _instances import instances, random_topology
 from test_energy_engine import case
 from test_energy_model import with_random_energy
 

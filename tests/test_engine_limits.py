@@ -11,12 +11,14 @@ import textwrap
 import threading
 import time
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast import _core
 from eepart_fast.engine import reference
+
+from _instances import random_profile, random_topology
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,7 +45,8 @@ def run_python(code, timeout=300):
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(ef.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.path.join(ROOT, "tests"),
                                                        os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, check=False,
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout,
+                       check=False,
                        env=env, cwd=ROOT)
     return p.returncode, p.stdout + p.stderr
 

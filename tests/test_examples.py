@@ -204,7 +204,8 @@ def test_study(workdir):
         got = [row_tuple(r) for r in kinds["frontier"].itertuples() if r.found]
         assert got == front and kinds["frontier"].found.all() == bool(front)
         empty_frontiers += not front
-        kind, best = ("P_lat", ef.min_latency(prof, topo, min_accuracy=lo, source=s, destination=t)) if lo is not None else \
+        kind, best = ("P_lat",
+                      ef.min_latency(prof, topo, min_accuracy=lo, source=s, destination=t)) if lo is not None else \
             ("P_acc", ef.max_accuracy(prof, topo, max_latency=hi, source=s, destination=t))
         (r,) = kinds[kind].itertuples()
         assert bool(r.found) == (best is not None)

@@ -4,13 +4,15 @@ routes under both route rules. On random instances of each: the tables against t
 brute force, every backend against the NumPy reference, the Planner against the sweep, and the files."""
 import json
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
-from _raw_model import latency_accuracy
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.planning.planner import Planner
+
+from _instances import random_profile
+from _raw_model import latency_accuracy
 
 FILLERS = ("partition_time", "block_time", "serialize_per_bit", "serialize_per_tensor", "graph_store_and_forward",
            "graph_bottleneck", "graph_bottleneck_mtu", "graph_hops", "graph_given_routes", "chain_bottleneck",
@@ -117,7 +119,8 @@ def test_every_backend_agrees_on_each_filler(filler, fast_backend):
         np.testing.assert_array_equal(got.partitions, ref.partitions)
         np.testing.assert_array_equal(got.placement, ref.placement)
         want = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, source=src, destination=dst, backend="numpy")]
-        have = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, source=src, destination=dst, backend=fast_backend)]
+        have = [(p.latency, p.accuracy) for p in ef.pareto(profile, topo, source=src, destination=dst,
+                                                           backend=fast_backend)]
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=0)
 
 
@@ -143,7 +146,8 @@ def test_files_round_trip_each_filler(filler, tmp_path):
     profile.save(tmp_path / "p.json")
     back = ef.Profile.load(tmp_path / "p.json")
     assert back.to_dict() == json.loads(json.dumps(profile.to_dict()))
-    a, b = ef.cost_tables(profile, topo, source=src, destination=dst), ef.cost_tables(back, again, source=src, destination=dst)
+    a, b = ef.cost_tables(profile, topo, source=src, destination=dst), ef.cost_tables(back, again, source=src,
+                                                                                      destination=dst)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
 
@@ -249,11 +253,14 @@ def test_cost_tables_given_directly():
     front = ef.pareto(tables)
     assert [p.latency for p in front] == [p.latency for p in ef.pareto(profile, topo, source=src, destination=dst)]
     acc = front[len(front) // 2].accuracy
-    assert ef.min_latency(tables, min_accuracy=acc).latency == ef.min_latency(profile, topo, min_accuracy=acc, source=src, destination=dst).latency
+    assert ef.min_latency(tables, min_accuracy=acc).latency == ef.min_latency(profile, topo, min_accuracy=acc,
+                                                                              source=src, destination=dst).latency
     assert ef.max_accuracy(tables, max_latency=front[-1].latency).accuracy == front[-1].accuracy
     planner = Planner.from_tables(tables)
-    assert planner.min_latency(min_accuracy=acc).config() == ef.min_latency(profile, topo, min_accuracy=acc, source=src, destination=dst).config()
-    assert planner.min_latency(min_accuracy=acc).threshold is None and "tier " in str(planner.min_latency(min_accuracy=acc))
+    assert planner.min_latency(min_accuracy=acc).config() == ef.min_latency(profile, topo, min_accuracy=acc, source=src,
+                                                                            destination=dst).config()
+    assert planner.min_latency(min_accuracy=acc).threshold is None
+    assert "tier " in str(planner.min_latency(min_accuracy=acc))
     with pytest.raises(ValueError, match="set_tables"):
         planner.set_bandwidth(0, 1e6)
     planner.set_tables(ef.cost_tables(profile, topo, source=dst, destination=src))

@@ -5,9 +5,10 @@ building anything, and any cost they overflow is refused once, by finite_costs, 
 import json
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast._checks import MAX_DEVICES
 
 NAMES = ["device", "station", "cloud"]

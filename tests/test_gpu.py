@@ -17,6 +17,7 @@ from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
 from eepart_fast.model.configs import pack_configs
 from eepart_fast.planning.plot import sample_configs
+
 from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 GPU = [name for name in ("cuda", "cupy") if ef.backends()[name]["available"]]
@@ -167,7 +168,8 @@ def test_unranked_placements_and_long_plans_match_cpu(gpu):
 
 @pytest.mark.gpu
 def test_sweep_past_max_rows_names_the_count(gpu):
-    tables = ef.cost_tables(random_profile(np.random.default_rng(5), 6, 2), random_topology(np.random.default_rng(6), 4))
+    tables = ef.cost_tables(random_profile(np.random.default_rng(5), 6, 2),
+                            random_topology(np.random.default_rng(6), 4))
     total = ef.count_configurations(6, 4, 2)
     with pytest.raises(ValueError, match=f"more than 100 rows of {total} configurations"):
         gpu_module(gpu).sweep(tables, max_rows=100)
@@ -202,7 +204,8 @@ def test_frontier_matches_cpu_search_and_the_reference(gpu, inst, bounded, data)
 def test_cuda_search_past_its_memory_cap_stops_with_a_message():
     if "cuda" not in GPU:
         pytest.skip("cuda backend not available")
-    tables = ef.cost_tables(random_profile(np.random.default_rng(2), 12, 3), random_topology(np.random.default_rng(3), 5))
+    tables = ef.cost_tables(random_profile(np.random.default_rng(2), 12, 3),
+                            random_topology(np.random.default_rng(3), 5))
     with pytest.raises(ValueError, match="max_memory"):
         gpu_module("cuda")._cuda.pareto(tables, max_memory=1000)
 
@@ -211,7 +214,8 @@ def test_cuda_search_past_its_memory_cap_stops_with_a_message():
 def test_cuda_rejects_a_bad_configuration_before_the_device():
     if "cuda" not in GPU:
         pytest.skip("cuda backend not available")
-    tables = ef.cost_tables(random_profile(np.random.default_rng(4), 4, 2), random_topology(np.random.default_rng(4), 3))
+    tables = ef.cost_tables(random_profile(np.random.default_rng(4), 4, 2),
+                            random_topology(np.random.default_rng(4), 3))
     t, L = np.array([0, 1]), np.array([1, 2])
     P, A = np.array([[2, -1], [1, 9]]), np.array([[0, -1], [1, 2]])
     with pytest.raises(ValueError, match=r"partitions\[1\]\[1\] = 9"):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import eepart_fast as ef
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import _probe
+
 from _instances import assert_close, drawn_bounds, gpu_instances, random_profile, random_topology
 
 pytestmark = pytest.mark.gpu
@@ -43,7 +44,8 @@ def tables_of(inst):
     return ef.cost_tables(profile, topo, source=src, destination=dst)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(inst=gpu_instances(10, 5, 3), bounded=st.booleans(), room=st.sampled_from([0, 16, 64, 128]),
        data=st.data())
 def test_fused_frontier_is_the_cpu_one(cuda, inst, bounded, room, data):
@@ -109,7 +111,8 @@ def test_many_thresholds_share_few_blocks_and_many_rows_come_back(cuda):
     """More thresholds than blocks (each block runs several, reusing its scratch), and more staircase
     points than the first copy back brings (256)."""
     rng = np.random.default_rng(11)
-    tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), source=0, destination=0)
+    tables = ef.cost_tables(random_profile(rng, 9, 40, rising_accuracy=True), random_topology(rng, 4), source=0,
+                            destination=0)
     got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["staircase_points"] > 256
     assert_same_frontier(got, cpu_pareto(tables), tables)
@@ -119,7 +122,8 @@ def test_layers_wider_than_a_block(cuda):
     """N = 120, M = 5: the first layer alone has 595 labels, more than the block's 512 threads, so the
     scans, the running maxima and the sorts work over several tiles."""
     rng = np.random.default_rng(12)
-    tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), source=0, destination=0)
+    tables = ef.cost_tables(random_profile(rng, 120, 1, rising_accuracy=True), random_topology(rng, 5), source=0,
+                            destination=0)
     got, stats = cuda._pareto_stats(tables, engine="fused")
     assert stats["labels"] > 512
     assert_same_frontier(got, cpu_pareto(tables), tables)
@@ -137,7 +141,8 @@ def test_out_of_room_falls_back_or_says_so(cuda):
 
 
 def test_bad_engine_and_room_are_errors_that_name_them(cuda):
-    tables = ef.cost_tables(random_profile(np.random.default_rng(4), 4, 2), random_topology(np.random.default_rng(4), 3))
+    tables = ef.cost_tables(random_profile(np.random.default_rng(4), 4, 2),
+                            random_topology(np.random.default_rng(4), 3))
     with pytest.raises(ValueError, match="engine = 'fast': must be 'auto', 'fused' or 'layered'"):
         cuda.pareto(tables, engine="fast")
     with pytest.raises(ValueError, match="fused_room = -1"):

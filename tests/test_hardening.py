@@ -7,12 +7,14 @@ import subprocess
 import sys
 import tracemalloc
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast.cli import commands as cli
 from eepart_fast.engine import reference
 from eepart_fast.model.configs import count_configurations, row_bytes
+
 from test_cli import run
 from test_worked_example import spec_profile
 
@@ -343,7 +345,8 @@ def test_no_plan_has_its_own_exit_code(capsys, profile_file):
     (["plan", "--max-latency-ms", "nan"], "must be a finite number"),
     (["sweep", "--out", "r.csv", "--min-accuracy", "-0.1"], "--min-accuracy"),
     (["plan", "--frontier", "ten"], "--frontier: 'ten'"),
-    (["plan", "--topology", "datacenter"], "--topology 'datacenter': no such file or preset (presets: mobile, iot, mobile-energy)"),
+    (["plan", "--topology", "datacenter"],
+     "--topology 'datacenter': no such file or preset (presets: mobile, iot, mobile-energy)"),
     (["plan", "--plot", "/no/dir/x.png"], "--plot '/no/dir/x.png': folder '/no/dir' does not exist"),
     (["sweep", "--out", "/no/dir/x.csv"], "folder '/no/dir' does not exist"),
 ])
@@ -381,8 +384,9 @@ def test_memory_cap_message_names_the_option(capsys, profile_file, tmp_path):
 @pytest.mark.parametrize("per_threshold", [False, True])
 @pytest.mark.parametrize("name", ["numpy", "cpu"])
 def test_sweep_by_threshold_is_one_sweep(name, per_threshold):
-    from _instances import random_profile, random_topology
     from eepart_fast.engine.registry import get_backend
+
+    from _instances import random_profile, random_topology
 
     rng = np.random.default_rng(5)
     profile, topology = random_profile(rng, 7, 4), random_topology(rng, 3)

@@ -390,6 +390,7 @@ def test_idx_decompression_is_bounded_by_the_header(tmp_path):
     pytest.importorskip("torch", reason=TRAIN)
     import gzip
     import tracemalloc
+
     from eepart_fast.nn.data import read_idx
     bomb = tmp_path / "bomb.gz"
     header = idx_bytes(np.zeros(0, np.uint8), shape=(10, 28, 28))
@@ -508,7 +509,8 @@ def _foreign_weights(run):
 @pytest.mark.parametrize("damage,needle", [
     (lambda run: (run / "run.json").unlink(), r"has no run.json: train first"),
     (lambda run: (run / "run.json").write_text("{not json"), r"run.json: not a run.json \(JSONDecodeError"),
-    (lambda run: (run / "run.json").write_text("[1, 2]"), r"run.json: expected a JSON object of run settings, got list"),
+    (lambda run: (run / "run.json").write_text("[1, 2]"),
+     r"run.json: expected a JSON object of run settings, got list"),
     (_spec_edit("colour", "red"), r"run.json: field 'colour' is not a run setting"),
     (_spec_edit("joint", [1]), r"run.json: joint = \[1\]: expected an object of training settings"),
     (_spec_edit("limit", "x"), r"run.json: limit = x: expected an integer >= 1 or null"),

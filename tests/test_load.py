@@ -3,10 +3,10 @@ against brute force over every configuration priced from the servers' loads, and
 closed form and against every plan's own capacity."""
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.load import INFEASIBLE, Load, LoadModel, load_tables, wait
 from eepart_fast.planning.load import (
@@ -17,6 +17,8 @@ from eepart_fast.planning.load import (
     max_rate,
     plan_max_rate,
 )
+
+from _instances import random_profile, random_topology
 from test_worked_example import spec_profile as worked_profile
 
 ROW = (1, [1, 3], [1, 3])  # the worked example's first row: 384.5879296 ms unloaded
@@ -38,7 +40,8 @@ def test_worked_example_by_hand():
     assert r.latency == pytest.approx(0.3845879296 + 0.0125 + 0.7 * cloud, rel=1e-12)
     assert r.latency == pytest.approx(0.3974410827531532, rel=1e-12)  # docs/model.md's number
     # Two sources sharing the phone load it to 1: infeasible.
-    assert ef.model.evaluate_load(p, topo, ROW, load=Load(20.0, fleet=2, private=[0]), link_queues=False).latency == np.inf
+    assert ef.model.evaluate_load(p, topo, ROW, load=Load(20.0, fleet=2, private=[0]),
+                                  link_queues=False).latency == np.inf
     # The source's own tier is not shared: a fleet of two does not change a plan computing there alone.
     alone = (1, [3], [0])
     assert (ef.model.evaluate_load(p, topo, alone, load=Load(0.1, fleet=2), link_queues=False).latency

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
+
 from test_worked_example import spec_profile
 
 

@@ -7,9 +7,11 @@ values are refused with the words a topology built from scratch uses; plan table
 the tables of the rebuilt network at many values."""
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
+
 from _instances import random_profile
 
 NAMES = ["t0", "t1", "t2", "t3", "t4"]
@@ -24,7 +26,8 @@ class Network:
         self.ratio = rng.uniform(0.5, 50.0, m).tolist()
         self.extras = {}
         if serialised:
-            self.extras = {"serialize": rng.uniform(0, 1e-8, m).tolist(), "deserialize": rng.uniform(0, 1e-8, m).tolist()}
+            self.extras = {"serialize": rng.uniform(0, 1e-8, m).tolist(),
+                           "deserialize": rng.uniform(0, 1e-8, m).tolist()}
         if form == "chain":
             self.links = [[j, j + 1, float(rng.uniform(1e5, 1e9)), float(rng.uniform(0, 0.05))] for j in range(m - 1)]
         elif form.startswith("graph"):

@@ -6,8 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.cli import nn as cli  # noqa: E402
-from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist  # noqa: E402
 from eepart_fast.model.profile import Profile  # noqa: E402
+from eepart_fast.nn.data import DatasetMissing, load_fashion_mnist  # noqa: E402
 
 pytestmark = pytest.mark.train
 

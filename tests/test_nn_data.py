@@ -67,7 +67,8 @@ def test_fashion_mnist_in_a_folder_and_disjoint_splits(tmp_path):
     assert d.info["normalise_mean"][0] == pytest.approx(imgs[:20].mean() / 255)
     x, y = d.train.batch(torch.tensor([0, 3]))
     assert x.dtype == torch.float32 and x.shape == (2, 1, 28, 28)
-    np.testing.assert_allclose(x[1, 0].numpy(), (imgs[3] / 255 - d.train.mean[0]) / d.train.std[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x[1, 0].numpy(), (imgs[3] / 255 - d.train.mean[0]) / d.train.std[0], rtol=1e-5,
+                               atol=1e-6)
     assert y.tolist() == [0, 3]
     with pytest.raises(ValueError, match="profile_size"):
         D.load_fashion_mnist(tmp_path, profile_size=30)
@@ -114,7 +115,8 @@ def test_image_folder(tmp_path):
         for cls in ("cat", "dog"):
             (tmp_path / part / cls).mkdir(parents=True)
             for k in range(n):
-                Image.fromarray(rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)).save(tmp_path / part / cls / f"{k}.png")
+                pixels = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(tmp_path / part / cls / f"{k}.png")
     d = D.load_data("folder", tmp_path, profile_size=4)
     assert (len(d.train), len(d.profile), len(d.test)) == (8, 4, 4)
     assert d.input_shape == (3, 10, 12) and d.classes == 2

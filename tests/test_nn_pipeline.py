@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
+from eepart_fast.io.records import exit_rates, load_records, records_path  # noqa: E402
+from eepart_fast.model.profile import Profile  # noqa: E402
 from eepart_fast.nn import data as D  # noqa: E402
 from eepart_fast.nn.earlyexit import EarlyExitNet  # noqa: E402
 from eepart_fast.nn.profiling import make_profile, pick_clock, profile_net, profile_run, time_single_samples  # noqa: E402
-from eepart_fast.io.records import exit_rates, load_records, records_path  # noqa: E402
 from eepart_fast.nn.resnet_cifar import cifar_resnet  # noqa: E402
 from eepart_fast.nn.run import RunSpec, load_trained, train_run  # noqa: E402
 from eepart_fast.nn.train import TrainConfig, accuracy, load_checkpoint, train_model  # noqa: E402
-from eepart_fast.model.profile import Profile  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 THRESHOLDS = 20

@@ -3,9 +3,10 @@ import json
 import os
 from pathlib import Path
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 from eepart_fast import Profile, Topology, evaluate
 from eepart_fast.nn.estimators import (
     count_partitionings,
@@ -185,6 +186,7 @@ def _cli(*args):
 
 def test_validate_end_to_end_against_independent_computations(tiny_run):
     import torch
+
     from eepart_fast.nn.validate import final_net, load_joint
     folder, data = tiny_run
     out = folder / "val"
@@ -223,11 +225,13 @@ def test_validate_end_to_end_against_independent_computations(tiny_run):
         configs = [(t, P, list(range(len(P)))) for t in range(profile.K)]
         for name in ("joint", "separate", "exiting"):
             p = profile.with_accuracy(report["estimators"][name]["accuracy"], estimator=name)
-            np.testing.assert_allclose(row["predicted"]["accuracy"][name], evaluate(p, mobile, configs=configs).accuracy,
+            np.testing.assert_allclose(row["predicted"]["accuracy"][name],
+                                       evaluate(p, mobile, configs=configs).accuracy,
                                        rtol=1e-12)
         fitted = profile.with_accuracy(report["estimators"]["fitted"]["accuracy"], estimator="fitted")
         assert fitted.per_threshold_accuracy
-        np.testing.assert_allclose(row["predicted"]["accuracy"]["fitted"], evaluate(fitted, mobile, configs=configs).accuracy,
+        np.testing.assert_allclose(row["predicted"]["accuracy"]["fitted"],
+                                   evaluate(fitted, mobile, configs=configs).accuracy,
                                    rtol=1e-12)
     assert some_exit_split, "the tiny run never splits samples between exits; the check above proves little"
     # The statistics are those of the rows.
@@ -277,7 +281,8 @@ def test_validate_refuses_another_networks_profile_before_training(tiny_run, tmp
 
 def test_write_profile_with_the_fitted_estimator(tmp_path, capsys):
     # The shipped profile and its records: a profile the engine plans with, accuracy per threshold.
-    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")  # `eepart validate` is registered with the training commands
+    # `eepart validate` is registered with the training commands
+    pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.io.records import load_records, records_path
     from eepart_fast.nn.validate import estimator_tables
     src = Path(ef.__file__).parent / "presets" / "profiles" / "resnet20-fashionmnist.json"

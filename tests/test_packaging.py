@@ -27,7 +27,8 @@ def module_functions():
             continue
         signature = obj.__doc__.splitlines()[0]
         params = signature[signature.index("(") + 1: signature.rindex(") ->")]
-        out[name] = [p.split(":")[0].strip() for p in re.split(r",\s*(?![^\[]*\])", params) if p.strip() not in ("*", "")]
+        out[name] = [p.split(":")[0].strip() for p in re.split(r",\s*(?![^\[]*\])", params)
+                     if p.strip() not in ("*", "")]
     return out
 
 

@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from _instances import instances, random_profile, random_topology
-from eepart_fast.planning.planner import Plan, Planner, max_accuracy, min_latency, pareto
 from eepart_fast.model.tables import cost_tables
+from eepart_fast.planning.planner import Plan, Planner, max_accuracy, min_latency, pareto
+
+from _instances import instances, random_profile, random_topology
 from test_worked_example import spec_profile
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -53,7 +54,8 @@ def test_three_questions_match_the_sweep(inst, data):
             assert got.accuracy == pytest.approx(want, rel=1e-12, abs=0) and got.latency <= y
 
     # Every plan re-evaluates to its own numbers through the public evaluate.
-    plans = front + [p for p in (planner.min_latency(min_accuracy=rows.accuracy[i]), planner.max_accuracy(max_latency=rows.latency[j])) if p]
+    plans = front + [p for p in (planner.min_latency(min_accuracy=rows.accuracy[i]),
+                                 planner.max_accuracy(max_latency=rows.latency[j])) if p]
     again = ef.evaluate(profile, topo, configs=[p.config() for p in plans], source=src, destination=dst, backend=FAST)
     np.testing.assert_allclose(again.latency, [p.latency for p in plans], rtol=1e-12, atol=0)
     np.testing.assert_allclose(again.accuracy, [p.accuracy for p in plans], rtol=1e-12, atol=0)
@@ -90,7 +92,8 @@ def test_plan_breakdown_explains_its_numbers():
 
 
 def test_plan_text_and_dict():
-    plan = max_accuracy(spec_profile(), ef.Topology.preset("mobile"), max_latency=0.4, destination="cloud", backend=FAST)
+    plan = max_accuracy(spec_profile(), ef.Topology.preset("mobile"), max_latency=0.4, destination="cloud",
+                        backend=FAST)
     text = str(plan)
     assert f"{plan.latency * 1e3:.3f} ms" in text and "results to cloud" in text
     assert all(name in text for name in plan.tier_names)
@@ -198,7 +201,8 @@ def test_planner_rebuilds_only_what_changed():
 
     # Answers follow the network: each equals a fresh search on the changed models.
     for x in (0.3, 0.5, 0.7):
-        got, fresh = planner.min_latency(min_accuracy=x), min_latency(profile, changed, min_accuracy=x, source=1, destination=3, backend=FAST)
+        got, fresh = planner.min_latency(min_accuracy=x), min_latency(profile, changed, min_accuracy=x, source=1,
+                                                                      destination=3, backend=FAST)
         assert (got is None and fresh is None) or (got.latency, got.config()) == (fresh.latency, fresh.config())
     assert first is not None and planner.topology is not topo and topo.links["bandwidth"][1] == 40e6
 

@@ -3,11 +3,13 @@ re-run at every breakpoint, just beside it and at many interior points, and agai
 full sweep; the searches they take; a hand-computed breakpoint; the errors."""
 import math
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
+
+import eepart_fast as ef
 from eepart_fast.engine import reference
+
+from _instances import random_profile
 
 STEP = 1e-7  # relative step beside a breakpoint
 
@@ -34,7 +36,9 @@ def network_at(topology, parameter, target, v):
 
 def engine(profile, topology, problem, bound):
     planner = ef.Planner(profile, topology)
-    return planner.min_latency(min_accuracy=bound) if problem == "min_latency" else planner.max_accuracy(max_latency=bound)
+    if problem == "min_latency":
+        return planner.min_latency(min_accuracy=bound)
+    return planner.max_accuracy(max_latency=bound)
 
 
 def sweep_optimum(profile, topology, problem, bound):
@@ -310,10 +314,12 @@ def test_p_acc_breakpoint_is_exact_to_the_ulp():
                          result_bits=8.0, accuracy=[0.4589285339322726, 0.6324424245489726], thresholds=[0.43],
                          exit_rate=[[0.22676259358502374, 0.7732374064149763]])
     topology = ef.Topology.chain(["t0", "t1", "t2", "t3"], [1.0, 4.0, 1.0, 2.0], [2e6] * 3, [0.0, 0.001, 0.001])
-    table = ef.Planner(profile, topology, source=0, destination=3).plan_table("bandwidth", 0, 2e5, 1e7, max_latency=0.005012)
+    table = ef.Planner(profile, topology, source=0, destination=3).plan_table("bandwidth", 0, 2e5, 1e7,
+                                                                              max_latency=0.005012)
     assert len(table.breakpoints) == 1
     bp = table.breakpoints[0]
     for v in (2e6, bp, float(np.nextafter(bp, 0)), float(np.nextafter(bp, math.inf))):
-        want = ef.Planner(profile, topology.with_link(0, bandwidth=v), source=0, destination=3).max_accuracy(max_latency=0.005012)
+        want = ef.Planner(profile, topology.with_link(0, bandwidth=v), source=0,
+                          destination=3).max_accuracy(max_latency=0.005012)
         assert table.at(v).config() == want.config(), v
     assert table.at(2e6).accuracy == 0.6324424245489726

@@ -3,12 +3,14 @@ it reports, a search running while the network changes never files its answer un
 set_ratio never writes a table another thread may be reading."""
 import threading
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
+
+import eepart_fast as ef
 from eepart_fast.engine.registry import get_backend
 from eepart_fast.planning.planner import Planner
+
+from _instances import random_profile
 
 BANDWIDTHS = (1e3, 1e5, 1e7, 1e9)
 ACCURACIES = (0.0, 0.4, 0.6, 0.8)

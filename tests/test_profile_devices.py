@@ -2,9 +2,10 @@
 this machine, `eepart profile --merge-device NAME FILE` merges a device's measurements made elsewhere."""
 import json
 
-import eepart_fast as ef
 import numpy as np
 import pytest
+
+import eepart_fast as ef
 
 torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
 from eepart_fast.cli.commands import main  # noqa: E402

@@ -30,7 +30,8 @@ DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "
 ORDER = ["source", "destination", "configs", "min_accuracy", "max_latency", "quantile", "backend", "threads",
          "max_memory", "time_limit", "progress"]
 # What an application's examples need beyond the package: its extra's modules.
-EXAMPLES_NEED = {"eepart_fast.runtime.": ("zmq", "onnxruntime"), "eepart_fast.study.": ("pyarrow", "dask", "distributed")}
+EXAMPLES_NEED = {"eepart_fast.runtime.": ("zmq", "onnxruntime"),
+                 "eepart_fast.study.": ("pyarrow", "dask", "distributed")}
 LAYERS = ["eepart_fast", "eepart_fast.model", "eepart_fast.engine", "eepart_fast.io", "eepart_fast.planning"]
 OPTIONAL = ["eepart_fast.runtime", "eepart_fast.study", "eepart_fast.cli"]
 

@@ -7,15 +7,17 @@ from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
-import _raw_model as raw
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.engine.frontier import frontier_indices
-from eepart_fast.model.configs import pack_configs
 from eepart_fast.io.records import exit_points, exit_rates, load_records
+from eepart_fast.model.configs import pack_configs
 from eepart_fast.model.quantile import quantile_label
+
+import _raw_model as raw
+from _instances import random_profile, random_topology
 from test_cli import run
 from test_quantile_backends import MODULES
 from test_worked_example import spec_profile
@@ -31,7 +33,8 @@ TALLY_BACKENDS = BACKENDS + (["cuda_emu"] if EMULATED is not None else [])
 def evaluate_on(backend, profile, topology, configs, source, destination, quantile=None):
     """ef.evaluate, or on "cuda_emu" the emulated cuda module's evaluate on the same tables."""
     if backend != "cuda_emu":
-        return ef.evaluate(profile, topology, configs=configs, source=source, destination=destination, backend=backend, quantile=quantile)
+        return ef.evaluate(profile, topology, configs=configs, source=source, destination=destination, backend=backend,
+                           quantile=quantile)
     tables = ef.cost_tables(profile, topology, source=source, destination=destination)
     latency, accuracy = EMULATED.evaluate(tables, *pack_configs(configs, tables.N, tables.M, tables.K),
                                           quantile=quantile)
@@ -387,6 +390,7 @@ def test_the_profiler_writes_the_statistic(one_torch_thread):
     pytest.importorskip("torch", reason="needs the train extra: pip install 'eepart_fast[train]'")
     from eepart_fast.nn import data as D
     from eepart_fast.nn.profiling import make_profile, profile_net
+
     from test_nn_pipeline import tiny_net
 
     try:
@@ -439,7 +443,8 @@ def test_cli_sweep_quantile_files(capsys, profile_file, tmp_path):
                 assert float(z["quantile"]) == 0.9
                 np.testing.assert_array_equal(z["latency"], rows.latency)
         else:
-            pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
+            pq = pytest.importorskip("pyarrow.parquet",
+                                     reason="needs the study extra: pip install 'eepart_fast[study]'")
             meta = pq.read_schema(out).metadata
             assert json.loads(meta[b"eepart.quantile"]) == 0.9
     code, _, err = run(capsys, "sweep", "--profile", profile_file, "--no-progress", "--out", tmp_path / "m.npz")

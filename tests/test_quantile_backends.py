@@ -13,8 +13,9 @@ import os
 
 import numpy as np
 import pytest
-from eepart_fast.engine.backends import cupy as _backend_cupy
+
 from eepart_fast.engine import reference
+from eepart_fast.engine.backends import cupy as _backend_cupy
 from eepart_fast.engine.registry import _probe, backends
 from eepart_fast.model.tables import CostTables
 

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from _instances import random_profile, random_topology
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.tables import CostTables, cost_tables
+
+from _instances import random_profile, random_topology
 
 _core = pytest.importorskip("eepart_fast._core")
 
@@ -88,7 +89,8 @@ def assert_frontier(got, lat, acc, tables, q):
     np.testing.assert_array_equal(e_acc, got["accuracy"])
     # Of the configurations reaching a point exactly, the one of least mean latency is returned.
     every = ef.engine.reference.sweep(tables, quantile=q)
-    every_mean = ef.engine.reference.evaluate(tables, *(every[k] for k in ("threshold_index", "num_partitions", "partitions",
+    every_mean = ef.engine.reference.evaluate(tables,
+                                              *(every[k] for k in ("threshold_index", "num_partitions", "partitions",
                                                                      "placement")))[0]
     got_mean = ef.engine.reference.evaluate(tables, *columns)[0]
     for i in range(got["latency"].size):

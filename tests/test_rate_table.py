@@ -3,13 +3,15 @@ as the fastest configuration (brute force over every configuration at that rate)
 narrow."""
 from __future__ import annotations
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.model.load import Load, LoadModel
 from eepart_fast.planning.load import configurations
 from eepart_fast.planning.rate_table import plan_at, rate_table
+
+from _instances import random_profile, random_topology
 
 
 def brute_best(model, configs, rate, eps):

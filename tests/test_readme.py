@@ -5,7 +5,6 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -93,7 +92,7 @@ def test_quick_tour_script_runs_exactly_readmes_block():
     done = subprocess.run(["bash", str(ROOT / "tools" / "quick_tour.sh"), "--print"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines() == [l for l in tour[0].code.strip().splitlines() if l.strip()]
+    assert done.stdout.strip().splitlines() == [line for line in tour[0].code.strip().splitlines() if line.strip()]
 
 
 def test_quick_tour_commands_parse():

@@ -69,7 +69,8 @@ def test_export_of_the_committed_figure_3_weights(figure_3_deploy):
     assert code == 0, out
     m = load_manifest(deploy)
     assert [list(p.blocks) for p in m.partitions] == [[1, 3], [4, 10]] and m.tiers[1:] == ["smartphone", "edge server"]
-    assert m.data["model"]["joint_epochs_trained"] is None and "epochs trained not recorded" in m.data["model"]["weights"]
+    assert m.data["model"]["joint_epochs_trained"] is None
+    assert "epochs trained not recorded" in m.data["model"]["weights"]
     for part in m.data["partitions"]:  # the ONNX partitions agree with torch on the weights loaded
         assert part["check"]["samples"] == 2
         assert max(part["check"]["max_abs_diff"].values()) <= part["check"]["tolerance"]
@@ -238,7 +239,8 @@ def test_frontier_head_and_shown_rows_agree():
 def test_plan_table_prints_accuracies_that_differ():
     from eepart_fast import Profile, Topology
     from eepart_fast.planning.planner import Planner
-    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0, destination=0).plan_table(
+    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0,
+                    destination=0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     rows = str(table).splitlines()[2:]
     printed = [line.split()[2] for line in rows]
@@ -294,7 +296,8 @@ def test_over_plot(tmp_path):
 
     from eepart_fast import Profile, Topology
     from eepart_fast.planning.planner import Planner
-    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0, destination=0).plan_table(
+    table = Planner(Profile.preset("resnet20-fashionmnist"), Topology.preset("mobile"), source=0,
+                    destination=0).plan_table(
         "bandwidth", 1, 1e6, 100e6, max_latency=0.080)
     assert len(table.breakpoints) == 13
     fig = table.plot(tmp_path / "t.png", title="t")

@@ -270,8 +270,9 @@ def test_killed_worker_stops_the_run_naming_the_tier(deploy, samples, tmp_path):
 
 def test_ctrl_c_while_workers_start_stops_within_a_second(deploy):
     # Interrupted before any worker has said hello: none has heard a stop, so none may be waited for.
-    import _thread
     import threading
+
+    import _thread
     fired = {}
 
     def interrupt():
@@ -323,7 +324,8 @@ def test_malformed_messages_stop_the_run_by_name_not_a_crash(deploy, samples):
              ("edge", {"kind": "tensor", "sample": 10_000, "partition": 2, "t0": now, "hold_until": "soon"},
               r"tier 'edge' refused: Malformed: tensor.hold_until = 'soon': expected a finite time"),
              # a result for sample 1 (sent next, so in flight when this arrives) with its fields missing
-             ("driver", {"kind": "done", "tier": "device", "sample": 1}, r"malformed 'done' message from tier 'device'"),
+             ("driver", {"kind": "done", "tier": "device", "sample": 1},
+              r"malformed 'done' message from tier 'device'"),
              ("driver", {"kind": "heartbeat", "tier": ["x"]}, r"malformed 'heartbeat' message"),
              ("netem", {"kind": "tensor", "src": "device", "dst": "edge", "t_send": "now"},
               r"tier 'netem' refused: Malformed: tensor: field 'sample' missing")]

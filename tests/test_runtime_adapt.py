@@ -1,5 +1,6 @@
 """The adaptive runtime's estimator and switching rule, by hand: no processes."""
 import pytest
+
 from eepart_fast.runtime.adapt import LinkEstimator, Switcher
 
 TABLE = {"parameter": "bandwidth", "rows": [{"low": 1e6, "high": 4e6, "plan": 0}, {"low": 4e6, "high": 10e6, "plan": 1},

@@ -12,12 +12,13 @@ pytest.importorskip("onnxscript", reason="needs the runtime extra: pip install '
 pytest.importorskip("zmq", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
 
 import eepart_fast as ef
-import test_runtime as _tiny
 from eepart_fast.runtime import ManifestError, load_manifest, run_local
 from eepart_fast.runtime.executor import normalised_entropy, run_plan_inline
 from eepart_fast.runtime.export import export_table
 from eepart_fast.runtime.tablespec import table_spec
 from eepart_fast.runtime.trace import Trace
+
+import test_runtime as _tiny
 
 pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
 # test_runtime's tiny trained network and its samples, as this module's fixtures
@@ -127,7 +128,8 @@ def test_cli_runs_a_table_over_a_trace_with_the_oracle(hand_deploy, samples, tmp
     (tmp_path / "trace.csv").write_text("time_s,value\n0,30e6\n0.08,2e6\n0.2,8e6\n")
     args = ["run", "--deploy", str(hand_deploy), "--images", str(tmp_path / "s.npz"), "--topology", str(topo),
             "--samples", "16", "--clock", "none", "--no-progress", "--trace", f"edge-cloud={tmp_path / 'trace.csv'}"]
-    rc = main([*args, "--switch", "oracle", "--records", str(tmp_path / "r.jsonl"), "--summary", str(tmp_path / "s.json")])
+    rc = main([*args, "--switch", "oracle", "--records", str(tmp_path / "r.jsonl"), "--summary",
+               str(tmp_path / "s.json")])
     out = capsys.readouterr().out
     assert rc == 0 and "16 samples, closed loop" in out and "oracle" in out
     settings = json.loads((tmp_path / "s.json").read_text())["settings"]

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from eepart_fast.runtime.netem import LinkEmulator, link_ids, resolve_traces
 from eepart_fast.runtime.trace import Trace, load_trace, save_trace
 

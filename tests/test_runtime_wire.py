@@ -20,11 +20,15 @@ pytest.importorskip("onnxruntime", reason="needs the runtime extra: pip install 
 zmq = pytest.importorskip("zmq", reason="needs the runtime extra: pip install 'eepart_fast[runtime]'")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tiny_deploy import images, make_deploy, start_worker, stop, topology_dict  # noqa: E402
-
-from eepart_fast.runtime import RunFailed, load_manifest, run_local  # noqa: E402
-from eepart_fast.runtime import schema  # noqa: E402
+from eepart_fast.runtime import (  # noqa: E402
+    RunFailed,
+    load_manifest,
+    run_local,
+    schema,  # noqa: E402
+)
 from eepart_fast.runtime.schema import Malformed  # noqa: E402
+
+from _tiny_deploy import images, make_deploy, start_worker, stop, topology_dict  # noqa: E402
 
 WAIT = 20.0  # s: the bound on any one wait for a process's answer
 

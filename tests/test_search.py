@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eepart_fast as ef
-from _instances import instances, random_profile, random_topology
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.tables import cost_tables
+
+from _instances import instances, random_profile, random_topology
 
 _core = pytest.importorskip("eepart_fast._core")
 

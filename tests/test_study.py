@@ -16,10 +16,11 @@ pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip i
 distributed = pytest.importorskip("dask.distributed", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
-from _instances import random_profile
 from eepart_fast.io.arrow import ROW_WIDTH, plan_names
 from eepart_fast.study import StudyFailed, load_study, read_study, scenario
 from eepart_fast.study.runner import MANIFEST, done_scenarios
+
+from _instances import random_profile
 
 PYTHONPATH = os.pathsep.join(p for p in sys.path if p)
 
@@ -178,7 +179,8 @@ def test_quantile_bounds_match_single_calls(client, tmp_path):
                 best = ask(prof, topo, **{bound: limit}, quantile=q)
                 expect(kind, [] if best is None else [plan_row(best)])
         sw = ef.sweep(prof, topo, max_latency=hi, min_accuracy=lo, quantile=q)
-        expect("row", [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A)) for k, (t_, P, A) in enumerate(sw.configs())])
+        expect("row",
+               [(sw.latency[k], sw.accuracy[k], t_, list(P), list(A)) for k, (t_, P, A) in enumerate(sw.configs())])
         found += by_kind["frontier"].found.iloc[0]
     assert found > 1  # the bounds leave plans in most scenarios
 
@@ -241,7 +243,8 @@ def test_killed_worker_and_driver_then_rerun(client, tmp_path):
         sc = scenario(spec, int(i))
         row = df.loc[int(i)]
         b = sc["bound"]
-        plan = (ef.min_latency(sc["profile"], sc["topology"], min_accuracy=b["min_accuracy"]) if "min_accuracy" in b else
+        plan = (ef.min_latency(sc["profile"], sc["topology"],
+                               min_accuracy=b["min_accuracy"]) if "min_accuracy" in b else
                 ef.max_accuracy(sc["profile"], sc["topology"], max_latency=b["max_latency"]))
         assert row.kind == ("P_lat" if "min_accuracy" in b else "P_acc")
         assert (row.latency, row.accuracy, plan_list(row, "P")) == (plan.latency, plan.accuracy,

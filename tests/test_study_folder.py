@@ -19,8 +19,7 @@ pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip i
 distributed = pytest.importorskip("dask.distributed", reason="needs the study extra: pip install 'eepart_fast[study]'")
 
 import eepart_fast as ef
-from eepart_fast.study import load_study, read_study
-from eepart_fast.study import runner
+from eepart_fast.study import load_study, read_study, runner
 from eepart_fast.study.lock import LOCK_FILE, FolderLock, StudyLocked
 from eepart_fast.study.parts import Layout, check_parts, part_name
 from eepart_fast.study.tasks import Batch

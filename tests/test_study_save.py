@@ -6,12 +6,14 @@ import signal
 import subprocess
 import sys
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile
+
+import eepart_fast as ef
 from eepart_fast.cli import main
 from eepart_fast.io import results
+
+from _instances import random_profile
 
 pq = pytest.importorskip("pyarrow.parquet", reason="needs the study extra: pip install 'eepart_fast[study]'")
 

@@ -15,6 +15,7 @@ from math import comb, perm
 
 import numpy as np
 import pytest
+
 from eepart_fast import _core
 from eepart_fast.engine import reference
 from eepart_fast.errors import RowLimitError
@@ -127,8 +128,9 @@ def test_plan_constants_are_the_kernels():
 
 
 def _tables():
-    from _instances import random_profile, random_topology
     from eepart_fast.model.tables import cost_tables
+
+    from _instances import random_profile, random_topology
     rng = np.random.default_rng(5)
     return cost_tables(random_profile(rng, 6, 2), random_topology(rng, 3))
 

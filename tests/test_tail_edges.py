@@ -1,9 +1,10 @@
 """Edge cases of tail latency (issue 13) that a hostile review found broken, each fixed since: the
 docstrings say what went wrong. Small hand-built instances; the expected values follow docs/model.md
 "Tail latency" (worked by hand in each docstring)."""
-import eepart_fast
 import numpy as np
 import pytest
+
+import eepart_fast
 from eepart_fast.engine import reference
 from eepart_fast.model.quantile import quantile_label
 from eepart_fast.model.tables import CostTables

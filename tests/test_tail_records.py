@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
-from eepart_fast.planning import tail
 from eepart_fast.io.records import exit_points, exit_rates, load_records
+from eepart_fast.planning import tail
 
 PRESET = "resnet20-fashionmnist"
 
@@ -38,7 +38,8 @@ def pair_tally(profile, topology, config, records, q):
     for r in range(runs):
         clock, prev = float(tables.input_cost[A[0]]), 0
         for k, (end, a) in enumerate(zip(P, A)):
-            work = sum(float(x) for x in records["block_seconds"][r, prev:end]) + float(records["branch_seconds"][r, end - 1])
+            work = (sum(float(x) for x in records["block_seconds"][r, prev:end])
+                    + float(records["branch_seconds"][r, end - 1]))
             clock += topology.ratio[a] * work
             lat[k, r] = clock + tables.result_cost[a]
             if k + 1 < len(P):
@@ -62,12 +63,14 @@ def test_record_quantiles_equal_the_pair_tally(shipped, config):
 def test_constant_runs_give_the_engine_quantile(shipped):
     """Runs that all take the profile's block times: the mixture is the engine's discrete quantile."""
     profile = shipped[0]
-    flat = {"block_seconds": np.tile(profile.block_time, (3, 1)), "branch_seconds": np.tile(profile.branch_time, (3, 1))}
+    flat = {"block_seconds": np.tile(profile.block_time, (3, 1)),
+            "branch_seconds": np.tile(profile.branch_time, (3, 1))}
     topology = ef.Topology.preset("mobile")
     configs = [(10, [3, 10], [1, 3]), (15, [1, 4, 8], [0, 1, 3])]
     for q in (0.5, 0.99, 1.0):
         got = tail.record_quantiles(profile, topology, configs, flat, quantiles=(q,))[:, 0]
-        want = ef.engine.reference.evaluate(ef.cost_tables(profile, topology), *ef.model.configs.pack_configs(configs, 10, 4, 20),
+        want = ef.engine.reference.evaluate(ef.cost_tables(profile, topology),
+                                            *ef.model.configs.pack_configs(configs, 10, 4, 20),
                                      quantile=q)[0]
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -77,7 +80,8 @@ def test_bad_records_and_tiers_are_refused(shipped):
     topology = ef.Topology.preset("mobile")
     cfg = [(0, [10], [0])]
     with pytest.raises(ValueError, match=r"records\['block_seconds'\]: expected a \(runs > 0, N = 10\)"):
-        tail.record_quantiles(profile, topology, cfg, {"block_seconds": np.zeros((4, 9)), "branch_seconds": np.zeros((4, 10))})
+        tail.record_quantiles(profile, topology, cfg,
+                              {"block_seconds": np.zeros((4, 9)), "branch_seconds": np.zeros((4, 10))})
     bad = dict(records, branch_seconds=records["branch_seconds"].copy())
     bad["branch_seconds"][2, 3] = np.nan
     with pytest.raises(ValueError, match=r"records\['branch_seconds'\]\[2, 3\] = nan"):

@@ -8,14 +8,16 @@ otherwise run for minutes or years. Measured overshoot is quoted in README, not 
 import time
 import tracemalloc
 
-import eepart_fast as ef
 import numpy as np
 import pytest
-from _instances import random_profile, random_topology
+
+import eepart_fast as ef
 from eepart_fast.cli import commands as cli
 from eepart_fast.engine import reference
 from eepart_fast.engine.registry import get_backend
 from eepart_fast.model.configs import count_configurations, row_bytes
+
+from _instances import random_profile, random_topology
 
 GENEROUS = 20.0  # seconds past the limit that still count as "stopped": only a hang fails
 
@@ -57,8 +59,10 @@ def test_pareto_stops_at_its_time_limit(backend):
     planner = ef.Planner(profile, topo, backend=backend, **big)
     stops(lambda: planner.min_latency(min_accuracy=0.5, time_limit=0.2), 0.2, "pareto")
     stops(lambda: planner.max_accuracy(max_latency=1.0, time_limit=0.2), 0.2, "pareto")
-    stops(lambda: ef.min_latency(profile, topo, min_accuracy=0.5, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
-    stops(lambda: ef.max_accuracy(profile, topo, max_latency=1.0, backend=backend, time_limit=0.2, **big), 0.2, "pareto")
+    stops(lambda: ef.min_latency(profile, topo, min_accuracy=0.5, backend=backend, time_limit=0.2, **big), 0.2,
+          "pareto")
+    stops(lambda: ef.max_accuracy(profile, topo, max_latency=1.0, backend=backend, time_limit=0.2, **big), 0.2,
+          "pareto")
 
 
 def test_plan_table_limit_is_for_the_whole_table(backend):
@@ -87,9 +91,11 @@ def test_a_generous_limit_changes_nothing(backend):
     planner = ef.Planner(profile, topo, backend=backend)
     fresh = lambda: ef.Planner(profile, topo, backend=backend)
     assert key(planner.min_latency(min_accuracy=0.5, time_limit=600)) == key(fresh().min_latency(min_accuracy=0.5))
-    assert key(planner.max_accuracy(max_latency=front[-1].latency, time_limit=np.inf)) == key(fresh().max_accuracy(max_latency=front[-1].latency))
+    assert key(planner.max_accuracy(max_latency=front[-1].latency,
+                                    time_limit=np.inf)) == key(fresh().max_accuracy(max_latency=front[-1].latency))
     table = planner.plan_table("scale", None, 0.5, 2.0, min_accuracy=0.5, time_limit=600)
-    assert table.rows == ef.Planner(profile, topo, backend=backend).plan_table("scale", None, 0.5, 2.0, min_accuracy=0.5).rows
+    assert table.rows == ef.Planner(profile, topo, backend=backend).plan_table("scale", None, 0.5, 2.0,
+                                                                               min_accuracy=0.5).rows
 
 
 @pytest.mark.parametrize("bad, error, message", [

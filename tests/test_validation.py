@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import eepart_fast as ef
+
 from test_worked_example import spec_profile
 
 GOOD = spec_profile().to_dict()
@@ -128,7 +129,8 @@ def test_configuration_rules(backend, config, exc, match):
 
 def test_more_partitions_than_tiers(backend):
     two = ef.Topology.chain(["a", "b"], [1, 1], [1e6], [0.01])
-    with pytest.raises(ValueError, match=r"configs\[0\].P = \[1, 2, 3\]: L = 3 partitions, must be in 1..min\(M, N\) = 2"):
+    with pytest.raises(ValueError,
+                       match=r"configs\[0\].P = \[1, 2, 3\]: L = 3 partitions, must be in 1..min\(M, N\) = 2"):
         ef.evaluate(spec_profile(), two, configs=[(0, [1, 2, 3], [0, 1, 0])], backend=backend)
 
 

@@ -24,7 +24,8 @@ def spec_profile():
 @pytest.mark.parametrize("row", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
 def test_worked_example(backend, row):
     t, P, A, D, latency_ms, accuracy = row
-    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(t, P, A)], source=0, destination=D, backend=backend)
+    r = ef.evaluate(spec_profile(), ef.Topology.preset("mobile"), configs=[(t, P, A)], source=0, destination=D,
+                    backend=backend)
     assert r.latency.dtype == np.float64
     assert abs(r.latency[0] * 1e3 - latency_ms) < 5e-7  # docs/model.md rounds to 1e-6 ms
     assert abs(r.accuracy[0] - accuracy) < 1e-12
@@ -47,8 +48,9 @@ def test_tier_names_in_configs(backend):
 
 def test_breakdown_matches_rows():
     """The plan breakdown, read from the cost tables, adds up to each row, as does the raw model."""
-    from _raw_model import latency_accuracy
     from eepart_fast.planning.plan import breakdown
+
+    from _raw_model import latency_accuracy
 
     topo = ef.Topology.preset("mobile")
     for t, P, A, D, latency_ms, accuracy in ROWS:

@@ -60,10 +60,11 @@ def main() -> int:
     import pynvml
     import torch
 
-    from _tiny_net import tiny_net_and_data
     from eepart_fast.model.profile import Profile
     from eepart_fast.nn.energy import reader
     from eepart_fast.nn.profiling import make_profile, profile_net
+
+    from _tiny_net import tiny_net_and_data
 
     r = reader("nvml", gpus=[0])
     handle = pynvml.nvmlDeviceGetHandleByIndex(0)

@@ -292,8 +292,9 @@ def check_cli_subprocess(argv, outdir: str):
 
 
 def fuzz_cli(deadline: float, base_seed: int, workdir: Path) -> tuple:
-    import eepart_fast as ef
     import yaml
+
+    import eepart_fast as ef
 
     files = []
     good = ef.Profile.preset("resnet20-fashionmnist").to_dict()

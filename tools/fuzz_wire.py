@@ -123,9 +123,10 @@ def mutate(header: dict, payload: bytes, rng) -> list:
 class Harness:
     def __init__(self, workdir: Path):
         import zmq
-        from _tiny_deploy import make_deploy
 
         from eepart_fast.runtime import load_manifest
+
+        from _tiny_deploy import make_deploy
         self.zmq = zmq
         self.deploy = make_deploy(workdir / "deploy")
         self.m = load_manifest(self.deploy)
@@ -428,10 +429,10 @@ def _netem_part(h: Harness, deadline: float, rng) -> dict:
 
 def _driver_part(h: Harness, deadline: float, rng) -> dict:
     """The driver's receiving side, in this process: every message ends in a header or RunFailed."""
+    from eepart_fast.model.topology import Topology
     from eepart_fast.runtime.driver import _Run
     from eepart_fast.runtime.errors import RunFailed
     from eepart_fast.runtime.netem import topology_dict
-    from eepart_fast.model.topology import Topology
     topo = topology_dict(Topology.chain(["device", "cloud"], [1.0, 1.0], [1e9], [1e-4]))
     run = _Run(h.m, topo, "none", 5.0, 1.0, {}, True, "tcp://127.0.0.1:*", 10.0, insecure=True)
     run.pending = {i: time.time() for i in range(1000)}

@@ -8,7 +8,7 @@ when they are used.
 import importlib as _importlib
 
 from . import _deprecated, engine, errors, io, model, planning
-from ._version import __version__
+from ._version import __version__  # noqa: F401  eepart_fast.__version__
 from .engine import backends, frontier_indices
 from .io import Evaluation, SweepResult
 from .model import CostTables, Profile, Topology, cost_tables, count_configurations

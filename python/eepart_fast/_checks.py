@@ -6,13 +6,12 @@ converted; values are printed with repr so that 1.0000001 does not read as 1.
 from __future__ import annotations
 
 import json
-
 import numbers
 
 import numpy as np
 
 # The engine's limits (cpp/core/tables.hpp, read from the engine), checked here before any table is built.
-from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS
+from ._core import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS  # noqa: F401  (model/ reads them from here)
 
 # Devices measured in one profile: each holds an (N+1, N+1) table (8 MB at N = MAX_BLOCKS).
 MAX_DEVICES = 64
@@ -91,7 +90,8 @@ def _flatten(name: str, value, ndim: int, shape: list, prefix: str, out: list) -
         return
     if isinstance(value, np.ndarray):
         if value.ndim != ndim:
-            raise ValueError(f"{name}{prefix}: expected {ndim} nested level(s) of numbers, got an array of shape {value.shape}")
+            raise ValueError(f"{name}{prefix}: expected {ndim} nested level(s) of numbers, got an array of shape "
+                             f"{value.shape}")
         if not _kind_ok(value):
             raise TypeError(f"{name}{prefix}: expected numbers, got an array of {value.dtype}")
         level = len(shape) - ndim

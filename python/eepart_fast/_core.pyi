@@ -1,6 +1,7 @@
 """The compiled CPU engine. Private: use the functions of `eepart_fast`. Tables as in docs/model.md's
 engine form; `tables` is a `Tables` or the six arrays in order (a `CostTables`), built into one per call."""
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -65,7 +66,7 @@ class Tables:
     @property
     def accuracy(self) -> npt.NDArray[np.float64]: ...
 
-_Tables = Union[Tables, Sequence[_Array]]
+_Tables = Tables | Sequence[_Array]
 
 class SweepOptions:
     """The options of sweep, each checked when set."""

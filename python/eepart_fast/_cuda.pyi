@@ -1,9 +1,9 @@
 """The compiled GPU engine (built where nvcc is found). Private: use `eepart_fast` with backend='cuda'.
 Same Tables, evaluate / sweep / pareto as `_core`, on the device; device_count() and device_name() never
 raise."""
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from ._core import Tables as _CoreTables
@@ -15,7 +15,7 @@ _Array = npt.ArrayLike
 
 class Tables(_CoreTables): ...
 
-_Tables = Union[Tables, Sequence[_Array]]
+_Tables = Tables | Sequence[_Array]
 
 def device_count() -> int: ...
 def device_name() -> str: ...

@@ -1,7 +1,6 @@
 """The package's typed errors: callers (the CLI among them) tell these apart by class, never by message text."""
 from ._core import _row_limit_message  # the engines' words (engine.hpp): one copy of the message
 
-
 __all__ = ["RowLimitError"]
 
 

@@ -708,7 +708,8 @@ def sweep_rows(tables, backend: str, max_latency, min_accuracy, max_memory: int,
     per_threshold = count_configurations(tables.N, tables.M, 1)
     max_rows = max_memory // row_bytes(tables.N, tables.M)
     parts, kept = [], 0
-    with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None if progress else True, file=sys.stderr,
+    with tqdm(total=per_threshold * tables.K, unit=" configs", unit_scale=True, disable=None if progress else True,
+              file=sys.stderr,
               desc=f"sweep ({backend})") as bar:
         for t in range(tables.K):
             one = tables._replace(cum_exit=tables.cum_exit[t:t + 1], accuracy=tables.accuracy_row(t))
@@ -851,7 +852,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(run=cmd_plan)
 
     sw = sub.add_parser("sweep", help="evaluate every configuration and write the kept rows",
-                        description="Evaluates every configuration of the model and writes the rows meeting the bounds.")
+                        description="Evaluates every configuration of the model and writes the rows meeting the "
+                                    "bounds.")
     _model_args(sw)
     _bounds(sw, exclusive=False)
     sw.add_argument("--out", required=True, metavar="FILE.csv|FILE.npz|FILE.parquet",

@@ -102,7 +102,8 @@ def _spec(a):
     sep = TrainConfig(epochs=a.separate_epochs, batch_size=a.batch_size, lr=sep_lr, weight_decay=a.weight_decay,
                       seed=a.seed, max_batches=sep_batches)
     return RunSpec(backbone=a.backbone, granularity=a.granularity, data=a.data, data_dir=a.data_dir,
-                   size=list(a.size) if a.size else None, profile_size=a.profile_size, limit=a.limit, joint=joint.as_dict(),
+                   size=list(a.size) if a.size else None, profile_size=a.profile_size, limit=a.limit,
+                   joint=joint.as_dict(),
                    separate=a.separate, separate_train=sep.as_dict())
 
 
@@ -141,6 +142,7 @@ def rebuild_command(spec, a) -> str:
 def run_train(a) -> int:
     require(*TRAIN_NEEDS, what="eepart train")
     import torch
+
     from ..nn.run import train_run
     if a.threads:
         torch.set_num_threads(a.threads)

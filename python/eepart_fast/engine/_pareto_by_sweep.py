@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
+
 from .frontier import frontier_indices
 from .reference import least_mean_ties, rows_in_memory
 

@@ -53,7 +53,8 @@ def frontier_indices(latency, accuracy, *, rtol: float = RTOL) -> np.ndarray:
     latency = np.asarray(latency, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)
     if latency.shape != accuracy.shape or latency.ndim != 1:
-        raise ValueError(f"latency and accuracy: expected two 1-D arrays of one length, got {latency.shape} and {accuracy.shape}")
+        raise ValueError(f"latency and accuracy: expected two 1-D arrays of one length, got {latency.shape} and "
+                         f"{accuracy.shape}")
     if latency.size == 0:
         return np.zeros(0, dtype=np.int64)
     # Latency rising, accuracy falling within a latency, original order last: the first row of a point wins.

@@ -12,13 +12,14 @@ from math import perm
 import numpy as np
 
 import eepart_fast._core as _core  # by name: `from .. import` reads as importing the whole package
+
 from .._checks import time_limit as check_time_limit
 from .._checks import timed_out
 from ..errors import RowLimitError
 from ..model.configs import count_configurations, row_bytes
-from .frontier import frontier3_indices, frontier_indices
 from ..model.quantile import QUANTILE_SLACK, check_quantile
 from ..model.tables import CostTables
+from .frontier import frontier3_indices, frontier_indices
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 

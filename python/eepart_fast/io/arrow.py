@@ -290,7 +290,8 @@ def partitions_placement(table: pa.Table, version: int | None = None) -> tuple:
     p_names, a_names = plan_names(width)
     missing = [c for c in ["P1"] + a_names if c not in names]
     if missing or f"A{width + 1}" in names:
-        raise ValueError(f"schema version {version}: {'no column ' + missing[0] if missing else 'more A than P columns'}")
+        raise ValueError(f"schema version {version}: "
+                         f"{'no column ' + missing[0] if missing else 'more A than P columns'}")
     P, A = np.empty((table.num_rows, width), np.int32), np.empty((table.num_rows, width), np.int32)
     for k in range(width):
         P[:, k] = table.column(p_names[k]).to_numpy()

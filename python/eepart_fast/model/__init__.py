@@ -9,7 +9,9 @@ from .profile import Profile
 from .tables import CostTables, cost_tables
 from .topology import Topology
 
-__all__ = ["CostTables", "EnergyTables", "Load", "LoadModel", "Profile", "Topology", "cost_tables", "count_configurations",
+__all__ = ["CostTables", "EnergyTables", "Load", "LoadModel", "Profile", "Topology", "cost_tables",
+           "count_configurations",
            "energy_tables", "evaluate_load", "load_tables",
            # the modules
-           "configs", "devices", "energy", "link_energy", "load", "power_presets", "profile", "quantile", "routes", "tables", "topology"]
+           "configs", "devices", "energy", "link_energy", "load", "power_presets", "profile", "quantile", "routes",
+           "tables", "topology"]

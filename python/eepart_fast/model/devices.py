@@ -130,7 +130,7 @@ class DeviceTimes:
 
     @classmethod
     @positional("where")
-    def from_dict(cls, data, n: int, *, where: str = "device") -> "DeviceTimes":
+    def from_dict(cls, data, n: int, *, where: str = "device") -> DeviceTimes:
         """The measurements from their dict form (`to_dict`, or a profile file's ``devices`` entry).
 
         Parameters

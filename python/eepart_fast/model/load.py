@@ -239,7 +239,8 @@ def load_tables(tables: CostTables, *, load: Load, source=0) -> list:
         if arr.size and arr.max() > MAX_BASE_COST:
             i = np.unravel_index(int(arr.argmax()), arr.shape)
             raise ValueError(f"tables.{name}{list(map(int, i))} = {arr[i]!r}: under load every cost must be at most "
-                             f"{MAX_BASE_COST:g} s, so that an overloaded server's mark stays above every feasible latency")
+                             f"{MAX_BASE_COST:g} s, so that an overloaded server's mark stays above every feasible "
+                             "latency")
     g = load.arrival(M, source=source)
     background, residual, cv2 = load.per_tier(M)
     c = tables.compute_cost

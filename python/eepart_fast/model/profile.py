@@ -12,6 +12,7 @@ from .._checks import (
     MAX_BLOCKS,
     MAX_DEVICES,
     MAX_THRESHOLDS,
+    _nested_shape,
     agreed_length,
     at_least,
     claimed_length,
@@ -21,11 +22,11 @@ from .._checks import (
     strictly_increasing,
     within,
 )
-from .._checks import _nested_shape
 from .._deprecated import positional
 from .devices import DeviceTimes
 
-FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds", "exit_rate")
+FIELDS = ("block_time", "branch_time", "output_bits", "input_bits", "result_bits", "accuracy", "thresholds",
+          "exit_rate")
 OPTIONAL_FIELDS = ("devices", "accuracy_estimator", "block_time_statistic")
 EXIT_RATE_ATOL = 1e-6
 # What `accuracy` holds (eepart_fast.nn.estimators): the joint network's branches, separately trained
@@ -190,7 +191,8 @@ class Profile:
         bad = np.flatnonzero(np.abs(sums - 1.0) > EXIT_RATE_ATOL)
         if bad.size:
             t = int(bad[0])
-            raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within {EXIT_RATE_ATOL})")
+            raise ValueError(f"exit_rate[{t}] sums to {float(sums[t])!r}: each row must sum to 1 (within "
+                             f"{EXIT_RATE_ATOL})")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a string, got {type(name).__name__}")
         if meta is not None and not isinstance(meta, dict):
@@ -204,7 +206,8 @@ class Profile:
         for dev, m in (devices or {}).items():
             if not isinstance(dev, str) or not dev:
                 raise TypeError(f"devices: a device name must be a non-empty string, got {dev!r:.60}")
-            self.devices[dev] = m if isinstance(m, DeviceTimes) else DeviceTimes.from_dict(m, n, where=f"devices[{dev!r}]")
+            self.devices[dev] = (m if isinstance(m, DeviceTimes)
+                                 else DeviceTimes.from_dict(m, n, where=f"devices[{dev!r}]"))
 
     @property
     def N(self) -> int:
@@ -311,7 +314,7 @@ class Profile:
             d["devices"] = {dev: m.to_dict() for dev, m in self.devices.items()}
         return d
 
-    def with_device(self, name: str, times) -> "Profile":
+    def with_device(self, name: str, times) -> Profile:
         """A copy with device `name`'s measurements added or replaced.
 
         Parameters
@@ -344,7 +347,7 @@ class Profile:
         return Profile.from_dict(d)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Profile":
+    def from_dict(cls, data: dict) -> Profile:
         """A profile from its dict form (`to_dict`, or a profile file's JSON object).
 
         Parameters
@@ -403,7 +406,7 @@ class Profile:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path) -> "Profile":
+    def load(cls, path) -> Profile:
         """Reads a profile file (JSON, as `save` writes it).
 
         Parameters
@@ -448,7 +451,7 @@ class Profile:
         return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
     @classmethod
-    def preset(cls, name: str) -> "Profile":
+    def preset(cls, name: str) -> Profile:
         """A profile shipped with the package.
 
         Parameters
@@ -474,7 +477,8 @@ class Profile:
         names = cls.presets()
         if name not in names:
             raise ValueError(f"profile preset {name!r} is unknown; shipped presets: {', '.join(names) or 'none'}")
-        return cls.from_dict(json.loads((resources.files("eepart_fast") / "presets" / "profiles" / f"{name}.json").read_text()))
+        path = resources.files("eepart_fast") / "presets" / "profiles" / f"{name}.json"
+        return cls.from_dict(json.loads(path.read_text()))
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from .._core import QUANTILE_SLACK  # the engine's (core/quantile.hpp); one definition
+from .._core import QUANTILE_SLACK  # noqa: F401  the engine's (core/quantile.hpp); one definition, re-exported
 
 
 def check_quantile(quantile, *, field: str = "quantile") -> float:
@@ -72,7 +72,8 @@ def parse_quantile(text, *, field: str | None = None) -> float:
         try:
             value = float(number) / 100 if number is not None else float(text)
         except ValueError:
-            raise ValueError(f"{prefix}{text!r} is not a quantile: give a fraction in (0, 1] or pNN (0.99 or p99)") from None
+            raise ValueError(f"{prefix}{text!r} is not a quantile: give a fraction in (0, 1] "
+                             "or pNN (0.99 or p99)") from None
         if not (math.isfinite(value) and 0.0 < value <= 1.0):
             raise ValueError(f"{prefix}{text!r}: a quantile is in (0, 1] (0.99 or p99 for the 99th percentile)")
         return value

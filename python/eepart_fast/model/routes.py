@@ -181,7 +181,8 @@ def route_cost(hops: list, rule: str, mtu_bits) -> tuple:
         return latency, math.fsum([1.0 / bw for bw, _ in hops])
     slow = min(range(len(hops)), key=lambda i: hops[i][0])
     if mtu_bits is not None and len(hops) > 1:
-        latency = math.fsum([*(lat for _, lat in hops), *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+        latency = math.fsum([*(lat for _, lat in hops),
+                             *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
     return latency, 1.0 / hops[slow][0]
 
 

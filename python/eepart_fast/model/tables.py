@@ -500,7 +500,8 @@ def check_tables(tables) -> CostTables:
             "result_cost": (M,), "cum_exit": (K, N + 1)}
     for name, shape in want.items():
         if getattr(t, name).shape != shape:
-            raise ValueError(f"tables.{name}: expected shape {shape} (M={M}, N={N}, K={K}), got {getattr(t, name).shape}")
+            raise ValueError(f"tables.{name}: expected shape {shape} (M={M}, N={N}, K={K}), got "
+                             f"{getattr(t, name).shape}")
     if t.accuracy.ndim == 2 and t.accuracy.shape[0] != K:
         raise ValueError(f"tables.accuracy: expected shape ({N},) or ({K}, {N}), got {t.accuracy.shape}")
     finite_costs(t)

@@ -21,9 +21,9 @@ except ImportError:  # pragma: no cover - pyyaml is a dependency; JSON topologie
     yaml = None
 
 from .._checks import MAX_TIERS, at_least, count, float_array, integer, number, read_text
+from .._deprecated import positional
 from . import link_energy as _link_energy  # the energy inputs (kept apart from the routes' import line)
 from .power_presets import PRESET_ENERGY
-from .._deprecated import positional
 from .routes import ROUTE_BY, ROUTE_RULES, Routing, graph_routes, route_matrices, update_routes
 
 # Optional per-topology fields, each with its default; they travel through to_dict/from_dict, so that
@@ -287,7 +287,7 @@ class Topology:
     @classmethod
     @positional("route_rule", "mtu_bits")
     def chain(cls, names, ratio, bandwidth, latency, *, route_rule="store_and_forward", mtu_bits=None,
-              **extras) -> "Topology":
+              **extras) -> Topology:
         """The paper's chain: link j joins tiers j and j+1 with `bandwidth[j]` bit/s and `latency[j]` s.
 
         Parameters
@@ -348,7 +348,7 @@ class Topology:
     @classmethod
     @positional("routes", "route_by", "route_rule", "mtu_bits")
     def from_graph(cls, names, ratio, links, *, routes="shortest", route_by="latency",
-                   route_rule="store_and_forward", mtu_bits=None, **extras) -> "Topology":
+                   route_rule="store_and_forward", mtu_bits=None, **extras) -> Topology:
         """Tiers joined by links, with routes by shortest path or given.
 
         Parameters
@@ -479,7 +479,7 @@ class Topology:
         return j
 
     @classmethod
-    def preset(cls, name: str) -> "Topology":
+    def preset(cls, name: str) -> Topology:
         """One of the paper's two chains (its Table 1): "mobile" or "iot".
 
         Parameters
@@ -565,7 +565,7 @@ class Topology:
         return {**head, "path_latency": self.path_latency.tolist(),
                 "path_inv_bandwidth": self.path_inv_bandwidth.tolist(), **self._extras()}
 
-    def replace(self, **changes) -> "Topology":
+    def replace(self, **changes) -> Topology:
         """A new topology with some fields of the dict form changed, every other field kept.
 
         Parameters
@@ -587,7 +587,7 @@ class Topology:
         d.update(changes)
         return Topology.from_dict(d)
 
-    def with_ratio(self, tier, ratio) -> "Topology":
+    def with_ratio(self, tier, ratio) -> Topology:
         """A new topology with one tier's compute ratio changed.
 
         Parameters
@@ -677,7 +677,7 @@ class Topology:
         return ("chain" if self.links is not None else "graph"), j
 
     @positional("bandwidth", "latency")
-    def with_link(self, link, *, bandwidth=None, latency=None) -> "Topology":
+    def with_link(self, link, *, bandwidth=None, latency=None) -> Topology:
         """A new topology with one link's (or route's) bandwidth (bit/s) or latency (s) changed.
 
         Parameters
@@ -828,7 +828,7 @@ class Topology:
         return self.replace(path_latency=pl.tolist(), path_inv_bandwidth=inv.tolist())
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Topology":
+    def from_dict(cls, data: dict) -> Topology:
         """A topology from its dict form (`to_dict`, or a topology file's object).
 
         Parameters
@@ -926,7 +926,7 @@ class Topology:
             path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path) -> "Topology":
+    def load(cls, path) -> Topology:
         """Reads a topology file: YAML (.yaml, .yml; no aliases, YAML 1.2 floats such as 500e3) or JSON.
 
         Parameters

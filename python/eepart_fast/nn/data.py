@@ -74,7 +74,8 @@ def read_idx(path, ndim: int | None = None, dims: tuple | None = None, dtype=Non
                 want = "[n" + "".join(f", {d}" for d in dims) + "]"
                 raise ValueError(f"{path}: shape {list(shape)} in the header, expected {want}")
             if dtype is not None and kind != np.dtype(dtype):
-                raise ValueError(f"{path}: elements of type {kind.name} (0x{code:02x}), expected {np.dtype(dtype).name}")
+                raise ValueError(f"{path}: elements of type {kind.name} (0x{code:02x}), expected "
+                                 f"{np.dtype(dtype).name}")
             if max_items is not None and shape[0] > max_items:
                 raise ValueError(f"{path}: {shape[0]} items in the header, more than {max_items}")
             claim = kind.itemsize
@@ -211,8 +212,8 @@ def load_fashion_mnist(data_dir=None, profile_size: int = DEFAULT_PROFILE_SIZE, 
         profile=split(train_x[cut:], train_y[cut:], profile_limit, 2),
         test=split(arrays["test_images"], arrays["test_labels"], test_limit, 3),
         channels=1, size=(28, 28), classes=10,
-        info={"source": str(folder), "train": "official train[0:%d]" % cut,
-              "profile": "official train[%d:%d]" % (cut, len(train_y)), "test": "official test",
+        info={"source": str(folder), "train": f"official train[0:{cut}]",
+              "profile": f"official train[{cut}:{len(train_y)}]", "test": "official test",
               "normalise_mean": [mean], "normalise_std": [std], "input_size": [28, 28],
               "limits": {"train": train_limit, "profile": profile_limit, "test": test_limit}},
     )

@@ -50,7 +50,7 @@ class EarlyExitNet(nn.Module):
         self.branches = nn.ModuleDict({str(i): branches[i] for i in sorted(branches, key=int)})
 
     @classmethod
-    def full(cls, backbone: Backbone, input_shape) -> "EarlyExitNet":
+    def full(cls, backbone: Backbone, input_shape) -> EarlyExitNet:
         """The full configuration: a branch after every block, sized by a probe of `input_shape` (C, H, W)."""
         was_training = [b.training for b in backbone.blocks]
         x = torch.zeros(2, *input_shape)
@@ -82,7 +82,7 @@ class EarlyExitNet(nn.Module):
                 out.append(branch(x))
         return out
 
-    def separate(self, i: int) -> "EarlyExitNet":
+    def separate(self, i: int) -> EarlyExitNet:
         """A copy of blocks 1..i and branch i alone: the separate model for exit i (paper 2.2)."""
         if i not in self.exits:
             raise ValueError(f"exit: {i} is not one of this network's exits {self.exits}")

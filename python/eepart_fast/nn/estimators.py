@@ -85,7 +85,8 @@ def kept_exit_outcome(norm_entropy, correct, thresholds):
     h = np.asarray(norm_entropy)
     ok = np.asarray(correct, dtype=bool)
     if h.ndim != 2 or h.shape != ok.shape or h.shape[0] == 0:
-        raise ValueError(f"norm_entropy, correct: expected two equal shapes (samples > 0, L), got {h.shape}, {ok.shape}")
+        raise ValueError(f"norm_entropy, correct: expected two equal shapes (samples > 0, L), got {h.shape}, "
+                         f"{ok.shape}")
     s, n_exits = h.shape
     thr = np.asarray(thresholds, dtype=np.float64)
     k = thr.shape[0]

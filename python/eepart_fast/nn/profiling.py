@@ -109,7 +109,8 @@ def time_partitions(net, split, samples: int, warmup: int, progress: bool = True
     clock, blocks, branches = _timing_setup(net, clock)
     n = net.N
     seconds = np.empty((samples, n, n))  # [sample, p, q - 1]
-    for s in tqdm(range(warmup + samples), desc="timing partitions", disable=None if progress else True, mininterval=2.0):
+    for s in tqdm(range(warmup + samples), desc="timing partitions", disable=None if progress else True,
+                  mininterval=2.0):
         h, _ = split.batch(torch.tensor([s % len(split)]))
         inputs = [h]  # inputs[p]: what enters block p+1
         for i in range(n - 1):

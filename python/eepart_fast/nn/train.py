@@ -147,7 +147,8 @@ def train_model(net, split, cfg: TrainConfig, checkpoint, log=print, desc: str =
             bar.close()
             state["seconds"] += time.perf_counter() - started
             state["history"].append({"epoch": e + 1, "loss": loss_sum / max(seen, 1),
-                                     "train_accuracy": [float(c) / max(seen, 1) for c in (correct if correct is not None else [])],
+                                     "train_accuracy": [float(c) / max(seen, 1)
+                                                        for c in (correct if correct is not None else [])],
                                      "seconds": time.perf_counter() - started})
             state["epoch"], state["batch"] = e + 1, 0
             save_atomic(snapshot(), checkpoint)

@@ -47,7 +47,7 @@ def _a_priori(model, per_t, routes, g, move, link_term, overloaded) -> float:
     """The least latency of a most accurate single-partition plan (inf if none is feasible): every
     configuration is at most as accurate, so nothing slower is on the frontier."""
     best_acc, best = -np.inf, np.inf
-    for t, table in enumerate(per_t):
+    for _t, table in enumerate(per_t):
         acc = table.accuracy_row(0)
         q = int(np.argmax(acc)) + 1
         for a in range(model.tables.M):
@@ -113,7 +113,7 @@ def frontier_rows(model: LoadModel, rate: float, min_accuracy: float, max_latenc
                 lat = float(table.input_cost[a]) + comp[a, 0, q]
                 states.setdefault((0, q, a, 1 << a), _Labels()).add(lat, 0.0, sums, (q,), (a,))
         for q in range(1, N + 1):  # every state's open partition ends at q; extensions end later
-            for (p, qq, a, used), labels in [item for item in states.items() if item[0][1] == q]:
+            for (p, _qq, a, used), labels in [item for item in states.items() if item[0][1] == q]:
                 for lat, acc, sums, P, A in labels.items:
                     # Close here: the last exit takes everyone left.
                     share = 1.0 - c[p]

@@ -82,7 +82,7 @@ class _State:
         self._energy = {}  # the energy tables filled from the models, by energy_tiers (energy_tables)
 
     @classmethod
-    def of(cls, profile, topology, source, destination) -> "_State":
+    def of(cls, profile, topology, source, destination) -> _State:
         """Every table derived from the models by the fillers of model/tables.py."""
         source = topology.tier(source, field="source")
         destination = topology.tier(destination, field="destination")

@@ -28,9 +28,9 @@ from ..model.profile import Profile
 from ..model.quantile import check_quantile
 from ..model.tables import CostTables, check_tables, measured_tiers
 from ..model.topology import Topology
+from ._state import _Answers, _check_models, _search_rows, _State
 from .plan import Plan, breakdown
 from .plantable import PlanTable, build
-from ._state import _Answers, _check_models, _search_rows, _State
 
 # The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
 # loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
@@ -169,7 +169,7 @@ class Planner:
 
     @classmethod
     def from_tables(cls, tables: CostTables, *, backend: str = "auto", threads: int = 0,
-                    max_memory: int | None = None, energy=None) -> "Planner":
+                    max_memory: int | None = None, energy=None) -> Planner:
         """A Planner on a CostTables of one's own: the tables hold the routes, so there is no topology to
         change; only `set_tables` changes it.
 

@@ -41,9 +41,9 @@ from ..engine.registry import get_backend
 from ..io.format import digits
 from ..model.routes import route_cost
 from ..model.tables import measured_tiers
+from ._state import _search_rows
 from .plan import Plan
 from .plot import display_unit, plot_plan_table
-from ._state import _search_rows
 
 PARAMETERS = ("bandwidth", "latency", "ratio", "scale")
 PROBLEMS = ("min_latency", "max_accuracy")

@@ -7,9 +7,9 @@ So on [a, b] the only configurations that might beat X are those with L_Z(a) <= 
 bounded sweep of the loaded tables; and Z cannot beat X on [a, b] if the servers Z and X share alike cancel
 and the rest give base_Z - base_X + (Z's other waits at a) - (X's other waits at b) >= 0. A piece [l, h] is
 certified for X when X is optimal at l and every such Z is shown, by that monotone test on ever finer
-sub-intervals, never to be below X (or to have X's latency at every rate: a tie). Where that fails, the interval is halved; an interval narrower than rtol x its upper
-end whose two ends have different optimal plans (or that cannot be certified: a tie) is a bracket: the
-plan changes somewhere inside it.
+sub-intervals, never to be below X (or to have X's latency at every rate: a tie). Where that fails, the interval
+is halved; an interval narrower than rtol x its upper end whose two ends have different optimal plans (or that
+cannot be certified: a tie) is a bracket: the plan changes somewhere inside it.
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._deprecated import positional
-from ..model.configs import pack_configs
 from ..io.records import load_records
+from ..model.configs import pack_configs
 from ..model.profile import Profile
 from ..model.quantile import QUANTILE_SLACK, check_quantile
 from ..model.tables import cost_tables, measured_tiers

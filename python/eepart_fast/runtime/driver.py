@@ -120,7 +120,8 @@ class _Run:
         self.service = service
         self.traces, self.trace_speed = traces, trace_speed  # {link index: {kind: file}} for the emulator
         self.m, self.topology, self.clock, self.timeout = manifest, topology, clock, timeout
-        self.hb_timeout, self.remote, self.emulate, self.startup_timeout = heartbeat_timeout, remote, emulate, startup_timeout
+        self.hb_timeout, self.remote, self.emulate = heartbeat_timeout, remote, emulate
+        self.startup_timeout = startup_timeout
         self.insecure = insecure
         self.token = secrets.token_urlsafe(24)  # the link emulator takes control messages carrying it only
         self.keys, self.children = {}, {}       # name -> public key of its process; name -> a child's Identity
@@ -742,9 +743,10 @@ def run_local(deploy_dir, topology, images, labels=None, *, mode: str = "closed"
         if link_traces:
             settings.update(traces=link_traces, trace_speed=trace_speed, trace_t0=t_start)
         if policy is not None:
+            mean = "harmonic" if m.table["parameter"] == "bandwidth" else "arithmetic"
             settings["adapt"] = {"switch": switch if policy == "fixed" else policy, "link": m.table["link"],
                                  "parameter": m.table["parameter"], "window": window, "hysteresis": hysteresis,
-                                 "estimator": f"windowed {'harmonic' if m.table['parameter'] == 'bandwidth' else 'arithmetic'} mean of the last {window} observations",
+                                 "estimator": f"windowed {mean} mean of the last {window} observations",
                                  "probe": probe, "probe_bytes": size, "probes": run.probes,
                                  "initial_plan": None if switcher is None else
                                  (switcher.switches[0]["old"] if switcher.switches else switcher.plan)}

@@ -465,7 +465,8 @@ def _plan_manifest(folder, data, plan, raw, shape, classes, model, prefix) -> Ma
                             "tier")
     for field in ("source", "destination"):
         if not isinstance(plan.get(field), str) or not plan[field]:
-            raise ManifestError(f"{prefix}plan.{field} = {plan.get(field)!r}: expected a tier name (a non-empty string)")
+            raise ManifestError(f"{prefix}plan.{field} = {plan.get(field)!r}: "
+                                "expected a tier name (a non-empty string)")
     for field in ("latency", "accuracy"):  # optional: the model's prediction, printed beside the measurement
         v = plan.get(field)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):

@@ -25,8 +25,8 @@ from pathlib import Path
 from . import protocol as proto
 from . import security
 from .errors import AddressError, TransportError
-from .schema import MAX_NAME, MAX_STR
 from .network import open_transport
+from .schema import MAX_NAME, MAX_STR
 from .trace import KINDS as TRACE_KINDS
 from .trace import load_trace
 from .transport import Received, receive_or_refuse

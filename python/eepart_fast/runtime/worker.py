@@ -33,8 +33,8 @@ from . import security
 from .errors import AddressError, LoadFailed, ManifestError, TensorMismatch, TransportError
 from .executor import PartitionRunner, logits_error, normalised_entropy, tensor_from_bytes
 from .manifest import load_manifest
-from .schema import MAX_STR
 from .network import open_transport
+from .schema import MAX_STR
 from .transport import Received, receive_or_refuse
 
 CLOCKS = ("cpu", "wall", "profile", "none")
@@ -109,7 +109,8 @@ class Worker:
             return
         self._reports.append(t)
         if self.driver is not None and self.config is not None:
-            self._report({"kind": "error", "error": error, "message": what[:MAX_STR], "sample": proto.plain_sample(sample),
+            self._report({"kind": "error", "error": error, "message": what[:MAX_STR],
+                          "sample": proto.plain_sample(sample),
                           "refused": self.refused})
         else:
             self._log(f"refused message #{self.refused}: {error}: {what[:300]}")

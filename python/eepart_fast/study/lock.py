@@ -81,7 +81,7 @@ class FolderLock:
         self.info = {"study": study, "fingerprint": fingerprint}
         self.fd = None
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self) -> FolderLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             locked = _try_lock(fd)
@@ -96,9 +96,9 @@ class FolderLock:
             return self
         if not locked:
             os.close(fd)
-            raise StudyLocked(f"out = {str(self.path.parent)!r} is in use: {_holder(self.path)} holds {self.path.name}; "
-                              "two studies cannot share a folder. Wait for that run to end (then rerun this one: a "
-                              "different study there needs --overwrite), or choose another folder")
+            raise StudyLocked(f"out = {str(self.path.parent)!r} is in use: {_holder(self.path)} holds "
+                              f"{self.path.name}; two studies cannot share a folder. Wait for that run to end (then "
+                              "rerun this one: a different study there needs --overwrite), or choose another folder")
         self.fd = fd
         info = dict(self.info, pid=os.getpid(), host=socket.gethostname(), started=time.time())
         data = (json.dumps(info) + "\n").encode()

@@ -130,7 +130,8 @@ def done_scenarios(out, total: int) -> np.ndarray:
         try:
             meta = pq.read_metadata(f).metadata or {}
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            raise ValueError(f"{f}: not a readable Parquet file ({exc}); remove it to recompute its scenarios") from None
+            raise ValueError(f"{f}: not a readable Parquet file ({exc}); "
+                             "remove it to recompute its scenarios") from None
         if META_SCENARIOS not in meta:
             raise ValueError(f"{f}: not a study result file (no {META_SCENARIOS.decode()} metadata)")
         for start, stop in decode_ranges(meta[META_SCENARIOS]):
@@ -258,7 +259,8 @@ def _kill_workers(cluster) -> None:
 
 
 def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
-              threads: int | None = None, batch_size: int | None = None, progress: bool | None = None, overwrite: bool = False,
+              threads: int | None = None, batch_size: int | None = None, progress: bool | None = None,
+              overwrite: bool = False,
               retries: int = 2) -> StudyResult:
     """Runs (or resumes) `study` into the folder `out`, on Dask; the results a Parquet dataset.
 
@@ -454,7 +456,8 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
         missing = int(np.flatnonzero(~final.done)[0])
         raise StudyFailed(f"{spec.scenarios - final.scenarios:,} scenarios are missing from {out} after the run "
                           f"(first: {Layout(spec, int(manifest['batch_size'])).scenarios(missing)[0]}; parts that "
-                          f"did not verify: {final.summary()}); was the folder changed meanwhile? Rerun to compute them")
+                          f"did not verify: {final.summary()}); was the folder changed meanwhile? "
+                          "Rerun to compute them")
     return result
 
 

@@ -33,7 +33,8 @@ def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
     if has_time:
         fields.append(pa.field("time", pa.float64()))
     fields += [pa.field("min_accuracy", pa.float64()), pa.field("max_latency", pa.float64()),
-               pa.field("quantile", pa.float64()), pa.field("kind", LABEL), pa.field("point", pa.int32()), pa.field("found", pa.bool_())]
+               pa.field("quantile", pa.float64()), pa.field("kind", LABEL), pa.field("point", pa.int32()),
+               pa.field("found", pa.bool_())]
     return pa.schema(fields + ROW_FIELDS)
 
 

@@ -199,7 +199,8 @@ class _Table:
                 constant(self.names[b.source], n, LABEL), constant(self.names[b.destination], n, LABEL)]
         varied = {p.column: j for j, p in enumerate(b.params)}
         for c in b.param_columns:
-            cols.append(from_numpy(b.values[self.variant[pos], varied[c]]) if c in varied else pa.nulls(n, pa.float64()))
+            cols.append(from_numpy(b.values[self.variant[pos], varied[c]]) if c in varied
+                        else pa.nulls(n, pa.float64()))
         if b.has_time:
             cols.append(pa.nulls(n, pa.float64()) if b.time is None else from_numpy(b.time[self.variant[pos]]))
         cols.append(from_numpy(self.min_acc[pos], mask=~self.has_lo[pos]))

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 import eepart_fast._core as _core  # by name: `from ... import` reads as importing the whole package
+
 from .._pareto_by_sweep import pareto_by_sweep
 from ._no_energy import refuse_energy
 
