@@ -9,9 +9,13 @@
    RATES x the plan's capacity (the load model's utilisation bound: 1 / the busiest server's work per
    sample). Measured mean and p99 against `LoadModel.evaluate` with the Load the run had (its rate, the
    exit shares of the very images it ran: the profile's exit rates are recomputed on them).
-2. The workers' per-message handling, measured from the run's records at the lowest rate (receiving and
-   decoding a message, the sleep's overshoot, encoding and sending the result), added to every tier's
-   service time: the model again with it.
+   Measured: each sample's time from the driver's send (its arrival) to its result (the runtime's own
+   latency starts after the source's queue).
+2. Where they part: each run's own arrivals and exits replayed through ideal FIFO servers (`simulate`),
+   long ideal runs (tandem queues against the model's independent M/G/1 servers), and the workers'
+   per-message handling from the records, at the lowest rate (receiving and decoding a message, the
+   sleep's overshoot, sending the result) and under load (from a job's end to the next's start when the
+   next was waiting), added to every tier's service time in the model and the replay.
 3. A fleet of FLEET sources sharing the edge: emulated as one Poisson stream at FLEET x rate (the runtime
    has one source worker per plan; the sum of independent Poisson streams is Poisson, so the shared tiers
    see what a fleet sends them). The plan computes nothing on the device, so the device's compute is not
@@ -413,38 +417,40 @@ def exit_shares(model: LoadModel, config) -> list:
     return out
 
 
+def open_rows(r: dict, field: str, failed: bool = False):
+    """(plan, load, row) of the open-loop runs whose row has `field` (or failed, with `failed`)."""
+    for i, p in enumerate(r.get("plans", [])):
+        for u in RATES:
+            row = r.get("runs", {}).get(f"open/{i}/{u}")
+            if row is not None and (field in row or (failed and "failed" in row)):
+                yield p, u, row
+
+
 def write_markdown(r: dict, path: Path) -> None:
     runs = r.get("runs", {})
     lines = [("| plan (bottleneck) | capacity (1/s) | load | rate (1/s) | samples | measured mean (ms) | measured p99 "
              "(ms) | model mean (ms) | measured / model | model + handling (ms) | measured / (model + handling) |"),
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for i, p in enumerate(r.get("plans", [])):
-        for u in RATES:
-            row = runs.get(f"open/{i}/{u}")
-            if row is None or ("model" not in row and "failed" not in row):
-                continue
-            head = f"| {p['name']} ({'-'.join(map(str, p['bottleneck']))}) | {p['capacity']:.1f} | {u:.1f} | {row['rate']:.1f} | {row['samples']} |"
-            if "failed" in row:
-                lines.append(head + f" failed: {row['failed'][:60]} | | | | | |")
-                continue
-            lines.append(head + f" {row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | {row['p99'] * 1e3:.2f} | {row['model'] * 1e3:.2f} | "
-                         f"{row['mean'] / row['model']:.3f} | {row['model_handling'] * 1e3:.2f} | "
-                         f"{row['mean'] / row['model_handling']:.3f} |")
+    for p, u, row in open_rows(r, "model", failed=True):
+        head = (f"| {p['name']} ({'-'.join(map(str, p['bottleneck']))}) | {p['capacity']:.1f} | {u:.1f} | "
+                f"{row['rate']:.1f} | {row['samples']} |")
+        if "failed" in row:
+            lines.append(head + f" failed: {row['failed'][:60]} | | | | | |")
+            continue
+        lines.append(head + f" {row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | {row['p99'] * 1e3:.2f} | "
+                     f"{row['model'] * 1e3:.2f} | {row['mean'] / row['model']:.3f} | {row['model_handling'] * 1e3:.2f} | "
+                     f"{row['mean'] / row['model_handling']:.3f} |")
     lines += ["", ("| plan | load | model (ms) | long run, ideal queues (ms) | runs of this length from empty, ideal "
                    "(ms) | this run's arrivals and exits, ideal (ms) | the same + handling (ms) | measured (ms) | "
                    "measured / ideal same run | measured / (ideal same run + handling) | the same + handling under "
                    "load (ms) | measured / that |"),
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for i, p in enumerate(r.get("plans", [])):
-        for u in RATES:
-            row = runs.get(f"open/{i}/{u}")
-            if row is None or "simulated_loaded" not in row:
-                continue
-            lines.append(f"| {p['name']} | {u:.1f} | {row['model'] * 1e3:.2f} | {row['simulated_long'] * 1e3:.2f} | "
-                         f"{row['simulated_runs'] * 1e3:.2f} | {row['simulated'] * 1e3:.2f} | "
-                         f"{row['simulated_handling'] * 1e3:.2f} | {row['mean'] * 1e3:.2f} | "
-                         f"{row['mean'] / row['simulated']:.3f} | {row['mean'] / row['simulated_handling']:.3f} | "
-                         f"{row['simulated_loaded'] * 1e3:.2f} | {row['mean'] / row['simulated_loaded']:.3f} |")
+    for p, u, row in open_rows(r, "simulated_loaded"):
+        lines.append(f"| {p['name']} | {u:.1f} | {row['model'] * 1e3:.2f} | {row['simulated_long'] * 1e3:.2f} | "
+                     f"{row['simulated_runs'] * 1e3:.2f} | {row['simulated'] * 1e3:.2f} | "
+                     f"{row['simulated_handling'] * 1e3:.2f} | {row['mean'] * 1e3:.2f} | "
+                     f"{row['mean'] / row['simulated']:.3f} | {row['mean'] / row['simulated_handling']:.3f} | "
+                     f"{row['simulated_loaded'] * 1e3:.2f} | {row['mean'] / row['simulated_loaded']:.3f} |")
     lines += ["", ("| plan | tier | jobs | receive (ms) | sleep overshoot (ms) | send (ms) | handling per job (ms) | "
                    "end to next start when queued, at 0.8 / 0.9 (ms) |"),
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
