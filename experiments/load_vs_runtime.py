@@ -274,7 +274,8 @@ class Experiment:
                "latencies_ms": [round(v * 1e3, 3) for v in lat], "seconds": time.time() - t0,
                "runtime_latency": stats([r["latency"] for r in res.records]),
                "handling": handling_of(res.records, self.topo.names),
-               "load_average": os.getloadavg()[0], "sent_s": [round(r["t_sent"] - records[0]["t_sent"], 6) for r in records]}
+               "load_average": os.getloadavg()[0],
+               "sent_s": [round(r["t_sent"] - records[0]["t_sent"], 6) for r in records]}
         self.result["runs"][key] = row
         self.save()
         print(f"{key}: {rate:.2f}/s, {n} samples: mean {row['mean'] * 1e3:.2f} ms, p99 {row['p99'] * 1e3:.2f} ms "
@@ -437,9 +438,9 @@ def write_markdown(r: dict, path: Path) -> None:
         if "failed" in row:
             lines.append(head + f" failed: {row['failed'][:60]} | | | | | |")
             continue
-        lines.append(head + f" {row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | {row['p99'] * 1e3:.2f} | "
-                     f"{row['model'] * 1e3:.2f} | {row['mean'] / row['model']:.3f} | {row['model_handling'] * 1e3:.2f} | "
-                     f"{row['mean'] / row['model_handling']:.3f} |")
+        lines.append(head + f" {row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | "
+                     f"{row['p99'] * 1e3:.2f} | {row['model'] * 1e3:.2f} | {row['mean'] / row['model']:.3f} | "
+                     f"{row['model_handling'] * 1e3:.2f} | {row['mean'] / row['model_handling']:.3f} |")
     lines += ["", ("| plan | load | model (ms) | long run, ideal queues (ms) | runs of this length from empty, ideal "
                    "(ms) | this run's arrivals and exits, ideal (ms) | the same + handling (ms) | measured (ms) | "
                    "measured / ideal same run | measured / (ideal same run + handling) | the same + handling under "
@@ -466,8 +467,9 @@ def write_markdown(r: dict, path: Path) -> None:
                          f"{h['overshoot'] * 1e3:.3f} | {h['send'] * 1e3:.3f} | {h['total'] * 1e3:.3f} | "
                          f"{' / '.join(gaps)} |")
     f = r.get("fleet")
-    lines += ["", ("| fleet load | per-source rate (1/s) | stream (1/s) | samples | measured mean (ms) | measured p99 (ms) "
-              "| model, fleet (ms) | measured / model | model, fleet + handling (ms) | model, one stream (ms) |"),
+    lines += ["", ("| fleet load | per-source rate (1/s) | stream (1/s) | samples | measured mean (ms) "
+              "| measured p99 (ms) | model, fleet (ms) | measured / model | model, fleet + handling (ms) "
+              "| model, one stream (ms) |"),
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for u in RATES if f else ():
         row = runs.get(f"fleet/{u}")
@@ -479,8 +481,8 @@ def write_markdown(r: dict, path: Path) -> None:
                      f"{row['mean'] / row['model_fleet']:.3f} | {row['model_fleet_handling'] * 1e3:.2f} | "
                      f"{row['model'] * 1e3:.2f} |")
     v = r.get("versus")
-    lines += ["", ("| rate (1/s) | plan | configuration (t, P, A) | model mean (ms) | measured mean (ms) | measured p99 "
-              "(ms) | deadline (ms): misses |"), "| ---: | --- | --- | ---: | ---: | ---: | --- |"]
+    lines += ["", ("| rate (1/s) | plan | configuration (t, P, A) | model mean (ms) | measured mean (ms) "
+              "| measured p99 (ms) | deadline (ms): misses |"), "| ---: | --- | --- | ---: | ---: | ---: | --- |"]
     for rate, e in (v or {}).get("rates", {}).items():
         for which in ("idle", "aware"):
             row = runs.get(f"versus/{rate}/{which}")
@@ -490,7 +492,8 @@ def write_markdown(r: dict, path: Path) -> None:
             label = "load-aware" if which == "aware" else "one-sample optimum"
             lines.append(f"| {float(rate):.1f} | {label} | {cfg} | {e['model'][which] * 1e3:.2f} | "
                          f"{row['mean'] * 1e3:.2f} | {row['p99'] * 1e3:.2f} | "
-                         + ", ".join(f"{d * 1e3:.1f}: {m} / {row['samples']}" for d, m in zip(e["deadlines"], row["misses"]))
+                         + ", ".join(f"{d * 1e3:.1f}: {m} / {row['samples']}"
+                                     for d, m in zip(e["deadlines"], row["misses"]))
                          + " |")
     path.write_text("\n".join(lines) + "\n")
 
@@ -504,7 +507,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=300, help="the most samples per run")
     ap.add_argument("--min-accuracy", type=float, default=0.5, help="the accuracy bound of part 4")
     ap.add_argument("--versus-rates", default="",
-                    help="comma-separated rates (1/s) for part 4 (default: 0.8 and 0.9 of the one-sample optimum's capacity)")
+                    help="comma-separated rates (1/s) for part 4 (default: 0.8 and 0.9 of the one-sample "
+                         "optimum's capacity)")
     ap.add_argument("--deadlines", default="2.5,4,6",
                     help="part 4's deadlines, comma-separated, x the one-sample optimum's latency")
     ap.add_argument("--parts", default="open,fleet,versus")
