@@ -299,16 +299,21 @@ def _search_rows(backend: str, max_memory, state: _State, min_accuracy: float, m
     module = get_backend(backend)
     state.check_costs()  # the model's rule, on the snapshot searched, before any backend sees it
     tables = state.engine_tables() if backend == "cpu" else state.tables
-    options = {"min_accuracy": min_accuracy, "max_latency": max_latency, "time_limit": time_limit, "threads": threads}
-    if max_memory is not None:
-        options["max_memory"] = max_memory
-    if goal == "min_energy":
-        rows = module.min_energy(tables, energy=energy, **options)
-    elif energy is not None:
-        rows = module.pareto(tables, quantile=quantile, energy=energy, max_energy=max_energy,
-                             objectives=3 if goal == "frontier3" else 2, **options)
+    if energy is None and max_memory is None:  # a re-plan's question: the call as plain as it can be
+        rows = module.pareto(tables, min_accuracy=min_accuracy, max_latency=max_latency, time_limit=time_limit,
+                             quantile=quantile, threads=threads)
     else:
-        rows = module.pareto(tables, quantile=quantile, **options)
+        options = {"min_accuracy": min_accuracy, "max_latency": max_latency, "time_limit": time_limit,
+                   "threads": threads}
+        if max_memory is not None:
+            options["max_memory"] = max_memory
+        if goal == "min_energy":
+            rows = module.min_energy(tables, energy=energy, **options)
+        elif energy is not None:
+            rows = module.pareto(tables, quantile=quantile, energy=energy, max_energy=max_energy,
+                                 objectives=3 if goal == "frontier3" else 2, **options)
+        else:
+            rows = module.pareto(tables, quantile=quantile, **options)
     rows.pop("stats", None)
     if backend not in ("cpu", "numpy") and energy is None:
         # The frontier rule once more: idempotent on a correct frontier (cpu and numpy apply it).

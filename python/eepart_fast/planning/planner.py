@@ -252,7 +252,7 @@ class Planner:
                 goal: str = "frontier") -> _Frontier:
         time_limit = math.inf if time_limit is None else check_time_limit(time_limit)
         quantile = None if quantile is None else check_quantile(quantile)
-        max_energy = bound("max_energy", max_energy, default=math.inf)
+        max_energy = math.inf if max_energy is None else bound("max_energy", max_energy)
         now = self._now  # one read: everything below works on this snapshot
         key = (min_accuracy, max_latency, quantile, max_energy, goal)  # a mean's answer is never a quantile's
         found = now.cached(key)
