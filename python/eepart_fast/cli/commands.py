@@ -505,7 +505,8 @@ def cmd_plan_load(args) -> int:
     print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
           f"source {topology.names[source]}, destination {topology.names[destination]}")
     print(f"load: {load.rate:g} samples/s from each of {load.fleet} source(s); tiers "
-          f"{'and links ' if args.link_queues else ''}queue (M/G/1 waits, docs/model.md \"Load\")")
+          f"{'and links queue' if args.link_queues else 'queue, links do not (--link-queues)'} (M/G/1 waits, "
+          "docs/model.md \"Load\")")
     if bound is not None:
         print(f"\nbest plan under {bound}:")
         if best is None:
