@@ -40,7 +40,10 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
+try:
+    import eepart_fast  # noqa: F401 - installed, or already on the path (as in the tests that import this file)
+except ImportError:  # run from a source checkout: the package beside it, without touching an importer's path
+    sys.path.insert(0, str(ROOT / "python"))
 
 from eepart_fast import Planner, Profile, Topology
 from eepart_fast.io.records import exit_rates, normalised_entropy

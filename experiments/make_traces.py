@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+try:
+    import eepart_fast  # noqa: F401 - installed, or already on the path (as in the tests that import this file)
+except ImportError:  # run from a source checkout: the package beside it, without touching an importer's path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from eepart_fast.runtime.trace import Trace, save_trace
 
 SEED = 20261206

@@ -16,6 +16,16 @@ def gpu_visible() -> bool:
     return info["cuda"]["available"] or info["cupy"]["available"]
 
 
+@pytest.fixture(autouse=True)
+def _sys_path_kept():
+    """sys.path as it was before each test: a test that imports a script (experiments/, tools/) may extend it,
+    and later tests hand sys.path to child processes as PYTHONPATH, where a source tree ahead of the
+    installed package (no compiled engine in it) would fail their import."""
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved
+
+
 def pytest_collection_modifyitems(config, items):
     if gpu_visible():
         return
