@@ -222,6 +222,22 @@ class Routing:
         return new
 
 
+def _short_sums(hops: list) -> tuple:
+    """(latency, 1/bandwidth) of a store-and-forward route of one or two links by one addition each, where
+    that is fsum's answer (one rounding is the correctly rounded sum); (None, None) where fsum must decide:
+    longer routes, a zero latency (fsum's sign of zero) or an overflow (fsum raises)."""
+    if len(hops) == 1:
+        bw, latency = hops[0]
+        if latency != 0:
+            return latency, 1.0 / bw
+    elif len(hops) == 2:
+        (bw, lat), (bw2, lat2) = hops
+        latency, inv = lat + lat2, 1.0 / bw + 1.0 / bw2
+        if 0 < latency < _INF and inv < _INF:
+            return latency, inv
+    return None, None
+
+
 def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarray, x: int, y: int, rule: str,
                   mtu_bits) -> tuple:
     """Copies of the route matrices with the routes that cross tiers x, y re-summed over `routing`'s links
@@ -230,25 +246,13 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
     flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
     table, fsum = routing.table, math.fsum
     for links, where in routing.crossing.get((x, y) if x < y else (y, x), {}).items():
-        if rule == "store_and_forward" and len(links) <= 2:
-            # One or two terms: one rounding is the correctly rounded sum, fsum's bits. A zero sum (fsum's
-            # sign of zero) or an overflow (fsum raises) goes to fsum itself.
-            (bw, latency), *more = [table[k] for k in links]
-            inv = 1.0 / bw
-            if more:
-                bw2, lat2 = more[0]
-                latency, inv = latency + lat2, inv + 1.0 / bw2
-                if not (0 < latency < _INF and inv < _INF):
-                    hops = [table[k] for k in links]
-                    latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
-            elif latency == 0:
-                latency = fsum([latency])
-        elif rule == "store_and_forward":  # route_cost's sums, inline: a re-plan runs this per route crossing
-            hops = [table[k] for k in links]
-            latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
-        else:
-            hops = [table[k] for k in links]
+        hops = [table[k] for k in links]
+        if rule != "store_and_forward":
             latency, inv = route_cost(hops, rule, mtu_bits)
+        else:  # route_cost's sums, inline: a re-plan runs this per route crossing
+            latency, inv = _short_sums(hops)
+            if latency is None:
+                latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
         for i in where:
             flat_latency[i] = latency
             flat_inv[i] = inv
