@@ -328,3 +328,25 @@ def test_local_cluster_serves_http_on_a_free_localhost_port():
         assert http and set(http) == {"127.0.0.1"}
     finally:
         blocker.close()
+
+
+def test_a_study_without_workers_stops_after_stall_timeout(tmp_path):
+    """A scheduler whose workers never come up (or cannot import the package): the run stops after
+    stall_timeout seconds without a finished task, naming the wait and the worker count, instead of waiting
+    forever; a rerun on working workers then completes."""
+    cluster = distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None)
+    empty = distributed.Client(cluster)
+    d = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"], "compute": "plans",
+         "bounds": [{"max_latency": 0.05}, {"min_accuracy": 0.9}], "batch_size": 1}
+    try:
+        t = time.monotonic()
+        with pytest.raises(StudyFailed, match=r"no task finished in stall_timeout = 1\.5 s \(2 in flight from "
+                                              r"scenario 0, status pending; workers: 0\)"):
+            ef.study.run_study(d, tmp_path / "out", client=empty, progress=False, stall_timeout=1.5)
+        assert time.monotonic() - t < 60  # bounded (generous: the point is that it returns at all)
+    finally:
+        empty.close()
+        cluster.close()
+    for bad in (0, -1.0, float("inf"), float("nan"), True, "10"):
+        with pytest.raises(ValueError, match=r"stall_timeout = .*: expected a finite number of seconds > 0"):
+            ef.study.run_study(d, tmp_path / "out", progress=False, stall_timeout=bad)

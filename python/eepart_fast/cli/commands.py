@@ -764,12 +764,15 @@ def cmd_study(args) -> int:
             raise UsageError(f"{flag} {value}: must be >= 1")
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: must be >= 1")
+    if not 0 < args.stall_timeout < float("inf"):
+        raise UsageError(f"--stall-timeout {args.stall_timeout}: must be a finite number of seconds > 0")
     spec = load_study(args.file)
     print(f"study {spec.name}: {spec.scenarios:,} scenarios ({', '.join(spec.compute)}) into {args.out}", flush=True)
     try:
         result = run_study(spec, args.out, scheduler=args.scheduler, workers=args.workers,
                            threads=args.threads, batch_size=args.batch_size,
-                           progress=None if args.progress else False, overwrite=args.overwrite)
+                           progress=None if args.progress else False, overwrite=args.overwrite,
+                           stall_timeout=args.stall_timeout)
     except StudyFailed as exc:
         print(f"eepart: error: {exc}", file=sys.stderr)
         return 1
@@ -877,6 +880,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--threads", type=int, metavar="N", help="local cluster: threads per worker (default 1)")
     st.add_argument("--batch-size", type=int, metavar="N", help="scenarios per task (default: sized to the work)")
     st.add_argument("--overwrite", action="store_true", help="replace another study's results in DIR")
+    st.add_argument("--stall-timeout", type=float, default=600.0, metavar="S",
+                    help="stop when no task has finished for S seconds (workers that never come up); default 600")
     add_progress(st, "no progress bar")
     st.set_defaults(run=cmd_study)
 

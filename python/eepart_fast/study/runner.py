@@ -246,6 +246,19 @@ def _local_client(workers, threads):
     return Client(cluster), cluster
 
 
+def _stalled(client, futures: dict, seconds: float) -> str:
+    """Why a run stopped waiting: how long, for which tasks, on how many workers."""
+    try:
+        workers = len(client.scheduler_info()["workers"])
+    except Exception as exc:  # the scheduler itself may be gone; the message must still come out
+        workers = f"unknown ({type(exc).__name__})"
+    first = min(info[0] for info in futures.values())
+    statuses = sorted({f.status for f in futures})
+    return (f"no task finished in stall_timeout = {seconds:g} s ({len(futures)} in flight from scenario {first}, "
+            f"status {', '.join(statuses)}; workers: {workers}). Do the workers run and import eepart_fast "
+            "(the same version)? The scenarios written are kept: rerun into the same folder to go on")
+
+
 def _kill_workers(cluster) -> None:
     """Ctrl-C: the local cluster's worker processes end now rather than after their graceful close (seconds);
     what they were writing stays a hidden temporary, removed below."""
@@ -260,8 +273,7 @@ def _kill_workers(cluster) -> None:
 
 def run_study(study, out, *, client=None, scheduler: str | None = None, workers: int | None = None,
               threads: int | None = None, batch_size: int | None = None, progress: bool | None = None,
-              overwrite: bool = False,
-              retries: int = 2) -> StudyResult:
+              overwrite: bool = False, retries: int = 2, stall_timeout: float = 600.0) -> StudyResult:
     """Runs (or resumes) `study` into the folder `out`, on Dask; the results a Parquet dataset.
 
     Scenarios already in `out` are skipped, so a rerun after a failure, a killed worker or Ctrl-C computes
@@ -295,6 +307,10 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
         Replace another study's results in `out`.
     retries : int, default 2, keyword-only
         How often a failed task is retried.
+    stall_timeout : float, default 600, keyword-only
+        Seconds without any task finishing after which the run stops with StudyFailed (workers that never
+        come up, or cannot import this package, would otherwise be waited for forever); the parts written
+        so far are kept.
 
     Returns
     -------
@@ -306,7 +322,7 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     StudyLocked
         When another run holds `out`.
     StudyFailed
-        When some tasks still failed after their retries.
+        When some tasks still failed after their retries, or none finished for `stall_timeout` seconds.
     ValueError
         When the study or an option is invalid (named).
 
@@ -326,11 +342,15 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size = {batch_size!r}: must be a positive integer")
         spec.batch_size = batch_size
+    if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)) or not (
+            0 < stall_timeout < math.inf):
+        raise ValueError(f"stall_timeout = {stall_timeout!r}: expected a finite number of seconds > 0")
     out = Path(out).absolute()  # workers may run elsewhere: the same path on a shared filesystem
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     with FolderLock(out, spec.name, spec.fingerprint()), _short_logs(client is None):
-        return _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries)
+        return _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries,
+                           stall_timeout)
 
 
 def _short_logs(own: bool):
@@ -358,7 +378,8 @@ def _verify(out: Path, spec: StudySpec, size: int, fingerprint: str, result: Stu
     return check
 
 
-def _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries) -> StudyResult:
+def _run_locked(spec, out, started, client, scheduler, workers, threads, progress, overwrite, retries,
+                stall_timeout) -> StudyResult:
     from tqdm.auto import tqdm
 
     from .parts import REASONS
@@ -388,7 +409,7 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
     futures = {}  # in flight: future -> (first scenario, last, count, profile label, topology label)
     failed, first_failure, lost, submitted = 0, None, 0, 0
     try:
-        from dask.distributed import as_completed
+        from dask.distributed import wait
 
         nthreads = sum(client.nthreads().values())
         if manifest is None:
@@ -398,7 +419,6 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
                 tmp.write_text(json.dumps(manifest, indent=1) + "\n")
             check = Check(np.zeros(len(Layout(spec, int(manifest["batch_size"]))), dtype=bool))
         batches = make_batches(spec, out, check.done, int(manifest["batch_size"]))
-        pending = as_completed(loop=client.loop)
         window = max(2, WINDOW_PER_THREAD * nthreads)
 
         def submit() -> None:
@@ -410,29 +430,33 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
             fut = client.submit(run_batch, b, retries=retries, pure=False)
             futures[fut] = (b.first, b.first + b.count - 1, b.count, b.profile_label, b.topology_label)
             submitted += 1
-            pending.add(fut)
 
         for _ in range(window):
             submit()
         with tqdm(total=spec.scenarios - check.scenarios, unit="scenario",
                   disable=(None if progress is None else not progress), desc=f"study {spec.name}") as bar:
-            for fut in pending:
-                info = futures.pop(fut)
-                if fut.status == "error":
-                    failed += 1
-                    lost += info[2]
-                    if first_failure is None:
-                        first_failure = (info, fut.exception())
-                else:
-                    r = fut.result()
-                    result.ran += r["scenarios"]
-                    result.rows += r["rows"]
-                    result.bytes += r["bytes"]
-                    result.files += 1
-                bar.update(info[2])
-                fut.release()
-                del fut
-                submit()
+            while futures:
+                try:
+                    done, _ = wait(list(futures), timeout=stall_timeout, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    raise StudyFailed(_stalled(client, futures, stall_timeout)) from None
+                for fut in sorted(done, key=lambda f: futures[f][0]):
+                    info = futures.pop(fut)
+                    if fut.status == "error":
+                        failed += 1
+                        lost += info[2]
+                        if first_failure is None:
+                            first_failure = (info, fut.exception())
+                    else:
+                        r = fut.result()
+                        result.ran += r["scenarios"]
+                        result.rows += r["rows"]
+                        result.bytes += r["bytes"]
+                        result.files += 1
+                    bar.update(info[2])
+                    fut.release()
+                    del fut
+                    submit()
     except BaseException as exc:
         if futures and not own:
             client.cancel(list(futures))
