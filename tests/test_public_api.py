@@ -17,7 +17,7 @@ from eepart_fast._extras import EXTRAS, missing
 
 # What a callable may take by position: the data it works on.
 DATA = {"self", "cls", "profile", "topology", "tables", "latency", "accuracy", "N", "M", "K", "path", "data",
-        "name", "spec", "study", "out", "folder", "deploy_dir", "images", "labels", "link", "tier", "value",
+        "name", "spec", "study", "out", "folder", "deploy_dir", "images", "labels", "link", "tier", "value", "load",
         "bits_per_s", "seconds", "ratio", "plan", "table", "index", "i", "q", "records", "other", "names",
         "parameter", "target", "low", "high", "text", "obj", "columns", "configs_", "mapping", "address",
         "header", "payload", "scenarios", "transport", "role", "bind", "message", "args", "kwargs",

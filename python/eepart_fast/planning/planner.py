@@ -31,6 +31,7 @@ from ..model.topology import Topology
 from ._state import _Answers, _check_models, _search_rows, _State
 from .plan import Plan, breakdown
 from .plantable import PlanTable, build
+from .under_load import UnderLoad
 
 # The compiled core's constants and checks (one definition, in C++), loaded by name as engine/backends/cpu.py
 # loads it: grimp sees no compiled module, so an import statement would read as one of the whole package.
@@ -498,6 +499,31 @@ class Planner:
                              "is only piecewise affine in a parameter); re-plan with quantile at each value instead")
         return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency,
                      time_limit=time_limit)
+
+    def under(self, load, *, link_queues: bool = False) -> UnderLoad:
+        """This Planner's questions under `load` (docs/model.md "Load"): the frontier, P_lat and P_acc by the
+        mean latency under load, and capacity (`max_rate`, `plan_max_rate`), on the Planner's network as it is
+        at each call, so that after `set_bandwidth` and the like the same view re-plans under the same load.
+
+        Parameters
+        ----------
+        load : eepart_fast.model.Load
+            The arrival rate per source and the tiers' load inputs (fleet, background, ...).
+        link_queues : bool, default False, keyword-only
+            Whether links queue too (needs a Planner on a Profile and a Topology).
+
+        Returns
+        -------
+        UnderLoad
+
+        Examples
+        --------
+        >>> planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+        >>> idle, busy = planner.min_latency(min_accuracy=0.9), planner.under(ef.model.Load(40.0))
+        >>> busy.min_latency(min_accuracy=0.9).latency > idle.latency
+        True
+        """
+        return UnderLoad(self, load, link_queues=link_queues)
 
     # --- re-planning ------------------------------------------------------------------------------
 
