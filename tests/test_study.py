@@ -198,6 +198,77 @@ compute: plans
 """
 
 
+
+def test_study_under_load_matches_single_calls(client, tmp_path):
+    """A rate (with fleet and link queues) in a bound: each scenario's rows are what Planner.under(Load) gives
+    on that scenario's network, with the load in the rate and fleet columns; a bound without a rate in the
+    same study stays unloaded (rate null)."""
+    rng = np.random.default_rng(23)
+    p = random_profile(rng, 4, 2, rising_accuracy=True)
+    p.save(tmp_path / "p.json")
+    busy = ef.cost_tables(p, ef.Topology.preset("mobile")).compute_cost
+    rate = float(0.5 / busy[busy > 0].mean())
+    d = {"name": "loaded", "profiles": ["p.json"],
+         "topologies": [{"topology": "mobile", "grid": {"bandwidth[1]": [1e6, 2e7]}}],
+         "compute": ["frontier", "plans"],
+         "bounds": [{"min_accuracy": 0.5}, {"min_accuracy": 0.5, "rate": rate},
+                    {"max_latency": 1.0, "rate": 2 * rate, "fleet": 2},
+                    {"min_accuracy": 0.5, "max_latency": 0.5, "rate": rate, "link_queues": True}],
+         "batch_size": 3}
+    spec = load_study(d, base_dir=tmp_path)
+    ef.study.run_study(spec, tmp_path / "out", client=client, progress=False)
+    df = read_study(tmp_path / "out").to_pandas()
+    assert set(df.scenario) == set(range(spec.scenarios)) and spec.scenarios == 8
+    for i, rows in df.groupby("scenario"):
+        sc = scenario(spec, i)
+        bound, topo = sc["bound"], sc["topology"]
+        lo, hi = bound.get("min_accuracy"), bound.get("max_latency")
+        by_kind = {k: g.sort_values("point") for k, g in rows.groupby("kind", observed=True)}
+        planner = ef.Planner(sc["profile"], topo)
+        if "rate" not in bound:
+            assert rows.rate.isna().all() and rows.fleet.isna().all()
+            best = planner.min_latency(min_accuracy=lo)
+            assert table_rows(by_kind["P_lat"]) == [plan_row(best)]
+            continue
+        assert (rows.rate == bound["rate"]).all() and (rows.fleet == bound.get("fleet", 1)).all()
+        view = planner.under(ef.model.Load(bound["rate"], fleet=bound.get("fleet", 1)),
+                             link_queues=bound.get("link_queues", False))
+        front = [q for q in view.pareto() if (lo is None or q.accuracy >= lo) and (hi is None or q.latency <= hi)]
+
+        def rows_of(points):
+            return [(q.latency, q.accuracy, q.threshold_index, list(q.partitions), list(q.placement)) for q in points]
+
+        def check(kind, expected, by_kind=by_kind):
+            got = by_kind[kind]
+            if not expected:
+                assert len(got) == 1 and not got.found.iloc[0]
+                return
+            assert got.found.all() and table_rows(got) == rows_of(expected)
+
+        check("frontier", front)
+        if lo is not None:
+            check("P_lat", front[:1])
+        if hi is not None:
+            check("P_acc", front[-1:])
+    assert df.found.any() and df.rate.notna().any()
+
+
+def test_study_load_fields_are_checked():
+    base = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"], "compute": ["plans"]}
+    for bound, match in (({"min_accuracy": 0.9, "rate": -1}, r"bounds\[0\]\.rate = -1\.0: expected a finite"),
+                         ({"min_accuracy": 0.9, "fleet": 2}, r"bounds\[0\]\.fleet: only with rate"),
+                         ({"min_accuracy": 0.9, "rate": 5, "fleet": 0}, r"bounds\[0\]\.fleet = 0: expected a whole"),
+                         ({"min_accuracy": 0.9, "rate": 5, "link_queues": "yes"},
+                          r"bounds\[0\]\.link_queues = 'yes': expected true or false"),
+                         ({"max_latency": 0.1, "rate": 5, "quantile": 0.99}, r"bounds\[0\]: rate and quantile")):
+        with pytest.raises(ValueError, match=match):
+            load_study({**base, "bounds": [bound]})
+    with pytest.raises(ValueError, match=r"bounds\[1\]\.rate: not with compute 'sweep'"):
+        load_study({**base, "compute": ["sweep"], "bounds": [{}, {"rate": 5.0}]})
+    # The defaults are left out of the bound, so that one scenario has one id however it is spelled.
+    a = load_study({**base, "bounds": [{"min_accuracy": 0.9, "rate": 5, "fleet": 1, "link_queues": False}]})
+    assert a.bounds == [{"min_accuracy": 0.9, "rate": 5.0}]
+
 def wait_for(predicate, seconds, what):
     deadline = time.monotonic() + seconds
     while not predicate():

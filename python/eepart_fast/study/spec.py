@@ -34,7 +34,8 @@ MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflo
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
               "batch_size", "max_memory_gb"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
-BOUND_KEYS = {"min_accuracy", "max_latency", "quantile"}
+BOUND_KEYS = {"min_accuracy", "max_latency", "quantile", "rate", "fleet", "link_queues"}
+LOAD_KEYS = ("rate", "fleet", "link_queues")  # a bound's load (docs/model.md "Load"): with rate only
 _PARAM = re.compile(r"^(bandwidth|latency|ratio)\[([^\]]+)\]$")
 
 
@@ -140,7 +141,8 @@ class StudySpec:
     topologies : list of TopologyAxis
         Each topology with its parameter grid or trace, sources and destinations.
     bounds : list of dict
-        Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile``; ``{}`` none.
+        Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile``, or a load
+        (``rate`` per source, ``fleet``, ``link_queues``: the latency is then the mean under load); ``{}`` none.
     compute : list of str
         What each scenario computes: some of ``frontier``, ``plans``, ``sweep``.
     backend : str, default "auto"
@@ -313,6 +315,11 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
             raise ValueError(f"compute[{i}] = {c!r}: must be one of {', '.join(COMPUTE)}")
     compute = [c for c in COMPUTE if c in compute]
     bounds = [_bound(f"bounds[{i}]", b) for i, b in enumerate(_list(d, "bounds", [{}]))]
+    if "sweep" in compute:
+        for i, b in enumerate(bounds):
+            if "rate" in b:
+                raise ValueError(f"bounds[{i}].rate: not with compute 'sweep' (its rows are priced unloaded); "
+                                 "under load compute frontier or plans")
     if "plans" in compute:
         for i, b in enumerate(bounds):
             if not {"min_accuracy", "max_latency"} & set(b):
@@ -572,11 +579,40 @@ def _bound(where: str, b) -> dict:
     unknown = sorted(set(b) - BOUND_KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds, "
-                         "quantile)")
-    out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k != "quantile"}
+                         "quantile; rate, fleet, link_queues)")
+    out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k in ("min_accuracy", "max_latency")}
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
         out["quantile"] = parse_quantile(b["quantile"], field=f"{where}.quantile")
+    out.update(_load_fields(where, b))
     return dict(sorted(out.items()))
+
+
+def _load_fields(where: str, b: dict) -> dict:
+    """A bound's load: `rate` (samples/s per source, Poisson), `fleet` (sources sharing the tiers, default 1)
+    and `link_queues` (whether links queue, default false); the latency is then the mean under that load."""
+    if "rate" not in b:
+        for k in ("fleet", "link_queues"):
+            if k in b:
+                raise ValueError(f"{where}.{k}: only with rate (the load it describes)")
+        return {}
+    rate = _number(f"{where}.rate", b["rate"])
+    if not 0 <= rate < np.inf:
+        raise ValueError(f"{where}.rate = {rate!r}: expected a finite number of samples per second >= 0")
+    if b.get("quantile") is not None:
+        raise ValueError(f"{where}: rate and quantile together: the load model gives the mean latency only")
+    out = {"rate": rate}
+    if "fleet" in b:
+        fleet = b["fleet"]
+        if isinstance(fleet, bool) or not isinstance(fleet, int) or not 1 <= fleet <= 1_000_000:
+            raise ValueError(f"{where}.fleet = {fleet!r}: expected a whole number of sources in 1..1000000")
+        if fleet > 1:  # the default left out: one scenario, one id, however it is spelled
+            out["fleet"] = fleet
+    if "link_queues" in b:
+        if not isinstance(b["link_queues"], bool):
+            raise ValueError(f"{where}.link_queues = {b['link_queues']!r}: expected true or false")
+        if b["link_queues"]:
+            out["link_queues"] = True
+    return out
 
 
 def _number_scenarios(spec: StudySpec) -> None:

@@ -19,8 +19,11 @@ import pyarrow.parquet as pq
 from ..io import arrow
 from ..io.arrow import constant, from_numpy, row_columns, strings, writer_options
 from ..io.atomic import atomic_path
+from ..model.load import Load
 from ..planning.batch import _Batch
 from ..planning.evaluation import sweep
+from ..planning.load import COLUMNS as LOAD_COLUMNS
+from ..planning.load import load_pareto
 from .schema import (
     FILE_PREFIX,
     LABEL,
@@ -144,7 +147,9 @@ def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memo
     for q in np.unique(np.where(table.has_q, table.quantile, -1.0)):
         quantile = None if q < 0 else float(q)
         group = (table.quantile == q) if quantile is not None else ~table.has_q
-        which = np.flatnonzero(group)
+        which = np.flatnonzero(group & ~table.has_rate)
+        if not which.size:
+            continue
         if "frontier" in compute:
             cols, _ = planned.search("frontier", which=which, min_accuracy=-inf, max_latency=inf,
                                           quantile=quantile, **extra)
@@ -170,7 +175,54 @@ def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memo
                 s = cols["scenario"]
                 keep = ~has_lo[s] | (cols["accuracy"] >= lo[s])
                 parts.append(_found_rows(w, "P_acc", np.zeros(s.shape[0], np.int64), cols, keep, lmax))
+    loaded = np.flatnonzero(table.has_rate)
+    if loaded.size:
+        parts += _loaded_plans(planned, table, loaded, compute, backend, lmax)
     return parts
+
+
+def _loaded_plans(planned: _Batch, table: _Table, which: np.ndarray, compute: list, backend: str, lmax: int) -> list:
+    """The rows of the scenarios with a load (rate, fleet, link_queues in their bound), by the exact search
+    under load (planning/load.py), one scenario at a time: the same rows a Planner's `under(load)` gives
+    (the frontier cut by the bounds, which is the frontier within them; P_lat and P_acc as `_plans` holds
+    them to the other bound)."""
+    b = table.batch
+    lo, hi, has_lo, has_hi = table.min_acc, table.max_lat, table.has_lo, table.has_hi
+    kinds = {k: [] for k in ("frontier", "P_lat", "P_acc")}
+    for i in which.tolist():
+        bound = b.bounds[table.bound[i]]
+        load = Load(bound["rate"], fleet=bound.get("fleet", 1))
+        rows = load_pareto(b.profile, planned.topology(i), load=load, source=b.source, destination=b.destination,
+                           min_accuracy=lo[i] if has_lo[i] else None, max_latency=hi[i] if has_hi[i] else None,
+                           backend=backend, threads=1, link_queues=bound.get("link_queues", False))
+        n = rows["latency"].shape[0]
+        rows = {**rows, "scenario": np.full(n, i, np.int64)}
+        if "frontier" in compute:
+            kinds["frontier"].append((rows, np.ones(n, bool), np.arange(n, dtype=np.int64)))
+        if "plans" in compute:
+            first = np.arange(n) == 0
+            if has_lo[i]:
+                kinds["P_lat"].append((rows, first, np.zeros(n, np.int64)))
+            if has_hi[i]:
+                kinds["P_acc"].append((rows, np.arange(n) == n - 1, np.zeros(n, np.int64)))
+    parts = []
+    for kind, found in kinds.items():
+        if not found:
+            continue
+        cols = {k: np.concatenate([r[k] for r, _, _ in found]) for k in ("scenario", *LOAD_COLUMNS)}
+        keep = np.concatenate([k for _, k, _ in found])
+        point = np.concatenate([p for _, _, p in found])
+        pos = which if kind == "frontier" else which[(has_lo if kind == "P_lat" else has_hi)[which]]
+        parts.append(_found_rows(pos, kind, point, {**cols, "partitions": _padded(cols["partitions"], lmax),
+                                                    "placement": _padded(cols["placement"], lmax)}, keep, lmax))
+    return parts
+
+
+def _padded(a: np.ndarray, lmax: int) -> np.ndarray:
+    """(n, lmax) int32, -1 where a row has fewer slots (the load search's width is min(M, N) too)."""
+    out = np.full((a.shape[0], lmax), -1, np.int32)
+    out[:, :a.shape[1]] = a
+    return out
 
 
 class _Table:
@@ -190,6 +242,9 @@ class _Table:
         self.has_hi = np.array(["max_latency" in b.bounds[i] for i in self.bound], dtype=bool)
         self.quantile = np.array([b.bounds[i].get("quantile", np.nan) for i in self.bound])
         self.has_q = np.array(["quantile" in b.bounds[i] for i in self.bound], dtype=bool)
+        self.rate = np.array([b.bounds[i].get("rate", np.nan) for i in self.bound])
+        self.has_rate = np.array(["rate" in b.bounds[i] for i in self.bound], dtype=bool)
+        self.fleet = np.array([b.bounds[i].get("fleet", 1) for i in self.bound], dtype=np.int32)
         self.names = b.topology.names
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
@@ -206,6 +261,8 @@ class _Table:
         cols.append(from_numpy(self.min_acc[pos], mask=~self.has_lo[pos]))
         cols.append(from_numpy(self.max_lat[pos], mask=~self.has_hi[pos]))
         cols.append(from_numpy(self.quantile[pos], mask=~self.has_q[pos]))
+        cols.append(from_numpy(self.rate[pos], mask=~self.has_rate[pos]))
+        cols.append(from_numpy(self.fleet[pos], mask=~self.has_rate[pos]))
         cols.append(kind if isinstance(kind, pa.Array) else strings(kind).dictionary_encode().cast(LABEL))
         cols.append(from_numpy(np.asarray(point, dtype=np.int32)))
         found = np.asarray(found, dtype=bool)
