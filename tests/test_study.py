@@ -226,11 +226,12 @@ def test_study_under_load_matches_single_calls(client, tmp_path):
         by_kind = {k: g.sort_values("point") for k, g in rows.groupby("kind", observed=True)}
         planner = ef.Planner(sc["profile"], topo)
         if "rate" not in bound:
-            assert rows.rate.isna().all() and rows.fleet.isna().all()
+            assert rows.rate.isna().all() and rows.fleet.isna().all() and rows.link_queues.isna().all()
             best = planner.min_latency(min_accuracy=lo)
             assert table_rows(by_kind["P_lat"]) == [plan_row(best)]
             continue
         assert (rows.rate == bound["rate"]).all() and (rows.fleet == bound.get("fleet", 1)).all()
+        assert (rows.link_queues == bound.get("link_queues", False)).all()
         view = planner.under(ef.model.Load(bound["rate"], fleet=bound.get("fleet", 1)),
                              link_queues=bound.get("link_queues", False))
         front = [q for q in view.pareto() if (lo is None or q.accuracy >= lo) and (hi is None or q.latency <= hi)]
@@ -401,7 +402,7 @@ def test_local_cluster_serves_http_on_a_free_localhost_port():
         blocker.close()
 
 
-def test_a_study_without_workers_stops_after_stall_timeout(tmp_path):
+def test_a_study_without_workers_stops_after_stall_timeout(client, tmp_path):
     """A scheduler whose workers never come up (or cannot import the package): the run stops after
     stall_timeout seconds without a finished task, naming the wait and the worker count, instead of waiting
     forever; a rerun on working workers then completes."""
@@ -411,13 +412,40 @@ def test_a_study_without_workers_stops_after_stall_timeout(tmp_path):
          "bounds": [{"max_latency": 0.05}, {"min_accuracy": 0.9}], "batch_size": 1}
     try:
         t = time.monotonic()
-        with pytest.raises(StudyFailed, match=r"no task finished in stall_timeout = 1\.5 s \(2 in flight from "
-                                              r"scenario 0, status pending; workers: 0\)"):
+        with pytest.raises(StudyFailed, match=r"no task finished in stall_timeout = 1\.5 s, and no worker has joined "
+                                              r"the scheduler \(2 in flight from scenario 0, status pending; "
+                                              r"workers: 0\)"):
             ef.study.run_study(d, tmp_path / "out", client=empty, progress=False, stall_timeout=1.5)
         assert time.monotonic() - t < 60  # bounded (generous: the point is that it returns at all)
     finally:
         empty.close()
         cluster.close()
+    # A task still computing is no stall: searches under load with link queues (a second or so each) outlast
+    # a short stall_timeout, and the run completes.
+    busy = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"], "compute": "plans",
+            "bounds": [{"min_accuracy": 0.9, "rate": 5, "link_queues": True},
+                       {"min_accuracy": 0.8, "rate": 10, "link_queues": True}], "batch_size": 2}
+    r = ef.study.run_study(busy, tmp_path / "busy", client=client, progress=False, stall_timeout=0.5)
+    assert r.ran == 2 and r.seconds > 1.0  # the task did outlast the stall timeout
     for bad in (0, -1.0, float("inf"), float("nan"), True, "10"):
         with pytest.raises(ValueError, match=r"stall_timeout = .*: expected a finite number of seconds > 0"):
             ef.study.run_study(d, tmp_path / "out", progress=False, stall_timeout=bad)
+
+
+def test_study_load_spellings():
+    base = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"], "compute": ["plans"]}
+    # -0.0 is 0.0, and a whole fleet may be spelled as a float or a string (YAML 1.1 reads 1e2 as one).
+    a = load_study({**base, "bounds": [{"min_accuracy": 0.9, "rate": -0.0, "fleet": 4.0},
+                                       {"min_accuracy": 0.9, "rate": 0, "fleet": "1e2"}]})
+    assert a.bounds == [{"min_accuracy": 0.9, "rate": 0.0, "fleet": 4},
+                        {"min_accuracy": 0.9, "rate": 0.0, "fleet": 100}]
+    assert str(a.bounds[0]["rate"]) == "0.0"
+    with pytest.raises(ValueError, match=r"bounds\[0\]\.fleet = 2\.5: expected a whole number"):
+        load_study({**base, "bounds": [{"min_accuracy": 0.9, "rate": 1, "fleet": 2.5}]})
+    # Links queue only where a route is one server per link: refused in the study file, by bound and topology.
+    bottleneck = {"names": ["a", "b", "c"], "ratio": [4, 2, 1], "bandwidth": [1e6, 1e7], "latency": [0.01, 0.02],
+                  "route_rule": "bottleneck"}
+    with pytest.raises(ValueError, match=r"bounds\[1\]\.link_queues with topologies\[0\] \('bn'\): link_queues: a "
+                                         r"'bottleneck' route"):
+        load_study({**base, "topologies": [{"topology": bottleneck, "name": "bn"}],
+                    "bounds": [{"min_accuracy": 0.9}, {"min_accuracy": 0.9, "rate": 1, "link_queues": True}]})

@@ -9,7 +9,7 @@ import pytest
 import eepart_fast as ef
 from eepart_fast.engine.frontier import frontier_indices
 from eepart_fast.model.load import Load, LoadModel
-from eepart_fast.planning.load import configurations, max_rate
+from eepart_fast.planning.load import configurations, load_pareto, max_rate
 
 from _instances import random_profile, random_topology
 
@@ -101,3 +101,19 @@ def test_under_load_refusals():
         on_tables.under(Load(30.0), link_queues=True).pareto()
     with pytest.raises(ValueError, match="plan_max_rate: this Planner plans on CostTables"):
         on_tables.under(Load(30.0)).plan_max_rate((0, [10], [0]), max_latency=1.0)
+
+
+def test_tables_planner_takes_its_tables_source():
+    """A fleet shares every tier but each source's own: on bare tables the view must know which tier that is."""
+    p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    load = Load(20.0, fleet=4)
+    tables = ef.cost_tables(p, topo, source=1)
+    view = ef.Planner.from_tables(tables).under(load, source=1)
+    expected = load_pareto(tables, load=load, source=1)
+    assert [q.latency for q in view.pareto()] == expected["latency"].tolist()
+    on_models = ef.Planner(p, topo, source=1).under(load)
+    assert view.min_latency(min_accuracy=0.9) == on_models.min_latency(min_accuracy=0.9)
+    with pytest.raises(ValueError, match=r"source = 1: this Planner plans on models with its own source \(0\)"):
+        ef.Planner(p, topo).under(load, source=1)
+    with pytest.raises(ValueError, match=r"source = 9: expected a tier index in 0\.\.3"):
+        ef.Planner.from_tables(tables).under(load, source=9)

@@ -500,7 +500,7 @@ class Planner:
         return build(self, parameter, target, low, high, min_accuracy=min_accuracy, max_latency=max_latency,
                      time_limit=time_limit)
 
-    def under(self, load, *, link_queues: bool = False) -> UnderLoad:
+    def under(self, load, *, source=None, link_queues: bool = False) -> UnderLoad:
         """This Planner's questions under `load` (docs/model.md "Load"): the frontier, P_lat and P_acc by the
         mean latency under load, and capacity (`max_rate`, `plan_max_rate`), on the Planner's network as it is
         at each call, so that after `set_bandwidth` and the like the same view re-plans under the same load.
@@ -509,6 +509,9 @@ class Planner:
         ----------
         load : eepart_fast.model.Load
             The arrival rate per source and the tiers' load inputs (fleet, background, ...).
+        source : int, optional, keyword-only
+            Only for a Planner on CostTables: the tier its tables' samples come from (default 0), the one
+            each source of a fleet has to itself.
         link_queues : bool, default False, keyword-only
             Whether links queue too (needs a Planner on a Profile and a Topology).
 
@@ -523,7 +526,7 @@ class Planner:
         >>> busy.min_latency(min_accuracy=0.9).latency > idle.latency
         True
         """
-        return UnderLoad(self, load, link_queues=link_queues)
+        return UnderLoad(self, load, source=source, link_queues=link_queues)
 
     # --- re-planning ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ view's, not the snapshot's). Thread safety: as the Planner's; a view holds no st
 """
 from __future__ import annotations
 
+from .._checks import integer
 from .load import Capacity, LoadPoint, _load, load_pareto, max_rate, plan_max_rate, points
 
 
@@ -22,6 +23,9 @@ class UnderLoad:
         Whose network (read at each call, so later changes to it count).
     load : eepart_fast.model.Load
         The arrival rate and the tiers' load inputs.
+    source : int, optional, keyword-only
+        The source tier, for a Planner on CostTables (whose tables were filled for some source: the one tier
+        each source of a fleet has to itself); a Planner on models uses its own (default) and refuses another.
     link_queues : bool, default False, keyword-only
         Whether links queue too (needs a Planner on a Profile and a Topology).
 
@@ -37,12 +41,21 @@ class UnderLoad:
     True
     """
 
-    def __init__(self, planner, load, *, link_queues: bool = False):
+    def __init__(self, planner, load, *, source=None, link_queues: bool = False):
         self.planner = planner
         self.load = _load(load)
         if not isinstance(link_queues, bool):
             raise TypeError(f"link_queues: expected True or False, got {link_queues!r}")
         self.link_queues = link_queues
+        state = planner._now.state
+        if source is not None:
+            if state.profile is not None:
+                raise ValueError(f"source = {source!r}: this Planner plans on models with its own source "
+                                 f"({state.source}); change it with set_source")
+            source = integer("source", source)
+            if not 0 <= source < state.tables.M:
+                raise ValueError(f"source = {source}: expected a tier index in 0..{state.tables.M - 1}")
+        self.source = source  # a Planner on CostTables: the tables' source (None: tier 0)
 
     def _models(self) -> tuple:
         """(profile or tables, topology or None, source, destination) of the Planner's snapshot, read once."""
@@ -53,7 +66,7 @@ class UnderLoad:
                                  "and a Topology")
             return state.profile, state.topology, state.source, state.destination
         if state.profile is None:
-            return state.tables, None, 0, 0
+            return state.tables, None, self.source or 0, 0
         return state.tables, None, state.source, 0  # the tables hold the routes and the destination
 
     def _options(self) -> dict:

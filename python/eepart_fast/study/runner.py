@@ -195,6 +195,12 @@ def _batch_size(spec: StudySpec, threads: int) -> int:
         size = max(1, SWEEP_CONFIGS_PER_TASK // biggest)
     else:
         size = 250 if "frontier" in spec.compute else 1000
+        # A search under load is K engine searches, and one with link queues a label search (about a second
+        # on the shipped profiles): a task stays seconds to minutes long, not hours.
+        if any(b.get("link_queues") for b in spec.bounds):
+            size = 8
+        elif any("rate" in b for b in spec.bounds):
+            size = min(size, 100)
         # A large study in fewer, larger tasks: each task costs a Planner, a file and its fsync, and
         # Dask's scheduling (tens of ms together on a loaded 2-core machine), most of a task of 250 cheap scenarios.
         size = max(size, math.ceil(spec.scenarios / MAX_TASKS))
@@ -246,6 +252,15 @@ def _local_client(workers, threads):
     return Client(cluster), cluster
 
 
+def _running(client, futures: dict) -> bool:
+    """Whether a worker is computing one of `futures` now (the scheduler's `processing`)."""
+    try:
+        busy = {key for keys in client.processing().values() for key in keys}
+    except Exception:  # the scheduler gone: nothing runs
+        return False
+    return any(f.key in busy for f in futures)
+
+
 def _stalled(client, futures: dict, seconds: float) -> str:
     """Why a run stopped waiting: how long, for which tasks, on how many workers."""
     try:
@@ -254,9 +269,12 @@ def _stalled(client, futures: dict, seconds: float) -> str:
         workers = f"unknown ({type(exc).__name__})"
     first = min(info[0] for info in futures.values())
     statuses = sorted({f.status for f in futures})
-    return (f"no task finished in stall_timeout = {seconds:g} s ({len(futures)} in flight from scenario {first}, "
-            f"status {', '.join(statuses)}; workers: {workers}). Do the workers run and import eepart_fast "
-            "(the same version)? The scenarios written are kept: rerun into the same folder to go on")
+    why = ("no worker has joined the scheduler" if workers == 0 else
+           "none of the workers is running this study's tasks: do they run and import eepart_fast (the same "
+           "version)?")
+    return (f"no task finished in stall_timeout = {seconds:g} s, and {why} ({len(futures)} in flight from "
+            f"scenario {first}, status {', '.join(statuses)}; workers: {workers}). The scenarios written are kept: "
+            "rerun into the same folder to go on")
 
 
 def _kill_workers(cluster) -> None:
@@ -308,9 +326,9 @@ def run_study(study, out, *, client=None, scheduler: str | None = None, workers:
     retries : int, default 2, keyword-only
         How often a failed task is retried.
     stall_timeout : float, default 600, keyword-only
-        Seconds without any task finishing after which the run stops with StudyFailed (workers that never
-        come up, or cannot import this package, would otherwise be waited for forever); the parts written
-        so far are kept.
+        Seconds without any task finishing, and none running on a worker, after which the run stops with
+        StudyFailed (workers that never come up, or cannot import this package, would otherwise be waited for
+        forever); a task still computing is waited for. The parts written so far are kept.
 
     Returns
     -------
@@ -439,6 +457,8 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
                 try:
                     done, _ = wait(list(futures), timeout=stall_timeout, return_when="FIRST_COMPLETED")
                 except TimeoutError:
+                    if _running(client, futures):  # a long task is not a stall: wait for it
+                        continue
                     raise StudyFailed(_stalled(client, futures, stall_timeout)) from None
                 for fut in sorted(done, key=lambda f: futures[f][0]):
                     info = futures.pop(fut)

@@ -4,12 +4,12 @@ scenario (number in the study), scenario_id (hash of what the scenario is, the s
 topology, source, destination (labels and tier names), one float column per varied parameter (null where a
 topology does not vary it), time (when a trace gives one), min_accuracy and max_latency (the scenario's bound,
 null where absent), quantile (the latency statistic of the bound and of the latency column: null for the mean,
-q for the q-quantile), rate and fleet (the scenario's load, samples/s per source and sources: null where it
-has none; with a rate the latency is the mean under that load), kind (frontier, P_lat, P_acc or row), point
-(the row's place among its scenario's rows of that kind), found (false: the one row of a scenario with no plan
-under its bound, its values null), then latency (s), accuracy, threshold_index, threshold, and P1..P16,
-A1..A16 (P and A, -1 padded to ROW_WIDTH = MAX_TIERS slots: every part of a study has the same columns;
-io/arrow.py).
+q for the q-quantile), rate, fleet and link_queues (the scenario's load: samples/s per source, sources,
+whether links queue; null where it has none; with a rate the latency is the mean under that load), kind
+(frontier, P_lat, P_acc or row), point (the row's place among its scenario's rows of that kind), found (false:
+the one row of a scenario with no plan under its bound, its values null), then latency (s), accuracy,
+threshold_index, threshold, and P1..P16, A1..A16 (P and A, -1 padded to ROW_WIDTH = MAX_TIERS slots: every
+part of a study has the same columns; io/arrow.py).
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def result_schema(param_columns: list, has_time: bool) -> pa.Schema:
         fields.append(pa.field("time", pa.float64()))
     fields += [pa.field("min_accuracy", pa.float64()), pa.field("max_latency", pa.float64()),
                pa.field("quantile", pa.float64()), pa.field("rate", pa.float64()), pa.field("fleet", pa.int32()),
+               pa.field("link_queues", pa.bool_()),
                pa.field("kind", LABEL), pa.field("point", pa.int32()),
                pa.field("found", pa.bool_())]
     return pa.schema(fields + ROW_FIELDS)

@@ -21,6 +21,7 @@ from .._checks import float_array, read_text
 from .._core import DEFAULT_MAX_MEMORY
 from .._deprecated import positional
 from ..engine.registry import ORDER as BACKENDS
+from ..model.load import _link_servers
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile
 from ..model.tables import measured_tiers
@@ -320,6 +321,13 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
             if "rate" in b:
                 raise ValueError(f"bounds[{i}].rate: not with compute 'sweep' (its rows are priced unloaded); "
                                  "under load compute frontier or plans")
+    for i, b in enumerate(bounds):
+        if b.get("link_queues"):
+            for t, axis in enumerate(topologies):
+                try:
+                    _link_servers(axis.topology)  # the load model's rule for which routes can queue
+                except ValueError as exc:
+                    raise ValueError(f"bounds[{i}].link_queues with topologies[{t}] ({axis.label!r}): {exc}") from None
     if "plans" in compute:
         for i, b in enumerate(bounds):
             if not {"min_accuracy", "max_latency"} & set(b):
@@ -595,7 +603,7 @@ def _load_fields(where: str, b: dict) -> dict:
             if k in b:
                 raise ValueError(f"{where}.{k}: only with rate (the load it describes)")
         return {}
-    rate = _number(f"{where}.rate", b["rate"])
+    rate = _number(f"{where}.rate", b["rate"]) + 0.0  # -0.0 is 0.0: one scenario, one id
     if not 0 <= rate < np.inf:
         raise ValueError(f"{where}.rate = {rate!r}: expected a finite number of samples per second >= 0")
     if b.get("quantile") is not None:
@@ -603,8 +611,12 @@ def _load_fields(where: str, b: dict) -> dict:
     out = {"rate": rate}
     if "fleet" in b:
         fleet = b["fleet"]
-        if isinstance(fleet, bool) or not isinstance(fleet, int) or not 1 <= fleet <= 1_000_000:
+        if isinstance(fleet, bool):
+            raise TypeError(f"{where}.fleet = {fleet!r}: expected a whole number of sources, not a boolean")
+        number = _number(f"{where}.fleet", fleet)  # 4, 4.0, "4" and YAML's string "1e2" alike
+        if not (number == int(number) if np.isfinite(number) else False) or not 1 <= number <= 1_000_000:
             raise ValueError(f"{where}.fleet = {fleet!r}: expected a whole number of sources in 1..1000000")
+        fleet = int(number)
         if fleet > 1:  # the default left out: one scenario, one id, however it is spelled
             out["fleet"] = fleet
     if "link_queues" in b:

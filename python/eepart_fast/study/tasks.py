@@ -245,6 +245,7 @@ class _Table:
         self.rate = np.array([b.bounds[i].get("rate", np.nan) for i in self.bound])
         self.has_rate = np.array(["rate" in b.bounds[i] for i in self.bound], dtype=bool)
         self.fleet = np.array([b.bounds[i].get("fleet", 1) for i in self.bound], dtype=np.int32)
+        self.link_queues = np.array([b.bounds[i].get("link_queues", False) for i in self.bound], dtype=bool)
         self.names = b.topology.names
 
     def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
@@ -263,6 +264,7 @@ class _Table:
         cols.append(from_numpy(self.quantile[pos], mask=~self.has_q[pos]))
         cols.append(from_numpy(self.rate[pos], mask=~self.has_rate[pos]))
         cols.append(from_numpy(self.fleet[pos], mask=~self.has_rate[pos]))
+        cols.append(from_numpy(self.link_queues[pos], mask=~self.has_rate[pos]))
         cols.append(kind if isinstance(kind, pa.Array) else strings(kind).dictionary_encode().cast(LABEL))
         cols.append(from_numpy(np.asarray(point, dtype=np.int32)))
         found = np.asarray(found, dtype=bool)
