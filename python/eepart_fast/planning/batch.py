@@ -460,6 +460,8 @@ def _loop(backend, batch: _Batch, which: np.ndarray, lo, hi, cap, problem, quant
         rows = _cut(_search_rows(backend, max_memory, state, float(lo[i]), float(hi[i]),
                                  max(left, 1e-9) if math.isfinite(left) else math.inf, quantile, threads, energy,
                                  math.inf if cap is None else float(cap[i]), goal), problem)
+        if goal == "min_energy" and cap is not None and rows["energy"].shape[0] and not rows["energy"][0] <= cap[i]:
+            rows = {k: v[:0] for k, v in rows.items()}  # the least energy is over the bound: no plan within it
         rows["scenario"] = np.full(rows["latency"].shape[0], i, dtype=np.int64)
         parts.append(rows)
     return parts
