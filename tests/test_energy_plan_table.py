@@ -14,19 +14,17 @@ from eepart_fast.model.energy import energy_tables
 from _instances import random_profile
 from test_energy_model import with_random_energy
 from test_plan_table import bounds, chain
+from test_plan_table import network_at as plan_table_network_at
 
 CASES = [("bandwidth", 0, 1e5, 1e9), ("bandwidth", 1, 1e4, 1e10), ("latency", 0, 0.0, 0.2),
          ("ratio", 1, 0.5, 200.0), ("scale", None, 0.01, 100.0)]
 
 
 def network_at(topology, parameter, target, v):
-    """The topology with the parameter at v, its energy inputs kept, built without the plan table's code."""
-    if parameter == "bandwidth":
-        return topology.with_link(target, bandwidth=v)
-    if parameter == "latency":
-        return topology.with_link(target, latency=v)
-    if parameter == "ratio":
-        return topology.with_ratio(target, v)
+    """The topology with the parameter at v, its energy inputs kept, built without the plan table's code
+    (test_plan_table's, but for scale, which it rebuilds from the routes alone)."""
+    if parameter != "scale":
+        return plan_table_network_at(topology, parameter, target, v)
     if topology.links is not None:
         return topology.replace(bandwidth=[b * v for b in topology.links["bandwidth"]])
     return topology.replace(path_inv_bandwidth=(topology.path_inv_bandwidth / v).tolist())
