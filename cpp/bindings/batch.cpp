@@ -21,7 +21,9 @@ BatchAnswer answer_of(const std::string& answer) {
     if (answer == "frontier") return BatchAnswer::Frontier;
     if (answer == "min_latency") return BatchAnswer::MinLatency;
     if (answer == "max_accuracy") return BatchAnswer::MaxAccuracy;
-    throw std::invalid_argument("answer = '" + answer + "': must be 'frontier', 'min_latency' or 'max_accuracy'");
+    if (answer == "min_energy") return BatchAnswer::MinEnergy;
+    throw std::invalid_argument("answer = '" + answer +
+                                "': must be 'frontier', 'min_latency', 'max_accuracy' or 'min_energy'");
 }
 
 DoubleArray bounds_of(py::object obj, const char* name, py::ssize_t S) {
@@ -34,7 +36,8 @@ DoubleArray bounds_of(py::object obj, const char* name, py::ssize_t S) {
 }
 
 py::dict pareto_many(py::sequence tables_arg, py::object table_index, py::object min_accuracy,
-                     py::object max_latency, const std::string& answer, const SearchOptions& opt) {
+                     py::object max_latency, py::object max_energy, const std::string& answer,
+                     const SearchOptions& opt) {
     const BatchAnswer which = answer_of(answer);
     std::vector<TablesHandle> tables;
     tables.reserve(py::len(tables_arg));
@@ -49,6 +52,17 @@ py::dict pareto_many(py::sequence tables_arg, py::object table_index, py::object
     if (!index || index.ndim() != 1) throw py::type_error("table_index: expected a 1-D array of integers");
     const py::ssize_t S = index.shape(0);
     const DoubleArray lo = bounds_of(min_accuracy, "min_accuracy", S), hi = bounds_of(max_latency, "max_latency", S);
+    const bool bounded = !max_energy.is_none();
+    const DoubleArray en = bounded ? bounds_of(max_energy, "max_energy", S) : DoubleArray();
+    // The energy column where the tables carry energy tables: all of them, or none (a column with holes
+    // would read as 0 J).
+    const bool energy = !tables.empty() && tables[0]->view().has_energy();
+    for (std::size_t u = 1; u < tables.size(); ++u)
+        if (tables[u]->view().has_energy() != energy)
+            throw std::invalid_argument("tables[" + std::to_string(u) + "]: " +
+                                        (energy ? "carries no energy tables, and tables[0] does"
+                                                : "carries energy tables, and tables[0] does not") +
+                                        ": give every scenario's tables with energy, or none");
     std::vector<BatchScenario> scenarios(static_cast<std::size_t>(S));
     int lmax = 0;
     for (py::ssize_t s = 0; s < S; ++s) {
@@ -60,11 +74,15 @@ py::dict pareto_many(py::sequence tables_arg, py::object table_index, py::object
         scenarios[s] = {&T, lo.at(s), hi.at(s)};
         if (std::isnan(lo.at(s))) check_bound(lo.at(s), ("min_accuracy[" + std::to_string(s) + "]").c_str());
         if (std::isnan(hi.at(s))) check_bound(hi.at(s), ("max_latency[" + std::to_string(s) + "]").c_str());
+        if (bounded) {
+            scenarios[s].max_energy = en.at(s);
+            if (std::isnan(en.at(s))) check_bound(en.at(s), ("max_energy[" + std::to_string(s) + "]").c_str());
+        }
         lmax = std::max(lmax, T.max_partitions());
     }
     BatchResult r = without_gil([&] { return batch_search(scenarios, which, opt, poll_python); });
 
-    py::dict out = point_columns(r.points.data(), r.points.size(), lmax);
+    py::dict out = point_columns(r.points.data(), r.points.size(), lmax, energy);
     py::array_t<std::int64_t> scenario(static_cast<py::ssize_t>(r.points.size())), counts(S);
     auto sc = scenario.mutable_unchecked<1>();
     auto co = counts.mutable_unchecked<1>();
@@ -85,20 +103,22 @@ void bind_batch(py::module_& m) {
         "pareto_many",
         [](py::sequence tables, py::object table_index, py::object min_accuracy, py::object max_latency,
            const std::string& answer, py::object threads, py::object max_memory, py::object time_limit,
-           py::object quantile) {
-            return pareto_many(tables, table_index, min_accuracy, max_latency, answer,
+           py::object quantile, py::object max_energy) {
+            return pareto_many(tables, table_index, min_accuracy, max_latency, max_energy, answer,
                                search_options(py::none(), py::none(), py::none(), threads, max_memory, time_limit, quantile));
         },
         py::arg("tables"), py::arg("table_index"), py::arg("min_accuracy"), py::arg("max_latency"), py::kw_only(),
         py::arg("answer") = "frontier", py::arg("threads") = unset, py::arg("max_memory") = unset,
-        py::arg("time_limit") = unset, py::arg("quantile") = unset,
+        py::arg("time_limit") = unset, py::arg("quantile") = unset, py::arg("max_energy") = unset,
         "pareto_many(tables, table_index, min_accuracy, max_latency, *, answer='frontier', threads=0,\n"
-        "max_memory=2**31, time_limit=inf, quantile=None) -> dict\n\n"
+        "max_memory=2**31, time_limit=inf, quantile=None, max_energy=None) -> dict\n\n"
         "Many exact searches in one call, the GIL released for all of them: scenario s searches\n"
         "tables[table_index[s]] (a Tables object, or the six tables, built once here) with its bounds\n"
         "min_accuracy[s], max_latency[s], on one thread; the scenarios are spread over `threads` workers.\n"
-        "answer: 'frontier' (every point), 'min_latency' (P_lat's plan: the first point) or 'max_accuracy'\n"
-        "(P_acc's: the last). Returns _core.pareto's columns for all scenarios' rows, one scenario's rows\n"
+        "answer: 'frontier' (every point), 'min_latency' (P_lat's plan: the first point), 'max_accuracy'\n"
+        "(P_acc's: the last) or 'min_energy' (_core.min_energy's plan). max_energy: None, or one bound (J)\n"
+        "per scenario, as _core.pareto's. Energy needs tables built with energy tables; then (all tables\n"
+        "with them, or none) the rows have an 'energy' column. Returns _core.pareto's columns for all scenarios' rows, one scenario's rows\n"
         "contiguous and in scenario order, with 'scenario' (each row's) and 'counts' (rows per scenario; 0:\n"
         "no plan meets its bounds). Each answer is exactly _core.pareto's on the same tables and bounds.\n"
         "max_memory caps each scenario's search (so at most `threads` times it at once); time_limit the\n"

@@ -14,7 +14,7 @@ namespace eepart {
 namespace {
 
 void keep_answer(std::vector<SearchPoint>& pts, BatchAnswer answer) {
-    if (pts.empty() || answer == BatchAnswer::Frontier) return;
+    if (pts.empty() || answer == BatchAnswer::Frontier || answer == BatchAnswer::MinEnergy) return;
     const SearchPoint p = answer == BatchAnswer::MinLatency ? pts.front() : pts.back();
     pts.assign(1, p);
 }
@@ -29,11 +29,11 @@ BatchResult batch_search(const std::vector<BatchScenario>& scenarios, BatchAnswe
     // are keyed by value (NaN is refused by the search's own check before anything runs).
     std::vector<std::size_t> source(S), work;
     {
-        std::map<std::tuple<const Tables*, double, double>, std::size_t> first;
+        std::map<std::tuple<const Tables*, double, double, double>, std::size_t> first;
         for (std::size_t s = 0; s < S; ++s) {
             const BatchScenario& c = scenarios[s];
             if (c.tables == nullptr) throw std::invalid_argument("scenario " + std::to_string(s) + ": no tables");
-            auto it = first.emplace(std::make_tuple(c.tables, c.min_accuracy, c.max_latency), s).first;
+            auto it = first.emplace(std::make_tuple(c.tables, c.min_accuracy, c.max_latency, c.max_energy), s).first;
             source[s] = it->second;
             if (it->second == s) work.push_back(s);
         }
@@ -41,6 +41,7 @@ BatchResult batch_search(const std::vector<BatchScenario>& scenarios, BatchAnswe
     std::vector<std::vector<SearchPoint>> found(S);
     SearchOptions one = options;
     one.threads = 1;
+    if (answer == BatchAnswer::MinEnergy) one.goal = SearchGoal::MinEnergy;  // one point: kept as found
     Control control;
     control.interrupted = poll;
     control.time_limit = options.time_limit;
@@ -53,6 +54,7 @@ BatchResult batch_search(const std::vector<BatchScenario>& scenarios, BatchAnswe
             SearchOptions o = one;
             o.min_accuracy = c.min_accuracy;
             o.max_latency = c.max_latency;
+            o.max_energy = c.max_energy;
             try {
                 found[s] = pareto_search(*c.tables, o, Poll{}, nullptr, &cancel);
             } catch (const std::invalid_argument& e) {

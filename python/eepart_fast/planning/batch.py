@@ -39,9 +39,9 @@ _core = importlib.import_module("eepart_fast._core")  # by name, as planner.py l
 __all__ = ["MAX_SCENARIOS", "PlanBatch", "plan_many"]
 
 MAX_SCENARIOS = 10_000_000  # checked before anything else: a batch's columns and answers stay in memory
-_PROBLEMS = ("min_latency", "max_accuracy", "frontier")
+_PROBLEMS = ("min_latency", "max_accuracy", "frontier", "min_energy")
 _LINK_FIELDS = ("bandwidth", "latency")
-_FIELDS = ("bandwidth", "latency", "ratio", "source", "destination", "min_accuracy", "max_latency")
+_FIELDS = ("bandwidth", "latency", "ratio", "source", "destination", "min_accuracy", "max_latency", "max_energy")
 _CHUNK = 256  # scenarios per engine call: the next chunk's tables are built meanwhile
 _COLUMNS = ("scenario", "latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
 
@@ -54,12 +54,13 @@ class PlanBatch:
     ----------
     columns : dict of numpy arrays
         "scenario" (each row's scenario index), "latency", "accuracy", "threshold_index",
-        "num_partitions", "partitions" and "placement" (rows × most partitions, padded with -1).
+        "num_partitions", "partitions" and "placement" (rows × most partitions, padded with -1); with
+        energy_tiers, "energy" (J per sample) too.
     counts : numpy.ndarray
-        Rows per scenario: 0 where no plan meets the scenario's bounds, 1 for min_latency / max_accuracy
-        otherwise, the frontier's length for "frontier".
+        Rows per scenario: 0 where no plan meets the scenario's bounds, 1 for min_latency / max_accuracy /
+        min_energy otherwise, the frontier's length for "frontier".
     problem : str
-        "min_latency", "max_accuracy" or "frontier".
+        "min_latency", "max_accuracy", "min_energy" or "frontier".
     state_of : callable
         A network's index to the snapshot its plans were found on.
     network : numpy.ndarray
@@ -117,11 +118,15 @@ class PlanBatch:
         state = self._state_of(self._network[i])
         c = self.columns
         out = []
+        energy = c.get("energy")
         for r in range(self._offsets[i], self._offsets[i + 1]):
             L = int(c["num_partitions"][r])
-            out.append(Plan(c["latency"][r], c["accuracy"][r], c["threshold_index"][r],
-                            c["partitions"][r, :L].tolist(), c["placement"][r, :L].tolist(), state,
-                            quantile=self._quantile))
+            plan = Plan(c["latency"][r], c["accuracy"][r], c["threshold_index"][r],
+                        c["partitions"][r, :L].tolist(), c["placement"][r, :L].tolist(), state,
+                        quantile=self._quantile)
+            if energy is not None:
+                plan.energy = float(energy[r])
+            out.append(plan)
         return out
 
     def plan(self, i: int) -> Plan | None:
@@ -303,6 +308,8 @@ class _Scenarios:
                 raise ValueError(f"scenarios[{int(missing[0])}]: {need} missing (problem={problem!r} needs it)")
         self.min_accuracy[np.isnan(self.min_accuracy)] = -math.inf
         self.max_latency[np.isnan(self.max_latency)] = math.inf
+        cap = cols.get("max_energy")  # None: no scenario bounds its energy
+        self.max_energy = None if cap is None else _floats("max_energy", cap, n, math.inf)
         # The distinct networks, by value: each is built and its tables checked once.
         key = np.column_stack([a for _, _, a in self.network] + [self.source, self.destination]) if n else \
             np.zeros((0, 2))
@@ -440,21 +447,27 @@ def _cut(rows: dict, problem: str) -> dict:
     return {k: v[i:i + 1] for k, v in rows.items()}
 
 
-def _loop(backend, batch: _Batch, which: np.ndarray, lo, hi, problem, quantile, threads, max_memory,
+def _loop(backend, batch: _Batch, which: np.ndarray, lo, hi, cap, problem, quantile, threads, max_memory,
           time_limit) -> list:
     """One search per scenario (the backends without a batch entry point)."""
     parts = []
     deadline = time.monotonic() + time_limit
+    goal = "min_energy" if problem == "min_energy" else "frontier"
     for i in which.tolist():
         left = deadline - time.monotonic()
-        rows = _cut(_search_rows(backend, max_memory, batch.state(batch.sc.inverse[i]), float(lo[i]), float(hi[i]),
-                                 max(left, 1e-9) if math.isfinite(left) else math.inf, quantile, threads), problem)
+        state = batch.state(batch.sc.inverse[i])
+        energy = None if batch.energy_tiers is None else state.energy_tables(batch.energy_tiers)
+        rows = _cut(_search_rows(backend, max_memory, state, float(lo[i]), float(hi[i]),
+                                 max(left, 1e-9) if math.isfinite(left) else math.inf, quantile, threads, energy,
+                                 math.inf if cap is None else float(cap[i]), goal), problem)
+        if goal == "min_energy" and cap is not None and rows["energy"].shape[0] and not rows["energy"][0] <= cap[i]:
+            rows = {k: v[:0] for k, v in rows.items()}  # the least energy is over the bound: no plan within it
         rows["scenario"] = np.full(rows["latency"].shape[0], i, dtype=np.int64)
         parts.append(rows)
     return parts
 
 
-def _batched(batch: _Batch, which: np.ndarray, lo, hi, problem, quantile, threads, max_memory,
+def _batched(batch: _Batch, which: np.ndarray, lo, hi, cap, problem, quantile, threads, max_memory,
              time_limit) -> list:
     """The cpu engine's batch entry point, a chunk of networks per call, the next chunk built on a second
     thread meanwhile (the engine releases the GIL). The engine runs on the calling thread, so Ctrl-C reaches
@@ -472,6 +485,8 @@ def _batched(batch: _Batch, which: np.ndarray, lo, hi, problem, quantile, thread
         return batch.engine_tables_many(nets[bounds[k]:bounds[k + 1]].tolist(), stop)
 
     extra = {} if max_memory is None else {"max_memory": max_memory}
+    if cap is not None:
+        extra["max_energy"] = cap
     deadline = time.monotonic() + time_limit
     parts = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -486,6 +501,8 @@ def _batched(batch: _Batch, which: np.ndarray, lo, hi, problem, quantile, thread
                     raise TimeoutError(f"plan_many: stopped at its time limit (time_limit = {time_limit:g} s) "
                                        "without an answer; raise time_limit, or plan fewer scenarios")
                 local = np.searchsorted(nets[bounds[k]:bounds[k + 1]], inverse[rank])
+                if cap is not None:
+                    extra["max_energy"] = cap[idx]
                 rows = _core.pareto_many(tables, local, lo[idx], hi[idx], answer=problem, threads=threads,
                                          time_limit=left if math.isfinite(left) else None, quantile=quantile,
                                          **extra)
@@ -502,11 +519,18 @@ class _Batch:
     """Checked scenarios on one base network, their networks' states built once each, on demand: several
     searches (P_lat, P_acc, the frontier; subsets of the scenarios) share them. Not shared between threads."""
 
-    def __init__(self, profile, topology, scenarios, *, source, destination, problem: str):
+    def __init__(self, profile, topology, scenarios, *, source, destination, problem: str, energy_tiers=None):
         _check_models(profile, topology)
         _count(scenarios)  # the limit, before the base tables are built
         self.base = _State.of(profile, topology, source, destination)
         self.sc = _Scenarios(self.base, scenarios, problem)
+        self.energy_tiers = energy_tiers
+        if energy_tiers is not None:
+            self.base.energy_tables(energy_tiers)  # a bad energy_tiers is refused before any network is built
+        elif problem == "min_energy" or self.sc.max_energy is not None:
+            raise ValueError(f"{'problem=' + repr(problem) if problem == 'min_energy' else 'scenarios: max_energy'}"
+                             ": needs an energy model; give energy_tiers= ('source', 'all' or a list of tiers: "
+                             "whose energy counts)")
         self.states: list = [None] * len(self.sc.keys)
         self._tables: dict = {}
         self.lmax = min(profile.N, topology.M)
@@ -525,9 +549,16 @@ class _Batch:
         return self.states[u]
 
     def engine_tables(self, u: int):
-        """Network u's tables in the engine's form, built and checked once (the GIL released for the check)."""
+        """Network u's tables in the engine's form, built and checked once (the GIL released for the check);
+        with energy_tiers, carrying the network's energy tables (filled whole from its state, the Planner's
+        way: docs/model.md "In the engines")."""
         if u not in self._tables:
-            self._tables[u] = self.state(u).engine_tables()
+            state = self.state(u)
+            if self.energy_tiers is None:
+                self._tables[u] = state.engine_tables()
+            else:
+                _check_costs(state)
+                self._tables[u] = _core.Tables(*state.tables, energy=state.energy_tables(self.energy_tiers))
         return self._tables[u]
 
     def engine_tables_many(self, us: list, stop: threading.Event | None = None) -> list:
@@ -536,7 +567,7 @@ class _Batch:
         a network the stacked fill leaves out (a value it does not take, a cost the rule refuses) is built
         one at a time, so that its error is the one a Planner gives. `stop` set: [] (the caller stopped)."""
         todo = [u for u in us if u not in self._tables]
-        if self._links is not None and len(todo) > 1:
+        if self._links is not None and len(todo) > 1 and self.energy_tiers is None:
             moved, ok = _stacked_moves(self.base, self._links, self.sc.keys[todo])
             base = self.base.tables
             for k in np.flatnonzero(ok).tolist():
@@ -565,29 +596,36 @@ class _Batch:
         bw, lat, _, ok = _chain_values(self.base, self._links, self.sc.keys)
         return bw, lat, ok
 
-    def search(self, problem: str, *, which=None, min_accuracy=None, max_latency=None, quantile=None,
-               backend: str = "cpu", threads: int = 0, max_memory=None, time_limit=math.inf) -> tuple:
+    def search(self, problem: str, *, which=None, min_accuracy=None, max_latency=None, max_energy=None,
+               quantile=None, backend: str = "cpu", threads: int = 0, max_memory=None, time_limit=math.inf) -> tuple:
         """(columns, counts) of the scenarios `which` (all: None), with the scenarios' own bounds unless
-        given (arrays over all scenarios)."""
+        given (arrays over all scenarios; max_energy's None: the scenarios' own, which may be none)."""
         sc = self.sc
         which = np.arange(sc.n, dtype=np.int64) if which is None else np.asarray(which, dtype=np.int64)
         lo = sc.min_accuracy if min_accuracy is None else min_accuracy
         hi = sc.max_latency if max_latency is None else max_latency
+        cap = sc.max_energy if max_energy is None else max_energy
+        if quantile is not None and (problem == "min_energy" or cap is not None and np.isfinite(cap[which]).any()):
+            raise ValueError(f"quantile = {quantile}: the energy questions (max_energy, problem='min_energy') take "
+                             "the mean latency only (the quantile search carries no energy)")
         run = _batched if backend == "cpu" else functools.partial(_loop, backend)
-        parts = run(self, which, lo, hi, problem, quantile, threads, max_memory, time_limit)
-        return _assemble(parts, sc.n, self.lmax)
+        parts = run(self, which, lo, hi, cap, problem, quantile, threads, max_memory, time_limit)
+        return _assemble(parts, sc.n, self.lmax, self.energy_tiers is not None)
 
 
-def _assemble(parts: list, n: int, lmax: int) -> tuple:
-    """The parts' rows in scenario order (rows of a scenario keep their order), and the counts."""
+def _assemble(parts: list, n: int, lmax: int, energy: bool = False) -> tuple:
+    """The parts' rows in scenario order (rows of a scenario keep their order), and the counts; `energy`:
+    with the energy column."""
     parts = [p for p in parts if p["latency"].shape[0]]
     if not parts:
         cols = {"scenario": np.zeros(0, np.int64), "latency": np.zeros(0), "accuracy": np.zeros(0),
                 "threshold_index": np.zeros(0, np.int32), "num_partitions": np.zeros(0, np.int32),
                 "partitions": np.zeros((0, lmax), np.int32), "placement": np.zeros((0, lmax), np.int32)}
+        if energy:
+            cols["energy"] = np.zeros(0)
         return cols, np.zeros(n, np.int64)
     cols = {}
-    for k in _COLUMNS:
+    for k in _COLUMNS + (("energy",) if energy else ()):
         arrs = [np.asarray(p[k]) for p in parts]
         if k in ("partitions", "placement"):
             arrs = [np.pad(a, ((0, 0), (0, lmax - a.shape[1])), constant_values=-1) if a.shape[1] < lmax else a
@@ -598,6 +636,8 @@ def _assemble(parts: list, n: int, lmax: int) -> tuple:
         cols = {k: v[order] for k, v in cols.items()}
     cols["latency"] = cols["latency"].astype(np.float64, copy=False)
     cols["accuracy"] = cols["accuracy"].astype(np.float64, copy=False)
+    if energy:
+        cols["energy"] = cols["energy"].astype(np.float64, copy=False)
     for k in ("threshold_index", "num_partitions", "partitions", "placement"):
         cols[k] = cols[k].astype(np.int32, copy=False)
     return cols, np.bincount(cols["scenario"], minlength=n).astype(np.int64)
@@ -605,7 +645,7 @@ def _assemble(parts: list, n: int, lmax: int) -> tuple:
 
 def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", source=0, destination=0,
               quantile=None, backend: str = "auto", threads: int = 0, max_memory: int | None = None,
-              time_limit=None) -> PlanBatch:
+              time_limit=None, energy_tiers=None) -> PlanBatch:
     """Many plans in one call: each scenario's network (links, ratios, source, destination) and bounds,
     answered exactly as a Planner given the same changes would answer it, for a fraction of the cost.
 
@@ -627,13 +667,15 @@ def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", sou
           ``{link: array}``;
         - ``"latency"``: ``{link: s}``; ``"ratio"``: ``{tier: factor}``;
         - ``"source"``, ``"destination"``: a tier (index or name);
-        - ``"min_accuracy"``, ``"max_latency"`` (s): the bounds.
+        - ``"min_accuracy"``, ``"max_latency"`` (s), ``"max_energy"`` (J per sample; needs `energy_tiers`):
+          the bounds.
 
         What a scenario does not give is the topology's (and the `source` / `destination` keywords');
         a bound not given is no bound. min_latency needs min_accuracy in every scenario, max_accuracy
-        needs max_latency; given both, the answer meets both.
-    problem : {"min_latency", "max_accuracy", "frontier"}, default "min_latency"
-        P_lat's plan, P_acc's plan, or the frontier within the bounds.
+        needs max_latency; given both, the answer meets both (and max_energy where given).
+    problem : {"min_latency", "max_accuracy", "frontier", "min_energy"}, default "min_latency"
+        P_lat's plan, P_acc's plan, the frontier within the bounds, or the plan of least energy within
+        them (`Planner.min_energy`'s; needs `energy_tiers`).
     source, destination : int or str, default 0
         The tiers of scenarios that do not name theirs.
     quantile : float, optional
@@ -646,6 +688,11 @@ def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", sou
         Bytes each scenario's search may take (cpu: 2 GiB unless given); so up to `threads` times it at once.
     time_limit : float, optional
         Seconds for the whole batch (None: none).
+    energy_tiers : "source", "all" or list of (int or str), optional
+        Whose energy counts (as the Planner's): each network's energy tables are filled from the
+        topology's powers and radios, the answers carry an "energy" column (J per sample) and their Plans
+        `energy`, and scenarios may bound it (max_energy) or ask for its least (problem="min_energy").
+        None: no energy (max_energy and min_energy refused).
 
     Returns
     -------
@@ -657,7 +704,8 @@ def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", sou
     TypeError, ValueError
         More than MAX_SCENARIOS scenarios (checked first); a field, link, tier or value that is not
         valid, named with the scenario's index (``scenarios[3].bandwidth[0] = -1.0: ...``); a bad
-        `problem`, `quantile`, `threads`, `max_memory` or `time_limit`.
+        `problem`, `quantile`, `threads`, `max_memory` or `time_limit`; max_energy or min_energy without
+        `energy_tiers`, or with a `quantile` (the energy questions take the mean latency only).
     TimeoutError
         The batch ran past `time_limit`.
 
@@ -671,6 +719,15 @@ def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", sou
     >>> batch.plan(1).latency == ef.Planner(profile, topology.with_link(0, bandwidth=1e6)).min_latency(
     ...     min_accuracy=0.9).latency
     True
+
+    With energy: at most 10 mJ of the watch's battery per sample, at two Bluetooth speeds; at the slower
+    one, offloading costs more, so the plan stays on the watch.
+
+    >>> watch = ef.Topology.preset("mobile-energy")
+    >>> capped = ef.plan_many(profile, watch, {"bandwidth": {0: [5e5, 5e6]}, "min_accuracy": [0.9, 0.9],
+    ...                                        "max_energy": [0.01, 0.01]}, energy_tiers="source")
+    >>> capped.plan(0).tier_names, capped.plan(1).tier_names, capped.columns["energy"].round(4).tolist()
+    (('smartwatch',), ('smartphone',), [0.0, 0.0039])
     """
     if problem not in _PROBLEMS:
         raise ValueError(f"problem = {problem!r}: must be one of {', '.join(map(repr, _PROBLEMS))}")
@@ -680,7 +737,8 @@ def plan_many(profile, topology, scenarios, *, problem: str = "min_latency", sou
     time_limit = check_time_limit(time_limit)
     max_memory = None if max_memory is None else _core.check_max_memory(max_memory)
     backend = resolve(backend, "pareto")
-    batch = _Batch(profile, topology, scenarios, source=source, destination=destination, problem=problem)
+    batch = _Batch(profile, topology, scenarios, source=source, destination=destination, problem=problem,
+                   energy_tiers=energy_tiers)
     columns, counts = batch.search(problem, quantile=quantile, backend=backend, threads=threads,
                                    max_memory=max_memory, time_limit=time_limit)
     return PlanBatch(columns, counts, problem, batch.state, batch.sc.inverse, quantile)

@@ -90,6 +90,10 @@ class PlanTableRow(NamedTuple):
     latency_low, latency_high : float or None
         The plan's latency (s) at low and at high; in between it is affine in the parameter's affine
         coordinate (1/value for a bandwidth or a scale, the value itself for a latency or a ratio).
+    energy_low, energy_high : float or None
+        The plan's energy (J per sample, the Planner's energy_tiers) at low and at high, affine in the same
+        coordinate in between (docs/model.md "Affine in a parameter"); None on a Planner without
+        energy_tiers.
 
     Examples
     --------
@@ -107,6 +111,8 @@ class PlanTableRow(NamedTuple):
     accuracy: float | None
     latency_low: float | None
     latency_high: float | None
+    energy_low: float | None = None
+    energy_high: float | None = None
 
     @property
     def config(self):
@@ -356,6 +362,45 @@ class _PlanLine:
                 value = entry
             latency = value if share is None else latency + share * value
         return latency
+
+
+class _EnergyLines:
+    """Plans' energy at any value of the range from the energy tables filled at the cuts alone (the
+    range's ends, and the kinks of a bottleneck route): between two neighbouring cuts every energy term is
+    affine in the affine coordinate x, so a plan's energy is on the line through its energies at the two
+    cuts (docs/model.md "Affine in a parameter"). Interpolated from the lower cut, E_a + (E_b - E_a) t: no
+    slope is negative, so E(x) >= E_b t and E_a (1 - t), and the rounding stays within a few ulps of E(x)."""
+
+    def __init__(self, param: _Parameter, cuts: list, energy_tiers, module):
+        self.param, self.cuts, self.tiers, self.module = param, cuts, energy_tiers, module
+        self.xs = [c.x for c in cuts]
+        self._tables: dict = {}
+        self._at: dict = {}
+
+    def at_cut(self, k: int, config) -> float:
+        key = (k, config)
+        if key not in self._at:
+            v = self.cuts[k].v
+            if k not in self._tables:
+                state = self.param.state_at(v)
+                self._tables[k] = (state.tables, state.energy_tables(self.tiers))
+            tables, energy = self._tables[k]
+            t, P, A = config
+            arrays = (np.array([t], np.int64), np.array([len(P)], np.int64), np.array([P], np.int64),
+                      np.array([A], np.int64))
+            self._at[key] = float(self.module.evaluate(tables, *arrays, energy=energy)[2][0])
+        return self._at[key]
+
+    def __call__(self, p: _Pt, config) -> float:
+        xs = self.xs
+        k = min(max(bisect.bisect_right(xs, p.x) - 1, 0), len(xs) - 1)
+        if xs[k] == p.x or k == len(xs) - 1:
+            return self.at_cut(k, config)
+        a, b = xs[k], xs[k + 1]
+        if p.x == b:
+            return self.at_cut(k + 1, config)
+        low, high = self.at_cut(k, config), self.at_cut(k + 1, config)
+        return low + (high - low) * ((p.x - a) / (b - a))
 
 
 class _Rows:
@@ -615,6 +660,7 @@ class PlanTable:
         self.breakpoints = breakpoints  # parameter values, rising
         self.point_plans = point_plans  # the engine's choice at each breakpoint (a row's config or None)
         self.searches = searches
+        self._energy = None  # _EnergyLines where the Planner has energy_tiers (set by build)
 
     @property
     def target_name(self) -> str:
@@ -677,7 +723,10 @@ class PlanTable:
             return None
         state = self._param.state_at(float(value))
         latency, accuracy = self._evaluate(state.tables, config, both=True)
-        return Plan(latency, accuracy, *config, state)
+        plan = Plan(latency, accuracy, *config, state)
+        if self._energy is not None:
+            plan.energy = self._energy(self._param.point(float(value)), config)
+        return plan
 
     def optimal_range(self, plan, value=None):
         """The widest interval around `value` on which `plan`'s configuration is the table's plan.
@@ -795,7 +844,8 @@ def _evaluator(module):
 
 def build(planner, parameter: str, target, low, high, min_accuracy=None, max_latency=None,
           time_limit=None) -> PlanTable:
-    """Planner.plan_table's work (see there)."""
+    """Planner.plan_table's work (see there). A Planner with energy_tiers gives each row its plan's energy
+    at both ends (_EnergyLines)."""
     time_limit = check_time_limit(time_limit)
     deadline = time.monotonic() + time_limit
 
@@ -865,14 +915,18 @@ def build(planner, parameter: str, target, low, high, min_accuracy=None, max_lat
     if param.inverse:  # x = 1/value: the parameter rises as x falls
         merged = [(b, a, c) for a, b, c in reversed(merged)]
     names = state.names
+    energy = None if planner.energy_tiers is None else _EnergyLines(param, cuts, planner.energy_tiers, module)
     rows = []
     for a, b, c in merged:
         if c is None:
             rows.append(PlanTableRow(a.v, b.v, None, None, None, None, None, None, None))
         else:
             t, P, A = c.config
+            joules = (None, None) if energy is None else (energy(a, c.config), energy(b, c.config))
             rows.append(PlanTableRow(a.v, b.v, t, P, A, tuple(names[j] for j in A), c.accuracy,
-                                     solver.latency(a, c), solver.latency(b, c)))
+                                     solver.latency(a, c), solver.latency(b, c), *joules))
     breakpoints = [r.low for r in rows[1:]]
     point_plans = [config(solver.points.get(a.x)) for a, _, _ in merged[1:]]
-    return PlanTable(param, problem, bound, low, high, rows, breakpoints, point_plans, solver.searches, evaluate)
+    table = PlanTable(param, problem, bound, low, high, rows, breakpoints, point_plans, solver.searches, evaluate)
+    table._energy = energy
+    return table

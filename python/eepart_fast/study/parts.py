@@ -118,7 +118,7 @@ def _reason(path: Path, layout: Layout, fingerprint: str):
     if ranges != [[first, stop]]:
         return None, "foreign"
     rows = kv.get(META_ROWS)
-    if (rows is None or not rows.isdigit() or "P1" not in meta.schema.names or "link_queues" not in meta.schema.names
+    if (rows is None or not rows.isdigit() or "P1" not in meta.schema.names
             or kv.get(META_SCHEMA, CURRENT_SCHEMA) != CURRENT_SCHEMA):
         return None, "empty" if meta.num_rows == 0 else "unverifiable"
     rows = int(rows)

@@ -30,7 +30,7 @@ from ..io.atomic import atomic_path, remove_stale
 from ..model.configs import count_configurations
 from .lock import FolderLock, StudyLocked  # noqa: F401 (StudyLocked: what a busy folder raises)
 from .parts import Check, Layout, check_parts
-from .schema import FILE_PREFIX, META_SCENARIOS, decode_ranges
+from .schema import FILE_PREFIX, META_SCENARIOS, OPTIONAL_COLUMNS, decode_ranges
 from .spec import StudySpec, load_study, profile_hash
 from .tasks import Batch, run_batch
 
@@ -234,7 +234,8 @@ def make_batches(spec: StudySpec, out: Path, done, batch_size: int):
                 params=axis.params, source=g.source, destination=g.destination,
                 bounds=spec.bounds, first=g.offset + start, start=start, count=stop - start,
                 values=np.ascontiguousarray(axis.values[v0:v1], dtype=np.float64),
-                time=None if axis.time is None else np.array(axis.time[v0:v1], dtype=np.float64))
+                time=None if axis.time is None else np.array(axis.time[v0:v1], dtype=np.float64),
+                energy_tiers=spec.energy_tiers)
 
 
 def _local_client(workers, threads):
@@ -514,7 +515,8 @@ def read_study(out, *, columns=None, filters=None):
     out : str or Path
         A result folder `run_study` wrote (or any folder of Parquet files).
     columns : list of str, optional, keyword-only
-        Read only these columns.
+        Read only these columns; ``energy`` and ``max_energy`` asked of results without them (a study
+        without energy_tiers, or written before energy) read as nulls.
     filters : list, optional, keyword-only
         Row filters, as ``pyarrow.parquet.read_table`` takes them, e.g. ``[("min_accuracy", "=", 0.9)]``.
 
@@ -532,6 +534,15 @@ def read_study(out, *, columns=None, filters=None):
     >>> read_study("results", columns=["scenario"]).column("scenario").to_pylist()
     [0, 1, 2]
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_table(out, columns=columns, filters=filters)
+    if columns is None:
+        return pq.read_table(out, columns=columns, filters=filters)
+    # A study without energy (or written before it) has no energy columns: asked for, they read as nulls.
+    names = set(pq.ParquetDataset(out).schema.names)
+    absent = [c for c in columns if c in OPTIONAL_COLUMNS and c not in names]
+    table = pq.read_table(out, columns=[c for c in columns if c not in absent], filters=filters)
+    for c in absent:
+        table = table.add_column(columns.index(c), pa.field(c, pa.float64()), pa.nulls(table.num_rows, pa.float64()))
+    return table

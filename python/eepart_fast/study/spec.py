@@ -21,21 +21,22 @@ from .._checks import float_array, read_text
 from .._core import DEFAULT_MAX_MEMORY
 from .._deprecated import positional
 from ..engine.registry import ORDER as BACKENDS
+from ..model.energy import counted_tiers
 from ..model.load import _link_servers
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile
 from ..model.tables import measured_tiers
 from ..model.topology import PRESETS, Topology, _NoAliasLoader
 
-COMPUTE = ("frontier", "plans", "sweep")
+COMPUTE = ("frontier", "plans", "min_energy", "sweep")
 MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (docs/studies.md)
 MAX_VARIANTS = 10_000_000  # grid points of one topology
 MAX_TRACE_ROWS = 1_000_000  # rows of one trace (read as text first)
 MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflow)
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
-              "batch_size", "max_memory_gb"}
+              "batch_size", "max_memory_gb", "energy_tiers"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
-BOUND_KEYS = {"min_accuracy", "max_latency", "quantile", "rate", "fleet", "link_queues"}
+BOUND_KEYS = {"min_accuracy", "max_latency", "max_energy", "quantile", "rate", "fleet", "link_queues"}
 LOAD_KEYS = ("rate", "fleet", "link_queues")  # a bound's load (docs/model.md "Load"): with rate only
 _PARAM = re.compile(r"^(bandwidth|latency|ratio)\[([^\]]+)\]$")
 
@@ -142,10 +143,12 @@ class StudySpec:
     topologies : list of TopologyAxis
         Each topology with its parameter grid or trace, sources and destinations.
     bounds : list of dict
-        Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile``, or a load
-        (``rate`` per source, ``fleet``, ``link_queues``: the latency is then the mean under load); ``{}`` none.
+        Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile`` and
+        ``max_energy`` (J per sample; needs `energy_tiers`), or a load (``rate`` per source, ``fleet``,
+        ``link_queues``: the latency is then the mean under load); ``{}`` none.
     compute : list of str
-        What each scenario computes: some of ``frontier``, ``plans``, ``sweep``.
+        What each scenario computes: some of ``frontier``, ``plans``, ``min_energy`` (the least-energy plan
+        within the bound, kind "P_energy"; needs `energy_tiers`), ``sweep``.
     backend : str, default "auto"
         The engine backend.
     batch_size : int, optional
@@ -154,6 +157,9 @@ class StudySpec:
         Bytes of rows one sweep task may keep.
     groups : list of Group
         The scenarios' numbering (made by `load_study`).
+    energy_tiers : "source", "all" or list of (int or str), optional
+        Whose energy counts (as the Planner's): then every row has an ``energy`` column (J per sample) and
+        the results a ``max_energy`` column; None: no energy.
 
     Examples
     --------
@@ -175,6 +181,7 @@ class StudySpec:
     batch_size: int | None = None
     max_memory: int = DEFAULT_MAX_MEMORY
     groups: list = field(default_factory=list)
+    energy_tiers: object = None
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -199,6 +206,8 @@ class StudySpec:
             return self._fingerprint
         h = hashlib.sha256()
         h.update(json.dumps({"compute": self.compute, "bounds": self.bounds}, sort_keys=True).encode())
+        if self.energy_tiers is not None:  # absent: a study's fingerprint as before energy
+            h.update(json.dumps({"energy_tiers": self.energy_tiers}).encode())
         for label, profile in self.profiles:
             h.update(label.encode() + b"\0" + profile_hash(profile).encode())
         for axis in self.topologies:
@@ -215,6 +224,7 @@ class StudySpec:
     def summary(self) -> dict:
         """The study in brief, as JSON-ready data: name, scenarios, compute, bounds, profiles, topologies."""
         return {"name": self.name, "scenarios": self.scenarios, "compute": self.compute, "bounds": self.bounds,
+                "energy_tiers": self.energy_tiers,
                 "profiles": [label for label, _ in self.profiles],
                 "topologies": [{"label": a.label, "variants": a.variants, "params": [p.column for p in a.params],
                                 "sources": a.sources, "destinations": a.destinations} for a in self.topologies]}
@@ -328,6 +338,11 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
                     _link_servers(axis.topology)  # the load model's rule for which routes can queue
                 except ValueError as exc:
                     raise ValueError(f"bounds[{i}].link_queues with topologies[{t}] ({axis.label!r}): {exc}") from None
+    energy_tiers = _energy_tiers(d.get("energy_tiers"), topologies, bounds, compute)
+    if energy_tiers is not None and any("rate" in b for b in bounds):
+        i = next(i for i, b in enumerate(bounds) if "rate" in b)
+        raise ValueError(f"bounds[{i}].rate: not in a study with energy_tiers (the load model prices latency "
+                         "only; run the energy questions and the loads as two studies)")
     if "plans" in compute:
         for i, b in enumerate(bounds):
             if not {"min_accuracy", "max_latency"} & set(b):
@@ -336,7 +351,7 @@ def parse_study(d, base: Path, default_name: str = "study") -> StudySpec:
     backend = d.get("backend", "auto")
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"backend = {backend!r}: choose one of auto, {', '.join(BACKENDS)}")
-    spec = StudySpec(name, profiles, topologies, bounds, compute, backend=backend)
+    spec = StudySpec(name, profiles, topologies, bounds, compute, backend=backend, energy_tiers=energy_tiers)
     if "batch_size" in d:
         b = d["batch_size"]
         if isinstance(b, bool) or not isinstance(b, int) or b < 1:
@@ -587,8 +602,8 @@ def _bound(where: str, b) -> dict:
     unknown = sorted(set(b) - BOUND_KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds, "
-                         "quantile; rate, fleet, link_queues)")
-    out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k in ("min_accuracy", "max_latency")}
+                         "max_energy in joules, quantile; rate, fleet, link_queues)")
+    out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k in ("min_accuracy", "max_latency", "max_energy")}
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
         out["quantile"] = parse_quantile(b["quantile"], field=f"{where}.quantile")
     out.update(_load_fields(where, b))
@@ -625,6 +640,32 @@ def _load_fields(where: str, b: dict) -> dict:
         if b["link_queues"]:
             out["link_queues"] = True
     return out
+
+
+def _energy_tiers(tiers, topologies: list, bounds: list, compute: list):
+    """The study's energy_tiers, checked on every topology (None: no energy, and then no bound or compute
+    may ask for it); a bound with both quantile and an energy question is refused, naming both."""
+    asks = [f"bounds[{i}].max_energy" for i, b in enumerate(bounds) if "max_energy" in b]
+    asks += ["compute 'min_energy'"] if "min_energy" in compute else []
+    if tiers is None:
+        if asks:
+            raise ValueError(f"{asks[0]}: needs energy_tiers (whose energy counts: 'source', 'all' or a list of "
+                             "tiers)")
+        return None
+    if isinstance(tiers, tuple):
+        tiers = list(tiers)
+    for axis in topologies:
+        try:
+            counted_tiers(axis.topology, tiers, 0)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"energy_tiers, on topology {axis.label!r}: {e}") from None
+    for i, b in enumerate(bounds):
+        if "quantile" in b and ("max_energy" in b or "min_energy" in compute):
+            what = f"bounds[{i}].max_energy" if "max_energy" in b else "compute 'min_energy'"
+            raise ValueError(f"bounds[{i}].quantile = {b['quantile']} with {what}: the energy questions take the "
+                             "mean latency only (docs/model.md \"Energy\", \"Tail latency\"); give the quantile and "
+                             "the energy question in different bounds")
+    return tiers
 
 
 def _number_scenarios(spec: StudySpec) -> None:

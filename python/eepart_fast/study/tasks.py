@@ -61,9 +61,16 @@ class Batch:
     count: int  # scenarios, consecutive
     values: np.ndarray  # (variants it spans, len(params)) float64: the rows of variants start // len(bounds) ..
     time: np.ndarray | None  # (variants it spans,)
+    energy_tiers: object = None  # the study's (None: no energy columns)
 
     # A batch is sent as these few numbers and its variants' rows, not as arrays per scenario: what the
     # driver (and Dask's logs of recent messages) holds per task in flight stays small.
+
+    @property
+    def load(self) -> bool:
+        """Whether the study has a load in some bound: then every part has the rate, fleet and link_queues
+        columns (a study without one writes the columns it always did)."""
+        return any("rate" in bound for bound in self.bounds)
 
     @property
     def scenarios(self) -> np.ndarray:
@@ -87,12 +94,15 @@ class Batch:
 
 
 def scenario_id(profile_hash: str, topology, source: int, destination: int, bound: dict,
-                topology_digest: str | None = None) -> str:
+                topology_digest: str | None = None, energy_tiers=None) -> str:
     """What the scenario is, hashed: the profile's numbers, the network as planned on (parameters applied),
-    the tiers and the bound. The same scenario has the same id in every study, however it was spelled.
+    the tiers, the bound and whose energy counts (where a study has energy_tiers; without, the id is as
+    before energy). The same scenario has the same id in every study, however it was spelled.
     `topology_digest`: topology_hash(topology), where the caller has it already."""
     text = "|".join([profile_hash, topology_digest or topology_hash(topology), str(source), str(destination),
                      ";".join(f"{k}={bound[k]!r}" for k in sorted(bound))])
+    if energy_tiers is not None:
+        text += f"|energy_tiers={energy_tiers!r}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -122,27 +132,32 @@ def _found_rows(pos, kind: str, point, columns: dict, keep, lmax: int) -> dict:
     without one, a row that says so."""
     n = keep.sum()
     rows = {"pos": columns["scenario"][keep], "point": point[keep], "found": np.ones(n, bool)}
-    for k in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement"):
+    for k in ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement") + \
+            (("energy",) if "energy" in columns else ()):
         rows[k] = columns[k][keep]
     missing = np.setdiff1d(pos, rows["pos"])
     m = missing.shape[0]
     none = {"pos": missing, "point": np.zeros(m, np.int64), "found": np.zeros(m, bool), "latency": np.full(m, np.nan),
             "accuracy": np.full(m, np.nan), "threshold_index": np.zeros(m, np.int32),
             "num_partitions": np.zeros(m, np.int32), "partitions": np.full((m, lmax), -1, np.int32),
-            "placement": np.full((m, lmax), -1, np.int32)}
+            "placement": np.full((m, lmax), -1, np.int32), "energy": np.full(m, np.nan)}
     out = {k: np.concatenate([rows[k], none[k]]) for k in rows}
     out["kind"] = np.full(out["pos"].shape[0], kind, dtype=object)
     return out
 
 
 def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memory, lmax: int) -> list:
-    """Every scenario's plans (frontier points, P_lat, P_acc) by the batch entry point, a search per kind
-    and quantile: the rows a Planner per scenario gave (the frontier unbounded, then cut by the bounds;
-    P_lat under min_accuracy alone, P_acc under max_latency alone, each then held to the other bound)."""
+    """Every scenario's plans (frontier points, P_lat, P_acc, P_energy) by the batch entry point, a search
+    per kind and quantile: the rows a Planner per scenario gave (the frontier bounded by max_energy alone,
+    then cut by the other bounds; P_lat under min_accuracy and max_energy, P_acc under max_latency and
+    max_energy, each then held to the other bound; P_energy, min_energy's plan, under all three).
+    max_energy bounds the searches, not their answers: a frontier point dominated only by plans over it
+    is on the bounded frontier, so it is not a cut afterwards."""
     n = planned.sc.n
     inf = np.full(n, math.inf)
     lo, hi, has_lo, has_hi = table.min_acc, table.max_lat, table.has_lo, table.has_hi
-    extra = {"backend": backend, "threads": 1, "max_memory": max_memory}
+    cap = table.max_en if planned.energy_tiers is not None else None  # inf where a bound has none
+    extra = {"backend": backend, "threads": 1, "max_memory": max_memory, "max_energy": cap}
     parts = []
     for q in np.unique(np.where(table.has_q, table.quantile, -1.0)):
         quantile = None if q < 0 else float(q)
@@ -175,6 +190,11 @@ def _plans(planned: _Batch, table: _Table, compute: list, backend: str, max_memo
                 s = cols["scenario"]
                 keep = ~has_lo[s] | (cols["accuracy"] >= lo[s])
                 parts.append(_found_rows(w, "P_acc", np.zeros(s.shape[0], np.int64), cols, keep, lmax))
+        if "min_energy" in compute:
+            cols, _ = planned.search("min_energy", which=which, min_accuracy=np.where(has_lo, lo, -math.inf),
+                                     max_latency=np.where(has_hi, hi, math.inf), quantile=quantile, **extra)
+            parts.append(_found_rows(which, "P_energy", np.zeros(cols["scenario"].shape[0], np.int64), cols,
+                                     np.ones(cols["scenario"].shape[0], bool), lmax))
     loaded = np.flatnonzero(table.has_rate)
     if loaded.size:
         parts += _loaded_plans(planned, table, loaded, compute, backend, lmax)
@@ -230,7 +250,8 @@ class _Table:
 
     def __init__(self, batch: Batch):
         self.batch = batch
-        self.schema = result_schema(batch.param_columns, batch.has_time)
+        self.schema = result_schema(batch.param_columns, batch.has_time, energy=batch.energy_tiers is not None,
+                                    load=batch.load)
         b = batch
         self.scenario = b.scenarios
         self.bound = b.bound
@@ -241,6 +262,8 @@ class _Table:
         self.has_lo = np.array(["min_accuracy" in b.bounds[i] for i in self.bound], dtype=bool)
         self.has_hi = np.array(["max_latency" in b.bounds[i] for i in self.bound], dtype=bool)
         self.quantile = np.array([b.bounds[i].get("quantile", np.nan) for i in self.bound])
+        self.max_en = np.array([b.bounds[i].get("max_energy", np.inf) for i in self.bound])
+        self.has_en = np.array(["max_energy" in b.bounds[i] for i in self.bound], dtype=bool)
         self.has_q = np.array(["quantile" in b.bounds[i] for i in self.bound], dtype=bool)
         self.rate = np.array([b.bounds[i].get("rate", np.nan) for i in self.bound])
         self.has_rate = np.array(["rate" in b.bounds[i] for i in self.bound], dtype=bool)
@@ -248,7 +271,9 @@ class _Table:
         self.link_queues = np.array([b.bounds[i].get("link_queues", False) for i in self.bound], dtype=bool)
         self.names = b.topology.names
 
-    def build(self, pos: np.ndarray, kind, point, found, result: list) -> pa.Table:
+    def build(self, pos: np.ndarray, kind, point, found, result: list, energy=None) -> pa.Table:
+        """The rows at `pos` (scenarios of the batch), with their row columns (`result`) and, in a study
+        with energy, their energy (J; NaN where not found)."""
         b, n = self.batch, pos.shape[0]
         cols = [from_numpy(self.scenario[pos]), strings(self.ids).take(from_numpy(pos)),
                 constant(b.profile_label, n, LABEL), constant(b.topology_label, n, LABEL),
@@ -261,10 +286,13 @@ class _Table:
             cols.append(pa.nulls(n, pa.float64()) if b.time is None else from_numpy(b.time[self.variant[pos]]))
         cols.append(from_numpy(self.min_acc[pos], mask=~self.has_lo[pos]))
         cols.append(from_numpy(self.max_lat[pos], mask=~self.has_hi[pos]))
+        if b.energy_tiers is not None:
+            cols.append(from_numpy(self.max_en[pos], mask=~self.has_en[pos]))
         cols.append(from_numpy(self.quantile[pos], mask=~self.has_q[pos]))
-        cols.append(from_numpy(self.rate[pos], mask=~self.has_rate[pos]))
-        cols.append(from_numpy(self.fleet[pos], mask=~self.has_rate[pos]))
-        cols.append(from_numpy(self.link_queues[pos], mask=~self.has_rate[pos]))
+        if b.load:
+            cols.append(from_numpy(self.rate[pos], mask=~self.has_rate[pos]))
+            cols.append(from_numpy(self.fleet[pos], mask=~self.has_rate[pos]))
+            cols.append(from_numpy(self.link_queues[pos], mask=~self.has_rate[pos]))
         cols.append(kind if isinstance(kind, pa.Array) else strings(kind).dictionary_encode().cast(LABEL))
         cols.append(from_numpy(np.asarray(point, dtype=np.int32)))
         found = np.asarray(found, dtype=bool)
@@ -272,6 +300,8 @@ class _Table:
         missing = ~found
         if missing.any():  # a scenario without a plan: its values are null, its lists empty
             result = [from_numpy(c.to_numpy(zero_copy_only=False), mask=missing) for c in result[:4]] + list(result[4:])
+        if b.energy_tiers is not None:
+            result = list(result) + [from_numpy(np.asarray(energy, dtype=np.float64), mask=missing)]
         return pa.Table.from_arrays(cols + result, schema=self.schema)
 
 
@@ -290,13 +320,13 @@ def run_batch(batch: Batch) -> dict:
                                          arrow.META_SCHEMA: str(arrow.SCHEMA_VERSION).encode()})
     variant, bound_index = table.variant, table.bound
     planned = _Batch(b.profile, b.topology, _network_columns(b, variant), source=b.source,
-                     destination=b.destination, problem="frontier")
+                     destination=b.destination, problem="frontier", energy_tiers=b.energy_tiers)
     digests = _network_digests(planned)  # a network's topology hash, once per distinct network
     for i, u in enumerate(planned.sc.inverse.tolist()):
         if digests[u] is None:
             digests[u] = topology_hash(planned.topology(i))
         table.ids[i] = scenario_id(b.profile_hash, None, b.source, b.destination, b.bounds[bound_index[i]],
-                                   digests[u])
+                                   digests[u], b.energy_tiers)
     plan_kinds = [c for c in b.compute if c != "sweep"]
     parts = _plans(planned, table, plan_kinds, b.backend, b.max_memory, lmax) if plan_kinds else []
     pending, pending_rows, written_rows = [], 0, 0
@@ -307,13 +337,14 @@ def run_batch(batch: Batch) -> dict:
                 bound = b.bounds[bound_index[i]]
                 r = sweep(b.profile, planned.topology(i), source=b.source, destination=b.destination,
                           max_latency=bound.get("max_latency"), min_accuracy=bound.get("min_accuracy"),
-                          backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"))
+                          backend=b.backend, max_memory=b.max_memory, quantile=bound.get("quantile"),
+                          max_energy=bound.get("max_energy"), energy_tiers=b.energy_tiers)
                 k = len(r)
                 if k:
                     pending.append(table.build(
                         np.full(k, i, dtype=np.int64), constant("row", k, LABEL), np.arange(k), np.ones(k, bool),
                         row_columns(r.latency, r.accuracy, r.threshold_index, b.profile.thresholds,
-                                    r.num_partitions, r.partitions, r.placement)))
+                                    r.num_partitions, r.partitions, r.placement), r.energy))
                 else:
                     empty.append(i)
                 pending_rows += k
@@ -328,7 +359,9 @@ def run_batch(batch: Batch) -> dict:
                                           "accuracy": np.zeros(0), "threshold_index": np.zeros(0, np.int32),
                                           "num_partitions": np.zeros(0, np.int32),
                                           "partitions": np.zeros((0, lmax), np.int32),
-                                          "placement": np.zeros((0, lmax), np.int32)}, none, lmax))
+                                          "placement": np.zeros((0, lmax), np.int32),
+                                          **({} if b.energy_tiers is None else {"energy": np.zeros(0)})},
+                                         none, lmax))
             if parts:
                 rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
                 order = np.argsort(rows["pos"], kind="stable")  # a scenario's rows: its kinds in order
@@ -337,7 +370,7 @@ def run_batch(batch: Batch) -> dict:
                 pending.append(table.build(rows["pos"], rows["kind"].tolist(), rows["point"], rows["found"],
                                            row_columns(rows["latency"], rows["accuracy"], rows["threshold_index"],
                                                        b.profile.thresholds, rows["num_partitions"],
-                                                       rows["partitions"], rows["placement"])))
+                                                       rows["partitions"], rows["placement"]), rows.get("energy")))
                 pending_rows += m
             if pending:
                 whole = pa.concat_tables(pending)
