@@ -266,6 +266,9 @@ def test_study_load_fields_are_checked():
             load_study({**base, "bounds": [bound]})
     with pytest.raises(ValueError, match=r"bounds\[1\]\.rate: not with compute 'sweep'"):
         load_study({**base, "compute": ["sweep"], "bounds": [{}, {"rate": 5.0}]})
+    with pytest.raises(ValueError, match=r"bounds\[1\]\.rate: not in a study with energy_tiers"):
+        load_study({**base, "topologies": ["mobile-energy"], "energy_tiers": "source",
+                    "bounds": [{"min_accuracy": 0.9}, {"min_accuracy": 0.9, "rate": 5.0}]})
     # The defaults are left out of the bound, so that one scenario has one id however it is spelled.
     a = load_study({**base, "bounds": [{"min_accuracy": 0.9, "rate": 5, "fleet": 1, "link_queues": False}]})
     assert a.bounds == [{"min_accuracy": 0.9, "rate": 5.0}]
