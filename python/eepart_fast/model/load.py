@@ -123,17 +123,17 @@ class Load:
         -------
         tuple of numpy.ndarray
         """
-        out = []
-        for name, low, high in (("background", 0.0, 1.0), ("background_residual", 0.0, math.inf),
-                                ("service_cv2", 0.0, math.inf)):
-            value = getattr(self, name)
-            arr = np.zeros(M) if value is None else float_array(name, value, (M,))
-            bad = np.flatnonzero(~((arr >= low) & (arr < high)))
-            if bad.size:
-                i = int(bad[0])
-                raise ValueError(f"{name}[{i}] = {float(arr[i])!r}: expected a finite number in [{low:g}, {high:g})")
-            out.append(arr)
-        return tuple(out)
+        return tuple(self._field(name, M, 0.0, high) for name, high in
+                     (("background", 1.0), ("background_residual", math.inf), ("service_cv2", math.inf)))
+
+    def _field(self, name: str, M: int, low: float, high: float) -> np.ndarray:
+        value = getattr(self, name)
+        arr = np.zeros(M) if value is None else float_array(name, value, (M,))
+        bad = np.flatnonzero(~((arr >= low) & (arr < high)))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"{name}[{i}] = {float(arr[i])!r}: expected a finite number in [{low:g}, {high:g})")
+        return arr
 
     def overhead(self, M: int) -> np.ndarray:
         """Per tier, the seconds added to every job's service (`overhead_s`), (M,), checked by index.
@@ -152,14 +152,7 @@ class Load:
         >>> ef.model.Load(1.0, overhead_s=[0.0005, 0.001]).overhead(2).tolist()
         [0.0005, 0.001]
         """
-        if self.overhead_s is None:
-            return np.zeros(M)
-        arr = float_array("overhead_s", self.overhead_s, (M,))
-        bad = np.flatnonzero(~((arr >= 0) & np.isfinite(arr)))
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(f"overhead_s[{i}] = {float(arr[i])!r}: expected a finite number of seconds >= 0")
-        return arr
+        return self._field("overhead_s", M, 0.0, math.inf)
 
     def arrival(self, M: int, *, source=0) -> np.ndarray:
         """Samples per second each tier would get if every sample visited it: rate on a private tier,
