@@ -8,7 +8,10 @@
    profiled time, a fixed service time) on PLANS, chosen so that each has a different bottleneck server, at
    RATES x the plan's capacity (the load model's utilisation bound: 1 / the busiest server's work per
    sample). Measured mean and p99 against `LoadModel.evaluate` with the Load the run had (its rate, the
-   exit shares of the very images it ran: the profile's exit rates are recomputed on them).
+   exit shares of the very images it ran: the profile's exit rates are recomputed on them), each server as
+   M/G/1 (`queues="mg1"`) and with the tandem's variability carried along (`queues="qna"`), with and without
+   the workers' per-message handling measured at 0.1 of capacity (`Load(overhead_s=)`). At LONG_LOADS the
+   runs take LONG_SAMPLES samples (a 300-sample run at 0.8 is too short for its mean).
    Measured: each sample's time from the driver's send (its arrival) to its result (the runtime's own
    latency starts after the source's queue).
 2. Where they part: each run's own arrivals and exits replayed through ideal FIFO servers (`simulate`),
@@ -47,7 +50,7 @@ except ImportError:  # run from a source checkout: the package beside it, withou
 
 from eepart_fast import Planner, Profile, Topology
 from eepart_fast.io.records import exit_rates, normalised_entropy
-from eepart_fast.model.load import Load, LoadModel, Loads
+from eepart_fast.model.load import Load, LoadModel
 from eepart_fast.nn.train import predict
 from eepart_fast.planning.load import load_min_latency
 from eepart_fast.runtime import RunFailed, run_local
@@ -65,6 +68,7 @@ PLANS = [("device", 7, [10], [0]),
          ("edge, exits", 7, [4, 10], [1, 2]),
          ("device, exits", 7, [3, 10], [0, 2])]
 RATES = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9)
+LONG_LOADS, LONG_SAMPLES = (0.7, 0.8), 1500
 FLEET = 4
 FLEET_PLAN = ("fleet: edge + cloud", 7, [6, 10], [1, 2])
 SECONDS_PER_RUN = 40.0  # a run's arrivals span at most this long (fewer samples at low rates)
@@ -93,15 +97,22 @@ def capacity(model: LoadModel, config) -> tuple:
     return 1.0 / util[key], key
 
 
-def with_handling(model: LoadModel, loads: Loads, handling: dict) -> Loads:
-    """`loads` with `handling[a]` seconds added to every job of tier a (service and latency)."""
-    servers, base = dict(loads.servers), loads.base
-    for key, (s, B, A2) in loads.servers.items():
-        h = handling.get(key[1], 0.0) if key[0] == "tier" else 0.0
-        # E[(S + h)^2] = E[S^2] + 2 h E[S] + h^2, per visit.
-        servers[key] = (s, B + s * h, A2 + 2 * h * B + s * h * h)
-        base += s * h
-    return Loads(base, loads.accuracy, servers)
+def overhead_s(handling: dict, names) -> list:
+    """Per tier, the handling per job measured at a low rate (`handling_of`'s total), as Load.overhead_s."""
+    return [handling[n]["total"] if isinstance(handling.get(n), dict) else 0.0 for n in names]
+
+
+def models(profile: Profile, topo: Topology, config, rate: float, handling: dict, **load) -> dict:
+    """The load model's mean for the run: each queue option, without and with the measured handling (the
+    source's hand-off from the driver, `handling["forward"]`, is a delay added to the latter)."""
+    out = {}
+    forward = handling.get("forward", 0.0)
+    for queues in ("mg1", "qna"):
+        for suffix, extra in (("", {}), ("_handling", {"overhead_s": overhead_s(handling, topo.names)})):
+            m = LoadModel(profile, topo, load=Load(rate, queues=queues, **extra, **load))
+            out[("model" if queues == "mg1" else "model_qna") + suffix] = (m.evaluate(config).latency
+                                                                          + (forward if suffix else 0.0))
+    return out
 
 
 def handling_of(records, names) -> dict:
@@ -210,7 +221,9 @@ def batch_ci(latencies_ms, batches: int = 10) -> float:
     return 2.262 * float(np.std(means, ddof=1)) / math.sqrt(batches)  # Student t, 9 degrees of freedom
 
 
-def samples_for(rate: float, most: int) -> int:
+def samples_for(rate: float, most: int, load: float | None = None) -> int:
+    if load in LONG_LOADS:
+        return LONG_SAMPLES
     return int(min(most, max(100, math.ceil(rate * SECONDS_PER_RUN))))
 
 
@@ -225,7 +238,7 @@ class Experiment:
         self.samples = a.samples
         _spec, self.data, self.net, _meta = load_run_net(a.run_dir, False)
         torch.set_num_threads(1)
-        n = a.samples
+        n = max(a.samples, LONG_SAMPLES)
         self.x = self.data.test.batch(torch.arange(n))[0].numpy()
         probs, _ = predict(self.net, self.data.test)
         self.entropy = normalised_entropy(probs.numpy()[:n])
@@ -256,9 +269,13 @@ class Experiment:
         return folder
 
     def run(self, key: str, config, rate: float, n: int, seed: int = 1):
-        """One open-loop run (or its checkpointed row): the records' latencies and the run's exit shares."""
-        if key in self.result["runs"]:
-            return self.result["runs"][key], None
+        """One open-loop run (or its checkpointed row): the records' latencies and the run's exit shares. A row
+        with fewer samples than asked is run again (the shorter one kept under "replaced")."""
+        old = self.result["runs"].get(key)
+        if old is not None and ("failed" in old or old["samples"] >= n):
+            return old, None
+        if old is not None:
+            self.result.setdefault("replaced", {})[key] = old
         t0 = time.time()
         try:
             res = run_local(self.deploy(config), self.topo, self.x[:n], mode="open", rate=rate, timeout=30.0,
@@ -294,23 +311,22 @@ class Experiment:
             if len(plans) <= i:
                 plans.append({"name": name, "config": [t, P, A], "capacity": cap, "bottleneck": list(key)})
             for u in RATES:
-                n = samples_for(u * cap, self.samples)
+                n = samples_for(u * cap, self.samples, u)
                 row, _ = self.run(f"open/{i}/{u}", config, u * cap, n)
                 if u == RATES[0] and "handling" in row:
                     plans[i]["handling"] = row["handling"]
-                self.price(row, config, u * cap, n, Load(u * cap), plans[i].get("handling", {}))
+                self.price(row, config, u * cap, Load(u * cap), plans[i].get("handling", {}))
             self.save()
 
-    def price(self, row, config, rate, n, load, handling) -> None:
+    def price(self, row, config, rate, load, handling) -> None:
         if "failed" in row:
             return
+        n = row["samples"]
         model = LoadModel(self.profile(n), self.topo, load=load)
-        loads = model.loads(config)
         names = self.topo.names
         h = {names.index(k): v["total"] for k, v in handling.items() if k in names}
         forward = handling.get("forward", 0.0)
-        row["model"] = model.price(loads, rate=load.rate).latency
-        row["model_handling"] = model.price(with_handling(model, loads, h), rate=load.rate).latency + forward
+        row.update(models(self.profile(n), self.topo, config, load.rate, handling))
         row["model_exit_fraction"] = [float(v) for v in exit_shares(model, config)]
         # The same arrivals (the driver's: cumsum of exponentials from default_rng(seed)) and the same exits
         # through ideal FIFO servers: what the queues alone give this very run.
@@ -356,15 +372,12 @@ class Experiment:
                                                 "capacity_per_source": cap, "bottleneck": list(key)})
         handling = self._handling_any()
         for u in RATES:
-            n = samples_for(u * cap * FLEET, self.samples)
+            n = samples_for(u * cap * FLEET, self.samples, u)
             row, _ = self.run(f"fleet/{u}", config, u * cap * FLEET, n)
-            self.price(row, config, u * cap * FLEET, n, Load(u * cap * FLEET), handling)
+            self.price(row, config, u * cap * FLEET, Load(u * cap * FLEET), handling)
             if "failed" not in row:
-                m = LoadModel(self.profile(n), self.topo, load=Load(u * cap, fleet=FLEET))
-                row["model_fleet"] = m.evaluate(config).latency
-                h = {self.topo.names.index(k): v["total"] for k, v in handling.items() if k in self.topo.names}
-                row["model_fleet_handling"] = (m.price(with_handling(m, m.loads(config), h)).latency
-                                               + handling.get("forward", 0.0))
+                fleet = models(self.profile(row["samples"]), self.topo, config, u * cap, handling, fleet=FLEET)
+                row.update({k.replace("model", "model_fleet"): v for k, v in fleet.items()})
                 row["per_source_rate"] = u * cap
         info["runs"] = [f"fleet/{u}" for u in RATES]
         self.save()
@@ -404,7 +417,7 @@ class Experiment:
             entry["deadlines"] = [f * idle.latency for f in deadline_factors]
             for which, cfg in (("idle", idle_cfg), ("aware", aware)):
                 row, _ = self.run(f"versus/{rate}/{which}", cfg, rate, n, seed=2)
-                self.price(row, cfg, rate, n, Load(rate), handling)
+                self.price(row, cfg, rate, Load(rate), handling)
                 if "failed" not in row:
                     row["misses"] = [int(sum(v > d * 1e3 for v in row["latencies_ms"])) for d in entry["deadlines"]]
             self.save()
@@ -432,25 +445,39 @@ def open_rows(r: dict, field: str, failed: bool = False):
 
 def write_markdown(r: dict, path: Path) -> None:
     runs = r.get("runs", {})
-    lines = [("| plan (bottleneck) | capacity (1/s) | load | rate (1/s) | samples | measured mean (ms) | measured p99 "
-             "(ms) | model mean (ms) | measured / model | model + handling (ms) | measured / (model + handling) |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    options = (("model", "M/G/1"), ("model_handling", "M/G/1 + handling"), ("model_qna", "QNA"),
+               ("model_qna_handling", "QNA + handling"))
+    lines = [("| plan (bottleneck) | capacity (1/s) | load | rate (1/s) | samples | load average | measured mean (ms) "
+              "| measured p99 (ms) | " + " | ".join(f"{label} (ms) | measured / {label}" for _, label in options)
+              + " |"), "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: | ---: |" * len(options)]
     for p, u, row in open_rows(r, "model", failed=True):
         head = (f"| {p['name']} ({'-'.join(map(str, p['bottleneck']))}) | {p['capacity']:.1f} | {u:.1f} | "
                 f"{row['rate']:.1f} | {row['samples']} |")
         if "failed" in row:
-            lines.append(head + f" failed: {row['failed'][:60]} | | | | | |")
+            lines.append(head + f" failed: {row['failed'][:60]} |" + " |" * (3 + 2 * len(options)))
             continue
-        lines.append(head + f" {row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | "
-                     f"{row['p99'] * 1e3:.2f} | {row['model'] * 1e3:.2f} | {row['mean'] / row['model']:.3f} | "
-                     f"{row['model_handling'] * 1e3:.2f} | {row['mean'] / row['model_handling']:.3f} |")
-    lines += ["", ("| plan | load | model (ms) | long run, ideal queues (ms) | runs of this length from empty, ideal "
-                   "(ms) | this run's arrivals and exits, ideal (ms) | the same + handling (ms) | measured (ms) | "
+        lines.append(head + f" {row.get('load_average', math.nan):.1f} | {row['mean'] * 1e3:.2f} ± "
+                     f"{batch_ci(row['latencies_ms']):.2f} | {row['p99'] * 1e3:.2f} | "
+                     + " | ".join(f"{row[k] * 1e3:.2f} | {row['mean'] / row[k]:.3f}" for k, _ in options) + " |")
+    lines += ["", "| model | plans within 15 % of the measured mean at every load up to 0.8 | those plans |",
+              "| --- | ---: | --- |"]
+    for k, label in options:
+        good = [p["name"] for i, p in enumerate(r.get("plans", []))
+                if all(abs(row["mean"] / row[k] - 1) <= 0.15 for pp, u, row in open_rows(r, k)
+                       if pp is p and u <= 0.8)
+                and all(f"open/{i}/{u}" in r.get("runs", {}) and "failed" not in r["runs"][f"open/{i}/{u}"]
+                        for u in RATES if u <= 0.8)]
+        lines.append(f"| {label} | {len(good)} of {len(r.get('plans', []))} | {', '.join(good)} |")
+    lines += ["", ("| plan | load | model (ms) | QNA (ms) | long run, ideal queues (ms) | M/G/1 / long run | "
+                   "QNA / long run | runs of this length from empty, ideal (ms) | "
+                   "this run's arrivals and exits, ideal (ms) | the same + handling (ms) | measured (ms) | "
                    "measured / ideal same run | measured / (ideal same run + handling) | the same + handling under "
                    "load (ms) | measured / that |"),
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| --- |" + " ---: |" * 14]
     for p, u, row in open_rows(r, "simulated_loaded"):
-        lines.append(f"| {p['name']} | {u:.1f} | {row['model'] * 1e3:.2f} | {row['simulated_long'] * 1e3:.2f} | "
+        long = row["simulated_long"]
+        lines.append(f"| {p['name']} | {u:.1f} | {row['model'] * 1e3:.2f} | {row['model_qna'] * 1e3:.2f} | "
+                     f"{long * 1e3:.2f} | {row['model'] / long:.3f} | {row['model_qna'] / long:.3f} | "
                      f"{row['simulated_runs'] * 1e3:.2f} | {row['simulated'] * 1e3:.2f} | "
                      f"{row['simulated_handling'] * 1e3:.2f} | {row['mean'] * 1e3:.2f} | "
                      f"{row['mean'] / row['simulated']:.3f} | {row['mean'] / row['simulated_handling']:.3f} | "
@@ -472,8 +499,8 @@ def write_markdown(r: dict, path: Path) -> None:
     f = r.get("fleet")
     lines += ["", ("| fleet load | per-source rate (1/s) | stream (1/s) | samples | measured mean (ms) "
               "| measured p99 (ms) | model, fleet (ms) | measured / model | model, fleet + handling (ms) "
-              "| model, one stream (ms) |"),
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| model, one stream (ms) | QNA, fleet + handling (ms) | measured / that |"),
+              "| ---: |" + " ---: |" * 11]
     for u in RATES if f else ():
         row = runs.get(f"fleet/{u}")
         if row is None or "model_fleet" not in row:
@@ -482,7 +509,8 @@ def write_markdown(r: dict, path: Path) -> None:
                      f"{row['mean'] * 1e3:.2f} ± {batch_ci(row['latencies_ms']):.2f} | {row['p99'] * 1e3:.2f} | "
                      f"{row['model_fleet'] * 1e3:.2f} | "
                      f"{row['mean'] / row['model_fleet']:.3f} | {row['model_fleet_handling'] * 1e3:.2f} | "
-                     f"{row['model'] * 1e3:.2f} |")
+                     f"{row['model'] * 1e3:.2f} | {row['model_fleet_qna_handling'] * 1e3:.2f} | "
+                     f"{row['mean'] / row['model_fleet_qna_handling']:.3f} |")
     v = r.get("versus")
     lines += ["", ("| rate (1/s) | plan | configuration (t, P, A) | model mean (ms) | measured mean (ms) "
               "| measured p99 (ms) | deadline (ms): misses |"), "| ---: | --- | --- | ---: | ---: | ---: | --- |"]

@@ -51,7 +51,7 @@ def test_plan_under_load_capacity_and_files(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--fleet", "2"], "--fleet, --link-queues: only with --rate"),
+    (["--fleet", "2"], "--fleet, --link-queues, --queues: only with --rate"),
     (["--rate", "2", "--quantile", "p99"], "--quantile: not with --rate"),
     (["--rate", "2", "--fleet", "0"], "--fleet 0"),
     (["--rate", "-1"], "must be >= 0"),
@@ -85,3 +85,17 @@ def test_plan_over_rate(capsys):
 def test_plan_over_rate_refusals(capsys, args, message):
     code, _, err = run(capsys, *args)
     assert code == 2 and message in err
+
+
+def test_plan_under_load_with_qna(capsys):
+    code, out, _ = run(capsys, "--rate", "30", "--queues", "qna", "--min-accuracy", "0.9", "--json")
+    assert code == 0
+    got = json.loads(out)
+    p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    best = load_min_latency(p, topo, load=Load(30.0, queues="qna"), min_accuracy=0.9)
+    assert got["queues"] == "qna" and got["best"]["latency"] == best.latency
+    assert (got["best"]["partitions"], got["best"]["placement"]) == (best.partitions, best.placement)
+    code, _, err = run(capsys, "--queues", "qna", "--min-accuracy", "0.9")
+    assert code == 2 and "--queues: only with --rate" in err
+    code, _, err = run(capsys, "--over", "rate:0:10", "--queues", "qna", "--min-accuracy", "0.9")
+    assert code == 2 and "--queues qna: not with --over rate" in err

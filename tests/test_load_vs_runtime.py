@@ -66,3 +66,27 @@ def test_committed_results():
     v = d["versus"]
     assert any(d["runs"][f"versus/{r}/aware"]["misses"][k] < d["runs"][f"versus/{r}/idle"]["misses"][k]
                for r in v["rates"] for k in range(len(v["rates"][r]["deadlines"])))
+
+
+@pytest.mark.parametrize(("config", "within"), [((0, [2, 10], [0, 1]), 0.06), ((0, [3, 10], [0, 2]), 0.06),
+                                               ((0, [4, 10], [0, 1]), 0.15)])
+def test_qna_follows_long_ideal_runs(experiment, config, within):
+    """Tandems (the device, then a 10 Mbit/s device-edge link, then edge or cloud; no early exits) at 0.8 of
+    capacity, 20 000 Poisson arrivals through ideal FIFO servers: M/G/1 overstates the waits after the device
+    (its departures are smoother than Poisson), QNA follows the run; least well (+14 %) where the device
+    (41.4 ms) feeds a link of nearly the same service (40.1 ms), which then never waits: QNA sees only the
+    departures' c^2, not their least spacing (docs/model.md "Tandem queues")."""
+    profile = ef.Profile.preset("resnet20-fashionmnist")
+    topo = ef.Topology.chain(["device", "edge", "cloud"], [20.0, 6.0, 2.0], [10e6, 50e6], [0.005, 0.020])
+    model = LoadModel(profile, topo, load=Load(1.0))
+    cap, _key = experiment.capacity(model, config)
+    rate = 0.8 * cap
+    rng = np.random.default_rng(7)
+    exits = 1 + rng.choice(len(config[1]), 20000, p=experiment.exit_shares(model, config))
+    run = experiment.simulate(experiment.routes(model, config, exits),
+                              np.cumsum(rng.exponential(1.0 / rate, len(exits)))).mean()
+    mg1 = model.evaluate(config, rate=rate).latency
+    qna = LoadModel(profile, topo, load=Load(rate, queues="qna")).evaluate(config).latency
+    assert mg1 / run - 1 > 0.12
+    assert abs(qna / run - 1) < within
+    assert abs(qna / run - 1) < abs(mg1 / run - 1) / 2

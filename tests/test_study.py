@@ -213,12 +213,13 @@ def test_study_under_load_matches_single_calls(client, tmp_path):
          "compute": ["frontier", "plans"],
          "bounds": [{"min_accuracy": 0.5}, {"min_accuracy": 0.5, "rate": rate},
                     {"max_latency": 1.0, "rate": 2 * rate, "fleet": 2},
-                    {"min_accuracy": 0.5, "max_latency": 0.5, "rate": rate, "link_queues": True}],
+                    {"min_accuracy": 0.5, "max_latency": 0.5, "rate": rate, "link_queues": True},
+                    {"min_accuracy": 0.5, "rate": 2 * rate, "fleet": 3, "queues": "qna"}],
          "batch_size": 3}
     spec = load_study(d, base_dir=tmp_path)
     ef.study.run_study(spec, tmp_path / "out", client=client, progress=False)
     df = read_study(tmp_path / "out").to_pandas()
-    assert set(df.scenario) == set(range(spec.scenarios)) and spec.scenarios == 8
+    assert set(df.scenario) == set(range(spec.scenarios)) and spec.scenarios == 10
     for i, rows in df.groupby("scenario"):
         sc = scenario(spec, i)
         bound, topo = sc["bound"], sc["topology"]
@@ -227,12 +228,15 @@ def test_study_under_load_matches_single_calls(client, tmp_path):
         planner = ef.Planner(sc["profile"], topo)
         if "rate" not in bound:
             assert rows.rate.isna().all() and rows.fleet.isna().all() and rows.link_queues.isna().all()
+            assert rows.queues.isna().all()
             best = planner.min_latency(min_accuracy=lo)
             assert table_rows(by_kind["P_lat"]) == [plan_row(best)]
             continue
         assert (rows.rate == bound["rate"]).all() and (rows.fleet == bound.get("fleet", 1)).all()
         assert (rows.link_queues == bound.get("link_queues", False)).all()
-        view = planner.under(ef.model.Load(bound["rate"], fleet=bound.get("fleet", 1)),
+        assert (rows.queues == bound.get("queues", "mg1")).all()
+        view = planner.under(ef.model.Load(bound["rate"], fleet=bound.get("fleet", 1),
+                                           queues=bound.get("queues", "mg1")),
                              link_queues=bound.get("link_queues", False))
         front = [q for q in view.pareto() if (lo is None or q.accuracy >= lo) and (hi is None or q.latency <= hi)]
 
@@ -261,7 +265,10 @@ def test_study_load_fields_are_checked():
                          ({"min_accuracy": 0.9, "rate": 5, "fleet": 0}, r"bounds\[0\]\.fleet = 0: expected a whole"),
                          ({"min_accuracy": 0.9, "rate": 5, "link_queues": "yes"},
                           r"bounds\[0\]\.link_queues = 'yes': expected true or false"),
-                         ({"max_latency": 0.1, "rate": 5, "quantile": 0.99}, r"bounds\[0\]: rate and quantile")):
+                         ({"max_latency": 0.1, "rate": 5, "quantile": 0.99}, r"bounds\[0\]: rate and quantile"),
+                         ({"min_accuracy": 0.9, "rate": 5, "queues": "mm1"},
+                          r"bounds\[0\]\.queues = 'mm1': expected one of mg1, qna"),
+                         ({"min_accuracy": 0.9, "queues": "qna"}, r"bounds\[0\]\.queues: only with rate")):
         with pytest.raises(ValueError, match=match):
             load_study({**base, "bounds": [bound]})
     with pytest.raises(ValueError, match=r"bounds\[1\]\.rate: not with compute 'sweep'"):

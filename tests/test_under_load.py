@@ -99,6 +99,8 @@ def test_under_load_refusals():
         min_accuracy=0.9)
     with pytest.raises(ValueError, match="link_queues: this Planner plans on CostTables"):
         on_tables.under(Load(30.0), link_queues=True).pareto()
+    with pytest.raises(ValueError, match="queues='qna': this Planner plans on CostTables"):
+        on_tables.under(Load(30.0, queues="qna")).pareto()
     with pytest.raises(ValueError, match="plan_max_rate: this Planner plans on CostTables"):
         on_tables.under(Load(30.0)).plan_max_rate((0, [10], [0]), max_latency=1.0)
 
@@ -117,3 +119,17 @@ def test_tables_planner_takes_its_tables_source():
         ef.Planner(p, topo).under(load, source=1)
     with pytest.raises(ValueError, match=r"source = 9: expected a tier index in 0\.\.3"):
         ef.Planner.from_tables(tables).under(load, source=9)
+
+
+def test_under_qna_load_follows_the_planner():
+    p, topo = ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile")
+    planner = ef.Planner(p, topo)
+    load = Load(30.0, queues="qna")
+    view = planner.under(load)
+    planner.set_bandwidth(1, 20e6)
+    expected = load_pareto(p, topo.with_link(1, bandwidth=20e6), load=load, min_accuracy=0.9)
+    best = view.min_latency(min_accuracy=0.9)
+    assert (best.latency, best.threshold_index, best.partitions, best.placement) == (
+        expected["latency"][0], expected["threshold_index"][0],
+        expected["partitions"][0][:expected["num_partitions"][0]].tolist(),
+        expected["placement"][0][:expected["num_partitions"][0]].tolist())

@@ -358,8 +358,8 @@ def cmd_plan(args) -> int:
         return cmd_plan_rate_table(args)
     if args.rate is not None:
         return cmd_plan_load(args)
-    if args.fleet != 1 or args.link_queues:
-        raise UsageError("--fleet, --link-queues: only with --rate (the load they describe)")
+    if args.fleet != 1 or args.link_queues or args.queues != "mg1":
+        raise UsageError("--fleet, --link-queues, --queues: only with --rate (the load they describe)")
     if args.over:
         if q is not None:
             raise UsageError("--quantile: not with --over: plan tables are for the mean latency only (a quantile "
@@ -466,7 +466,7 @@ def cmd_plan_load(args) -> int:
     if args.fleet < 1:
         raise UsageError(f"--fleet {args.fleet}: a number of sources >= 1")
     profile, topology, source, destination = load_models(args)
-    load = Load(args.rate, fleet=args.fleet)
+    load = Load(args.rate, fleet=args.fleet, queues=args.queues)
     common = {"load": load, "source": source, "destination": destination, "backend": args.backend,
               "link_queues": args.link_queues}
     rows = under_load.load_pareto(profile, topology, **common)
@@ -497,7 +497,7 @@ def cmd_plan_load(args) -> int:
     if args.json:
         print(json.dumps({"profile": profile.name, "topology": topology.names, "source": source,
                           "destination": destination, "rate": load.rate, "fleet": load.fleet,
-                          "link_queues": args.link_queues, "bound": bound,
+                          "link_queues": args.link_queues, "queues": args.queues, "bound": bound,
                           "best": None if best is None else {**_LoadRow(best, profile, topology).to_dict(load),
                                                               **details},
                           "frontier": [r.to_dict(load) for r in frontier]}, indent=1))
@@ -505,7 +505,8 @@ def cmd_plan_load(args) -> int:
     print(f"profile {profile.name} (N={profile.N}, K={profile.K}) on {' - '.join(topology.names)}; "
           f"source {topology.names[source]}, destination {topology.names[destination]}")
     print(f"load: {load.rate:g} samples/s from each of {load.fleet} source(s); tiers "
-          f"{'and links queue' if args.link_queues else 'queue, links do not (--link-queues)'} (M/G/1 waits, "
+          f"{'and links queue' if args.link_queues else 'queue, links do not (--link-queues)'} "
+          f"({'M/G/1' if args.queues == 'mg1' else 'QNA tandem'} waits, "
           "docs/model.md \"Load\")")
     if bound is not None:
         print(f"\nbest plan under {bound}:")
@@ -544,6 +545,8 @@ def cmd_plan_rate_table(args) -> int:
             raise UsageError(f"--{option.replace('_', '-')}: not with --over rate ({why})")
     if args.link_queues:
         raise UsageError("--link-queues: not with --over rate (rate tables have compute queues only)")
+    if args.queues != "mg1":
+        raise UsageError(f"--queues {args.queues}: not with --over rate (rate tables hold M/G/1 waits only)")
     if args.min_accuracy is None:
         raise UsageError("--over rate: needs --min-accuracy (the table gives P_lat at every rate)")
     if args.fleet < 1:
@@ -852,6 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --rate: identical sources sharing every tier but their own (default 1)")
     g.add_argument("--link-queues", action="store_true",
                    help="with --rate: links queue too, one server per link and direction (a slower exact search)")
+    g.add_argument("--queues", choices=("mg1", "qna"), default="mg1",
+                   help="with --rate: each server M/G/1 (default), or qna: the arrivals' variability carried from "
+                        "server to server along the plan (Whitt's QNA; a slower exact search in Python)")
     _time_limit(plan, "the searches")
     plan.set_defaults(run=cmd_plan)
 

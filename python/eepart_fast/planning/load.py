@@ -4,7 +4,8 @@ capacity, the largest rate a plan (or the best plan) carries within a latency bo
 The search is the engine's, once per threshold on the tables `model.load_tables` fills for the rate (the
 compute waits are per-partition entries, so the engine's dominance stays exact), the thresholds' frontiers
 merged. With `link_queues` the links' waits depend on the whole plan (results converge on the destination's
-links), which the tables cannot carry: then partial plans carry each link's sums (`_load_labels.py`).
+links), which the tables cannot carry: then partial plans carry each link's sums (`_load_labels.py`). With
+`Load(queues="qna")` a wait depends on the servers before it on the path: `_load_qna.py`.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..model.load import INFEASIBLE, Load, LoadModel, load_tables
 from ..model.profile import Profile
 from ..model.tables import CostTables
 from ._load_labels import frontier_rows
+from ._load_qna import bound_rows, label_rows
 from .evaluation import _tables
 
 COLUMNS = ("latency", "accuracy", "threshold_index", "num_partitions", "partitions", "placement")
@@ -117,7 +119,11 @@ def _columns(rows: list, lmax: int) -> dict:
 
 def _by_labels(model: LoadModel, min_accuracy: float, max_latency: float, rate: float) -> dict:
     lmax = min(model.tables.M, model.tables.N)
-    rows = frontier_rows(model, rate, min_accuracy, min(max_latency, FEASIBLE))
+    if model.load.queues == "qna":
+        search = bound_rows if model.routes else label_rows
+    else:
+        search = frontier_rows
+    rows = search(model, rate, min_accuracy, min(max_latency, FEASIBLE))
     rows.sort(key=lambda r: (r[2], len(r[3]), r[3], r[4]))  # canonical order: the first of a point wins
     return _columns(rows, lmax)
 
@@ -131,10 +137,12 @@ class _Question:
         self.source = tier(source, field="source") if tier is not None else integer("source", source)
         self.backend, self.threads = backend, threads
         self.model = None
-        if link_queues:
+        if link_queues or self.load.queues != "mg1":
             if not isinstance(profile, Profile):
-                raise TypeError("link_queues: needs a Profile and a Topology (the links), not CostTables")
-            self.model = LoadModel(profile, topology, load=self.load, source=source, destination=destination)
+                raise TypeError("link_queues, queues='qna': need a Profile and a Topology (the links and the "
+                                "path), not CostTables")
+            self.model = LoadModel(profile, topology, load=self.load, source=source, destination=destination,
+                                   link_queues=link_queues)
 
     def frontier(self, rate: float, min_accuracy: float, max_latency: float) -> dict:
         if self.model is not None:

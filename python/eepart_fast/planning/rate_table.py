@@ -83,6 +83,9 @@ def rate_table(profile, topology, *, load, low, high, source=0, destination=0, m
     """
     if not isinstance(load, Load):
         raise TypeError(f"load: expected a eepart_fast.model.Load, got {type(load).__name__}")
+    if load.queues != "mg1":
+        raise ValueError(f"load.queues = {load.queues!r}: rate tables certify on the loaded tables, which hold "
+                         "M/G/1 waits only (queues='mg1')")
     low, high = number("low", low), number("high", high)
     if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high):
         raise ValueError(f"low, high = {low!r}, {high!r}: expected rates 0 <= low < high, finite")

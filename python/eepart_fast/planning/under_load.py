@@ -60,10 +60,11 @@ class UnderLoad:
     def _models(self) -> tuple:
         """(profile or tables, topology or None, source, destination) of the Planner's snapshot, read once."""
         state = self.planner._now.state
-        if self.link_queues:
+        if self.link_queues or self.load.queues == "qna":  # a wait that depends on the path: the models price it
             if state.profile is None:
-                raise ValueError("link_queues: this Planner plans on CostTables; links queue only on a Profile "
-                                 "and a Topology")
+                what = "link_queues" if self.link_queues else "queues='qna'"
+                raise ValueError(f"{what}: this Planner plans on CostTables; that load model needs a Profile and "
+                                 "a Topology (the links and the path)")
             return state.profile, state.topology, state.source, state.destination
         if state.profile is None:
             return state.tables, None, self.source or 0, 0

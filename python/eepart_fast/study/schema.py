@@ -5,8 +5,8 @@ profile, topology, source, destination (labels and tier names), one float column
 (null where a topology does not vary it), time (when a trace gives one), min_accuracy and max_latency
 (the scenario's bound, null where absent), in a study with energy_tiers max_energy (J, likewise), quantile
 (the latency statistic of the bound and of the latency column: null for the mean, q for the q-quantile), in a
-study with a load in some bound rate, fleet and link_queues (samples/s per source, sources, whether links
-queue; null where a scenario has none, and its latency is then the mean under that load), kind
+study with a load in some bound rate, fleet, link_queues and queues (samples/s per source, sources, whether links
+queue, mg1 or qna; null where a scenario has none, and its latency is then the mean under that load), kind
 (frontier, P_lat, P_acc, P_energy or row), point (the row's place among its scenario's rows of that kind),
 found (false: the one row of a scenario with no plan under its bound, its values null), then latency (s),
 accuracy, threshold_index, threshold, and P1..P16, A1..A16 (P and A, -1 padded to ROW_WIDTH = MAX_TIERS
@@ -33,7 +33,8 @@ META_ROWS = b"eepart.rows"  # rows the task wrote: a resumed run checks the foot
 
 def result_schema(param_columns: list, has_time: bool, energy: bool = False, load: bool = False) -> pa.Schema:
     """The study's columns; with `energy` (a study with energy_tiers) max_energy after max_latency and
-    energy (J per sample) last; with `load` (a rate in some bound) rate, fleet and link_queues after quantile."""
+    energy (J per sample) last; with `load` (a rate in some bound) rate, fleet, link_queues and queues after
+    quantile."""
     fields = [pa.field("scenario", pa.int64()), pa.field("scenario_id", pa.string()),
               pa.field("profile", LABEL), pa.field("topology", LABEL),
               pa.field("source", LABEL), pa.field("destination", LABEL)]
@@ -44,7 +45,8 @@ def result_schema(param_columns: list, has_time: bool, energy: bool = False, loa
     fields += [pa.field("max_energy", pa.float64())] if energy else []
     fields += [pa.field("quantile", pa.float64())]
     if load:
-        fields += [pa.field("rate", pa.float64()), pa.field("fleet", pa.int32()), pa.field("link_queues", pa.bool_())]
+        fields += [pa.field("rate", pa.float64()), pa.field("fleet", pa.int32()), pa.field("link_queues", pa.bool_()),
+                   pa.field("queues", LABEL)]
     fields += [pa.field("kind", LABEL), pa.field("point", pa.int32()), pa.field("found", pa.bool_())]
     return pa.schema(fields + ROW_FIELDS + ([pa.field("energy", pa.float64())] if energy else []))
 

@@ -22,7 +22,7 @@ from .._core import DEFAULT_MAX_MEMORY
 from .._deprecated import positional
 from ..engine.registry import ORDER as BACKENDS
 from ..model.energy import counted_tiers
-from ..model.load import _link_servers
+from ..model.load import QUEUES, _link_servers
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile
 from ..model.tables import measured_tiers
@@ -36,8 +36,8 @@ MAX_MEMORY_GB = 1e6  # a memory budget beyond any machine (and below int overflo
 STUDY_KEYS = {"name", "profiles", "topologies", "sources", "destinations", "bounds", "compute", "backend",
               "batch_size", "max_memory_gb", "energy_tiers"}
 TOPOLOGY_KEYS = {"topology", "name", "grid", "trace", "sources", "destinations"}
-BOUND_KEYS = {"min_accuracy", "max_latency", "max_energy", "quantile", "rate", "fleet", "link_queues"}
-LOAD_KEYS = ("rate", "fleet", "link_queues")  # a bound's load (docs/model.md "Load"): with rate only
+BOUND_KEYS = {"min_accuracy", "max_latency", "max_energy", "quantile", "rate", "fleet", "link_queues", "queues"}
+LOAD_KEYS = ("rate", "fleet", "link_queues", "queues")  # a bound's load (docs/model.md "Load"): with rate only
 _PARAM = re.compile(r"^(bandwidth|latency|ratio)\[([^\]]+)\]$")
 
 
@@ -145,7 +145,7 @@ class StudySpec:
     bounds : list of dict
         Each bound: ``min_accuracy`` and/or ``max_latency`` (seconds), optionally ``quantile`` and
         ``max_energy`` (J per sample; needs `energy_tiers`), or a load (``rate`` per source, ``fleet``,
-        ``link_queues``: the latency is then the mean under load); ``{}`` none.
+        ``link_queues``, ``queues``: the latency is then the mean under load); ``{}`` none.
     compute : list of str
         What each scenario computes: some of ``frontier``, ``plans``, ``min_energy`` (the least-energy plan
         within the bound, kind "P_energy"; needs `energy_tiers`), ``sweep``.
@@ -602,7 +602,7 @@ def _bound(where: str, b) -> dict:
     unknown = sorted(set(b) - BOUND_KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds, "
-                         "max_energy in joules, quantile; rate, fleet, link_queues)")
+                         "max_energy in joules, quantile; rate, fleet, link_queues, queues)")
     out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k in ("min_accuracy", "max_latency", "max_energy")}
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
         out["quantile"] = parse_quantile(b["quantile"], field=f"{where}.quantile")
@@ -614,7 +614,7 @@ def _load_fields(where: str, b: dict) -> dict:
     """A bound's load: `rate` (samples/s per source, Poisson), `fleet` (sources sharing the tiers, default 1)
     and `link_queues` (whether links queue, default false); the latency is then the mean under that load."""
     if "rate" not in b:
-        for k in ("fleet", "link_queues"):
+        for k in ("fleet", "link_queues", "queues"):
             if k in b:
                 raise ValueError(f"{where}.{k}: only with rate (the load it describes)")
         return {}
@@ -639,6 +639,11 @@ def _load_fields(where: str, b: dict) -> dict:
             raise ValueError(f"{where}.link_queues = {b['link_queues']!r}: expected true or false")
         if b["link_queues"]:
             out["link_queues"] = True
+    if "queues" in b:
+        if b["queues"] not in QUEUES:
+            raise ValueError(f"{where}.queues = {b['queues']!r}: expected one of {', '.join(QUEUES)}")
+        if b["queues"] != "mg1":
+            out["queues"] = b["queues"]
     return out
 
 

@@ -211,7 +211,7 @@ def _loaded_plans(planned: _Batch, table: _Table, which: np.ndarray, compute: li
     kinds = {k: [] for k in ("frontier", "P_lat", "P_acc")}
     for i in which.tolist():
         bound = b.bounds[table.bound[i]]
-        load = Load(bound["rate"], fleet=bound.get("fleet", 1))
+        load = Load(bound["rate"], fleet=bound.get("fleet", 1), queues=bound.get("queues", "mg1"))
         rows = load_pareto(b.profile, planned.topology(i), load=load, source=b.source, destination=b.destination,
                            min_accuracy=lo[i] if has_lo[i] else None, max_latency=hi[i] if has_hi[i] else None,
                            backend=backend, threads=1, link_queues=bound.get("link_queues", False))
@@ -269,6 +269,7 @@ class _Table:
         self.has_rate = np.array(["rate" in b.bounds[i] for i in self.bound], dtype=bool)
         self.fleet = np.array([b.bounds[i].get("fleet", 1) for i in self.bound], dtype=np.int32)
         self.link_queues = np.array([b.bounds[i].get("link_queues", False) for i in self.bound], dtype=bool)
+        self.queues = [b.bounds[i].get("queues", "mg1") if "rate" in b.bounds[i] else None for i in self.bound]
         self.names = b.topology.names
 
     def build(self, pos: np.ndarray, kind, point, found, result: list, energy=None) -> pa.Table:
@@ -293,6 +294,7 @@ class _Table:
             cols.append(from_numpy(self.rate[pos], mask=~self.has_rate[pos]))
             cols.append(from_numpy(self.fleet[pos], mask=~self.has_rate[pos]))
             cols.append(from_numpy(self.link_queues[pos], mask=~self.has_rate[pos]))
+            cols.append(pa.array([self.queues[i] for i in pos.tolist()], pa.string()).dictionary_encode().cast(LABEL))
         cols.append(kind if isinstance(kind, pa.Array) else strings(kind).dictionary_encode().cast(LABEL))
         cols.append(from_numpy(np.asarray(point, dtype=np.int32)))
         found = np.asarray(found, dtype=bool)
