@@ -458,7 +458,8 @@ def _run_locked(spec, out, started, client, scheduler, workers, threads, progres
                 try:
                     done, _ = wait(list(futures), timeout=stall_timeout, return_when="FIRST_COMPLETED")
                 except TimeoutError:
-                    if _running(client, futures):  # a long task is not a stall: wait for it
+                    # A task ending as the wait timed out, or still computing, is no stall: collect or wait for it.
+                    if any(f.status != "pending" for f in futures) or _running(client, futures):
                         continue
                     raise StudyFailed(_stalled(client, futures, stall_timeout)) from None
                 for fut in sorted(done, key=lambda f: futures[f][0]):
