@@ -433,10 +433,10 @@ def test_a_study_without_workers_stops_after_stall_timeout(client, tmp_path):
     # A task still computing is no stall: searches under load with link queues (a second or so each) outlast
     # a short stall_timeout, and the run completes.
     busy = {"profiles": ["resnet20-fashionmnist"], "topologies": ["mobile"], "compute": "plans",
-            "bounds": [{"min_accuracy": 0.9, "rate": 5, "link_queues": True},
-                       {"min_accuracy": 0.8, "rate": 10, "link_queues": True}], "batch_size": 2}
-    r = ef.study.run_study(busy, tmp_path / "busy", client=client, progress=False, stall_timeout=0.5)
-    assert r.ran == 2 and r.seconds > 1.0  # the task did outlast the stall timeout
+            "bounds": [{"min_accuracy": a, "rate": rate, "link_queues": True} for a in (0.8, 0.9) for rate in (5, 10)],
+            "batch_size": 4}
+    r = ef.study.run_study(busy, tmp_path / "busy", client=client, progress=False, stall_timeout=0.25)
+    assert r.ran == 4 and r.seconds > 2 * 0.25  # the one task did outlast the stall timeout
     for bad in (0, -1.0, float("inf"), float("nan"), True, "10"):
         with pytest.raises(ValueError, match=r"stall_timeout = .*: expected a finite number of seconds > 0"):
             ef.study.run_study(d, tmp_path / "out", progress=False, stall_timeout=bad)
