@@ -10,7 +10,8 @@ each (every scenario a network of its own: no two share tables).
 4. The same scenarios as a study on a Dask LocalCluster (a worker process per core, one thread each,
    Parquet written; the cluster started before the clock).
 
-Each records seconds per scenario and its ratio to the floor (extra_info "x_floor"); plans are checked
+Each records seconds per scenario (the median of 7 rounds: a round is under a second, and a loaded
+second moves a median of 3) and its ratio to the floor (extra_info "x_floor"); plans are checked
 equal across the four. Run: bash bench/run.sh -k batch
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def test_floor_batch_entry_point(benchmark, case):
     n = len(tables)
     index, lo, hi = np.arange(n), np.full(n, MIN_ACCURACY), np.full(n, np.inf)
     out = benchmark.pedantic(lambda: _core.pareto_many(tables, index, lo, hi, answer="min_latency", threads=THREADS),
-                             rounds=3, iterations=1, warmup_rounds=1)
+                             rounds=7, iterations=1, warmup_rounds=1)
     latency = np.full(n, np.nan)
     latency[out["scenario"]] = out["latency"]
     record(benchmark, "floor_batch", n, latency)
@@ -96,7 +97,7 @@ def test_floor_single_calls_on_threads(benchmark, case):
         for w in workers:
             w.join()
 
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=7, iterations=1, warmup_rounds=1)
     record(benchmark, "floor_threads", n, latency)
 
 
@@ -106,7 +107,7 @@ def test_plan_many(benchmark, case):
     n = bw.shape[0]
     cols = {"bandwidth": {j: bw[:, j] for j in range(3)}, "min_accuracy": np.full(n, MIN_ACCURACY)}
     out = benchmark.pedantic(lambda: ef.plan_many(profile, topology, cols, threads=THREADS, backend="cpu"),
-                             rounds=3, iterations=1)
+                             rounds=7, iterations=1)
     latency = np.full(n, np.nan)
     latency[out.columns["scenario"]] = out.columns["latency"]
     record(benchmark, "plan_many", n, latency)

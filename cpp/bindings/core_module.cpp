@@ -17,6 +17,7 @@ void bind_engine(py::module_& m);
 void bind_search(py::module_& m);
 void bind_batch(py::module_& m);
 void bind_sweep_plan(py::module_& m);
+void bind_move_fill(py::module_& m);
 
 namespace {
 
@@ -53,12 +54,13 @@ PYBIND11_MODULE(_core, m) {
     eepart::bind_search(m);
     eepart::bind_batch(m);
     eepart::bind_sweep_plan(m);
+    eepart::bind_move_fill(m);
     eepart::bind_constants(m);
-    m.def("check_max_memory", [](py::object max_memory) { return eepart::as_memory(max_memory); },
-          py::arg("max_memory"),
-          "check_max_memory(max_memory) -> int\n\n"
-          "max_memory checked as every engine checks it (bytes, an integer > 0; TypeError / ValueError naming\n"
-          "it), for the Python backends. One too large for 64 bits is no cap.");
+    m.def(
+        "check_max_memory", [](py::object max_memory) { return eepart::as_memory(max_memory); }, py::arg("max_memory"),
+        "check_max_memory(max_memory) -> int\n\n"
+        "max_memory checked as every engine checks it (bytes, an integer > 0; TypeError / ValueError naming\n"
+        "it), for the Python backends. One too large for 64 bits is no cap.");
     // Private: eepart_fast.errors.RowLimitError's message, the engines' own (any Python ints).
     m.def("_row_limit_message", [](py::int_ max_rows, py::int_ total) {
         return eepart::row_limit_message(py::str(max_rows), py::str(total));

@@ -68,6 +68,19 @@ class Tables:
 
 _Tables = Tables | Sequence[_Array]
 
+class MoveFill:
+    """The move tables' formula (model/tables.py MoveFiller.all, to the bit), compiled, for one profile and
+    one set of tiers (cpp/model/move_fill.hpp)."""
+
+    def __init__(self, bits: _Array, send: _Array, receive: _Array) -> None: ...
+    @property
+    def N(self) -> int: ...
+    @property
+    def M(self) -> int: ...
+    def moved(self, base: Tables, path_latency: _Array, path_inv_bandwidth: _Array, source: int, destination: int,
+              max_cost: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
+                                        Tables | None]: ...
+
 class SweepOptions:
     """The options of sweep, each checked when set."""
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _core
 from .._checks import MAX_BLOCKS, MAX_THRESHOLDS, MAX_TIERS, count, finite_costs
 from .._deprecated import positional
 from .devices import running_sums
@@ -263,6 +264,16 @@ class MoveFiller:
                 hop = send[:, 1:n + 1].T[:, :, None] + receive[:, 1:n + 1].T[:, None, :]
                 self.hop = np.where(np.eye(m, dtype=bool)[None, :, :], 0.0, hop)
         self._n = n
+        self._compiled = None
+
+    def compiled(self):
+        """This formula compiled (`_core.MoveFill`, cpp/model/move_fill.hpp: the same sums in the same order,
+        so the same bits), made once: a re-plan fills its move tables and the engine's copy in one call."""
+        if self._compiled is None:
+            n = self._n
+            bits = np.concatenate([[self.input_bits], self._bits[:n, 0, 0], [self.result_bits]])
+            self._compiled = _core.MoveFill(bits, self._send, self._receive)
+        return self._compiled
 
     def input_serialisation(self, source: int) -> np.ndarray:
         """(M,): what input_cost adds to the route's time (source serialises, a deserialises; 0 at a = source)."""

@@ -32,6 +32,7 @@ from ..model.topology import Topology
 _core = importlib.import_module("eepart_fast._core")  # by name, as planner.py loads it
 
 _MOVES = ("input", "forward", "result")
+_MOVE_TABLES = ("input_cost", "forward_cost", "result_cost")
 _BUILDING = threading.Lock()  # a state's unbuilt topology is built once (rare: a lock for all states)
 _largest = np.maximum.reduce  # nan propagates: a nan cost is caught as one over MAX_COST
 _COSTS = ("input_cost", "compute_cost", "forward_cost", "result_cost")  # what finite_costs checks
@@ -54,7 +55,9 @@ class _State:
     computed once per profile and topology serialisation fields), which tables are new since the last
     check of the model's cost rule (`_unchecked`), and the engine form of the tables (`engine_tables`):
     a state whose compute, cum_exit and accuracy tables are its parent's shares the parent's copy of them
-    in the engine (`_engine_base`) and has only its move tables copied.
+    in the engine (`_engine_base`) and has only its move tables copied. A link change on a state that has
+    an engine form (a re-plan) fills its move tables, checks them and builds its engine form in one
+    compiled call (`MoveFiller.compiled`, the same sums to the bit).
 
     A state made by a link change (`with_link`) keeps its topology unbuilt: a built one (`_pending[0]`, the
     first of the states before it that was read) and the fields the change gives it; `topology` builds it on
@@ -160,6 +163,22 @@ class _State:
         fill = self.filler
         inp, fwd, res = t.input_cost, t.forward_cost, t.result_cost
         new = ["compute_cost"] if compute else []
+        if pending is not None and not compute and len(moves) == 3 and fill is not None \
+                and (self._engine or self._engine_base) is not None:
+            # A link change on a state the engine has seen (a re-plan): the move tables, their check against
+            # the cost rule and the engine's copy of them, in one compiled call.
+            path = pending[1]
+            inp, fwd, res, engine = fill.compiled().moved(self._engine or self._engine_base, path["path_latency"],
+                                                          path["path_inv_bandwidth"], src, dst, MAX_COST)
+            if engine is None:  # an entry over MAX_COST (or NaN): check_costs names it when the state is searched
+                unchecked = tuple(set(self._unchecked).union(_MOVE_TABLES))
+            else:
+                unchecked = tuple(n for n in self._unchecked if n not in _MOVE_TABLES)
+            state = _State(self.profile, topo, src, dst, CostTables(inp, comp, fwd, res, t.cum_exit, t.accuracy),
+                           self.base, self.version + 1, fill, unchecked, self._engine or self._engine_base, pending,
+                           self.names)
+            state._engine = engine
+            return state
         if moves:
             before = self._built()
             if fill is None or getattr(serial, "_serial", serial) is not getattr(before, "_serial", before):
