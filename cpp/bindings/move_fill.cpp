@@ -61,8 +61,7 @@ MoveForm make_form(py::object bits, py::object send, py::object receive) {
     return form;
 }
 
-int tier_index(py::object v, const char* name, int m) {
-    const long long a = v.cast<long long>();
+int tier_index(long long a, const char* name, int m) {
     if (a < 0 || a >= m)
         throw std::invalid_argument(std::string(name) + " = " + std::to_string(a) + ": expected a tier index in 0.." +
                                     std::to_string(m - 1));
@@ -79,7 +78,7 @@ TableInput table_input(const py::array_t<double>& a) {
 void read_only(py::array& a) { py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_; }
 
 py::tuple moved(const MoveForm& form, std::shared_ptr<TableData> base, py::object path_latency,
-                py::object path_inv_bandwidth, py::object source, py::object destination, double max_cost) {
+                py::object path_inv_bandwidth, long long source, long long destination, double max_cost) {
     const int n = form.N, m = form.M;
     const Tables& b = base->view();
     if (b.N != n || b.M != m)
