@@ -10,6 +10,8 @@
 - ``<!-- table: experiments/results/X.md [i] -->``: the i-th table of a committed results file;
 - ``<!-- file: examples/study.yaml -->``: a committed file, whole, as a code block;
 - ``<!-- output: eepart ... -->``: that command's output, run at build time from the repository root;
+- each marker is followed, in the page as committed, by one line for a reader of the raw file ("*(Shown when
+  the docs are built as a site, ...)*", naming what goes there); the site drops it;
 - the figures of ``experiments/results/`` are added to the site under ``figures/`` (the pages link
   ``figures/<name>.png``), so the committed PNGs are the only copy.
 
@@ -42,6 +44,9 @@ TABLE = re.compile(r"<!-- table: ([\w./-]+)(?: (\d+))? -->")
 FILE = re.compile(r"<!-- file: ([\w./-]+) -->")
 OUTPUT = re.compile(r"<!-- output: (eepart [^\n]*?) -->")
 BENCH = re.compile(r"<!-- bench: (?!begin|end)([^\n]+?) -->")
+# The line after each marker for a reader of the raw page (GitHub, an editor): what the site shows there.
+# The site drops it.
+RAW_NOTE = re.compile(r"^\*\(Shown when the docs are built as a site, [^\n]*\)\*[ \t]*\n?", re.M)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -314,7 +319,7 @@ def _literal_brackets(markdown: str) -> str:
 
 
 def on_page_markdown(markdown, page, config, files):
-    markdown = _literal_brackets(markdown)
+    markdown = _literal_brackets(RAW_NOTE.sub("", markdown))
 
     def replace(match):
         name = match.group(1)

@@ -202,3 +202,20 @@ def test_site_renders_the_generated_parts(site):
     assert "best plan under accuracy" in index  # the main command's output, run at build time
     for figure in _hooks().FIGURES:
         assert (site / figure).is_file(), figure
+
+
+def test_every_generated_spot_says_so_in_the_raw_page_and_the_site_drops_the_note():
+    """A reader of the committed page (GitHub, an editor) sees, under each generated spot, what the site shows
+    there; the rendered page carries no such note."""
+    hooks = _hooks()
+    markers = (hooks.MARKER, hooks.TABLE, hooks.FILE, hooks.OUTPUT, hooks.BENCH)
+    for page in doc_pages():
+        lines, code = page.read_text().split("\n"), False
+        for i, line in enumerate(lines):
+            if line.startswith("```"):
+                code = not code
+            if not code and any(m.fullmatch(line.strip()) for m in markers):
+                assert hooks.RAW_NOTE.match(lines[i + 1] + "\n"), f"{page.name}:{i + 1}: {line} has no raw note"
+    page = next(p for p in doc_pages() if p.name == "energy.md")
+    text = hooks.RAW_NOTE.sub("", page.read_text())
+    assert "Shown when the docs are built" not in text and "<!-- table: experiments" in text

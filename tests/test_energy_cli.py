@@ -76,4 +76,6 @@ def test_a_source_without_active_power_is_noted(capsys):
     assert code == 0
     assert "the source 'smartwatch' has no active power (0 W)" in err
     code, out, err = run(capsys, "--objective", "energy", "--min-accuracy", 0.9, "--energy-tiers", "all")
-    assert code == 0 and "no active power" not in err
+    assert code == 0 and "the counted tier 'smartwatch' has no active power (0 W)" in err  # the others have power
+    code, out, err = run(capsys, "--objective", "energy", "--min-accuracy", 0.9, "--energy-tiers", "1,2")
+    assert code == 0 and "no active power" not in err  # the phone and the edge server: neither is free

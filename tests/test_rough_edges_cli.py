@@ -321,3 +321,14 @@ def test_over_plot(tmp_path):
     notes = [t.get_text() for t in top.texts]
     assert "7 breakpoints\n2.897-3.067 Mbit/s" in notes
     assert len([line for line in top.get_lines() if line.get_linestyle() == ":"]) == 6
+
+
+def test_a_figure_of_a_type_matplotlib_does_not_write_is_refused_before_any_work(capsys, tmp_path):
+    """--plot out.txt: one line naming --plot and the types matplotlib writes, and nothing written."""
+    from eepart_fast.cli import main
+
+    code = main(["plan", "--min-accuracy", "0.9", "--plot", str(tmp_path / "out.txt")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--plot" in err and "file type 'txt' is not one matplotlib writes" in err and "png" in err
+    assert not any(tmp_path.iterdir())

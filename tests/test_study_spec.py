@@ -79,6 +79,9 @@ def test_apply_params_is_what_the_planner_does():
     ({"bounds": [{"min_accuracy": 0.9}, {}]}, "bounds[1] = {}: compute 'plans' needs"),
     ({"bounds": [{"max_latency_ms": 3}]}, "unknown field 'max_latency_ms'"),
     ({"bounds": [{"min_accuracy": float("nan")}]}, "must be finite"),
+    # 90 meant 90 %: refused as the CLI's --min-accuracy refuses it, not a study of no plans
+    ({"bounds": [{"min_accuracy": 90}]}, "bounds[0].min_accuracy = 90: an accuracy is a fraction in [0, 1]"),
+    ({"bounds": [{"min_accuracy": -0.5}]}, "bounds[0].min_accuracy = -0.5: an accuracy is a fraction"),
     ({"compute": ["plans", "everything"]}, "compute[1] = 'everything'"),
     ({"batch_size": 0}, "batch_size = 0"),
     ({"backend": "tpu"}, "backend = 'tpu'"),

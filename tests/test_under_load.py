@@ -133,3 +133,18 @@ def test_under_qna_load_follows_the_planner():
         expected["latency"][0], expected["threshold_index"][0],
         expected["partitions"][0][:expected["num_partitions"][0]].tolist(),
         expected["placement"][0][:expected["num_partitions"][0]].tolist())
+
+
+def test_plan_max_rate_takes_the_views_own_answers_and_names_a_bad_config():
+    """A LoadPoint (what min_latency under load returns) and a Capacity's point go back into plan_max_rate,
+    giving the capacity of that configuration; anything else that is not (t, P, A) is one TypeError."""
+    planner = ef.Planner(ef.Profile.preset("resnet20-fashionmnist"), ef.Topology.preset("mobile"))
+    busy = planner.under(ef.model.Load(30.0, fleet=4))
+    point = busy.min_latency(min_accuracy=0.9)
+    by_point = busy.plan_max_rate(point, max_latency=0.2)
+    by_tuple = busy.plan_max_rate((point.threshold_index, point.partitions, point.placement), max_latency=0.2)
+    assert by_point == by_tuple and by_point.point.config() == point.config()
+    assert busy.plan_max_rate(by_point.point, max_latency=0.2) == by_point
+    with pytest.raises(TypeError, match=r"config: expected \(threshold index, end blocks, tiers\), a Plan or a "
+                                        r"LoadPoint, got 0.5"):
+        busy.plan_max_rate(0.5, max_latency=0.2)

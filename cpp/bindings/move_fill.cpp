@@ -110,7 +110,7 @@ void bind_move_fill(py::module_& m) {
         .def(py::init(&make_form), py::arg("bits"), py::arg("send"), py::arg("receive"))
         .def_property_readonly("N", [](const MoveForm& f) { return f.N; })
         .def_property_readonly("M", [](const MoveForm& f) { return f.M; })
-        .def("moved", &moved, py::arg("base"), py::arg("path_latency"), py::arg("path_inv_bandwidth"),
+        .def("moved", &moved, py::arg("base").none(false), py::arg("path_latency"), py::arg("path_inv_bandwidth"),
              py::arg("source"), py::arg("destination"), py::arg("max_cost"),
              "moved(base, path_latency, path_inv_bandwidth, source, destination, max_cost)\n"
              "-> (input_cost, forward_cost, result_cost, Tables or None)\n\n"

@@ -215,8 +215,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profile", metavar="FILE|PRESET",
                    help=f"profile JSON file or shipped preset: {', '.join(Profile.presets()) or 'none'} "
                         f"(default: {DEFAULT_PROFILE})")
-    g.add_argument("--topology", metavar="mobile|iot|FILE", default="mobile",
-                   help="the paper's 'mobile' or 'iot' chain, or a YAML/JSON file (default: mobile)")
+    g.add_argument("--topology", metavar="FILE|PRESET", default="mobile",
+                   help=f"topology YAML/JSON file or shipped preset: {', '.join(PRESETS)} (the paper's chains; "
+                        "mobile-energy: mobile with published powers) (default: mobile)")
     g.add_argument("--source", metavar="TIER", default="0", help="tier where samples are produced (default: 0)")
     g.add_argument("--destination", metavar="TIER", default="0", help="tier where results must arrive (default: 0)")
     g.add_argument("--backend", default="auto", choices=["auto", "cuda", "cupy", "cpu", "numpy"],
@@ -273,10 +274,19 @@ def load_models(args):
 
 
 def writable(option: str, path: str) -> None:
-    """Refuses an output path whose folder does not exist, before any work is done."""
+    """Refuses an output path whose folder does not exist, or a figure whose file type matplotlib does not
+    write, before any work is done."""
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise UsageError(f"{option} {path!r}: folder {str(folder)!r} does not exist")
+    if option == "--plot":
+        from matplotlib.backend_bases import FigureCanvasBase  # only where a figure is asked for
+
+        kinds = FigureCanvasBase.get_supported_filetypes()
+        kind = Path(path).suffix.lstrip(".").lower()
+        if kind and kind not in kinds:  # none: matplotlib's default type (png), its suffix added
+            raise UsageError(f"--plot {path!r}: the figure's file type {kind!r} is not one matplotlib "
+                             f"writes: {', '.join(sorted(kinds))}")
 
 
 def frontier_table(plans, quantile=None, least=(3, 4)) -> str:
@@ -346,6 +356,24 @@ def _energy_tiers(text: str):
     return text if text in ("source", "all") else [_tier(t.strip()) for t in text.split(",") if t.strip()]
 
 
+def _note_free_compute(topology, source: int, energy_tiers) -> None:
+    """A note on stderr where a tier whose energy counts has no active power (0 W): computing there is free,
+    so the least-energy plan tends to run there however slowly (the presets' watch has no published power)."""
+    if energy_tiers == "source":
+        counted = [source]
+    elif energy_tiers == "all":
+        counted = range(topology.M)
+    else:
+        counted = [topology.tier(t) for t in energy_tiers]
+    free = [topology.names[a] for a in counted if not topology.active_power_w[a]]
+    if free:
+        who = f"the source {free[0]!r} has" if energy_tiers == "source" else \
+            (f"the counted tier {free[0]!r} has" if len(free) == 1 else
+             f"the counted tiers {', '.join(map(repr, free))} have")
+        print(f"eepart: note: {who} no active power (0 W): computing there costs no energy, only radio and idle "
+              "time do (docs/energy.md)", file=sys.stderr)
+
+
 def cmd_plan(args) -> int:
     for option in ("plot", "frontier_out"):
         if getattr(args, option):
@@ -379,11 +407,10 @@ def cmd_plan(args) -> int:
         raise UsageError(f"--objective energy, --max-energy-mj: topology {args.topology!r} has no energy inputs "
                          "(active_power_w, idle_power_w, link_energy), so every plan costs 0 J; use --topology "
                          "mobile-energy or add them (docs/energy.md)")
-    if energy and args.energy_tiers == "source" and not topology.active_power_w[topology.tier(source)]:
-        print(f"eepart: note: the source {topology.names[topology.tier(source)]!r} has no active power (0 W): "
-              "computing there costs no energy, only its radio and idle time do (docs/energy.md)", file=sys.stderr)
     planner = Planner(profile, topology, source=source, destination=destination, backend=args.backend,
                       energy_tiers=_energy_tiers(args.energy_tiers) if energy else None)
+    if energy:
+        _note_free_compute(topology, planner.source, planner.energy_tiers)
     max_energy = None if args.max_energy_mj is None else args.max_energy_mj / 1e3
     within = "" if max_energy is None else f", energy <= {args.max_energy_mj} mJ"
     best, bound = None, None

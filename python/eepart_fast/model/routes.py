@@ -176,13 +176,18 @@ def route_cost(hops: list, rule: str, mtu_bits) -> tuple:
     rule that both the whole matrices and a change of one link (`update_routes`) apply."""
     # Correctly rounded sums (fsum): no route loses digits, and a route and its reverse cost the
     # same to the bit, whatever order their links are listed in.
-    latency = math.fsum([lat for _, lat in hops])
-    if rule == "store_and_forward":
-        return latency, math.fsum([1.0 / bw for bw, _ in hops])
-    slow = min(range(len(hops)), key=lambda i: hops[i][0])
-    if mtu_bits is not None and len(hops) > 1:
-        latency = math.fsum([*(lat for _, lat in hops),
-                             *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+    try:
+        latency = math.fsum([lat for _, lat in hops])
+        if rule == "store_and_forward":
+            return latency, math.fsum([1.0 / bw for bw, _ in hops])
+        slow = min(range(len(hops)), key=lambda i: hops[i][0])
+        if mtu_bits is not None and len(hops) > 1:
+            latency = math.fsum([*(lat for _, lat in hops),
+                                 *(mtu_bits / bw for i, (bw, _) in enumerate(hops) if i != slow)])
+    except OverflowError:  # fsum's own words name nothing
+        raise ValueError(f"a route over links of (bandwidth bit/s, latency s) {[tuple(h) for h in hops]}: its time "
+                         "sums past the largest float (about 1.8e308 s); latencies are seconds, bandwidths bit/s") \
+            from None
     return latency, 1.0 / hops[slow][0]
 
 
@@ -244,7 +249,7 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
     (route_cost: the same sums as route_matrices, so the same bits)."""
     path_latency, path_inv = path_latency.copy(), path_inv.copy()
     flat_latency, flat_inv = path_latency.reshape(-1), path_inv.reshape(-1)  # views: written through
-    table, fsum = routing.table, math.fsum
+    table = routing.table
     for links, where in routing.crossing.get((x, y) if x < y else (y, x), {}).items():
         hops = [table[k] for k in links]
         if rule != "store_and_forward":
@@ -252,7 +257,7 @@ def update_routes(routing: Routing, path_latency: np.ndarray, path_inv: np.ndarr
         else:  # route_cost's sums, inline: a re-plan runs this per route crossing
             latency, inv = _short_sums(hops)
             if latency is None:
-                latency, inv = fsum([hop[1] for hop in hops]), fsum([1.0 / hop[0] for hop in hops])
+                latency, inv = route_cost(hops, rule, mtu_bits)
         for i in where:
             flat_latency[i] = latency
             flat_inv[i] = inv

@@ -40,6 +40,10 @@ class LoadPoint(NamedTuple):
     partitions: list
     placement: list
 
+    def config(self) -> tuple:
+        """(threshold index, end blocks P, tiers A), as Plan.config gives it: what plan_max_rate takes."""
+        return self.threshold_index, tuple(self.partitions), tuple(self.placement)
+
 
 class Capacity(NamedTuple):
     """The largest rate found: `rate` meets the bounds, `upper` does not (the true largest rate is in
@@ -49,6 +53,18 @@ class Capacity(NamedTuple):
     rate: float
     upper: float
     point: LoadPoint
+
+
+def _config(config) -> tuple:
+    """(t, P, A) of a configuration given as a tuple, a Plan or a LoadPoint (anything with `config()`)."""
+    if hasattr(config, "config") and callable(config.config):
+        config = config.config()
+    try:
+        t, P, A = config
+        return int(t), [int(x) for x in P], [int(x) for x in A]
+    except (TypeError, ValueError):
+        raise TypeError(f"config: expected (threshold index, end blocks, tiers), a Plan or a LoadPoint, got "
+                        f"{config!r}") from None
 
 
 def _load(load) -> Load:
@@ -314,8 +330,8 @@ def plan_max_rate(profile, topology, config, *, load, source=0, destination=0, m
         The profiled network.
     topology : Topology
         The tiers and links.
-    config : tuple
-        (threshold index, end blocks P, tiers A).
+    config : tuple, Plan or LoadPoint
+        (threshold index, end blocks P, tiers A), or a Plan or LoadPoint (its `config()`).
     load : eepart_fast.model.Load
         The load's other inputs (fleet, background, ...); its rate is what is sought.
     source, destination : int or str, default 0
@@ -343,7 +359,7 @@ def plan_max_rate(profile, topology, config, *, load, source=0, destination=0, m
     model = LoadModel(profile, topology, load=_load(load), source=source, destination=destination,
                       link_queues=link_queues)
     max_latency = bound("max_latency", max_latency)
-    t, P, A = int(config[0]), [int(x) for x in config[1]], [int(x) for x in config[2]]
+    t, P, A = _config(config)
 
     def meets(rate):
         r = model.evaluate((t, P, A), rate=rate)

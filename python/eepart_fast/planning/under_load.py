@@ -174,8 +174,9 @@ class UnderLoad:
 
         Parameters
         ----------
-        config : tuple or Plan
-            (threshold index, end blocks P, tiers A), or a Plan (its `config()`).
+        config : tuple, Plan or LoadPoint
+            (threshold index, end blocks P, tiers A), or a Plan or LoadPoint (its `config()`): this view's
+            answers are taken back as they come.
         max_latency : float, keyword-only
             The bound on the mean latency, seconds.
         rtol : float, default 1e-9, keyword-only
@@ -197,8 +198,6 @@ class UnderLoad:
         state = self.planner._now.state
         if state.profile is None:
             raise ValueError("plan_max_rate: this Planner plans on CostTables; it needs a Profile and a Topology")
-        if hasattr(config, "config") and callable(config.config):
-            config = config.config()
         return plan_max_rate(state.profile, state.topology, config, load=self.load, source=state.source,
                              destination=state.destination, max_latency=max_latency,
                              link_queues=self.link_queues, rtol=rtol)

@@ -604,6 +604,9 @@ def _bound(where: str, b) -> dict:
         raise ValueError(f"{where}: unknown field {unknown[0]!r} (bounds: min_accuracy, max_latency in seconds, "
                          "max_energy in joules, quantile; rate, fleet, link_queues, queues)")
     out = {k: _number(f"{where}.{k}", b[k]) for k in sorted(b) if k in ("min_accuracy", "max_latency", "max_energy")}
+    if not 0.0 <= out.get("min_accuracy", 0.0) <= 1.0:  # as the CLI's --min-accuracy: 90 meant 0.9
+        raise ValueError(f"{where}.min_accuracy = {b['min_accuracy']!r}: an accuracy is a fraction in [0, 1] "
+                         "(0.9 for 90 %)")
     if b.get("quantile") is not None:  # the latency (and max_latency) is this quantile; absent: the mean
         out["quantile"] = parse_quantile(b["quantile"], field=f"{where}.quantile")
     out.update(_load_fields(where, b))
