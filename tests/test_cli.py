@@ -41,6 +41,10 @@ def test_plan_text_names_tiers_and_ms(capsys, profile_file):
 def test_plan_with_nothing_feasible(capsys, profile_file):
     code, out, _ = run(capsys, "plan", "--profile", profile_file, "--max-latency-ms", "1")
     assert code == 3 and "none: no configuration meets the bound" in out
+    # what the plans reach, so that a bound in the wrong unit shows: the frontier's ends
+    front = ef.Planner(ef.Profile.load(profile_file), ef.Topology.preset("mobile")).pareto()
+    assert (f"the plans' least latency is {front[0].latency * 1e3:.3f} ms and their highest accuracy "
+            f"{front[-1].accuracy:.4f}") in out
 
 
 def test_plan_writes_frontier_and_plot(capsys, profile_file, tmp_path):

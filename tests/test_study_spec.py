@@ -254,3 +254,12 @@ def test_study_file_follows_the_topology_files_yaml_rules(tmp_path):
     path.write_text("profiles: " + "[" * 100 + "]" * 100 + "\n")
     with pytest.raises(ValueError, match=r"nested more than 32 levels deep"):
         load_study(path)
+
+
+def test_a_study_file_that_is_not_yaml_is_named_with_line_and_column(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nprofiles: [resnet20-fashionmnist\ntopologies: [mobile]\n")
+    with pytest.raises(ValueError) as err:
+        load_study(path)
+    assert str(err.value) == (f"study file {str(path)!r}: not valid YAML (line 3, column 11: expected ',' or ']', "
+                              "but got ':')")

@@ -21,7 +21,8 @@ def profile_with(**changes):
     ("branch_time", [1e-3, 1e-3], r"branch_time: expected shape \(3,\)"),
     ("output_bits", [[1, 2, 3]], r"output_bits: expected shape"),
     ("accuracy", [0.5, 0.6], r"accuracy: expected shape \(3,\)"),
-    ("exit_rate", [[0, 0, 1]], r"exit_rate: expected shape \(2, 3\)"),
+    ("exit_rate", [[0, 0, 1]], r"exit_rate: 1 row, one per threshold, but thresholds has 2 entries \(expected "
+                               r"shape \(2, 3\)\)"),
     ("input_bits", [1, 2], r"input_bits: expected shape \(\)"),
 ])
 def test_wrong_shapes(field, value, match):

@@ -356,6 +356,14 @@ def _energy_tiers(text: str):
     return text if text in ("source", "all") else [_tier(t.strip()) for t in text.split(",") if t.strip()]
 
 
+def _reach(frontier, quantile) -> str:
+    """What the plans reach at best, for a bound none meets (a bound typed in the wrong unit shows here)."""
+    if not frontier:
+        return ""
+    return (f"; the plans' least {_latency_label(quantile)} is {frontier[0].latency * 1e3:.3f} ms and their "
+            f"highest accuracy {frontier[-1].accuracy:.4f}")
+
+
 def _note_free_compute(topology, source: int, energy_tiers) -> None:
     """A note on stderr where a tier whose energy counts has no active power (0 W): computing there is free,
     so the least-energy plan tends to run there however slowly (the presets' watch has no published power)."""
@@ -454,7 +462,8 @@ def cmd_plan(args) -> int:
           f"source {topology.names[source]}, destination {topology.names[destination]}")
     if bound is not None:
         print(f"\nbest plan under {bound}:")
-        print(str(best) if best else f"  none: no configuration meets the bound (exit code {EXIT_NO_PLAN})")
+        print(str(best) if best else f"  none: no configuration meets the bound{_reach(frontier, q)} (exit code "
+                                     f"{EXIT_NO_PLAN})")
     print()
     print(frontier_summary(frontier, args.frontier, q))
     if bound is None:

@@ -178,6 +178,15 @@ class Profile:
         self.accuracy = _accuracy(accuracy, k, n)
         self.accuracy_estimator = _estimator(accuracy_estimator)
         self.block_time_statistic = _statistic(block_time_statistic)
+        try:
+            shape = np.shape(exit_rate)
+        except ValueError:  # ragged: float_array names it
+            shape = ()
+        rows = shape[0] if len(shape) == 2 else None
+        if rows is not None and rows != k:  # a row per threshold: say which two fields disagree
+            raise ValueError(f"exit_rate: {rows} row{'s' * (rows != 1)}, one per threshold, but thresholds has {k} "
+                             f"entr{'ies' if k != 1 else 'y'} "
+                             f"(expected shape ({k}, {n}))")
         self.exit_rate = float_array("exit_rate", exit_rate, (k, n))
         for field in ("block_time", "branch_time", "output_bits"):
             at_least(field, getattr(self, field), 0.0)

@@ -26,7 +26,7 @@ from ..model.load import QUEUES, _link_servers
 from ..model.profile import Profile
 from ..model.quantile import parse_quantile
 from ..model.tables import measured_tiers
-from ..model.topology import PRESETS, Topology, _NoAliasLoader
+from ..model.topology import PRESETS, Topology, _NoAliasLoader, _yaml_error
 
 COMPUTE = ("frontier", "plans", "min_energy", "sweep")
 MAX_SCENARIOS = 100_000_000  # the cap a study's driver runs within its stated memory (docs/studies.md)
@@ -292,7 +292,7 @@ def load_study(study, *, base_dir=None) -> StudySpec:
     except RecursionError:
         raise ValueError(f"study file {str(path)!r}: nested too deeply to be a study") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"study file {str(path)!r}: cannot be parsed ({exc})") from exc
+        raise ValueError(f"study file {str(path)!r}: not valid YAML ({_yaml_error(exc)})") from None
     return parse_study(d, path.parent, default_name=path.stem)
 
 
