@@ -356,8 +356,10 @@ def test_bounds_too_large_for_a_float(planner):
         planner.plan_table("bandwidth", 0, 1e6, 10**400, min_accuracy=0.8)
     # A network value: refused by name too.
     import copy
-    with pytest.raises(ValueError, match=r"bandwidth = an integer of 401 digits: too large for a float64"):
+    with pytest.raises(ValueError, match=r"bandwidth\[0\] = an integer of 401 digits: too large for a float64"):
         copy.copy(planner).set_bandwidth(0, 10**400)
+    with pytest.raises(TypeError, match=r"latency\[smartphone,edge server\] = True: expected a number"):
+        planner.set_latency(("smartphone", "edge server"), True)
 
 
 # --- 6. eepart train: idx files read by their header, bounded by its claim ---------------------------------

@@ -538,7 +538,9 @@ class Planner:
         return state
 
     def _set_link(self, link, field: str, value) -> None:
-        value = bound(field, value, huge_is_infinite=False)
+        # Named as a study names the link (bandwidth[1], bandwidth[smartphone,edge server]).
+        where = ",".join(map(str, link)) if isinstance(link, (tuple, list)) else link
+        value = bound(f"{field}[{where}]", value, huge_is_infinite=False)
         with self._write:
             state = self._models()
             self._now = _Answers(state.with_link(link, *((value, None) if field == "bandwidth" else (None, value))))
