@@ -5,6 +5,7 @@ max_memory), odd link values, tiny networks, memory over 100,000 re-plans, and d
 private _core.MoveFill. Every answer is checked against a fresh Planner on the network the answer reports."""
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -394,6 +395,8 @@ def _resident_bytes() -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+@pytest.mark.skipif(os.environ.get("EEPART_FAST_SANITIZED") == "1",
+                    reason="AddressSanitizer keeps freed memory in quarantine: resident memory grows by design")
 def test_100000_replans_do_not_grow_memory():
     """set_bandwidth + min_latency 100,000 times on M = 8 tiers: no state, engine copy or move table is
     kept past the next change (one leaked engine copy each would be ~200 MB here). Resident memory after
