@@ -39,10 +39,6 @@ class RatePiece(NamedTuple):
     then: LoadPoint | None
 
 
-def _config(point: LoadPoint) -> tuple:
-    return point.threshold_index, tuple(point.partitions), tuple(point.placement)
-
-
 def rate_table(profile, topology, *, load, low, high, source=0, destination=0, min_accuracy, backend="auto",
                threads: int = 0, rtol: float = 1e-6) -> list:
     """P_lat (the least mean latency with accuracy >= min_accuracy) for every rate in [low, high].
@@ -157,9 +153,9 @@ def rate_table(profile, topology, *, load, low, high, source=0, destination=0, m
         if seen > MAX_PIECES:
             raise ValueError(f"rate_table: more than {MAX_PIECES} intervals; widen rtol or narrow [low, high]")
         a, b, pa, pb = todo.pop()
-        same = pa is not None and pb is not None and _config(pa) == _config(pb)
+        same = pa is not None and pb is not None and pa.config() == pb.config()
         if same:
-            found = beaten(_config(pa), a, b)
+            found = beaten(pa.config(), a, b)
             if found is None:
                 pieces.append(RatePiece(a, b, True, pa, pb))
                 continue
@@ -182,8 +178,8 @@ def _merged(pieces: list) -> list:
     for piece in pieces:
         if out:
             last = out[-1]
-            key = None if piece.point is None else _config(piece.point)
-            if last.certified and piece.certified and (None if last.point is None else _config(last.point)) == key:
+            key = None if piece.point is None else piece.point.config()
+            if last.certified and piece.certified and (None if last.point is None else last.point.config()) == key:
                 out[-1] = last._replace(high=piece.high, then=piece.then)
                 continue
             if not last.certified and not piece.certified:
