@@ -68,13 +68,6 @@ int tier_index(long long a, const char* name, int m) {
     return static_cast<int>(a);
 }
 
-TableInput table_input(const py::array_t<double>& a) {
-    TableInput in;
-    in.values.assign(a.data(), a.data() + a.size());
-    for (py::ssize_t d = 0; d < a.ndim(); ++d) in.shape.push_back(static_cast<std::int64_t>(a.shape(d)));
-    return in;
-}
-
 void read_only(py::array& a) { py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_; }
 
 py::tuple moved(const MoveForm& form, std::shared_ptr<TableData> base, py::object path_latency,
@@ -87,13 +80,13 @@ py::tuple moved(const MoveForm& form, std::shared_ptr<TableData> base, py::objec
     const DoubleArray pl = checked(path_latency, "path_latency", {m, m});
     const DoubleArray inv = checked(path_inv_bandwidth, "path_inv_bandwidth", {m, m});
     const int s = tier_index(source, "source", m), d = tier_index(destination, "destination", m);
-    py::array_t<double> input(m), forward({n, m, m}), result(m);
+    DoubleArray input(m), forward({n, m, m}), result(m);
     const double largest = fill_moves(form, pl.data(), inv.data(), s, d, input.mutable_data(), forward.mutable_data(),
                                       result.mutable_data());
     py::object tables = py::none();
     if (largest <= max_cost)  // else the caller's rule names the entry (NaN fails the comparison too)
-        tables = py::cast(std::make_shared<TableData>(std::move(base), table_input(input), table_input(forward),
-                                                      table_input(result)));
+        tables = py::cast(
+            std::make_shared<TableData>(std::move(base), input_of(input), input_of(forward), input_of(result)));
     py::array shown[3] = {input, forward, result};
     for (auto& a : shown) read_only(a);
     return py::make_tuple(shown[0], shown[1], shown[2], tables);

@@ -19,15 +19,6 @@ DoubleArray as_array(py::object obj, const char* name) {
     return a;
 }
 
-// A copy of the array, taken while the GIL is held: a writer that holds it (any Python code, numpy on
-// small arrays) never interleaves with it.
-TableInput input_of(const DoubleArray& a) {
-    TableInput in;
-    in.values.assign(a.data(), a.data() + a.size());
-    for (py::ssize_t d = 0; d < a.ndim(); ++d) in.shape.push_back(static_cast<std::int64_t>(a.shape(d)));
-    return in;
-}
-
 IntArray as_ints(py::object obj, const char* name, py::ssize_t ndim) {
     auto a = IntArray::ensure(obj);
     if (!a) throw py::type_error(std::string(name) + ": expected an array of integers");
@@ -99,6 +90,15 @@ constexpr const char* kTablesDoc =
     "and the value.";
 
 }  // namespace
+
+// A copy of the array, taken while the GIL is held: a writer that holds it (any Python code, numpy on
+// small arrays) never interleaves with it.
+TableInput input_of(const DoubleArray& a) {
+    TableInput in;
+    in.values.assign(a.data(), a.data() + a.size());
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) in.shape.push_back(static_cast<std::int64_t>(a.shape(d)));
+    return in;
+}
 
 TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::object forward_cost,
                          py::object result_cost, py::object cum_exit, py::object accuracy, py::object energy) {

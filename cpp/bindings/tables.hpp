@@ -29,6 +29,9 @@ TablesHandle make_tables(py::object input_cost, py::object compute_cost, py::obj
                          py::object result_cost, py::object cum_exit, py::object accuracy,
                          py::object energy = py::none());
 
+// A table's values and shape copied out of the array (while the GIL is held), as the engine takes it.
+TableInput input_of(const DoubleArray& a);
+
 // An engine's `tables` argument: a Tables object, or the six arrays in order (a CostTables), built now.
 // With `energy` (not None), the tables are built again with those energy tables; another module's Tables
 // (_core's given to _cuda) is built with its own energy tables, if it has them.
